@@ -1,0 +1,43 @@
+//! A member's public profile, published by their home node.
+
+use serde::{Deserialize, Serialize};
+
+use super::BodyCodec;
+use crate::codec::{Reader, Writer};
+use crate::error::DecodeError;
+use crate::limits::*;
+
+/// A member's profile; the latest one from the member's home node wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The name people see.
+    pub display_name: String,
+    /// The member's organisation as their node presents it.
+    pub organisation: String,
+    /// A short introduction.
+    pub bio: String,
+    /// What they are happy to talk about (shown in the people directory).
+    pub happy_to_talk_about: String,
+    /// Whether they appear in the federation-wide people directory.
+    pub listed: bool,
+}
+
+impl BodyCodec for Profile {
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.display_name);
+        w.str(&self.organisation);
+        w.str(&self.bio);
+        w.str(&self.happy_to_talk_about);
+        w.bool(self.listed);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            display_name: r.string("profile.display_name", MAX_DISPLAY_NAME_BYTES)?,
+            organisation: r.string("profile.organisation", MAX_DISPLAY_NAME_BYTES)?,
+            bio: r.string("profile.bio", MAX_BIO_BYTES)?,
+            happy_to_talk_about: r.string("profile.happy_to_talk_about", MAX_NOTE_BYTES)?,
+            listed: r.bool("profile.listed")?,
+        })
+    }
+}

@@ -152,7 +152,11 @@ impl<'a> Reader<'a> {
         Ok(count)
     }
 
-    pub(crate) fn bytes(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(
+        &mut self,
+        field: &'static str,
+        max: usize,
+    ) -> Result<&'a [u8], DecodeError> {
         let len = self.u32(field)? as usize;
         if len > max {
             return Err(DecodeError::TooLong { field, len, max });
@@ -164,7 +168,11 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.bytes(field, max)?).map_err(|_| DecodeError::InvalidUtf8 { field })
     }
 
-    pub(crate) fn string(&mut self, field: &'static str, max: usize) -> Result<String, DecodeError> {
+    pub(crate) fn string(
+        &mut self,
+        field: &'static str,
+        max: usize,
+    ) -> Result<String, DecodeError> {
         self.str(field, max).map(str::to_owned)
     }
 

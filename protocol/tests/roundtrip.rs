@@ -1,5 +1,6 @@
 //! Property tests: every payload and frame round-trips; decoding any bytes never panics;
 //! flipping any byte of a signed event makes verification fail.
+#![allow(clippy::unwrap_used)] // Test code: a panic is a test failure.
 
 mod support;
 

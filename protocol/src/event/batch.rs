@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::{SignedEvent, VerifiedEvent};
@@ -24,16 +23,19 @@ pub fn verify_batch(events: Vec<SignedEvent>) -> Vec<Result<VerifiedEvent, Verif
     let mut candidates: Vec<(usize, SignedEvent, VerifyingKey)> = Vec::new();
 
     for (slot, event) in events.into_iter().enumerate() {
-        let checked = event.origin().map_err(VerifyError::from).and_then(|origin| {
-            let key = keys
-                .entry(origin)
-                .or_insert_with(|| origin.verifying_key())
-                .clone()?;
-            if !r_is_strict(event.signature()) {
-                return Err(VerifyError::BadSignature);
-            }
-            Ok(key)
-        });
+        let checked = event
+            .origin()
+            .map_err(VerifyError::from)
+            .and_then(|origin| {
+                let key = keys
+                    .entry(origin)
+                    .or_insert_with(|| origin.verifying_key())
+                    .clone()?;
+                if !r_is_strict(event.signature()) {
+                    return Err(VerifyError::BadSignature);
+                }
+                Ok(key)
+            });
         match checked {
             Ok(key) => {
                 results.push(None);
@@ -44,7 +46,10 @@ pub fn verify_batch(events: Vec<SignedEvent>) -> Vec<Result<VerifiedEvent, Verif
     }
 
     let batch_ok = {
-        let messages: Vec<&[u8]> = candidates.iter().map(|(_, e, _)| e.payload_bytes()).collect();
+        let messages: Vec<&[u8]> = candidates
+            .iter()
+            .map(|(_, e, _)| e.payload_bytes())
+            .collect();
         let signatures: Vec<Signature> = candidates
             .iter()
             .map(|(_, e, _)| Signature::from_bytes(e.signature()))
@@ -68,13 +73,96 @@ pub fn verify_batch(events: Vec<SignedEvent>) -> Vec<Result<VerifiedEvent, Verif
         .collect()
 }
 
-/// `R` decodes to a point, is canonically encoded, and is not of small order.
+/// The y coordinates (little-endian, sign bit clear) of the eight small-order points:
+/// 0 (order 4), 1 (identity), p-1 (order 2), and the two of order 8.
+const SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+];
+
+/// The checks `verify_strict` makes on `R` beyond the equation, done on bytes so the batch
+/// path does not decompress every `R` twice: `y` is canonical (below p = 2^255 - 19) and
+/// `R` is not one of the small-order points. A non-canonical sign bit can only occur with
+/// x = 0, i.e. y = 1 or y = p-1, both small order, so it is refused too. An `R` that is
+/// not on the curve at all makes the batch equation fail and the single path refuse it.
 fn r_is_strict(signature: &[u8; 64]) -> bool {
-    let mut r = [0u8; 32];
-    r.copy_from_slice(&signature[..32]);
-    let compressed = CompressedEdwardsY(r);
-    match compressed.decompress() {
-        Some(point) => point.compress() == compressed && !point.is_small_order(),
-        None => false,
+    let mut y = [0u8; 32];
+    y.copy_from_slice(&signature[..32]);
+    y[31] &= 0x7f;
+    let y_at_least_p = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    !y_at_least_p && !SMALL_ORDER_Y.contains(&y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+
+    fn sig_with_r(r: [u8; 32]) -> [u8; 64] {
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r);
+        sig
+    }
+
+    /// The slow reference: decompress, re-compress, check order.
+    fn reference(r: [u8; 32]) -> Option<bool> {
+        let compressed = CompressedEdwardsY(r);
+        let point = compressed.decompress()?;
+        Some(point.compress() == compressed && !point.is_small_order())
+    }
+
+    #[test]
+    fn every_small_order_point_is_refused_with_either_sign() {
+        for point in EIGHT_TORSION {
+            for sign in [0u8, 0x80] {
+                let mut r = point.compress().to_bytes();
+                r[31] |= sign;
+                assert!(!r_is_strict(&sig_with_r(r)), "{r:02x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_canonical_y_is_refused() {
+        for k in 0..19u8 {
+            let mut r = [0xff; 32];
+            r[31] = 0x7f;
+            r[0] = 0xed + k;
+            assert!(!r_is_strict(&sig_with_r(r)));
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_decompressing_reference_on_real_points() {
+        let key = crate::NodeKeypair::from_seed(&[9; 32]);
+        for i in 0u32..2000 {
+            let sig = key.sign(&i.to_be_bytes());
+            let mut r = [0u8; 32];
+            r.copy_from_slice(&sig[..32]);
+            assert_eq!(reference(r), Some(r_is_strict(&sig)));
+        }
+        for point in EIGHT_TORSION {
+            let r = point.compress().to_bytes();
+            assert_eq!(reference(r), Some(r_is_strict(&sig_with_r(r))));
+        }
     }
 }

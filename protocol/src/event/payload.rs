@@ -143,7 +143,9 @@ impl EventPayload {
             0 => {
                 let seq = r.u64("seq")?;
                 if seq == 0 {
-                    return Err(DecodeError::Inconsistent("shared-log sequence numbers start at 1"));
+                    return Err(DecodeError::Inconsistent(
+                        "shared-log sequence numbers start at 1",
+                    ));
                 }
                 Audience::Shared { seq }
             }
@@ -153,7 +155,9 @@ impl EventPayload {
                     .map(|_| r.array("recipients").map(NodeId::from_bytes))
                     .collect::<Result<Vec<_>, _>>()?;
                 if recipients.is_empty() {
-                    return Err(DecodeError::Inconsistent("a directed event needs a recipient"));
+                    return Err(DecodeError::Inconsistent(
+                        "a directed event needs a recipient",
+                    ));
                 }
                 if recipients.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(DecodeError::Inconsistent(
@@ -194,7 +198,9 @@ impl EventPayload {
         let shared = matches!(self.audience, Audience::Shared { .. });
         match (kind.class(), shared) {
             (DeliveryClass::SharedLog, false) => {
-                return Err(DecodeError::Inconsistent("this kind belongs on the shared log"));
+                return Err(DecodeError::Inconsistent(
+                    "this kind belongs on the shared log",
+                ));
             }
             (DeliveryClass::Directed, true) => {
                 return Err(DecodeError::Inconsistent("this kind must be directed"));

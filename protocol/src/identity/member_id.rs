@@ -66,9 +66,10 @@ fn validate_localpart(localpart: &str) -> Result<(), IdError> {
     if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
         return Err(IdError::BadChar(first));
     }
-    match localpart.chars().find(|c| {
-        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-    }) {
+    match localpart
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+    {
         Some(c) => Err(IdError::BadChar(c)),
         None => Ok(()),
     }

@@ -1,12 +1,12 @@
 //! Proptest strategies for every event kind, payload and frame.
 #![allow(dead_code, unreachable_pub)]
 
+use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::ChatMessage;
 use kindred_protocol::event::body::mentoring::*;
 use kindred_protocol::event::body::moderation::{ModerationAction, ModerationDecision};
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use kindred_protocol::event::body::profile::Profile;
-use kindred_protocol::event::ConversationId;
 use kindred_protocol::peer::{ErrorCode, HaveEntry, Hello, Nonce, PeerFrame, Proof};
 use kindred_protocol::*;
 use proptest::collection::vec;
@@ -53,15 +53,20 @@ fn availability() -> impl Strategy<Value = Availability> {
 }
 
 fn post() -> impl Strategy<Value = Post> {
-    (text(80), text(300), text(2000), list(10, 40), option::of(text(200))).prop_map(
-        |(topic, title, body, tags, content_warning)| Post {
+    (
+        text(80),
+        text(300),
+        text(2000),
+        list(10, 40),
+        option::of(text(200)),
+    )
+        .prop_map(|(topic, title, body, tags, content_warning)| Post {
             topic,
             title,
             body,
             tags,
             content_warning,
-        },
-    )
+        })
 }
 
 fn offer() -> impl Strategy<Value = MentorOffer> {
@@ -136,11 +141,17 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
     prop_oneof![
         (post(), option::of(event_id())).prop_map(|(p, replaces)| (
             EventBody::Post(p),
-            References { replaces, ..Default::default() }
+            References {
+                replaces,
+                ..Default::default()
+            }
         )),
         (text(2000), option::of(text(200)), event_id(), event_id()).prop_map(
             |(body, content_warning, root, parent)| (
-                EventBody::Reply(Reply { body, content_warning }),
+                EventBody::Reply(Reply {
+                    body,
+                    content_warning
+                }),
                 References {
                     thread_root: Some(root),
                     reply_to: Some(parent),
@@ -149,12 +160,23 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
             )
         ),
         (event_id(), text(32), any::<bool>(), refs).prop_map(|(target, reaction, removed, r)| (
-            EventBody::Reaction(Reaction { target, reaction, removed }),
-            References { thread_root: r.0, reply_to: r.1, ..Default::default() }
+            EventBody::Reaction(Reaction {
+                target,
+                reaction,
+                removed
+            }),
+            References {
+                thread_root: r.0,
+                reply_to: r.1,
+                ..Default::default()
+            }
         )),
         (option::of(text(500)), event_id()).prop_map(|(reason, id)| (
             EventBody::Retraction(Retraction { reason }),
-            References { retracts: Some(id), ..Default::default() }
+            References {
+                retracts: Some(id),
+                ..Default::default()
+            }
         )),
         (text(100), text(100), text(500), text(500), any::<bool>()).prop_map(
             |(display_name, organisation, bio, happy_to_talk_about, listed)| (
@@ -169,15 +191,21 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
             )
         ),
         offer().prop_map(|o| (EventBody::MentorOffer(o), References::default())),
-        (event_id(), proptest::sample::select(ModerationAction::ALL), option::of(text(300)))
+        (
+            event_id(),
+            proptest::sample::select(ModerationAction::ALL),
+            option::of(text(300))
+        )
             .prop_map(|(target, action, reason)| (
-                EventBody::ModerationDecision(ModerationDecision { target, action, reason }),
+                EventBody::ModerationDecision(ModerationDecision {
+                    target,
+                    action,
+                    reason
+                }),
                 References::default()
             )),
-        (13u16.., vec(any::<u8>(), 0..200)).prop_map(|(kind, bytes)| (
-            EventBody::Unknown { kind, bytes },
-            References::default()
-        )),
+        (13u16.., vec(any::<u8>(), 0..200))
+            .prop_map(|(kind, bytes)| (EventBody::Unknown { kind, bytes }, References::default())),
     ]
 }
 
@@ -186,22 +214,42 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
     prop_oneof![
         request().prop_map(|r| (EventBody::BuddyRequest(r), References::default())),
         (event_id(), member_id(), text(500)).prop_map(|(offer, mentor, note)| (
-            EventBody::MatchProposal(MatchProposal { offer, mentor, note }),
+            EventBody::MatchProposal(MatchProposal {
+                offer,
+                mentor,
+                note
+            }),
             References::default()
         )),
-        (event_id(), proptest::sample::select(Answer::ALL), option::of(text(200))).prop_map(
-            |(proposal, answer, message)| (
-                EventBody::MatchAnswer(MatchAnswer { proposal, answer, message }),
+        (
+            event_id(),
+            proptest::sample::select(Answer::ALL),
+            option::of(text(200))
+        )
+            .prop_map(|(proposal, answer, message)| (
+                EventBody::MatchAnswer(MatchAnswer {
+                    proposal,
+                    answer,
+                    message
+                }),
                 References::default()
-            )
-        ),
-        (any::<[u8; 16]>(), text(2000), option::of(event_id()), option::of(event_id()))
+            )),
+        (
+            any::<[u8; 16]>(),
+            text(2000),
+            option::of(event_id()),
+            option::of(event_id())
+        )
             .prop_map(|(c, body, reply_to, replaces)| (
                 EventBody::ChatMessage(ChatMessage {
                     conversation: ConversationId::from_bytes(c),
                     body
                 }),
-                References { reply_to, replaces, ..Default::default() }
+                References {
+                    reply_to,
+                    replaces,
+                    ..Default::default()
+                }
             )),
         (
             event_id(),
@@ -210,7 +258,12 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
             option::of(text(200))
         )
             .prop_map(|(proposal, pulse, fit, note)| (
-                EventBody::CheckIn(CheckIn { proposal, pulse, fit, note }),
+                EventBody::CheckIn(CheckIn {
+                    proposal,
+                    pulse,
+                    fit,
+                    note
+                }),
                 References::default()
             )),
     ]
@@ -242,7 +295,12 @@ pub fn payload() -> impl Strategy<Value = EventPayload> {
 }
 
 pub fn signed_event() -> impl Strategy<Value = SignedEvent> {
-    (any::<[u8; 32]>(), vec(any::<u8>(), 0..300), any::<[u8; 32]>(), any::<[u8; 32]>())
+    (
+        any::<[u8; 32]>(),
+        vec(any::<u8>(), 0..300),
+        any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
+    )
         .prop_map(|(_, payload, s1, s2)| {
             let mut sig = [0u8; 64];
             sig[..32].copy_from_slice(&s1);
@@ -270,7 +328,9 @@ pub fn frame() -> impl Strategy<Value = PeerFrame> {
             PeerFrame::Proof(Proof(sig))
         }),
         vec((node_id(), any::<u64>()), 0..20).prop_map(|v| PeerFrame::HaveVector(
-            v.into_iter().map(|(origin, seq)| HaveEntry { origin, seq }).collect()
+            v.into_iter()
+                .map(|(origin, seq)| HaveEntry { origin, seq })
+                .collect()
         )),
         (any::<u64>(), vec(signed_event(), 0..8))
             .prop_map(|(batch, events)| PeerFrame::EventBatch { batch, events }),

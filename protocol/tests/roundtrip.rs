@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use support::*;
 
 fn config() -> ProptestConfig {
-    // KINDRED_PROPTEST_CASES raises the case count in CI (many cases stand in for a fuzzer).
-    let cases = std::env::var("KINDRED_PROPTEST_CASES")
+    // PROPTEST_CASES (proptest's own variable) raises the case count in CI.
+    let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);

@@ -16,7 +16,7 @@ use crate::error::DecodeError;
 /// Which delivery path a kind uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryClass {
-    /// Numbered per origin and replicated to every node.
+    /// Numbered per origin and replicated to every node (or kept local to the origin).
     SharedLog,
     /// Sent only to the nodes of the people involved.
     Directed,

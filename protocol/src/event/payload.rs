@@ -28,6 +28,9 @@ pub enum Audience {
         /// Position in the origin's log, starting at 1, without gaps.
         seq: u64,
     },
+    /// Organisation-only: the event never leaves its origin node (a topic the admin keeps
+    /// local). It has no shared-log number; a peer receiving one refuses it.
+    Local,
     /// Directed: only the listed nodes receive it. Listed in ascending order, no repeats.
     Directed {
         /// The recipient nodes.
@@ -94,6 +97,7 @@ impl EventPayload {
                 w.u8(0);
                 w.u64(*seq);
             }
+            Audience::Local => w.u8(2),
             Audience::Directed { recipients } => {
                 w.u8(1);
                 w.count(recipients.len());
@@ -166,6 +170,7 @@ impl EventPayload {
                 }
                 Audience::Directed { recipients }
             }
+            2 => Audience::Local,
             v => {
                 return Err(DecodeError::InvalidValue {
                     field: "audience",
@@ -195,14 +200,14 @@ impl EventPayload {
         let Some(kind) = self.body.kind() else {
             return Ok(());
         };
-        let shared = matches!(self.audience, Audience::Shared { .. });
-        match (kind.class(), shared) {
-            (DeliveryClass::SharedLog, false) => {
+        let directed = matches!(self.audience, Audience::Directed { .. });
+        match (kind.class(), directed) {
+            (DeliveryClass::SharedLog, true) => {
                 return Err(DecodeError::Inconsistent(
-                    "this kind belongs on the shared log",
+                    "this kind goes on the shared log or stays local; it cannot be directed",
                 ));
             }
-            (DeliveryClass::Directed, true) => {
+            (DeliveryClass::Directed, false) => {
                 return Err(DecodeError::Inconsistent("this kind must be directed"));
             }
             _ => {}
@@ -226,7 +231,7 @@ impl EventPayload {
     pub fn seq(&self) -> Option<u64> {
         match self.audience {
             Audience::Shared { seq } => Some(seq),
-            Audience::Directed { .. } => None,
+            Audience::Local | Audience::Directed { .. } => None,
         }
     }
 }

@@ -271,8 +271,14 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
 
 /// A payload of any kind, from origin `origin`.
 pub fn payload_from(origin: NodeId) -> impl Strategy<Value = EventPayload> {
-    let shared = (1u64.., shared_body())
-        .prop_map(|(seq, (body, refs))| (Audience::Shared { seq }, body, refs));
+    let shared = (
+        prop_oneof![
+            (1u64..).prop_map(|seq| Audience::Shared { seq }),
+            Just(Audience::Local)
+        ],
+        shared_body(),
+    )
+        .prop_map(|(audience, (body, refs))| (audience, body, refs));
     let directed = (vec(node_id(), 1..5), directed_body()).prop_map(|(mut r, (body, refs))| {
         r.sort();
         r.dedup();

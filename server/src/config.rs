@@ -1,0 +1,357 @@
+//! The node's configuration: one typed struct with defaults, loaded from a TOML file with
+//! `KINDRED_SECTION__KEY` environment overrides. Unknown keys and invalid values are refused
+//! at start-up with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use kindred_protocol::NodeName;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Everything a node can be configured with. See `deploy/kindred.example.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Who this node is.
+    pub node: NodeSection,
+    /// Where it listens and keeps its data.
+    pub server: ServerSection,
+    /// Logging.
+    pub log: LogSection,
+    /// Accounts, sessions and invites.
+    pub accounts: AccountsSection,
+    /// Size and rate limits.
+    pub limits: LimitsSection,
+}
+
+/// Who this node is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// The node's federation name, e.g. `chex.example.org`. Member ids end with it.
+    pub name: NodeName,
+    /// The organisation's name as members and peers see it.
+    pub organisation: String,
+    /// The address people and peers use to reach this node (used in invite links). When
+    /// unset, `http://<listen address>`.
+    pub public_url: Option<String>,
+}
+
+/// Where the node listens and keeps its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address and port for HTTP (API, web pages, federation links).
+    pub listen: SocketAddr,
+    /// The data folder: database and node key.
+    pub data_dir: PathBuf,
+}
+
+/// How the node logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A tracing `EnvFilter` directive, e.g. `info` or `kindred_server=debug,info`.
+    pub filter: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Accounts, sessions and invites.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsSection {
+    /// How long a sign-in lasts, in hours.
+    pub session_hours: u64,
+    /// How long a member invite stays valid, in hours.
+    pub invite_hours: u64,
+    /// Shortest password accepted.
+    pub min_password_chars: usize,
+}
+
+/// Size and rate limits for clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Requests per minute allowed for one session.
+    pub requests_per_minute: u32,
+    /// Open connections allowed from one address.
+    pub connections_per_address: u32,
+    /// Failed sign-ins allowed per account in 15 minutes.
+    pub login_failures_per_account: u32,
+    /// Sign-in attempts allowed per address in 15 minutes.
+    pub login_attempts_per_address: u32,
+    /// Live updates queued for one websocket client before it is disconnected as too slow.
+    pub stream_queue: usize,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        Self {
+            name: NodeName::new("localhost").unwrap_or_else(|_| unreachable!("valid literal")),
+            organisation: "My organisation".to_owned(),
+            public_url: None,
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            data_dir: PathBuf::from("./kindred-data"),
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for AccountsSection {
+    fn default() -> Self {
+        Self {
+            session_hours: 24 * 30,
+            invite_hours: 24 * 7,
+            min_password_chars: 10,
+        }
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 128 * 1024,
+            requests_per_minute: 1200,
+            connections_per_address: 256,
+            login_failures_per_account: 10,
+            login_attempts_per_address: 60,
+            stream_queue: 256,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            node: NodeSection::default(),
+            server: ServerSection::default(),
+            log: LogSection::default(),
+            accounts: AccountsSection::default(),
+            limits: LimitsSection::default(),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML (after environment overrides) does not fit the config.
+    #[error("invalid configuration{}: {source}", .path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    Invalid {
+        /// The file, if one was given.
+        path: Option<PathBuf>,
+        /// What is wrong, naming the key.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// An environment override does not name a config key.
+    #[error("environment variable {var} does not name a config key (use KINDRED_SECTION__KEY)")]
+    BadEnvKey {
+        /// The variable.
+        var: String,
+    },
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Value(String),
+}
+
+impl Config {
+    /// Loads the config file (if any), applies `KINDRED_*` overrides from `env`, then checks it.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Invalid {
+                    path: Some(p.to_owned()),
+                    source: Box::new(e),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, value) in env {
+            apply_env(&mut table, &var, &value)?;
+        }
+        let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
+            ConfigError::Invalid {
+                path: path.map(Path::to_owned),
+                source: Box::new(e),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("accounts.session_hours", self.accounts.session_hours),
+            ("accounts.invite_hours", self.accounts.invite_hours),
+            ("limits.max_request_bytes", self.limits.max_request_bytes as u64),
+            ("limits.requests_per_minute", u64::from(self.limits.requests_per_minute)),
+            ("limits.connections_per_address", u64::from(self.limits.connections_per_address)),
+            ("limits.login_failures_per_account", u64::from(self.limits.login_failures_per_account)),
+            ("limits.login_attempts_per_address", u64::from(self.limits.login_attempts_per_address)),
+            ("limits.stream_queue", self.limits.stream_queue as u64),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Value(format!("{key} must be greater than 0")));
+        }
+        if self.accounts.min_password_chars < 8 {
+            return Err(ConfigError::Value(
+                "accounts.min_password_chars must be at least 8".to_owned(),
+            ));
+        }
+        if let Some(url) = &self.node.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Value(format!(
+                "node.public_url must start with http:// or https:// (got {url:?})"
+            )));
+        }
+        if self.node.organisation.trim().is_empty() {
+            return Err(ConfigError::Value("node.organisation must not be empty".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The address people and peers use to reach this node, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.node.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.server.listen),
+        }
+    }
+}
+
+/// Applies `KINDRED_SECTION__KEY=value`; other variables are ignored. The value is read as a
+/// TOML value when it is one (numbers, booleans, quoted strings), else as a plain string.
+fn apply_env(table: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let Some(rest) = var.strip_prefix("KINDRED_") else {
+        return Ok(());
+    };
+    let Some((section, key)) = rest.split_once("__") else {
+        return Err(ConfigError::BadEnvKey {
+            var: var.to_owned(),
+        });
+    };
+    let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+    if section.is_empty() || key.is_empty() {
+        return Err(ConfigError::BadEnvKey {
+            var: var.to_owned(),
+        });
+    }
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let entry = table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => {
+            t.insert(key, parsed);
+            Ok(())
+        }
+        _ => Err(ConfigError::BadEnvKey {
+            var: var.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_quick_start() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(c.server.data_dir, PathBuf::from("./kindred-data"));
+        assert_eq!(c.public_url(), "http://127.0.0.1:7070");
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(
+            &path,
+            "[node]\nname = \"chex.example.org\"\n[server]\nlisten = \"127.0.0.1:8000\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("KINDRED_SERVER__LISTEN", "127.0.0.1:9000"),
+                ("KINDRED_LIMITS__STREAM_QUEUE", "10"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.node.name.as_str(), "chex.example.org");
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.limits.stream_queue, 10);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_clearly() {
+        let err = Config::load(None, env(&[("KINDRED_SERVER__LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+        let err = Config::load(None, env(&[("KINDRED_NODE__NAME", "Not A Name")])).unwrap_err();
+        assert!(err.to_string().contains("name"), "{err}");
+        let err = Config::load(None, env(&[("KINDRED_LIMITS__STREAM_QUEUE", "0")])).unwrap_err();
+        assert!(err.to_string().contains("stream_queue"), "{err}");
+        assert!(Config::load(None, env(&[("KINDRED_LISTEN", "x")])).is_err());
+    }
+}

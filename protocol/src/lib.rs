@@ -7,6 +7,7 @@
 //! The byte layouts are specified in `docs/protocol.md`.
 #![warn(missing_docs)]
 
+pub mod api;
 mod codec;
 pub mod error;
 pub mod event;

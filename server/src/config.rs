@@ -215,12 +215,11 @@ impl Config {
         for (var, value) in env {
             apply_env(&mut table, &var, &value)?;
         }
-        let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
-            ConfigError::Invalid {
+        let config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
                 path: path.map(Path::to_owned),
                 source: Box::new(e),
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -230,11 +229,26 @@ impl Config {
         let positive = [
             ("accounts.session_hours", self.accounts.session_hours),
             ("accounts.invite_hours", self.accounts.invite_hours),
-            ("limits.max_request_bytes", self.limits.max_request_bytes as u64),
-            ("limits.requests_per_minute", u64::from(self.limits.requests_per_minute)),
-            ("limits.connections_per_address", u64::from(self.limits.connections_per_address)),
-            ("limits.login_failures_per_account", u64::from(self.limits.login_failures_per_account)),
-            ("limits.login_attempts_per_address", u64::from(self.limits.login_attempts_per_address)),
+            (
+                "limits.max_request_bytes",
+                self.limits.max_request_bytes as u64,
+            ),
+            (
+                "limits.requests_per_minute",
+                u64::from(self.limits.requests_per_minute),
+            ),
+            (
+                "limits.connections_per_address",
+                u64::from(self.limits.connections_per_address),
+            ),
+            (
+                "limits.login_failures_per_account",
+                u64::from(self.limits.login_failures_per_account),
+            ),
+            (
+                "limits.login_attempts_per_address",
+                u64::from(self.limits.login_attempts_per_address),
+            ),
             ("limits.stream_queue", self.limits.stream_queue as u64),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
@@ -253,7 +267,9 @@ impl Config {
             )));
         }
         if self.node.organisation.trim().is_empty() {
-            return Err(ConfigError::Value("node.organisation must not be empty".to_owned()));
+            return Err(ConfigError::Value(
+                "node.organisation must not be empty".to_owned(),
+            ));
         }
         Ok(())
     }

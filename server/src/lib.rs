@@ -1,1 +1,48 @@
-//! placeholder
+//! A Kindred node: storage, client API, federation links and web pages.
+//!
+//! `main.rs` only parses arguments, loads config, starts tracing and binds; everything else
+//! is here, behind [`Node::open`] and [`Node::serve`], so tests can run several nodes in one
+//! process on ephemeral loopback ports.
+
+mod api;
+pub mod config;
+mod error;
+mod node;
+mod store;
+
+pub use config::{Config, LogFormat};
+pub use node::{Node, NodeError};
+
+/// Opens the node in `config.server.data_dir`, prints the one-time set-up link while no
+/// admin exists, and serves on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let (node, setup_token) = Node::open(config)?;
+    if let Some(token) = setup_token {
+        announce_setup(&node, &token);
+    }
+    tracing::info!(
+        name = %node.config().node.name,
+        node_id = %node.node_id(),
+        address = %node.config().public_url(),
+        "node started"
+    );
+    node.serve(listener, shutdown).await
+}
+
+/// Prints how to create the first admin. Goes to stdout (not the log) on purpose: it is
+/// for the person starting the node, once.
+fn announce_setup(node: &Node, token: &str) {
+    let url = node.config().public_url();
+    println!();
+    println!("  Welcome to Kindred. No admin exists yet. Create the first admin with:");
+    println!();
+    println!("    kindred-cli --node {url} setup --token {token}");
+    println!();
+    println!("  or open {url}/setup?token={token} in a browser.");
+    println!("  This token works once and is replaced each time the node starts until it is used.");
+    println!();
+}

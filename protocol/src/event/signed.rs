@@ -155,6 +155,17 @@ pub struct VerifiedEvent {
 }
 
 impl VerifiedEvent {
+    /// Signs a payload as its origin and returns it as verified: we made the signature, so
+    /// checking it again would only cost time. The payload is still validated.
+    pub fn sign(payload: EventPayload, keypair: &NodeKeypair) -> Result<Self, SignError> {
+        let signed = SignedEvent::sign(&payload, keypair)?;
+        Ok(Self {
+            id: signed.id(),
+            signed,
+            payload,
+        })
+    }
+
     /// The event id.
     pub fn id(&self) -> EventId {
         self.id

@@ -1,0 +1,167 @@
+//! Accounts: first-admin set-up, invites, sign-in, sessions, members and roles.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MemberId, Timestamp};
+
+/// What a member may do on their node. Mentoring is a capability, not a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads and writes.
+    Member,
+    /// Also creates topics and retracts others' posts.
+    Moderator,
+    /// Also manages members, invites, peers and settings.
+    Admin,
+}
+
+/// `POST /api/v1/setup`: creates the first admin with the one-time set-up token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetupRequest {
+    /// The token the node printed on first start.
+    pub token: String,
+    /// Sign-in name (becomes `@username:node`).
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/v1/invites/redeem`: creates an account from an invite.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedeemInviteRequest {
+    /// The invite code from the link.
+    pub code: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/v1/sessions`: sign in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Sign-in name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session: the bearer token (shown once) and who it is for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionCreated {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// The session's id, as listed in `GET /api/v1/sessions`.
+    pub session_id: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// The signed-in member.
+    pub member: MemberView,
+}
+
+/// A session as listed to its owner (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Identifies the session for revoking.
+    pub id: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The client's user agent when it signed in, if given.
+    pub user_agent: Option<String>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// A member as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// `@username:node`.
+    pub id: MemberId,
+    /// Sign-in name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role on this node.
+    pub role: Role,
+    /// Suspended members cannot sign in or post.
+    pub suspended: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// `POST /api/v1/invites`: an admin invites someone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateInvite {
+    /// The role the new member gets (default: member).
+    pub role: Option<Role>,
+    /// A note for the admin's own records (e.g. who it is for).
+    pub note: Option<String>,
+}
+
+/// A freshly created invite: the code is shown only now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteCreated {
+    /// The secret code.
+    pub code: String,
+    /// A link to give the person (opens the sign-up page).
+    pub link: String,
+    /// The invite's id for listing and revoking.
+    pub id: String,
+    /// The role it grants.
+    pub role: Role,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// An invite as listed to admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    /// Identifies the invite.
+    pub id: String,
+    /// The role it grants.
+    pub role: Role,
+    /// The admin's note.
+    pub note: Option<String>,
+    /// Who created it.
+    pub created_by: MemberId,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// Who used it, once used.
+    pub used_by: Option<MemberId>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// `PATCH /api/v1/members/{username}`: an admin changes a member.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateMember {
+    /// A new role.
+    pub role: Option<Role>,
+    /// Suspend (true) or reinstate (false).
+    pub suspended: Option<bool>,
+}
+
+/// `PATCH /api/v1/me`: a member changes their own details.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateMe {
+    /// A new display name.
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/v1/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePassword {
+    /// The current password.
+    pub current_password: String,
+    /// The new one.
+    pub new_password: String,
+}

@@ -1,0 +1,49 @@
+//! The JSON error body every failed API request returns.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// The error.
+    pub error: ApiErrorDetail,
+}
+
+/// What went wrong, for programs (`code`) and for people (`message`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorDetail {
+    /// A stable machine-readable code.
+    pub code: ErrorCode,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Stable error codes of the client API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed or a field is invalid (400).
+    BadRequest,
+    /// No valid session token (401).
+    Unauthorized,
+    /// Wrong username or password; deliberately not saying which (401).
+    InvalidCredentials,
+    /// The member's account is suspended (403).
+    Suspended,
+    /// Signed in, but not allowed to do this (403).
+    Forbidden,
+    /// No such thing (404).
+    NotFound,
+    /// It already exists or conflicts with the current state (409).
+    Conflict,
+    /// The invite or token has been used or has expired (410).
+    Gone,
+    /// The request body is too large (413).
+    TooLarge,
+    /// Too many requests; try again later (429).
+    RateLimited,
+    /// Something went wrong on the node (500). Details are in the node's log.
+    Internal,
+    /// The node is shutting down or overloaded (503).
+    Unavailable,
+}

@@ -1,0 +1,18 @@
+//! `GET /healthz`: node name, id, version and uptime.
+
+use axum::Json;
+use axum::extract::State;
+use kindred_protocol::api::Health;
+
+use crate::node::Node;
+
+pub(crate) async fn health(State(node): State<Node>) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        name: node.config().node.name.clone(),
+        node_id: node.node_id(),
+        organisation: node.config().node.organisation.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_seconds: node.uptime().as_secs(),
+    })
+}

@@ -1,0 +1,68 @@
+//! The client API under `/api/v1/` (JSON) plus `/healthz`. Handlers are thin: they extract,
+//! call the node, and map errors; the node holds the logic. Every endpoint is listed in
+//! `docs/api.md`.
+
+mod accounts;
+mod auth;
+mod content;
+mod extract;
+mod health;
+mod limits;
+mod stream;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, patch, post};
+use kindred_protocol::api::ErrorCode;
+
+use crate::error::error_response;
+use crate::node::Node;
+
+/// The node's HTTP routes.
+pub(crate) fn router(node: Node) -> Router {
+    let max_body = node.config().limits.max_request_bytes;
+    let api = Router::new()
+        .route("/setup", post(accounts::setup))
+        .route("/sessions", post(accounts::login).get(accounts::sessions))
+        .route("/sessions/current", delete(accounts::logout))
+        .route("/sessions/{id}", delete(accounts::revoke_session))
+        .route("/me", get(accounts::me).patch(accounts::update_me))
+        .route("/me/password", post(accounts::change_password))
+        .route(
+            "/invites",
+            post(accounts::create_invite).get(accounts::invites),
+        )
+        .route("/invites/redeem", post(accounts::redeem_invite))
+        .route("/invites/{id}", delete(accounts::revoke_invite))
+        .route("/members", get(accounts::members))
+        .route("/members/{member}", patch(accounts::update_member))
+        .route("/members/{member}/posts", get(content::member_posts))
+        .route("/topics", get(content::topics).post(content::create_topic))
+        .route("/topics/{topic}", patch(content::update_topic))
+        .route(
+            "/topics/{topic}/posts",
+            get(content::topic_posts).post(content::create_post),
+        )
+        .route(
+            "/posts/{id}",
+            get(content::thread)
+                .put(content::edit)
+                .delete(content::retract),
+        )
+        .route("/posts/{id}/replies", post(content::reply))
+        .route("/posts/{id}/reactions", post(content::react))
+        .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))
+        .route("/stream", get(stream::stream))
+        .fallback(|| async {
+            error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())
+        });
+    Router::new()
+        .route("/healthz", get(health::health))
+        .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            limits::per_address,
+        ))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(node)
+}

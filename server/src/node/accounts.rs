@@ -1,0 +1,567 @@
+//! Accounts: the first-admin set-up token, invites, sign-in, sessions, roles, suspension.
+//! Passwords are hashed with argon2id; tokens and invite codes are random and stored only
+//! as SHA-256 hashes.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use kindred_protocol::api::{
+    ChangePassword, CreateInvite, ErrorCode, InviteCreated, InviteView, LoginRequest, MemberView,
+    RedeemInviteRequest, Role, SessionCreated, SessionView, SetupRequest, UpdateMe, UpdateMember,
+};
+use kindred_protocol::limits::MAX_DISPLAY_NAME_BYTES;
+use kindred_protocol::{MemberId, Timestamp};
+use sha2::{Digest, Sha256};
+
+use super::{Node, NodeError};
+use crate::error::AppError;
+use crate::store::accounts::RedeemError;
+use crate::store::{InviteRecord, MemberRecord, SessionRecord};
+
+/// Who is making a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    /// Their account.
+    pub(crate) member: MemberRecord,
+    /// Their federation-wide id.
+    pub(crate) member_id: MemberId,
+    /// Hash of the session token used.
+    pub(crate) session_hash: [u8; 32],
+}
+
+impl Auth {
+    /// Refuses unless the member has at least `role`.
+    pub(crate) fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.member.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(match role {
+                Role::Admin => "Only an admin can do that.",
+                _ => "Only a moderator or admin can do that.",
+            }))
+        }
+    }
+}
+
+/// SHA-256 of a token or code, the form it is stored in.
+pub(crate) fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A new random secret with a readable prefix, and its hash.
+fn new_secret(prefix: &str) -> Result<(String, [u8; 32]), AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
+    let secret = format!("{prefix}{}", hex::encode(bytes));
+    let hash = hash_secret(&secret);
+    Ok((secret, hash))
+}
+
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+async fn verify_password(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to check against when the username does not exist, so a wrong username takes as
+/// long as a wrong password and reveals nothing.
+async fn dummy_hash() -> String {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password("kindred-dummy-password".to_owned())
+        .await
+        .unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
+
+fn now() -> u64 {
+    Timestamp::now().as_millis()
+}
+
+fn clean_display_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::bad_request("Please give a display name."));
+    }
+    if name.len() > MAX_DISPLAY_NAME_BYTES {
+        return Err(AppError::bad_request(format!(
+            "A display name can be at most {MAX_DISPLAY_NAME_BYTES} bytes long."
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "A display name cannot contain control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl Node {
+    /// While no admin exists, makes a fresh set-up token (printed at start) and stores its hash.
+    pub(crate) fn refresh_setup_token(&self) -> Result<Option<String>, NodeError> {
+        let store = self.store();
+        if store.admin_exists()? {
+            store.set_setup_token_hash(None)?;
+            return Ok(None);
+        }
+        let (token, hash) = new_secret("kdsetup_").map_err(|_| {
+            NodeError::Randomness(kindred_protocol::RandomnessError(
+                getrandom::Error::UNSUPPORTED,
+            ))
+        })?;
+        store.set_setup_token_hash(Some(hash))?;
+        Ok(Some(token))
+    }
+
+    /// A member id at this node.
+    pub(crate) fn member_id(&self, username: &str) -> Result<MemberId, AppError> {
+        MemberId::new(username, &self.config().node.name).map_err(|e| {
+            AppError::bad_request(format!(
+                "That username cannot be used: {e}. Use lower-case letters, digits, '.', '_' or '-'."
+            ))
+        })
+    }
+
+    fn member_view(&self, m: &MemberRecord) -> Result<MemberView, AppError> {
+        Ok(MemberView {
+            id: self.member_id(&m.username)?,
+            username: m.username.clone(),
+            display_name: m.display_name.clone(),
+            role: m.role,
+            suspended: m.suspended,
+            created_at: Timestamp(m.created_at),
+        })
+    }
+
+    fn check_password(&self, password: &str) -> Result<(), AppError> {
+        let min = self.config().accounts.min_password_chars;
+        if password.chars().count() < min {
+            return Err(AppError::bad_request(format!(
+                "Please choose a password of at least {min} characters. A few words together work well."
+            )));
+        }
+        if password.len() > 1024 {
+            return Err(AppError::bad_request(
+                "That password is too long (1024 bytes at most).",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn new_member(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<(MemberRecord, MemberId), AppError> {
+        let member_id = self.member_id(username)?;
+        let display_name = clean_display_name(display_name)?;
+        self.check_password(password)?;
+        let record = MemberRecord {
+            username: username.to_owned(),
+            display_name,
+            role,
+            suspended: false,
+            password_hash: hash_password(password.to_owned()).await?,
+            created_at: now(),
+        };
+        Ok((record, member_id))
+    }
+
+    async fn start_session(
+        &self,
+        member: &MemberRecord,
+        user_agent: Option<String>,
+    ) -> Result<SessionCreated, AppError> {
+        let (token, hash) = new_secret("kds_")?;
+        let created_at = now();
+        let expires_at = created_at + self.config().accounts.session_hours * 3_600_000;
+        let session = SessionRecord {
+            id: hex::encode(&hash[..8]),
+            username: member.username.clone(),
+            created_at,
+            expires_at,
+            user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
+        };
+        self.store().put_session(&hash, &session)?;
+        self.store().durable().await?;
+        Ok(SessionCreated {
+            token,
+            session_id: session.id,
+            expires_at: Timestamp(expires_at),
+            member: self.member_view(member)?,
+        })
+    }
+
+    /// Creates the first admin with the set-up token.
+    pub(crate) async fn setup(
+        &self,
+        req: SetupRequest,
+        user_agent: Option<String>,
+    ) -> Result<SessionCreated, AppError> {
+        let stored = self.store().setup_token_hash()?;
+        if stored != Some(hash_secret(req.token.trim())) {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "That set-up token is not valid. It is printed when the node starts, until an admin exists.",
+            ));
+        }
+        let (record, _) = self
+            .new_member(&req.username, &req.display_name, &req.password, Role::Admin)
+            .await?;
+        if !self.store().create_member(&record)? {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That username is taken.",
+            ));
+        }
+        self.store().set_setup_token_hash(None)?;
+        tracing::info!(username = %record.username, "first admin created");
+        self.start_session(&record, user_agent).await
+    }
+
+    /// Signs in. Wrong username and wrong password get the same answer.
+    pub(crate) async fn login(
+        &self,
+        req: LoginRequest,
+        address: IpAddr,
+        user_agent: Option<String>,
+    ) -> Result<SessionCreated, AppError> {
+        let limits = self.limits();
+        let username = req.username.trim().to_lowercase();
+        if !limits.login_attempts.try_take(&address) || !limits.login_failures.has_token(&username)
+        {
+            tracing::warn!(%address, %username, "sign-in throttled");
+            return Err(AppError::new(
+                ErrorCode::RateLimited,
+                "Too many sign-in attempts. Please wait a few minutes and try again.",
+            ));
+        }
+        let member = self.store().member(&username)?;
+        let hash = match &member {
+            Some(m) => m.password_hash.clone(),
+            None => dummy_hash().await,
+        };
+        let ok = verify_password(hash, req.password).await;
+        let Some(member) = member.filter(|_| ok) else {
+            limits.login_failures.try_take(&username);
+            tracing::info!(%address, %username, "failed sign-in");
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "That username and password do not match.",
+            ));
+        };
+        if member.suspended {
+            return Err(AppError::new(
+                ErrorCode::Suspended,
+                "This account is suspended. Please contact your organisation's admin.",
+            ));
+        }
+        self.start_session(&member, user_agent).await
+    }
+
+    /// Resolves a bearer token to its member and session.
+    pub(crate) fn authenticate(&self, token: &str) -> Result<Auth, AppError> {
+        let unauthorized = || {
+            AppError::new(
+                ErrorCode::Unauthorized,
+                "Please sign in (missing or expired session).",
+            )
+        };
+        let hash = hash_secret(token);
+        let session = self.store().session(&hash)?.ok_or_else(unauthorized)?;
+        if session.expires_at <= now() {
+            self.store().remove_session(&hash)?;
+            return Err(unauthorized());
+        }
+        let member = self
+            .store()
+            .member(&session.username)?
+            .ok_or_else(unauthorized)?;
+        if member.suspended {
+            return Err(AppError::new(
+                ErrorCode::Suspended,
+                "This account is suspended.",
+            ));
+        }
+        let member_id = self.member_id(&member.username)?;
+        Ok(Auth {
+            member,
+            member_id,
+            session_hash: hash,
+        })
+    }
+
+    /// Ends the current session.
+    pub(crate) async fn logout(&self, auth: &Auth) -> Result<(), AppError> {
+        self.store().remove_session(&auth.session_hash)?;
+        Ok(self.store().durable().await?)
+    }
+
+    /// The member's sessions.
+    pub(crate) fn sessions(&self, auth: &Auth) -> Result<Vec<SessionView>, AppError> {
+        let mut out: Vec<SessionView> = self
+            .store()
+            .sessions_of(&auth.member.username)?
+            .into_iter()
+            .map(|(hash, s)| SessionView {
+                id: s.id,
+                created_at: Timestamp(s.created_at),
+                expires_at: Timestamp(s.expires_at),
+                user_agent: s.user_agent,
+                current: hash == auth.session_hash,
+            })
+            .collect();
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(out)
+    }
+
+    /// Revokes one of the member's sessions by id.
+    pub(crate) async fn revoke_session(&self, auth: &Auth, id: &str) -> Result<(), AppError> {
+        let found = self
+            .store()
+            .sessions_of(&auth.member.username)?
+            .into_iter()
+            .find(|(_, s)| s.id == id);
+        let Some((hash, _)) = found else {
+            return Err(AppError::not_found("No such session."));
+        };
+        self.store().remove_session(&hash)?;
+        Ok(self.store().durable().await?)
+    }
+
+    /// Creates a single-use, expiring member invite.
+    pub(crate) async fn create_invite(
+        &self,
+        auth: &Auth,
+        req: CreateInvite,
+    ) -> Result<InviteCreated, AppError> {
+        auth.require(Role::Admin)?;
+        let (code, hash) = new_secret("kdi_")?;
+        let created_at = now();
+        let record = InviteRecord {
+            id: hex::encode(&hash[..8]),
+            role: req.role.unwrap_or(Role::Member),
+            note: req.note.map(|n| n.chars().take(200).collect()),
+            created_by: auth.member_id.clone(),
+            created_at,
+            expires_at: created_at + self.config().accounts.invite_hours * 3_600_000,
+            used_by: None,
+            revoked: false,
+        };
+        self.store().put_invite(&hash, &record)?;
+        self.store().durable().await?;
+        tracing::info!(by = %auth.member_id, role = ?record.role, "invite created");
+        Ok(InviteCreated {
+            link: format!("{}/join/{code}", self.config().public_url()),
+            code,
+            id: record.id,
+            role: record.role,
+            expires_at: Timestamp(record.expires_at),
+        })
+    }
+
+    /// Every invite, newest first.
+    pub(crate) fn invites(&self, auth: &Auth) -> Result<Vec<InviteView>, AppError> {
+        auth.require(Role::Admin)?;
+        let mut out: Vec<InviteView> = self
+            .store()
+            .invites()?
+            .into_iter()
+            .map(|(_, i)| InviteView {
+                id: i.id,
+                role: i.role,
+                note: i.note,
+                created_by: i.created_by,
+                created_at: Timestamp(i.created_at),
+                expires_at: Timestamp(i.expires_at),
+                used_by: i.used_by,
+                revoked: i.revoked,
+            })
+            .collect();
+        out.sort_by_key(|i| std::cmp::Reverse(i.created_at));
+        Ok(out)
+    }
+
+    /// Revokes an unused invite.
+    pub(crate) async fn revoke_invite(&self, auth: &Auth, id: &str) -> Result<(), AppError> {
+        auth.require(Role::Admin)?;
+        let Some((hash, mut invite)) = self
+            .store()
+            .invites()?
+            .into_iter()
+            .find(|(_, i)| i.id == id)
+        else {
+            return Err(AppError::not_found("No such invite."));
+        };
+        invite.revoked = true;
+        self.store().put_invite(&hash, &invite)?;
+        Ok(self.store().durable().await?)
+    }
+
+    /// Creates an account from an invite code.
+    pub(crate) async fn redeem_invite(
+        &self,
+        req: RedeemInviteRequest,
+        user_agent: Option<String>,
+    ) -> Result<SessionCreated, AppError> {
+        let hash = hash_secret(req.code.trim());
+        // Check the invite before the (slow) password hashing, for a quick clear answer.
+        match self.store().invite(&hash)? {
+            None => return Err(AppError::not_found("That invite code is not valid.")),
+            Some(i) if i.used_by.is_some() || i.revoked || i.expires_at <= now() => {
+                return Err(AppError::new(
+                    ErrorCode::Gone,
+                    "That invite has been used or has expired. Please ask your admin for a new one.",
+                ));
+            }
+            Some(_) => {}
+        }
+        let (mut record, member_id) = self
+            .new_member(
+                &req.username,
+                &req.display_name,
+                &req.password,
+                Role::Member,
+            )
+            .await?;
+        match self
+            .store()
+            .redeem_invite(&hash, &record, &member_id, now())
+        {
+            Ok(invite) => {
+                if invite.role != Role::Member {
+                    record.role = invite.role;
+                    self.store().put_member(&record)?;
+                }
+                tracing::info!(member = %member_id, "invite redeemed");
+                self.start_session(&record, user_agent).await
+            }
+            Err(RedeemError::Unknown) => Err(AppError::not_found("That invite code is not valid.")),
+            Err(RedeemError::Spent) => Err(AppError::new(
+                ErrorCode::Gone,
+                "That invite has been used or has expired. Please ask your admin for a new one.",
+            )),
+            Err(RedeemError::UsernameTaken) => Err(AppError::new(
+                ErrorCode::Conflict,
+                "That username is taken. Please choose another.",
+            )),
+            Err(RedeemError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Every member (admins only).
+    pub(crate) fn members(&self, auth: &Auth) -> Result<Vec<MemberView>, AppError> {
+        auth.require(Role::Admin)?;
+        self.store()
+            .members()?
+            .iter()
+            .map(|m| self.member_view(m))
+            .collect()
+    }
+
+    /// The signed-in member.
+    pub(crate) fn me(&self, auth: &Auth) -> Result<MemberView, AppError> {
+        self.member_view(&auth.member)
+    }
+
+    /// Changes a member's role or suspends/reinstates them (admins only).
+    pub(crate) async fn update_member(
+        &self,
+        auth: &Auth,
+        username: &str,
+        req: UpdateMember,
+    ) -> Result<MemberView, AppError> {
+        auth.require(Role::Admin)?;
+        let Some(mut member) = self.store().member(username)? else {
+            return Err(AppError::not_found("No such member."));
+        };
+        if member.username == auth.member.username
+            && (req.suspended == Some(true) || req.role.is_some_and(|r| r != Role::Admin))
+        {
+            return Err(AppError::bad_request(
+                "You cannot suspend yourself or remove your own admin role; ask another admin.",
+            ));
+        }
+        if let Some(role) = req.role {
+            member.role = role;
+        }
+        if let Some(suspended) = req.suspended {
+            member.suspended = suspended;
+        }
+        self.store().put_member(&member)?;
+        if member.suspended {
+            for (hash, _) in self.store().sessions_of(&member.username)? {
+                self.store().remove_session(&hash)?;
+            }
+        }
+        self.store().durable().await?;
+        tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
+        self.member_view(&member)
+    }
+
+    /// Changes the member's own display name.
+    pub(crate) async fn update_me(
+        &self,
+        auth: &Auth,
+        req: UpdateMe,
+    ) -> Result<MemberView, AppError> {
+        let mut member = auth.member.clone();
+        if let Some(name) = req.display_name {
+            member.display_name = clean_display_name(&name)?;
+        }
+        self.store().put_member(&member)?;
+        self.store().durable().await?;
+        self.member_view(&member)
+    }
+
+    /// Changes the member's password; other sessions are signed out.
+    pub(crate) async fn change_password(
+        &self,
+        auth: &Auth,
+        req: ChangePassword,
+    ) -> Result<(), AppError> {
+        if !verify_password(auth.member.password_hash.clone(), req.current_password).await {
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "Your current password is not right.",
+            ));
+        }
+        self.check_password(&req.new_password)?;
+        let mut member = auth.member.clone();
+        member.password_hash = hash_password(req.new_password).await?;
+        self.store().put_member(&member)?;
+        for (hash, _) in self.store().sessions_of(&member.username)? {
+            if hash != auth.session_hash {
+                self.store().remove_session(&hash)?;
+            }
+        }
+        Ok(self.store().durable().await?)
+    }
+}

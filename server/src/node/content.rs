@@ -1,0 +1,450 @@
+//! Peer learning operations: topics, posts, replies, edits, retractions, reactions and
+//! reading. Every write becomes a signed event through the one ingest path.
+
+use kindred_protocol::api::{
+    CreateTopic, EditPost, EntryKind, NewPost, NewReply, Page, PostView, REACTIONS, ReactionCount,
+    Retract, Role, ThreadView, TopicView, UpdateTopic,
+};
+use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};
+use kindred_protocol::limits::*;
+use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
+
+use super::{Auth, Draft, Node, Reach};
+use crate::error::AppError;
+use crate::store::{Position, TopicRecord};
+
+/// Largest page a client may ask for.
+pub(crate) const MAX_PAGE: usize = 100;
+
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), AppError> {
+    if text.len() > max {
+        return Err(AppError::new(
+            kindred_protocol::api::ErrorCode::TooLarge,
+            format!(
+                "The {what} is too long: {} bytes, at most {max}.",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn required(what: &str, text: &str) -> Result<String, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::bad_request(format!("Please write a {what}.")));
+    }
+    Ok(text.to_owned())
+}
+
+fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().trim_start_matches('#').to_lowercase();
+        if tag.is_empty() || out.contains(&tag) {
+            continue;
+        }
+        check_len("tag", &tag, MAX_TAG_BYTES)?;
+        out.push(tag);
+    }
+    if out.len() > MAX_TAGS {
+        return Err(AppError::bad_request(format!(
+            "At most {MAX_TAGS} tags, please."
+        )));
+    }
+    Ok(out)
+}
+
+fn clean_cw(cw: Option<String>) -> Result<Option<String>, AppError> {
+    let cw = cw.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if let Some(c) = &cw {
+        check_len("content warning", c, MAX_CONTENT_WARNING_BYTES)?;
+    }
+    Ok(cw)
+}
+
+/// Parses a pagination cursor.
+pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<Position>, AppError> {
+    cursor
+        .map(|c| {
+            Position::from_cursor(c)
+                .ok_or_else(|| AppError::bad_request("That page cursor is not valid."))
+        })
+        .transpose()
+}
+
+impl Node {
+    /// Topics created on this node, with counts, by name.
+    pub(crate) fn topic_views(&self) -> Result<Vec<TopicView>, AppError> {
+        let mut out = Vec::new();
+        for t in self.store().topics()? {
+            out.push(self.topic_view(t)?);
+        }
+        out.sort_by_key(|t| t.name.to_lowercase());
+        Ok(out)
+    }
+
+    fn topic_view(&self, t: TopicRecord) -> Result<TopicView, AppError> {
+        let stats = self.store().topic_stats(&t.name)?;
+        Ok(TopicView {
+            name: t.name,
+            description: t.description,
+            shared: t.shared,
+            posts: stats.posts,
+            replies: stats.replies,
+            last_activity: stats.last_activity.map(Timestamp),
+        })
+    }
+
+    fn existing_topic(&self, name: &str) -> Result<TopicRecord, AppError> {
+        self.store()
+            .topic(name)?
+            .ok_or_else(|| AppError::not_found(format!("There is no topic called {name:?}.")))
+    }
+
+    /// Creates a topic (moderators and admins).
+    pub(crate) async fn create_topic(
+        &self,
+        auth: &Auth,
+        req: CreateTopic,
+    ) -> Result<TopicView, AppError> {
+        auth.require(Role::Moderator)?;
+        let name = required("topic name", &req.name)?;
+        check_len("topic name", &name, MAX_TOPIC_BYTES)?;
+        if name.chars().any(|c| c.is_control() || c == '/') {
+            return Err(AppError::bad_request(
+                "A topic name cannot contain '/' or control characters.",
+            ));
+        }
+        check_len("description", &req.description, MAX_BIO_BYTES)?;
+        let record = TopicRecord {
+            name,
+            description: req.description.trim().to_owned(),
+            shared: req.shared,
+            created_by: auth.member_id.clone(),
+            created_at: Timestamp::now().as_millis(),
+        };
+        if !self.store().create_topic(&record)? {
+            return Err(AppError::new(
+                kindred_protocol::api::ErrorCode::Conflict,
+                "A topic with that name already exists.",
+            ));
+        }
+        self.store().durable().await?;
+        self.topic_view(record)
+    }
+
+    /// Changes a topic's description or sharing (moderators and admins).
+    pub(crate) async fn update_topic(
+        &self,
+        auth: &Auth,
+        name: &str,
+        req: UpdateTopic,
+    ) -> Result<TopicView, AppError> {
+        auth.require(Role::Moderator)?;
+        let mut topic = self.existing_topic(name)?;
+        if let Some(d) = req.description {
+            check_len("description", &d, MAX_BIO_BYTES)?;
+            topic.description = d.trim().to_owned();
+        }
+        if let Some(shared) = req.shared {
+            topic.shared = shared;
+        }
+        self.store().put_topic(&topic)?;
+        self.store().durable().await?;
+        self.topic_view(topic)
+    }
+
+    /// Writes a post in a topic.
+    pub(crate) async fn create_post(
+        &self,
+        auth: &Auth,
+        topic: &str,
+        req: NewPost,
+    ) -> Result<PostView, AppError> {
+        let topic = self.existing_topic(topic)?;
+        let post = Post {
+            topic: topic.name.clone(),
+            title: required("title", &req.title)?,
+            body: required("post", &req.body)?,
+            tags: clean_tags(req.tags)?,
+            content_warning: clean_cw(req.content_warning)?,
+        };
+        check_len("title", &post.title, MAX_TITLE_BYTES)?;
+        check_len("post", &post.body, MAX_POST_BODY_BYTES)?;
+        let reach = if topic.shared {
+            Reach::Shared
+        } else {
+            Reach::Local
+        };
+        let id = self
+            .write(auth, reach, References::default(), EventBody::Post(post))
+            .await?;
+        self.visible(&id, Some(&auth.member_id))
+    }
+
+    /// Writes a reply to a post or to another reply.
+    pub(crate) async fn create_reply(
+        &self,
+        auth: &Auth,
+        to: &EventId,
+        req: NewReply,
+    ) -> Result<PostView, AppError> {
+        let parent_id = req.reply_to.unwrap_or(*to);
+        let parent = self.visible(&parent_id, None)?;
+        let root = parent.thread_root.unwrap_or(parent.id);
+        if root != *to && parent.id != *to {
+            return Err(AppError::bad_request("That reply is not in this thread."));
+        }
+        let body = required("reply", &req.body)?;
+        check_len("reply", &body, MAX_POST_BODY_BYTES)?;
+        let refs = References {
+            thread_root: Some(root),
+            reply_to: Some(parent.id),
+            ..References::default()
+        };
+        let reply = Reply {
+            body,
+            content_warning: clean_cw(req.content_warning)?,
+        };
+        let id = self
+            .write(auth, reach_of(&parent), refs, EventBody::Reply(reply))
+            .await?;
+        self.visible(&id, Some(&auth.member_id))
+    }
+
+    /// Publishes a new version of one's own post or reply.
+    pub(crate) async fn edit(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        req: EditPost,
+    ) -> Result<PostView, AppError> {
+        let current = self.visible(id, None)?;
+        if current.author != auth.member_id {
+            return Err(AppError::forbidden("Only the author can edit this."));
+        }
+        let body = required("post", &req.body)?;
+        check_len("post", &body, MAX_POST_BODY_BYTES)?;
+        let content_warning = clean_cw(req.content_warning)?;
+        let (refs, event) = match current.kind {
+            EntryKind::Post => {
+                let title = match req.title {
+                    Some(t) => required("title", &t)?,
+                    None => current.title.clone().unwrap_or_default(),
+                };
+                check_len("title", &title, MAX_TITLE_BYTES)?;
+                let tags = match req.tags {
+                    Some(t) => clean_tags(t)?,
+                    None => current.tags.clone(),
+                };
+                (
+                    References {
+                        replaces: Some(*id),
+                        ..References::default()
+                    },
+                    EventBody::Post(Post {
+                        topic: current.topic.clone(),
+                        title,
+                        body,
+                        tags,
+                        content_warning,
+                    }),
+                )
+            }
+            EntryKind::Reply => (
+                References {
+                    thread_root: current.thread_root,
+                    reply_to: current.reply_to,
+                    replaces: Some(*id),
+                    ..References::default()
+                },
+                EventBody::Reply(Reply {
+                    body,
+                    content_warning,
+                }),
+            ),
+        };
+        self.write(auth, reach_of(&current), refs, event).await?;
+        self.visible(id, Some(&auth.member_id))
+    }
+
+    /// Retracts a post or reply: the author, or a moderator for entries from this node.
+    pub(crate) async fn retract(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        req: Retract,
+    ) -> Result<(), AppError> {
+        let current = self.visible(id, None)?;
+        let own = current.author == auth.member_id;
+        let moderator = auth.member.role >= Role::Moderator && current.origin == self.node_id();
+        if !own && !moderator {
+            return Err(AppError::forbidden(
+                "Only the author, or a moderator of the organisation it came from, can retract this.",
+            ));
+        }
+        let reason = req
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if let Some(r) = &reason {
+            check_len("reason", r, MAX_REASON_BYTES)?;
+        }
+        let refs = References {
+            retracts: Some(*id),
+            ..References::default()
+        };
+        self.write(
+            auth,
+            reach_of(&current),
+            refs,
+            EventBody::Retraction(Retraction { reason }),
+        )
+        .await?;
+        tracing::info!(by = %auth.member_id, %id, own, "entry retracted");
+        Ok(())
+    }
+
+    /// Adds or removes one of the member's reactions.
+    pub(crate) async fn react(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        reaction: &str,
+        removed: bool,
+    ) -> Result<Vec<ReactionCount>, AppError> {
+        if !REACTIONS.contains(&reaction) {
+            return Err(AppError::bad_request(format!(
+                "Unknown reaction {reaction:?}; use one of: {}.",
+                REACTIONS.join(", ")
+            )));
+        }
+        let current = self.visible(id, None)?;
+        let already = self.reacted(id, &auth.member_id, reaction)?;
+        if already != removed {
+            // Nothing to change: adding twice or removing what is not there.
+            return Ok(self.reaction_counts(id, Some(&auth.member_id))?);
+        }
+        let body = EventBody::Reaction(Reaction {
+            target: *id,
+            reaction: reaction.to_owned(),
+            removed,
+        });
+        self.write(auth, reach_of(&current), References::default(), body)
+            .await?;
+        Ok(self.reaction_counts(id, Some(&auth.member_id))?)
+    }
+
+    fn reacted(&self, id: &EventId, member: &MemberId, reaction: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store()
+            .reactions(id, Some(member.as_str()))?
+            .get(reaction)
+            .is_some_and(|(_, mine)| *mine))
+    }
+
+    /// A topic's posts, newest first.
+    pub(crate) fn topic_posts(
+        &self,
+        topic: &str,
+        before: Option<&str>,
+        limit: usize,
+        viewer: &MemberId,
+    ) -> Result<Page<PostView>, AppError> {
+        let topic = self.existing_topic(topic)?;
+        let key = topic.name.trim().to_lowercase();
+        let limit = limit.clamp(1, MAX_PAGE);
+        let positions = self
+            .store()
+            .topic_timeline(&key, parse_cursor(before)?, limit)?;
+        self.page(positions, limit, viewer)
+    }
+
+    /// A member's posts and replies, newest first.
+    pub(crate) fn member_posts(
+        &self,
+        member: &MemberId,
+        before: Option<&str>,
+        limit: usize,
+        viewer: &MemberId,
+    ) -> Result<Page<PostView>, AppError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let positions =
+            self.store()
+                .author_timeline(member.as_str(), parse_cursor(before)?, limit)?;
+        self.page(positions, limit, viewer)
+    }
+
+    fn page(
+        &self,
+        positions: Vec<Position>,
+        limit: usize,
+        viewer: &MemberId,
+    ) -> Result<Page<PostView>, AppError> {
+        let next_cursor = (positions.len() == limit)
+            .then(|| positions.last().map(|p| p.to_cursor()))
+            .flatten();
+        let mut items = Vec::with_capacity(positions.len());
+        for pos in positions {
+            if let Some(view) = self.post_view(&pos.id, Some(viewer))? {
+                items.push(view);
+            }
+        }
+        Ok(Page { items, next_cursor })
+    }
+
+    /// A post with its replies (oldest first).
+    pub(crate) fn thread(&self, id: &EventId, viewer: &MemberId) -> Result<ThreadView, AppError> {
+        let post = self.visible(id, Some(viewer))?;
+        if post.kind != EntryKind::Post {
+            return Err(AppError::not_found(
+                "That is a reply; open its thread instead.",
+            ));
+        }
+        let mut replies = Vec::new();
+        for reply in self.store().thread_replies(id)? {
+            if let Some(view) = self.post_view(&reply, Some(viewer))? {
+                replies.push(view);
+            }
+        }
+        Ok(ThreadView { post, replies })
+    }
+
+    /// A visible post or reply, or a not-found error.
+    pub(crate) fn visible(
+        &self,
+        id: &EventId,
+        viewer: Option<&MemberId>,
+    ) -> Result<PostView, AppError> {
+        self.post_view(id, viewer)?
+            .ok_or_else(|| AppError::not_found("That post does not exist or has been retracted."))
+    }
+
+    /// Stores a draft by the signed-in member and returns the new event's id.
+    async fn write(
+        &self,
+        auth: &Auth,
+        reach: Reach,
+        refs: References,
+        body: EventBody,
+    ) -> Result<EventId, AppError> {
+        let draft = Draft {
+            author: auth.member_id.clone(),
+            reach,
+            refs,
+            body,
+        };
+        let (_, event) = self.ingest().local(draft).await?;
+        Ok(event.id())
+    }
+}
+
+/// Events about an entry travel as far as the entry did.
+fn reach_of(entry: &PostView) -> Reach {
+    if entry.local_only {
+        Reach::Local
+    } else {
+        Reach::Shared
+    }
+}

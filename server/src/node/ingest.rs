@@ -1,0 +1,242 @@
+//! The ingest actor: the single writer of the event log. Local drafts are numbered, signed
+//! and stored; remote events (already verified) are stored; everything waiting is taken as
+//! one group, written in one transaction and made durable by one shared flush, and only
+//! then acknowledged and fanned out.
+
+use kindred_protocol::{
+    Audience, EventBody, EventPayload, MemberId, NodeId, NodeKeypair, References, SignError,
+    Timestamp, VerifiedEvent,
+};
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+
+use super::live::LiveSender;
+use crate::store::{IngestOutcome, Store, StoreError};
+
+/// Most requests written in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// Where a local event goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The federation's shared log.
+    Shared,
+    /// This node only (organisation-only topics).
+    Local,
+}
+
+/// A local event before it is numbered and signed.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    /// The member writing it.
+    pub(crate) author: MemberId,
+    /// Shared or organisation-only.
+    pub(crate) reach: Reach,
+    /// Links to earlier events.
+    pub(crate) refs: References,
+    /// The content.
+    pub(crate) body: EventBody,
+}
+
+/// Why an event could not be stored.
+#[derive(Debug, Error)]
+pub(crate) enum IngestError {
+    /// The draft breaks a protocol limit or rule.
+    #[error("invalid event")]
+    Invalid(#[from] SignError),
+    /// Storage failed; the event is not stored.
+    #[error("storage failed: {0}")]
+    Store(String),
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    Closed,
+}
+
+type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>>;
+
+enum Request {
+    Local(Draft, Reply),
+    Remote(VerifiedEvent, Reply),
+    /// Finish what is queued before this, then stop.
+    Stop,
+}
+
+/// Sends work to the ingest actor.
+#[derive(Clone)]
+pub(crate) struct IngestHandle {
+    /// Bounded, so a flood of writers waits instead of growing memory.
+    tx: mpsc::Sender<Request>,
+}
+
+impl IngestHandle {
+    /// Starts the actor on its own thread. It stops when every handle is dropped, after
+    /// finishing what is queued.
+    pub(crate) fn start(
+        store: Store,
+        keypair: NodeKeypair,
+        live: LiveSender,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        let origin = keypair.node_id();
+        let next_seq = store.origin_head(&origin)? + 1;
+        let (tx, rx) = mpsc::channel(4096);
+        let actor = Actor {
+            store,
+            keypair,
+            origin,
+            next_seq,
+            live,
+        };
+        let thread = std::thread::Builder::new()
+            .name("kindred-ingest".to_owned())
+            .spawn(move || actor.run(rx))
+            .map_err(|e| StoreError::corrupt("ingest", e))?;
+        Ok((Self { tx }, thread))
+    }
+
+    /// Numbers, signs and stores a local event; returns once it is durable.
+    pub(crate) async fn local(
+        &self,
+        draft: Draft,
+    ) -> Result<(IngestOutcome, VerifiedEvent), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Local(draft, reply))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Asks the actor to stop once everything queued before now is written.
+    pub(crate) async fn stop(&self) {
+        // An error means the actor has already stopped.
+        let _ = self.tx.send(Request::Stop).await;
+    }
+
+    /// Stores a verified remote event; returns once it is durable.
+    #[allow(dead_code)] // Used by federation links.
+    pub(crate) async fn remote(
+        &self,
+        event: VerifiedEvent,
+    ) -> Result<(IngestOutcome, VerifiedEvent), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Remote(event, reply))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+struct Actor {
+    store: Store,
+    keypair: NodeKeypair,
+    origin: NodeId,
+    /// The next shared-log number for this node's own events.
+    next_seq: u64,
+    live: LiveSender,
+}
+
+impl Actor {
+    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            if let Some(at) = group.iter().position(|r| matches!(r, Request::Stop)) {
+                // Anything after the stop arrived during shutdown: it is refused (its
+                // sender sees `Closed`), never half-written.
+                group.truncate(at);
+                stopping = true;
+            }
+            self.write_group(group);
+        }
+        tracing::debug!("ingest actor stopped");
+    }
+
+    fn write_group(&mut self, group: Vec<Request>) {
+        let now = Timestamp::now();
+        let mut events = Vec::with_capacity(group.len());
+        let mut replies = Vec::with_capacity(group.len());
+        let mut seq = self.next_seq;
+        for request in group {
+            match request {
+                Request::Stop => {}
+                Request::Remote(event, reply) => {
+                    events.push(event);
+                    replies.push(reply);
+                }
+                Request::Local(draft, reply) => {
+                    let audience = match draft.reach {
+                        Reach::Shared => Audience::Shared { seq },
+                        Reach::Local => Audience::Local,
+                    };
+                    let payload = EventPayload {
+                        origin: self.origin,
+                        created_at: now,
+                        audience,
+                        author: draft.author,
+                        refs: draft.refs,
+                        body: draft.body,
+                    };
+                    match VerifiedEvent::sign(payload, &self.keypair) {
+                        Ok(event) => {
+                            if draft.reach == Reach::Shared {
+                                seq += 1;
+                            }
+                            events.push(event);
+                            replies.push(reply);
+                        }
+                        Err(e) => {
+                            // The requester may have gone; nobody else to tell.
+                            let _ = reply.send(Err(IngestError::Invalid(e)));
+                        }
+                    }
+                }
+            }
+        }
+        if events.is_empty() {
+            return;
+        }
+        match self.store.ingest(&events, now.as_millis()) {
+            Ok(outcomes) => {
+                self.next_seq = seq;
+                let live = self.live.clone();
+                self.store.when_durable(Box::new(move |flushed| {
+                    for ((outcome, event), reply) in outcomes.into_iter().zip(events).zip(replies) {
+                        match flushed {
+                            Ok(()) => {
+                                if let IngestOutcome::Stored { change, .. } = &outcome {
+                                    live.publish(*change);
+                                }
+                                // The requester may have gone; the event is stored anyway.
+                                let _ = reply.send(Ok((outcome, event)));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(IngestError::Store(e.to_string())));
+                            }
+                        }
+                    }
+                }));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = events.len(), "storing a group of events failed");
+                // Nothing of the group was written; start numbering again from what is stored.
+                match self.store.origin_head(&self.origin) {
+                    Ok(head) => self.next_seq = head + 1,
+                    Err(e) => tracing::error!(error = %e, "cannot read own log head"),
+                }
+                for reply in replies {
+                    let _ = reply.send(Err(IngestError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+}

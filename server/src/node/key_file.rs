@@ -1,0 +1,78 @@
+//! The node's secret key, kept in `<data>/node.key` (hex seed, file mode 0600), created on
+//! first start.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use kindred_protocol::NodeKeypair;
+
+use super::NodeError;
+
+/// Loads the key in `dir`, or creates one if there is none.
+pub(crate) fn load_or_create(dir: &Path) -> Result<NodeKeypair, NodeError> {
+    let path = dir.join("node.key");
+    let err = |source| NodeError::KeyFile {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mode = std::fs::metadata(&path).map_err(err)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "node key is readable by other users; run chmod 600 on it");
+            }
+            parse(&path, text.trim())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let keypair = NodeKeypair::generate().map_err(NodeError::Randomness)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(err)?;
+            file.write_all(format!("{}\n", hex::encode(keypair.seed())).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(err)?;
+            tracing::info!(node_id = %keypair.node_id(), "created a new node key");
+            Ok(keypair)
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<NodeKeypair, NodeError> {
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text, &mut seed).map_err(|_| NodeError::KeyFile {
+        path: PathBuf::from(path),
+        source: std::io::Error::other("expected 64 hex characters"),
+    })?;
+    Ok(NodeKeypair::from_seed(&seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_with_mode_0600_then_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path()).unwrap();
+        let mode = std::fs::metadata(dir.path().join("node.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = load_or_create(dir.path()).unwrap();
+        assert_eq!(first.node_id(), again.node_id());
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.key"), "not hex").unwrap();
+        let err = load_or_create(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("node.key"), "{err}");
+    }
+}

@@ -1,0 +1,99 @@
+//! Safe Markdown rendering: raw HTML is shown as text, links keep only safe schemes, and
+//! images become plain links so a post can never load anything from another site.
+
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+
+/// Renders member-written Markdown to HTML that is safe to insert in a page.
+pub(crate) fn render(markdown: &str) -> String {
+    let options =
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS;
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    let events = Parser::new_ext(markdown, options).filter_map(|event| match event {
+        Event::Html(text) | Event::InlineHtml(text) => Some(Event::Text(text)),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Some(Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        })),
+        Event::Start(Tag::Image { dest_url, .. }) => Some(Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url: safe_url(dest_url),
+            title: CowStr::Borrowed(""),
+            id: CowStr::Borrowed(""),
+        })),
+        Event::End(TagEnd::Image) => Some(Event::End(TagEnd::Link)),
+        other => Some(other),
+    });
+    html::push_html(&mut out, events);
+    out
+}
+
+/// Keeps http(s), mailto and in-page/relative links; anything else (javascript:, data:, ...)
+/// becomes a dead link.
+fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    let scheme_end = lower.find(':');
+    let path_start = lower.find(['/', '?', '#']);
+    let has_scheme = match (scheme_end, path_start) {
+        (Some(c), Some(p)) => c < p,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if !has_scheme
+        || lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("mailto:")
+    {
+        url
+    } else {
+        CowStr::Borrowed("#")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn raw_html_is_escaped() {
+        let html = render("hi <script>alert(1)</script> <b onclick=x>b</b>");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b "), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn dangerous_links_are_neutralised() {
+        for src in [
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](data:text/html,hi)",
+        ] {
+            let html = render(src);
+            assert!(html.contains("href=\"#\""), "{src} -> {html}");
+        }
+        assert!(render("[x](https://example.org/a)").contains("href=\"https://example.org/a\""));
+        assert!(render("[x](/topics/funding)").contains("href=\"/topics/funding\""));
+    }
+
+    #[test]
+    fn images_become_links() {
+        let html = render("![a chart](https://tracker.example/pixel.png)");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://tracker.example/pixel.png\">a chart</a>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn ordinary_markdown_renders() {
+        assert_eq!(render("*hello*"), "<p><em>hello</em></p>\n");
+    }
+}

@@ -1,0 +1,292 @@
+//! The node's core: identity, storage, the ingest path, live updates and limits, shared by
+//! the HTTP API and (later) federation links. No global state: many nodes can run in one
+//! process.
+
+mod accounts;
+mod content;
+mod ingest;
+mod key_file;
+mod live;
+mod markdown;
+mod rate_limit;
+mod views;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kindred_protocol::{NodeId, NodeKeypair, RandomnessError};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub(crate) use accounts::Auth;
+use ingest::IngestHandle;
+pub(crate) use ingest::{Draft, IngestError, Reach};
+use live::LiveHub;
+pub(crate) use rate_limit::RateLimiter;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The data folder could not be created or used.
+    #[error("cannot use data folder {path}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The node key file could not be read or written.
+    #[error("cannot use node key file {path}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data folder belongs to a node with another name.
+    #[error(
+        "this data folder belongs to the node named {stored:?}, but the configuration says {configured:?}; member ids include the node name, so it cannot change"
+    )]
+    NameChanged {
+        /// Name in the database.
+        stored: String,
+        /// Name in the config.
+        configured: String,
+    },
+    /// The database failed.
+    #[error("storage error")]
+    Store(#[from] StoreError),
+    /// No randomness for keys or tokens.
+    #[error("no randomness available")]
+    Randomness(#[source] RandomnessError),
+    /// Serving failed.
+    #[error("server error")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A running node. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The loaded configuration.
+    config: Config,
+    /// This node's key pair (signs events and handshakes).
+    keypair: NodeKeypair,
+    /// The database.
+    store: Store,
+    /// The single writer of the event log.
+    ingest: IngestHandle,
+    /// Where live-update subscribers attach.
+    live: LiveHub,
+    /// The ingest actor's thread, joined at shutdown.
+    ingest_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The fan-out task's input, taken when serving starts.
+    live_rx: std::sync::Mutex<Option<live::LiveReceiver>>,
+    /// Flips to true when the node shuts down, ending websocket tasks.
+    shutdown: watch::Sender<bool>,
+    /// Throttles.
+    limits: Limits,
+    /// For uptime.
+    started: Instant,
+}
+
+/// The node's throttles.
+pub(crate) struct Limits {
+    /// Failed sign-ins per account.
+    pub(crate) login_failures: RateLimiter<String>,
+    /// Sign-in attempts per address.
+    pub(crate) login_attempts: RateLimiter<IpAddr>,
+    /// Requests per session.
+    pub(crate) requests: RateLimiter<[u8; 32]>,
+    /// Open connections per address.
+    pub(crate) connections: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
+}
+
+impl Node {
+    /// Opens the data folder (creating it, the node key and the database on first start).
+    /// Returns the node and, while no admin exists, a fresh one-time set-up token.
+    pub fn open(config: Config) -> Result<(Node, Option<String>), NodeError> {
+        let dir = config.server.data_dir.clone();
+        create_private_dir(&dir)?;
+        let keypair = key_file::load_or_create(&dir)?;
+        let store = Store::open(&dir.join("db"))?;
+        check_name(&store, &config)?;
+        let (live_tx, live_rx) = live::channel();
+        let (ingest, thread) =
+            IngestHandle::start(store.clone(), keypair_clone(&keypair), live_tx)?;
+        let l = &config.limits;
+        let limits = Limits {
+            login_failures: RateLimiter::new(
+                l.login_failures_per_account,
+                Duration::from_secs(900),
+            ),
+            login_attempts: RateLimiter::new(
+                l.login_attempts_per_address,
+                Duration::from_secs(900),
+            ),
+            requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
+            connections: std::sync::Mutex::new(Default::default()),
+        };
+        let node = Node {
+            inner: Arc::new(Inner {
+                live: LiveHub::new(config.limits.stream_queue),
+                config,
+                keypair,
+                store,
+                ingest,
+                ingest_thread: std::sync::Mutex::new(Some(thread)),
+                live_rx: std::sync::Mutex::new(Some(live_rx)),
+                shutdown: watch::channel(false).0,
+                limits,
+                started: Instant::now(),
+            }),
+        };
+        let token = node.refresh_setup_token()?;
+        Ok((node, token))
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets
+    /// in-flight requests finish, drains the ingest queue and flushes the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let fan_out = self
+            .take_live_rx()
+            .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
+        let app =
+            crate::api::router(self.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = self.inner.shutdown.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Websocket tasks outlive their HTTP connection; tell them to close.
+                let _ = stop.send(true);
+            })
+            .await;
+        self.finish(fan_out).await;
+        served.map_err(NodeError::Serve)
+    }
+
+    /// Drains and stops the ingest actor, lets the fan-out task end, and flushes.
+    async fn finish(&self, fan_out: Option<tokio::task::JoinHandle<()>>) {
+        // Websocket tasks may still be open; nobody is listening for this result.
+        let _ = self.inner.shutdown.send(true);
+        self.inner.ingest.stop().await;
+        let thread = self
+            .inner
+            .ingest_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            match tokio::task::spawn_blocking(move || thread.join()).await {
+                Ok(Ok(())) => {}
+                _ => tracing::error!("the ingest thread ended abnormally"),
+            }
+        }
+        if let Some(task) = fan_out
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the live fan-out task ended abnormally");
+        }
+        if let Err(e) = self.inner.store.flush_now() {
+            tracing::error!(error = %e, "final flush failed");
+        }
+        tracing::info!("node stopped");
+    }
+
+    fn take_live_rx(&self) -> Option<live::LiveReceiver> {
+        self.inner
+            .live_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// This node's public key.
+    pub fn node_id(&self) -> NodeId {
+        self.inner.keypair.node_id()
+    }
+
+    /// The loaded configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Seconds since the node started.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn ingest(&self) -> &IngestHandle {
+        &self.inner.ingest
+    }
+
+    pub(crate) fn live_hub(&self) -> &LiveHub {
+        &self.inner.live
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Resolves when the node is shutting down.
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+}
+
+/// The key pair is not `Clone` on purpose (one owner of the secret); the ingest actor gets
+/// its own copy from the seed.
+fn keypair_clone(keypair: &NodeKeypair) -> NodeKeypair {
+    NodeKeypair::from_seed(&keypair.seed())
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), NodeError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let err = |source| NodeError::DataDir {
+        path: dir.to_owned(),
+        source,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Member ids include the node name, so the name is fixed at first start.
+fn check_name(store: &Store, config: &Config) -> Result<(), NodeError> {
+    let configured = config.node.name.as_str();
+    match store.node_name()? {
+        None => store.set_node_name(configured)?,
+        Some(stored) if stored != configured => {
+            return Err(NodeError::NameChanged {
+                stored,
+                configured: configured.to_owned(),
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Keyed token buckets for login attempts and request rates. In memory: limits reset when
+//! the node restarts, which is acceptable for throttling.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Allows `capacity` actions per key, refilled evenly over `period`.
+pub(crate) struct RateLimiter<K> {
+    /// Bucket size.
+    capacity: f64,
+    /// Tokens added per second.
+    per_second: f64,
+    /// Buckets by key, with their last refill time.
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub(crate) fn new(capacity: u32, period: Duration) -> Self {
+        let capacity = f64::from(capacity.max(1));
+        Self {
+            capacity,
+            per_second: capacity / period.as_secs_f64().max(0.001),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `key`; false when none is left (the caller refuses the action).
+    pub(crate) fn try_take(&self, key: &K) -> bool {
+        self.take_at(key, Instant::now())
+    }
+
+    /// Whether `key` has a token left, without taking one.
+    pub(crate) fn has_token(&self, key: &K) -> bool {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .get(key)
+            .is_none_or(|(tokens, at)| self.refilled(*tokens, *at, now) >= 1.0)
+    }
+
+    fn refilled(&self, tokens: f64, at: Instant, now: Instant) -> f64 {
+        (tokens + now.duration_since(at).as_secs_f64() * self.per_second).min(self.capacity)
+    }
+
+    fn take_at(&self, key: &K, now: Instant) -> bool {
+        // A poisoned lock only means another thread panicked mid-update of a counter;
+        // the counts are still usable.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            // Forget keys whose buckets are full again, so the map cannot grow forever.
+            buckets.retain(|_, (tokens, at)| self.refilled(*tokens, *at, now) < self.capacity);
+        }
+        let (tokens, at) = buckets.entry(key.clone()).or_insert((self.capacity, now));
+        let available = self.refilled(*tokens, *at, now);
+        *at = now;
+        if available >= 1.0 {
+            *tokens = available - 1.0;
+            true
+        } else {
+            *tokens = available;
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_after_capacity_then_refills() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(3));
+        let start = Instant::now();
+        assert!((0..3).all(|_| limiter.take_at(&"a", start)));
+        assert!(!limiter.take_at(&"a", start));
+        assert!(limiter.take_at(&"b", start), "keys are independent");
+        assert!(limiter.take_at(&"a", start + Duration::from_millis(1100)));
+    }
+}

@@ -1,0 +1,123 @@
+//! Builds what members see (`PostView`) from stored events and their derived state.
+
+use kindred_protocol::api::{EntryKind, PostView, ReactionCount};
+use kindred_protocol::{EventBody, EventId, EventPayload, MemberId};
+
+use super::{Node, markdown};
+use crate::store::StoreError;
+
+impl Node {
+    /// The current version of a post or reply by its original id; `None` if unknown,
+    /// retracted, or not a post or reply.
+    pub(crate) fn post_view(
+        &self,
+        id: &EventId,
+        viewer: Option<&MemberId>,
+    ) -> Result<Option<PostView>, StoreError> {
+        let store = self.store();
+        let Some(meta) = store.event_meta(id)? else {
+            return Ok(None);
+        };
+        if meta.retracted_by.is_some() || meta.original.is_some() {
+            return Ok(None);
+        }
+        let Some(original) = self.payload(id)? else {
+            return Ok(None);
+        };
+        let current = match meta.latest {
+            Some(latest) => self.payload(&latest)?.unwrap_or_else(|| original.clone()),
+            None => original.clone(),
+        };
+        let (kind, title, body, tags, cw, topic) = match current.body {
+            EventBody::Post(p) => (
+                EntryKind::Post,
+                Some(p.title),
+                p.body,
+                p.tags,
+                p.content_warning,
+                p.topic,
+            ),
+            EventBody::Reply(r) => {
+                let topic = match meta.thread_root {
+                    Some(root) => self.topic_name_of(&root)?,
+                    None => String::new(),
+                };
+                (
+                    EntryKind::Reply,
+                    None,
+                    r.body,
+                    Vec::new(),
+                    r.content_warning,
+                    topic,
+                )
+            }
+            _ => return Ok(None),
+        };
+        let (author_name, organisation) = self.author_labels(&original.author)?;
+        Ok(Some(PostView {
+            id: *id,
+            kind,
+            topic,
+            author: original.author.clone(),
+            author_name,
+            organisation,
+            origin: original.origin,
+            title,
+            body_html: markdown::render(&body),
+            body,
+            tags,
+            content_warning: cw,
+            created_at: original.created_at,
+            edited_at: meta.edited_at.map(kindred_protocol::Timestamp),
+            thread_root: original.refs.thread_root,
+            reply_to: original.refs.reply_to,
+            reply_count: meta.reply_count,
+            reactions: self.reaction_counts(id, viewer)?,
+            local_only: original.seq().is_none(),
+        }))
+    }
+
+    /// Reaction counts on an entry; `mine` is relative to `viewer`.
+    pub(crate) fn reaction_counts(
+        &self,
+        id: &EventId,
+        viewer: Option<&MemberId>,
+    ) -> Result<Vec<ReactionCount>, StoreError> {
+        let counts = self.store().reactions(id, viewer.map(MemberId::as_str))?;
+        Ok(counts
+            .into_iter()
+            .map(|(reaction, (count, mine))| ReactionCount {
+                reaction,
+                count,
+                mine,
+            })
+            .collect())
+    }
+
+    /// A stored event's parsed payload.
+    pub(crate) fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, StoreError> {
+        match self.store().event(id)? {
+            None => Ok(None),
+            Some(signed) => EventPayload::from_bytes(signed.payload_bytes())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("events_by_id", e)),
+        }
+    }
+
+    fn topic_name_of(&self, post: &EventId) -> Result<String, StoreError> {
+        Ok(match self.payload(post)?.map(|p| p.body) {
+            Some(EventBody::Post(p)) => p.topic,
+            _ => String::new(),
+        })
+    }
+
+    /// Display name and organisation for an author.
+    fn author_labels(&self, author: &MemberId) -> Result<(String, String), StoreError> {
+        if author.node_name() == self.config().node.name.as_str()
+            && let Some(member) = self.store().member(author.localpart())?
+        {
+            return Ok((member.display_name, self.config().node.organisation.clone()));
+        }
+        Ok((author.localpart().to_owned(), author.node_name().to_owned()))
+    }
+}

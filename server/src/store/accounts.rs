@@ -1,0 +1,271 @@
+//! Account trees:
+//!
+//! - `members`: username → [`MemberRecord`] (JSON).
+//! - `sessions`: SHA-256 of the session token (32) → [`SessionRecord`] (JSON).
+//! - `member_sessions`: username (u8 len ‖ text) ‖ token hash (32) → (), to list and
+//!   revoke a member's sessions.
+//! - `invites`: SHA-256 of the invite code (32) → [`InviteRecord`] (JSON).
+//!
+//! Tokens and codes are stored only as hashes: a copy of the database does not sign anyone in.
+
+use kindred_protocol::MemberId;
+use kindred_protocol::api::Role;
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::keys::text_prefix;
+use super::{Store, StoreError, from_json, to_json};
+
+/// A member of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MemberRecord {
+    /// Sign-in name, the local part of their member id.
+    pub(crate) username: String,
+    /// Name shown to others.
+    pub(crate) display_name: String,
+    /// Role on this node.
+    pub(crate) role: Role,
+    /// Suspended members cannot sign in or post.
+    pub(crate) suspended: bool,
+    /// argon2id PHC string.
+    pub(crate) password_hash: String,
+    /// When the account was created (ms).
+    pub(crate) created_at: u64,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    /// Public id (first 16 hex chars of the token hash), for listing and revoking.
+    pub(crate) id: String,
+    /// Whose session.
+    pub(crate) username: String,
+    /// Created (ms).
+    pub(crate) created_at: u64,
+    /// Expires (ms).
+    pub(crate) expires_at: u64,
+    /// The client's user agent at sign-in.
+    pub(crate) user_agent: Option<String>,
+}
+
+/// A member invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct InviteRecord {
+    /// Public id for listing and revoking.
+    pub(crate) id: String,
+    /// Role granted.
+    pub(crate) role: Role,
+    /// Admin's note.
+    pub(crate) note: Option<String>,
+    /// Who created it.
+    pub(crate) created_by: MemberId,
+    /// Created (ms).
+    pub(crate) created_at: u64,
+    /// Expires (ms).
+    pub(crate) expires_at: u64,
+    /// Who used it.
+    pub(crate) used_by: Option<MemberId>,
+    /// Revoked by an admin.
+    pub(crate) revoked: bool,
+}
+
+/// Why an invite could not be redeemed.
+#[derive(Debug)]
+pub(crate) enum RedeemError {
+    /// No such invite.
+    Unknown,
+    /// Used, revoked or expired.
+    Spent,
+    /// The username is taken.
+    UsernameTaken,
+    /// Storage failed.
+    Store(StoreError),
+}
+
+fn session_index_key(username: &str, hash: &[u8; 32]) -> Vec<u8> {
+    let mut key = text_prefix(username);
+    key.extend_from_slice(hash);
+    key
+}
+
+impl Store {
+    /// A member by username.
+    pub(crate) fn member(&self, username: &str) -> Result<Option<MemberRecord>, StoreError> {
+        match self.trees().members.get(username)? {
+            None => Ok(None),
+            Some(v) => from_json("members", &v).map(Some),
+        }
+    }
+
+    /// Every member, by username.
+    pub(crate) fn members(&self) -> Result<Vec<MemberRecord>, StoreError> {
+        self.trees()
+            .members
+            .iter()
+            .map(|item| {
+                let (_, v) = item?;
+                from_json("members", &v)
+            })
+            .collect()
+    }
+
+    /// Whether any admin exists.
+    pub(crate) fn admin_exists(&self) -> Result<bool, StoreError> {
+        Ok(self.members()?.iter().any(|m| m.role == Role::Admin))
+    }
+
+    /// Creates a member; false if the username is taken.
+    pub(crate) fn create_member(&self, member: &MemberRecord) -> Result<bool, StoreError> {
+        let value = to_json("members", member)?;
+        let swapped = self.trees().members.compare_and_swap(
+            member.username.as_bytes(),
+            None as Option<&[u8]>,
+            Some(value),
+        )?;
+        Ok(swapped.is_ok())
+    }
+
+    /// Replaces a member's record.
+    pub(crate) fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
+        self.trees()
+            .members
+            .insert(member.username.as_bytes(), to_json("members", member)?)?;
+        Ok(())
+    }
+
+    /// A session by token hash.
+    pub(crate) fn session(&self, hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
+        match self.trees().sessions.get(hash)? {
+            None => Ok(None),
+            Some(v) => from_json("sessions", &v).map(Some),
+        }
+    }
+
+    /// Stores a new session.
+    pub(crate) fn put_session(
+        &self,
+        hash: &[u8; 32],
+        session: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let t = self.trees();
+        t.sessions.insert(hash, to_json("sessions", session)?)?;
+        t.member_sessions
+            .insert(session_index_key(&session.username, hash), &[])?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub(crate) fn remove_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let t = self.trees();
+        if let Some(session) = self.session(hash)? {
+            t.member_sessions
+                .remove(session_index_key(&session.username, hash))?;
+        }
+        t.sessions.remove(hash)?;
+        Ok(())
+    }
+
+    /// A member's sessions with their token hashes.
+    pub(crate) fn sessions_of(
+        &self,
+        username: &str,
+    ) -> Result<Vec<([u8; 32], SessionRecord)>, StoreError> {
+        let prefix = text_prefix(username);
+        let mut out = Vec::new();
+        for item in self.trees().member_sessions.scan_prefix(&prefix) {
+            let (key, _) = item?;
+            let Ok(hash) = <[u8; 32]>::try_from(&key[prefix.len()..]) else {
+                return Err(StoreError::corrupt(
+                    "member_sessions",
+                    std::io::Error::other("malformed key"),
+                ));
+            };
+            if let Some(session) = self.session(&hash)? {
+                out.push((hash, session));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores an invite under its code's hash.
+    pub(crate) fn put_invite(
+        &self,
+        hash: &[u8; 32],
+        invite: &InviteRecord,
+    ) -> Result<(), StoreError> {
+        self.trees()
+            .invites
+            .insert(hash, to_json("invites", invite)?)?;
+        Ok(())
+    }
+
+    /// An invite by code hash.
+    pub(crate) fn invite(&self, hash: &[u8; 32]) -> Result<Option<InviteRecord>, StoreError> {
+        match self.trees().invites.get(hash)? {
+            None => Ok(None),
+            Some(v) => from_json("invites", &v).map(Some),
+        }
+    }
+
+    /// Every invite with its key.
+    pub(crate) fn invites(&self) -> Result<Vec<([u8; 32], InviteRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().invites.iter() {
+            let (k, v) = item?;
+            let hash =
+                <[u8; 32]>::try_from(k.as_ref()).map_err(|e| StoreError::corrupt("invites", e))?;
+            out.push((hash, from_json("invites", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Uses an invite and creates the member in one transaction, so an invite can never
+    /// create two accounts and a username can never be taken twice.
+    pub(crate) fn redeem_invite(
+        &self,
+        hash: &[u8; 32],
+        member: &MemberRecord,
+        member_id: &MemberId,
+        now: u64,
+    ) -> Result<InviteRecord, RedeemError> {
+        let t = self.trees();
+        let member_json = to_json("members", member).map_err(RedeemError::Store)?;
+        let result = (&t.invites, &t.members).transaction(|(invites, members)| {
+            let abort = |e: RedeemError| ConflictableTransactionError::Abort(e);
+            let Some(bytes) = invites.get(hash)? else {
+                return Err(abort(RedeemError::Unknown));
+            };
+            let mut invite: InviteRecord =
+                from_json("invites", &bytes).map_err(|e| abort(RedeemError::Store(e)))?;
+            if invite.used_by.is_some() || invite.revoked || invite.expires_at <= now {
+                return Err(abort(RedeemError::Spent));
+            }
+            if members.get(member.username.as_bytes())?.is_some() {
+                return Err(abort(RedeemError::UsernameTaken));
+            }
+            members.insert(member.username.as_bytes(), member_json.clone())?;
+            invite.used_by = Some(member_id.clone());
+            let json = to_json("invites", &invite).map_err(|e| abort(RedeemError::Store(e)))?;
+            invites.insert(hash, json)?;
+            Ok(invite)
+        });
+        match result {
+            Ok(invite) => Ok(invite),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(RedeemError::Store(e.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_index_layout_is_pinned() {
+        let key = session_index_key("sam", &[5; 32]);
+        assert_eq!(&key[..4], b"\x03sam");
+        assert_eq!(&key[4..], &[5; 32]);
+    }
+}

@@ -1,0 +1,398 @@
+//! The one write path for events, local and remote alike: a group of verified events is
+//! applied in a single sled transaction over the event-log and index trees, so an event
+//! and every index entry it implies are stored together or not at all.
+//!
+//! Every validly signed event is kept (a relay must be able to pass on what it holds);
+//! effects that break a rule (an edit by someone else, a retraction from another origin,
+//! a reply to an unknown post) are simply not applied, and logged.
+
+use kindred_protocol::event::EventKind;
+use kindred_protocol::{EventBody, EventId, EventPayload, SignedEvent, VerifiedEvent};
+use sled::Transactional;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+
+use super::events::EventMeta;
+use super::keys::{Position, text_position};
+use super::origin_log::{decode_u64, origin_seq_key};
+use super::reactions::reaction_key;
+use super::timelines::thread_key;
+use super::topics::{TopicStats, topic_key};
+use super::{Store, StoreError, from_json, to_json};
+
+/// What storing an event changed, for live updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// A new visible post or reply.
+    New(EventId),
+    /// A post or reply (by original id) has a new version.
+    Edited(EventId),
+    /// A post or reply (by original id) was retracted.
+    Retracted(EventId),
+    /// Reactions on an entry (by original id) changed.
+    Reactions(EventId),
+    /// Nothing members see changed.
+    None,
+}
+
+/// The result of ingesting one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IngestOutcome {
+    /// Stored now.
+    Stored {
+        /// The event.
+        id: EventId,
+        /// Its place in this node's arrival log.
+        local_seq: u64,
+        /// What members will see change.
+        change: Change,
+    },
+    /// Already held; nothing written.
+    Duplicate(EventId),
+    /// A shared-log event that is not the next one for its origin; not written.
+    OutOfOrder {
+        /// The event.
+        id: EventId,
+        /// The sequence number that would have been accepted.
+        expected: u64,
+    },
+}
+
+type TxError = ConflictableTransactionError<StoreError>;
+
+/// The transactional views of the trees the ingest path writes.
+struct Tx<'a> {
+    events_by_id: &'a TransactionalTree,
+    event_meta: &'a TransactionalTree,
+    origin_seq_event: &'a TransactionalTree,
+    origin_head: &'a TransactionalTree,
+    local_log: &'a TransactionalTree,
+    topic_timeline: &'a TransactionalTree,
+    thread_replies: &'a TransactionalTree,
+    author_timeline: &'a TransactionalTree,
+    reactions: &'a TransactionalTree,
+    topic_stats: &'a TransactionalTree,
+}
+
+fn abort(e: StoreError) -> TxError {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl Store {
+    /// Stores a group of verified events, in order, in one transaction. `now` is the
+    /// arrival time (ms). Returns one outcome per event. Not durable until
+    /// [`Store::durable`] or [`Store::when_durable`] says so.
+    pub(crate) fn ingest(
+        &self,
+        events: &[VerifiedEvent],
+        now: u64,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let start_seq = self.last_local_seq()?;
+        let t = self.trees();
+        let result = (
+            &t.events_by_id,
+            &t.event_meta,
+            &t.origin_seq_event,
+            &t.origin_head,
+            &t.local_log,
+            &t.topic_timeline,
+            &t.thread_replies,
+            &t.author_timeline,
+            &t.reactions,
+            &t.topic_stats,
+        )
+            .transaction(|(ebi, em, ose, oh, ll, tt, tr, at, rx, ts)| {
+                let tx = Tx {
+                    events_by_id: ebi,
+                    event_meta: em,
+                    origin_seq_event: ose,
+                    origin_head: oh,
+                    local_log: ll,
+                    topic_timeline: tt,
+                    thread_replies: tr,
+                    author_timeline: at,
+                    reactions: rx,
+                    topic_stats: ts,
+                };
+                let mut local_seq = start_seq;
+                events
+                    .iter()
+                    .map(|event| tx.apply(event, now, &mut local_seq))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        match result {
+            Ok(outcomes) => Ok(outcomes),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+}
+
+impl Tx<'_> {
+    fn apply(
+        &self,
+        event: &VerifiedEvent,
+        now: u64,
+        local_seq: &mut u64,
+    ) -> Result<IngestOutcome, TxError> {
+        let id = event.id();
+        if self.events_by_id.get(id.as_bytes())?.is_some() {
+            return Ok(IngestOutcome::Duplicate(id));
+        }
+        let p = event.payload();
+        if let Some(seq) = p.seq() {
+            let head = match self.origin_head.get(p.origin.as_bytes())? {
+                None => 0,
+                Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
+            };
+            if seq != head + 1 {
+                return Ok(IngestOutcome::OutOfOrder {
+                    id,
+                    expected: head + 1,
+                });
+            }
+            self.origin_seq_event
+                .insert(&origin_seq_key(&p.origin, seq)[..], id.as_bytes())?;
+            self.origin_head
+                .insert(p.origin.as_bytes(), &seq.to_be_bytes())?;
+        }
+        *local_seq += 1;
+        self.local_log
+            .insert(&local_seq.to_be_bytes(), id.as_bytes())?;
+        self.events_by_id
+            .insert(id.as_bytes(), event.signed().to_bytes())?;
+
+        let created = p.created_at.as_millis();
+        let mut meta = EventMeta {
+            local_seq: *local_seq,
+            received_at: now,
+            sort_ts: created.min(now),
+            kind: p.body.kind_code(),
+            ..EventMeta::default()
+        };
+        let pos = Position {
+            sort_ts: meta.sort_ts,
+            id,
+        };
+        let change = match (&p.body, p.refs.replaces) {
+            (EventBody::Post(_) | EventBody::Reply(_), Some(replaced)) => {
+                self.edit(id, p, replaced, &mut meta)?
+            }
+            (EventBody::Post(post), None) => {
+                let topic = topic_key(&post.topic);
+                self.topic_timeline
+                    .insert(text_position(&topic, pos), &[])?;
+                self.author_timeline
+                    .insert(text_position(p.author.as_str(), pos), &[])?;
+                self.bump_stats(&topic, 1, 0, Some(meta.sort_ts))?;
+                meta.topic = Some(topic);
+                Change::New(id)
+            }
+            (EventBody::Reply(_), None) => self.reply(id, p, pos, &mut meta)?,
+            (EventBody::Reaction(r), _) => match self.original_of(r.target)? {
+                Some((target, _)) => {
+                    let key = reaction_key(&target, &r.reaction, p.author.as_str());
+                    if r.removed {
+                        self.reactions.remove(key)?;
+                    } else {
+                        self.reactions.insert(key, id.as_bytes())?;
+                    }
+                    Change::Reactions(target)
+                }
+                None => {
+                    tracing::debug!(%id, target = %r.target, "reaction to an unknown entry kept, not shown");
+                    Change::None
+                }
+            },
+            (EventBody::Retraction(_), _) => match p.refs.retracts {
+                Some(target) => self.retract(id, p, target)?,
+                None => Change::None,
+            },
+            _ => Change::None,
+        };
+        self.put_meta(&id, &meta)?;
+        Ok(IngestOutcome::Stored {
+            id,
+            local_seq: *local_seq,
+            change,
+        })
+    }
+
+    fn reply(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        pos: Position,
+        meta: &mut EventMeta,
+    ) -> Result<Change, TxError> {
+        let Some(root) = p.refs.thread_root else {
+            return Ok(Change::None);
+        };
+        let Some(mut root_meta) = self.meta(&root)? else {
+            tracing::debug!(%id, %root, "reply to an unknown post kept, not shown");
+            return Ok(Change::None);
+        };
+        if root_meta.kind != EventKind::Post.code()
+            || root_meta.original.is_some()
+            || root_meta.retracted_by.is_some()
+        {
+            return Ok(Change::None);
+        }
+        self.thread_replies.insert(thread_key(&root, pos), &[])?;
+        self.author_timeline
+            .insert(text_position(p.author.as_str(), pos), &[])?;
+        root_meta.reply_count += 1;
+        self.put_meta(&root, &root_meta)?;
+        if let Some(topic) = &root_meta.topic {
+            self.bump_stats(topic, 0, 1, Some(meta.sort_ts))?;
+        }
+        meta.thread_root = Some(root);
+        meta.topic = root_meta.topic;
+        Ok(Change::New(id))
+    }
+
+    /// A new version of a post or reply: allowed for the same author and kind only.
+    fn edit(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        replaced: EventId,
+        meta: &mut EventMeta,
+    ) -> Result<Change, TxError> {
+        let Some((original, mut original_meta)) = self.original_of(replaced)? else {
+            tracing::debug!(%id, %replaced, "edit of an unknown entry kept, not shown");
+            return Ok(Change::None);
+        };
+        let original_payload = self.payload(&original)?;
+        let same_author = original_payload
+            .as_ref()
+            .is_some_and(|o| o.author == p.author && o.origin == p.origin);
+        if !same_author
+            || original_meta.kind != p.body.kind_code()
+            || original_meta.retracted_by.is_some()
+        {
+            tracing::warn!(%id, %original, "edit by someone other than the author ignored");
+            return Ok(Change::None);
+        }
+        original_meta.latest = Some(id);
+        original_meta.edited_at = Some(p.created_at.as_millis());
+        self.put_meta(&original, &original_meta)?;
+        meta.original = Some(original);
+        meta.topic = original_meta.topic;
+        meta.thread_root = original_meta.thread_root;
+        Ok(Change::Edited(original))
+    }
+
+    /// A retraction is honoured only from the retracted entry's own origin node, which
+    /// vouches that its author or one of its moderators asked for it.
+    fn retract(&self, id: EventId, p: &EventPayload, target: EventId) -> Result<Change, TxError> {
+        let Some((original, mut original_meta)) = self.original_of(target)? else {
+            return Ok(Change::None);
+        };
+        let Some(original_payload) = self.payload(&original)? else {
+            return Ok(Change::None);
+        };
+        if original_payload.origin != p.origin {
+            tracing::warn!(%id, %original, "retraction from a node other than the origin ignored");
+            return Ok(Change::None);
+        }
+        if original_meta.retracted_by.is_some() {
+            return Ok(Change::None);
+        }
+        original_meta.retracted_by = Some(id);
+        let pos = Position {
+            sort_ts: original_meta.sort_ts,
+            id: original,
+        };
+        self.author_timeline
+            .remove(text_position(original_payload.author.as_str(), pos))?;
+        let topic = original_meta.topic.clone();
+        if original_meta.kind == EventKind::Post.code() {
+            if let Some(topic) = &topic {
+                self.topic_timeline.remove(text_position(topic, pos))?;
+                self.bump_stats(topic, -1, 0, None)?;
+            }
+        } else if let Some(root) = original_meta.thread_root {
+            self.thread_replies.remove(thread_key(&root, pos))?;
+            if let Some(mut root_meta) = self.meta(&root)? {
+                root_meta.reply_count = root_meta.reply_count.saturating_sub(1);
+                self.put_meta(&root, &root_meta)?;
+            }
+            if let Some(topic) = &topic {
+                self.bump_stats(topic, 0, -1, None)?;
+            }
+        }
+        self.put_meta(&original, &original_meta)?;
+        Ok(Change::Retracted(original))
+    }
+
+    /// The original entry behind `id` (itself, or what it is an edit of), with its meta.
+    fn original_of(&self, id: EventId) -> Result<Option<(EventId, EventMeta)>, TxError> {
+        let Some(meta) = self.meta(&id)? else {
+            return Ok(None);
+        };
+        match meta.original {
+            None => Ok(Some((id, meta))),
+            Some(original) => Ok(self.meta(&original)?.map(|m| (original, m))),
+        }
+    }
+
+    fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, TxError> {
+        let Some(bytes) = self.events_by_id.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let signed = SignedEvent::from_bytes(&bytes)
+            .map_err(|e| abort(StoreError::corrupt("events_by_id", e)))?;
+        EventPayload::from_bytes(signed.payload_bytes())
+            .map(Some)
+            .map_err(|e| abort(StoreError::corrupt("events_by_id", e)))
+    }
+
+    fn meta(&self, id: &EventId) -> Result<Option<EventMeta>, TxError> {
+        match self.event_meta.get(id.as_bytes())? {
+            None => Ok(None),
+            Some(v) => from_json("event_meta", &v).map(Some).map_err(abort),
+        }
+    }
+
+    fn put_meta(&self, id: &EventId, meta: &EventMeta) -> Result<(), TxError> {
+        let json = to_json("event_meta", meta).map_err(abort)?;
+        self.event_meta.insert(id.as_bytes(), json)?;
+        Ok(())
+    }
+
+    fn bump_stats(
+        &self,
+        topic: &str,
+        posts: i64,
+        replies: i64,
+        activity: Option<u64>,
+    ) -> Result<(), TxError> {
+        let mut stats: TopicStats = match self.topic_stats.get(topic.as_bytes())? {
+            None => TopicStats::default(),
+            Some(v) => from_json("topic_stats", &v).map_err(abort)?,
+        };
+        stats.posts = stats.posts.saturating_add_signed(posts);
+        stats.replies = stats.replies.saturating_add_signed(replies);
+        if let Some(ts) = activity {
+            stats.last_activity = Some(stats.last_activity.map_or(ts, |t| t.max(ts)));
+        }
+        self.topic_stats.insert(
+            topic.as_bytes(),
+            to_json("topic_stats", &stats).map_err(abort)?,
+        )?;
+        Ok(())
+    }
+}
+
+impl From<UnabortableTransactionError> for StoreError {
+    fn from(e: UnabortableTransactionError) -> Self {
+        match e {
+            UnabortableTransactionError::Storage(e) => StoreError::Db(e),
+            UnabortableTransactionError::Conflict => {
+                StoreError::corrupt("transaction", std::io::Error::other("conflict"))
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Storage: sled, one tree per kind of record, typed keys and values behind this module.
+//! Nothing outside `store` touches sled. The event log trees are written only by the ingest
+//! path (one writer); account trees are written by API handlers. Writes are acknowledged
+//! only once durable, through the group commit in [`commit`].
+//!
+//! Events reaching the store are assumed verified (signature and payload checks happen in
+//! the protocol crate before ingest).
+
+pub(crate) mod accounts;
+mod commit;
+mod events;
+mod ingest;
+mod keys;
+mod meta;
+mod origin_log;
+mod reactions;
+mod timelines;
+mod topics;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
+pub(crate) use ingest::{Change, IngestOutcome};
+pub(crate) use keys::Position;
+pub(crate) use topics::TopicRecord;
+
+/// The database schema this build writes. Opening a newer one fails clearly.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database engine failed (I/O, corruption).
+    #[error("database error")]
+    Db(#[from] sled::Error),
+    /// A stored record could not be decoded.
+    #[error("stored record in {tree} is damaged")]
+    Corrupt {
+        /// The tree holding it.
+        tree: &'static str,
+        /// What was wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The data folder was written by a newer Kindred.
+    #[error(
+        "the database has schema version {found}, newer than this Kindred understands ({supported}); upgrade Kindred"
+    )]
+    SchemaTooNew {
+        /// Version found on disk.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
+    /// The group-commit thread is gone (the node is shutting down).
+    #[error("the node is shutting down")]
+    Closed,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(
+        tree: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Corrupt {
+            tree,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The node's database. Cheap to clone; all clones share one sled instance.
+#[derive(Clone)]
+pub(crate) struct Store {
+    /// Shared so the group-commit thread can flush it.
+    db: sled::Db,
+    /// Trees and the commit thread, shared by all clones.
+    shared: Arc<Shared>,
+}
+
+/// What all clones of a [`Store`] share. Dropping the last clone stops the commit thread
+/// and waits for it, so the database is closed (and its lock released) when this returns.
+struct Shared {
+    /// The trees, opened once.
+    trees: Trees,
+    /// Hands out "tell me when this is durable" requests to the commit thread.
+    committer: Option<commit::Committer>,
+    /// The commit thread, joined on drop.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Closing the request queue ends the thread after its last flush.
+        self.committer.take();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the group-commit thread panicked");
+        }
+    }
+}
+
+/// Every tree, by name. See `docs/architecture.md` for what each holds.
+pub(crate) struct Trees {
+    pub(crate) meta: sled::Tree,
+    pub(crate) events_by_id: sled::Tree,
+    pub(crate) event_meta: sled::Tree,
+    pub(crate) origin_seq_event: sled::Tree,
+    pub(crate) origin_head: sled::Tree,
+    pub(crate) local_log: sled::Tree,
+    pub(crate) topic_timeline: sled::Tree,
+    pub(crate) thread_replies: sled::Tree,
+    pub(crate) author_timeline: sled::Tree,
+    pub(crate) reactions: sled::Tree,
+    pub(crate) topic_stats: sled::Tree,
+    pub(crate) topics: sled::Tree,
+    pub(crate) members: sled::Tree,
+    pub(crate) sessions: sled::Tree,
+    pub(crate) member_sessions: sled::Tree,
+    pub(crate) invites: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`, checking its schema version.
+    pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(16 * 1024 * 1024)
+            // Durability comes from our own group commit; keep sled's background flush as
+            // a second line.
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let t = |name: &str| db.open_tree(name);
+        let trees = Trees {
+            meta: t("meta")?,
+            events_by_id: t("events_by_id")?,
+            event_meta: t("event_meta")?,
+            origin_seq_event: t("origin_seq_event")?,
+            origin_head: t("origin_head")?,
+            local_log: t("local_log")?,
+            topic_timeline: t("topic_timeline")?,
+            thread_replies: t("thread_replies")?,
+            author_timeline: t("author_timeline")?,
+            reactions: t("reactions")?,
+            topic_stats: t("topic_stats")?,
+            topics: t("topics")?,
+            members: t("members")?,
+            sessions: t("sessions")?,
+            member_sessions: t("member_sessions")?,
+            invites: t("invites")?,
+        };
+        meta::check_schema(&trees.meta)?;
+        let (committer, thread) = commit::Committer::start(db.clone())?;
+        Ok(Self {
+            db,
+            shared: Arc::new(Shared {
+                trees,
+                committer: Some(committer),
+                thread: Some(thread),
+            }),
+        })
+    }
+
+    pub(crate) fn trees(&self) -> &Trees {
+        &self.shared.trees
+    }
+
+    /// Waits until everything written so far is on disk. Concurrent callers share flushes.
+    pub(crate) async fn durable(&self) -> Result<(), StoreError> {
+        match &self.shared.committer {
+            Some(c) => c.durable().await,
+            None => Err(StoreError::Closed),
+        }
+    }
+
+    /// Runs `then` once everything written so far is on disk (from the commit thread).
+    pub(crate) fn when_durable(&self, then: commit::OnDurable) {
+        match &self.shared.committer {
+            Some(c) => c.when_durable(then),
+            None => then(Err(&StoreError::Closed)),
+        }
+    }
+
+    /// Flushes synchronously (shutdown).
+    pub(crate) fn flush_now(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Encodes a record as JSON (local records only; events are stored as their signed bytes).
+pub(crate) fn to_json<T: serde::Serialize>(
+    tree: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::corrupt(tree, e))
+}
+
+/// Decodes a JSON record.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    tree: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(tree, e))
+}

@@ -1,0 +1,63 @@
+//! `reactions`: target id (32) ‖ reaction (u8 len ‖ text) ‖ member (u8 len ‖ text) →
+//! the reaction event's id. One entry per member and reaction; removal deletes it.
+
+use std::collections::BTreeMap;
+
+use kindred_protocol::EventId;
+
+use super::keys::push_text;
+use super::{Store, StoreError};
+
+pub(crate) fn reaction_key(target: &EventId, reaction: &str, member: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32 + 2 + reaction.len() + member.len());
+    key.extend_from_slice(target.as_bytes());
+    push_text(&mut key, reaction);
+    push_text(&mut key, member);
+    key
+}
+
+/// Splits the part of a key after the target id into (reaction, member).
+fn split(rest: &[u8]) -> Option<(&str, &str)> {
+    let (&rlen, rest) = rest.split_first()?;
+    let reaction = std::str::from_utf8(rest.get(..rlen as usize)?).ok()?;
+    let rest = rest.get(rlen as usize..)?;
+    let (&mlen, rest) = rest.split_first()?;
+    let member = std::str::from_utf8(rest.get(..mlen as usize)?).ok()?;
+    Some((reaction, member))
+}
+
+impl Store {
+    /// Reactions on `target`: for each reaction, how many and whether `viewer` is one.
+    pub(crate) fn reactions(
+        &self,
+        target: &EventId,
+        viewer: Option<&str>,
+    ) -> Result<BTreeMap<String, (u64, bool)>, StoreError> {
+        let mut out: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+        for item in self.trees().reactions.scan_prefix(target.as_bytes()) {
+            let (key, _) = item?;
+            let Some((reaction, member)) = split(&key[32..]) else {
+                return Err(StoreError::corrupt(
+                    "reactions",
+                    std::io::Error::other("malformed key"),
+                ));
+            };
+            let entry = out.entry(reaction.to_owned()).or_default();
+            entry.0 += 1;
+            entry.1 |= viewer == Some(member);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_layout_is_pinned_and_splits_back() {
+        let key = reaction_key(&EventId::from_bytes([1; 32]), "me-too", "@a:b");
+        assert_eq!(&key[32..], b"\x06me-too\x04@a:b");
+        assert_eq!(split(&key[32..]), Some(("me-too", "@a:b")));
+    }
+}

@@ -1,0 +1,98 @@
+//! Time-ordered indexes, newest last in key order (read backwards for newest first):
+//!
+//! - `topic_timeline`: topic key (u8 len ‖ text) ‖ sort_ts (u64 BE) ‖ post id → ().
+//! - `thread_replies`: thread post id (32) ‖ sort_ts ‖ reply id → ().
+//! - `author_timeline`: member id (u8 len ‖ text) ‖ sort_ts ‖ entry id → ().
+
+use kindred_protocol::EventId;
+
+use super::keys::{Position, id_position, text_prefix};
+use super::{Store, StoreError};
+
+/// Reads up to `limit` positions under `prefix`, newest first, strictly older than `before`.
+fn newest_first(
+    tree: &sled::Tree,
+    prefix: &[u8],
+    before: Option<Position>,
+    limit: usize,
+) -> Result<Vec<Position>, StoreError> {
+    let upper = match before {
+        Some(pos) => {
+            let mut key = prefix.to_vec();
+            pos.encode_into(&mut key);
+            key
+        }
+        None => {
+            let mut key = prefix.to_vec();
+            key.extend_from_slice(&[0xff; Position::LEN]);
+            key.push(0xff);
+            key
+        }
+    };
+    let mut out = Vec::with_capacity(limit);
+    for item in tree.range(prefix.to_vec()..upper).rev() {
+        let (key, _) = item?;
+        match Position::from_key_suffix(&key) {
+            Some(pos) => out.push(pos),
+            None => {
+                return Err(StoreError::corrupt(
+                    "timeline",
+                    std::io::Error::other("short key"),
+                ));
+            }
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// A topic's posts, newest first.
+    pub(crate) fn topic_timeline(
+        &self,
+        topic_key: &str,
+        before: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<Position>, StoreError> {
+        newest_first(
+            &self.trees().topic_timeline,
+            &text_prefix(topic_key),
+            before,
+            limit,
+        )
+    }
+
+    /// A member's posts and replies, newest first.
+    pub(crate) fn author_timeline(
+        &self,
+        member: &str,
+        before: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<Position>, StoreError> {
+        newest_first(
+            &self.trees().author_timeline,
+            &text_prefix(member),
+            before,
+            limit,
+        )
+    }
+
+    /// A thread's replies, oldest first.
+    pub(crate) fn thread_replies(&self, root: &EventId) -> Result<Vec<EventId>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().thread_replies.scan_prefix(root.as_bytes()) {
+            let (key, _) = item?;
+            if let Some(pos) = Position::from_key_suffix(&key) {
+                out.push(pos.id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Key of a reply in `thread_replies`.
+pub(crate) fn thread_key(root: &EventId, pos: Position) -> Vec<u8> {
+    id_position(root, pos)
+}

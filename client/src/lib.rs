@@ -1,1 +1,451 @@
-//! placeholder
+//! A typed client of a Kindred node's client API (`/api/v1/`), used by `kindred-cli` and by
+//! the end-to-end tests. Every method maps one endpoint; API errors come back as
+//! [`ClientError::Api`] with the node's code and message.
+
+mod live;
+
+use kindred_protocol::EventId;
+use kindred_protocol::api::*;
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+pub use live::LiveStream;
+
+/// What can go wrong talking to a node.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The node's address is not a valid URL.
+    #[error("invalid node address {0:?}")]
+    BadUrl(String),
+    /// The node could not be reached or the connection failed.
+    #[error("cannot reach the node")]
+    Http(#[from] reqwest::Error),
+    /// The node refused the request.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The node's error code.
+        code: ErrorCode,
+        /// The node's message.
+        message: String,
+    },
+    /// The node answered with something that is not the expected JSON.
+    #[error("unexpected answer from the node (HTTP {status}): {body}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The live stream failed.
+    #[error("live stream error")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+    /// This needs a session token and the client has none.
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+impl ClientError {
+    /// The node's error code, if the node refused the request.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to one node, optionally signed in.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// Shared connection pool.
+    http: reqwest::Client,
+    /// The node's base address, e.g. `http://127.0.0.1:7070/`.
+    base: Url,
+    /// The session token, once signed in.
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client for the node at `base` (e.g. `http://127.0.0.1:7070`).
+    pub fn new(base: &str) -> Result<Self, ClientError> {
+        let mut text = base.trim().to_owned();
+        if !text.ends_with('/') {
+            text.push('/');
+        }
+        let base = Url::parse(&text).map_err(|_| ClientError::BadUrl(base.to_owned()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ClientError::BadUrl(base.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("kindred-client/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client using `token` for requests.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The session token in use, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The node's base address.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// A URL from path segments under the base (each segment percent-encoded).
+    fn url(&self, segments: &[&str]) -> Result<Url, ClientError> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| ClientError::BadUrl(self.base.to_string()))?;
+            path.pop_if_empty();
+            for s in segments {
+                path.push(s);
+            }
+        }
+        Ok(url)
+    }
+
+    fn api(&self, segments: &[&str]) -> Result<Url, ClientError> {
+        let mut all = vec!["api", "v1"];
+        all.extend_from_slice(segments);
+        self.url(&all)
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let mut req = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+                &b"null"[..]
+            } else {
+                &bytes[..]
+            };
+            return serde_json::from_slice(bytes).map_err(|_| ClientError::Unexpected {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+            });
+        }
+        match serde_json::from_slice::<ApiErrorBody>(&bytes) {
+            Ok(e) => Err(ClientError::Api {
+                status: status.as_u16(),
+                code: e.error.code,
+                message: e.error.message,
+            }),
+            Err(_) => Err(ClientError::Unexpected {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+            }),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ClientError> {
+        self.send::<(), T>(Method::GET, url, None).await
+    }
+
+    /// Sends raw bytes to an API path and returns the status and body text. For tests of
+    /// bad input and for scripts.
+    pub async fn raw(
+        &self,
+        method: Method,
+        segments: &[&str],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, String), ClientError> {
+        let mut req = self
+            .http
+            .request(method, self.api(segments)?)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await?))
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.get(self.url(&["healthz"])?).await
+    }
+
+    /// Creates the first admin with the set-up token; returns a signed-in client.
+    pub async fn setup(&self, req: &SetupRequest) -> Result<(Client, SessionCreated), ClientError> {
+        let s: SessionCreated = self
+            .send(Method::POST, self.api(&["setup"])?, Some(req))
+            .await?;
+        Ok((self.clone().with_token(s.token.clone()), s))
+    }
+
+    /// Signs in; returns a signed-in client.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Client, SessionCreated), ClientError> {
+        let req = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let s: SessionCreated = self
+            .send(Method::POST, self.api(&["sessions"])?, Some(&req))
+            .await?;
+        Ok((self.clone().with_token(s.token.clone()), s))
+    }
+
+    /// Creates an account from an invite code; returns a signed-in client.
+    pub async fn redeem_invite(
+        &self,
+        req: &RedeemInviteRequest,
+    ) -> Result<(Client, SessionCreated), ClientError> {
+        let s: SessionCreated = self
+            .send(Method::POST, self.api(&["invites", "redeem"])?, Some(req))
+            .await?;
+        Ok((self.clone().with_token(s.token.clone()), s))
+    }
+
+    /// Signs out (revokes this session).
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.send::<(), ()>(Method::DELETE, self.api(&["sessions", "current"])?, None)
+            .await
+    }
+
+    /// The signed-in member's sessions.
+    pub async fn sessions(&self) -> Result<Vec<SessionView>, ClientError> {
+        self.get(self.api(&["sessions"])?).await
+    }
+
+    /// Revokes one of the member's sessions.
+    pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
+        self.send::<(), ()>(Method::DELETE, self.api(&["sessions", id])?, None)
+            .await
+    }
+
+    /// Who is signed in.
+    pub async fn me(&self) -> Result<MemberView, ClientError> {
+        self.get(self.api(&["me"])?).await
+    }
+
+    /// Changes the member's display name.
+    pub async fn update_me(&self, req: &UpdateMe) -> Result<MemberView, ClientError> {
+        self.send(Method::PATCH, self.api(&["me"])?, Some(req))
+            .await
+    }
+
+    /// Changes the member's password.
+    pub async fn change_password(&self, req: &ChangePassword) -> Result<(), ClientError> {
+        self.send(Method::POST, self.api(&["me", "password"])?, Some(req))
+            .await
+    }
+
+    /// Creates a member invite (admins).
+    pub async fn create_invite(&self, req: &CreateInvite) -> Result<InviteCreated, ClientError> {
+        self.send(Method::POST, self.api(&["invites"])?, Some(req))
+            .await
+    }
+
+    /// Lists invites (admins).
+    pub async fn invites(&self) -> Result<Vec<InviteView>, ClientError> {
+        self.get(self.api(&["invites"])?).await
+    }
+
+    /// Revokes an invite (admins).
+    pub async fn revoke_invite(&self, id: &str) -> Result<(), ClientError> {
+        self.send::<(), ()>(Method::DELETE, self.api(&["invites", id])?, None)
+            .await
+    }
+
+    /// Lists members (admins).
+    pub async fn members(&self) -> Result<Vec<MemberView>, ClientError> {
+        self.get(self.api(&["members"])?).await
+    }
+
+    /// Changes a member's role or suspension (admins).
+    pub async fn update_member(
+        &self,
+        username: &str,
+        req: &UpdateMember,
+    ) -> Result<MemberView, ClientError> {
+        self.send(Method::PATCH, self.api(&["members", username])?, Some(req))
+            .await
+    }
+
+    /// Topics with counts.
+    pub async fn topics(&self) -> Result<Vec<TopicView>, ClientError> {
+        self.get(self.api(&["topics"])?).await
+    }
+
+    /// Creates a topic (moderators and admins).
+    pub async fn create_topic(&self, req: &CreateTopic) -> Result<TopicView, ClientError> {
+        self.send(Method::POST, self.api(&["topics"])?, Some(req))
+            .await
+    }
+
+    /// Changes a topic (moderators and admins).
+    pub async fn update_topic(
+        &self,
+        name: &str,
+        req: &UpdateTopic,
+    ) -> Result<TopicView, ClientError> {
+        self.send(Method::PATCH, self.api(&["topics", name])?, Some(req))
+            .await
+    }
+
+    /// A page of a topic's posts, newest first.
+    pub async fn topic_posts(
+        &self,
+        topic: &str,
+        before: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<PostView>, ClientError> {
+        let mut url = self.api(&["topics", topic, "posts"])?;
+        page_query(&mut url, before, limit);
+        self.get(url).await
+    }
+
+    /// Writes a post.
+    pub async fn create_post(&self, topic: &str, req: &NewPost) -> Result<PostView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["topics", topic, "posts"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// A post and its replies.
+    pub async fn thread(&self, id: &EventId) -> Result<ThreadView, ClientError> {
+        self.get(self.api(&["posts", &id.to_hex()])?).await
+    }
+
+    /// Replies in a post's thread.
+    pub async fn reply(&self, post: &EventId, req: &NewReply) -> Result<PostView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["posts", &post.to_hex(), "replies"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Edits one's own post or reply.
+    pub async fn edit(&self, id: &EventId, req: &EditPost) -> Result<PostView, ClientError> {
+        self.send(Method::PUT, self.api(&["posts", &id.to_hex()])?, Some(req))
+            .await
+    }
+
+    /// Retracts a post or reply.
+    pub async fn retract(&self, id: &EventId, reason: Option<String>) -> Result<(), ClientError> {
+        self.send(
+            Method::DELETE,
+            self.api(&["posts", &id.to_hex()])?,
+            Some(&Retract { reason }),
+        )
+        .await
+    }
+
+    /// Adds a reaction.
+    pub async fn react(
+        &self,
+        id: &EventId,
+        reaction: &str,
+    ) -> Result<Vec<ReactionCount>, ClientError> {
+        let req = React {
+            reaction: reaction.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            self.api(&["posts", &id.to_hex(), "reactions"])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Removes a reaction.
+    pub async fn unreact(
+        &self,
+        id: &EventId,
+        reaction: &str,
+    ) -> Result<Vec<ReactionCount>, ClientError> {
+        self.send::<(), _>(
+            Method::DELETE,
+            self.api(&["posts", &id.to_hex(), "reactions", reaction])?,
+            None,
+        )
+        .await
+    }
+
+    /// A member's posts and replies, newest first (`member`: username or `@name:node`).
+    pub async fn member_posts(
+        &self,
+        member: &str,
+        before: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<PostView>, ClientError> {
+        let mut url = self.api(&["members", member, "posts"])?;
+        page_query(&mut url, before, limit);
+        self.get(url).await
+    }
+
+    /// Searches titles, bodies and tags.
+    pub async fn search(
+        &self,
+        query: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<SearchHit>, ClientError> {
+        let mut url = self.api(&["search"])?;
+        url.query_pairs_mut().append_pair("q", query);
+        if let Some(l) = limit {
+            url.query_pairs_mut().append_pair("limit", &l.to_string());
+        }
+        self.get(url).await
+    }
+
+    /// Opens the live-update stream.
+    pub async fn stream(&self) -> Result<LiveStream, ClientError> {
+        let token = self.token.as_deref().ok_or(ClientError::NotSignedIn)?;
+        let mut url = self.api(&["stream"])?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| ClientError::BadUrl(url.to_string()))?;
+        LiveStream::connect(url.as_str(), token).await
+    }
+}
+
+fn page_query(url: &mut Url, before: Option<&str>, limit: Option<usize>) {
+    if let Some(b) = before {
+        url.query_pairs_mut().append_pair("before", b);
+    }
+    if let Some(l) = limit {
+        url.query_pairs_mut().append_pair("limit", &l.to_string());
+    }
+}

@@ -289,10 +289,10 @@ fn apply_env(table: &mut toml::Table, var: &str, value: &str) -> Result<(), Conf
     let Some(rest) = var.strip_prefix("KINDRED_") else {
         return Ok(());
     };
+    // Only `KINDRED_SECTION__KEY` names config; other KINDRED_ variables belong to other
+    // tools (the CLI, tests) and are left alone.
     let Some((section, key)) = rest.split_once("__") else {
-        return Err(ConfigError::BadEnvKey {
-            var: var.to_owned(),
-        });
+        return Ok(());
     };
     let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
     if section.is_empty() || key.is_empty() {
@@ -368,6 +368,7 @@ mod tests {
         assert!(err.to_string().contains("name"), "{err}");
         let err = Config::load(None, env(&[("KINDRED_LIMITS__STREAM_QUEUE", "0")])).unwrap_err();
         assert!(err.to_string().contains("stream_queue"), "{err}");
-        assert!(Config::load(None, env(&[("KINDRED_LISTEN", "x")])).is_err());
+        assert!(Config::load(None, env(&[("KINDRED_CLI_HOME", "/x")])).is_ok());
+        assert!(Config::load(None, env(&[("KINDRED_SERVR__LISTEN", "x")])).is_err());
     }
 }

@@ -1,1 +1,188 @@
-//! placeholder
+//! The end-to-end test harness: [`TestNode`] runs a real node (real sled in a temporary
+//! folder, real HTTP and websockets) on an ephemeral loopback port, in this process, and
+//! hands out `kindred-client` clients to drive it.
+#![allow(clippy::unwrap_used)] // Test support: a panic is a test failure.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kindred_client::Client;
+use kindred_protocol::NodeName;
+use kindred_protocol::api::{CreateInvite, RedeemInviteRequest, SetupRequest};
+use kindred_server::{Config, Node};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One running node.
+pub struct TestNode {
+    /// Where it listens (always 127.0.0.1 with a port the OS chose).
+    pub addr: SocketAddr,
+    /// The node's config (its data folder survives restarts).
+    pub config: Config,
+    /// Set-up token printed at start, while no admin exists.
+    pub setup_token: Option<String>,
+    /// Keeps the temporary data folder alive.
+    _dir: Option<tempfile::TempDir>,
+    /// Stops the node.
+    stop: Option<oneshot::Sender<()>>,
+    /// The serving task.
+    task: Option<JoinHandle<Result<(), kindred_server::NodeError>>>,
+}
+
+impl TestNode {
+    /// A node named `localhost` with default settings.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A node with a given name.
+    pub async fn named(name: &str) -> Self {
+        let name = NodeName::new(name).unwrap();
+        Self::start_with(move |c| c.node.name = name).await
+    }
+
+    /// A node whose config `tweak` adjusts.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.server.data_dir = dir.path().join("data");
+        config.log.filter = "warn".into();
+        tweak(&mut config);
+        let mut node = Self::boot(config).await;
+        node._dir = Some(dir);
+        node
+    }
+
+    async fn boot(mut config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.server.listen = addr;
+        let (node, setup_token) = open_when_free(config.clone()).await;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(node.serve(listener, async move {
+            // A dropped sender also stops the node.
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            config,
+            setup_token,
+            _dir: None,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The node's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The node's data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.server.data_dir.clone()
+    }
+
+    /// An anonymous client.
+    pub fn client(&self) -> Client {
+        Client::new(&self.url()).unwrap()
+    }
+
+    /// Creates the first admin (`admin`) and returns a signed-in client.
+    pub async fn admin(&self) -> Client {
+        let token = self
+            .setup_token
+            .clone()
+            .expect("a fresh node has a set-up token");
+        let (client, _) = self
+            .client()
+            .setup(&SetupRequest {
+                token,
+                username: "admin".into(),
+                display_name: "Admin".into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap();
+        client
+    }
+
+    /// Invites `username` with the admin client and signs them up.
+    pub async fn member(&self, admin: &Client, username: &str) -> Client {
+        let invite = admin.create_invite(&CreateInvite::default()).await.unwrap();
+        let (client, _) = self
+            .client()
+            .redeem_invite(&RedeemInviteRequest {
+                code: invite.code,
+                username: username.into(),
+                display_name: format!("{username} (display)"),
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap();
+        client
+    }
+
+    /// Stops the node gracefully and waits until it has flushed and closed its database.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops the node and starts it again on the same data folder (on a new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let dir = self._dir.take();
+        let config = self.config.clone();
+        *self = Self::boot(config).await;
+        self._dir = dir;
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Opens a node, waiting (bounded) for a previous instance on the same folder to release it.
+async fn open_when_free(config: Config) -> (Node, Option<String>) {
+    let mut last = None;
+    for _ in 0..100 {
+        match Node::open(config.clone()) {
+            Ok(opened) => return opened,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node did not open: {:?}", last);
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -14,6 +14,24 @@ use super::extract::ApiJson;
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 
+/// `?q=<words>&limit=<n>` for search.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchQuery {
+    q: String,
+    limit: Option<usize>,
+}
+
+pub(crate) async fn search(
+    State(node): State<Node>,
+    auth: Auth,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Vec<kindred_protocol::api::SearchHit>>, AppError> {
+    Ok(Json(
+        node.search(&q.q, q.limit.unwrap_or(20), &auth.member_id)
+            .await?,
+    ))
+}
+
 /// `?before=<cursor>&limit=<n>` for paged lists.
 #[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {

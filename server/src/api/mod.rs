@@ -52,6 +52,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/posts/{id}/replies", post(content::reply))
         .route("/posts/{id}/reactions", post(content::react))
         .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))
+        .route("/search", get(content::search))
         .route("/stream", get(stream::stream))
         .fallback(|| async {
             error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())

@@ -75,6 +75,7 @@ impl IngestHandle {
         store: Store,
         keypair: NodeKeypair,
         live: LiveSender,
+        indexer: Option<std::sync::mpsc::Sender<()>>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
@@ -85,6 +86,7 @@ impl IngestHandle {
             origin,
             next_seq,
             live,
+            indexer,
         };
         let thread = std::thread::Builder::new()
             .name("kindred-ingest".to_owned())
@@ -134,6 +136,8 @@ struct Actor {
     /// The next shared-log number for this node's own events.
     next_seq: u64,
     live: LiveSender,
+    /// Woken after each stored group so search catches up.
+    indexer: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Actor {
@@ -208,6 +212,10 @@ impl Actor {
         match self.store.ingest(&events, now.as_millis()) {
             Ok(outcomes) => {
                 self.next_seq = seq;
+                if let Some(w) = &self.indexer {
+                    // A stopped indexer just misses the wake-up.
+                    let _ = w.send(());
+                }
                 let live = self.live.clone();
                 self.store.when_durable(Box::new(move |flushed| {
                     for ((outcome, event), reply) in outcomes.into_iter().zip(events).zip(replies) {

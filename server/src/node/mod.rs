@@ -9,6 +9,7 @@ mod key_file;
 mod live;
 mod markdown;
 mod rate_limit;
+mod search;
 mod views;
 
 use std::net::{IpAddr, SocketAddr};
@@ -93,6 +94,8 @@ struct Inner {
     ingest_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The fan-out task's input, taken when serving starts.
     live_rx: std::sync::Mutex<Option<live::LiveReceiver>>,
+    /// Keeps the search index up to date.
+    indexer: search::Indexer,
     /// Flips to true when the node shuts down, ending websocket tasks.
     shutdown: watch::Sender<bool>,
     /// Throttles.
@@ -123,8 +126,13 @@ impl Node {
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &config)?;
         let (live_tx, live_rx) = live::channel();
-        let (ingest, thread) =
-            IngestHandle::start(store.clone(), keypair_clone(&keypair), live_tx)?;
+        let indexer = search::Indexer::start(store.clone())?;
+        let (ingest, thread) = IngestHandle::start(
+            store.clone(),
+            keypair_clone(&keypair),
+            live_tx,
+            indexer.waker(),
+        )?;
         let l = &config.limits;
         let limits = Limits {
             login_failures: RateLimiter::new(
@@ -147,6 +155,7 @@ impl Node {
                 ingest,
                 ingest_thread: std::sync::Mutex::new(Some(thread)),
                 live_rx: std::sync::Mutex::new(Some(live_rx)),
+                indexer,
                 shutdown: watch::channel(false).0,
                 limits,
                 started: Instant::now(),
@@ -197,6 +206,13 @@ impl Node {
                 _ => tracing::error!("the ingest thread ended abnormally"),
             }
         }
+        let indexer = self.clone();
+        if tokio::task::spawn_blocking(move || indexer.inner.indexer.stop())
+            .await
+            .is_err()
+        {
+            tracing::error!("stopping the search indexer failed");
+        }
         if let Some(task) = fan_out
             && let Err(e) = task.await
         {
@@ -241,6 +257,10 @@ impl Node {
 
     pub(crate) fn live_hub(&self) -> &LiveHub {
         &self.inner.live
+    }
+
+    pub(crate) fn indexer(&self) -> &search::Indexer {
+        &self.inner.indexer
     }
 
     pub(crate) fn limits(&self) -> &Limits {

@@ -14,6 +14,7 @@ mod keys;
 mod meta;
 mod origin_log;
 mod reactions;
+mod search;
 mod timelines;
 mod topics;
 
@@ -25,6 +26,7 @@ use thiserror::Error;
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;
+pub(crate) use search::{IndexOp, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
 /// The database schema this build writes. Opening a newer one fails clearly.
@@ -122,6 +124,9 @@ pub(crate) struct Trees {
     pub(crate) sessions: sled::Tree,
     pub(crate) member_sessions: sled::Tree,
     pub(crate) invites: sled::Tree,
+    pub(crate) search_postings: sled::Tree,
+    pub(crate) search_docs: sled::Tree,
+    pub(crate) search_meta: sled::Tree,
 }
 
 impl Store {
@@ -152,6 +157,9 @@ impl Store {
             sessions: t("sessions")?,
             member_sessions: t("member_sessions")?,
             invites: t("invites")?,
+            search_postings: t("search_postings")?,
+            search_docs: t("search_docs")?,
+            search_meta: t("search_meta")?,
         };
         meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

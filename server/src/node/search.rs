@@ -1,0 +1,268 @@
+//! Full-text search over titles, bodies and tags: an inverted index in sled, ranked with
+//! BM25. A background thread follows the arrival log and keeps the index a moment behind
+//! it, so indexing never slows down posting; a search first waits (briefly) for the index
+//! to cover everything stored before it, so members always find what they just wrote.
+//!
+//! Why not a search engine crate: tantivy would add a large dependency tree and a second
+//! storage engine to back up; a node's corpus (thousands to a few hundred thousand posts)
+//! is well served by a sled inverted index. See `docs/architecture.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kindred_protocol::api::SearchHit;
+use kindred_protocol::{EventBody, EventId, EventPayload, MemberId};
+use tokio::sync::watch;
+
+use super::Node;
+use crate::error::AppError;
+use crate::store::{IndexOp, SearchDoc, Store, StoreError};
+
+/// Words too common to help a search.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i",
+    "in", "is", "it", "its", "of", "on", "or", "our", "so", "that", "the", "their", "this", "to",
+    "was", "we", "were", "with", "you",
+];
+
+/// Lower-cased words of at least two characters, without stopwords.
+pub(crate) fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2 && w.len() <= 40)
+        .map(str::to_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+}
+
+fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
+    let mut terms: BTreeMap<String, u32> = BTreeMap::new();
+    let mut len = 0u32;
+    let mut add = |text: &str, weight: u32| {
+        for word in tokenize(text) {
+            *terms.entry(word).or_default() += weight;
+            len += weight;
+        }
+    };
+    // Titles and tags say what a post is about, so they count double.
+    if let Some(t) = title {
+        add(t, 2);
+    }
+    for tag in tags {
+        add(tag, 2);
+    }
+    add(body, 1);
+    SearchDoc { len, terms }
+}
+
+/// Handle on the indexer thread.
+pub(crate) struct Indexer {
+    /// Wakes the thread; dropping it stops the thread.
+    wake: std::sync::Mutex<Option<mpsc::Sender<()>>>,
+    /// The last local seq indexed.
+    progress: watch::Receiver<u64>,
+    /// Joined at shutdown.
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Indexer {
+    pub(crate) fn start(store: Store) -> Result<Self, StoreError> {
+        let (wake, rx) = mpsc::channel();
+        let (progress_tx, progress) = watch::channel(store.indexed_up_to()?);
+        let thread = std::thread::Builder::new()
+            .name("kindred-index".to_owned())
+            .spawn(move || run(store, rx, progress_tx))
+            .map_err(|e| StoreError::corrupt("indexer", e))?;
+        Ok(Self {
+            wake: std::sync::Mutex::new(Some(wake)),
+            progress,
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// A sender that wakes the indexer (given to the ingest path).
+    pub(crate) fn waker(&self) -> Option<mpsc::Sender<()>> {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops the thread after its current batch and waits for it.
+    pub(crate) fn stop(&self) {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = thread
+            && t.join().is_err()
+        {
+            tracing::error!("the search indexer panicked");
+        }
+    }
+}
+
+fn run(store: Store, rx: mpsc::Receiver<()>, progress: watch::Sender<u64>) {
+    let mut up_to = *progress.borrow();
+    loop {
+        match index_pending(&store, up_to) {
+            Ok(done) => {
+                if done != up_to {
+                    up_to = done;
+                    progress.send_replace(up_to);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
+        }
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        // Coalesce wake-ups that arrived meanwhile.
+        while rx.try_recv().is_ok() {}
+    }
+}
+
+/// Indexes everything after `up_to`; returns the new watermark.
+fn index_pending(store: &Store, mut up_to: u64) -> Result<u64, StoreError> {
+    loop {
+        let batch = store.local_log_after(up_to, 512)?;
+        let Some(&(last, _)) = batch.last() else {
+            return Ok(up_to);
+        };
+        let mut ops = Vec::new();
+        for (_, id) in batch {
+            if let Some(op) = op_for(store, &id)? {
+                ops.push(op);
+            }
+        }
+        store.apply_index(&ops, last)?;
+        up_to = last;
+    }
+}
+
+fn payload(store: &Store, id: &EventId) -> Result<Option<EventPayload>, StoreError> {
+    match store.event(id)? {
+        None => Ok(None),
+        Some(e) => EventPayload::from_bytes(e.payload_bytes())
+            .map(Some)
+            .map_err(|e| StoreError::corrupt("events_by_id", e)),
+    }
+}
+
+/// What the index must do for one stored event.
+fn op_for(store: &Store, id: &EventId) -> Result<Option<IndexOp>, StoreError> {
+    let (Some(p), Some(meta)) = (payload(store, id)?, store.event_meta(id)?) else {
+        return Ok(None);
+    };
+    let doc = match &p.body {
+        EventBody::Post(post) => document(Some(&post.title), &post.body, &post.tags),
+        EventBody::Reply(reply) => document(None, &reply.body, &[]),
+        EventBody::Retraction(_) => {
+            let target = p.refs.retracts.and_then(|t| {
+                store
+                    .event_meta(&t)
+                    .ok()
+                    .flatten()
+                    .map(|m| m.original.unwrap_or(t))
+            });
+            return Ok(target.map(IndexOp::Remove));
+        }
+        _ => return Ok(None),
+    };
+    let original = meta.original.unwrap_or(*id);
+    let Some(original_meta) = store.event_meta(&original)? else {
+        return Ok(None);
+    };
+    let shown = original_meta.latest.unwrap_or(original);
+    if original_meta.retracted_by.is_some() || shown != *id {
+        // Retracted, or an older version than the one shown: nothing to index.
+        return Ok(None);
+    }
+    Ok(Some(IndexOp::Put(original, doc)))
+}
+
+impl Node {
+    /// Ranked search over visible posts and replies.
+    pub(crate) async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        viewer: &MemberId,
+    ) -> Result<Vec<SearchHit>, AppError> {
+        let mut terms: Vec<String> = tokenize(query).collect();
+        terms.sort();
+        terms.dedup();
+        if terms.is_empty() {
+            return Err(AppError::bad_request(
+                "Please search for at least one word of two or more letters.",
+            ));
+        }
+        terms.truncate(16);
+        self.wait_for_index().await?;
+        let store = self.store();
+        let (docs, total_len) = store.index_stats()?;
+        let n = docs.max(1) as f32;
+        let avg_len = (total_len as f32 / n).max(1.0);
+        let (k1, b) = (1.2f32, 0.75f32);
+        let mut scores: HashMap<EventId, f32> = HashMap::new();
+        for term in &terms {
+            let postings = store.postings(term)?;
+            let df = postings.len() as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            for (id, tf, len) in postings {
+                let tf = tf as f32;
+                let norm = k1 * (1.0 - b + b * len as f32 / avg_len);
+                *scores.entry(id).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
+            }
+        }
+        let mut ranked: Vec<(EventId, f32)> = scores.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut hits = Vec::new();
+        for (id, score) in ranked {
+            if hits.len() >= limit.clamp(1, 100) {
+                break;
+            }
+            if let Some(post) = self.post_view(&id, Some(viewer))? {
+                hits.push(SearchHit { score, post });
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Waits until the index covers every event stored before now (at most a few seconds).
+    async fn wait_for_index(&self) -> Result<(), AppError> {
+        let target = self.store().last_local_seq()?;
+        let mut progress = self.indexer().progress.clone();
+        if let Some(w) = self.indexer().waker() {
+            // The indexer may be stopping; then the wait below times out.
+            let _ = w.send(());
+        }
+        let reached = tokio::time::timeout(
+            Duration::from_secs(5),
+            progress.wait_for(|done| *done >= target),
+        )
+        .await;
+        if !matches!(reached, Ok(Ok(_))) {
+            tracing::warn!(
+                target,
+                "search index is behind; answering from what is indexed"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_lowercase_words_without_stopwords() {
+        let words: Vec<String> =
+            tokenize("The Lottery-bid: what WE learned, ça marche! a").collect();
+        assert_eq!(words, ["lottery", "bid", "what", "learned", "ça", "marche"]);
+    }
+
+    #[test]
+    fn titles_and_tags_count_double() {
+        let doc = document(Some("Funding"), "funding again", &["grants".to_owned()]);
+        assert_eq!(doc.terms["funding"], 3);
+        assert_eq!(doc.terms["grants"], 2);
+        assert_eq!(doc.len, 6);
+    }
+}

@@ -1,0 +1,250 @@
+//! Accounts end to end: set-up, invites, sign-in, roles, suspension, sessions.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::api::*;
+use kindred_tests::{PASSWORD, TestNode};
+
+#[tokio::test]
+async fn setup_token_creates_the_first_admin_once() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let me = admin.me().await.unwrap();
+    assert_eq!(me.role, Role::Admin);
+    assert_eq!(me.id.to_string(), "@admin:localhost");
+
+    // The token is spent.
+    let again = node
+        .client()
+        .setup(&SetupRequest {
+            token: node.setup_token.clone().unwrap(),
+            username: "eve".into(),
+            display_name: "Eve".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::Forbidden));
+}
+
+#[tokio::test]
+async fn invites_are_single_use_and_give_the_chosen_role() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let invite = admin
+        .create_invite(&CreateInvite {
+            role: Some(Role::Moderator),
+            note: Some("for Sam".into()),
+        })
+        .await
+        .unwrap();
+    assert!(invite.link.contains(&invite.code));
+    let redeem = |username: &str| RedeemInviteRequest {
+        code: invite.code.clone(),
+        username: username.into(),
+        display_name: "Sam".into(),
+        password: PASSWORD.into(),
+    };
+    let (sam, session) = node.client().redeem_invite(&redeem("sam")).await.unwrap();
+    assert_eq!(session.member.role, Role::Moderator);
+    assert_eq!(sam.me().await.unwrap().username, "sam");
+
+    let err = node
+        .client()
+        .redeem_invite(&redeem("sam2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Gone));
+
+    let listed = admin.invites().await.unwrap();
+    assert_eq!(
+        listed[0].used_by.as_ref().unwrap().to_string(),
+        "@sam:localhost"
+    );
+
+    // A revoked invite cannot be used either.
+    let other = admin.create_invite(&CreateInvite::default()).await.unwrap();
+    admin.revoke_invite(&other.id).await.unwrap();
+    let err = node
+        .client()
+        .redeem_invite(&RedeemInviteRequest {
+            code: other.code,
+            ..redeem("tom")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Gone));
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_generic_error() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    node.member(&admin, "sam").await;
+    let wrong_password = node
+        .client()
+        .login("sam", "not the password")
+        .await
+        .unwrap_err();
+    let wrong_user = node.client().login("nobody", PASSWORD).await.unwrap_err();
+    assert_eq!(wrong_password.code(), Some(ErrorCode::InvalidCredentials));
+    assert_eq!(wrong_user.code(), Some(ErrorCode::InvalidCredentials));
+    assert_eq!(wrong_password.to_string(), wrong_user.to_string());
+    let (sam, _) = node.client().login("sam", PASSWORD).await.unwrap();
+    assert_eq!(sam.me().await.unwrap().username, "sam");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited() {
+    let node = TestNode::start_with(|c| c.limits.login_failures_per_account = 3).await;
+    let admin = node.admin().await;
+    node.member(&admin, "sam").await;
+    for _ in 0..3 {
+        let e = node
+            .client()
+            .login("sam", "wrong password!")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials));
+    }
+    // Now even the right password is refused for a while.
+    let e = node.client().login("sam", PASSWORD).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::RateLimited));
+}
+
+#[tokio::test]
+async fn members_cannot_do_admin_things() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let sam = node.member(&admin, "sam").await;
+    let e = sam
+        .create_invite(&CreateInvite::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    let e = sam.members().await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    let e = sam
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    let e = sam
+        .update_member(
+            "admin",
+            &UpdateMember {
+                role: Some(Role::Member),
+                suspended: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+}
+
+#[tokio::test]
+async fn suspended_members_cannot_sign_in_or_post_until_reinstated() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let sam = node.member(&admin, "sam").await;
+    let suspend = |s| UpdateMember {
+        role: None,
+        suspended: Some(s),
+    };
+    let view = admin.update_member("sam", &suspend(true)).await.unwrap();
+    assert!(view.suspended);
+
+    let post = NewPost {
+        title: "Hello".into(),
+        body: "Hi".into(),
+        tags: vec![],
+        content_warning: None,
+    };
+    let e = sam.create_post("Funding", &post).await.unwrap_err();
+    assert!(
+        matches!(
+            e.code(),
+            Some(ErrorCode::Unauthorized | ErrorCode::Suspended)
+        ),
+        "{e:?}"
+    );
+    let e = node.client().login("sam", PASSWORD).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Suspended));
+
+    admin.update_member("sam", &suspend(false)).await.unwrap();
+    let (sam, _) = node.client().login("sam", PASSWORD).await.unwrap();
+    sam.create_post("Funding", &post).await.unwrap();
+}
+
+#[tokio::test]
+async fn sessions_are_listed_revoked_and_ended_by_logout() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    node.member(&admin, "sam").await;
+    let (first, s1) = node.client().login("sam", PASSWORD).await.unwrap();
+    let (second, _) = node.client().login("sam", PASSWORD).await.unwrap();
+    let listed = second.sessions().await.unwrap();
+    assert!(listed.len() >= 2);
+    assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+
+    second.revoke_session(&s1.session_id).await.unwrap();
+    let e = first.me().await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
+
+    second.logout().await.unwrap();
+    let e = second.me().await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
+}
+
+#[tokio::test]
+async fn members_change_their_name_and_password() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let sam = node.member(&admin, "sam").await;
+    let me = sam
+        .update_me(&UpdateMe {
+            display_name: Some("Sam O'Neill".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(me.display_name, "Sam O'Neill");
+
+    let e = sam
+        .change_password(&ChangePassword {
+            current_password: "wrong".into(),
+            new_password: "a brand new passphrase".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials));
+    let e = sam
+        .change_password(&ChangePassword {
+            current_password: PASSWORD.into(),
+            new_password: "short".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::BadRequest));
+    sam.change_password(&ChangePassword {
+        current_password: PASSWORD.into(),
+        new_password: "a brand new passphrase".into(),
+    })
+    .await
+    .unwrap();
+    assert!(node.client().login("sam", PASSWORD).await.is_err());
+    node.client()
+        .login("sam", "a brand new passphrase")
+        .await
+        .unwrap();
+}

@@ -1,6 +1,6 @@
 //! `GET /api/v1/stream`: the live-update websocket. Each message is one JSON
-//! `StreamMessage`. A client that falls `limits.stream_queue` messages behind is
-//! disconnected (close code 4008) rather than slowing anyone else; the session is
+//! `StreamMessage`. A client that falls `limits.stream_queue` messages behind (close code
+//! 4008), or stops reading for five seconds, is disconnected rather than slowing anyone; the session is
 //! re-checked every minute so a sign-out or suspension also ends the stream.
 
 use std::sync::Arc;
@@ -21,6 +21,8 @@ use crate::node::{Auth, Node};
 
 /// Close code for "you were too slow to keep up".
 const TOO_SLOW: u16 = 4008;
+/// How long one message may take to send before the client counts as too slow.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for "your session ended".
 const SESSION_ENDED: u16 = 4001;
 
@@ -59,8 +61,14 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
         tokio::select! {
             update = updates.recv() => match update {
                 Ok(text) => {
-                    if socket.send(Message::Text(Utf8Bytes::from(text.as_ref()))).await.is_err() {
-                        break None;
+                    let message = Message::Text(Utf8Bytes::from(text.as_ref()));
+                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => {
+                            tracing::info!(member = %auth.member_id, "live stream not reading; disconnecting");
+                            break None;
+                        }
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {

@@ -1,0 +1,195 @@
+//! Durability across restarts, and bad input getting the documented errors.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::api::*;
+use kindred_tests::{PASSWORD, TestNode};
+
+fn post_json() -> &'static str {
+    "application/json"
+}
+
+#[tokio::test]
+async fn everything_written_before_a_restart_is_there_after_it() {
+    let mut node = TestNode::start().await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: "Money".into(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    node.member(&admin, "sam").await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let p = admin
+            .create_post(
+                "Funding",
+                &NewPost {
+                    title: format!("Post {i}"),
+                    body: "durable".into(),
+                    tags: vec![],
+                    content_warning: None,
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(p.id);
+    }
+    admin.react(&ids[0], "helpful").await.unwrap();
+
+    node.restart().await;
+    assert!(
+        node.setup_token.is_none(),
+        "an admin exists, so no new set-up token"
+    );
+    let (admin, _) = node.client().login("admin", PASSWORD).await.unwrap();
+    node.client().login("sam", PASSWORD).await.unwrap();
+    let page = admin.topic_posts("Funding", None, Some(100)).await.unwrap();
+    assert_eq!(page.items.len(), 20);
+    assert_eq!(
+        admin.thread(&ids[0]).await.unwrap().post.reactions[0].count,
+        1
+    );
+    assert_eq!(admin.search("durable", Some(100)).await.unwrap().len(), 20);
+
+    // Numbering continues where it stopped: a new post after restart is fine and listed first.
+    let after = admin
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "After restart".into(),
+                body: "x".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    let page = admin.topic_posts("Funding", None, Some(1)).await.unwrap();
+    assert_eq!(page.items[0].id, after.id);
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_json_errors() {
+    let node = TestNode::start_with(|c| c.limits.max_request_bytes = 64 * 1024).await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let path = ["topics", "Funding", "posts"];
+
+    let (status, body) = admin
+        .raw(
+            reqwest::Method::POST,
+            &path,
+            post_json(),
+            b"{not json".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{body}");
+    let err: ApiErrorBody = serde_json::from_str(&body).unwrap();
+    assert_eq!(err.error.code, ErrorCode::BadRequest);
+
+    let huge = format!(r#"{{"title":"t","body":"{}"}}"#, "x".repeat(200 * 1024));
+    let (status, body) = admin
+        .raw(reqwest::Method::POST, &path, post_json(), huge.into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "{body}");
+    let err: ApiErrorBody = serde_json::from_str(&body).unwrap();
+    assert_eq!(err.error.code, ErrorCode::TooLarge);
+
+    // Within the request limit but over the post body limit.
+    let long = NewPost {
+        title: "t".into(),
+        body: "x".repeat(40 * 1024),
+        tags: vec![],
+        content_warning: None,
+    };
+    let e = admin.create_post("Funding", &long).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::TooLarge));
+
+    let (status, body) = admin
+        .raw(
+            reqwest::Method::POST,
+            &path,
+            "text/plain",
+            b"hello".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{body}");
+
+    let wrong = node.client().with_token("kds_forged");
+    let e = wrong.topics().await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
+
+    let (status, body) = admin
+        .raw(
+            reqwest::Method::GET,
+            &["no-such-thing"],
+            post_json(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "{body}");
+    assert!(serde_json::from_str::<ApiErrorBody>(&body).is_ok());
+
+    let e = admin
+        .create_post(
+            "No such topic",
+            &NewPost {
+                title: "t".into(),
+                body: "b".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::NotFound));
+
+    let e = admin
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "  ".into(),
+                body: "b".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::BadRequest));
+
+    // The node is still fine.
+    assert_eq!(admin.topics().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn request_rate_per_session_is_limited() {
+    let node = TestNode::start_with(|c| c.limits.requests_per_minute = 20).await;
+    let admin = node.admin().await;
+    let mut limited = false;
+    for _ in 0..40 {
+        if let Err(e) = admin.topics().await {
+            assert_eq!(e.code(), Some(ErrorCode::RateLimited));
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited);
+    // Other sessions are unaffected.
+    let (other, _) = node.client().login("admin", PASSWORD).await.unwrap();
+    other.topics().await.unwrap();
+}

@@ -16,6 +16,16 @@ pub enum Role {
     Admin,
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Member => "member",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        })
+    }
+}
+
 /// `POST /api/v1/setup`: creates the first admin with the one-time set-up token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetupRequest {

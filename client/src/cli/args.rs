@@ -1,0 +1,302 @@
+//! The command line of `kindred-cli`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kindred-cli: use a Kindred node from the command line.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// The node's address, e.g. https://kindred.chex.example.org (default: the node you last
+    /// signed in to, else http://127.0.0.1:7070).
+    #[arg(long, global = true, env = "KINDRED_NODE")]
+    pub(crate) node: Option<String>,
+    /// Print JSON instead of text (for scripts).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create the first admin with the set-up token the node printed.
+    Setup {
+        /// The set-up token.
+        #[arg(long)]
+        token: String,
+        /// Your sign-in name.
+        #[arg(long)]
+        username: String,
+        /// The name others see (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Create your account from an invite link or code.
+    Join {
+        /// The invite link (or just its code).
+        invite: String,
+        /// Your sign-in name.
+        #[arg(long)]
+        username: String,
+        /// The name others see (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Sign in.
+    Login {
+        /// Your sign-in name.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Sign out on this computer.
+    Logout,
+    /// Show who you are signed in as.
+    Whoami,
+    /// Change your password (signs out your other sessions).
+    Password {
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Change your display name.
+    Rename {
+        /// The new display name.
+        display_name: String,
+    },
+    /// Your sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Write a post in a topic (the body comes from --body, --body-file or standard input).
+    Post {
+        /// The topic.
+        topic: String,
+        /// The title.
+        #[arg(long)]
+        title: String,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// A tag (repeat for more).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A content warning; readers see it before the post.
+        #[arg(long)]
+        cw: Option<String>,
+    },
+    /// Read a topic's posts, newest first.
+    Read {
+        /// The topic.
+        topic: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue after this cursor (printed at the end of a page).
+        #[arg(long)]
+        before: Option<String>,
+    },
+    /// Read a post and its replies.
+    Thread {
+        /// The post's id.
+        id: String,
+    },
+    /// Reply to a post (or, with --to, to a reply in its thread).
+    Reply {
+        /// The post's id.
+        id: String,
+        /// The reply you are answering.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// A content warning.
+        #[arg(long)]
+        cw: Option<String>,
+    },
+    /// React to a post or reply: thank-you, i-hear-you, helpful, me-too.
+    React {
+        /// The post or reply's id.
+        id: String,
+        /// The reaction.
+        reaction: String,
+        /// Take the reaction back.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Edit your post or reply.
+    Edit {
+        /// The post or reply's id.
+        id: String,
+        /// A new title (posts).
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// New tags (posts; repeat).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A content warning.
+        #[arg(long)]
+        cw: Option<String>,
+    },
+    /// Retract a post or reply (yours, or as a moderator one from your organisation).
+    Retract {
+        /// The post or reply's id.
+        id: String,
+        /// Why (kept for moderators).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// A member's posts and replies (username or @name:node).
+    Posts {
+        /// The member.
+        member: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Search posts and replies.
+    Search {
+        /// Words to look for.
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// How many results.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print new posts, replies and reactions as they arrive (Ctrl-C to stop).
+    Follow,
+    /// Member invites (admins).
+    #[command(subcommand)]
+    Invites(InvitesCommand),
+    /// Members (admins).
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Args)]
+pub(crate) struct PasswordArgs {
+    /// Read the password from the first line of standard input instead of prompting.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct BodyArgs {
+    /// The text (Markdown).
+    #[arg(long, conflicts_with = "body_file")]
+    pub(crate) body: Option<String>,
+    /// Read the text from a file.
+    #[arg(long)]
+    pub(crate) body_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SessionsCommand {
+    /// List your sessions.
+    List,
+    /// Sign out one session by id.
+    Revoke {
+        /// The session id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TopicsCommand {
+    /// List topics with counts.
+    List,
+    /// Create a topic (moderators and admins).
+    Create {
+        /// The name.
+        name: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Keep it inside your organisation (not shared with the federation).
+        #[arg(long)]
+        org_only: bool,
+    },
+    /// Change a topic (moderators and admins).
+    Update {
+        /// The name.
+        name: String,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Share with the federation (true) or keep inside the organisation (false).
+        #[arg(long)]
+        shared: Option<bool>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum InvitesCommand {
+    /// Create an invite link.
+    Create {
+        /// The role it gives.
+        #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+        role: RoleArg,
+        /// A note for your records (e.g. who it is for).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List invites.
+    List,
+    /// Revoke an unused invite.
+    Revoke {
+        /// The invite id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MembersCommand {
+    /// List members.
+    List,
+    /// Change a member's role.
+    Role {
+        /// The username.
+        username: String,
+        /// The new role.
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Suspend a member (they cannot sign in or post).
+    Suspend {
+        /// The username.
+        username: String,
+    },
+    /// Reinstate a suspended member.
+    Reinstate {
+        /// The username.
+        username: String,
+    },
+}
+
+/// A role, as typed on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// Reads and writes.
+    Member,
+    /// Also creates topics and retracts posts.
+    Moderator,
+    /// Also manages members and invites.
+    Admin,
+}
+
+impl From<RoleArg> for kindred_protocol::api::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Member => Self::Member,
+            RoleArg::Moderator => Self::Moderator,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
+}

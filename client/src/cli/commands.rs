@@ -1,0 +1,497 @@
+//! What each `kindred-cli` command does.
+
+use std::io::{BufRead, IsTerminal, Read};
+
+use anyhow::{Context, bail};
+use kindred_client::{Client, ClientError};
+use kindred_protocol::EventId;
+use kindred_protocol::api::*;
+use serde::Serialize;
+
+use super::args::*;
+use super::credentials::{Credentials, Saved};
+use super::output;
+
+const DEFAULT_NODE: &str = "http://127.0.0.1:7070";
+
+/// Runs one command.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut creds = Credentials::load()?;
+    let node = cli
+        .node
+        .clone()
+        .or_else(|| creds.default_node.clone())
+        .unwrap_or_else(|| DEFAULT_NODE.to_owned());
+    let node = node.trim_end_matches('/').to_owned();
+    let anon = Client::new(&node)?;
+    let signed_in = || -> Result<Client, ClientError> {
+        let saved = creds.sessions.get(&node).ok_or(ClientError::NotSignedIn)?;
+        Ok(anon.clone().with_token(saved.token.clone()))
+    };
+    let json = cli.json;
+    let print = |human: String, value: &dyn erased::Json| -> anyhow::Result<()> {
+        if json {
+            println!("{}", value.to_json()?);
+        } else {
+            println!("{human}");
+        }
+        Ok(())
+    };
+
+    match cli.command {
+        Command::Setup {
+            token,
+            username,
+            display_name,
+            password,
+        } => {
+            let password = read_password(&password, true)?;
+            let req = SetupRequest {
+                token,
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+            };
+            let (_, session) = anon.setup(&req).await?;
+            remember(&mut creds, &node, &session)?;
+            print(
+                format!(
+                    "Welcome, {}. You are this node's first admin and are signed in.",
+                    session.member.display_name
+                ),
+                &session.member,
+            )?;
+        }
+        Command::Join {
+            invite,
+            username,
+            display_name,
+            password,
+        } => {
+            let code = invite
+                .rsplit('/')
+                .next()
+                .unwrap_or(&invite)
+                .trim()
+                .to_owned();
+            let password = read_password(&password, true)?;
+            let req = RedeemInviteRequest {
+                code,
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+            };
+            let (_, session) = anon.redeem_invite(&req).await?;
+            remember(&mut creds, &node, &session)?;
+            print(
+                format!(
+                    "Welcome, {}. Your account is {} and you are signed in.",
+                    session.member.display_name, session.member.id
+                ),
+                &session.member,
+            )?;
+        }
+        Command::Login { username, password } => {
+            let password = read_password(&password, false)?;
+            let (_, session) = anon.login(&username, &password).await?;
+            remember(&mut creds, &node, &session)?;
+            print(
+                format!("Signed in as {}.", session.member.id),
+                &session.member,
+            )?;
+        }
+        Command::Logout => {
+            if let Ok(client) = signed_in() {
+                match client.logout().await {
+                    Ok(()) | Err(ClientError::Api { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            creds.sessions.remove(&node);
+            creds.save()?;
+            print("Signed out.".to_owned(), &())?;
+        }
+        Command::Whoami => {
+            let me = signed_in()?.me().await?;
+            print(
+                format!("{} ({}), {} at {node}", me.display_name, me.id, me.role),
+                &me,
+            )?;
+        }
+        Command::Password { password } => {
+            let client = signed_in()?;
+            let current = prompt_secret("Current password: ", &password)?;
+            let new = read_password(&password, true)?;
+            client
+                .change_password(&ChangePassword {
+                    current_password: current,
+                    new_password: new,
+                })
+                .await?;
+            print(
+                "Password changed. Your other sessions were signed out.".to_owned(),
+                &(),
+            )?;
+        }
+        Command::Rename { display_name } => {
+            let me = signed_in()?
+                .update_me(&UpdateMe {
+                    display_name: Some(display_name),
+                })
+                .await?;
+            print(
+                format!("Your display name is now {}.", me.display_name),
+                &me,
+            )?;
+        }
+        Command::Sessions(SessionsCommand::List) => {
+            let sessions = signed_in()?.sessions().await?;
+            let lines: Vec<String> = sessions
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}{}  since {}  {}",
+                        s.id,
+                        if s.current { " (this one)" } else { "" },
+                        output::time(s.created_at),
+                        s.user_agent.clone().unwrap_or_default()
+                    )
+                })
+                .collect();
+            print(lines.join("\n"), &sessions)?;
+        }
+        Command::Sessions(SessionsCommand::Revoke { id }) => {
+            signed_in()?.revoke_session(&id).await?;
+            print(format!("Session {id} signed out."), &())?;
+        }
+        Command::Topics(TopicsCommand::List) => {
+            let topics = signed_in()?.topics().await?;
+            let text = if topics.is_empty() {
+                "No topics yet. A moderator or admin can create one with: kindred-cli topics create NAME".to_owned()
+            } else {
+                topics
+                    .iter()
+                    .map(output::topic)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(text, &topics)?;
+        }
+        Command::Topics(TopicsCommand::Create {
+            name,
+            description,
+            org_only,
+        }) => {
+            let t = signed_in()?
+                .create_topic(&CreateTopic {
+                    name,
+                    description,
+                    shared: !org_only,
+                })
+                .await?;
+            print(format!("Created topic {}", output::topic(&t)), &t)?;
+        }
+        Command::Topics(TopicsCommand::Update {
+            name,
+            description,
+            shared,
+        }) => {
+            let t = signed_in()?
+                .update_topic(
+                    &name,
+                    &UpdateTopic {
+                        description,
+                        shared,
+                    },
+                )
+                .await?;
+            print(format!("Updated topic {}", output::topic(&t)), &t)?;
+        }
+        Command::Post {
+            topic,
+            title,
+            body,
+            tags,
+            cw,
+        } => {
+            let req = NewPost {
+                title,
+                body: read_body(&body)?,
+                tags,
+                content_warning: cw,
+            };
+            let p = signed_in()?.create_post(&topic, &req).await?;
+            print(
+                format!("Posted in {}.\n{}", p.topic, output::post(&p, true)),
+                &p,
+            )?;
+        }
+        Command::Read {
+            topic,
+            limit,
+            before,
+        } => {
+            let page = signed_in()?
+                .topic_posts(&topic, before.as_deref(), Some(limit))
+                .await?;
+            let mut text: Vec<String> = page.items.iter().map(|p| output::post(p, false)).collect();
+            if page.items.is_empty() {
+                text.push(format!("No posts in {topic} yet."));
+            }
+            if let Some(c) = &page.next_cursor {
+                text.push(format!("More: kindred-cli read {topic:?} --before {c}"));
+            }
+            print(text.join("\n"), &page)?;
+        }
+        Command::Thread { id } => {
+            let thread = signed_in()?.thread(&parse_id(&id)?).await?;
+            let mut text = vec![output::post(&thread.post, true)];
+            for r in &thread.replies {
+                text.push(
+                    output::post(r, true)
+                        .lines()
+                        .map(|l| format!("    {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            }
+            print(text.join("\n"), &thread)?;
+        }
+        Command::Reply { id, to, body, cw } => {
+            let reply_to = to.as_deref().map(parse_id).transpose()?;
+            let req = NewReply {
+                body: read_body(&body)?,
+                reply_to,
+                content_warning: cw,
+            };
+            let r = signed_in()?.reply(&parse_id(&id)?, &req).await?;
+            print(format!("Replied.\n{}", output::post(&r, true)), &r)?;
+        }
+        Command::React {
+            id,
+            reaction,
+            remove,
+        } => {
+            let client = signed_in()?;
+            let id = parse_id(&id)?;
+            let counts = if remove {
+                client.unreact(&id, &reaction).await?
+            } else {
+                client.react(&id, &reaction).await?
+            };
+            let text: Vec<String> = counts
+                .iter()
+                .map(|c| format!("{} {}", c.reaction, c.count))
+                .collect();
+            print(format!("Reactions now: {}", text.join(", ")), &counts)?;
+        }
+        Command::Edit {
+            id,
+            title,
+            body,
+            tags,
+            cw,
+        } => {
+            let req = EditPost {
+                title,
+                body: read_body(&body)?,
+                tags: (!tags.is_empty()).then_some(tags),
+                content_warning: cw,
+            };
+            let p = signed_in()?.edit(&parse_id(&id)?, &req).await?;
+            print(format!("Edited.\n{}", output::post(&p, true)), &p)?;
+        }
+        Command::Retract { id, reason } => {
+            signed_in()?.retract(&parse_id(&id)?, reason).await?;
+            print("Retracted. It no longer shows anywhere.".to_owned(), &())?;
+        }
+        Command::Posts { member, limit } => {
+            let page = signed_in()?
+                .member_posts(&member, None, Some(limit))
+                .await?;
+            let text: Vec<String> = page.items.iter().map(|p| output::post(p, false)).collect();
+            print(text.join("\n"), &page)?;
+        }
+        Command::Search { words, limit } => {
+            let hits = signed_in()?.search(&words.join(" "), Some(limit)).await?;
+            let text = if hits.is_empty() {
+                "Nothing found.".to_owned()
+            } else {
+                hits.iter()
+                    .map(|h| output::post(&h.post, false))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(text, &hits)?;
+        }
+        Command::Follow => {
+            let mut stream = signed_in()?.stream().await?;
+            while let Some(message) = stream.next().await {
+                let message = message?;
+                print(output::live(&message), &message)?;
+            }
+            eprintln!("The node closed the stream.");
+        }
+        Command::Invites(InvitesCommand::Create { role, note }) => {
+            let invite = signed_in()?
+                .create_invite(&CreateInvite {
+                    role: Some(role.into()),
+                    note,
+                })
+                .await?;
+            print(
+                format!(
+                    "Invite for a {}, valid until {}:\n  {}\nThey can open the link, or run: kindred-cli --node {node} join {} --username NAME",
+                    invite.role,
+                    output::time(invite.expires_at),
+                    invite.link,
+                    invite.code
+                ),
+                &invite,
+            )?;
+        }
+        Command::Invites(InvitesCommand::List) => {
+            let invites = signed_in()?.invites().await?;
+            let lines: Vec<String> = invites
+                .iter()
+                .map(|i| {
+                    let state = match (&i.used_by, i.revoked) {
+                        (Some(m), _) => format!("used by {m}"),
+                        (None, true) => "revoked".to_owned(),
+                        (None, false) => format!("open until {}", output::time(i.expires_at)),
+                    };
+                    format!(
+                        "{}  {}  {state}  {}",
+                        i.id,
+                        i.role,
+                        i.note.clone().unwrap_or_default()
+                    )
+                })
+                .collect();
+            print(lines.join("\n"), &invites)?;
+        }
+        Command::Invites(InvitesCommand::Revoke { id }) => {
+            signed_in()?.revoke_invite(&id).await?;
+            print(format!("Invite {id} revoked."), &())?;
+        }
+        Command::Members(MembersCommand::List) => {
+            let members = signed_in()?.members().await?;
+            let lines: Vec<String> = members
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}  {}  {}{}",
+                        m.id,
+                        m.display_name,
+                        m.role,
+                        if m.suspended { "  SUSPENDED" } else { "" }
+                    )
+                })
+                .collect();
+            print(lines.join("\n"), &members)?;
+        }
+        Command::Members(MembersCommand::Role { username, role }) => {
+            let m = update_member(&signed_in()?, &username, Some(role.into()), None).await?;
+            print(format!("{} is now {}.", m.id, m.role), &m)?;
+        }
+        Command::Members(MembersCommand::Suspend { username }) => {
+            let m = update_member(&signed_in()?, &username, None, Some(true)).await?;
+            print(format!("{} is suspended and signed out.", m.id), &m)?;
+        }
+        Command::Members(MembersCommand::Reinstate { username }) => {
+            let m = update_member(&signed_in()?, &username, None, Some(false)).await?;
+            print(format!("{} is reinstated.", m.id), &m)?;
+        }
+    }
+    Ok(())
+}
+
+async fn update_member(
+    client: &Client,
+    username: &str,
+    role: Option<Role>,
+    suspended: Option<bool>,
+) -> Result<MemberView, ClientError> {
+    client
+        .update_member(username, &UpdateMember { role, suspended })
+        .await
+}
+
+fn remember(creds: &mut Credentials, node: &str, session: &SessionCreated) -> anyhow::Result<()> {
+    creds.sessions.insert(
+        node.to_owned(),
+        Saved {
+            token: session.token.clone(),
+            member: session.member.id.to_string(),
+        },
+    );
+    creds.default_node = Some(node.to_owned());
+    creds.save()
+}
+
+fn parse_id(text: &str) -> anyhow::Result<EventId> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
+}
+
+fn read_body(args: &BodyArgs) -> anyhow::Result<String> {
+    if let Some(b) = &args.body {
+        return Ok(b.clone());
+    }
+    if let Some(path) = &args.body_file {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()));
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("Type the text, then press Ctrl-D on a new line:");
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    if text.trim().is_empty() {
+        bail!("no text given (use --body, --body-file or standard input)");
+    }
+    Ok(text)
+}
+
+fn prompt_secret(prompt: &str, args: &PasswordArgs) -> anyhow::Result<String> {
+    if args.password_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    Ok(rpassword::prompt_password(prompt)?)
+}
+
+/// Reads a password: from standard input with --password-stdin, else by prompting (twice
+/// when choosing a new one).
+fn read_password(args: &PasswordArgs, new: bool) -> anyhow::Result<String> {
+    if args.password_stdin || !std::io::stdin().is_terminal() {
+        return prompt_secret("", args);
+    }
+    let first = rpassword::prompt_password(if new {
+        "Choose a password: "
+    } else {
+        "Password: "
+    })?;
+    if new {
+        let again = rpassword::prompt_password("Type it again: ")?;
+        if again != first {
+            bail!("the two passwords were different; nothing was changed");
+        }
+    }
+    Ok(first)
+}
+
+/// Printing any API value as JSON through one `&dyn` parameter.
+mod erased {
+    pub(crate) trait Json {
+        fn to_json(&self) -> serde_json::Result<String>;
+    }
+
+    impl<T: super::Serialize> Json for T {
+        fn to_json(&self) -> serde_json::Result<String> {
+            serde_json::to_string_pretty(self)
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! `kindred-cli`: argument parsing, saved sessions, output, and the commands themselves.
+
+pub(crate) mod args;
+mod commands;
+mod credentials;
+mod output;
+
+pub(crate) use commands::run;

@@ -1,0 +1,132 @@
+//! How `kindred-cli` prints things for people (`--json` prints the API's JSON instead).
+
+use kindred_protocol::Timestamp;
+use kindred_protocol::api::{PostView, StreamMessage, TopicView};
+
+/// `YYYY-MM-DD HH:MM UTC` from milliseconds since the epoch.
+pub(crate) fn time(ts: Timestamp) -> String {
+    let secs = ts.as_millis() / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), for dates without a time crate.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+pub(crate) fn topic(t: &TopicView) -> String {
+    let scope = if t.shared {
+        "shared"
+    } else {
+        "organisation only"
+    };
+    let last = t
+        .last_activity
+        .map(|ts| format!(", last active {}", time(ts)))
+        .unwrap_or_default();
+    let mut line = format!(
+        "{} ({scope}): {} posts, {} replies{last}",
+        t.name, t.posts, t.replies
+    );
+    if !t.description.is_empty() {
+        line.push_str(&format!("\n    {}", t.description));
+    }
+    line
+}
+
+/// A post or reply, with its body unless a content warning hides it.
+pub(crate) fn post(p: &PostView, show_body: bool) -> String {
+    let mut out = String::new();
+    let heading = p.title.clone().unwrap_or_else(|| "Reply".to_owned());
+    out.push_str(&format!(
+        "{heading}\n  by {} ({}, {}) on {}{}\n  id {}\n",
+        p.author_name,
+        p.author,
+        p.organisation,
+        time(p.created_at),
+        if p.edited_at.is_some() {
+            ", edited"
+        } else {
+            ""
+        },
+        p.id
+    ));
+    if !p.tags.is_empty() {
+        out.push_str(&format!("  tags: {}\n", p.tags.join(", ")));
+    }
+    let mut counts: Vec<String> = p
+        .reactions
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}{}",
+                r.reaction,
+                r.count,
+                if r.mine { " (you)" } else { "" }
+            )
+        })
+        .collect();
+    if p.thread_root.is_none() {
+        counts.push(format!("{} replies", p.reply_count));
+    }
+    if !counts.is_empty() {
+        out.push_str(&format!("  {}\n", counts.join(" · ")));
+    }
+    match (&p.content_warning, show_body) {
+        (Some(cw), false) => {
+            out.push_str(&format!(
+                "  Content warning: {cw} (open with: kindred-cli thread {})\n",
+                p.thread_root.unwrap_or(p.id)
+            ));
+        }
+        (cw, true) | (cw @ None, false) => {
+            if let Some(cw) = cw {
+                out.push_str(&format!("  Content warning: {cw}\n"));
+            }
+            for line in p.body.lines() {
+                out.push_str(&format!("  | {line}\n"));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn live(message: &StreamMessage) -> String {
+    match message {
+        StreamMessage::Ready { member } => {
+            format!("Following live updates as {member}. Ctrl-C to stop.")
+        }
+        StreamMessage::New { post: p } => format!("New in {}:\n{}", p.topic, post(p, false)),
+        StreamMessage::Edited { post: p } => format!("Edited in {}:\n{}", p.topic, post(p, false)),
+        StreamMessage::Retracted { id } => format!("Retracted: {id}"),
+        StreamMessage::Reactions { id, reactions } => {
+            let counts: Vec<String> = reactions
+                .iter()
+                .map(|r| format!("{} {}", r.reaction, r.count))
+                .collect();
+            format!("Reactions on {id}: {}", counts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(time(Timestamp(0)), "1970-01-01 00:00 UTC");
+        assert_eq!(time(Timestamp(1_795_394_978_714)), "2026-11-23 00:49 UTC");
+        assert_eq!(time(Timestamp(951_782_400_000)), "2000-02-29 00:00 UTC");
+    }
+}

@@ -17,13 +17,20 @@ pub use node::{Node, NodeError};
 /// admin exists, and serves on `listener` until `shutdown` completes.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    // With port 0 the OS picks the port; record the real one so links and logs are right.
+    config.server.listen = listener.local_addr().map_err(NodeError::Serve)?;
     let (node, setup_token) = Node::open(config)?;
     if let Some(token) = setup_token {
         announce_setup(&node, &token);
     }
+    println!(
+        "Kindred node {} is listening on http://{}",
+        node.config().node.name,
+        node.config().server.listen
+    );
     tracing::info!(
         name = %node.config().node.name,
         node_id = %node.node_id(),

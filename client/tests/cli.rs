@@ -1,0 +1,158 @@
+//! `kindred-cli` end to end: the real binary against a real node, as an admin would use it
+//! from the README: set up, invite, join, post, read, search, and clear exit codes.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use kindred_server::{Config, Node};
+
+struct Cli {
+    node: String,
+    home: tempfile::TempDir,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kindred-cli"))
+            .arg("--node")
+            .arg(&self.node)
+            .args(args)
+            .env("KINDRED_CLI_HOME", self.home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "kindred-cli {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_and_a_member_use_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = Config::default();
+    config.server.data_dir = dir.path().join("data");
+    config.server.listen = listener.local_addr().unwrap();
+    let (node, token) = Node::open(config.clone()).unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(node.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{}", config.server.listen);
+    let admin = Cli {
+        node: url.clone(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let sam = Cli {
+        node: url,
+        home: tempfile::tempdir().unwrap(),
+    };
+    let cli_task = tokio::task::spawn_blocking(move || {
+        let token = token.unwrap();
+        let out = admin.ok(
+            &[
+                "setup",
+                "--token",
+                &token,
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        assert!(out.contains("first admin"), "{out}");
+        assert!(admin.ok(&["whoami"], "").contains("@ada:localhost"));
+        admin.ok(
+            &["topics", "create", "Funding", "--description", "Money"],
+            "",
+        );
+
+        let invite: serde_json::Value =
+            serde_json::from_str(&admin.ok(&["--json", "invites", "create"], "")).unwrap();
+        let link = invite["link"].as_str().unwrap();
+        sam.ok(
+            &[
+                "join",
+                link,
+                "--username",
+                "sam",
+                "--display-name",
+                "Sam",
+                "--password-stdin",
+            ],
+            "sam's long password\n",
+        );
+        // Body from standard input.
+        let out = sam.ok(
+            &[
+                "post",
+                "Funding",
+                "--title",
+                "Lottery bid",
+                "--tag",
+                "grants",
+            ],
+            "Start early.\n",
+        );
+        assert!(out.contains("Lottery bid"), "{out}");
+
+        let read = admin.ok(&["read", "Funding"], "");
+        assert!(
+            read.contains("Lottery bid") && read.contains("Sam"),
+            "{read}"
+        );
+        let page: serde_json::Value =
+            serde_json::from_str(&admin.ok(&["--json", "read", "Funding"], "")).unwrap();
+        let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+        admin.ok(&["reply", &id, "--body", "Thanks!"], "");
+        admin.ok(&["react", &id, "helpful"], "");
+        let thread = sam.ok(&["thread", &id], "");
+        assert!(
+            thread.contains("Thanks!") && thread.contains("helpful 1"),
+            "{thread}"
+        );
+        assert!(sam.ok(&["search", "lottery"], "").contains("Lottery bid"));
+
+        // Clear errors and exit codes.
+        let out = sam.run(&["invites", "create"], "");
+        assert_eq!(out.status.code(), Some(4), "members cannot invite");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Only an admin"));
+        let out = sam.run(&["read", "No such topic"], "");
+        assert_eq!(out.status.code(), Some(5));
+        sam.ok(&["logout"], "");
+        let out = sam.run(&["whoami"], "");
+        assert_eq!(out.status.code(), Some(3), "signed out");
+        let out = sam.run(
+            &["login", "--username", "sam", "--password-stdin"],
+            "wrong\n",
+        );
+        assert_eq!(out.status.code(), Some(3));
+        sam.ok(
+            &["login", "--username", "sam", "--password-stdin"],
+            "sam's long password\n",
+        );
+
+        let creds = std::fs::metadata(sam.home.path().join("credentials.json")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(creds.permissions().mode() & 0o777, 0o600);
+    });
+    cli_task.await.unwrap();
+}

@@ -58,7 +58,10 @@ proptest! {
         let _ = PeerFrame::decode(&bytes[..cut.index(bytes.len() + 1)]);
         let i = flip.index(bytes.len());
         bytes[i] ^= 1 << bit;
-        let _ = PeerFrame::decode(&bytes);
+        // Whatever still decodes has exactly one encoding.
+        if let Ok(frame) = PeerFrame::decode(&bytes) {
+            prop_assert_eq!(frame.encode(), bytes);
+        }
     }
 
     #[test]
@@ -70,7 +73,9 @@ proptest! {
         let mut bytes = payload.to_bytes().expect("valid");
         let i = flip.index(bytes.len());
         bytes[i] = value;
-        let _ = EventPayload::from_bytes(&bytes);
+        if let Ok(payload) = EventPayload::from_bytes(&bytes) {
+            prop_assert_eq!(payload.to_bytes().expect("re-encodes"), bytes);
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 /// Everything a node can be configured with. See `deploy/kindred.example.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Who this node is.
@@ -145,18 +145,6 @@ impl Default for LimitsSection {
             login_failures_per_account: 10,
             login_attempts_per_address: 60,
             stream_queue: 256,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            node: NodeSection::default(),
-            server: ServerSection::default(),
-            log: LogSection::default(),
-            accounts: AccountsSection::default(),
-            limits: LimitsSection::default(),
         }
     }
 }

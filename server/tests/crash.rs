@@ -30,7 +30,11 @@ fn start(data: &Path) -> (Child, String, Option<String>) {
     let mut lines = BufReader::new(stdout).lines();
     let mut token = None;
     loop {
-        let line = lines.next().expect("node printed its address").unwrap();
+        let Some(Ok(line)) = lines.next() else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the node exited before printing its address");
+        };
         if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
             token.get_or_insert_with(|| t.to_owned());
         }

@@ -8,27 +8,27 @@ pub(crate) fn render(markdown: &str) -> String {
     let options =
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS;
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    let events = Parser::new_ext(markdown, options).filter_map(|event| match event {
-        Event::Html(text) | Event::InlineHtml(text) => Some(Event::Text(text)),
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
             id,
-        }) => Some(Event::Start(Tag::Link {
+        }) => Event::Start(Tag::Link {
             link_type,
             dest_url: safe_url(dest_url),
             title,
             id,
-        })),
-        Event::Start(Tag::Image { dest_url, .. }) => Some(Event::Start(Tag::Link {
+        }),
+        Event::Start(Tag::Image { dest_url, .. }) => Event::Start(Tag::Link {
             link_type: LinkType::Inline,
             dest_url: safe_url(dest_url),
             title: CowStr::Borrowed(""),
             id: CowStr::Borrowed(""),
-        })),
-        Event::End(TagEnd::Image) => Some(Event::End(TagEnd::Link)),
-        other => Some(other),
+        }),
+        Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
+        other => other,
     });
     html::push_html(&mut out, events);
     out

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
 use kindred_protocol::api::StreamMessage;
@@ -34,7 +34,11 @@ pub(crate) async fn stream(
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let token = token_of(&parts).unwrap_or_default();
+    // Small buffers: a thousand open streams should cost megabytes, not a gigabyte.
     Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(1024 * 1024)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             run(node, auth, token, socket).await;
@@ -61,7 +65,7 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
         tokio::select! {
             update = updates.recv() => match update {
                 Ok(text) => {
-                    let message = Message::Text(Utf8Bytes::from(text.as_ref()));
+                    let message = Message::Text(text);
                     match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break None,

@@ -209,7 +209,10 @@ impl Actor {
         if events.is_empty() {
             return;
         }
-        match self.store.ingest(&events, now.as_millis()) {
+        let started = std::time::Instant::now();
+        let stored = self.store.ingest(&events, now.as_millis());
+        tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
+        match stored {
             Ok(outcomes) => {
                 self.next_seq = seq;
                 if let Some(w) = &self.indexer {

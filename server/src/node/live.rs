@@ -2,8 +2,7 @@
 //! turns each change into a stream message, serialises it once and broadcasts the text to
 //! every connected member. A member whose queue fills up is disconnected, never waited for.
 
-use std::sync::Arc;
-
+use axum::extract::ws::Utf8Bytes;
 use kindred_protocol::api::StreamMessage;
 use tokio::sync::{broadcast, mpsc};
 
@@ -38,8 +37,9 @@ pub(crate) fn channel() -> (LiveSender, LiveReceiver) {
 /// Where members' websocket tasks subscribe.
 #[derive(Clone)]
 pub(crate) struct LiveHub {
-    /// Serialised stream messages; each subscriber has `stream_queue` slots.
-    tx: broadcast::Sender<Arc<str>>,
+    /// Serialised stream messages (shared bytes: cloning one for a subscriber copies
+    /// nothing); each subscriber has `stream_queue` slots.
+    tx: broadcast::Sender<Utf8Bytes>,
 }
 
 impl LiveHub {
@@ -48,11 +48,11 @@ impl LiveHub {
         Self { tx }
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Utf8Bytes> {
         self.tx.subscribe()
     }
 
-    fn send(&self, text: Arc<str>) {
+    fn send(&self, text: Utf8Bytes) {
         // An error only means nobody is subscribed right now.
         let _ = self.tx.send(text);
     }
@@ -70,7 +70,7 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
             }
         };
         match serde_json::to_string(&message) {
-            Ok(text) => node.live_hub().send(Arc::from(text)),
+            Ok(text) => node.live_hub().send(Utf8Bytes::from(text)),
             Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
         }
     }

@@ -54,6 +54,9 @@ fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
     SearchDoc { len, terms }
 }
 
+/// How long the indexer waits after a wake-up to gather more work.
+const COALESCE: Duration = Duration::from_millis(100);
+
 /// Handle on the indexer thread.
 pub(crate) struct Indexer {
     /// Wakes the thread; dropping it stops the thread.
@@ -109,10 +112,15 @@ fn run(store: Store, rx: mpsc::Receiver<()>, progress: watch::Sender<u64>) {
             Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
         }
         match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(()) => {
+                // Let a burst of writes finish first: indexing many events in one
+                // transaction costs far less than one at a time, and keeps the CPU for
+                // acknowledging writes. Searches wait for the index, so they stay exact.
+                std::thread::sleep(COALESCE);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        // Coalesce wake-ups that arrived meanwhile.
         while rx.try_recv().is_ok() {}
     }
 }
@@ -120,7 +128,7 @@ fn run(store: Store, rx: mpsc::Receiver<()>, progress: watch::Sender<u64>) {
 /// Indexes everything after `up_to`; returns the new watermark.
 fn index_pending(store: &Store, mut up_to: u64) -> Result<u64, StoreError> {
     loop {
-        let batch = store.local_log_after(up_to, 512)?;
+        let batch = store.local_log_after(up_to, 2048)?;
         let Some(&(last, _)) = batch.last() else {
             return Ok(up_to);
         };

@@ -51,7 +51,9 @@ fn run(db: sled::Db, rx: mpsc::Receiver<OnDurable>) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
+        let t0 = std::time::Instant::now();
         let result = db.flush().map(|_| ()).map_err(StoreError::from);
+        tracing::trace!(waiting = waiting.len(), took = ?t0.elapsed(), "flushed");
         if let Err(e) = &result {
             tracing::error!(error = %e, waiting = waiting.len(), "flush failed");
         }

@@ -134,7 +134,7 @@ impl Store {
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(16 * 1024 * 1024)
+            .cache_capacity(32 * 1024 * 1024)
             // Durability comes from our own group commit; keep sled's background flush as
             // a second line.
             .flush_every_ms(Some(1000))

@@ -1,0 +1,305 @@
+//! `kindred-bench`: starts a real node in a child process (this same binary in `node`
+//! mode, so its memory is measured alone) and measures, printing the figures:
+//!
+//! - acknowledged posts/s over the API with 1, 16 and 64 concurrent writers;
+//! - live fan-out latency p50/p99 to N websocket clients while posting at R posts/s;
+//! - the node's RSS when idle and with N clients connected.
+//!
+//! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use kindred_client::Client;
+use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+
+struct Options {
+    clients: usize,
+    rate: u64,
+    seconds: u64,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        clients: 1000,
+        rate: 500,
+        seconds: 5,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || -> anyhow::Result<u64> {
+            args.next()
+                .context("missing value")?
+                .parse()
+                .context("not a number")
+        };
+        match a.as_str() {
+            "--clients" => o.clients = value()? as usize,
+            "--rate" => o.rate = value()?,
+            "--seconds" => o.seconds = value()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("node") {
+        return node_mode();
+    }
+    let opts = options()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(bench(opts))
+}
+
+/// Child-process mode: run a node with benchmark-friendly limits until killed.
+fn node_mode() -> anyhow::Result<()> {
+    let dir = std::env::args()
+        .nth(2)
+        .context("usage: kindred-bench node <data dir>")?;
+    let mut config = kindred_server::Config::default();
+    config.server.data_dir = dir.into();
+    config.log.filter = "error".into();
+    config.limits.requests_per_minute = 100_000_000;
+    config.limits.connections_per_address = 100_000;
+    config.limits.stream_queue = 1024;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        kindred_server::run(listener, config, std::future::pending()).await?;
+        Ok(())
+    })
+}
+
+struct NodeProcess {
+    child: Child,
+    url: String,
+    token: Option<String>,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        // Best effort: the benchmark is over.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_node(dir: &std::path::Path) -> anyhow::Result<NodeProcess> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("node")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut token = None;
+    loop {
+        let line = lines.next().context("node exited")??;
+        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
+            token.get_or_insert_with(|| t.to_owned());
+        }
+        if let Some(url) = line.split("listening on ").nth(1) {
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(NodeProcess {
+                child,
+                url: url.trim().to_owned(),
+                token,
+            });
+        }
+    }
+}
+
+fn rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .context("no VmRSS")?
+        .parse()?;
+    Ok(kb / 1024.0)
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+fn post(title: String) -> NewPost {
+    NewPost {
+        title,
+        body: "A short reflection from the benchmark.".into(),
+        tags: vec![],
+        content_warning: None,
+    }
+}
+
+async fn bench(opts: Options) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = spawn_node(dir.path())?;
+    let pid = node.child.id();
+    let (admin, session) = Client::new(&node.url)?
+        .setup(&SetupRequest {
+            token: node
+                .token
+                .clone()
+                .context("fresh node has a set-up token")?,
+            username: "bench".into(),
+            display_name: "Bench".into(),
+            password: "benchmark password".into(),
+        })
+        .await?;
+    admin
+        .create_topic(&CreateTopic {
+            name: "Bench".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "Kindred node benchmark ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!("idle RSS: {:.1} MB", rss_mb(pid)?);
+
+    for writers in writer_counts() {
+        let done = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(opts.seconds);
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let client = admin.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let mut i = 0u64;
+                    while Instant::now() < deadline {
+                        if client
+                            .create_post("Bench", &post(format!("w{w} #{i}")))
+                            .await
+                            .is_ok()
+                        {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        let start = Instant::now();
+        for t in tasks {
+            t.await?;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "acknowledged posts/s with {writers:>2} writers: {:.0}",
+            done.load(Ordering::Relaxed) as f64 / secs
+        );
+    }
+    println!("RSS after writing: {:.1} MB", rss_mb(pid)?);
+
+    // Live fan-out.
+    let url = format!("{}/api/v1/stream", node.url.replacen("http", "ws", 1));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let connected = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..opts.clients {
+        let mut request = url.as_str().into_client_request()?;
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {}", session.token))?,
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let latencies = latencies.clone();
+        let connected = connected.clone();
+        readers.push(tokio::spawn(async move {
+            connected.fetch_add(1, Ordering::Relaxed);
+            let mut mine = Vec::new();
+            while let Some(Ok(msg)) = socket.next().await {
+                let Message::Text(text) = msg else { continue };
+                // Cheap extraction of the send time from the title `t=<micros>`.
+                if let Some(rest) = text.split("\"title\":\"t=").nth(1)
+                    && let Some(sent) = rest.split('"').next().and_then(|s| s.parse::<u64>().ok())
+                {
+                    mine.push(now_micros().saturating_sub(sent));
+                }
+            }
+            if let Ok(mut all) = latencies.lock() {
+                all.extend(mine);
+            }
+        }));
+    }
+    while connected.load(Ordering::Relaxed) < opts.clients as u64 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "RSS with {} live clients: {:.1} MB",
+        opts.clients,
+        rss_mb(pid)?
+    );
+
+    let total = opts.rate * opts.seconds;
+    let interval = Duration::from_micros(1_000_000 / opts.rate.max(1));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut in_flight = Vec::new();
+    let start = Instant::now();
+    for _ in 0..total {
+        ticker.tick().await;
+        let client = admin.clone();
+        in_flight.push(tokio::spawn(async move {
+            let _ = client
+                .create_post("Bench", &post(format!("t={}", now_micros())))
+                .await;
+        }));
+    }
+    for t in in_flight {
+        t.await?;
+    }
+    let achieved = total as f64 / start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!("RSS during fan-out: {:.1} MB", rss_mb(pid)?);
+    drop(node);
+    for r in readers {
+        let _ = r.await;
+    }
+    let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "fan-out to {} clients at {:.0} posts/s: {} deliveries, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (expected {})",
+        opts.clients,
+        achieved,
+        all.len(),
+        pct(0.50),
+        pct(0.99),
+        all.last().copied().unwrap_or(0) as f64 / 1000.0,
+        total * opts.clients as u64
+    );
+    Ok(())
+}
+
+/// Writer counts to measure (`KINDRED_BENCH_WRITERS=1,16,64` by default).
+fn writer_counts() -> Vec<usize> {
+    std::env::var("KINDRED_BENCH_WRITERS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 64])
+}

@@ -430,6 +430,70 @@ impl Client {
         self.get(url).await
     }
 
+    /// Creates a federation invite for another organisation's admin (admins).
+    pub async fn create_peer_invite(&self) -> Result<PeerInviteCreated, ClientError> {
+        self.send::<(), _>(Method::POST, self.api(&["peers", "invites"])?, None)
+            .await
+    }
+
+    /// Redeems another node's federation invite (admins); returns the new peer.
+    pub async fn add_peer(&self, token: &str) -> Result<PeerView, ClientError> {
+        let req = AddPeer {
+            token: token.to_owned(),
+        };
+        self.send(Method::POST, self.api(&["peers"])?, Some(&req))
+            .await
+    }
+
+    /// Paired and blocked nodes with link status (admins).
+    pub async fn peers(&self) -> Result<Vec<PeerView>, ClientError> {
+        self.get(self.api(&["peers"])?).await
+    }
+
+    /// Blocks (defederates) a node (admins).
+    pub async fn block_peer(&self, node: &kindred_protocol::NodeId) -> Result<(), ClientError> {
+        self.send::<(), ()>(
+            Method::POST,
+            self.api(&["peers", &node.to_hex(), "block"])?,
+            None,
+        )
+        .await
+    }
+
+    /// Lifts a block (admins).
+    pub async fn unblock_peer(&self, node: &kindred_protocol::NodeId) -> Result<(), ClientError> {
+        self.send::<(), ()>(
+            Method::POST,
+            self.api(&["peers", &node.to_hex(), "unblock"])?,
+            None,
+        )
+        .await
+    }
+
+    /// Sends a private message.
+    pub async fn send_message(
+        &self,
+        to: &kindred_protocol::MemberId,
+        body: &str,
+    ) -> Result<MessageView, ClientError> {
+        let req = SendMessage {
+            to: to.clone(),
+            body: body.to_owned(),
+        };
+        self.send(Method::POST, self.api(&["messages"])?, Some(&req))
+            .await
+    }
+
+    /// The one-to-one conversation with `with`, oldest first.
+    pub async fn messages(
+        &self,
+        with: &kindred_protocol::MemberId,
+    ) -> Result<Vec<MessageView>, ClientError> {
+        let mut url = self.api(&["messages"])?;
+        url.query_pairs_mut().append_pair("with", with.as_str());
+        self.get(url).await
+    }
+
     /// Opens the live-update stream.
     pub async fn stream(&self) -> Result<LiveStream, ClientError> {
         let token = self.token.as_deref().ok_or(ClientError::NotSignedIn)?;

@@ -51,3 +51,5 @@ pub const MAX_LIST_ITEMS: usize = 32;
 pub const MAX_SHORT_TEXT_BYTES: usize = 100;
 /// Longest error message carried in an error frame, in bytes.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
+/// Longest node address (a URL) carried in a pairing frame, in bytes.
+pub const MAX_ADDRESS_BYTES: usize = 512;

@@ -7,6 +7,7 @@
 mod api;
 pub mod config;
 mod error;
+mod federation;
 mod node;
 mod store;
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use kindred_client::Client;
 use kindred_protocol::NodeName;
 use kindred_protocol::api::{CreateInvite, RedeemInviteRequest, SetupRequest};
+
+pub mod raw_peer;
 use kindred_server::{Config, Node};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -47,6 +49,7 @@ impl TestNode {
 
     /// A node whose config `tweak` adjusts.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        init_logging();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.server.data_dir = dir.path().join("data");
@@ -57,8 +60,12 @@ impl TestNode {
         node
     }
 
-    async fn boot(mut config: Config) -> Self {
+    async fn boot(config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::boot_on(config, listener).await
+    }
+
+    async fn boot_on(mut config: Config, listener: tokio::net::TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr;
         let (node, setup_token) = open_when_free(config.clone()).await;
@@ -137,12 +144,32 @@ impl TestNode {
         }
     }
 
-    /// Stops the node and starts it again on the same data folder (on a new port).
+    /// Stops the node and starts it again on the same data folder and, when the OS lets
+    /// it, the same port (so peers find it where they left it).
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Starts a stopped node again (see [`TestNode::restart`]).
+    pub async fn start_again(&mut self) {
         let dir = self._dir.take();
         let config = self.config.clone();
-        *self = Self::boot(config).await;
+        let mut listener = None;
+        for _ in 0..50 {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let listener = match listener {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        };
+        *self = Self::boot_on(config, listener).await;
         self._dir = dir;
     }
 }
@@ -153,6 +180,42 @@ impl Drop for TestNode {
             let _ = stop.send(());
         }
     }
+}
+
+/// Logs to the test output when `KINDRED_TEST_LOG` holds a filter (e.g. `debug`).
+fn init_logging() {
+    if let Ok(filter) = std::env::var("KINDRED_TEST_LOG") {
+        // Several tests in one process: only the first installs the subscriber.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// Pairs two nodes through their admins (an invite from `a`, redeemed at `b`) and waits
+/// until each sees the other connected.
+pub async fn pair(admin_a: &Client, admin_b: &Client) {
+    let invite = admin_a.create_peer_invite().await.unwrap();
+    let peer = admin_b.add_peer(&invite.token).await.unwrap();
+    let a_id = peer.node_id;
+    let b_id = admin_b.health().await.unwrap().node_id;
+    eventually(20, || async {
+        let a_sees = admin_a
+            .peers()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.node_id == b_id && p.connected);
+        let b_sees = admin_b
+            .peers()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.node_id == a_id && p.connected);
+        (a_sees && b_sees).then_some(())
+    })
+    .await;
 }
 
 /// Opens a node, waiting (bounded) for a previous instance on the same folder to release it.

@@ -175,6 +175,12 @@ pub(crate) enum Command {
     /// Member invites (admins).
     #[command(subcommand)]
     Invites(InvitesCommand),
+    /// Other organisations' nodes: pairing, status, blocking (admins).
+    #[command(subcommand)]
+    Peers(PeersCommand),
+    /// Private messages with members here or at paired organisations.
+    #[command(subcommand)]
+    Chat(ChatCommand),
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),
@@ -253,6 +259,45 @@ pub(crate) enum InvitesCommand {
     Revoke {
         /// The invite id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PeersCommand {
+    /// Create a single-use invite token for another organisation's admin.
+    Invite,
+    /// Pair with another node using the invite token its admin gave you.
+    Add {
+        /// The token (starts with kdpeer1_).
+        token: String,
+    },
+    /// List paired and blocked nodes with link status.
+    List,
+    /// Block (defederate) a node now: its link drops and its posts disappear.
+    Block {
+        /// The node id (64 hex characters, from `peers list`).
+        node: String,
+    },
+    /// Lift a block.
+    Unblock {
+        /// The node id.
+        node: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ChatCommand {
+    /// Send a private message to a member (@name:node).
+    Send {
+        /// Who to.
+        to: String,
+        #[command(flatten)]
+        body: BodyArgs,
+    },
+    /// Read your conversation with a member.
+    Read {
+        /// Who with.
+        with: String,
     },
 }
 

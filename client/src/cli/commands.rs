@@ -374,6 +374,76 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             signed_in()?.revoke_invite(&id).await?;
             print(format!("Invite {id} revoked."), &())?;
         }
+        Command::Peers(PeersCommand::Invite) => {
+            let invite = signed_in()?.create_peer_invite().await?;
+            print(
+                format!(
+                    "Give this token to the other organisation's admin (treat it like a password; it works once, until {}):\n\n{}\n\nThey run: kindred-cli peers add <token>",
+                    output::time(invite.expires_at),
+                    invite.token
+                ),
+                &invite,
+            )?;
+        }
+        Command::Peers(PeersCommand::Add { token }) => {
+            let peer = signed_in()?.add_peer(&token).await?;
+            print(
+                format!("Paired with {} ({}).", peer.name, peer.node_id),
+                &peer,
+            )?;
+        }
+        Command::Peers(PeersCommand::List) => {
+            let peers = signed_in()?.peers().await?;
+            let text = if peers.is_empty() {
+                "No paired nodes yet. Create an invite with: kindred-cli peers invite".to_owned()
+            } else {
+                peers
+                    .iter()
+                    .map(output::peer)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(text, &peers)?;
+        }
+        Command::Peers(PeersCommand::Block { node }) => {
+            let id = parse_node(&node)?;
+            signed_in()?.block_peer(&id).await?;
+            print(
+                format!("Blocked {id}. Its link is closed and its posts are hidden."),
+                &(),
+            )?;
+        }
+        Command::Peers(PeersCommand::Unblock { node }) => {
+            let id = parse_node(&node)?;
+            signed_in()?.unblock_peer(&id).await?;
+            print(format!("Unblocked {id}."), &())?;
+        }
+        Command::Chat(ChatCommand::Send { to, body }) => {
+            let to = parse_member(&to)?;
+            let m = signed_in()?.send_message(&to, &read_body(&body)?).await?;
+            print(format!("Sent to {to}."), &m)?;
+        }
+        Command::Chat(ChatCommand::Read { with }) => {
+            let with = parse_member(&with)?;
+            let messages = signed_in()?.messages(&with).await?;
+            let lines: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    format!(
+                        "[{}] {}: {}",
+                        output::time(m.created_at),
+                        m.author_name,
+                        m.body
+                    )
+                })
+                .collect();
+            let text = if lines.is_empty() {
+                format!("No messages with {with} yet.")
+            } else {
+                lines.join("\n")
+            };
+            print(text, &messages)?;
+        }
         Command::Members(MembersCommand::List) => {
             let members = signed_in()?.members().await?;
             let lines: Vec<String> = members
@@ -433,6 +503,17 @@ fn parse_id(text: &str) -> anyhow::Result<EventId> {
     text.trim()
         .parse()
         .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
+}
+
+fn parse_node(text: &str) -> anyhow::Result<kindred_protocol::NodeId> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{text:?} is not a node id (64 hex characters)"))
+}
+
+fn parse_member(text: &str) -> anyhow::Result<kindred_protocol::MemberId> {
+    kindred_protocol::MemberId::parse(text.trim())
+        .with_context(|| format!("{text:?} is not a member id like @sam:chex.example.org"))
 }
 
 fn read_body(args: &BodyArgs) -> anyhow::Result<String> {

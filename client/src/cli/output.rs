@@ -101,6 +101,30 @@ pub(crate) fn post(p: &PostView, show_body: bool) -> String {
     out
 }
 
+pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
+    let state = if p.blocked {
+        "BLOCKED".to_owned()
+    } else if p.connected {
+        format!(
+            "connected since {}",
+            p.connected_since.map(time).unwrap_or_default()
+        )
+    } else {
+        "not connected".to_owned()
+    };
+    let mut line = format!(
+        "{} {}\n    {state}; sent {}, received {}; they lack {}, we lack {}; {} waiting to deliver",
+        p.name, p.node_id, p.events_sent, p.events_received, p.they_lack, p.we_lack, p.outbox
+    );
+    if let Some(a) = &p.address {
+        line.push_str(&format!("\n    address {a}"));
+    }
+    if let Some(e) = &p.last_error {
+        line.push_str(&format!("\n    last error: {e}"));
+    }
+    line
+}
+
 pub(crate) fn live(message: &StreamMessage) -> String {
     match message {
         StreamMessage::Ready { member } => {

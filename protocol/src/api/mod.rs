@@ -3,13 +3,17 @@
 //! sides agree on every field. `docs/api.md` lists the endpoints that carry them.
 
 mod account;
+mod chat;
 mod content;
 mod error;
+mod federation;
 mod stream;
 
 pub use account::*;
+pub use chat::*;
 pub use content::*;
 pub use error::{ApiErrorBody, ApiErrorDetail, ErrorCode};
+pub use federation::*;
 pub use stream::StreamMessage;
 
 use serde::{Deserialize, Serialize};

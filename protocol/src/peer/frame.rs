@@ -6,7 +6,9 @@ use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::event::{EventId, SignedEvent};
 use crate::identity::NodeId;
-use crate::limits::{MAX_BATCH_EVENTS, MAX_ERROR_MESSAGE_BYTES, MAX_FRAME_BYTES, MAX_HAVE_ENTRIES};
+use crate::limits::{
+    MAX_ADDRESS_BYTES, MAX_BATCH_EVENTS, MAX_ERROR_MESSAGE_BYTES, MAX_FRAME_BYTES, MAX_HAVE_ENTRIES,
+};
 
 /// Per-origin progress: the highest sequence number held with no gaps below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,8 @@ impl ErrorCode {
     pub const INTERNAL: Self = Self(8);
     /// The protocol versions do not match.
     pub const VERSION_MISMATCH: Self = Self(9);
+    /// A federation invite was unknown, used or expired.
+    pub const BAD_INVITE: Self = Self(10);
 }
 
 /// A link frame.
@@ -79,6 +83,16 @@ pub enum PeerFrame {
     Ping(u64),
     /// Answer to `Ping`.
     Pong(u64),
+    /// Sent by a node redeeming a federation invite, right after the handshake: the
+    /// invite's secret, and the address where the sender can be reached.
+    Pair {
+        /// The invite secret.
+        secret: [u8; 32],
+        /// The sender's public address (a URL).
+        address: String,
+    },
+    /// The pairing was accepted; both nodes now list each other as peers.
+    Paired,
 }
 
 impl PeerFrame {
@@ -135,6 +149,12 @@ impl PeerFrame {
                 w.u8(0x0a);
                 w.u64(*v);
             }
+            PeerFrame::Pair { secret, address } => {
+                w.u8(0x0b);
+                w.raw(secret);
+                w.str(address);
+            }
+            PeerFrame::Paired => w.u8(0x0c),
         }
         w.into_bytes()
     }
@@ -182,6 +202,11 @@ impl PeerFrame {
             },
             0x09 => PeerFrame::Ping(r.u64("ping")?),
             0x0a => PeerFrame::Pong(r.u64("pong")?),
+            0x0b => PeerFrame::Pair {
+                secret: r.array("pair secret")?,
+                address: r.string("pair address", MAX_ADDRESS_BYTES)?,
+            },
+            0x0c => PeerFrame::Paired,
             other => return Err(DecodeError::UnknownFrame(other)),
         };
         r.finish("frame")?;

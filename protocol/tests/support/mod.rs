@@ -349,5 +349,8 @@ pub fn frame() -> impl Strategy<Value = PeerFrame> {
         }),
         any::<u64>().prop_map(PeerFrame::Ping),
         any::<u64>().prop_map(PeerFrame::Pong),
+        (any::<[u8; 32]>(), text(300))
+            .prop_map(|(secret, address)| PeerFrame::Pair { secret, address }),
+        Just(PeerFrame::Paired),
     ]
 }

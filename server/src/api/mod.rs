@@ -6,6 +6,7 @@ mod accounts;
 mod auth;
 mod content;
 mod extract;
+mod federation;
 mod health;
 mod limits;
 mod stream;
@@ -53,12 +54,21 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/posts/{id}/reactions", post(content::react))
         .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))
         .route("/search", get(content::search))
+        .route(
+            "/messages",
+            get(content::messages).post(content::send_message),
+        )
+        .route("/peers", get(federation::peers).post(federation::add))
+        .route("/peers/invites", post(federation::create_invite))
+        .route("/peers/{node}/block", post(federation::block))
+        .route("/peers/{node}/unblock", post(federation::unblock))
         .route("/stream", get(stream::stream))
         .fallback(|| async {
             error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())
         });
     Router::new()
         .route("/healthz", get(health::health))
+        .route("/federation/v1/link", get(federation::link))
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),

@@ -51,6 +51,11 @@ pub(crate) fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// SHA-256 of raw secret bytes (federation invite secrets).
+pub(crate) fn hash_bytes(secret: &[u8]) -> [u8; 32] {
+    Sha256::digest(secret).into()
+}
+
 /// A new random secret with a readable prefix, and its hash.
 fn new_secret(prefix: &str) -> Result<(String, [u8; 32]), AppError> {
     let mut bytes = [0u8; 32];
@@ -190,6 +195,7 @@ impl Node {
             suspended: false,
             password_hash: hash_password(password.to_owned()).await?,
             created_at: now(),
+            profile_published: false,
         };
         Ok((record, member_id))
     }
@@ -538,6 +544,9 @@ impl Node {
         }
         self.store().put_member(&member)?;
         self.store().durable().await?;
+        if member.profile_published {
+            self.publish_profile(&member, &auth.member_id).await?;
+        }
         self.member_view(&member)
     }
 

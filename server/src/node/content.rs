@@ -74,11 +74,28 @@ pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<Position>, App
 }
 
 impl Node {
-    /// Topics created on this node, with counts, by name.
+    /// Topics: this node's own, and those seen in other nodes' posts (topics are the same
+    /// across the federation when their names are), with counts, by name.
     pub(crate) fn topic_views(&self) -> Result<Vec<TopicView>, AppError> {
         let mut out = Vec::new();
-        for t in self.store().topics()? {
+        let local = self.store().topics()?;
+        let keys: std::collections::HashSet<String> =
+            local.iter().map(|t| t.name.trim().to_lowercase()).collect();
+        for t in local {
             out.push(self.topic_view(t)?);
+        }
+        for (key, stats) in self.store().all_topic_stats()? {
+            if keys.contains(&key) || stats.posts == 0 {
+                continue;
+            }
+            out.push(TopicView {
+                name: stats.name.unwrap_or(key),
+                description: String::new(),
+                shared: true,
+                posts: stats.posts,
+                replies: stats.replies,
+                last_activity: stats.last_activity.map(Timestamp),
+            });
         }
         out.sort_by_key(|t| t.name.to_lowercase());
         Ok(out)
@@ -352,13 +369,27 @@ impl Node {
         limit: usize,
         viewer: &MemberId,
     ) -> Result<Page<PostView>, AppError> {
-        let topic = self.existing_topic(topic)?;
-        let key = topic.name.trim().to_lowercase();
+        let key = topic.trim().to_lowercase();
+        // An organisation-only topic shows this node's posts only.
+        let local_only = match self.store().topic(topic)? {
+            Some(t) => !t.shared,
+            None if self.store().topic_stats(topic)?.name.is_some() => false,
+            None => {
+                return Err(AppError::not_found(format!(
+                    "There is no topic called {topic:?}."
+                )));
+            }
+        };
         let limit = limit.clamp(1, MAX_PAGE);
         let positions = self
             .store()
             .topic_timeline(&key, parse_cursor(before)?, limit)?;
-        self.page(positions, limit, viewer)
+        let mut page = self.page(positions, limit, viewer)?;
+        if local_only {
+            let own = self.node_id();
+            page.items.retain(|p| p.origin == own);
+        }
+        Ok(page)
     }
 
     /// A member's posts and replies, newest first.
@@ -422,13 +453,20 @@ impl Node {
     }
 
     /// Stores a draft by the signed-in member and returns the new event's id.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         auth: &Auth,
         reach: Reach,
         refs: References,
         body: EventBody,
     ) -> Result<EventId, AppError> {
+        if reach == Reach::Shared {
+            // Re-read: another request may have published it meanwhile.
+            let member = self.store().member(&auth.member.username)?;
+            if member.is_some_and(|m| !m.profile_published) {
+                self.publish_profile(&auth.member, &auth.member_id).await?;
+            }
+        }
         let draft = Draft {
             author: auth.member_id.clone(),
             reach,
@@ -437,6 +475,36 @@ impl Node {
         };
         let (_, event) = self.ingest().local(draft).await?;
         Ok(event.id())
+    }
+}
+
+impl Node {
+    /// Publishes a member's profile (name and organisation) to the federation.
+    pub(crate) async fn publish_profile(
+        &self,
+        member: &crate::store::MemberRecord,
+        id: &MemberId,
+    ) -> Result<(), AppError> {
+        let body = EventBody::Profile(kindred_protocol::event::body::profile::Profile {
+            display_name: member.display_name.clone(),
+            organisation: self.config().node.organisation.clone(),
+            bio: String::new(),
+            happy_to_talk_about: String::new(),
+            listed: false,
+        });
+        let draft = Draft {
+            author: id.clone(),
+            reach: Reach::Shared,
+            refs: References::default(),
+            body,
+        };
+        self.ingest().local(draft).await?;
+        if let Some(mut record) = self.store().member(&member.username)? {
+            record.profile_published = true;
+            self.store().put_member(&record)?;
+            self.store().durable().await?;
+        }
+        Ok(())
     }
 }
 

@@ -17,12 +17,14 @@ use crate::store::{IngestOutcome, Store, StoreError};
 const MAX_GROUP: usize = 256;
 
 /// Where a local event goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Reach {
     /// The federation's shared log.
     Shared,
     /// This node only (organisation-only topics).
     Local,
+    /// Only these nodes (ascending, no repeats), through per-peer outboxes.
+    Directed(Vec<kindred_protocol::NodeId>),
 }
 
 /// A local event before it is numbered and signed.
@@ -53,12 +55,38 @@ pub(crate) enum IngestError {
 }
 
 type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>>;
+type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
     Local(Draft, Reply),
-    Remote(VerifiedEvent, Reply),
+    Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Finish what is queued before this, then stop.
     Stop,
+}
+
+/// Who is waiting for which events of a group.
+enum Waiter {
+    One(Reply),
+    Many(ReplyMany, usize),
+}
+
+/// Watch counters bumped after each durable group, so federation links know there is
+/// something new to send without queueing anything per event.
+#[derive(Clone)]
+pub(crate) struct Signals {
+    /// Bumped when shared-log events were stored.
+    pub(crate) shared_log: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped when directed events were queued for peers.
+    pub(crate) outbox: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Signals {
+    pub(crate) fn new() -> Self {
+        Self {
+            shared_log: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            outbox: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
 }
 
 /// Sends work to the ingest actor.
@@ -76,6 +104,7 @@ impl IngestHandle {
         keypair: NodeKeypair,
         live: LiveSender,
         indexer: Option<std::sync::mpsc::Sender<()>>,
+        signals: Signals,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
@@ -87,6 +116,7 @@ impl IngestHandle {
             next_seq,
             live,
             indexer,
+            signals,
         };
         let thread = std::thread::Builder::new()
             .name("kindred-ingest".to_owned())
@@ -114,15 +144,17 @@ impl IngestHandle {
         let _ = self.tx.send(Request::Stop).await;
     }
 
-    /// Stores a verified remote event; returns once it is durable.
-    #[allow(dead_code)] // Used by federation links.
+    /// Stores verified remote events, in order; returns once they are durable.
     pub(crate) async fn remote(
         &self,
-        event: VerifiedEvent,
-    ) -> Result<(IngestOutcome, VerifiedEvent), IngestError> {
+        events: Vec<VerifiedEvent>,
+    ) -> Result<Vec<IngestOutcome>, IngestError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request::Remote(event, reply))
+            .send(Request::Remote(events, reply))
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)?
@@ -138,6 +170,8 @@ struct Actor {
     live: LiveSender,
     /// Woken after each stored group so search catches up.
     indexer: Option<std::sync::mpsc::Sender<()>>,
+    /// Tells federation links about new shared-log and directed events.
+    signals: Signals,
 }
 
 impl Actor {
@@ -168,20 +202,24 @@ impl Actor {
     fn write_group(&mut self, group: Vec<Request>) {
         let now = Timestamp::now();
         let mut events = Vec::with_capacity(group.len());
-        let mut replies = Vec::with_capacity(group.len());
+        let mut waiters = Vec::with_capacity(group.len());
         let mut seq = self.next_seq;
         for request in group {
             match request {
                 Request::Stop => {}
-                Request::Remote(event, reply) => {
-                    events.push(event);
-                    replies.push(reply);
+                Request::Remote(batch, reply) => {
+                    waiters.push(Waiter::Many(reply, batch.len()));
+                    events.extend(batch);
                 }
                 Request::Local(draft, reply) => {
-                    let audience = match draft.reach {
+                    let audience = match &draft.reach {
                         Reach::Shared => Audience::Shared { seq },
                         Reach::Local => Audience::Local,
+                        Reach::Directed(recipients) => Audience::Directed {
+                            recipients: recipients.clone(),
+                        },
                     };
+                    let shared = draft.reach == Reach::Shared;
                     let payload = EventPayload {
                         origin: self.origin,
                         created_at: now,
@@ -192,11 +230,11 @@ impl Actor {
                     };
                     match VerifiedEvent::sign(payload, &self.keypair) {
                         Ok(event) => {
-                            if draft.reach == Reach::Shared {
+                            if shared {
                                 seq += 1;
                             }
                             events.push(event);
-                            replies.push(reply);
+                            waiters.push(Waiter::One(reply));
                         }
                         Err(e) => {
                             // The requester may have gone; nobody else to tell.
@@ -210,7 +248,7 @@ impl Actor {
             return;
         }
         let started = std::time::Instant::now();
-        let stored = self.store.ingest(&events, now.as_millis());
+        let stored = self.store.ingest(&events, now.as_millis(), self.origin);
         tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
         match stored {
             Ok(outcomes) => {
@@ -220,18 +258,48 @@ impl Actor {
                     let _ = w.send(());
                 }
                 let live = self.live.clone();
+                let signals = self.signals.clone();
+                let origin = self.origin;
                 self.store.when_durable(Box::new(move |flushed| {
-                    for ((outcome, event), reply) in outcomes.into_iter().zip(events).zip(replies) {
-                        match flushed {
-                            Ok(()) => {
-                                if let IngestOutcome::Stored { change, .. } = &outcome {
-                                    live.publish(*change);
+                    if let Err(e) = flushed {
+                        for waiter in waiters {
+                            waiter.fail(&e.to_string());
+                        }
+                        return;
+                    }
+                    let mut shared = false;
+                    let mut directed = false;
+                    for (outcome, event) in outcomes.iter().zip(&events) {
+                        if let IngestOutcome::Stored { change, .. } = outcome {
+                            live.publish(*change);
+                            match &event.payload().audience {
+                                Audience::Shared { .. } => shared = true,
+                                Audience::Directed { .. } => {
+                                    directed |= event.payload().origin == origin;
                                 }
-                                // The requester may have gone; the event is stored anyway.
-                                let _ = reply.send(Ok((outcome, event)));
+                                Audience::Local => {}
                             }
-                            Err(e) => {
-                                let _ = reply.send(Err(IngestError::Store(e.to_string())));
+                        }
+                    }
+                    if shared {
+                        signals.shared_log.send_modify(|v| *v += 1);
+                    }
+                    if directed {
+                        signals.outbox.send_modify(|v| *v += 1);
+                    }
+                    let mut results = outcomes.into_iter().zip(events);
+                    for waiter in waiters {
+                        match waiter {
+                            Waiter::One(reply) => {
+                                if let Some(result) = results.next() {
+                                    // The requester may have gone; the event is stored anyway.
+                                    let _ = reply.send(Ok(result));
+                                }
+                            }
+                            Waiter::Many(reply, n) => {
+                                let batch: Vec<IngestOutcome> =
+                                    results.by_ref().take(n).map(|(o, _)| o).collect();
+                                let _ = reply.send(Ok(batch));
                             }
                         }
                     }
@@ -244,9 +312,23 @@ impl Actor {
                     Ok(head) => self.next_seq = head + 1,
                     Err(e) => tracing::error!(error = %e, "cannot read own log head"),
                 }
-                for reply in replies {
-                    let _ = reply.send(Err(IngestError::Store(e.to_string())));
+                for waiter in waiters {
+                    waiter.fail(&e.to_string());
                 }
+            }
+        }
+    }
+}
+
+impl Waiter {
+    fn fail(self, message: &str) {
+        // Requesters may have gone; there is nobody else to tell.
+        match self {
+            Waiter::One(reply) => {
+                let _ = reply.send(Err(IngestError::Store(message.to_owned())));
+            }
+            Waiter::Many(reply, _) => {
+                let _ = reply.send(Err(IngestError::Store(message.to_owned())));
             }
         }
     }

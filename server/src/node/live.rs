@@ -19,7 +19,7 @@ pub(crate) struct LiveSender {
 
 impl LiveSender {
     pub(crate) fn publish(&self, change: Change) {
-        if change != Change::None {
+        if !matches!(change, Change::None | Change::Message(_)) {
             // No fan-out task means the node is shutting down; nobody is listening.
             let _ = self.tx.send(change);
         }
@@ -92,6 +92,7 @@ fn message_for(
             id,
             reactions: node.reaction_counts(&id, None)?,
         }),
-        Change::None => None,
+        // Private messages are never broadcast; they go to participants only (chat issue).
+        Change::Message(_) | Change::None => None,
     })
 }

@@ -3,6 +3,7 @@
 //! process.
 
 mod accounts;
+mod chat;
 mod content;
 mod ingest;
 mod key_file;
@@ -22,9 +23,9 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub(crate) use accounts::Auth;
+pub(crate) use accounts::{Auth, hash_bytes};
 use ingest::IngestHandle;
-pub(crate) use ingest::{Draft, IngestError, Reach};
+pub(crate) use ingest::{Draft, IngestError, Reach, Signals};
 use live::LiveHub;
 pub(crate) use rate_limit::RateLimiter;
 
@@ -96,6 +97,10 @@ struct Inner {
     live_rx: std::sync::Mutex<Option<live::LiveReceiver>>,
     /// Keeps the search index up to date.
     indexer: search::Indexer,
+    /// New shared-log and directed events, for federation links.
+    signals: Signals,
+    /// Peers, links and blocks.
+    federation: crate::federation::Federation,
     /// Flips to true when the node shuts down, ending websocket tasks.
     shutdown: watch::Sender<bool>,
     /// Throttles.
@@ -127,11 +132,14 @@ impl Node {
         check_name(&store, &config)?;
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone())?;
+        let signals = Signals::new();
+        let blocked = store.blocked_nodes()?;
         let (ingest, thread) = IngestHandle::start(
             store.clone(),
             keypair_clone(&keypair),
             live_tx,
             indexer.waker(),
+            signals.clone(),
         )?;
         let l = &config.limits;
         let limits = Limits {
@@ -156,6 +164,8 @@ impl Node {
                 ingest_thread: std::sync::Mutex::new(Some(thread)),
                 live_rx: std::sync::Mutex::new(Some(live_rx)),
                 indexer,
+                signals,
+                federation: crate::federation::Federation::new(blocked),
                 shutdown: watch::channel(false).0,
                 limits,
                 started: Instant::now(),
@@ -175,6 +185,7 @@ impl Node {
         let fan_out = self
             .take_live_rx()
             .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
+        self.start_federation()?;
         let app =
             crate::api::router(self.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.inner.shutdown.clone();
@@ -193,6 +204,7 @@ impl Node {
     async fn finish(&self, fan_out: Option<tokio::task::JoinHandle<()>>) {
         // Websocket tasks may still be open; nobody is listening for this result.
         let _ = self.inner.shutdown.send(true);
+        self.inner.federation.close_all();
         self.inner.ingest.stop().await;
         let thread = self
             .inner
@@ -257,6 +269,18 @@ impl Node {
 
     pub(crate) fn live_hub(&self) -> &LiveHub {
         &self.inner.live
+    }
+
+    pub(crate) fn federation(&self) -> &crate::federation::Federation {
+        &self.inner.federation
+    }
+
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.inner.signals
+    }
+
+    pub(crate) fn keypair(&self) -> &NodeKeypair {
+        &self.inner.keypair
     }
 
     pub(crate) fn indexer(&self) -> &search::Indexer {

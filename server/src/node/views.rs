@@ -24,6 +24,9 @@ impl Node {
         let Some(original) = self.payload(id)? else {
             return Ok(None);
         };
+        if self.federation().is_blocked(&original.origin) || meta.quarantined {
+            return Ok(None);
+        }
         let current = match meta.latest {
             Some(latest) => self.payload(&latest)?.unwrap_or_else(|| original.clone()),
             None => original.clone(),
@@ -111,12 +114,16 @@ impl Node {
         })
     }
 
-    /// Display name and organisation for an author.
-    fn author_labels(&self, author: &MemberId) -> Result<(String, String), StoreError> {
+    /// Display name and organisation for an author: local members from their account,
+    /// remote ones from the newest profile their home node published.
+    pub(crate) fn author_labels(&self, author: &MemberId) -> Result<(String, String), StoreError> {
         if author.node_name() == self.config().node.name.as_str()
             && let Some(member) = self.store().member(author.localpart())?
         {
             return Ok((member.display_name, self.config().node.organisation.clone()));
+        }
+        if let Some(profile) = self.store().profile(author)? {
+            return Ok((profile.display_name, profile.organisation));
         }
         Ok((author.localpart().to_owned(), author.node_name().to_owned()))
     }

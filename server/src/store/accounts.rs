@@ -32,6 +32,10 @@ pub(crate) struct MemberRecord {
     pub(crate) password_hash: String,
     /// When the account was created (ms).
     pub(crate) created_at: u64,
+    /// Whether a profile event was published (done with the member's first shared post,
+    /// so members who never post are not announced to the federation).
+    #[serde(default)]
+    pub(crate) profile_published: bool,
 }
 
 /// A signed-in session.

@@ -31,6 +31,10 @@ pub(crate) struct EventMeta {
     pub(crate) reply_count: u64,
     /// For originals: when last edited (ms, origin time).
     pub(crate) edited_at: Option<u64>,
+    /// The author's node name is not the name its origin uses: kept for relaying, never
+    /// shown or applied (someone posting as another node's member).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) quarantined: bool,
 }
 
 impl Store {

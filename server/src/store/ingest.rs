@@ -7,15 +7,19 @@
 //! a reply to an unknown post) are simply not applied, and logged.
 
 use kindred_protocol::event::EventKind;
-use kindred_protocol::{EventBody, EventId, EventPayload, SignedEvent, VerifiedEvent};
+use kindred_protocol::{
+    Audience, EventBody, EventId, EventPayload, NodeId, SignedEvent, VerifiedEvent,
+};
 use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
 use super::events::EventMeta;
+use super::federation::outbox_key;
 use super::keys::{Position, text_position};
 use super::origin_log::{decode_u64, origin_seq_key};
+use super::profiles::{ProfileRecord, conversation_key};
 use super::reactions::reaction_key;
 use super::timelines::thread_key;
 use super::topics::{TopicStats, topic_key};
@@ -32,6 +36,8 @@ pub(crate) enum Change {
     Retracted(EventId),
     /// Reactions on an entry (by original id) changed.
     Reactions(EventId),
+    /// A directed chat message was stored.
+    Message(EventId),
     /// Nothing members see changed.
     None,
 }
@@ -73,6 +79,12 @@ struct Tx<'a> {
     author_timeline: &'a TransactionalTree,
     reactions: &'a TransactionalTree,
     topic_stats: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
+    profiles: &'a TransactionalTree,
+    conversation_messages: &'a TransactionalTree,
+    origin_names: &'a TransactionalTree,
+    /// This node, whose directed events go into the outbox.
+    self_id: NodeId,
 }
 
 fn abort(e: StoreError) -> TxError {
@@ -87,6 +99,7 @@ impl Store {
         &self,
         events: &[VerifiedEvent],
         now: u64,
+        self_id: NodeId,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let start_seq = self.last_local_seq()?;
         let t = self.trees();
@@ -101,26 +114,37 @@ impl Store {
             &t.author_timeline,
             &t.reactions,
             &t.topic_stats,
+            &t.outbox,
+            &t.profiles,
+            &t.conversation_messages,
+            &t.origin_names,
         )
-            .transaction(|(ebi, em, ose, oh, ll, tt, tr, at, rx, ts)| {
-                let tx = Tx {
-                    events_by_id: ebi,
-                    event_meta: em,
-                    origin_seq_event: ose,
-                    origin_head: oh,
-                    local_log: ll,
-                    topic_timeline: tt,
-                    thread_replies: tr,
-                    author_timeline: at,
-                    reactions: rx,
-                    topic_stats: ts,
-                };
-                let mut local_seq = start_seq;
-                events
-                    .iter()
-                    .map(|event| tx.apply(event, now, &mut local_seq))
-                    .collect::<Result<Vec<_>, _>>()
-            });
+            .transaction(
+                |(ebi, em, ose, oh, ll, tt, tr, at, rx, ts, ob, pr, cm, on)| {
+                    let tx = Tx {
+                        events_by_id: ebi,
+                        event_meta: em,
+                        origin_seq_event: ose,
+                        origin_head: oh,
+                        local_log: ll,
+                        topic_timeline: tt,
+                        thread_replies: tr,
+                        author_timeline: at,
+                        reactions: rx,
+                        topic_stats: ts,
+                        outbox: ob,
+                        profiles: pr,
+                        conversation_messages: cm,
+                        origin_names: on,
+                        self_id,
+                    };
+                    let mut local_seq = start_seq;
+                    events
+                        .iter()
+                        .map(|event| tx.apply(event, now, &mut local_seq))
+                        .collect::<Result<Vec<_>, _>>()
+                },
+            );
         match result {
             Ok(outcomes) => Ok(outcomes),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -175,6 +199,16 @@ impl Tx<'_> {
             sort_ts: meta.sort_ts,
             id,
         };
+        if !self.author_matches_origin(p)? {
+            tracing::warn!(%id, author = %p.author, origin = %p.origin, "event names an author from another node; kept, not shown");
+            meta.quarantined = true;
+            self.put_meta(&id, &meta)?;
+            return Ok(IngestOutcome::Stored {
+                id,
+                local_seq: *local_seq,
+                change: Change::None,
+            });
+        }
         let change = match (&p.body, p.refs.replaces) {
             (EventBody::Post(_) | EventBody::Reply(_), Some(replaced)) => {
                 self.edit(id, p, replaced, &mut meta)?
@@ -185,6 +219,7 @@ impl Tx<'_> {
                     .insert(text_position(&topic, pos), &[])?;
                 self.author_timeline
                     .insert(text_position(p.author.as_str(), pos), &[])?;
+                self.name_topic(&topic, &post.topic)?;
                 self.bump_stats(&topic, 1, 0, Some(meta.sort_ts))?;
                 meta.topic = Some(topic);
                 Change::New(id)
@@ -209,8 +244,25 @@ impl Tx<'_> {
                 Some(target) => self.retract(id, p, target)?,
                 None => Change::None,
             },
+            (EventBody::Profile(profile), _) => {
+                self.profile(p, profile)?;
+                Change::None
+            }
+            (EventBody::ChatMessage(chat), _) => {
+                self.conversation_messages
+                    .insert(conversation_key(&chat.conversation, pos), &[])?;
+                Change::Message(id)
+            }
             _ => Change::None,
         };
+        if let Audience::Directed { recipients } = &p.audience
+            && p.origin == self.self_id
+        {
+            for peer in recipients.iter().filter(|r| **r != self.self_id) {
+                self.outbox
+                    .insert(&outbox_key(peer, *local_seq)[..], id.as_bytes())?;
+            }
+        }
         self.put_meta(&id, &meta)?;
         Ok(IngestOutcome::Stored {
             id,
@@ -327,6 +379,42 @@ impl Tx<'_> {
         Ok(Change::Retracted(original))
     }
 
+    /// Each origin may only write as members of one node name: the first name it uses.
+    fn author_matches_origin(&self, p: &EventPayload) -> Result<bool, TxError> {
+        let name = p.author.node_name().as_bytes();
+        match self.origin_names.get(p.origin.as_bytes())? {
+            Some(known) => Ok(known.as_ref() == name),
+            None => {
+                self.origin_names.insert(p.origin.as_bytes(), name)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Keeps the newest profile of a member.
+    fn profile(
+        &self,
+        p: &EventPayload,
+        profile: &kindred_protocol::event::body::profile::Profile,
+    ) -> Result<(), TxError> {
+        let key = p.author.as_str().as_bytes();
+        let updated_at = p.created_at.as_millis();
+        if let Some(old) = self.profiles.get(key)? {
+            let old: ProfileRecord = from_json("profiles", &old).map_err(abort)?;
+            if old.updated_at > updated_at {
+                return Ok(());
+            }
+        }
+        let record = ProfileRecord {
+            display_name: profile.display_name.clone(),
+            organisation: profile.organisation.clone(),
+            updated_at,
+        };
+        self.profiles
+            .insert(key, to_json("profiles", &record).map_err(abort)?)?;
+        Ok(())
+    }
+
     /// The original entry behind `id` (itself, or what it is an edit of), with its meta.
     fn original_of(&self, id: EventId) -> Result<Option<(EventId, EventMeta)>, TxError> {
         let Some(meta) = self.meta(&id)? else {
@@ -359,6 +447,22 @@ impl Tx<'_> {
     fn put_meta(&self, id: &EventId, meta: &EventMeta) -> Result<(), TxError> {
         let json = to_json("event_meta", meta).map_err(abort)?;
         self.event_meta.insert(id.as_bytes(), json)?;
+        Ok(())
+    }
+
+    /// Records how a topic is written, the first time it is seen.
+    fn name_topic(&self, key: &str, name: &str) -> Result<(), TxError> {
+        let mut stats: TopicStats = match self.topic_stats.get(key.as_bytes())? {
+            None => TopicStats::default(),
+            Some(v) => from_json("topic_stats", &v).map_err(abort)?,
+        };
+        if stats.name.is_none() {
+            stats.name = Some(name.trim().to_owned());
+            self.topic_stats.insert(
+                key.as_bytes(),
+                to_json("topic_stats", &stats).map_err(abort)?,
+            )?;
+        }
         Ok(())
     }
 

@@ -9,10 +9,12 @@
 pub(crate) mod accounts;
 mod commit;
 mod events;
+mod federation;
 mod ingest;
 mod keys;
 mod meta;
 mod origin_log;
+mod profiles;
 mod reactions;
 mod search;
 mod timelines;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
+pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;
 pub(crate) use search::{IndexOp, SearchDoc};
@@ -127,6 +130,13 @@ pub(crate) struct Trees {
     pub(crate) search_postings: sled::Tree,
     pub(crate) search_docs: sled::Tree,
     pub(crate) search_meta: sled::Tree,
+    pub(crate) peers: sled::Tree,
+    pub(crate) peer_invites: sled::Tree,
+    pub(crate) blocked_nodes: sled::Tree,
+    pub(crate) outbox: sled::Tree,
+    pub(crate) origin_names: sled::Tree,
+    pub(crate) profiles: sled::Tree,
+    pub(crate) conversation_messages: sled::Tree,
 }
 
 impl Store {
@@ -160,6 +170,13 @@ impl Store {
             search_postings: t("search_postings")?,
             search_docs: t("search_docs")?,
             search_meta: t("search_meta")?,
+            peers: t("peers")?,
+            peer_invites: t("peer_invites")?,
+            blocked_nodes: t("blocked_nodes")?,
+            outbox: t("outbox")?,
+            origin_names: t("origin_names")?,
+            profiles: t("profiles")?,
+            conversation_messages: t("conversation_messages")?,
         };
         meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

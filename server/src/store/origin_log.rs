@@ -4,7 +4,7 @@
 //! - `origin_head`: origin (32) → highest contiguous seq held (u64 BE).
 //! - `local_log`: local seq (u64 BE) → event id, every stored event in arrival order.
 
-use kindred_protocol::NodeId;
+use kindred_protocol::{EventId, NodeId};
 
 use super::{Store, StoreError};
 
@@ -27,6 +27,24 @@ impl Store {
         match self.trees().origin_head.get(origin.as_bytes())? {
             None => Ok(0),
             Some(v) => decode_u64("origin_head", &v),
+        }
+    }
+
+    /// The id of event number `seq` from `origin`, if held.
+    pub(crate) fn event_at(
+        &self,
+        origin: &NodeId,
+        seq: u64,
+    ) -> Result<Option<EventId>, StoreError> {
+        match self
+            .trees()
+            .origin_seq_event
+            .get(origin_seq_key(origin, seq))?
+        {
+            None => Ok(None),
+            Some(v) => <[u8; 32]>::try_from(v.as_ref())
+                .map(|b| Some(EventId::from_bytes(b)))
+                .map_err(|e| StoreError::corrupt("origin_seq_event", e)),
         }
     }
 

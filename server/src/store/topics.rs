@@ -24,6 +24,10 @@ pub(crate) struct TopicRecord {
 /// Visible posts and replies in a topic, and the time of the latest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TopicStats {
+    /// The topic's name as first written (topics seen only in other nodes' posts have no
+    /// local record).
+    #[serde(default)]
+    pub(crate) name: Option<String>,
     /// Visible posts.
     pub(crate) posts: u64,
     /// Visible replies.
@@ -75,6 +79,20 @@ impl Store {
             .topics
             .insert(topic_key(&topic.name), to_json("topics", topic)?)?;
         Ok(())
+    }
+
+    /// Every topic with activity, local or seen in other nodes' posts.
+    pub(crate) fn all_topic_stats(&self) -> Result<Vec<(String, TopicStats)>, StoreError> {
+        self.trees()
+            .topic_stats
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                let key = String::from_utf8(k.to_vec())
+                    .map_err(|e| StoreError::corrupt("topic_stats", e))?;
+                Ok((key, from_json("topic_stats", &v)?))
+            })
+            .collect()
     }
 
     /// Counts for a topic.

@@ -1,0 +1,54 @@
+//! Federation administration: invites between organisations' nodes, peers and blocks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{NodeId, NodeName, Timestamp};
+
+/// `POST /api/v1/peers/invites`: a single-use token for another organisation's admin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerInviteCreated {
+    /// Give this to the other admin (it is a secret, like a password).
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/v1/peers`: redeem another node's federation invite.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddPeer {
+    /// The token from the other node's admin.
+    pub token: String,
+}
+
+/// A paired node (or a blocked one) and the state of the link to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    /// The node's key.
+    pub node_id: NodeId,
+    /// Its name.
+    pub name: NodeName,
+    /// Where it is reached, if known.
+    pub address: Option<String>,
+    /// Whether it is paired (false for nodes blocked without being paired).
+    pub paired: bool,
+    /// Whether it is blocked (defederated).
+    pub blocked: bool,
+    /// Whether a link is up right now.
+    pub connected: bool,
+    /// Since when the current link is up.
+    pub connected_since: Option<Timestamp>,
+    /// The last error on the link, if any.
+    pub last_error: Option<String>,
+    /// Events sent to it over current and past links since this node started.
+    pub events_sent: u64,
+    /// Events received from it since this node started.
+    pub events_received: u64,
+    /// Shared-log events it has that this node does not (as of its last report).
+    pub we_lack: u64,
+    /// Shared-log events this node has that it does not.
+    pub they_lack: u64,
+    /// Directed messages waiting to be delivered to it.
+    pub outbox: u64,
+    /// When it was paired.
+    pub added_at: Option<Timestamp>,
+}

@@ -1,0 +1,80 @@
+//! Federation endpoints: the link websocket other nodes connect to, and the admin's peer
+//! management (`/api/v1/peers`).
+
+use axum::Json;
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kindred_protocol::NodeId;
+use kindred_protocol::api::{AddPeer, PeerInviteCreated, PeerView, Role};
+
+use super::extract::ApiJson;
+use crate::error::AppError;
+use crate::federation::{self, wire};
+use crate::node::{Auth, Node};
+
+/// `GET /federation/v1/link`: another node's link (websocket, binary frames).
+pub(crate) async fn link(State(node): State<Node>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(wire::MAX_MESSAGE)
+        .max_frame_size(wire::MAX_MESSAGE)
+        .on_upgrade(move |socket| federation::accept(node, wire::from_axum(socket)))
+}
+
+fn node_id(text: &str) -> Result<NodeId, AppError> {
+    text.parse()
+        .map_err(|_| AppError::bad_request("A node id is 64 lowercase hex characters."))
+}
+
+pub(crate) async fn peers(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<Json<Vec<PeerView>>, AppError> {
+    auth.require(Role::Admin)?;
+    Ok(Json(node.peer_views()?))
+}
+
+pub(crate) async fn create_invite(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<(StatusCode, Json<PeerInviteCreated>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(node.create_peer_invite(&auth).await?),
+    ))
+}
+
+pub(crate) async fn add(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiJson(req): ApiJson<AddPeer>,
+) -> Result<(StatusCode, Json<PeerView>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(federation::redeem(&node, &auth, req).await?),
+    ))
+}
+
+pub(crate) async fn block(
+    State(node): State<Node>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Role::Admin)?;
+    let id = node_id(&id)?;
+    if id == node.node_id() {
+        return Err(AppError::bad_request("A node cannot block itself."));
+    }
+    node.block_node(id).await?;
+    tracing::warn!(by = %auth.member_id, node = %id, "node blocked by admin");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn unblock(
+    State(node): State<Node>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    auth.require(Role::Admin)?;
+    node.unblock_node(node_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

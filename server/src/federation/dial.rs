@@ -1,0 +1,177 @@
+//! Keeping a link to each paired peer: dial when there is no link, and after a failure
+//! wait with capped exponential backoff and jitter. The backoff state is stored with the
+//! peer, so a restart does not hammer a peer that is down.
+
+use std::time::Duration;
+
+use kindred_protocol::peer::Role;
+use kindred_protocol::{NodeId, Timestamp};
+
+use super::LinkError;
+use super::link::{Intent, run};
+use super::wire::{self, MAX_MESSAGE};
+use crate::node::Node;
+
+/// First retry delay.
+const BASE: Duration = Duration::from_secs(1);
+/// Longest retry delay.
+const CAP: Duration = Duration::from_secs(60);
+
+/// Starts the dialer for `peer` unless one is running.
+pub(crate) fn ensure_dialer(node: &Node, peer: NodeId) {
+    let fresh = node
+        .federation()
+        .dialing
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(peer);
+    if fresh {
+        let node = node.clone();
+        tokio::spawn(async move {
+            dial_loop(&node, peer).await;
+            node.federation()
+                .dialing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&peer);
+        });
+    }
+}
+
+/// The websocket address of a node's link endpoint.
+pub(crate) fn link_url(address: &str) -> String {
+    let base = address.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{base}/federation/v1/link")
+}
+
+/// Opens a websocket to `address`.
+pub(crate) async fn connect(address: &str) -> Result<wire::Wire, LinkError> {
+    let url = link_url(address);
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let connecting = tokio_tungstenite::connect_async_with_config(&url, Some(config), false);
+    let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .map_err(|_| LinkError::Connect(format!("{url}: timed out")))?
+        .map_err(|e| LinkError::Connect(format!("{url}: {e}")))?;
+    Ok(wire::from_tungstenite(socket))
+}
+
+fn backoff(failures: u32) -> Duration {
+    let exp = BASE.saturating_mul(1 << failures.min(6));
+    let capped = exp.min(CAP);
+    // Jitter between 50% and 150%, so peers that failed together do not retry together.
+    let mut byte = [0u8; 1];
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => 0.5 + f64::from(byte[0]) / 255.0,
+        Err(_) => 1.0,
+    };
+    capped.mul_f64(jitter).min(CAP)
+}
+
+async fn dial_loop(node: &Node, peer: NodeId) {
+    let fed = node.federation();
+    let mut changes = fed.changes.subscribe();
+    let mut shutdown = node.shutdown_signal();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let record = match node.store().peer(&peer) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(%peer, error = %e, "cannot read peer");
+                return;
+            }
+        };
+        let now = Timestamp::now().as_millis();
+        let wait = if fed.is_blocked(&peer)
+            || fed.connected(&peer).is_some()
+            || record.address.is_none()
+        {
+            // Nothing to do until something changes.
+            Some(Duration::from_secs(30))
+        } else if record.next_attempt_at > now {
+            Some(Duration::from_millis(record.next_attempt_at - now))
+        } else {
+            None
+        };
+        if let Some(wait) = wait {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changes.changed() => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
+        let Some(address) = record.address.clone() else {
+            continue;
+        };
+        let attempt = async {
+            let wire = connect(&address).await?;
+            run(node.clone(), wire, Role::Initiator, Intent::Dial(peer)).await
+        };
+        let result = tokio::select! {
+            r = attempt => r,
+            _ = shutdown.changed() => return,
+        };
+        let mut record = match node.store().peer(&peer) {
+            Ok(Some(r)) => r,
+            _ => return,
+        };
+        match result {
+            Ok(()) | Err(LinkError::Duplicate) => {
+                record.failures = 0;
+                record.next_attempt_at = 0;
+            }
+            Err(e) => {
+                // A link that was up and then dropped starts the backoff again from the
+                // beginning; repeated failures to connect back off further.
+                record.failures = record.failures.saturating_add(1);
+                let delay = backoff(record.failures - 1);
+                record.next_attempt_at = Timestamp::now().as_millis() + delay.as_millis() as u64;
+                record.last_error = Some(e.to_string());
+                tracing::info!(%peer, error = %e, retry_in = ?delay, "link to peer failed");
+            }
+        }
+        if let Err(e) = node.store().put_peer(&record) {
+            tracing::error!(%peer, error = %e, "cannot record link state");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for failures in 0..20 {
+            let d = backoff(failures);
+            assert!(d <= CAP, "{failures}: {d:?}");
+            let nominal = BASE.saturating_mul(1 << failures.min(6)).min(CAP);
+            assert!(d >= nominal.mul_f64(0.5), "{failures}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn link_urls() {
+        assert_eq!(
+            link_url("http://127.0.0.1:7070/"),
+            "ws://127.0.0.1:7070/federation/v1/link"
+        );
+        assert_eq!(
+            link_url("https://k.example.org"),
+            "wss://k.example.org/federation/v1/link"
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! One link's life: handshake, pairing or peer check, registration (one link per peer),
+//! then the session loop that replicates both ways until the link drops or is closed.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use kindred_protocol::peer::{ErrorCode, HaveEntry, Hello, PeerFrame, Role};
+use kindred_protocol::{EventId, NodeId, Timestamp};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::handshake::{self, recv, refuse, send};
+use super::wire::Wire;
+use super::{LinkError, dial, replicate};
+use crate::node::{Node, RateLimiter};
+use crate::store::PeerRecord;
+
+/// Replication batches sent but not yet acknowledged, at most.
+const BATCH_WINDOW: usize = 4;
+/// Directed events sent but not yet acknowledged, at most.
+const DIRECTED_WINDOW: usize = 32;
+/// How often to ping an idle link.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A link that has said nothing for this long is dead.
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+/// Events per second accepted from one peer before reading slows down.
+const EVENTS_PER_SECOND: u32 = 50_000;
+
+/// What the side that opened the link wants.
+pub(crate) enum Intent {
+    /// Accepting a connection.
+    Accept,
+    /// Reconnecting to a paired peer.
+    Dial(NodeId),
+    /// Redeeming a federation invite from `expected`.
+    Redeem {
+        /// The node the invite came from.
+        expected: NodeId,
+        /// The invite secret.
+        secret: [u8; 32],
+        /// Where the inviting node is reached.
+        address: String,
+        /// Told the result of pairing.
+        done: oneshot::Sender<Result<PeerRecord, LinkError>>,
+    },
+}
+
+/// Handles an accepted websocket (inbound link).
+pub(crate) async fn accept(node: Node, wire: Wire) {
+    let Ok(permit) = node.federation().handshakes.clone().try_acquire_owned() else {
+        refuse(
+            &wire,
+            ErrorCode::RATE_LIMITED,
+            "too many handshakes in progress",
+        )
+        .await;
+        return;
+    };
+    if let Err(e) = run_with_permit(node, wire, Role::Responder, Intent::Accept, Some(permit)).await
+    {
+        tracing::info!(error = %e, "inbound link ended");
+    }
+}
+
+/// Runs a link from handshake to close.
+pub(crate) async fn run(
+    node: Node,
+    wire: Wire,
+    role: Role,
+    intent: Intent,
+) -> Result<(), LinkError> {
+    run_with_permit(node, wire, role, intent, None).await
+}
+
+/// As [`run`], holding `permit` (a handshake slot) until the handshake is over.
+async fn run_with_permit(
+    node: Node,
+    mut wire: Wire,
+    role: Role,
+    intent: Intent,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<(), LinkError> {
+    let expected = match &intent {
+        Intent::Accept => None,
+        Intent::Dial(id) => Some(*id),
+        Intent::Redeem { expected, .. } => Some(*expected),
+    };
+    let theirs = match handshake::run(&node, &mut wire, role, expected).await {
+        Ok(h) => h,
+        Err(e) => {
+            if let Intent::Redeem { done, .. } = intent {
+                let _ = done.send(Err(e));
+                return Ok(());
+            }
+            return Err(e);
+        }
+    };
+    drop(permit);
+    let peer = theirs.node_id;
+    let span = tracing::info_span!("link", peer = %peer, name = %theirs.node_name);
+    let _entered = span.enter();
+    if node.federation().is_blocked(&peer) {
+        tracing::warn!("refused a blocked node");
+        refuse(&wire, ErrorCode::BLOCKED, "this node has blocked yours").await;
+        return Err(LinkError::Blocked);
+    }
+    match intent {
+        Intent::Accept => {
+            if node.store().peer(&peer)?.is_none() {
+                accept_pairing(&node, &mut wire, &theirs).await?;
+            }
+        }
+        Intent::Dial(_) => {}
+        Intent::Redeem {
+            secret,
+            address,
+            done,
+            ..
+        } => {
+            let result = redeem_pairing(&node, &mut wire, &theirs, secret, address).await;
+            let failed = result.as_ref().err().map(ToString::to_string);
+            let _ = done.send(result);
+            if let Some(e) = failed {
+                return Err(LinkError::Protocol(e));
+            }
+        }
+    }
+    drop(_entered);
+    let initiator = match role {
+        Role::Initiator => node.node_id(),
+        Role::Responder => peer,
+    };
+    let (link_id, mut closed) = match node.federation().register(peer, initiator) {
+        Ok(r) => r,
+        Err(e) => {
+            refuse(
+                &wire,
+                ErrorCode::INTERNAL,
+                "a link to this node is already open",
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    tracing::info!(%peer, name = %theirs.node_name, ?role, "link up");
+    let result = session(&node, peer, &mut wire, &mut closed).await;
+    node.federation().unregister(&peer, link_id);
+    let stats = node.federation().stats(&peer);
+    *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+        result.as_ref().err().map(ToString::to_string);
+    match &result {
+        Ok(()) => tracing::info!(%peer, "link closed"),
+        Err(e) => tracing::info!(%peer, error = %e, "link down"),
+    }
+    result
+}
+
+/// The inviting side: the first frame must be a valid `Pair`.
+async fn accept_pairing(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result<(), LinkError> {
+    let frame = tokio::time::timeout(Duration::from_secs(10), recv(wire)).await;
+    let (secret, address) = match frame {
+        Ok(Ok(PeerFrame::Pair { secret, address })) => (secret, address),
+        _ => {
+            tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, "refused an unpaired node");
+            refuse(
+                wire,
+                ErrorCode::UNKNOWN_PEER,
+                "this node is not paired with yours",
+            )
+            .await;
+            return Err(LinkError::NotPaired);
+        }
+    };
+    let hash = crate::node::hash_bytes(&secret);
+    if !node
+        .store()
+        .use_peer_invite(&hash, &theirs.node_id, Timestamp::now().as_millis())?
+    {
+        tracing::warn!(peer = %theirs.node_id, "refused a pairing with an unknown, used or expired invite");
+        refuse(
+            wire,
+            ErrorCode::BAD_INVITE,
+            "that federation invite is unknown, used or expired",
+        )
+        .await;
+        return Err(LinkError::NotPaired);
+    }
+    let record = PeerRecord {
+        node_id: theirs.node_id,
+        name: theirs.node_name.to_string(),
+        address: (!address.is_empty()).then_some(address),
+        added_at: Timestamp::now().as_millis(),
+        failures: 0,
+        next_attempt_at: 0,
+        last_error: None,
+    };
+    node.store().put_peer(&record)?;
+    node.store().durable().await?;
+    send(wire, &PeerFrame::Paired).await?;
+    tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired by invite");
+    dial::ensure_dialer(node, theirs.node_id);
+    Ok(())
+}
+
+/// The redeeming side: present the secret, wait for `Paired`, record the peer.
+async fn redeem_pairing(
+    node: &Node,
+    wire: &mut Wire,
+    theirs: &Hello,
+    secret: [u8; 32],
+    address: String,
+) -> Result<PeerRecord, LinkError> {
+    let own_address = node.config().public_url();
+    send(
+        wire,
+        &PeerFrame::Pair {
+            secret,
+            address: own_address,
+        },
+    )
+    .await?;
+    match tokio::time::timeout(Duration::from_secs(10), recv(wire)).await {
+        Ok(Ok(PeerFrame::Paired)) => {}
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(_)) => {
+            return Err(LinkError::Protocol(
+                "expected the pairing answer".to_owned(),
+            ));
+        }
+        Err(_) => return Err(LinkError::Timeout("the pairing answer")),
+    }
+    let record = PeerRecord {
+        node_id: theirs.node_id,
+        name: theirs.node_name.to_string(),
+        address: Some(address),
+        added_at: Timestamp::now().as_millis(),
+        failures: 0,
+        next_attempt_at: 0,
+        last_error: None,
+    };
+    node.store().put_peer(&record)?;
+    node.store().durable().await?;
+    tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired");
+    Ok(record)
+}
+
+/// Replicates both ways until the link drops or is closed.
+async fn session(
+    node: &Node,
+    peer: NodeId,
+    wire: &mut Wire,
+    closed: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<(), LinkError> {
+    let fed = node.federation();
+    let stats = fed.stats(&peer);
+    let mut log_changed = node.signals().shared_log.subscribe();
+    let mut outbox_changed = node.signals().outbox.subscribe();
+    let limiter = RateLimiter::new(EVENTS_PER_SECOND, Duration::from_secs(1));
+
+    send(wire, &PeerFrame::HaveVector(have_vector(node)?)).await?;
+    // What the peer holds, once it has told us.
+    let mut theirs: Option<HashMap<NodeId, u64>> = None;
+    // Batch number, event count, origin and last sequence number, oldest first.
+    let mut batches_in_flight: VecDeque<(u64, usize, NodeId, u64)> = VecDeque::new();
+    let mut next_batch = 1u64;
+    let mut directed_in_flight: HashMap<EventId, u64> = HashMap::new();
+    let mut outbox_cursor = 0u64;
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut last_heard = Instant::now();
+
+    loop {
+        // Send what the window allows.
+        if let Some(theirs) = theirs.as_mut() {
+            while batches_in_flight.len() < BATCH_WINDOW {
+                let Some(out) = replicate::next_batch(node, &peer, theirs)? else {
+                    break;
+                };
+                let n = out.events.len();
+                send(
+                    wire,
+                    &PeerFrame::EventBatch {
+                        batch: next_batch,
+                        events: out.events,
+                    },
+                )
+                .await?;
+                batches_in_flight.push_back((next_batch, n, out.origin, out.seq));
+                next_batch += 1;
+            }
+        }
+        if !fed.is_blocked(&peer) {
+            while directed_in_flight.len() < DIRECTED_WINDOW {
+                let room = DIRECTED_WINDOW - directed_in_flight.len();
+                let queued = node.store().outbox(&peer, outbox_cursor, room)?;
+                if queued.is_empty() {
+                    break;
+                }
+                for (seq, id) in queued {
+                    outbox_cursor = seq;
+                    match node.store().event(&id)? {
+                        Some(event) => {
+                            send(wire, &PeerFrame::Directed(event)).await?;
+                            directed_in_flight.insert(id, seq);
+                        }
+                        None => node.store().outbox_delivered(&peer, seq)?,
+                    }
+                }
+            }
+        }
+
+        tokio::select! {
+            incoming = wire.rx.recv() => {
+                let Some(incoming) = incoming else {
+                    return Err(LinkError::Closed);
+                };
+                last_heard = Instant::now();
+                let bytes = match incoming {
+                    super::wire::Incoming::Frame(b) => b,
+                    super::wire::Incoming::Invalid(why) => {
+                        refuse(wire, ErrorCode::MALFORMED, why).await;
+                        return Err(LinkError::Protocol(why.to_owned()));
+                    }
+                };
+                let frame = match PeerFrame::decode(&bytes) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "malformed frame; disconnecting");
+                        refuse(wire, ErrorCode::MALFORMED, &e.to_string()).await;
+                        return Err(e.into());
+                    }
+                };
+                match frame {
+                    PeerFrame::HaveVector(entries) => {
+                        let map: HashMap<NodeId, u64> =
+                            entries.iter().map(|e| (e.origin, e.seq)).collect();
+                        *stats.heads.lock().unwrap_or_else(|p| p.into_inner()) = map.clone();
+                        theirs = Some(map);
+                    }
+                    PeerFrame::EventBatch { batch, events } => {
+                        // Throttle rather than drop: waiting here stops reading, which
+                        // slows the peer down through the socket.
+                        for _ in 0..events.len() {
+                            while !limiter.try_take(&()) {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        }
+                        let received = match replicate::receive_batch(node, &peer, events).await {
+                            Ok(r) => r,
+                            Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
+                                refuse(wire, ErrorCode::BAD_SIGNATURE, &e.to_string()).await;
+                                return Err(e);
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        stats.events_received.fetch_add(received.stored, Ordering::Relaxed);
+                        {
+                            let mut heads = stats.heads.lock().unwrap_or_else(|p| p.into_inner());
+                            for (origin, seq) in &received.seen {
+                                let h = heads.entry(*origin).or_insert(0);
+                                *h = (*h).max(*seq);
+                                if let Some(theirs) = theirs.as_mut() {
+                                    let t = theirs.entry(*origin).or_insert(0);
+                                    *t = (*t).max(*seq);
+                                }
+                            }
+                        }
+                        send(wire, &PeerFrame::BatchAck { batch }).await?;
+                        if received.gap {
+                            // Ask the peer to resend from what we actually hold.
+                            send(wire, &PeerFrame::HaveVector(have_vector(node)?)).await?;
+                        }
+                    }
+                    PeerFrame::BatchAck { batch } => match batches_in_flight.pop_front() {
+                        Some((expected, n, origin, seq)) if expected == batch => {
+                            stats.events_sent.fetch_add(n as u64, Ordering::Relaxed);
+                            let mut heads = stats.heads.lock().unwrap_or_else(|p| p.into_inner());
+                            let h = heads.entry(origin).or_insert(0);
+                            *h = (*h).max(seq);
+                        }
+                        _ => return Err(LinkError::Protocol(format!("unexpected ack for batch {batch}"))),
+                    },
+                    PeerFrame::Directed(event) => {
+                        match replicate::receive_directed(node, &peer, event).await {
+                            Ok(id) => {
+                                stats.events_received.fetch_add(1, Ordering::Relaxed);
+                                send(wire, &PeerFrame::DirectedAck(id)).await?;
+                            }
+                            Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
+                                tracing::warn!(%peer, error = %e, "refusing a directed event");
+                                refuse(wire, ErrorCode::BAD_SIGNATURE, &e.to_string()).await;
+                                return Err(e);
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    PeerFrame::DirectedAck(id) => {
+                        if let Some(seq) = directed_in_flight.remove(&id) {
+                            node.store().outbox_delivered(&peer, seq)?;
+                            stats.events_sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    PeerFrame::Ping(v) => send(wire, &PeerFrame::Pong(v)).await?,
+                    PeerFrame::Pong(_) => {}
+                    PeerFrame::Error { code, message } => {
+                        return Err(LinkError::Refused { code: code.0, message });
+                    }
+                    other => {
+                        let what = format!("unexpected {other:?} after the handshake");
+                        refuse(wire, ErrorCode::MALFORMED, &what).await;
+                        return Err(LinkError::Protocol(what));
+                    }
+                }
+            }
+            _ = log_changed.changed() => {}
+            _ = outbox_changed.changed() => {}
+            _ = ping.tick() => {
+                if last_heard.elapsed() > DEAD_AFTER {
+                    return Err(LinkError::Timeout("any frame from the peer"));
+                }
+                send(wire, &PeerFrame::Ping(Timestamp::now().as_millis())).await?;
+            }
+            _ = closed.changed() => {
+                let reason = if fed.is_blocked(&peer) { "blocked" } else { "closing" };
+                let code = if fed.is_blocked(&peer) { ErrorCode::BLOCKED } else { ErrorCode::INTERNAL };
+                refuse(wire, code, reason).await;
+                return if fed.is_blocked(&peer) { Err(LinkError::Blocked) } else { Ok(()) };
+            }
+        }
+    }
+}
+
+/// What this node holds of each origin's log (blocked origins left out).
+fn have_vector(node: &Node) -> Result<Vec<HaveEntry>, LinkError> {
+    let fed = node.federation();
+    Ok(node
+        .store()
+        .heads()?
+        .into_iter()
+        .filter(|(origin, _)| !fed.is_blocked(origin))
+        .map(|(origin, seq)| HaveEntry { origin, seq })
+        .collect())
+}

@@ -1,0 +1,368 @@
+//! Federation: pairing with other organisations' nodes, one websocket link per peer,
+//! replication of the shared log (catch-up by have-vectors, then live push, gossiped on to
+//! other peers), directed delivery through per-peer outboxes, and defederation.
+//!
+//! - `wire`: the websocket as two channels of frames;
+//! - `handshake`: the mutual key proof at the start of each link;
+//! - `link`: one link's life: pairing, the session loop, statistics;
+//! - `replicate`: what to send a peer and how received events are ordered and stored;
+//! - `dial`: reconnecting with capped exponential backoff and jitter;
+//! - `invite`: federation invite tokens.
+
+mod dial;
+mod handshake;
+mod invite;
+mod link;
+mod replicate;
+pub(crate) mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use kindred_protocol::api::PeerView;
+use kindred_protocol::{DecodeError, HandshakeError, NodeId, NodeName, Timestamp};
+use thiserror::Error;
+use tokio::sync::{Semaphore, watch};
+
+pub(crate) use invite::redeem;
+pub(crate) use link::accept;
+pub(crate) use replicate::Pending;
+
+use crate::node::Node;
+use crate::store::StoreError;
+
+/// Why a link failed or ended.
+#[derive(Debug, Error)]
+pub(crate) enum LinkError {
+    /// The connection closed.
+    #[error("connection closed")]
+    Closed,
+    /// The peer did not answer in time.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    /// The peer could not be reached.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// A frame could not be decoded.
+    #[error("malformed frame")]
+    Malformed(#[from] DecodeError),
+    /// The peer broke the protocol.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The handshake failed.
+    #[error("handshake failed")]
+    Handshake(#[from] HandshakeError),
+    /// The peer sent an error frame.
+    #[error("the peer refused: {message} (code {code})")]
+    Refused {
+        /// The error code.
+        code: u16,
+        /// The peer's message.
+        message: String,
+    },
+    /// The peer sent an event whose signature does not verify.
+    #[error("the peer sent an event with a bad signature: {0}")]
+    BadSignature(String),
+    /// The peer is not paired with this node.
+    #[error("not a paired node")]
+    NotPaired,
+    /// The peer is blocked.
+    #[error("the node is blocked")]
+    Blocked,
+    /// Another link to the same peer won.
+    #[error("another link to this peer is already open")]
+    Duplicate,
+    /// Storage failed.
+    #[error("storage error: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for LinkError {
+    fn from(e: StoreError) -> Self {
+        LinkError::Store(e.to_string())
+    }
+}
+
+/// Counters for one peer, kept across its links while this node runs.
+#[derive(Default)]
+pub(crate) struct PeerStats {
+    /// Events sent to it.
+    pub(crate) events_sent: AtomicU64,
+    /// Events received from it and stored.
+    pub(crate) events_received: AtomicU64,
+    /// What it last said it holds, per origin (updated as events flow).
+    pub(crate) heads: Mutex<HashMap<NodeId, u64>>,
+    /// The last link error.
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// One open link.
+struct LinkEntry {
+    /// Distinguishes links to the same peer over time.
+    id: u64,
+    /// Which node opened it; when two links race, the one opened by the smaller id stays.
+    initiator: NodeId,
+    /// Tells the link to close.
+    close: watch::Sender<bool>,
+    /// When it came up (ms).
+    since: u64,
+}
+
+/// The federation state of a node.
+pub(crate) struct Federation {
+    /// Open links by peer.
+    links: Mutex<HashMap<NodeId, LinkEntry>>,
+    /// Counters by peer.
+    stats: Mutex<HashMap<NodeId, Arc<PeerStats>>>,
+    /// Blocked nodes (mirrors the `blocked_nodes` tree for fast checks on every event).
+    blocked: RwLock<HashSet<NodeId>>,
+    /// Peers with a dialer running.
+    dialing: Mutex<HashSet<NodeId>>,
+    /// Out-of-order shared-log events held until their gap fills.
+    pending: Mutex<Pending>,
+    /// Bumped whenever links open or close or peers change, to wake dialers.
+    changes: watch::Sender<u64>,
+    /// Limits handshakes in progress (a flood of connections cannot pile up).
+    handshakes: Arc<Semaphore>,
+    /// Next link id.
+    next_link: AtomicU64,
+}
+
+impl Federation {
+    pub(crate) fn new(blocked: Vec<NodeId>) -> Self {
+        Self {
+            links: Mutex::default(),
+            stats: Mutex::default(),
+            blocked: RwLock::new(blocked.into_iter().collect()),
+            dialing: Mutex::default(),
+            pending: Mutex::default(),
+            changes: watch::channel(0).0,
+            handshakes: Arc::new(Semaphore::new(32)),
+            next_link: AtomicU64::new(1),
+        }
+    }
+
+    /// Whether events from (and links with) `node` are refused.
+    pub(crate) fn is_blocked(&self, node: &NodeId) -> bool {
+        self.blocked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(node)
+    }
+
+    pub(crate) fn stats(&self, peer: &NodeId) -> Arc<PeerStats> {
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(*peer)
+            .or_default()
+            .clone()
+    }
+
+    fn connected(&self, peer: &NodeId) -> Option<u64> {
+        self.links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(peer)
+            .map(|l| l.since)
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+
+    /// Registers a link; if one is already open, keeps the one opened by the node with the
+    /// smaller id (both ends decide the same way) and closes the other.
+    fn register(
+        &self,
+        peer: NodeId,
+        initiator: NodeId,
+    ) -> Result<(u64, watch::Receiver<bool>), LinkError> {
+        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = links.get(&peer)
+            && existing.initiator != initiator
+            && existing.initiator < initiator
+        {
+            return Err(LinkError::Duplicate);
+        }
+        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        let (close, closed) = watch::channel(false);
+        let entry = LinkEntry {
+            id,
+            initiator,
+            close,
+            since: Timestamp::now().as_millis(),
+        };
+        if let Some(old) = links.insert(peer, entry) {
+            // The replaced link stops at its next step.
+            let _ = old.close.send(true);
+        }
+        drop(links);
+        self.bump();
+        Ok((id, closed))
+    }
+
+    fn unregister(&self, peer: &NodeId, id: u64) {
+        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        if links.get(peer).is_some_and(|l| l.id == id) {
+            links.remove(peer);
+        }
+        drop(links);
+        self.bump();
+    }
+
+    fn close_link(&self, peer: &NodeId) {
+        if let Some(link) = self
+            .links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(peer)
+        {
+            // The link stops at its next step.
+            let _ = link.close.send(true);
+        }
+    }
+
+    /// Closes every link (shutdown).
+    pub(crate) fn close_all(&self) {
+        for link in self
+            .links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            let _ = link.close.send(true);
+        }
+        self.bump();
+    }
+}
+
+impl Node {
+    /// Starts a dialer for every paired peer (at start-up).
+    pub(crate) fn start_federation(&self) -> Result<(), StoreError> {
+        for peer in self.store().peers()? {
+            dial::ensure_dialer(self, peer.node_id);
+        }
+        Ok(())
+    }
+
+    /// Blocks (defederates) a node at once: its link drops, its events are refused and
+    /// hidden, directed messages to it stop. Survives restarts.
+    pub(crate) async fn block_node(&self, node: NodeId) -> Result<(), StoreError> {
+        self.store().set_blocked(&node, true)?;
+        self.store().durable().await?;
+        self.federation()
+            .blocked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(node);
+        self.federation()
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(&node);
+        self.federation().close_link(&node);
+        self.federation().bump();
+        tracing::warn!(%node, "node blocked");
+        Ok(())
+    }
+
+    /// Lifts a block.
+    pub(crate) async fn unblock_node(&self, node: NodeId) -> Result<(), StoreError> {
+        self.store().set_blocked(&node, false)?;
+        self.store().durable().await?;
+        self.federation()
+            .blocked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&node);
+        self.federation().bump();
+        if self.store().peer(&node)?.is_some() {
+            dial::ensure_dialer(self, node);
+        }
+        tracing::info!(%node, "node unblocked");
+        Ok(())
+    }
+
+    /// Every paired or blocked node with its link state.
+    pub(crate) fn peer_views(&self) -> Result<Vec<PeerView>, StoreError> {
+        let fed = self.federation();
+        let heads: HashMap<NodeId, u64> = self.store().heads()?.into_iter().collect();
+        let mut views = Vec::new();
+        let mut seen = HashSet::new();
+        for peer in self.store().peers()? {
+            seen.insert(peer.node_id);
+            let stats = fed.stats(&peer.node_id);
+            let (we_lack, they_lack) = lag(&heads, &stats, fed);
+            let since = fed.connected(&peer.node_id);
+            views.push(PeerView {
+                node_id: peer.node_id,
+                name: NodeName::new(peer.name.clone())
+                    .unwrap_or_else(|_| self.config().node.name.clone()),
+                address: peer.address.clone(),
+                paired: true,
+                blocked: fed.is_blocked(&peer.node_id),
+                connected: since.is_some(),
+                connected_since: since.map(Timestamp),
+                last_error: stats
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+                    .or(peer.last_error.clone()),
+                events_sent: stats.events_sent.load(Ordering::Relaxed),
+                events_received: stats.events_received.load(Ordering::Relaxed),
+                we_lack,
+                they_lack,
+                outbox: self.store().outbox_len(&peer.node_id) as u64,
+                added_at: Some(Timestamp(peer.added_at)),
+            });
+        }
+        for node in self.store().blocked_nodes()? {
+            if seen.contains(&node) {
+                continue;
+            }
+            let name = self
+                .store()
+                .origin_name(&node)?
+                .and_then(|n| NodeName::new(n).ok())
+                .unwrap_or_else(|| self.config().node.name.clone());
+            views.push(PeerView {
+                node_id: node,
+                name,
+                address: None,
+                paired: false,
+                blocked: true,
+                connected: false,
+                connected_since: None,
+                last_error: None,
+                events_sent: 0,
+                events_received: 0,
+                we_lack: 0,
+                they_lack: 0,
+                outbox: 0,
+                added_at: None,
+            });
+        }
+        Ok(views)
+    }
+}
+
+/// How far apart this node and a peer are: (events it has that we lack, and the reverse).
+fn lag(ours: &HashMap<NodeId, u64>, stats: &PeerStats, fed: &Federation) -> (u64, u64) {
+    let theirs = stats.heads.lock().unwrap_or_else(|p| p.into_inner());
+    let mut we_lack = 0;
+    let mut they_lack = 0;
+    for (origin, their_head) in theirs.iter() {
+        if !fed.is_blocked(origin) {
+            we_lack += their_head.saturating_sub(*ours.get(origin).unwrap_or(&0));
+        }
+    }
+    for (origin, our_head) in ours {
+        if !fed.is_blocked(origin) {
+            they_lack += our_head.saturating_sub(*theirs.get(origin).unwrap_or(&0));
+        }
+    }
+    (we_lack, they_lack)
+}

@@ -1,0 +1,285 @@
+//! Replication of the shared log and delivery of directed events.
+//!
+//! Sending: for each origin, a peer is sent what it lacks, in order, in batches that fit a
+//! frame. Receiving: events are verified in one batch, then stored in order per origin
+//! through the node's one ingest path; an event that arrives ahead of a gap is held (in
+//! memory, bounded) until the gap fills, so members never see a hole. Directed events are
+//! accepted only from their origin and only if addressed to this node.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kindred_protocol::event::verify_batch;
+use kindred_protocol::limits::{MAX_BATCH_EVENTS, MAX_FRAME_BYTES};
+use kindred_protocol::{Audience, EventId, NodeId, SignedEvent, VerifiedEvent};
+
+use super::LinkError;
+use crate::node::Node;
+use crate::store::IngestOutcome;
+
+/// Bytes of events per batch frame at most (the rest of the frame is headroom).
+const BATCH_BYTES: usize = MAX_FRAME_BYTES - 64 * 1024;
+/// Out-of-order events held at most, over all origins.
+const MAX_PENDING: usize = 20_000;
+
+/// Shared-log events received ahead of a gap, per origin by sequence number.
+#[derive(Default)]
+pub(crate) struct Pending {
+    by_origin: HashMap<NodeId, BTreeMap<u64, VerifiedEvent>>,
+    count: usize,
+}
+
+impl Pending {
+    /// Holds an event; false if the hold is full (the event is dropped and will be sent
+    /// again after the next have-vector exchange).
+    fn hold(&mut self, origin: NodeId, seq: u64, event: VerifiedEvent) -> bool {
+        if self.count >= MAX_PENDING {
+            return false;
+        }
+        if self
+            .by_origin
+            .entry(origin)
+            .or_default()
+            .insert(seq, event)
+            .is_none()
+        {
+            self.count += 1;
+        }
+        true
+    }
+
+    /// Takes the held run of consecutive events starting at `from`.
+    fn take_run(&mut self, origin: &NodeId, from: u64) -> Vec<VerifiedEvent> {
+        let Some(held) = self.by_origin.get_mut(origin) else {
+            return Vec::new();
+        };
+        // Anything below `from` is already stored.
+        let stale: Vec<u64> = held.range(..from).map(|(s, _)| *s).collect();
+        for s in stale {
+            held.remove(&s);
+            self.count -= 1;
+        }
+        let mut run = Vec::new();
+        let mut next = from;
+        while let Some(event) = held.remove(&next) {
+            self.count -= 1;
+            run.push(event);
+            next += 1;
+        }
+        if held.is_empty() {
+            self.by_origin.remove(origin);
+        }
+        run
+    }
+
+    /// Drops everything held from `origin` (it was blocked).
+    pub(crate) fn forget(&mut self, origin: &NodeId) {
+        if let Some(held) = self.by_origin.remove(origin) {
+            self.count -= held.len();
+        }
+    }
+}
+
+/// A batch to send: events of one origin, up to `seq`.
+pub(crate) struct Outgoing {
+    /// The origin.
+    pub(crate) origin: NodeId,
+    /// The last sequence number in the batch.
+    pub(crate) seq: u64,
+    /// The events, in order.
+    pub(crate) events: Vec<SignedEvent>,
+}
+
+/// The next batch of shared-log events `peer` lacks, updating `theirs` to what it will
+/// hold once the batch arrives. `None` when the peer has everything.
+pub(crate) fn next_batch(
+    node: &Node,
+    peer: &NodeId,
+    theirs: &mut HashMap<NodeId, u64>,
+) -> Result<Option<Outgoing>, LinkError> {
+    let fed = node.federation();
+    for (origin, ours) in node.store().heads()? {
+        if fed.is_blocked(&origin) || origin == *peer && theirs.get(&origin).is_none() {
+            // A peer that has not reported its own log is not sent its own events.
+            continue;
+        }
+        let have = theirs.get(&origin).copied().unwrap_or(0);
+        if ours <= have {
+            continue;
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        let mut seq = have;
+        while seq < ours && batch.len() < MAX_BATCH_EVENTS {
+            let Some(id) = node.store().event_at(&origin, seq + 1)? else {
+                break;
+            };
+            let Some(event) = node.store().event(&id)? else {
+                break;
+            };
+            if bytes + event.encoded_len() > BATCH_BYTES && !batch.is_empty() {
+                break;
+            }
+            bytes += event.encoded_len();
+            batch.push(event);
+            seq += 1;
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        theirs.insert(origin, seq);
+        return Ok(Some(Outgoing {
+            origin,
+            seq,
+            events: batch,
+        }));
+    }
+    Ok(None)
+}
+
+/// What came of a received batch.
+pub(crate) struct Received {
+    /// Events newly stored (including held ones that could now be stored).
+    pub(crate) stored: u64,
+    /// Events were held behind a gap: ask the peer to resend from our heads.
+    pub(crate) gap: bool,
+    /// Highest sequence number seen per origin (the peer holds at least these).
+    pub(crate) seen: HashMap<NodeId, u64>,
+}
+
+/// Verifies and stores a batch of shared-log events from `peer`. Any bad signature or an
+/// event that does not belong on the shared log fails the whole batch (nothing stored).
+pub(crate) async fn receive_batch(
+    node: &Node,
+    peer: &NodeId,
+    events: Vec<SignedEvent>,
+) -> Result<Received, LinkError> {
+    let verified = tokio::task::spawn_blocking(move || verify_batch(events))
+        .await
+        .map_err(|e| LinkError::Store(e.to_string()))?;
+    let mut good = Vec::with_capacity(verified.len());
+    for result in verified {
+        match result {
+            Ok(event) => good.push(event),
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "refusing a batch with an invalid event");
+                return Err(LinkError::BadSignature(e.to_string()));
+            }
+        }
+    }
+    let fed = node.federation();
+    let own = node.node_id();
+    let mut seen: HashMap<NodeId, u64> = HashMap::new();
+    let mut expected: HashMap<NodeId, u64> = HashMap::new();
+    let mut in_order = Vec::new();
+    let mut gap = false;
+    for event in good {
+        let payload = event.payload();
+        let Audience::Shared { seq } = payload.audience else {
+            return Err(LinkError::Protocol(format!(
+                "event {} in a replication batch is not a shared-log event",
+                event.id()
+            )));
+        };
+        let origin = payload.origin;
+        let max = seen.entry(origin).or_insert(0);
+        *max = (*max).max(seq);
+        if origin == own || fed.is_blocked(&origin) {
+            // Our own events come back only as duplicates; blocked origins are refused.
+            continue;
+        }
+        let next = match expected.get(&origin) {
+            Some(n) => *n,
+            None => node.store().origin_head(&origin)? + 1,
+        };
+        if seq < next {
+            continue;
+        }
+        if seq == next {
+            expected.insert(origin, next + 1);
+            in_order.push(event);
+        } else {
+            expected.entry(origin).or_insert(next);
+            gap = true;
+            let held = fed
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .hold(origin, seq, event);
+            if !held {
+                tracing::warn!(%origin, "out-of-order hold is full; dropping until resent");
+            }
+        }
+    }
+    let mut stored = store_in_order(node, in_order).await?;
+    // Held events that now follow on.
+    for origin in expected.keys() {
+        loop {
+            let from = node.store().origin_head(origin)? + 1;
+            let run = fed
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take_run(origin, from);
+            if run.is_empty() {
+                break;
+            }
+            stored += store_in_order(node, run).await?;
+        }
+    }
+    Ok(Received { stored, gap, seen })
+}
+
+async fn store_in_order(node: &Node, events: Vec<VerifiedEvent>) -> Result<u64, LinkError> {
+    let outcomes = node
+        .ingest()
+        .remote(events)
+        .await
+        .map_err(|e| LinkError::Store(e.to_string()))?;
+    let mut stored = 0;
+    for outcome in outcomes {
+        match outcome {
+            IngestOutcome::Stored { .. } => stored += 1,
+            IngestOutcome::Duplicate(_) => {}
+            IngestOutcome::OutOfOrder { id, expected } => {
+                // Another link stored something first; this one is retried on resend.
+                tracing::debug!(%id, expected, "event arrived out of order");
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// Verifies and stores a directed event from `peer`; returns its id for the ack.
+pub(crate) async fn receive_directed(
+    node: &Node,
+    peer: &NodeId,
+    event: SignedEvent,
+) -> Result<EventId, LinkError> {
+    let verified = tokio::task::spawn_blocking(move || event.verify())
+        .await
+        .map_err(|e| LinkError::Store(e.to_string()))?
+        .map_err(|e| LinkError::BadSignature(e.to_string()))?;
+    let payload = verified.payload();
+    if payload.origin != *peer {
+        // Directed events are never relayed: only their origin may deliver them.
+        return Err(LinkError::Protocol(format!(
+            "directed event {} relayed by a node that did not write it",
+            verified.id()
+        )));
+    }
+    let Audience::Directed { recipients } = &payload.audience else {
+        return Err(LinkError::Protocol("not a directed event".to_owned()));
+    };
+    if !recipients.contains(&node.node_id()) {
+        return Err(LinkError::Protocol(format!(
+            "directed event {} is not addressed to this node",
+            verified.id()
+        )));
+    }
+    let id = verified.id();
+    node.ingest()
+        .remote(vec![verified])
+        .await
+        .map_err(|e| LinkError::Store(e.to_string()))?;
+    Ok(id)
+}

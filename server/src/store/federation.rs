@@ -1,0 +1,218 @@
+//! Federation trees:
+//!
+//! - `peers`: node id (32) → [`PeerRecord`] (JSON): paired nodes, their address and the
+//!   reconnect state (so backoff survives restarts).
+//! - `peer_invites`: SHA-256 of the invite secret (32) → [`PeerInviteRecord`] (JSON).
+//! - `blocked_nodes`: node id (32) → (): defederated nodes, paired or not.
+//! - `outbox`: peer node id (32) ‖ local seq (u64 BE) → event id: directed events waiting
+//!   for that peer's acknowledgement, in the order they were written (filled by ingest).
+//! - `origin_names`: node id (32) → node name: the name each origin first used, so no node
+//!   can post as another node's members.
+
+use kindred_protocol::{EventId, NodeId};
+use serde::{Deserialize, Serialize};
+
+use super::origin_log::decode_u64;
+use super::{Store, StoreError, from_json, to_json};
+
+/// A paired node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PeerRecord {
+    /// Its key.
+    pub(crate) node_id: NodeId,
+    /// Its name.
+    pub(crate) name: String,
+    /// Its public address (http(s) URL), if it gave one.
+    pub(crate) address: Option<String>,
+    /// When paired (ms).
+    pub(crate) added_at: u64,
+    /// Failed connection attempts in a row (drives the backoff).
+    pub(crate) failures: u32,
+    /// Do not dial before this time (ms).
+    pub(crate) next_attempt_at: u64,
+    /// The last link error.
+    pub(crate) last_error: Option<String>,
+}
+
+/// A federation invite this node issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PeerInviteRecord {
+    /// The admin who made it.
+    pub(crate) created_by: String,
+    /// Made (ms).
+    pub(crate) created_at: u64,
+    /// Expires (ms).
+    pub(crate) expires_at: u64,
+    /// The node that used it.
+    pub(crate) used_by: Option<NodeId>,
+}
+
+pub(crate) fn outbox_key(peer: &NodeId, local_seq: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(peer.as_bytes());
+    key[32..].copy_from_slice(&local_seq.to_be_bytes());
+    key
+}
+
+impl Store {
+    /// Every paired node.
+    pub(crate) fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
+        self.trees()
+            .peers
+            .iter()
+            .map(|item| {
+                let (_, v) = item?;
+                from_json("peers", &v)
+            })
+            .collect()
+    }
+
+    /// One paired node.
+    pub(crate) fn peer(&self, id: &NodeId) -> Result<Option<PeerRecord>, StoreError> {
+        match self.trees().peers.get(id.as_bytes())? {
+            None => Ok(None),
+            Some(v) => from_json("peers", &v).map(Some),
+        }
+    }
+
+    /// Adds or updates a paired node.
+    pub(crate) fn put_peer(&self, peer: &PeerRecord) -> Result<(), StoreError> {
+        self.trees()
+            .peers
+            .insert(peer.node_id.as_bytes(), to_json("peers", peer)?)?;
+        Ok(())
+    }
+
+    /// Stores a federation invite under its secret's hash.
+    pub(crate) fn put_peer_invite(
+        &self,
+        hash: &[u8; 32],
+        invite: &PeerInviteRecord,
+    ) -> Result<(), StoreError> {
+        self.trees()
+            .peer_invites
+            .insert(hash, to_json("peer_invites", invite)?)?;
+        Ok(())
+    }
+
+    /// Marks an invite used by `node`, if it is valid now. Atomic: an invite pairs one node.
+    pub(crate) fn use_peer_invite(
+        &self,
+        hash: &[u8; 32],
+        node: &NodeId,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let tree = &self.trees().peer_invites;
+        loop {
+            let Some(current) = tree.get(hash)? else {
+                return Ok(false);
+            };
+            let mut invite: PeerInviteRecord = from_json("peer_invites", &current)?;
+            if invite.used_by.is_some() || invite.expires_at <= now {
+                return Ok(false);
+            }
+            invite.used_by = Some(*node);
+            let new = to_json("peer_invites", &invite)?;
+            if tree
+                .compare_and_swap(hash, Some(current), Some(new))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Every blocked node.
+    pub(crate) fn blocked_nodes(&self) -> Result<Vec<NodeId>, StoreError> {
+        self.trees()
+            .blocked_nodes
+            .iter()
+            .map(|item| {
+                let (k, _) = item?;
+                <[u8; 32]>::try_from(k.as_ref())
+                    .map(NodeId::from_bytes)
+                    .map_err(|e| StoreError::corrupt("blocked_nodes", e))
+            })
+            .collect()
+    }
+
+    /// Blocks or unblocks a node.
+    pub(crate) fn set_blocked(&self, node: &NodeId, blocked: bool) -> Result<(), StoreError> {
+        let tree = &self.trees().blocked_nodes;
+        if blocked {
+            tree.insert(node.as_bytes(), &[])?;
+        } else {
+            tree.remove(node.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Directed events waiting for `peer`, oldest first, after `after` (a local seq).
+    pub(crate) fn outbox(
+        &self,
+        peer: &NodeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, EventId)>, StoreError> {
+        let start = outbox_key(peer, after.saturating_add(1));
+        let end = outbox_key(peer, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.trees().outbox.range(start..=end).take(limit) {
+            let (k, v) = item?;
+            let seq = decode_u64("outbox", &k[32..])?;
+            let id = <[u8; 32]>::try_from(v.as_ref())
+                .map(EventId::from_bytes)
+                .map_err(|e| StoreError::corrupt("outbox", e))?;
+            out.push((seq, id));
+        }
+        Ok(out)
+    }
+
+    /// How many directed events wait for `peer`.
+    pub(crate) fn outbox_len(&self, peer: &NodeId) -> usize {
+        self.trees().outbox.scan_prefix(peer.as_bytes()).count()
+    }
+
+    /// Drops a delivered directed event from `peer`'s outbox.
+    pub(crate) fn outbox_delivered(&self, peer: &NodeId, local_seq: u64) -> Result<(), StoreError> {
+        self.trees().outbox.remove(outbox_key(peer, local_seq))?;
+        Ok(())
+    }
+
+    /// The name an origin uses, if known.
+    pub(crate) fn origin_name(&self, origin: &NodeId) -> Result<Option<String>, StoreError> {
+        match self.trees().origin_names.get(origin.as_bytes())? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("origin_names", e)),
+        }
+    }
+
+    /// Every origin with a shared log here, and how far this node holds it.
+    pub(crate) fn heads(&self) -> Result<Vec<(NodeId, u64)>, StoreError> {
+        self.trees()
+            .origin_head
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                let id = <[u8; 32]>::try_from(k.as_ref())
+                    .map(NodeId::from_bytes)
+                    .map_err(|e| StoreError::corrupt("origin_head", e))?;
+                Ok((id, decode_u64("origin_head", &v)?))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_key_layout_is_pinned() {
+        let key = outbox_key(&NodeId::from_bytes([4; 32]), 0x0102);
+        assert_eq!(&key[..32], &[4; 32]);
+        assert_eq!(&key[32..], &[0, 0, 0, 0, 0, 0, 1, 2]);
+    }
+}

@@ -1,0 +1,93 @@
+//! A hand-driven node for tests of the link protocol: it speaks the frames directly, so a
+//! test can pair, replay a handshake, forge events or send garbage.
+
+use futures_util::{SinkExt, StreamExt};
+use kindred_protocol::peer::{Handshake, Hello, PeerFrame, Role};
+use kindred_protocol::{NodeKeypair, NodeName};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A websocket to a node's link endpoint, driven frame by frame.
+pub struct RawPeer {
+    /// The connection.
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Who this fake node is.
+    pub keypair: NodeKeypair,
+    /// Its name.
+    pub name: NodeName,
+}
+
+/// What a handshake exchanged, for replay tests.
+pub struct Recorded {
+    /// Our hello.
+    pub hello: Hello,
+    /// Our proof.
+    pub proof: PeerFrame,
+}
+
+impl RawPeer {
+    /// Connects to `url`'s link endpoint as a new node named `name` with key seed `seed`.
+    pub async fn connect(url: &str, seed: u8, name: &str) -> anyhow::Result<Self> {
+        let ws = format!("{}/federation/v1/link", url.replacen("http", "ws", 1));
+        let (socket, _) = tokio_tungstenite::connect_async(ws).await?;
+        Ok(Self {
+            socket,
+            keypair: NodeKeypair::from_seed(&[seed; 32]),
+            name: NodeName::new(name)?,
+        })
+    }
+
+    /// Sends a frame.
+    pub async fn send(&mut self, frame: &PeerFrame) -> anyhow::Result<()> {
+        self.send_bytes(frame.encode()).await
+    }
+
+    /// Sends raw bytes as one binary message.
+    pub async fn send_bytes(&mut self, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.socket.send(Message::Binary(bytes.into())).await?;
+        Ok(())
+    }
+
+    /// The next frame, or `None` when the node closed the connection.
+    pub async fn recv(&mut self) -> Option<PeerFrame> {
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(15), self.socket.next())
+                .await
+                .ok()??;
+            match msg.ok()? {
+                Message::Binary(b) => return PeerFrame::decode(&b).ok(),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Runs the handshake as initiator; returns what it sent (for replays) and the node's
+    /// answer frames.
+    pub async fn handshake(&mut self) -> anyhow::Result<Recorded> {
+        let hello = Hello::new(&self.keypair, self.name.clone())?;
+        let state = Handshake::new(Role::Initiator, hello.clone());
+        self.send(&PeerFrame::Hello(hello.clone())).await?;
+        let Some(PeerFrame::Hello(theirs)) = self.recv().await else {
+            anyhow::bail!("no hello from the node");
+        };
+        let Some(PeerFrame::Proof(proof)) = self.recv().await else {
+            anyhow::bail!("no proof from the node");
+        };
+        state.verify(&theirs, &proof)?;
+        let ours = PeerFrame::Proof(state.prove(&self.keypair, &theirs)?);
+        self.send(&ours).await?;
+        Ok(Recorded { hello, proof: ours })
+    }
+
+    /// Waits until the node sends an error frame or closes; returns the error code if any.
+    pub async fn refusal(&mut self) -> Option<u16> {
+        while let Some(frame) = self.recv().await {
+            if let PeerFrame::Error { code, .. } = frame {
+                return Some(code.0);
+            }
+        }
+        None
+    }
+}

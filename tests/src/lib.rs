@@ -221,9 +221,15 @@ pub async fn pair(admin_a: &Client, admin_b: &Client) {
 /// Opens a node, waiting (bounded) for a previous instance on the same folder to release it.
 async fn open_when_free(config: Config) -> (Node, Option<String>) {
     let mut last = None;
-    for _ in 0..100 {
+    let started = std::time::Instant::now();
+    for _ in 0..600 {
         match Node::open(config.clone()) {
-            Ok(opened) => return opened,
+            Ok(opened) => {
+                if started.elapsed() > Duration::from_secs(1) {
+                    eprintln!("node reopened after {:?}", started.elapsed());
+                }
+                return opened;
+            }
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -128,3 +128,356 @@ async fn paired_nodes_see_each_others_posts_live() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_post_travels_through_a_hub_and_forgeries_are_refused() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("hub.test").await;
+    let c = TestNode::named("c.test").await;
+    let (admin_a, admin_b, admin_c) = (a.admin().await, b.admin().await, c.admin().await);
+    for admin in [&admin_a, &admin_b, &admin_c] {
+        topic(admin, "Co-production").await;
+    }
+    pair(&admin_a, &admin_b).await;
+    pair(&admin_b, &admin_c).await;
+
+    let p = admin_a
+        .create_post("Co-production", &post("Sharing power"))
+        .await
+        .unwrap();
+    let seen = eventually(20, || async { admin_c.thread(&p.id).await.ok() }).await;
+    assert_eq!(seen.post.author.to_string(), "@admin:a.test");
+    assert_eq!(seen.post.origin, p.origin);
+    // A and C are not paired with each other.
+    assert_eq!(admin_c.peers().await.unwrap().len(), 1);
+
+    // A relay cannot alter what it passes on: a node paired with C sends A's post with
+    // one byte changed; C refuses the batch and drops the link.
+    let invite = admin_c.create_peer_invite().await.unwrap();
+    let secret_hex = &invite.token["kdpeer1_".len()..];
+    let bytes = hex_decode(secret_hex);
+    let secret: [u8; 32] = bytes[32..64].try_into().unwrap();
+    let mut raw = kindred_tests::raw_peer::RawPeer::connect(&c.url(), 77, "mallory.test")
+        .await
+        .unwrap();
+    raw.handshake().await.unwrap();
+    raw.send(&kindred_protocol::peer::PeerFrame::Pair {
+        secret,
+        address: String::new(),
+    })
+    .await
+    .unwrap();
+    // C answers Paired, then its have-vector.
+    let mut paired = false;
+    while let Some(frame) = raw.recv().await {
+        if matches!(frame, kindred_protocol::peer::PeerFrame::Paired) {
+            paired = true;
+        }
+        if matches!(frame, kindred_protocol::peer::PeerFrame::HaveVector(_)) {
+            break;
+        }
+    }
+    assert!(paired);
+    let original = forged_copy_of_a_new_post(&a, &admin_a).await;
+    raw.send(&kindred_protocol::peer::PeerFrame::EventBatch {
+        batch: 1,
+        events: vec![original.clone()],
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        raw.refusal().await,
+        Some(kindred_protocol::peer::ErrorCode::BAD_SIGNATURE.0)
+    );
+    // The altered event is not stored at C (its id is the altered bytes' hash).
+    assert!(admin_c.thread(&original.id()).await.is_err());
+}
+
+/// Writes a post at `a` and returns its signed event with the last payload byte altered.
+async fn forged_copy_of_a_new_post(
+    _a: &TestNode,
+    admin_a: &Client,
+) -> kindred_protocol::SignedEvent {
+    let node_a = admin_a.health().await.unwrap();
+    // Build a fresh payload as if from A and sign it with a key that is not A's: the
+    // result names A as origin but cannot verify under A's key.
+    let fake = kindred_protocol::NodeKeypair::from_seed(&[99; 32]);
+    let payload = kindred_protocol::EventPayload {
+        origin: fake.node_id(),
+        created_at: kindred_protocol::Timestamp::now(),
+        audience: kindred_protocol::Audience::Shared { seq: 1_000 },
+        author: kindred_protocol::MemberId::new("admin", &node_a.name).unwrap(),
+        refs: Default::default(),
+        body: kindred_protocol::EventBody::Post(
+            kindred_protocol::event::body::peer_learning::Post {
+                topic: "Co-production".into(),
+                title: "Forged".into(),
+                body: "Not really from A".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        ),
+    };
+    let signed = kindred_protocol::SignedEvent::sign(&payload, &fake).unwrap();
+    // Put A's id where the origin goes: now the signature is by the wrong key.
+    let mut bytes = signed.payload_bytes().to_vec();
+    bytes[kindred_protocol::event::ORIGIN_RANGE].copy_from_slice(node_a.node_id.as_bytes());
+    kindred_protocol::SignedEvent::from_parts(bytes, *signed.signature())
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partitioned_node_catches_up_without_duplicates() {
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("hub.test").await;
+    let mut c = TestNode::named("c.test").await;
+    let (admin_a, admin_b, admin_c) = (a.admin().await, b.admin().await, c.admin().await);
+    for admin in [&admin_a, &admin_b, &admin_c] {
+        topic(admin, "Events and reflections").await;
+    }
+    pair(&admin_a, &admin_b).await;
+    pair(&admin_b, &admin_c).await;
+
+    b.stop().await;
+    let mut written = Vec::new();
+    for i in 0..150 {
+        written.push(
+            admin_a
+                .create_post("Events and reflections", &post(&format!("A {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+        written.push(
+            admin_c
+                .create_post("Events and reflections", &post(&format!("C {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    b.start_again().await;
+    let (admin_b, _) = b
+        .client()
+        .login("admin", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+
+    written.sort();
+    for client in [&admin_a, &admin_b, &admin_c] {
+        let ids = eventually(60, || async {
+            let mut ids = post_ids(client, "Events and reflections").await;
+            ids.sort();
+            (ids.len() >= written.len()).then_some(ids)
+        })
+        .await;
+        assert_eq!(ids, written, "same set, no duplicates");
+        let topics = client.topics().await.unwrap();
+        let t = topics
+            .iter()
+            .find(|t| t.name == "Events and reflections")
+            .unwrap();
+        assert_eq!(t.posts, written.len() as u64);
+    }
+    let _ = (&mut a, &mut c);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn directed_messages_wait_for_a_stopped_node_and_arrive_once() {
+    let a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    let sam = a.member(&admin_a, "sam").await;
+    b.member(&admin_b, "kim").await;
+    let kim_id = MemberId::parse("@kim:b.test").unwrap();
+    let sam_id = MemberId::parse("@sam:a.test").unwrap();
+
+    b.stop().await;
+    for i in 0..20 {
+        sam.send_message(&kim_id, &format!("message {i}"))
+            .await
+            .unwrap();
+    }
+    let waiting = admin_a.peers().await.unwrap()[0].outbox;
+    assert_eq!(waiting, 20, "queued for the stopped node");
+
+    b.start_again().await;
+    let (kim, _) = b
+        .client()
+        .login("kim", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+    let got = eventually(60, || async {
+        let m = kim.messages(&sam_id).await.unwrap();
+        (m.len() >= 20).then_some(m)
+    })
+    .await;
+    let bodies: Vec<String> = got.iter().map(|m| m.body.clone()).collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("message {i}")).collect();
+    assert_eq!(bodies, expected, "exactly once, in order");
+    eventually(20, || async {
+        (admin_a.peers().await.unwrap()[0].outbox == 0).then_some(())
+    })
+    .await;
+
+    // A reply goes back the other way; a third node never sees any of it.
+    kim.send_message(&sam_id, "thanks").await.unwrap();
+    eventually(20, || async {
+        (sam.messages(&kim_id).await.unwrap().len() == 21).then_some(())
+    })
+    .await;
+    b.restart().await;
+    let (kim, _) = b
+        .client()
+        .login("kim", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        kim.messages(&sam_id).await.unwrap().len(),
+        21,
+        "nothing redelivered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unpaired_replayed_and_blocked_nodes_are_refused() {
+    let mut a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    topic(&admin_a, "Funding").await;
+    topic(&admin_b, "Funding").await;
+
+    // An unpaired node completes the handshake but is refused.
+    let mut stranger = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 5, "stranger.test")
+        .await
+        .unwrap();
+    stranger.handshake().await.unwrap();
+    assert_eq!(
+        stranger.refusal().await,
+        Some(kindred_protocol::peer::ErrorCode::UNKNOWN_PEER.0)
+    );
+
+    // A recorded handshake replayed on a new connection is refused: the node's fresh
+    // nonce is not in the recorded proof.
+    let mut first = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 6, "replay.test")
+        .await
+        .unwrap();
+    let recorded = first.handshake().await.unwrap();
+    let mut replay = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 6, "replay.test")
+        .await
+        .unwrap();
+    replay
+        .send(&kindred_protocol::peer::PeerFrame::Hello(
+            recorded.hello.clone(),
+        ))
+        .await
+        .unwrap();
+    replay.send(&recorded.proof).await.unwrap();
+    assert_eq!(
+        replay.refusal().await,
+        Some(kindred_protocol::peer::ErrorCode::HANDSHAKE_FAILED.0)
+    );
+
+    // A blocked node: its link drops, its posts disappear, it cannot come back, and the
+    // block survives a restart.
+    pair(&admin_a, &admin_b).await;
+    let from_b = admin_b
+        .create_post("Funding", &post("From B"))
+        .await
+        .unwrap();
+    eventually(20, || async { admin_a.thread(&from_b.id).await.ok() }).await;
+    let b_id = admin_b.health().await.unwrap().node_id;
+    admin_a.block_peer(&b_id).await.unwrap();
+    assert!(admin_a.thread(&from_b.id).await.is_err(), "hidden at once");
+    eventually(20, || async {
+        let p = admin_a.peers().await.unwrap();
+        (p[0].blocked && !p[0].connected).then_some(())
+    })
+    .await;
+    admin_b
+        .create_post("Funding", &post("After the block"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(post_ids(&admin_a, "Funding").await.is_empty());
+
+    a.restart().await;
+    let (admin_a, _) = a
+        .client()
+        .login("admin", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+    let p = admin_a.peers().await.unwrap();
+    assert!(p[0].blocked, "the block survives a restart");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!admin_a.peers().await.unwrap()[0].connected);
+
+    // Unblocking lets it back in, and what was missed arrives.
+    admin_a.unblock_peer(&b_id).await.unwrap();
+    eventually(60, || async {
+        (post_ids(&admin_a, "Funding").await.len() == 2).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_sending_garbage_is_disconnected_and_members_carry_on() {
+    let a = TestNode::named("a.test").await;
+    let admin_a = a.admin().await;
+    topic(&admin_a, "Funding").await;
+    let invite = admin_a.create_peer_invite().await.unwrap();
+    let bytes = hex_decode(&invite.token["kdpeer1_".len()..]);
+    let secret: [u8; 32] = bytes[32..64].try_into().unwrap();
+
+    // Garbage before the handshake.
+    let mut raw = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 8, "noisy.test")
+        .await
+        .unwrap();
+    raw.send_bytes(vec![0xff; 100]).await.unwrap();
+    assert!(raw.refusal().await.is_some() || raw.recv().await.is_none());
+
+    // A paired peer sending an oversized frame, then garbage.
+    let mut raw = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 9, "noisy.test")
+        .await
+        .unwrap();
+    raw.handshake().await.unwrap();
+    raw.send(&kindred_protocol::peer::PeerFrame::Pair {
+        secret,
+        address: String::new(),
+    })
+    .await
+    .unwrap();
+    let _ = raw.send_bytes(vec![0x04; 2 * 1024 * 1024]).await;
+    assert!(
+        raw.recv()
+            .await
+            .map(|f| matches!(f, kindred_protocol::peer::PeerFrame::Paired))
+            != Some(false)
+    );
+    // Whatever the order, the link ends.
+    while raw.recv().await.is_some() {}
+
+    let mut raw = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 9, "noisy.test")
+        .await
+        .unwrap();
+    raw.handshake().await.unwrap();
+    raw.send_bytes(vec![0x04, 1, 2, 3]).await.unwrap();
+    assert_eq!(
+        raw.refusal().await,
+        Some(kindred_protocol::peer::ErrorCode::MALFORMED.0)
+    );
+
+    // Members are unaffected.
+    admin_a
+        .create_post("Funding", &post("Still here"))
+        .await
+        .unwrap();
+    assert_eq!(admin_a.topics().await.unwrap()[0].posts, 1);
+}

@@ -125,3 +125,50 @@ async fn expect_hello(wire: &mut Wire) -> Result<Hello, LinkError> {
         _ => Err(HandshakeError::UnexpectedFrame { expected: "hello" }.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn node(name: &str, dir: &std::path::Path) -> Node {
+        let mut config = Config::default();
+        config.node.name = kindred_protocol::NodeName::new(name).unwrap();
+        config.server.data_dir = dir.join(name);
+        Node::open(config).unwrap().0
+    }
+
+    #[tokio::test]
+    async fn two_nodes_prove_their_keys_over_a_wire() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = node("a.test", dir.path());
+        let b = node("b.test", dir.path());
+        let (mut wa, mut wb) = Wire::pair();
+        let (a2, b2) = (a.clone(), b.clone());
+        let b_id = b.node_id();
+        let initiator =
+            tokio::spawn(async move { run(&a2, &mut wa, Role::Initiator, Some(b_id)).await });
+        let responder = tokio::spawn(async move { run(&b2, &mut wb, Role::Responder, None).await });
+        let seen_by_a = initiator.await.unwrap().unwrap();
+        let seen_by_b = responder.await.unwrap().unwrap();
+        assert_eq!(seen_by_a.node_id, b.node_id());
+        assert_eq!(seen_by_b.node_id, a.node_id());
+    }
+
+    #[tokio::test]
+    async fn reaching_the_wrong_node_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = node("a.test", dir.path());
+        let b = node("b.test", dir.path());
+        let (mut wa, mut wb) = Wire::pair();
+        let a2 = a.clone();
+        let someone_else = kindred_protocol::NodeKeypair::from_seed(&[3; 32]).node_id();
+        let initiator =
+            tokio::spawn(
+                async move { run(&a2, &mut wa, Role::Initiator, Some(someone_else)).await },
+            );
+        let responder = tokio::spawn(async move { run(&b, &mut wb, Role::Responder, None).await });
+        assert!(initiator.await.unwrap().is_err());
+        assert!(responder.await.unwrap().is_err());
+    }
+}

@@ -141,9 +141,15 @@ pub(crate) async fn redeem(node: &Node, auth: &Auth, req: AddPeer) -> Result<Pee
         done,
     };
     let link_node = node.clone();
+    let mut shutdown = node.shutdown_signal();
     tokio::spawn(async move {
-        if let Err(e) = run(link_node, wire, Role::Initiator, intent).await {
-            tracing::info!(error = %e, "link after pairing ended");
+        tokio::select! {
+            result = run(link_node, wire, Role::Initiator, intent) => {
+                if let Err(e) = result {
+                    tracing::info!(error = %e, "link after pairing ended");
+                }
+            }
+            _ = shutdown.changed() => {}
         }
     });
     match result.await {

@@ -9,6 +9,7 @@ use kindred_protocol::peer::{ErrorCode, HaveEntry, Hello, PeerFrame, Role};
 use kindred_protocol::{EventId, NodeId, Timestamp};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::handshake::{self, recv, refuse, send};
 use super::wire::Wire;
@@ -57,9 +58,18 @@ pub(crate) async fn accept(node: Node, wire: Wire) {
         .await;
         return;
     };
-    if let Err(e) = run_with_permit(node, wire, Role::Responder, Intent::Accept, Some(permit)).await
-    {
-        tracing::info!(error = %e, "inbound link ended");
+    let mut shutdown = node.shutdown_signal();
+    if *shutdown.borrow() {
+        return;
+    }
+    // A link must not keep a stopping node alive (e.g. while waiting for a pairing frame).
+    tokio::select! {
+        result = run_with_permit(node, wire, Role::Responder, Intent::Accept, Some(permit)) => {
+            if let Err(e) = result {
+                tracing::info!(error = %e, "inbound link ended");
+            }
+        }
+        _ = shutdown.changed() => tracing::debug!("inbound link cancelled: shutting down"),
     }
 }
 
@@ -97,9 +107,21 @@ async fn run_with_permit(
         }
     };
     drop(permit);
+    let span = tracing::info_span!("link", peer = %theirs.node_id, name = %theirs.node_name);
+    established(node, wire, role, intent, theirs)
+        .instrument(span)
+        .await
+}
+
+/// The rest of a link's life, once the peer's key is proven.
+async fn established(
+    node: Node,
+    mut wire: Wire,
+    role: Role,
+    intent: Intent,
+    theirs: Hello,
+) -> Result<(), LinkError> {
     let peer = theirs.node_id;
-    let span = tracing::info_span!("link", peer = %peer, name = %theirs.node_name);
-    let _entered = span.enter();
     if node.federation().is_blocked(&peer) {
         tracing::warn!("refused a blocked node");
         refuse(&wire, ErrorCode::BLOCKED, "this node has blocked yours").await;
@@ -126,7 +148,6 @@ async fn run_with_permit(
             }
         }
     }
-    drop(_entered);
     let initiator = match role {
         Role::Initiator => node.node_id(),
         Role::Responder => peer,
@@ -143,15 +164,15 @@ async fn run_with_permit(
             return Err(e);
         }
     };
-    tracing::info!(%peer, name = %theirs.node_name, ?role, "link up");
+    tracing::info!(?role, "link up");
     let result = session(&node, peer, &mut wire, &mut closed).await;
     node.federation().unregister(&peer, link_id);
     let stats = node.federation().stats(&peer);
     *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
         result.as_ref().err().map(ToString::to_string);
     match &result {
-        Ok(()) => tracing::info!(%peer, "link closed"),
-        Err(e) => tracing::info!(%peer, error = %e, "link down"),
+        Ok(()) => tracing::info!("link closed"),
+        Err(e) => tracing::info!(error = %e, "link down"),
     }
     result
 }

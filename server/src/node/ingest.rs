@@ -58,7 +58,7 @@ type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>
 type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
-    Local(Draft, Reply),
+    Local(Box<Draft>, Reply),
     Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Finish what is queued before this, then stop.
     Stop,
@@ -114,6 +114,7 @@ impl IngestHandle {
             keypair,
             origin,
             next_seq,
+            last_time: Timestamp::default(),
             live,
             indexer,
             signals,
@@ -132,7 +133,7 @@ impl IngestHandle {
     ) -> Result<(IngestOutcome, VerifiedEvent), IngestError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request::Local(draft, reply))
+            .send(Request::Local(Box::new(draft), reply))
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)?
@@ -167,6 +168,8 @@ struct Actor {
     origin: NodeId,
     /// The next shared-log number for this node's own events.
     next_seq: u64,
+    /// The time given to the previous group.
+    last_time: Timestamp,
     live: LiveSender,
     /// Woken after each stored group so search catches up.
     indexer: Option<std::sync::mpsc::Sender<()>>,
@@ -200,7 +203,9 @@ impl Actor {
     }
 
     fn write_group(&mut self, group: Vec<Request>) {
-        let now = Timestamp::now();
+        // Never earlier than this node's previous events, even if the clock steps back.
+        let now = Timestamp::now().max(self.last_time);
+        self.last_time = now;
         let mut events = Vec::with_capacity(group.len());
         let mut waiters = Vec::with_capacity(group.len());
         let mut seq = self.next_seq;
@@ -212,6 +217,7 @@ impl Actor {
                     events.extend(batch);
                 }
                 Request::Local(draft, reply) => {
+                    let draft = *draft;
                     let audience = match &draft.reach {
                         Reach::Shared => Audience::Shared { seq },
                         Reach::Local => Audience::Local,

@@ -233,7 +233,7 @@ impl Node {
         if let Err(e) = self.inner.store.flush_now() {
             tracing::error!(error = %e, "final flush failed");
         }
-        tracing::info!("node stopped");
+        tracing::info!(holders = Arc::strong_count(&self.inner), "node stopped");
     }
 
     fn take_live_rx(&self) -> Option<live::LiveReceiver> {

@@ -197,6 +197,7 @@ impl Tx<'_> {
         };
         let pos = Position {
             sort_ts: meta.sort_ts,
+            local_seq: *local_seq,
             id,
         };
         if !self.author_matches_origin(p)? {
@@ -249,8 +250,8 @@ impl Tx<'_> {
                 Change::None
             }
             (EventBody::ChatMessage(chat), _) => {
-                self.conversation_messages
-                    .insert(conversation_key(&chat.conversation, pos), &[])?;
+                let key = conversation_key(&chat.conversation, meta.sort_ts, *local_seq);
+                self.conversation_messages.insert(&key[..], id.as_bytes())?;
                 Change::Message(id)
             }
             _ => Change::None,
@@ -355,6 +356,7 @@ impl Tx<'_> {
         original_meta.retracted_by = Some(id);
         let pos = Position {
             sort_ts: original_meta.sort_ts,
+            local_seq: original_meta.local_seq,
             id: original,
         };
         self.author_timeline

@@ -3,42 +3,52 @@
 
 use kindred_protocol::EventId;
 
-/// A position in a time-ordered index: when, then which event (ties broken by id).
+/// A position in a time-ordered index: when, then in which order this node stored it
+/// (so entries written in the same millisecond keep their order), then which event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Position {
     /// Sort time in ms: the origin's time, but never later than when this node got it.
     pub(crate) sort_ts: u64,
+    /// This node's arrival number for the event (its `local_log` key).
+    pub(crate) local_seq: u64,
     /// The event.
     pub(crate) id: EventId,
 }
 
 impl Position {
-    pub(crate) const LEN: usize = 8 + 32;
+    pub(crate) const LEN: usize = 8 + 8 + 32;
 
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.sort_ts.to_be_bytes());
+        out.extend_from_slice(&self.local_seq.to_be_bytes());
         out.extend_from_slice(self.id.as_bytes());
     }
 
-    /// Reads a position from the last 40 bytes of a key.
+    /// Reads a position from the last 48 bytes of a key.
     pub(crate) fn from_key_suffix(key: &[u8]) -> Option<Self> {
         let tail = key.get(key.len().checked_sub(Self::LEN)?..)?;
         let sort_ts = u64::from_be_bytes(tail[..8].try_into().ok()?);
-        let id = EventId::from_bytes(tail[8..].try_into().ok()?);
-        Some(Self { sort_ts, id })
+        let local_seq = u64::from_be_bytes(tail[8..16].try_into().ok()?);
+        let id = EventId::from_bytes(tail[16..].try_into().ok()?);
+        Some(Self {
+            sort_ts,
+            local_seq,
+            id,
+        })
     }
 
-    /// The opaque pagination cursor: `<sort_ts>-<id hex>`.
+    /// The opaque pagination cursor: `<sort_ts>.<local_seq>.<id hex>`.
     pub(crate) fn to_cursor(self) -> String {
-        format!("{}-{}", self.sort_ts, self.id)
+        format!("{}.{}.{}", self.sort_ts, self.local_seq, self.id)
     }
 
     /// Parses a cursor made by [`Position::to_cursor`].
     pub(crate) fn from_cursor(cursor: &str) -> Option<Self> {
-        let (ts, id) = cursor.split_once('-')?;
+        let mut parts = cursor.splitn(3, '.');
         Some(Self {
-            sort_ts: ts.parse().ok()?,
-            id: id.parse().ok()?,
+            sort_ts: parts.next()?.parse().ok()?,
+            local_seq: parts.next()?.parse().ok()?,
+            id: parts.next()?.parse().ok()?,
         })
     }
 }
@@ -82,10 +92,13 @@ mod tests {
     fn text_position_layout_is_pinned() {
         let pos = Position {
             sort_ts: 0x0102,
+            local_seq: 3,
             id: EventId::from_bytes([0xaa; 32]),
         };
         let key = text_position("ab", pos);
-        let mut expected = vec![2, b'a', b'b', 0, 0, 0, 0, 0, 0, 1, 2];
+        let mut expected = vec![
+            2, b'a', b'b', 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 3,
+        ];
         expected.extend_from_slice(&[0xaa; 32]);
         assert_eq!(key, expected);
         assert_eq!(Position::from_key_suffix(&key), Some(pos));
@@ -94,15 +107,20 @@ mod tests {
     #[test]
     fn keys_sort_by_time_within_a_prefix() {
         let id = EventId::from_bytes([0; 32]);
-        let older = text_position("t", Position { sort_ts: 255, id });
-        let newer = text_position("t", Position { sort_ts: 256, id });
-        assert!(older < newer);
+        let at = |sort_ts, local_seq| Position {
+            sort_ts,
+            local_seq,
+            id,
+        };
+        assert!(text_position("t", at(255, 9)) < text_position("t", at(256, 1)));
+        assert!(text_position("t", at(256, 1)) < text_position("t", at(256, 2)));
     }
 
     #[test]
     fn cursors_round_trip() {
         let pos = Position {
             sort_ts: 42,
+            local_seq: 7,
             id: EventId::from_bytes([7; 32]),
         };
         assert_eq!(Position::from_cursor(&pos.to_cursor()), Some(pos));

@@ -2,14 +2,14 @@
 //!
 //! - `profiles`: member id (text) → [`ProfileRecord`] (JSON), the newest profile event from
 //!   the member's home node.
-//! - `conversation_messages`: conversation id (16) ‖ sort_ts ‖ event id → (), chat messages
-//!   this node holds, in time order.
+//! - `conversation_messages`: conversation id (16) ‖ sort_ts (u64 BE) ‖ local seq (u64 BE)
+//!   → event id: chat messages this node holds, in time order; messages in the same
+//!   millisecond keep their arrival order, which is each sender's sending order.
 
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::{EventId, MemberId};
 use serde::{Deserialize, Serialize};
 
-use super::keys::Position;
 use super::{Store, StoreError, from_json};
 
 /// What a member's home node publishes about them.
@@ -23,10 +23,15 @@ pub(crate) struct ProfileRecord {
     pub(crate) updated_at: u64,
 }
 
-pub(crate) fn conversation_key(conversation: &ConversationId, pos: Position) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16 + Position::LEN);
-    key.extend_from_slice(conversation.as_bytes());
-    pos.encode_into(&mut key);
+pub(crate) fn conversation_key(
+    conversation: &ConversationId,
+    sort_ts: u64,
+    local_seq: u64,
+) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(conversation.as_bytes());
+    key[16..24].copy_from_slice(&sort_ts.to_be_bytes());
+    key[24..].copy_from_slice(&local_seq.to_be_bytes());
     key
 }
 
@@ -47,10 +52,11 @@ impl Store {
             .conversation_messages
             .scan_prefix(id.as_bytes())
         {
-            let (k, _) = item?;
-            if let Some(pos) = Position::from_key_suffix(&k) {
-                out.push(pos.id);
-            }
+            let (_, v) = item?;
+            let id = <[u8; 32]>::try_from(v.as_ref())
+                .map(EventId::from_bytes)
+                .map_err(|e| StoreError::corrupt("conversation_messages", e))?;
+            out.push(id);
         }
         Ok(out)
     }
@@ -62,12 +68,9 @@ mod tests {
 
     #[test]
     fn conversation_key_layout_is_pinned() {
-        let pos = Position {
-            sort_ts: 1,
-            id: EventId::from_bytes([2; 32]),
-        };
-        let key = conversation_key(&ConversationId::from_bytes([9; 16]), pos);
+        let key = conversation_key(&ConversationId::from_bytes([9; 16]), 1, 2);
         assert_eq!(&key[..16], &[9; 16]);
         assert_eq!(&key[16..24], &[0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(&key[24..], &[0, 0, 0, 0, 0, 0, 0, 2]);
     }
 }

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+
+mod federation;
+pub(crate) use spawn_named as spawn;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
@@ -51,12 +54,21 @@ fn options() -> anyhow::Result<Options> {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("node") {
-        return node_mode();
+    match std::env::args().nth(1).as_deref() {
+        Some("node") => node_mode(),
+        Some("federation") => {
+            let events: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(100_000);
+            tokio::runtime::Runtime::new()?.block_on(federation::bench(events))
+        }
+        _ => {
+            let opts = options()?;
+            tokio::runtime::Runtime::new()?.block_on(bench(opts))
+        }
     }
-    let opts = options()?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(bench(opts))
 }
 
 /// Child-process mode: run a node with benchmark-friendly limits until killed.
@@ -78,10 +90,10 @@ fn node_mode() -> anyhow::Result<()> {
     })
 }
 
-struct NodeProcess {
-    child: Child,
-    url: String,
-    token: Option<String>,
+pub(crate) struct NodeProcess {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) token: Option<String>,
 }
 
 impl Drop for NodeProcess {
@@ -93,9 +105,14 @@ impl Drop for NodeProcess {
 }
 
 fn spawn_node(dir: &std::path::Path) -> anyhow::Result<NodeProcess> {
+    spawn_named(dir, "localhost")
+}
+
+fn spawn_named(dir: &std::path::Path, name: &str) -> anyhow::Result<NodeProcess> {
     let mut child = Command::new(std::env::current_exe()?)
         .arg("node")
         .arg(dir)
+        .arg(name)
         .stdout(Stdio::piped())
         .spawn()?;
     let stdout = child.stdout.take().context("no stdout")?;
@@ -117,7 +134,7 @@ fn spawn_node(dir: &std::path::Path) -> anyhow::Result<NodeProcess> {
     }
 }
 
-fn rss_mb(pid: u32) -> anyhow::Result<f64> {
+pub(crate) fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()
@@ -135,7 +152,7 @@ fn now_micros() -> u64 {
         .unwrap_or(0)
 }
 
-fn post(title: String) -> NewPost {
+pub(crate) fn post(title: String) -> NewPost {
     NewPost {
         title,
         body: "A short reflection from the benchmark.".into(),

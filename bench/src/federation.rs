@@ -19,7 +19,10 @@ use crate::{NodeProcess, post, rss_mb, spawn};
 async fn admin(node: &NodeProcess) -> anyhow::Result<Client> {
     let (client, _) = Client::new(&node.url)?
         .setup(&SetupRequest {
-            token: node.token.clone().context("fresh node has a set-up token")?,
+            token: node
+                .token
+                .clone()
+                .context("fresh node has a set-up token")?,
             username: "bench".into(),
             display_name: "Bench".into(),
             password: "benchmark password".into(),
@@ -60,7 +63,11 @@ async fn write(client: &Client, n: u64) -> f64 {
                     if i >= n {
                         break;
                     }
-                    if client.create_post("Bench", &post(format!("event {i}"))).await.is_ok() {
+                    if client
+                        .create_post("Bench", &post(format!("event {i}")))
+                        .await
+                        .is_ok()
+                    {
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -104,7 +111,9 @@ pub(crate) async fn bench(events: u64) -> anyhow::Result<()> {
     let total = live + events;
     let start = Instant::now();
     let b = spawn(&b_dir, "b.bench")?;
-    let (admin_b, _) = Client::new(&b.url)?.login("bench", "benchmark password").await?;
+    let (admin_b, _) = Client::new(&b.url)?
+        .login("bench", "benchmark password")
+        .await?;
     let (mut peak_a, mut peak_b) = (0f64, 0f64);
     loop {
         peak_a = peak_a.max(rss_mb(a.child.id()).unwrap_or(0.0));

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 
 mod federation;
-pub(crate) use spawn_named as spawn;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
+pub(crate) use spawn_named as spawn;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 

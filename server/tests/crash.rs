@@ -3,48 +3,14 @@
 //! acknowledgement for is still there, and the database opens cleanly.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kindred_client::Client;
 use kindred_protocol::EventId;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
-
-/// Starts the node on an ephemeral port; returns the process, its URL and (on first start)
-/// the set-up token, read from what it prints.
-fn start(data: &Path) -> (Child, String, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "error")
-        // The test reads back thousands of posts with one session.
-        .env("KINDRED_LIMITS__REQUESTS_PER_MINUTE", "10000000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut token = None;
-    loop {
-        let Some(Ok(line)) = lines.next() else {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the node exited before printing its address");
-        };
-        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
-            token.get_or_insert_with(|| t.to_owned());
-        }
-        if let Some(url) = line.split("listening on ").nth(1) {
-            // Keep draining stdout so the node never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, url.trim().to_owned(), token);
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_posts_survive_sigkill_mid_burst() {
@@ -55,8 +21,9 @@ async fn acknowledged_posts_survive_sigkill_mid_burst() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
-    let (mut child, mut url, token) = start(&data);
-    let (admin, session) = Client::new(&url)
+    let mut node = support::start(&data, "localhost", "127.0.0.1:0");
+    let token = node.token.clone();
+    let (admin, session) = Client::new(&node.url)
         .unwrap()
         .setup(&SetupRequest {
             token: token.unwrap(),
@@ -78,7 +45,7 @@ async fn acknowledged_posts_survive_sigkill_mid_burst() {
     let acked: Arc<Mutex<Vec<EventId>>> = Arc::default();
 
     for round in 0..rounds {
-        let client = Client::new(&url).unwrap().with_token(token.clone());
+        let client = Client::new(&node.url).unwrap().with_token(token.clone());
         let writers: Vec<_> = (0..8)
             .map(|w| {
                 let client = client.clone();
@@ -102,16 +69,13 @@ async fn acknowledged_posts_survive_sigkill_mid_burst() {
             .collect();
         // Kill at a different moment each round, mid-burst.
         tokio::time::sleep(Duration::from_millis(150 + 37 * (round as u64 % 7))).await;
-        child.kill().unwrap();
-        child.wait().unwrap();
+        node.kill();
         for w in writers {
             w.await.unwrap();
         }
 
-        let (next, next_url, _) = start(&data);
-        child = next;
-        url = next_url;
-        let client = Client::new(&url).unwrap().with_token(token.clone());
+        node = support::start(&data, "localhost", "127.0.0.1:0");
+        let client = Client::new(&node.url).unwrap().with_token(token.clone());
         let ids = acked.lock().unwrap().clone();
         assert!(
             !ids.is_empty(),
@@ -131,8 +95,7 @@ async fn acknowledged_posts_survive_sigkill_mid_burst() {
             ids.len()
         );
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    node.kill();
     eprintln!(
         "{} acknowledged posts survived {rounds} SIGKILLs",
         acked.lock().unwrap().len()

@@ -1,0 +1,66 @@
+//! Starting the real `kindred` binary for process-level tests (SIGKILL).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A node process with its URL and, on first start, its set-up token.
+pub struct Proc {
+    pub child: Child,
+    pub url: String,
+    pub token: Option<String>,
+}
+
+/// Starts the node on `listen` (use `127.0.0.1:0` for an ephemeral port) and reads its
+/// address (and set-up token) from what it prints.
+pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["serve", "--listen", listen, "--name", name, "--data"])
+        .arg(data)
+        .env("RUST_LOG", "error")
+        // The tests read back thousands of posts with one session.
+        .env("KINDRED_LIMITS__REQUESTS_PER_MINUTE", "10000000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut token = None;
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the node exited before printing its address");
+        };
+        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
+            token.get_or_insert_with(|| t.to_owned());
+        }
+        if let Some(url) = line.split("listening on ").nth(1) {
+            // Keep draining stdout so the node never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Proc {
+                child,
+                url: url.trim().to_owned(),
+                token,
+            };
+        }
+    }
+}
+
+impl Proc {
+    /// SIGKILL, no chance to flush or say goodbye.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Already killed in most tests; this covers a failing assertion.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

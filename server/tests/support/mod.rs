@@ -1,5 +1,5 @@
 //! Starting the real `kindred` binary for process-level tests (SIGKILL).
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -103,7 +103,7 @@ impl IngestHandle {
         store: Store,
         keypair: NodeKeypair,
         live: LiveSender,
-        indexer: Option<std::sync::mpsc::Sender<()>>,
+        indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
         signals: Signals,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let origin = keypair.node_id();
@@ -172,7 +172,7 @@ struct Actor {
     last_time: Timestamp,
     live: LiveSender,
     /// Woken after each stored group so search catches up.
-    indexer: Option<std::sync::mpsc::Sender<()>>,
+    indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
     /// Tells federation links about new shared-log and directed events.
     signals: Signals,
 }
@@ -261,7 +261,7 @@ impl Actor {
                 self.next_seq = seq;
                 if let Some(w) = &self.indexer {
                     // A stopped indexer just misses the wake-up.
-                    let _ = w.send(());
+                    let _ = w.send(super::search::Wake::Written);
                 }
                 let live = self.live.clone();
                 let signals = self.signals.clone();

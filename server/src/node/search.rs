@@ -54,13 +54,25 @@ fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
     SearchDoc { len, terms }
 }
 
-/// How long the indexer waits after a wake-up to gather more work.
-const COALESCE: Duration = Duration::from_millis(100);
+/// The indexer waits for writing to pause this long before indexing...
+const QUIET: Duration = Duration::from_millis(250);
+/// ...but never leaves new events unindexed for longer than this.
+const MAX_DELAY: Duration = Duration::from_secs(3);
+
+/// Why the indexer is woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Events were stored: index them when writing pauses (or within `MAX_DELAY`), so
+    /// bursts of posts and catch-ups keep the CPU for storing and acknowledging.
+    Written,
+    /// A search is waiting: index now.
+    Search,
+}
 
 /// Handle on the indexer thread.
 pub(crate) struct Indexer {
     /// Wakes the thread; dropping it stops the thread.
-    wake: std::sync::Mutex<Option<mpsc::Sender<()>>>,
+    wake: std::sync::Mutex<Option<mpsc::Sender<Wake>>>,
     /// The last local seq indexed.
     progress: watch::Receiver<u64>,
     /// Joined at shutdown.
@@ -83,7 +95,7 @@ impl Indexer {
     }
 
     /// A sender that wakes the indexer (given to the ingest path).
-    pub(crate) fn waker(&self) -> Option<mpsc::Sender<()>> {
+    pub(crate) fn waker(&self) -> Option<mpsc::Sender<Wake>> {
         self.wake.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -99,7 +111,7 @@ impl Indexer {
     }
 }
 
-fn run(store: Store, rx: mpsc::Receiver<()>, progress: watch::Sender<u64>) {
+fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
     let mut up_to = *progress.borrow();
     loop {
         match index_pending(&store, up_to) {
@@ -112,16 +124,23 @@ fn run(store: Store, rx: mpsc::Receiver<()>, progress: watch::Sender<u64>) {
             Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
         }
         match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(()) => {
+            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Wake::Written) => {
                 // Let a burst of writes finish first: indexing many events in one
                 // transaction costs far less than one at a time, and keeps the CPU for
-                // acknowledging writes. Searches wait for the index, so they stay exact.
-                std::thread::sleep(COALESCE);
+                // acknowledging writes. A waiting search cuts the wait short.
+                let since = std::time::Instant::now();
+                loop {
+                    match rx.recv_timeout(QUIET) {
+                        Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => break,
+                        Ok(Wake::Written) if since.elapsed() >= MAX_DELAY => break,
+                        Ok(Wake::Written) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        while rx.try_recv().is_ok() {}
     }
 }
 
@@ -238,7 +257,7 @@ impl Node {
         let mut progress = self.indexer().progress.clone();
         if let Some(w) = self.indexer().waker() {
             // The indexer may be stopping; then the wait below times out.
-            let _ = w.send(());
+            let _ = w.send(Wake::Search);
         }
         let reached = tokio::time::timeout(
             Duration::from_secs(5),

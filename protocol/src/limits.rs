@@ -53,3 +53,5 @@ pub const MAX_SHORT_TEXT_BYTES: usize = 100;
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
 /// Longest node address (a URL) carried in a pairing frame, in bytes.
 pub const MAX_ADDRESS_BYTES: usize = 512;
+/// Most people in one conversation (the node's own limit may be lower).
+pub const MAX_CONVERSATION_MEMBERS: usize = 64;

@@ -23,6 +23,27 @@ pub struct Config {
     pub accounts: AccountsSection,
     /// Size and rate limits.
     pub limits: LimitsSection,
+    /// Chat between members.
+    pub chat: ChatSection,
+}
+
+/// Chat between members.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatSection {
+    /// Most people in a group conversation.
+    pub max_group_members: usize,
+    /// Messages (and reactions, edits) per minute one member may send.
+    pub messages_per_minute: u32,
+}
+
+impl Default for ChatSection {
+    fn default() -> Self {
+        Self {
+            max_group_members: 12,
+            messages_per_minute: 120,
+        }
+    }
 }
 
 /// Who this node is.
@@ -238,9 +259,21 @@ impl Config {
                 u64::from(self.limits.login_attempts_per_address),
             ),
             ("limits.stream_queue", self.limits.stream_queue as u64),
+            (
+                "chat.messages_per_minute",
+                u64::from(self.chat.messages_per_minute),
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Value(format!("{key} must be greater than 0")));
+        }
+        if !(2..=kindred_protocol::limits::MAX_CONVERSATION_MEMBERS)
+            .contains(&self.chat.max_group_members)
+        {
+            return Err(ConfigError::Value(format!(
+                "chat.max_group_members must be between 2 and {}",
+                kindred_protocol::limits::MAX_CONVERSATION_MEMBERS
+            )));
         }
         if self.accounts.min_password_chars < 8 {
             return Err(ConfigError::Value(

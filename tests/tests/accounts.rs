@@ -215,6 +215,7 @@ async fn members_change_their_name_and_password() {
     let me = sam
         .update_me(&UpdateMe {
             display_name: Some("Sam O'Neill".into()),
+            ..UpdateMe::default()
         })
         .await
         .unwrap();

@@ -306,7 +306,10 @@ async fn directed_messages_wait_for_a_stopped_node_and_arrive_once() {
             .unwrap();
     }
     let waiting = admin_a.peers().await.unwrap()[0].outbox;
-    assert_eq!(waiting, 20, "queued for the stopped node");
+    assert_eq!(
+        waiting, 21,
+        "the new conversation and 20 messages queued for the stopped node"
+    );
 
     b.start_again().await;
     let (kim, _) = b

@@ -137,6 +137,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let me = signed_in()?
                 .update_me(&UpdateMe {
                     display_name: Some(display_name),
+                    ..UpdateMe::default()
                 })
                 .await?;
             print(

@@ -104,6 +104,15 @@ pub struct MemberView {
     pub suspended: bool,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// Listed in the people directory.
+    #[serde(default)]
+    pub listed: bool,
+    /// What they are happy to talk about.
+    #[serde(default)]
+    pub happy_to_talk_about: String,
+    /// Whether their read position is shared in conversations.
+    #[serde(default)]
+    pub read_markers: bool,
 }
 
 /// `POST /api/v1/invites`: an admin invites someone.
@@ -164,7 +173,17 @@ pub struct UpdateMember {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpdateMe {
     /// A new display name.
+    #[serde(default)]
     pub display_name: Option<String>,
+    /// Appear in the federation-wide people directory (or not).
+    #[serde(default)]
+    pub listed: Option<bool>,
+    /// What they are happy to talk about (shown in the directory).
+    #[serde(default)]
+    pub happy_to_talk_about: Option<String>,
+    /// Share how far they have read with the others in a conversation.
+    #[serde(default)]
+    pub read_markers: Option<bool>,
 }
 
 /// `POST /api/v1/me/password`.

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PostView, ReactionCount};
+use super::{ConversationView, MessageView, PostView, ReactionCount};
 use crate::EventId;
+use crate::event::ConversationId;
 
 /// A live update. Sent as one JSON text message each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,5 +36,47 @@ pub enum StreamMessage {
         id: EventId,
         /// The new counts.
         reactions: Vec<ReactionCount>,
+    },
+    /// A new chat message in one of the member's conversations.
+    Message {
+        /// The message.
+        message: MessageView,
+    },
+    /// A chat message was edited.
+    MessageEdited {
+        /// Its new version.
+        message: MessageView,
+    },
+    /// A chat message was taken back.
+    MessageRetracted {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message.
+        id: EventId,
+    },
+    /// Reactions on a chat message changed.
+    MessageReactions {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message.
+        id: EventId,
+        /// The new counts.
+        reactions: Vec<ReactionCount>,
+    },
+    /// A conversation was created or changed (people, name); also sent to someone removed.
+    Conversation {
+        /// Its new state as the member sees it (absent when they were removed).
+        conversation: Option<ConversationView>,
+        /// Its id.
+        id: ConversationId,
+    },
+    /// A participant's read position moved.
+    ReadMarker {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who.
+        member: crate::MemberId,
+        /// The last message they read.
+        up_to: EventId,
     },
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::body::BodyCodec;
-use super::body::chat::ChatMessage;
+use super::body::chat::{ChatMessage, ChatReaction, ConversationUpdate, ReadMarker};
 use super::body::mentoring::{BuddyRequest, CheckIn, MatchAnswer, MatchProposal, MentorOffer};
 use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
@@ -129,4 +129,10 @@ event_kinds! {
     CheckIn(CheckIn) = 11, Directed;
     /// A moderation decision.
     ModerationDecision(ModerationDecision) = 12, SharedLog;
+    /// A conversation's new state (created, people added or removed, renamed).
+    ConversationUpdate(ConversationUpdate) = 13, Directed;
+    /// A reaction to a chat message.
+    ChatReaction(ChatReaction) = 14, Directed;
+    /// A participant's read position.
+    ReadMarker(ReadMarker) = 15, Directed;
 }

@@ -2,7 +2,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 use kindred_protocol::event::ConversationId;
-use kindred_protocol::event::body::chat::ChatMessage;
+use kindred_protocol::event::body::chat::{
+    ChatMessage, ChatReaction, ConversationKind, ConversationUpdate, ReadMarker,
+};
 use kindred_protocol::event::body::mentoring::*;
 use kindred_protocol::event::body::moderation::{ModerationAction, ModerationDecision};
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};

@@ -183,30 +183,3 @@ pub(crate) async fn member_posts(
         &auth.member_id,
     )?))
 }
-
-/// `?with=@name:node` for a one-to-one conversation.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WithQuery {
-    with: String,
-}
-
-pub(crate) async fn send_message(
-    State(node): State<Node>,
-    auth: Auth,
-    ApiJson(req): ApiJson<kindred_protocol::api::SendMessage>,
-) -> Result<(StatusCode, Json<kindred_protocol::api::MessageView>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(node.send_message(&auth, req).await?),
-    ))
-}
-
-pub(crate) async fn messages(
-    State(node): State<Node>,
-    auth: Auth,
-    Query(q): Query<WithQuery>,
-) -> Result<Json<Vec<kindred_protocol::api::MessageView>>, AppError> {
-    let with = MemberId::parse(&q.with)
-        .map_err(|e| AppError::bad_request(format!("Not a member id: {e}.")))?;
-    Ok(Json(node.direct_messages(&auth, &with)?))
-}

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth;
+mod chat;
 mod content;
 mod extract;
 mod federation;
@@ -13,7 +14,7 @@ mod stream;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use kindred_protocol::api::ErrorCode;
 
 use crate::error::error_response;
@@ -54,10 +55,34 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/posts/{id}/reactions", post(content::react))
         .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))
         .route("/search", get(content::search))
+        .route("/messages", get(chat::messages).post(chat::send_message))
+        .route("/people", get(chat::people))
+        .route("/conversations", get(chat::list).post(chat::create))
+        .route("/conversations/{id}", get(chat::get).patch(chat::update))
         .route(
-            "/messages",
-            get(content::messages).post(content::send_message),
+            "/conversations/{id}/messages",
+            get(chat::history).post(chat::post),
         )
+        .route(
+            "/conversations/{id}/messages/{message}",
+            put(chat::edit).delete(chat::retract),
+        )
+        .route(
+            "/conversations/{id}/messages/{message}/reactions",
+            post(chat::react),
+        )
+        .route(
+            "/conversations/{id}/messages/{message}/reactions/{reaction}",
+            delete(chat::unreact),
+        )
+        .route("/conversations/{id}/read", post(chat::read))
+        .route("/conversations/{id}/members", post(chat::add_member))
+        .route(
+            "/conversations/{id}/members/{member}",
+            delete(chat::remove_member),
+        )
+        .route("/blocks", get(chat::blocks).post(chat::block))
+        .route("/blocks/{member}", delete(chat::unblock))
         .route("/peers", get(federation::peers).post(federation::add))
         .route("/peers/invites", post(federation::create_invite))
         .route("/peers/{node}/block", post(federation::block))

@@ -64,8 +64,9 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
     let close = loop {
         tokio::select! {
             update = updates.recv() => match update {
-                Ok(text) => {
-                    let message = Message::Text(text);
+                Ok(update) if !update.is_for(&auth.member_id) => {}
+                Ok(update) => {
+                    let message = Message::Text(update.text);
                     match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break None,

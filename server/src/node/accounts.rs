@@ -160,6 +160,9 @@ impl Node {
             role: m.role,
             suspended: m.suspended,
             created_at: Timestamp(m.created_at),
+            listed: m.listed,
+            happy_to_talk_about: m.happy_to_talk_about.clone(),
+            read_markers: m.read_markers,
         })
     }
 
@@ -196,6 +199,9 @@ impl Node {
             password_hash: hash_password(password.to_owned()).await?,
             created_at: now(),
             profile_published: false,
+            listed: false,
+            happy_to_talk_about: String::new(),
+            read_markers: true,
         };
         Ok((record, member_id))
     }
@@ -539,14 +545,37 @@ impl Node {
         req: UpdateMe,
     ) -> Result<MemberView, AppError> {
         let mut member = auth.member.clone();
+        let mut publish = false;
         if let Some(name) = req.display_name {
             member.display_name = clean_display_name(&name)?;
+            publish |= member.profile_published;
+        }
+        if let Some(text) = req.happy_to_talk_about {
+            let text = text.trim().to_owned();
+            if text.len() > kindred_protocol::limits::MAX_NOTE_BYTES
+                || text.chars().any(char::is_control)
+            {
+                return Err(AppError::bad_request(
+                    "\"Happy to talk about\" is too long or has control characters.",
+                ));
+            }
+            member.happy_to_talk_about = text;
+            publish |= member.profile_published || member.listed;
+        }
+        if let Some(listed) = req.listed {
+            // Unlisting must reach the other nodes too, so it is published either way.
+            publish |= listed != member.listed || (listed && !member.profile_published);
+            member.listed = listed;
+        }
+        if let Some(markers) = req.read_markers {
+            member.read_markers = markers;
         }
         self.store().put_member(&member)?;
         self.store().durable().await?;
-        if member.profile_published {
+        if publish {
             self.publish_profile(&member, &auth.member_id).await?;
         }
+        let member = self.store().member(&member.username)?.unwrap_or(member);
         self.member_view(&member)
     }
 

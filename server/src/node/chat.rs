@@ -1,16 +1,22 @@
-//! Private messages between members, delivered only to the nodes of the people in the
-//! conversation (directed events through per-peer outboxes). One-to-one for now; groups,
-//! read markers and blocking come with the chat work.
+//! Chat: the people directory, one-to-one and group conversations, messages, reactions,
+//! read markers, muting and blocking. Every message is a directed event that goes only to
+//! the nodes where the conversation's members live, through the per-peer outboxes.
 
-use kindred_protocol::api::{MessageView, SendMessage};
+use kindred_protocol::api::{
+    AddParticipant, ConversationView, CreateConversation, ErrorCode, MessageView, NewMessage, Page,
+    Participant, PersonView, REACTIONS, ReactionCount, SendMessage, UpdateConversation,
+};
 use kindred_protocol::event::ConversationId;
-use kindred_protocol::event::body::chat::ChatMessage;
-use kindred_protocol::limits::MAX_CHAT_BODY_BYTES;
-use kindred_protocol::{EventBody, MemberId, NodeId, References};
+use kindred_protocol::event::body::chat::{
+    ChatMessage, ChatReaction, ConversationKind, ConversationUpdate, ReadMarker,
+};
+use kindred_protocol::limits::{MAX_CHAT_BODY_BYTES, MAX_SHORT_TEXT_BYTES};
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId, References, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{Auth, Node, Reach, markdown};
 use crate::error::AppError;
+use crate::store::{ConversationRecord, ParticipantState};
 
 /// The id of the one-to-one conversation between two members (the same on every node).
 pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId {
@@ -21,8 +27,12 @@ pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId 
     ConversationId::from_bytes(id)
 }
 
+fn not_in_it() -> AppError {
+    AppError::forbidden("You are not in this conversation.")
+}
+
 impl Node {
-    /// The node a member lives on, if this node knows it: itself, or a paired or seen node.
+    /// The node a member lives on, if this node knows it: itself, or a paired node.
     pub(crate) fn home_node(&self, member: &MemberId) -> Result<Option<NodeId>, AppError> {
         if member.node_name() == self.config().node.name.as_str() {
             return Ok(Some(self.node_id()));
@@ -35,51 +45,703 @@ impl Node {
             .map(|p| p.node_id))
     }
 
-    /// Sends a one-to-one message.
-    pub(crate) async fn send_message(
+    /// The nodes to send a conversation's events to: every member's home node.
+    fn recipients(&self, members: &[MemberId]) -> Result<Vec<NodeId>, AppError> {
+        let mut nodes = Vec::new();
+        for m in members {
+            match self.home_node(m)? {
+                Some(n) => nodes.push(n),
+                None => {
+                    return Err(AppError::not_found(format!(
+                        "{m} lives on a node this organisation is not paired with."
+                    )));
+                }
+            }
+        }
+        nodes.sort();
+        nodes.dedup();
+        Ok(nodes)
+    }
+
+    fn chat_rate(&self, auth: &Auth) -> Result<(), AppError> {
+        if self.limits().chat.try_take(&auth.member.username) {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                ErrorCode::RateLimited,
+                "You are sending messages very fast. Please wait a moment.",
+            ))
+        }
+    }
+
+    /// The people directory: members across the federation who chose to be listed.
+    pub(crate) fn people(&self, query: Option<&str>) -> Result<Vec<PersonView>, AppError> {
+        let query = query
+            .map(str::to_lowercase)
+            .filter(|q| !q.trim().is_empty());
+        let own = self.config().node.name.as_str();
+        let mut out = Vec::new();
+        for (id, profile) in self.store().profiles()? {
+            let Ok(member) = MemberId::parse(&id) else {
+                continue;
+            };
+            let local = member.node_name() == own;
+            if !profile.listed {
+                continue;
+            }
+            if !local {
+                match self.home_node(&member)? {
+                    Some(node) if self.federation().is_blocked(&node) => continue,
+                    _ => {}
+                }
+            }
+            let (display_name, organisation) = if local {
+                match self.store().member(member.localpart())? {
+                    Some(m) if m.listed && !m.suspended => {
+                        (m.display_name, self.config().node.organisation.clone())
+                    }
+                    _ => continue,
+                }
+            } else {
+                (profile.display_name, profile.organisation)
+            };
+            if let Some(q) = &query {
+                let hay = format!(
+                    "{} {} {} {}",
+                    display_name, organisation, profile.happy_to_talk_about, member
+                )
+                .to_lowercase();
+                if !q.split_whitespace().all(|w| hay.contains(w)) {
+                    continue;
+                }
+            }
+            out.push(PersonView {
+                member,
+                display_name,
+                organisation,
+                happy_to_talk_about: profile.happy_to_talk_about,
+                local,
+            });
+        }
+        out.sort_by_key(|p| p.display_name.to_lowercase());
+        Ok(out)
+    }
+
+    /// Starts a conversation (or returns the existing one-to-one conversation).
+    pub(crate) async fn create_conversation(
         &self,
         auth: &Auth,
-        req: SendMessage,
-    ) -> Result<MessageView, AppError> {
-        let body = req.body.trim().to_owned();
+        req: CreateConversation,
+    ) -> Result<ConversationView, AppError> {
+        let mut members: Vec<MemberId> = req.members.clone();
+        members.retain(|m| *m != auth.member_id);
+        members.sort();
+        members.dedup();
+        if members.is_empty() {
+            return Err(AppError::bad_request("Who would you like to talk with?"));
+        }
+        let name = req
+            .name
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let group = name.is_some() || members.len() > 1;
+        let max = self.config().chat.max_group_members;
+        if members.len() + 1 > max {
+            return Err(AppError::bad_request(format!(
+                "A group can have at most {max} people."
+            )));
+        }
+        if let Some(n) = &name
+            && (n.len() > MAX_SHORT_TEXT_BYTES || n.chars().any(char::is_control))
+        {
+            return Err(AppError::bad_request("That group name is too long."));
+        }
+        for m in &members {
+            if self.store().has_blocked(&auth.member_id, m)? {
+                return Err(AppError::bad_request(format!(
+                    "You have blocked {m}; unblock them first."
+                )));
+            }
+            if m.node_name() == self.config().node.name.as_str()
+                && self.store().member(m.localpart())?.is_none()
+            {
+                return Err(AppError::not_found(format!("There is no member {m}.")));
+            }
+        }
+        members.push(auth.member_id.clone());
+        members.sort();
+        let (id, kind, admins) = if group {
+            let mut bytes = [0u8; 16];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
+            (
+                ConversationId::from_bytes(bytes),
+                ConversationKind::Group,
+                vec![auth.member_id.clone()],
+            )
+        } else {
+            let id = direct_conversation(&members[0], &members[1]);
+            if self.store().participant(&auth.member_id, &id)?.is_some() {
+                return self
+                    .conversation_view(&auth.member_id, &id)?
+                    .ok_or_else(not_in_it);
+            }
+            (id, ConversationKind::Direct, members.clone())
+        };
+        let update = ConversationUpdate {
+            conversation: id,
+            kind,
+            name: name.unwrap_or_default(),
+            members: members.clone(),
+            admins,
+        };
+        let recipients = self.recipients(&members)?;
+        self.chat_rate(auth)?;
+        self.write(
+            auth,
+            Reach::Directed(recipients),
+            References::default(),
+            EventBody::ConversationUpdate(update),
+        )
+        .await?;
+        self.conversation_view(&auth.member_id, &id)?
+            .ok_or_else(not_in_it)
+    }
+
+    /// The member's conversations, most recently active first.
+    pub(crate) fn conversations(&self, auth: &Auth) -> Result<Vec<ConversationView>, AppError> {
+        let mut out = Vec::new();
+        for (id, _) in self.store().conversations_of(&auth.member_id)? {
+            if let Some(view) = self.conversation_view(&auth.member_id, &id)? {
+                out.push(view);
+            }
+        }
+        out.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
+        Ok(out)
+    }
+
+    fn participant_state(
+        &self,
+        viewer: &MemberId,
+        id: &ConversationId,
+    ) -> Result<(ConversationRecord, ParticipantState), AppError> {
+        let state = self
+            .store()
+            .participant(viewer, id)?
+            .ok_or_else(not_in_it)?;
+        let record = self.store().conversation(id)?.ok_or_else(not_in_it)?;
+        Ok((record, state))
+    }
+
+    /// A conversation as `viewer` sees it; `None` if they are not in it (or it comes from
+    /// someone they blocked).
+    pub(crate) fn conversation_view(
+        &self,
+        viewer: &MemberId,
+        id: &ConversationId,
+    ) -> Result<Option<ConversationView>, AppError> {
+        let Some(state) = self.store().participant(viewer, id)? else {
+            return Ok(None);
+        };
+        let Some(record) = self.store().conversation(id)? else {
+            return Ok(None);
+        };
+        let blocked = self.store().member_blocks(viewer)?;
+        if record
+            .admins
+            .first()
+            .is_some_and(|c| blocked.contains(&c.to_string()))
+            && record.admins.first() != Some(viewer)
+        {
+            return Ok(None);
+        }
+        let markers = self.store().markers(id)?;
+        let mut members = Vec::new();
+        for m in &record.members {
+            members.push(Participant {
+                member: m.clone(),
+                display_name: self.author_labels(m)?.0,
+                read_up_to: markers
+                    .iter()
+                    .find(|(who, _)| *who == m.as_str())
+                    .map(|(_, r)| r.up_to),
+            });
+        }
+        let name = match record.kind {
+            ConversationKind::Group => record.name.clone(),
+            ConversationKind::Direct => members
+                .iter()
+                .find(|p| p.member != *viewer)
+                .map(|p| p.display_name.clone())
+                .unwrap_or_default(),
+        };
+        let mut unread = 0;
+        for (_, mid) in self.store().messages_after(id, state.last_read)? {
+            if let Some(m) = self.message_view(&mid, Some(viewer))?
+                && m.author != *viewer
+                && !blocked.contains(&m.author.to_string())
+            {
+                unread += 1;
+            }
+        }
+        let mut last_message = None;
+        for (_, mid) in self.store().messages(id, None, 20)? {
+            if let Some(m) = self.message_view(&mid, Some(viewer))?
+                && !blocked.contains(&m.author.to_string())
+            {
+                last_message = Some(m);
+                break;
+            }
+        }
+        Ok(Some(ConversationView {
+            id: *id,
+            kind: record.kind,
+            name,
+            members,
+            admins: record.admins,
+            unread,
+            muted: state.muted,
+            last_activity: record.last_activity.map(Timestamp),
+            last_message,
+        }))
+    }
+
+    /// A conversation's messages, newest first, with a cursor for older ones.
+    pub(crate) fn history(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<MessageView>, AppError> {
+        self.participant_state(&auth.member_id, id)?;
+        let before = match before {
+            None => None,
+            Some(c) => {
+                let (ts, seq) = c
+                    .split_once('.')
+                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                    .ok_or_else(|| AppError::bad_request("That page cursor is not valid."))?;
+                Some((ts, seq))
+            }
+        };
+        let limit = limit.clamp(1, 100);
+        let blocked = self.store().member_blocks(&auth.member_id)?;
+        let page = self.store().messages(id, before, limit)?;
+        let next_cursor = (page.len() == limit)
+            .then(|| page.last().map(|((ts, seq), _)| format!("{ts}.{seq}")))
+            .flatten();
+        let mut items = Vec::new();
+        for (_, mid) in page {
+            if let Some(m) = self.message_view(&mid, Some(&auth.member_id))?
+                && !blocked.contains(&m.author.to_string())
+            {
+                items.push(m);
+            }
+        }
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn send_to_conversation(
+        &self,
+        auth: &Auth,
+        record: &ConversationRecord,
+        refs: References,
+        body: EventBody,
+    ) -> Result<EventId, AppError> {
+        self.chat_rate(auth)?;
+        let recipients = self.recipients(&record.members)?;
+        self.write(auth, Reach::Directed(recipients), refs, body)
+            .await
+    }
+
+    fn check_body(body: &str) -> Result<String, AppError> {
+        let body = body.trim().to_owned();
         if body.is_empty() {
             return Err(AppError::bad_request("Please write a message."));
         }
         if body.len() > MAX_CHAT_BODY_BYTES {
             return Err(AppError::new(
-                kindred_protocol::api::ErrorCode::TooLarge,
+                ErrorCode::TooLarge,
                 format!("A message can be at most {MAX_CHAT_BODY_BYTES} bytes."),
             ));
         }
-        let Some(their_node) = self.home_node(&req.to)? else {
-            return Err(AppError::not_found(format!(
-                "{} lives on a node this organisation is not paired with.",
-                req.to
-            )));
+        Ok(body)
+    }
+
+    /// Sends a message to a conversation.
+    pub(crate) async fn post_message(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        req: NewMessage,
+    ) -> Result<MessageView, AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        let body = Self::check_body(&req.body)?;
+        if let Some(r) = req.reply_to
+            && self.store().message_position(id, &r)?.is_none()
+        {
+            return Err(AppError::not_found(
+                "The message you are replying to is not in this conversation.",
+            ));
+        }
+        let refs = References {
+            reply_to: req.reply_to,
+            ..References::default()
         };
-        if their_node == self.node_id() && self.store().member(req.to.localpart())?.is_none() {
-            return Err(AppError::not_found(format!(
-                "There is no member {}.",
-                req.to
+        let mid = self
+            .send_to_conversation(
+                auth,
+                &record,
+                refs,
+                EventBody::ChatMessage(ChatMessage {
+                    conversation: *id,
+                    body,
+                }),
+            )
+            .await?;
+        self.message_view(&mid, Some(&auth.member_id))?
+            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
+    }
+
+    fn own_message(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        mid: &EventId,
+    ) -> Result<MessageView, AppError> {
+        let view = self
+            .message_view(mid, Some(&auth.member_id))?
+            .filter(|m| m.conversation == *id)
+            .ok_or_else(|| AppError::not_found("No such message in this conversation."))?;
+        if view.author != auth.member_id {
+            return Err(AppError::forbidden("Only its author can change a message."));
+        }
+        Ok(view)
+    }
+
+    /// Edits one's own message.
+    pub(crate) async fn edit_message(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        mid: &EventId,
+        body: &str,
+    ) -> Result<MessageView, AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        self.own_message(auth, id, mid)?;
+        let body = Self::check_body(body)?;
+        let refs = References {
+            replaces: Some(*mid),
+            ..References::default()
+        };
+        self.send_to_conversation(
+            auth,
+            &record,
+            refs,
+            EventBody::ChatMessage(ChatMessage {
+                conversation: *id,
+                body,
+            }),
+        )
+        .await?;
+        self.message_view(mid, Some(&auth.member_id))?
+            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
+    }
+
+    /// Takes back one's own message.
+    pub(crate) async fn retract_message(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        mid: &EventId,
+    ) -> Result<(), AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        self.own_message(auth, id, mid)?;
+        let refs = References {
+            retracts: Some(*mid),
+            ..References::default()
+        };
+        self.send_to_conversation(
+            auth,
+            &record,
+            refs,
+            EventBody::ChatMessage(ChatMessage {
+                conversation: *id,
+                body: String::new(),
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds or removes the member's reaction to a message.
+    pub(crate) async fn react_message(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        mid: &EventId,
+        reaction: &str,
+        removed: bool,
+    ) -> Result<Vec<ReactionCount>, AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        if !REACTIONS.contains(&reaction) {
+            return Err(AppError::bad_request(format!(
+                "Unknown reaction {reaction:?}; use one of: {}.",
+                REACTIONS.join(", ")
             )));
         }
-        if self.federation().is_blocked(&their_node) {
-            return Err(AppError::forbidden("That organisation's node is blocked."));
+        self.message_view(mid, Some(&auth.member_id))?
+            .filter(|m| m.conversation == *id)
+            .ok_or_else(|| AppError::not_found("No such message in this conversation."))?;
+        let mine = self
+            .store()
+            .reactions(mid, Some(auth.member_id.as_str()))?
+            .get(reaction)
+            .is_some_and(|(_, m)| *m);
+        if mine != removed {
+            return Ok(self.reaction_counts(mid, Some(&auth.member_id))?);
         }
-        let mut recipients = vec![self.node_id(), their_node];
-        recipients.sort();
-        recipients.dedup();
-        let conversation = direct_conversation(&auth.member_id, &req.to);
-        let id = self
-            .write(
+        self.send_to_conversation(
+            auth,
+            &record,
+            References::default(),
+            EventBody::ChatReaction(ChatReaction {
+                conversation: *id,
+                target: *mid,
+                reaction: reaction.to_owned(),
+                removed,
+            }),
+        )
+        .await?;
+        Ok(self.reaction_counts(mid, Some(&auth.member_id))?)
+    }
+
+    /// Marks the conversation read up to a message, and shares it if the member allows.
+    pub(crate) async fn mark_read(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        up_to: &EventId,
+    ) -> Result<(), AppError> {
+        let (record, mut state) = self.participant_state(&auth.member_id, id)?;
+        let pos = self
+            .store()
+            .message_position(id, up_to)?
+            .ok_or_else(|| AppError::not_found("No such message in this conversation."))?;
+        if state.last_read.is_some_and(|r| r >= pos) {
+            return Ok(());
+        }
+        state.last_read = Some(pos);
+        self.store().put_participant(&auth.member_id, id, &state)?;
+        self.store().durable().await?;
+        if auth.member.read_markers {
+            let recipients = self.recipients(&record.members)?;
+            self.write(
                 auth,
                 Reach::Directed(recipients),
                 References::default(),
-                EventBody::ChatMessage(ChatMessage { conversation, body }),
+                EventBody::ReadMarker(ReadMarker {
+                    conversation: *id,
+                    up_to: *up_to,
+                }),
             )
             .await?;
-        self.message_view(&id)?
-            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
+        }
+        Ok(())
+    }
+
+    /// Renames a group (admins) or mutes it for the member.
+    pub(crate) async fn update_conversation(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        req: UpdateConversation,
+    ) -> Result<ConversationView, AppError> {
+        let (record, mut state) = self.participant_state(&auth.member_id, id)?;
+        if let Some(muted) = req.muted {
+            state.muted = muted;
+            self.store().put_participant(&auth.member_id, id, &state)?;
+            self.store().durable().await?;
+        }
+        if let Some(name) = req.name {
+            let name = name.trim().to_owned();
+            if record.kind != ConversationKind::Group
+                || name.is_empty()
+                || name.len() > MAX_SHORT_TEXT_BYTES
+            {
+                return Err(AppError::bad_request(
+                    "Only groups have names, of 1 to 100 bytes.",
+                ));
+            }
+            self.change_members(
+                auth,
+                id,
+                &record,
+                record.members.clone(),
+                record.admins.clone(),
+                name,
+            )
+            .await?;
+        }
+        self.conversation_view(&auth.member_id, id)?
+            .ok_or_else(not_in_it)
+    }
+
+    async fn change_members(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        record: &ConversationRecord,
+        members: Vec<MemberId>,
+        admins: Vec<MemberId>,
+        name: String,
+    ) -> Result<(), AppError> {
+        // The old and the new members' nodes all hear of it (the removed learn they left).
+        let mut everyone = record.members.clone();
+        everyone.extend(members.iter().cloned());
+        everyone.sort();
+        everyone.dedup();
+        let recipients = self.recipients(&everyone)?;
+        self.chat_rate(auth)?;
+        self.write(
+            auth,
+            Reach::Directed(recipients),
+            References::default(),
+            EventBody::ConversationUpdate(ConversationUpdate {
+                conversation: *id,
+                kind: record.kind,
+                name,
+                members,
+                admins,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds someone to a group (group admins).
+    pub(crate) async fn add_participant(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        req: AddParticipant,
+    ) -> Result<ConversationView, AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        if record.kind != ConversationKind::Group {
+            return Err(AppError::bad_request("People can only be added to groups."));
+        }
+        if !record.admins.contains(&auth.member_id) {
+            return Err(AppError::forbidden(
+                "Only the group's admins can add people.",
+            ));
+        }
+        let max = self.config().chat.max_group_members;
+        let mut members = record.members.clone();
+        if !members.contains(&req.member) {
+            if members.len() >= max {
+                return Err(AppError::bad_request(format!(
+                    "A group can have at most {max} people."
+                )));
+            }
+            members.push(req.member.clone());
+            members.sort();
+        }
+        let mut admins = record.admins.clone();
+        if req.admin && !admins.contains(&req.member) {
+            admins.push(req.member.clone());
+        }
+        self.change_members(auth, id, &record, members, admins, record.name.clone())
+            .await?;
+        self.conversation_view(&auth.member_id, id)?
+            .ok_or_else(not_in_it)
+    }
+
+    /// Removes someone from a group (admins), or leaves it (anyone, removing themselves).
+    pub(crate) async fn remove_participant(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        member: &MemberId,
+    ) -> Result<(), AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
+        if record.kind != ConversationKind::Group {
+            return Err(AppError::bad_request(
+                "One-to-one conversations have no members to remove; block or mute instead.",
+            ));
+        }
+        let leaving = *member == auth.member_id;
+        if !leaving && !record.admins.contains(&auth.member_id) {
+            return Err(AppError::forbidden(
+                "Only the group's admins can remove people.",
+            ));
+        }
+        if !record.members.contains(member) {
+            return Err(AppError::not_found(format!(
+                "{member} is not in this group."
+            )));
+        }
+        let members: Vec<MemberId> = record
+            .members
+            .iter()
+            .filter(|m| *m != member)
+            .cloned()
+            .collect();
+        let admins: Vec<MemberId> = record
+            .admins
+            .iter()
+            .filter(|m| *m != member)
+            .cloned()
+            .collect();
+        self.change_members(auth, id, &record, members, admins, record.name.clone())
+            .await
+    }
+
+    /// Blocks or unblocks another member for this member: nothing from them reaches them,
+    /// and they are not told.
+    pub(crate) async fn set_block(
+        &self,
+        auth: &Auth,
+        member: &MemberId,
+        blocked: bool,
+    ) -> Result<(), AppError> {
+        if *member == auth.member_id {
+            return Err(AppError::bad_request("You cannot block yourself."));
+        }
+        self.store()
+            .set_member_block(&auth.member_id, member, blocked)?;
+        Ok(self.store().durable().await?)
+    }
+
+    /// Whom the member has blocked.
+    pub(crate) fn blocks(&self, auth: &Auth) -> Result<Vec<String>, AppError> {
+        Ok(self.store().member_blocks(&auth.member_id)?)
+    }
+
+    /// Sends one person a message, opening the one-to-one conversation if needed.
+    pub(crate) async fn send_message(
+        &self,
+        auth: &Auth,
+        req: SendMessage,
+    ) -> Result<MessageView, AppError> {
+        let conversation = self
+            .create_conversation(
+                auth,
+                CreateConversation {
+                    members: vec![req.to],
+                    name: None,
+                },
+            )
+            .await?;
+        self.post_message(
+            auth,
+            &conversation.id,
+            NewMessage {
+                body: req.body,
+                reply_to: None,
+            },
+        )
+        .await
     }
 
     /// The one-to-one conversation between the member and `with`, oldest first.
@@ -88,38 +750,64 @@ impl Node {
         auth: &Auth,
         with: &MemberId,
     ) -> Result<Vec<MessageView>, AppError> {
-        let conversation = direct_conversation(&auth.member_id, with);
-        let mut out = Vec::new();
-        for id in self.store().conversation(&conversation)? {
-            if let Some(view) = self.message_view(&id)? {
-                out.push(view);
+        let id = direct_conversation(&auth.member_id, with);
+        if self.store().participant(&auth.member_id, &id)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.history(auth, &id, cursor.as_deref(), 100)?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
             }
         }
-        Ok(out)
+        all.reverse();
+        Ok(all)
     }
 
-    fn message_view(
+    /// A chat message's newest version; `None` if unknown, retracted or from a blocked node.
+    pub(crate) fn message_view(
         &self,
-        id: &kindred_protocol::EventId,
+        id: &EventId,
+        viewer: Option<&MemberId>,
     ) -> Result<Option<MessageView>, AppError> {
-        let Some(payload) = self.payload(id)? else {
+        let Some(meta) = self.store().event_meta(id)? else {
             return Ok(None);
         };
-        if self.federation().is_blocked(&payload.origin) {
+        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined {
             return Ok(None);
         }
-        let EventBody::ChatMessage(chat) = payload.body else {
+        let Some(original) = self.payload(id)? else {
             return Ok(None);
         };
-        let author_name = self.author_labels(&payload.author)?.0;
+        if self.federation().is_blocked(&original.origin) {
+            return Ok(None);
+        }
+        let EventBody::ChatMessage(first) = &original.body else {
+            return Ok(None);
+        };
+        let body = match meta.latest {
+            Some(latest) => match self.payload(&latest)?.map(|p| p.body) {
+                Some(EventBody::ChatMessage(m)) => m.body,
+                _ => first.body.clone(),
+            },
+            None => first.body.clone(),
+        };
+        let author_name = self.author_labels(&original.author)?.0;
         Ok(Some(MessageView {
             id: *id,
-            conversation: chat.conversation,
-            author: payload.author,
+            conversation: first.conversation,
+            author: original.author.clone(),
             author_name,
-            body_html: markdown::render(&chat.body),
-            body: chat.body,
-            created_at: payload.created_at,
+            body_html: markdown::render(&body),
+            body,
+            created_at: original.created_at,
+            edited_at: meta.edited_at.map(Timestamp),
+            reply_to: original.refs.reply_to,
+            reactions: self.reaction_counts(id, viewer)?,
         }))
     }
 }

@@ -489,8 +489,8 @@ impl Node {
             display_name: member.display_name.clone(),
             organisation: self.config().node.organisation.clone(),
             bio: String::new(),
-            happy_to_talk_about: String::new(),
-            listed: false,
+            happy_to_talk_about: member.happy_to_talk_about.clone(),
+            listed: member.listed,
         });
         let draft = Draft {
             author: id.clone(),

@@ -108,6 +108,7 @@ impl IngestHandle {
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
+        let name = store.node_name()?.unwrap_or_default();
         let (tx, rx) = mpsc::channel(4096);
         let actor = Actor {
             store,
@@ -115,6 +116,7 @@ impl IngestHandle {
             origin,
             next_seq,
             last_time: Timestamp::default(),
+            name,
             live,
             indexer,
             signals,
@@ -170,6 +172,8 @@ struct Actor {
     next_seq: u64,
     /// The time given to the previous group.
     last_time: Timestamp,
+    /// This node's name.
+    name: String,
     live: LiveSender,
     /// Woken after each stored group so search catches up.
     indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
@@ -254,7 +258,9 @@ impl Actor {
             return;
         }
         let started = std::time::Instant::now();
-        let stored = self.store.ingest(&events, now.as_millis(), self.origin);
+        let stored = self
+            .store
+            .ingest(&events, now.as_millis(), self.origin, &self.name);
         tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
         match stored {
             Ok(outcomes) => {
@@ -277,7 +283,7 @@ impl Actor {
                     let mut directed = false;
                     for (outcome, event) in outcomes.iter().zip(&events) {
                         if let IngestOutcome::Stored { change, .. } = outcome {
-                            live.publish(*change);
+                            live.publish(change.clone());
                             match &event.payload().audience {
                                 Audience::Shared { .. } => shared = true,
                                 Audience::Directed { .. } => {

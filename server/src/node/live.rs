@@ -1,12 +1,19 @@
 //! Live updates: the ingest path publishes what changed once it is durable; one fan-out task
-//! turns each change into a stream message, serialises it once and broadcasts the text to
-//! every connected member. A member whose queue fills up is disconnected, never waited for.
+//! turns each change into a stream message, serialises it once and broadcasts the bytes,
+//! addressed either to every member (posts) or to a list of members (a conversation's
+//! participants on this node). A member whose queue fills up is disconnected, never
+//! waited for.
+
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
+use kindred_protocol::MemberId;
 use kindred_protocol::api::StreamMessage;
+use kindred_protocol::event::ConversationId;
 use tokio::sync::{broadcast, mpsc};
 
 use super::Node;
+use crate::error::AppError;
 use crate::store::Change;
 
 /// Publishes changes from the ingest path (any thread).
@@ -19,7 +26,7 @@ pub(crate) struct LiveSender {
 
 impl LiveSender {
     pub(crate) fn publish(&self, change: Change) {
-        if !matches!(change, Change::None | Change::Message(_)) {
+        if change != Change::None {
             // No fan-out task means the node is shutting down; nobody is listening.
             let _ = self.tx.send(change);
         }
@@ -34,12 +41,28 @@ pub(crate) fn channel() -> (LiveSender, LiveReceiver) {
     (LiveSender { tx }, rx)
 }
 
+/// One broadcast update: for everyone (`None`) or for the listed members only.
+#[derive(Clone)]
+pub(crate) struct Update {
+    /// Who may receive it; `None` means every signed-in member.
+    pub(crate) to: Option<Arc<Vec<MemberId>>>,
+    /// The serialised `StreamMessage`.
+    pub(crate) text: Utf8Bytes,
+}
+
+impl Update {
+    /// Whether `member` should get this update.
+    pub(crate) fn is_for(&self, member: &MemberId) -> bool {
+        self.to.as_ref().is_none_or(|to| to.contains(member))
+    }
+}
+
 /// Where members' websocket tasks subscribe.
 #[derive(Clone)]
 pub(crate) struct LiveHub {
     /// Serialised stream messages (shared bytes: cloning one for a subscriber copies
     /// nothing); each subscriber has `stream_queue` slots.
-    tx: broadcast::Sender<Utf8Bytes>,
+    tx: broadcast::Sender<Update>,
 }
 
 impl LiveHub {
@@ -48,51 +71,140 @@ impl LiveHub {
         Self { tx }
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Utf8Bytes> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Update> {
         self.tx.subscribe()
     }
 
-    fn send(&self, text: Utf8Bytes) {
+    fn send(&self, update: Update) {
         // An error only means nobody is subscribed right now.
-        let _ = self.tx.send(text);
+        let _ = self.tx.send(update);
     }
 }
 
 /// Runs until the ingest side is gone: turns changes into broadcast stream messages.
 pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
     while let Some(change) = rx.recv().await {
-        let message = match message_for(&node, change) {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
+        let messages = match messages_for(&node, &change) {
+            Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %e, ?change, "cannot build a live update");
                 continue;
             }
         };
-        match serde_json::to_string(&message) {
-            Ok(text) => node.live_hub().send(Utf8Bytes::from(text)),
-            Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
+        for (to, message) in messages {
+            match serde_json::to_string(&message) {
+                Ok(text) => node.live_hub().send(Update {
+                    to: to.map(Arc::new),
+                    text: Utf8Bytes::from(text),
+                }),
+                Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
+            }
         }
     }
 }
 
-fn message_for(
+type Addressed = (Option<Vec<MemberId>>, StreamMessage);
+
+/// This node's members in a conversation who have not blocked `author`.
+fn local_participants(
     node: &Node,
-    change: Change,
-) -> Result<Option<StreamMessage>, crate::store::StoreError> {
+    c: &ConversationId,
+    author: Option<&MemberId>,
+) -> Result<Vec<MemberId>, AppError> {
+    let Some(record) = node.store().conversation(c)? else {
+        return Ok(Vec::new());
+    };
+    let own = node.config().node.name.as_str();
+    let mut out = Vec::new();
+    for m in record.members.into_iter().filter(|m| m.node_name() == own) {
+        if let Some(a) = author
+            && node.store().has_blocked(&m, a)?
+        {
+            continue;
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError> {
     Ok(match change {
         Change::New(id) => node
-            .post_view(&id, None)?
-            .map(|post| StreamMessage::New { post }),
+            .post_view(id, None)?
+            .map(|post| (None, StreamMessage::New { post }))
+            .into_iter()
+            .collect(),
         Change::Edited(id) => node
-            .post_view(&id, None)?
-            .map(|post| StreamMessage::Edited { post }),
-        Change::Retracted(id) => Some(StreamMessage::Retracted { id }),
-        Change::Reactions(id) => Some(StreamMessage::Reactions {
-            id,
-            reactions: node.reaction_counts(&id, None)?,
-        }),
-        // Private messages are never broadcast; they go to participants only (chat issue).
-        Change::Message(_) | Change::None => None,
+            .post_view(id, None)?
+            .map(|post| (None, StreamMessage::Edited { post }))
+            .into_iter()
+            .collect(),
+        Change::Retracted(id) => vec![(None, StreamMessage::Retracted { id: *id })],
+        Change::Reactions(id) => vec![(
+            None,
+            StreamMessage::Reactions {
+                id: *id,
+                reactions: node.reaction_counts(id, None)?,
+            },
+        )],
+        Change::Message(c, id) | Change::MessageEdited(c, id) => {
+            let Some(message) = node.message_view(id, None)? else {
+                return Ok(Vec::new());
+            };
+            let to = local_participants(node, c, Some(&message.author))?;
+            let msg = if matches!(change, Change::Message(..)) {
+                StreamMessage::Message { message }
+            } else {
+                StreamMessage::MessageEdited { message }
+            };
+            vec![(Some(to), msg)]
+        }
+        Change::MessageRetracted(c, id) => vec![(
+            Some(local_participants(node, c, None)?),
+            StreamMessage::MessageRetracted {
+                conversation: *c,
+                id: *id,
+            },
+        )],
+        Change::MessageReactions(c, id) => vec![(
+            Some(local_participants(node, c, None)?),
+            StreamMessage::MessageReactions {
+                conversation: *c,
+                id: *id,
+                reactions: node.reaction_counts(id, None)?,
+            },
+        )],
+        Change::Conversation(c, removed) => {
+            let mut out = Vec::new();
+            for m in local_participants(node, c, None)? {
+                let view = node.conversation_view(&m, c)?;
+                out.push((
+                    Some(vec![m]),
+                    StreamMessage::Conversation {
+                        conversation: view,
+                        id: *c,
+                    },
+                ));
+            }
+            if !removed.is_empty() {
+                out.push((
+                    Some(removed.clone()),
+                    StreamMessage::Conversation {
+                        conversation: None,
+                        id: *c,
+                    },
+                ));
+            }
+            out
+        }
+        Change::ReadMarker(c, member, up_to) => vec![(
+            Some(local_participants(node, c, None)?),
+            StreamMessage::ReadMarker {
+                conversation: *c,
+                member: member.clone(),
+                up_to: *up_to,
+            },
+        )],
+        Change::None => Vec::new(),
     })
 }

@@ -117,6 +117,8 @@ pub(crate) struct Limits {
     pub(crate) login_attempts: RateLimiter<IpAddr>,
     /// Requests per session.
     pub(crate) requests: RateLimiter<[u8; 32]>,
+    /// Chat messages per member.
+    pub(crate) chat: RateLimiter<String>,
     /// Open connections per address.
     pub(crate) connections: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
 }
@@ -152,6 +154,7 @@ impl Node {
                 Duration::from_secs(900),
             ),
             requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
+            chat: RateLimiter::new(config.chat.messages_per_minute, Duration::from_secs(60)),
             connections: std::sync::Mutex::new(Default::default()),
         };
         let node = Node {

@@ -36,6 +36,19 @@ pub(crate) struct MemberRecord {
     /// so members who never post are not announced to the federation).
     #[serde(default)]
     pub(crate) profile_published: bool,
+    /// Listed in the federation's people directory.
+    #[serde(default)]
+    pub(crate) listed: bool,
+    /// What they are happy to talk about (shown in the directory).
+    #[serde(default)]
+    pub(crate) happy_to_talk_about: String,
+    /// Share their read position in conversations.
+    #[serde(default = "yes")]
+    pub(crate) read_markers: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A signed-in session.

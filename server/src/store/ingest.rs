@@ -6,27 +6,33 @@
 //! effects that break a rule (an edit by someone else, a retraction from another origin,
 //! a reply to an unknown post) are simply not applied, and logged.
 
+use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::EventKind;
+use kindred_protocol::event::body::chat::{ChatMessage, ConversationUpdate, ReadMarker};
 use kindred_protocol::{
-    Audience, EventBody, EventId, EventPayload, NodeId, SignedEvent, VerifiedEvent,
+    Audience, EventBody, EventId, EventPayload, MemberId, NodeId, SignedEvent, VerifiedEvent,
 };
 use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
+use super::chat::{
+    ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key, message_key,
+    participant_key,
+};
 use super::events::EventMeta;
 use super::federation::outbox_key;
 use super::keys::{Position, text_position};
 use super::origin_log::{decode_u64, origin_seq_key};
-use super::profiles::{ProfileRecord, conversation_key};
+use super::profiles::ProfileRecord;
 use super::reactions::reaction_key;
 use super::timelines::thread_key;
 use super::topics::{TopicStats, topic_key};
 use super::{Store, StoreError, from_json, to_json};
 
 /// What storing an event changed, for live updates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Change {
     /// A new visible post or reply.
     New(EventId),
@@ -36,8 +42,18 @@ pub(crate) enum Change {
     Retracted(EventId),
     /// Reactions on an entry (by original id) changed.
     Reactions(EventId),
-    /// A directed chat message was stored.
-    Message(EventId),
+    /// A chat message was stored (conversation, message).
+    Message(ConversationId, EventId),
+    /// A chat message (by original id) has a new version.
+    MessageEdited(ConversationId, EventId),
+    /// A chat message (by original id) was taken back.
+    MessageRetracted(ConversationId, EventId),
+    /// Reactions on a chat message changed.
+    MessageReactions(ConversationId, EventId),
+    /// A conversation changed; the local members it no longer includes are listed.
+    Conversation(ConversationId, Vec<MemberId>),
+    /// A participant's read marker moved.
+    ReadMarker(ConversationId, MemberId, EventId),
     /// Nothing members see changed.
     None,
 }
@@ -81,10 +97,12 @@ struct Tx<'a> {
     topic_stats: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
     profiles: &'a TransactionalTree,
-    conversation_messages: &'a TransactionalTree,
+    chat: &'a TransactionalTree,
     origin_names: &'a TransactionalTree,
     /// This node, whose directed events go into the outbox.
     self_id: NodeId,
+    /// This node's name, to recognise its own members.
+    self_name: &'a str,
 }
 
 fn abort(e: StoreError) -> TxError {
@@ -100,6 +118,7 @@ impl Store {
         events: &[VerifiedEvent],
         now: u64,
         self_id: NodeId,
+        self_name: &str,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let start_seq = self.last_local_seq()?;
         let t = self.trees();
@@ -116,7 +135,7 @@ impl Store {
             &t.topic_stats,
             &t.outbox,
             &t.profiles,
-            &t.conversation_messages,
+            &t.chat,
             &t.origin_names,
         )
             .transaction(
@@ -134,9 +153,10 @@ impl Store {
                         topic_stats: ts,
                         outbox: ob,
                         profiles: pr,
-                        conversation_messages: cm,
+                        chat: cm,
                         origin_names: on,
                         self_id,
+                        self_name,
                     };
                     let mut local_seq = start_seq;
                     events
@@ -249,11 +269,21 @@ impl Tx<'_> {
                 self.profile(p, profile)?;
                 Change::None
             }
-            (EventBody::ChatMessage(chat), _) => {
-                let key = conversation_key(&chat.conversation, meta.sort_ts, *local_seq);
-                self.conversation_messages.insert(&key[..], id.as_bytes())?;
-                Change::Message(id)
-            }
+            (EventBody::ChatMessage(chat), _) => self.chat_message(id, p, chat, &mut meta)?,
+            (EventBody::ConversationUpdate(update), _) => self.conversation_update(p, update)?,
+            (EventBody::ChatReaction(r), _) => match self.original_of(r.target)? {
+                Some((target, _)) => {
+                    let key = reaction_key(&target, &r.reaction, p.author.as_str());
+                    if r.removed {
+                        self.reactions.remove(key)?;
+                    } else {
+                        self.reactions.insert(key, id.as_bytes())?;
+                    }
+                    Change::MessageReactions(r.conversation, target)
+                }
+                None => Change::None,
+            },
+            (EventBody::ReadMarker(marker), _) => self.read_marker(p, marker)?,
             _ => Change::None,
         };
         if let Audience::Directed { recipients } = &p.audience
@@ -381,6 +411,151 @@ impl Tx<'_> {
         Ok(Change::Retracted(original))
     }
 
+    fn conversation_record(
+        &self,
+        c: &ConversationId,
+    ) -> Result<Option<ConversationRecord>, TxError> {
+        match self.chat.get(conversation_key(c))? {
+            None => Ok(None),
+            Some(v) => from_json("chat", &v).map(Some).map_err(abort),
+        }
+    }
+
+    fn put_conversation(&self, c: &ConversationId, r: &ConversationRecord) -> Result<(), TxError> {
+        self.chat
+            .insert(&conversation_key(c)[..], to_json("chat", r).map_err(abort)?)?;
+        Ok(())
+    }
+
+    /// A chat message, an edit of one (`replaces`) or a retraction (`retracts`). Accepted
+    /// from members of the conversation; edits and retractions from the author only.
+    fn chat_message(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        chat: &ChatMessage,
+        meta: &mut EventMeta,
+    ) -> Result<Change, TxError> {
+        let c = chat.conversation;
+        if let Some(record) = self.conversation_record(&c)?
+            && !record.members.contains(&p.author)
+        {
+            tracing::warn!(%id, author = %p.author, "message from someone not in the conversation ignored");
+            return Ok(Change::None);
+        }
+        let target = p.refs.replaces.or(p.refs.retracts);
+        if let Some(target) = target {
+            let Some((original, mut original_meta)) = self.original_of(target)? else {
+                return Ok(Change::None);
+            };
+            let same_author = self
+                .payload(&original)?
+                .is_some_and(|o| o.author == p.author && o.origin == p.origin);
+            if !same_author || original_meta.retracted_by.is_some() {
+                return Ok(Change::None);
+            }
+            meta.original = Some(original);
+            if p.refs.retracts.is_some() {
+                original_meta.retracted_by = Some(id);
+                self.put_meta(&original, &original_meta)?;
+                return Ok(Change::MessageRetracted(c, original));
+            }
+            original_meta.latest = Some(id);
+            original_meta.edited_at = Some(p.created_at.as_millis());
+            self.put_meta(&original, &original_meta)?;
+            return Ok(Change::MessageEdited(c, original));
+        }
+        let key = message_key(&c, meta.sort_ts, meta.local_seq);
+        self.chat.insert(&key[..], id.as_bytes())?;
+        if let Some(mut record) = self.conversation_record(&c)? {
+            record.last_activity = Some(record.last_activity.unwrap_or(0).max(meta.sort_ts));
+            self.put_conversation(&c, &record)?;
+        }
+        Ok(Change::Message(c, id))
+    }
+
+    /// A conversation's new state. Created by one of its members; changed by its admins;
+    /// anyone may leave. Newer updates (by origin time) replace older ones.
+    fn conversation_update(
+        &self,
+        p: &EventPayload,
+        update: &ConversationUpdate,
+    ) -> Result<Change, TxError> {
+        let c = update.conversation;
+        let updated_at = p.created_at.as_millis();
+        let current = self.conversation_record(&c)?;
+        let allowed = match &current {
+            None => update.members.contains(&p.author) && update.admins.contains(&p.author),
+            Some(r) => {
+                let leaving = r.members.contains(&p.author)
+                    && !update.members.contains(&p.author)
+                    && update.members.iter().all(|m| r.members.contains(m))
+                    && update.members.len() + 1 == r.members.len();
+                r.admins.contains(&p.author) || leaving
+            }
+        };
+        if !allowed {
+            tracing::warn!(author = %p.author, conversation = %c, "conversation change by someone not allowed ignored");
+            return Ok(Change::None);
+        }
+        if current.as_ref().is_some_and(|r| r.updated_at > updated_at) {
+            return Ok(Change::None);
+        }
+        let before: Vec<MemberId> = current
+            .as_ref()
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        let record = ConversationRecord {
+            kind: update.kind,
+            name: update.name.clone(),
+            members: update.members.clone(),
+            admins: update.admins.clone(),
+            updated_at,
+            last_activity: current.and_then(|r| r.last_activity),
+        };
+        self.put_conversation(&c, &record)?;
+        let ours = |m: &&MemberId| m.node_name() == self.self_name;
+        for m in record.members.iter().filter(ours) {
+            let key = participant_key(m, &c);
+            if self.chat.get(&key)?.is_none() {
+                let state = to_json("chat", &ParticipantState::default()).map_err(abort)?;
+                self.chat.insert(key, state)?;
+            }
+        }
+        let removed: Vec<MemberId> = before
+            .iter()
+            .filter(ours)
+            .filter(|m| !record.members.contains(m))
+            .cloned()
+            .collect();
+        for m in &removed {
+            self.chat.remove(participant_key(m, &c))?;
+        }
+        Ok(Change::Conversation(c, removed))
+    }
+
+    fn read_marker(&self, p: &EventPayload, marker: &ReadMarker) -> Result<Change, TxError> {
+        let c = marker.conversation;
+        let Some(meta) = self.meta(&marker.up_to)? else {
+            return Ok(Change::None);
+        };
+        let pos = (meta.sort_ts, meta.local_seq);
+        let key = marker_key(&c, &p.author);
+        if let Some(old) = self.chat.get(&key)? {
+            let old: MarkerRecord = from_json("chat", &old).map_err(abort)?;
+            if old.pos >= pos {
+                return Ok(Change::None);
+            }
+        }
+        let record = MarkerRecord {
+            up_to: marker.up_to,
+            pos,
+        };
+        self.chat
+            .insert(key, to_json("chat", &record).map_err(abort)?)?;
+        Ok(Change::ReadMarker(c, p.author.clone(), marker.up_to))
+    }
+
     /// Each origin may only write as members of one node name: the first name it uses.
     fn author_matches_origin(&self, p: &EventPayload) -> Result<bool, TxError> {
         let name = p.author.node_name().as_bytes();
@@ -411,6 +586,8 @@ impl Tx<'_> {
             display_name: profile.display_name.clone(),
             organisation: profile.organisation.clone(),
             updated_at,
+            listed: profile.listed,
+            happy_to_talk_about: profile.happy_to_talk_about.clone(),
         };
         self.profiles
             .insert(key, to_json("profiles", &record).map_err(abort)?)?;

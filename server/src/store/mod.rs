@@ -7,6 +7,7 @@
 //! the protocol crate before ingest).
 
 pub(crate) mod accounts;
+mod chat;
 mod commit;
 mod events;
 mod federation;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
+pub(crate) use chat::{ConversationRecord, ParticipantState};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;
@@ -136,7 +138,7 @@ pub(crate) struct Trees {
     pub(crate) outbox: sled::Tree,
     pub(crate) origin_names: sled::Tree,
     pub(crate) profiles: sled::Tree,
-    pub(crate) conversation_messages: sled::Tree,
+    pub(crate) chat: sled::Tree,
 }
 
 impl Store {
@@ -176,7 +178,7 @@ impl Store {
             outbox: t("outbox")?,
             origin_names: t("origin_names")?,
             profiles: t("profiles")?,
-            conversation_messages: t("conversation_messages")?,
+            chat: t("chat")?,
         };
         meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

@@ -1,13 +1,7 @@
-//! Profiles and conversations seen in events:
-//!
-//! - `profiles`: member id (text) → [`ProfileRecord`] (JSON), the newest profile event from
-//!   the member's home node.
-//! - `conversation_messages`: conversation id (16) ‖ sort_ts (u64 BE) ‖ local seq (u64 BE)
-//!   → event id: chat messages this node holds, in time order; messages in the same
-//!   millisecond keep their arrival order, which is each sender's sending order.
+//! `profiles`: member id (text) → [`ProfileRecord`] (JSON), the newest profile event from
+//! the member's home node.
 
-use kindred_protocol::event::ConversationId;
-use kindred_protocol::{EventId, MemberId};
+use kindred_protocol::MemberId;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, from_json};
@@ -21,56 +15,34 @@ pub(crate) struct ProfileRecord {
     pub(crate) organisation: String,
     /// Origin time of the profile event (ms); newer replaces older.
     pub(crate) updated_at: u64,
-}
-
-pub(crate) fn conversation_key(
-    conversation: &ConversationId,
-    sort_ts: u64,
-    local_seq: u64,
-) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    key[..16].copy_from_slice(conversation.as_bytes());
-    key[16..24].copy_from_slice(&sort_ts.to_be_bytes());
-    key[24..].copy_from_slice(&local_seq.to_be_bytes());
-    key
+    /// Listed in the people directory.
+    #[serde(default)]
+    pub(crate) listed: bool,
+    /// What they are happy to talk about.
+    #[serde(default)]
+    pub(crate) happy_to_talk_about: String,
 }
 
 impl Store {
+    /// Every profile known here, with its member id.
+    pub(crate) fn profiles(&self) -> Result<Vec<(String, ProfileRecord)>, StoreError> {
+        self.trees()
+            .profiles
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                let id = String::from_utf8(k.to_vec())
+                    .map_err(|e| StoreError::corrupt("profiles", e))?;
+                Ok((id, from_json("profiles", &v)?))
+            })
+            .collect()
+    }
+
     /// The newest profile of a member, if one arrived.
     pub(crate) fn profile(&self, member: &MemberId) -> Result<Option<ProfileRecord>, StoreError> {
         match self.trees().profiles.get(member.as_str())? {
             None => Ok(None),
             Some(v) => from_json("profiles", &v).map(Some),
         }
-    }
-
-    /// A conversation's messages held here, oldest first.
-    pub(crate) fn conversation(&self, id: &ConversationId) -> Result<Vec<EventId>, StoreError> {
-        let mut out = Vec::new();
-        for item in self
-            .trees()
-            .conversation_messages
-            .scan_prefix(id.as_bytes())
-        {
-            let (_, v) = item?;
-            let id = <[u8; 32]>::try_from(v.as_ref())
-                .map(EventId::from_bytes)
-                .map_err(|e| StoreError::corrupt("conversation_messages", e))?;
-            out.push(id);
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conversation_key_layout_is_pinned() {
-        let key = conversation_key(&ConversationId::from_bytes([9; 16]), 1, 2);
-        assert_eq!(&key[..16], &[9; 16]);
-        assert_eq!(&key[16..24], &[0, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(&key[24..], &[0, 0, 0, 0, 0, 0, 0, 2]);
     }
 }

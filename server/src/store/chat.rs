@@ -1,0 +1,320 @@
+//! The `chat` tree: conversations, their messages and participants' state, in one tree
+//! with a one-byte prefix per record type (one tree keeps the ingest transaction within
+//! sled's limit of trees per transaction). Only conversations with a participant on this
+//! node are ever stored here.
+//!
+//! - `c` ‖ conversation (16) → [`ConversationRecord`] (JSON)
+//! - `x` ‖ conversation (16) ‖ sort_ts (u64 BE) ‖ local seq (u64 BE) → message id
+//! - `m` ‖ member (u8 len ‖ text) ‖ conversation (16) → [`ParticipantState`] (JSON), for
+//!   this node's members only
+//! - `r` ‖ conversation (16) ‖ member (u8 len ‖ text) → [`MarkerRecord`] (JSON)
+//! - `k` ‖ member (u8 len ‖ text) ‖ blocked member (u8 len ‖ text) → ()
+
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::event::body::chat::ConversationKind;
+use kindred_protocol::{EventId, MemberId};
+use serde::{Deserialize, Serialize};
+
+use super::keys::push_text;
+use super::{Store, StoreError, from_json, to_json};
+
+/// A conversation's current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ConversationRecord {
+    /// Direct or group.
+    pub(crate) kind: ConversationKind,
+    /// The group's name.
+    pub(crate) name: String,
+    /// Everyone in it.
+    pub(crate) members: Vec<MemberId>,
+    /// Who may change the membership.
+    pub(crate) admins: Vec<MemberId>,
+    /// Origin time of the update this state comes from (newer updates replace it).
+    pub(crate) updated_at: u64,
+    /// Time of the latest message.
+    pub(crate) last_activity: Option<u64>,
+}
+
+/// A local member's own state in a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ParticipantState {
+    /// Muted: no live notifications counted as unread.
+    pub(crate) muted: bool,
+    /// Position (sort_ts, local seq) of the last message read.
+    pub(crate) last_read: Option<(u64, u64)>,
+}
+
+/// A participant's shared read position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MarkerRecord {
+    /// The last message read.
+    pub(crate) up_to: EventId,
+    /// Its position here.
+    pub(crate) pos: (u64, u64),
+}
+
+pub(crate) fn conversation_key(c: &ConversationId) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = b'c';
+    key[1..].copy_from_slice(c.as_bytes());
+    key
+}
+
+pub(crate) fn message_key(c: &ConversationId, sort_ts: u64, local_seq: u64) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b'x';
+    key[1..17].copy_from_slice(c.as_bytes());
+    key[17..25].copy_from_slice(&sort_ts.to_be_bytes());
+    key[25..].copy_from_slice(&local_seq.to_be_bytes());
+    key
+}
+
+pub(crate) fn participant_key(member: &MemberId, c: &ConversationId) -> Vec<u8> {
+    let mut key = vec![b'm'];
+    push_text(&mut key, member.as_str());
+    key.extend_from_slice(c.as_bytes());
+    key
+}
+
+pub(crate) fn marker_key(c: &ConversationId, member: &MemberId) -> Vec<u8> {
+    let mut key = vec![b'r'];
+    key.extend_from_slice(c.as_bytes());
+    push_text(&mut key, member.as_str());
+    key
+}
+
+fn block_key(member: &MemberId, blocked: &MemberId) -> Vec<u8> {
+    let mut key = vec![b'k'];
+    push_text(&mut key, member.as_str());
+    push_text(&mut key, blocked.as_str());
+    key
+}
+
+fn message_prefix(c: &ConversationId) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = b'x';
+    key[1..].copy_from_slice(c.as_bytes());
+    key
+}
+
+fn decode_id(bytes: &[u8]) -> Result<EventId, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(EventId::from_bytes)
+        .map_err(|e| StoreError::corrupt("chat", e))
+}
+
+fn decode_pos(key: &[u8]) -> Result<(u64, u64), StoreError> {
+    let err = || StoreError::corrupt("chat", std::io::Error::other("short message key"));
+    let ts = key.get(17..25).ok_or_else(err)?;
+    let seq = key.get(25..33).ok_or_else(err)?;
+    Ok((
+        u64::from_be_bytes(ts.try_into().map_err(|_| err())?),
+        u64::from_be_bytes(seq.try_into().map_err(|_| err())?),
+    ))
+}
+
+impl Store {
+    /// A conversation's state, if this node holds it.
+    pub(crate) fn conversation(
+        &self,
+        c: &ConversationId,
+    ) -> Result<Option<ConversationRecord>, StoreError> {
+        match self.trees().chat.get(conversation_key(c))? {
+            None => Ok(None),
+            Some(v) => from_json("chat", &v).map(Some),
+        }
+    }
+
+    /// A local member's state in a conversation; `None` if they are not in it.
+    pub(crate) fn participant(
+        &self,
+        member: &MemberId,
+        c: &ConversationId,
+    ) -> Result<Option<ParticipantState>, StoreError> {
+        match self.trees().chat.get(participant_key(member, c))? {
+            None => Ok(None),
+            Some(v) => from_json("chat", &v).map(Some),
+        }
+    }
+
+    /// Updates a local member's state in a conversation they are in.
+    pub(crate) fn put_participant(
+        &self,
+        member: &MemberId,
+        c: &ConversationId,
+        state: &ParticipantState,
+    ) -> Result<(), StoreError> {
+        self.trees()
+            .chat
+            .insert(participant_key(member, c), to_json("chat", state)?)?;
+        Ok(())
+    }
+
+    /// The conversations a local member is in.
+    pub(crate) fn conversations_of(
+        &self,
+        member: &MemberId,
+    ) -> Result<Vec<(ConversationId, ParticipantState)>, StoreError> {
+        let mut prefix = vec![b'm'];
+        push_text(&mut prefix, member.as_str());
+        let mut out = Vec::new();
+        for item in self.trees().chat.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let id = <[u8; 16]>::try_from(&k[prefix.len()..])
+                .map(ConversationId::from_bytes)
+                .map_err(|e| StoreError::corrupt("chat", e))?;
+            out.push((id, from_json("chat", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// A conversation's messages, newest first, strictly before `before`.
+    pub(crate) fn messages(
+        &self,
+        c: &ConversationId,
+        before: Option<(u64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<((u64, u64), EventId)>, StoreError> {
+        let start = message_prefix(c);
+        let end = match before {
+            Some((ts, seq)) => message_key(c, ts, seq).to_vec(),
+            None => {
+                let mut e = start.to_vec();
+                e.extend_from_slice(&[0xff; 17]);
+                e
+            }
+        };
+        let mut out = Vec::new();
+        for item in self
+            .trees()
+            .chat
+            .range(start.to_vec()..end)
+            .rev()
+            .take(limit)
+        {
+            let (k, v) = item?;
+            out.push((decode_pos(&k)?, decode_id(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// A conversation's messages after a position, oldest first.
+    pub(crate) fn messages_after(
+        &self,
+        c: &ConversationId,
+        after: Option<(u64, u64)>,
+    ) -> Result<Vec<((u64, u64), EventId)>, StoreError> {
+        let start = match after {
+            Some((ts, seq)) => message_key(c, ts, seq.saturating_add(1)).to_vec(),
+            None => message_prefix(c).to_vec(),
+        };
+        let mut out = Vec::new();
+        for item in self.trees().chat.range(start..) {
+            let (k, v) = item?;
+            if !k.starts_with(&message_prefix(c)) {
+                break;
+            }
+            out.push((decode_pos(&k)?, decode_id(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// Where a message sits in its conversation here.
+    pub(crate) fn message_position(
+        &self,
+        c: &ConversationId,
+        id: &EventId,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let Some(meta) = self.event_meta(id)? else {
+            return Ok(None);
+        };
+        let pos = (meta.sort_ts, meta.local_seq);
+        Ok(self
+            .trees()
+            .chat
+            .get(message_key(c, pos.0, pos.1))?
+            .map(|_| pos))
+    }
+
+    /// Shared read positions in a conversation.
+    pub(crate) fn markers(
+        &self,
+        c: &ConversationId,
+    ) -> Result<Vec<(String, MarkerRecord)>, StoreError> {
+        let mut prefix = vec![b'r'];
+        prefix.extend_from_slice(c.as_bytes());
+        let mut out = Vec::new();
+        for item in self.trees().chat.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let member = std::str::from_utf8(k.get(prefix.len() + 1..).unwrap_or_default())
+                .map_err(|e| StoreError::corrupt("chat", e))?
+                .to_owned();
+            out.push((member, from_json("chat", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Whether `member` (local) blocked `other`.
+    pub(crate) fn has_blocked(
+        &self,
+        member: &MemberId,
+        other: &MemberId,
+    ) -> Result<bool, StoreError> {
+        Ok(self.trees().chat.contains_key(block_key(member, other))?)
+    }
+
+    /// Blocks or unblocks `other` for `member`.
+    pub(crate) fn set_member_block(
+        &self,
+        member: &MemberId,
+        other: &MemberId,
+        blocked: bool,
+    ) -> Result<(), StoreError> {
+        let key = block_key(member, other);
+        if blocked {
+            self.trees().chat.insert(key, &[])?;
+        } else {
+            self.trees().chat.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Whom `member` has blocked.
+    pub(crate) fn member_blocks(&self, member: &MemberId) -> Result<Vec<String>, StoreError> {
+        let mut prefix = vec![b'k'];
+        push_text(&mut prefix, member.as_str());
+        let mut out = Vec::new();
+        for item in self.trees().chat.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            let rest = &k[prefix.len()..];
+            let text = rest.get(1..).unwrap_or_default();
+            out.push(
+                std::str::from_utf8(text)
+                    .map_err(|e| StoreError::corrupt("chat", e))?
+                    .to_owned(),
+            );
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_layouts_are_pinned() {
+        let c = ConversationId::from_bytes([7; 16]);
+        let m = MemberId::parse("@a:b").unwrap();
+        assert_eq!(
+            &conversation_key(&c)[..],
+            &[&[b'c'][..], &[7; 16]].concat()[..]
+        );
+        let k = message_key(&c, 1, 2);
+        assert_eq!(k[0], b'x');
+        assert_eq!(&k[17..25], &[0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(&k[25..], &[0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!(&participant_key(&m, &c)[..6], b"m\x04@a:b");
+        assert_eq!(&marker_key(&c, &m)[17..], b"\x04@a:b");
+    }
+}

@@ -494,6 +494,206 @@ impl Client {
         self.get(url).await
     }
 
+    /// The people directory (members across the federation who chose to be listed).
+    pub async fn people(&self, query: Option<&str>) -> Result<Vec<PersonView>, ClientError> {
+        let mut url = self.api(&["people"])?;
+        if let Some(q) = query {
+            url.query_pairs_mut().append_pair("q", q);
+        }
+        self.get(url).await
+    }
+
+    /// The member's conversations, most recently active first.
+    pub async fn conversations(&self) -> Result<Vec<ConversationView>, ClientError> {
+        self.get(self.api(&["conversations"])?).await
+    }
+
+    /// Starts a conversation (one person and no name: one-to-one; else a group).
+    pub async fn create_conversation(
+        &self,
+        req: &CreateConversation,
+    ) -> Result<ConversationView, ClientError> {
+        self.send(Method::POST, self.api(&["conversations"])?, Some(req))
+            .await
+    }
+
+    /// One conversation.
+    pub async fn conversation(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+    ) -> Result<ConversationView, ClientError> {
+        self.get(self.api(&["conversations", &id.to_hex()])?).await
+    }
+
+    /// Renames a group or mutes a conversation.
+    pub async fn update_conversation(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        req: &UpdateConversation,
+    ) -> Result<ConversationView, ClientError> {
+        self.send(
+            Method::PATCH,
+            self.api(&["conversations", &id.to_hex()])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// A page of a conversation's messages, newest first.
+    pub async fn history(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        before: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<MessageView>, ClientError> {
+        let mut url = self.api(&["conversations", &id.to_hex(), "messages"])?;
+        page_query(&mut url, before, limit);
+        self.get(url).await
+    }
+
+    /// Sends a message to a conversation.
+    pub async fn post_message(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        req: &NewMessage,
+    ) -> Result<MessageView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["conversations", &id.to_hex(), "messages"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Edits one's own message.
+    pub async fn edit_message(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        message: &EventId,
+        body: &str,
+    ) -> Result<MessageView, ClientError> {
+        let req = EditMessage {
+            body: body.to_owned(),
+        };
+        self.send(
+            Method::PUT,
+            self.api(&["conversations", &id.to_hex(), "messages", &message.to_hex()])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Takes back one's own message.
+    pub async fn retract_message(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        message: &EventId,
+    ) -> Result<(), ClientError> {
+        self.send::<(), ()>(
+            Method::DELETE,
+            self.api(&["conversations", &id.to_hex(), "messages", &message.to_hex()])?,
+            None,
+        )
+        .await
+    }
+
+    /// Reacts to a message.
+    pub async fn react_message(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        message: &EventId,
+        reaction: &str,
+    ) -> Result<Vec<ReactionCount>, ClientError> {
+        let req = React {
+            reaction: reaction.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            self.api(&[
+                "conversations",
+                &id.to_hex(),
+                "messages",
+                &message.to_hex(),
+                "reactions",
+            ])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Marks a conversation read up to a message.
+    pub async fn mark_read(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        up_to: &EventId,
+    ) -> Result<(), ClientError> {
+        let req = MarkRead { up_to: *up_to };
+        self.send(
+            Method::POST,
+            self.api(&["conversations", &id.to_hex(), "read"])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Adds someone to a group (group admins).
+    pub async fn add_participant(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        member: &kindred_protocol::MemberId,
+        admin: bool,
+    ) -> Result<ConversationView, ClientError> {
+        let req = AddParticipant {
+            member: member.clone(),
+            admin,
+        };
+        self.send(
+            Method::POST,
+            self.api(&["conversations", &id.to_hex(), "members"])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// Removes someone from a group (admins), or leaves it (removing oneself).
+    pub async fn remove_participant(
+        &self,
+        id: &kindred_protocol::event::ConversationId,
+        member: &kindred_protocol::MemberId,
+    ) -> Result<(), ClientError> {
+        self.send::<(), ()>(
+            Method::DELETE,
+            self.api(&["conversations", &id.to_hex(), "members", member.as_str()])?,
+            None,
+        )
+        .await
+    }
+
+    /// Blocks a member: nothing from them reaches you.
+    pub async fn block_member(
+        &self,
+        member: &kindred_protocol::MemberId,
+    ) -> Result<(), ClientError> {
+        let req = BlockMember {
+            member: member.clone(),
+        };
+        self.send(Method::POST, self.api(&["blocks"])?, Some(&req))
+            .await
+    }
+
+    /// Lifts a member block.
+    pub async fn unblock_member(
+        &self,
+        member: &kindred_protocol::MemberId,
+    ) -> Result<(), ClientError> {
+        self.send::<(), ()>(
+            Method::DELETE,
+            self.api(&["blocks", member.as_str()])?,
+            None,
+        )
+        .await
+    }
+
     /// Opens the live-update stream.
     pub async fn stream(&self) -> Result<LiveStream, ClientError> {
         let token = self.token.as_deref().ok_or(ClientError::NotSignedIn)?;

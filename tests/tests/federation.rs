@@ -307,8 +307,8 @@ async fn directed_messages_wait_for_a_stopped_node_and_arrive_once() {
     }
     let waiting = admin_a.peers().await.unwrap()[0].outbox;
     assert_eq!(
-        waiting, 21,
-        "the new conversation and 20 messages queued for the stopped node"
+        waiting, 22,
+        "the new conversation, the sender's profile and 20 messages wait for the stopped node"
     );
 
     b.start_again().await;

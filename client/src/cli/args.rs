@@ -178,9 +178,12 @@ pub(crate) enum Command {
     /// Other organisations' nodes: pairing, status, blocking (admins).
     #[command(subcommand)]
     Peers(PeersCommand),
-    /// Private messages with members here or at paired organisations.
+    /// Private conversations with members here or at paired organisations.
     #[command(subcommand)]
     Chat(ChatCommand),
+    /// The people directory.
+    #[command(subcommand)]
+    People(PeopleCommand),
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),
@@ -286,18 +289,104 @@ pub(crate) enum PeersCommand {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum PeopleCommand {
+    /// Find people who are happy to talk (by name, organisation or topic).
+    Search {
+        /// Words to look for (none: everyone listed).
+        words: Vec<String>,
+    },
+    /// Appear in the directory (or not), with what you are happy to talk about.
+    List {
+        /// Be listed (true) or unlisted (false).
+        #[arg(long)]
+        listed: bool,
+        /// What you are happy to talk about.
+        #[arg(long)]
+        about: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum ChatCommand {
-    /// Send a private message to a member (@name:node).
+    /// Your conversations, most recent first, with unread counts.
+    List,
+    /// Open a one-to-one conversation with someone (@name:node).
+    Open {
+        /// Who with.
+        with: String,
+    },
+    /// Send a message: to a person (@name:node) or to a conversation (its id).
     Send {
-        /// Who to.
+        /// A member id or a conversation id.
         to: String,
         #[command(flatten)]
         body: BodyArgs,
+        /// The message you are replying to.
+        #[arg(long)]
+        reply_to: Option<String>,
     },
-    /// Read your conversation with a member.
+    /// Read a conversation (a person's @name:node or a conversation id); marks it read.
     Read {
-        /// Who with.
+        /// A member id or a conversation id.
         with: String,
+        /// How many of the latest messages.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+    },
+    /// Print new messages as they arrive (Ctrl-C to stop).
+    Follow,
+    /// Block someone: nothing from them reaches you (they are not told).
+    Block {
+        /// Who.
+        member: String,
+        /// Lift the block instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Mute a conversation (or unmute it).
+    Mute {
+        /// The conversation id.
+        conversation: String,
+        /// Unmute instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Group conversations.
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Start a group with a name and people (@name:node ...).
+    Create {
+        /// The group's name.
+        name: String,
+        /// The people to include.
+        #[arg(required = true)]
+        members: Vec<String>,
+    },
+    /// Add someone (group admins).
+    Add {
+        /// The conversation id.
+        conversation: String,
+        /// Who.
+        member: String,
+        /// Make them a group admin too.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Remove someone (group admins).
+    Remove {
+        /// The conversation id.
+        conversation: String,
+        /// Who.
+        member: String,
+    },
+    /// Leave a group.
+    Leave {
+        /// The conversation id.
+        conversation: String,
     },
 }
 

@@ -419,31 +419,171 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             signed_in()?.unblock_peer(&id).await?;
             print(format!("Unblocked {id}."), &())?;
         }
-        Command::Chat(ChatCommand::Send { to, body }) => {
-            let to = parse_member(&to)?;
-            let m = signed_in()?.send_message(&to, &read_body(&body)?).await?;
-            print(format!("Sent to {to}."), &m)?;
-        }
-        Command::Chat(ChatCommand::Read { with }) => {
-            let with = parse_member(&with)?;
-            let messages = signed_in()?.messages(&with).await?;
-            let lines: Vec<String> = messages
+        Command::People(PeopleCommand::Search { words }) => {
+            let query = words.join(" ");
+            let people = signed_in()?
+                .people((!query.is_empty()).then_some(query.as_str()))
+                .await?;
+            let lines: Vec<String> = people
                 .iter()
-                .map(|m| {
+                .map(|p| {
                     format!(
-                        "[{}] {}: {}",
-                        output::time(m.created_at),
-                        m.author_name,
-                        m.body
+                        "{} ({}, {})\n    {}",
+                        p.display_name, p.member, p.organisation, p.happy_to_talk_about
                     )
                 })
                 .collect();
             let text = if lines.is_empty() {
-                format!("No messages with {with} yet.")
+                "Nobody found.".to_owned()
+            } else {
+                lines.join("\n")
+            };
+            print(text, &people)?;
+        }
+        Command::People(PeopleCommand::List { listed, about }) => {
+            let me = signed_in()?
+                .update_me(&UpdateMe {
+                    listed: Some(listed),
+                    happy_to_talk_about: about,
+                    ..UpdateMe::default()
+                })
+                .await?;
+            let text = if me.listed {
+                "You are listed in the people directory.".to_owned()
+            } else {
+                "You are not listed in the people directory.".to_owned()
+            };
+            print(text, &me)?;
+        }
+        Command::Chat(ChatCommand::List) => {
+            let conversations = signed_in()?.conversations().await?;
+            let lines: Vec<String> = conversations.iter().map(output::conversation).collect();
+            let text = if lines.is_empty() {
+                "No conversations yet. Start one with: kindred-cli chat open @name:node".to_owned()
+            } else {
+                lines.join("\n")
+            };
+            print(text, &conversations)?;
+        }
+        Command::Chat(ChatCommand::Open { with }) => {
+            let c = signed_in()?
+                .create_conversation(&CreateConversation {
+                    members: vec![parse_member(&with)?],
+                    name: None,
+                })
+                .await?;
+            print(output::conversation(&c), &c)?;
+        }
+        Command::Chat(ChatCommand::Send { to, body, reply_to }) => {
+            let client = signed_in()?;
+            let id = conversation_for(&client, &to).await?;
+            let reply_to = reply_to.as_deref().map(parse_id).transpose()?;
+            let m = client
+                .post_message(
+                    &id,
+                    &NewMessage {
+                        body: read_body(&body)?,
+                        reply_to,
+                    },
+                )
+                .await?;
+            print("Sent.".to_owned(), &m)?;
+        }
+        Command::Chat(ChatCommand::Read { with, limit }) => {
+            let client = signed_in()?;
+            let id = conversation_for(&client, &with).await?;
+            let page = client.history(&id, None, Some(limit)).await?;
+            let mut messages = page.items.clone();
+            messages.reverse();
+            if let Some(last) = messages.last() {
+                client.mark_read(&id, &last.id).await?;
+            }
+            let lines: Vec<String> = messages.iter().map(output::message).collect();
+            let text = if lines.is_empty() {
+                "No messages yet.".to_owned()
             } else {
                 lines.join("\n")
             };
             print(text, &messages)?;
+        }
+        Command::Chat(ChatCommand::Follow) => {
+            let mut stream = signed_in()?.stream().await?;
+            while let Some(message) = stream.next().await {
+                let message = message?;
+                if let Some(text) = output::chat_live(&message) {
+                    print(text, &message)?;
+                }
+            }
+            eprintln!("The node closed the stream.");
+        }
+        Command::Chat(ChatCommand::Block { member, undo }) => {
+            let who = parse_member(&member)?;
+            if undo {
+                signed_in()?.unblock_member(&who).await?;
+                print(format!("Unblocked {who}."), &())?;
+            } else {
+                signed_in()?.block_member(&who).await?;
+                print(
+                    format!("Blocked {who}. Nothing from them will reach you; they are not told."),
+                    &(),
+                )?;
+            }
+        }
+        Command::Chat(ChatCommand::Mute { conversation, undo }) => {
+            let c = signed_in()?
+                .update_conversation(
+                    &parse_conversation(&conversation)?,
+                    &UpdateConversation {
+                        name: None,
+                        muted: Some(!undo),
+                    },
+                )
+                .await?;
+            print(output::conversation(&c), &c)?;
+        }
+        Command::Chat(ChatCommand::Group(GroupCommand::Create { name, members })) => {
+            let members = members
+                .iter()
+                .map(|m| parse_member(m))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let c = signed_in()?
+                .create_conversation(&CreateConversation {
+                    members,
+                    name: Some(name),
+                })
+                .await?;
+            print(output::conversation(&c), &c)?;
+        }
+        Command::Chat(ChatCommand::Group(GroupCommand::Add {
+            conversation,
+            member,
+            admin,
+        })) => {
+            let c = signed_in()?
+                .add_participant(
+                    &parse_conversation(&conversation)?,
+                    &parse_member(&member)?,
+                    admin,
+                )
+                .await?;
+            print(output::conversation(&c), &c)?;
+        }
+        Command::Chat(ChatCommand::Group(GroupCommand::Remove {
+            conversation,
+            member,
+        })) => {
+            signed_in()?
+                .remove_participant(&parse_conversation(&conversation)?, &parse_member(&member)?)
+                .await?;
+            print(format!("Removed {member}."), &())?;
+        }
+        Command::Chat(ChatCommand::Group(GroupCommand::Leave { conversation })) => {
+            let client = signed_in()?;
+            let me = client.me().await?;
+            client
+                .remove_participant(&parse_conversation(&conversation)?, &me.id)
+                .await?;
+            print("You left the group.".to_owned(), &())?;
         }
         Command::Members(MembersCommand::List) => {
             let members = signed_in()?.members().await?;
@@ -510,6 +650,30 @@ fn parse_node(text: &str) -> anyhow::Result<kindred_protocol::NodeId> {
     text.trim()
         .parse()
         .with_context(|| format!("{text:?} is not a node id (64 hex characters)"))
+}
+
+fn parse_conversation(text: &str) -> anyhow::Result<kindred_protocol::event::ConversationId> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{text:?} is not a conversation id (32 hex characters)"))
+}
+
+/// A conversation id as given, or the one-to-one conversation with a member id.
+async fn conversation_for(
+    client: &Client,
+    target: &str,
+) -> anyhow::Result<kindred_protocol::event::ConversationId> {
+    if target.trim().starts_with('@') {
+        let c = client
+            .create_conversation(&CreateConversation {
+                members: vec![parse_member(target)?],
+                name: None,
+            })
+            .await?;
+        Ok(c.id)
+    } else {
+        parse_conversation(target)
+    }
 }
 
 fn parse_member(text: &str) -> anyhow::Result<kindred_protocol::MemberId> {

@@ -125,6 +125,79 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
     line
 }
 
+pub(crate) fn conversation(c: &kindred_protocol::api::ConversationView) -> String {
+    let people: Vec<String> = c.members.iter().map(|m| m.member.to_string()).collect();
+    let unread = if c.unread > 0 {
+        format!(", {} unread", c.unread)
+    } else {
+        String::new()
+    };
+    let muted = if c.muted { ", muted" } else { "" };
+    let mut line = format!(
+        "{}{unread}{muted}\n    id {}\n    with {}",
+        c.name,
+        c.id,
+        people.join(", ")
+    );
+    if let Some(m) = &c.last_message {
+        line.push_str(&format!(
+            "\n    last: {}: {}",
+            m.author_name,
+            m.body.lines().next().unwrap_or_default()
+        ));
+    }
+    line
+}
+
+pub(crate) fn message(m: &kindred_protocol::api::MessageView) -> String {
+    let edited = if m.edited_at.is_some() {
+        " (edited)"
+    } else {
+        ""
+    };
+    let reactions: Vec<String> = m
+        .reactions
+        .iter()
+        .map(|r| format!("{} {}", r.reaction, r.count))
+        .collect();
+    let mut line = format!(
+        "[{}] {}{edited}: {}",
+        time(m.created_at),
+        m.author_name,
+        m.body
+    );
+    if !reactions.is_empty() {
+        line.push_str(&format!("  ({})", reactions.join(", ")));
+    }
+    line
+}
+
+/// Chat updates for `chat follow`; other updates are skipped.
+pub(crate) fn chat_live(message: &StreamMessage) -> Option<String> {
+    match message {
+        StreamMessage::Message { message: m } => Some(format!(
+            "{} in {}: {}",
+            m.author_name, m.conversation, m.body
+        )),
+        StreamMessage::MessageEdited { message: m } => {
+            Some(format!("{} edited: {}", m.author_name, m.body))
+        }
+        StreamMessage::MessageRetracted { id, .. } => Some(format!("Message {id} was taken back.")),
+        StreamMessage::Conversation {
+            conversation: Some(c),
+            ..
+        } => Some(format!("Conversation updated: {}", conversation(c))),
+        StreamMessage::Conversation {
+            conversation: None,
+            id,
+        } => Some(format!("You are no longer in conversation {id}.")),
+        StreamMessage::Ready { member } => Some(format!(
+            "Following your conversations as {member}. Ctrl-C to stop."
+        )),
+        _ => None,
+    }
+}
+
 pub(crate) fn live(message: &StreamMessage) -> String {
     match message {
         StreamMessage::Ready { member } => {
@@ -140,6 +213,7 @@ pub(crate) fn live(message: &StreamMessage) -> String {
                 .collect();
             format!("Reactions on {id}: {}", counts.join(", "))
         }
+        other => chat_live(other).unwrap_or_default(),
     }
 }
 

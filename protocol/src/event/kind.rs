@@ -20,6 +20,9 @@ pub enum DeliveryClass {
     SharedLog,
     /// Sent only to the nodes of the people involved.
     Directed,
+    /// Either: shared with the federation, or sent only to some nodes (profiles: a member
+    /// who chats but never posts shows their name only to the people they talk with).
+    Either,
 }
 
 macro_rules! event_kinds {
@@ -114,7 +117,7 @@ event_kinds! {
     /// A retraction of an earlier event.
     Retraction(Retraction) = 4, SharedLog;
     /// A member's profile.
-    Profile(Profile) = 5, SharedLog;
+    Profile(Profile) = 5, Either;
     /// A mentor's offer.
     MentorOffer(MentorOffer) = 6, SharedLog;
     /// A request for a mentor or buddy.

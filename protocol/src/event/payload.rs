@@ -210,7 +210,9 @@ impl EventPayload {
             (DeliveryClass::Directed, false) => {
                 return Err(DecodeError::Inconsistent("this kind must be directed"));
             }
-            _ => {}
+            (DeliveryClass::Either, _)
+            | (DeliveryClass::SharedLog, false)
+            | (DeliveryClass::Directed, true) => {}
         }
         let refs = &self.refs;
         match kind {

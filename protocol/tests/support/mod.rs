@@ -214,6 +214,16 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
 /// Any directed body.
 pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
     prop_oneof![
+        (text(100), text(100), any::<bool>()).prop_map(|(display_name, organisation, listed)| (
+            EventBody::Profile(Profile {
+                display_name,
+                organisation,
+                bio: String::new(),
+                happy_to_talk_about: String::new(),
+                listed
+            }),
+            References::default()
+        )),
         request().prop_map(|r| (EventBody::BuddyRequest(r), References::default())),
         (event_id(), member_id(), text(500)).prop_map(|(offer, mentor, note)| (
             EventBody::MatchProposal(MatchProposal {
@@ -268,6 +278,41 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
                 }),
                 References::default()
             )),
+        (
+            any::<[u8; 16]>(),
+            proptest::sample::select(ConversationKind::ALL),
+            text(100),
+            vec(member_id(), 0..5),
+            vec(member_id(), 0..2)
+        )
+            .prop_map(|(c, kind, name, members, admins)| (
+                EventBody::ConversationUpdate(ConversationUpdate {
+                    conversation: ConversationId::from_bytes(c),
+                    kind,
+                    name,
+                    members,
+                    admins
+                }),
+                References::default()
+            )),
+        (any::<[u8; 16]>(), event_id(), text(32), any::<bool>()).prop_map(
+            |(c, target, reaction, removed)| (
+                EventBody::ChatReaction(ChatReaction {
+                    conversation: ConversationId::from_bytes(c),
+                    target,
+                    reaction,
+                    removed
+                }),
+                References::default()
+            )
+        ),
+        (any::<[u8; 16]>(), event_id()).prop_map(|(c, up_to)| (
+            EventBody::ReadMarker(ReadMarker {
+                conversation: ConversationId::from_bytes(c),
+                up_to
+            }),
+            References::default()
+        )),
     ]
 }
 

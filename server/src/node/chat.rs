@@ -204,6 +204,7 @@ impl Node {
             EventBody::ConversationUpdate(update),
         )
         .await?;
+        self.share_profile(auth, &id).await?;
         self.conversation_view(&auth.member_id, &id)?
             .ok_or_else(not_in_it)
     }
@@ -342,6 +343,40 @@ impl Node {
         Ok(Page { items, next_cursor })
     }
 
+    /// Sends the member's name and organisation to the conversation's nodes, once, unless
+    /// the whole federation has it already (members who never post stay unannounced).
+    async fn share_profile(&self, auth: &Auth, id: &ConversationId) -> Result<(), AppError> {
+        let Some(mut state) = self.store().participant(&auth.member_id, id)? else {
+            return Ok(());
+        };
+        let member = self.store().member(&auth.member.username)?;
+        if state.profile_shared || member.as_ref().is_some_and(|m| m.profile_published) {
+            return Ok(());
+        }
+        let Some(record) = self.store().conversation(id)? else {
+            return Ok(());
+        };
+        let recipients = self.recipients(&record.members)?;
+        let profile = kindred_protocol::event::body::profile::Profile {
+            display_name: auth.member.display_name.clone(),
+            organisation: self.config().node.organisation.clone(),
+            bio: String::new(),
+            happy_to_talk_about: String::new(),
+            listed: false,
+        };
+        self.write(
+            auth,
+            Reach::Directed(recipients),
+            References::default(),
+            EventBody::Profile(profile),
+        )
+        .await?;
+        tracing::debug!(member = %auth.member_id, conversation = %id, "profile shared with a conversation");
+        state.profile_shared = true;
+        self.store().put_participant(&auth.member_id, id, &state)?;
+        Ok(())
+    }
+
     async fn send_to_conversation(
         &self,
         auth: &Auth,
@@ -351,6 +386,9 @@ impl Node {
     ) -> Result<EventId, AppError> {
         self.chat_rate(auth)?;
         let recipients = self.recipients(&record.members)?;
+        if let EventBody::ChatMessage(m) = &body {
+            self.share_profile(auth, &m.conversation).await?;
+        }
         self.write(auth, Reach::Directed(recipients), refs, body)
             .await
     }

@@ -42,6 +42,9 @@ pub(crate) struct ParticipantState {
     pub(crate) muted: bool,
     /// Position (sort_ts, local seq) of the last message read.
     pub(crate) last_read: Option<(u64, u64)>,
+    /// This member's profile was sent to the conversation's nodes.
+    #[serde(default)]
+    pub(crate) profile_shared: bool,
 }
 
 /// A participant's shared read position.
@@ -96,6 +99,9 @@ fn message_prefix(c: &ConversationId) -> [u8; 17] {
     key[1..].copy_from_slice(c.as_bytes());
     key
 }
+
+/// A message's place in its conversation: (sort_ts, local seq), and its id.
+pub(crate) type Placed = ((u64, u64), EventId);
 
 fn decode_id(bytes: &[u8]) -> Result<EventId, StoreError> {
     <[u8; 32]>::try_from(bytes)
@@ -174,7 +180,7 @@ impl Store {
         c: &ConversationId,
         before: Option<(u64, u64)>,
         limit: usize,
-    ) -> Result<Vec<((u64, u64), EventId)>, StoreError> {
+    ) -> Result<Vec<Placed>, StoreError> {
         let start = message_prefix(c);
         let end = match before {
             Some((ts, seq)) => message_key(c, ts, seq).to_vec(),
@@ -203,7 +209,7 @@ impl Store {
         &self,
         c: &ConversationId,
         after: Option<(u64, u64)>,
-    ) -> Result<Vec<((u64, u64), EventId)>, StoreError> {
+    ) -> Result<Vec<Placed>, StoreError> {
         let start = match after {
             Some((ts, seq)) => message_key(c, ts, seq.saturating_add(1)).to_vec(),
             None => message_prefix(c).to_vec(),

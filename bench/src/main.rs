@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
+mod chat;
 mod federation;
 use futures_util::StreamExt;
 use kindred_client::Client;
@@ -56,6 +57,14 @@ fn options() -> anyhow::Result<Options> {
 fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("node") => node_mode(),
+        Some("chat") => {
+            let messages: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(10_000);
+            tokio::runtime::Runtime::new()?.block_on(chat::bench(messages))
+        }
         Some("federation") => {
             let events: u64 = std::env::args()
                 .nth(2)
@@ -78,10 +87,14 @@ fn node_mode() -> anyhow::Result<()> {
         .context("usage: kindred-bench node <data dir>")?;
     let mut config = kindred_server::Config::default();
     config.server.data_dir = dir.into();
+    if let Some(name) = std::env::args().nth(3) {
+        config.node.name = name.parse()?;
+    }
     config.log.filter = "error".into();
     config.limits.requests_per_minute = 100_000_000;
     config.limits.connections_per_address = 100_000;
     config.limits.stream_queue = 1024;
+    config.chat.messages_per_minute = 100_000_000;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -145,7 +158,7 @@ pub(crate) fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     Ok(kb / 1024.0)
 }
 
-fn now_micros() -> u64 {
+pub(crate) fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)

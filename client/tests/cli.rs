@@ -150,6 +150,54 @@ async fn an_admin_and_a_member_use_the_cli() {
             "sam's long password\n",
         );
 
+        // Chat: Sam lists himself, Ada finds him and they talk.
+        sam.ok(
+            &["people", "list", "--listed", "--about", "lottery bids"],
+            "",
+        );
+        let found = admin.ok(&["people", "search", "lottery"], "");
+        assert!(found.contains("@sam:localhost"), "{found}");
+        admin.ok(
+            &[
+                "chat",
+                "send",
+                "@sam:localhost",
+                "--body",
+                "Can we talk about bids?",
+            ],
+            "",
+        );
+        let list = sam.ok(&["chat", "list"], "");
+        assert!(list.contains("1 unread"), "{list}");
+        let read = sam.ok(&["chat", "read", "@ada:localhost"], "");
+        assert!(read.contains("Can we talk about bids?"), "{read}");
+        assert!(
+            !sam.ok(&["chat", "list"], "").contains("unread"),
+            "reading marks it read"
+        );
+        let group: serde_json::Value = serde_json::from_str(&admin.ok(
+            &[
+                "--json",
+                "chat",
+                "group",
+                "create",
+                "Bid writers",
+                "@sam:localhost",
+            ],
+            "",
+        ))
+        .unwrap();
+        let gid = group["id"].as_str().unwrap().to_owned();
+        sam.ok(&["chat", "send", &gid, "--body", "Hello group"], "");
+        assert!(
+            admin
+                .ok(&["chat", "read", &gid], "")
+                .contains("Hello group")
+        );
+        sam.ok(&["chat", "group", "leave", &gid], "");
+        let out = sam.run(&["chat", "read", &gid], "");
+        assert_eq!(out.status.code(), Some(4), "not in it any more");
+
         let creds = std::fs::metadata(sam.home.path().join("credentials.json")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(creds.permissions().mode() & 0o777, 0o600);

@@ -396,3 +396,50 @@ async fn conversation_pages_and_limits() {
         .unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::TooLarge));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_markers_are_shared_only_when_allowed() {
+    let a = TestNode::start().await;
+    let admin = a.admin().await;
+    let ann = a.member(&admin, "ann").await;
+    let bob = a.member(&admin, "bob").await;
+    let c = ann
+        .create_conversation(&CreateConversation {
+            members: vec![id("@bob:localhost")],
+            name: None,
+        })
+        .await
+        .unwrap();
+    let first = ann.post_message(&c.id, &text("one")).await.unwrap();
+    let second = ann.post_message(&c.id, &text("two")).await.unwrap();
+    let bobs_marker = |view: ConversationView| {
+        view.members
+            .into_iter()
+            .find(|m| m.member == id("@bob:localhost"))
+            .and_then(|m| m.read_up_to)
+    };
+
+    bob.mark_read(&c.id, &first.id).await.unwrap();
+    assert_eq!(
+        bobs_marker(ann.conversation(&c.id).await.unwrap()),
+        Some(first.id)
+    );
+
+    bob.update_me(&UpdateMe {
+        read_markers: Some(false),
+        ..UpdateMe::default()
+    })
+    .await
+    .unwrap();
+    bob.mark_read(&c.id, &second.id).await.unwrap();
+    assert_eq!(
+        bob.conversation(&c.id).await.unwrap().unread,
+        0,
+        "his own position moves"
+    );
+    assert_eq!(
+        bobs_marker(ann.conversation(&c.id).await.unwrap()),
+        Some(first.id),
+        "but others no longer see it"
+    );
+}

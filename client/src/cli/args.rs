@@ -351,6 +351,12 @@ pub(crate) enum ChatCommand {
         #[arg(long)]
         undo: bool,
     },
+    /// Share how far you have read with the others in your conversations (on or off).
+    ReadMarkers {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
     /// Group conversations.
     #[command(subcommand)]
     Group(GroupCommand),

@@ -541,6 +541,20 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print(output::conversation(&c), &c)?;
         }
+        Command::Chat(ChatCommand::ReadMarkers { setting }) => {
+            let me = signed_in()?
+                .update_me(&UpdateMe {
+                    read_markers: Some(setting == "on"),
+                    ..UpdateMe::default()
+                })
+                .await?;
+            let text = if me.read_markers {
+                "Others in your conversations can see how far you have read."
+            } else {
+                "Your read position is no longer shared."
+            };
+            print(text.to_owned(), &me)?;
+        }
         Command::Chat(ChatCommand::Group(GroupCommand::Create { name, members })) => {
             let members = members
                 .iter()

@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 
 mod chat;
 mod federation;
+mod matching;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
@@ -57,6 +58,10 @@ fn options() -> anyhow::Result<Options> {
 fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("node") => node_mode(),
+        Some("matching") => {
+            matching::bench();
+            Ok(())
+        }
         Some("chat") => {
             let messages: u64 = std::env::args()
                 .nth(2)

@@ -83,8 +83,7 @@ pub fn assign(scores: &Scores, places: &[u32]) -> Vec<Option<usize>> {
         }
     }
     let mut result = vec![None; n];
-    for c in 1..=m {
-        let row = p[c];
+    for (c, &row) in p.iter().enumerate().skip(1) {
         if row == 0 {
             continue;
         }

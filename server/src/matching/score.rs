@@ -85,7 +85,7 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
 
     let wanted = norm(&r.topics);
     let mut offered = norm(&o.topics);
-    offered.extend(norm(&[o.other_topics.clone()]));
+    offered.extend(norm(std::slice::from_ref(&o.other_topics)));
     let shared: Vec<&String> = wanted.iter().filter(|t| offered.contains(*t)).collect();
     if must(r, "topics") && shared.is_empty() {
         return None;

@@ -25,6 +25,27 @@ pub struct Config {
     pub limits: LimitsSection,
     /// Chat between members.
     pub chat: ChatSection,
+    /// Mentoring and buddying.
+    pub mentoring: MentoringSection,
+}
+
+/// Mentoring and buddying.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MentoringSection {
+    /// Minutes before an unanswered proposal expires (default two weeks).
+    pub proposal_expiry_minutes: u64,
+    /// Topics this node adds to the shared vocabulary.
+    pub extra_topics: Vec<String>,
+}
+
+impl Default for MentoringSection {
+    fn default() -> Self {
+        Self {
+            proposal_expiry_minutes: 14 * 24 * 60,
+            extra_topics: Vec::new(),
+        }
+    }
 }
 
 /// Chat between members.

@@ -7,6 +7,7 @@ mod chat;
 mod content;
 mod error;
 mod federation;
+mod mentoring;
 mod stream;
 
 pub use account::*;
@@ -14,6 +15,7 @@ pub use chat::*;
 pub use content::*;
 pub use error::{ApiErrorBody, ApiErrorDetail, ErrorCode};
 pub use federation::*;
+pub use mentoring::*;
 pub use stream::StreamMessage;
 
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::body::BodyCodec;
 use super::body::chat::{ChatMessage, ChatReaction, ConversationUpdate, ReadMarker};
-use super::body::mentoring::{BuddyRequest, CheckIn, MatchAnswer, MatchProposal, MentorOffer};
+use super::body::mentoring::{
+    BuddyRequest, CheckIn, MatchAnswer, MatchProposal, MatchUpdate, MentorOffer,
+};
 use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use super::body::profile::Profile;
@@ -138,4 +140,6 @@ event_kinds! {
     ChatReaction(ChatReaction) = 14, Directed;
     /// A participant's read position.
     ReadMarker(ReadMarker) = 15, Directed;
+    /// A match's agreement or closing.
+    MatchUpdate(MatchUpdate) = 16, Directed;
 }

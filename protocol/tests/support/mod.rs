@@ -306,6 +306,23 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
                 References::default()
             )
         ),
+        (
+            event_id(),
+            option::of((text(200), any::<u16>(), any::<u64>())),
+            option::of((text(200), 0u8..=5))
+        )
+            .prop_map(|(proposal, agreement, closing)| (
+                EventBody::MatchUpdate(MatchUpdate {
+                    proposal,
+                    agreement: agreement.map(|(goals, rhythm_days, ends_at)| Agreement {
+                        goals,
+                        rhythm_days,
+                        ends_at
+                    }),
+                    closing: closing.map(|(reason, rating)| Closing { reason, rating }),
+                }),
+                References::default()
+            )),
         (any::<[u8; 16]>(), event_id()).prop_map(|(c, up_to)| (
             EventBody::ReadMarker(ReadMarker {
                 conversation: ConversationId::from_bytes(c),

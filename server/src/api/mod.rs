@@ -10,6 +10,7 @@ mod extract;
 mod federation;
 mod health;
 mod limits;
+mod mentoring;
 mod stream;
 
 use axum::Router;
@@ -83,6 +84,43 @@ pub(crate) fn router(node: Node) -> Router {
         )
         .route("/blocks", get(chat::blocks).post(chat::block))
         .route("/blocks/{member}", delete(chat::unblock))
+        .route("/mentoring/topics", get(mentoring::topics))
+        .route("/mentoring/offers", get(mentoring::offers))
+        .route(
+            "/mentoring/offer",
+            get(mentoring::my_offer).put(mentoring::publish_offer),
+        )
+        .route("/mentoring/offer/{action}", post(mentoring::offer_status))
+        .route(
+            "/mentoring/requests",
+            get(mentoring::requests).post(mentoring::create_request),
+        )
+        .route(
+            "/mentoring/requests/{id}",
+            delete(mentoring::withdraw_request),
+        )
+        .route("/mentoring/suggestions", get(mentoring::suggestions))
+        .route("/mentoring/proposals", post(mentoring::propose))
+        .route("/mentoring/matches", get(mentoring::matches))
+        .route("/mentoring/matches/{id}", get(mentoring::get_match))
+        .route("/mentoring/matches/{id}/answer", post(mentoring::answer))
+        .route(
+            "/mentoring/matches/{id}/withdraw",
+            post(mentoring::withdraw),
+        )
+        .route(
+            "/mentoring/matches/{id}/checkins",
+            post(mentoring::check_in),
+        )
+        .route("/mentoring/matches/{id}/agreement", put(mentoring::agree))
+        .route("/mentoring/matches/{id}/close", post(mentoring::close))
+        .route("/mentoring/cohort", post(mentoring::run_round))
+        .route(
+            "/mentoring/cohort/{id}",
+            get(mentoring::get_round).patch(mentoring::edit_round),
+        )
+        .route("/mentoring/cohort/{id}/send", post(mentoring::send_round))
+        .route("/mentoring/dashboard", get(mentoring::dashboard))
         .route("/peers", get(federation::peers).post(federation::add))
         .route("/peers/invites", post(federation::create_invite))
         .route("/peers/{node}/block", post(federation::block))

@@ -78,6 +78,8 @@ pub(crate) struct Signals {
     pub(crate) shared_log: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Bumped when directed events were queued for peers.
     pub(crate) outbox: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped after every durable group, whatever it held.
+    pub(crate) stored: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Signals {
@@ -85,6 +87,7 @@ impl Signals {
         Self {
             shared_log: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             outbox: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            stored: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
         }
     }
 }
@@ -293,6 +296,7 @@ impl Actor {
                             }
                         }
                     }
+                    signals.stored.send_modify(|v| *v += 1);
                     if shared {
                         signals.shared_log.send_modify(|v| *v += 1);
                     }

@@ -3,12 +3,13 @@
 //! process.
 
 mod accounts;
-mod chat;
+pub(crate) mod chat;
 mod content;
 mod ingest;
 mod key_file;
 mod live;
 mod markdown;
+mod mentoring;
 mod rate_limit;
 mod search;
 mod views;
@@ -101,6 +102,10 @@ struct Inner {
     signals: Signals,
     /// Peers, links and blocks.
     federation: crate::federation::Federation,
+    /// How far the mentoring processor has applied the arrival log.
+    mentoring_done: watch::Receiver<u64>,
+    /// The processor's side of `mentoring_done`, taken when serving starts.
+    mentoring_tx: std::sync::Mutex<Option<watch::Sender<u64>>>,
     /// Flips to true when the node shuts down, ending websocket tasks.
     shutdown: watch::Sender<bool>,
     /// Throttles.
@@ -136,6 +141,7 @@ impl Node {
         let indexer = search::Indexer::start(store.clone())?;
         let signals = Signals::new();
         let blocked = store.blocked_nodes()?;
+        let (mentoring_tx, mentoring_done) = watch::channel(store.mentoring_watermark()?);
         let (ingest, thread) = IngestHandle::start(
             store.clone(),
             keypair_clone(&keypair),
@@ -169,6 +175,8 @@ impl Node {
                 indexer,
                 signals,
                 federation: crate::federation::Federation::new(blocked),
+                mentoring_done,
+                mentoring_tx: std::sync::Mutex::new(Some(mentoring_tx)),
                 shutdown: watch::channel(false).0,
                 limits,
                 started: Instant::now(),
@@ -189,6 +197,19 @@ impl Node {
             .take_live_rx()
             .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
         self.start_federation()?;
+        let processor = self
+            .inner
+            .mentoring_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|done| {
+                tokio::spawn(mentoring::process::run(
+                    self.clone(),
+                    self.signals().stored.subscribe(),
+                    done,
+                ))
+            });
         let app =
             crate::api::router(self.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.inner.shutdown.clone();
@@ -200,6 +221,11 @@ impl Node {
             })
             .await;
         self.finish(fan_out).await;
+        if let Some(p) = processor
+            && let Err(e) = p.await
+        {
+            tracing::error!(error = %e, "the mentoring processor ended abnormally");
+        }
         served.map_err(NodeError::Serve)
     }
 
@@ -272,6 +298,10 @@ impl Node {
 
     pub(crate) fn live_hub(&self) -> &LiveHub {
         &self.inner.live
+    }
+
+    pub(crate) fn mentoring_progress(&self) -> watch::Receiver<u64> {
+        self.inner.mentoring_done.clone()
     }
 
     pub(crate) fn federation(&self) -> &crate::federation::Federation {

@@ -13,6 +13,7 @@ mod events;
 mod federation;
 mod ingest;
 mod keys;
+mod mentoring;
 mod meta;
 mod origin_log;
 mod profiles;
@@ -31,6 +32,7 @@ pub(crate) use chat::{ConversationRecord, ParticipantState};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;
+pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecord, RoundRecord};
 pub(crate) use search::{IndexOp, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
@@ -139,6 +141,7 @@ pub(crate) struct Trees {
     pub(crate) origin_names: sled::Tree,
     pub(crate) profiles: sled::Tree,
     pub(crate) chat: sled::Tree,
+    pub(crate) mentoring: sled::Tree,
 }
 
 impl Store {
@@ -179,6 +182,7 @@ impl Store {
             origin_names: t("origin_names")?,
             profiles: t("profiles")?,
             chat: t("chat")?,
+            mentoring: t("mentoring")?,
         };
         meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

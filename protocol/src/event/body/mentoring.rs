@@ -350,3 +350,89 @@ impl BodyCodec for CheckIn {
         })
     }
 }
+
+/// What a matched pair agreed to work on and how often to meet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// Goals in their own words.
+    pub goals: String,
+    /// Days between meetings (and check-ins).
+    pub rhythm_days: u16,
+    /// Expected end (ms since the epoch; 0 when open-ended).
+    pub ends_at: u64,
+}
+
+/// A match being closed, with a reason and a rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closing {
+    /// Why (e.g. "goals met", "not a good fit", "moving on").
+    pub reason: String,
+    /// 1 (poor) to 5 (excellent), 0 when not given.
+    pub rating: u8,
+}
+
+/// A change to a match, sent between the buddy's and the mentor's nodes: the agreement
+/// (set or changed by either side) or its closing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchUpdate {
+    /// The match (its proposal's event id).
+    pub proposal: EventId,
+    /// The agreement, when this update sets it.
+    pub agreement: Option<Agreement>,
+    /// The closing, when this update closes the match.
+    pub closing: Option<Closing>,
+}
+
+impl BodyCodec for MatchUpdate {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(self.proposal.as_bytes());
+        match &self.agreement {
+            None => w.u8(0),
+            Some(a) => {
+                w.u8(1);
+                w.str(&a.goals);
+                w.u16(a.rhythm_days);
+                w.u64(a.ends_at);
+            }
+        }
+        match &self.closing {
+            None => w.u8(0),
+            Some(c) => {
+                w.u8(1);
+                w.str(&c.reason);
+                w.u8(c.rating);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let proposal = read_event_id(r, "match_update.proposal")?;
+        let agreement = if r.bool("match_update.agreement")? {
+            Some(Agreement {
+                goals: r.string("match_update.goals", MAX_NOTE_BYTES)?,
+                rhythm_days: r.u16("match_update.rhythm_days")?,
+                ends_at: r.u64("match_update.ends_at")?,
+            })
+        } else {
+            None
+        };
+        let closing = if r.bool("match_update.closing")? {
+            let reason = r.string("match_update.reason", MAX_REASON_BYTES)?;
+            let rating = r.u8("match_update.rating")?;
+            if rating > 5 {
+                return Err(DecodeError::InvalidValue {
+                    field: "match_update.rating",
+                    value: u64::from(rating),
+                });
+            }
+            Some(Closing { reason, rating })
+        } else {
+            None
+        };
+        Ok(Self {
+            proposal,
+            agreement,
+            closing,
+        })
+    }
+}

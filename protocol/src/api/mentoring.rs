@@ -1,0 +1,271 @@
+//! Mentoring and buddying: offers, requests, explained suggestions, proposals, the match
+//! lifecycle, cohort rounds and the coordinator dashboard.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::ConversationId;
+use crate::event::body::mentoring::{
+    Agreement, Availability, BuddyRequest, Closing, Fit, MentorOffer, Mode,
+};
+use crate::{EventId, MemberId, Timestamp};
+
+/// The shared topic vocabulary for offers and requests (nodes may add their own).
+pub const MENTORING_TOPICS: &[&str] = &[
+    "funding",
+    "volunteers",
+    "co-production",
+    "lived-experience",
+    "burnout-and-wellbeing",
+    "events",
+    "evaluation",
+    "governance",
+    "safeguarding",
+    "digital",
+    "partnerships",
+    "leadership",
+    "peer-support",
+    "community-engagement",
+];
+
+/// `PUT /api/v1/mentoring/offer`: publish or update the member's mentor offer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishOffer {
+    /// Topics from the vocabulary.
+    pub topics: Vec<String>,
+    /// Other topics in the mentor's words.
+    #[serde(default)]
+    pub other_topics: String,
+    /// Lived-experience areas the mentor chooses to show.
+    #[serde(default)]
+    pub lived_experience: Vec<String>,
+    /// Languages.
+    pub languages: Vec<String>,
+    /// Region.
+    #[serde(default)]
+    pub region: String,
+    /// How they meet.
+    pub mode: Mode,
+    /// Time they can give.
+    pub availability: Availability,
+    /// Buddies at once.
+    pub capacity: u16,
+    /// A short bio.
+    #[serde(default)]
+    pub bio: String,
+    /// Prefers buddies from other organisations.
+    #[serde(default)]
+    pub prefers_other_orgs: bool,
+}
+
+/// A mentor's offer as others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferView {
+    /// The mentor.
+    pub mentor: MemberId,
+    /// Their display name.
+    pub mentor_name: String,
+    /// Their organisation.
+    pub organisation: String,
+    /// The offer (status and places left as last published by the mentor's node).
+    pub offer: MentorOffer,
+    /// The offer event's id.
+    pub id: EventId,
+    /// When last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A buddy's request, which stays on their own node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    /// The request's id.
+    pub id: String,
+    /// Who asked.
+    pub member: MemberId,
+    /// `open`, `matched` or `withdrawn`.
+    pub status: String,
+    /// When asked.
+    pub created_at: Timestamp,
+    /// What they asked for.
+    pub request: BuddyRequest,
+}
+
+/// One suggested mentor and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The offer.
+    pub offer: OfferView,
+    /// Higher is better.
+    pub score: f64,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+}
+
+/// `POST /api/v1/mentoring/proposals`: ask a mentor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Propose {
+    /// The mentor.
+    pub mentor: MemberId,
+    /// A personal note.
+    #[serde(default)]
+    pub note: String,
+    /// The request this answers (default: the member's open request).
+    #[serde(default)]
+    pub request: Option<String>,
+}
+
+/// Where a proposal or match stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchStatus {
+    /// Waiting for the mentor.
+    Pending,
+    /// Accepted: the match is active.
+    Active,
+    /// The mentor said no.
+    Declined,
+    /// The mentor's last place went to someone else.
+    NoLongerAvailable,
+    /// Nobody answered in time.
+    Expired,
+    /// The buddy took it back.
+    Withdrawn,
+    /// The match ended.
+    Closed,
+}
+
+/// One check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInView {
+    /// Who checked in.
+    pub by: MemberId,
+    /// 1 (hard going) to 4 (going well).
+    pub pulse: u8,
+    /// First-meeting fit, if given.
+    pub fit: Option<Fit>,
+    /// The note, shown only to its author.
+    pub note: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A proposal or match, as the buddy or the mentor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchView {
+    /// The proposal's id (the match's id).
+    pub id: EventId,
+    /// `buddy` or `mentor`: the viewer's side.
+    pub role: String,
+    /// The buddy.
+    pub buddy: MemberId,
+    /// Their display name.
+    pub buddy_name: String,
+    /// The mentor.
+    pub mentor: MemberId,
+    /// Their display name.
+    pub mentor_name: String,
+    /// The buddy's note.
+    pub note: String,
+    /// Where it stands.
+    pub status: MatchStatus,
+    /// When proposed.
+    pub created_at: Timestamp,
+    /// When answered.
+    pub answered_at: Option<Timestamp>,
+    /// The mentor's kind word with the answer.
+    pub answer_message: Option<String>,
+    /// What they agreed.
+    pub agreement: Option<Agreement>,
+    /// Check-ins, oldest first.
+    pub checkins: Vec<CheckInView>,
+    /// How it ended.
+    pub closing: Option<Closing>,
+    /// Their private conversation (active and closed matches).
+    pub conversation: Option<ConversationId>,
+}
+
+/// `POST /api/v1/mentoring/matches/{id}/answer`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnswerProposal {
+    /// Accept (true) or decline (false).
+    pub accept: bool,
+    /// An optional kind word.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `POST /api/v1/mentoring/matches/{id}/checkins`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewCheckIn {
+    /// 1 (hard going) to 4 (going well).
+    pub pulse: u8,
+    /// After the first meeting: how the fit feels.
+    #[serde(default)]
+    pub fit: Option<Fit>,
+    /// A private note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A pair proposed by a cohort round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CohortPair {
+    /// The request.
+    pub request: String,
+    /// The buddy.
+    pub buddy: MemberId,
+    /// The mentor.
+    pub mentor: MemberId,
+    /// The mentor's name.
+    pub mentor_name: String,
+    /// The pair's score.
+    pub score: f64,
+    /// Why.
+    pub reasons: Vec<String>,
+}
+
+/// A cohort round: the optimal pairs for the organisation's open requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CohortRound {
+    /// The round's id.
+    pub id: String,
+    /// `draft` until sent, then `sent`.
+    pub status: String,
+    /// When run.
+    pub created_at: Timestamp,
+    /// The proposed pairs.
+    pub pairs: Vec<CohortPair>,
+    /// Requests with no eligible mentor.
+    pub unmatched: Vec<String>,
+    /// Sum of the pairs' scores.
+    pub total_score: f64,
+}
+
+/// `PATCH /api/v1/mentoring/cohort/{id}`: adjust a draft round.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EditRound {
+    /// Requests to take out of the round.
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// Requests to pair with a different mentor, as (request, mentor).
+    #[serde(default)]
+    pub reassign: Vec<(String, MemberId)>,
+}
+
+/// `GET /api/v1/mentoring/dashboard`: counts for coordinators, never content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Requests still looking for a mentor.
+    pub open_requests: u64,
+    /// Proposals waiting for an answer.
+    pub pending_proposals: u64,
+    /// Matches under way.
+    pub active_matches: u64,
+    /// Active matches with no check-in for two rhythms, or where a side said "not a good fit".
+    pub at_risk: u64,
+    /// Closed matches by reason.
+    pub closed: Vec<(String, u64)>,
+    /// First-meeting fit reported by this organisation's members: good, still deciding, not good.
+    pub fit: [u64; 3],
+    /// Average days from a request to an accepted match.
+    pub average_days_to_match: Option<f64>,
+}

@@ -1,0 +1,316 @@
+//! Cohort rounds (coordinators pair many buddies with many mentors at once, optimally) and
+//! the coordinator dashboard (counts only, never content).
+
+use std::collections::BTreeMap;
+
+use kindred_protocol::api::{
+    CohortPair, CohortRound, Dashboard, EditRound, MatchStatus, Propose, Role,
+};
+use kindred_protocol::event::body::mentoring::Fit;
+use kindred_protocol::{MemberId, Timestamp};
+
+use crate::error::AppError;
+use crate::matching::assign::{Scores, assign, total};
+use crate::matching::score::{OfferContext, RequestContext, score};
+use crate::node::{Auth, Node};
+use crate::store::{OfferRecord, RoundRecord};
+
+impl Node {
+    /// Open offers usable in a round (not blocked, open, with places).
+    fn round_offers(&self) -> Result<Vec<OfferRecord>, AppError> {
+        let mut out = Vec::new();
+        for o in self.store().offers()? {
+            let origin = self.store().event(&o.id)?.and_then(|e| e.origin().ok());
+            if origin.is_some_and(|n| self.federation().is_blocked(&n)) {
+                continue;
+            }
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    /// Runs a round over this organisation's open requests and every known offer, and
+    /// keeps it as a draft for the coordinator to review.
+    pub(crate) async fn run_round(&self, auth: &Auth) -> Result<CohortRound, AppError> {
+        auth.require(Role::Moderator)?;
+        self.mentoring_caught_up().await?;
+        let own = self.config().node.name.clone();
+        let requests: Vec<_> = self
+            .store()
+            .requests()?
+            .into_iter()
+            .filter(|r| r.status == "open")
+            .collect();
+        let offers = self.round_offers()?;
+        let contexts: Vec<Vec<Option<(f64, Vec<String>)>>> = requests
+            .iter()
+            .map(|r| {
+                offers
+                    .iter()
+                    .map(|o| {
+                        if o.mentor == r.member {
+                            return None;
+                        }
+                        score(
+                            &RequestContext {
+                                request: &r.request,
+                                node: own.as_str(),
+                            },
+                            &OfferContext {
+                                offer: &o.offer,
+                                node: o.mentor.node_name(),
+                            },
+                        )
+                        .map(|s| (s.score, s.reasons))
+                    })
+                    .collect()
+            })
+            .collect();
+        let scores: Scores = contexts
+            .iter()
+            .map(|row| row.iter().map(|c| c.as_ref().map(|(s, _)| *s)).collect())
+            .collect();
+        let places: Vec<u32> = offers
+            .iter()
+            .map(|o| u32::from(o.offer.places_left))
+            .collect();
+        let assignment = assign(&scores, &places);
+        let mut pairs = Vec::new();
+        let mut unmatched = Vec::new();
+        for (i, a) in assignment.iter().enumerate() {
+            match a.and_then(|j| contexts[i][j].clone().map(|c| (j, c))) {
+                Some((j, (s, reasons))) => pairs.push(CohortPair {
+                    request: requests[i].id.clone(),
+                    buddy: requests[i].member.clone(),
+                    mentor: offers[j].mentor.clone(),
+                    mentor_name: self.author_labels(&offers[j].mentor)?.0,
+                    score: (s * 10.0).round() / 10.0,
+                    reasons,
+                }),
+                None => unmatched.push(requests[i].id.clone()),
+            }
+        }
+        let mut id = [0u8; 6];
+        getrandom::fill(&mut id)
+            .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
+        let round = CohortRound {
+            id: hex::encode(id),
+            status: "draft".to_owned(),
+            created_at: Timestamp::now(),
+            total_score: (total(&scores, &assignment) * 10.0).round() / 10.0,
+            pairs,
+            unmatched,
+        };
+        self.store().put_round(&RoundRecord {
+            round: round.clone(),
+            created_by: auth.member_id.clone(),
+        })?;
+        self.store().durable().await?;
+        tracing::info!(by = %auth.member_id, pairs = round.pairs.len(), "cohort round run");
+        Ok(round)
+    }
+
+    /// A round, for review.
+    pub(crate) fn get_round(&self, auth: &Auth, id: &str) -> Result<CohortRound, AppError> {
+        auth.require(Role::Moderator)?;
+        Ok(self
+            .store()
+            .round(id)?
+            .ok_or_else(|| AppError::not_found("No such cohort round."))?
+            .round)
+    }
+
+    /// Drops pairs, or gives a request a different mentor (with that pair's reasons).
+    pub(crate) async fn edit_round(
+        &self,
+        auth: &Auth,
+        id: &str,
+        edit: EditRound,
+    ) -> Result<CohortRound, AppError> {
+        auth.require(Role::Moderator)?;
+        let mut record = self
+            .store()
+            .round(id)?
+            .ok_or_else(|| AppError::not_found("No such cohort round."))?;
+        if record.round.status != "draft" {
+            return Err(AppError::bad_request("That round has been sent already."));
+        }
+        let round = &mut record.round;
+        round.pairs.retain(|p| !edit.drop.contains(&p.request));
+        for (request_id, mentor) in edit.reassign {
+            let request = self
+                .store()
+                .request(&request_id)?
+                .ok_or_else(|| AppError::not_found(format!("No request {request_id}.")))?;
+            let offer = self
+                .store()
+                .offer(&mentor)?
+                .ok_or_else(|| AppError::not_found(format!("{mentor} has no offer.")))?;
+            let scored = score(
+                &RequestContext {
+                    request: &request.request,
+                    node: self.config().node.name.as_str(),
+                },
+                &OfferContext {
+                    offer: &offer.offer,
+                    node: mentor.node_name(),
+                },
+            )
+            .ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "{mentor} cannot be suggested for that request (full, paused, or a \"must\" fails)."
+                ))
+            })?;
+            round.pairs.retain(|p| p.request != request_id);
+            round.pairs.push(CohortPair {
+                request: request_id.clone(),
+                buddy: request.member,
+                mentor: mentor.clone(),
+                mentor_name: self.author_labels(&mentor)?.0,
+                score: (scored.score * 10.0).round() / 10.0,
+                reasons: scored.reasons,
+            });
+            round.unmatched.retain(|r| *r != request_id);
+        }
+        let mut load: BTreeMap<MemberId, u32> = BTreeMap::new();
+        for p in &round.pairs {
+            *load.entry(p.mentor.clone()).or_default() += 1;
+        }
+        for (mentor, n) in load {
+            let places = self
+                .store()
+                .offer(&mentor)?
+                .map(|o| o.offer.places_left)
+                .unwrap_or(0);
+            if n > u32::from(places) {
+                return Err(AppError::bad_request(format!(
+                    "{mentor} has {places} places but would get {n} buddies."
+                )));
+            }
+        }
+        round.total_score = round.pairs.iter().map(|p| p.score).sum();
+        self.store().put_round(&record)?;
+        self.store().durable().await?;
+        Ok(record.round)
+    }
+
+    /// Sends every pair of a draft round as a proposal from the buddy.
+    pub(crate) async fn send_round(&self, auth: &Auth, id: &str) -> Result<CohortRound, AppError> {
+        auth.require(Role::Moderator)?;
+        let mut record = self
+            .store()
+            .round(id)?
+            .ok_or_else(|| AppError::not_found("No such cohort round."))?;
+        if record.round.status != "draft" {
+            return Err(AppError::bad_request("That round has been sent already."));
+        }
+        let org = self.config().node.organisation.clone();
+        for pair in &record.round.pairs {
+            let Some(member) = self.store().member(pair.buddy.localpart())? else {
+                continue;
+            };
+            let buddy = crate::node::Auth {
+                member_id: pair.buddy.clone(),
+                member,
+                session_hash: auth.session_hash,
+            };
+            let sent = self
+                .propose(
+                    &buddy,
+                    Propose {
+                        mentor: pair.mentor.clone(),
+                        note: format!("Suggested for you in {org}'s mentoring round."),
+                        request: Some(pair.request.clone()),
+                    },
+                )
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, buddy = %pair.buddy, mentor = %pair.mentor, "round proposal not sent");
+            }
+        }
+        record.round.status = "sent".to_owned();
+        self.store().put_round(&record)?;
+        self.store().durable().await?;
+        Ok(record.round)
+    }
+
+    /// Counts for this organisation's coordinators. Never the content of conversations,
+    /// notes or goals.
+    pub(crate) async fn dashboard(&self, auth: &Auth) -> Result<Dashboard, AppError> {
+        auth.require(Role::Moderator)?;
+        self.mentoring_caught_up().await?;
+        let own = self.config().node.name.clone();
+        let ours = |m: &MemberId| m.node_name() == own.as_str();
+        let requests = self.store().requests()?;
+        let open_requests = requests.iter().filter(|r| r.status == "open").count() as u64;
+        let mut pending = 0;
+        let mut active = 0;
+        let mut at_risk = 0;
+        let mut closed: BTreeMap<String, u64> = BTreeMap::new();
+        let mut fit = [0u64; 3];
+        let now = Timestamp::now().as_millis();
+        for m in self.store().matches()? {
+            if !ours(&m.buddy) && !ours(&m.mentor) {
+                continue;
+            }
+            for c in m.checkins.iter().filter(|c| ours(&c.by)) {
+                match c.fit {
+                    Some(Fit::Good) => fit[0] += 1,
+                    Some(Fit::Deciding) => fit[1] += 1,
+                    Some(Fit::NotGood) => fit[2] += 1,
+                    None => {}
+                }
+            }
+            match m.status {
+                MatchStatus::Pending => pending += 1,
+                MatchStatus::Active => {
+                    active += 1;
+                    let rhythm = m
+                        .agreement
+                        .as_ref()
+                        .map(|a| u64::from(a.rhythm_days))
+                        .unwrap_or(14);
+                    let last = m
+                        .checkins
+                        .iter()
+                        .map(|c| c.at)
+                        .max()
+                        .or(m.answered_at)
+                        .unwrap_or(m.created_at);
+                    let quiet = now.saturating_sub(last) > 2 * rhythm * 86_400_000;
+                    let unhappy = m.checkins.iter().any(|c| c.fit == Some(Fit::NotGood));
+                    if quiet || unhappy {
+                        at_risk += 1;
+                    }
+                }
+                MatchStatus::Closed => {
+                    let reason = m
+                        .closing
+                        .as_ref()
+                        .map(|c| c.reason.to_lowercase())
+                        .unwrap_or_default();
+                    *closed.entry(reason).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        let times: Vec<f64> = requests
+            .iter()
+            .filter_map(|r| {
+                r.matched_at
+                    .map(|m| m.saturating_sub(r.created_at) as f64 / 86_400_000.0)
+            })
+            .collect();
+        let average_days_to_match =
+            (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64);
+        Ok(Dashboard {
+            open_requests,
+            pending_proposals: pending,
+            active_matches: active,
+            at_risk,
+            closed: closed.into_iter().collect(),
+            fit,
+            average_days_to_match,
+        })
+    }
+}

@@ -1,0 +1,450 @@
+//! Proposals and matches: asking a mentor, answering (the mentor's node decides capacity
+//! atomically), check-ins, the agreement, and closing.
+
+use kindred_protocol::api::{
+    AnswerProposal, CheckInView, ErrorCode, MatchStatus, MatchView, NewCheckIn, Propose,
+};
+use kindred_protocol::event::body::mentoring::{
+    Agreement, Answer, CheckIn, Closing, MatchAnswer, MatchProposal, MatchUpdate, OfferStatus,
+};
+use kindred_protocol::limits::{MAX_NOTE_BYTES, MAX_REASON_BYTES};
+use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
+
+use crate::error::AppError;
+use crate::node::chat::direct_conversation;
+use crate::node::{Auth, Draft, Node, Reach};
+use crate::store::{CheckInRecord, MatchRecord};
+
+fn no_longer_available() -> AppError {
+    AppError::new(
+        ErrorCode::Conflict,
+        "That mentor's last place has just been taken: no longer available.",
+    )
+}
+
+impl Node {
+    /// The nodes of a match's two people.
+    fn pair_nodes(
+        &self,
+        buddy: &MemberId,
+        mentor: &MemberId,
+    ) -> Result<Vec<kindred_protocol::NodeId>, AppError> {
+        let mut nodes = Vec::new();
+        for m in [buddy, mentor] {
+            nodes.push(self.home_node(m)?.ok_or_else(|| {
+                AppError::not_found(format!(
+                    "{m} lives on a node this organisation is not paired with."
+                ))
+            })?);
+        }
+        nodes.sort();
+        nodes.dedup();
+        Ok(nodes)
+    }
+
+    /// Sends a mentor's proposal to their node (the buddy's request stays here).
+    pub(crate) async fn propose(&self, auth: &Auth, req: Propose) -> Result<MatchView, AppError> {
+        let request = self.own_request(auth, req.request.as_deref())?;
+        self.mentoring_caught_up().await?;
+        let offer = self
+            .store()
+            .offer(&req.mentor)?
+            .ok_or_else(|| AppError::not_found("That person has no mentor offer."))?;
+        if offer.offer.status != OfferStatus::Open {
+            return Err(AppError::new(
+                ErrorCode::Gone,
+                "That offer is paused or withdrawn.",
+            ));
+        }
+        if offer.offer.places_left == 0 {
+            return Err(no_longer_available());
+        }
+        if req.mentor == auth.member_id {
+            return Err(AppError::bad_request("You cannot be your own mentor."));
+        }
+        if self.store().matches_of(&auth.member_id)?.iter().any(|m| {
+            m.mentor == req.mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
+        }) {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "You have already asked this mentor.",
+            ));
+        }
+        let note = req.note.trim().to_owned();
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(AppError::new(ErrorCode::TooLarge, "That note is too long."));
+        }
+        let nodes = self.pair_nodes(&auth.member_id, &req.mentor)?;
+        let id = self
+            .write(
+                auth,
+                Reach::Directed(nodes),
+                References::default(),
+                EventBody::MatchProposal(MatchProposal {
+                    offer: offer.id,
+                    mentor: req.mentor.clone(),
+                    note,
+                }),
+            )
+            .await?;
+        self.mentoring_caught_up().await?;
+        let mut m = self
+            .store()
+            .match_record(&id)?
+            .ok_or_else(|| AppError::internal(std::io::Error::other("proposal vanished")))?;
+        m.request = Some(request.id);
+        self.store().put_match(&m)?;
+        self.store().durable().await?;
+        tracing::info!(buddy = %auth.member_id, mentor = %req.mentor, "proposal sent");
+        self.match_view(auth, m)
+    }
+
+    fn own_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
+        self.store()
+            .match_record(id)?
+            .filter(|m| m.buddy == auth.member_id || m.mentor == auth.member_id)
+            .ok_or_else(|| AppError::not_found("No such proposal or match of yours."))
+    }
+
+    /// Signs and sends an answer as the proposal's mentor (also used for expiry).
+    pub(crate) async fn send_answer(
+        &self,
+        m: &MatchRecord,
+        answer: MatchAnswer,
+    ) -> Result<(), AppError> {
+        let author = match answer.answer {
+            Answer::Withdrawn => m.buddy.clone(),
+            _ => m.mentor.clone(),
+        };
+        let nodes = self.pair_nodes(&m.buddy, &m.mentor)?;
+        self.ingest()
+            .local(Draft {
+                author,
+                reach: Reach::Directed(nodes),
+                refs: References::default(),
+                body: EventBody::MatchAnswer(answer),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The mentor accepts or declines. Acceptance takes a place atomically; when none is
+    /// left the buddy is told "no longer available".
+    pub(crate) async fn answer(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        req: AnswerProposal,
+    ) -> Result<MatchView, AppError> {
+        self.mentoring_caught_up().await?;
+        let m = self.own_match(auth, id)?;
+        if m.mentor != auth.member_id {
+            return Err(AppError::forbidden(
+                "Only the mentor can answer a proposal.",
+            ));
+        }
+        if m.status != MatchStatus::Pending {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That proposal has already been answered.",
+            ));
+        }
+        let message = req
+            .message
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if message.as_ref().is_some_and(|s| s.len() > MAX_NOTE_BYTES) {
+            return Err(AppError::new(
+                ErrorCode::TooLarge,
+                "That message is too long.",
+            ));
+        }
+        if !req.accept {
+            self.send_answer(
+                &m,
+                MatchAnswer {
+                    proposal: m.id,
+                    answer: Answer::Declined,
+                    message,
+                },
+            )
+            .await?;
+            self.mentoring_caught_up().await?;
+            return self.match_view(auth, self.own_match(auth, id)?);
+        }
+        let capacity = self
+            .store()
+            .offer(&auth.member_id)?
+            .map(|o| u32::from(o.offer.capacity))
+            .unwrap_or(0);
+        let now = Timestamp::now().as_millis();
+        if !self
+            .store()
+            .accept_if_room(id, capacity, now, message.clone())?
+        {
+            // Full: tell this buddy, and keep the mentor's answer honest.
+            let latest = self.own_match(auth, id)?;
+            if latest.status == MatchStatus::Pending {
+                self.send_answer(
+                    &latest,
+                    MatchAnswer {
+                        proposal: latest.id,
+                        answer: Answer::NoLongerAvailable,
+                        message: None,
+                    },
+                )
+                .await?;
+            }
+            return Err(no_longer_available());
+        }
+        self.store().durable().await?;
+        self.send_answer(
+            &m,
+            MatchAnswer {
+                proposal: m.id,
+                answer: Answer::Accepted,
+                message,
+            },
+        )
+        .await?;
+        // Open their private conversation.
+        let conversation = self
+            .create_conversation(
+                auth,
+                kindred_protocol::api::CreateConversation {
+                    members: vec![m.buddy.clone()],
+                    name: None,
+                },
+            )
+            .await?;
+        let mut accepted = self.own_match(auth, id)?;
+        accepted.conversation = Some(conversation.id);
+        self.store().put_match(&accepted)?;
+        self.republish_places(&auth.member_id).await?;
+        // No places left: the other waiting buddies hear now rather than waiting.
+        let active = self.store().active_count(&auth.member_id)?;
+        if active >= capacity {
+            for other in self.store().matches_of(&auth.member_id)? {
+                if other.mentor == auth.member_id && other.status == MatchStatus::Pending {
+                    self.send_answer(
+                        &other,
+                        MatchAnswer {
+                            proposal: other.id,
+                            answer: Answer::NoLongerAvailable,
+                            message: None,
+                        },
+                    )
+                    .await?;
+                }
+            }
+        }
+        self.mentoring_caught_up().await?;
+        tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
+        self.match_view(auth, self.own_match(auth, id)?)
+    }
+
+    /// The buddy takes back a proposal still waiting for an answer.
+    pub(crate) async fn withdraw_proposal(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+    ) -> Result<(), AppError> {
+        let m = self.own_match(auth, id)?;
+        if m.buddy != auth.member_id || m.status != MatchStatus::Pending {
+            return Err(AppError::bad_request(
+                "Only a waiting proposal of yours can be withdrawn.",
+            ));
+        }
+        self.send_answer(
+            &m,
+            MatchAnswer {
+                proposal: m.id,
+                answer: Answer::Withdrawn,
+                message: None,
+            },
+        )
+        .await?;
+        self.mentoring_caught_up().await?;
+        Ok(())
+    }
+
+    async fn update_match(
+        &self,
+        auth: &Auth,
+        m: &MatchRecord,
+        body: EventBody,
+    ) -> Result<(), AppError> {
+        let nodes = self.pair_nodes(&m.buddy, &m.mentor)?;
+        self.write(auth, Reach::Directed(nodes), References::default(), body)
+            .await?;
+        self.mentoring_caught_up().await?;
+        Ok(())
+    }
+
+    fn active_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
+        let m = self.own_match(auth, id)?;
+        if m.status != MatchStatus::Active {
+            return Err(AppError::bad_request(
+                "That match is not active (closed matches are read-only).",
+            ));
+        }
+        Ok(m)
+    }
+
+    /// A check-in: a pulse, optionally the first-meeting fit, and a note kept private.
+    pub(crate) async fn check_in(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        req: NewCheckIn,
+    ) -> Result<MatchView, AppError> {
+        let m = self.active_match(auth, id)?;
+        if !(1..=4).contains(&req.pulse) {
+            return Err(AppError::bad_request(
+                "The pulse goes from 1 (hard going) to 4 (going well).",
+            ));
+        }
+        let note = req
+            .note
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        if note.as_ref().is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
+            return Err(AppError::new(ErrorCode::TooLarge, "That note is too long."));
+        }
+        // The note never leaves this node: the other side sees the pulse and fit only.
+        self.update_match(
+            auth,
+            &m,
+            EventBody::CheckIn(CheckIn {
+                proposal: m.id,
+                pulse: req.pulse,
+                fit: req.fit,
+                note: None,
+            }),
+        )
+        .await?;
+        let mut m = self.own_match(auth, id)?;
+        if let Some(last) = m.checkins.iter_mut().rev().find(|c| c.by == auth.member_id) {
+            last.note = note;
+        }
+        self.store().put_match(&m)?;
+        self.store().durable().await?;
+        self.match_view(auth, m)
+    }
+
+    /// Sets or changes the agreement: goals, meeting rhythm, expected end.
+    pub(crate) async fn agree(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        agreement: Agreement,
+    ) -> Result<MatchView, AppError> {
+        let m = self.active_match(auth, id)?;
+        if agreement.goals.len() > MAX_NOTE_BYTES || agreement.rhythm_days == 0 {
+            return Err(AppError::bad_request(
+                "Goals up to 2000 bytes and a rhythm of at least one day, please.",
+            ));
+        }
+        self.update_match(
+            auth,
+            &m,
+            EventBody::MatchUpdate(MatchUpdate {
+                proposal: m.id,
+                agreement: Some(agreement),
+                closing: None,
+            }),
+        )
+        .await?;
+        self.match_view(auth, self.own_match(auth, id)?)
+    }
+
+    /// Closes a match with a reason and a rating; the mentor's place frees up.
+    pub(crate) async fn close_match(
+        &self,
+        auth: &Auth,
+        id: &EventId,
+        closing: Closing,
+    ) -> Result<MatchView, AppError> {
+        let m = self.active_match(auth, id)?;
+        let reason = closing.reason.trim().to_owned();
+        if reason.is_empty() || reason.len() > MAX_REASON_BYTES || closing.rating > 5 {
+            return Err(AppError::bad_request(
+                "Please give a reason (and a rating from 1 to 5, or 0).",
+            ));
+        }
+        self.update_match(
+            auth,
+            &m,
+            EventBody::MatchUpdate(MatchUpdate {
+                proposal: m.id,
+                agreement: None,
+                closing: Some(Closing {
+                    reason,
+                    rating: closing.rating,
+                }),
+            }),
+        )
+        .await?;
+        if m.mentor.node_name() == self.config().node.name.as_str() {
+            self.republish_places(&m.mentor).await?;
+        }
+        self.match_view(auth, self.own_match(auth, id)?)
+    }
+
+    /// The member's proposals and matches, newest first.
+    pub(crate) async fn my_matches(&self, auth: &Auth) -> Result<Vec<MatchView>, AppError> {
+        self.mentoring_caught_up().await?;
+        self.store()
+            .matches_of(&auth.member_id)?
+            .into_iter()
+            .map(|m| self.match_view(auth, m))
+            .collect()
+    }
+
+    /// One of the member's proposals or matches.
+    pub(crate) async fn get_match(&self, auth: &Auth, id: &EventId) -> Result<MatchView, AppError> {
+        self.mentoring_caught_up().await?;
+        let m = self.own_match(auth, id)?;
+        self.match_view(auth, m)
+    }
+
+    pub(crate) fn match_view(&self, auth: &Auth, m: MatchRecord) -> Result<MatchView, AppError> {
+        let role = if m.mentor == auth.member_id {
+            "mentor"
+        } else {
+            "buddy"
+        };
+        let checkins = m
+            .checkins
+            .iter()
+            .map(|c: &CheckInRecord| CheckInView {
+                by: c.by.clone(),
+                pulse: c.pulse,
+                fit: c.fit,
+                note: c.note.clone().filter(|_| c.by == auth.member_id),
+                at: Timestamp(c.at),
+            })
+            .collect();
+        let conversation = m.conversation.or_else(|| {
+            (m.status == MatchStatus::Active || m.status == MatchStatus::Closed)
+                .then(|| direct_conversation(&m.buddy, &m.mentor))
+        });
+        Ok(MatchView {
+            id: m.id,
+            role: role.to_owned(),
+            buddy_name: self.author_labels(&m.buddy)?.0,
+            mentor_name: self.author_labels(&m.mentor)?.0,
+            buddy: m.buddy,
+            mentor: m.mentor,
+            note: m.note,
+            status: m.status,
+            created_at: Timestamp(m.created_at),
+            answered_at: m.answered_at.map(Timestamp),
+            answer_message: m.answer_message,
+            agreement: m.agreement,
+            checkins,
+            closing: m.closing,
+            conversation,
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! The mentoring processor: applies stored events to the `mentoring` tree, in arrival
+//! order, after a watermark; and expires unanswered proposals to this node's mentors.
+
+use std::time::Duration;
+
+use kindred_protocol::api::MatchStatus;
+use kindred_protocol::event::body::mentoring::{Answer, MatchAnswer};
+use kindred_protocol::{EventBody, EventId, EventPayload, Timestamp};
+use tokio::sync::watch;
+
+use crate::node::Node;
+use crate::node::chat::direct_conversation;
+use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError};
+
+/// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
+pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
+    let mut shutdown = node.shutdown_signal();
+    let mut sweep = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        match apply_pending(&node) {
+            Ok(up_to) => {
+                done.send_replace(up_to);
+            }
+            Err(e) => tracing::error!(error = %e, "mentoring processor failed; will retry"),
+        }
+        tokio::select! {
+            _ = stored.changed() => {}
+            _ = sweep.tick() => {
+                if let Err(e) = node.expire_proposals().await {
+                    tracing::error!(error = %e, "expiring proposals failed");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Applies everything stored after the watermark; returns the new watermark.
+fn apply_pending(node: &Node) -> Result<u64, StoreError> {
+    let store = node.store();
+    let mut up_to = store.mentoring_watermark()?;
+    loop {
+        let batch = store.local_log_after(up_to, 512)?;
+        let Some(&(last, _)) = batch.last() else {
+            return Ok(up_to);
+        };
+        for (_, id) in batch {
+            apply(node, &id)?;
+        }
+        store.set_mentoring_watermark(last)?;
+        up_to = last;
+    }
+}
+
+fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
+    let store = node.store();
+    let Some(meta) = store.event_meta(id)? else {
+        return Ok(());
+    };
+    if meta.quarantined {
+        return Ok(());
+    }
+    let Some(signed) = store.event(id)? else {
+        return Ok(());
+    };
+    let p = EventPayload::from_bytes(signed.payload_bytes())
+        .map_err(|e| StoreError::corrupt("events_by_id", e))?;
+    let own = node.config().node.name.as_str();
+    let at = p.created_at.as_millis();
+    match p.body {
+        EventBody::MentorOffer(offer) => store.put_offer(&OfferRecord {
+            id: *id,
+            mentor: p.author,
+            offer,
+            updated_at: at,
+        })?,
+        EventBody::MatchProposal(proposal) => {
+            let involved = p.author.node_name() == own || proposal.mentor.node_name() == own;
+            if involved && store.match_record(id)?.is_none() {
+                store.put_match(&MatchRecord {
+                    id: *id,
+                    buddy: p.author,
+                    mentor: proposal.mentor,
+                    offer: proposal.offer,
+                    note: proposal.note,
+                    request: None,
+                    status: MatchStatus::Pending,
+                    created_at: at,
+                    answered_at: None,
+                    answer_message: None,
+                    agreement: None,
+                    checkins: Vec::new(),
+                    closing: None,
+                    conversation: None,
+                })?;
+            }
+        }
+        EventBody::MatchAnswer(answer) => {
+            let Some(mut m) = store.match_record(&answer.proposal)? else {
+                return Ok(());
+            };
+            // Answers come from the mentor; only the buddy may withdraw.
+            let allowed = match answer.answer {
+                Answer::Withdrawn => p.author == m.buddy,
+                _ => p.author == m.mentor,
+            };
+            if !allowed || m.status != MatchStatus::Pending {
+                return Ok(());
+            }
+            m.status = status_of(answer.answer);
+            m.answered_at = Some(at);
+            m.answer_message = answer.message;
+            if m.status == MatchStatus::Active {
+                m.conversation = Some(direct_conversation(&m.buddy, &m.mentor));
+                if let Some(rid) = &m.request
+                    && let Some(mut r) = store.request(rid)?
+                {
+                    r.status = "matched".to_owned();
+                    r.matched_at = Some(at);
+                    store.put_request(&r)?;
+                }
+            }
+            store.put_match(&m)?;
+        }
+        EventBody::CheckIn(checkin) => {
+            let Some(mut m) = store.match_record(&checkin.proposal)? else {
+                return Ok(());
+            };
+            if p.author != m.buddy && p.author != m.mentor {
+                return Ok(());
+            }
+            if !m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
+                m.checkins.push(CheckInRecord {
+                    by: p.author,
+                    pulse: checkin.pulse,
+                    fit: checkin.fit,
+                    note: None,
+                    at,
+                });
+                store.put_match(&m)?;
+            }
+        }
+        EventBody::MatchUpdate(update) => {
+            let Some(mut m) = store.match_record(&update.proposal)? else {
+                return Ok(());
+            };
+            if p.author != m.buddy && p.author != m.mentor {
+                return Ok(());
+            }
+            if m.status != MatchStatus::Active {
+                return Ok(());
+            }
+            if let Some(a) = update.agreement {
+                m.agreement = Some(a);
+            }
+            if let Some(c) = update.closing {
+                m.closing = Some(c);
+                m.status = MatchStatus::Closed;
+                if m.mentor.node_name() == own {
+                    store.release_place(&m.mentor)?;
+                    node.mentoring_changed(&m.mentor);
+                }
+            }
+            store.put_match(&m)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn status_of(answer: Answer) -> MatchStatus {
+    match answer {
+        Answer::Accepted => MatchStatus::Active,
+        Answer::Declined => MatchStatus::Declined,
+        Answer::NoLongerAvailable => MatchStatus::NoLongerAvailable,
+        Answer::Expired => MatchStatus::Expired,
+        Answer::Withdrawn => MatchStatus::Withdrawn,
+    }
+}
+
+impl Node {
+    /// Waits until the processor has applied everything stored before now (a few seconds
+    /// at most), so a request sees the effects of what it just wrote.
+    pub(crate) async fn mentoring_caught_up(&self) -> Result<(), StoreError> {
+        let target = self.store().last_local_seq()?;
+        let mut done = self.mentoring_progress();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(5),
+            done.wait_for(|up_to| *up_to >= target),
+        )
+        .await;
+        if !matches!(waited, Ok(Ok(_))) {
+            tracing::warn!(target, "mentoring state is behind");
+        }
+        Ok(())
+    }
+
+    /// Answers `Expired` for this node's mentors' proposals left unanswered too long.
+    pub(crate) async fn expire_proposals(&self) -> Result<(), crate::error::AppError> {
+        let own = self.config().node.name.clone();
+        let limit = self.config().mentoring.proposal_expiry_minutes * 60_000;
+        let now = Timestamp::now().as_millis();
+        for m in self.store().matches()? {
+            if m.status == MatchStatus::Pending
+                && m.mentor.node_name() == own.as_str()
+                && m.created_at + limit <= now
+            {
+                tracing::info!(proposal = %m.id, "proposal expired");
+                self.send_answer(
+                    &m,
+                    MatchAnswer {
+                        proposal: m.id,
+                        answer: Answer::Expired,
+                        message: None,
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! The `mentoring` tree, with a one-byte prefix per record type. It is derived from events
+//! by the mentoring processor (a watermark over `local_log`), except buddy requests and
+//! cohort rounds, which never leave this node, and the capacity counters, which only the
+//! mentor's home node keeps.
+//!
+//! - `o` ‖ mentor (u8 len ‖ text) → [`OfferRecord`] (JSON): the newest offer per mentor
+//! - `q` ‖ request id (text) → [`RequestRecord`] (JSON); `Q` ‖ member ‖ request id → ()
+//! - `p` ‖ proposal id (32) → [`MatchRecord`] (JSON); `B` ‖ buddy ‖ id → (), `M` ‖ mentor ‖ id → ()
+//! - `c` ‖ mentor → active matches (u32 BE), on the mentor's node
+//! - `r` ‖ round id (text) → [`RoundRecord`] (JSON)
+//! - `w` → the last local seq the processor applied (u64 BE)
+
+use kindred_protocol::api::{CohortRound, MatchStatus};
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::event::body::mentoring::{
+    Agreement, BuddyRequest, Closing, Fit, MentorOffer,
+};
+use kindred_protocol::{EventId, MemberId};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::keys::push_text;
+use super::origin_log::decode_u64;
+use super::{Store, StoreError, from_json, to_json};
+
+/// The newest offer of a mentor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OfferRecord {
+    /// The offer event.
+    pub(crate) id: EventId,
+    /// The mentor.
+    pub(crate) mentor: MemberId,
+    /// Its content.
+    pub(crate) offer: MentorOffer,
+    /// Origin time (ms).
+    pub(crate) updated_at: u64,
+}
+
+/// A buddy's request (kept on their node only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RequestRecord {
+    /// Its id.
+    pub(crate) id: String,
+    /// Who asked.
+    pub(crate) member: MemberId,
+    /// What they asked for.
+    pub(crate) request: BuddyRequest,
+    /// `open`, `matched` or `withdrawn`.
+    pub(crate) status: String,
+    /// When (ms).
+    pub(crate) created_at: u64,
+    /// When matched (ms).
+    pub(crate) matched_at: Option<u64>,
+}
+
+/// A check-in on a match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CheckInRecord {
+    /// Who.
+    pub(crate) by: MemberId,
+    /// 1 to 4.
+    pub(crate) pulse: u8,
+    /// First-meeting fit.
+    pub(crate) fit: Option<Fit>,
+    /// Private note (only on the author's node).
+    pub(crate) note: Option<String>,
+    /// When (ms).
+    pub(crate) at: u64,
+}
+
+/// A proposal and, once accepted, the match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MatchRecord {
+    /// The proposal event's id.
+    pub(crate) id: EventId,
+    /// The buddy.
+    pub(crate) buddy: MemberId,
+    /// The mentor.
+    pub(crate) mentor: MemberId,
+    /// The offer proposed to.
+    pub(crate) offer: EventId,
+    /// The buddy's note.
+    pub(crate) note: String,
+    /// The request it answers (on the buddy's node).
+    pub(crate) request: Option<String>,
+    /// Where it stands.
+    pub(crate) status: MatchStatus,
+    /// When proposed (ms).
+    pub(crate) created_at: u64,
+    /// When answered (ms).
+    pub(crate) answered_at: Option<u64>,
+    /// The mentor's kind word.
+    pub(crate) answer_message: Option<String>,
+    /// What they agreed.
+    pub(crate) agreement: Option<Agreement>,
+    /// Check-ins, oldest first.
+    pub(crate) checkins: Vec<CheckInRecord>,
+    /// How it ended.
+    pub(crate) closing: Option<Closing>,
+    /// Their conversation.
+    pub(crate) conversation: Option<ConversationId>,
+}
+
+/// A cohort round and who ran it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RoundRecord {
+    /// The round.
+    pub(crate) round: CohortRound,
+    /// The coordinator.
+    pub(crate) created_by: MemberId,
+}
+
+fn key(prefix: u8, text: &str) -> Vec<u8> {
+    let mut k = vec![prefix];
+    push_text(&mut k, text);
+    k
+}
+
+fn match_key(id: &EventId) -> Vec<u8> {
+    let mut k = vec![b'p'];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn index_key(prefix: u8, member: &MemberId, tail: &[u8]) -> Vec<u8> {
+    let mut k = key(prefix, member.as_str());
+    k.extend_from_slice(tail);
+    k
+}
+
+impl Store {
+    fn mentoring(&self) -> &sled::Tree {
+        &self.trees().mentoring
+    }
+
+    /// Every mentor's newest offer.
+    pub(crate) fn offers(&self) -> Result<Vec<OfferRecord>, StoreError> {
+        self.mentoring()
+            .scan_prefix([b'o'])
+            .map(|item| {
+                let (_, v) = item?;
+                from_json("mentoring", &v)
+            })
+            .collect()
+    }
+
+    /// One mentor's offer.
+    pub(crate) fn offer(&self, mentor: &MemberId) -> Result<Option<OfferRecord>, StoreError> {
+        match self.mentoring().get(key(b'o', mentor.as_str()))? {
+            None => Ok(None),
+            Some(v) => from_json("mentoring", &v).map(Some),
+        }
+    }
+
+    /// Stores a mentor's offer if it is newer than the one held.
+    pub(crate) fn put_offer(&self, offer: &OfferRecord) -> Result<(), StoreError> {
+        if let Some(old) = self.offer(&offer.mentor)?
+            && old.updated_at > offer.updated_at
+        {
+            return Ok(());
+        }
+        self.mentoring().insert(
+            key(b'o', offer.mentor.as_str()),
+            to_json("mentoring", offer)?,
+        )?;
+        Ok(())
+    }
+
+    /// Stores a request.
+    pub(crate) fn put_request(&self, r: &RequestRecord) -> Result<(), StoreError> {
+        self.mentoring()
+            .insert(key(b'q', &r.id), to_json("mentoring", r)?)?;
+        self.mentoring()
+            .insert(index_key(b'Q', &r.member, r.id.as_bytes()), &[])?;
+        Ok(())
+    }
+
+    /// One request.
+    pub(crate) fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        match self.mentoring().get(key(b'q', id))? {
+            None => Ok(None),
+            Some(v) => from_json("mentoring", &v).map(Some),
+        }
+    }
+
+    /// Every request on this node.
+    pub(crate) fn requests(&self) -> Result<Vec<RequestRecord>, StoreError> {
+        self.mentoring()
+            .scan_prefix([b'q'])
+            .map(|item| {
+                let (_, v) = item?;
+                from_json("mentoring", &v)
+            })
+            .collect()
+    }
+
+    /// A member's requests.
+    pub(crate) fn requests_of(&self, member: &MemberId) -> Result<Vec<RequestRecord>, StoreError> {
+        let prefix = key(b'Q', member.as_str());
+        let mut out = Vec::new();
+        for item in self.mentoring().scan_prefix(&prefix) {
+            let (k, _) = item?;
+            let id = String::from_utf8(k[prefix.len()..].to_vec())
+                .map_err(|e| StoreError::corrupt("mentoring", e))?;
+            if let Some(r) = self.request(&id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One proposal or match.
+    pub(crate) fn match_record(&self, id: &EventId) -> Result<Option<MatchRecord>, StoreError> {
+        match self.mentoring().get(match_key(id))? {
+            None => Ok(None),
+            Some(v) => from_json("mentoring", &v).map(Some),
+        }
+    }
+
+    /// Stores a proposal or match and indexes it by both people.
+    pub(crate) fn put_match(&self, m: &MatchRecord) -> Result<(), StoreError> {
+        let t = self.mentoring();
+        t.insert(match_key(&m.id), to_json("mentoring", m)?)?;
+        t.insert(index_key(b'B', &m.buddy, m.id.as_bytes()), &[])?;
+        t.insert(index_key(b'M', &m.mentor, m.id.as_bytes()), &[])?;
+        Ok(())
+    }
+
+    /// Every proposal and match held here.
+    pub(crate) fn matches(&self) -> Result<Vec<MatchRecord>, StoreError> {
+        self.mentoring()
+            .scan_prefix([b'p'])
+            .map(|item| {
+                let (_, v) = item?;
+                from_json("mentoring", &v)
+            })
+            .collect()
+    }
+
+    /// Proposals and matches a member is in (as buddy or mentor).
+    pub(crate) fn matches_of(&self, member: &MemberId) -> Result<Vec<MatchRecord>, StoreError> {
+        let mut out = Vec::new();
+        for prefix in [key(b'B', member.as_str()), key(b'M', member.as_str())] {
+            for item in self.mentoring().scan_prefix(&prefix) {
+                let (k, _) = item?;
+                let id = <[u8; 32]>::try_from(&k[prefix.len()..])
+                    .map(EventId::from_bytes)
+                    .map_err(|e| StoreError::corrupt("mentoring", e))?;
+                if let Some(m) = self.match_record(&id)? {
+                    out.push(m);
+                }
+            }
+        }
+        out.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        out.dedup_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    /// Active matches of a mentor (their home node's count).
+    pub(crate) fn active_count(&self, mentor: &MemberId) -> Result<u32, StoreError> {
+        match self.mentoring().get(key(b'c', mentor.as_str()))? {
+            None => Ok(0),
+            Some(v) => <[u8; 4]>::try_from(v.as_ref())
+                .map(u32::from_be_bytes)
+                .map_err(|e| StoreError::corrupt("mentoring", e)),
+        }
+    }
+
+    /// Accepts a pending proposal if the mentor has a free place, atomically: two answers
+    /// racing for the last place can never both succeed. Returns false when full.
+    pub(crate) fn accept_if_room(
+        &self,
+        proposal: &EventId,
+        capacity: u32,
+        now: u64,
+        message: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let result = self.mentoring().transaction(|t| {
+            let abort = |e: StoreError| ConflictableTransactionError::Abort(e);
+            let Some(bytes) = t.get(match_key(proposal))? else {
+                return Ok(false);
+            };
+            let mut m: MatchRecord = from_json("mentoring", &bytes).map_err(abort)?;
+            if m.status != MatchStatus::Pending {
+                return Ok(false);
+            }
+            let counter = key(b'c', m.mentor.as_str());
+            let active = match t.get(&counter)? {
+                None => 0,
+                Some(v) => <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|e| abort(StoreError::corrupt("mentoring", e)))?,
+            };
+            if active >= capacity {
+                return Ok(false);
+            }
+            t.insert(counter, &(active + 1).to_be_bytes())?;
+            m.status = MatchStatus::Active;
+            m.answered_at = Some(now);
+            m.answer_message = message.clone();
+            t.insert(
+                match_key(proposal),
+                to_json("mentoring", &m).map_err(abort)?,
+            )?;
+            Ok(true)
+        });
+        match result {
+            Ok(accepted) => Ok(accepted),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Frees one of a mentor's places (a match closed).
+    pub(crate) fn release_place(&self, mentor: &MemberId) -> Result<(), StoreError> {
+        let counter = key(b'c', mentor.as_str());
+        self.mentoring().update_and_fetch(&counter, |old| {
+            let n = old
+                .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(0);
+            Some(n.saturating_sub(1).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// Stores a cohort round.
+    pub(crate) fn put_round(&self, r: &RoundRecord) -> Result<(), StoreError> {
+        self.mentoring()
+            .insert(key(b'r', &r.round.id), to_json("mentoring", r)?)?;
+        Ok(())
+    }
+
+    /// One cohort round.
+    pub(crate) fn round(&self, id: &str) -> Result<Option<RoundRecord>, StoreError> {
+        match self.mentoring().get(key(b'r', id))? {
+            None => Ok(None),
+            Some(v) => from_json("mentoring", &v).map(Some),
+        }
+    }
+
+    /// The last local seq the mentoring processor applied.
+    pub(crate) fn mentoring_watermark(&self) -> Result<u64, StoreError> {
+        match self.mentoring().get([b'w'])? {
+            None => Ok(0),
+            Some(v) => decode_u64("mentoring", &v),
+        }
+    }
+
+    /// Records the processor's progress.
+    pub(crate) fn set_mentoring_watermark(&self, seq: u64) -> Result<(), StoreError> {
+        self.mentoring().insert([b'w'], &seq.to_be_bytes())?;
+        Ok(())
+    }
+}

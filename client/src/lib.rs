@@ -694,6 +694,170 @@ impl Client {
         .await
     }
 
+    /// The mentoring topic vocabulary.
+    pub async fn mentoring_topics(&self) -> Result<Vec<String>, ClientError> {
+        self.get(self.api(&["mentoring", "topics"])?).await
+    }
+
+    /// Open mentor offers across the federation.
+    pub async fn offers(&self) -> Result<Vec<OfferView>, ClientError> {
+        self.get(self.api(&["mentoring", "offers"])?).await
+    }
+
+    /// Publishes or updates the member's mentor offer.
+    pub async fn publish_offer(&self, req: &PublishOffer) -> Result<OfferView, ClientError> {
+        self.send(Method::PUT, self.api(&["mentoring", "offer"])?, Some(req))
+            .await
+    }
+
+    /// `pause`, `resume` or `withdraw` the member's offer.
+    pub async fn offer_action(&self, action: &str) -> Result<OfferView, ClientError> {
+        self.send::<(), _>(
+            Method::POST,
+            self.api(&["mentoring", "offer", action])?,
+            None,
+        )
+        .await
+    }
+
+    /// Asks for a mentor or buddy (the request stays on the member's node).
+    pub async fn create_request(
+        &self,
+        req: &kindred_protocol::event::body::mentoring::BuddyRequest,
+    ) -> Result<RequestView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "requests"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// The member's requests.
+    pub async fn requests(&self) -> Result<Vec<RequestView>, ClientError> {
+        self.get(self.api(&["mentoring", "requests"])?).await
+    }
+
+    /// Ranked, explained suggestions for the member's open request.
+    pub async fn suggestions(&self, limit: Option<usize>) -> Result<Vec<Suggestion>, ClientError> {
+        let mut url = self.api(&["mentoring", "suggestions"])?;
+        if let Some(l) = limit {
+            url.query_pairs_mut().append_pair("limit", &l.to_string());
+        }
+        self.get(url).await
+    }
+
+    /// Sends a proposal to a mentor.
+    pub async fn propose(&self, req: &Propose) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "proposals"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// The member's proposals and matches.
+    pub async fn matches(&self) -> Result<Vec<MatchView>, ClientError> {
+        self.get(self.api(&["mentoring", "matches"])?).await
+    }
+
+    /// One proposal or match.
+    pub async fn get_match(&self, id: &EventId) -> Result<MatchView, ClientError> {
+        self.get(self.api(&["mentoring", "matches", &id.to_hex()])?)
+            .await
+    }
+
+    /// The mentor accepts or declines.
+    pub async fn answer(
+        &self,
+        id: &EventId,
+        accept: bool,
+        message: Option<String>,
+    ) -> Result<MatchView, ClientError> {
+        let req = AnswerProposal { accept, message };
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "matches", &id.to_hex(), "answer"])?,
+            Some(&req),
+        )
+        .await
+    }
+
+    /// A check-in on a match.
+    pub async fn check_in(&self, id: &EventId, req: &NewCheckIn) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "matches", &id.to_hex(), "checkins"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Sets the match's agreement.
+    pub async fn agree(
+        &self,
+        id: &EventId,
+        req: &kindred_protocol::event::body::mentoring::Agreement,
+    ) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::PUT,
+            self.api(&["mentoring", "matches", &id.to_hex(), "agreement"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Closes a match.
+    pub async fn close_match(
+        &self,
+        id: &EventId,
+        req: &kindred_protocol::event::body::mentoring::Closing,
+    ) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "matches", &id.to_hex(), "close"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Runs a cohort round (coordinators).
+    pub async fn run_round(&self) -> Result<CohortRound, ClientError> {
+        self.send::<(), _>(Method::POST, self.api(&["mentoring", "cohort"])?, None)
+            .await
+    }
+
+    /// A cohort round.
+    pub async fn round(&self, id: &str) -> Result<CohortRound, ClientError> {
+        self.get(self.api(&["mentoring", "cohort", id])?).await
+    }
+
+    /// Adjusts a draft round.
+    pub async fn edit_round(&self, id: &str, req: &EditRound) -> Result<CohortRound, ClientError> {
+        self.send(
+            Method::PATCH,
+            self.api(&["mentoring", "cohort", id])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Sends a round's pairs as proposals.
+    pub async fn send_round(&self, id: &str) -> Result<CohortRound, ClientError> {
+        self.send::<(), _>(
+            Method::POST,
+            self.api(&["mentoring", "cohort", id, "send"])?,
+            None,
+        )
+        .await
+    }
+
+    /// The coordinator dashboard.
+    pub async fn dashboard(&self) -> Result<Dashboard, ClientError> {
+        self.get(self.api(&["mentoring", "dashboard"])?).await
+    }
+
     /// Opens the live-update stream.
     pub async fn stream(&self) -> Result<LiveStream, ClientError> {
         let token = self.token.as_deref().ok_or(ClientError::NotSignedIn)?;

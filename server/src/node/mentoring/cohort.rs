@@ -15,6 +15,9 @@ use crate::matching::score::{OfferContext, RequestContext, score};
 use crate::node::{Auth, Node};
 use crate::store::{OfferRecord, RoundRecord};
 
+/// A pair's score and its reasons.
+type Explained = (f64, Vec<String>);
+
 impl Node {
     /// Open offers usable in a round (not blocked, open, with places).
     fn round_offers(&self) -> Result<Vec<OfferRecord>, AppError> {
@@ -42,7 +45,7 @@ impl Node {
             .filter(|r| r.status == "open")
             .collect();
         let offers = self.round_offers()?;
-        let contexts: Vec<Vec<Option<(f64, Vec<String>)>>> = requests
+        let contexts: Vec<Vec<Option<Explained>>> = requests
             .iter()
             .map(|r| {
                 offers

@@ -15,7 +15,9 @@ use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError};
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
 pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
     let mut shutdown = node.shutdown_signal();
-    let mut sweep = tokio::time::interval(Duration::from_secs(30));
+    // Sweep for expiries twice per expiry period, between every second and every 30 s.
+    let expiry = node.config().mentoring.proposal_expiry_minutes * 60;
+    let mut sweep = tokio::time::interval(Duration::from_secs((expiry / 2).clamp(1, 30)));
     loop {
         match apply_pending(&node) {
             Ok(up_to) => {

@@ -198,6 +198,80 @@ async fn an_admin_and_a_member_use_the_cli() {
         let out = sam.run(&["chat", "read", &gid], "");
         assert_eq!(out.status.code(), Some(4), "not in it any more");
 
+        // Mentoring: Ada offers, Sam asks, sees why, proposes; Ada accepts; they check in.
+        admin.ok(
+            &[
+                "mentor",
+                "offer",
+                "--topic",
+                "funding",
+                "--language",
+                "english",
+                "--capacity",
+                "2",
+                "--mode",
+                "online",
+            ],
+            "",
+        );
+        sam.ok(
+            &[
+                "buddy",
+                "request",
+                "--topic",
+                "funding",
+                "--language",
+                "english",
+                "--must",
+                "language",
+            ],
+            "",
+        );
+        let suggestions = sam.ok(&["buddy", "suggestions"], "");
+        assert!(
+            suggestions.contains("@ada:localhost") && suggestions.contains("can help with funding"),
+            "{suggestions}"
+        );
+        sam.ok(
+            &[
+                "buddy",
+                "propose",
+                "@ada:localhost",
+                "--note",
+                "Please help",
+            ],
+            "",
+        );
+        let list: serde_json::Value =
+            serde_json::from_str(&admin.ok(&["--json", "matches", "list"], "")).unwrap();
+        let mid = list[0]["id"].as_str().unwrap().to_owned();
+        assert!(
+            admin
+                .ok(&["matches", "accept", &mid, "--message", "Yes!"], "")
+                .contains("active")
+        );
+        sam.ok(
+            &["matches", "checkin", &mid, "--pulse", "4", "--fit", "good"],
+            "",
+        );
+        assert!(
+            admin
+                .ok(&["mentoring", "dashboard"], "")
+                .contains("active matches 1")
+        );
+        sam.ok(
+            &[
+                "matches",
+                "close",
+                &mid,
+                "--reason",
+                "goals met",
+                "--rating",
+                "5",
+            ],
+            "",
+        );
+
         let creds = std::fs::metadata(sam.home.path().join("credentials.json")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(creds.permissions().mode() & 0o777, 0o600);

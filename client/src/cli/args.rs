@@ -184,6 +184,21 @@ pub(crate) enum Command {
     /// The people directory.
     #[command(subcommand)]
     People(PeopleCommand),
+    /// Offer to mentor: publish, pause, resume, withdraw.
+    #[command(subcommand)]
+    Mentor(MentorCommand),
+    /// Ask for a mentor or buddy, see explained suggestions, propose.
+    #[command(subcommand)]
+    Buddy(BuddyCommand),
+    /// Your proposals and matches: answer, agree, check in, close.
+    #[command(subcommand)]
+    Matches(MatchesCommand),
+    /// Cohort rounds for coordinators: run, review, adjust, send.
+    #[command(subcommand)]
+    Cohort(CohortCommand),
+    /// Mentoring for coordinators.
+    #[command(subcommand)]
+    Mentoring(MentoringCommand),
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),
@@ -439,4 +454,219 @@ impl From<RoleArg> for kindred_protocol::api::Role {
             RoleArg::Admin => Self::Admin,
         }
     }
+}
+
+/// How a pair would meet, as typed.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ModeArg {
+    /// Video or phone.
+    Online,
+    /// Face to face.
+    InPerson,
+    /// Either works.
+    Either,
+}
+
+impl From<ModeArg> for kindred_protocol::event::body::mentoring::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Online => Self::Online,
+            ModeArg::InPerson => Self::InPerson,
+            ModeArg::Either => Self::Either,
+        }
+    }
+}
+
+/// When and how much time someone has.
+#[derive(Args)]
+pub(crate) struct AvailabilityArgs {
+    /// Hours a month.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) hours: u16,
+    /// Days, comma-separated (mon,tue,...), or none for any day.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) days: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MentorCommand {
+    /// Publish or update your offer (shared with the whole federation).
+    Offer {
+        /// A topic from `kindred-cli mentor topics` (repeat).
+        #[arg(long = "topic", required = true)]
+        topics: Vec<String>,
+        /// Other topics, in your own words.
+        #[arg(long, default_value = "")]
+        other: String,
+        /// Lived-experience areas you choose to show (repeat).
+        #[arg(long = "lived-experience")]
+        lived_experience: Vec<String>,
+        /// A language you speak (repeat).
+        #[arg(long = "language", required = true)]
+        languages: Vec<String>,
+        /// Your region.
+        #[arg(long, default_value = "")]
+        region: String,
+        /// How you meet.
+        #[arg(long, value_enum, default_value_t = ModeArg::Either)]
+        mode: ModeArg,
+        #[command(flatten)]
+        availability: AvailabilityArgs,
+        /// How many buddies at once.
+        #[arg(long, default_value_t = 1)]
+        capacity: u16,
+        /// A short bio.
+        #[arg(long, default_value = "")]
+        bio: String,
+        /// You prefer buddies from other organisations.
+        #[arg(long)]
+        prefer_other_orgs: bool,
+    },
+    /// Pause your offer (hidden everywhere until resumed).
+    Pause,
+    /// Reopen a paused offer.
+    Resume,
+    /// Withdraw your offer.
+    Withdraw,
+    /// The topic list offers and requests use.
+    Topics,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum BuddyCommand {
+    /// Ask for a mentor or buddy (the request stays on your node).
+    Request {
+        /// A topic you want help with (repeat).
+        #[arg(long = "topic", required = true)]
+        topics: Vec<String>,
+        /// Your goals, in your own words.
+        #[arg(long, default_value = "")]
+        goals: String,
+        /// A language you speak (repeat).
+        #[arg(long = "language")]
+        languages: Vec<String>,
+        /// Your region.
+        #[arg(long, default_value = "")]
+        region: String,
+        /// How you would like to meet.
+        #[arg(long, value_enum, default_value_t = ModeArg::Either)]
+        mode: ModeArg,
+        #[command(flatten)]
+        availability: AvailabilityArgs,
+        /// Hard requirements: topics, language, region, mode, availability, other_org.
+        #[arg(long, value_delimiter = ',')]
+        must: Vec<String>,
+        /// Nice to have, with a weight 0-100: language=80 (repeat).
+        #[arg(long = "nice")]
+        nice: Vec<String>,
+        /// You would like someone from another organisation.
+        #[arg(long)]
+        other_org: bool,
+    },
+    /// Mentors suggested for your request, with the reasons.
+    Suggestions {
+        /// How many.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Ask a mentor, with a personal note.
+    Propose {
+        /// The mentor (@name:node).
+        mentor: String,
+        /// A personal note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MatchesCommand {
+    /// Your proposals and matches.
+    List,
+    /// One proposal or match.
+    Show {
+        /// Its id.
+        id: String,
+    },
+    /// Accept a proposal (mentors).
+    Accept {
+        /// Its id.
+        id: String,
+        /// A kind word.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Decline a proposal gently (mentors; no reason needed).
+    Decline {
+        /// Its id.
+        id: String,
+        /// A kind word.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Agree goals and how often to meet.
+    Agree {
+        /// The match id.
+        id: String,
+        /// Goals.
+        #[arg(long)]
+        goals: String,
+        /// Days between meetings.
+        #[arg(long, default_value_t = 14)]
+        rhythm_days: u16,
+    },
+    /// Check in: how it is going, 1 (hard going) to 4 (going well).
+    Checkin {
+        /// The match id.
+        id: String,
+        /// 1 to 4.
+        #[arg(long)]
+        pulse: u8,
+        /// After the first meeting: good, deciding or not-good.
+        #[arg(long, value_parser = ["good", "deciding", "not-good"])]
+        fit: Option<String>,
+        /// A private note (stays with you).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Close a match with a reason and a rating.
+    Close {
+        /// The match id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// 1 to 5 (0: no rating).
+        #[arg(long, default_value_t = 0)]
+        rating: u8,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CohortCommand {
+    /// Pair this organisation's open requests with mentors, optimally (a draft).
+    Run,
+    /// Show a round's pairs and reasons.
+    Review {
+        /// The round id.
+        id: String,
+    },
+    /// Take a request out of a draft round.
+    Drop {
+        /// The round id.
+        id: String,
+        /// The request id.
+        request: String,
+    },
+    /// Send a round's pairs as proposals.
+    Send {
+        /// The round id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MentoringCommand {
+    /// Counts of requests, proposals and matches (never content).
+    Dashboard,
 }

@@ -599,6 +599,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print("You left the group.".to_owned(), &())?;
         }
+        Command::Mentor(cmd) => super::mentoring::mentor(&signed_in()?, cmd, &print).await?,
+        Command::Buddy(cmd) => super::mentoring::buddy(&signed_in()?, cmd, &print).await?,
+        Command::Matches(cmd) => super::mentoring::matches(&signed_in()?, cmd, &print).await?,
+        Command::Cohort(cmd) => super::mentoring::cohort(&signed_in()?, cmd, &print).await?,
+        Command::Mentoring(MentoringCommand::Dashboard) => {
+            let d = signed_in()?.dashboard().await?;
+            print(super::mentoring::dashboard_text(&d), &d)?;
+        }
         Command::Members(MembersCommand::List) => {
             let members = signed_in()?.members().await?;
             let lines: Vec<String> = members
@@ -654,7 +662,7 @@ fn remember(creds: &mut Credentials, node: &str, session: &SessionCreated) -> an
     creds.save()
 }
 
-fn parse_id(text: &str) -> anyhow::Result<EventId> {
+pub(crate) fn parse_id(text: &str) -> anyhow::Result<EventId> {
     text.trim()
         .parse()
         .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
@@ -690,7 +698,7 @@ async fn conversation_for(
     }
 }
 
-fn parse_member(text: &str) -> anyhow::Result<kindred_protocol::MemberId> {
+pub(crate) fn parse_member(text: &str) -> anyhow::Result<kindred_protocol::MemberId> {
     kindred_protocol::MemberId::parse(text.trim())
         .with_context(|| format!("{text:?} is not a member id like @sam:chex.example.org"))
 }
@@ -744,7 +752,7 @@ fn read_password(args: &PasswordArgs, new: bool) -> anyhow::Result<String> {
 }
 
 /// Printing any API value as JSON through one `&dyn` parameter.
-mod erased {
+pub(crate) mod erased {
     pub(crate) trait Json {
         fn to_json(&self) -> serde_json::Result<String>;
     }

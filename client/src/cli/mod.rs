@@ -3,6 +3,7 @@
 pub(crate) mod args;
 mod commands;
 mod credentials;
+mod mentoring;
 mod output;
 
 pub(crate) use commands::run;

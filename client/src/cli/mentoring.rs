@@ -1,0 +1,345 @@
+//! `kindred-cli mentor|buddy|matches|cohort|mentoring`.
+
+use anyhow::{Context, bail};
+use kindred_client::Client;
+use kindred_protocol::api::{
+    CohortRound, Dashboard, EditRound, MatchView, NewCheckIn, Propose, PublishOffer,
+};
+use kindred_protocol::event::body::mentoring::{
+    Agreement, Availability, BuddyRequest, Closing, Fit, Weighted,
+};
+
+use super::args::*;
+use super::commands::erased::Json;
+use super::commands::{parse_id, parse_member};
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn availability(a: &AvailabilityArgs) -> anyhow::Result<Availability> {
+    let mut days = 0u8;
+    for d in &a.days {
+        let d = d.trim().to_lowercase();
+        let i = DAYS
+            .iter()
+            .position(|x| d.starts_with(x))
+            .with_context(|| format!("{d:?} is not a day (mon, tue, ... sun)"))?;
+        days |= 1 << i;
+    }
+    Ok(Availability {
+        hours_per_month: a.hours,
+        days,
+    })
+}
+
+fn match_line(m: &MatchView) -> String {
+    let other = if m.role == "mentor" {
+        format!("buddy {} ({})", m.buddy_name, m.buddy)
+    } else {
+        format!("mentor {} ({})", m.mentor_name, m.mentor)
+    };
+    let status = serde_json::to_string(&m.status)
+        .unwrap_or_default()
+        .replace('"', "");
+    let mut line = format!("{status}: {other}\n    id {}", m.id);
+    if let Some(c) = &m.conversation {
+        line.push_str(&format!(
+            "\n    conversation {c} (kindred-cli chat read {c})"
+        ));
+    }
+    if let Some(a) = &m.agreement {
+        line.push_str(&format!(
+            "\n    agreed: {} (every {} days)",
+            a.goals, a.rhythm_days
+        ));
+    }
+    if !m.checkins.is_empty() {
+        let pulses: Vec<String> = m.checkins.iter().map(|c| c.pulse.to_string()).collect();
+        line.push_str(&format!("\n    check-ins: {}", pulses.join(", ")));
+    }
+    line
+}
+
+type Print<'a> = dyn Fn(String, &dyn Json) -> anyhow::Result<()> + 'a;
+
+pub(crate) async fn mentor(
+    client: &Client,
+    cmd: MentorCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    let view = match cmd {
+        MentorCommand::Topics => {
+            let topics = client.mentoring_topics().await?;
+            return print(topics.join("\n"), &topics);
+        }
+        MentorCommand::Offer {
+            topics,
+            other,
+            lived_experience,
+            languages,
+            region,
+            mode,
+            availability: av,
+            capacity,
+            bio,
+            prefer_other_orgs,
+        } => {
+            client
+                .publish_offer(&PublishOffer {
+                    topics,
+                    other_topics: other,
+                    lived_experience,
+                    languages,
+                    region,
+                    mode: mode.into(),
+                    availability: availability(&av)?,
+                    capacity,
+                    bio,
+                    prefers_other_orgs: prefer_other_orgs,
+                })
+                .await?
+        }
+        MentorCommand::Pause => client.offer_action("pause").await?,
+        MentorCommand::Resume => client.offer_action("resume").await?,
+        MentorCommand::Withdraw => client.offer_action("withdraw").await?,
+    };
+    let status = match view.offer.status {
+        kindred_protocol::event::body::mentoring::OfferStatus::Open => "open",
+        kindred_protocol::event::body::mentoring::OfferStatus::Paused => "paused",
+        kindred_protocol::event::body::mentoring::OfferStatus::Withdrawn => "withdrawn",
+    };
+    print(
+        format!(
+            "Your offer is {status}, with {} of {} places free.",
+            view.offer.places_left, view.offer.capacity
+        ),
+        &view,
+    )
+}
+
+pub(crate) async fn buddy(
+    client: &Client,
+    cmd: BuddyCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    match cmd {
+        BuddyCommand::Request {
+            topics,
+            goals,
+            languages,
+            region,
+            mode,
+            availability: av,
+            must,
+            nice,
+            other_org,
+        } => {
+            let nice_to_have = nice
+                .iter()
+                .map(|n| {
+                    let (c, w) = n.split_once('=').unwrap_or((n, "50"));
+                    Ok(Weighted {
+                        criterion: c.trim().to_owned(),
+                        weight: w.trim().parse().context("a weight is 0 to 100")?,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let r = client
+                .create_request(&BuddyRequest {
+                    topics,
+                    goals,
+                    languages,
+                    region,
+                    mode: mode.into(),
+                    availability: availability(&av)?,
+                    must,
+                    nice_to_have,
+                    wants_other_org: other_org,
+                })
+                .await?;
+            print(
+                format!(
+                    "Request {} recorded (it stays on your node). See suggestions with: kindred-cli buddy suggestions",
+                    r.id
+                ),
+                &r,
+            )
+        }
+        BuddyCommand::Suggestions { limit } => {
+            let suggestions = client.suggestions(Some(limit)).await?;
+            let text = if suggestions.is_empty() {
+                "No mentor fits yet. Offers from other organisations arrive as they are published."
+                    .to_owned()
+            } else {
+                suggestions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        format!(
+                            "{}. {} ({}, {}) - score {:.0}\n    why: {}\n    ask: kindred-cli buddy propose {} --note \"...\"",
+                            i + 1,
+                            s.offer.mentor_name,
+                            s.offer.mentor,
+                            s.offer.organisation,
+                            s.score,
+                            s.reasons.join("; "),
+                            s.offer.mentor
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(text, &suggestions)
+        }
+        BuddyCommand::Propose { mentor, note } => {
+            let m = client
+                .propose(&Propose {
+                    mentor: parse_member(&mentor)?,
+                    note,
+                    request: None,
+                })
+                .await?;
+            print(
+                format!(
+                    "Proposal sent to {}. You will hear when they answer.",
+                    m.mentor_name
+                ),
+                &m,
+            )
+        }
+    }
+}
+
+pub(crate) async fn matches(
+    client: &Client,
+    cmd: MatchesCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    let view = match cmd {
+        MatchesCommand::List => {
+            let all = client.matches().await?;
+            let text = if all.is_empty() {
+                "No proposals or matches yet.".to_owned()
+            } else {
+                all.iter().map(match_line).collect::<Vec<_>>().join("\n")
+            };
+            return print(text, &all);
+        }
+        MatchesCommand::Show { id } => client.get_match(&parse_id(&id)?).await?,
+        MatchesCommand::Accept { id, message } => {
+            client.answer(&parse_id(&id)?, true, message).await?
+        }
+        MatchesCommand::Decline { id, message } => {
+            client.answer(&parse_id(&id)?, false, message).await?
+        }
+        MatchesCommand::Agree {
+            id,
+            goals,
+            rhythm_days,
+        } => {
+            client
+                .agree(
+                    &parse_id(&id)?,
+                    &Agreement {
+                        goals,
+                        rhythm_days,
+                        ends_at: 0,
+                    },
+                )
+                .await?
+        }
+        MatchesCommand::Checkin {
+            id,
+            pulse,
+            fit,
+            note,
+        } => {
+            let fit = match fit.as_deref() {
+                None => None,
+                Some("good") => Some(Fit::Good),
+                Some("deciding") => Some(Fit::Deciding),
+                Some("not-good") => Some(Fit::NotGood),
+                Some(other) => bail!("unknown fit {other:?}"),
+            };
+            client
+                .check_in(&parse_id(&id)?, &NewCheckIn { pulse, fit, note })
+                .await?
+        }
+        MatchesCommand::Close { id, reason, rating } => {
+            client
+                .close_match(&parse_id(&id)?, &Closing { reason, rating })
+                .await?
+        }
+    };
+    print(match_line(&view), &view)
+}
+
+fn round_text(r: &CohortRound) -> String {
+    let mut lines = vec![format!(
+        "Round {} ({}): {} pairs, total score {:.0}",
+        r.id,
+        r.status,
+        r.pairs.len(),
+        r.total_score
+    )];
+    for p in &r.pairs {
+        lines.push(format!(
+            "  request {}: {} with {} ({}) - {:.0}\n      why: {}",
+            p.request,
+            p.buddy,
+            p.mentor_name,
+            p.mentor,
+            p.score,
+            p.reasons.join("; ")
+        ));
+    }
+    if !r.unmatched.is_empty() {
+        lines.push(format!("  no eligible mentor: {}", r.unmatched.join(", ")));
+    }
+    lines.join("\n")
+}
+
+pub(crate) async fn cohort(
+    client: &Client,
+    cmd: CohortCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    let round = match cmd {
+        CohortCommand::Run => client.run_round().await?,
+        CohortCommand::Review { id } => client.round(&id).await?,
+        CohortCommand::Drop { id, request } => {
+            client
+                .edit_round(
+                    &id,
+                    &EditRound {
+                        drop: vec![request],
+                        reassign: vec![],
+                    },
+                )
+                .await?
+        }
+        CohortCommand::Send { id } => client.send_round(&id).await?,
+    };
+    print(round_text(&round), &round)
+}
+
+pub(crate) fn dashboard_text(d: &Dashboard) -> String {
+    let closed: Vec<String> = d.closed.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    format!(
+        "open requests {}\npending proposals {}\nactive matches {}\nat risk {}\nclosed: {}\nfirst-meeting fit: good {}, deciding {}, not good {}\naverage days to match: {}",
+        d.open_requests,
+        d.pending_proposals,
+        d.active_matches,
+        d.at_risk,
+        if closed.is_empty() {
+            "none".to_owned()
+        } else {
+            closed.join(", ")
+        },
+        d.fit[0],
+        d.fit[1],
+        d.fit[2],
+        d.average_days_to_match
+            .map(|x| format!("{x:.1}"))
+            .unwrap_or_else(|| "-".to_owned())
+    )
+}

@@ -10,37 +10,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use futures_util::StreamExt;
-use kindred_client::Client;
 use kindred_protocol::MemberId;
-use kindred_protocol::api::{CreateConversation, NewMessage, SetupRequest};
+use kindred_protocol::api::{CreateConversation, NewMessage};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 
-use crate::{NodeProcess, now_micros, spawn};
-
-async fn admin(node: &NodeProcess) -> anyhow::Result<(Client, String)> {
-    let (client, session) = Client::new(&node.url)?
-        .setup(&SetupRequest {
-            token: node
-                .token
-                .clone()
-                .context("fresh node has a set-up token")?,
-            username: "bench".into(),
-            display_name: "Bench".into(),
-            password: "benchmark password".into(),
-        })
-        .await?;
-    Ok((client, session.token))
-}
+use crate::{now_micros, setup_admin, spawn};
 
 pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let a = spawn(&dir.path().join("a"), "a.bench")?;
     let b = spawn(&dir.path().join("b"), "b.bench")?;
-    let (at_a, _) = admin(&a).await?;
-    let (_at_b, b_token) = admin(&b).await?;
+    let (at_a, _) = setup_admin(&a).await?;
+    let (_at_b, b_token) = setup_admin(&b).await?;
     let invite = at_a.create_peer_invite().await?;
     _at_b.add_peer(&invite.token).await?;
     let conversation = at_a

@@ -10,24 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use kindred_client::Client;
-use kindred_protocol::api::{CreateTopic, SetupRequest};
+use kindred_protocol::api::CreateTopic;
 
-use crate::{NodeProcess, post, rss_mb, spawn};
+use crate::{NodeProcess, post, rss_mb, setup_admin, spawn};
 
 async fn admin(node: &NodeProcess) -> anyhow::Result<Client> {
-    let (client, _) = Client::new(&node.url)?
-        .setup(&SetupRequest {
-            token: node
-                .token
-                .clone()
-                .context("fresh node has a set-up token")?,
-            username: "bench".into(),
-            display_name: "Bench".into(),
-            password: "benchmark password".into(),
-        })
-        .await?;
+    let (client, _) = setup_admin(node).await?;
     client
         .create_topic(&CreateTopic {
             name: "Bench".into(),

@@ -152,6 +152,22 @@ fn spawn_named(dir: &std::path::Path, name: &str) -> anyhow::Result<NodeProcess>
     }
 }
 
+/// Creates the node's first admin (`bench`); returns the signed-in client and its token.
+pub(crate) async fn setup_admin(node: &NodeProcess) -> anyhow::Result<(Client, String)> {
+    let (client, session) = Client::new(&node.url)?
+        .setup(&SetupRequest {
+            token: node
+                .token
+                .clone()
+                .context("fresh node has a set-up token")?,
+            username: "bench".into(),
+            display_name: "Bench".into(),
+            password: "benchmark password".into(),
+        })
+        .await?;
+    Ok((client, session.token))
+}
+
 pub(crate) fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
@@ -183,17 +199,7 @@ async fn bench(opts: Options) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let node = spawn_node(dir.path())?;
     let pid = node.child.id();
-    let (admin, session) = Client::new(&node.url)?
-        .setup(&SetupRequest {
-            token: node
-                .token
-                .clone()
-                .context("fresh node has a set-up token")?,
-            username: "bench".into(),
-            display_name: "Bench".into(),
-            password: "benchmark password".into(),
-        })
-        .await?;
+    let (admin, session_token) = setup_admin(&node).await?;
     admin
         .create_topic(&CreateTopic {
             name: "Bench".into(),
@@ -253,7 +259,7 @@ async fn bench(opts: Options) -> anyhow::Result<()> {
         let mut request = url.as_str().into_client_request()?;
         request.headers_mut().insert(
             "authorization",
-            HeaderValue::from_str(&format!("Bearer {}", session.token))?,
+            HeaderValue::from_str(&format!("Bearer {session_token}"))?,
         );
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
         let latencies = latencies.clone();

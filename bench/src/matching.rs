@@ -9,20 +9,7 @@ use kindred_protocol::event::body::mentoring::{
 use kindred_server::matching::assign::{Scores, assign, total};
 use kindred_server::matching::score::{OfferContext, RequestContext, score};
 
-const TOPICS: &[&str] = &[
-    "funding",
-    "volunteers",
-    "co-production",
-    "lived-experience",
-    "burnout-and-wellbeing",
-    "events",
-    "evaluation",
-    "governance",
-    "safeguarding",
-    "digital",
-    "partnerships",
-    "leadership",
-];
+const TOPICS: &[&str] = kindred_protocol::api::MENTORING_TOPICS;
 const LANGUAGES: &[&str] = &["english", "welsh", "gaelic", "urdu", "polish", "bsl"];
 const REGIONS: &[&str] = &[
     "cheshire", "glasgow", "cardiff", "leeds", "bristol", "belfast",

@@ -116,19 +116,7 @@ impl Node {
         if offer.topics.is_empty() && offer.other_topics.is_empty() {
             return Err(AppError::bad_request("Please say what you can help with."));
         }
-        self.write(
-            auth,
-            Reach::Shared,
-            References::default(),
-            EventBody::MentorOffer(offer),
-        )
-        .await?;
-        self.mentoring_caught_up().await?;
-        let record = self
-            .store()
-            .offer(&auth.member_id)?
-            .ok_or_else(|| AppError::internal(std::io::Error::other("offer vanished")))?;
-        self.offer_view(record)
+        self.publish_own_offer(auth, offer).await
     }
 
     /// Pauses, reopens or withdraws the member's offer, everywhere.
@@ -142,6 +130,15 @@ impl Node {
         };
         let mut offer = current.offer;
         offer.status = status;
+        self.publish_own_offer(auth, offer).await
+    }
+
+    /// Signs and shares the member's offer, and returns it as now stored.
+    async fn publish_own_offer(
+        &self,
+        auth: &Auth,
+        offer: MentorOffer,
+    ) -> Result<OfferView, AppError> {
         self.write(
             auth,
             Reach::Shared,

@@ -11,7 +11,7 @@ use super::body::mentoring::{
 };
 use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
-use super::body::profile::Profile;
+use super::body::profile::{NodeAnnouncement, Profile};
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 
@@ -142,4 +142,6 @@ event_kinds! {
     ReadMarker(ReadMarker) = 15, Directed;
     /// A match's agreement or closing.
     MatchUpdate(MatchUpdate) = 16, Directed;
+    /// Where a node can be reached.
+    NodeAnnouncement(NodeAnnouncement) = 17, SharedLog;
 }

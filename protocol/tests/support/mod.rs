@@ -8,7 +8,7 @@ use kindred_protocol::event::body::chat::{
 use kindred_protocol::event::body::mentoring::*;
 use kindred_protocol::event::body::moderation::{ModerationAction, ModerationDecision};
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};
-use kindred_protocol::event::body::profile::Profile;
+use kindred_protocol::event::body::profile::{NodeAnnouncement, Profile};
 use kindred_protocol::peer::{ErrorCode, HaveEntry, Hello, Nonce, PeerFrame, Proof};
 use kindred_protocol::*;
 use proptest::collection::vec;
@@ -193,6 +193,13 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
             )
         ),
         offer().prop_map(|o| (EventBody::MentorOffer(o), References::default())),
+        (text(300), text(100)).prop_map(|(address, organisation)| (
+            EventBody::NodeAnnouncement(NodeAnnouncement {
+                address,
+                organisation
+            }),
+            References::default()
+        )),
         (
             event_id(),
             proptest::sample::select(ModerationAction::ALL),

@@ -38,6 +38,112 @@ pub(crate) fn ensure_dialer(node: &Node, peer: NodeId) {
     }
 }
 
+/// Makes sure directed events waiting for `node` get delivered: through the paired
+/// link, or else by dialling the address the node announced (a directed-only link).
+pub(crate) fn ensure_delivery(node: &Node, peer: NodeId) {
+    match node.store().peer(&peer) {
+        Ok(Some(_)) => ensure_dialer(node, peer),
+        Ok(None) => {
+            let fresh = node
+                .federation()
+                .dialing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(peer);
+            if fresh {
+                let node = node.clone();
+                tokio::spawn(async move {
+                    directed_dial_loop(&node, peer).await;
+                    node.federation()
+                        .dialing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&peer);
+                });
+            }
+        }
+        Err(e) => tracing::error!(%peer, error = %e, "cannot read peer"),
+    }
+}
+
+/// Watches the outboxes and starts delivery for every node with directed events waiting.
+pub(crate) async fn watch_outboxes(node: Node) {
+    let mut changed = node.signals().outbox.subscribe();
+    let mut shutdown = node.shutdown_signal();
+    loop {
+        match node.store().outbox_peers() {
+            Ok(peers) => {
+                for peer in peers {
+                    if !node.federation().is_blocked(&peer) {
+                        ensure_delivery(&node, peer);
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read outboxes"),
+        }
+        tokio::select! {
+            _ = changed.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Delivers to a node that is not paired, while it has directed events waiting.
+async fn directed_dial_loop(node: &Node, peer: NodeId) {
+    let fed = node.federation();
+    let mut changes = fed.changes.subscribe();
+    let mut shutdown = node.shutdown_signal();
+    let mut failures = 0u32;
+    loop {
+        if *shutdown.borrow() || fed.is_blocked(&peer) {
+            return;
+        }
+        let connected = fed.connected(&peer).is_some();
+        if node.store().outbox_len(&peer) == 0 && !connected {
+            return;
+        }
+        if connected {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = changes.changed() => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
+        let Ok(Some(announcement)) = node.store().announcement(&peer) else {
+            tracing::info!(%peer, "directed events wait for a node with no known address");
+            return;
+        };
+        let attempt = async {
+            let wire = connect(&announcement.address).await?;
+            run(
+                node.clone(),
+                wire,
+                Role::Initiator,
+                Intent::DialDirected(peer),
+            )
+            .await
+        };
+        let result = tokio::select! {
+            r = attempt => r,
+            _ = shutdown.changed() => return,
+        };
+        match result {
+            Ok(()) | Err(LinkError::Duplicate) => failures = 0,
+            Err(e) => {
+                let delay = backoff(failures);
+                failures = failures.saturating_add(1);
+                tracing::info!(%peer, error = %e, retry_in = ?delay, "directed delivery link failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
 /// The websocket address of a node's link endpoint.
 pub(crate) fn link_url(address: &str) -> String {
     let base = address.trim_end_matches('/');

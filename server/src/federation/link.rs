@@ -25,6 +25,8 @@ const DIRECTED_WINDOW: usize = 32;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A link that has said nothing for this long is dead.
 const DEAD_AFTER: Duration = Duration::from_secs(60);
+/// A directed-only link with nothing to deliver closes after this long.
+const DIRECTED_IDLE: Duration = Duration::from_secs(60);
 /// Events per second accepted from one peer before reading slows down.
 const EVENTS_PER_SECOND: u32 = 50_000;
 
@@ -34,6 +36,9 @@ pub(crate) enum Intent {
     Accept,
     /// Reconnecting to a paired peer.
     Dial(NodeId),
+    /// Delivering directed events to a node of the federation that is not paired with
+    /// this one (known from its announcement); no shared-log exchange on such a link.
+    DialDirected(NodeId),
     /// Redeeming a federation invite from `expected`.
     Redeem {
         /// The node the invite came from.
@@ -93,7 +98,7 @@ async fn run_with_permit(
 ) -> Result<(), LinkError> {
     let expected = match &intent {
         Intent::Accept => None,
-        Intent::Dial(id) => Some(*id),
+        Intent::Dial(id) | Intent::DialDirected(id) => Some(*id),
         Intent::Redeem { expected, .. } => Some(*expected),
     };
     let theirs = match handshake::run(&node, &mut wire, role, expected).await {
@@ -127,13 +132,15 @@ async fn established(
         refuse(&wire, ErrorCode::BLOCKED, "this node has blocked yours").await;
         return Err(LinkError::Blocked);
     }
+    let mut directed_only = false;
     match intent {
         Intent::Accept => {
             if node.store().peer(&peer)?.is_none() {
-                accept_pairing(&node, &mut wire, &theirs).await?;
+                directed_only = accept_unpaired(&node, &mut wire, &theirs).await?;
             }
         }
         Intent::Dial(_) => {}
+        Intent::DialDirected(_) => directed_only = true,
         Intent::Redeem {
             secret,
             address,
@@ -164,8 +171,8 @@ async fn established(
             return Err(e);
         }
     };
-    tracing::info!(?role, "link up");
-    let result = session(&node, peer, &mut wire, &mut closed).await;
+    tracing::info!(?role, directed_only, "link up");
+    let result = session(&node, peer, &mut wire, &mut closed, directed_only).await;
     node.federation().unregister(&peer, link_id);
     let stats = node.federation().stats(&peer);
     *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -177,11 +184,21 @@ async fn established(
     result
 }
 
-/// The inviting side: the first frame must be a valid `Pair`.
-async fn accept_pairing(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result<(), LinkError> {
+/// A node that is not paired: its first frame is either `Pair` (redeeming an invite), or
+/// its have-vector on a directed-only link, which is accepted from nodes known through the
+/// federation (their events or announcement reached this node through its peers). Returns
+/// whether the link is directed-only.
+async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result<bool, LinkError> {
     let frame = tokio::time::timeout(Duration::from_secs(10), recv(wire)).await;
     let (secret, address) = match frame {
         Ok(Ok(PeerFrame::Pair { secret, address })) => (secret, address),
+        Ok(Ok(PeerFrame::HaveVector(_)))
+            if node.store().announcement(&theirs.node_id)?.is_some()
+                || node.store().origin_name(&theirs.node_id)?.is_some() =>
+        {
+            tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "directed-only link from a node of the federation");
+            return Ok(true);
+        }
         _ => {
             tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, "refused an unpaired node");
             refuse(
@@ -221,7 +238,7 @@ async fn accept_pairing(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result<
     send(wire, &PeerFrame::Paired).await?;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired by invite");
     dial::ensure_dialer(node, theirs.node_id);
-    Ok(())
+    Ok(false)
 }
 
 /// The redeeming side: present the secret, wait for `Paired`, record the peer.
@@ -272,6 +289,7 @@ async fn session(
     peer: NodeId,
     wire: &mut Wire,
     closed: &mut tokio::sync::watch::Receiver<bool>,
+    directed_only: bool,
 ) -> Result<(), LinkError> {
     let fed = node.federation();
     let stats = fed.stats(&peer);
@@ -279,7 +297,14 @@ async fn session(
     let mut outbox_changed = node.signals().outbox.subscribe();
     let limiter = RateLimiter::new(EVENTS_PER_SECOND, Duration::from_secs(1));
 
-    send(wire, &PeerFrame::HaveVector(have_vector(node)?)).await?;
+    // A directed-only link says it holds nothing, so no shared log flows on it.
+    let ours = if directed_only {
+        Vec::new()
+    } else {
+        have_vector(node)?
+    };
+    send(wire, &PeerFrame::HaveVector(ours)).await?;
+    let mut last_directed = Instant::now();
     // What the peer holds, once it has told us.
     let mut theirs: Option<HashMap<NodeId, u64>> = None;
     // Batch number, event count, origin and last sequence number, oldest first.
@@ -352,6 +377,12 @@ async fn session(
                     }
                 };
                 match frame {
+                    PeerFrame::HaveVector(_) if directed_only => {}
+                    PeerFrame::EventBatch { .. } if directed_only => {
+                        let what = "this link carries directed events only";
+                        refuse(wire, ErrorCode::MALFORMED, what).await;
+                        return Err(LinkError::Protocol(what.to_owned()));
+                    }
                     PeerFrame::HaveVector(entries) => {
                         let map: HashMap<NodeId, u64> =
                             entries.iter().map(|e| (e.origin, e.seq)).collect();
@@ -402,6 +433,7 @@ async fn session(
                         _ => return Err(LinkError::Protocol(format!("unexpected ack for batch {batch}"))),
                     },
                     PeerFrame::Directed(event) => {
+                        last_directed = Instant::now();
                         match replicate::receive_directed(node, &peer, event).await {
                             Ok(id) => {
                                 stats.events_received.fetch_add(1, Ordering::Relaxed);
@@ -416,6 +448,7 @@ async fn session(
                         }
                     }
                     PeerFrame::DirectedAck(id) => {
+                        last_directed = Instant::now();
                         if let Some(seq) = directed_in_flight.remove(&id) {
                             node.store().outbox_delivered(&peer, seq)?;
                             stats.events_sent.fetch_add(1, Ordering::Relaxed);
@@ -438,6 +471,14 @@ async fn session(
             _ = ping.tick() => {
                 if last_heard.elapsed() > DEAD_AFTER {
                     return Err(LinkError::Timeout("any frame from the peer"));
+                }
+                if directed_only
+                    && directed_in_flight.is_empty()
+                    && last_directed.elapsed() > DIRECTED_IDLE
+                    && node.store().outbox_len(&peer) == 0
+                {
+                    // Nothing more to deliver: the dialer opens a new link when needed.
+                    return Ok(());
                 }
                 send(wire, &PeerFrame::Ping(Timestamp::now().as_millis())).await?;
             }

@@ -244,6 +244,7 @@ impl Node {
         for peer in self.store().peers()? {
             dial::ensure_dialer(self, peer.node_id);
         }
+        tokio::spawn(dial::watch_outboxes(self.clone()));
         Ok(())
     }
 

@@ -145,6 +145,19 @@ impl Node {
 
     /// A member id at this node.
     pub(crate) fn member_id(&self, username: &str) -> Result<MemberId, AppError> {
+        self.any_member_id(username)
+    }
+
+    fn new_member_id(&self, username: &str) -> Result<MemberId, AppError> {
+        if username == "node" {
+            return Err(AppError::bad_request(
+                "\"node\" is reserved for the node itself; please choose another username.",
+            ));
+        }
+        self.any_member_id(username)
+    }
+
+    fn any_member_id(&self, username: &str) -> Result<MemberId, AppError> {
         MemberId::new(username, &self.config().node.name).map_err(|e| {
             AppError::bad_request(format!(
                 "That username cannot be used: {e}. Use lower-case letters, digits, '.', '_' or '-'."
@@ -188,7 +201,7 @@ impl Node {
         password: &str,
         role: Role,
     ) -> Result<(MemberRecord, MemberId), AppError> {
-        let member_id = self.member_id(username)?;
+        let member_id = self.new_member_id(username)?;
         let display_name = clean_display_name(display_name)?;
         self.check_password(password)?;
         let record = MemberRecord {

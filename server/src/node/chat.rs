@@ -32,17 +32,13 @@ fn not_in_it() -> AppError {
 }
 
 impl Node {
-    /// The node a member lives on, if this node knows it: itself, or a paired node.
+    /// The node a member lives on, if this node knows it: itself, a paired node, or a node
+    /// that announced itself on the shared log.
     pub(crate) fn home_node(&self, member: &MemberId) -> Result<Option<NodeId>, AppError> {
         if member.node_name() == self.config().node.name.as_str() {
             return Ok(Some(self.node_id()));
         }
-        Ok(self
-            .store()
-            .peers()?
-            .into_iter()
-            .find(|p| p.name == member.node_name())
-            .map(|p| p.node_id))
+        Ok(self.store().node_named(member.node_name())?)
     }
 
     /// The nodes to send a conversation's events to: every member's home node.

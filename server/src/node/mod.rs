@@ -196,6 +196,9 @@ impl Node {
         let fan_out = self
             .take_live_rx()
             .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
+        if let Err(e) = self.announce().await {
+            tracing::error!(error = %e, "cannot announce this node's address");
+        }
         self.start_federation()?;
         let processor = self
             .inner
@@ -322,6 +325,33 @@ impl Node {
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Publishes where this node can be reached, when that changed since the last time.
+    async fn announce(&self) -> Result<(), crate::error::AppError> {
+        let address = self.config().public_url();
+        let organisation = self.config().node.organisation.clone();
+        let current = format!("{address}\n{organisation}");
+        if self.store().announced()?.as_deref() == Some(current.as_str()) {
+            return Ok(());
+        }
+        let author = kindred_protocol::MemberId::new("node", &self.config().node.name)
+            .map_err(|e| crate::error::AppError::bad_request(e.to_string()))?;
+        self.ingest()
+            .local(Draft {
+                author,
+                reach: Reach::Shared,
+                refs: kindred_protocol::References::default(),
+                body: kindred_protocol::EventBody::NodeAnnouncement(
+                    kindred_protocol::event::body::profile::NodeAnnouncement {
+                        address,
+                        organisation,
+                    },
+                ),
+            })
+            .await?;
+        self.store().set_announced(&current)?;
+        Ok(())
     }
 
     /// Resolves when the node is shutting down.

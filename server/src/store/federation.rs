@@ -7,7 +7,8 @@
 //! - `outbox`: peer node id (32) ‖ local seq (u64 BE) → event id: directed events waiting
 //!   for that peer's acknowledgement, in the order they were written (filled by ingest).
 //! - `origin_names`: node id (32) → node name: the name each origin first used, so no node
-//!   can post as another node's members.
+//!   can post as another node's members; and `a` ‖ node id (33 bytes in all) →
+//!   [`Announcement`] (JSON): where that node says it can be reached.
 
 use kindred_protocol::{EventId, NodeId};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,26 @@ pub(crate) struct PeerRecord {
     pub(crate) next_attempt_at: u64,
     /// The last link error.
     pub(crate) last_error: Option<String>,
+}
+
+/// Where a node says it can be reached (from its announcement on the shared log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Announcement {
+    /// Its name.
+    pub(crate) name: String,
+    /// Its public address.
+    pub(crate) address: String,
+    /// Its organisation.
+    pub(crate) organisation: String,
+    /// Origin time of the announcement (ms).
+    pub(crate) updated_at: u64,
+}
+
+pub(crate) fn announcement_key(node: &NodeId) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b'a';
+    key[1..].copy_from_slice(node.as_bytes());
+    key
 }
 
 /// A federation invite this node issued.
@@ -177,6 +198,62 @@ impl Store {
     pub(crate) fn outbox_delivered(&self, peer: &NodeId, local_seq: u64) -> Result<(), StoreError> {
         self.trees().outbox.remove(outbox_key(peer, local_seq))?;
         Ok(())
+    }
+
+    /// Where a node says it can be reached.
+    pub(crate) fn announcement(&self, node: &NodeId) -> Result<Option<Announcement>, StoreError> {
+        match self.trees().origin_names.get(announcement_key(node))? {
+            None => Ok(None),
+            Some(v) => from_json("origin_names", &v).map(Some),
+        }
+    }
+
+    /// The node (paired or announced) that uses `name`.
+    pub(crate) fn node_named(&self, name: &str) -> Result<Option<NodeId>, StoreError> {
+        if let Some(peer) = self.peers()?.into_iter().find(|p| p.name == name) {
+            return Ok(Some(peer.node_id));
+        }
+        for item in self.trees().origin_names.scan_prefix([b'a']) {
+            let (k, v) = item?;
+            if k.len() != 33 {
+                // A 32-byte node id that happens to start with `a`: a name, not an announcement.
+                continue;
+            }
+            let a: Announcement = from_json("origin_names", &v)?;
+            if a.name == name {
+                let id = <[u8; 32]>::try_from(&k[1..])
+                    .map(NodeId::from_bytes)
+                    .map_err(|e| StoreError::corrupt("origin_names", e))?;
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Nodes with directed events waiting.
+    pub(crate) fn outbox_peers(&self) -> Result<Vec<NodeId>, StoreError> {
+        let mut out: Vec<NodeId> = Vec::new();
+        let mut from = [0u8; 40];
+        loop {
+            let Some((k, _)) = self.trees().outbox.range(from..).next().transpose()? else {
+                return Ok(out);
+            };
+            let id = <[u8; 32]>::try_from(&k[..32])
+                .map(NodeId::from_bytes)
+                .map_err(|e| StoreError::corrupt("outbox", e))?;
+            out.push(id);
+            // Jump past this peer's entries.
+            from = outbox_key(&id, u64::MAX);
+            match from[..32].iter().rposition(|b| *b != 0xff) {
+                Some(i) => {
+                    from[i] += 1;
+                    for b in &mut from[i + 1..] {
+                        *b = 0;
+                    }
+                }
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The name an origin uses, if known.

@@ -22,7 +22,7 @@ use super::chat::{
     participant_key,
 };
 use super::events::EventMeta;
-use super::federation::outbox_key;
+use super::federation::{Announcement, announcement_key, outbox_key};
 use super::keys::{Position, text_position};
 use super::origin_log::{decode_u64, origin_seq_key};
 use super::profiles::ProfileRecord;
@@ -284,6 +284,27 @@ impl Tx<'_> {
                 None => Change::None,
             },
             (EventBody::ReadMarker(marker), _) => self.read_marker(p, marker)?,
+            (EventBody::NodeAnnouncement(a), _) if p.author.localpart() == "node" => {
+                let key = announcement_key(&p.origin);
+                let newer = match self.origin_names.get(&key[..])? {
+                    None => true,
+                    Some(old) => {
+                        let old: Announcement = from_json("origin_names", &old).map_err(abort)?;
+                        old.updated_at <= p.created_at.as_millis()
+                    }
+                };
+                if newer {
+                    let record = Announcement {
+                        name: p.author.node_name().to_owned(),
+                        address: a.address.clone(),
+                        organisation: a.organisation.clone(),
+                        updated_at: p.created_at.as_millis(),
+                    };
+                    self.origin_names
+                        .insert(&key[..], to_json("origin_names", &record).map_err(abort)?)?;
+                }
+                Change::None
+            }
             _ => Change::None,
         };
         if let Audience::Directed { recipients } = &p.audience

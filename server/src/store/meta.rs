@@ -5,6 +5,7 @@ use super::{SCHEMA_VERSION, Store, StoreError};
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const SETUP_TOKEN_KEY: &[u8] = b"setup_token_sha256";
 const NODE_NAME_KEY: &[u8] = b"node_name";
+const ANNOUNCED_KEY: &[u8] = b"announced";
 
 /// Records the schema version in a new database; refuses a newer one.
 pub(super) fn check_schema(meta: &sled::Tree) -> Result<(), StoreError> {
@@ -38,6 +39,22 @@ impl Store {
                 .map(Some)
                 .map_err(|e| StoreError::corrupt("meta", e)),
         }
+    }
+
+    /// What this node last announced (address and organisation).
+    pub(crate) fn announced(&self) -> Result<Option<String>, StoreError> {
+        match self.trees().meta.get(ANNOUNCED_KEY)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("meta", e)),
+        }
+    }
+
+    /// Records what this node announced.
+    pub(crate) fn set_announced(&self, text: &str) -> Result<(), StoreError> {
+        self.trees().meta.insert(ANNOUNCED_KEY, text.as_bytes())?;
+        Ok(())
     }
 
     /// Records the node name (first start).

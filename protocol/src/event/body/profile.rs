@@ -41,3 +41,28 @@ impl BodyCodec for Profile {
         })
     }
 }
+
+/// A node telling the federation where it can be reached and whose it is, so nodes that
+/// are not paired with it can still deliver directed events (chat, proposals) straight to
+/// it. Written by the node itself, as the reserved member `@node:<its name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAnnouncement {
+    /// The node's public address (http or https URL).
+    pub address: String,
+    /// The organisation running it.
+    pub organisation: String,
+}
+
+impl BodyCodec for NodeAnnouncement {
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.address);
+        w.str(&self.organisation);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            address: r.string("announcement.address", MAX_ADDRESS_BYTES)?,
+            organisation: r.string("announcement.organisation", MAX_DISPLAY_NAME_BYTES)?,
+        })
+    }
+}

@@ -205,6 +205,7 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
     );
     let at_buddy = buddy.get_match(&proposal.id).await.unwrap();
     assert_eq!(at_buddy.checkins[0].note.as_deref(), Some("private"));
+    assert!(!at_buddy.checkin_due, "just checked in");
     eventually(20, || async {
         let o = admin_b
             .offers()

@@ -41,6 +41,12 @@ fn match_line(m: &MatchView) -> String {
         .unwrap_or_default()
         .replace('"', "");
     let mut line = format!("{status}: {other}\n    id {}", m.id);
+    if m.checkin_due {
+        line.push_str(&format!(
+            "\n    check-in due: kindred-cli matches checkin {} --pulse 1-4",
+            m.id
+        ));
+    }
     if let Some(c) = &m.conversation {
         line.push_str(&format!(
             "\n    conversation {c} (kindred-cli chat read {c})"

@@ -181,6 +181,10 @@ pub struct MatchView {
     pub closing: Option<Closing>,
     /// Their private conversation (active and closed matches).
     pub conversation: Option<ConversationId>,
+    /// A reminder: the viewer's check-in is due (the agreed rhythm, or two weeks, has passed
+    /// since their last one).
+    #[serde(default)]
+    pub checkin_due: bool,
 }
 
 /// `POST /api/v1/mentoring/matches/{id}/answer`.

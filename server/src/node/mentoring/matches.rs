@@ -429,7 +429,24 @@ impl Node {
             (m.status == MatchStatus::Active || m.status == MatchStatus::Closed)
                 .then(|| direct_conversation(&m.buddy, &m.mentor))
         });
+        let rhythm_ms = m
+            .agreement
+            .as_ref()
+            .map(|a| u64::from(a.rhythm_days))
+            .unwrap_or(14)
+            * 86_400_000;
+        let last_mine = m
+            .checkins
+            .iter()
+            .filter(|c| c.by == auth.member_id)
+            .map(|c| c.at)
+            .max()
+            .or(m.answered_at)
+            .unwrap_or(m.created_at);
+        let checkin_due = m.status == MatchStatus::Active
+            && Timestamp::now().as_millis().saturating_sub(last_mine) >= rhythm_ms;
         Ok(MatchView {
+            checkin_due,
             id: m.id,
             role: role.to_owned(),
             buddy_name: self.author_labels(&m.buddy)?.0,

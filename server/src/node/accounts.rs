@@ -30,6 +30,34 @@ pub(crate) struct Auth {
     pub(crate) member_id: MemberId,
     /// Hash of the session token used.
     pub(crate) session_hash: [u8; 32],
+    /// When the session expires (ms).
+    pub(crate) expires_at: u64,
+}
+
+/// Recently checked sessions, valid while the accounts generation is unchanged.
+#[derive(Default)]
+pub(crate) struct AuthCache {
+    /// Token hash → (generation when checked, the answer).
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (u64, Auth)>>,
+}
+
+impl AuthCache {
+    fn get(&self, hash: &[u8; 32], generation: u64, now: u64) -> Option<Auth> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(g, a)| *g == generation && a.expires_at > now)
+            .map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], generation: u64, auth: Auth) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= 10_000 {
+            entries.clear();
+        }
+        entries.retain(|_, (g, _)| *g == generation);
+        entries.insert(hash, (generation, auth));
+    }
 }
 
 impl Auth {
@@ -313,13 +341,25 @@ impl Node {
 
     /// Resolves a bearer token to its member and session.
     pub(crate) fn authenticate(&self, token: &str) -> Result<Auth, AppError> {
+        let hash = hash_secret(token);
+        // Read the generation before the store so a concurrent change invalidates this answer.
+        let generation = self.store().accounts_generation();
+        let cache = &self.limits().auth_cache;
+        if let Some(auth) = cache.get(&hash, generation, now()) {
+            return Ok(auth);
+        }
+        let auth = self.authenticate_uncached(hash)?;
+        cache.put(hash, generation, auth.clone());
+        Ok(auth)
+    }
+
+    fn authenticate_uncached(&self, hash: [u8; 32]) -> Result<Auth, AppError> {
         let unauthorized = || {
             AppError::new(
                 ErrorCode::Unauthorized,
                 "Please sign in (missing or expired session).",
             )
         };
-        let hash = hash_secret(token);
         let session = self.store().session(&hash)?.ok_or_else(unauthorized)?;
         if session.expires_at <= now() {
             self.store().remove_session(&hash)?;
@@ -340,6 +380,7 @@ impl Node {
             member,
             member_id,
             session_hash: hash,
+            expires_at: session.expires_at,
         })
     }
 

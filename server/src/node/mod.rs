@@ -124,6 +124,8 @@ pub(crate) struct Limits {
     pub(crate) requests: RateLimiter<[u8; 32]>,
     /// Chat messages per member.
     pub(crate) chat: RateLimiter<String>,
+    /// Recently checked sessions.
+    pub(crate) auth_cache: accounts::AuthCache,
     /// Open connections per address.
     pub(crate) connections: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
 }
@@ -161,6 +163,7 @@ impl Node {
             ),
             requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
             chat: RateLimiter::new(config.chat.messages_per_minute, Duration::from_secs(60)),
+            auth_cache: accounts::AuthCache::default(),
             connections: std::sync::Mutex::new(Default::default()),
         };
         let node = Node {

@@ -140,6 +140,7 @@ impl Store {
             None as Option<&[u8]>,
             Some(value),
         )?;
+        self.accounts_changed();
         Ok(swapped.is_ok())
     }
 
@@ -148,6 +149,7 @@ impl Store {
         self.trees()
             .members
             .insert(member.username.as_bytes(), to_json("members", member)?)?;
+        self.accounts_changed();
         Ok(())
     }
 
@@ -180,6 +182,7 @@ impl Store {
                 .remove(session_index_key(&session.username, hash))?;
         }
         t.sessions.remove(hash)?;
+        self.accounts_changed();
         Ok(())
     }
 

@@ -240,8 +240,7 @@ impl Tx<'_> {
                     .insert(text_position(&topic, pos), &[])?;
                 self.author_timeline
                     .insert(text_position(p.author.as_str(), pos), &[])?;
-                self.name_topic(&topic, &post.topic)?;
-                self.bump_stats(&topic, 1, 0, Some(meta.sort_ts))?;
+                self.bump_stats(&topic, 1, 0, Some(meta.sort_ts), Some(&post.topic))?;
                 meta.topic = Some(topic);
                 Change::New(id)
             }
@@ -349,7 +348,7 @@ impl Tx<'_> {
         root_meta.reply_count += 1;
         self.put_meta(&root, &root_meta)?;
         if let Some(topic) = &root_meta.topic {
-            self.bump_stats(topic, 0, 1, Some(meta.sort_ts))?;
+            self.bump_stats(topic, 0, 1, Some(meta.sort_ts), None)?;
         }
         meta.thread_root = Some(root);
         meta.topic = root_meta.topic;
@@ -416,7 +415,7 @@ impl Tx<'_> {
         if original_meta.kind == EventKind::Post.code() {
             if let Some(topic) = &topic {
                 self.topic_timeline.remove(text_position(topic, pos))?;
-                self.bump_stats(topic, -1, 0, None)?;
+                self.bump_stats(topic, -1, 0, None, None)?;
             }
         } else if let Some(root) = original_meta.thread_root {
             self.thread_replies.remove(thread_key(&root, pos))?;
@@ -425,7 +424,7 @@ impl Tx<'_> {
                 self.put_meta(&root, &root_meta)?;
             }
             if let Some(topic) = &topic {
-                self.bump_stats(topic, 0, -1, None)?;
+                self.bump_stats(topic, 0, -1, None, None)?;
             }
         }
         self.put_meta(&original, &original_meta)?;
@@ -650,33 +649,22 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Records how a topic is written, the first time it is seen.
-    fn name_topic(&self, key: &str, name: &str) -> Result<(), TxError> {
-        let mut stats: TopicStats = match self.topic_stats.get(key.as_bytes())? {
-            None => TopicStats::default(),
-            Some(v) => from_json("topic_stats", &v).map_err(abort)?,
-        };
-        if stats.name.is_none() {
-            stats.name = Some(name.trim().to_owned());
-            self.topic_stats.insert(
-                key.as_bytes(),
-                to_json("topic_stats", &stats).map_err(abort)?,
-            )?;
-        }
-        Ok(())
-    }
-
+    /// Adjusts a topic's counts; `name` records how the topic is written the first time.
     fn bump_stats(
         &self,
         topic: &str,
         posts: i64,
         replies: i64,
         activity: Option<u64>,
+        name: Option<&str>,
     ) -> Result<(), TxError> {
         let mut stats: TopicStats = match self.topic_stats.get(topic.as_bytes())? {
             None => TopicStats::default(),
             Some(v) => from_json("topic_stats", &v).map_err(abort)?,
         };
+        if stats.name.is_none() {
+            stats.name = name.map(|n| n.trim().to_owned());
+        }
         stats.posts = stats.posts.saturating_add_signed(posts);
         stats.replies = stats.replies.saturating_add_signed(replies);
         if let Some(ts) = activity {

@@ -99,6 +99,8 @@ struct Shared {
     committer: Option<commit::Committer>,
     /// The commit thread, joined on drop.
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Bumped by every change to members or sessions, so cached sign-ins are re-checked.
+    accounts_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Shared {
@@ -192,8 +194,22 @@ impl Store {
                 trees,
                 committer: Some(committer),
                 thread: Some(thread),
+                accounts_generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Changes whenever a member or session is written or removed.
+    pub(crate) fn accounts_generation(&self) -> u64 {
+        self.shared
+            .accounts_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(crate) fn accounts_changed(&self) {
+        self.shared
+            .accounts_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub(crate) fn trees(&self) -> &Trees {

@@ -216,6 +216,7 @@ impl Node {
                 member_id: pair.buddy.clone(),
                 member,
                 session_hash: auth.session_hash,
+                expires_at: auth.expires_at,
             };
             let sent = self
                 .propose(

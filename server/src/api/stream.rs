@@ -11,17 +11,22 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::Response;
+use futures_util::SinkExt;
+use kindred_protocol::MemberId;
 use kindred_protocol::api::StreamMessage;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::auth::token_of;
 use super::limits::Slot;
 use crate::error::AppError;
-use crate::node::{Auth, Node};
+use crate::node::{Auth, Node, Update};
 
 /// Close code for "you were too slow to keep up".
 const TOO_SLOW: u16 = 4008;
-/// How long one message may take to send before the client counts as too slow.
+/// Most messages written per flush.
+const MAX_BATCH: usize = 64;
+/// How long one batch of messages may take to send before the client counts as too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for "your session ended".
 const SESSION_ENDED: u16 = 4001;
@@ -63,25 +68,20 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
     tracing::debug!(member = %auth.member_id, "live stream opened");
     let close = loop {
         tokio::select! {
-            update = updates.recv() => match update {
-                Ok(update) if !update.is_for(&auth.member_id) => {}
-                Ok(update) => {
-                    let message = Message::Text(update.text);
-                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break None,
-                        Err(_) => {
-                            tracing::info!(member = %auth.member_id, "live stream not reading; disconnecting");
-                            break None;
-                        }
+            update = updates.recv() => {
+                let batch = match take_batch(&mut updates, update, &auth.member_id) {
+                    Ok(batch) => batch,
+                    Err(close) => break close,
+                };
+                match tokio::time::timeout(SEND_TIMEOUT, send_all(&mut socket, batch)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    Err(_) => {
+                        tracing::info!(member = %auth.member_id, "live stream not reading; disconnecting");
+                        break None;
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(member = %auth.member_id, missed, "live stream too slow; disconnecting");
-                    break Some((TOO_SLOW, "too slow: reconnect and reload"));
-                }
-                Err(RecvError::Closed) => break Some((1001, "node shutting down")),
-            },
+            }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
                 // Pings are answered by the websocket layer; clients have nothing to say.
@@ -105,4 +105,49 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
             .await;
     }
     tracing::debug!(member = %auth.member_id, "live stream closed");
+}
+
+/// How the stream should close: a code and reason, or `None` to just drop it.
+type Close = Option<(u16, &'static str)>;
+
+/// `first` plus whatever else is already queued (up to [`MAX_BATCH`]) that is for `member`,
+/// so a busy stream writes many messages per flush instead of one.
+fn take_batch(
+    updates: &mut broadcast::Receiver<Update>,
+    first: Result<Update, RecvError>,
+    member: &MemberId,
+) -> Result<Vec<Message>, Close> {
+    let mut batch = Vec::new();
+    let mut next = first;
+    loop {
+        match next {
+            Ok(update) if update.is_for(member) => batch.push(Message::Text(update.text)),
+            Ok(_) => {}
+            Err(RecvError::Lagged(missed)) => {
+                tracing::info!(member = %member, missed, "live stream too slow; disconnecting");
+                return Err(Some((TOO_SLOW, "too slow: reconnect and reload")));
+            }
+            Err(RecvError::Closed) => return Err(Some((1001, "node shutting down"))),
+        }
+        if batch.len() >= MAX_BATCH {
+            return Ok(batch);
+        }
+        next = match updates.try_recv() {
+            Ok(update) => Ok(update),
+            Err(TryRecvError::Empty) => return Ok(batch),
+            Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+        };
+    }
+}
+
+/// Queues every message, then flushes once.
+async fn send_all(socket: &mut WebSocket, batch: Vec<Message>) -> Result<(), axum::Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    for message in batch {
+        socket.feed(message).await?;
+    }
+    socket.flush().await
 }

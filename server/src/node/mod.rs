@@ -28,6 +28,7 @@ pub(crate) use accounts::{Auth, hash_bytes};
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, IngestError, Reach, Signals};
 use live::LiveHub;
+pub(crate) use live::Update;
 pub(crate) use rate_limit::RateLimiter;
 
 use crate::config::Config;

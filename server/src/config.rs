@@ -27,6 +27,76 @@ pub struct Config {
     pub chat: ChatSection,
     /// Mentoring and buddying.
     pub mentoring: MentoringSection,
+    /// The help and crisis banner on every web page.
+    pub help: HelpSection,
+}
+
+/// Where members can get help now: shown on every web page and on `/help`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HelpSection {
+    /// One sentence above the list, e.g. who to talk to inside the organisation.
+    pub intro: String,
+    /// Crisis and support lines, most urgent first.
+    pub lines: Vec<HelpLine>,
+}
+
+/// One support line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpLine {
+    /// Who, e.g. `Samaritans`.
+    pub name: String,
+    /// How to reach them, e.g. `116 123` or `text SHOUT to 85258`.
+    pub contact: String,
+    /// When or what for, e.g. `any time, free`.
+    #[serde(default)]
+    pub note: String,
+    /// A `tel:`, `sms:` or `https:` link, if the contact can be opened directly.
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+impl Default for HelpSection {
+    fn default() -> Self {
+        // UK defaults, as most member organisations are there; each node sets its own.
+        let line = |name: &str, contact: &str, note: &str, link: &str| HelpLine {
+            name: name.to_owned(),
+            contact: contact.to_owned(),
+            note: note.to_owned(),
+            link: Some(link.to_owned()),
+        };
+        Self {
+            intro: "If you are struggling or worried about someone, you do not have to wait."
+                .to_owned(),
+            lines: vec![
+                line(
+                    "Emergency services",
+                    "999",
+                    "if a life is at risk now",
+                    "tel:999",
+                ),
+                line(
+                    "Samaritans",
+                    "116 123",
+                    "any time, day or night, free",
+                    "tel:116123",
+                ),
+                line(
+                    "Shout",
+                    "text SHOUT to 85258",
+                    "any time, free text support",
+                    "sms:85258",
+                ),
+                line(
+                    "NHS 111",
+                    "111",
+                    "urgent help that is not an emergency",
+                    "tel:111",
+                ),
+            ],
+        }
+    }
 }
 
 /// Mentoring and buddying.
@@ -308,6 +378,23 @@ impl Config {
                 "node.public_url must start with http:// or https:// (got {url:?})"
             )));
         }
+        for line in &self.help.lines {
+            if line.name.trim().is_empty() || line.contact.trim().is_empty() {
+                return Err(ConfigError::Value(
+                    "every help.lines entry needs a name and a contact".to_owned(),
+                ));
+            }
+            if let Some(link) = &line.link
+                && !["tel:", "sms:", "https:", "mailto:"]
+                    .iter()
+                    .any(|scheme| link.starts_with(scheme))
+            {
+                return Err(ConfigError::Value(format!(
+                    "help.lines link for {} must start with tel:, sms:, https: or mailto: (got {link:?})",
+                    line.name
+                )));
+            }
+        }
         if self.node.organisation.trim().is_empty() {
             return Err(ConfigError::Value(
                 "node.organisation must not be empty".to_owned(),
@@ -412,5 +499,30 @@ mod tests {
         assert!(err.to_string().contains("stream_queue"), "{err}");
         assert!(Config::load(None, env(&[("KINDRED_CLI_HOME", "/x")])).is_ok());
         assert!(Config::load(None, env(&[("KINDRED_SERVR__LISTEN", "x")])).is_err());
+    }
+
+    #[test]
+    fn the_example_file_loads_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kindred.example.toml");
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.help.lines, defaults.help.lines);
+        assert_eq!(config.help.intro, defaults.help.intro);
+        assert_eq!(
+            config.chat.max_group_members,
+            defaults.chat.max_group_members
+        );
+        assert_eq!(
+            config.mentoring.proposal_expiry_minutes,
+            defaults.mentoring.proposal_expiry_minutes
+        );
+    }
+
+    #[test]
+    fn help_links_must_be_openable_and_safe() {
+        let mut config = Config::default();
+        config.help.lines[0].link = Some("javascript:alert(1)".to_owned());
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("help.lines"), "{err}");
     }
 }

@@ -11,6 +11,7 @@ mod federation;
 pub mod matching;
 mod node;
 mod store;
+mod web;
 
 pub use config::{Config, LogFormat};
 pub use node::{Node, NodeError};

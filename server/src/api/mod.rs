@@ -13,6 +13,8 @@ mod limits;
 mod mentoring;
 mod stream;
 
+pub(crate) use auth::SESSION_COOKIE;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post, put};
@@ -133,6 +135,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/healthz", get(health::health))
         .route("/federation/v1/link", get(federation::link))
         .nest("/api/v1", api)
+        .merge(crate::web::routes(node.clone()))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
             limits::per_address,

@@ -222,6 +222,26 @@ impl Node {
         Ok(())
     }
 
+    /// Checks a would-be account's fields one by one, so a form can say which is wrong.
+    pub(crate) fn check_new_member(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Vec<(&'static str, AppError)> {
+        let mut problems = Vec::new();
+        if let Err(e) = clean_display_name(display_name) {
+            problems.push(("display_name", e));
+        }
+        if let Err(e) = self.new_member_id(username) {
+            problems.push(("username", e));
+        }
+        if let Err(e) = self.check_password(password) {
+            problems.push(("password", e));
+        }
+        problems
+    }
+
     async fn new_member(
         &self,
         username: &str,

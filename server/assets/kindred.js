@@ -1,0 +1,103 @@
+// Kindred's one script: live updates for signed-in pages. Everything works without it;
+// it only makes new posts, replies and reactions appear without reloading, and tells
+// screen-reader users politely through the live region. Content arrives as server-rendered
+// fragments, so all escaping stays on the server.
+(function () {
+  "use strict";
+  var body = document.body;
+  if (!body || body.getAttribute("data-signed-in") !== "yes") return;
+  var topic = body.getAttribute("data-topic");
+  var thread = body.getAttribute("data-thread");
+  var region = document.getElementById("live-region");
+  var retry = 1000;
+
+  function announce(text) {
+    if (!region) return;
+    // Replace rather than append so each message is read once.
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function fragment(id) {
+    return fetch("/fragments/posts/" + encodeURIComponent(id), {
+      credentials: "same-origin",
+      headers: { "Accept": "text/html" }
+    }).then(function (r) { return r.ok ? r.text() : null; });
+  }
+
+  function insert(list, html, atTop) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    var item = holder.content.firstElementChild;
+    if (!item || document.getElementById(item.id)) return;
+    item.classList.add("fresh");
+    if (atTop) list.insertBefore(item, list.firstChild); else list.appendChild(item);
+    var empty = document.getElementById("empty-note");
+    if (empty) empty.remove();
+  }
+
+  function onNew(post) {
+    var who = post.author_name + " (" + post.organisation + ")";
+    if (thread && post.thread_root === thread) {
+      var replies = document.getElementById("replies");
+      if (!replies) return;
+      fragment(post.id).then(function (html) {
+        if (html) insert(replies, html, false);
+        announce("New reply from " + who + ".");
+      });
+    } else if (topic && post.kind === "post" && post.topic === topic) {
+      var posts = document.getElementById("posts");
+      if (!posts) return;
+      fragment(post.id).then(function (html) {
+        if (html) insert(posts, html, true);
+        announce("New post in " + topic + ": " + (post.title || "") + ", by " + who + ".");
+      });
+    } else if (body.getAttribute("data-home") === "yes" && post.kind === "post") {
+      var fresh = document.getElementById("fresh-posts");
+      if (!fresh) return;
+      fragment(post.id).then(function (html) {
+        if (html) { fresh.hidden = false; insert(document.getElementById("fresh-list"), html, true); }
+        announce("New post in " + post.topic + ": " + (post.title || "") + ", by " + who + ".");
+      });
+    }
+  }
+
+  function onReactions(id, reactions) {
+    var box = document.querySelector('[data-reactions-for="' + CSS.escape(id) + '"]');
+    if (!box) return;
+    reactions.forEach(function (r) {
+      var button = box.querySelector('button[value="' + CSS.escape(r.reaction) + '"]');
+      if (!button) return;
+      var count = button.querySelector(".count");
+      if (count) count.textContent = String(r.count);
+      button.setAttribute("aria-pressed", r.mine ? "true" : "false");
+      var action = button.form && button.form.querySelector('input[name="action"]');
+      if (action) action.value = r.mine ? "remove" : "add";
+    });
+  }
+
+  function onRetracted(id) {
+    var item = document.getElementById("post-" + id);
+    if (item) { item.remove(); announce("A post or reply was taken down by its author or a moderator."); }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/api/v1/stream");
+    ws.onopen = function () { retry = 1000; };
+    ws.onmessage = function (e) {
+      var m;
+      try { m = JSON.parse(e.data); } catch (err) { return; }
+      if (m.type === "new") onNew(m.post);
+      else if (m.type === "reactions") onReactions(m.id, m.reactions);
+      else if (m.type === "retracted") onRetracted(m.id);
+    };
+    ws.onclose = function (e) {
+      if (e.code === 4001) return; // Session ended: the next page load asks to sign in.
+      window.setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 60000);
+    };
+  }
+
+  if ("WebSocket" in window && "fetch" in window) connect();
+})();

@@ -1,0 +1,90 @@
+//! The stylesheet and script, built into the binary and served under content-hashed names
+//! so browsers cache them for good and a new version is fetched the moment it changes.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// One built-in file.
+struct Asset {
+    /// `kindred.<hash>.css`.
+    name: String,
+    body: &'static str,
+    content_type: &'static str,
+}
+
+impl Asset {
+    fn new(stem: &str, ext: &str, body: &'static str, content_type: &'static str) -> Self {
+        let digest = Sha256::digest(body.as_bytes());
+        Self {
+            name: format!("{stem}.{}.{ext}", hex::encode(&digest[..6])),
+            body,
+            content_type,
+        }
+    }
+}
+
+static CSS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "kindred",
+        "css",
+        include_str!("../../assets/kindred.css"),
+        "text/css; charset=utf-8",
+    )
+});
+
+static JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "kindred",
+        "js",
+        include_str!("../../assets/kindred.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+
+/// The stylesheet's URL.
+pub(crate) fn css_url() -> String {
+    format!("/assets/{}", CSS.name)
+}
+
+/// The script's URL.
+pub(crate) fn js_url() -> String {
+    format!("/assets/{}", JS.name)
+}
+
+/// `GET /assets/{name}`.
+pub(crate) async fn asset(Path(name): Path<String>) -> Response {
+    let Some(asset) = [&*CSS, &*JS].into_iter().find(|a| a.name == name) else {
+        return (StatusCode::NOT_FOUND, "No such file.").into_response();
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        asset.body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_the_content_hash_and_stay_small() {
+        assert!(css_url().starts_with("/assets/kindred.") && css_url().ends_with(".css"));
+        assert_ne!(css_url(), js_url());
+        // The budget for a slow phone: CSS and script under 30 KB together.
+        assert!(CSS.body.len() + JS.body.len() < 30 * 1024);
+    }
+}

@@ -1,0 +1,224 @@
+//! What every page shares: the title, who is signed in, the navigation, the help banner,
+//! a one-shot notice, and the asset links. Pages hold a `Chrome` and the base template
+//! reads it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::PageError;
+use super::session::{FLASH_COOKIE, Viewer, set_cookie};
+use crate::config::HelpLine;
+use crate::error::AppError;
+use crate::node::Node;
+
+/// A notice shown once after a redirect. Only these fixed texts can be shown, so nothing a
+/// visitor controls ever ends up in the cookie's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flash {
+    /// After signing in.
+    SignedIn,
+    /// After signing out.
+    SignedOut,
+    /// After publishing a post.
+    Posted,
+    /// After replying.
+    Replied,
+    /// After editing.
+    Edited,
+    /// After retracting.
+    Retracted,
+    /// After creating an account.
+    Welcome,
+}
+
+impl Flash {
+    const ALL: [Flash; 7] = [
+        Flash::SignedIn,
+        Flash::SignedOut,
+        Flash::Posted,
+        Flash::Replied,
+        Flash::Edited,
+        Flash::Retracted,
+        Flash::Welcome,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Flash::SignedIn => "signed-in",
+            Flash::SignedOut => "signed-out",
+            Flash::Posted => "posted",
+            Flash::Replied => "replied",
+            Flash::Edited => "edited",
+            Flash::Retracted => "retracted",
+            Flash::Welcome => "welcome",
+        }
+    }
+
+    /// The notice's text.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Flash::SignedIn => "You are signed in.",
+            Flash::SignedOut => "You are signed out. Thank you for being here.",
+            Flash::Posted => "Your post is published.",
+            Flash::Replied => "Your reply is posted.",
+            Flash::Edited => "Your changes are saved.",
+            Flash::Retracted => "It has been taken down everywhere it was shared.",
+            Flash::Welcome => "Welcome to Kindred. Your account is ready.",
+        }
+    }
+
+    pub(crate) fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// The cookie that carries this notice to the next page.
+    pub(crate) fn cookie(self, node: &Node) -> HeaderValue {
+        set_cookie(
+            FLASH_COOKIE,
+            self.code(),
+            60,
+            super::session::secure_cookies(node),
+        )
+    }
+}
+
+/// A link in the main navigation.
+pub(crate) struct NavLink {
+    /// Where it goes.
+    pub(crate) href: &'static str,
+    /// What it says.
+    pub(crate) label: &'static str,
+    /// Whether it is the current section.
+    pub(crate) current: bool,
+}
+
+/// The signed-in member as the page header shows them.
+pub(crate) struct Me {
+    /// Display name.
+    pub(crate) name: String,
+    /// The form token for the sign-out form (and every other form on the page).
+    pub(crate) csrf: String,
+}
+
+/// The shared part of every page.
+pub(crate) struct Chrome {
+    /// The page's own title (the `<title>` adds the organisation).
+    pub(crate) title: String,
+    /// The organisation running this node.
+    pub(crate) organisation: String,
+    /// Who is signed in, if anyone.
+    pub(crate) me: Option<Me>,
+    /// Main navigation (signed in only).
+    pub(crate) nav: Vec<NavLink>,
+    /// The one-shot notice.
+    pub(crate) flash: Option<&'static str>,
+    /// Help banner: the first lines are shown on every page.
+    pub(crate) help_lines: Vec<HelpLine>,
+    /// Stylesheet URL.
+    pub(crate) css: String,
+    /// Script URL.
+    pub(crate) js: String,
+    /// `data-topic` for live updates.
+    pub(crate) live_topic: Option<String>,
+    /// `data-thread` for live updates.
+    pub(crate) live_thread: Option<String>,
+    /// Whether this is the home page (live updates of new posts anywhere).
+    pub(crate) live_home: bool,
+}
+
+impl Chrome {
+    /// Chrome for a signed-in page in `section` (a nav href such as `/` or `/search`).
+    pub(crate) fn member(
+        node: &Node,
+        viewer: &Viewer,
+        title: impl Into<String>,
+        section: &str,
+    ) -> Self {
+        let mut nav = vec![
+            NavLink {
+                href: "/",
+                label: "Home",
+                current: false,
+            },
+            NavLink {
+                href: "/search",
+                label: "Search",
+                current: false,
+            },
+            NavLink {
+                href: "/help",
+                label: "Help",
+                current: false,
+            },
+        ];
+        for link in &mut nav {
+            link.current = link.href == section;
+        }
+        Self {
+            me: Some(Me {
+                name: viewer.auth.member.display_name.clone(),
+                csrf: viewer.csrf.clone(),
+            }),
+            nav,
+            flash: viewer.flash.map(Flash::message),
+            ..Self::public(node, title)
+        }
+    }
+
+    /// Chrome for a page anyone may see.
+    pub(crate) fn public(node: &Node, title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            organisation: node.config().node.organisation.clone(),
+            me: None,
+            nav: Vec::new(),
+            flash: None,
+            help_lines: node.config().help.lines.clone(),
+            css: super::assets::css_url(),
+            js: super::assets::js_url(),
+            live_topic: None,
+            live_thread: None,
+            live_home: false,
+        }
+    }
+
+    /// The help lines shown in the banner (the first two).
+    pub(crate) fn banner_lines(&self) -> &[HelpLine] {
+        &self.help_lines[..self.help_lines.len().min(2)]
+    }
+}
+
+/// Renders a page; clears the one-shot notice once shown.
+pub(crate) fn render(page: &impl askama::Template, chrome: &Chrome) -> Result<Response, PageError> {
+    render_with_status(page, chrome, StatusCode::OK)
+}
+
+/// Renders a page with a status (e.g. 400 for a form shown again with errors).
+pub(crate) fn render_with_status(
+    page: &impl askama::Template,
+    chrome: &Chrome,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let html = page.render().map_err(AppError::internal)?;
+    let mut response = (status, Html(html)).into_response();
+    if chrome.flash.is_some() {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&format!("{FLASH_COOKIE}=; Path=/; Max-Age=0"))
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+        );
+    }
+    Ok(response)
+}
+
+/// A redirect after a form (303: the browser fetches the target with GET), optionally
+/// leaving a notice for the next page.
+pub(crate) fn see_other(node: &Node, to: &str, flash: Option<Flash>) -> Response {
+    let mut response = axum::response::Redirect::to(to).into_response();
+    if let Some(flash) = flash {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, flash.cookie(node));
+    }
+    response
+}

@@ -1,0 +1,138 @@
+//! Reading submitted forms: the CSRF check first, then the fields; and the list of problems
+//! shown at the top of a form and next to each field.
+
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::PageError;
+use super::session::{Viewer, check_form_token};
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+fn fields<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        tracing::debug!(error = %e, "malformed form");
+        AppError::bad_request("The form could not be read. Please go back and try again.").into()
+    })
+}
+
+fn csrf_of(body: &[u8]) -> String {
+    serde_urlencoded::from_bytes::<CsrfField>(body)
+        .map(|f| f.csrf)
+        .unwrap_or_default()
+}
+
+/// A form sent by a signed-in member.
+pub(crate) fn member_form<T: DeserializeOwned>(
+    viewer: &Viewer,
+    body: &[u8],
+) -> Result<T, PageError> {
+    viewer.check_csrf(&csrf_of(body))?;
+    fields(body)
+}
+
+/// A form sent by someone not signed in (sign in, set-up, join).
+pub(crate) fn public_form<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, PageError> {
+    check_form_token(headers, &csrf_of(body))?;
+    fields(body)
+}
+
+/// One problem with a form, tied to the field it is about.
+pub(crate) struct Problem {
+    /// The field's `id` (the summary links to it); empty for the form as a whole.
+    pub(crate) field: &'static str,
+    /// What is wrong and how to fix it.
+    pub(crate) message: String,
+}
+
+/// The problems found with a submitted form.
+#[derive(Default)]
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
+
+impl Problems {
+    /// Adds a problem with `field`.
+    pub(crate) fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push(Problem {
+            field,
+            message: message.into(),
+        });
+    }
+
+    /// Adds a refusal from the node, about `field` (or the whole form when empty).
+    pub(crate) fn refused(
+        &mut self,
+        field: &'static str,
+        error: AppError,
+    ) -> Result<(), PageError> {
+        match error {
+            AppError::Refused { message, .. } => {
+                self.add(field, message);
+                Ok(())
+            }
+            internal => Err(internal.into()),
+        }
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, if any (shown next to it).
+    pub(crate) fn of(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+
+    /// Whether `field` has a problem (for `aria-invalid`).
+    pub(crate) fn has(&self, field: &str) -> bool {
+        self.of(field).is_some()
+    }
+}
+
+/// Splits "a, b,c" into tags, dropping empties.
+pub(crate) fn split_tags(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Empty text counts as not given.
+pub(crate) fn optional(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_optional_text() {
+        assert_eq!(
+            split_tags(" funding, ,volunteers ,"),
+            vec!["funding", "volunteers"]
+        );
+        assert_eq!(optional("   "), None);
+        assert_eq!(optional(" grief "), Some("grief".to_owned()));
+    }
+
+    #[test]
+    fn the_csrf_field_is_found_among_others() {
+        assert_eq!(csrf_of(b"title=x&_csrf=abc&body=y"), "abc");
+        assert_eq!(csrf_of(b"title=x"), "");
+        assert_eq!(csrf_of(b"\xff\xfe"), "");
+    }
+}

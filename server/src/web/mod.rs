@@ -1,0 +1,92 @@
+//! The web interface: server-rendered pages for members, mentors and admins. Every action
+//! is a plain form (post, then redirect), so everything works without JavaScript; one small
+//! script (`assets/kindred.js`) adds live updates. Handlers call the same node methods as
+//! the JSON API.
+
+mod assets;
+mod chrome;
+mod error;
+mod forms;
+mod pages;
+mod session;
+mod time;
+mod views;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::node::Node;
+
+/// No inline script or style, nothing from anywhere else, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// The web pages' routes (merged into the node's router).
+pub(crate) fn routes(node: Node) -> Router<Node> {
+    use pages::{accounts, content, help};
+    Router::new()
+        .route("/", get(content::home))
+        .route("/signin", get(accounts::signin_form).post(accounts::signin))
+        .route("/signout", post(accounts::signout))
+        .route("/setup", get(accounts::setup_form).post(accounts::setup))
+        .route(
+            "/join/{code}",
+            get(accounts::join_form).post(accounts::join),
+        )
+        .route("/help", get(help::help))
+        .route("/topics/{topic}", get(content::topic))
+        .route(
+            "/topics/{topic}/new",
+            get(content::compose_form).post(content::compose),
+        )
+        .route("/posts/{id}", get(content::thread))
+        .route("/posts/{id}/reply", post(content::reply))
+        .route("/posts/{id}/react", post(content::react))
+        .route(
+            "/posts/{id}/edit",
+            get(content::edit_form).post(content::edit),
+        )
+        .route(
+            "/posts/{id}/retract",
+            get(content::retract_form).post(content::retract),
+        )
+        .route("/search", get(content::search))
+        .route("/fragments/posts/{id}", get(content::fragment))
+        .route("/assets/{name}", get(assets::asset))
+        .fallback(error::not_found_page)
+        .layer(axum::middleware::from_fn_with_state(
+            node,
+            error::error_pages,
+        ))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Adds the security headers every page gets; pages are never cached (they hold people's
+/// words and may be on a shared computer), assets are cached for good (content-hashed).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/assets/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !is_asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,5 @@
+//! Page handlers, one module per area of the site.
+
+pub(crate) mod accounts;
+pub(crate) mod content;
+pub(crate) mod help;

@@ -1,0 +1,215 @@
+//! Page-ready shapes of API views: names for reactions, links, readable times, and what
+//! the viewer may do with each entry.
+
+use kindred_protocol::api::{EntryKind, PostView, REACTIONS, TopicView};
+use kindred_protocol::{NodeId, Timestamp};
+
+use super::session::Viewer;
+use super::time::When;
+
+/// A reaction button.
+pub(crate) struct ReactionButton {
+    /// Wire name.
+    pub(crate) name: &'static str,
+    /// What the button says.
+    pub(crate) label: &'static str,
+    /// How many people reacted this way.
+    pub(crate) count: u64,
+    /// Whether the viewer did.
+    pub(crate) mine: bool,
+}
+
+/// The words people see for a reaction.
+pub(crate) fn reaction_label(name: &str) -> &'static str {
+    match name {
+        "thank-you" => "Thank you",
+        "i-hear-you" => "I hear you",
+        "helpful" => "Helpful",
+        "me-too" => "Me too",
+        _ => "Reaction",
+    }
+}
+
+/// A post or reply ready for a template.
+pub(crate) struct Entry {
+    /// Event id (text).
+    pub(crate) id: String,
+    /// Its thread page (for replies, the thread with an anchor).
+    pub(crate) url: String,
+    /// A reply rather than a post.
+    pub(crate) is_reply: bool,
+    /// Title (posts).
+    pub(crate) title: String,
+    /// Topic name.
+    pub(crate) topic: String,
+    /// Link to the topic.
+    pub(crate) topic_url: String,
+    /// Author's display name.
+    pub(crate) author_name: String,
+    /// Author's organisation.
+    pub(crate) organisation: String,
+    /// When written.
+    pub(crate) when: When,
+    /// When last edited.
+    pub(crate) edited: Option<When>,
+    /// Safe HTML of the body (rendered by the node's Markdown sanitiser).
+    pub(crate) body_html: String,
+    /// A plain-text excerpt for lists.
+    pub(crate) excerpt: String,
+    /// Tags.
+    pub(crate) tags: Vec<String>,
+    /// Content warning: the body is collapsed behind it.
+    pub(crate) content_warning: Option<String>,
+    /// Replies in the thread.
+    pub(crate) reply_count: u64,
+    /// Reaction buttons, in the fixed order.
+    pub(crate) reactions: Vec<ReactionButton>,
+    /// The viewer wrote it (may edit and take it down).
+    pub(crate) mine: bool,
+    /// The viewer may take it down as a moderator.
+    pub(crate) can_moderate: bool,
+    /// Organisation-only topic.
+    pub(crate) local_only: bool,
+}
+
+impl Entry {
+    /// Shapes `post` for `viewer` at time `now`.
+    pub(crate) fn new(post: &PostView, viewer: &Viewer, now: Timestamp, own: &NodeId) -> Self {
+        let id = post.id.to_string();
+        let url = match (&post.kind, &post.thread_root) {
+            (EntryKind::Reply, Some(root)) => format!("/posts/{root}#post-{id}"),
+            _ => format!("/posts/{id}"),
+        };
+        let mine = post.author == viewer.auth.member_id;
+        let reactions = REACTIONS
+            .iter()
+            .map(|name| {
+                let found = post.reactions.iter().find(|r| r.reaction == *name);
+                ReactionButton {
+                    name,
+                    label: reaction_label(name),
+                    count: found.map_or(0, |r| r.count),
+                    mine: found.is_some_and(|r| r.mine),
+                }
+            })
+            .collect();
+        Self {
+            url,
+            is_reply: post.kind == EntryKind::Reply,
+            title: post.title.clone().unwrap_or_default(),
+            topic: post.topic.clone(),
+            topic_url: topic_url(&post.topic),
+            author_name: post.author_name.clone(),
+            organisation: post.organisation.clone(),
+            when: When::new(post.created_at, now),
+            edited: post.edited_at.map(|t| When::new(t, now)),
+            body_html: post.body_html.clone(),
+            excerpt: excerpt(&post.body, 220),
+            tags: post.tags.clone(),
+            content_warning: post
+                .content_warning
+                .clone()
+                .filter(|c| !c.trim().is_empty()),
+            reply_count: post.reply_count,
+            reactions,
+            mine,
+            // Moderators act on entries that came from their own node.
+            can_moderate: !mine && viewer.is_moderator() && post.origin == *own,
+            local_only: post.local_only,
+            id,
+        }
+    }
+}
+
+/// A topic in a list.
+pub(crate) struct TopicItem {
+    /// Name.
+    pub(crate) name: String,
+    /// Its page.
+    pub(crate) url: String,
+    /// Description.
+    pub(crate) description: String,
+    /// Shared with the federation.
+    pub(crate) shared: bool,
+    /// Posts.
+    pub(crate) posts: u64,
+    /// Replies.
+    pub(crate) replies: u64,
+    /// Latest activity.
+    pub(crate) last_activity: Option<When>,
+}
+
+impl TopicItem {
+    pub(crate) fn new(topic: &TopicView, now: Timestamp) -> Self {
+        Self {
+            name: topic.name.clone(),
+            url: topic_url(&topic.name),
+            description: topic.description.clone(),
+            shared: topic.shared,
+            posts: topic.posts,
+            replies: topic.replies,
+            last_activity: topic.last_activity.map(|t| When::new(t, now)),
+        }
+    }
+}
+
+/// A topic's page.
+pub(crate) fn topic_url(name: &str) -> String {
+    format!("/topics/{}", path_segment(name))
+}
+
+/// Percent-encodes text for one URL path segment.
+pub(crate) fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The first `max` characters of Markdown as plain text, cut at a word.
+fn excerpt(markdown: &str, max: usize) -> String {
+    let plain: String = markdown
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '#' | '`' | '>' | '[' | ']'))
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if plain.chars().count() <= max {
+        return plain;
+    }
+    let cut: String = plain.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_become_safe_path_segments() {
+        assert_eq!(
+            topic_url("Burnout and wellbeing"),
+            "/topics/Burnout%20and%20wellbeing"
+        );
+        assert_eq!(path_segment("a/b?c#d"), "a%2Fb%3Fc%23d");
+        assert_eq!(path_segment("Café"), "Caf%C3%A9");
+    }
+
+    #[test]
+    fn excerpts_are_plain_and_cut_at_a_word() {
+        assert_eq!(
+            excerpt("**Bold** and _soft_\n\n# Head", 100),
+            "Bold and soft Head"
+        );
+        let long = "word ".repeat(100);
+        let e = excerpt(&long, 22);
+        assert!(e.ends_with('…') && e.chars().count() <= 23, "{e}");
+        assert!(!e.contains("wor…"));
+    }
+}

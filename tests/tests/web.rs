@@ -1,0 +1,432 @@
+//! The web pages over real HTTP with JavaScript off: every flow is plain forms and
+//! redirects. (Browser tests with JavaScript, keyboard and axe run in `tests/browser`.)
+#![allow(clippy::unwrap_used)]
+
+use kindred_client::Client;
+use kindred_protocol::api::{CreateInvite, CreateTopic};
+use kindred_tests::web::{Browser, Page};
+use kindred_tests::{PASSWORD, TestNode};
+
+/// Sets the node up from its printed link, as a new admin would.
+async fn set_up_in_browser(node: &TestNode) -> Browser {
+    let mut browser = Browser::new(&node.url());
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(home.location.as_deref(), Some("/signin?next=%2F"));
+    let signin = browser.follow(&home).await;
+    assert_eq!(
+        signin.location.as_deref(),
+        Some("/setup"),
+        "a new node asks for set-up"
+    );
+
+    let token = node.setup_token.clone().unwrap();
+    let form = browser.get(&format!("/setup?token={token}")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.has("Create the first admin account"));
+    assert!(
+        !form.has("id=\"token\""),
+        "the token from the link is not asked for again"
+    );
+
+    // A mistake is shown next to its field, and nothing is created.
+    let csrf = form.csrf();
+    let wrong = browser
+        .post(
+            "/setup",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("display_name", "Ada"),
+                ("username", "ada"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.has("There is a problem"));
+    assert!(wrong.has("id=\"password-error\""));
+    assert!(
+        wrong.has("aria-invalid=\"true\" aria-describedby=\"password-error\"")
+            || wrong.has("password-hint password-error")
+    );
+    assert!(wrong.has("value=\"ada\""), "what was typed is kept");
+
+    let done = browser
+        .post(
+            "/setup",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("display_name", "Ada Admin"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(done.location.as_deref(), Some("/"));
+    assert!(browser.cookie("kindred_session").is_some());
+    let home = browser.follow(&done).await;
+    assert_eq!(home.status, 200);
+    assert!(home.has("Welcome to Kindred. Your account is ready."));
+    browser
+}
+
+/// An API client for the browser's session (topics are created by admins).
+fn api_for(node: &TestNode, browser: &Browser) -> Client {
+    node.client()
+        .with_token(browser.cookie("kindred_session").unwrap())
+}
+
+async fn create_topic(api: &Client, name: &str) {
+    api.create_topic(&CreateTopic {
+        name: name.into(),
+        description: "Looking after ourselves and each other".into(),
+        shared: true,
+    })
+    .await
+    .unwrap();
+}
+
+fn post_id(page: &Page) -> String {
+    let location = page.location.clone().unwrap();
+    location.trim_start_matches("/posts/").to_owned()
+}
+
+#[tokio::test]
+async fn set_up_write_reply_react_and_search_without_javascript() {
+    let node = TestNode::start().await;
+    let mut browser = set_up_in_browser(&node).await;
+    create_topic(&api_for(&node, &browser), "Burnout and wellbeing").await;
+
+    let home = browser.get("/").await;
+    assert!(home.has("Burnout and wellbeing"));
+    let topic_path = "/topics/Burnout%20and%20wellbeing";
+    assert!(home.has(&format!("href=\"{topic_path}/new\"")));
+
+    // A post without a title is refused with the problem tied to the field.
+    let compose = browser.get(&format!("{topic_path}/new")).await;
+    assert_eq!(compose.status, 200);
+    let csrf = compose.csrf();
+    let missing = browser
+        .post(
+            &format!("{topic_path}/new"),
+            &[("_csrf", &csrf), ("title", " "), ("body", "Some words")],
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.has("<a href=\"#title\">Give your post a title.</a>"));
+    assert!(missing.has("Some words"), "the body typed so far is kept");
+
+    let posted = browser
+        .post(
+            &format!("{topic_path}/new"),
+            &[
+                ("_csrf", &csrf),
+                ("title", "What helped after a hard week"),
+                (
+                    "body",
+                    "**Walking** meetings <script>alert(1)</script> helped.",
+                ),
+                ("tags", "self-care, teams"),
+                ("content_warning", "work stress"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.html);
+    let id = post_id(&posted);
+    let thread = browser.follow(&posted).await;
+    assert!(thread.has("Your post is published."));
+    assert!(thread.has("<h1 id=\"post-title\">What helped after a hard week</h1>"));
+    assert!(thread.has("<strong>Walking</strong>"));
+    assert!(thread.has("&lt;script&gt;"), "raw HTML is shown as text");
+    assert!(!thread.has("<script>alert"));
+    assert!(
+        thread.has("<summary>Content warning: work stress."),
+        "collapsed behind its warning"
+    );
+    assert!(thread.has("<li>self-care</li>"));
+
+    // The notice shows once.
+    let again = browser.get(&format!("/posts/{id}")).await;
+    assert!(!again.has("Your post is published."));
+
+    // Reply, then react.
+    let replied = browser
+        .post(
+            &format!("/posts/{id}/reply"),
+            &[
+                ("_csrf", &csrf),
+                ("body", "Same here: short walks helped me too."),
+            ],
+        )
+        .await;
+    assert_eq!(replied.status, 303);
+    assert!(
+        replied
+            .location
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("/posts/{id}#post-"))
+    );
+    let thread = browser.follow(&replied).await;
+    assert!(thread.has("Same here: short walks helped me too."));
+    assert!(thread.has("Your reply is posted."));
+
+    let reacted = browser
+        .post(
+            &format!("/posts/{id}/react"),
+            &[
+                ("_csrf", &csrf),
+                ("reaction", "i-hear-you"),
+                ("action", "add"),
+            ],
+        )
+        .await;
+    assert_eq!(reacted.status, 303);
+    let thread = browser.follow(&reacted).await;
+    assert!(thread.has(
+        "value=\"i-hear-you\" aria-pressed=\"true\">I hear you <span class=\"count\">1</span>"
+    ));
+    // Pressing it again takes the reaction back.
+    browser
+        .post(
+            &format!("/posts/{id}/react"),
+            &[
+                ("_csrf", &csrf),
+                ("reaction", "i-hear-you"),
+                ("action", "remove"),
+            ],
+        )
+        .await;
+    let thread = browser.get(&format!("/posts/{id}")).await;
+    assert!(thread.has("aria-pressed=\"false\">I hear you <span class=\"count\">0</span>"));
+
+    // Edit, then find it by search.
+    let edit = browser.get(&format!("/posts/{id}/edit")).await;
+    assert!(edit.has("value=\"What helped after a hard week\""));
+    let edited = browser
+        .post(
+            &format!("/posts/{id}/edit"),
+            &[
+                ("_csrf", &csrf),
+                ("title", "What helped after a hard week"),
+                ("body", "Walking meetings and a rota for quiet days."),
+                ("tags", "self-care"),
+                ("content_warning", ""),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, 303);
+    let thread = browser.follow(&edited).await;
+    assert!(thread.has("a rota for quiet days"));
+    assert!(!thread.has("Content warning: work stress"));
+
+    let results = browser.get("/search?q=rota").await;
+    assert!(results.has("1 result for “rota”"), "{}", results.html);
+    assert!(results.has("What helped after a hard week"));
+    let none = browser.get("/search?q=zebra").await;
+    assert!(none.has("No results for “zebra”"));
+
+    // Take it down: it is gone from the topic.
+    let confirm = browser.get(&format!("/posts/{id}/retract")).await;
+    assert!(confirm.has("Take down this post?"));
+    let gone = browser
+        .post(&format!("/posts/{id}/retract"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(gone.status, 303);
+    let topic = browser.follow(&gone).await;
+    assert!(topic.has("It has been taken down everywhere it was shared."));
+    assert!(!topic.has("What helped after a hard week"));
+    assert_eq!(browser.get(&format!("/posts/{id}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn forms_refuse_missing_tokens_and_other_sites() {
+    let node = TestNode::start().await;
+    let mut browser = set_up_in_browser(&node).await;
+    create_topic(&api_for(&node, &browser), "Funding").await;
+    let path = "/topics/Funding/new";
+    let fields = [("title", "Grant tips"), ("body", "Start early.")];
+
+    let no_token = browser.post(path, &fields).await;
+    assert_eq!(no_token.status, 403);
+    assert!(no_token.has("This form has expired"));
+
+    let csrf = browser.get(path).await.csrf();
+    browser.origin = Some("http://evil.example".into());
+    let foreign = browser
+        .post(path, &[("_csrf", &csrf), fields[0], fields[1]])
+        .await;
+    assert_eq!(foreign.status, 403);
+    assert!(foreign.has("sent from another website"));
+
+    // Another session's token does not work either.
+    browser.origin = Some(node.url());
+    let mut other = Browser::new(&node.url());
+    let signin = other.get("/signin").await;
+    let signed_in = other
+        .post(
+            "/signin",
+            &[
+                ("_csrf", &signin.csrf()),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303);
+    let other_csrf = other.get(path).await.csrf();
+    assert_ne!(other_csrf, csrf);
+    let swapped = browser
+        .post(path, &[("_csrf", &other_csrf), fields[0], fields[1]])
+        .await;
+    assert_eq!(swapped.status, 403);
+
+    // Nothing was posted.
+    let topic = browser.get("/topics/Funding").await;
+    assert!(topic.has("No posts yet."));
+}
+
+#[tokio::test]
+async fn invite_links_sign_up_once_and_sign_in_and_out_works() {
+    let node = TestNode::start().await;
+    let browser = set_up_in_browser(&node).await;
+    let invite = api_for(&node, &browser)
+        .create_invite(&CreateInvite::default())
+        .await
+        .unwrap();
+    let path = invite.link.trim_start_matches(&node.url()).to_owned();
+    assert!(path.starts_with("/join/"));
+
+    let mut newcomer = Browser::new(&node.url());
+    let form = newcomer.get(&path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.has("You have been invited"));
+    let joined = newcomer
+        .post(
+            &path,
+            &[
+                ("_csrf", &form.csrf()),
+                ("display_name", "Sam Patel"),
+                ("username", "sam"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status, 303, "{}", joined.html);
+    let home = newcomer.follow(&joined).await;
+    assert!(home.has("Sign out <span class=\"visually-hidden\">(Sam Patel)</span>"));
+
+    // The link works once.
+    let mut third = Browser::new(&node.url());
+    let form = third.get(&path).await;
+    let reused = third
+        .post(
+            &path,
+            &[
+                ("_csrf", &form.csrf()),
+                ("display_name", "Someone"),
+                ("username", "someone"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(reused.status, 410);
+    assert!(reused.has("has been used or has expired"));
+
+    // Sign out ends the session for good.
+    let session = newcomer.cookie("kindred_session").unwrap().to_owned();
+    let csrf = home.csrf();
+    let out = newcomer.post("/signout", &[("_csrf", &csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/signin"));
+    assert!(newcomer.cookie("kindred_session").is_none());
+    let signin = newcomer.follow(&out).await;
+    assert!(signin.has("You are signed out."));
+    assert!(node.client().with_token(session).me().await.is_err());
+
+    // Wrong password: one generic message, the username kept; then the right one.
+    let csrf = signin.csrf();
+    let wrong = newcomer
+        .post(
+            "/signin",
+            &[
+                ("_csrf", &csrf),
+                ("username", "sam"),
+                ("password", "not it at all"),
+                ("next", "/search"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.has("That username and password do not match."));
+    assert!(wrong.has("value=\"sam\""));
+    let right = newcomer
+        .post(
+            "/signin",
+            &[
+                ("_csrf", &csrf),
+                ("username", "sam"),
+                ("password", PASSWORD),
+                ("next", "/search"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        right.location.as_deref(),
+        Some("/search"),
+        "back to the page they wanted"
+    );
+}
+
+#[tokio::test]
+async fn pages_are_private_small_and_accessible_by_construction() {
+    let node = TestNode::start().await;
+    let mut browser = set_up_in_browser(&node).await;
+    let home = browser.get("/").await;
+    let headers = &home.headers;
+    assert_eq!(headers["cache-control"], "no-store");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!home.has("<script>"), "no inline script");
+    assert!(home.html.len() < 50 * 1024);
+
+    // Help is the first thing a keyboard reaches, then the skip link; both on every page.
+    let help_at = home.html.find("id=\"help-now\"").unwrap();
+    let skip_at = home.html.find("class=\"skip\"").unwrap();
+    let first_link = home.html.find("<a ").unwrap();
+    assert_eq!(first_link, home.html[..help_at].rfind("<a ").unwrap());
+    assert!(help_at < skip_at);
+    assert!(home.has("<main id=\"main\""));
+    assert!(home.has("Samaritans"));
+
+    // The help page works signed out too.
+    let mut stranger = Browser::new(&node.url());
+    let help = stranger.get("/help").await;
+    assert_eq!(help.status, 200);
+    assert!(help.has("href=\"tel:116123\""));
+
+    // Unknown pages get the site's own 404 page, with the banner.
+    let missing = browser.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.has("Page not found") && missing.has("id=\"help-now\""));
+
+    // Assets are content-hashed and cached for good.
+    let css = home
+        .html
+        .split("href=\"/assets/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let asset = browser.get(&format!("/assets/{css}")).await;
+    assert_eq!(asset.status, 200);
+    assert!(
+        asset.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(browser.get("/assets/kindred.0000.css").await.status, 404);
+}

@@ -58,6 +58,11 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/search", get(content::search))
         .route("/fragments/posts/{id}", get(content::fragment))
         .route("/assets/{name}", get(assets::asset))
+        // Browsers ask for it on every site; there is none, and that is not an error.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .fallback(error::not_found_page)
         .layer(axum::middleware::from_fn_with_state(
             node,

@@ -48,11 +48,15 @@ pub async fn run(
 fn announce_setup(node: &Node, token: &str) {
     let url = node.config().public_url();
     println!();
-    println!("  Welcome to Kindred. No admin exists yet. Create the first admin with:");
+    println!("  Welcome to Kindred. No admin exists yet. Open this link in a browser to");
+    println!("  create the first admin account:");
+    println!();
+    println!("    {url}/setup?token={token}");
+    println!();
+    println!("  or, from a terminal:");
     println!();
     println!("    kindred-cli --node {url} setup --token {token}");
     println!();
-    println!("  or open {url}/setup?token={token} in a browser.");
     println!("  This token works once and is replaced each time the node starts until it is used.");
     println!();
 }

@@ -27,7 +27,9 @@ fn chromium() -> String {
 }
 
 fn ensure_packages(dir: &Path) {
-    if dir.join("node_modules/playwright-core").exists() && dir.join("node_modules/axe-core").exists() {
+    if dir.join("node_modules/playwright-core").exists()
+        && dir.join("node_modules/axe-core").exists()
+    {
         return;
     }
     let status = std::process::Command::new("npm")
@@ -59,7 +61,10 @@ async fn web_interface_in_a_real_browser() {
         })
         .await
         .unwrap();
-    let invite = b_admin.create_invite(&CreateInvite::default()).await.unwrap();
+    let invite = b_admin
+        .create_invite(&CreateInvite::default())
+        .await
+        .unwrap();
     b.client()
         .redeem_invite(&RedeemInviteRequest {
             code: invite.code,
@@ -70,8 +75,7 @@ async fn web_interface_in_a_real_browser() {
         .await
         .unwrap();
 
-    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/browser-screenshots");
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-screenshots");
     let mut command = std::process::Command::new("node");
     command
         .args(["--test", "--test-reporter=spec", "web.test.mjs"])

@@ -11,6 +11,22 @@
   var region = document.getElementById("live-region");
   var retry = 1000;
 
+  // Copy buttons need a script (and a secure context), so they start hidden; the field is
+  // read-only and selectable either way.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {
+    var field = document.getElementById(b.getAttribute("data-copy"));
+    if (!field) return;
+    field.addEventListener("focus", function () { field.select(); });
+    if (!navigator.clipboard) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        b.textContent = "Copied";
+        announce("Copied.");
+      }, function () { field.focus(); });
+    });
+  });
+
   function announce(text) {
     if (!region) return;
     // Replace rather than append so each message is read once.

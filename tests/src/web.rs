@@ -34,6 +34,18 @@ impl Page {
         Some(self.html[start..end].to_owned())
     }
 
+    /// The `value` of the input with this `id` (read-only fields such as invite links).
+    pub fn value_of_id(&self, id: &str) -> Option<String> {
+        let marker = format!("id=\"{id}\" value=\"");
+        let start = self.html.find(&marker)? + marker.len();
+        let end = self.html[start..].find('"')? + start;
+        Some(
+            self.html[start..end]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&"),
+        )
+    }
+
     /// Whether the HTML contains `text`.
     pub fn has(&self, text: &str) -> bool {
         self.html.contains(text)
@@ -123,6 +135,30 @@ impl Browser {
     /// Submits a form to `path`.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(fields)).await
+    }
+
+    /// Signs in through the sign-in form; panics if that fails.
+    pub async fn sign_in(&mut self, username: &str, password: &str) {
+        let form = self.get("/signin").await;
+        let done = self
+            .post(
+                "/signin",
+                &[
+                    ("_csrf", &form.csrf()),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "sign-in failed: {}", done.html);
+    }
+
+    /// Submits a form on `page_path` (its CSRF token read from the page) to `action`.
+    pub async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page_path).await.csrf();
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
     }
 
     /// Follows a redirect answer with a `GET`.

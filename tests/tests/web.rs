@@ -319,14 +319,17 @@ async fn invite_links_sign_up_once_and_sign_in_and_out_works() {
     let home = newcomer.follow(&joined).await;
     assert!(home.has("Sign out <span class=\"visually-hidden\">(Sam Patel)</span>"));
 
-    // The link works once.
+    // The link works once: opening it again says so, and so does a stale form.
     let mut third = Browser::new(&node.url());
-    let form = third.get(&path).await;
+    let used = third.get(&path).await;
+    assert_eq!(used.status, 410);
+    assert!(used.has("has been used, withdrawn or has expired"));
+    let signin = third.get("/signin").await;
     let reused = third
         .post(
             &path,
             &[
-                ("_csrf", &form.csrf()),
+                ("_csrf", &signin.csrf()),
                 ("display_name", "Someone"),
                 ("username", "someone"),
                 ("password", PASSWORD),
@@ -334,7 +337,7 @@ async fn invite_links_sign_up_once_and_sign_in_and_out_works() {
         )
         .await;
     assert_eq!(reused.status, 410);
-    assert!(reused.has("has been used or has expired"));
+    assert!(reused.has("has been used, withdrawn or has expired"));
 
     // Sign out ends the session for good.
     let session = newcomer.cookie("kindred_session").unwrap().to_owned();

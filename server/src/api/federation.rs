@@ -59,13 +59,7 @@ pub(crate) async fn block(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    auth.require(Role::Admin)?;
-    let id = node_id(&id)?;
-    if id == node.node_id() {
-        return Err(AppError::bad_request("A node cannot block itself."));
-    }
-    node.block_node(id).await?;
-    tracing::warn!(by = %auth.member_id, node = %id, "node blocked by admin");
+    node.admin_block(&auth, node_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -74,7 +68,6 @@ pub(crate) async fn unblock(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    auth.require(Role::Admin)?;
-    node.unblock_node(node_id(&id)?).await?;
+    node.admin_unblock(&auth, node_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -286,6 +286,35 @@ impl Node {
         Ok(())
     }
 
+    /// An admin blocks a node (not this one).
+    pub(crate) async fn admin_block(
+        &self,
+        auth: &crate::node::Auth,
+        node: NodeId,
+    ) -> Result<(), crate::error::AppError> {
+        auth.require(kindred_protocol::api::Role::Admin)?;
+        if node == self.node_id() {
+            return Err(crate::error::AppError::bad_request(
+                "A node cannot block itself.",
+            ));
+        }
+        self.block_node(node).await?;
+        tracing::warn!(by = %auth.member_id, %node, "node blocked by admin");
+        Ok(())
+    }
+
+    /// An admin lifts a block.
+    pub(crate) async fn admin_unblock(
+        &self,
+        auth: &crate::node::Auth,
+        node: NodeId,
+    ) -> Result<(), crate::error::AppError> {
+        auth.require(kindred_protocol::api::Role::Admin)?;
+        self.unblock_node(node).await?;
+        tracing::info!(by = %auth.member_id, %node, "node unblocked by admin");
+        Ok(())
+    }
+
     /// Every paired or blocked node with its link state.
     pub(crate) fn peer_views(&self) -> Result<Vec<PeerView>, StoreError> {
         let fed = self.federation();

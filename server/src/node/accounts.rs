@@ -511,6 +511,20 @@ impl Node {
         Ok(self.store().durable().await?)
     }
 
+    /// Whether an invite code can still be redeemed (a clear error when not).
+    pub(crate) fn check_invite(&self, code: &str) -> Result<(), AppError> {
+        match self.store().invite(&hash_secret(code.trim()))? {
+            None => Err(AppError::not_found("That invite code is not valid.")),
+            Some(i) if i.used_by.is_some() || i.revoked || i.expires_at <= now() => {
+                Err(AppError::new(
+                    ErrorCode::Gone,
+                    "That invite has been used, withdrawn or has expired. Please ask your admin for a new one.",
+                ))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Creates an account from an invite code.
     pub(crate) async fn redeem_invite(
         &self,
@@ -519,16 +533,7 @@ impl Node {
     ) -> Result<SessionCreated, AppError> {
         let hash = hash_secret(req.code.trim());
         // Check the invite before the (slow) password hashing, for a quick clear answer.
-        match self.store().invite(&hash)? {
-            None => return Err(AppError::not_found("That invite code is not valid.")),
-            Some(i) if i.used_by.is_some() || i.revoked || i.expires_at <= now() => {
-                return Err(AppError::new(
-                    ErrorCode::Gone,
-                    "That invite has been used or has expired. Please ask your admin for a new one.",
-                ));
-            }
-            Some(_) => {}
-        }
+        self.check_invite(&req.code)?;
         let (mut record, member_id) = self
             .new_member(
                 &req.username,

@@ -29,10 +29,26 @@ pub(crate) enum Flash {
     Retracted,
     /// After creating an account.
     Welcome,
+    /// After changing the password.
+    PasswordChanged,
+    /// After signing other devices out.
+    DevicesSignedOut,
+    /// After revoking an invite.
+    InviteRevoked,
+    /// After an admin changes a member.
+    MemberUpdated,
+    /// After creating or changing a topic.
+    TopicSaved,
+    /// After redeeming a federation invite.
+    PeerAdded,
+    /// After blocking a node.
+    PeerBlocked,
+    /// After unblocking a node.
+    PeerUnblocked,
 }
 
 impl Flash {
-    const ALL: [Flash; 7] = [
+    const ALL: [Flash; 15] = [
         Flash::SignedIn,
         Flash::SignedOut,
         Flash::Posted,
@@ -40,6 +56,14 @@ impl Flash {
         Flash::Edited,
         Flash::Retracted,
         Flash::Welcome,
+        Flash::PasswordChanged,
+        Flash::DevicesSignedOut,
+        Flash::InviteRevoked,
+        Flash::MemberUpdated,
+        Flash::TopicSaved,
+        Flash::PeerAdded,
+        Flash::PeerBlocked,
+        Flash::PeerUnblocked,
     ];
 
     fn code(self) -> &'static str {
@@ -51,6 +75,14 @@ impl Flash {
             Flash::Edited => "edited",
             Flash::Retracted => "retracted",
             Flash::Welcome => "welcome",
+            Flash::PasswordChanged => "password-changed",
+            Flash::DevicesSignedOut => "devices-signed-out",
+            Flash::InviteRevoked => "invite-revoked",
+            Flash::MemberUpdated => "member-updated",
+            Flash::TopicSaved => "topic-saved",
+            Flash::PeerAdded => "peer-added",
+            Flash::PeerBlocked => "peer-blocked",
+            Flash::PeerUnblocked => "peer-unblocked",
         }
     }
 
@@ -64,6 +96,20 @@ impl Flash {
             Flash::Edited => "Your changes are saved.",
             Flash::Retracted => "It has been taken down everywhere it was shared.",
             Flash::Welcome => "Welcome to Kindred. Your account is ready.",
+            Flash::PasswordChanged => {
+                "Your password is changed. Any other devices signed in to your account are now signed out."
+            }
+            Flash::DevicesSignedOut => {
+                "Signed out. That device will need your password to come back in."
+            }
+            Flash::InviteRevoked => "The invite link no longer works.",
+            Flash::MemberUpdated => "Their account is updated.",
+            Flash::TopicSaved => "The topic is saved.",
+            Flash::PeerAdded => {
+                "Paired. The two nodes are connecting now; this page shows when they are."
+            }
+            Flash::PeerBlocked => "Blocked. Nothing more is exchanged with that node.",
+            Flash::PeerUnblocked => "Unblocked. The nodes will reconnect.",
         }
     }
 
@@ -146,11 +192,27 @@ impl Chrome {
                 current: false,
             },
             NavLink {
+                href: "/settings",
+                label: "Settings",
+                current: false,
+            },
+            NavLink {
                 href: "/help",
                 label: "Help",
                 current: false,
             },
         ];
+        if viewer.is_moderator() {
+            // Before Help, which stays last.
+            nav.insert(
+                nav.len() - 1,
+                NavLink {
+                    href: "/admin",
+                    label: "Admin",
+                    current: false,
+                },
+            );
+        }
         for link in &mut nav {
             link.current = link.href == section;
         }

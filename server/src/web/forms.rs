@@ -46,6 +46,10 @@ pub(crate) fn public_form<T: DeserializeOwned>(
     fields(body)
 }
 
+/// A form with nothing in it but its CSRF field (a button).
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
+
 /// One problem with a form, tied to the field it is about.
 pub(crate) struct Problem {
     /// The field's `id` (the summary links to it); empty for the form as a whole.

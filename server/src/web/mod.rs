@@ -28,7 +28,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
-    use pages::{accounts, content, help};
+    use pages::{accounts, admin, content, help, settings};
     Router::new()
         .route("/", get(content::home))
         .route("/signin", get(accounts::signin_form).post(accounts::signin))
@@ -56,6 +56,31 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             get(content::retract_form).post(content::retract),
         )
         .route("/search", get(content::search))
+        .route("/admin", get(admin::index))
+        .route("/admin/members", get(admin::members))
+        .route("/admin/members/{username}", post(admin::update_member))
+        .route("/admin/invites", post(admin::create_invite))
+        .route("/admin/invites/{id}/revoke", post(admin::revoke_invite))
+        .route(
+            "/admin/topics",
+            get(admin::topics).post(admin::create_topic),
+        )
+        .route("/admin/topics/{topic}", post(admin::update_topic))
+        .route("/admin/peers", get(admin::peers).post(admin::add_peer))
+        .route("/admin/peers/invites", post(admin::create_peer_invite))
+        .route("/admin/peers/{node}/block", post(admin::block_peer))
+        .route("/admin/peers/{node}/unblock", post(admin::unblock_peer))
+        .route("/settings", get(settings::settings))
+        .route("/settings/profile", post(settings::profile))
+        .route("/settings/password", post(settings::password))
+        .route(
+            "/settings/devices/sign-out-others",
+            post(settings::sign_out_others),
+        )
+        .route(
+            "/settings/devices/{id}/sign-out",
+            post(settings::sign_out_device),
+        )
         .route("/fragments/posts/{id}", get(content::fragment))
         .route("/assets/{name}", get(assets::asset))
         // Browsers ask for it on every site; there is none, and that is not an error.

@@ -213,3 +213,44 @@ mod tests {
         assert!(!e.contains("wor…"));
     }
 }
+
+/// A short, human name for the device behind a session's user agent, such as
+/// "Firefox on Windows"; the CLI and unknown agents get plain names.
+pub(crate) fn device_name(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "An app or script".to_owned();
+    };
+    if ua.starts_with("kindred-cli") || ua.starts_with("kindred-client") {
+        return "kindred-cli (command line)".to_owned();
+    }
+    // Order matters: Edge and Chrome also claim Safari; Chrome on iOS says CriOS.
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "Mac"),
+        ("CrOS", "Chromebook"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) => "An unknown browser or app".to_owned(),
+    }
+}

@@ -318,6 +318,7 @@ pub(crate) async fn join_form(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
+    node.check_invite(&code)?;
     let (csrf, cookie) = form_token(&node, &headers);
     let form = AccountForm {
         token: String::new(),

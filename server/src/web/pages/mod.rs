@@ -1,5 +1,7 @@
 //! Page handlers, one module per area of the site.
 
 pub(crate) mod accounts;
+pub(crate) mod admin;
 pub(crate) mod content;
 pub(crate) mod help;
+pub(crate) mod settings;

@@ -1,0 +1,197 @@
+//! The member's own settings: display name, being listed in the people directory, what
+//! they are happy to talk about, read markers, password, and their signed-in devices.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kindred_protocol::Timestamp;
+use kindred_protocol::api::{ChangePassword, ErrorCode, MemberView, UpdateMe};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::node::Node;
+use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
+use crate::web::error::PageError;
+use crate::web::forms::{Problems, member_form};
+use crate::web::session::Viewer;
+use crate::web::time::When;
+use crate::web::views::device_name;
+
+/// One signed-in device.
+struct Device {
+    id: String,
+    name: String,
+    since: When,
+    current: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "settings.html", whitespace = "minimize")]
+struct SettingsPage {
+    chrome: Chrome,
+    csrf: String,
+    me: MemberView,
+    display_name: String,
+    happy_to_talk_about: String,
+    problems: Problems,
+    password_problems: Problems,
+    password_hint: String,
+    devices: Vec<Device>,
+}
+
+fn settings_page(node: &Node, viewer: &Viewer) -> Result<SettingsPage, PageError> {
+    let me = node.me(&viewer.auth)?;
+    let now = Timestamp::now();
+    let devices = node
+        .sessions(&viewer.auth)?
+        .into_iter()
+        .map(|s| Device {
+            name: device_name(s.user_agent.as_deref()),
+            since: When::new(s.created_at, now),
+            current: s.current,
+            id: s.id,
+        })
+        .collect();
+    Ok(SettingsPage {
+        chrome: Chrome::member(node, viewer, "Settings", "/settings"),
+        csrf: viewer.csrf.clone(),
+        display_name: me.display_name.clone(),
+        happy_to_talk_about: me.happy_to_talk_about.clone(),
+        me,
+        problems: Problems::default(),
+        password_problems: Problems::default(),
+        password_hint: format!(
+            "At least {} characters. A few words you will remember works well.",
+            node.config().accounts.min_password_chars
+        ),
+        devices,
+    })
+}
+
+pub(crate) async fn settings(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let page = settings_page(&node, &viewer)?;
+    render(&page, &page.chrome)
+}
+
+/// Unticked checkboxes are simply absent from a form.
+#[derive(Deserialize)]
+pub(crate) struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    happy_to_talk_about: String,
+    #[serde(default)]
+    listed: Option<String>,
+    #[serde(default)]
+    read_markers: Option<String>,
+}
+
+pub(crate) async fn profile(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: ProfileForm = member_form(&viewer, &body)?;
+    let req = UpdateMe {
+        display_name: Some(form.display_name.clone()),
+        listed: Some(form.listed.is_some()),
+        happy_to_talk_about: Some(form.happy_to_talk_about.clone()),
+        read_markers: Some(form.read_markers.is_some()),
+    };
+    let mut problems = Problems::default();
+    match node.update_me(&viewer.auth, req).await {
+        Ok(_) => return Ok(see_other(&node, "/settings", Some(Flash::Edited))),
+        Err(e) => {
+            let field = if e.to_string().contains("talk about") {
+                "happy_to_talk_about"
+            } else {
+                "display_name"
+            };
+            problems.refused(field, e)?;
+        }
+    }
+    let mut page = settings_page(&node, &viewer)?;
+    page.problems = problems;
+    page.display_name = form.display_name;
+    page.happy_to_talk_about = form.happy_to_talk_about;
+    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub(crate) async fn password(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: PasswordForm = member_form(&viewer, &body)?;
+    let mut problems = Problems::default();
+    if form.current_password.is_empty() {
+        problems.add("current_password", "Enter your current password.");
+    }
+    if form.new_password.is_empty() {
+        problems.add("new_password", "Enter the new password you want.");
+    }
+    if problems.is_empty() {
+        let req = ChangePassword {
+            current_password: form.current_password,
+            new_password: form.new_password,
+        };
+        match node.change_password(&viewer.auth, req).await {
+            Ok(()) => {
+                return Ok(see_other(&node, "/settings", Some(Flash::PasswordChanged)));
+            }
+            Err(AppError::Refused {
+                code: ErrorCode::InvalidCredentials,
+                message,
+            }) => problems.add("current_password", message),
+            Err(e) => problems.refused("new_password", e)?,
+        }
+    }
+    let mut page = settings_page(&node, &viewer)?;
+    page.password_problems = problems;
+    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+pub(crate) async fn sign_out_device(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let _: crate::web::forms::NoFields = member_form(&viewer, &body)?;
+    node.revoke_session(&viewer.auth, &id).await?;
+    Ok(see_other(
+        &node,
+        "/settings#devices",
+        Some(Flash::DevicesSignedOut),
+    ))
+}
+
+pub(crate) async fn sign_out_others(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let _: crate::web::forms::NoFields = member_form(&viewer, &body)?;
+    for session in node.sessions(&viewer.auth)? {
+        if !session.current {
+            node.revoke_session(&viewer.auth, &session.id).await?;
+        }
+    }
+    Ok(see_other(
+        &node,
+        "/settings#devices",
+        Some(Flash::DevicesSignedOut),
+    ))
+}

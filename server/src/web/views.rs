@@ -187,33 +187,6 @@ fn excerpt(markdown: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topic_names_become_safe_path_segments() {
-        assert_eq!(
-            topic_url("Burnout and wellbeing"),
-            "/topics/Burnout%20and%20wellbeing"
-        );
-        assert_eq!(path_segment("a/b?c#d"), "a%2Fb%3Fc%23d");
-        assert_eq!(path_segment("Café"), "Caf%C3%A9");
-    }
-
-    #[test]
-    fn excerpts_are_plain_and_cut_at_a_word() {
-        assert_eq!(
-            excerpt("**Bold** and _soft_\n\n# Head", 100),
-            "Bold and soft Head"
-        );
-        let long = "word ".repeat(100);
-        let e = excerpt(&long, 22);
-        assert!(e.ends_with('…') && e.chars().count() <= 23, "{e}");
-        assert!(!e.contains("wor…"));
-    }
-}
-
 /// A short, human name for the device behind a session's user agent, such as
 /// "Firefox on Windows"; the CLI and unknown agents get plain names.
 pub(crate) fn device_name(user_agent: Option<&str>) -> String {
@@ -252,5 +225,48 @@ pub(crate) fn device_name(user_agent: Option<&str>) -> String {
         (Some(b), None) => b.to_owned(),
         (None, Some(s)) => format!("A browser on {s}"),
         (None, None) => "An unknown browser or app".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_become_safe_path_segments() {
+        assert_eq!(
+            topic_url("Burnout and wellbeing"),
+            "/topics/Burnout%20and%20wellbeing"
+        );
+        assert_eq!(path_segment("a/b?c#d"), "a%2Fb%3Fc%23d");
+        assert_eq!(path_segment("Café"), "Caf%C3%A9");
+    }
+
+    #[test]
+    fn excerpts_are_plain_and_cut_at_a_word() {
+        assert_eq!(
+            excerpt("**Bold** and _soft_\n\n# Head", 100),
+            "Bold and soft Head"
+        );
+        let long = "word ".repeat(100);
+        let e = excerpt(&long, 22);
+        assert!(e.ends_with('…') && e.chars().count() <= 23, "{e}");
+        assert!(!e.contains("wor…"));
+    }
+
+    #[test]
+    fn devices_get_plain_names() {
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:131.0) Gecko/20100101 Firefox/131.0";
+        assert_eq!(device_name(Some(firefox)), "Firefox on Windows");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_name(Some(iphone)), "Safari on iPhone");
+        let edge = "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 Edg/130.0";
+        assert_eq!(device_name(Some(edge)), "Edge on Windows");
+        assert_eq!(
+            device_name(Some("kindred-cli/0.1")),
+            "kindred-cli (command line)"
+        );
+        assert_eq!(device_name(None), "An app or script");
     }
 }

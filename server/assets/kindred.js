@@ -97,6 +97,58 @@
     if (item) { item.remove(); announce("A post or reply was taken down by its author or a moderator."); }
   }
 
+  var conversation = body.getAttribute("data-conversation");
+  var me = null;
+
+  function csrf() {
+    var field = document.querySelector('input[name="_csrf"]');
+    return field ? field.value : "";
+  }
+
+  function onMessage(message) {
+    var who = message.author_name;
+    if (conversation && message.conversation === conversation) {
+      var list = document.getElementById("messages");
+      if (!list) return;
+      fetch("/fragments/messages/" + encodeURIComponent(conversation) + "/" + encodeURIComponent(message.id), {
+        credentials: "same-origin"
+      }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+        if (!html) return;
+        insert(list, html, false);
+        var none = document.getElementById("no-messages");
+        if (none) none.remove();
+        if (message.author !== me) announce("New message from " + who + ".");
+        if (document.visibilityState === "visible") {
+          fetch("/chat/" + encodeURIComponent(conversation) + "/read", {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            body: "_csrf=" + encodeURIComponent(csrf()) + "&up_to=" + encodeURIComponent(message.id)
+          });
+        }
+      });
+    } else if (body.getAttribute("data-chat-list") === "yes") {
+      refreshConversations();
+      if (message.author !== me) announce("New message from " + who + ".");
+    }
+  }
+
+  function refreshConversations() {
+    var current = document.getElementById("conversations");
+    if (!current) return;
+    fetch("/fragments/conversations", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var holder = document.createElement("template");
+        holder.innerHTML = html.trim();
+        var fresh = holder.content.firstElementChild;
+        if (fresh) current.replaceWith(fresh);
+        var none = document.getElementById("no-conversations");
+        if (none && fresh && fresh.children.length) none.remove();
+      });
+  }
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/api/v1/stream");
@@ -104,7 +156,10 @@
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
-      if (m.type === "new") onNew(m.post);
+      if (m.type === "ready") me = m.member;
+      else if (m.type === "new") onNew(m.post);
+      else if (m.type === "message") onMessage(m.message);
+      else if (m.type === "conversation" && body.getAttribute("data-chat-list") === "yes") refreshConversations();
       else if (m.type === "reactions") onReactions(m.id, m.reactions);
       else if (m.type === "retracted") onRetracted(m.id);
     };

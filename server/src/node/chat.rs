@@ -123,6 +123,18 @@ impl Node {
         Ok(out)
     }
 
+    /// The organisation a member belongs to, as far as this node knows (their node's name
+    /// when no profile has arrived yet).
+    pub(crate) fn organisation_of(&self, member: &MemberId) -> String {
+        if member.node_name() == self.config().node.name.as_str() {
+            return self.config().node.organisation.clone();
+        }
+        match self.store().profile(member) {
+            Ok(Some(p)) if !p.organisation.is_empty() => p.organisation,
+            _ => member.node_name().to_owned(),
+        }
+    }
+
     /// Starts a conversation (or returns the existing one-to-one conversation).
     pub(crate) async fn create_conversation(
         &self,

@@ -45,10 +45,12 @@ pub(crate) enum Flash {
     PeerBlocked,
     /// After unblocking a node.
     PeerUnblocked,
+    /// After leaving a group conversation.
+    LeftConversation,
 }
 
 impl Flash {
-    const ALL: [Flash; 15] = [
+    const ALL: [Flash; 16] = [
         Flash::SignedIn,
         Flash::SignedOut,
         Flash::Posted,
@@ -64,6 +66,7 @@ impl Flash {
         Flash::PeerAdded,
         Flash::PeerBlocked,
         Flash::PeerUnblocked,
+        Flash::LeftConversation,
     ];
 
     fn code(self) -> &'static str {
@@ -83,6 +86,7 @@ impl Flash {
             Flash::PeerAdded => "peer-added",
             Flash::PeerBlocked => "peer-blocked",
             Flash::PeerUnblocked => "peer-unblocked",
+            Flash::LeftConversation => "left-conversation",
         }
     }
 
@@ -110,6 +114,7 @@ impl Flash {
             }
             Flash::PeerBlocked => "Blocked. Nothing more is exchanged with that node.",
             Flash::PeerUnblocked => "Unblocked. The nodes will reconnect.",
+            Flash::LeftConversation => "You have left the conversation.",
         }
     }
 
@@ -170,6 +175,10 @@ pub(crate) struct Chrome {
     pub(crate) live_thread: Option<String>,
     /// Whether this is the home page (live updates of new posts anywhere).
     pub(crate) live_home: bool,
+    /// Whether this is the conversation list (refreshed live).
+    pub(crate) live_chat_list: bool,
+    /// `data-conversation` for live messages.
+    pub(crate) live_conversation: Option<String>,
 }
 
 impl Chrome {
@@ -184,6 +193,16 @@ impl Chrome {
             NavLink {
                 href: "/",
                 label: "Home",
+                current: false,
+            },
+            NavLink {
+                href: "/people",
+                label: "People",
+                current: false,
+            },
+            NavLink {
+                href: "/chat",
+                label: "Chat",
                 current: false,
             },
             NavLink {
@@ -241,6 +260,8 @@ impl Chrome {
             live_topic: None,
             live_thread: None,
             live_home: false,
+            live_chat_list: false,
+            live_conversation: None,
         }
     }
 

@@ -22,7 +22,7 @@ fn fields<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
     })
 }
 
-fn csrf_of(body: &[u8]) -> String {
+pub(crate) fn csrf_of(body: &[u8]) -> String {
     serde_urlencoded::from_bytes::<CsrfField>(body)
         .map(|f| f.csrf)
         .unwrap_or_default()

@@ -28,7 +28,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
-    use pages::{accounts, admin, content, help, settings};
+    use pages::{accounts, admin, chat, content, help, settings};
     Router::new()
         .route("/", get(content::home))
         .route("/signin", get(accounts::signin_form).post(accounts::signin))
@@ -70,6 +70,21 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/peers/invites", post(admin::create_peer_invite))
         .route("/admin/peers/{node}/block", post(admin::block_peer))
         .route("/admin/peers/{node}/unblock", post(admin::unblock_peer))
+        .route("/people", get(chat::people))
+        .route("/chat", get(chat::list))
+        .route("/chat/start", post(chat::start))
+        .route("/chat/new", get(chat::new_group_form).post(chat::new_group))
+        .route("/chat/{id}", get(chat::conversation))
+        .route("/chat/{id}/send", post(chat::send))
+        .route("/chat/{id}/mute", post(chat::mute))
+        .route("/chat/{id}/leave", post(chat::leave))
+        .route("/chat/{id}/add", post(chat::add))
+        .route("/chat/{id}/read", post(chat::read))
+        .route("/fragments/conversations", get(chat::list_fragment))
+        .route(
+            "/fragments/messages/{id}/{message}",
+            get(chat::message_fragment),
+        )
         .route("/settings", get(settings::settings))
         .route("/settings/profile", post(settings::profile))
         .route("/settings/password", post(settings::password))

@@ -172,7 +172,7 @@ pub(crate) fn path_segment(text: &str) -> String {
 }
 
 /// The first `max` characters of Markdown as plain text, cut at a word.
-fn excerpt(markdown: &str, max: usize) -> String {
+pub(crate) fn excerpt(markdown: &str, max: usize) -> String {
     let plain: String = markdown
         .chars()
         .filter(|c| !matches!(c, '*' | '_' | '#' | '`' | '>' | '[' | ']'))

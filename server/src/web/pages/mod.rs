@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod admin;
+pub(crate) mod chat;
 pub(crate) mod content;
 pub(crate) mod help;
 pub(crate) mod settings;

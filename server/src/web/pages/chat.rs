@@ -1,0 +1,558 @@
+//! People and chat pages: the people directory, the conversation list with unread
+//! counts, one conversation with live messages, and starting a conversation or group.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use kindred_protocol::api::{
+    ConversationView, CreateConversation, MessageView, NewMessage, PersonView, UpdateConversation,
+};
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::event::body::chat::ConversationKind;
+use kindred_protocol::{EventId, MemberId, Timestamp};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::node::Node;
+use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
+use crate::web::error::PageError;
+use crate::web::forms::{NoFields, Problems, member_form, optional};
+use crate::web::session::Viewer;
+use crate::web::time::When;
+use crate::web::views::excerpt;
+
+/// Messages per page of a conversation.
+const PAGE_SIZE: usize = 40;
+
+fn conversation_id(text: &str) -> Result<ConversationId, PageError> {
+    text.parse()
+        .map_err(|_| AppError::not_found("That conversation does not exist.").into())
+}
+
+fn member_id(text: &str) -> Result<MemberId, PageError> {
+    MemberId::parse(text.trim())
+        .map_err(|_| AppError::bad_request("That is not a person in the directory.").into())
+}
+
+/// A conversation's name as its participants see it: the group's name, or the other
+/// people's names.
+fn title_of(view: &ConversationView, me: &MemberId) -> String {
+    if view.kind == ConversationKind::Group && !view.name.is_empty() {
+        return view.name.clone();
+    }
+    let others: Vec<&str> = view
+        .members
+        .iter()
+        .filter(|p| p.member != *me)
+        .map(|p| p.display_name.as_str())
+        .collect();
+    if others.is_empty() {
+        "Just you".to_owned()
+    } else {
+        others.join(", ")
+    }
+}
+
+/// A person in the directory.
+struct PersonItem {
+    view: PersonView,
+    is_me: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "people.html", whitespace = "minimize")]
+struct PeoplePage {
+    chrome: Chrome,
+    csrf: String,
+    query: String,
+    people: Vec<PersonItem>,
+    listed: bool,
+}
+
+/// `?q=` to search the directory.
+#[derive(Deserialize)]
+pub(crate) struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub(crate) async fn people(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Query(q): Query<PeopleQuery>,
+) -> Result<Response, PageError> {
+    let me = &viewer.auth.member_id;
+    let people = node
+        .people(Some(&q.q))?
+        .into_iter()
+        .map(|view| PersonItem {
+            is_me: view.member == *me,
+            view,
+        })
+        .collect();
+    let page = PeoplePage {
+        chrome: Chrome::member(&node, &viewer, "People", "/people"),
+        csrf: viewer.csrf.clone(),
+        query: q.q,
+        people,
+        listed: viewer.auth.member.listed,
+    };
+    render(&page, &page.chrome)
+}
+
+/// A conversation in the list.
+struct ConversationItem {
+    id: String,
+    title: String,
+    is_group: bool,
+    unread: u64,
+    muted: bool,
+    last: Option<(String, String)>,
+    when: Option<When>,
+}
+
+fn conversation_items(node: &Node, viewer: &Viewer) -> Result<Vec<ConversationItem>, PageError> {
+    let now = Timestamp::now();
+    let me = &viewer.auth.member_id;
+    Ok(node
+        .conversations(&viewer.auth)?
+        .iter()
+        .map(|c| ConversationItem {
+            id: c.id.to_string(),
+            title: title_of(c, me),
+            is_group: c.kind == ConversationKind::Group,
+            unread: c.unread,
+            muted: c.muted,
+            last: c.last_message.as_ref().map(|m| {
+                let who = if m.author == *me {
+                    "You".to_owned()
+                } else {
+                    m.author_name.clone()
+                };
+                (who, excerpt(&m.body, 120))
+            }),
+            when: c.last_activity.map(|t| When::new(t, now)),
+        })
+        .collect())
+}
+
+#[derive(askama::Template)]
+#[template(path = "chat_list.html", whitespace = "minimize")]
+struct ChatListPage {
+    chrome: Chrome,
+    conversations: Vec<ConversationItem>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "fragment_conversations.html", whitespace = "minimize")]
+struct ConversationsFragment {
+    conversations: Vec<ConversationItem>,
+}
+
+pub(crate) async fn list(State(node): State<Node>, viewer: Viewer) -> Result<Response, PageError> {
+    let mut chrome = Chrome::member(&node, &viewer, "Chat", "/chat");
+    chrome.live_chat_list = true;
+    let page = ChatListPage {
+        chrome,
+        conversations: conversation_items(&node, &viewer)?,
+    };
+    render(&page, &page.chrome)
+}
+
+/// The conversation list alone, for the live script to swap in.
+pub(crate) async fn list_fragment(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let html = askama::Template::render(&ConversationsFragment {
+        conversations: conversation_items(&node, &viewer)?,
+    })
+    .map_err(AppError::internal)?;
+    Ok(Html(html).into_response())
+}
+
+/// A message as shown in a conversation.
+struct MessageItem {
+    id: String,
+    author_name: String,
+    organisation: String,
+    mine: bool,
+    body_html: String,
+    when: When,
+    edited: bool,
+    seen_by: Vec<String>,
+}
+
+fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -> MessageItem {
+    MessageItem {
+        id: m.id.to_string(),
+        author_name: m.author_name.clone(),
+        organisation: node.organisation_of(&m.author),
+        mine: m.author == viewer.auth.member_id,
+        body_html: m.body_html.clone(),
+        when: When::new(m.created_at, now),
+        edited: m.edited_at.is_some(),
+        seen_by: Vec::new(),
+    }
+}
+
+/// Someone in a conversation.
+struct ParticipantItem {
+    name: String,
+    organisation: String,
+    is_me: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "conversation.html", whitespace = "minimize")]
+struct ConversationPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    is_group: bool,
+    is_admin: bool,
+    candidates: Vec<PersonView>,
+    muted: bool,
+    participants: Vec<ParticipantItem>,
+    messages: Vec<MessageItem>,
+    older: Option<String>,
+    paged: bool,
+    problems: Problems,
+    draft: String,
+}
+
+/// `?before=<cursor>` for older messages.
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    before: Option<String>,
+}
+
+fn conversation_page(
+    node: &Node,
+    viewer: &Viewer,
+    id: &ConversationId,
+    before: Option<&str>,
+) -> Result<ConversationPage, PageError> {
+    let me = &viewer.auth.member_id;
+    let view = node.conversation_view(me, id)?.ok_or_else(|| {
+        AppError::not_found("That conversation does not exist, or you are not in it.")
+    })?;
+    let history = node.history(&viewer.auth, id, before, PAGE_SIZE)?;
+    let now = Timestamp::now();
+    // History pages come newest first; a conversation reads oldest first.
+    let mut messages: Vec<MessageItem> = history
+        .items
+        .iter()
+        .rev()
+        .map(|m| message_item(node, viewer, m, now))
+        .collect();
+    if let Some(last) = messages.last_mut() {
+        last.seen_by = view
+            .members
+            .iter()
+            .filter(|p| p.member != *me && p.read_up_to.is_some_and(|r| r.to_string() == last.id))
+            .map(|p| p.display_name.clone())
+            .collect();
+    }
+    let title = title_of(&view, me);
+    let mut chrome = Chrome::member(node, viewer, title, "/chat");
+    if before.is_none() {
+        chrome.live_conversation = Some(id.to_string());
+    }
+    Ok(ConversationPage {
+        chrome,
+        csrf: viewer.csrf.clone(),
+        id: id.to_string(),
+        is_group: view.kind == ConversationKind::Group,
+        is_admin: view.admins.contains(me),
+        candidates: if view.kind == ConversationKind::Group && view.admins.contains(me) {
+            node.people(None)?
+                .into_iter()
+                .filter(|p| !view.members.iter().any(|m| m.member == p.member))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        muted: view.muted,
+        participants: view
+            .members
+            .iter()
+            .map(|p| ParticipantItem {
+                name: p.display_name.clone(),
+                organisation: node.organisation_of(&p.member),
+                is_me: p.member == *me,
+            })
+            .collect(),
+        messages,
+        older: history.next_cursor,
+        paged: before.is_some(),
+        problems: Problems::default(),
+        draft: String::new(),
+    })
+}
+
+pub(crate) async fn conversation(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let page = conversation_page(&node, &viewer, &id, q.before.as_deref())?;
+    // Opening the newest messages reads them.
+    if q.before.is_none()
+        && let Some(last) = page.messages.last()
+        && let Ok(up_to) = last.id.parse::<EventId>()
+    {
+        node.mark_read(&viewer.auth, &id, &up_to).await?;
+    }
+    render(&page, &page.chrome)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MessageForm {
+    #[serde(default)]
+    body: String,
+}
+
+pub(crate) async fn send(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let form: MessageForm = member_form(&viewer, &body)?;
+    let mut problems = Problems::default();
+    if form.body.trim().is_empty() {
+        problems.add("body", "Write a message before sending it.");
+    } else {
+        let req = NewMessage {
+            body: form.body.clone(),
+            reply_to: None,
+        };
+        match node.post_message(&viewer.auth, &id, req).await {
+            Ok(m) => {
+                let to = format!("/chat/{id}#message-{}", m.id);
+                return Ok(see_other(&node, &to, None));
+            }
+            Err(e) => problems.refused("body", e)?,
+        }
+    }
+    let mut page = conversation_page(&node, &viewer, &id, None)?;
+    page.problems = problems;
+    page.draft = form.body;
+    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+/// One message, for the live script to add to an open conversation.
+#[derive(askama::Template)]
+#[template(path = "fragment_message.html", whitespace = "minimize")]
+struct MessageFragment {
+    m: MessageItem,
+}
+
+pub(crate) async fn message_fragment(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path((id, message)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let message: EventId = message
+        .parse()
+        .map_err(|_| AppError::not_found("No such message."))?;
+    let found = node
+        .history(&viewer.auth, &id, None, PAGE_SIZE)?
+        .items
+        .into_iter()
+        .find(|m| m.id == message)
+        .ok_or_else(|| AppError::not_found("No such message."))?;
+    let m = message_item(&node, &viewer, &found, Timestamp::now());
+    let html = askama::Template::render(&MessageFragment { m }).map_err(AppError::internal)?;
+    Ok(Html(html).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StartForm {
+    #[serde(default)]
+    member: String,
+}
+
+/// Opens (or starts) the one-to-one conversation with someone from the directory.
+pub(crate) async fn start(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: StartForm = member_form(&viewer, &body)?;
+    let req = CreateConversation {
+        members: vec![member_id(&form.member)?],
+        name: None,
+    };
+    let view = node.create_conversation(&viewer.auth, req).await?;
+    Ok(see_other(&node, &format!("/chat/{}", view.id), None))
+}
+
+#[derive(askama::Template)]
+#[template(path = "chat_new.html", whitespace = "minimize")]
+struct NewGroupPage {
+    chrome: Chrome,
+    csrf: String,
+    people: Vec<PersonView>,
+    problems: Problems,
+    name: String,
+    chosen: Vec<String>,
+}
+
+fn new_group_page(node: &Node, viewer: &Viewer) -> Result<NewGroupPage, PageError> {
+    let me = &viewer.auth.member_id;
+    Ok(NewGroupPage {
+        chrome: Chrome::member(node, viewer, "Start a group conversation", "/chat"),
+        csrf: viewer.csrf.clone(),
+        people: node
+            .people(None)?
+            .into_iter()
+            .filter(|p| p.member != *me)
+            .collect(),
+        problems: Problems::default(),
+        name: String::new(),
+        chosen: Vec::new(),
+    })
+}
+
+pub(crate) async fn new_group_form(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let page = new_group_page(&node, &viewer)?;
+    render(&page, &page.chrome)
+}
+
+pub(crate) async fn new_group(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&crate::web::forms::csrf_of(&body))?;
+    // Repeated `member` fields (one per ticked box) do not fit a struct; read pairs.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| AppError::bad_request("The form could not be read."))?;
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let chosen: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "member")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let mut problems = Problems::default();
+    if name.trim().is_empty() {
+        problems.add(
+            "name",
+            "Give the group a name, for example Volunteer coordinators.",
+        );
+    }
+    if chosen.is_empty() {
+        problems.add("people", "Choose at least one person to invite.");
+    }
+    if problems.is_empty() {
+        let members = chosen
+            .iter()
+            .map(|m| member_id(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let req = CreateConversation {
+            members,
+            name: optional(&name),
+        };
+        match node.create_conversation(&viewer.auth, req).await {
+            Ok(view) => return Ok(see_other(&node, &format!("/chat/{}", view.id), None)),
+            Err(e) => problems.refused("people", e)?,
+        }
+    }
+    let mut page = new_group_page(&node, &viewer)?;
+    page.problems = problems;
+    page.name = name;
+    page.chosen = chosen;
+    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MuteForm {
+    #[serde(default)]
+    muted: String,
+}
+
+pub(crate) async fn mute(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let form: MuteForm = member_form(&viewer, &body)?;
+    let req = UpdateConversation {
+        name: None,
+        muted: Some(form.muted == "yes"),
+    };
+    node.update_conversation(&viewer.auth, &id, req).await?;
+    Ok(see_other(
+        &node,
+        &format!("/chat/{id}"),
+        Some(Flash::Edited),
+    ))
+}
+
+pub(crate) async fn leave(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let _: NoFields = member_form(&viewer, &body)?;
+    let me = viewer.auth.member_id.clone();
+    node.remove_participant(&viewer.auth, &id, &me).await?;
+    Ok(see_other(&node, "/chat", Some(Flash::LeftConversation)))
+}
+
+/// Marks a conversation read up to a message (the live script calls this as messages
+/// arrive on an open conversation).
+pub(crate) async fn read(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    #[derive(Deserialize)]
+    struct ReadForm {
+        up_to: EventId,
+    }
+    let form: ReadForm = member_form(&viewer, &body)?;
+    node.mark_read(&viewer.auth, &id, &form.up_to).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A group admin adds someone from the directory.
+pub(crate) async fn add(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let form: StartForm = member_form(&viewer, &body)?;
+    let req = kindred_protocol::api::AddParticipant {
+        member: member_id(&form.member)?,
+        admin: false,
+    };
+    node.add_participant(&viewer.auth, &id, req).await?;
+    Ok(see_other(
+        &node,
+        &format!("/chat/{id}"),
+        Some(Flash::Edited),
+    ))
+}

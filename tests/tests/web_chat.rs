@@ -1,0 +1,193 @@
+//! People and chat pages over real HTTP with JavaScript off, across two organisations'
+//! nodes: the directory, starting a conversation, sending, unread counts, read markers,
+//! groups, muting and leaving.
+#![allow(clippy::unwrap_used)]
+
+use kindred_tests::web::{Browser, Page};
+use kindred_tests::{PASSWORD, TestNode, eventually, pair};
+
+/// Lists the signed-in member in the directory from their settings page.
+async fn list_me(browser: &mut Browser, name: &str, topics: &str) {
+    let saved = browser
+        .submit(
+            "/settings",
+            "/settings/profile",
+            &[
+                ("display_name", name),
+                ("listed", "on"),
+                ("read_markers", "on"),
+                ("happy_to_talk_about", topics),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+}
+
+async fn page_with(browser: &mut Browser, path: &str, text: &str) -> Page {
+    let text = text.to_owned();
+    let path = path.to_owned();
+    let mut last = String::new();
+    for _ in 0..100 {
+        let page = browser.get(&path).await;
+        if page.has(&text) {
+            return page;
+        }
+        last = page.html;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never showed {text:?}:\n{last}");
+}
+
+async fn organisation(node: &str, name: &str) -> TestNode {
+    let node = kindred_protocol::NodeName::new(node).unwrap();
+    let name = name.to_owned();
+    TestNode::start_with(move |c| {
+        c.node.name = node;
+        c.node.organisation = name;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn two_organisations_chat_from_the_web() {
+    let a = organisation("alpha.test", "Alpha Community Health").await;
+    let b = organisation("beta.test", "Beta Wellbeing Hub").await;
+    let admin_a = a.admin().await;
+    let admin_b = b.admin().await;
+    pair(&admin_a, &admin_b).await;
+    a.member(&admin_a, "sam").await;
+    b.member(&admin_b, "bea").await;
+    b.member(&admin_b, "cy").await;
+
+    let mut sam = Browser::new(&a.url());
+    sam.sign_in("sam", PASSWORD).await;
+    let mut bea = Browser::new(&b.url());
+    bea.sign_in("bea", PASSWORD).await;
+    let mut cy = Browser::new(&b.url());
+    cy.sign_in("cy", PASSWORD).await;
+
+    // Not listed yet: the directory says how to change that.
+    let people = sam.get("/people").await;
+    assert!(people.has("You are not listed yourself"));
+    list_me(&mut sam, "Sam Patel", "volunteer burnout").await;
+    list_me(&mut bea, "Bea Brown", "grant writing").await;
+    list_me(&mut cy, "Cy Jones", "co-production").await;
+
+    // Bea finds Sam (another organisation) by topic and starts a conversation.
+    let found = page_with(&mut bea, "/people?q=burnout", "Sam Patel").await;
+    assert!(!found.has("Cy Jones"), "the search narrows the list");
+    let csrf = found.csrf();
+    let started = bea
+        .post(
+            "/chat/start",
+            &[("_csrf", &csrf), ("member", "@sam:alpha.test")],
+        )
+        .await;
+    assert_eq!(started.status, 303, "{}", started.html);
+    let conversation = started.location.clone().unwrap();
+    assert!(conversation.starts_with("/chat/"));
+    let open = bea.follow(&started).await;
+    assert!(open.has("<h1>Sam Patel</h1>"));
+    assert!(open.has("No messages yet"));
+
+    // An empty message is refused next to the field.
+    let empty = bea
+        .submit(
+            &conversation,
+            &format!("{conversation}/send"),
+            &[("body", "  ")],
+        )
+        .await;
+    assert_eq!(empty.status, 400);
+    assert!(empty.has("id=\"body-error\""));
+    let sent = bea
+        .submit(
+            &conversation,
+            &format!("{conversation}/send"),
+            &[("body", "Hello Sam, how did the **grant** go?")],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    assert!(sent.location.clone().unwrap().contains("#message-"));
+
+    // Sam sees it arrive with an unread count, opens it, and answers.
+    let list = page_with(&mut sam, "/chat", "1 unread").await;
+    assert!(list.has("Bea Brown"));
+    assert!(list.has("Bea Brown: Hello Sam, how did the grant go?"));
+    let open = sam.get(&conversation).await;
+    assert_eq!(open.status, 200, "the same conversation id at both nodes");
+    assert!(open.has("<strong>grant</strong>"), "Markdown is rendered");
+    assert!(
+        open.has("(Beta Wellbeing Hub)"),
+        "the author's organisation is shown"
+    );
+    assert!(!sam.get("/chat").await.has("unread"), "opening it read it");
+    let reply = sam
+        .submit(
+            &conversation,
+            &format!("{conversation}/send"),
+            &[("body", "It went well, thank you!")],
+        )
+        .await;
+    assert_eq!(reply.status, 303);
+
+    // Bea sees the answer; once Bea has read it, Sam sees "Seen by Bea Brown".
+    page_with(&mut bea, &conversation, "It went well, thank you!").await;
+    page_with(&mut sam, &conversation, "Seen by Bea Brown").await;
+
+    // Someone not in it gets a clear "not found", at either node.
+    assert_eq!(cy.get(&conversation).await.status, 404);
+
+    // A group across both organisations, started from the web.
+    let form = page_with(&mut cy, "/chat/new", "Sam Patel").await;
+    let problem = cy
+        .post(
+            "/chat/new",
+            &[("_csrf", &form.csrf()), ("name", "Peer group")],
+        )
+        .await;
+    assert_eq!(problem.status, 400);
+    assert!(problem.has("id=\"people-error\""));
+    let group = cy
+        .post(
+            "/chat/new",
+            &[
+                ("_csrf", &form.csrf()),
+                ("name", "Peer group"),
+                ("member", "@sam:alpha.test"),
+                ("member", "@bea:beta.test"),
+            ],
+        )
+        .await;
+    assert_eq!(group.status, 303, "{}", group.html);
+    let group_path = group.location.clone().unwrap();
+    let sent = cy
+        .submit(
+            &group_path,
+            &format!("{group_path}/send"),
+            &[("body", "Welcome to the peer group")],
+        )
+        .await;
+    assert_eq!(sent.status, 303);
+    let list = page_with(&mut sam, "/chat", "Peer group").await;
+    assert!(list.has("Group"));
+    page_with(&mut sam, &group_path, "Welcome to the peer group").await;
+
+    // Mute, then leave: the group is gone from Sam's list.
+    let muted = sam
+        .submit(
+            &group_path,
+            &format!("{group_path}/mute"),
+            &[("muted", "yes")],
+        )
+        .await;
+    assert_eq!(muted.status, 303);
+    assert!(sam.get("/chat").await.has("Muted"));
+    let left = sam
+        .submit(&group_path, &format!("{group_path}/leave"), &[])
+        .await;
+    assert_eq!(left.status, 303);
+    let list = sam.follow(&left).await;
+    assert!(list.has("You have left the conversation."));
+    assert!(!list.has("Peer group"));
+}

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kindred_tests::web::{Browser, Page};
-use kindred_tests::{PASSWORD, TestNode, eventually, pair};
+use kindred_tests::{PASSWORD, TestNode, pair};
 
 /// Lists the signed-in member in the directory from their settings page.
 async fn list_me(browser: &mut Browser, name: &str, topics: &str) {

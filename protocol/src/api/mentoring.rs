@@ -272,4 +272,20 @@ pub struct Dashboard {
     pub fit: [u64; 3],
     /// Average days from a request to an accepted match.
     pub average_days_to_match: Option<f64>,
+    /// The last weeks, oldest first: requests made, matches started and matches closed.
+    #[serde(default)]
+    pub weeks: Vec<WeekCounts>,
+}
+
+/// One week of mentoring activity at an organisation (for the dashboard's chart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekCounts {
+    /// The week's first moment (ms since the epoch, a Monday 00:00 UTC).
+    pub starts_at: Timestamp,
+    /// Requests for a mentor or buddy made by this organisation's members.
+    pub requests: u64,
+    /// Matches that started (accepted) involving this organisation's members.
+    pub matches: u64,
+    /// Matches that ended involving this organisation's members.
+    pub closures: u64,
 }

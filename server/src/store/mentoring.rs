@@ -97,6 +97,9 @@ pub(crate) struct MatchRecord {
     pub(crate) checkins: Vec<CheckInRecord>,
     /// How it ended.
     pub(crate) closing: Option<Closing>,
+    /// When it ended (ms); absent on records written before this was kept.
+    #[serde(default)]
+    pub(crate) closed_at: Option<u64>,
     /// Their conversation.
     pub(crate) conversation: Option<ConversationId>,
 }

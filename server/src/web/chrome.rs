@@ -47,10 +47,22 @@ pub(crate) enum Flash {
     PeerUnblocked,
     /// After leaving a group conversation.
     LeftConversation,
+    /// After publishing an offer.
+    OfferPublished,
+    /// After sending a proposal.
+    ProposalSent,
+    /// After answering a proposal.
+    Answered,
+    /// After a check-in.
+    CheckedIn,
+    /// After closing a match.
+    MatchClosed,
+    /// After sending a cohort round.
+    RoundSent,
 }
 
 impl Flash {
-    const ALL: [Flash; 16] = [
+    const ALL: [Flash; 22] = [
         Flash::SignedIn,
         Flash::SignedOut,
         Flash::Posted,
@@ -67,6 +79,12 @@ impl Flash {
         Flash::PeerBlocked,
         Flash::PeerUnblocked,
         Flash::LeftConversation,
+        Flash::OfferPublished,
+        Flash::ProposalSent,
+        Flash::Answered,
+        Flash::CheckedIn,
+        Flash::MatchClosed,
+        Flash::RoundSent,
     ];
 
     fn code(self) -> &'static str {
@@ -87,6 +105,12 @@ impl Flash {
             Flash::PeerBlocked => "peer-blocked",
             Flash::PeerUnblocked => "peer-unblocked",
             Flash::LeftConversation => "left-conversation",
+            Flash::OfferPublished => "offer-published",
+            Flash::ProposalSent => "proposal-sent",
+            Flash::Answered => "answered",
+            Flash::CheckedIn => "checked-in",
+            Flash::MatchClosed => "match-closed",
+            Flash::RoundSent => "round-sent",
         }
     }
 
@@ -115,6 +139,16 @@ impl Flash {
             Flash::PeerBlocked => "Blocked. Nothing more is exchanged with that node.",
             Flash::PeerUnblocked => "Unblocked. The nodes will reconnect.",
             Flash::LeftConversation => "You have left the conversation.",
+            Flash::OfferPublished => {
+                "Your offer is published. People looking for a mentor or buddy can now find it."
+            }
+            Flash::ProposalSent => {
+                "Your request is sent. You will see the answer here, and on the Mentoring page."
+            }
+            Flash::Answered => "Your answer is sent.",
+            Flash::CheckedIn => "Thank you for checking in.",
+            Flash::MatchClosed => "The match has ended. Thank you both.",
+            Flash::RoundSent => "The proposals are sent to the mentors.",
         }
     }
 
@@ -203,6 +237,11 @@ impl Chrome {
             NavLink {
                 href: "/chat",
                 label: "Chat",
+                current: false,
+            },
+            NavLink {
+                href: "/mentoring",
+                label: "Mentoring",
                 current: false,
             },
             NavLink {

@@ -22,7 +22,7 @@ fn fields<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
     })
 }
 
-pub(crate) fn csrf_of(body: &[u8]) -> String {
+fn csrf_of(body: &[u8]) -> String {
     serde_urlencoded::from_bytes::<CsrfField>(body)
         .map(|f| f.csrf)
         .unwrap_or_default()
@@ -44,6 +44,40 @@ pub(crate) fn public_form<T: DeserializeOwned>(
 ) -> Result<T, PageError> {
     check_form_token(headers, &csrf_of(body))?;
     fields(body)
+}
+
+/// A form read as name-value pairs, for forms with repeated fields (a group of
+/// checkboxes sends one pair per ticked box).
+pub(crate) struct FormPairs(Vec<(String, String)>);
+
+impl FormPairs {
+    /// The first value of `name`, or "" when absent.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether `name` was sent (a ticked checkbox).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// A signed-in member's form with repeated fields.
+pub(crate) fn member_pairs(viewer: &Viewer, body: &[u8]) -> Result<FormPairs, PageError> {
+    viewer.check_csrf(&csrf_of(body))?;
+    fields(body).map(FormPairs)
 }
 
 /// A form with nothing in it but its CSRF field (a button).

@@ -28,7 +28,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
-    use pages::{accounts, admin, chat, content, help, settings};
+    use pages::{accounts, admin, chat, content, coordinator, help, mentoring, settings};
     Router::new()
         .route("/", get(content::home))
         .route("/signin", get(accounts::signin_form).post(accounts::signin))
@@ -84,6 +84,45 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route(
             "/fragments/messages/{id}/{message}",
             get(chat::message_fragment),
+        )
+        .route("/mentoring", get(mentoring::overview))
+        .route(
+            "/mentoring/offer",
+            get(mentoring::offer_form).post(mentoring::publish_offer),
+        )
+        .route("/mentoring/offer/{action}", post(mentoring::offer_status))
+        .route(
+            "/mentoring/ask",
+            get(mentoring::ask_form).post(mentoring::ask),
+        )
+        .route(
+            "/mentoring/requests/{id}/withdraw",
+            post(mentoring::withdraw_request),
+        )
+        .route("/mentoring/suggestions", get(mentoring::suggestions))
+        .route("/mentoring/propose", post(mentoring::propose))
+        .route("/mentoring/matches/{id}", get(mentoring::match_detail))
+        .route("/mentoring/matches/{id}/answer", post(mentoring::answer))
+        .route(
+            "/mentoring/matches/{id}/withdraw",
+            post(mentoring::withdraw),
+        )
+        .route("/mentoring/matches/{id}/agreement", post(mentoring::agree))
+        .route(
+            "/mentoring/matches/{id}/checkins",
+            post(mentoring::check_in),
+        )
+        .route("/mentoring/matches/{id}/close", post(mentoring::close))
+        .route("/admin/mentoring", get(coordinator::dashboard))
+        .route("/admin/mentoring/rounds", post(coordinator::run_round))
+        .route("/admin/mentoring/rounds/{id}", get(coordinator::round))
+        .route(
+            "/admin/mentoring/rounds/{id}/edit",
+            post(coordinator::edit_round),
+        )
+        .route(
+            "/admin/mentoring/rounds/{id}/send",
+            post(coordinator::send_round),
         )
         .route("/settings", get(settings::settings))
         .route("/settings/profile", post(settings::profile))

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kindred_protocol::api::{
-    CohortPair, CohortRound, Dashboard, EditRound, MatchStatus, Propose, Role,
+    CohortPair, CohortRound, Dashboard, EditRound, MatchStatus, Propose, Role, WeekCounts,
 };
 use kindred_protocol::event::body::mentoring::Fit;
 use kindred_protocol::{MemberId, Timestamp};
@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::matching::assign::{Scores, assign, total};
 use crate::matching::score::{OfferContext, RequestContext, score};
 use crate::node::{Auth, Node};
-use crate::store::{OfferRecord, RoundRecord};
+use crate::store::{MatchRecord, OfferRecord, RequestRecord, RoundRecord};
 
 /// A pair's score and its reasons.
 type Explained = (f64, Vec<String>);
@@ -253,10 +253,13 @@ impl Node {
         let mut closed: BTreeMap<String, u64> = BTreeMap::new();
         let mut fit = [0u64; 3];
         let now = Timestamp::now().as_millis();
-        for m in self.store().matches()? {
-            if !ours(&m.buddy) && !ours(&m.mentor) {
-                continue;
-            }
+        let matches: Vec<MatchRecord> = self
+            .store()
+            .matches()?
+            .into_iter()
+            .filter(|m| ours(&m.buddy) || ours(&m.mentor))
+            .collect();
+        for m in &matches {
             for c in m.checkins.iter().filter(|c| ours(&c.by)) {
                 match c.fit {
                     Some(Fit::Good) => fit[0] += 1,
@@ -298,6 +301,7 @@ impl Node {
                 _ => {}
             }
         }
+        let weeks = weekly(&requests, &matches, now);
         let times: Vec<f64> = requests
             .iter()
             .filter_map(|r| {
@@ -315,6 +319,48 @@ impl Node {
             closed: closed.into_iter().collect(),
             fit,
             average_days_to_match,
+            weeks,
         })
     }
+}
+
+/// Weeks shown on the dashboard's chart.
+const DASHBOARD_WEEKS: u64 = 12;
+const WEEK_MS: u64 = 7 * 86_400_000;
+/// 1970-01-01 was a Thursday; weeks start on Mondays (UTC).
+const MONDAY_OFFSET_MS: u64 = 4 * 86_400_000;
+
+/// Requests, starts and closures per week for the last [`DASHBOARD_WEEKS`] weeks.
+fn weekly(requests: &[RequestRecord], matches: &[MatchRecord], now: u64) -> Vec<WeekCounts> {
+    let this_week = now.saturating_sub(MONDAY_OFFSET_MS) / WEEK_MS;
+    let first = this_week.saturating_sub(DASHBOARD_WEEKS - 1);
+    let mut weeks: Vec<WeekCounts> = (first..=this_week)
+        .map(|w| WeekCounts {
+            starts_at: Timestamp(w * WEEK_MS + MONDAY_OFFSET_MS),
+            requests: 0,
+            matches: 0,
+            closures: 0,
+        })
+        .collect();
+    let mut slot = |at: u64| -> Option<usize> {
+        let week = at.checked_sub(MONDAY_OFFSET_MS)? / WEEK_MS;
+        (week >= first && week <= this_week).then(|| (week - first) as usize)
+    };
+    for r in requests {
+        if let Some(i) = slot(r.created_at) {
+            weeks[i].requests += 1;
+        }
+    }
+    for m in matches {
+        let started = matches!(m.status, MatchStatus::Active | MatchStatus::Closed);
+        if let (true, Some(at)) = (started, m.answered_at)
+            && let Some(i) = slot(at)
+        {
+            weeks[i].matches += 1;
+        }
+        if let Some(i) = m.closed_at.and_then(&mut slot) {
+            weeks[i].closures += 1;
+        }
+    }
+    weeks
 }

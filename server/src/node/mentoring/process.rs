@@ -93,6 +93,7 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
                     agreement: None,
                     checkins: Vec::new(),
                     closing: None,
+                    closed_at: None,
                     conversation: None,
                 })?;
             }
@@ -157,6 +158,7 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
             }
             if let Some(c) = update.closing {
                 m.closing = Some(c);
+                m.closed_at = Some(at);
                 m.status = MatchStatus::Closed;
                 if m.mentor.node_name() == own {
                     store.release_place(&m.mentor)?;

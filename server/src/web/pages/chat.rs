@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{NoFields, Problems, member_form, optional};
+use crate::web::forms::{NoFields, Problems, member_form, member_pairs, optional};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 use crate::web::views::excerpt;
@@ -434,20 +434,9 @@ pub(crate) async fn new_group(
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    viewer.check_csrf(&crate::web::forms::csrf_of(&body))?;
-    // Repeated `member` fields (one per ticked box) do not fit a struct; read pairs.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| AppError::bad_request("The form could not be read."))?;
-    let name = pairs
-        .iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let chosen: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "member")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let form = member_pairs(&viewer, &body)?;
+    let name = form.get("name").to_owned();
+    let chosen = form.all("member");
     let mut problems = Problems::default();
     if name.trim().is_empty() {
         problems.add(

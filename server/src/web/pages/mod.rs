@@ -4,5 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod admin;
 pub(crate) mod chat;
 pub(crate) mod content;
+pub(crate) mod coordinator;
 pub(crate) mod help;
+pub(crate) mod mentoring;
 pub(crate) mod settings;

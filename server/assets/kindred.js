@@ -149,6 +149,40 @@
       });
   }
 
+  var STATUS_WORDS = {
+    pending: "A new request is waiting for an answer.",
+    active: "Matched: the request was accepted.",
+    declined: "The mentor said not this time.",
+    no_longer_available: "The mentor's places were taken.",
+    expired: "The request expired without an answer.",
+    withdrawn: "The request was taken back.",
+    closed: "The match has ended."
+  };
+
+  // Swaps part of the page for the same part of a fresh copy, without a reload.
+  function refreshFrom(url, selector, then) {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(selector);
+        var current = document.querySelector(selector);
+        if (fresh && current) { current.replaceWith(fresh); if (then) then(); }
+      });
+  }
+
+  function onMatch(update) {
+    var words = STATUS_WORDS[update.status] || "A mentoring match changed.";
+    if (body.getAttribute("data-match") === update.id) {
+      // Only a change of status redraws the page, so nothing being typed is lost.
+      if (body.getAttribute("data-match-status") === update.status) return;
+      body.setAttribute("data-match-status", update.status);
+      refreshFrom(location.pathname, "#match-detail", function () { announce(words); });
+    } else if (body.getAttribute("data-mentoring") === "yes") {
+      refreshFrom("/mentoring", "#current-matches", function () { announce(words); });
+    }
+  }
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/api/v1/stream");
@@ -159,6 +193,7 @@
       if (m.type === "ready") me = m.member;
       else if (m.type === "new") onNew(m.post);
       else if (m.type === "message") onMessage(m.message);
+      else if (m.type === "match") onMatch(m);
       else if (m.type === "conversation" && body.getAttribute("data-chat-list") === "yes") refreshConversations();
       else if (m.type === "reactions") onReactions(m.id, m.reactions);
       else if (m.type === "retracted") onRetracted(m.id);

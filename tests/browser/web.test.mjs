@@ -13,7 +13,7 @@ import {
 const A = env("KINDRED_A_URL");
 const A_SETUP = env("KINDRED_A_SETUP_TOKEN");
 const B = env("KINDRED_B_URL");
-const B_ADMIN_TOKEN = env("KINDRED_B_ADMIN_TOKEN");
+const B_ADMIN_USER = env("KINDRED_B_ADMIN_USER");
 const B_USER = env("KINDRED_B_USER");
 const PASSWORD = env("KINDRED_PASSWORD");
 
@@ -35,22 +35,19 @@ async function contextFor(name, options = {}) {
   return context;
 }
 
-/** Calls A's API with the admin's browser session (the API accepts the cookie too). */
-async function adminApi(method, path, data) {
-  const response = await people.ada.request.fetch(`${A}/api/v1${path}`, { method, data });
-  assert.ok(response.ok(), `${method} ${path}: ${response.status()} ${await response.text()}`);
-  return response.status() === 204 ? null : response.json();
+/** Signs `page` in at `base` through the sign-in form. */
+async function signIn(page, base, username) {
+  await page.goto(`${base}/signin`);
+  await fill(page, "Username", username);
+  await fill(page, "Password", PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/`);
 }
 
-async function bAdminApi(method, path, data) {
-  const context = people.ada;
-  const response = await context.request.fetch(`${B}/api/v1${path}`, {
-    method,
-    data,
-    headers: { Authorization: `Bearer ${B_ADMIN_TOKEN}` },
-  });
-  assert.ok(response.ok(), `B ${method} ${path}: ${response.status()} ${await response.text()}`);
-  return response.json();
+/** Waits until the polite live region has said something containing `text`. */
+async function announced(page, text) {
+  await eventually(`the live region to say “${text}”`, async () =>
+    (await page.locator("#live-region").textContent()).includes(text));
 }
 
 async function eventually(what, check, seconds = 20) {
@@ -75,22 +72,54 @@ test("the first admin sets up node A from the printed link", async () => {
   await page.waitForURL(`${A}/`);
   await page.getByText("Welcome to Kindred. Your account is ready.").waitFor();
 
-  // Topics and pairing through the API with the admin's session, until the admin pages
-  // do this (they come in a later slice).
-  await adminApi("POST", "/topics", { name: "Funding", description: "Grants, bids and budgets", shared: true });
-  const invite = await adminApi("POST", "/peers/invites", {});
-  await bAdminApi("POST", "/peers", { token: invite.token });
-  await eventually("A and B to connect", async () => {
-    const peers = await adminApi("GET", "/peers");
-    return peers.some((p) => p.connected);
-  });
+  // A topic, from the admin pages.
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("link", { name: "Topics" }).click();
+  await expectNoAxeViolations(page, "admin topics");
+  await fill(page, "Name", "Funding");
+  await fill(page, "Description (optional)", "Grants, bids and budgets");
+  await page.getByRole("button", { name: "Create topic" }).click();
+  await page.getByText("The topic is saved.").waitFor();
+});
+
+test("the two admins pair their nodes from the web", async () => {
+  const ada = await people.ada.newPage();
+  await ada.goto(`${A}/admin/peers`);
+  await ada.getByRole("button", { name: "Create a federation invite" }).click();
+  const token = await ada.getByLabel("Federation invite", { exact: true }).inputValue();
+  assert.match(token, /^kdpeer1_/);
+  await expectNoAxeViolations(ada, "admin peers with a new invite");
+  await screenshot(ada, "admin-peers-invite");
+
+  const bob = await (await contextFor("bob")).newPage();
+  await signIn(bob, B, B_ADMIN_USER);
+  await bob.goto(`${B}/admin/peers`);
+  await fill(bob, "Add a federation invite you were sent", token);
+  await bob.getByRole("button", { name: "Pair" }).click();
+  await bob.getByText("Paired.").waitFor();
+
+  for (const [page, base] of [[ada, A], [bob, B]]) {
+    await eventually("the peers page to show the other node connected", async () => {
+      await page.goto(`${base}/admin/peers`);
+      return (await page.locator(".badge.ok").count()) > 0;
+    });
+  }
+  await screenshot(ada, "admin-peers");
 });
 
 test("a newcomer joins from an invite link using only the keyboard", async () => {
-  const invite = await adminApi("POST", "/invites", { note: "Cal" });
+  const admin = await people.ada.newPage();
+  await admin.goto(`${A}/admin/members`);
+  await fill(admin, "Note for yourself (optional)", "Cal");
+  await admin.getByRole("button", { name: "Create invite link" }).click();
+  const link = await admin.locator("#invite-link").inputValue();
+  assert.ok(link.startsWith(`${A}/join/`), link);
+  await expectNoAxeViolations(admin, "admin members with a new invite");
+  await screenshot(admin, "admin-members");
+
   const context = await contextFor("cal");
   const page = await context.newPage();
-  await page.goto(invite.link);
+  await page.goto(link);
   await expectNoAxeViolations(page, "join page");
   await screenshot(page, "join");
 
@@ -112,11 +141,7 @@ test("a newcomer joins from an invite link using only the keyboard", async () =>
 test("a member at B sees A's new post appear live, announced politely", async () => {
   const bea = await contextFor("bea");
   const watch = await bea.newPage();
-  await watch.goto(`${B}/signin`);
-  await fill(watch, "Username", B_USER);
-  await fill(watch, "Password", PASSWORD);
-  await watch.getByRole("button", { name: "Sign in" }).click();
-  await watch.waitForURL(`${B}/`);
+  await signIn(watch, B, B_USER);
   await watch.goto(`${B}/topics/Funding`);
   // The live script is connected once the page has loaded; give the socket a moment.
   await watch.waitForLoadState("networkidle");
@@ -161,11 +186,7 @@ test("a reply from B appears live in the thread at A", async () => {
 test("with JavaScript off, a member reads, reacts and replies with plain forms", async () => {
   const context = await contextFor("cal-nojs", { javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${A}/signin`);
-  await fill(page, "Username", "cal");
-  await fill(page, "Password", PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${A}/`);
+  await signIn(page, A, "cal");
   await page.getByRole("link", { name: "Small grants that worked for us" }).first().click();
   await page.getByRole("button", { name: /^Helpful/ }).first().click();
   await page.waitForLoadState();
@@ -177,6 +198,117 @@ test("with JavaScript off, a member reads, reacts and replies with plain forms",
   await page.getByText("We applied last year too.").waitFor();
 });
 
+test("a member at A and a member at B chat across organisations, live", async () => {
+  // Both list themselves in the people directory from their settings.
+  for (const [context, base] of [[people.cal, A], [people.bea, B]]) {
+    const page = await context.newPage();
+    await page.goto(`${base}/settings`);
+    await page.getByLabel("List me in the people directory").check();
+    await fill(page, "Happy to talk about (optional)", "volunteer burnout, small grants");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Your changes are saved.").waitFor();
+    await page.close();
+  }
+
+  // Bea finds Cal at the other organisation and says hello.
+  const bea = await people.bea.newPage();
+  await eventually("Cal to appear in B's people directory", async () => {
+    await bea.goto(`${B}/people?q=Cal`);
+    return (await bea.getByText("Riverside Community Health").count()) > 0;
+  });
+  await expectNoAxeViolations(bea, "people search");
+  await screenshot(bea, "people");
+  await bea.getByRole("button", { name: "Message Cal Jones" }).click();
+  await bea.getByRole("heading", { name: "Cal Jones" }).waitFor();
+  await fill(bea, "Your message", "Hello Cal, how is the volunteer rota going?");
+  await bea.getByRole("button", { name: "Send" }).click();
+  await bea.getByText("how is the volunteer rota going?").waitFor();
+  const conversation = new URL(bea.url()).pathname;
+
+  // Cal has the conversation open at A; Bea's next message arrives without a reload.
+  const cal = await people.cal.newPage();
+  await eventually("the conversation to reach A", async () => {
+    await cal.goto(`${A}/chat`);
+    return (await cal.getByText("1 unread").count()) > 0;
+  });
+  await expectNoAxeViolations(cal, "conversation list");
+  await screenshot(cal, "chat-list");
+  await cal.getByRole("link", { name: "Bea Brown" }).click();
+  await cal.waitForLoadState("networkidle");
+  assert.equal(new URL(cal.url()).pathname, conversation, "the same conversation at both nodes");
+  await fill(bea, "Your message", "Also: are you going to the co-production event?");
+  await bea.getByRole("button", { name: "Send" }).click();
+  await cal.locator("#messages").getByText("co-production event").waitFor({ timeout: 20000 });
+  await announced(cal, "New message from Bea Brown.");
+
+  // Cal answers with the keyboard alone.
+  await tabTo(cal, "#body");
+  await cal.keyboard.type("Yes, see you there!");
+  await tabTo(cal, '#send-form button[type="submit"]');
+  await cal.keyboard.press("Enter");
+  await cal.getByText("Yes, see you there!").waitFor();
+  await expectNoAxeViolations(cal, "conversation");
+  await screenshot(cal, "conversation");
+  await bea.locator("#messages").getByText("Yes, see you there!").waitFor({ timeout: 20000 });
+});
+
+test("a mentoring flow from offer to an accepted match and a first message", async () => {
+  // Ada (A) offers to mentor.
+  const ada = await people.ada.newPage();
+  await ada.goto(`${A}/mentoring`);
+  await expectNoAxeViolations(ada, "mentoring overview (empty)");
+  await ada.getByRole("link", { name: "Offer to mentor or buddy" }).first().click();
+  await expectNoAxeViolations(ada, "mentor offer form");
+  await ada.getByLabel("Funding", { exact: true }).check();
+  await ada.getByLabel("Volunteers", { exact: true }).check();
+  await ada.getByLabel("Online or by phone").check();
+  await fill(ada, "Hours a month you can give", "4");
+  await fill(ada, "A few words about you (optional)", "Ten years of grant bids for small charities.");
+  await ada.getByRole("button", { name: "Publish your offer" }).click();
+  await ada.getByText("Your offer is published.").waitFor();
+  await screenshot(ada, "mentoring");
+
+  // Bea (B) asks for help and reads the explained shortlist.
+  const bea = await people.bea.newPage();
+  await bea.goto(`${B}/mentoring/ask`);
+  await expectNoAxeViolations(bea, "ask for a mentor");
+  await screenshot(bea, "mentoring-ask");
+  await bea.getByLabel("Funding", { exact: true }).check();
+  await fill(bea, "What do you hope to get from it?", "Confidence writing my first grant bid.");
+  await bea.getByRole("button", { name: "Find suggestions" }).click();
+  await eventually("Ada's offer to reach B's shortlist", async () => {
+    if ((await bea.getByText("Why this suggestion").count()) > 0) return true;
+    await bea.reload();
+    return false;
+  });
+  await expectNoAxeViolations(bea, "suggestions");
+  await screenshot(bea, "mentoring-suggestions");
+  await fill(bea, "A note to Ada Admin (optional)", "Hello Ada, I would love some help with my first bid.");
+  await bea.getByRole("button", { name: "Ask Ada Admin" }).click();
+  await bea.getByText("Waiting for an answer").waitFor();
+  await bea.waitForLoadState("networkidle");
+
+  // Ada's mentoring page updates by itself; she answers with the keyboard alone.
+  await ada.goto(`${A}/mentoring`);
+  await ada.waitForLoadState("networkidle");
+  await ada.getByText("Bea Brown is waiting for your answer").waitFor({ timeout: 20000 });
+  await ada.getByRole("link", { name: "Mentoring Bea Brown" }).click();
+  await expectNoAxeViolations(ada, "proposal to answer");
+  await tabTo(ada, 'button[value="accept"]');
+  await ada.keyboard.press("Enter");
+  await ada.getByText("Your answer is sent.").waitFor();
+
+  // Bea's open page changes to "Matched" without a reload, and says so.
+  await bea.getByText("Matched", { exact: true }).waitFor({ timeout: 20000 });
+  await announced(bea, "Matched");
+  await expectNoAxeViolations(bea, "match");
+  await screenshot(bea, "mentoring-match");
+  await bea.getByRole("link", { name: "Message Ada Admin" }).click();
+  await fill(bea, "Your message", "Thank you Ada! When would suit you to meet?");
+  await bea.getByRole("button", { name: "Send" }).click();
+  await bea.getByText("When would suit you to meet?").waitFor();
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
   const signedOut = watchConsole(await browser.newContext({ viewport: DESKTOP }), "signed-out");
   const pages = [
@@ -186,8 +318,18 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member home", people.cal, `${A}/`],
     ["member topic", people.cal, `${A}/topics/Funding`],
     ["member search", people.cal, `${A}/search?q=grants`],
+    ["member people", people.cal, `${A}/people`],
+    ["member chat", people.cal, `${A}/chat`],
+    ["member new group", people.cal, `${A}/chat/new`],
+    ["member settings", people.cal, `${A}/settings`],
+    ["member mentoring", people.bea, `${B}/mentoring`],
     ["admin home", people.ada, `${A}/`],
     ["admin help", people.ada, `${A}/help`],
+    ["admin members", people.ada, `${A}/admin/members`],
+    ["admin topics", people.ada, `${A}/admin/topics`],
+    ["admin peers", people.ada, `${A}/admin/peers`],
+    ["admin mentoring dashboard", people.ada, `${A}/admin/mentoring`],
+    ["admin offer form", people.ada, `${A}/mentoring/offer`],
   ];
   for (const [label, context, url] of pages) {
     const page = await context.newPage();
@@ -205,6 +347,8 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
   for (const [name, context, url] of [
     ["home", people.ada, `${A}/`],
     ["topic", people.ada, `${A}/topics/Funding`],
+    ["settings", people.cal, `${A}/settings`],
+    ["admin-mentoring", people.ada, `${A}/admin/mentoring`],
     ["signin", signedOut, `${A}/signin`],
     ["help", signedOut, `${A}/help`],
   ]) {

@@ -42,6 +42,16 @@ fn ensure_packages(dir: &Path) {
     assert!(status.success(), "`npm ci` in {} failed", dir.display());
 }
 
+async fn organisation(node: &str, name: &str) -> TestNode {
+    let node = kindred_protocol::NodeName::new(node).unwrap();
+    let name = name.to_owned();
+    TestNode::start_with(move |c| {
+        c.node.name = node;
+        c.node.organisation = name;
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_interface_in_a_real_browser() {
     let chromium = chromium();
@@ -50,8 +60,8 @@ async fn web_interface_in_a_real_browser() {
 
     // A is brand new: the suite sets it up from its printed link. B has an admin, a
     // member and a shared topic, as another organisation would.
-    let a = TestNode::named("alpha.test").await;
-    let b = TestNode::named("beta.test").await;
+    let a = organisation("alpha.test", "Riverside Community Health").await;
+    let b = organisation("beta.test", "Hillside Wellbeing Hub").await;
     let b_admin = b.admin().await;
     b_admin
         .create_topic(&CreateTopic {
@@ -85,7 +95,7 @@ async fn web_interface_in_a_real_browser() {
         .env("KINDRED_A_URL", a.url())
         .env("KINDRED_A_SETUP_TOKEN", a.setup_token.clone().unwrap())
         .env("KINDRED_B_URL", b.url())
-        .env("KINDRED_B_ADMIN_TOKEN", b_admin.token().unwrap())
+        .env("KINDRED_B_ADMIN_USER", "admin")
         .env("KINDRED_B_USER", "bea")
         .env("KINDRED_PASSWORD", PASSWORD)
         .stdout(Stdio::piped())

@@ -70,6 +70,14 @@ pub enum StreamMessage {
         /// Its id.
         id: ConversationId,
     },
+    /// A proposal or match the member is part of changed (proposed, answered, agreed,
+    /// checked in, closed); fetch it for the details.
+    Match {
+        /// The proposal's id.
+        id: EventId,
+        /// Where it stands now.
+        status: super::MatchStatus,
+    },
     /// A participant's read position moved.
     ReadMarker {
         /// The conversation.

@@ -81,6 +81,32 @@ impl LiveHub {
     }
 }
 
+impl Node {
+    /// Tells this node's members in a proposal or match that it changed.
+    pub(crate) fn tell_match(&self, m: &crate::store::MatchRecord) {
+        let own = self.config().node.name.as_str();
+        let to: Vec<MemberId> = [&m.buddy, &m.mentor]
+            .into_iter()
+            .filter(|who| who.node_name() == own)
+            .cloned()
+            .collect();
+        if to.is_empty() {
+            return;
+        }
+        let message = StreamMessage::Match {
+            id: m.id,
+            status: m.status,
+        };
+        match serde_json::to_string(&message) {
+            Ok(text) => self.live_hub().send(Update {
+                to: Some(Arc::new(to)),
+                text: Utf8Bytes::from(text),
+            }),
+            Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
+        }
+    }
+}
+
 /// Runs until the ingest side is gone: turns changes into broadcast stream messages.
 pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
     while let Some(change) = rx.recv().await {

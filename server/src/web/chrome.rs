@@ -213,6 +213,8 @@ pub(crate) struct Chrome {
     pub(crate) live_chat_list: bool,
     /// `data-conversation` for live messages.
     pub(crate) live_conversation: Option<String>,
+    /// Other `data-*` attributes on `<body>` for the live script (name without `data-`).
+    pub(crate) live_data: Vec<(&'static str, String)>,
 }
 
 impl Chrome {
@@ -301,6 +303,7 @@ impl Chrome {
             live_home: false,
             live_chat_list: false,
             live_conversation: None,
+            live_data: Vec::new(),
         }
     }
 

@@ -54,6 +54,13 @@ fn apply_pending(node: &Node) -> Result<u64, StoreError> {
     }
 }
 
+/// Stores a proposal or match and tells its members on this node, live.
+fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
+    node.store().put_match(m)?;
+    node.tell_match(m);
+    Ok(())
+}
+
 fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
     let store = node.store();
     let Some(meta) = store.event_meta(id)? else {
@@ -79,23 +86,26 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
         EventBody::MatchProposal(proposal) => {
             let involved = p.author.node_name() == own || proposal.mentor.node_name() == own;
             if involved && store.match_record(id)?.is_none() {
-                store.put_match(&MatchRecord {
-                    id: *id,
-                    buddy: p.author,
-                    mentor: proposal.mentor,
-                    offer: proposal.offer,
-                    note: proposal.note,
-                    request: None,
-                    status: MatchStatus::Pending,
-                    created_at: at,
-                    answered_at: None,
-                    answer_message: None,
-                    agreement: None,
-                    checkins: Vec::new(),
-                    closing: None,
-                    closed_at: None,
-                    conversation: None,
-                })?;
+                put_match(
+                    node,
+                    &MatchRecord {
+                        id: *id,
+                        buddy: p.author,
+                        mentor: proposal.mentor,
+                        offer: proposal.offer,
+                        note: proposal.note,
+                        request: None,
+                        status: MatchStatus::Pending,
+                        created_at: at,
+                        answered_at: None,
+                        answer_message: None,
+                        agreement: None,
+                        checkins: Vec::new(),
+                        closing: None,
+                        closed_at: None,
+                        conversation: None,
+                    },
+                )?;
             }
         }
         EventBody::MatchAnswer(answer) => {
@@ -123,7 +133,7 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
                     store.put_request(&r)?;
                 }
             }
-            store.put_match(&m)?;
+            put_match(node, &m)?;
         }
         EventBody::CheckIn(checkin) => {
             let Some(mut m) = store.match_record(&checkin.proposal)? else {
@@ -140,7 +150,7 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
                     note: None,
                     at,
                 });
-                store.put_match(&m)?;
+                put_match(node, &m)?;
             }
         }
         EventBody::MatchUpdate(update) => {
@@ -165,7 +175,7 @@ fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
                     node.mentoring_changed(&m.mentor);
                 }
             }
-            store.put_match(&m)?;
+            put_match(node, &m)?;
         }
         _ => {}
     }

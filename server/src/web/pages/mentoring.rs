@@ -102,6 +102,19 @@ fn status_text(status: MatchStatus) -> &'static str {
     }
 }
 
+/// The status as the API spells it (the live script compares it with updates).
+fn status_code(status: MatchStatus) -> &'static str {
+    match status {
+        MatchStatus::Pending => "pending",
+        MatchStatus::Active => "active",
+        MatchStatus::Declined => "declined",
+        MatchStatus::NoLongerAvailable => "no_longer_available",
+        MatchStatus::Expired => "expired",
+        MatchStatus::Withdrawn => "withdrawn",
+        MatchStatus::Closed => "closed",
+    }
+}
+
 /// A checkbox in a group.
 struct Choice {
     value: String,
@@ -165,8 +178,10 @@ pub(crate) async fn overview(
         .my_requests(&viewer.auth)?
         .into_iter()
         .find(|r| r.status == "open");
+    let mut chrome = Chrome::member(&node, &viewer, "Mentoring and buddying", "/mentoring");
+    chrome.live_data.push(("mentoring", "yes".to_owned()));
     let page = OverviewPage {
-        chrome: Chrome::member(&node, &viewer, "Mentoring and buddying", "/mentoring"),
+        chrome,
         csrf: viewer.csrf.clone(),
         current: current.iter().map(match_item).collect(),
         past: past.iter().map(match_item).collect(),
@@ -761,8 +776,13 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             when: When::new(c.at, now),
         })
         .collect();
+    let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
+    chrome.live_data.push(("match", m.id.to_string()));
+    chrome
+        .live_data
+        .push(("match-status", status_code(m.status).to_owned()));
     MatchPage {
-        chrome: Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring"),
+        chrome,
         csrf: viewer.csrf.clone(),
         id: m.id.to_string(),
         as_mentor,

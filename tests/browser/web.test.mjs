@@ -20,6 +20,8 @@ const PASSWORD = env("KINDRED_PASSWORD");
 let browser;
 /** Browser contexts (separate cookie jars) per person. */
 const people = {};
+/** Pages found along the way, checked again with axe at the end. */
+const urls = {};
 
 before(async () => {
   browser = await launch();
@@ -168,6 +170,7 @@ test("a reply from B appears live in the thread at A", async () => {
   await ada.goto(`${A}/topics/Funding`);
   await ada.getByRole("link", { name: "Small grants that worked for us" }).click();
   await ada.waitForLoadState("networkidle");
+  urls.thread = ada.url();
 
   const bea = await people.bea.newPage();
   await bea.goto(`${B}/topics/Funding`);
@@ -224,6 +227,7 @@ test("a member at A and a member at B chat across organisations, live", async ()
   await bea.getByRole("button", { name: "Send" }).click();
   await bea.getByText("how is the volunteer rota going?").waitFor();
   const conversation = new URL(bea.url()).pathname;
+  urls.conversation = `${A}${conversation}`;
 
   // Cal has the conversation open at A; Bea's next message arrives without a reload.
   const cal = await people.cal.newPage();
@@ -286,6 +290,7 @@ test("a mentoring flow from offer to an accepted match and a first message", asy
   await fill(bea, "A note to Ada Admin (optional)", "Hello Ada, I would love some help with my first bid.");
   await bea.getByRole("button", { name: "Ask Ada Admin" }).click();
   await bea.getByText("Waiting for an answer").waitFor();
+  urls.match = bea.url();
   await bea.waitForLoadState("networkidle");
 
   // Ada's mentoring page updates by itself; she answers with the keyboard alone.
@@ -309,7 +314,33 @@ test("a mentoring flow from offer to an accepted match and a first message", asy
   await bea.getByText("When would suit you to meet?").waitFor();
 });
 
+test("with JavaScript off, a buddy messages their mentor and checks in", async () => {
+  const context = await contextFor("bea-nojs", { javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, B, B_USER);
+  await page.goto(urls.match);
+  await page.getByRole("link", { name: "Message Ada Admin" }).click();
+  await fill(page, "Your message", "Sent with scripts turned off.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.getByText("Sent with scripts turned off.").waitFor();
+  await page.goto(urls.match);
+  await page.getByLabel("Going well").check();
+  await page.getByLabel("A good fit", { exact: true }).check();
+  await fill(page, "A private note (optional)", "Felt listened to.");
+  await page.getByRole("button", { name: "Check in" }).click();
+  await page.getByText("Thank you for checking in.").waitFor();
+  await page.getByText("Your private note: Felt listened to.").waitFor();
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
+  // A cohort round to review (nobody at A is waiting, so it proposes no pairs).
+  const coordinator = await people.ada.newPage();
+  await coordinator.goto(`${A}/admin/mentoring`);
+  await coordinator.getByRole("button", { name: "Run a cohort round" }).click();
+  await coordinator.getByRole("heading", { name: "Cohort round" }).waitFor();
+  urls.round = coordinator.url();
+  await coordinator.close();
+
   const signedOut = watchConsole(await browser.newContext({ viewport: DESKTOP }), "signed-out");
   const pages = [
     ["signed-out sign in", signedOut, `${A}/signin`],
@@ -330,14 +361,24 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["admin peers", people.ada, `${A}/admin/peers`],
     ["admin mentoring dashboard", people.ada, `${A}/admin/mentoring`],
     ["admin offer form", people.ada, `${A}/mentoring/offer`],
+    ["member thread", people.ada, urls.thread],
+    ["member write a post", people.cal, `${A}/topics/Funding/new`],
+    ["member conversation", people.cal, urls.conversation],
+    ["member match", people.bea, urls.match],
+    ["member suggestions", people.bea, `${B}/mentoring/suggestions`],
+    ["member ask", people.bea, `${B}/mentoring/ask`],
+    ["admin cohort round", people.ada, urls.round],
   ];
   for (const [label, context, url] of pages) {
     const page = await context.newPage();
     for (const viewport of [DESKTOP, PHONE]) {
       await page.setViewportSize(viewport);
-      await page.goto(url);
+      const response = await page.goto(url);
+      assert.ok(response.ok() || url.endsWith("/nowhere"), `${label}: ${response.status()}`);
       await expectNoAxeViolations(page, `${label} at ${viewport.width}px`);
     }
+    const html = await page.content();
+    assert.ok(html.length < 50_000, `${label} is ${html.length} bytes of HTML (limit 50 KB)`);
     // WCAG reflow: at 320 CSS pixels (400% zoom of 1280) nothing scrolls sideways.
     await page.setViewportSize({ width: 320, height: 640 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -349,6 +390,9 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["topic", people.ada, `${A}/topics/Funding`],
     ["settings", people.cal, `${A}/settings`],
     ["admin-mentoring", people.ada, `${A}/admin/mentoring`],
+    ["conversation", people.cal, urls.conversation],
+    ["mentoring-match", people.bea, urls.match],
+    ["people", people.bea, `${B}/people`],
     ["signin", signedOut, `${A}/signin`],
     ["help", signedOut, `${A}/help`],
   ]) {

@@ -11,6 +11,20 @@
   var region = document.getElementById("live-region");
   var retry = 1000;
 
+  // On phones the main menu folds behind a "Menu" button (the links stay in the page
+  // without a script, and on wider screens).
+  var nav = document.querySelector("nav.main");
+  var toggle = nav && nav.querySelector(".menu-toggle");
+  if (toggle) {
+    toggle.hidden = false;
+    var fold = function (folded) {
+      nav.classList.toggle("folded", folded);
+      toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    };
+    fold(true);
+    toggle.addEventListener("click", function () { fold(!nav.classList.contains("folded")); });
+  }
+
   // Copy buttons need a script (and a secure context), so they start hidden; the field is
   // read-only and selectable either way.
   Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {

@@ -138,6 +138,18 @@ test("a newcomer joins from an invite link using only the keyboard", async () =>
   await page.keyboard.press("Enter");
   await page.waitForURL(`${A}/`);
   await page.getByText("Welcome to Kindred").waitFor();
+
+  // Cal's first post, still with the keyboard alone.
+  await tabTo(page, 'a[href="/topics/Funding/new"]');
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${A}/topics/Funding/new`);
+  await tabTo(page, "#title");
+  await page.keyboard.type("Hello from Cal");
+  await tabTo(page, "#body");
+  await page.keyboard.type("New here: I coordinate volunteers at Riverside.");
+  await tabTo(page, 'form.stack button[type="submit"]');
+  await page.keyboard.press("Enter");
+  await page.getByText("Your post is published.").waitFor();
 });
 
 test("a member at B sees A's new post appear live, announced politely", async () => {
@@ -332,6 +344,34 @@ test("with JavaScript off, a buddy messages their mentor and checks in", async (
   await page.getByText("Your private note: Felt listened to.").waitFor();
 });
 
+test("with JavaScript off, an admin invites someone who joins, posts and asks for a mentor", async () => {
+  const admin = await (await contextFor("bob-nojs", { javaScriptEnabled: false })).newPage();
+  await signIn(admin, B, B_ADMIN_USER);
+  await admin.goto(`${B}/admin/members`);
+  await admin.getByRole("button", { name: "Create invite link" }).click();
+  const link = await admin.locator("#invite-link").inputValue();
+
+  const page = await (await contextFor("dee-nojs", { javaScriptEnabled: false })).newPage();
+  await page.goto(link);
+  await fill(page, "Your name", "Dee Khan");
+  await fill(page, "Username", "dee");
+  await fill(page, "Password", PASSWORD);
+  await page.getByRole("button", { name: "Create my account" }).click();
+  await page.getByText("Welcome to Kindred").waitFor();
+
+  await page.goto(`${B}/topics/Funding/new`);
+  await fill(page, "Title", "Written without scripts");
+  await fill(page, "Your post", "Plain forms all the way.");
+  await page.getByRole("button", { name: "Publish post" }).click();
+  await page.getByText("Your post is published.").waitFor();
+
+  await page.goto(`${B}/mentoring/ask`);
+  await page.getByLabel("Volunteers", { exact: true }).check();
+  await fill(page, "What do you hope to get from it?", "Ideas for keeping volunteers.");
+  await page.getByRole("button", { name: "Find suggestions" }).click();
+  await page.getByRole("heading", { name: "Suggested mentors" }).waitFor();
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
   // A cohort round to review (nobody at A is waiting, so it proposes no pairs).
   const coordinator = await people.ada.newPage();
@@ -405,6 +445,20 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     await page.close();
   }
   await signedOut.close();
+
+  // On a phone the menu folds behind a button that opens with the keyboard.
+  const phone = await people.cal.newPage();
+  await phone.setViewportSize(PHONE);
+  await phone.goto(`${A}/`);
+  const menu = phone.getByRole("button", { name: "Menu" });
+  assert.equal(await menu.getAttribute("aria-expanded"), "false");
+  assert.equal(await phone.getByRole("link", { name: "Chat" }).isVisible(), false);
+  await tabTo(phone, ".menu-toggle");
+  await phone.keyboard.press("Enter");
+  assert.equal(await menu.getAttribute("aria-expanded"), "true");
+  await phone.getByRole("link", { name: "Chat" }).waitFor();
+  await expectNoAxeViolations(phone, "phone menu open");
+  await phone.close();
 });
 
 test("no page logged a console error (CSP violations, failed loads, script errors)", () => {

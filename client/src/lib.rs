@@ -43,6 +43,9 @@ pub enum ClientError {
     /// The live stream failed.
     #[error("live stream error")]
     WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+    /// The extra certificate authority could not be used.
+    #[error("cannot use the certificate authority file: {0}")]
+    Tls(String),
     /// This needs a session token and the client has none.
     #[error("not signed in")]
     NotSignedIn,
@@ -58,6 +61,37 @@ impl ClientError {
     }
 }
 
+/// rustls with the ring provider: the system's certificate authorities, plus an extra one.
+fn tls_config(
+    extra_ca_pem: Option<&[u8]>,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, ClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped; the node's may still be checkable.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(pem) = extra_ca_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| ClientError::Tls(e.to_string()))?;
+            roots
+                .add(cert)
+                .map_err(|e| ClientError::Tls(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(ClientError::Tls("no PEM certificate in it".to_owned()));
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 /// A connection to one node, optionally signed in.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -67,11 +101,20 @@ pub struct Client {
     base: Url,
     /// The session token, once signed in.
     token: Option<String>,
+    /// How the node's certificate is checked (`https://` and `wss://`).
+    tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 impl Client {
-    /// A client for the node at `base` (e.g. `http://127.0.0.1:7070`).
+    /// A client for the node at `base` (e.g. `http://127.0.0.1:7070`); `https://` nodes'
+    /// certificates are checked against the system's certificate authorities.
     pub fn new(base: &str) -> Result<Self, ClientError> {
+        Self::with_extra_ca(base, None)
+    }
+
+    /// Like [`Client::new`], also trusting the certificate authority in `extra_ca_pem` (a
+    /// private network's own CA, PEM).
+    pub fn with_extra_ca(base: &str, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
         let mut text = base.trim().to_owned();
         if !text.ends_with('/') {
             text.push('/');
@@ -80,13 +123,16 @@ impl Client {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(ClientError::BadUrl(base.to_string()));
         }
+        let tls = tls_config(extra_ca_pem)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("kindred-client/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured((*tls).clone())
             .build()?;
         Ok(Self {
             http,
             base,
             token: None,
+            tls,
         })
     }
 
@@ -865,7 +911,7 @@ impl Client {
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         url.set_scheme(scheme)
             .map_err(|()| ClientError::BadUrl(url.to_string()))?;
-        LiveStream::connect(url.as_str(), token).await
+        LiveStream::connect(url.as_str(), token, self.tls.clone()).await
     }
 }
 

@@ -17,16 +17,22 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    pub(crate) async fn connect(url: &str, token: &str) -> Result<Self, ClientError> {
+    pub(crate) async fn connect(
+        url: &str,
+        token: &str,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
         let mut request = url
             .into_client_request()
             .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
         let value = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| ClientError::NotSignedIn)?;
         request.headers_mut().insert("authorization", value);
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
+        let connector = tokio_tungstenite::Connector::Rustls(tls);
+        let (socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+                .await
+                .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
         Ok(Self { socket })
     }
 

@@ -29,6 +29,23 @@ pub struct Config {
     pub mentoring: MentoringSection,
     /// The help and crisis banner on every web page.
     pub help: HelpSection,
+    /// Encryption in transit: serving HTTPS, and trusting peers' certificates.
+    pub tls: TlsSection,
+}
+
+/// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,
+/// the CLI and other nodes' `wss://` links); without them, put a reverse proxy with TLS in
+/// front. Peers at `https://` addresses are always dialled over TLS and their certificates
+/// checked against the system's authorities plus `extra_ca_file`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// The certificate chain (PEM), e.g. Let's Encrypt's `fullchain.pem`.
+    pub cert_file: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key_file: Option<PathBuf>,
+    /// An extra certificate authority (PEM) trusted for peers, for a private network's CA.
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 /// Where members can get help now: shown on every web page and on `/help`.
@@ -326,6 +343,11 @@ impl Config {
 
     /// Checks values that types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(ConfigError::Value(
+                "tls.cert_file and tls.key_file go together: set both, or neither".to_owned(),
+            ));
+        }
         let positive = [
             ("accounts.session_hours", self.accounts.session_hours),
             ("accounts.invite_hours", self.accounts.invite_hours),
@@ -407,6 +429,7 @@ impl Config {
     pub fn public_url(&self) -> String {
         match &self.node.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls.cert_file.is_some() => format!("https://{}", self.server.listen),
             None => format!("http://{}", self.server.listen),
         }
     }
@@ -499,6 +522,21 @@ mod tests {
         assert!(err.to_string().contains("stream_queue"), "{err}");
         assert!(Config::load(None, env(&[("KINDRED_CLI_HOME", "/x")])).is_ok());
         assert!(Config::load(None, env(&[("KINDRED_SERVR__LISTEN", "x")])).is_err());
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_then_defaults_to_https() {
+        let err = Config::load(None, env(&[("KINDRED_TLS__CERT_FILE", "/etc/c.pem")])).unwrap_err();
+        assert!(err.to_string().contains("tls.key_file"), "{err}");
+        let config = Config::load(
+            None,
+            env(&[
+                ("KINDRED_TLS__CERT_FILE", "/etc/c.pem"),
+                ("KINDRED_TLS__KEY_FILE", "/etc/k.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.public_url(), "https://127.0.0.1:7070");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod federation;
 pub mod matching;
 mod node;
 mod store;
+pub mod tls;
 mod web;
 
 pub use config::{Config, LogFormat};

@@ -85,9 +85,14 @@ impl TestNode {
         }
     }
 
-    /// The node's base URL.
+    /// The node's base URL (`https://` when it serves TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.config.tls.cert_file.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The node's data folder.
@@ -97,7 +102,14 @@ impl TestNode {
 
     /// An anonymous client.
     pub fn client(&self) -> Client {
-        Client::new(&self.url()).unwrap()
+        // A TLS test node's clients trust the same test CA the node trusts for peers.
+        let ca = self
+            .config
+            .tls
+            .extra_ca_file
+            .as_ref()
+            .map(|p| std::fs::read(p).unwrap());
+        Client::with_extra_ca(&self.url(), ca.as_deref()).unwrap()
     }
 
     /// Creates the first admin (`admin`) and returns a signed-in client.

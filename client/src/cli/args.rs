@@ -10,6 +10,10 @@ pub(crate) struct Cli {
     /// signed in to, else http://127.0.0.1:7070).
     #[arg(long, global = true, env = "KINDRED_NODE")]
     pub(crate) node: Option<String>,
+    /// An extra certificate authority (PEM file) to trust for the node's HTTPS certificate,
+    /// for nodes on a private network with their own CA.
+    #[arg(long, global = true, env = "KINDRED_CA_FILE")]
+    pub(crate) ca_file: Option<std::path::PathBuf>,
     /// Print JSON instead of text (for scripts).
     #[arg(long, global = true)]
     pub(crate) json: bool,

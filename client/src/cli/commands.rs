@@ -23,7 +23,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         .or_else(|| creds.default_node.clone())
         .unwrap_or_else(|| DEFAULT_NODE.to_owned());
     let node = node.trim_end_matches('/').to_owned();
-    let anon = Client::new(&node)?;
+    let extra_ca = match &cli.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the CA file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let anon = Client::with_extra_ca(&node, extra_ca.as_deref())?;
     let signed_in = || -> Result<Client, ClientError> {
         let saved = creds.sessions.get(&node).ok_or(ClientError::NotSignedIn)?;
         Ok(anon.clone().with_token(saved.token.clone()))

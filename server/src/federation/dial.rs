@@ -116,7 +116,7 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
             return;
         };
         let attempt = async {
-            let wire = connect(&announcement.address).await?;
+            let wire = connect(&announcement.address, node.tls_client()).await?;
             run(
                 node.clone(),
                 wire,
@@ -157,13 +157,21 @@ pub(crate) fn link_url(address: &str) -> String {
     format!("{base}/federation/v1/link")
 }
 
-/// Opens a websocket to `address`.
-pub(crate) async fn connect(address: &str) -> Result<wire::Wire, LinkError> {
+/// Opens a websocket to `address` (TLS for `https://` addresses, checked with `tls`).
+pub(crate) async fn connect(
+    address: &str,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<wire::Wire, LinkError> {
     let url = link_url(address);
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
-    let connecting = tokio_tungstenite::connect_async_with_config(&url, Some(config), false);
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        &url,
+        Some(config),
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(tls)),
+    );
     let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
         .await
         .map_err(|_| LinkError::Connect(format!("{url}: timed out")))?
@@ -223,7 +231,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             continue;
         };
         let attempt = async {
-            let wire = connect(&address).await?;
+            let wire = connect(&address, node.tls_client()).await?;
             run(node.clone(), wire, Role::Initiator, Intent::Dial(peer)).await
         };
         let result = tokio::select! {

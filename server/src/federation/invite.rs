@@ -127,12 +127,14 @@ pub(crate) async fn redeem(node: &Node, auth: &Auth, req: AddPeer) -> Result<Pee
             format!("{} is already paired with this node.", token.name),
         ));
     }
-    let wire = connect(&token.address).await.map_err(|e| {
-        AppError::new(
-            ErrorCode::Unavailable,
-            format!("Could not reach {} at {}: {e}.", token.name, token.address),
-        )
-    })?;
+    let wire = connect(&token.address, node.tls_client())
+        .await
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::Unavailable,
+                format!("Could not reach {} at {}: {e}.", token.name, token.address),
+            )
+        })?;
     let (done, result) = oneshot::channel();
     let intent = Intent::Redeem {
         expected: token.node_id,

@@ -74,6 +74,9 @@ pub enum NodeError {
     /// Serving failed.
     #[error("server error")]
     Serve(#[source] std::io::Error),
+    /// The TLS certificate, key or extra authority could not be used.
+    #[error("cannot set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A running node. Cheap to clone.
@@ -85,6 +88,10 @@ pub struct Node {
 struct Inner {
     /// The loaded configuration.
     config: Config,
+    /// HTTPS for the listener, when a certificate is configured.
+    tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// How peers' certificates are checked when dialling `wss://` addresses.
+    tls_client: Arc<rustls::ClientConfig>,
     /// This node's key pair (signs events and handshakes).
     keypair: NodeKeypair,
     /// The database.
@@ -135,6 +142,12 @@ impl Node {
     /// Opens the data folder (creating it, the node key and the database on first start).
     /// Returns the node and, while no admin exists, a fresh one-time set-up token.
     pub fn open(config: Config) -> Result<(Node, Option<String>), NodeError> {
+        // Certificates first: a wrong path should stop the node before it touches data.
+        let tls_server = match (&config.tls.cert_file, &config.tls.key_file) {
+            (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let tls_client = crate::tls::client_config(config.tls.extra_ca_file.as_deref())?;
         let dir = config.server.data_dir.clone();
         create_private_dir(&dir)?;
         let keypair = key_file::load_or_create(&dir)?;
@@ -171,6 +184,8 @@ impl Node {
             inner: Arc::new(Inner {
                 live: LiveHub::new(config.limits.stream_queue),
                 config,
+                tls_server,
+                tls_client,
                 keypair,
                 store,
                 ingest,
@@ -220,13 +235,28 @@ impl Node {
         let app =
             crate::api::router(self.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.inner.shutdown.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Websocket tasks outlive their HTTP connection; tell them to close.
-                let _ = stop.send(true);
-            })
-            .await;
+        let stopping = async move {
+            shutdown.await;
+            // Websocket tasks outlive their HTTP connection; tell them to close.
+            let _ = stop.send(true);
+        };
+        let served = match self.inner.tls_server.clone() {
+            Some(tls) => {
+                use axum::serve::ListenerExt;
+                // `tap_io` gives the TLS listener the connect-info support plain TCP has.
+                let listener = crate::tls::TlsListener::new(listener, tls)
+                    .map_err(NodeError::Serve)?
+                    .tap_io(|_| {});
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopping)
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopping)
+                    .await
+            }
+        };
         self.finish(fan_out).await;
         if let Some(p) = processor
             && let Err(e) = p.await
@@ -360,6 +390,11 @@ impl Node {
     }
 
     /// Resolves when the node is shutting down.
+    /// How peers' certificates are checked when dialling `wss://` addresses.
+    pub(crate) fn tls_client(&self) -> Arc<rustls::ClientConfig> {
+        self.inner.tls_client.clone()
+    }
+
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
     }

@@ -61,8 +61,10 @@ impl ClientError {
     }
 }
 
-/// rustls with the ring provider: the system's certificate authorities, plus an extra one.
-fn tls_config(
+/// TLS settings as this crate uses them (rustls with the ring provider: the system's
+/// certificate authorities, plus an extra one), for other HTTP clients that should check
+/// nodes' certificates the same way.
+pub fn tls_config(
     extra_ca_pem: Option<&[u8]>,
 ) -> Result<std::sync::Arc<rustls::ClientConfig>, ClientError> {
     use rustls::pki_types::CertificateDer;

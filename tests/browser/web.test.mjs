@@ -417,6 +417,12 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
       assert.ok(response.ok() || url.endsWith("/nowhere"), `${label}: ${response.status()}`);
       await expectNoAxeViolations(page, `${label} at ${viewport.width}px`);
     }
+    // Dark mode has its own colours: check their contrast too.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.setViewportSize(DESKTOP);
+    await page.goto(url);
+    await expectNoAxeViolations(page, `${label} in dark mode`);
+    await page.emulateMedia({ colorScheme: "light" });
     const html = await page.content();
     assert.ok(html.length < 50_000, `${label} is ${html.length} bytes of HTML (limit 50 KB)`);
     // WCAG reflow: at 320 CSS pixels (400% zoom of 1280) nothing scrolls sideways.

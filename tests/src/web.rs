@@ -64,7 +64,9 @@ pub struct Browser {
 impl Browser {
     /// A browser pointed at a node's base URL.
     pub fn new(base: &str) -> Self {
+        let tls = kindred_client::tls_config(None).unwrap();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();

@@ -208,6 +208,22 @@
       else if (m.type === "new") onNew(m.post);
       else if (m.type === "message") onMessage(m.message);
       else if (m.type === "match") onMatch(m);
+      else if (m.type === "message_edited" && m.message.conversation === conversation) {
+        var old = document.getElementById("message-" + m.message.id);
+        if (old) {
+          fetch("/fragments/messages/" + encodeURIComponent(conversation) + "/" + encodeURIComponent(m.message.id), { credentials: "same-origin" })
+            .then(function (r) { return r.ok ? r.text() : null; })
+            .then(function (html) {
+              if (!html) return;
+              var holder = document.createElement("template");
+              holder.innerHTML = html.trim();
+              if (holder.content.firstElementChild) old.replaceWith(holder.content.firstElementChild);
+            });
+        }
+      } else if (m.type === "message_retracted" && m.conversation === conversation) {
+        var gone = document.getElementById("message-" + m.id);
+        if (gone) { gone.remove(); announce("A message was taken back."); }
+      }
       else if (m.type === "conversation" && body.getAttribute("data-chat-list") === "yes") refreshConversations();
       else if (m.type === "reactions") onReactions(m.id, m.reactions);
       else if (m.type === "retracted") onRetracted(m.id);

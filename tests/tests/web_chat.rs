@@ -135,6 +135,56 @@ async fn two_organisations_chat_from_the_web() {
     page_with(&mut bea, &conversation, "It went well, thank you!").await;
     page_with(&mut sam, &conversation, "Seen by Bea Brown").await;
 
+    // Sam corrects a message, then takes another back; Bea sees both at her node.
+    let open = sam.get(&conversation).await;
+    let start = open.html.find("/messages/").unwrap() + "/messages/".len();
+    let mid = open.html[start..start + 64].to_owned();
+    let edit_path = format!("{conversation}/messages/{mid}/edit");
+    let form = sam.get(&edit_path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.has("It went well, thank you!"));
+    assert_eq!(
+        bea.get(&edit_path).await.status,
+        403,
+        "only the author edits"
+    );
+    let edited = sam
+        .submit(
+            &edit_path,
+            &edit_path,
+            &[("body", "It went really well, thank you!")],
+        )
+        .await;
+    assert_eq!(edited.status, 303, "{}", edited.html);
+    let extra = sam
+        .submit(
+            &conversation,
+            &format!("{conversation}/send"),
+            &[("body", "Oops, wrong conversation")],
+        )
+        .await;
+    let extra_id = extra.location.clone().unwrap();
+    let extra_id = extra_id.rsplit("#message-").next().unwrap().to_owned();
+    let retract_path = format!("{conversation}/messages/{extra_id}/retract");
+    assert!(sam.get(&retract_path).await.has("Oops, wrong conversation"));
+    let taken = sam.submit(&retract_path, &retract_path, &[]).await;
+    assert_eq!(taken.status, 303, "{}", taken.html);
+    assert!(sam.follow(&taken).await.has("Your message is taken back."));
+    let at_bea = page_with(&mut bea, &conversation, "It went really well, thank you!").await;
+    assert!(at_bea.has(" · edited"));
+    let mut gone = false;
+    for _ in 0..100 {
+        if !bea.get(&conversation).await.has("Oops, wrong conversation") {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        gone,
+        "the taken-back message disappears at the other node too"
+    );
+
     // Someone not in it gets a clear "not found", at either node.
     assert_eq!(cy.get(&conversation).await.status, 404);
 

@@ -59,10 +59,12 @@ pub(crate) enum Flash {
     MatchClosed,
     /// After sending a cohort round.
     RoundSent,
+    /// After taking back a chat message.
+    MessageTakenBack,
 }
 
 impl Flash {
-    const ALL: [Flash; 22] = [
+    const ALL: [Flash; 23] = [
         Flash::SignedIn,
         Flash::SignedOut,
         Flash::Posted,
@@ -85,6 +87,7 @@ impl Flash {
         Flash::CheckedIn,
         Flash::MatchClosed,
         Flash::RoundSent,
+        Flash::MessageTakenBack,
     ];
 
     fn code(self) -> &'static str {
@@ -111,6 +114,7 @@ impl Flash {
             Flash::CheckedIn => "checked-in",
             Flash::MatchClosed => "match-closed",
             Flash::RoundSent => "round-sent",
+            Flash::MessageTakenBack => "message-taken-back",
         }
     }
 
@@ -149,6 +153,7 @@ impl Flash {
             Flash::CheckedIn => "Thank you for checking in.",
             Flash::MatchClosed => "The match has ended. Thank you both.",
             Flash::RoundSent => "The proposals are sent to the mentors.",
+            Flash::MessageTakenBack => "Your message is taken back.",
         }
     }
 

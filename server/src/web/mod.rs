@@ -80,6 +80,14 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/chat/{id}/leave", post(chat::leave))
         .route("/chat/{id}/add", post(chat::add))
         .route("/chat/{id}/read", post(chat::read))
+        .route(
+            "/chat/{id}/messages/{message}/edit",
+            get(chat::edit_message_form).post(chat::edit_message),
+        )
+        .route(
+            "/chat/{id}/messages/{message}/retract",
+            get(chat::retract_message_form).post(chat::retract_message),
+        )
         .route("/fragments/conversations", get(chat::list_fragment))
         .route(
             "/fragments/messages/{id}/{message}",

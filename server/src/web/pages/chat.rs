@@ -175,6 +175,7 @@ pub(crate) async fn list_fragment(
 /// A message as shown in a conversation.
 struct MessageItem {
     id: String,
+    conversation: String,
     author_name: String,
     organisation: String,
     mine: bool,
@@ -187,6 +188,7 @@ struct MessageItem {
 fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -> MessageItem {
     MessageItem {
         id: m.id.to_string(),
+        conversation: m.conversation.to_string(),
         author_name: m.author_name.clone(),
         organisation: node.organisation_of(&m.author),
         mine: m.author == viewer.auth.member_id,
@@ -543,5 +545,141 @@ pub(crate) async fn add(
         &node,
         &format!("/chat/{id}"),
         Some(Flash::Edited),
+    ))
+}
+
+/// One of the member's own messages in a conversation, or a clear "not found".
+fn own_message(
+    node: &Node,
+    viewer: &Viewer,
+    conversation: &ConversationId,
+    message: &str,
+) -> Result<MessageView, PageError> {
+    let not_found = || PageError::from(AppError::not_found("That message does not exist."));
+    let id: EventId = message.parse().map_err(|_| not_found())?;
+    // Only participants get this far; anyone else sees "not found" for the conversation.
+    node.conversation_view(&viewer.auth.member_id, conversation)?
+        .ok_or_else(not_found)?;
+    let m = node
+        .message_view(&id, Some(&viewer.auth.member_id))?
+        .filter(|m| m.conversation == *conversation)
+        .ok_or_else(not_found)?;
+    if m.author != viewer.auth.member_id {
+        return Err(
+            AppError::forbidden("Only the person who wrote a message can change it.").into(),
+        );
+    }
+    Ok(m)
+}
+
+#[derive(askama::Template)]
+#[template(path = "message_edit.html", whitespace = "minimize")]
+struct EditMessagePage {
+    chrome: Chrome,
+    csrf: String,
+    conversation: String,
+    id: String,
+    body: String,
+    problems: Problems,
+}
+
+pub(crate) async fn edit_message_form(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path((id, message)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let conversation = conversation_id(&id)?;
+    let m = own_message(&node, &viewer, &conversation, &message)?;
+    let page = EditMessagePage {
+        chrome: Chrome::member(&node, &viewer, "Edit your message", "/chat"),
+        csrf: viewer.csrf.clone(),
+        conversation: id,
+        id: m.id.to_string(),
+        body: m.body,
+        problems: Problems::default(),
+    };
+    render(&page, &page.chrome)
+}
+
+pub(crate) async fn edit_message(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path((id, message)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let conversation = conversation_id(&id)?;
+    let form: MessageForm = member_form(&viewer, &body)?;
+    let m = own_message(&node, &viewer, &conversation, &message)?;
+    let mut problems = Problems::default();
+    if form.body.trim().is_empty() {
+        problems.add(
+            "body",
+            "A message cannot be empty. To remove it, take it back instead.",
+        );
+    } else {
+        match node
+            .edit_message(&viewer.auth, &conversation, &m.id, &form.body)
+            .await
+        {
+            Ok(_) => {
+                let to = format!("/chat/{conversation}#message-{}", m.id);
+                return Ok(see_other(&node, &to, Some(Flash::Edited)));
+            }
+            Err(e) => problems.refused("body", e)?,
+        }
+    }
+    let page = EditMessagePage {
+        chrome: Chrome::member(&node, &viewer, "Edit your message", "/chat"),
+        csrf: viewer.csrf.clone(),
+        conversation: id,
+        id: m.id.to_string(),
+        body: form.body,
+        problems,
+    };
+    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+#[derive(askama::Template)]
+#[template(path = "message_retract.html", whitespace = "minimize")]
+struct RetractMessagePage {
+    chrome: Chrome,
+    csrf: String,
+    conversation: String,
+    id: String,
+    summary: String,
+}
+
+pub(crate) async fn retract_message_form(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path((id, message)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let conversation = conversation_id(&id)?;
+    let m = own_message(&node, &viewer, &conversation, &message)?;
+    let page = RetractMessagePage {
+        chrome: Chrome::member(&node, &viewer, "Take back your message?", "/chat"),
+        csrf: viewer.csrf.clone(),
+        conversation: id,
+        id: m.id.to_string(),
+        summary: excerpt(&m.body, 160),
+    };
+    render(&page, &page.chrome)
+}
+
+pub(crate) async fn retract_message(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path((id, message)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let conversation = conversation_id(&id)?;
+    let _: NoFields = member_form(&viewer, &body)?;
+    let m = own_message(&node, &viewer, &conversation, &message)?;
+    node.retract_message(&viewer.auth, &conversation, &m.id)
+        .await?;
+    Ok(see_other(
+        &node,
+        &format!("/chat/{conversation}"),
+        Some(Flash::MessageTakenBack),
     ))
 }

@@ -48,6 +48,17 @@ impl TestNode {
         Self::start_with(move |c| c.node.name = name).await
     }
 
+    /// A node with a federation name and an organisation name, as a real one would have.
+    pub async fn organisation(node: &str, organisation: &str) -> Self {
+        let node = NodeName::new(node).unwrap();
+        let organisation = organisation.to_owned();
+        Self::start_with(move |c| {
+            c.node.name = node;
+            c.node.organisation = organisation;
+        })
+        .await
+    }
+
     /// A node whose config `tweak` adjusts.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         init_logging();

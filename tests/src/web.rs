@@ -163,6 +163,21 @@ impl Browser {
         self.post(action, &all).await
     }
 
+    /// Reloads `path` (every 100 ms, for up to 10 s) until it shows `text`, as a person
+    /// waiting for something from another node would; panics with the last page if not.
+    pub async fn page_with(&mut self, path: &str, text: &str) -> Page {
+        let mut last = String::new();
+        for _ in 0..100 {
+            let page = self.get(path).await;
+            if page.has(text) {
+                return page;
+            }
+            last = page.html;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{path} never showed {text:?}:\n{last}");
+    }
+
     /// Follows a redirect answer with a `GET`.
     pub async fn follow(&mut self, page: &Page) -> Page {
         let to = page.location.clone().expect("a redirect");

@@ -42,16 +42,6 @@ fn ensure_packages(dir: &Path) {
     assert!(status.success(), "`npm ci` in {} failed", dir.display());
 }
 
-async fn organisation(node: &str, name: &str) -> TestNode {
-    let node = kindred_protocol::NodeName::new(node).unwrap();
-    let name = name.to_owned();
-    TestNode::start_with(move |c| {
-        c.node.name = node;
-        c.node.organisation = name;
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_interface_in_a_real_browser() {
     let chromium = chromium();
@@ -60,8 +50,8 @@ async fn web_interface_in_a_real_browser() {
 
     // A is brand new: the suite sets it up from its printed link. B has an admin, a
     // member and a shared topic, as another organisation would.
-    let a = organisation("alpha.test", "Riverside Community Health").await;
-    let b = organisation("beta.test", "Hillside Wellbeing Hub").await;
+    let a = TestNode::organisation("alpha.test", "Riverside Community Health").await;
+    let b = TestNode::organisation("beta.test", "Hillside Wellbeing Hub").await;
     let b_admin = b.admin().await;
     b_admin
         .create_topic(&CreateTopic {

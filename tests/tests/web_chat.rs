@@ -3,7 +3,7 @@
 //! groups, muting and leaving.
 #![allow(clippy::unwrap_used)]
 
-use kindred_tests::web::{Browser, Page};
+use kindred_tests::web::Browser;
 use kindred_tests::{PASSWORD, TestNode, pair};
 
 /// Lists the signed-in member in the directory from their settings page.
@@ -23,35 +23,10 @@ async fn list_me(browser: &mut Browser, name: &str, topics: &str) {
     assert_eq!(saved.status, 303, "{}", saved.html);
 }
 
-async fn page_with(browser: &mut Browser, path: &str, text: &str) -> Page {
-    let text = text.to_owned();
-    let path = path.to_owned();
-    let mut last = String::new();
-    for _ in 0..100 {
-        let page = browser.get(&path).await;
-        if page.has(&text) {
-            return page;
-        }
-        last = page.html;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{path} never showed {text:?}:\n{last}");
-}
-
-async fn organisation(node: &str, name: &str) -> TestNode {
-    let node = kindred_protocol::NodeName::new(node).unwrap();
-    let name = name.to_owned();
-    TestNode::start_with(move |c| {
-        c.node.name = node;
-        c.node.organisation = name;
-    })
-    .await
-}
-
 #[tokio::test]
 async fn two_organisations_chat_from_the_web() {
-    let a = organisation("alpha.test", "Alpha Community Health").await;
-    let b = organisation("beta.test", "Beta Wellbeing Hub").await;
+    let a = TestNode::organisation("alpha.test", "Alpha Community Health").await;
+    let b = TestNode::organisation("beta.test", "Beta Wellbeing Hub").await;
     let admin_a = a.admin().await;
     let admin_b = b.admin().await;
     pair(&admin_a, &admin_b).await;
@@ -74,7 +49,7 @@ async fn two_organisations_chat_from_the_web() {
     list_me(&mut cy, "Cy Jones", "co-production").await;
 
     // Bea finds Sam (another organisation) by topic and starts a conversation.
-    let found = page_with(&mut bea, "/people?q=burnout", "Sam Patel").await;
+    let found = bea.page_with("/people?q=burnout", "Sam Patel").await;
     assert!(!found.has("Cy Jones"), "the search narrows the list");
     let csrf = found.csrf();
     let started = bea
@@ -111,7 +86,7 @@ async fn two_organisations_chat_from_the_web() {
     assert!(sent.location.clone().unwrap().contains("#message-"));
 
     // Sam sees it arrive with an unread count, opens it, and answers.
-    let list = page_with(&mut sam, "/chat", "1 unread").await;
+    let list = sam.page_with("/chat", "1 unread").await;
     assert!(list.has("Bea Brown"));
     assert!(list.has("Bea Brown: Hello Sam, how did the grant go?"));
     let open = sam.get(&conversation).await;
@@ -132,8 +107,9 @@ async fn two_organisations_chat_from_the_web() {
     assert_eq!(reply.status, 303);
 
     // Bea sees the answer; once Bea has read it, Sam sees "Seen by Bea Brown".
-    page_with(&mut bea, &conversation, "It went well, thank you!").await;
-    page_with(&mut sam, &conversation, "Seen by Bea Brown").await;
+    bea.page_with(&conversation, "It went well, thank you!")
+        .await;
+    sam.page_with(&conversation, "Seen by Bea Brown").await;
 
     // Sam corrects a message, then takes another back; Bea sees both at her node.
     let open = sam.get(&conversation).await;
@@ -170,7 +146,9 @@ async fn two_organisations_chat_from_the_web() {
     let taken = sam.submit(&retract_path, &retract_path, &[]).await;
     assert_eq!(taken.status, 303, "{}", taken.html);
     assert!(sam.follow(&taken).await.has("Your message is taken back."));
-    let at_bea = page_with(&mut bea, &conversation, "It went really well, thank you!").await;
+    let at_bea = bea
+        .page_with(&conversation, "It went really well, thank you!")
+        .await;
     assert!(at_bea.has(" · edited"));
     let mut gone = false;
     for _ in 0..100 {
@@ -189,7 +167,7 @@ async fn two_organisations_chat_from_the_web() {
     assert_eq!(cy.get(&conversation).await.status, 404);
 
     // A group across both organisations, started from the web.
-    let form = page_with(&mut cy, "/chat/new", "Sam Patel").await;
+    let form = cy.page_with("/chat/new", "Sam Patel").await;
     let problem = cy
         .post(
             "/chat/new",
@@ -219,9 +197,10 @@ async fn two_organisations_chat_from_the_web() {
         )
         .await;
     assert_eq!(sent.status, 303);
-    let list = page_with(&mut sam, "/chat", "Peer group").await;
+    let list = sam.page_with("/chat", "Peer group").await;
     assert!(list.has("Group"));
-    page_with(&mut sam, &group_path, "Welcome to the peer group").await;
+    sam.page_with(&group_path, "Welcome to the peer group")
+        .await;
 
     // Mute, then leave: the group is gone from Sam's list.
     let muted = sam

@@ -3,33 +3,8 @@
 //! the agreement, a check-in, closing; and the coordinator's dashboard and cohort round.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use kindred_tests::web::{Browser, Page};
 use kindred_tests::{PASSWORD, TestNode, pair};
-
-async fn organisation(node: &str, name: &str) -> TestNode {
-    let node = kindred_protocol::NodeName::new(node).unwrap();
-    let name = name.to_owned();
-    TestNode::start_with(move |c| {
-        c.node.name = node;
-        c.node.organisation = name;
-    })
-    .await
-}
-
-async fn page_with(browser: &mut Browser, path: &str, text: &str) -> Page {
-    let mut last = String::new();
-    for _ in 0..100 {
-        let page = browser.get(path).await;
-        if page.has(text) {
-            return page;
-        }
-        last = page.html;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{path} never showed {text:?}:\n{last}");
-}
 
 /// The first `/mentoring/matches/<id>` link on a page.
 fn match_path(page: &Page) -> String {
@@ -60,8 +35,8 @@ async fn publish_offer(browser: &mut Browser, topic: &str) {
 
 #[tokio::test]
 async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
-    let a = organisation("alpha.test", "Alpha Community Health").await;
-    let b = organisation("beta.test", "Beta Wellbeing Hub").await;
+    let a = TestNode::organisation("alpha.test", "Alpha Community Health").await;
+    let b = TestNode::organisation("beta.test", "Beta Wellbeing Hub").await;
     let admin_a = a.admin().await;
     let admin_b = b.admin().await;
     pair(&admin_a, &admin_b).await;
@@ -105,7 +80,9 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
         .await;
     assert_eq!(asked.status, 303, "{}", asked.html);
     assert_eq!(asked.location.as_deref(), Some("/mentoring/suggestions"));
-    let shortlist = page_with(&mut bea, "/mentoring/suggestions", "Alpha Community Health").await;
+    let shortlist = bea
+        .page_with("/mentoring/suggestions", "Alpha Community Health")
+        .await;
     assert!(shortlist.has("Why this suggestion"));
     assert!(shortlist.has("Ten years of grant bids"));
     let csrf = shortlist.csrf();
@@ -129,7 +106,9 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     assert!(bea.get(&at_bea).await.has("Waiting for an answer"));
 
     // Mo sees who is waiting, reads the note and says yes.
-    let overview = page_with(&mut mo, "/mentoring", "is waiting for your answer").await;
+    let overview = mo
+        .page_with("/mentoring", "is waiting for your answer")
+        .await;
     let at_mo = match_path(&overview);
     assert_eq!(at_mo, at_bea, "the same match id at both nodes");
     let proposal = mo.get(&at_mo).await;
@@ -147,12 +126,12 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     assert!(accepted.has("Message "));
 
     // Bea sees the match, the kind word, and messages Mo in their private conversation.
-    let matched = page_with(&mut bea, &at_bea, "Happy to help!").await;
+    let matched = bea.page_with(&at_bea, "Happy to help!").await;
     assert!(matched.has("<strong>Matched</strong>"));
     let start = matched.html.find("href=\"/chat/").unwrap() + "href=\"".len();
     let chat = matched.html[start..start + matched.html[start..].find('"').unwrap()].to_owned();
     // The conversation is made by Mo's node and reaches Bea's a moment later.
-    page_with(&mut bea, &chat, "Your message").await;
+    bea.page_with(&chat, "Your message").await;
     let sent = bea
         .submit(
             &chat,
@@ -161,7 +140,7 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.html);
-    page_with(&mut mo, &chat, "When suits you?").await;
+    mo.page_with(&chat, "When suits you?").await;
 
     // The agreement, then a first check-in with the fit; the note stays private.
     let agreed = bea
@@ -176,7 +155,7 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
         )
         .await;
     assert_eq!(agreed.status, 303, "{}", agreed.html);
-    page_with(&mut mo, &at_mo, "A first bid by March").await;
+    mo.page_with(&at_mo, "A first bid by March").await;
     let missing = bea
         .submit(&at_bea, &format!("{at_bea}/checkins"), &[("note", "x")])
         .await;
@@ -197,7 +176,7 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     let page = bea.follow(&checked).await;
     assert!(page.has("You: Going well · first meeting: a good fit"));
     assert!(page.has("Your private note: Felt listened to"));
-    let at_mo_page = page_with(&mut mo, &at_mo, "Going well").await;
+    let at_mo_page = mo.page_with(&at_mo, "Going well").await;
     assert!(!at_mo_page.has("Felt listened to"), "the note is private");
 
     // The coordinator's dashboard at B counts it, with a chart and the same figures as a

@@ -833,6 +833,27 @@ async fn match_problem(
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
 }
 
+/// After an action on a match: back to the match page with a notice, or the page again
+/// with the node's refusal next to `field`.
+async fn after_match_action<T>(
+    node: &Node,
+    viewer: &Viewer,
+    id: &EventId,
+    result: Result<T, AppError>,
+    (anchor, flash): (&str, Flash),
+    field: &'static str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(see_other(
+            node,
+            &format!("/mentoring/matches/{id}{anchor}"),
+            Some(flash),
+        )),
+        Err(e @ AppError::Refused { .. }) => match_problem(node, viewer, id, field, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct AnswerForm {
     #[serde(default)]
@@ -853,15 +874,16 @@ pub(crate) async fn answer(
         accept: form.answer == "accept",
         message: crate::web::forms::optional(&form.message),
     };
-    match node.answer(&viewer.auth, &id, req).await {
-        Ok(_) => Ok(see_other(
-            &node,
-            &format!("/mentoring/matches/{id}"),
-            Some(Flash::Answered),
-        )),
-        Err(e @ AppError::Refused { .. }) => match_problem(&node, &viewer, &id, "message", e).await,
-        Err(e) => Err(e.into()),
-    }
+    let result = node.answer(&viewer.auth, &id, req).await;
+    after_match_action(
+        &node,
+        &viewer,
+        &id,
+        result,
+        ("", Flash::Answered),
+        "message",
+    )
+    .await
 }
 
 pub(crate) async fn withdraw(
@@ -916,15 +938,8 @@ pub(crate) async fn agree(
         rhythm_days,
         ends_at,
     };
-    match node.agree(&viewer.auth, &id, req).await {
-        Ok(_) => Ok(see_other(
-            &node,
-            &format!("/mentoring/matches/{id}"),
-            Some(Flash::Edited),
-        )),
-        Err(e @ AppError::Refused { .. }) => match_problem(&node, &viewer, &id, "goals", e).await,
-        Err(e) => Err(e.into()),
-    }
+    let result = node.agree(&viewer.auth, &id, req).await;
+    after_match_action(&node, &viewer, &id, result, ("", Flash::Edited), "goals").await
 }
 
 #[derive(Deserialize)]
@@ -965,15 +980,16 @@ pub(crate) async fn check_in(
         fit,
         note: crate::web::forms::optional(&form.note),
     };
-    match node.check_in(&viewer.auth, &id, req).await {
-        Ok(_) => Ok(see_other(
-            &node,
-            &format!("/mentoring/matches/{id}#checkins"),
-            Some(Flash::CheckedIn),
-        )),
-        Err(e @ AppError::Refused { .. }) => match_problem(&node, &viewer, &id, "note", e).await,
-        Err(e) => Err(e.into()),
-    }
+    let result = node.check_in(&viewer.auth, &id, req).await;
+    after_match_action(
+        &node,
+        &viewer,
+        &id,
+        result,
+        ("#checkins", Flash::CheckedIn),
+        "note",
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1005,15 +1021,16 @@ pub(crate) async fn close(
             .filter(|r| *r <= 5)
             .unwrap_or(0),
     };
-    match node.close_match(&viewer.auth, &id, req).await {
-        Ok(_) => Ok(see_other(
-            &node,
-            &format!("/mentoring/matches/{id}"),
-            Some(Flash::MatchClosed),
-        )),
-        Err(e @ AppError::Refused { .. }) => match_problem(&node, &viewer, &id, "reason", e).await,
-        Err(e) => Err(e.into()),
-    }
+    let result = node.close_match(&viewer.auth, &id, req).await;
+    after_match_action(
+        &node,
+        &viewer,
+        &id,
+        result,
+        ("", Flash::MatchClosed),
+        "reason",
+    )
+    .await
 }
 
 #[cfg(test)]

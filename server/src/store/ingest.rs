@@ -103,16 +103,6 @@ struct Tx<'a> {
     self_id: NodeId,
     /// This node's name, to recognise its own members.
     self_name: &'a str,
-    /// Origin heads and topic counters changed by this group, written once at its end:
-    /// a group of posts in one topic then costs one counter write, not one per post.
-    pending: std::cell::RefCell<Pending>,
-}
-
-/// Per-group values written when the group ends.
-#[derive(Default)]
-struct Pending {
-    heads: std::collections::HashMap<NodeId, u64>,
-    stats: std::collections::HashMap<String, TopicStats>,
 }
 
 fn abort(e: StoreError) -> TxError {
@@ -167,15 +157,12 @@ impl Store {
                         origin_names: on,
                         self_id,
                         self_name,
-                        pending: Default::default(),
                     };
                     let mut local_seq = start_seq;
-                    let outcomes = events
+                    events
                         .iter()
                         .map(|event| tx.apply(event, now, &mut local_seq))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    tx.write_pending()?;
-                    Ok(outcomes)
+                        .collect::<Result<Vec<_>, _>>()
                 },
             );
         match result {
@@ -199,7 +186,10 @@ impl Tx<'_> {
         }
         let p = event.payload();
         if let Some(seq) = p.seq() {
-            let head = self.head_of(&p.origin)?;
+            let head = match self.origin_head.get(p.origin.as_bytes())? {
+                None => 0,
+                Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
+            };
             if seq != head + 1 {
                 return Ok(IngestOutcome::OutOfOrder {
                     id,
@@ -208,7 +198,8 @@ impl Tx<'_> {
             }
             self.origin_seq_event
                 .insert(&origin_seq_key(&p.origin, seq)[..], id.as_bytes())?;
-            self.pending.borrow_mut().heads.insert(p.origin, seq);
+            self.origin_head
+                .insert(p.origin.as_bytes(), &seq.to_be_bytes())?;
         }
         *local_seq += 1;
         self.local_log
@@ -667,13 +658,9 @@ impl Tx<'_> {
         activity: Option<u64>,
         name: Option<&str>,
     ) -> Result<(), TxError> {
-        let cached = self.pending.borrow_mut().stats.remove(topic);
-        let mut stats: TopicStats = match cached {
-            Some(stats) => stats,
-            None => match self.topic_stats.get(topic.as_bytes())? {
-                None => TopicStats::default(),
-                Some(v) => from_json("topic_stats", &v).map_err(abort)?,
-            },
+        let mut stats: TopicStats = match self.topic_stats.get(topic.as_bytes())? {
+            None => TopicStats::default(),
+            Some(v) => from_json("topic_stats", &v).map_err(abort)?,
         };
         if stats.name.is_none() {
             stats.name = name.map(|n| n.trim().to_owned());
@@ -683,37 +670,10 @@ impl Tx<'_> {
         if let Some(ts) = activity {
             stats.last_activity = Some(stats.last_activity.map_or(ts, |t| t.max(ts)));
         }
-        self.pending
-            .borrow_mut()
-            .stats
-            .insert(topic.to_owned(), stats);
-        Ok(())
-    }
-
-    /// The highest contiguous sequence number held for `origin`, counting this group.
-    fn head_of(&self, origin: &NodeId) -> Result<u64, TxError> {
-        if let Some(seq) = self.pending.borrow().heads.get(origin) {
-            return Ok(*seq);
-        }
-        match self.origin_head.get(origin.as_bytes())? {
-            None => Ok(0),
-            Some(v) => decode_u64("origin_head", &v).map_err(abort),
-        }
-    }
-
-    /// Writes the group's origin heads and topic counters.
-    fn write_pending(&self) -> Result<(), TxError> {
-        let pending = self.pending.borrow();
-        for (origin, seq) in &pending.heads {
-            self.origin_head
-                .insert(origin.as_bytes(), &seq.to_be_bytes())?;
-        }
-        for (topic, stats) in &pending.stats {
-            self.topic_stats.insert(
-                topic.as_bytes(),
-                to_json("topic_stats", stats).map_err(abort)?,
-            )?;
-        }
+        self.topic_stats.insert(
+            topic.as_bytes(),
+            to_json("topic_stats", &stats).map_err(abort)?,
+        )?;
         Ok(())
     }
 }

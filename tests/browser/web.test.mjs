@@ -380,6 +380,13 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
   await coordinator.getByRole("heading", { name: "Cohort round" }).waitFor();
   urls.round = coordinator.url();
   await coordinator.close();
+  // Cal's own message in the conversation, for its edit and take-back pages.
+  const chat = await people.cal.newPage();
+  await chat.goto(urls.conversation);
+  const editLink = await chat.locator('a[href*="/messages/"][href$="/edit"]').first().getAttribute("href");
+  urls.messageEdit = `${A}${editLink}`;
+  urls.messageRetract = urls.messageEdit.replace(/\/edit$/, "/retract");
+  await chat.close();
 
   const signedOut = watchConsole(await browser.newContext({ viewport: DESKTOP }), "signed-out");
   const pages = [
@@ -408,6 +415,10 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member suggestions", people.bea, `${B}/mentoring/suggestions`],
     ["member ask", people.bea, `${B}/mentoring/ask`],
     ["admin cohort round", people.ada, urls.round],
+    ["author edit a post", people.ada, `${urls.thread}/edit`],
+    ["author take down a post", people.ada, `${urls.thread}/retract`],
+    ["member edit a message", people.cal, urls.messageEdit],
+    ["member take back a message", people.cal, urls.messageRetract],
   ];
   for (const [label, context, url] of pages) {
     const page = await context.newPage();

@@ -89,8 +89,18 @@ async fn two_organisations_chat_from_the_web() {
     let list = sam.page_with("/chat", "1 unread").await;
     assert!(list.has("Bea Brown"));
     assert!(list.has("Bea Brown: Hello Sam, how did the grant go?"));
+    assert!(
+        sam.get("/")
+            .await
+            .has(">Chat <span class=\"badge unread\">new</span>"),
+        "every page's Chat link says there is something new"
+    );
     let open = sam.get(&conversation).await;
     assert_eq!(open.status, 200, "the same conversation id at both nodes");
+    assert!(
+        !open.has("badge unread\">new"),
+        "reading it clears the mark at once"
+    );
     assert!(open.has("<strong>grant</strong>"), "Markdown is rendered");
     assert!(
         open.has("(Beta Wellbeing Hub)"),

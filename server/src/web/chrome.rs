@@ -180,6 +180,8 @@ pub(crate) struct NavLink {
     pub(crate) label: &'static str,
     /// Whether it is the current section.
     pub(crate) current: bool,
+    /// A short mark after the label, such as "new" on Chat.
+    pub(crate) badge: Option<&'static str>,
 }
 
 /// The signed-in member as the page header shows them.
@@ -235,36 +237,43 @@ impl Chrome {
                 href: "/",
                 label: "Home",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/people",
                 label: "People",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/chat",
                 label: "Chat",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/mentoring",
                 label: "Mentoring",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/search",
                 label: "Search",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/settings",
                 label: "Settings",
                 current: false,
+                badge: None,
             },
             NavLink {
                 href: "/help",
                 label: "Help",
                 current: false,
+                badge: None,
             },
         ];
         if viewer.is_moderator() {
@@ -275,13 +284,14 @@ impl Chrome {
                     href: "/admin",
                     label: "Admin",
                     current: false,
+                    badge: None,
                 },
             );
         }
         for link in &mut nav {
             link.current = link.href == section;
         }
-        Self {
+        let mut chrome = Self {
             me: Some(Me {
                 name: viewer.auth.member.display_name.clone(),
                 csrf: viewer.csrf.clone(),
@@ -289,6 +299,22 @@ impl Chrome {
             nav,
             flash: viewer.flash.map(Flash::message),
             ..Self::public(node, title)
+        };
+        chrome.mark_unread(node, viewer);
+        chrome
+    }
+
+    /// Marks the Chat link "new" when a conversation has unread messages (again after a
+    /// page has just read some).
+    pub(crate) fn mark_unread(&mut self, node: &Node, viewer: &Viewer) {
+        let unread = node.has_unread(&viewer.auth.member_id).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot tell whether there are unread messages");
+            false
+        });
+        for link in &mut self.nav {
+            if link.href == "/chat" {
+                link.badge = unread.then_some("new");
+            }
         }
     }
 

@@ -301,13 +301,14 @@ pub(crate) async fn conversation(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let page = conversation_page(&node, &viewer, &id, q.before.as_deref())?;
+    let mut page = conversation_page(&node, &viewer, &id, q.before.as_deref())?;
     // Opening the newest messages reads them.
     if q.before.is_none()
         && let Some(last) = page.messages.last()
         && let Ok(up_to) = last.id.parse::<EventId>()
     {
         node.mark_read(&viewer.auth, &id, &up_to).await?;
+        page.chrome.mark_unread(&node, &viewer);
     }
     render(&page, &page.chrome)
 }

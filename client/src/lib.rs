@@ -69,9 +69,13 @@ pub fn tls_config(
 ) -> Result<std::sync::Arc<rustls::ClientConfig>, ClientError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
+    // The system's authorities are read from disk once per process, not per client.
+    static SYSTEM_ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> =
+        std::sync::OnceLock::new();
+    let system = SYSTEM_ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs);
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped; the node's may still be checkable.
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots.add_parsable_certificates(system.iter().cloned());
     if let Some(pem) = extra_ca_pem {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {

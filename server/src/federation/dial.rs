@@ -19,6 +19,29 @@ const CAP: Duration = Duration::from_secs(60);
 
 /// Starts the dialer for `peer` unless one is running.
 pub(crate) fn ensure_dialer(node: &Node, peer: NodeId) {
+    spawn_once(node, peer, move |node| async move {
+        dial_loop(&node, peer).await
+    });
+}
+
+/// Makes sure directed events waiting for `node` get delivered: through the paired
+/// link, or else by dialling the address the node announced (a directed-only link).
+pub(crate) fn ensure_delivery(node: &Node, peer: NodeId) {
+    match node.store().peer(&peer) {
+        Ok(Some(_)) => ensure_dialer(node, peer),
+        Ok(None) => spawn_once(node, peer, move |node| async move {
+            directed_dial_loop(&node, peer).await
+        }),
+        Err(e) => tracing::error!(%peer, error = %e, "cannot read peer"),
+    }
+}
+
+/// Runs `dial` for `peer` unless a dialler for it is already running; one at a time.
+fn spawn_once<F, Fut>(node: &Node, peer: NodeId, dial: F)
+where
+    F: FnOnce(Node) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let fresh = node
         .federation()
         .dialing
@@ -28,41 +51,13 @@ pub(crate) fn ensure_dialer(node: &Node, peer: NodeId) {
     if fresh {
         let node = node.clone();
         tokio::spawn(async move {
-            dial_loop(&node, peer).await;
+            dial(node.clone()).await;
             node.federation()
                 .dialing
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&peer);
         });
-    }
-}
-
-/// Makes sure directed events waiting for `node` get delivered: through the paired
-/// link, or else by dialling the address the node announced (a directed-only link).
-pub(crate) fn ensure_delivery(node: &Node, peer: NodeId) {
-    match node.store().peer(&peer) {
-        Ok(Some(_)) => ensure_dialer(node, peer),
-        Ok(None) => {
-            let fresh = node
-                .federation()
-                .dialing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(peer);
-            if fresh {
-                let node = node.clone();
-                tokio::spawn(async move {
-                    directed_dial_loop(&node, peer).await;
-                    node.federation()
-                        .dialing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&peer);
-                });
-            }
-        }
-        Err(e) => tracing::error!(%peer, error = %e, "cannot read peer"),
     }
 }
 

@@ -136,6 +136,33 @@ fn now() -> u64 {
     Timestamp::now().as_millis()
 }
 
+/// What a member is happy to talk about, trimmed and checked.
+fn clean_talk_about(text: &str) -> Result<String, AppError> {
+    let text = text.trim().to_owned();
+    if text.len() > kindred_protocol::limits::MAX_NOTE_BYTES || text.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "\"Happy to talk about\" is too long or has control characters.",
+        ));
+    }
+    Ok(text)
+}
+
+/// The problems with a change to a member's own profile, by field (for forms that show
+/// each next to its field).
+pub(crate) fn check_profile(
+    display_name: &str,
+    happy_to_talk_about: &str,
+) -> Vec<(&'static str, AppError)> {
+    let mut problems = Vec::new();
+    if let Err(e) = clean_display_name(display_name) {
+        problems.push(("display_name", e));
+    }
+    if let Err(e) = clean_talk_about(happy_to_talk_about) {
+        problems.push(("happy_to_talk_about", e));
+    }
+    problems
+}
+
 fn clean_display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() {
@@ -630,15 +657,7 @@ impl Node {
             publish |= member.profile_published;
         }
         if let Some(text) = req.happy_to_talk_about {
-            let text = text.trim().to_owned();
-            if text.len() > kindred_protocol::limits::MAX_NOTE_BYTES
-                || text.chars().any(char::is_control)
-            {
-                return Err(AppError::bad_request(
-                    "\"Happy to talk about\" is too long or has control characters.",
-                ));
-            }
-            member.happy_to_talk_about = text;
+            member.happy_to_talk_about = clean_talk_about(&text)?;
             publish |= member.profile_published || member.listed;
         }
         if let Some(listed) = req.listed {

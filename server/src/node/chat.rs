@@ -472,12 +472,15 @@ impl Node {
             .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
     }
 
-    fn own_message(
+    /// One of the member's own messages in a conversation they are in, with the
+    /// conversation (for editing or taking it back).
+    pub(crate) fn own_message(
         &self,
         auth: &Auth,
         id: &ConversationId,
         mid: &EventId,
-    ) -> Result<MessageView, AppError> {
+    ) -> Result<(ConversationRecord, MessageView), AppError> {
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
         let view = self
             .message_view(mid, Some(&auth.member_id))?
             .filter(|m| m.conversation == *id)
@@ -485,7 +488,7 @@ impl Node {
         if view.author != auth.member_id {
             return Err(AppError::forbidden("Only its author can change a message."));
         }
-        Ok(view)
+        Ok((record, view))
     }
 
     /// Edits one's own message.
@@ -496,8 +499,7 @@ impl Node {
         mid: &EventId,
         body: &str,
     ) -> Result<MessageView, AppError> {
-        let (record, _) = self.participant_state(&auth.member_id, id)?;
-        self.own_message(auth, id, mid)?;
+        let (record, _) = self.own_message(auth, id, mid)?;
         let body = Self::check_body(body)?;
         let refs = References {
             replaces: Some(*mid),
@@ -524,8 +526,7 @@ impl Node {
         id: &ConversationId,
         mid: &EventId,
     ) -> Result<(), AppError> {
-        let (record, _) = self.participant_state(&auth.member_id, id)?;
-        self.own_message(auth, id, mid)?;
+        let (record, _) = self.own_message(auth, id, mid)?;
         let refs = References {
             retracts: Some(*mid),
             ..References::default()

@@ -24,7 +24,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub(crate) use accounts::{Auth, hash_bytes};
+pub(crate) use accounts::{Auth, check_profile, hash_bytes};
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, IngestError, Reach, Signals};
 use live::LiveHub;

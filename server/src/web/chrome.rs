@@ -11,154 +11,87 @@ use crate::config::HelpLine;
 use crate::error::AppError;
 use crate::node::Node;
 
-/// A notice shown once after a redirect. Only these fixed texts can be shown, so nothing a
-/// visitor controls ever ends up in the cookie's message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flash {
+/// Declares the notices, each with its cookie code and its text in one place.
+macro_rules! notices {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal, $text:literal;)+) => {
+        /// A notice shown once after a redirect. Only these fixed texts can be shown, so
+        /// nothing a visitor controls ever ends up in the cookie's message.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Flash {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl Flash {
+            const ALL: &'static [Flash] = &[$(Flash::$variant),+];
+
+            fn code(self) -> &'static str {
+                match self {
+                    $(Flash::$variant => $code,)+
+                }
+            }
+
+            /// The notice's text.
+            pub(crate) fn message(self) -> &'static str {
+                match self {
+                    $(Flash::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+notices! {
     /// After signing in.
-    SignedIn,
+    SignedIn = "signed-in", "You are signed in.";
     /// After signing out.
-    SignedOut,
+    SignedOut = "signed-out", "You are signed out. Thank you for being here.";
     /// After publishing a post.
-    Posted,
+    Posted = "posted", "Your post is published.";
     /// After replying.
-    Replied,
+    Replied = "replied", "Your reply is posted.";
     /// After editing.
-    Edited,
+    Edited = "edited", "Your changes are saved.";
     /// After retracting.
-    Retracted,
+    Retracted = "retracted", "It has been taken down everywhere it was shared.";
     /// After creating an account.
-    Welcome,
+    Welcome = "welcome", "Welcome to Kindred. Your account is ready.";
     /// After changing the password.
-    PasswordChanged,
+    PasswordChanged = "password-changed", "Your password is changed. Any other devices signed in to your account are now signed out.";
     /// After signing other devices out.
-    DevicesSignedOut,
+    DevicesSignedOut = "devices-signed-out", "Signed out. That device will need your password to come back in.";
     /// After revoking an invite.
-    InviteRevoked,
+    InviteRevoked = "invite-revoked", "The invite link no longer works.";
     /// After an admin changes a member.
-    MemberUpdated,
+    MemberUpdated = "member-updated", "Their account is updated.";
     /// After creating or changing a topic.
-    TopicSaved,
+    TopicSaved = "topic-saved", "The topic is saved.";
     /// After redeeming a federation invite.
-    PeerAdded,
+    PeerAdded = "peer-added", "Paired. The two nodes are connecting now; this page shows when they are.";
     /// After blocking a node.
-    PeerBlocked,
+    PeerBlocked = "peer-blocked", "Blocked. Nothing more is exchanged with that node.";
     /// After unblocking a node.
-    PeerUnblocked,
+    PeerUnblocked = "peer-unblocked", "Unblocked. The nodes will reconnect.";
     /// After leaving a group conversation.
-    LeftConversation,
+    LeftConversation = "left-conversation", "You have left the conversation.";
     /// After publishing an offer.
-    OfferPublished,
+    OfferPublished = "offer-published", "Your offer is published. People looking for a mentor or buddy can now find it.";
     /// After sending a proposal.
-    ProposalSent,
+    ProposalSent = "proposal-sent", "Your request is sent. You will see the answer here, and on the Mentoring page.";
     /// After answering a proposal.
-    Answered,
+    Answered = "answered", "Your answer is sent.";
     /// After a check-in.
-    CheckedIn,
+    CheckedIn = "checked-in", "Thank you for checking in.";
     /// After closing a match.
-    MatchClosed,
+    MatchClosed = "match-closed", "The match has ended. Thank you both.";
     /// After sending a cohort round.
-    RoundSent,
+    RoundSent = "round-sent", "The proposals are sent to the mentors.";
     /// After taking back a chat message.
-    MessageTakenBack,
+    MessageTakenBack = "message-taken-back", "Your message is taken back.";
 }
 
 impl Flash {
-    const ALL: [Flash; 23] = [
-        Flash::SignedIn,
-        Flash::SignedOut,
-        Flash::Posted,
-        Flash::Replied,
-        Flash::Edited,
-        Flash::Retracted,
-        Flash::Welcome,
-        Flash::PasswordChanged,
-        Flash::DevicesSignedOut,
-        Flash::InviteRevoked,
-        Flash::MemberUpdated,
-        Flash::TopicSaved,
-        Flash::PeerAdded,
-        Flash::PeerBlocked,
-        Flash::PeerUnblocked,
-        Flash::LeftConversation,
-        Flash::OfferPublished,
-        Flash::ProposalSent,
-        Flash::Answered,
-        Flash::CheckedIn,
-        Flash::MatchClosed,
-        Flash::RoundSent,
-        Flash::MessageTakenBack,
-    ];
-
-    fn code(self) -> &'static str {
-        match self {
-            Flash::SignedIn => "signed-in",
-            Flash::SignedOut => "signed-out",
-            Flash::Posted => "posted",
-            Flash::Replied => "replied",
-            Flash::Edited => "edited",
-            Flash::Retracted => "retracted",
-            Flash::Welcome => "welcome",
-            Flash::PasswordChanged => "password-changed",
-            Flash::DevicesSignedOut => "devices-signed-out",
-            Flash::InviteRevoked => "invite-revoked",
-            Flash::MemberUpdated => "member-updated",
-            Flash::TopicSaved => "topic-saved",
-            Flash::PeerAdded => "peer-added",
-            Flash::PeerBlocked => "peer-blocked",
-            Flash::PeerUnblocked => "peer-unblocked",
-            Flash::LeftConversation => "left-conversation",
-            Flash::OfferPublished => "offer-published",
-            Flash::ProposalSent => "proposal-sent",
-            Flash::Answered => "answered",
-            Flash::CheckedIn => "checked-in",
-            Flash::MatchClosed => "match-closed",
-            Flash::RoundSent => "round-sent",
-            Flash::MessageTakenBack => "message-taken-back",
-        }
-    }
-
-    /// The notice's text.
-    pub(crate) fn message(self) -> &'static str {
-        match self {
-            Flash::SignedIn => "You are signed in.",
-            Flash::SignedOut => "You are signed out. Thank you for being here.",
-            Flash::Posted => "Your post is published.",
-            Flash::Replied => "Your reply is posted.",
-            Flash::Edited => "Your changes are saved.",
-            Flash::Retracted => "It has been taken down everywhere it was shared.",
-            Flash::Welcome => "Welcome to Kindred. Your account is ready.",
-            Flash::PasswordChanged => {
-                "Your password is changed. Any other devices signed in to your account are now signed out."
-            }
-            Flash::DevicesSignedOut => {
-                "Signed out. That device will need your password to come back in."
-            }
-            Flash::InviteRevoked => "The invite link no longer works.",
-            Flash::MemberUpdated => "Their account is updated.",
-            Flash::TopicSaved => "The topic is saved.",
-            Flash::PeerAdded => {
-                "Paired. The two nodes are connecting now; this page shows when they are."
-            }
-            Flash::PeerBlocked => "Blocked. Nothing more is exchanged with that node.",
-            Flash::PeerUnblocked => "Unblocked. The nodes will reconnect.",
-            Flash::LeftConversation => "You have left the conversation.",
-            Flash::OfferPublished => {
-                "Your offer is published. People looking for a mentor or buddy can now find it."
-            }
-            Flash::ProposalSent => {
-                "Your request is sent. You will see the answer here, and on the Mentoring page."
-            }
-            Flash::Answered => "Your answer is sent.",
-            Flash::CheckedIn => "Thank you for checking in.",
-            Flash::MatchClosed => "The match has ended. Thank you both.",
-            Flash::RoundSent => "The proposals are sent to the mentors.",
-            Flash::MessageTakenBack => "Your message is taken back.",
-        }
-    }
-
     pub(crate) fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.code() == code)
+        Self::ALL.iter().copied().find(|f| f.code() == code)
     }
 
     /// The cookie that carries this notice to the next page.
@@ -300,22 +233,17 @@ impl Chrome {
             flash: viewer.flash.map(Flash::message),
             ..Self::public(node, title)
         };
-        chrome.mark_unread(node, viewer);
-        chrome
-    }
-
-    /// Marks the Chat link "new" when a conversation has unread messages (again after a
-    /// page has just read some).
-    pub(crate) fn mark_unread(&mut self, node: &Node, viewer: &Viewer) {
+        // The Chat link says "new" while an unmuted conversation has unread messages.
         let unread = node.has_unread(&viewer.auth.member_id).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot tell whether there are unread messages");
             false
         });
-        for link in &mut self.nav {
+        for link in &mut chrome.nav {
             if link.href == "/chat" {
                 link.badge = unread.then_some("new");
             }
         }
+        chrome
     }
 
     /// Chrome for a page anyone may see.
@@ -377,4 +305,18 @@ pub(crate) fn see_other(node: &Node, to: &str, flash: Option<Flash>) -> Response
             .append(header::SET_COOKIE, flash.cookie(node));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_comes_back_from_its_cookie_code() {
+        for flash in Flash::ALL {
+            assert_eq!(Flash::parse(flash.code()), Some(*flash));
+            assert!(!flash.message().is_empty());
+        }
+        assert_eq!(Flash::parse("<script>"), None);
+    }
 }

@@ -40,6 +40,39 @@ impl When {
     }
 }
 
+/// `YYYY-MM-DD` (UTC) for a date field, from ms since the epoch.
+pub(crate) fn date_value(millis: u64) -> String {
+    let (y, m, d, _, _) = civil(millis);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// "17 Nov" (UTC), for labels where the year is said elsewhere.
+pub(crate) fn day_month(at: Timestamp) -> String {
+    let (_, m, d, _, _) = civil(at.as_millis());
+    format!("{d} {}", MONTHS[(m - 1) as usize])
+}
+
+/// Milliseconds since the epoch at the start of a `YYYY-MM-DD` date (UTC); `None` for
+/// anything else, or a year outside 2000-2200.
+pub(crate) fn parse_date(text: &str) -> Option<u64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(2000..=2200).contains(&y) {
+        return None;
+    }
+    // Days from a civil date, the inverse of `civil`.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400_000)
+}
+
 /// Year, month, day, hour and minute (UTC) of a time in milliseconds since 1970.
 fn civil(millis: u64) -> (i64, u32, u32, u32, u32) {
     let secs = millis / 1000;
@@ -88,5 +121,16 @@ mod tests {
         assert_eq!(ago(86_400 * 3), "3 days ago");
         assert_eq!(ago(86_400 * 30), "24 Oct 2026");
         assert_eq!(When::new(now, now).iso, "2026-11-23T00:00Z");
+    }
+
+    #[test]
+    fn dates_round_trip_through_the_date_field() {
+        for text in ["2026-11-23", "2027-02-28", "2028-02-29", "2030-12-31"] {
+            let ms = parse_date(text).unwrap();
+            assert_eq!(date_value(ms), text);
+        }
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("soon"), None);
+        assert_eq!(day_month(Timestamp(1_795_392_000_000)), "23 Nov");
     }
 }

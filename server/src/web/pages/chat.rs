@@ -6,7 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use kindred_protocol::api::{
-    ConversationView, CreateConversation, MessageView, NewMessage, PersonView, UpdateConversation,
+    ConversationView, CreateConversation, ErrorCode, MessageView, NewMessage, PersonView,
+    UpdateConversation,
 };
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::ConversationKind;
@@ -230,7 +231,9 @@ pub(crate) struct HistoryQuery {
     before: Option<String>,
 }
 
-fn conversation_page(
+/// The conversation page. Showing the newest messages reads them: the read position is
+/// the newest message shown, and it moves before the navigation's "new" mark is worked out.
+async fn conversation_page(
     node: &Node,
     viewer: &Viewer,
     id: &ConversationId,
@@ -241,6 +244,11 @@ fn conversation_page(
         AppError::not_found("That conversation does not exist, or you are not in it.")
     })?;
     let history = node.history(&viewer.auth, id, before, PAGE_SIZE)?;
+    if before.is_none()
+        && let Some(newest) = history.items.first()
+    {
+        node.mark_read(&viewer.auth, id, &newest.id).await?;
+    }
     let now = Timestamp::now();
     // History pages come newest first; a conversation reads oldest first.
     let mut messages: Vec<MessageItem> = history
@@ -301,15 +309,7 @@ pub(crate) async fn conversation(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let mut page = conversation_page(&node, &viewer, &id, q.before.as_deref())?;
-    // Opening the newest messages reads them.
-    if q.before.is_none()
-        && let Some(last) = page.messages.last()
-        && let Ok(up_to) = last.id.parse::<EventId>()
-    {
-        node.mark_read(&viewer.auth, &id, &up_to).await?;
-        page.chrome.mark_unread(&node, &viewer);
-    }
+    let page = conversation_page(&node, &viewer, &id, q.before.as_deref()).await?;
     render(&page, &page.chrome)
 }
 
@@ -343,7 +343,7 @@ pub(crate) async fn send(
             Err(e) => problems.refused("body", e)?,
         }
     }
-    let mut page = conversation_page(&node, &viewer, &id, None)?;
+    let mut page = conversation_page(&node, &viewer, &id, None).await?;
     page.problems = problems;
     page.draft = form.body;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
@@ -362,9 +362,8 @@ pub(crate) async fn message_fragment(
     Path((id, message)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let message: EventId = message
-        .parse()
-        .map_err(|_| AppError::not_found("No such message."))?;
+    let message = message_id(&message)?;
+    // Through the history, so blocked authors stay hidden as they are on the page.
     let found = node
         .history(&viewer.auth, &id, None, PAGE_SIZE)?
         .items
@@ -549,28 +548,20 @@ pub(crate) async fn add(
     ))
 }
 
-/// One of the member's own messages in a conversation, or a clear "not found".
+/// One of the member's own messages, from the page's path.
 fn own_message(
     node: &Node,
     viewer: &Viewer,
     conversation: &ConversationId,
     message: &str,
 ) -> Result<MessageView, PageError> {
-    let not_found = || PageError::from(AppError::not_found("That message does not exist."));
-    let id: EventId = message.parse().map_err(|_| not_found())?;
-    // Only participants get this far; anyone else sees "not found" for the conversation.
-    node.conversation_view(&viewer.auth.member_id, conversation)?
-        .ok_or_else(not_found)?;
-    let m = node
-        .message_view(&id, Some(&viewer.auth.member_id))?
-        .filter(|m| m.conversation == *conversation)
-        .ok_or_else(not_found)?;
-    if m.author != viewer.auth.member_id {
-        return Err(
-            AppError::forbidden("Only the person who wrote a message can change it.").into(),
-        );
-    }
-    Ok(m)
+    let id = message_id(message)?;
+    Ok(node.own_message(&viewer.auth, conversation, &id)?.1)
+}
+
+fn message_id(text: &str) -> Result<EventId, PageError> {
+    text.parse()
+        .map_err(|_| AppError::not_found("That message does not exist.").into())
 }
 
 #[derive(askama::Template)]
@@ -610,7 +601,7 @@ pub(crate) async fn edit_message(
 ) -> Result<Response, PageError> {
     let conversation = conversation_id(&id)?;
     let form: MessageForm = member_form(&viewer, &body)?;
-    let m = own_message(&node, &viewer, &conversation, &message)?;
+    let mid = message_id(&message)?;
     let mut problems = Problems::default();
     if form.body.trim().is_empty() {
         problems.add(
@@ -619,21 +610,26 @@ pub(crate) async fn edit_message(
         );
     } else {
         match node
-            .edit_message(&viewer.auth, &conversation, &m.id, &form.body)
+            .edit_message(&viewer.auth, &conversation, &mid, &form.body)
             .await
         {
             Ok(_) => {
-                let to = format!("/chat/{conversation}#message-{}", m.id);
+                let to = format!("/chat/{conversation}#message-{mid}");
                 return Ok(see_other(&node, &to, Some(Flash::Edited)));
             }
-            Err(e) => problems.refused("body", e)?,
+            // Problems with the text go next to it; not being allowed is a page of its own.
+            Err(AppError::Refused {
+                code: ErrorCode::BadRequest | ErrorCode::TooLarge | ErrorCode::RateLimited,
+                message,
+            }) => problems.add("body", message),
+            Err(e) => return Err(e.into()),
         }
     }
     let page = EditMessagePage {
         chrome: Chrome::member(&node, &viewer, "Edit your message", "/chat"),
         csrf: viewer.csrf.clone(),
         conversation: id,
-        id: m.id.to_string(),
+        id: mid.to_string(),
         body: form.body,
         problems,
     };
@@ -675,8 +671,7 @@ pub(crate) async fn retract_message(
 ) -> Result<Response, PageError> {
     let conversation = conversation_id(&id)?;
     let _: NoFields = member_form(&viewer, &body)?;
-    let m = own_message(&node, &viewer, &conversation, &message)?;
-    node.retract_message(&viewer.auth, &conversation, &m.id)
+    node.retract_message(&viewer.auth, &conversation, &message_id(&message)?)
         .await?;
     Ok(see_other(
         &node,

@@ -5,7 +5,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use kindred_protocol::Timestamp;
 use kindred_protocol::api::{CohortRound, Dashboard, EditRound, Role, WeekCounts};
 
 use crate::error::AppError;
@@ -14,7 +13,6 @@ use crate::web::chrome::{Chrome, Flash, render, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{NoFields, member_form, member_pairs};
 use crate::web::session::Viewer;
-use crate::web::time::When;
 
 /// The chart's drawing area, in SVG units.
 const CHART_W: u64 = 640;
@@ -39,14 +37,6 @@ struct WeekRow {
     counts: WeekCounts,
 }
 
-/// "17 Nov" for a week's Monday.
-fn week_label(starts_at: Timestamp) -> String {
-    let text = When::new(starts_at, Timestamp(u64::MAX)).text;
-    // The long form is "17 Nov 2026"; the year is in the table caption.
-    text.rsplit_once(' ')
-        .map_or(text.clone(), |(day_month, _)| day_month.to_owned())
-}
-
 /// Lays the weeks out as grouped bars, scaled to the largest count.
 fn chart(weeks: &[WeekCounts]) -> (Vec<Bar>, Vec<WeekRow>, u64) {
     let top = weeks
@@ -62,7 +52,7 @@ fn chart(weeks: &[WeekCounts]) -> (Vec<Bar>, Vec<WeekRow>, u64) {
     let mut rows = Vec::new();
     for (i, w) in weeks.iter().enumerate() {
         let x0 = AXIS_LEFT + i as u64 * slot + 4;
-        let label = week_label(w.starts_at);
+        let label = crate::web::time::day_month(w.starts_at);
         for (j, (value, class, what)) in [
             (w.requests, "bar-requests", "requests"),
             (w.matches, "bar-matches", "matches started"),
@@ -261,6 +251,7 @@ pub(crate) async fn send_round(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kindred_protocol::Timestamp;
 
     #[test]
     fn bars_scale_to_the_busiest_week_and_stay_in_the_chart() {

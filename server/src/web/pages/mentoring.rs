@@ -102,16 +102,12 @@ fn status_text(status: MatchStatus) -> &'static str {
     }
 }
 
-/// The status as the API spells it (the live script compares it with updates).
-fn status_code(status: MatchStatus) -> &'static str {
-    match status {
-        MatchStatus::Pending => "pending",
-        MatchStatus::Active => "active",
-        MatchStatus::Declined => "declined",
-        MatchStatus::NoLongerAvailable => "no_longer_available",
-        MatchStatus::Expired => "expired",
-        MatchStatus::Withdrawn => "withdrawn",
-        MatchStatus::Closed => "closed",
+/// The status as the API and the live stream spell it (its serde name), which the live
+/// script compares with updates.
+fn status_code(status: MatchStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(code)) => code,
+        _ => String::new(),
     }
 }
 
@@ -164,20 +160,18 @@ pub(crate) async fn overview(
     State(node): State<Node>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
-    node.mentoring_caught_up().await?;
-    let offer = match node.store().offer(&viewer.auth.member_id)? {
-        Some(record) => Some(node.offer_view(record)?),
-        None => None,
-    };
+    // Matches first: reading them waits until mentoring events are applied, so the offer
+    // read next is current too.
     let (current, past): (Vec<MatchView>, Vec<MatchView>) = node
         .my_matches(&viewer.auth)
         .await?
         .into_iter()
         .partition(|m| matches!(m.status, MatchStatus::Pending | MatchStatus::Active));
-    let request = node
-        .my_requests(&viewer.auth)?
-        .into_iter()
-        .find(|r| r.status == "open");
+    let offer = match node.store().offer(&viewer.auth.member_id)? {
+        Some(record) => Some(node.offer_view(record)?),
+        None => None,
+    };
+    let request = open_request(&node, &viewer)?;
     let mut chrome = Chrome::member(&node, &viewer, "Mentoring and buddying", "/mentoring");
     chrome.live_data.push(("mentoring", "yes".to_owned()));
     let page = OverviewPage {
@@ -722,35 +716,6 @@ struct MatchPage {
     problems: Problems,
 }
 
-/// `YYYY-MM-DD` for a date input, from ms since the epoch.
-fn date_value(ms: u64) -> String {
-    When::new(Timestamp(ms), Timestamp(ms))
-        .iso
-        .get(..10)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// Milliseconds since the epoch at the start of a `YYYY-MM-DD` date (UTC).
-fn parse_date(text: &str) -> Option<u64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(2000..=2200).contains(&y) {
-        return None;
-    }
-    // Days from civil date (proleptic Gregorian), the inverse of `time::civil`.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400_000)
-}
-
 fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
     let now = Timestamp::now();
     let as_mentor = m.role == "mentor";
@@ -780,7 +745,7 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
     chrome.live_data.push(("match", m.id.to_string()));
     chrome
         .live_data
-        .push(("match-status", status_code(m.status).to_owned()));
+        .push(("match-status", status_code(m.status)));
     MatchPage {
         chrome,
         csrf: viewer.csrf.clone(),
@@ -795,7 +760,7 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             .agreement
             .as_ref()
             .filter(|a| a.ends_at > 0)
-            .map(|a| date_value(a.ends_at))
+            .map(|a| crate::web::time::date_value(a.ends_at))
             .unwrap_or_default(),
         agreement: m.agreement.clone(),
         first_checkin: !checkins.iter().any(|c| c.by_me),
@@ -925,7 +890,7 @@ pub(crate) async fn agree(
     let ends = if form.ends_on.trim().is_empty() {
         Some(0)
     } else {
-        parse_date(&form.ends_on)
+        crate::web::time::parse_date(&form.ends_on)
     };
     let (Some(rhythm_days), Some(ends_at)) = (rhythm, ends) else {
         let error = AppError::bad_request(
@@ -1036,16 +1001,6 @@ pub(crate) async fn close(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_round_trip_through_the_date_field() {
-        for text in ["2026-11-23", "2027-02-28", "2028-02-29", "2030-12-31"] {
-            let ms = parse_date(text).unwrap();
-            assert_eq!(date_value(ms), text);
-        }
-        assert_eq!(parse_date("2026-13-01"), None);
-        assert_eq!(parse_date("soon"), None);
-    }
 
     #[test]
     fn labels_read_as_words() {

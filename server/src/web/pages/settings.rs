@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::node::Node;
+use crate::node::check_profile;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form};
@@ -103,15 +104,13 @@ pub(crate) async fn profile(
         read_markers: Some(form.read_markers.is_some()),
     };
     let mut problems = Problems::default();
-    match node.update_me(&viewer.auth, req).await {
-        Ok(_) => return Ok(see_other(&node, "/settings", Some(Flash::Edited))),
-        Err(e) => {
-            let field = if e.to_string().contains("talk about") {
-                "happy_to_talk_about"
-            } else {
-                "display_name"
-            };
-            problems.refused(field, e)?;
+    for (field, e) in check_profile(&form.display_name, &form.happy_to_talk_about) {
+        problems.refused(field, e)?;
+    }
+    if problems.is_empty() {
+        match node.update_me(&viewer.auth, req).await {
+            Ok(_) => return Ok(see_other(&node, "/settings", Some(Flash::Edited))),
+            Err(e) => problems.refused("", e)?,
         }
     }
     let mut page = settings_page(&node, &viewer)?;

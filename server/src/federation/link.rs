@@ -314,6 +314,16 @@ async fn session(
     let mut outbox_cursor = 0u64;
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
+    // Received batches are verified and stored off this loop, in order; their outcomes
+    // come back on `stored_batches` for acknowledging. The pipeline stops with the session.
+    let (receiving, incoming) = tokio::sync::mpsc::channel(2 * BATCH_WINDOW);
+    let (outcomes, mut stored_batches) = tokio::sync::mpsc::channel(2 * BATCH_WINDOW);
+    let _pipeline = AbortOnDrop(tokio::spawn(replicate::receive_pipeline(
+        node.clone(),
+        peer,
+        incoming,
+        outcomes,
+    )));
 
     loop {
         // Send what the window allows.
@@ -397,30 +407,10 @@ async fn session(
                                 tokio::time::sleep(Duration::from_millis(20)).await;
                             }
                         }
-                        let received = match replicate::receive_batch(node, &peer, events).await {
-                            Ok(r) => r,
-                            Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
-                                refuse(wire, ErrorCode::BAD_SIGNATURE, &e.to_string()).await;
-                                return Err(e);
-                            }
-                            Err(e) => return Err(e),
-                        };
-                        stats.events_received.fetch_add(received.stored, Ordering::Relaxed);
-                        {
-                            let mut heads = stats.heads.lock().unwrap_or_else(|p| p.into_inner());
-                            for (origin, seq) in &received.seen {
-                                let h = heads.entry(*origin).or_insert(0);
-                                *h = (*h).max(*seq);
-                                if let Some(theirs) = theirs.as_mut() {
-                                    let t = theirs.entry(*origin).or_insert(0);
-                                    *t = (*t).max(*seq);
-                                }
-                            }
-                        }
-                        send(wire, &PeerFrame::BatchAck { batch }).await?;
-                        if received.gap {
-                            // Ask the peer to resend from what we actually hold.
-                            send(wire, &PeerFrame::HaveVector(have_vector(node)?)).await?;
+                        // Room for more than a peer's window, so a peer keeping to the
+                        // protocol never makes this wait.
+                        if receiving.send(replicate::Incoming { batch, events }).await.is_err() {
+                            return Err(LinkError::Store("the receiving pipeline stopped".to_owned()));
                         }
                     }
                     PeerFrame::BatchAck { batch } => match batches_in_flight.pop_front() {
@@ -466,6 +456,33 @@ async fn session(
                     }
                 }
             }
+            Some((batch, result)) = stored_batches.recv() => {
+                let received = match result {
+                    Ok(r) => r,
+                    Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
+                        refuse(wire, ErrorCode::BAD_SIGNATURE, &e.to_string()).await;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                };
+                stats.events_received.fetch_add(received.stored, Ordering::Relaxed);
+                {
+                    let mut heads = stats.heads.lock().unwrap_or_else(|p| p.into_inner());
+                    for (origin, seq) in &received.seen {
+                        let h = heads.entry(*origin).or_insert(0);
+                        *h = (*h).max(*seq);
+                        if let Some(theirs) = theirs.as_mut() {
+                            let t = theirs.entry(*origin).or_insert(0);
+                            *t = (*t).max(*seq);
+                        }
+                    }
+                }
+                send(wire, &PeerFrame::BatchAck { batch }).await?;
+                if received.gap {
+                    // Ask the peer to resend from what we actually hold.
+                    send(wire, &PeerFrame::HaveVector(have_vector(node)?)).await?;
+                }
+            }
             _ = log_changed.changed() => {}
             _ = outbox_changed.changed() => {}
             _ = ping.tick() => {
@@ -489,6 +506,15 @@ async fn session(
                 return if fed.is_blocked(&peer) { Err(LinkError::Blocked) } else { Ok(()) };
             }
         }
+    }
+}
+
+/// Stops a task when the owner goes away (a link's receiving pipeline with its session).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

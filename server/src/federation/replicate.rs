@@ -146,13 +146,57 @@ pub(crate) struct Received {
     pub(crate) seen: HashMap<NodeId, u64>,
 }
 
-/// Verifies and stores a batch of shared-log events from `peer`. Any bad signature or an
-/// event that does not belong on the shared log fails the whole batch (nothing stored).
-pub(crate) async fn receive_batch(
-    node: &Node,
-    peer: &NodeId,
-    events: Vec<SignedEvent>,
-) -> Result<Received, LinkError> {
+/// A received batch on its way through [`receive_pipeline`].
+pub(crate) struct Incoming {
+    /// The peer's batch number, echoed in the acknowledgement.
+    pub(crate) batch: u64,
+    /// The events as received.
+    pub(crate) events: Vec<SignedEvent>,
+}
+
+/// What the pipeline says about a batch, in the order the batches arrived.
+pub(crate) type Outcome = (u64, Result<Received, LinkError>);
+
+/// Verifies and stores the batches a link receives, in arrival order, in two stages so
+/// that verifying one batch overlaps storing the one before it. Each batch's outcome is
+/// sent on `done` once it is durable (or failed). Ends when `incoming` closes or `done`
+/// is dropped; a failed batch ends it too (the link closes on it).
+pub(crate) async fn receive_pipeline(
+    node: Node,
+    peer: NodeId,
+    mut incoming: tokio::sync::mpsc::Receiver<Incoming>,
+    done: tokio::sync::mpsc::Sender<Outcome>,
+) {
+    // One verified batch waits while another is stored.
+    let (verified_tx, mut verified_rx) =
+        tokio::sync::mpsc::channel::<(u64, Result<Vec<VerifiedEvent>, LinkError>)>(1);
+    let verifier = async move {
+        while let Some(Incoming { batch, events }) = incoming.recv().await {
+            let result = verify(&peer, events).await;
+            let failed = result.is_err();
+            if verified_tx.send((batch, result)).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let storer = async {
+        while let Some((batch, verified)) = verified_rx.recv().await {
+            let result = match verified {
+                Ok(events) => store_batch(&node, events).await,
+                Err(e) => Err(e),
+            };
+            let failed = result.is_err();
+            if done.send((batch, result)).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    // Both stages run on this task; the verification itself runs on a blocking thread.
+    tokio::join!(verifier, storer);
+}
+
+/// Checks every signature of a batch at once. Any bad signature fails the whole batch.
+async fn verify(peer: &NodeId, events: Vec<SignedEvent>) -> Result<Vec<VerifiedEvent>, LinkError> {
     let verified = tokio::task::spawn_blocking(move || verify_batch(events))
         .await
         .map_err(|e| LinkError::Store(e.to_string()))?;
@@ -166,6 +210,12 @@ pub(crate) async fn receive_batch(
             }
         }
     }
+    Ok(good)
+}
+
+/// Stores a verified batch of shared-log events, in order per origin. An event
+/// that does not belong on the shared log fails the whole batch (nothing stored).
+async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Received, LinkError> {
     let fed = node.federation();
     let own = node.node_id();
     let mut seen: HashMap<NodeId, u64> = HashMap::new();

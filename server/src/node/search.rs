@@ -51,7 +51,11 @@ fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
         add(tag, 2);
     }
     add(body, 1);
-    SearchDoc { len, terms }
+    SearchDoc {
+        len,
+        terms,
+        segment: 0,
+    }
 }
 
 /// The indexer waits for writing to pause this long before indexing...

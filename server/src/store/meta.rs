@@ -7,24 +7,42 @@ const SETUP_TOKEN_KEY: &[u8] = b"setup_token_sha256";
 const NODE_NAME_KEY: &[u8] = b"node_name";
 const ANNOUNCED_KEY: &[u8] = b"announced";
 
-/// Records the schema version in a new database; refuses a newer one.
-pub(super) fn check_schema(meta: &sled::Tree) -> Result<(), StoreError> {
-    match meta.get(SCHEMA_KEY)? {
-        None => {
+/// Records the schema version in a new database, upgrades an older one, refuses a newer
+/// one.
+pub(super) fn check_schema(trees: &super::Trees) -> Result<(), StoreError> {
+    let meta = &trees.meta;
+    let found = match meta.get(SCHEMA_KEY)? {
+        None => None,
+        Some(bytes) => Some(
+            <[u8; 4]>::try_from(bytes.as_ref())
+                .map(u32::from_be_bytes)
+                .map_err(|e| StoreError::corrupt("meta", e))?,
+        ),
+    };
+    match found {
+        Some(found) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(SCHEMA_VERSION) => Ok(()),
+        Some(found) => {
+            // Version 1 kept one posting per term and entry. The index is derived from
+            // the event log, so it is dropped and the indexer rebuilds it.
+            tracing::info!(
+                from = found,
+                to = SCHEMA_VERSION,
+                "upgrading the database: the search index will be rebuilt"
+            );
+            trees.search_postings.clear()?;
+            trees.search_docs.clear()?;
+            trees.search_meta.clear()?;
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             meta.flush()?;
             Ok(())
         }
-        Some(bytes) => {
-            let found = <[u8; 4]>::try_from(bytes.as_ref())
-                .map(u32::from_be_bytes)
-                .map_err(|e| StoreError::corrupt("meta", e))?;
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::SchemaTooNew {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
+        None => {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            meta.flush()?;
             Ok(())
         }
     }
@@ -100,6 +118,30 @@ mod tests {
         let err = Store::open(dir.path()).err().unwrap();
         assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
         assert!(err.to_string().contains("upgrade Kindred"));
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_by_rebuilding_the_search_index() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(SCHEMA_KEY, &1u32.to_be_bytes())
+                .unwrap();
+            let postings = db.open_tree("search_postings").unwrap();
+            postings.insert(b"\x05grant-old-layout", &[0; 8]).unwrap();
+            let search_meta = db.open_tree("search_meta").unwrap();
+            search_meta
+                .insert(b"indexed_up_to", &9u64.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.trees().search_postings.is_empty());
+        assert_eq!(store.indexed_up_to().unwrap(), 0, "rebuilt from the start");
+        let v = store.trees().meta.get(SCHEMA_KEY).unwrap().unwrap();
+        assert_eq!(v.as_ref(), SCHEMA_VERSION.to_be_bytes());
     }
 
     #[test]

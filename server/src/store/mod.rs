@@ -36,8 +36,9 @@ pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecor
 pub(crate) use search::{IndexOp, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
-/// The database schema this build writes. Opening a newer one fails clearly.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// The database schema this build writes. Opening a newer one fails clearly; an older one
+/// is upgraded (see `meta::check_schema`).
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// Why a storage operation failed.
 #[derive(Debug, Error)]
@@ -186,7 +187,7 @@ impl Store {
             chat: t("chat")?,
             mentoring: t("mentoring")?,
         };
-        meta::check_schema(&trees.meta)?;
+        meta::check_schema(&trees)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;
         Ok(Self {
             db,

@@ -1,21 +1,24 @@
 //! The search index, kept by the indexer thread a moment behind the event log:
 //!
-//! - `search_postings`: term (u8 len ‖ text) ‖ entry id (32) → term frequency (u32 BE) ‖
-//!   entry length (u32 BE), so ranking needs no second read.
-//! - `search_docs`: entry id (original) → [`SearchDoc`] (JSON): its length and terms, so an
-//!   edit or retraction can remove exactly what was indexed.
+//! - `search_postings`: term (u8 len ‖ text) ‖ segment (u64 BE) → the entries of that
+//!   term written by one indexing batch, each entry id (32) ‖ term frequency (u32 BE) ‖
+//!   entry length (u32 BE), so ranking needs no second read. A batch writes one value per
+//!   distinct term rather than one per term and entry: common words share one write.
+//! - `search_docs`: entry id (original) → [`SearchDoc`] (JSON): its length, terms and
+//!   segment, so an edit or retraction can remove exactly what was indexed.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
 //!   (u64 BE, sum of document lengths for BM25).
 //!
 //! Everything here is derived from the event log and rebuilt from the watermark after a
-//! crash; index writes are idempotent.
+//! crash (or from scratch when the layout changes, see `meta`); index writes are
+//! idempotent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kindred_protocol::EventId;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::keys::push_text;
 use super::origin_log::decode_u64;
@@ -25,6 +28,8 @@ const WATERMARK: &[u8] = b"indexed_up_to";
 const TOTAL_LEN: &[u8] = b"total_len";
 /// Postings read per query term at most, so a very common word cannot make a search slow.
 const MAX_POSTINGS_PER_TERM: usize = 50_000;
+/// Bytes of one posting: id, term frequency, entry length.
+const ENTRY: usize = 40;
 
 /// What the index holds for one entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +38,9 @@ pub(crate) struct SearchDoc {
     pub(crate) len: u32,
     /// Distinct terms with their frequencies.
     pub(crate) terms: BTreeMap<String, u32>,
+    /// The indexing batch whose postings hold this entry (set when stored).
+    #[serde(default)]
+    pub(crate) segment: u64,
 }
 
 /// A change to apply to the index.
@@ -44,11 +52,51 @@ pub(crate) enum IndexOp {
     Remove(EventId),
 }
 
-fn posting_key(term: &str, id: &EventId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + term.len() + 32);
+fn posting_key(term: &str, segment: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + term.len() + 8);
     push_text(&mut key, term);
-    key.extend_from_slice(id.as_bytes());
+    key.extend_from_slice(&segment.to_be_bytes());
     key
+}
+
+fn entry(id: &EventId, tf: u32, len: u32) -> [u8; ENTRY] {
+    let mut out = [0u8; ENTRY];
+    out[..32].copy_from_slice(id.as_bytes());
+    out[32..36].copy_from_slice(&tf.to_be_bytes());
+    out[36..].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// The entries of a posting value without `id`'s.
+fn without(entries: &[u8], id: &EventId) -> Vec<u8> {
+    entries
+        .chunks(ENTRY)
+        .filter(|e| e.get(..32) != Some(id.as_bytes().as_slice()))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+type TxError = ConflictableTransactionError<StoreError>;
+
+/// Removes an indexed entry's postings from its segment.
+fn remove_postings(
+    postings: &TransactionalTree,
+    id: &EventId,
+    doc: &SearchDoc,
+) -> Result<(), TxError> {
+    for term in doc.terms.keys() {
+        let key = posting_key(term, doc.segment);
+        if let Some(entries) = postings.get(&key)? {
+            let rest = without(&entries, id);
+            if rest.is_empty() {
+                postings.remove(key)?;
+            } else {
+                postings.insert(key, rest)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -60,7 +108,8 @@ impl Store {
         }
     }
 
-    /// Applies index changes and moves the watermark, in one transaction.
+    /// Applies index changes and moves the watermark to `up_to`, in one transaction. The
+    /// new postings form segment `up_to` (unique: the watermark only moves forward).
     pub(crate) fn apply_index(&self, ops: &[IndexOp], up_to: u64) -> Result<(), StoreError> {
         let t = self.trees();
         let result = (&t.search_postings, &t.search_docs, &t.search_meta).transaction(
@@ -70,27 +119,51 @@ impl Store {
                     None => 0,
                     Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
                 };
+                // This batch's segment, by term, and the entries it indexes.
+                let mut segment: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+                let mut indexed: HashMap<EventId, &SearchDoc> = HashMap::new();
                 for op in ops {
                     let id = match op {
                         IndexOp::Put(id, _) | IndexOp::Remove(id) => id,
                     };
-                    if let Some(old) = docs.remove(id.as_bytes())? {
+                    if let Some(earlier) = indexed.remove(id) {
+                        // Indexed earlier in this batch: take it out of the new segment.
+                        total = total.saturating_sub(u64::from(earlier.len));
+                        for term in earlier.terms.keys() {
+                            if let Some(entries) = segment.get_mut(term.as_str()) {
+                                *entries = without(entries, id);
+                            }
+                        }
+                    } else if let Some(old) = docs.get(id.as_bytes())? {
                         let old: SearchDoc = from_json("search_docs", &old).map_err(abort)?;
                         total = total.saturating_sub(u64::from(old.len));
-                        for term in old.terms.keys() {
-                            postings.remove(posting_key(term, id))?;
-                        }
+                        remove_postings(postings, id, &old)?;
+                    }
+                    if let IndexOp::Remove(_) = op {
+                        docs.remove(id.as_bytes())?;
                     }
                     if let IndexOp::Put(id, doc) = op {
                         for (term, tf) in &doc.terms {
-                            let mut value = [0u8; 8];
-                            value[..4].copy_from_slice(&tf.to_be_bytes());
-                            value[4..].copy_from_slice(&doc.len.to_be_bytes());
-                            postings.insert(posting_key(term, id), &value)?;
+                            segment
+                                .entry(term.as_str())
+                                .or_default()
+                                .extend_from_slice(&entry(id, *tf, doc.len));
                         }
                         total += u64::from(doc.len);
-                        docs.insert(id.as_bytes(), to_json("search_docs", doc).map_err(abort)?)?;
+                        indexed.insert(*id, doc);
                     }
+                }
+                for (term, entries) in segment {
+                    if !entries.is_empty() {
+                        postings.insert(posting_key(term, up_to), entries)?;
+                    }
+                }
+                for (id, doc) in indexed {
+                    let doc = SearchDoc {
+                        segment: up_to,
+                        ..doc.clone()
+                    };
+                    docs.insert(id.as_bytes(), to_json("search_docs", &doc).map_err(abort)?)?;
                 }
                 meta.insert(TOTAL_LEN, &total.to_be_bytes())?;
                 meta.insert(WATERMARK, &up_to.to_be_bytes())?;
@@ -119,21 +192,24 @@ impl Store {
         let mut prefix = Vec::with_capacity(1 + term.len());
         push_text(&mut prefix, term);
         let mut out = Vec::new();
-        for item in self
-            .trees()
-            .search_postings
-            .scan_prefix(&prefix)
-            .take(MAX_POSTINGS_PER_TERM)
-        {
-            let (key, value) = item?;
-            let id = <[u8; 32]>::try_from(&key[prefix.len()..])
-                .map(EventId::from_bytes)
-                .map_err(|e| StoreError::corrupt("search_postings", e))?;
-            let value = <[u8; 8]>::try_from(value.as_ref())
-                .map_err(|e| StoreError::corrupt("search_postings", e))?;
-            let tf = u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
-            let len = u32::from_be_bytes([value[4], value[5], value[6], value[7]]);
-            out.push((id, tf, len));
+        for item in self.trees().search_postings.scan_prefix(&prefix) {
+            let (_, entries) = item?;
+            if entries.len() % ENTRY != 0 {
+                return Err(StoreError::corrupt(
+                    "search_postings",
+                    std::io::Error::other("a posting list of the wrong length"),
+                ));
+            }
+            for e in entries.chunks_exact(ENTRY) {
+                if out.len() >= MAX_POSTINGS_PER_TERM {
+                    return Ok(out);
+                }
+                let mut id = [0u8; 32];
+                id.copy_from_slice(&e[..32]);
+                let tf = u32::from_be_bytes([e[32], e[33], e[34], e[35]]);
+                let len = u32::from_be_bytes([e[36], e[37], e[38], e[39]]);
+                out.push((EventId::from_bytes(id), tf, len));
+            }
         }
         Ok(out)
     }
@@ -168,8 +244,78 @@ mod tests {
 
     #[test]
     fn posting_key_layout_is_pinned() {
-        let key = posting_key("grant", &EventId::from_bytes([3; 32]));
+        let key = posting_key("grant", 7);
         assert_eq!(&key[..6], b"\x05grant");
-        assert_eq!(&key[6..], &[3; 32]);
+        assert_eq!(&key[6..], &7u64.to_be_bytes());
+    }
+
+    fn doc(terms: &[(&str, u32)]) -> SearchDoc {
+        SearchDoc {
+            len: terms.iter().map(|(_, tf)| tf).sum(),
+            terms: terms.iter().map(|(t, tf)| ((*t).to_owned(), *tf)).collect(),
+            segment: 0,
+        }
+    }
+
+    fn ids(store: &Store, term: &str) -> Vec<EventId> {
+        let mut ids: Vec<EventId> = store
+            .postings(term)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn entries_in_one_batch_share_a_posting_list_and_can_be_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (EventId::from_bytes([1; 32]), EventId::from_bytes([2; 32]));
+        store
+            .apply_index(
+                &[
+                    IndexOp::Put(a, doc(&[("grant", 2), ("bid", 1)])),
+                    IndexOp::Put(b, doc(&[("grant", 1)])),
+                ],
+                10,
+            )
+            .unwrap();
+        assert_eq!(store.trees().search_postings.len(), 2, "one list per term");
+        assert_eq!(ids(&store, "grant"), [a, b]);
+        assert_eq!(store.postings("grant").unwrap()[0], (a, 2, 3));
+        assert_eq!(store.index_stats().unwrap(), (2, 4));
+
+        // An edit in a later batch moves the entry; a retraction removes it.
+        store
+            .apply_index(&[IndexOp::Put(a, doc(&[("lottery", 1)]))], 20)
+            .unwrap();
+        assert_eq!(ids(&store, "grant"), [b]);
+        assert!(ids(&store, "bid").is_empty());
+        assert_eq!(ids(&store, "lottery"), [a]);
+        store.apply_index(&[IndexOp::Remove(b)], 30).unwrap();
+        assert!(ids(&store, "grant").is_empty());
+        assert_eq!(store.index_stats().unwrap(), (1, 1));
+        assert_eq!(store.indexed_up_to().unwrap(), 30);
+    }
+
+    #[test]
+    fn an_entry_replaced_within_its_batch_is_indexed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = EventId::from_bytes([1; 32]);
+        store
+            .apply_index(
+                &[
+                    IndexOp::Put(a, doc(&[("first", 1)])),
+                    IndexOp::Put(a, doc(&[("second", 1)])),
+                ],
+                5,
+            )
+            .unwrap();
+        assert!(ids(&store, "first").is_empty());
+        assert_eq!(ids(&store, "second"), [a]);
+        assert_eq!(store.index_stats().unwrap(), (1, 1));
     }
 }

@@ -10,6 +10,11 @@ use kindred_protocol::NodeName;
 use kindred_server::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc returns memory freed after a burst (a catch-up, a flood of posts) to the
+/// system; glibc's per-thread arenas kept the peak. Settings: `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Kindred: a federated peer-support node for your organisation.
 #[derive(Parser)]
 #[command(version, about)]

@@ -28,6 +28,10 @@ const TOO_SLOW: u16 = 4008;
 const MAX_BATCH: usize = 64;
 /// How long one batch of messages may take to send before the client counts as too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// While updates come faster than this, a stream sends them at most this often, in batches:
+/// a thousand streams woken for every post would spend the CPU on wake-ups instead of
+/// delivering. A stream that has been quiet sends its next update at once.
+const COALESCE: Duration = Duration::from_millis(10);
 /// Close code for "your session ended".
 const SESSION_ENDED: u16 = 4001;
 
@@ -66,6 +70,7 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
         return;
     }
     tracing::debug!(member = %auth.member_id, "live stream opened");
+    let mut last_sent: Option<tokio::time::Instant> = None;
     let close = loop {
         tokio::select! {
             update = updates.recv() => {
@@ -73,8 +78,15 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
                     Ok(batch) => batch,
                     Err(close) => break close,
                 };
-                match tokio::time::timeout(SEND_TIMEOUT, send_all(&mut socket, batch)).await {
-                    Ok(Ok(())) => {}
+                match send_within(SEND_TIMEOUT, send_all(&mut socket, batch)).await {
+                    Ok(Ok(())) => {
+                        let now = tokio::time::Instant::now();
+                        if last_sent.is_some_and(|t| now.duration_since(t) < COALESCE) {
+                            // Busy: let the next updates gather before waking again.
+                            tokio::time::sleep(COALESCE).await;
+                        }
+                        last_sent = Some(now);
+                    }
                     Ok(Err(_)) => break None,
                     Err(_) => {
                         tracing::info!(member = %auth.member_id, "live stream not reading; disconnecting");
@@ -138,6 +150,20 @@ fn take_batch(
             Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
         };
+    }
+}
+
+/// Runs `send` with a time limit. A send that completes at once (the usual case: the
+/// socket has room) costs no timer, which matters with a thousand streams woken per post.
+async fn send_within<F: std::future::Future>(
+    limit: Duration,
+    send: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut send = std::pin::pin!(send);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(send.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => tokio::time::timeout(limit, send).await,
     }
 }
 

@@ -179,10 +179,25 @@ pub(crate) async fn receive_pipeline(
             }
         }
     };
+    // Written batches wait here for their flush; the next batch is written meanwhile.
+    let (written_tx, mut written_rx) =
+        tokio::sync::mpsc::channel::<(u64, Result<Written, LinkError>)>(2);
     let storer = async {
         while let Some((batch, verified)) = verified_rx.recv().await {
             let result = match verified {
                 Ok(events) => store_batch(&node, events).await,
+                Err(e) => Err(e),
+            };
+            let failed = result.is_err();
+            if written_tx.send((batch, result)).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let acker = async {
+        while let Some((batch, written)) = written_rx.recv().await {
+            let result = match written {
+                Ok(written) => written.durable().await,
                 Err(e) => Err(e),
             };
             let failed = result.is_err();
@@ -191,8 +206,46 @@ pub(crate) async fn receive_pipeline(
             }
         }
     };
-    // Both stages run on this task; the verification itself runs on a blocking thread.
-    tokio::join!(verifier, storer);
+    // All stages run on this task; the verification itself runs on a blocking thread.
+    tokio::join!(verifier, storer, acker);
+}
+
+/// A batch written to the store, not yet known to be durable.
+struct Written {
+    /// One per group of events handed to ingest.
+    parts: Vec<crate::node::Durable>,
+    /// Events were held behind a gap.
+    gap: bool,
+    /// Highest sequence number seen per origin.
+    seen: HashMap<NodeId, u64>,
+}
+
+impl Written {
+    /// Waits until everything written is durable; counts what was newly stored.
+    async fn durable(self) -> Result<Received, LinkError> {
+        let mut stored = 0;
+        for part in self.parts {
+            let outcomes = part
+                .outcomes()
+                .await
+                .map_err(|e| LinkError::Store(e.to_string()))?;
+            for outcome in outcomes {
+                match outcome {
+                    IngestOutcome::Stored { .. } => stored += 1,
+                    IngestOutcome::Duplicate(_) => {}
+                    IngestOutcome::OutOfOrder { id, expected } => {
+                        // Another link stored something first; this one is retried on resend.
+                        tracing::debug!(%id, expected, "event arrived out of order");
+                    }
+                }
+            }
+        }
+        Ok(Received {
+            stored,
+            gap: self.gap,
+            seen: self.seen,
+        })
+    }
 }
 
 /// Checks every signature of a batch at once. Any bad signature fails the whole batch.
@@ -215,7 +268,8 @@ async fn verify(peer: &NodeId, events: Vec<SignedEvent>) -> Result<Vec<VerifiedE
 
 /// Stores a verified batch of shared-log events, in order per origin. An event
 /// that does not belong on the shared log fails the whole batch (nothing stored).
-async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Received, LinkError> {
+/// Returns once the batch is written (reads see it), before it is durable.
+async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Written, LinkError> {
     let fed = node.federation();
     let own = node.node_id();
     let mut seen: HashMap<NodeId, u64> = HashMap::new();
@@ -260,7 +314,7 @@ async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Received, 
             }
         }
     }
-    let mut stored = store_in_order(node, in_order).await?;
+    let mut parts = vec![write_in_order(node, in_order).await?];
     // Held events that now follow on.
     for origin in expected.keys() {
         loop {
@@ -273,30 +327,20 @@ async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Received, 
             if run.is_empty() {
                 break;
             }
-            stored += store_in_order(node, run).await?;
+            parts.push(write_in_order(node, run).await?);
         }
     }
-    Ok(Received { stored, gap, seen })
+    Ok(Written { parts, gap, seen })
 }
 
-async fn store_in_order(node: &Node, events: Vec<VerifiedEvent>) -> Result<u64, LinkError> {
-    let outcomes = node
-        .ingest()
-        .remote(events)
+async fn write_in_order(
+    node: &Node,
+    events: Vec<VerifiedEvent>,
+) -> Result<crate::node::Durable, LinkError> {
+    node.ingest()
+        .remote_written(events)
         .await
-        .map_err(|e| LinkError::Store(e.to_string()))?;
-    let mut stored = 0;
-    for outcome in outcomes {
-        match outcome {
-            IngestOutcome::Stored { .. } => stored += 1,
-            IngestOutcome::Duplicate(_) => {}
-            IngestOutcome::OutOfOrder { id, expected } => {
-                // Another link stored something first; this one is retried on resend.
-                tracing::debug!(%id, expected, "event arrived out of order");
-            }
-        }
-    }
-    Ok(stored)
+        .map_err(|e| LinkError::Store(e.to_string()))
 }
 
 /// Verifies and stores a directed event from `peer`; returns its id for the ack.

@@ -59,7 +59,9 @@ type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
     Local(Box<Draft>, Reply),
-    Remote(Vec<VerifiedEvent>, ReplyMany),
+    /// Remote events; `applied` (if any) is told as soon as they are written, before they
+    /// are durable.
+    Remote(Vec<VerifiedEvent>, ReplyMany, Option<oneshot::Sender<()>>),
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -160,10 +162,45 @@ impl IngestHandle {
         }
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request::Remote(events, reply))
+            .send(Request::Remote(events, reply, None))
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Stores verified remote events, in order; returns once they are written (so reads
+    /// see them), with a receiver for the outcomes that answers once they are durable.
+    /// This lets a link store its next batch while the previous one is being flushed.
+    pub(crate) async fn remote_written(
+        &self,
+        events: Vec<VerifiedEvent>,
+    ) -> Result<Durable, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        if events.is_empty() {
+            let _ = reply.send(Ok(Vec::new()));
+            return Ok(Durable(rx));
+        }
+        let (applied, written) = oneshot::channel();
+        self.tx
+            .send(Request::Remote(events, reply, Some(applied)))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        if written.await.is_err() {
+            // Not written: the outcome says why.
+            rx.await.map_err(|_| IngestError::Closed)??;
+            return Err(IngestError::Closed);
+        }
+        Ok(Durable(rx))
+    }
+}
+
+/// The outcomes of written remote events, answered once they are durable.
+pub(crate) struct Durable(oneshot::Receiver<Result<Vec<IngestOutcome>, IngestError>>);
+
+impl Durable {
+    /// Waits until the events are durable.
+    pub(crate) async fn outcomes(self) -> Result<Vec<IngestOutcome>, IngestError> {
+        self.0.await.map_err(|_| IngestError::Closed)?
     }
 }
 
@@ -215,13 +252,15 @@ impl Actor {
         self.last_time = now;
         let mut events = Vec::with_capacity(group.len());
         let mut waiters = Vec::with_capacity(group.len());
+        let mut written = Vec::new();
         let mut seq = self.next_seq;
         for request in group {
             match request {
                 Request::Stop => {}
-                Request::Remote(batch, reply) => {
+                Request::Remote(batch, reply, applied) => {
                     waiters.push(Waiter::Many(reply, batch.len()));
                     events.extend(batch);
+                    written.extend(applied);
                 }
                 Request::Local(draft, reply) => {
                     let draft = *draft;
@@ -268,6 +307,10 @@ impl Actor {
         match stored {
             Ok(outcomes) => {
                 self.next_seq = seq;
+                for applied in written {
+                    // The requester may have gone; the events are written anyway.
+                    let _ = applied.send(());
+                }
                 if let Some(w) = &self.indexer {
                     // A stopped indexer just misses the wake-up.
                     let _ = w.send(super::search::Wake::Written);

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
 use ingest::IngestHandle;
-pub(crate) use ingest::{Draft, IngestError, Reach, Signals};
+pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
 use live::LiveHub;
 pub(crate) use live::Update;
 pub(crate) use rate_limit::RateLimiter;

@@ -181,15 +181,18 @@ impl Tx<'_> {
         local_seq: &mut u64,
     ) -> Result<IngestOutcome, TxError> {
         let id = event.id();
-        if self.events_by_id.get(id.as_bytes())?.is_some() {
-            return Ok(IngestOutcome::Duplicate(id));
-        }
         let p = event.payload();
         if let Some(seq) = p.seq() {
             let head = match self.origin_head.get(p.origin.as_bytes())? {
                 None => 0,
                 Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
             };
+            // The id covers origin and seq, so an event at or below the head is held
+            // already (or is a different event its origin signed with a used number, which
+            // is refused the same way); one above the head cannot be held yet.
+            if seq <= head {
+                return Ok(IngestOutcome::Duplicate(id));
+            }
             if seq != head + 1 {
                 return Ok(IngestOutcome::OutOfOrder {
                     id,
@@ -200,6 +203,8 @@ impl Tx<'_> {
                 .insert(&origin_seq_key(&p.origin, seq)[..], id.as_bytes())?;
             self.origin_head
                 .insert(p.origin.as_bytes(), &seq.to_be_bytes())?;
+        } else if self.events_by_id.get(id.as_bytes())?.is_some() {
+            return Ok(IngestOutcome::Duplicate(id));
         }
         *local_seq += 1;
         self.local_log

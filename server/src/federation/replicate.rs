@@ -157,9 +157,9 @@ pub(crate) struct Incoming {
 /// What the pipeline says about a batch, in the order the batches arrived.
 pub(crate) type Outcome = (u64, Result<Received, LinkError>);
 
-/// Verifies and stores the batches a link receives, in arrival order, in two stages so
-/// that verifying one batch overlaps storing the one before it. Each batch's outcome is
-/// sent on `done` once it is durable (or failed). Ends when `incoming` closes or `done`
+/// Verifies and stores the batches a link receives, in arrival order, in three stages so
+/// that verifying a batch, writing the one before it and flushing the one before that
+/// overlap. Each batch's outcome is sent on `done` once it is durable (or failed). Ends when `incoming` closes or `done`
 /// is dropped; a failed batch ends it too (the link closes on it).
 pub(crate) async fn receive_pipeline(
     node: Node,
@@ -266,9 +266,9 @@ async fn verify(peer: &NodeId, events: Vec<SignedEvent>) -> Result<Vec<VerifiedE
     Ok(good)
 }
 
-/// Stores a verified batch of shared-log events, in order per origin. An event
-/// that does not belong on the shared log fails the whole batch (nothing stored).
-/// Returns once the batch is written (reads see it), before it is durable.
+/// Stores a verified batch of shared-log events, in order per origin. An event that does
+/// not belong on the shared log fails the whole batch (nothing stored). Returns once the
+/// batch is written (reads see it), before it is durable.
 async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Written, LinkError> {
     let fed = node.federation();
     let own = node.node_id();

@@ -396,9 +396,11 @@ async fn unpaired_replayed_and_blocked_nodes_are_refused() {
         .await
         .unwrap();
     eventually(20, || async { admin_a.thread(&from_b.id).await.ok() }).await;
+    assert_eq!(funding_posts(&admin_a).await, 1);
     let b_id = admin_b.health().await.unwrap().node_id;
     admin_a.block_peer(&b_id).await.unwrap();
     assert!(admin_a.thread(&from_b.id).await.is_err(), "hidden at once");
+    assert_eq!(funding_posts(&admin_a).await, 0, "and out of the counts");
     eventually(20, || async {
         let p = admin_a.peers().await.unwrap();
         (p[0].blocked && !p[0].connected).then_some(())
@@ -428,6 +430,18 @@ async fn unpaired_replayed_and_blocked_nodes_are_refused() {
         (post_ids(&admin_a, "Funding").await.len() == 2).then_some(())
     })
     .await;
+    assert_eq!(funding_posts(&admin_a).await, 2, "counted again");
+}
+
+/// The "Funding" topic's post count as the topic list shows it.
+async fn funding_posts(client: &kindred_client::Client) -> u64 {
+    client
+        .topics()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name.eq_ignore_ascii_case("funding"))
+        .map_or(0, |t| t.posts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -28,7 +28,7 @@ use super::origin_log::{decode_u64, origin_seq_key};
 use super::profiles::ProfileRecord;
 use super::reactions::reaction_key;
 use super::timelines::thread_key;
-use super::topics::{TopicStats, topic_key};
+use super::topics::{TopicStats, stats_key, topic_key};
 use super::{Store, StoreError, from_json, to_json};
 
 /// What storing an event changed, for live updates.
@@ -245,7 +245,14 @@ impl Tx<'_> {
                     .insert(text_position(&topic, pos), &[])?;
                 self.author_timeline
                     .insert(text_position(p.author.as_str(), pos), &[])?;
-                self.bump_stats(&topic, 1, 0, Some(meta.sort_ts), Some(&post.topic))?;
+                self.bump_stats(
+                    &topic,
+                    &p.origin,
+                    1,
+                    0,
+                    Some(meta.sort_ts),
+                    Some(&post.topic),
+                )?;
                 meta.topic = Some(topic);
                 Change::New(id)
             }
@@ -353,7 +360,7 @@ impl Tx<'_> {
         root_meta.reply_count += 1;
         self.put_meta(&root, &root_meta)?;
         if let Some(topic) = &root_meta.topic {
-            self.bump_stats(topic, 0, 1, Some(meta.sort_ts), None)?;
+            self.bump_stats(topic, &p.origin, 0, 1, Some(meta.sort_ts), None)?;
         }
         meta.thread_root = Some(root);
         meta.topic = root_meta.topic;
@@ -420,7 +427,7 @@ impl Tx<'_> {
         if original_meta.kind == EventKind::Post.code() {
             if let Some(topic) = &topic {
                 self.topic_timeline.remove(text_position(topic, pos))?;
-                self.bump_stats(topic, -1, 0, None, None)?;
+                self.bump_stats(topic, &original_payload.origin, -1, 0, None, None)?;
             }
         } else if let Some(root) = original_meta.thread_root {
             self.thread_replies.remove(thread_key(&root, pos))?;
@@ -429,7 +436,7 @@ impl Tx<'_> {
                 self.put_meta(&root, &root_meta)?;
             }
             if let Some(topic) = &topic {
-                self.bump_stats(topic, 0, -1, None, None)?;
+                self.bump_stats(topic, &original_payload.origin, 0, -1, None, None)?;
             }
         }
         self.put_meta(&original, &original_meta)?;
@@ -654,16 +661,19 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Adjusts a topic's counts; `name` records how the topic is written the first time.
+    /// Adjusts a topic's counts for one origin's entries; `name` records how the topic is
+    /// written the first time.
     fn bump_stats(
         &self,
         topic: &str,
+        origin: &NodeId,
         posts: i64,
         replies: i64,
         activity: Option<u64>,
         name: Option<&str>,
     ) -> Result<(), TxError> {
-        let mut stats: TopicStats = match self.topic_stats.get(topic.as_bytes())? {
+        let key = stats_key(topic, origin);
+        let mut stats: TopicStats = match self.topic_stats.get(&key)? {
             None => TopicStats::default(),
             Some(v) => from_json("topic_stats", &v).map_err(abort)?,
         };
@@ -675,10 +685,8 @@ impl Tx<'_> {
         if let Some(ts) = activity {
             stats.last_activity = Some(stats.last_activity.map_or(ts, |t| t.max(ts)));
         }
-        self.topic_stats.insert(
-            topic.as_bytes(),
-            to_json("topic_stats", &stats).map_err(abort)?,
-        )?;
+        self.topic_stats
+            .insert(key, to_json("topic_stats", &stats).map_err(abort)?)?;
         Ok(())
     }
 }

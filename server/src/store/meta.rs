@@ -31,11 +31,14 @@ pub(super) fn check_schema(trees: &super::Trees) -> Result<(), StoreError> {
             tracing::info!(
                 from = found,
                 to = SCHEMA_VERSION,
-                "upgrading the database: the search index will be rebuilt"
+                "upgrading the database: topic counts rebuilt; the search index will be rebuilt"
             );
             trees.search_postings.clear()?;
             trees.search_docs.clear()?;
             trees.search_meta.clear()?;
+            // Topic counts were kept per topic; they are now kept per origin node so that
+            // blocking a node takes its posts out of the counts.
+            super::topics::rebuild_topic_stats(trees)?;
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             meta.flush()?;
             Ok(())

@@ -1,10 +1,15 @@
 //! `topics`: topic key (lower-cased name) → [`TopicRecord`] (JSON), topics this node created.
-//! `topic_stats`: topic key → [`TopicStats`] (JSON), counts kept by the ingest path.
+//! `topic_stats`: topic key (u8 len ‖ text) ‖ origin (32) → [`TopicStats`] (JSON), counts
+//! kept by the ingest path per origin node, so a blocked node's posts drop out of the
+//! counts at once (and come back on unblock) without recounting anything.
 
-use kindred_protocol::MemberId;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use kindred_protocol::{EventId, EventPayload, MemberId, NodeId, SignedEvent};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, to_json};
+use super::keys::{Position, push_text};
+use super::{Store, StoreError, Trees, from_json, to_json};
 
 /// A topic created on this node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +44,37 @@ pub(crate) struct TopicStats {
 /// The key a topic name is stored and matched under: trimmed and lower-cased.
 pub(crate) fn topic_key(name: &str) -> String {
     name.trim().to_lowercase()
+}
+
+/// Key of one origin's counts in a topic.
+pub(crate) fn stats_key(topic: &str, origin: &NodeId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + topic.len() + 32);
+    push_text(&mut key, topic);
+    key.extend_from_slice(origin.as_bytes());
+    key
+}
+
+/// Splits a `topic_stats` key into topic key and origin.
+fn split_stats_key(key: &[u8]) -> Option<(String, NodeId)> {
+    let len = usize::from(*key.first()?);
+    let text = key.get(1..1 + len)?;
+    let origin = <[u8; 32]>::try_from(key.get(1 + len..)?).ok()?;
+    Some((
+        String::from_utf8(text.to_vec()).ok()?,
+        NodeId::from_bytes(origin),
+    ))
+}
+
+impl TopicStats {
+    /// Adds another origin's counts to these.
+    fn add(&mut self, other: TopicStats) {
+        if self.name.is_none() {
+            self.name = other.name;
+        }
+        self.posts += other.posts;
+        self.replies += other.replies;
+        self.last_activity = self.last_activity.max(other.last_activity);
+    }
 }
 
 impl Store {
@@ -81,25 +117,232 @@ impl Store {
         Ok(())
     }
 
-    /// Every topic with activity, local or seen in other nodes' posts.
+    /// Every topic with activity, local or seen in other nodes' posts, counting only nodes
+    /// that are not blocked.
     pub(crate) fn all_topic_stats(&self) -> Result<Vec<(String, TopicStats)>, StoreError> {
-        self.trees()
-            .topic_stats
-            .iter()
-            .map(|item| {
-                let (k, v) = item?;
-                let key = String::from_utf8(k.to_vec())
-                    .map_err(|e| StoreError::corrupt("topic_stats", e))?;
-                Ok((key, from_json("topic_stats", &v)?))
-            })
-            .collect()
+        let blocked: HashSet<NodeId> = self.blocked_nodes()?.into_iter().collect();
+        let mut out: BTreeMap<String, TopicStats> = BTreeMap::new();
+        for item in self.trees().topic_stats.iter() {
+            let (k, v) = item?;
+            let (topic, origin) = split_stats_key(&k).ok_or_else(|| {
+                StoreError::corrupt("topic_stats", std::io::Error::other("bad key"))
+            })?;
+            if !blocked.contains(&origin) {
+                out.entry(topic)
+                    .or_default()
+                    .add(from_json("topic_stats", &v)?);
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 
-    /// Counts for a topic.
+    /// Counts for a topic, from nodes that are not blocked.
     pub(crate) fn topic_stats(&self, name: &str) -> Result<TopicStats, StoreError> {
-        match self.trees().topic_stats.get(topic_key(name))? {
-            None => Ok(TopicStats::default()),
-            Some(v) => from_json("topic_stats", &v),
+        let blocked: HashSet<NodeId> = self.blocked_nodes()?.into_iter().collect();
+        let mut prefix = Vec::new();
+        push_text(&mut prefix, &topic_key(name));
+        let mut stats = TopicStats::default();
+        for item in self.trees().topic_stats.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let origin = <[u8; 32]>::try_from(&k[prefix.len()..])
+                .map(NodeId::from_bytes)
+                .map_err(|e| StoreError::corrupt("topic_stats", e))?;
+            if !blocked.contains(&origin) {
+                stats.add(from_json("topic_stats", &v)?);
+            }
         }
+        Ok(stats)
+    }
+}
+
+/// Rebuilds `topic_stats` (per origin) from the timelines, keeping the topic names the old
+/// records held. Used when upgrading a database whose counts were kept per topic only.
+pub(super) fn rebuild_topic_stats(trees: &Trees) -> Result<(), StoreError> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    for item in trees.topic_stats.iter() {
+        let (k, v) = item?;
+        let old: TopicStats = from_json("topic_stats", &v)?;
+        if let (Ok(key), Some(name)) = (String::from_utf8(k.to_vec()), old.name) {
+            names.insert(key, name);
+        }
+    }
+    let origin_of = |id: &EventId| -> Result<Option<NodeId>, StoreError> {
+        let Some(bytes) = trees.events_by_id.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let signed =
+            SignedEvent::from_bytes(&bytes).map_err(|e| StoreError::corrupt("events_by_id", e))?;
+        let payload = EventPayload::from_bytes(signed.payload_bytes())
+            .map_err(|e| StoreError::corrupt("events_by_id", e))?;
+        Ok(Some(payload.origin))
+    };
+    let mut counts: BTreeMap<(String, NodeId), TopicStats> = BTreeMap::new();
+    for item in trees.topic_timeline.iter() {
+        let (k, _) = item?;
+        let len = usize::from(k.first().copied().unwrap_or(0));
+        let (Some(topic), Some(pos)) = (k.get(1..1 + len), Position::from_key_suffix(&k)) else {
+            continue;
+        };
+        let Some(origin) = origin_of(&pos.id)? else {
+            continue;
+        };
+        let topic = String::from_utf8_lossy(topic).into_owned();
+        let stats = counts.entry((topic, origin)).or_default();
+        stats.posts += 1;
+        stats.last_activity = stats.last_activity.max(Some(pos.sort_ts));
+    }
+    for item in trees.thread_replies.iter() {
+        let (k, _) = item?;
+        let (Some(root), Some(pos)) = (k.get(..32), Position::from_key_suffix(&k)) else {
+            continue;
+        };
+        let Some(root_meta) = trees.event_meta.get(root)? else {
+            continue;
+        };
+        let root_meta: super::events::EventMeta = from_json("event_meta", &root_meta)?;
+        let (Some(topic), Some(origin)) = (root_meta.topic, origin_of(&pos.id)?) else {
+            continue;
+        };
+        let stats = counts.entry((topic, origin)).or_default();
+        stats.replies += 1;
+        stats.last_activity = stats.last_activity.max(Some(pos.sort_ts));
+    }
+    trees.topic_stats.clear()?;
+    for ((topic, origin), mut stats) in counts {
+        stats.name = names.get(&topic).cloned();
+        trees
+            .topic_stats
+            .insert(stats_key(&topic, &origin), to_json("topic_stats", &stats)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_key_layout_is_pinned_and_splits_back() {
+        let origin = NodeId::from_bytes([9; 32]);
+        let key = stats_key("funding", &origin);
+        assert_eq!(&key[..8], b"\x07funding");
+        assert_eq!(&key[8..], &[9; 32]);
+        assert_eq!(split_stats_key(&key), Some(("funding".to_owned(), origin)));
+    }
+
+    #[test]
+    fn counts_add_up_over_origins_leaving_blocked_ones_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (NodeId::from_bytes([1; 32]), NodeId::from_bytes([2; 32]));
+        let put = |origin: &NodeId, stats: TopicStats| {
+            store
+                .trees()
+                .topic_stats
+                .insert(stats_key("funding", origin), to_json("t", &stats).unwrap())
+                .unwrap();
+        };
+        put(
+            &a,
+            TopicStats {
+                name: Some("Funding".into()),
+                posts: 2,
+                replies: 1,
+                last_activity: Some(5),
+            },
+        );
+        put(
+            &b,
+            TopicStats {
+                name: None,
+                posts: 3,
+                replies: 0,
+                last_activity: Some(9),
+            },
+        );
+        let both = store.topic_stats("Funding").unwrap();
+        assert_eq!(
+            (both.posts, both.replies, both.last_activity),
+            (5, 1, Some(9))
+        );
+        assert_eq!(both.name.as_deref(), Some("Funding"));
+
+        store
+            .trees()
+            .blocked_nodes
+            .insert(b.as_bytes(), &[])
+            .unwrap();
+        let without_b = store.topic_stats("funding").unwrap();
+        assert_eq!((without_b.posts, without_b.last_activity), (2, Some(5)));
+        let all = store.all_topic_stats().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].1.posts, 2);
+    }
+
+    #[test]
+    fn upgrading_from_counts_per_topic_rebuilds_them_per_origin() {
+        use kindred_protocol::event::body::peer_learning::Post;
+        use kindred_protocol::{
+            Audience, EventBody, NodeKeypair, References, Timestamp, VerifiedEvent,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let keys = [
+            NodeKeypair::generate().unwrap(),
+            NodeKeypair::generate().unwrap(),
+        ];
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for (n, key) in keys.iter().enumerate() {
+                for seq in 1..=n as u64 + 1 {
+                    let payload = EventPayload {
+                        origin: key.node_id(),
+                        created_at: Timestamp(1_000 + seq),
+                        audience: Audience::Shared { seq },
+                        author: format!("@sam:node{n}.test").parse().unwrap(),
+                        refs: References::default(),
+                        body: EventBody::Post(Post {
+                            topic: "Funding".into(),
+                            title: format!("post {seq}"),
+                            body: "text".into(),
+                            tags: vec![],
+                            content_warning: None,
+                        }),
+                    };
+                    let event = VerifiedEvent::sign(payload, key).unwrap();
+                    store
+                        .ingest(&[event], 5_000, key.node_id(), "node0.test")
+                        .unwrap();
+                }
+            }
+            // Rewrite the counts as schema 1 kept them: one record per topic.
+            let old = TopicStats {
+                name: Some("Funding".into()),
+                posts: 3,
+                replies: 0,
+                last_activity: Some(1_002),
+            };
+            store.trees().topic_stats.clear().unwrap();
+            store
+                .trees()
+                .topic_stats
+                .insert("funding", to_json("t", &old).unwrap())
+                .unwrap();
+            store
+                .trees()
+                .meta
+                .insert("schema_version", &1u32.to_be_bytes())
+                .unwrap();
+            store.flush_now().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let stats = store.topic_stats("funding").unwrap();
+        assert_eq!((stats.posts, stats.last_activity), (3, Some(1_002)));
+        assert_eq!(stats.name.as_deref(), Some("Funding"));
+        store
+            .trees()
+            .blocked_nodes
+            .insert(keys[1].node_id().as_bytes(), &[])
+            .unwrap();
+        assert_eq!(store.topic_stats("funding").unwrap().posts, 1);
     }
 }

@@ -409,7 +409,7 @@ async fn session(
                         }
                         // Room for more than a peer's window, so a peer keeping to the
                         // protocol never makes this wait.
-                        if receiving.send(replicate::Incoming { batch, events }).await.is_err() {
+                        if receiving.send((batch, Ok(events))).await.is_err() {
                             return Err(LinkError::Store("the receiving pipeline stopped".to_owned()));
                         }
                     }

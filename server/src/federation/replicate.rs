@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use tokio::sync::mpsc;
+
 use kindred_protocol::event::verify_batch;
 use kindred_protocol::limits::{MAX_BATCH_EVENTS, MAX_FRAME_BYTES};
 use kindred_protocol::{Audience, EventId, NodeId, SignedEvent, VerifiedEvent};
@@ -146,68 +148,58 @@ pub(crate) struct Received {
     pub(crate) seen: HashMap<NodeId, u64>,
 }
 
-/// A received batch on its way through [`receive_pipeline`].
-pub(crate) struct Incoming {
-    /// The peer's batch number, echoed in the acknowledgement.
-    pub(crate) batch: u64,
-    /// The events as received.
-    pub(crate) events: Vec<SignedEvent>,
-}
+/// A numbered batch on its way through [`receive_pipeline`]: ready for the next stage, or
+/// failed in an earlier one. The number is the peer's, echoed in the acknowledgement.
+pub(crate) type Batch<T> = (u64, Result<T, LinkError>);
 
 /// What the pipeline says about a batch, in the order the batches arrived.
-pub(crate) type Outcome = (u64, Result<Received, LinkError>);
+pub(crate) type Outcome = Batch<Received>;
 
 /// Verifies and stores the batches a link receives, in arrival order, in three stages so
 /// that verifying a batch, writing the one before it and flushing the one before that
-/// overlap. Each batch's outcome is sent on `done` once it is durable (or failed). Ends when `incoming` closes or `done`
-/// is dropped; a failed batch ends it too (the link closes on it).
+/// overlap. Each batch's outcome is sent on `done` once it is durable (or failed). Ends
+/// when `incoming` closes or `done` is dropped; a failed batch ends it too (the link
+/// closes on it).
 pub(crate) async fn receive_pipeline(
     node: Node,
     peer: NodeId,
-    mut incoming: tokio::sync::mpsc::Receiver<Incoming>,
-    done: tokio::sync::mpsc::Sender<Outcome>,
+    incoming: mpsc::Receiver<Batch<Vec<SignedEvent>>>,
+    done: mpsc::Sender<Outcome>,
 ) {
-    // One verified batch waits while another is stored.
-    let (verified_tx, mut verified_rx) =
-        tokio::sync::mpsc::channel::<(u64, Result<Vec<VerifiedEvent>, LinkError>)>(1);
-    let verifier = async move {
-        while let Some(Incoming { batch, events }) = incoming.recv().await {
-            let result = verify(&peer, events).await;
-            let failed = result.is_err();
-            if verified_tx.send((batch, result)).await.is_err() || failed {
-                break;
-            }
-        }
-    };
-    // Written batches wait here for their flush; the next batch is written meanwhile.
-    let (written_tx, mut written_rx) =
-        tokio::sync::mpsc::channel::<(u64, Result<Written, LinkError>)>(2);
-    let storer = async {
-        while let Some((batch, verified)) = verified_rx.recv().await {
-            let result = match verified {
-                Ok(events) => store_batch(&node, events).await,
-                Err(e) => Err(e),
-            };
-            let failed = result.is_err();
-            if written_tx.send((batch, result)).await.is_err() || failed {
-                break;
-            }
-        }
-    };
-    let acker = async {
-        while let Some((batch, written)) = written_rx.recv().await {
-            let result = match written {
-                Ok(written) => written.durable().await,
-                Err(e) => Err(e),
-            };
-            let failed = result.is_err();
-            if done.send((batch, result)).await.is_err() || failed {
-                break;
-            }
-        }
-    };
+    let node = &node;
+    // One verified batch waits while another is written; written batches wait for their
+    // flush while the next one is written.
+    let (verified_tx, verified_rx) = mpsc::channel(1);
+    let (written_tx, written_rx) = mpsc::channel(2);
     // All stages run on this task; the verification itself runs on a blocking thread.
-    tokio::join!(verifier, storer, acker);
+    tokio::join!(
+        stage(incoming, verified_tx, |events| verify(&peer, events)),
+        stage(verified_rx, written_tx, |events| store_batch(node, events)),
+        stage(written_rx, done, |written: Written| written.durable()),
+    );
+}
+
+/// One pipeline stage: does `work` on each batch in order and passes the result on; a
+/// batch that failed earlier is passed on as it is. Stops after a failure (the link
+/// closes on it) or when either side goes away.
+async fn stage<T, U, F, Fut>(
+    mut input: mpsc::Receiver<Batch<T>>,
+    output: mpsc::Sender<Batch<U>>,
+    mut work: F,
+) where
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = Result<U, LinkError>>,
+{
+    while let Some((batch, item)) = input.recv().await {
+        let result = match item {
+            Ok(item) => work(item).await,
+            Err(e) => Err(e),
+        };
+        let failed = result.is_err();
+        if output.send((batch, result)).await.is_err() || failed {
+            break;
+        }
+    }
 }
 
 /// A batch written to the store, not yet known to be durable.

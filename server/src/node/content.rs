@@ -84,7 +84,10 @@ impl Node {
         for t in local {
             out.push(self.topic_view(t)?);
         }
-        for (key, stats) in self.store().all_topic_stats()? {
+        for (key, stats) in self
+            .store()
+            .all_topic_stats(|n| self.federation().is_blocked(n))?
+        {
             if keys.contains(&key) || stats.posts == 0 {
                 continue;
             }
@@ -102,7 +105,9 @@ impl Node {
     }
 
     fn topic_view(&self, t: TopicRecord) -> Result<TopicView, AppError> {
-        let stats = self.store().topic_stats(&t.name)?;
+        let stats = self
+            .store()
+            .topic_stats(&t.name, |n| self.federation().is_blocked(n))?;
         Ok(TopicView {
             name: t.name,
             description: t.description,
@@ -373,7 +378,14 @@ impl Node {
         // An organisation-only topic shows this node's posts only.
         let local_only = match self.store().topic(topic)? {
             Some(t) => !t.shared,
-            None if self.store().topic_stats(topic)?.name.is_some() => false,
+            None if self
+                .store()
+                .topic_stats(topic, |n| self.federation().is_blocked(n))?
+                .name
+                .is_some() =>
+            {
+                false
+            }
             None => {
                 return Err(AppError::not_found(format!(
                     "There is no topic called {topic:?}."

@@ -157,15 +157,7 @@ impl IngestHandle {
         &self,
         events: Vec<VerifiedEvent>,
     ) -> Result<Vec<IngestOutcome>, IngestError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Remote(events, reply, None))
-            .await
-            .map_err(|_| IngestError::Closed)?;
-        rx.await.map_err(|_| IngestError::Closed)?
+        self.remote_written(events).await?.outcomes().await
     }
 
     /// Stores verified remote events, in order; returns once they are written (so reads

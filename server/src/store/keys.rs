@@ -76,6 +76,13 @@ pub(crate) fn text_prefix(text: &str) -> Vec<u8> {
     key
 }
 
+/// Splits a key that starts with [`push_text`] text into the text and the rest.
+pub(crate) fn split_text(key: &[u8]) -> Option<(String, &[u8])> {
+    let len = usize::from(*key.first()?);
+    let text = String::from_utf8(key.get(1..1 + len)?.to_vec()).ok()?;
+    Some((text, key.get(1 + len..)?))
+}
+
 /// `event id ‖ position`, the key of thread indexes.
 pub(crate) fn id_position(id: &EventId, pos: Position) -> Vec<u8> {
     let mut key = Vec::with_capacity(32 + Position::LEN);

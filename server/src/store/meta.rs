@@ -7,10 +7,9 @@ const SETUP_TOKEN_KEY: &[u8] = b"setup_token_sha256";
 const NODE_NAME_KEY: &[u8] = b"node_name";
 const ANNOUNCED_KEY: &[u8] = b"announced";
 
-/// Records the schema version in a new database, upgrades an older one, refuses a newer
-/// one.
-pub(super) fn check_schema(trees: &super::Trees) -> Result<(), StoreError> {
-    let meta = &trees.meta;
+/// Checks the schema version: refuses a newer one, records it in a new database, and
+/// returns the older version a database must be upgraded from, if any.
+pub(super) fn check_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError> {
     let found = match meta.get(SCHEMA_KEY)? {
         None => None,
         Some(bytes) => Some(
@@ -24,34 +23,41 @@ pub(super) fn check_schema(trees: &super::Trees) -> Result<(), StoreError> {
             found,
             supported: SCHEMA_VERSION,
         }),
-        Some(SCHEMA_VERSION) => Ok(()),
-        Some(found) => {
-            // Version 1 kept one posting per term and entry. The index is derived from
-            // the event log, so it is dropped and the indexer rebuilds it.
-            tracing::info!(
-                from = found,
-                to = SCHEMA_VERSION,
-                "upgrading the database: topic counts rebuilt; the search index will be rebuilt"
-            );
-            trees.search_postings.clear()?;
-            trees.search_docs.clear()?;
-            trees.search_meta.clear()?;
-            // Topic counts were kept per topic; they are now kept per origin node so that
-            // blocking a node takes its posts out of the counts.
-            super::topics::rebuild_topic_stats(trees)?;
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            meta.flush()?;
-            Ok(())
-        }
+        Some(SCHEMA_VERSION) => Ok(None),
+        Some(older) => Ok(Some(older)),
         None => {
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            meta.flush()?;
-            Ok(())
+            record_schema(meta)?;
+            Ok(None)
         }
     }
 }
 
+fn record_schema(meta: &sled::Tree) -> Result<(), StoreError> {
+    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+    meta.flush()?;
+    Ok(())
+}
+
 impl Store {
+    /// Upgrades a database written with schema `from` to this one.
+    pub(super) fn upgrade_schema(&self, from: u32) -> Result<(), StoreError> {
+        tracing::info!(
+            from,
+            to = SCHEMA_VERSION,
+            "upgrading the database: topic counts rebuilt; the search index will be rebuilt"
+        );
+        let t = self.trees();
+        // Version 1 kept one posting per term and entry. The index is derived from the
+        // event log, so it is dropped and the indexer rebuilds it.
+        t.search_postings.clear()?;
+        t.search_docs.clear()?;
+        t.search_meta.clear()?;
+        // Topic counts were kept per topic; they are now kept per origin node so that
+        // blocking a node takes its posts out of the counts.
+        self.rebuild_topic_stats()?;
+        record_schema(&t.meta)
+    }
+
     /// The node name fixed at first start.
     pub(crate) fn node_name(&self) -> Result<Option<String>, StoreError> {
         match self.trees().meta.get(NODE_NAME_KEY)? {

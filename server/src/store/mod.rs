@@ -187,9 +187,9 @@ impl Store {
             chat: t("chat")?,
             mentoring: t("mentoring")?,
         };
-        meta::check_schema(&trees)?;
+        let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;
-        Ok(Self {
+        let store = Self {
             db,
             shared: Arc::new(Shared {
                 trees,
@@ -197,7 +197,11 @@ impl Store {
                 thread: Some(thread),
                 accounts_generation: std::sync::atomic::AtomicU64::new(0),
             }),
-        })
+        };
+        if let Some(from) = upgrade_from {
+            store.upgrade_schema(from)?;
+        }
+        Ok(store)
     }
 
     /// Changes whenever a member or session is written or removed.

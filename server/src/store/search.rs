@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::keys::push_text;
+use super::keys::text_prefix;
 use super::origin_log::decode_u64;
 use super::{Store, StoreError, from_json, to_json};
 
@@ -53,8 +53,7 @@ pub(crate) enum IndexOp {
 }
 
 fn posting_key(term: &str, segment: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + term.len() + 8);
-    push_text(&mut key, term);
+    let mut key = text_prefix(term);
     key.extend_from_slice(&segment.to_be_bytes());
     key
 }
@@ -189,10 +188,8 @@ impl Store {
 
     /// Entries containing `term`, with the term's frequency in each and the entry's length.
     pub(crate) fn postings(&self, term: &str) -> Result<Vec<(EventId, u32, u32)>, StoreError> {
-        let mut prefix = Vec::with_capacity(1 + term.len());
-        push_text(&mut prefix, term);
         let mut out = Vec::new();
-        for item in self.trees().search_postings.scan_prefix(&prefix) {
+        for item in self.trees().search_postings.scan_prefix(text_prefix(term)) {
             let (_, entries) = item?;
             if entries.len() % ENTRY != 0 {
                 return Err(StoreError::corrupt(

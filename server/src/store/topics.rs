@@ -3,13 +3,13 @@
 //! kept by the ingest path per origin node, so a blocked node's posts drop out of the
 //! counts at once (and come back on unblock) without recounting anything.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use kindred_protocol::{EventId, EventPayload, MemberId, NodeId, SignedEvent};
+use kindred_protocol::{EventPayload, MemberId, NodeId};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{Position, push_text};
-use super::{Store, StoreError, Trees, from_json, to_json};
+use super::keys::{Position, split_text, text_prefix};
+use super::{Store, StoreError, from_json, to_json};
 
 /// A topic created on this node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,21 +48,15 @@ pub(crate) fn topic_key(name: &str) -> String {
 
 /// Key of one origin's counts in a topic.
 pub(crate) fn stats_key(topic: &str, origin: &NodeId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + topic.len() + 32);
-    push_text(&mut key, topic);
+    let mut key = text_prefix(topic);
     key.extend_from_slice(origin.as_bytes());
     key
 }
 
 /// Splits a `topic_stats` key into topic key and origin.
 fn split_stats_key(key: &[u8]) -> Option<(String, NodeId)> {
-    let len = usize::from(*key.first()?);
-    let text = key.get(1..1 + len)?;
-    let origin = <[u8; 32]>::try_from(key.get(1 + len..)?).ok()?;
-    Some((
-        String::from_utf8(text.to_vec()).ok()?,
-        NodeId::from_bytes(origin),
-    ))
+    let (topic, origin) = split_text(key)?;
+    Some((topic, NodeId::from_bytes(origin.try_into().ok()?)))
 }
 
 impl TopicStats {
@@ -119,102 +113,106 @@ impl Store {
 
     /// Every topic with activity, local or seen in other nodes' posts, counting only nodes
     /// that are not blocked.
-    pub(crate) fn all_topic_stats(&self) -> Result<Vec<(String, TopicStats)>, StoreError> {
-        let blocked: HashSet<NodeId> = self.blocked_nodes()?.into_iter().collect();
+    pub(crate) fn all_topic_stats(
+        &self,
+        is_blocked: impl Fn(&NodeId) -> bool,
+    ) -> Result<Vec<(String, TopicStats)>, StoreError> {
+        Ok(self.summed_stats(&[], is_blocked)?.into_iter().collect())
+    }
+
+    /// Counts for a topic, from nodes that are not blocked.
+    pub(crate) fn topic_stats(
+        &self,
+        name: &str,
+        is_blocked: impl Fn(&NodeId) -> bool,
+    ) -> Result<TopicStats, StoreError> {
+        let mut topics = self.summed_stats(&text_prefix(&topic_key(name)), is_blocked)?;
+        Ok(topics.pop_first().map(|(_, s)| s).unwrap_or_default())
+    }
+
+    /// The per-origin counts under `prefix`, summed per topic, leaving blocked nodes out.
+    fn summed_stats(
+        &self,
+        prefix: &[u8],
+        is_blocked: impl Fn(&NodeId) -> bool,
+    ) -> Result<BTreeMap<String, TopicStats>, StoreError> {
         let mut out: BTreeMap<String, TopicStats> = BTreeMap::new();
-        for item in self.trees().topic_stats.iter() {
+        for item in self.trees().topic_stats.scan_prefix(prefix) {
             let (k, v) = item?;
             let (topic, origin) = split_stats_key(&k).ok_or_else(|| {
                 StoreError::corrupt("topic_stats", std::io::Error::other("bad key"))
             })?;
-            if !blocked.contains(&origin) {
+            if !is_blocked(&origin) {
                 out.entry(topic)
                     .or_default()
                     .add(from_json("topic_stats", &v)?);
             }
         }
-        Ok(out.into_iter().collect())
+        Ok(out)
     }
 
-    /// Counts for a topic, from nodes that are not blocked.
-    pub(crate) fn topic_stats(&self, name: &str) -> Result<TopicStats, StoreError> {
-        let blocked: HashSet<NodeId> = self.blocked_nodes()?.into_iter().collect();
-        let mut prefix = Vec::new();
-        push_text(&mut prefix, &topic_key(name));
-        let mut stats = TopicStats::default();
-        for item in self.trees().topic_stats.scan_prefix(&prefix) {
+    /// Rebuilds `topic_stats` (per origin) from the timelines, keeping the topic names the
+    /// old records held. Used when upgrading a database whose counts were kept per topic.
+    pub(super) fn rebuild_topic_stats(&self) -> Result<(), StoreError> {
+        let t = self.trees();
+        let mut names: HashMap<String, String> = HashMap::new();
+        for item in t.topic_stats.iter() {
             let (k, v) = item?;
-            let origin = <[u8; 32]>::try_from(&k[prefix.len()..])
-                .map(NodeId::from_bytes)
-                .map_err(|e| StoreError::corrupt("topic_stats", e))?;
-            if !blocked.contains(&origin) {
-                stats.add(from_json("topic_stats", &v)?);
+            let old: TopicStats = from_json("topic_stats", &v)?;
+            if let (Ok(key), Some(name)) = (String::from_utf8(k.to_vec()), old.name) {
+                names.insert(key, name);
             }
         }
-        Ok(stats)
-    }
-}
-
-/// Rebuilds `topic_stats` (per origin) from the timelines, keeping the topic names the old
-/// records held. Used when upgrading a database whose counts were kept per topic only.
-pub(super) fn rebuild_topic_stats(trees: &Trees) -> Result<(), StoreError> {
-    let mut names: HashMap<String, String> = HashMap::new();
-    for item in trees.topic_stats.iter() {
-        let (k, v) = item?;
-        let old: TopicStats = from_json("topic_stats", &v)?;
-        if let (Ok(key), Some(name)) = (String::from_utf8(k.to_vec()), old.name) {
-            names.insert(key, name);
+        let origin_of = |pos: &Position| -> Result<Option<NodeId>, StoreError> {
+            let Some(event) = self.event(&pos.id)? else {
+                return Ok(None);
+            };
+            EventPayload::from_bytes(event.payload_bytes())
+                .map(|p| Some(p.origin))
+                .map_err(|e| StoreError::corrupt("events_by_id", e))
+        };
+        let mut counts: BTreeMap<(String, NodeId), TopicStats> = BTreeMap::new();
+        let mut count = |topic: String, pos: &Position, origin: NodeId, post: bool| {
+            let stats = counts.entry((topic, origin)).or_default();
+            if post {
+                stats.posts += 1;
+            } else {
+                stats.replies += 1;
+            }
+            stats.last_activity = stats.last_activity.max(Some(pos.sort_ts));
+        };
+        for item in t.topic_timeline.iter() {
+            let (k, _) = item?;
+            let (Some((topic, _)), Some(pos)) = (split_text(&k), Position::from_key_suffix(&k))
+            else {
+                continue;
+            };
+            if let Some(origin) = origin_of(&pos)? {
+                count(topic, &pos, origin, true);
+            }
         }
+        for item in t.thread_replies.iter() {
+            let (k, _) = item?;
+            let (Some(root), Some(pos)) = (k.get(..32), Position::from_key_suffix(&k)) else {
+                continue;
+            };
+            let root = kindred_protocol::EventId::from_bytes(
+                root.try_into()
+                    .map_err(|e| StoreError::corrupt("thread_replies", e))?,
+            );
+            let topic = self.event_meta(&root)?.and_then(|m| m.topic);
+            if let (Some(topic), Some(origin)) = (topic, origin_of(&pos)?) {
+                count(topic, &pos, origin, false);
+            }
+        }
+        t.topic_stats.clear()?;
+        for ((topic, origin), mut stats) in counts {
+            stats.name = names.get(&topic).cloned();
+            t.topic_stats
+                .insert(stats_key(&topic, &origin), to_json("topic_stats", &stats)?)?;
+        }
+        Ok(())
     }
-    let origin_of = |id: &EventId| -> Result<Option<NodeId>, StoreError> {
-        let Some(bytes) = trees.events_by_id.get(id.as_bytes())? else {
-            return Ok(None);
-        };
-        let signed =
-            SignedEvent::from_bytes(&bytes).map_err(|e| StoreError::corrupt("events_by_id", e))?;
-        let payload = EventPayload::from_bytes(signed.payload_bytes())
-            .map_err(|e| StoreError::corrupt("events_by_id", e))?;
-        Ok(Some(payload.origin))
-    };
-    let mut counts: BTreeMap<(String, NodeId), TopicStats> = BTreeMap::new();
-    for item in trees.topic_timeline.iter() {
-        let (k, _) = item?;
-        let len = usize::from(k.first().copied().unwrap_or(0));
-        let (Some(topic), Some(pos)) = (k.get(1..1 + len), Position::from_key_suffix(&k)) else {
-            continue;
-        };
-        let Some(origin) = origin_of(&pos.id)? else {
-            continue;
-        };
-        let topic = String::from_utf8_lossy(topic).into_owned();
-        let stats = counts.entry((topic, origin)).or_default();
-        stats.posts += 1;
-        stats.last_activity = stats.last_activity.max(Some(pos.sort_ts));
-    }
-    for item in trees.thread_replies.iter() {
-        let (k, _) = item?;
-        let (Some(root), Some(pos)) = (k.get(..32), Position::from_key_suffix(&k)) else {
-            continue;
-        };
-        let Some(root_meta) = trees.event_meta.get(root)? else {
-            continue;
-        };
-        let root_meta: super::events::EventMeta = from_json("event_meta", &root_meta)?;
-        let (Some(topic), Some(origin)) = (root_meta.topic, origin_of(&pos.id)?) else {
-            continue;
-        };
-        let stats = counts.entry((topic, origin)).or_default();
-        stats.replies += 1;
-        stats.last_activity = stats.last_activity.max(Some(pos.sort_ts));
-    }
-    trees.topic_stats.clear()?;
-    for ((topic, origin), mut stats) in counts {
-        stats.name = names.get(&topic).cloned();
-        trees
-            .topic_stats
-            .insert(stats_key(&topic, &origin), to_json("topic_stats", &stats)?)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -260,21 +258,18 @@ mod tests {
                 last_activity: Some(9),
             },
         );
-        let both = store.topic_stats("Funding").unwrap();
+        let none = |_: &NodeId| false;
+        let both = store.topic_stats("Funding", none).unwrap();
         assert_eq!(
             (both.posts, both.replies, both.last_activity),
             (5, 1, Some(9))
         );
         assert_eq!(both.name.as_deref(), Some("Funding"));
 
-        store
-            .trees()
-            .blocked_nodes
-            .insert(b.as_bytes(), &[])
-            .unwrap();
-        let without_b = store.topic_stats("funding").unwrap();
+        let is_b = |n: &NodeId| *n == b;
+        let without_b = store.topic_stats("funding", is_b).unwrap();
         assert_eq!((without_b.posts, without_b.last_activity), (2, Some(5)));
-        let all = store.all_topic_stats().unwrap();
+        let all = store.all_topic_stats(is_b).unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].1.posts, 2);
     }
@@ -335,14 +330,11 @@ mod tests {
             store.flush_now().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let stats = store.topic_stats("funding").unwrap();
+        let stats = store.topic_stats("funding", |_| false).unwrap();
         assert_eq!((stats.posts, stats.last_activity), (3, Some(1_002)));
         assert_eq!(stats.name.as_deref(), Some("Funding"));
-        store
-            .trees()
-            .blocked_nodes
-            .insert(keys[1].node_id().as_bytes(), &[])
-            .unwrap();
-        assert_eq!(store.topic_stats("funding").unwrap().posts, 1);
+        let second = keys[1].node_id();
+        let without = store.topic_stats("funding", |n| *n == second).unwrap();
+        assert_eq!(without.posts, 1);
     }
 }

@@ -575,6 +575,26 @@ struct EditMessagePage {
     problems: Problems,
 }
 
+impl EditMessagePage {
+    fn new(
+        node: &Node,
+        viewer: &Viewer,
+        conversation: String,
+        id: &EventId,
+        body: String,
+        problems: Problems,
+    ) -> Self {
+        Self {
+            chrome: Chrome::member(node, viewer, "Edit your message", "/chat"),
+            csrf: viewer.csrf.clone(),
+            conversation,
+            id: id.to_string(),
+            body,
+            problems,
+        }
+    }
+}
+
 pub(crate) async fn edit_message_form(
     State(node): State<Node>,
     viewer: Viewer,
@@ -582,14 +602,7 @@ pub(crate) async fn edit_message_form(
 ) -> Result<Response, PageError> {
     let conversation = conversation_id(&id)?;
     let m = own_message(&node, &viewer, &conversation, &message)?;
-    let page = EditMessagePage {
-        chrome: Chrome::member(&node, &viewer, "Edit your message", "/chat"),
-        csrf: viewer.csrf.clone(),
-        conversation: id,
-        id: m.id.to_string(),
-        body: m.body,
-        problems: Problems::default(),
-    };
+    let page = EditMessagePage::new(&node, &viewer, id, &m.id, m.body, Problems::default());
     render(&page, &page.chrome)
 }
 
@@ -625,14 +638,7 @@ pub(crate) async fn edit_message(
             Err(e) => return Err(e.into()),
         }
     }
-    let page = EditMessagePage {
-        chrome: Chrome::member(&node, &viewer, "Edit your message", "/chat"),
-        csrf: viewer.csrf.clone(),
-        conversation: id,
-        id: mid.to_string(),
-        body: form.body,
-        problems,
-    };
+    let page = EditMessagePage::new(&node, &viewer, id, &mid, form.body, problems);
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
 }
 

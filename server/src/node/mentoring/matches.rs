@@ -198,16 +198,8 @@ impl Node {
             return Err(no_longer_available());
         }
         self.store().durable().await?;
-        self.send_answer(
-            &m,
-            MatchAnswer {
-                proposal: m.id,
-                answer: Answer::Accepted,
-                message,
-            },
-        )
-        .await?;
-        // Open their private conversation.
+        // Open their private conversation first, so it reaches the buddy's node before the
+        // answer does: a buddy who sees "Matched" can write at once.
         let conversation = self
             .create_conversation(
                 auth,
@@ -217,6 +209,15 @@ impl Node {
                 },
             )
             .await?;
+        self.send_answer(
+            &m,
+            MatchAnswer {
+                proposal: m.id,
+                answer: Answer::Accepted,
+                message,
+            },
+        )
+        .await?;
         let mut accepted = self.own_match(auth, id)?;
         accepted.conversation = Some(conversation.id);
         self.store().put_match(&accepted)?;

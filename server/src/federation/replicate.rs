@@ -112,10 +112,7 @@ pub(crate) fn next_batch(
         let mut bytes = 0;
         let mut seq = have;
         while seq < ours && batch.len() < MAX_BATCH_EVENTS {
-            let Some(id) = node.store().event_at(&origin, seq + 1)? else {
-                break;
-            };
-            let Some(event) = node.store().event(&id)? else {
+            let Some(event) = node.store().event_at(&origin, seq + 1)? else {
                 break;
             };
             if bytes + event.encoded_len() > BATCH_BYTES && !batch.is_empty() {

@@ -75,6 +75,11 @@ impl LiveHub {
         self.tx.subscribe()
     }
 
+    /// Whether any member's stream is open, so updates nobody would get are not built.
+    fn has_listeners(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     fn send(&self, update: Update) {
         // An error only means nobody is subscribed right now.
         let _ = self.tx.send(update);
@@ -110,6 +115,11 @@ impl Node {
 /// Runs until the ingest side is gone: turns changes into broadcast stream messages.
 pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
     while let Some(change) = rx.recv().await {
+        if !node.live_hub().has_listeners() {
+            // Nobody is connected (a node catching up at night, say): building each view
+            // would cost reads, Markdown and JSON for nothing.
+            continue;
+        }
         let messages = match messages_for(&node, &change) {
             Ok(m) => m,
             Err(e) => {

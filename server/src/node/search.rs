@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::Node;
 use crate::error::AppError;
-use crate::store::{IndexOp, SearchDoc, Store, StoreError};
+use crate::store::{EventMeta, IndexOp, IndexedEntry, SearchDoc, Store, StoreError, StoredEvent};
 
 /// Words too common to help a search.
 const STOPWORDS: &[&str] = &[
@@ -151,13 +151,13 @@ fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
 /// Indexes everything after `up_to`; returns the new watermark.
 fn index_pending(store: &Store, mut up_to: u64) -> Result<u64, StoreError> {
     loop {
-        let batch = store.local_log_after(up_to, 2048)?;
-        let Some(&(last, _)) = batch.last() else {
+        let batch = store.stored_after(up_to, 512)?;
+        let Some(last) = batch.last().map(|e| e.local_seq) else {
             return Ok(up_to);
         };
         let mut ops = Vec::new();
-        for (_, id) in batch {
-            if let Some(op) = op_for(store, &id)? {
+        for stored in batch {
+            if let Some(op) = op_for(store, stored)? {
                 ops.push(op);
             }
         }
@@ -166,45 +166,67 @@ fn index_pending(store: &Store, mut up_to: u64) -> Result<u64, StoreError> {
     }
 }
 
-fn payload(store: &Store, id: &EventId) -> Result<Option<EventPayload>, StoreError> {
-    match store.event(id)? {
-        None => Ok(None),
-        Some(e) => EventPayload::from_bytes(e.payload_bytes())
-            .map(Some)
-            .map_err(|e| StoreError::corrupt("events_by_id", e)),
-    }
-}
-
 /// What the index must do for one stored event.
-fn op_for(store: &Store, id: &EventId) -> Result<Option<IndexOp>, StoreError> {
-    let (Some(p), Some(meta)) = (payload(store, id)?, store.event_meta(id)?) else {
-        return Ok(None);
-    };
+fn op_for(store: &Store, stored: StoredEvent) -> Result<Option<IndexOp>, StoreError> {
+    let StoredEvent {
+        id, meta, event, ..
+    } = stored;
+    let p = EventPayload::from_bytes(event.payload_bytes())
+        .map_err(|e| StoreError::corrupt("events", e))?;
     let doc = match &p.body {
         EventBody::Post(post) => document(Some(&post.title), &post.body, &post.tags),
         EventBody::Reply(reply) => document(None, &reply.body, &[]),
         EventBody::Retraction(_) => {
-            let target = p.refs.retracts.and_then(|t| {
-                store
-                    .event_meta(&t)
-                    .ok()
-                    .flatten()
-                    .map(|m| m.original.unwrap_or(t))
-            });
-            return Ok(target.map(IndexOp::Remove));
+            let Some(target) = p.refs.retracts else {
+                return Ok(None);
+            };
+            return Ok(original_of(store, target)?.map(|(e, _)| IndexOp::Remove(e)));
         }
         _ => return Ok(None),
     };
-    let original = meta.original.unwrap_or(*id);
-    let Some(original_meta) = store.event_meta(&original)? else {
-        return Ok(None);
+    let (original, original_meta) = match meta.original {
+        None => (
+            IndexedEntry {
+                id,
+                local_seq: meta.local_seq,
+            },
+            meta,
+        ),
+        Some(original) => match original_of(store, original)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
     };
-    let shown = original_meta.latest.unwrap_or(original);
-    if original_meta.retracted_by.is_some() || shown != *id {
+    let shown = original_meta.latest.unwrap_or(original.id);
+    if original_meta.retracted_by.is_some() || shown != id {
         // Retracted, or an older version than the one shown: nothing to index.
         return Ok(None);
     }
     Ok(Some(IndexOp::Put(original, doc)))
+}
+
+/// The entry an event belongs to (itself, or what it is a version of), with its meta.
+fn original_of(
+    store: &Store,
+    id: EventId,
+) -> Result<Option<(IndexedEntry, EventMeta)>, StoreError> {
+    let Some(meta) = store.event_meta(&id)? else {
+        return Ok(None);
+    };
+    let original = meta.original.unwrap_or(id);
+    let meta = if original == id {
+        meta
+    } else {
+        match store.event_meta(&original)? {
+            Some(m) => m,
+            None => return Ok(None),
+        }
+    };
+    let entry = IndexedEntry {
+        id: original,
+        local_seq: meta.local_seq,
+    };
+    Ok(Some((entry, meta)))
 }
 
 impl Node {

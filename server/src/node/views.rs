@@ -14,16 +14,15 @@ impl Node {
         id: &EventId,
         viewer: Option<&MemberId>,
     ) -> Result<Option<PostView>, StoreError> {
-        let store = self.store();
-        let Some(meta) = store.event_meta(id)? else {
+        let Some(stored) = self.store().stored(id)? else {
             return Ok(None);
         };
+        let meta = stored.meta;
         if meta.retracted_by.is_some() || meta.original.is_some() {
             return Ok(None);
         }
-        let Some(original) = self.payload(id)? else {
-            return Ok(None);
-        };
+        let original = EventPayload::from_bytes(stored.event.payload_bytes())
+            .map_err(|e| StoreError::corrupt("events", e))?;
         if self.federation().is_blocked(&original.origin) || meta.quarantined {
             return Ok(None);
         }
@@ -103,7 +102,7 @@ impl Node {
             None => Ok(None),
             Some(signed) => EventPayload::from_bytes(signed.payload_bytes())
                 .map(Some)
-                .map_err(|e| StoreError::corrupt("events_by_id", e)),
+                .map_err(|e| StoreError::corrupt("events", e)),
         }
     }
 

@@ -10,7 +10,7 @@ use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::EventKind;
 use kindred_protocol::event::body::chat::{ChatMessage, ConversationUpdate, ReadMarker};
 use kindred_protocol::{
-    Audience, EventBody, EventId, EventPayload, MemberId, NodeId, SignedEvent, VerifiedEvent,
+    Audience, EventBody, EventId, EventPayload, MemberId, NodeId, VerifiedEvent,
 };
 use sled::Transactional;
 use sled::transaction::{
@@ -21,7 +21,7 @@ use super::chat::{
     ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key, message_key,
     participant_key,
 };
-use super::events::EventMeta;
+use super::events::{EventMeta, RecordParts, corrupt, encode_record, signed_in};
 use super::federation::{Announcement, announcement_key, outbox_key};
 use super::keys::{Position, text_position};
 use super::origin_log::{decode_u64, origin_seq_key};
@@ -85,11 +85,10 @@ type TxError = ConflictableTransactionError<StoreError>;
 
 /// The transactional views of the trees the ingest path writes.
 struct Tx<'a> {
-    events_by_id: &'a TransactionalTree,
-    event_meta: &'a TransactionalTree,
-    origin_seq_event: &'a TransactionalTree,
+    events: &'a TransactionalTree,
+    event_ids: &'a TransactionalTree,
+    origin_seq: &'a TransactionalTree,
     origin_head: &'a TransactionalTree,
-    local_log: &'a TransactionalTree,
     topic_timeline: &'a TransactionalTree,
     thread_replies: &'a TransactionalTree,
     author_timeline: &'a TransactionalTree,
@@ -123,11 +122,10 @@ impl Store {
         let start_seq = self.last_local_seq()?;
         let t = self.trees();
         let result = (
-            &t.events_by_id,
-            &t.event_meta,
-            &t.origin_seq_event,
+            &t.events,
+            &t.event_ids,
+            &t.origin_seq,
             &t.origin_head,
-            &t.local_log,
             &t.topic_timeline,
             &t.thread_replies,
             &t.author_timeline,
@@ -138,33 +136,30 @@ impl Store {
             &t.chat,
             &t.origin_names,
         )
-            .transaction(
-                |(ebi, em, ose, oh, ll, tt, tr, at, rx, ts, ob, pr, cm, on)| {
-                    let tx = Tx {
-                        events_by_id: ebi,
-                        event_meta: em,
-                        origin_seq_event: ose,
-                        origin_head: oh,
-                        local_log: ll,
-                        topic_timeline: tt,
-                        thread_replies: tr,
-                        author_timeline: at,
-                        reactions: rx,
-                        topic_stats: ts,
-                        outbox: ob,
-                        profiles: pr,
-                        chat: cm,
-                        origin_names: on,
-                        self_id,
-                        self_name,
-                    };
-                    let mut local_seq = start_seq;
-                    events
-                        .iter()
-                        .map(|event| tx.apply(event, now, &mut local_seq))
-                        .collect::<Result<Vec<_>, _>>()
-                },
-            );
+            .transaction(|(ev, ids, os, oh, tt, tr, at, rx, ts, ob, pr, cm, on)| {
+                let tx = Tx {
+                    events: ev,
+                    event_ids: ids,
+                    origin_seq: os,
+                    origin_head: oh,
+                    topic_timeline: tt,
+                    thread_replies: tr,
+                    author_timeline: at,
+                    reactions: rx,
+                    topic_stats: ts,
+                    outbox: ob,
+                    profiles: pr,
+                    chat: cm,
+                    origin_names: on,
+                    self_id,
+                    self_name,
+                };
+                let mut local_seq = start_seq;
+                events
+                    .iter()
+                    .map(|event| tx.apply(event, now, &mut local_seq))
+                    .collect::<Result<Vec<_>, _>>()
+            });
         match result {
             Ok(outcomes) => Ok(outcomes),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -199,18 +194,19 @@ impl Tx<'_> {
                     expected: head + 1,
                 });
             }
-            self.origin_seq_event
-                .insert(&origin_seq_key(&p.origin, seq)[..], id.as_bytes())?;
+            self.origin_seq.insert(
+                &origin_seq_key(&p.origin, seq)[..],
+                &(*local_seq + 1).to_be_bytes(),
+            )?;
             self.origin_head
                 .insert(p.origin.as_bytes(), &seq.to_be_bytes())?;
-        } else if self.events_by_id.get(id.as_bytes())?.is_some() {
+        } else if self.event_ids.get(id.as_bytes())?.is_some() {
             return Ok(IngestOutcome::Duplicate(id));
         }
         *local_seq += 1;
-        self.local_log
-            .insert(&local_seq.to_be_bytes(), id.as_bytes())?;
-        self.events_by_id
-            .insert(id.as_bytes(), event.signed().to_bytes())?;
+        self.event_ids
+            .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+        let signed = event.signed().to_bytes();
 
         let created = p.created_at.as_millis();
         let mut meta = EventMeta {
@@ -228,7 +224,7 @@ impl Tx<'_> {
         if !self.author_matches_origin(p)? {
             tracing::warn!(%id, author = %p.author, origin = %p.origin, "event names an author from another node; kept, not shown");
             meta.quarantined = true;
-            self.put_meta(&id, &meta)?;
+            self.put_new(&id, &meta, &signed)?;
             return Ok(IngestOutcome::Stored {
                 id,
                 local_seq: *local_seq,
@@ -326,7 +322,7 @@ impl Tx<'_> {
                     .insert(&outbox_key(peer, *local_seq)[..], id.as_bytes())?;
             }
         }
-        self.put_meta(&id, &meta)?;
+        self.put_new(&id, &meta, &signed)?;
         Ok(IngestOutcome::Stored {
             id,
             local_seq: *local_seq,
@@ -637,27 +633,63 @@ impl Tx<'_> {
         }
     }
 
-    fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, TxError> {
-        let Some(bytes) = self.events_by_id.get(id.as_bytes())? else {
-            return Ok(None);
-        };
-        let signed = SignedEvent::from_bytes(&bytes)
-            .map_err(|e| abort(StoreError::corrupt("events_by_id", e)))?;
-        EventPayload::from_bytes(signed.payload_bytes())
-            .map(Some)
-            .map_err(|e| abort(StoreError::corrupt("events_by_id", e)))
-    }
-
-    fn meta(&self, id: &EventId) -> Result<Option<EventMeta>, TxError> {
-        match self.event_meta.get(id.as_bytes())? {
+    /// The arrival number of a held event.
+    fn local_seq_of(&self, id: &EventId) -> Result<Option<u64>, TxError> {
+        match self.event_ids.get(id.as_bytes())? {
             None => Ok(None),
-            Some(v) => from_json("event_meta", &v).map(Some).map_err(abort),
+            Some(v) => decode_u64("event_ids", &v).map(Some).map_err(abort),
         }
     }
 
+    /// A held event's arrival number and record.
+    fn record(&self, id: &EventId) -> Result<Option<(u64, sled::IVec)>, TxError> {
+        let Some(seq) = self.local_seq_of(id)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .events
+            .get(seq.to_be_bytes())?
+            .map(|record| (seq, record)))
+    }
+
+    fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, TxError> {
+        let Some((_, record)) = self.record(id)? else {
+            return Ok(None);
+        };
+        let signed = signed_in(&record).map_err(abort)?;
+        EventPayload::from_bytes(signed.payload_bytes())
+            .map(Some)
+            .map_err(|e| abort(StoreError::corrupt("events", e)))
+    }
+
+    fn meta(&self, id: &EventId) -> Result<Option<EventMeta>, TxError> {
+        let Some((seq, record)) = self.record(id)? else {
+            return Ok(None);
+        };
+        RecordParts::split(&record)
+            .and_then(|parts| parts.meta(seq))
+            .map(Some)
+            .map_err(|e| abort(corrupt(e)))
+    }
+
+    /// Writes a new event's record.
+    fn put_new(&self, id: &EventId, meta: &EventMeta, signed: &[u8]) -> Result<(), TxError> {
+        self.events.insert(
+            &meta.local_seq.to_be_bytes(),
+            encode_record(id, meta, signed),
+        )?;
+        Ok(())
+    }
+
+    /// Rewrites a held event's meta, keeping its signed bytes.
     fn put_meta(&self, id: &EventId, meta: &EventMeta) -> Result<(), TxError> {
-        let json = to_json("event_meta", meta).map_err(abort)?;
-        self.event_meta.insert(id.as_bytes(), json)?;
+        let key = meta.local_seq.to_be_bytes();
+        let Some(record) = self.events.get(key)? else {
+            return Err(abort(corrupt(super::events::BadRecord)));
+        };
+        let parts = RecordParts::split(&record).map_err(|e| abort(corrupt(e)))?;
+        self.events
+            .insert(&key, encode_record(id, meta, parts.signed))?;
         Ok(())
     }
 

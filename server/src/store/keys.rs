@@ -9,7 +9,7 @@ use kindred_protocol::EventId;
 pub(crate) struct Position {
     /// Sort time in ms: the origin's time, but never later than when this node got it.
     pub(crate) sort_ts: u64,
-    /// This node's arrival number for the event (its `local_log` key).
+    /// This node's arrival number for the event (its `events` key).
     pub(crate) local_seq: u64,
     /// The event.
     pub(crate) id: EventId,

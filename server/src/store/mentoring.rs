@@ -1,5 +1,5 @@
 //! The `mentoring` tree, with a one-byte prefix per record type. It is derived from events
-//! by the mentoring processor (a watermark over `local_log`), except buddy requests and
+//! by the mentoring processor (a watermark over the `events` arrival order), except buddy requests and
 //! cohort rounds, which never leave this node, and the capacity counters, which only the
 //! mentor's home node keeps.
 //!

@@ -32,32 +32,13 @@ pub(super) fn check_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError>
     }
 }
 
-fn record_schema(meta: &sled::Tree) -> Result<(), StoreError> {
+pub(super) fn record_schema(meta: &sled::Tree) -> Result<(), StoreError> {
     meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
     meta.flush()?;
     Ok(())
 }
 
 impl Store {
-    /// Upgrades a database written with schema `from` to this one.
-    pub(super) fn upgrade_schema(&self, from: u32) -> Result<(), StoreError> {
-        tracing::info!(
-            from,
-            to = SCHEMA_VERSION,
-            "upgrading the database: topic counts rebuilt; the search index will be rebuilt"
-        );
-        let t = self.trees();
-        // Version 1 kept one posting per term and entry. The index is derived from the
-        // event log, so it is dropped and the indexer rebuilds it.
-        t.search_postings.clear()?;
-        t.search_docs.clear()?;
-        t.search_meta.clear()?;
-        // Topic counts were kept per topic; they are now kept per origin node so that
-        // blocking a node takes its posts out of the counts.
-        self.rebuild_topic_stats()?;
-        record_schema(&t.meta)
-    }
-
     /// The node name fixed at first start.
     pub(crate) fn node_name(&self) -> Result<Option<String>, StoreError> {
         match self.trees().meta.get(NODE_NAME_KEY)? {

@@ -21,6 +21,7 @@ mod reactions;
 mod search;
 mod timelines;
 mod topics;
+mod upgrade;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,16 +30,17 @@ use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
+pub(crate) use events::{EventMeta, StoredEvent};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;
 pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecord, RoundRecord};
-pub(crate) use search::{IndexOp, SearchDoc};
+pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
 /// The database schema this build writes. Opening a newer one fails clearly; an older one
 /// is upgraded (see `meta::check_schema`).
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 /// Why a storage operation failed.
 #[derive(Debug, Error)]
@@ -119,11 +121,10 @@ impl Drop for Shared {
 /// Every tree, by name. See `docs/architecture.md` for what each holds.
 pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
-    pub(crate) events_by_id: sled::Tree,
-    pub(crate) event_meta: sled::Tree,
-    pub(crate) origin_seq_event: sled::Tree,
+    pub(crate) events: sled::Tree,
+    pub(crate) event_ids: sled::Tree,
+    pub(crate) origin_seq: sled::Tree,
     pub(crate) origin_head: sled::Tree,
-    pub(crate) local_log: sled::Tree,
     pub(crate) topic_timeline: sled::Tree,
     pub(crate) thread_replies: sled::Tree,
     pub(crate) author_timeline: sled::Tree,
@@ -152,7 +153,7 @@ impl Store {
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(24 * 1024 * 1024)
             // Durability comes from our own group commit; keep sled's background flush as
             // a second line.
             .flush_every_ms(Some(1000))
@@ -160,11 +161,10 @@ impl Store {
         let t = |name: &str| db.open_tree(name);
         let trees = Trees {
             meta: t("meta")?,
-            events_by_id: t("events_by_id")?,
-            event_meta: t("event_meta")?,
-            origin_seq_event: t("origin_seq_event")?,
+            events: t("events")?,
+            event_ids: t("event_ids")?,
+            origin_seq: t("origin_seq")?,
             origin_head: t("origin_head")?,
-            local_log: t("local_log")?,
             topic_timeline: t("topic_timeline")?,
             thread_replies: t("thread_replies")?,
             author_timeline: t("author_timeline")?,

@@ -1,11 +1,11 @@
-//! The per-origin shared log and this node's arrival log.
+//! The per-origin shared log.
 //!
-//! - `origin_seq_event`: origin (32) ‖ seq (u64 BE) → event id.
+//! - `origin_seq`: origin (32) ‖ seq (u64 BE) → local seq (the event's `events` key).
 //! - `origin_head`: origin (32) → highest contiguous seq held (u64 BE).
-//! - `local_log`: local seq (u64 BE) → event id, every stored event in arrival order.
 
-use kindred_protocol::{EventId, NodeId};
+use kindred_protocol::{NodeId, SignedEvent};
 
+use super::events::signed_in;
 use super::{Store, StoreError};
 
 pub(crate) fn origin_seq_key(origin: &NodeId, seq: u64) -> [u8; 40] {
@@ -30,29 +30,19 @@ impl Store {
         }
     }
 
-    /// The id of event number `seq` from `origin`, if held.
+    /// Event number `seq` from `origin`, if held.
     pub(crate) fn event_at(
         &self,
         origin: &NodeId,
         seq: u64,
-    ) -> Result<Option<EventId>, StoreError> {
-        match self
-            .trees()
-            .origin_seq_event
-            .get(origin_seq_key(origin, seq))?
-        {
+    ) -> Result<Option<SignedEvent>, StoreError> {
+        let t = self.trees();
+        let Some(local) = t.origin_seq.get(origin_seq_key(origin, seq))? else {
+            return Ok(None);
+        };
+        match t.events.get(local)? {
             None => Ok(None),
-            Some(v) => <[u8; 32]>::try_from(v.as_ref())
-                .map(|b| Some(EventId::from_bytes(b)))
-                .map_err(|e| StoreError::corrupt("origin_seq_event", e)),
-        }
-    }
-
-    /// The last local sequence number used (0 when empty).
-    pub(crate) fn last_local_seq(&self) -> Result<u64, StoreError> {
-        match self.trees().local_log.last()? {
-            None => Ok(0),
-            Some((k, _)) => decode_u64("local_log", &k),
+            Some(record) => signed_in(&record).map(Some),
         }
     }
 }

@@ -4,8 +4,10 @@
 //!   term written by one indexing batch, each entry id (32) ‖ term frequency (u32 BE) ‖
 //!   entry length (u32 BE), so ranking needs no second read. A batch writes one value per
 //!   distinct term rather than one per term and entry: common words share one write.
-//! - `search_docs`: entry id (original) → [`SearchDoc`] (JSON): its length, terms and
-//!   segment, so an edit or retraction can remove exactly what was indexed.
+//! - `search_docs`: the entry's (original's) local seq (u64 BE) → [`SearchDoc`] in binary:
+//!   segment (u64 BE) ‖ length (u32 BE) ‖ per term: u8 length ‖ text ‖ frequency (u32 BE),
+//!   so an edit or retraction can remove exactly what was indexed. Keyed by arrival so new
+//!   entries are appended (cheap in sled) rather than written at random ids.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
 //!   (u64 BE, sum of document lengths for BM25).
 //!
@@ -16,13 +18,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kindred_protocol::EventId;
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use super::events::BadRecord;
 use super::keys::text_prefix;
 use super::origin_log::decode_u64;
-use super::{Store, StoreError, from_json, to_json};
+use super::{Store, StoreError};
 
 const WATERMARK: &[u8] = b"indexed_up_to";
 const TOTAL_LEN: &[u8] = b"total_len";
@@ -32,24 +34,67 @@ const MAX_POSTINGS_PER_TERM: usize = 50_000;
 const ENTRY: usize = 40;
 
 /// What the index holds for one entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SearchDoc {
     /// Number of indexed tokens (title and tags count twice).
     pub(crate) len: u32,
     /// Distinct terms with their frequencies.
     pub(crate) terms: BTreeMap<String, u32>,
     /// The indexing batch whose postings hold this entry (set when stored).
-    #[serde(default)]
     pub(crate) segment: u64,
+}
+
+impl SearchDoc {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12 + self.terms.len() * 12);
+        out.extend_from_slice(&self.segment.to_be_bytes());
+        out.extend_from_slice(&self.len.to_be_bytes());
+        for (term, tf) in &self.terms {
+            // The tokenizer keeps terms to 40 bytes; a longer one is cut, never misread.
+            let bytes = &term.as_bytes()[..term.len().min(255)];
+            out.push(bytes.len() as u8);
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(&tf.to_be_bytes());
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let bad = || StoreError::corrupt("search_docs", BadRecord);
+        let fixed = |at: usize, n: usize| bytes.get(at..at + n).ok_or_else(bad);
+        let mut doc = SearchDoc {
+            segment: u64::from_be_bytes(fixed(0, 8)?.try_into().map_err(|_| bad())?),
+            len: u32::from_be_bytes(fixed(8, 4)?.try_into().map_err(|_| bad())?),
+            terms: BTreeMap::new(),
+        };
+        let mut at = 12;
+        while at < bytes.len() {
+            let n = usize::from(bytes[at]);
+            let term = std::str::from_utf8(fixed(at + 1, n)?).map_err(|_| bad())?;
+            let tf = u32::from_be_bytes(fixed(at + 1 + n, 4)?.try_into().map_err(|_| bad())?);
+            doc.terms.insert(term.to_owned(), tf);
+            at += 1 + n + 4;
+        }
+        Ok(doc)
+    }
+}
+
+/// An indexed entry: its original's id and arrival number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct IndexedEntry {
+    /// The original post or reply (what search results point to).
+    pub(crate) id: EventId,
+    /// Its arrival number, the `search_docs` key.
+    pub(crate) local_seq: u64,
 }
 
 /// A change to apply to the index.
 #[derive(Debug, Clone)]
 pub(crate) enum IndexOp {
-    /// Index (or re-index) an entry under its original id.
-    Put(EventId, SearchDoc),
+    /// Index (or re-index) an entry.
+    Put(IndexedEntry, SearchDoc),
     /// Remove an entry.
-    Remove(EventId),
+    Remove(IndexedEntry),
 }
 
 fn posting_key(term: &str, segment: u64) -> Vec<u8> {
@@ -120,12 +165,13 @@ impl Store {
                 };
                 // This batch's segment, by term, and the entries it indexes.
                 let mut segment: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
-                let mut indexed: HashMap<EventId, &SearchDoc> = HashMap::new();
+                let mut indexed: HashMap<IndexedEntry, &SearchDoc> = HashMap::new();
                 for op in ops {
-                    let id = match op {
-                        IndexOp::Put(id, _) | IndexOp::Remove(id) => id,
+                    let e = match op {
+                        IndexOp::Put(e, _) | IndexOp::Remove(e) => *e,
                     };
-                    if let Some(earlier) = indexed.remove(id) {
+                    let (id, key) = (&e.id, e.local_seq.to_be_bytes());
+                    if let Some(earlier) = indexed.remove(&e) {
                         // Indexed earlier in this batch: take it out of the new segment.
                         total = total.saturating_sub(u64::from(earlier.len));
                         for term in earlier.terms.keys() {
@@ -133,15 +179,15 @@ impl Store {
                                 *entries = without(entries, id);
                             }
                         }
-                    } else if let Some(old) = docs.get(id.as_bytes())? {
-                        let old: SearchDoc = from_json("search_docs", &old).map_err(abort)?;
+                    } else if let Some(old) = docs.get(key)? {
+                        let old = SearchDoc::decode(&old).map_err(abort)?;
                         total = total.saturating_sub(u64::from(old.len));
                         remove_postings(postings, id, &old)?;
                     }
                     if let IndexOp::Remove(_) = op {
-                        docs.remove(id.as_bytes())?;
+                        docs.remove(&key)?;
                     }
-                    if let IndexOp::Put(id, doc) = op {
+                    if let IndexOp::Put(_, doc) = op {
                         for (term, tf) in &doc.terms {
                             segment
                                 .entry(term.as_str())
@@ -149,7 +195,7 @@ impl Store {
                                 .extend_from_slice(&entry(id, *tf, doc.len));
                         }
                         total += u64::from(doc.len);
-                        indexed.insert(*id, doc);
+                        indexed.insert(e, doc);
                     }
                 }
                 for (term, entries) in segment {
@@ -157,12 +203,12 @@ impl Store {
                         postings.insert(posting_key(term, up_to), entries)?;
                     }
                 }
-                for (id, doc) in indexed {
+                for (e, doc) in indexed {
                     let doc = SearchDoc {
                         segment: up_to,
                         ..doc.clone()
                     };
-                    docs.insert(id.as_bytes(), to_json("search_docs", &doc).map_err(abort)?)?;
+                    docs.insert(&e.local_seq.to_be_bytes(), doc.encode())?;
                 }
                 meta.insert(TOTAL_LEN, &total.to_be_bytes())?;
                 meta.insert(WATERMARK, &up_to.to_be_bytes())?;
@@ -210,29 +256,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Ids in arrival order after `after`, at most `limit`.
-    pub(crate) fn local_log_after(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, EventId)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self
-            .trees()
-            .local_log
-            .range((after + 1).to_be_bytes()..)
-            .take(limit)
-        {
-            let (k, v) = item?;
-            let seq = decode_u64("local_log", &k)?;
-            let id = <[u8; 32]>::try_from(v.as_ref())
-                .map(EventId::from_bytes)
-                .map_err(|e| StoreError::corrupt("local_log", e))?;
-            out.push((seq, id));
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -254,6 +277,25 @@ mod tests {
         }
     }
 
+    fn entry_at(n: u8) -> IndexedEntry {
+        IndexedEntry {
+            id: EventId::from_bytes([n; 32]),
+            local_seq: u64::from(n),
+        }
+    }
+
+    #[test]
+    fn a_doc_survives_the_binary_form() {
+        let d = SearchDoc {
+            segment: 9,
+            ..doc(&[("grant", 2), ("bid", 1), ("héllo", 7)])
+        };
+        assert_eq!(SearchDoc::decode(&d.encode()).unwrap(), d);
+        let mut damaged = d.encode();
+        damaged.truncate(damaged.len() - 1);
+        assert!(SearchDoc::decode(&damaged).is_err());
+    }
+
     fn ids(store: &Store, term: &str) -> Vec<EventId> {
         let mut ids: Vec<EventId> = store
             .postings(term)
@@ -269,7 +311,7 @@ mod tests {
     fn entries_in_one_batch_share_a_posting_list_and_can_be_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let (a, b) = (EventId::from_bytes([1; 32]), EventId::from_bytes([2; 32]));
+        let (a, b) = (entry_at(1), entry_at(2));
         store
             .apply_index(
                 &[
@@ -280,17 +322,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(store.trees().search_postings.len(), 2, "one list per term");
-        assert_eq!(ids(&store, "grant"), [a, b]);
-        assert_eq!(store.postings("grant").unwrap()[0], (a, 2, 3));
+        assert_eq!(ids(&store, "grant"), [a.id, b.id]);
+        assert_eq!(store.postings("grant").unwrap()[0], (a.id, 2, 3));
         assert_eq!(store.index_stats().unwrap(), (2, 4));
 
         // An edit in a later batch moves the entry; a retraction removes it.
         store
             .apply_index(&[IndexOp::Put(a, doc(&[("lottery", 1)]))], 20)
             .unwrap();
-        assert_eq!(ids(&store, "grant"), [b]);
+        assert_eq!(ids(&store, "grant"), [b.id]);
         assert!(ids(&store, "bid").is_empty());
-        assert_eq!(ids(&store, "lottery"), [a]);
+        assert_eq!(ids(&store, "lottery"), [a.id]);
         store.apply_index(&[IndexOp::Remove(b)], 30).unwrap();
         assert!(ids(&store, "grant").is_empty());
         assert_eq!(store.index_stats().unwrap(), (1, 1));
@@ -301,7 +343,7 @@ mod tests {
     fn an_entry_replaced_within_its_batch_is_indexed_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let a = EventId::from_bytes([1; 32]);
+        let a = entry_at(1);
         store
             .apply_index(
                 &[
@@ -312,7 +354,7 @@ mod tests {
             )
             .unwrap();
         assert!(ids(&store, "first").is_empty());
-        assert_eq!(ids(&store, "second"), [a]);
+        assert_eq!(ids(&store, "second"), [a.id]);
         assert_eq!(store.index_stats().unwrap(), (1, 1));
     }
 }

@@ -169,7 +169,7 @@ impl Store {
             };
             EventPayload::from_bytes(event.payload_bytes())
                 .map(|p| Some(p.origin))
-                .map_err(|e| StoreError::corrupt("events_by_id", e))
+                .map_err(|e| StoreError::corrupt("events", e))
         };
         let mut counts: BTreeMap<(String, NodeId), TopicStats> = BTreeMap::new();
         let mut count = |topic: String, pos: &Position, origin: NodeId, post: bool| {

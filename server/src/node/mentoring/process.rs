@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::body::mentoring::{Answer, MatchAnswer};
-use kindred_protocol::{EventBody, EventId, EventPayload, Timestamp};
+use kindred_protocol::{EventBody, EventPayload, Timestamp};
 use tokio::sync::watch;
 
 use crate::node::Node;
 use crate::node::chat::direct_conversation;
-use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError};
+use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent};
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
 pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
@@ -42,12 +42,12 @@ fn apply_pending(node: &Node) -> Result<u64, StoreError> {
     let store = node.store();
     let mut up_to = store.mentoring_watermark()?;
     loop {
-        let batch = store.local_log_after(up_to, 512)?;
-        let Some(&(last, _)) = batch.last() else {
+        let batch = store.stored_after(up_to, 512)?;
+        let Some(last) = batch.last().map(|e| e.local_seq) else {
             return Ok(up_to);
         };
-        for (_, id) in batch {
-            apply(node, &id)?;
+        for stored in batch {
+            apply(node, stored)?;
         }
         store.set_mentoring_watermark(last)?;
         up_to = last;
@@ -61,19 +61,14 @@ fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn apply(node: &Node, id: &EventId) -> Result<(), StoreError> {
+fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     let store = node.store();
-    let Some(meta) = store.event_meta(id)? else {
-        return Ok(());
-    };
-    if meta.quarantined {
+    if stored.meta.quarantined {
         return Ok(());
     }
-    let Some(signed) = store.event(id)? else {
-        return Ok(());
-    };
-    let p = EventPayload::from_bytes(signed.payload_bytes())
-        .map_err(|e| StoreError::corrupt("events_by_id", e))?;
+    let id = &stored.id;
+    let p = EventPayload::from_bytes(stored.event.payload_bytes())
+        .map_err(|e| StoreError::corrupt("events", e))?;
     let own = node.config().node.name.as_str();
     let at = p.created_at.as_millis();
     match p.body {

@@ -97,6 +97,9 @@ pub(crate) async fn bench(events: u64) -> anyhow::Result<()> {
     drop(b);
     let rate = write(&admin_a, events).await;
     println!("catch-up: wrote {events} posts at A while B was down ({rate:.0}/s)");
+    // A indexes its own burst for search once writing pauses; let that finish (a search
+    // waits for it) so the catch-up below measures B's work, not A's leftover indexing.
+    admin_a.search("reflection", Some(1)).await?;
     let total = live + events;
     let start = Instant::now();
     let b = spawn(&b_dir, "b.bench")?;

@@ -101,6 +101,13 @@ fn node_mode() -> anyhow::Result<()> {
         config.node.name = name.parse()?;
     }
     config.log.filter = "error".into();
+    if let Ok(filter) = std::env::var("KINDRED_BENCH_LOG") {
+        // Diagnosing a run: the node's logs (e.g. `kindred_server::store=trace`) on stderr.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     config.limits.requests_per_minute = 100_000_000;
     config.limits.connections_per_address = 100_000;
     config.limits.stream_queue = 1024;

@@ -31,7 +31,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// While updates come faster than this, a stream sends them at most this often, in batches:
 /// a thousand streams woken for every post would spend the CPU on wake-ups instead of
 /// delivering. A stream that has been quiet sends its next update at once.
-const COALESCE: Duration = Duration::from_millis(10);
+const COALESCE: Duration = Duration::from_millis(25);
 /// Close code for "your session ended".
 const SESSION_ENDED: u16 = 4001;
 

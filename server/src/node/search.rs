@@ -60,8 +60,11 @@ fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
 
 /// The indexer waits for writing to pause this long before indexing...
 const QUIET: Duration = Duration::from_millis(250);
-/// ...but never leaves new events unindexed for longer than this.
-const MAX_DELAY: Duration = Duration::from_secs(3);
+/// ...but never leaves new events unindexed for longer than this...
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// ...or lets more than this many pile up: about two seconds of indexing on a small
+/// machine, which bounds how long a search made in the middle of a burst waits.
+const MAX_BACKLOG: u64 = 150_000;
 
 /// Why the indexer is woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,14 +133,20 @@ fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
         match rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Ok(Wake::Written) => {
-                // Let a burst of writes finish first: indexing many events in one
-                // transaction costs far less than one at a time, and keeps the CPU for
-                // acknowledging writes. A waiting search cuts the wait short.
+                // Let a burst of writes (a catch-up after downtime, say) finish first:
+                // indexing many events in one transaction costs far less than one at a
+                // time, and the burst keeps both cores for storing and acknowledging.
+                // A waiting search cuts the wait short.
                 let since = std::time::Instant::now();
                 loop {
                     match rx.recv_timeout(QUIET) {
                         Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => break,
-                        Ok(Wake::Written) if since.elapsed() >= MAX_DELAY => break,
+                        Ok(Wake::Written)
+                            if since.elapsed() >= MAX_DELAY
+                                || backlog(&store, up_to) >= MAX_BACKLOG =>
+                        {
+                            break;
+                        }
                         Ok(Wake::Written) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
@@ -146,6 +155,13 @@ fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+}
+
+/// How many stored events are not indexed yet (none if the store cannot say).
+fn backlog(store: &Store, up_to: u64) -> u64 {
+    store
+        .last_local_seq()
+        .map_or(0, |last| last.saturating_sub(up_to))
 }
 
 /// Indexes everything after `up_to`; returns the new watermark.

@@ -6,6 +6,9 @@
 //! effects that break a rule (an edit by someone else, a retraction from another origin,
 //! a reply to an unknown post) are simply not applied, and logged.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::EventKind;
 use kindred_protocol::event::body::chat::{ChatMessage, ConversationUpdate, ReadMarker};
@@ -102,6 +105,22 @@ struct Tx<'a> {
     self_id: NodeId,
     /// This node's name, to recognise its own members.
     self_name: &'a str,
+    /// Records most events of a group touch, kept here for the group's length.
+    group: RefCell<GroupState>,
+}
+
+/// Working copies of the small records that most events of a group read and change (their
+/// origin's head and node name, their topic's counts): each is read once and written once
+/// per group instead of once per event, which matters when a catch-up stores hundreds of
+/// one origin's posts in one topic per group.
+#[derive(Default)]
+struct GroupState {
+    /// Each origin's head as this group leaves it; `true` once changed.
+    heads: HashMap<NodeId, (u64, bool)>,
+    /// The node name each origin writes as.
+    names: HashMap<NodeId, Vec<u8>>,
+    /// Topic counts by `stats_key`; `true` once changed.
+    stats: HashMap<Vec<u8>, (TopicStats, bool)>,
 }
 
 fn abort(e: StoreError) -> TxError {
@@ -153,12 +172,15 @@ impl Store {
                     origin_names: on,
                     self_id,
                     self_name,
+                    group: RefCell::default(),
                 };
                 let mut local_seq = start_seq;
-                events
+                let outcomes = events
                     .iter()
                     .map(|event| tx.apply(event, now, &mut local_seq))
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<_>, _>>()?;
+                tx.finish_group()?;
+                Ok(outcomes)
             });
         match result {
             Ok(outcomes) => Ok(outcomes),
@@ -178,10 +200,7 @@ impl Tx<'_> {
         let id = event.id();
         let p = event.payload();
         if let Some(seq) = p.seq() {
-            let head = match self.origin_head.get(p.origin.as_bytes())? {
-                None => 0,
-                Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
-            };
+            let head = self.head(&p.origin)?;
             // The id covers origin and seq, so an event at or below the head is held
             // already (or is a different event its origin signed with a used number, which
             // is refused the same way); one above the head cannot be held yet.
@@ -198,8 +217,7 @@ impl Tx<'_> {
                 &origin_seq_key(&p.origin, seq)[..],
                 &(*local_seq + 1).to_be_bytes(),
             )?;
-            self.origin_head
-                .insert(p.origin.as_bytes(), &seq.to_be_bytes())?;
+            self.group.borrow_mut().heads.insert(p.origin, (seq, true));
         } else if self.event_ids.get(id.as_bytes())?.is_some() {
             return Ok(IngestOutcome::Duplicate(id));
         }
@@ -587,13 +605,52 @@ impl Tx<'_> {
     /// Each origin may only write as members of one node name: the first name it uses.
     fn author_matches_origin(&self, p: &EventPayload) -> Result<bool, TxError> {
         let name = p.author.node_name().as_bytes();
-        match self.origin_names.get(p.origin.as_bytes())? {
-            Some(known) => Ok(known.as_ref() == name),
+        if let Some(known) = self.group.borrow().names.get(&p.origin) {
+            return Ok(known.as_slice() == name);
+        }
+        let known = match self.origin_names.get(p.origin.as_bytes())? {
+            Some(known) => known.to_vec(),
             None => {
                 self.origin_names.insert(p.origin.as_bytes(), name)?;
-                Ok(true)
+                name.to_vec()
+            }
+        };
+        let matches = known.as_slice() == name;
+        self.group.borrow_mut().names.insert(p.origin, known);
+        Ok(matches)
+    }
+
+    /// The highest contiguous sequence number held from `origin`, this group included.
+    fn head(&self, origin: &NodeId) -> Result<u64, TxError> {
+        if let Some((head, _)) = self.group.borrow().heads.get(origin) {
+            return Ok(*head);
+        }
+        let head = match self.origin_head.get(origin.as_bytes())? {
+            None => 0,
+            Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
+        };
+        self.group.borrow_mut().heads.insert(*origin, (head, false));
+        Ok(head)
+    }
+
+    /// Writes the group's changed heads and topic counts.
+    fn finish_group(&self) -> Result<(), TxError> {
+        let group = self.group.borrow();
+        for (origin, (head, changed)) in &group.heads {
+            if *changed {
+                self.origin_head
+                    .insert(origin.as_bytes(), &head.to_be_bytes())?;
             }
         }
+        for (key, (stats, changed)) in &group.stats {
+            if *changed {
+                self.topic_stats.insert(
+                    key.as_slice(),
+                    to_json("topic_stats", stats).map_err(abort)?,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Keeps the newest profile of a member.
@@ -705,10 +762,18 @@ impl Tx<'_> {
         name: Option<&str>,
     ) -> Result<(), TxError> {
         let key = stats_key(topic, origin);
-        let mut stats: TopicStats = match self.topic_stats.get(&key)? {
-            None => TopicStats::default(),
-            Some(v) => from_json("topic_stats", &v).map_err(abort)?,
+        let mut group = self.group.borrow_mut();
+        let (stats, changed) = match group.stats.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let stats = match self.topic_stats.get(e.key())? {
+                    None => TopicStats::default(),
+                    Some(v) => from_json("topic_stats", &v).map_err(abort)?,
+                };
+                e.insert((stats, false))
+            }
         };
+        *changed = true;
         if stats.name.is_none() {
             stats.name = name.map(|n| n.trim().to_owned());
         }
@@ -717,8 +782,6 @@ impl Tx<'_> {
         if let Some(ts) = activity {
             stats.last_activity = Some(stats.last_activity.map_or(ts, |t| t.max(ts)));
         }
-        self.topic_stats
-            .insert(key, to_json("topic_stats", &stats).map_err(abort)?)?;
         Ok(())
     }
 }

@@ -61,7 +61,7 @@ fn document(title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
 /// The indexer waits for writing to pause this long before indexing...
 const QUIET: Duration = Duration::from_millis(250);
 /// ...but never leaves new events unindexed for longer than this...
-const MAX_DELAY: Duration = Duration::from_secs(30);
+const MAX_DELAY: Duration = Duration::from_secs(10);
 /// ...or lets more than this many pile up: about two seconds of indexing on a small
 /// machine, which bounds how long a search made in the middle of a burst waits.
 const MAX_BACKLOG: u64 = 150_000;

@@ -1,0 +1,18 @@
+//! End-to-end tests: real nodes on loopback, with temporary data folders, driven through
+//! `kindred-client` (and the web pages, and a real browser). One test binary, one module
+//! per area: each binary links the whole node, and one per file cost thirteen links and
+//! about 700 MB of disk.
+
+mod accounts;
+mod browser;
+mod chat;
+mod federation;
+mod live;
+mod mentoring;
+mod peer_learning;
+mod restart_and_limits;
+mod tls;
+mod web;
+mod web_admin;
+mod web_chat;
+mod web_mentoring;

@@ -12,12 +12,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use kindred_protocol::api::SearchHit;
-use kindred_protocol::{EventBody, EventId, EventPayload, MemberId};
+use kindred_protocol::{EventBody, EventId, MemberId};
 use tokio::sync::watch;
 
 use super::Node;
 use crate::error::AppError;
-use crate::store::{EventMeta, IndexOp, IndexedEntry, SearchDoc, Store, StoreError, StoredEvent};
+use crate::store::{
+    EventMeta, IndexOp, IndexedEntry, SearchDoc, Store, StoreError, StoredEvent, payload_of,
+};
 
 /// Words too common to help a search.
 const STOPWORDS: &[&str] = &[
@@ -187,8 +189,7 @@ fn op_for(store: &Store, stored: StoredEvent) -> Result<Option<IndexOp>, StoreEr
     let StoredEvent {
         id, meta, event, ..
     } = stored;
-    let p = EventPayload::from_bytes(event.payload_bytes())
-        .map_err(|e| StoreError::corrupt("events", e))?;
+    let p = payload_of(&event)?;
     let doc = match &p.body {
         EventBody::Post(post) => document(Some(&post.title), &post.body, &post.tags),
         EventBody::Reply(reply) => document(None, &reply.body, &[]),

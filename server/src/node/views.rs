@@ -4,7 +4,7 @@ use kindred_protocol::api::{EntryKind, PostView, ReactionCount};
 use kindred_protocol::{EventBody, EventId, EventPayload, MemberId};
 
 use super::{Node, markdown};
-use crate::store::StoreError;
+use crate::store::{StoreError, payload_of};
 
 impl Node {
     /// The current version of a post or reply by its original id; `None` if unknown,
@@ -21,8 +21,7 @@ impl Node {
         if meta.retracted_by.is_some() || meta.original.is_some() {
             return Ok(None);
         }
-        let original = EventPayload::from_bytes(stored.event.payload_bytes())
-            .map_err(|e| StoreError::corrupt("events", e))?;
+        let original = payload_of(&stored.event)?;
         if self.federation().is_blocked(&original.origin) || meta.quarantined {
             return Ok(None);
         }
@@ -98,12 +97,7 @@ impl Node {
 
     /// A stored event's parsed payload.
     pub(crate) fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, StoreError> {
-        match self.store().event(id)? {
-            None => Ok(None),
-            Some(signed) => EventPayload::from_bytes(signed.payload_bytes())
-                .map(Some)
-                .map_err(|e| StoreError::corrupt("events", e)),
-        }
+        self.store().event(id)?.as_ref().map(payload_of).transpose()
     }
 
     fn topic_name_of(&self, post: &EventId) -> Result<String, StoreError> {

@@ -9,7 +9,7 @@
 //! large values at random keys cost several times more than appends (measured in
 //! `docs/benchmarks.md`).
 
-use kindred_protocol::{EventId, SignedEvent};
+use kindred_protocol::{EventId, EventPayload, SignedEvent};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -210,6 +210,12 @@ impl<'a> RecordParts<'a> {
 
 pub(crate) fn corrupt(e: BadRecord) -> StoreError {
     StoreError::corrupt("events", e)
+}
+
+/// The parsed payload of a held event (verified when it arrived, so a failure means
+/// damage).
+pub(crate) fn payload_of(event: &SignedEvent) -> Result<EventPayload, StoreError> {
+    EventPayload::from_bytes(event.payload_bytes()).map_err(|e| StoreError::corrupt("events", e))
 }
 
 /// Decodes signed bytes read from the log.

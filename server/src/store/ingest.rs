@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::EventKind;
@@ -24,7 +25,7 @@ use super::chat::{
     ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key, message_key,
     participant_key,
 };
-use super::events::{EventMeta, RecordParts, corrupt, encode_record, signed_in};
+use super::events::{EventMeta, RecordParts, corrupt, encode_record, payload_of, signed_in};
 use super::federation::{Announcement, announcement_key, outbox_key};
 use super::keys::{Position, text_position};
 use super::origin_log::{decode_u64, origin_seq_key};
@@ -119,8 +120,8 @@ struct GroupState {
     heads: HashMap<NodeId, (u64, bool)>,
     /// The node name each origin writes as.
     names: HashMap<NodeId, Vec<u8>>,
-    /// Topic counts by `stats_key`; `true` once changed.
-    stats: HashMap<Vec<u8>, (TopicStats, bool)>,
+    /// The topic counts this group changed, by `stats_key`.
+    stats: HashMap<Vec<u8>, TopicStats>,
 }
 
 fn abort(e: StoreError) -> TxError {
@@ -642,13 +643,11 @@ impl Tx<'_> {
                     .insert(origin.as_bytes(), &head.to_be_bytes())?;
             }
         }
-        for (key, (stats, changed)) in &group.stats {
-            if *changed {
-                self.topic_stats.insert(
-                    key.as_slice(),
-                    to_json("topic_stats", stats).map_err(abort)?,
-                )?;
-            }
+        for (key, stats) in &group.stats {
+            self.topic_stats.insert(
+                key.as_slice(),
+                to_json("topic_stats", stats).map_err(abort)?,
+            )?;
         }
         Ok(())
     }
@@ -713,10 +712,10 @@ impl Tx<'_> {
         let Some((_, record)) = self.record(id)? else {
             return Ok(None);
         };
-        let signed = signed_in(&record).map_err(abort)?;
-        EventPayload::from_bytes(signed.payload_bytes())
+        signed_in(&record)
+            .and_then(|signed| payload_of(&signed))
             .map(Some)
-            .map_err(|e| abort(StoreError::corrupt("events", e)))
+            .map_err(abort)
     }
 
     fn meta(&self, id: &EventId) -> Result<Option<EventMeta>, TxError> {
@@ -763,17 +762,16 @@ impl Tx<'_> {
     ) -> Result<(), TxError> {
         let key = stats_key(topic, origin);
         let mut group = self.group.borrow_mut();
-        let (stats, changed) = match group.stats.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+        let stats = match group.stats.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
                 let stats = match self.topic_stats.get(e.key())? {
                     None => TopicStats::default(),
                     Some(v) => from_json("topic_stats", &v).map_err(abort)?,
                 };
-                e.insert((stats, false))
+                e.insert(stats)
             }
         };
-        *changed = true;
         if stats.name.is_none() {
             stats.name = name.map(|n| n.trim().to_owned());
         }

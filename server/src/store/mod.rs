@@ -30,7 +30,7 @@ use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
-pub(crate) use events::{EventMeta, StoredEvent};
+pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestOutcome};
 pub(crate) use keys::Position;

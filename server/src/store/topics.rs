@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kindred_protocol::{EventPayload, MemberId, NodeId};
+use kindred_protocol::{MemberId, NodeId};
 use serde::{Deserialize, Serialize};
 
+use super::events::payload_of;
 use super::keys::{Position, split_text, text_prefix};
 use super::{Store, StoreError, from_json, to_json};
 
@@ -164,12 +165,10 @@ impl Store {
             }
         }
         let origin_of = |pos: &Position| -> Result<Option<NodeId>, StoreError> {
-            let Some(event) = self.event(&pos.id)? else {
-                return Ok(None);
-            };
-            EventPayload::from_bytes(event.payload_bytes())
-                .map(|p| Some(p.origin))
-                .map_err(|e| StoreError::corrupt("events", e))
+            Ok(match self.event(&pos.id)? {
+                Some(event) => Some(payload_of(&event)?.origin),
+                None => None,
+            })
         };
         let mut counts: BTreeMap<(String, NodeId), TopicStats> = BTreeMap::new();
         let mut count = |topic: String, pos: &Position, origin: NodeId, post: bool| {
@@ -278,7 +277,7 @@ mod tests {
     fn upgrading_from_counts_per_topic_rebuilds_them_per_origin() {
         use kindred_protocol::event::body::peer_learning::Post;
         use kindred_protocol::{
-            Audience, EventBody, NodeKeypair, References, Timestamp, VerifiedEvent,
+            Audience, EventBody, EventPayload, NodeKeypair, References, Timestamp, VerifiedEvent,
         };
         let dir = tempfile::tempdir().unwrap();
         let keys = [

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::body::mentoring::{Answer, MatchAnswer};
-use kindred_protocol::{EventBody, EventPayload, Timestamp};
+use kindred_protocol::{EventBody, Timestamp};
 use tokio::sync::watch;
 
 use crate::node::Node;
 use crate::node::chat::direct_conversation;
-use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent};
+use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent, payload_of};
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
 pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
@@ -67,8 +67,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         return Ok(());
     }
     let id = &stored.id;
-    let p = EventPayload::from_bytes(stored.event.payload_bytes())
-        .map_err(|e| StoreError::corrupt("events", e))?;
+    let p = payload_of(&stored.event)?;
     let own = node.config().node.name.as_str();
     let at = p.created_at.as_millis();
     match p.body {

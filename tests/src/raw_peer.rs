@@ -81,6 +81,43 @@ impl RawPeer {
         Ok(Recorded { hello, proof: ours })
     }
 
+    /// Connects as a new node and pairs with the node through `invite_token` (a
+    /// `kdpeer1_` federation invite); returns once the node has sent its have-vector.
+    pub async fn paired(
+        url: &str,
+        invite_token: &str,
+        seed: u8,
+        name: &str,
+    ) -> anyhow::Result<Self> {
+        let mut raw = Self::connect(url, seed, name).await?;
+        raw.handshake().await?;
+        raw.send(&PeerFrame::Pair {
+            secret: invite_secret(invite_token)?,
+            address: String::new(),
+        })
+        .await?;
+        let mut paired = false;
+        while let Some(frame) = raw.recv().await {
+            match frame {
+                PeerFrame::Paired => paired = true,
+                PeerFrame::HaveVector(_) if paired => return Ok(raw),
+                _ => {}
+            }
+        }
+        anyhow::bail!("the node did not pair")
+    }
+
+    /// Waits for the node to acknowledge replication batch `batch`, passing over its other
+    /// frames; false if the link ended first.
+    pub async fn acknowledged(&mut self, batch: u64) -> bool {
+        while let Some(frame) = self.recv().await {
+            if matches!(frame, PeerFrame::BatchAck { batch: b } if b == batch) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Waits until the node sends an error frame or closes; returns the error code if any.
     pub async fn refusal(&mut self) -> Option<u16> {
         while let Some(frame) = self.recv().await {
@@ -90,4 +127,22 @@ impl RawPeer {
         }
         None
     }
+}
+
+/// The pairing secret inside a federation invite token (`kdpeer1_` ‖ hex of node id (32)
+/// ‖ secret (32) ‖ ...).
+pub fn invite_secret(token: &str) -> anyhow::Result<[u8; 32]> {
+    let hex = token
+        .strip_prefix("kdpeer1_")
+        .ok_or_else(|| anyhow::anyhow!("not a federation invite"))?;
+    let byte = |i: usize| {
+        hex.get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or_else(|| anyhow::anyhow!("the invite is not hex"))
+    };
+    let mut secret = [0u8; 32];
+    for (i, b) in secret.iter_mut().enumerate() {
+        *b = byte(32 + i)?;
+    }
+    Ok(secret)
 }

@@ -18,7 +18,7 @@ use crate::node::{Node, RateLimiter};
 use crate::store::PeerRecord;
 
 /// Replication batches sent but not yet acknowledged, at most.
-const BATCH_WINDOW: usize = 4;
+const BATCH_WINDOW: usize = 8;
 /// Directed events sent but not yet acknowledged, at most.
 const DIRECTED_WINDOW: usize = 32;
 /// How often to ping an idle link.

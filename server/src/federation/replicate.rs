@@ -153,10 +153,10 @@ pub(crate) type Batch<T> = (u64, Result<T, LinkError>);
 pub(crate) type Outcome = Batch<Received>;
 
 /// Verifies and stores the batches a link receives, in arrival order, in three stages so
-/// that verifying a batch, writing the one before it and flushing the one before that
-/// overlap. Each batch's outcome is sent on `done` once it is durable (or failed). Ends
-/// when `incoming` closes or `done` is dropped; a failed batch ends it too (the link
-/// closes on it).
+/// that verifying a batch overlaps with writing and flushing the ones before it, and
+/// ingest finds the next batch waiting when it finishes one. Each batch's outcome is sent
+/// on `done` once it is durable (or failed). Ends when `incoming` closes or `done` is
+/// dropped; a failed batch ends it too (the link closes on it).
 pub(crate) async fn receive_pipeline(
     node: Node,
     peer: NodeId,
@@ -164,15 +164,19 @@ pub(crate) async fn receive_pipeline(
     done: mpsc::Sender<Outcome>,
 ) {
     let node = &node;
-    // One verified batch waits while another is written; written batches wait for their
-    // flush while the next one is written.
+    let expected = Expected::default();
+    let expected = &expected;
+    // One verified batch waits to be handed to ingest; handed-over batches wait to be
+    // written and flushed while the next ones are verified and handed over.
     let (verified_tx, verified_rx) = mpsc::channel(1);
-    let (written_tx, written_rx) = mpsc::channel(2);
+    let (queued_tx, queued_rx) = mpsc::channel(2);
     // All stages run on this task; the verification itself runs on a blocking thread.
     tokio::join!(
         stage(incoming, verified_tx, |events| verify(&peer, events)),
-        stage(verified_rx, written_tx, |events| store_batch(node, events)),
-        stage(written_rx, done, |written: Written| written.durable()),
+        stage(verified_rx, queued_tx, |events| store_batch(
+            node, expected, events
+        )),
+        stage(queued_rx, done, |written: Written| written.durable()),
     );
 }
 
@@ -199,7 +203,7 @@ async fn stage<T, U, F, Fut>(
     }
 }
 
-/// A batch written to the store, not yet known to be durable.
+/// A batch handed to ingest, not yet known to be stored and durable.
 struct Written {
     /// One per group of events handed to ingest.
     parts: Vec<crate::node::Durable>,
@@ -255,79 +259,106 @@ async fn verify(peer: &NodeId, events: Vec<SignedEvent>) -> Result<Vec<VerifiedE
     Ok(good)
 }
 
-/// Stores a verified batch of shared-log events, in order per origin. An event that does
-/// not belong on the shared log fails the whole batch (nothing stored). Returns once the
-/// batch is written (reads see it), before it is durable.
-async fn store_batch(node: &Node, good: Vec<VerifiedEvent>) -> Result<Written, LinkError> {
+/// The next sequence number a link's pipeline expects from each origin: the store's head
+/// when the origin was first seen, moved on by every event the pipeline has handed to
+/// ingest since. Ingest stores requests in the order they were handed over, so the next
+/// batch can be handed over before the previous one is written.
+type Expected = std::sync::Mutex<HashMap<NodeId, u64>>;
+
+/// Hands a verified batch of shared-log events to ingest, in order per origin, without
+/// waiting for it to be written. An event that does not belong on the shared log fails the
+/// whole batch (nothing stored).
+async fn store_batch(
+    node: &Node,
+    expected: &Expected,
+    good: Vec<VerifiedEvent>,
+) -> Result<Written, LinkError> {
     let fed = node.federation();
     let own = node.node_id();
     let mut seen: HashMap<NodeId, u64> = HashMap::new();
-    let mut expected: HashMap<NodeId, u64> = HashMap::new();
     let mut in_order = Vec::new();
     let mut gap = false;
-    for event in good {
-        let payload = event.payload();
-        let Audience::Shared { seq } = payload.audience else {
-            return Err(LinkError::Protocol(format!(
-                "event {} in a replication batch is not a shared-log event",
-                event.id()
-            )));
-        };
-        let origin = payload.origin;
-        let max = seen.entry(origin).or_insert(0);
-        *max = (*max).max(seq);
-        if origin == own || fed.is_blocked(&origin) {
-            // Our own events come back only as duplicates; blocked origins are refused.
-            continue;
+    let mut runs = Vec::new();
+    {
+        let mut expected = expected.lock().unwrap_or_else(|p| p.into_inner());
+        // Origins seen in this batch, and those whose head was read from the store (at
+        // most once per batch: a read waits while ingest is writing).
+        let mut touched = Vec::new();
+        let mut asked = Vec::new();
+        for event in good {
+            let payload = event.payload();
+            let Audience::Shared { seq } = payload.audience else {
+                return Err(LinkError::Protocol(format!(
+                    "event {} in a replication batch is not a shared-log event",
+                    event.id()
+                )));
+            };
+            let origin = payload.origin;
+            let max = seen.entry(origin).or_insert(0);
+            *max = (*max).max(seq);
+            if origin == own || fed.is_blocked(&origin) {
+                // Our own events come back only as duplicates; blocked origins are refused.
+                continue;
+            }
+            let mut next = match expected.get(&origin) {
+                Some(n) => *n,
+                None => {
+                    asked.push(origin);
+                    node.store().origin_head(&origin)? + 1
+                }
+            };
+            if seq > next && !asked.contains(&origin) {
+                // Ahead of what this link handed over: another link may have stored the
+                // events between, so ask the store before calling it a gap.
+                asked.push(origin);
+                next = next.max(node.store().origin_head(&origin)? + 1);
+            }
+            if !touched.contains(&origin) {
+                touched.push(origin);
+            }
+            if seq < next {
+                expected.insert(origin, next);
+                continue;
+            }
+            if seq == next {
+                expected.insert(origin, next + 1);
+                in_order.push(event);
+            } else {
+                expected.insert(origin, next);
+                gap = true;
+                let held = fed
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .hold(origin, seq, event);
+                if !held {
+                    tracing::warn!(%origin, "out-of-order hold is full; dropping until resent");
+                }
+            }
         }
-        let next = match expected.get(&origin) {
-            Some(n) => *n,
-            None => node.store().origin_head(&origin)? + 1,
-        };
-        if seq < next {
-            continue;
-        }
-        if seq == next {
-            expected.insert(origin, next + 1);
-            in_order.push(event);
-        } else {
-            expected.entry(origin).or_insert(next);
-            gap = true;
-            let held = fed
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .hold(origin, seq, event);
-            if !held {
-                tracing::warn!(%origin, "out-of-order hold is full; dropping until resent");
+        // Held events that now follow on.
+        let mut pending = fed.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for origin in touched {
+            let Some(next) = expected.get_mut(&origin) else {
+                continue;
+            };
+            let run = pending.take_run(&origin, *next);
+            if !run.is_empty() {
+                *next += run.len() as u64;
+                runs.push(run);
             }
         }
     }
-    let mut parts = vec![write_in_order(node, in_order).await?];
-    // Held events that now follow on.
-    for origin in expected.keys() {
-        loop {
-            let from = node.store().origin_head(origin)? + 1;
-            let run = fed
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take_run(origin, from);
-            if run.is_empty() {
-                break;
-            }
-            parts.push(write_in_order(node, run).await?);
-        }
+    let mut parts = vec![queue(node, in_order).await?];
+    for run in runs {
+        parts.push(queue(node, run).await?);
     }
     Ok(Written { parts, gap, seen })
 }
 
-async fn write_in_order(
-    node: &Node,
-    events: Vec<VerifiedEvent>,
-) -> Result<crate::node::Durable, LinkError> {
+async fn queue(node: &Node, events: Vec<VerifiedEvent>) -> Result<crate::node::Durable, LinkError> {
     node.ingest()
-        .remote_written(events)
+        .remote_queued(events)
         .await
         .map_err(|e| LinkError::Store(e.to_string()))
 }

@@ -59,9 +59,8 @@ type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
     Local(Box<Draft>, Reply),
-    /// Remote events; `applied` (if any) is told as soon as they are written, before they
-    /// are durable.
-    Remote(Vec<VerifiedEvent>, ReplyMany, Option<oneshot::Sender<()>>),
+    /// Remote events.
+    Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -157,13 +156,14 @@ impl IngestHandle {
         &self,
         events: Vec<VerifiedEvent>,
     ) -> Result<Vec<IngestOutcome>, IngestError> {
-        self.remote_written(events).await?.outcomes().await
+        self.remote_queued(events).await?.outcomes().await
     }
 
-    /// Stores verified remote events, in order; returns once they are written (so reads
-    /// see them), with a receiver for the outcomes that answers once they are durable.
-    /// This lets a link store its next batch while the previous one is being flushed.
-    pub(crate) async fn remote_written(
+    /// Queues verified remote events to be stored, in order, after everything queued
+    /// before them; returns at once with a receiver for the outcomes, which answers once
+    /// they are durable. A link can so hand over its next batch while the previous one is
+    /// still being written, and the ingest thread never waits for it.
+    pub(crate) async fn remote_queued(
         &self,
         events: Vec<VerifiedEvent>,
     ) -> Result<Durable, IngestError> {
@@ -172,21 +172,15 @@ impl IngestHandle {
             let _ = reply.send(Ok(Vec::new()));
             return Ok(Durable(rx));
         }
-        let (applied, written) = oneshot::channel();
         self.tx
-            .send(Request::Remote(events, reply, Some(applied)))
+            .send(Request::Remote(events, reply))
             .await
             .map_err(|_| IngestError::Closed)?;
-        if written.await.is_err() {
-            // Not written: the outcome says why.
-            rx.await.map_err(|_| IngestError::Closed)??;
-            return Err(IngestError::Closed);
-        }
         Ok(Durable(rx))
     }
 }
 
-/// The outcomes of written remote events, answered once they are durable.
+/// The outcomes of queued remote events, answered once they are durable.
 pub(crate) struct Durable(oneshot::Receiver<Result<Vec<IngestOutcome>, IngestError>>);
 
 impl Durable {
@@ -244,15 +238,13 @@ impl Actor {
         self.last_time = now;
         let mut events = Vec::with_capacity(group.len());
         let mut waiters = Vec::with_capacity(group.len());
-        let mut written = Vec::new();
         let mut seq = self.next_seq;
         for request in group {
             match request {
                 Request::Stop => {}
-                Request::Remote(batch, reply, applied) => {
+                Request::Remote(batch, reply) => {
                     waiters.push(Waiter::Many(reply, batch.len()));
                     events.extend(batch);
-                    written.extend(applied);
                 }
                 Request::Local(draft, reply) => {
                     let draft = *draft;
@@ -299,10 +291,6 @@ impl Actor {
         match stored {
             Ok(outcomes) => {
                 self.next_seq = seq;
-                for applied in written {
-                    // The requester may have gone; the events are written anyway.
-                    let _ = applied.send(());
-                }
                 if let Some(w) = &self.indexer {
                     // A stopped indexer just misses the wake-up.
                     let _ = w.send(super::search::Wake::Written);

@@ -122,7 +122,13 @@ impl Indexer {
 
 fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
     let mut up_to = *progress.borrow();
+    // What the node left unindexed when it last stopped is treated as a burst too: a node
+    // restarted after downtime is about to catch up with its peers, and that comes first.
+    let mut wake = Some(Wake::Written);
     loop {
+        if wake == Some(Wake::Written) && !wait_for_quiet(&store, &rx, up_to) {
+            return;
+        }
         match index_pending(&store, up_to) {
             Ok(done) => {
                 if done != up_to {
@@ -132,29 +138,30 @@ fn run(store: Store, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
             }
             Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
         }
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Ok(Wake::Written) => {
-                // Let a burst of writes (a catch-up after downtime, say) finish first:
-                // indexing many events in one transaction costs far less than one at a
-                // time, and the burst keeps both cores for storing and acknowledging.
-                // A waiting search cuts the wait short.
-                let since = std::time::Instant::now();
-                loop {
-                    match rx.recv_timeout(QUIET) {
-                        Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => break,
-                        Ok(Wake::Written)
-                            if since.elapsed() >= MAX_DELAY
-                                || backlog(&store, up_to) >= MAX_BACKLOG =>
-                        {
-                            break;
-                        }
-                        Ok(Wake::Written) => {}
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
-                }
-            }
+        wake = match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(w) => Some(w),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+    }
+}
+
+/// Lets a burst of writes (a catch-up after downtime, say) finish before indexing:
+/// indexing many events in one transaction costs far less than one at a time, and the
+/// burst keeps both cores for storing and acknowledging. A waiting search cuts the wait
+/// short. False when the node is stopping.
+fn wait_for_quiet(store: &Store, rx: &mpsc::Receiver<Wake>, up_to: u64) -> bool {
+    let since = std::time::Instant::now();
+    loop {
+        match rx.recv_timeout(QUIET) {
+            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => return true,
+            Ok(Wake::Written)
+                if since.elapsed() >= MAX_DELAY || backlog(store, up_to) >= MAX_BACKLOG =>
+            {
+                return true;
+            }
+            Ok(Wake::Written) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return false,
         }
     }
 }

@@ -25,10 +25,12 @@ use super::chat::{
     ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key, message_key,
     participant_key,
 };
-use super::events::{EventMeta, RecordParts, corrupt, encode_record, payload_of, signed_in};
+use super::events::{
+    BadRecord, EventMeta, RecordParts, corrupt, encode_record, meta_in, payload_of, signed_in,
+};
 use super::federation::{Announcement, announcement_key, outbox_key};
 use super::keys::{Position, text_position};
-use super::origin_log::{decode_u64, origin_seq_key};
+use super::origin_log::{Run, decode_u64, origin_seq_key};
 use super::profiles::ProfileRecord;
 use super::reactions::reaction_key;
 use super::timelines::thread_key;
@@ -91,7 +93,7 @@ type TxError = ConflictableTransactionError<StoreError>;
 struct Tx<'a> {
     events: &'a TransactionalTree,
     event_ids: &'a TransactionalTree,
-    origin_seq: &'a TransactionalTree,
+    origin_runs: &'a TransactionalTree,
     origin_head: &'a TransactionalTree,
     topic_timeline: &'a TransactionalTree,
     thread_replies: &'a TransactionalTree,
@@ -111,13 +113,16 @@ struct Tx<'a> {
 }
 
 /// Working copies of the small records that most events of a group read and change (their
-/// origin's head and node name, their topic's counts): each is read once and written once
-/// per group instead of once per event, which matters when a catch-up stores hundreds of
+/// origin's head, run and node name, their topic's counts): each is read once and written
+/// once per group instead of once per event, which matters when a catch-up stores hundreds of
 /// one origin's posts in one topic per group.
 #[derive(Default)]
 struct GroupState {
-    /// Each origin's head as this group leaves it; `true` once changed.
-    heads: HashMap<NodeId, (u64, bool)>,
+    /// Each origin's head as stored before this group (read once).
+    heads: HashMap<NodeId, u64>,
+    /// Each origin's run of events this group is storing, written when it ends; its last
+    /// event is the origin's new head.
+    runs: HashMap<NodeId, Run>,
     /// The node name each origin writes as.
     names: HashMap<NodeId, Vec<u8>>,
     /// The topic counts this group changed, by `stats_key`.
@@ -144,7 +149,7 @@ impl Store {
         let result = (
             &t.events,
             &t.event_ids,
-            &t.origin_seq,
+            &t.origin_runs,
             &t.origin_head,
             &t.topic_timeline,
             &t.thread_replies,
@@ -160,7 +165,7 @@ impl Store {
                 let tx = Tx {
                     events: ev,
                     event_ids: ids,
-                    origin_seq: os,
+                    origin_runs: os,
                     origin_head: oh,
                     topic_timeline: tt,
                     thread_replies: tr,
@@ -214,11 +219,7 @@ impl Tx<'_> {
                     expected: head + 1,
                 });
             }
-            self.origin_seq.insert(
-                &origin_seq_key(&p.origin, seq)[..],
-                &(*local_seq + 1).to_be_bytes(),
-            )?;
-            self.group.borrow_mut().heads.insert(p.origin, (seq, true));
+            self.add_to_run(&p.origin, seq, *local_seq + 1)?;
         } else if self.event_ids.get(id.as_bytes())?.is_some() {
             return Ok(IngestOutcome::Duplicate(id));
         }
@@ -623,25 +624,53 @@ impl Tx<'_> {
 
     /// The highest contiguous sequence number held from `origin`, this group included.
     fn head(&self, origin: &NodeId) -> Result<u64, TxError> {
-        if let Some((head, _)) = self.group.borrow().heads.get(origin) {
+        let group = self.group.borrow();
+        if let Some(run) = group.runs.get(origin) {
+            return Ok(run.last_seq());
+        }
+        if let Some(head) = group.heads.get(origin) {
             return Ok(*head);
         }
+        drop(group);
         let head = match self.origin_head.get(origin.as_bytes())? {
             None => 0,
             Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
         };
-        self.group.borrow_mut().heads.insert(*origin, (head, false));
+        self.group.borrow_mut().heads.insert(*origin, head);
         Ok(head)
     }
 
-    /// Writes the group's changed heads and topic counts.
+    /// Records that `origin`'s event `seq` (the next after its head) is stored at arrival
+    /// number `local`.
+    fn add_to_run(&self, origin: &NodeId, seq: u64, local: u64) -> Result<(), TxError> {
+        let mut group = self.group.borrow_mut();
+        match group.runs.entry(*origin) {
+            Entry::Occupied(mut e) => {
+                if !e.get_mut().extend(seq, local) {
+                    let ended = e.insert(Run::new(seq, local));
+                    self.put_run(origin, &ended)?;
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(Run::new(seq, local));
+            }
+        }
+        Ok(())
+    }
+
+    fn put_run(&self, origin: &NodeId, run: &Run) -> Result<(), TxError> {
+        self.origin_runs
+            .insert(&origin_seq_key(origin, run.first_seq)[..], &run.value())?;
+        Ok(())
+    }
+
+    /// Writes the group's runs with their origins' new heads, and its topic counts.
     fn finish_group(&self) -> Result<(), TxError> {
         let group = self.group.borrow();
-        for (origin, (head, changed)) in &group.heads {
-            if *changed {
-                self.origin_head
-                    .insert(origin.as_bytes(), &head.to_be_bytes())?;
-            }
+        for (origin, run) in &group.runs {
+            self.put_run(origin, run)?;
+            self.origin_head
+                .insert(origin.as_bytes(), &run.last_seq().to_be_bytes())?;
         }
         for (key, stats) in &group.stats {
             self.topic_stats.insert(
@@ -722,10 +751,7 @@ impl Tx<'_> {
         let Some((seq, record)) = self.record(id)? else {
             return Ok(None);
         };
-        RecordParts::split(&record)
-            .and_then(|parts| parts.meta(seq))
-            .map(Some)
-            .map_err(|e| abort(corrupt(e)))
+        meta_in(&record, seq).map(Some).map_err(abort)
     }
 
     /// Writes a new event's record.
@@ -741,7 +767,7 @@ impl Tx<'_> {
     fn put_meta(&self, id: &EventId, meta: &EventMeta) -> Result<(), TxError> {
         let key = meta.local_seq.to_be_bytes();
         let Some(record) = self.events.get(key)? else {
-            return Err(abort(corrupt(super::events::BadRecord)));
+            return Err(abort(corrupt(BadRecord)));
         };
         let parts = RecordParts::split(&record).map_err(|e| abort(corrupt(e)))?;
         self.events

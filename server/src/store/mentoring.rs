@@ -1,7 +1,7 @@
 //! The `mentoring` tree, with a one-byte prefix per record type. It is derived from events
-//! by the mentoring processor (a watermark over the `events` arrival order), except buddy requests and
-//! cohort rounds, which never leave this node, and the capacity counters, which only the
-//! mentor's home node keeps.
+//! by the mentoring processor (a watermark over the `events` arrival order), except buddy
+//! requests and cohort rounds, which never leave this node, and the capacity counters,
+//! which only the mentor's home node keeps.
 //!
 //! - `o` ‖ mentor (u8 len ‖ text) → [`OfferRecord`] (JSON): the newest offer per mentor
 //! - `q` ‖ request id (text) → [`RequestRecord`] (JSON); `Q` ‖ member ‖ request id → ()

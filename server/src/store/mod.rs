@@ -38,9 +38,9 @@ pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecor
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
-/// The database schema this build writes. Opening a newer one fails clearly; an older one
-/// is upgraded (see `meta::check_schema`).
-pub(crate) const SCHEMA_VERSION: u32 = 4;
+/// The database schema this build writes. Opening a newer one fails clearly
+/// (`meta::check_schema`); an older one is upgraded (`upgrade.rs`).
+pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 /// Why a storage operation failed.
 #[derive(Debug, Error)]
@@ -123,7 +123,7 @@ pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
     pub(crate) events: sled::Tree,
     pub(crate) event_ids: sled::Tree,
-    pub(crate) origin_seq: sled::Tree,
+    pub(crate) origin_runs: sled::Tree,
     pub(crate) origin_head: sled::Tree,
     pub(crate) topic_timeline: sled::Tree,
     pub(crate) thread_replies: sled::Tree,
@@ -163,7 +163,7 @@ impl Store {
             meta: t("meta")?,
             events: t("events")?,
             event_ids: t("event_ids")?,
-            origin_seq: t("origin_seq")?,
+            origin_runs: t("origin_runs")?,
             origin_head: t("origin_head")?,
             topic_timeline: t("topic_timeline")?,
             thread_replies: t("thread_replies")?,

@@ -21,7 +21,7 @@ use kindred_protocol::EventId;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::events::BadRecord;
+use super::events::{BadRecord, Reader};
 use super::keys::text_prefix;
 use super::origin_log::decode_u64;
 use super::{Store, StoreError};
@@ -60,20 +60,19 @@ impl SearchDoc {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        let bad = || StoreError::corrupt("search_docs", BadRecord);
-        let fixed = |at: usize, n: usize| bytes.get(at..at + n).ok_or_else(bad);
+        Self::read(&mut Reader(bytes)).map_err(|e| StoreError::corrupt("search_docs", e))
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, BadRecord> {
         let mut doc = SearchDoc {
-            segment: u64::from_be_bytes(fixed(0, 8)?.try_into().map_err(|_| bad())?),
-            len: u32::from_be_bytes(fixed(8, 4)?.try_into().map_err(|_| bad())?),
+            segment: r.u64()?,
+            len: r.u32()?,
             terms: BTreeMap::new(),
         };
-        let mut at = 12;
-        while at < bytes.len() {
-            let n = usize::from(bytes[at]);
-            let term = std::str::from_utf8(fixed(at + 1, n)?).map_err(|_| bad())?;
-            let tf = u32::from_be_bytes(fixed(at + 1 + n, 4)?.try_into().map_err(|_| bad())?);
-            doc.terms.insert(term.to_owned(), tf);
-            at += 1 + n + 4;
+        while !r.is_empty() {
+            let [n] = r.take::<1>()?;
+            let term = std::str::from_utf8(r.slice(usize::from(n))?).map_err(|_| BadRecord)?;
+            doc.terms.insert(term.to_owned(), r.u32()?);
         }
         Ok(doc)
     }

@@ -8,14 +8,16 @@
 //!   and `origin_seq` (see `events.rs`).
 //! - 3 → 4: `search_docs` is keyed by arrival and binary; the search index is dropped and
 //!   rebuilt by the indexer.
+//! - 4 → 5: `origin_seq` (one key per shared-log event) becomes `origin_runs` (one key per
+//!   run of an origin's events stored in a row; see `origin_log.rs`).
 //!
 //! Each step can be interrupted by a crash and run again: the version is recorded last.
 
-use kindred_protocol::EventId;
+use kindred_protocol::{EventId, NodeId};
 
 use super::events::{EventMeta, encode_record};
 use super::meta::record_schema;
-use super::origin_log::decode_u64;
+use super::origin_log::{Run, decode_u64, origin_seq_key, split_origin_seq_key};
 use super::{SCHEMA_VERSION, Store, StoreError, from_json};
 
 /// The schema 2 event trees. `local_log` is first: while it exists, the move has not
@@ -26,6 +28,9 @@ const LEGACY_EVENT_TREES: [&str; 4] = [
     "event_meta",
     "origin_seq_event",
 ];
+
+/// The schema 3 and 4 index of the shared log: origin (32) ‖ seq (u64 BE) → local seq.
+const LEGACY_ORIGIN_SEQ: &str = "origin_seq";
 
 /// Entries written per sled batch while moving events.
 const MOVE_BATCH: usize = 1024;
@@ -44,6 +49,9 @@ impl Store {
             t.search_docs.clear()?;
             t.search_meta.clear()?;
         }
+        if from < 5 {
+            self.gather_origin_runs()?;
+        }
         if from < 2 {
             self.rebuild_topic_stats()?;
         }
@@ -54,14 +62,13 @@ impl Store {
 
     /// Schema 2 → 3: rewrites the event log keyed by arrival, then drops the old trees.
     fn move_events_to_arrival_order(&self) -> Result<(), StoreError> {
-        let names = self.db.tree_names();
-        let exists = |name: &str| names.iter().any(|n| n.as_ref() == name.as_bytes());
-        if exists(LEGACY_EVENT_TREES[0]) {
+        if self.tree_exists(LEGACY_EVENT_TREES[0]) {
             let t = self.trees();
             // A move a crash interrupted starts again from nothing.
             t.events.clear()?;
             t.event_ids.clear()?;
-            t.origin_seq.clear()?;
+            let origin_seq = self.db.open_tree(LEGACY_ORIGIN_SEQ)?;
+            origin_seq.clear()?;
             let local_log = self.db.open_tree("local_log")?;
             let events_by_id = self.db.open_tree("events_by_id")?;
             let event_meta = self.db.open_tree("event_meta")?;
@@ -102,16 +109,64 @@ impl Store {
                     by_origin.insert(key, seq);
                 }
             }
-            t.origin_seq.apply_batch(by_origin)?;
+            origin_seq.apply_batch(by_origin)?;
             self.db.flush()?;
         }
         for name in LEGACY_EVENT_TREES {
-            if exists(name) {
+            if self.tree_exists(name) {
                 self.db.drop_tree(name)?;
             }
         }
         self.db.flush()?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Schema 4 → 5: gathers `origin_seq`'s one key per event into `origin_runs`, then drops
+    /// it. While `origin_seq` exists the step has not finished, so it starts again.
+    fn gather_origin_runs(&self) -> Result<(), StoreError> {
+        if !self.tree_exists(LEGACY_ORIGIN_SEQ) {
+            return Ok(());
+        }
+        let t = self.trees();
+        t.origin_runs.clear()?;
+        let origin_seq = self.db.open_tree(LEGACY_ORIGIN_SEQ)?;
+        let mut runs = sled::Batch::default();
+        let mut put = |origin: &NodeId, run: &Run| {
+            runs.insert(&origin_seq_key(origin, run.first_seq)[..], &run.value()[..]);
+        };
+        let mut open: Option<(NodeId, Run)> = None;
+        for item in origin_seq.iter() {
+            let (key, local) = item?;
+            let (origin, seq) = split_origin_seq_key("origin_seq", &key)?;
+            let local = decode_u64("origin_seq", &local)?;
+            if let Some((o, run)) = &mut open
+                && *o == origin
+                && run.extend(seq, local)
+            {
+                continue;
+            }
+            if let Some((o, run)) = open.replace((origin, Run::new(seq, local))) {
+                put(&o, &run);
+            }
+        }
+        if let Some((o, run)) = open {
+            put(&o, &run);
+        }
+        t.origin_runs.apply_batch(runs)?;
+        self.db.flush()?;
+        self.db.drop_tree(LEGACY_ORIGIN_SEQ)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the database has a tree of this name (a legacy one, during upgrades).
+    fn tree_exists(&self, name: &str) -> bool {
+        self.db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == name.as_bytes())
     }
 }
 
@@ -231,9 +286,8 @@ mod tests {
         let after = store.stored_after(0, 10).unwrap();
         let ids: Vec<_> = after.iter().map(|s| (s.local_seq, s.id)).collect();
         assert_eq!(ids, vec![(1, post.id()), (2, reply.id())]);
-        let names = store.db.tree_names();
         for legacy in LEGACY_EVENT_TREES {
-            assert!(!names.iter().any(|n| n.as_ref() == legacy.as_bytes()));
+            assert!(!store.tree_exists(legacy));
         }
         drop(store);
         // Opening again finds the current schema and changes nothing.
@@ -242,5 +296,75 @@ mod tests {
             store.event_meta(&post.id()).unwrap().as_ref(),
             Some(&metas[0])
         );
+    }
+
+    #[test]
+    fn a_version_4_shared_log_index_is_gathered_into_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            NodeKeypair::generate().unwrap(),
+            NodeKeypair::generate().unwrap(),
+        );
+        let reaction = |key: &NodeKeypair, seq: u64| {
+            let target = EventId::from_bytes([7; 32]);
+            event(
+                key,
+                seq,
+                EventBody::Reaction(kindred_protocol::event::body::peer_learning::Reaction {
+                    target,
+                    reaction: "thank you".into(),
+                    removed: false,
+                }),
+                References::default(),
+            )
+        };
+        // Arrival order: a1 a2 b1 a3 a4, so a's events make two runs around b's.
+        let arrivals = [
+            reaction(&a, 1),
+            reaction(&a, 2),
+            reaction(&b, 1),
+            reaction(&a, 3),
+            reaction(&a, 4),
+        ];
+        {
+            // The schema 4 layout, written by hand.
+            let db = sled::open(dir.path()).unwrap();
+            let tree = |name: &str| db.open_tree(name).unwrap();
+            tree("meta")
+                .insert("schema_version", &4u32.to_be_bytes())
+                .unwrap();
+            for (local, e) in (1u64..).zip(&arrivals) {
+                let meta = EventMeta {
+                    local_seq: local,
+                    kind: e.payload().body.kind_code(),
+                    ..EventMeta::default()
+                };
+                let signed = e.signed().to_bytes();
+                tree("events")
+                    .insert(local.to_be_bytes(), encode_record(&e.id(), &meta, &signed))
+                    .unwrap();
+                tree("event_ids")
+                    .insert(e.id().as_bytes(), &local.to_be_bytes())
+                    .unwrap();
+                let seq = e.payload().seq().unwrap();
+                tree(LEGACY_ORIGIN_SEQ)
+                    .insert(
+                        &origin_seq_key(&e.payload().origin, seq)[..],
+                        &local.to_be_bytes(),
+                    )
+                    .unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        for e in &arrivals {
+            let p = e.payload();
+            let found = store.event_at(&p.origin, p.seq().unwrap()).unwrap();
+            assert_eq!(found.as_ref(), Some(e.signed()));
+        }
+        assert_eq!(store.event_at(&a.node_id(), 5).unwrap(), None);
+        assert_eq!(store.event_at(&b.node_id(), 2).unwrap(), None);
+        assert_eq!(store.trees().origin_runs.len(), 3);
+        assert!(!store.tree_exists(LEGACY_ORIGIN_SEQ));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use kindred_client::{Client, LiveStream};
 use kindred_protocol::api::*;
 use kindred_protocol::{EventId, MemberId};
+use kindred_tests::raw_peer::RawPeer;
 use kindred_tests::{TestNode, eventually, pair};
 
 async fn topic(admin: &Client, name: &str) {
@@ -154,31 +155,10 @@ async fn a_post_travels_through_a_hub_and_forgeries_are_refused() {
     // A relay cannot alter what it passes on: a node paired with C sends A's post with
     // one byte changed; C refuses the batch and drops the link.
     let invite = admin_c.create_peer_invite().await.unwrap();
-    let secret_hex = &invite.token["kdpeer1_".len()..];
-    let bytes = hex_decode(secret_hex);
-    let secret: [u8; 32] = bytes[32..64].try_into().unwrap();
-    let mut raw = kindred_tests::raw_peer::RawPeer::connect(&c.url(), 77, "mallory.test")
+    let mut raw = RawPeer::paired(&c.url(), &invite.token, 77, "mallory.test")
         .await
         .unwrap();
-    raw.handshake().await.unwrap();
-    raw.send(&kindred_protocol::peer::PeerFrame::Pair {
-        secret,
-        address: String::new(),
-    })
-    .await
-    .unwrap();
-    // C answers Paired, then its have-vector.
-    let mut paired = false;
-    while let Some(frame) = raw.recv().await {
-        if matches!(frame, kindred_protocol::peer::PeerFrame::Paired) {
-            paired = true;
-        }
-        if matches!(frame, kindred_protocol::peer::PeerFrame::HaveVector(_)) {
-            break;
-        }
-    }
-    assert!(paired);
-    let original = forged_copy_of_a_new_post(&a, &admin_a).await;
+    let original = forged_post_from(&admin_a).await;
     raw.send(&kindred_protocol::peer::PeerFrame::EventBatch {
         batch: 1,
         events: vec![original.clone()],
@@ -193,43 +173,89 @@ async fn a_post_travels_through_a_hub_and_forgeries_are_refused() {
     assert!(admin_c.thread(&original.id()).await.is_err());
 }
 
-/// Writes a post at `a` and returns its signed event with the last payload byte altered.
-async fn forged_copy_of_a_new_post(
-    _a: &TestNode,
-    admin_a: &Client,
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_arriving_ahead_of_a_gap_are_held_until_it_fills() {
+    let c = TestNode::named("c.test").await;
+    let admin_c = c.admin().await;
+    topic(&admin_c, "Funding").await;
+    let invite = admin_c.create_peer_invite().await.unwrap();
+    let mut raw = RawPeer::paired(&c.url(), &invite.token, 78, "far.test")
+        .await
+        .unwrap();
+    let author = MemberId::new("sam", &raw.name).unwrap();
+    let events: Vec<_> = (1..=3)
+        .map(|seq| {
+            let title = format!("Reflection {seq}");
+            signed_post(&raw.keypair, &author, seq, "Funding", &title)
+        })
+        .collect();
+    let batch = |n: u64, events: Vec<kindred_protocol::SignedEvent>| {
+        kindred_protocol::peer::PeerFrame::EventBatch { batch: n, events }
+    };
+
+    // Events 2 and 3 arrive before 1: they are acknowledged but held, never shown.
+    raw.send(&batch(1, events[1..].to_vec())).await.unwrap();
+    assert!(raw.acknowledged(1).await);
+    assert!(post_ids(&admin_c, "Funding").await.is_empty());
+    assert!(admin_c.thread(&events[1].id()).await.is_err());
+
+    // Event 1 fills the gap: all three are stored, in order.
+    raw.send(&batch(2, events[..1].to_vec())).await.unwrap();
+    assert!(raw.acknowledged(2).await);
+    let shown = eventually(20, || async {
+        let ids = post_ids(&admin_c, "Funding").await;
+        (ids.len() == 3).then_some(ids)
+    })
+    .await;
+    let newest_first: Vec<EventId> = events.iter().rev().map(|e| e.id()).collect();
+    assert_eq!(shown, newest_first);
+
+    // Sent again, they are recognised as held: nothing is stored twice.
+    raw.send(&batch(3, events.clone())).await.unwrap();
+    assert!(raw.acknowledged(3).await);
+    assert_eq!(post_ids(&admin_c, "Funding").await.len(), 3);
+    assert_eq!(funding_posts(&admin_c).await, 3);
+}
+
+/// A shared-log post numbered `seq`, signed by `key` (its origin) as `author`.
+fn signed_post(
+    key: &kindred_protocol::NodeKeypair,
+    author: &MemberId,
+    seq: u64,
+    topic: &str,
+    title: &str,
 ) -> kindred_protocol::SignedEvent {
-    let node_a = admin_a.health().await.unwrap();
-    // Build a fresh payload as if from A and sign it with a key that is not A's: the
-    // result names A as origin but cannot verify under A's key.
-    let fake = kindred_protocol::NodeKeypair::from_seed(&[99; 32]);
     let payload = kindred_protocol::EventPayload {
-        origin: fake.node_id(),
+        origin: key.node_id(),
         created_at: kindred_protocol::Timestamp::now(),
-        audience: kindred_protocol::Audience::Shared { seq: 1_000 },
-        author: kindred_protocol::MemberId::new("admin", &node_a.name).unwrap(),
+        audience: kindred_protocol::Audience::Shared { seq },
+        author: author.clone(),
         refs: Default::default(),
         body: kindred_protocol::EventBody::Post(
             kindred_protocol::event::body::peer_learning::Post {
-                topic: "Co-production".into(),
-                title: "Forged".into(),
-                body: "Not really from A".into(),
+                topic: topic.into(),
+                title: title.into(),
+                body: format!("Body of {title}"),
                 tags: vec![],
                 content_warning: None,
             },
         ),
     };
-    let signed = kindred_protocol::SignedEvent::sign(&payload, &fake).unwrap();
+    kindred_protocol::SignedEvent::sign(&payload, key).unwrap()
+}
+
+/// A post that names A (`admin_a`'s node) as its origin but is signed with another key.
+async fn forged_post_from(admin_a: &Client) -> kindred_protocol::SignedEvent {
+    let node_a = admin_a.health().await.unwrap();
+    // Build a fresh payload as if from A and sign it with a key that is not A's: the
+    // result names A as origin but cannot verify under A's key.
+    let fake = kindred_protocol::NodeKeypair::from_seed(&[99; 32]);
+    let author = MemberId::new("admin", &node_a.name).unwrap();
+    let signed = signed_post(&fake, &author, 1_000, "Co-production", "Forged");
     // Put A's id where the origin goes: now the signature is by the wrong key.
     let mut bytes = signed.payload_bytes().to_vec();
     bytes[kindred_protocol::event::ORIGIN_RANGE].copy_from_slice(node_a.node_id.as_bytes());
     kindred_protocol::SignedEvent::from_parts(bytes, *signed.signature())
-}
-
-fn hex_decode(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -450,8 +476,7 @@ async fn a_peer_sending_garbage_is_disconnected_and_members_carry_on() {
     let admin_a = a.admin().await;
     topic(&admin_a, "Funding").await;
     let invite = admin_a.create_peer_invite().await.unwrap();
-    let bytes = hex_decode(&invite.token["kdpeer1_".len()..]);
-    let secret: [u8; 32] = bytes[32..64].try_into().unwrap();
+    let secret = kindred_tests::raw_peer::invite_secret(&invite.token).unwrap();
 
     // Garbage before the handshake.
     let mut raw = kindred_tests::raw_peer::RawPeer::connect(&a.url(), 8, "noisy.test")

@@ -334,6 +334,13 @@ async fn two_buddies_race_for_the_last_place_and_exactly_one_wins() {
         (m.status == MatchStatus::NoLongerAvailable).then_some(())
     })
     .await;
+    // Accepting it again, with the place gone, says why (whichever answer ran first).
+    let again = mentor
+        .answer(&proposals[loser], true, None)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::Conflict));
+    assert!(again.to_string().contains("no longer available"), "{again}");
     // A full offer is no longer suggested to anyone.
     eventually(20, || async {
         suggested(losing_buddy, &mentor_id)

@@ -143,11 +143,17 @@ impl Node {
                 "Only the mentor can answer a proposal.",
             ));
         }
-        if m.status != MatchStatus::Pending {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                "That proposal has already been answered.",
-            ));
+        match m.status {
+            MatchStatus::Pending => {}
+            // Another acceptance took the last place first (an answer in another tab, say):
+            // say why, rather than that this proposal was answered.
+            MatchStatus::NoLongerAvailable => return Err(no_longer_available()),
+            _ => {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "That proposal has already been answered.",
+                ));
+            }
         }
         let message = req
             .message

@@ -168,6 +168,33 @@ impl TestNode {
         }
     }
 
+    /// Whether any key or value in the stopped node's database holds `needle` (to prove
+    /// a node never stored something). Waits, bounded, for tasks that outlive the
+    /// serving task to release the database, as a restart does.
+    pub async fn stored_anywhere(&self, needle: &[u8]) -> bool {
+        assert!(
+            self.task.is_none(),
+            "stop the node before reading its database"
+        );
+        let path = self.data_dir().join("db");
+        let mut opened = sled::open(&path);
+        for _ in 0..600 {
+            if opened.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            opened = sled::open(&path);
+        }
+        let db = opened.unwrap();
+        let holds = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        db.tree_names().iter().any(|name| {
+            db.open_tree(name).unwrap().iter().any(|item| {
+                let (k, v) = item.unwrap();
+                holds(&k) || holds(&v)
+            })
+        })
+    }
+
     /// Stops the node and starts it again on the same data folder and, when the OS lets
     /// it, the same port (so peers find it where they left it).
     pub async fn restart(&mut self) {

@@ -37,7 +37,7 @@ pub struct Config {
 /// the CLI and other nodes' `wss://` links); without them, put a reverse proxy with TLS in
 /// front. Peers at `https://` addresses are always dialled over TLS and their certificates
 /// checked against the system's authorities plus `extra_ca_file`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSection {
     /// The certificate chain (PEM), e.g. Let's Encrypt's `fullchain.pem`.
@@ -46,6 +46,19 @@ pub struct TlsSection {
     pub key_file: Option<PathBuf>,
     /// An extra certificate authority (PEM) trusted for peers, for a private network's CA.
     pub extra_ca_file: Option<PathBuf>,
+    /// How often to look for a renewed certificate (it is loaded without a restart).
+    pub reload_check_seconds: u64,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            extra_ca_file: None,
+            reload_check_seconds: 60,
+        }
+    }
 }
 
 /// Where members can get help now: shown on every web page and on `/help`.
@@ -351,6 +364,7 @@ impl Config {
         let positive = [
             ("accounts.session_hours", self.accounts.session_hours),
             ("accounts.invite_hours", self.accounts.invite_hours),
+            ("tls.reload_check_seconds", self.tls.reload_check_seconds),
             (
                 "limits.max_request_bytes",
                 self.limits.max_request_bytes as u64,

@@ -88,8 +88,11 @@ pub struct Node {
 struct Inner {
     /// The loaded configuration.
     config: Config,
-    /// HTTPS for the listener, when a certificate is configured.
-    tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// HTTPS for the listener, and the certificate it serves, when one is configured.
+    tls_server: Option<(
+        Arc<rustls::ServerConfig>,
+        Arc<crate::tls::ServerCertificate>,
+    )>,
     /// How peers' certificates are checked when dialling `wss://` addresses.
     tls_client: Arc<rustls::ClientConfig>,
     /// This node's key pair (signs events and handshakes).
@@ -241,7 +244,13 @@ impl Node {
             let _ = stop.send(true);
         };
         let served = match self.inner.tls_server.clone() {
-            Some(tls) => {
+            Some((tls, certificate)) => {
+                let every = Duration::from_secs(self.config().tls.reload_check_seconds);
+                tokio::spawn(crate::tls::watch_certificate(
+                    certificate,
+                    every,
+                    self.shutdown_signal(),
+                ));
                 use axum::serve::ListenerExt;
                 // `tap_io` gives the TLS listener the connect-info support plain TCP has.
                 let listener = crate::tls::TlsListener::new(listener, tls)
@@ -389,12 +398,12 @@ impl Node {
         Ok(())
     }
 
-    /// Resolves when the node is shutting down.
     /// How peers' certificates are checked when dialling `wss://` addresses.
     pub(crate) fn tls_client(&self) -> Arc<rustls::ClientConfig> {
         self.inner.tls_client.clone()
     }
 
+    /// Turns true when the node is shutting down.
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
     }

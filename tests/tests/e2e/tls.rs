@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, StreamMessage};
-use kindred_tests::{TestNode, pair};
+use kindred_tests::{TestNode, eventually, pair};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -128,4 +128,44 @@ async fn untrusted_certificates_and_plain_text_are_refused() {
         err.to_string().to_lowercase().contains("certificate"),
         "the admin is told it is a certificate problem: {err}"
     );
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_served_without_a_restart() {
+    // The certificate files live where a renewal tool would replace them.
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::copy(fixture("node.pem"), &cert).unwrap();
+    std::fs::copy(fixture("node.key"), &key).unwrap();
+    let node = TestNode::start_with(|c| {
+        c.tls.cert_file = Some(cert.clone());
+        c.tls.key_file = Some(key.clone());
+        c.tls.reload_check_seconds = 1;
+    })
+    .await;
+    let trusting = |ca: &str| {
+        let ca = std::fs::read(fixture(ca)).unwrap();
+        Client::with_extra_ca(&node.url(), Some(&ca)).unwrap()
+    };
+    let old_ca = trusting("ca.pem");
+    old_ca.health().await.unwrap();
+    assert!(trusting("renewed-ca.pem").health().await.is_err());
+
+    // The renewal replaces both files (from another CA here, so the tests can tell which
+    // certificate is served); new connections get the new one, the node never stops.
+    std::fs::copy(fixture("renewed.key"), &key).unwrap();
+    std::fs::copy(fixture("renewed.pem"), &cert).unwrap();
+    eventually(30, || async {
+        trusting("renewed-ca.pem").health().await.ok()
+    })
+    .await;
+    assert!(trusting("ca.pem").health().await.is_err());
+
+    // A broken renewal is not served: the renewed certificate stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // A new client each time: a new connection, so a new handshake.
+        trusting("renewed-ca.pem").health().await.unwrap();
+    }
 }

@@ -202,6 +202,16 @@ impl TestNode {
         self.start_again().await;
     }
 
+    /// Stops the node and starts it again on the same data folder at a new port, as a node
+    /// that moved to a new address would (its public address follows its port).
+    pub async fn restart_elsewhere(&mut self) {
+        self.stop().await;
+        let dir = self._dir.take();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        *self = Self::boot_on(self.config.clone(), listener).await;
+        self._dir = dir;
+    }
+
     /// Starts a stopped node again (see [`TestNode::restart`]).
     pub async fn start_again(&mut self) {
         let dir = self._dir.take();

@@ -11,6 +11,7 @@ use super::LinkError;
 use super::link::{Intent, run};
 use super::wire::{self, MAX_MESSAGE};
 use crate::node::Node;
+use crate::store::PeerRecord;
 
 /// First retry delay.
 const BASE: Duration = Duration::from_secs(1);
@@ -174,6 +175,42 @@ pub(crate) async fn connect(
     Ok(wire::from_tungstenite(socket))
 }
 
+/// Where a paired peer says it can be reached now: the address in its latest announcement
+/// when it announced one after the pairing (the peer moved), else the pairing's address.
+/// Announcements are signed by the peer itself, so no other node can move it.
+pub(crate) fn current_address(node: &Node, record: &PeerRecord) -> Option<String> {
+    match node.store().announcement(&record.node_id) {
+        Ok(Some(a)) if a.updated_at > record.added_at && !a.address.is_empty() => Some(a.address),
+        Ok(_) => record.address.clone(),
+        Err(e) => {
+            tracing::warn!(peer = %record.node_id, error = %e, "cannot read the peer's announcement");
+            record.address.clone()
+        }
+    }
+}
+
+/// Records a peer's new address once it has announced one, and tries it without waiting
+/// out the backoff that the old address built up.
+fn follow_announcement(node: &Node, mut record: PeerRecord) -> PeerRecord {
+    let current = current_address(node, &record);
+    if current.is_none() || current == record.address {
+        return record;
+    }
+    tracing::info!(
+        peer = %record.node_id,
+        from = record.address.as_deref().unwrap_or("(none)"),
+        to = current.as_deref().unwrap_or_default(),
+        "a peer announced a new address"
+    );
+    record.address = current;
+    record.failures = 0;
+    record.next_attempt_at = 0;
+    if let Err(e) = node.store().put_peer(&record) {
+        tracing::error!(peer = %record.node_id, error = %e, "cannot record the peer's new address");
+    }
+    record
+}
+
 fn backoff(failures: u32) -> Duration {
     let exp = BASE.saturating_mul(1 << failures.min(6));
     let capped = exp.min(CAP);
@@ -195,7 +232,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             return;
         }
         let record = match node.store().peer(&peer) {
-            Ok(Some(r)) => r,
+            Ok(Some(r)) => follow_announcement(node, r),
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(%peer, error = %e, "cannot read peer");

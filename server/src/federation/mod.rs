@@ -330,7 +330,7 @@ impl Node {
                 node_id: peer.node_id,
                 name: NodeName::new(peer.name.clone())
                     .unwrap_or_else(|_| self.config().node.name.clone()),
-                address: peer.address.clone(),
+                address: dial::current_address(self, &peer),
                 paired: true,
                 blocked: fed.is_blocked(&peer.node_id),
                 connected: since.is_some(),

@@ -314,6 +314,69 @@ async fn a_partitioned_node_catches_up_without_duplicates() {
     let _ = (&mut a, &mut c);
 }
 
+/// Whether `admin`'s node lists `peer` as connected at `address`.
+async fn sees_peer_at(admin: &Client, peer: &kindred_protocol::NodeId, address: &str) -> bool {
+    admin
+        .peers()
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.node_id == *peer && p.connected && p.address.as_deref() == Some(address))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_that_move_are_found_at_the_address_they_announce() {
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    for admin in [&admin_a, &admin_b] {
+        topic(admin, "Funding").await;
+    }
+    pair(&admin_a, &admin_b).await;
+    let a_id = admin_a.health().await.unwrap().node_id;
+    let b_id = admin_b.health().await.unwrap().node_id;
+
+    // B moves to a new address. It still knows where A is, dials it, and A learns B's
+    // new address from B's signed announcement.
+    b.restart_elsewhere().await;
+    let b_url = b.url();
+    eventually(60, || async {
+        sees_peer_at(&admin_a, &b_id, &b_url).await.then_some(())
+    })
+    .await;
+
+    // Then A moves too. B's address for A is now stale, so only A can dial: it must use
+    // the address B announced, not the one from the pairing.
+    a.restart_elsewhere().await;
+    let login = |node: &TestNode| {
+        let client = node.client();
+        async move {
+            client
+                .login("admin", kindred_tests::PASSWORD)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let (admin_a, admin_b) = (login(&a).await, login(&b).await);
+    let a_url = a.url();
+    eventually(60, || async {
+        (sees_peer_at(&admin_a, &b_id, &b_url).await && sees_peer_at(&admin_b, &a_id, &a_url).await)
+            .then_some(())
+    })
+    .await;
+
+    // And posts still travel.
+    let sent = admin_a
+        .create_post("Funding", &post("After both moved"))
+        .await
+        .unwrap();
+    eventually(30, || async {
+        admin_b.thread(&sent.id).await.ok().map(|_| ())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn directed_messages_wait_for_a_stopped_node_and_arrive_once() {
     let a = TestNode::named("a.test").await;

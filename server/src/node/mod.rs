@@ -272,7 +272,26 @@ impl Node {
         {
             tracing::error!(error = %e, "the mentoring processor ended abnormally");
         }
+        self.wait_for_tasks().await;
         served.map_err(NodeError::Serve)
+    }
+
+    /// Waits (at most 10 s) for the tasks that outlive their connection (live streams,
+    /// federation links, dialers) to see the shutdown and let go of the node, so that the
+    /// database is closed and its folder free for the next opener when `serve` returns.
+    async fn wait_for_tasks(&self) {
+        let started = Instant::now();
+        while Arc::strong_count(&self.inner) > 1 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let holders = Arc::strong_count(&self.inner) - 1;
+        if holders > 0 {
+            tracing::warn!(
+                holders,
+                "tasks still hold the node after 10 s; stopping without them"
+            );
+        }
+        tracing::info!(waited = ?started.elapsed(), "node stopped");
     }
 
     /// Drains and stops the ingest actor, lets the fan-out task end, and flushes.
@@ -309,7 +328,6 @@ impl Node {
         if let Err(e) = self.inner.store.flush_now() {
             tracing::error!(error = %e, "final flush failed");
         }
-        tracing::info!(holders = Arc::strong_count(&self.inner), "node stopped");
     }
 
     fn take_live_rx(&self) -> Option<live::LiveReceiver> {

@@ -132,9 +132,8 @@ impl Node {
             if state.muted {
                 continue;
             }
-            let after = self.store().messages_after(&id, state.last_read)?;
-            for (_, mid) in after.iter().rev().take(50) {
-                if let Some(m) = self.message_view(mid, Some(member))?
+            for (_, mid) in self.store().messages_after(&id, state.last_read, 50)? {
+                if let Some(m) = self.message_view(&mid, Some(member))?
                     && m.author != *member
                     && !blocked.contains(&m.author.to_string())
                 {
@@ -307,7 +306,10 @@ impl Node {
                 .unwrap_or_default(),
         };
         let mut unread = 0;
-        for (_, mid) in self.store().messages_after(id, state.last_read)? {
+        for (_, mid) in self
+            .store()
+            .messages_after(id, state.last_read, usize::MAX)?
+        {
             if let Some(m) = self.message_view(&mid, Some(viewer))?
                 && m.author != *viewer
                 && !blocked.contains(&m.author.to_string())

@@ -204,22 +204,25 @@ impl Store {
         Ok(out)
     }
 
-    /// A conversation's messages after a position, oldest first.
+    /// A conversation's messages after a position, newest first, at most `limit` of them
+    /// (read from the newest end, so a long unread backlog costs only what is asked for).
     pub(crate) fn messages_after(
         &self,
         c: &ConversationId,
         after: Option<(u64, u64)>,
+        limit: usize,
     ) -> Result<Vec<Placed>, StoreError> {
         let start = match after {
             Some((ts, seq)) => message_key(c, ts, seq.saturating_add(1)).to_vec(),
             None => message_prefix(c).to_vec(),
         };
+        let end = message_key(c, u64::MAX, u64::MAX).to_vec();
+        if start > end {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
-        for item in self.trees().chat.range(start..) {
+        for item in self.trees().chat.range(start..=end).rev().take(limit) {
             let (k, v) = item?;
-            if !k.starts_with(&message_prefix(c)) {
-                break;
-            }
             out.push((decode_pos(&k)?, decode_id(&v)?));
         }
         Ok(out)
@@ -322,5 +325,57 @@ mod tests {
         assert_eq!(&k[25..], &[0, 0, 0, 0, 0, 0, 0, 2]);
         assert_eq!(&participant_key(&m, &c)[..6], b"m\x04@a:b");
         assert_eq!(&marker_key(&c, &m)[17..], b"\x04@a:b");
+    }
+
+    #[test]
+    fn messages_after_a_position_come_newest_first_and_only_as_many_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let (c, other) = (
+            ConversationId::from_bytes([7; 16]),
+            ConversationId::from_bytes([8; 16]),
+        );
+        let id = |n: u8| EventId::from_bytes([n; 32]);
+        for n in 1..=5u8 {
+            let key = message_key(&c, 100 + u64::from(n), 1);
+            store
+                .trees()
+                .chat
+                .insert(key, &id(n).as_bytes()[..])
+                .unwrap();
+        }
+        // A neighbouring conversation's messages are never mixed in.
+        store
+            .trees()
+            .chat
+            .insert(message_key(&other, 1, 1), &id(9).as_bytes()[..])
+            .unwrap();
+        let ids = |placed: Vec<Placed>| placed.into_iter().map(|(_, i)| i).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.messages_after(&c, None, usize::MAX).unwrap()),
+            vec![id(5), id(4), id(3), id(2), id(1)]
+        );
+        assert_eq!(
+            ids(store
+                .messages_after(&c, Some((102, 1)), usize::MAX)
+                .unwrap()),
+            vec![id(5), id(4), id(3)]
+        );
+        assert_eq!(
+            ids(store.messages_after(&c, Some((102, 1)), 2).unwrap()),
+            vec![id(5), id(4)]
+        );
+        assert!(
+            store
+                .messages_after(&c, Some((105, 1)), 9)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .messages_after(&c, Some((u64::MAX, u64::MAX)), 9)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

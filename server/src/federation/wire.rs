@@ -73,46 +73,36 @@ async fn forward(mut from: mpsc::Receiver<Outgoing>, to: mpsc::Sender<Incoming>)
     }
 }
 
+/// What a received websocket message means for the link.
+enum Received {
+    /// Hand it to the link.
+    Deliver(Incoming),
+    /// Control traffic the library answers itself.
+    Skip,
+    /// The peer closed the websocket.
+    End,
+}
+
 /// Wraps an accepted (inbound) websocket.
 pub(crate) fn from_axum(socket: WebSocket) -> Wire {
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut out_rx) = mpsc::channel::<Outgoing>(SEND_QUEUE);
-    let (in_tx, rx) = mpsc::channel(RECEIVE_QUEUE);
-    tokio::spawn(async move {
-        while let Some(out) = out_rx.recv().await {
-            let result = match out {
-                Outgoing::Frame(bytes) => sink.send(AxumMessage::Binary(bytes.into())).await,
-                Outgoing::Close(code, reason) => {
-                    // Closing is a courtesy; the connection ends either way.
-                    let _ = sink
-                        .send(AxumMessage::Close(Some(CloseFrame {
-                            code,
-                            reason: reason.into(),
-                        })))
-                        .await;
-                    break;
-                }
-            };
-            if result.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = stream.next().await {
-            let incoming = match message {
-                AxumMessage::Binary(bytes) => Incoming::Frame(bytes.to_vec()),
-                AxumMessage::Text(_) => Incoming::Invalid("text message on a link"),
-                AxumMessage::Close(_) => break,
-                AxumMessage::Ping(_) | AxumMessage::Pong(_) => continue,
-            };
-            if in_tx.send(incoming).await.is_err() {
-                break;
-            }
-        }
-    });
-    Wire { tx, rx }
+    let (sink, stream) = socket.split();
+    pump(
+        sink,
+        stream,
+        |out| match out {
+            Outgoing::Frame(bytes) => AxumMessage::Binary(bytes.into()),
+            Outgoing::Close(code, reason) => AxumMessage::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })),
+        },
+        |message| match message {
+            AxumMessage::Binary(bytes) => Received::Deliver(Incoming::Frame(bytes.to_vec())),
+            AxumMessage::Text(_) => Received::Deliver(Incoming::Invalid("text message on a link")),
+            AxumMessage::Close(_) => Received::End,
+            AxumMessage::Ping(_) | AxumMessage::Pong(_) => Received::Skip,
+        },
+    )
 }
 
 /// Wraps a websocket this node opened (outbound).
@@ -120,25 +110,47 @@ pub(crate) fn from_tungstenite<S>(socket: tokio_tungstenite::WebSocketStream<S>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sink, mut stream) = socket.split();
+    let (sink, stream) = socket.split();
+    pump(
+        sink,
+        stream,
+        |out| match out {
+            Outgoing::Frame(bytes) => TMessage::Binary(bytes.into()),
+            Outgoing::Close(code, reason) => TMessage::Close(Some(TCloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            })),
+        },
+        |message| match message {
+            TMessage::Binary(bytes) => Received::Deliver(Incoming::Frame(bytes.to_vec())),
+            TMessage::Text(_) => Received::Deliver(Incoming::Invalid("text message on a link")),
+            TMessage::Close(_) => Received::End,
+            TMessage::Ping(_) | TMessage::Pong(_) | TMessage::Frame(_) => Received::Skip,
+        },
+    )
+}
+
+/// Moves messages between a websocket's two halves and a [`Wire`]'s channels, one task
+/// each way; `encode` and `decode` translate the library's message type.
+fn pump<M, Si, St, E>(
+    mut sink: Si,
+    mut stream: St,
+    encode: fn(Outgoing) -> M,
+    decode: fn(M) -> Received,
+) -> Wire
+where
+    M: Send + 'static,
+    E: Send + 'static,
+    Si: futures_util::Sink<M> + Unpin + Send + 'static,
+    St: futures_util::Stream<Item = Result<M, E>> + Unpin + Send + 'static,
+{
     let (tx, mut out_rx) = mpsc::channel::<Outgoing>(SEND_QUEUE);
     let (in_tx, rx) = mpsc::channel(RECEIVE_QUEUE);
     tokio::spawn(async move {
         while let Some(out) = out_rx.recv().await {
-            let result = match out {
-                Outgoing::Frame(bytes) => sink.send(TMessage::Binary(bytes.into())).await,
-                Outgoing::Close(code, reason) => {
-                    // Closing is a courtesy; the connection ends either way.
-                    let _ = sink
-                        .send(TMessage::Close(Some(TCloseFrame {
-                            code: CloseCode::from(code),
-                            reason: reason.into(),
-                        })))
-                        .await;
-                    break;
-                }
-            };
-            if result.is_err() {
+            // Closing is a courtesy; the connection ends after it either way.
+            let closing = matches!(out, Outgoing::Close(..));
+            if sink.send(encode(out)).await.is_err() || closing {
                 break;
             }
         }
@@ -146,11 +158,10 @@ where
     });
     tokio::spawn(async move {
         while let Some(Ok(message)) = stream.next().await {
-            let incoming = match message {
-                TMessage::Binary(bytes) => Incoming::Frame(bytes.to_vec()),
-                TMessage::Text(_) => Incoming::Invalid("text message on a link"),
-                TMessage::Close(_) => break,
-                TMessage::Ping(_) | TMessage::Pong(_) | TMessage::Frame(_) => continue,
+            let incoming = match decode(message) {
+                Received::Deliver(incoming) => incoming,
+                Received::Skip => continue,
+                Received::End => break,
             };
             if in_tx.send(incoming).await.is_err() {
                 break;

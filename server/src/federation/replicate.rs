@@ -281,9 +281,10 @@ async fn store_batch(
     let mut runs = Vec::new();
     {
         let mut expected = expected.lock().unwrap_or_else(|p| p.into_inner());
-        // Origins seen in this batch, and those whose head was read from the store (at
+        // The next sequence number of each origin this batch touches, written back to
+        // `expected` at the end; and the origins whose head was read from the store (at
         // most once per batch: a read waits while ingest is writing).
-        let mut touched = Vec::new();
+        let mut next_of: Vec<(NodeId, u64)> = Vec::new();
         let mut asked = Vec::new();
         for event in good {
             let payload = event.payload();
@@ -300,31 +301,31 @@ async fn store_batch(
                 // Our own events come back only as duplicates; blocked origins are refused.
                 continue;
             }
-            let mut next = match expected.get(&origin) {
-                Some(n) => *n,
+            let slot = match next_of.iter().position(|(o, _)| *o == origin) {
+                Some(i) => i,
                 None => {
-                    asked.push(origin);
-                    node.store().origin_head(&origin)? + 1
+                    let next = match expected.get(&origin) {
+                        Some(n) => *n,
+                        None => {
+                            asked.push(origin);
+                            node.store().origin_head(&origin)? + 1
+                        }
+                    };
+                    next_of.push((origin, next));
+                    next_of.len() - 1
                 }
             };
-            if seq > next && !asked.contains(&origin) {
+            let next = &mut next_of[slot].1;
+            if seq > *next && !asked.contains(&origin) {
                 // Ahead of what this link handed over: another link may have stored the
                 // events between, so ask the store before calling it a gap.
                 asked.push(origin);
-                next = next.max(node.store().origin_head(&origin)? + 1);
+                *next = (*next).max(node.store().origin_head(&origin)? + 1);
             }
-            if !touched.contains(&origin) {
-                touched.push(origin);
-            }
-            if seq < next {
-                expected.insert(origin, next);
-                continue;
-            }
-            if seq == next {
-                expected.insert(origin, next + 1);
+            if seq == *next {
+                *next += 1;
                 in_order.push(event);
-            } else {
-                expected.insert(origin, next);
+            } else if seq > *next {
                 gap = true;
                 let held = fed
                     .pending
@@ -335,18 +336,17 @@ async fn store_batch(
                     tracing::warn!(%origin, "out-of-order hold is full; dropping until resent");
                 }
             }
+            // An event below `next` is already stored or queued: a duplicate.
         }
         // Held events that now follow on.
         let mut pending = fed.pending.lock().unwrap_or_else(|p| p.into_inner());
-        for origin in touched {
-            let Some(next) = expected.get_mut(&origin) else {
-                continue;
-            };
-            let run = pending.take_run(&origin, *next);
+        for (origin, mut next) in next_of {
+            let run = pending.take_run(&origin, next);
             if !run.is_empty() {
-                *next += run.len() as u64;
+                next += run.len() as u64;
                 runs.push(run);
             }
+            expected.insert(origin, next);
         }
     }
     let mut parts = vec![queue(node, in_order).await?];

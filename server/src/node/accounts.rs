@@ -119,6 +119,12 @@ async fn verify_password(hash: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// Computes the dummy hash ahead of the first sign-in, which would otherwise take twice
+/// as long for an unknown username (hashing, then verifying).
+pub(crate) async fn prepare_dummy_hash() {
+    dummy_hash().await;
+}
+
 /// A hash to check against when the username does not exist, so a wrong username takes as
 /// long as a wrong password and reveals nothing.
 async fn dummy_hash() -> String {

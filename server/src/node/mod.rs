@@ -222,6 +222,7 @@ impl Node {
             tracing::error!(error = %e, "cannot announce this node's address");
         }
         self.start_federation()?;
+        tokio::spawn(accounts::prepare_dummy_hash());
         let processor = self
             .inner
             .mentoring_tx

@@ -33,6 +33,14 @@ pub enum TlsError {
         /// What went wrong.
         reason: String,
     },
+    /// The private key is not the one the certificate was issued for.
+    #[error("the key in {key} does not belong to the certificate in {cert}")]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
     /// rustls refused the certificate, key or settings.
     #[error("TLS set-up failed: {0}")]
     Rustls(#[from] rustls::Error),
@@ -152,9 +160,15 @@ fn certified_key(cert_file: &Path, key_file: &Path) -> Result<Arc<CertifiedKey>,
         path: key_file.to_owned(),
         reason: e.to_string(),
     })?;
-    let pair = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| TlsError::Read {
-        path: key_file.to_owned(),
-        reason: format!("cannot be used with {}: {e}", cert_file.display()),
+    let pair = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
+            cert: cert_file.to_owned(),
+            key: key_file.to_owned(),
+        },
+        other => TlsError::Read {
+            path: key_file.to_owned(),
+            reason: other.to_string(),
+        },
     })?;
     Ok(Arc::new(pair))
 }
@@ -333,7 +347,11 @@ mod tests {
         // Half a renewal: the new certificate with the old key is refused, once.
         install("renewed.pem", &cert, 2_000);
         let err = certificate.reload_if_changed().unwrap_err();
-        assert!(err.to_string().contains("cannot be used with"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("does not belong to the certificate"),
+            "{err}"
+        );
         assert_eq!(served(&certificate), first);
         assert!(!certificate.reload_if_changed().unwrap(), "not retried");
 
@@ -357,6 +375,10 @@ mod tests {
     fn a_key_that_does_not_match_is_refused_at_start() {
         let err =
             ServerCertificate::load(&fixture("node.pem"), &fixture("renewed.key")).unwrap_err();
-        assert!(err.to_string().contains("cannot be used with"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("does not belong to the certificate"),
+            "{err}"
+        );
     }
 }

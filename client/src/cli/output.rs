@@ -119,8 +119,11 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
     if let Some(a) = &p.address {
         line.push_str(&format!("\n    address {a}"));
     }
-    if let Some(e) = &p.last_error {
-        line.push_str(&format!("\n    last error: {e}"));
+    match (&p.last_error, p.connected) {
+        (Some(e), false) => line.push_str(&format!("\n    last error: {e}")),
+        // Still worth seeing (a link that keeps dropping), but not as a current problem.
+        (Some(e), true) => line.push_str(&format!("\n    before this link: {e}")),
+        (None, _) => {}
     }
     line
 }
@@ -226,5 +229,34 @@ mod tests {
         assert_eq!(time(Timestamp(0)), "1970-01-01 00:00 UTC");
         assert_eq!(time(Timestamp(1_795_394_978_714)), "2026-11-23 00:49 UTC");
         assert_eq!(time(Timestamp(951_782_400_000)), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn a_links_last_error_reads_as_past_once_it_is_back_up() {
+        let mut p = kindred_protocol::api::PeerView {
+            node_id: kindred_protocol::NodeId::from_bytes([1; 32]),
+            name: kindred_protocol::NodeName::new("b.test").unwrap(),
+            address: Some("https://b.test".into()),
+            paired: true,
+            blocked: false,
+            connected: false,
+            connected_since: None,
+            last_error: Some("connection refused".into()),
+            events_sent: 0,
+            events_received: 0,
+            we_lack: 0,
+            they_lack: 0,
+            outbox: 0,
+            added_at: None,
+        };
+        let down = peer(&p);
+        assert!(down.contains("not connected"), "{down}");
+        assert!(down.contains("last error: connection refused"), "{down}");
+        p.connected = true;
+        p.connected_since = Some(Timestamp(0));
+        let up = peer(&p);
+        assert!(up.contains("connected since 1970-01-01 00:00 UTC"), "{up}");
+        assert!(up.contains("before this link: connection refused"), "{up}");
+        assert!(!up.contains("last error"), "{up}");
     }
 }

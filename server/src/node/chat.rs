@@ -11,12 +11,12 @@ use kindred_protocol::event::body::chat::{
     ChatMessage, ChatReaction, ConversationKind, ConversationUpdate, ReadMarker,
 };
 use kindred_protocol::limits::{MAX_CHAT_BODY_BYTES, MAX_SHORT_TEXT_BYTES};
-use kindred_protocol::{EventBody, EventId, MemberId, NodeId, References, Timestamp};
+use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, NodeId, References, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{Auth, Node, Reach, markdown};
 use crate::error::AppError;
-use crate::store::{ConversationRecord, ParticipantState};
+use crate::store::{ConversationRecord, EventMeta, ParticipantState};
 
 /// The id of the one-to-one conversation between two members (the same on every node).
 pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId {
@@ -133,9 +133,9 @@ impl Node {
                 continue;
             }
             for (_, mid) in self.store().messages_after(&id, state.last_read, 50)? {
-                if let Some(m) = self.message_view(&mid, Some(member))?
-                    && m.author != *member
-                    && !blocked.contains(&m.author.to_string())
+                if let Some(author) = self.shown_message_author(&mid)?
+                    && author != *member
+                    && !blocked.contains(&author.to_string())
                 {
                     return Ok(true);
                 }
@@ -310,9 +310,9 @@ impl Node {
             .store()
             .messages_after(id, state.last_read, usize::MAX)?
         {
-            if let Some(m) = self.message_view(&mid, Some(viewer))?
-                && m.author != *viewer
-                && !blocked.contains(&m.author.to_string())
+            if let Some(author) = self.shown_message_author(&mid)?
+                && author != *viewer
+                && !blocked.contains(&author.to_string())
             {
                 unread += 1;
             }
@@ -839,12 +839,10 @@ impl Node {
         Ok(all)
     }
 
-    /// A chat message's newest version; `None` if unknown, retracted or from a blocked node.
-    pub(crate) fn message_view(
-        &self,
-        id: &EventId,
-        viewer: Option<&MemberId>,
-    ) -> Result<Option<MessageView>, AppError> {
+    /// A message as its conversation shows it, with its record's meta: `None` when it is
+    /// retracted, an edit (shown through its original), quarantined, from a blocked node,
+    /// or not a chat message.
+    fn shown_message(&self, id: &EventId) -> Result<Option<(EventMeta, EventPayload)>, AppError> {
         let Some(meta) = self.store().event_meta(id)? else {
             return Ok(None);
         };
@@ -854,9 +852,29 @@ impl Node {
         let Some(original) = self.payload(id)? else {
             return Ok(None);
         };
-        if self.federation().is_blocked(&original.origin) {
+        if self.federation().is_blocked(&original.origin)
+            || !matches!(original.body, EventBody::ChatMessage(_))
+        {
             return Ok(None);
         }
+        Ok(Some((meta, original)))
+    }
+
+    /// Who wrote a message the conversation shows, without building its view (no
+    /// Markdown, no reactions): enough for counting unread messages.
+    fn shown_message_author(&self, id: &EventId) -> Result<Option<MemberId>, AppError> {
+        Ok(self.shown_message(id)?.map(|(_, payload)| payload.author))
+    }
+
+    /// A chat message's newest version; `None` if unknown, retracted or from a blocked node.
+    pub(crate) fn message_view(
+        &self,
+        id: &EventId,
+        viewer: Option<&MemberId>,
+    ) -> Result<Option<MessageView>, AppError> {
+        let Some((meta, original)) = self.shown_message(id)? else {
+            return Ok(None);
+        };
         let EventBody::ChatMessage(first) = &original.body else {
             return Ok(None);
         };

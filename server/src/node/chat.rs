@@ -11,12 +11,12 @@ use kindred_protocol::event::body::chat::{
     ChatMessage, ChatReaction, ConversationKind, ConversationUpdate, ReadMarker,
 };
 use kindred_protocol::limits::{MAX_CHAT_BODY_BYTES, MAX_SHORT_TEXT_BYTES};
-use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, NodeId, References, Timestamp};
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId, References, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{Auth, Node, Reach, markdown};
 use crate::error::AppError;
-use crate::store::{ConversationRecord, EventMeta, ParticipantState};
+use crate::store::{ConversationRecord, ParticipantState};
 
 /// The id of the one-to-one conversation between two members (the same on every node).
 pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId {
@@ -839,31 +839,13 @@ impl Node {
         Ok(all)
     }
 
-    /// A message as its conversation shows it, with its record's meta: `None` when it is
-    /// retracted, an edit (shown through its original), quarantined, from a blocked node,
-    /// or not a chat message.
-    fn shown_message(&self, id: &EventId) -> Result<Option<(EventMeta, EventPayload)>, AppError> {
-        let Some(meta) = self.store().event_meta(id)? else {
-            return Ok(None);
-        };
-        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined {
-            return Ok(None);
-        }
-        let Some(original) = self.payload(id)? else {
-            return Ok(None);
-        };
-        if self.federation().is_blocked(&original.origin)
-            || !matches!(original.body, EventBody::ChatMessage(_))
-        {
-            return Ok(None);
-        }
-        Ok(Some((meta, original)))
-    }
-
-    /// Who wrote a message the conversation shows, without building its view (no
-    /// Markdown, no reactions): enough for counting unread messages.
+    /// Who wrote a message the conversation shows (see [`Node::shown`]), without building
+    /// its view (no Markdown, no reactions): enough for counting unread messages.
     fn shown_message_author(&self, id: &EventId) -> Result<Option<MemberId>, AppError> {
-        Ok(self.shown_message(id)?.map(|(_, payload)| payload.author))
+        Ok(self
+            .shown(id)?
+            .filter(|(_, payload)| matches!(payload.body, EventBody::ChatMessage(_)))
+            .map(|(_, payload)| payload.author))
     }
 
     /// A chat message's newest version; `None` if unknown, retracted or from a blocked node.
@@ -872,7 +854,7 @@ impl Node {
         id: &EventId,
         viewer: Option<&MemberId>,
     ) -> Result<Option<MessageView>, AppError> {
-        let Some((meta, original)) = self.shown_message(id)? else {
+        let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
         let EventBody::ChatMessage(first) = &original.body else {

@@ -4,7 +4,7 @@ use kindred_protocol::api::{EntryKind, PostView, ReactionCount};
 use kindred_protocol::{EventBody, EventId, EventPayload, MemberId};
 
 use super::{Node, markdown};
-use crate::store::{StoreError, payload_of};
+use crate::store::{EventMeta, StoreError, payload_of};
 
 impl Node {
     /// The current version of a post or reply by its original id; `None` if unknown,
@@ -14,17 +14,9 @@ impl Node {
         id: &EventId,
         viewer: Option<&MemberId>,
     ) -> Result<Option<PostView>, StoreError> {
-        let Some(stored) = self.store().stored(id)? else {
+        let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
-        let meta = stored.meta;
-        if meta.retracted_by.is_some() || meta.original.is_some() {
-            return Ok(None);
-        }
-        let original = payload_of(&stored.event)?;
-        if self.federation().is_blocked(&original.origin) || meta.quarantined {
-            return Ok(None);
-        }
         let current = match meta.latest {
             Some(latest) => self.payload(&latest)?.unwrap_or_else(|| original.clone()),
             None => original.clone(),
@@ -93,6 +85,27 @@ impl Node {
                 mine,
             })
             .collect())
+    }
+
+    /// An event as views show it (read with one lookup), with its meta: `None` when it is
+    /// unknown, retracted, an edit (shown through its original), quarantined, or from a
+    /// blocked node.
+    pub(crate) fn shown(
+        &self,
+        id: &EventId,
+    ) -> Result<Option<(EventMeta, EventPayload)>, StoreError> {
+        let Some(stored) = self.store().stored(id)? else {
+            return Ok(None);
+        };
+        let meta = stored.meta;
+        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined {
+            return Ok(None);
+        }
+        let original = payload_of(&stored.event)?;
+        if self.federation().is_blocked(&original.origin) {
+            return Ok(None);
+        }
+        Ok(Some((meta, original)))
     }
 
     /// A stored event's parsed payload.

@@ -216,10 +216,8 @@ impl Store {
             Some((ts, seq)) => message_key(c, ts, seq.saturating_add(1)).to_vec(),
             None => message_prefix(c).to_vec(),
         };
+        // The last possible key; `start` never passes it (the sequence saturates).
         let end = message_key(c, u64::MAX, u64::MAX).to_vec();
-        if start > end {
-            return Ok(Vec::new());
-        }
         let mut out = Vec::new();
         for item in self.trees().chat.range(start..=end).rev().take(limit) {
             let (k, v) = item?;

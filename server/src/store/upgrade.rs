@@ -120,9 +120,7 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
-}
 
-impl Store {
     /// Schema 4 → 5: gathers `origin_seq`'s one key per event into `origin_runs`, then drops
     /// it. While `origin_seq` exists the step has not finished, so it starts again.
     fn gather_origin_runs(&self) -> Result<(), StoreError> {

@@ -224,9 +224,9 @@ async fn a_group_spans_three_nodes_and_nothing_reaches_a_fourth() {
     let e = admins[0].history(&group.id, None, None).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::Forbidden));
     d.stop().await;
-    assert!(!d.stored_anywhere(group.id.as_bytes()).await);
-    assert!(!d.stored_anywhere(first.id.as_bytes()).await);
-    assert!(!d.stored_anywhere(b"Shall we meet").await);
+    assert!(!d.stored_anywhere(group.id.as_bytes()));
+    assert!(!d.stored_anywhere(first.id.as_bytes()));
+    assert!(!d.stored_anywhere(b"Shall we meet"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

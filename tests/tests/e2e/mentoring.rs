@@ -208,13 +208,10 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
 
     // The hub relayed the offer but never held the proposal or the conversation.
     b.stop().await;
-    assert!(
-        b.stored_anywhere(b"Twenty years of community fundraising")
-            .await
-    );
-    assert!(!b.stored_anywhere(proposal.id.as_bytes()).await);
-    assert!(!b.stored_anywhere(b"I would love help").await);
-    assert!(!b.stored_anywhere(conversation.as_bytes()).await);
+    assert!(b.stored_anywhere(b"Twenty years of community fundraising"));
+    assert!(!b.stored_anywhere(proposal.id.as_bytes()));
+    assert!(!b.stored_anywhere(b"I would love help"));
+    assert!(!b.stored_anywhere(conversation.as_bytes()));
     b.start_again().await;
 
     // Closing frees the place, and the dashboards count without content.

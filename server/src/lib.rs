@@ -10,6 +10,7 @@ mod error;
 mod federation;
 pub mod matching;
 mod node;
+mod rules;
 mod store;
 pub mod tls;
 mod web;

@@ -297,13 +297,17 @@ pub(crate) enum PeersCommand {
     List,
     /// Block (defederate) a node now: its link drops and its posts disappear.
     Block {
-        /// The node id (64 hex characters, from `peers list`).
-        node: String,
+        /// The node's id (64 hex characters) or its name, as `peers list` shows them.
+        // Not called `node`: that is the global `--node` address, which clap would
+        // overwrite with this value.
+        #[arg(value_name = "NODE")]
+        target: String,
     },
     /// Lift a block.
     Unblock {
-        /// The node id.
-        node: String,
+        /// The node's id or name.
+        #[arg(value_name = "NODE")]
+        target: String,
     },
 }
 

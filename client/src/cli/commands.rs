@@ -413,17 +413,19 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(text, &peers)?;
         }
-        Command::Peers(PeersCommand::Block { node }) => {
-            let id = parse_node(&node)?;
-            signed_in()?.block_peer(&id).await?;
+        Command::Peers(PeersCommand::Block { target }) => {
+            let client = signed_in()?;
+            let id = peer_named(&client, &target).await?;
+            client.block_peer(&id).await?;
             print(
                 format!("Blocked {id}. Its link is closed and its posts are hidden."),
                 &(),
             )?;
         }
-        Command::Peers(PeersCommand::Unblock { node }) => {
-            let id = parse_node(&node)?;
-            signed_in()?.unblock_peer(&id).await?;
+        Command::Peers(PeersCommand::Unblock { target }) => {
+            let client = signed_in()?;
+            let id = peer_named(&client, &target).await?;
+            client.unblock_peer(&id).await?;
             print(format!("Unblocked {id}."), &())?;
         }
         Command::People(PeopleCommand::Search { words }) => {
@@ -675,10 +677,23 @@ pub(crate) fn parse_id(text: &str) -> anyhow::Result<EventId> {
         .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
 }
 
-fn parse_node(text: &str) -> anyhow::Result<kindred_protocol::NodeId> {
-    text.trim()
-        .parse()
-        .with_context(|| format!("{text:?} is not a node id (64 hex characters)"))
+/// A node given by its id (64 hex characters) or by the name `peers list` shows for it.
+async fn peer_named(client: &Client, text: &str) -> anyhow::Result<kindred_protocol::NodeId> {
+    let text = text.trim();
+    if let Ok(id) = text.parse() {
+        return Ok(id);
+    }
+    let peers = client.peers().await?;
+    let mut named = peers.iter().filter(|p| p.name.as_str() == text);
+    match (named.next(), named.next()) {
+        (Some(p), None) => Ok(p.node_id),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "more than one node is listed as {text:?}; give its node id (from `kindred-cli peers list`)"
+        ),
+        (None, _) => anyhow::bail!(
+            "{text:?} is neither a node id (64 hex characters) nor the name of a node in `kindred-cli peers list`"
+        ),
+    }
 }
 
 fn parse_conversation(text: &str) -> anyhow::Result<kindred_protocol::event::ConversationId> {

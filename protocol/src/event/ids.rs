@@ -17,6 +17,20 @@ hex_id!(
     16
 );
 
+impl ConversationId {
+    /// The id of the one-to-one conversation between two members, the same on every node:
+    /// the first 16 bytes of SHA-256 of `"kindred-direct\n" ‖ a ‖ "\n" ‖ b`, with the two
+    /// member ids in byte order. A one-to-one conversation whose id is not this is refused
+    /// (`docs/protocol.md`, Authority), so nobody can create it ahead of its two members.
+    pub fn direct(a: &crate::MemberId, b: &crate::MemberId) -> Self {
+        let (first, second) = if a <= b { (a, b) } else { (b, a) };
+        let digest = Sha256::digest(format!("kindred-direct\n{first}\n{second}").as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        Self(id)
+    }
+}
+
 impl EventId {
     /// The id of the given signed payload bytes.
     pub fn of_payload(payload: &[u8]) -> Self {

@@ -12,7 +12,6 @@ use kindred_protocol::event::body::chat::{
 };
 use kindred_protocol::limits::{MAX_CHAT_BODY_BYTES, MAX_SHORT_TEXT_BYTES};
 use kindred_protocol::{EventBody, EventId, MemberId, NodeId, References, Timestamp};
-use sha2::{Digest, Sha256};
 
 use super::{Auth, Node, Reach, markdown};
 use crate::error::AppError;
@@ -20,11 +19,7 @@ use crate::store::{ConversationRecord, ParticipantState};
 
 /// The id of the one-to-one conversation between two members (the same on every node).
 pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId {
-    let (first, second) = if a <= b { (a, b) } else { (b, a) };
-    let digest = Sha256::digest(format!("kindred-direct\n{first}\n{second}").as_bytes());
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&digest[..16]);
-    ConversationId::from_bytes(id)
+    ConversationId::direct(a, b)
 }
 
 fn not_in_it() -> AppError {

@@ -1,0 +1,309 @@
+//! Peer-learning content: replies, reactions, edits, retractions and profiles. (A new post
+//! needs nothing but its author's name check.)
+//!
+//! - A reply waits for its thread's post; a post taken down takes new replies with it.
+//! - A reaction waits for its target, a post or reply that is still up.
+//! - An edit waits for its original and comes from the original's author and origin, for
+//!   the same kind.
+//! - A retraction waits for its target and comes from the target's origin node, which
+//!   vouches that the author or one of its moderators asked for it.
+//! - A profile replaces the one held if it is newer (effective time, then id).
+
+use kindred_protocol::event::EventKind;
+use kindred_protocol::event::body::peer_learning::Reaction;
+use kindred_protocol::{EventId, EventPayload};
+
+use super::{Context, Decision, Effect, Refusal, View, applied_original};
+
+fn is_entry(kind: u16) -> bool {
+    kind == EventKind::Post.code() || kind == EventKind::Reply.code()
+}
+
+pub(super) fn reply<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+    // The decoder guarantees a reply names its thread.
+    let Some(root) = p.refs.thread_root else {
+        return Ok(Decision::Refuse(Refusal::Malformed(
+            "a reply without a thread",
+        )));
+    };
+    let (original, entry) = match applied_original(root, view)? {
+        Ok(found) => found,
+        Err(wait) => return Ok(wait),
+    };
+    if original != root || entry.kind != EventKind::Post.code() {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(root)));
+    }
+    if entry.retracted {
+        return Ok(Decision::Refuse(Refusal::TakenDown(root)));
+    }
+    Ok(Decision::Apply(Effect::Reply { root }))
+}
+
+pub(super) fn reaction<V: View>(
+    p: &EventPayload,
+    r: &Reaction,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let _ = p;
+    let (target, entry) = match applied_original(r.target, view)? {
+        Ok(found) => found,
+        Err(wait) => return Ok(wait),
+    };
+    if !is_entry(entry.kind) {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(r.target)));
+    }
+    if entry.retracted {
+        return Ok(Decision::Refuse(Refusal::TakenDown(target)));
+    }
+    Ok(Decision::Apply(Effect::React {
+        target,
+        conversation: None,
+    }))
+}
+
+pub(super) fn edit<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+    let Some(replaced) = p.refs.replaces else {
+        return Ok(Decision::Refuse(Refusal::Malformed(
+            "an edit without its original",
+        )));
+    };
+    let (original, entry) = match applied_original(replaced, view)? {
+        Ok(found) => found,
+        Err(wait) => return Ok(wait),
+    };
+    if entry.kind != p.body.kind_code() {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(replaced)));
+    }
+    if entry.author != p.author || entry.origin != p.origin {
+        return Ok(Decision::Refuse(Refusal::NotTheAuthor(original)));
+    }
+    if entry.retracted {
+        return Ok(Decision::Refuse(Refusal::TakenDown(original)));
+    }
+    Ok(Decision::Apply(Effect::Edit { original }))
+}
+
+pub(super) fn retraction<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+    let Some(target) = p.refs.retracts else {
+        return Ok(Decision::Refuse(Refusal::Malformed(
+            "a retraction without its target",
+        )));
+    };
+    let (original, entry) = match applied_original(target, view)? {
+        Ok(found) => found,
+        Err(wait) => return Ok(wait),
+    };
+    if !is_entry(entry.kind) {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(target)));
+    }
+    if entry.origin != p.origin {
+        return Ok(Decision::Refuse(Refusal::NotTheOrigin(original)));
+    }
+    if entry.retracted {
+        return Ok(Decision::Refuse(Refusal::TakenDown(original)));
+    }
+    Ok(Decision::Apply(Effect::Retract { original }))
+}
+
+pub(super) fn profile<V: View>(
+    ctx: &Context<'_>,
+    id: EventId,
+    p: &EventPayload,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let version = (ctx.effective_time(p), id);
+    let newer = view
+        .profile_version(&p.author)?
+        .is_none_or(|held| version > held);
+    Ok(Decision::Apply(Effect::Profile { newer }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::memory::{Memory, event, shared};
+    use super::super::{Awaiting, Decision, Effect, Refusal, decide};
+    use kindred_protocol::event::body::peer_learning::{Reaction, Reply, Retraction};
+    use kindred_protocol::{EventBody, EventId, EventPayload, References};
+
+    fn reply_to(root: EventId, author: &str, origin: u8) -> EventPayload {
+        let mut e = event(
+            origin,
+            author,
+            shared(),
+            EventBody::Reply(Reply {
+                body: "me too".into(),
+                content_warning: None,
+            }),
+        );
+        e.refs = References {
+            thread_root: Some(root),
+            reply_to: Some(root),
+            ..References::default()
+        };
+        e
+    }
+
+    fn react(target: EventId, author: &str, origin: u8) -> EventPayload {
+        event(
+            origin,
+            author,
+            shared(),
+            EventBody::Reaction(Reaction {
+                target,
+                reaction: "helpful".into(),
+                removed: false,
+            }),
+        )
+    }
+
+    fn retract(target: EventId, author: &str, origin: u8) -> EventPayload {
+        let mut e = event(
+            origin,
+            author,
+            shared(),
+            EventBody::Retraction(Retraction { reason: None }),
+        );
+        e.refs.retracts = Some(target);
+        e
+    }
+
+    fn edit(of: EventId, author: &str, origin: u8) -> EventPayload {
+        let mut e = event(origin, author, shared(), Memory::post_body("funding"));
+        e.refs.replaces = Some(of);
+        e
+    }
+
+    /// A node that knows a.org (node 1) and b.org (node 2), with a post by @ann:a.org.
+    fn setting() -> (Memory, EventId) {
+        let mut m = Memory::new();
+        m.bind("a.org", super::super::memory::node(1));
+        m.bind("b.org", super::super::memory::node(2));
+        let post = event(1, "@ann:a.org", shared(), Memory::post_body("funding"));
+        let id = m.apply(&post);
+        (m, id)
+    }
+
+    #[test]
+    fn table() {
+        let (m, post) = setting();
+        let unknown = EventId::from_bytes([7; 32]);
+        let cases: Vec<(&str, EventPayload, Decision)> = vec![
+            (
+                "a reply to a held post",
+                reply_to(post, "@bob:b.org", 2),
+                Decision::Apply(Effect::Reply { root: post }),
+            ),
+            (
+                "a reply before its post",
+                reply_to(unknown, "@bob:b.org", 2),
+                Decision::Hold(Awaiting::Event(unknown)),
+            ),
+            (
+                "a reaction before its target",
+                react(unknown, "@bob:b.org", 2),
+                Decision::Hold(Awaiting::Event(unknown)),
+            ),
+            (
+                "a reaction to a post",
+                react(post, "@bob:b.org", 2),
+                Decision::Apply(Effect::React {
+                    target: post,
+                    conversation: None,
+                }),
+            ),
+            (
+                "an edit by the author",
+                edit(post, "@ann:a.org", 1),
+                Decision::Apply(Effect::Edit { original: post }),
+            ),
+            (
+                "an edit by someone else",
+                edit(post, "@bob:b.org", 2),
+                Decision::Refuse(Refusal::NotTheAuthor(post)),
+            ),
+            (
+                "an edit before its original",
+                edit(unknown, "@ann:a.org", 1),
+                Decision::Hold(Awaiting::Event(unknown)),
+            ),
+            (
+                "a retraction from the post's origin",
+                retract(post, "@mod:a.org", 1),
+                Decision::Apply(Effect::Retract { original: post }),
+            ),
+            (
+                "a retraction from another node",
+                retract(post, "@bob:b.org", 2),
+                Decision::Refuse(Refusal::NotTheOrigin(post)),
+            ),
+            (
+                "a retraction before its target",
+                retract(unknown, "@ann:a.org", 1),
+                Decision::Hold(Awaiting::Event(unknown)),
+            ),
+        ];
+        for (what, payload, expected) in cases {
+            let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
+            assert_eq!(got, Ok(expected), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_post_taken_down_refuses_new_replies_reactions_and_edits() {
+        let (mut m, post) = setting();
+        m.apply(&retract(post, "@ann:a.org", 1));
+        for (what, payload) in [
+            ("reply", reply_to(post, "@bob:b.org", 2)),
+            ("reaction", react(post, "@bob:b.org", 2)),
+            ("edit", edit(post, "@ann:a.org", 1)),
+            ("second retraction", retract(post, "@ann:a.org", 1)),
+        ] {
+            let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
+            assert_eq!(got, Ok(Decision::Refuse(Refusal::TakenDown(post))), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_reply_to_a_reply_is_not_a_thread() {
+        let (mut m, post) = setting();
+        let r = m.apply(&reply_to(post, "@bob:b.org", 2));
+        let payload = reply_to(r, "@ann:a.org", 1);
+        let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
+        assert_eq!(got, Ok(Decision::Refuse(Refusal::WrongTarget(r))));
+    }
+
+    #[test]
+    fn edits_and_reactions_reach_the_original_through_its_versions() {
+        let (mut m, post) = setting();
+        let v2 = m.apply(&edit(post, "@ann:a.org", 1));
+        let payload = react(v2, "@bob:b.org", 2);
+        let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
+        assert_eq!(
+            got,
+            Ok(Decision::Apply(Effect::React {
+                target: post,
+                conversation: None
+            }))
+        );
+    }
+
+    #[test]
+    fn a_newer_profile_replaces_an_older_one_and_not_the_reverse() {
+        let (mut m, _) = setting();
+        let profile = |at: u64| {
+            let mut e = event(1, "@ann:a.org", shared(), Memory::profile_body("Ann"));
+            e.created_at = kindred_protocol::Timestamp(at);
+            e
+        };
+        m.apply(&profile(2_000));
+        for (at, newer) in [(1_000, false), (3_000, true)] {
+            let p = profile(at);
+            let got = decide(&m.context(), m.id_of(&p), &p, &m);
+            assert_eq!(got, Ok(Decision::Apply(Effect::Profile { newer })), "{at}");
+        }
+        // From the future: capped at arrival, so it cannot win for ever.
+        let future = profile(u64::MAX);
+        let ctx = m.context();
+        assert_eq!(ctx.effective_time(&future), ctx.arrival);
+    }
+}

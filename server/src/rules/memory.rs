@@ -1,0 +1,228 @@
+//! An in-memory [`View`] for the rules' tests, with a small applier that records what each
+//! decision does, so a test can build up a node's state event by event.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::event::body::peer_learning::Post;
+use kindred_protocol::event::body::profile::Profile;
+use kindred_protocol::{
+    Audience, EventBody, EventId, EventPayload, MemberId, NodeId, NodeKeypair, References,
+    Timestamp,
+};
+
+use super::{ConversationState, Context, Decision, Effect, Entry, View, decide};
+
+/// The key of test node `n` (this node is 0).
+pub(crate) fn node(n: u8) -> NodeId {
+    NodeKeypair::from_seed(&[n; 32]).node_id()
+}
+
+pub(crate) fn member(text: &str) -> MemberId {
+    text.parse().unwrap()
+}
+
+pub(crate) fn shared() -> Audience {
+    Audience::Shared { seq: 1 }
+}
+
+pub(crate) fn directed() -> Audience {
+    Audience::Directed {
+        recipients: vec![node(0)],
+    }
+}
+
+/// An event from test node `origin` by `author`, made at 1 s after the epoch.
+pub(crate) fn event(origin: u8, author: &str, audience: Audience, body: EventBody) -> EventPayload {
+    EventPayload {
+        origin: node(origin),
+        created_at: Timestamp(1_000),
+        audience,
+        author: member(author),
+        refs: References::default(),
+        body,
+    }
+}
+
+/// What a node named `self.org` (test node 0) holds.
+pub(crate) struct Memory {
+    self_name: String,
+    arrival: u64,
+    names: HashMap<String, NodeId>,
+    entries: HashMap<EventId, Entry>,
+    conversations: HashMap<ConversationId, ConversationState>,
+    profiles: HashMap<MemberId, (u64, EventId)>,
+    announcements: HashMap<NodeId, (u64, EventId)>,
+}
+
+impl Memory {
+    pub(crate) fn new() -> Self {
+        Self {
+            self_name: "self.org".into(),
+            arrival: 10_000_000,
+            names: HashMap::new(),
+            entries: HashMap::new(),
+            conversations: HashMap::new(),
+            profiles: HashMap::new(),
+            announcements: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn context(&self) -> Context<'_> {
+        Context {
+            self_id: node(0),
+            self_name: &self.self_name,
+            arrival: self.arrival,
+        }
+    }
+
+    /// Moves this node's clock on.
+    pub(crate) fn advance(&mut self, ms: u64) {
+        self.arrival += ms;
+    }
+
+    pub(crate) fn bind(&mut self, name: &str, node: NodeId) {
+        self.names.insert(name.to_owned(), node);
+    }
+
+    pub(crate) fn id_of(&self, p: &EventPayload) -> EventId {
+        EventId::of_payload(&p.to_bytes().unwrap())
+    }
+
+    pub(crate) fn post_body(topic: &str) -> EventBody {
+        EventBody::Post(Post {
+            topic: topic.into(),
+            title: "What helped".into(),
+            body: "Saying no.".into(),
+            tags: Vec::new(),
+            content_warning: None,
+        })
+    }
+
+    pub(crate) fn profile_body(name: &str) -> EventBody {
+        EventBody::Profile(Profile {
+            display_name: name.into(),
+            organisation: String::new(),
+            bio: String::new(),
+            happy_to_talk_about: String::new(),
+            listed: true,
+        })
+    }
+
+    /// A conversation state as an update would leave it (without the update's id).
+    pub(crate) fn state_of(
+        &self,
+        _c: ConversationId,
+        members: &[&str],
+        admins: &[&str],
+        at: u64,
+    ) -> ConversationState {
+        ConversationState {
+            kind: kindred_protocol::event::body::chat::ConversationKind::Group,
+            name: "Joint session".into(),
+            members: members.iter().map(|m| member(m)).collect(),
+            admins: admins.iter().map(|m| member(m)).collect(),
+            updated_at: at,
+            update: None,
+        }
+    }
+
+    /// Decides `p` and records what the decision does; returns its id.
+    pub(crate) fn apply(&mut self, p: &EventPayload) -> EventId {
+        let id = self.id_of(p);
+        let decision = decide(&self.context(), id, p, self).unwrap();
+        let applied = matches!(decision, Decision::Apply(_));
+        let mut entry = Entry {
+            kind: p.body.kind_code(),
+            author: p.author.clone(),
+            origin: p.origin,
+            original: None,
+            retracted: false,
+            pending: !applied,
+            conversation: match &p.body {
+                EventBody::ChatMessage(m) => Some(m.conversation),
+                _ => None,
+            },
+            mentor: match &p.body {
+                EventBody::MatchProposal(m) => Some(m.mentor.clone()),
+                _ => None,
+            },
+        };
+        let at = self.context().effective_time(p);
+        if let Decision::Apply(effect) = decision {
+            match effect {
+                Effect::Edit { original }
+                | Effect::MessageEdit { original, .. }
+                | Effect::MessageRetract { original, .. } => {
+                    entry.original = Some(original);
+                    if p.refs.retracts.is_some()
+                        && let Some(o) = self.entries.get_mut(&original)
+                    {
+                        o.retracted = true;
+                    }
+                }
+                Effect::Retract { original } => {
+                    if let Some(o) = self.entries.get_mut(&original) {
+                        o.retracted = true;
+                    }
+                }
+                Effect::Conversation(mut state) => {
+                    if let EventBody::ConversationUpdate(u) = &p.body {
+                        state.update = Some(id);
+                        self.conversations.insert(u.conversation, state);
+                    }
+                }
+                Effect::Profile { newer: true } => {
+                    self.profiles.insert(p.author.clone(), (at, id));
+                }
+                Effect::Announce { bind, newer } => {
+                    if bind {
+                        self.bind(p.author.node_name(), p.origin);
+                    }
+                    if newer {
+                        self.announcements.insert(p.origin, (at, id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.entries.insert(id, entry);
+        id
+    }
+}
+
+impl View for Memory {
+    type Error = Infallible;
+
+    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, Infallible> {
+        if name == self.self_name {
+            return Ok(Some(node(0)));
+        }
+        Ok(self.names.get(name).copied())
+    }
+
+    fn bound_name(&self, node: &NodeId) -> Result<Option<String>, Infallible> {
+        Ok(self
+            .names
+            .iter()
+            .find(|(_, n)| *n == node)
+            .map(|(name, _)| name.clone()))
+    }
+
+    fn entry(&self, id: &EventId) -> Result<Option<Entry>, Infallible> {
+        Ok(self.entries.get(id).cloned())
+    }
+
+    fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Infallible> {
+        Ok(self.conversations.get(id).cloned())
+    }
+
+    fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Infallible> {
+        Ok(self.profiles.get(member).copied())
+    }
+
+    fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, Infallible> {
+        Ok(self.announcements.get(node).copied())
+    }
+}

@@ -1,0 +1,148 @@
+//! Mentoring between two people's nodes. At ingest: a proposal concerns one of this node's
+//! members (the buddy who wrote it or the mentor it is for); answers, check-ins and match
+//! updates wait for their proposal and come from its buddy or its mentor. In the mentoring
+//! processor (which applies them to the match's state): the mentor answers, only the buddy
+//! withdraws, only a pending proposal is answered, and only an active match is updated.
+
+use kindred_protocol::api::MatchStatus;
+use kindred_protocol::event::EventKind;
+use kindred_protocol::event::body::mentoring::{Answer, MatchProposal};
+use kindred_protocol::{EventId, EventPayload, MemberId};
+
+use super::{Awaiting, Context, Decision, Effect, Refusal, View};
+
+pub(super) fn proposal(ctx: &Context<'_>, p: &EventPayload, proposal: &MatchProposal) -> Decision {
+    let ours = |m: &MemberId| m.node_name() == ctx.self_name;
+    if ours(&p.author) || ours(&proposal.mentor) {
+        Decision::Apply(Effect::Keep)
+    } else {
+        Decision::Refuse(Refusal::NotForThisNode)
+    }
+}
+
+/// An answer, check-in or match update about `proposal`.
+pub(super) fn in_match<V: View>(
+    p: &EventPayload,
+    proposal: &EventId,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let entry = match view.entry(proposal)? {
+        Some(e) if !e.pending => e,
+        _ => return Ok(Decision::Hold(Awaiting::Event(*proposal))),
+    };
+    if entry.kind != EventKind::MatchProposal.code() {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(*proposal)));
+    }
+    if p.author != entry.author && Some(&p.author) != entry.mentor.as_ref() {
+        return Ok(Decision::Refuse(Refusal::NotInTheMatch(p.author.clone())));
+    }
+    Ok(Decision::Apply(Effect::Keep))
+}
+
+/// The people in a match and where it stands, as the processor holds it.
+pub(crate) struct MatchParties<'a> {
+    /// Who asked.
+    pub(crate) buddy: &'a MemberId,
+    /// Who was asked.
+    pub(crate) mentor: &'a MemberId,
+    /// Where it stands.
+    pub(crate) status: MatchStatus,
+}
+
+/// What an answer by `author` does to a proposal: its new status, or why not.
+pub(crate) fn answer(
+    m: &MatchParties<'_>,
+    author: &MemberId,
+    answer: Answer,
+) -> Result<MatchStatus, Refusal> {
+    let allowed = match answer {
+        Answer::Withdrawn => author == m.buddy,
+        _ => author == m.mentor,
+    };
+    if !allowed {
+        return Err(Refusal::NotInTheMatch(author.clone()));
+    }
+    if m.status != MatchStatus::Pending {
+        return Err(Refusal::Superseded);
+    }
+    Ok(match answer {
+        Answer::Accepted => MatchStatus::Active,
+        Answer::Declined => MatchStatus::Declined,
+        Answer::NoLongerAvailable => MatchStatus::NoLongerAvailable,
+        Answer::Expired => MatchStatus::Expired,
+        Answer::Withdrawn => MatchStatus::Withdrawn,
+    })
+}
+
+/// Whether `author` may record a check-in on the match.
+pub(crate) fn check_in(m: &MatchParties<'_>, author: &MemberId) -> Result<(), Refusal> {
+    if author != m.buddy && author != m.mentor {
+        return Err(Refusal::NotInTheMatch(author.clone()));
+    }
+    Ok(())
+}
+
+/// Whether `author` may change the match's agreement or close it.
+pub(crate) fn match_update(m: &MatchParties<'_>, author: &MemberId) -> Result<(), Refusal> {
+    check_in(m, author)?;
+    if m.status != MatchStatus::Active {
+        return Err(Refusal::Superseded);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::memory::member;
+    use super::*;
+
+    #[test]
+    fn answers_by_status_and_person() {
+        let buddy = member("@bea:c.org");
+        let mentor = member("@ann:a.org");
+        let other = member("@h:h.org");
+        let pending = MatchParties {
+            buddy: &buddy,
+            mentor: &mentor,
+            status: MatchStatus::Pending,
+        };
+        let active = MatchParties {
+            status: MatchStatus::Active,
+            ..pending
+        };
+        let cases = [
+            (&pending, &mentor, Answer::Accepted, Ok(MatchStatus::Active)),
+            (&pending, &mentor, Answer::Declined, Ok(MatchStatus::Declined)),
+            (&pending, &buddy, Answer::Withdrawn, Ok(MatchStatus::Withdrawn)),
+            (
+                &pending,
+                &buddy,
+                Answer::Accepted,
+                Err(Refusal::NotInTheMatch(buddy.clone())),
+            ),
+            (
+                &pending,
+                &mentor,
+                Answer::Withdrawn,
+                Err(Refusal::NotInTheMatch(mentor.clone())),
+            ),
+            (
+                &pending,
+                &other,
+                Answer::Accepted,
+                Err(Refusal::NotInTheMatch(other.clone())),
+            ),
+            (&active, &mentor, Answer::Declined, Err(Refusal::Superseded)),
+        ];
+        for (m, author, a, expected) in cases {
+            assert_eq!(answer(m, author, a), expected, "{author} {a:?}");
+        }
+        assert_eq!(check_in(&active, &buddy), Ok(()));
+        assert_eq!(
+            check_in(&active, &other),
+            Err(Refusal::NotInTheMatch(other.clone()))
+        );
+        assert_eq!(match_update(&pending, &mentor), Err(Refusal::Superseded));
+        assert_eq!(match_update(&active, &mentor), Ok(()));
+    }
+}

@@ -1,0 +1,350 @@
+//! Who may do what: for every event kind, a pure rule over a verified event and a
+//! read-only [`View`] of what the node holds. It decides whether the event is applied
+//! (with the typed [`Effect`] storage then carries out), held until a named target arrives,
+//! or refused (with a [`Refusal`] that is logged and counted per origin).
+//!
+//! The same rules serve local writes and remote events, so a member's own node can never
+//! accept what its peers will refuse. Nothing here reads storage or the clock: the caller
+//! passes the arrival time in [`Context`]. `docs/protocol.md` ("Authority") is the
+//! specification; each module's tests are its table.
+//!
+//! - `names`: one name, one node (author checks and node announcements);
+//! - `content`: posts, replies, reactions, edits, retractions, profiles;
+//! - `chat`: conversations, messages, chat reactions, read markers;
+//! - `mentoring`: the directed mentoring kinds, at ingest and in the mentoring processor.
+
+mod chat;
+mod content;
+pub(crate) mod mentoring;
+mod names;
+#[cfg(test)]
+pub(crate) mod memory;
+
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::event::body::chat::ConversationKind;
+use kindred_protocol::{Audience, EventBody, EventId, EventPayload, MemberId, NodeId};
+use thiserror::Error;
+
+/// What the rules need to know about the node deciding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    /// This node's key.
+    pub(crate) self_id: NodeId,
+    /// This node's name (bound to `self_id` and to no other node, ever).
+    pub(crate) self_name: &'a str,
+    /// When the event reached this node (ms, this node's clock). Times from the future
+    /// are capped at it.
+    pub(crate) arrival: u64,
+}
+
+impl Context<'_> {
+    /// The time an event counts as made at: its origin's claim, capped at its arrival, so
+    /// no node can make its changes win for ever by dating them in the future.
+    pub(crate) fn effective_time(&self, p: &EventPayload) -> u64 {
+        p.created_at.as_millis().min(self.arrival)
+    }
+}
+
+/// What the rules decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Apply the event: storage writes this effect.
+    Apply(Effect),
+    /// Keep the event aside until the target arrives; it is decided again then.
+    Hold(Awaiting),
+    /// Do not apply the event, ever.
+    Refuse(Refusal),
+}
+
+/// What a held event waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Awaiting {
+    /// An event (a reply's post, a reaction's target, an edit's original ...).
+    Event(EventId),
+    /// A conversation this node does not know yet.
+    Conversation(ConversationId),
+    /// A node name no node is bound to yet.
+    Name(String),
+}
+
+/// Why an event is refused. Logged with the event id and origin, and counted per origin.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum Refusal {
+    /// Another node wrote as a member of this node.
+    #[error("the author {0} is a member of this node, but another node signed it")]
+    ThisNodesName(MemberId),
+    /// The author's node name is bound to another node.
+    #[error("the author {author} belongs to another node than the one that signed it")]
+    NameBoundElsewhere {
+        /// The author the event claims.
+        author: MemberId,
+        /// The node that name is bound to.
+        bound_to: NodeId,
+    },
+    /// The origin already writes under another name.
+    #[error("this node writes as {known}, not as {claimed}")]
+    OriginHasAnotherName {
+        /// Its name.
+        known: String,
+        /// The name the event uses.
+        claimed: String,
+    },
+    /// A node announcement not authored as `@node:<name>`.
+    #[error("a node announcement must be authored as @node:<name>")]
+    AnnouncementAuthor,
+    /// Not the entry's author (edits, chat edits and retractions).
+    #[error("only the author may change {0}")]
+    NotTheAuthor(EventId),
+    /// A retraction from a node other than the entry's origin.
+    #[error("only the node {0} came from may take it down")]
+    NotTheOrigin(EventId),
+    /// The target is not of a kind this event can refer to.
+    #[error("{0} is not something this event can refer to")]
+    WrongTarget(EventId),
+    /// The target was taken down.
+    #[error("{0} was taken down")]
+    TakenDown(EventId),
+    /// The author is not in the conversation.
+    #[error("{0} is not in this conversation")]
+    NotAMember(MemberId),
+    /// The author may not make this change to the conversation.
+    #[error("{0} may not make this change to the conversation")]
+    ConversationChange(MemberId),
+    /// The conversation update is not well formed.
+    #[error("malformed event: {0}")]
+    Malformed(&'static str),
+    /// An update older than the conversation's current state.
+    #[error("the conversation has changed since")]
+    Superseded,
+    /// A directed event that concerns none of this node's members.
+    #[error("this concerns none of this node's members")]
+    NotForThisNode,
+    /// A directed event of a kind this node does not know.
+    #[error("directed events of kind {0} are not accepted")]
+    UnknownDirectedKind(u16),
+    /// A buddy request: they never leave their node.
+    #[error("buddy requests never leave their node")]
+    BuddyRequestRelayed,
+    /// A mentoring event from someone not in the match.
+    #[error("{0} is not part of this match")]
+    NotInTheMatch(MemberId),
+    /// The origin's quota of held directed events is used up.
+    #[error("too many events from this node wait for something that has not arrived")]
+    HoldQuota,
+}
+
+impl Refusal {
+    /// Whether this refusal is a claim on a name that is bound elsewhere, which the admin
+    /// is shown on the Peers page.
+    pub(crate) fn is_name_conflict(&self) -> bool {
+        matches!(
+            self,
+            Refusal::ThisNodesName(_)
+                | Refusal::NameBoundElsewhere { .. }
+                | Refusal::OriginHasAnotherName { .. }
+        )
+    }
+}
+
+/// What applying an event changes. Storage carries these out and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Stored; nothing else changes now (mentor offers and mentoring events, which the
+    /// mentoring processor applies; unknown shared-log kinds, kept for relaying).
+    Keep,
+    /// A new post in a topic (by topic key, lower-cased).
+    Post {
+        /// The topic as written.
+        topic: String,
+    },
+    /// A new reply in a post's thread.
+    Reply {
+        /// The thread's post.
+        root: EventId,
+    },
+    /// A new version of a post or reply.
+    Edit {
+        /// The original entry.
+        original: EventId,
+    },
+    /// A post or reply is taken down; a post takes its thread with it.
+    Retract {
+        /// The original entry.
+        original: EventId,
+    },
+    /// A reaction added or removed on a post, reply (`conversation` none) or chat message.
+    React {
+        /// The original entry.
+        target: EventId,
+        /// The chat conversation, for chat reactions.
+        conversation: Option<ConversationId>,
+    },
+    /// A member's profile; `newer` when it replaces the one held.
+    Profile {
+        /// Newer than the held profile.
+        newer: bool,
+    },
+    /// A node's announcement: binds its name when `bind`, updates its address when
+    /// `newer`.
+    Announce {
+        /// The name is bound to the origin now (first binding).
+        bind: bool,
+        /// Newer than the announcement held.
+        newer: bool,
+    },
+    /// A new chat message.
+    Message {
+        /// Its conversation.
+        conversation: ConversationId,
+    },
+    /// A new version of a chat message.
+    MessageEdit {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The original message.
+        original: EventId,
+    },
+    /// A chat message taken back.
+    MessageRetract {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The original message.
+        original: EventId,
+    },
+    /// A conversation's new state.
+    Conversation(ConversationState),
+    /// A participant's shared read position.
+    ReadMarker {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The last message read.
+        up_to: EventId,
+    },
+}
+
+/// What the rules know of a held event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The event's kind code.
+    pub(crate) kind: u16,
+    /// Who wrote it.
+    pub(crate) author: MemberId,
+    /// The node that signed it.
+    pub(crate) origin: NodeId,
+    /// For edits: the original this is a version of.
+    pub(crate) original: Option<EventId>,
+    /// Taken down.
+    pub(crate) retracted: bool,
+    /// Not applied yet (held) or never (refused): as if it were not there.
+    pub(crate) pending: bool,
+    /// For chat messages: their conversation.
+    pub(crate) conversation: Option<ConversationId>,
+    /// For match proposals: the buddy (author) and the mentor.
+    pub(crate) mentor: Option<MemberId>,
+}
+
+/// A conversation's state as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConversationState {
+    /// One-to-one or group.
+    pub(crate) kind: ConversationKind,
+    /// The group's name.
+    pub(crate) name: String,
+    /// Everyone in it.
+    pub(crate) members: Vec<MemberId>,
+    /// Who may change it.
+    pub(crate) admins: Vec<MemberId>,
+    /// Effective time of the update it comes from (ms).
+    pub(crate) updated_at: u64,
+    /// The update it comes from (ties between updates of the same millisecond go to the
+    /// larger id, so every node picks the same one).
+    pub(crate) update: Option<EventId>,
+}
+
+/// A read-only view of what the node holds. Storage implements it over its transaction
+/// (so a group of events sees its own earlier writes); tests over memory.
+pub(crate) trait View {
+    /// Why a read failed.
+    type Error;
+
+    /// The node a name is bound to.
+    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, Self::Error>;
+    /// The name a node is bound to.
+    fn bound_name(&self, node: &NodeId) -> Result<Option<String>, Self::Error>;
+    /// A held event.
+    fn entry(&self, id: &EventId) -> Result<Option<Entry>, Self::Error>;
+    /// A conversation with a member on this node.
+    fn conversation(&self, id: &ConversationId)
+    -> Result<Option<ConversationState>, Self::Error>;
+    /// When the held profile of `member` was made, and by which event.
+    fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Self::Error>;
+    /// When the held announcement of `node` was made, and by which event.
+    fn announcement_version(&self, node: &NodeId)
+    -> Result<Option<(u64, EventId)>, Self::Error>;
+}
+
+/// Decides what a verified event may do. `id` is the event's id.
+pub(crate) fn decide<V: View>(
+    ctx: &Context<'_>,
+    id: EventId,
+    p: &EventPayload,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    if let EventBody::NodeAnnouncement(_) = &p.body {
+        return names::announcement(ctx, id, p, view);
+    }
+    if let Some(decision) = names::author(ctx, p, view)? {
+        return Ok(decision);
+    }
+    let directed = matches!(p.audience, Audience::Directed { .. });
+    Ok(match &p.body {
+        EventBody::Post(_) | EventBody::Reply(_) if p.refs.replaces.is_some() => {
+            content::edit(p, view)?
+        }
+        EventBody::Post(post) => Decision::Apply(Effect::Post {
+            topic: post.topic.clone(),
+        }),
+        EventBody::Reply(_) => content::reply(p, view)?,
+        EventBody::Reaction(r) => content::reaction(p, r, view)?,
+        EventBody::Retraction(_) => content::retraction(p, view)?,
+        EventBody::Profile(_) => content::profile(ctx, id, p, view)?,
+        EventBody::ChatMessage(m) => chat::message(p, m, view)?,
+        EventBody::ConversationUpdate(u) => chat::update(ctx, id, p, u, view)?,
+        EventBody::ChatReaction(r) => chat::reaction(p, r, view)?,
+        EventBody::ReadMarker(m) => chat::marker(p, m, view)?,
+        EventBody::BuddyRequest(_) => Decision::Refuse(Refusal::BuddyRequestRelayed),
+        EventBody::MatchProposal(proposal) => mentoring::proposal(ctx, p, proposal),
+        EventBody::MatchAnswer(a) => mentoring::in_match(p, &a.proposal, view)?,
+        EventBody::CheckIn(c) => mentoring::in_match(p, &c.proposal, view)?,
+        EventBody::MatchUpdate(u) => mentoring::in_match(p, &u.proposal, view)?,
+        EventBody::MentorOffer(_) | EventBody::ModerationDecision(_) => {
+            Decision::Apply(Effect::Keep)
+        }
+        EventBody::NodeAnnouncement(_) => Decision::Apply(Effect::Keep),
+        EventBody::Unknown { kind, .. } if directed => {
+            Decision::Refuse(Refusal::UnknownDirectedKind(*kind))
+        }
+        EventBody::Unknown { .. } => Decision::Apply(Effect::Keep),
+    })
+}
+
+/// The entry behind `id` once it has been applied: itself, or the original it is a
+/// version of. `Err(decision)` when it must wait (unknown or not applied yet).
+fn applied_original<V: View>(
+    id: EventId,
+    view: &V,
+) -> Result<Result<(EventId, Entry), Decision>, V::Error> {
+    let Some(entry) = view.entry(&id)? else {
+        return Ok(Err(Decision::Hold(Awaiting::Event(id))));
+    };
+    if entry.pending {
+        return Ok(Err(Decision::Hold(Awaiting::Event(id))));
+    }
+    match entry.original {
+        None => Ok(Ok((id, entry))),
+        Some(original) => match view.entry(&original)? {
+            Some(o) if !o.pending => Ok(Ok((original, o))),
+            _ => Ok(Err(Decision::Hold(Awaiting::Event(original)))),
+        },
+    }
+}

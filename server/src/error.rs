@@ -120,6 +120,13 @@ impl From<IngestError> for AppError {
                 Self::bad_request(format!("That cannot be posted: {detail}."))
             }
             IngestError::Closed => Self::new(ErrorCode::Unavailable, "The node is shutting down."),
+            IngestError::Refused(reason) => {
+                tracing::info!(%reason, "a local write was refused by the rules");
+                Self::new(
+                    ErrorCode::Conflict,
+                    format!("That change cannot be made: {reason}."),
+                )
+            }
             e @ IngestError::Store(_) => AppError::internal(e),
         }
     }

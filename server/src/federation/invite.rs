@@ -121,6 +121,12 @@ pub(crate) async fn redeem(node: &Node, auth: &Auth, req: AddPeer) -> Result<Pee
             "That federation invite has expired.",
         ));
     }
+    if let Err(why) = super::name_free_for(node, token.name.as_str(), &token.node_id) {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("This invite cannot be used: {why}."),
+        ));
+    }
     if node.store().peer(&token.node_id)?.is_some() {
         return Err(AppError::new(
             ErrorCode::Conflict,
@@ -138,6 +144,7 @@ pub(crate) async fn redeem(node: &Node, auth: &Auth, req: AddPeer) -> Result<Pee
     let (done, result) = oneshot::channel();
     let intent = Intent::Redeem {
         expected: token.node_id,
+        name: token.name.clone(),
         secret: token.secret,
         address: token.address.clone(),
         done,

@@ -43,6 +43,8 @@ pub(crate) enum Intent {
     Redeem {
         /// The node the invite came from.
         expected: NodeId,
+        /// The name the invite gave for it (its hello must say the same).
+        name: kindred_protocol::NodeName,
         /// The invite secret.
         secret: [u8; 32],
         /// Where the inviting node is reached.
@@ -134,20 +136,32 @@ async fn established(
     }
     let mut directed_only = false;
     match intent {
-        Intent::Accept => {
-            if node.store().peer(&peer)?.is_none() {
+        Intent::Accept | Intent::Dial(_) | Intent::DialDirected(_) => {
+            if let Some(record) = node.store().peer(&peer)? {
+                same_name(&wire, &theirs, &record.name).await?;
+            } else if let Intent::DialDirected(_) = intent {
+                directed_only = true;
+                let bound = node.store().origin_name(&peer)?;
+                same_name(&wire, &theirs, bound.as_deref().unwrap_or_default()).await?;
+            } else if let Intent::Accept = intent {
                 directed_only = accept_unpaired(&node, &mut wire, &theirs).await?;
             }
         }
-        Intent::Dial(_) => {}
-        Intent::DialDirected(_) => directed_only = true,
         Intent::Redeem {
             secret,
             address,
             done,
+            name,
             ..
         } => {
-            let result = redeem_pairing(&node, &mut wire, &theirs, secret, address).await;
+            let result = if theirs.node_name != name {
+                Err(LinkError::Protocol(format!(
+                    "the invite is from {name}, but the node there calls itself {}",
+                    theirs.node_name
+                )))
+            } else {
+                redeem_pairing(&node, &mut wire, &theirs, secret, address).await
+            };
             let failed = result.as_ref().err().map(ToString::to_string);
             let _ = done.send(result);
             if let Some(e) = failed {
@@ -184,6 +198,21 @@ async fn established(
     result
 }
 
+/// Refuses a node whose hello gives another name than the one it is known by here: a
+/// node's name never changes, and no node can borrow another's.
+async fn same_name(wire: &Wire, theirs: &Hello, known: &str) -> Result<(), LinkError> {
+    if theirs.node_name.as_str() == known {
+        return Ok(());
+    }
+    tracing::warn!(peer = %theirs.node_id, claimed = %theirs.node_name, known, "refused a node that calls itself by another name than it is known by");
+    let why = format!(
+        "this node knows yours as {known:?}, not {:?}",
+        theirs.node_name.as_str()
+    );
+    refuse(wire, ErrorCode::HANDSHAKE_FAILED, &why).await;
+    Err(LinkError::Protocol(why))
+}
+
 /// A node that is not paired: its first frame is either `Pair` (redeeming an invite), or
 /// its have-vector on a directed-only link, which is accepted from nodes known through the
 /// federation (their events or announcement reached this node through its peers). Returns
@@ -193,8 +222,8 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
     let (secret, address) = match frame {
         Ok(Ok(PeerFrame::Pair { secret, address })) => (secret, address),
         Ok(Ok(PeerFrame::HaveVector(_)))
-            if node.store().announcement(&theirs.node_id)?.is_some()
-                || node.store().origin_name(&theirs.node_id)?.is_some() =>
+            if node.store().origin_name(&theirs.node_id)?.as_deref()
+                == Some(theirs.node_name.as_str()) =>
         {
             tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "directed-only link from a node of the federation");
             return Ok(true);
@@ -210,6 +239,11 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
             return Err(LinkError::NotPaired);
         }
     };
+    if let Err(why) = super::name_free_for(node, theirs.node_name.as_str(), &theirs.node_id) {
+        tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, %why, "refused a pairing under a name that is taken");
+        refuse(wire, ErrorCode::BAD_INVITE, &why).await;
+        return Err(LinkError::NotPaired);
+    }
     let hash = crate::node::hash_bytes(&secret);
     if !node
         .store()
@@ -234,6 +268,7 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
         last_error: None,
     };
     node.store().put_peer(&record)?;
+    super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
     send(wire, &PeerFrame::Paired).await?;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired by invite");
@@ -278,6 +313,7 @@ async fn redeem_pairing(
         last_error: None,
     };
     node.store().put_peer(&record)?;
+    super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired");
     Ok(record)

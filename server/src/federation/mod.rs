@@ -238,6 +238,49 @@ impl Federation {
     }
 }
 
+/// Whether `name` could be bound to `node` here: it is not this node's name, no other node
+/// holds it, and `node` is not known by another name. `Err` says why not, for the admin.
+pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), String> {
+    if name == node.config().node.name.as_str() {
+        return Err(format!("{name} is this node's own name"));
+    }
+    let store = node.store();
+    match store.bound_node(name) {
+        Ok(Some(holder)) if holder != *id => {
+            return Err(format!(
+                "the name {name} belongs to another node here ({holder}); a node name is bound to one node"
+            ));
+        }
+        Err(e) => return Err(format!("cannot check the name: {e}")),
+        _ => {}
+    }
+    match store.origin_name(id) {
+        Ok(Some(known)) if known != name => Err(format!(
+            "this node is known here as {known}, and a node's name never changes"
+        )),
+        Err(e) => Err(format!("cannot check the name: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// Binds a newly paired node's name to it (first-hand: it proved its key in the handshake
+/// and its name matched), after [`name_free_for`] said it may.
+fn bind_first_hand(
+    node: &Node,
+    theirs: &kindred_protocol::peer::Hello,
+) -> Result<(), LinkError> {
+    match node
+        .store()
+        .bind_name(theirs.node_name.as_str(), &theirs.node_id)?
+    {
+        crate::store::Binding::Bound => Ok(()),
+        other => Err(LinkError::Protocol(format!(
+            "the name {} cannot be bound to this node: {other:?}",
+            theirs.node_name
+        ))),
+    }
+}
+
 impl Node {
     /// Starts a dialer for every paired peer (at start-up).
     pub(crate) fn start_federation(&self) -> Result<(), StoreError> {

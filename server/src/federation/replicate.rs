@@ -230,6 +230,9 @@ impl Written {
                         // Another link stored something first; this one is retried on resend.
                         tracing::debug!(%id, expected, "event arrived out of order");
                     }
+                    // Logged and recorded by ingest; a shared-log event is never refused
+                    // unstored, and a fork is the origin's fault, not this link's.
+                    IngestOutcome::Refused { .. } | IngestOutcome::Forked { .. } => {}
                 }
             }
         }

@@ -27,13 +27,14 @@ fn not_in_it() -> AppError {
 }
 
 impl Node {
-    /// The node a member lives on, if this node knows it: itself, a paired node, or a node
-    /// that announced itself on the shared log.
+    /// The node a member lives on, if this node knows it: the one node their node name is
+    /// bound to (itself, a paired node, or a node bound by its own announcement). Directed
+    /// events are routed by that node's id.
     pub(crate) fn home_node(&self, member: &MemberId) -> Result<Option<NodeId>, AppError> {
         if member.node_name() == self.config().node.name.as_str() {
             return Ok(Some(self.node_id()));
         }
-        Ok(self.store().node_named(member.node_name())?)
+        Ok(self.store().bound_node(member.node_name())?)
     }
 
     /// The nodes to send a conversation's events to: every member's home node.
@@ -670,7 +671,8 @@ impl Node {
         everyone.dedup();
         let recipients = self.recipients(&everyone)?;
         self.chat_rate(auth)?;
-        self.write(
+        // After the state it changes, even within the same millisecond.
+        self.write_after(
             auth,
             Reach::Directed(recipients),
             References::default(),
@@ -681,6 +683,7 @@ impl Node {
                 members,
                 admins,
             }),
+            record.updated_at.saturating_add(1),
         )
         .await?;
         Ok(())

@@ -472,6 +472,19 @@ impl Node {
         refs: References,
         body: EventBody,
     ) -> Result<EventId, AppError> {
+        self.write_after(auth, reach, refs, body, 0).await
+    }
+
+    /// As [`Node::write`], dated no earlier than `not_before` (ms): a change that must come
+    /// after a state made in the same millisecond.
+    pub(crate) async fn write_after(
+        &self,
+        auth: &Auth,
+        reach: Reach,
+        refs: References,
+        body: EventBody,
+        not_before: u64,
+    ) -> Result<EventId, AppError> {
         if reach == Reach::Shared {
             // Re-read: another request may have published it meanwhile.
             let member = self.store().member(&auth.member.username)?;
@@ -484,6 +497,7 @@ impl Node {
             reach,
             refs,
             body,
+            not_before,
         };
         let (_, event) = self.ingest().local(draft).await?;
         Ok(event.id())
@@ -509,6 +523,7 @@ impl Node {
             reach: Reach::Shared,
             refs: References::default(),
             body,
+            not_before: 0,
         };
         self.ingest().local(draft).await?;
         if let Some(mut record) = self.store().member(&member.username)? {

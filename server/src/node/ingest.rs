@@ -11,7 +11,8 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use super::live::LiveSender;
-use crate::store::{IngestOutcome, Store, StoreError};
+use crate::rules::Refusal;
+use crate::store::{IngestContext, IngestOutcome, Store, StoreError, Verdict};
 
 /// Most requests written in one transaction.
 const MAX_GROUP: usize = 256;
@@ -38,6 +39,9 @@ pub(crate) struct Draft {
     pub(crate) refs: References,
     /// The content.
     pub(crate) body: EventBody,
+    /// Made no earlier than this (ms): a change to something updated in the same
+    /// millisecond must still come after it.
+    pub(crate) not_before: u64,
 }
 
 /// Why an event could not be stored.
@@ -46,6 +50,9 @@ pub(crate) enum IngestError {
     /// The draft breaks a protocol limit or rule.
     #[error("invalid event")]
     Invalid(#[from] SignError),
+    /// The rules refused it (`crate::rules`): nothing was changed.
+    #[error("refused: {0}")]
+    Refused(Refusal),
     /// Storage failed; the event is not stored.
     #[error("storage failed: {0}")]
     Store(String),
@@ -109,6 +116,7 @@ impl IngestHandle {
         live: LiveSender,
         indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
         signals: Signals,
+        hold_quota: u64,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
@@ -120,6 +128,7 @@ impl IngestHandle {
             origin,
             next_seq,
             last_time: Timestamp::default(),
+            hold_quota,
             name,
             live,
             indexer,
@@ -132,7 +141,9 @@ impl IngestHandle {
         Ok((Self { tx }, thread))
     }
 
-    /// Numbers, signs and stores a local event; returns once it is durable.
+    /// Numbers, signs and stores a local event; returns once it is durable. The same
+    /// rules as for remote events decide it: one they do not apply is an error (a refused
+    /// shared-log event is still kept, refused, so the log has no gap).
     pub(crate) async fn local(
         &self,
         draft: Draft,
@@ -142,7 +153,19 @@ impl IngestHandle {
             .send(Request::Local(Box::new(draft), reply))
             .await
             .map_err(|_| IngestError::Closed)?;
-        rx.await.map_err(|_| IngestError::Closed)?
+        let (outcome, event) = rx.await.map_err(|_| IngestError::Closed)??;
+        match &outcome {
+            IngestOutcome::Stored {
+                verdict: Verdict::Applied,
+                ..
+            } => Ok((outcome, event)),
+            IngestOutcome::Refused { reason, .. }
+            | IngestOutcome::Stored {
+                verdict: Verdict::Refused(reason),
+                ..
+            } => Err(IngestError::Refused(reason.clone())),
+            _ => Err(IngestError::Refused(Refusal::NotArrived)),
+        }
     }
 
     /// Asks the actor to stop once everything queued before now is written.
@@ -198,6 +221,8 @@ struct Actor {
     next_seq: u64,
     /// The time given to the previous group.
     last_time: Timestamp,
+    /// Bytes of directed events each other node may have held here at once.
+    hold_quota: u64,
     /// This node's name.
     name: String,
     live: LiveSender,
@@ -258,7 +283,7 @@ impl Actor {
                     let shared = draft.reach == Reach::Shared;
                     let payload = EventPayload {
                         origin: self.origin,
-                        created_at: now,
+                        created_at: now.max(Timestamp(draft.not_before)),
                         audience,
                         author: draft.author,
                         refs: draft.refs,
@@ -284,13 +309,30 @@ impl Actor {
             return;
         }
         let started = std::time::Instant::now();
-        let stored = self
-            .store
-            .ingest(&events, now.as_millis(), self.origin, &self.name);
+        let ctx = IngestContext {
+            self_id: self.origin,
+            self_name: &self.name,
+            now: now.as_millis(),
+            hold_quota: self.hold_quota,
+        };
+        let stored = self.store.ingest(&events, &ctx);
         tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
         match stored {
             Ok(outcomes) => {
                 self.next_seq = seq;
+                // This node's own events fetched back from peers (after a restore) move
+                // its numbering on.
+                let fetched_back = outcomes.iter().zip(&events).any(|(o, e)| {
+                    matches!(o, IngestOutcome::Stored { .. })
+                        && e.payload().origin == self.origin
+                        && e.payload().seq().is_some_and(|s| s >= self.next_seq)
+                });
+                if fetched_back {
+                    match self.store.origin_head(&self.origin) {
+                        Ok(head) => self.next_seq = self.next_seq.max(head + 1),
+                        Err(e) => tracing::error!(error = %e, "cannot read own log head"),
+                    }
+                }
                 if let Some(w) = &self.indexer {
                     // A stopped indexer just misses the wake-up.
                     let _ = w.send(super::search::Wake::Written);
@@ -308,12 +350,18 @@ impl Actor {
                     let mut shared = false;
                     let mut directed = false;
                     for (outcome, event) in outcomes.iter().zip(&events) {
-                        if let IngestOutcome::Stored { change, .. } = outcome {
-                            live.publish(change.clone());
+                        if let IngestOutcome::Stored {
+                            changes, verdict, ..
+                        } = outcome
+                        {
+                            for change in changes {
+                                live.publish(change.clone());
+                            }
                             match &event.payload().audience {
                                 Audience::Shared { .. } => shared = true,
                                 Audience::Directed { .. } => {
-                                    directed |= event.payload().origin == origin;
+                                    directed |= event.payload().origin == origin
+                                        && *verdict == Verdict::Applied;
                                 }
                                 Audience::Local => {}
                             }

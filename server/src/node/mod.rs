@@ -155,7 +155,7 @@ impl Node {
         create_private_dir(&dir)?;
         let keypair = key_file::load_or_create(&dir)?;
         let store = Store::open(&dir.join("db"))?;
-        check_name(&store, &config)?;
+        check_name(&store, &config, &keypair.node_id())?;
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone())?;
         let signals = Signals::new();
@@ -167,6 +167,7 @@ impl Node {
             live_tx,
             indexer.waker(),
             signals.clone(),
+            config.federation.hold_bytes_per_node,
         )?;
         let l = &config.limits;
         let limits = Limits {
@@ -411,6 +412,7 @@ impl Node {
                         organisation,
                     },
                 ),
+                not_before: 0,
             })
             .await?;
         self.store().set_announced(&current)?;
@@ -450,8 +452,9 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// Member ids include the node name, so the name is fixed at first start.
-fn check_name(store: &Store, config: &Config) -> Result<(), NodeError> {
+/// Member ids include the node name, so the name is fixed at first start, and bound to
+/// this node's key (no other node can ever be bound to it here).
+fn check_name(store: &Store, config: &Config, id: &NodeId) -> Result<(), NodeError> {
     let configured = config.node.name.as_str();
     match store.node_name()? {
         None => store.set_node_name(configured)?,
@@ -462,6 +465,19 @@ fn check_name(store: &Store, config: &Config) -> Result<(), NodeError> {
             });
         }
         Some(_) => {}
+    }
+    match store.bind_name(configured, id)? {
+        crate::store::Binding::Bound => {}
+        // Only a database from before names were bound can hold this; this node's own
+        // claim wins here (its events are refused everywhere else anyway).
+        crate::store::Binding::NameTaken(other) => {
+            tracing::warn!(name = configured, %other, "another node had this node's name; it is bound to this node now");
+            store.rebind_name(configured, id)?;
+        }
+        crate::store::Binding::NodeNamed(other) => {
+            tracing::warn!(name = configured, %other, "this node's key was known under another name");
+            store.rebind_name(configured, id)?;
+        }
     }
     Ok(())
 }

@@ -88,8 +88,8 @@ impl Node {
     }
 
     /// An event as views show it (read with one lookup), with its meta: `None` when it is
-    /// unknown, retracted, an edit (shown through its original), quarantined, or from a
-    /// blocked node.
+    /// unknown, retracted (or in a thread taken down), an edit (shown through its
+    /// original), refused or held by the rules, or from a blocked node.
     pub(crate) fn shown(
         &self,
         id: &EventId,
@@ -98,7 +98,8 @@ impl Node {
             return Ok(None);
         };
         let meta = stored.meta;
-        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined {
+        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined || meta.held
+        {
             return Ok(None);
         }
         let original = payload_of(&stored.event)?;

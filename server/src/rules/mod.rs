@@ -128,6 +128,9 @@ pub(crate) enum Refusal {
     /// A mentoring event from someone not in the match.
     #[error("{0} is not part of this match")]
     NotInTheMatch(MemberId),
+    /// A local write about something this node does not hold (yet).
+    #[error("what this refers to is not here (yet)")]
+    NotArrived,
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
     HoldQuota,

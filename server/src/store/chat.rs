@@ -4,7 +4,9 @@
 //! node are ever stored here.
 //!
 //! - `c` ‖ conversation (16) → [`ConversationRecord`] (JSON)
-//! - `x` ‖ conversation (16) ‖ sort_ts (u64 BE) ‖ local seq (u64 BE) → message id
+//! - `x` ‖ conversation (16) ‖ arrival time (u64 BE) ‖ local seq (u64 BE) → message id:
+//!   conversations are in the order this node received their messages, never the
+//!   sender's clock (`docs/protocol.md`, Ordering)
 //! - `m` ‖ member (u8 len ‖ text) ‖ conversation (16) → [`ParticipantState`] (JSON), for
 //!   this node's members only
 //! - `r` ‖ conversation (16) ‖ member (u8 len ‖ text) → [`MarkerRecord`] (JSON)
@@ -29,9 +31,13 @@ pub(crate) struct ConversationRecord {
     pub(crate) members: Vec<MemberId>,
     /// Who may change the membership.
     pub(crate) admins: Vec<MemberId>,
-    /// Origin time of the update this state comes from (newer updates replace it).
+    /// Effective time of the update this state comes from (ms: its origin's, capped at
+    /// arrival); newer updates replace it.
     pub(crate) updated_at: u64,
-    /// Time of the latest message.
+    /// The update this state comes from (ties go to the larger id).
+    #[serde(default)]
+    pub(crate) update: Option<kindred_protocol::EventId>,
+    /// When the latest message arrived here (ms).
     pub(crate) last_activity: Option<u64>,
 }
 
@@ -100,7 +106,13 @@ fn message_prefix(c: &ConversationId) -> [u8; 17] {
     key
 }
 
-/// A message's place in its conversation: (sort_ts, local seq), and its id.
+/// Where a message sits in its conversation: (arrival time, local seq), the order this
+/// node received it in. Read positions and unread counts use it too.
+pub(crate) fn message_pos(meta: &super::EventMeta) -> (u64, u64) {
+    (meta.received_at, meta.local_seq)
+}
+
+/// A message's place in its conversation: (arrival time, local seq), and its id.
 pub(crate) type Placed = ((u64, u64), EventId);
 
 fn decode_id(bytes: &[u8]) -> Result<EventId, StoreError> {
@@ -235,7 +247,7 @@ impl Store {
         let Some(meta) = self.event_meta(id)? else {
             return Ok(None);
         };
-        let pos = (meta.sort_ts, meta.local_seq);
+        let pos = message_pos(&meta);
         Ok(self
             .trees()
             .chat

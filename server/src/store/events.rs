@@ -41,10 +41,14 @@ pub(crate) struct EventMeta {
     pub(crate) reply_count: u64,
     /// For originals: when last edited (ms, origin time).
     pub(crate) edited_at: Option<u64>,
-    /// The author's node name is not the name its origin uses: kept for relaying, never
-    /// shown or applied (someone posting as another node's member).
+    /// The rules refused it (for instance someone writing as another node's member): kept
+    /// for relaying and to keep its origin's log whole, never shown or applied.
     #[serde(default)]
     pub(crate) quarantined: bool,
+    /// Waiting for something it refers to (the rules held it): stored, but not applied or
+    /// shown until that arrives (`held` tree).
+    #[serde(default)]
+    pub(crate) held: bool,
 }
 
 /// A stored event record that cannot be read.
@@ -62,6 +66,7 @@ const HAS_LATEST: u8 = 1 << 3;
 const HAS_RETRACTED_BY: u8 = 1 << 4;
 const HAS_EDITED_AT: u8 = 1 << 5;
 const QUARANTINED: u8 = 1 << 6;
+const HELD: u8 = 1 << 7;
 
 impl EventMeta {
     /// The binary form (without `local_seq`, which is the record's key).
@@ -86,6 +91,9 @@ impl EventMeta {
         }
         if self.quarantined {
             flags |= QUARANTINED;
+        }
+        if self.held {
+            flags |= HELD;
         }
         out.extend_from_slice(&[META_V1, flags]);
         out.extend_from_slice(&self.received_at.to_be_bytes());
@@ -120,6 +128,7 @@ impl EventMeta {
             kind: u16::from_be_bytes(r.take()?),
             reply_count: r.u64()?,
             quarantined: flags & QUARANTINED != 0,
+            held: flags & HELD != 0,
             ..EventMeta::default()
         };
         if flags & HAS_TOPIC != 0 {
@@ -376,12 +385,13 @@ mod tests {
             reply_count in any::<u64>(),
             edited_at in proptest::option::of(any::<u64>()),
             quarantined in any::<bool>(),
+            held in any::<bool>(),
             signed in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
             let meta = EventMeta {
                 local_seq, received_at, sort_ts, kind, topic,
                 thread_root: ids.0, original: ids.1, latest: ids.2, retracted_by: ids.3,
-                reply_count, edited_at, quarantined,
+                reply_count, edited_at, quarantined, held,
             };
             let record = encode_record(&id(7), &meta, &signed);
             let parts = RecordParts::split(&record).unwrap();

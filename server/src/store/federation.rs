@@ -44,8 +44,11 @@ pub(crate) struct Announcement {
     pub(crate) address: String,
     /// Its organisation.
     pub(crate) organisation: String,
-    /// Origin time of the announcement (ms).
+    /// Effective time of the announcement (ms: its origin's, capped at arrival).
     pub(crate) updated_at: u64,
+    /// The announcement (ties between two of the same millisecond go to the larger id).
+    #[serde(default)]
+    pub(crate) event: Option<kindred_protocol::EventId>,
 }
 
 pub(crate) fn announcement_key(node: &NodeId) -> [u8; 33] {
@@ -206,28 +209,6 @@ impl Store {
             None => Ok(None),
             Some(v) => from_json("origin_names", &v).map(Some),
         }
-    }
-
-    /// The node (paired or announced) that uses `name`.
-    pub(crate) fn node_named(&self, name: &str) -> Result<Option<NodeId>, StoreError> {
-        if let Some(peer) = self.peers()?.into_iter().find(|p| p.name == name) {
-            return Ok(Some(peer.node_id));
-        }
-        for item in self.trees().origin_names.scan_prefix([b'a']) {
-            let (k, v) = item?;
-            if k.len() != 33 {
-                // A 32-byte node id that happens to start with `a`: a name, not an announcement.
-                continue;
-            }
-            let a: Announcement = from_json("origin_names", &v)?;
-            if a.name == name {
-                let id = <[u8; 32]>::try_from(&k[1..])
-                    .map(NodeId::from_bytes)
-                    .map_err(|e| StoreError::corrupt("origin_names", e))?;
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
     }
 
     /// Nodes with directed events waiting.

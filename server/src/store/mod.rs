@@ -9,12 +9,15 @@
 pub(crate) mod accounts;
 mod chat;
 mod commit;
+mod conflicts;
 mod events;
 mod federation;
+mod held;
 mod ingest;
 mod keys;
 mod mentoring;
 mod meta;
+mod names;
 mod origin_log;
 mod profiles;
 mod reactions;
@@ -32,7 +35,9 @@ pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
 pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
-pub(crate) use ingest::{Change, IngestOutcome};
+pub(crate) use conflicts::{Conflict, ConflictKind};
+pub(crate) use ingest::{Change, IngestContext, IngestOutcome, Verdict};
+pub(crate) use names::Binding;
 pub(crate) use keys::Position;
 pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecord, RoundRecord};
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
@@ -40,7 +45,7 @@ pub(crate) use topics::TopicRecord;
 
 /// The database schema this build writes. Opening a newer one fails clearly
 /// (`meta::check_schema`); an older one is upgraded (`upgrade.rs`).
-pub(crate) const SCHEMA_VERSION: u32 = 5;
+pub(crate) const SCHEMA_VERSION: u32 = 6;
 
 /// Why a storage operation failed.
 #[derive(Debug, Error)]
@@ -146,6 +151,9 @@ pub(crate) struct Trees {
     pub(crate) profiles: sled::Tree,
     pub(crate) chat: sled::Tree,
     pub(crate) mentoring: sled::Tree,
+    pub(crate) node_names: sled::Tree,
+    pub(crate) held: sled::Tree,
+    pub(crate) conflicts: sled::Tree,
 }
 
 impl Store {
@@ -186,6 +194,9 @@ impl Store {
             profiles: t("profiles")?,
             chat: t("chat")?,
             mentoring: t("mentoring")?,
+            node_names: t("node_names")?,
+            held: t("held")?,
+            conflicts: t("conflicts")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

@@ -13,8 +13,12 @@ pub(crate) struct ProfileRecord {
     pub(crate) display_name: String,
     /// Their organisation.
     pub(crate) organisation: String,
-    /// Origin time of the profile event (ms); newer replaces older.
+    /// Effective time of the profile event (ms: its origin's, capped at arrival); newer
+    /// replaces older.
     pub(crate) updated_at: u64,
+    /// The profile event (ties between two of the same millisecond go to the larger id).
+    #[serde(default)]
+    pub(crate) event: Option<kindred_protocol::EventId>,
     /// Listed in the people directory.
     #[serde(default)]
     pub(crate) listed: bool,

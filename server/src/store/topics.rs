@@ -303,9 +303,15 @@ mod tests {
                         }),
                     };
                     let event = VerifiedEvent::sign(payload, key).unwrap();
-                    store
-                        .ingest(&[event], 5_000, key.node_id(), "node0.test")
-                        .unwrap();
+                    // Each node's posts are stored as its own, so no names need binding.
+                    let name = format!("node{n}.test");
+                    let ctx = crate::store::IngestContext {
+                        self_id: key.node_id(),
+                        self_name: &name,
+                        now: 5_000,
+                        hold_quota: 1 << 20,
+                    };
+                    store.ingest(&[event], &ctx).unwrap();
                 }
             }
             // Rewrite the counts as schema 1 kept them: one record per topic.

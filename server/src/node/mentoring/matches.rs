@@ -123,6 +123,7 @@ impl Node {
                 reach: Reach::Directed(nodes),
                 refs: References::default(),
                 body: EventBody::MatchAnswer(answer),
+                not_before: 0,
             })
             .await?;
         Ok(())

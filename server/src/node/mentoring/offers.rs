@@ -184,6 +184,7 @@ impl Node {
                 reach: Reach::Shared,
                 refs: References::default(),
                 body: EventBody::MentorOffer(offer),
+                not_before: 0,
             })
             .await?;
         Ok(())

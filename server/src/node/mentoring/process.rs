@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::node::Node;
 use crate::node::chat::direct_conversation;
+use crate::rules::mentoring as rules;
 use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent, payload_of};
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
@@ -63,7 +64,9 @@ fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
 
 fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     let store = node.store();
-    if stored.meta.quarantined {
+    if stored.meta.quarantined || stored.meta.held {
+        // Refused, or waiting (a held directed event is moved to the end of the log when
+        // what it waits for arrives, so it comes by again).
         return Ok(());
     }
     let id = &stored.id;
@@ -106,15 +109,13 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
             let Some(mut m) = store.match_record(&answer.proposal)? else {
                 return Ok(());
             };
-            // Answers come from the mentor; only the buddy may withdraw.
-            let allowed = match answer.answer {
-                Answer::Withdrawn => p.author == m.buddy,
-                _ => p.author == m.mentor,
+            m.status = match rules::answer(&parties(&m), &p.author, answer.answer) {
+                Ok(status) => status,
+                Err(reason) => {
+                    tracing::info!(%id, %reason, "match answer not applied");
+                    return Ok(());
+                }
             };
-            if !allowed || m.status != MatchStatus::Pending {
-                return Ok(());
-            }
-            m.status = status_of(answer.answer);
             m.answered_at = Some(at);
             m.answer_message = answer.message;
             if m.status == MatchStatus::Active {
@@ -133,7 +134,8 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
             let Some(mut m) = store.match_record(&checkin.proposal)? else {
                 return Ok(());
             };
-            if p.author != m.buddy && p.author != m.mentor {
+            if let Err(reason) = rules::check_in(&parties(&m), &p.author) {
+                tracing::info!(%id, %reason, "check-in not applied");
                 return Ok(());
             }
             if !m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
@@ -151,10 +153,8 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
             let Some(mut m) = store.match_record(&update.proposal)? else {
                 return Ok(());
             };
-            if p.author != m.buddy && p.author != m.mentor {
-                return Ok(());
-            }
-            if m.status != MatchStatus::Active {
+            if let Err(reason) = rules::match_update(&parties(&m), &p.author) {
+                tracing::info!(%id, %reason, "match update not applied");
                 return Ok(());
             }
             if let Some(a) = update.agreement {
@@ -176,13 +176,12 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn status_of(answer: Answer) -> MatchStatus {
-    match answer {
-        Answer::Accepted => MatchStatus::Active,
-        Answer::Declined => MatchStatus::Declined,
-        Answer::NoLongerAvailable => MatchStatus::NoLongerAvailable,
-        Answer::Expired => MatchStatus::Expired,
-        Answer::Withdrawn => MatchStatus::Withdrawn,
+/// Who is in a match, for the rules.
+fn parties(m: &MatchRecord) -> rules::MatchParties<'_> {
+    rules::MatchParties {
+        buddy: &m.buddy,
+        mentor: &m.mentor,
+        status: m.status,
     }
 }
 

@@ -2,6 +2,10 @@
 //! `KINDRED_SECTION__KEY` environment overrides. Unknown keys and invalid values are refused
 //! at start-up with a message naming the key.
 
+mod federation;
+
+pub use federation::FederationSection;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +35,8 @@ pub struct Config {
     pub help: HelpSection,
     /// Encryption in transit: serving HTTPS, and trusting peers' certificates.
     pub tls: TlsSection,
+    /// What this node holds for and trusts of other nodes.
+    pub federation: FederationSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,
@@ -386,6 +392,15 @@ impl Config {
                 u64::from(self.limits.login_attempts_per_address),
             ),
             ("limits.stream_queue", self.limits.stream_queue as u64),
+            (
+                "federation.hold_bytes_per_node",
+                self.federation.hold_bytes_per_node,
+            ),
+            (
+                "federation.gap_bytes_per_origin",
+                self.federation.gap_bytes_per_origin,
+            ),
+            ("federation.clock_warning_ms", self.federation.clock_warning_ms),
             (
                 "chat.messages_per_minute",
                 u64::from(self.chat.messages_per_minute),

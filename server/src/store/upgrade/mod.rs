@@ -11,7 +11,11 @@
 //! - 4 → 5: `origin_seq` (one key per shared-log event) becomes `origin_runs` (one key per
 //!   run of an origin's events stored in a row; see `origin_log.rs`).
 //!
+//! - 5 → 6: names bound to nodes, and conversations in arrival order (`v6.rs`).
+//!
 //! Each step can be interrupted by a crash and run again: the version is recorded last.
+
+mod v6;
 
 use kindred_protocol::{EventId, NodeId};
 
@@ -51,6 +55,9 @@ impl Store {
         }
         if from < 5 {
             self.gather_origin_runs()?;
+        }
+        if from < 6 {
+            self.bind_names_and_order_chat_by_arrival()?;
         }
         if from < 2 {
             self.rebuild_topic_stats()?;

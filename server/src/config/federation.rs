@@ -1,0 +1,39 @@
+//! The `[federation]` section: how much a node trusts and holds for other nodes.
+
+use serde::Deserialize;
+
+/// Federation safety settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationSection {
+    /// Bytes of directed events (chat, mentoring) one other node may have waiting here at
+    /// once for something that has not arrived yet (a conversation, a message). Beyond
+    /// it, its further waiting events are refused. Default 4 MiB.
+    pub hold_bytes_per_node: u64,
+    /// Bytes of one origin's shared-log events a link holds in memory while it waits for
+    /// a gap before them to fill (more are dropped and sent again later). Default 8 MiB.
+    pub gap_bytes_per_origin: u64,
+    /// At start, how long writing to the shared log waits for the paired nodes to say how
+    /// far they hold this node's own log, so a node restored from a backup fetches back
+    /// what it wrote after the backup instead of reusing its numbers. Default 20 s.
+    pub own_log_wait_seconds: u64,
+    /// Whether addresses in other nodes' announcements may be dialled when they are on
+    /// loopback or private ranges (127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ...). Off by
+    /// default, so an announcement cannot make this node connect to its own network; turn
+    /// it on for a federation inside one private network.
+    pub dial_private_addresses: bool,
+    /// How far (ms) a peer's clock may be from this node's before the Peers page warns.
+    pub clock_warning_ms: u64,
+}
+
+impl Default for FederationSection {
+    fn default() -> Self {
+        Self {
+            hold_bytes_per_node: 4 * 1024 * 1024,
+            gap_bytes_per_origin: 8 * 1024 * 1024,
+            own_log_wait_seconds: 20,
+            dial_private_addresses: false,
+            clock_warning_ms: 60_000,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `held`: events the rules are holding until something they refer to arrives.
+//!
+//! - `e` ‖ event id (32), `c` ‖ conversation id (16) or `n` ‖ node name → the arrival
+//!   numbers (u64 BE each, in arrival order) of the events waiting for it; the events
+//!   themselves are in `events`, marked held.
+//! - `q` ‖ origin (32) → bytes (u64 BE) of that origin's directed events held, against the
+//!   per-origin quota (removed when it falls to zero).
+//!
+//! Only the ingest path writes this tree, inside its transaction; point reads only (sled
+//! transactions cannot scan).
+
+use kindred_protocol::NodeId;
+
+use super::origin_log::decode_u64;
+use super::{Store, StoreError};
+use crate::rules::Awaiting;
+
+/// Key of the list of events waiting for `awaiting`.
+pub(crate) fn awaiting_key(awaiting: &Awaiting) -> Vec<u8> {
+    match awaiting {
+        Awaiting::Event(id) => [&b"e"[..], id.as_bytes()].concat(),
+        Awaiting::Conversation(c) => [&b"c"[..], c.as_bytes()].concat(),
+        Awaiting::Name(name) => [b"n", name.as_bytes()].concat(),
+    }
+}
+
+/// Key of an origin's held directed bytes.
+pub(crate) fn quota_key(origin: &NodeId) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b'q';
+    key[1..].copy_from_slice(origin.as_bytes());
+    key
+}
+
+/// Decodes a list of arrival numbers.
+pub(crate) fn decode_waiting(bytes: &[u8]) -> Result<Vec<u64>, StoreError> {
+    bytes
+        .chunks(8)
+        .map(|chunk| decode_u64("held", chunk))
+        .collect()
+}
+
+impl Store {
+    /// Whether no event is held (then ingest skips looking for waiting events).
+    pub(crate) fn nothing_held(&self) -> bool {
+        self.trees().held.is_empty()
+    }
+
+    /// How many events wait, in all (for the Peers page and logs).
+    pub(crate) fn held_count(&self) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.trees().held.iter() {
+            let (k, v) = item?;
+            if k.first() != Some(&b'q') {
+                n += (v.len() / 8) as u64;
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kindred_protocol::EventId;
+    use kindred_protocol::event::ConversationId;
+
+    #[test]
+    fn key_layouts_are_pinned() {
+        let e = awaiting_key(&Awaiting::Event(EventId::from_bytes([1; 32])));
+        assert_eq!(e[0], b'e');
+        assert_eq!(&e[1..], &[1; 32]);
+        let c = awaiting_key(&Awaiting::Conversation(ConversationId::from_bytes([2; 16])));
+        assert_eq!(c, [&b"c"[..], &[2; 16]].concat());
+        assert_eq!(awaiting_key(&Awaiting::Name("a.org".into())), b"na.org");
+        assert_eq!(quota_key(&NodeId::from_bytes([3; 32]))[1..], [3; 32]);
+        assert_eq!(
+            decode_waiting(&[0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 1, 0]).unwrap(),
+            vec![5, 256]
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! The one write path for events, local and remote alike: a group of verified events is
+//! decided by the rules (`crate::rules`) and stored in a single sled transaction over the
+//! event-log and index trees, so an event and every effect it has are stored together or
+//! not at all. Storage carries out decisions; it does not make them.
+//!
+//! - Applied: stored with its effect (`effects`), and anything that was waiting for it is
+//!   decided again (`release`).
+//! - Held: stored, marked held, listed under what it waits for (`held` tree).
+//! - Refused: a shared-log event is still stored (its origin's log must stay whole, and a
+//!   relay passes on what it holds) but never applied or shown; a directed one is not
+//!   stored at all.
+//!
+//! - `tx`: the transaction's trees and the group's working state;
+//! - `view`: the rules' read-only view over the transaction;
+//! - `effects`: carrying out each effect;
+//! - `release`: deciding again what waited for an event, conversation or name.
+
+mod effects;
+mod release;
+mod tx;
+mod view;
+
+use std::collections::HashMap;
+
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId, VerifiedEvent};
+use sled::Transactional;
+use sled::transaction::{TransactionError, UnabortableTransactionError};
+
+use super::{Store, StoreError};
+use crate::rules::{Awaiting, Refusal};
+use tx::Tx;
+
+/// What storing an event changed, for live updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// A new visible post or reply.
+    New(EventId),
+    /// A post or reply (by original id) has a new version.
+    Edited(EventId),
+    /// A post or reply (by original id) was retracted.
+    Retracted(EventId),
+    /// Reactions on an entry (by original id) changed.
+    Reactions(EventId),
+    /// A chat message was stored (conversation, message).
+    Message(ConversationId, EventId),
+    /// A chat message (by original id) has a new version.
+    MessageEdited(ConversationId, EventId),
+    /// A chat message (by original id) was taken back.
+    MessageRetracted(ConversationId, EventId),
+    /// Reactions on a chat message changed.
+    MessageReactions(ConversationId, EventId),
+    /// A conversation changed; the local members it no longer includes are listed.
+    Conversation(ConversationId, Vec<MemberId>),
+    /// A participant's read marker moved.
+    ReadMarker(ConversationId, MemberId, EventId),
+    /// Nothing members see changed.
+    None,
+}
+
+/// What the rules made of a stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Applied.
+    Applied,
+    /// Held until this arrives.
+    Held(Awaiting),
+    /// Refused (kept only to keep its origin's shared log whole).
+    Refused(Refusal),
+}
+
+/// The result of ingesting one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IngestOutcome {
+    /// Stored now.
+    Stored {
+        /// The event.
+        id: EventId,
+        /// Its place in this node's arrival log.
+        local_seq: u64,
+        /// What the rules made of it.
+        verdict: Verdict,
+        /// What members will see change: this event's effect first, then those of the
+        /// events that were waiting for it.
+        changes: Vec<Change>,
+    },
+    /// Already held; nothing written.
+    Duplicate(EventId),
+    /// A shared-log event that is not the next one for its origin; not written.
+    OutOfOrder {
+        /// The event.
+        id: EventId,
+        /// The sequence number that would have been accepted.
+        expected: u64,
+    },
+    /// A directed (or organisation-only) event the rules refused: not stored.
+    Refused {
+        /// The event.
+        id: EventId,
+        /// Why.
+        reason: Refusal,
+    },
+    /// A different event with a sequence number its origin already used: refused, and
+    /// recorded for the admin (`conflicts` tree).
+    Forked {
+        /// The event.
+        id: EventId,
+        /// The sequence number used twice.
+        seq: u64,
+    },
+}
+
+impl IngestOutcome {
+    /// Why the event was not applied, if it was refused (stored or not).
+    pub(crate) fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            IngestOutcome::Refused { reason, .. }
+            | IngestOutcome::Stored {
+                verdict: Verdict::Refused(reason),
+                ..
+            } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// Who is storing and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IngestContext<'a> {
+    /// This node, whose directed events go into the outbox.
+    pub(crate) self_id: NodeId,
+    /// This node's name.
+    pub(crate) self_name: &'a str,
+    /// Arrival time (ms, this node's clock).
+    pub(crate) now: u64,
+    /// Bytes of directed events each origin may have held at once.
+    pub(crate) hold_quota: u64,
+}
+
+impl Store {
+    /// Decides and stores a group of verified events, in order, in one transaction.
+    /// Returns one outcome per event. Not durable until [`Store::durable`] or
+    /// [`Store::when_durable`] says so.
+    pub(crate) fn ingest(
+        &self,
+        events: &[VerifiedEvent],
+        ctx: &IngestContext<'_>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let start_seq = self.last_local_seq()?;
+        let maybe_held = !self.nothing_held();
+        let threads = self.threads_taken_down(events)?;
+        let trees = self.trees().ingest_trees();
+        let result = trees[..].transaction(|views| {
+            let tx = Tx::new(views, ctx, maybe_held, &threads);
+            let mut local_seq = start_seq;
+            let outcomes = events
+                .iter()
+                .map(|event| tx.apply(event, &mut local_seq))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.finish_group()?;
+            Ok(outcomes)
+        });
+        match result {
+            Ok(outcomes) => Ok(outcomes),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+}
+
+impl Store {
+    /// The stored replies of each post the group's retractions may take down. Read before
+    /// the transaction: sled cannot scan inside one (and a plain read there would wait for
+    /// the transaction itself); replies the group adds are tracked as it goes.
+    fn threads_taken_down(
+        &self,
+        events: &[VerifiedEvent],
+    ) -> Result<HashMap<EventId, Vec<EventId>>, StoreError> {
+        let mut threads = HashMap::new();
+        for event in events {
+            let p = event.payload();
+            if let (EventBody::Retraction(_), Some(target)) = (&p.body, p.refs.retracts) {
+                let original = self
+                    .event_meta(&target)?
+                    .and_then(|m| m.original)
+                    .unwrap_or(target);
+                threads.insert(original, self.thread_replies(&original)?);
+            }
+        }
+        Ok(threads)
+    }
+}
+
+impl From<UnabortableTransactionError> for StoreError {
+    fn from(e: UnabortableTransactionError) -> Self {
+        match e {
+            UnabortableTransactionError::Storage(e) => StoreError::Db(e),
+            UnabortableTransactionError::Conflict => {
+                StoreError::corrupt("transaction", std::io::Error::other("conflict"))
+            }
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! The ingest transaction: the trees it writes, the group's working state, and the path of
+//! one event from its sequence check through the rules to storage.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use kindred_protocol::{Audience, EventId, EventPayload, NodeId, VerifiedEvent};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::super::conflicts::{Conflict, ConflictKind, conflict_key};
+use super::super::events::{
+    BadRecord, EventMeta, RecordParts, corrupt, encode_record, meta_in, payload_of, signed_in,
+};
+use super::super::federation::outbox_key;
+use super::super::held::{awaiting_key, decode_waiting, quota_key};
+use super::super::keys::Position;
+use super::super::origin_log::{Run, decode_u64, origin_seq_key};
+use super::super::topics::TopicStats;
+use super::super::{StoreError, Trees, from_json, to_json};
+use super::{IngestContext, IngestOutcome, Verdict};
+use crate::rules::{self, Awaiting, Decision, Refusal};
+
+pub(super) type TxError = ConflictableTransactionError<StoreError>;
+
+pub(super) fn abort(e: StoreError) -> TxError {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl Trees {
+    /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them.
+    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 16] {
+        [
+            self.events.clone(),
+            self.event_ids.clone(),
+            self.origin_runs.clone(),
+            self.origin_head.clone(),
+            self.topic_timeline.clone(),
+            self.thread_replies.clone(),
+            self.author_timeline.clone(),
+            self.reactions.clone(),
+            self.topic_stats.clone(),
+            self.outbox.clone(),
+            self.profiles.clone(),
+            self.chat.clone(),
+            self.origin_names.clone(),
+            self.node_names.clone(),
+            self.held.clone(),
+            self.conflicts.clone(),
+        ]
+    }
+}
+
+/// The transactional views of the trees the ingest path writes.
+pub(super) struct Tx<'a> {
+    pub(super) events: &'a TransactionalTree,
+    pub(super) event_ids: &'a TransactionalTree,
+    pub(super) origin_runs: &'a TransactionalTree,
+    pub(super) origin_head: &'a TransactionalTree,
+    pub(super) topic_timeline: &'a TransactionalTree,
+    pub(super) thread_replies: &'a TransactionalTree,
+    pub(super) author_timeline: &'a TransactionalTree,
+    pub(super) reactions: &'a TransactionalTree,
+    pub(super) topic_stats: &'a TransactionalTree,
+    pub(super) outbox: &'a TransactionalTree,
+    pub(super) profiles: &'a TransactionalTree,
+    pub(super) chat: &'a TransactionalTree,
+    pub(super) origin_names: &'a TransactionalTree,
+    pub(super) node_names: &'a TransactionalTree,
+    pub(super) held: &'a TransactionalTree,
+    pub(super) conflicts: &'a TransactionalTree,
+    /// The stored replies of the posts this group's retractions name (read before the
+    /// transaction; the group's own replies are tracked in `group`).
+    pub(super) threads: &'a HashMap<EventId, Vec<EventId>>,
+    /// Who is storing, and when.
+    pub(super) ctx: &'a IngestContext<'a>,
+    /// Something may be waiting for an event of this group (checked once per group, so a
+    /// federation with nothing held pays no lookups).
+    maybe_held: bool,
+    /// Records most events of a group touch, kept here for the group's length.
+    pub(super) group: RefCell<GroupState>,
+}
+
+/// Working copies of the small records that most events of a group read and change (their
+/// origin's head and run, their topic's counts): each is read once and written once per
+/// group instead of once per event, which matters when a catch-up stores hundreds of one
+/// origin's posts in one topic per group.
+#[derive(Default)]
+pub(super) struct GroupState {
+    /// Each origin's head as stored before this group (read once).
+    heads: HashMap<NodeId, u64>,
+    /// Each origin's run of events this group is storing, written when it ends; its last
+    /// event is the origin's new head.
+    runs: HashMap<NodeId, Run>,
+    /// The topic counts this group changed, by `stats_key`.
+    pub(super) stats: HashMap<Vec<u8>, TopicStats>,
+    /// Replies this group added, by thread (a post taken down in the same group takes them
+    /// too; the committed ones are found by scanning).
+    pub(super) replies: HashMap<EventId, Vec<Position>>,
+    /// This group held an event.
+    held_any: bool,
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(
+        views: &'a [TransactionalTree],
+        ctx: &'a IngestContext<'a>,
+        maybe_held: bool,
+        threads: &'a HashMap<EventId, Vec<EventId>>,
+    ) -> Self {
+        Self {
+            events: &views[0],
+            event_ids: &views[1],
+            origin_runs: &views[2],
+            origin_head: &views[3],
+            topic_timeline: &views[4],
+            thread_replies: &views[5],
+            author_timeline: &views[6],
+            reactions: &views[7],
+            topic_stats: &views[8],
+            outbox: &views[9],
+            profiles: &views[10],
+            chat: &views[11],
+            origin_names: &views[12],
+            node_names: &views[13],
+            held: &views[14],
+            conflicts: &views[15],
+            threads,
+            ctx,
+            maybe_held,
+            group: RefCell::default(),
+        }
+    }
+
+    pub(super) fn rules_context(&self) -> rules::Context<'a> {
+        rules::Context {
+            self_id: self.ctx.self_id,
+            self_name: self.ctx.self_name,
+            arrival: self.ctx.now,
+        }
+    }
+
+    /// Whether anything may be waiting for events of this group.
+    pub(super) fn anything_held(&self) -> bool {
+        self.maybe_held || self.group.borrow().held_any
+    }
+
+    pub(super) fn apply(
+        &self,
+        event: &VerifiedEvent,
+        local_seq: &mut u64,
+    ) -> Result<IngestOutcome, TxError> {
+        let id = event.id();
+        let p = event.payload();
+        let seq = p.seq();
+        if let Some(seq) = seq {
+            let head = self.head(&p.origin)?;
+            if seq <= head {
+                if self.event_ids.get(id.as_bytes())?.is_some() {
+                    return Ok(IngestOutcome::Duplicate(id));
+                }
+                // Every shared event at or below the head is stored, so this is a second
+                // event its origin signed with a number it had used.
+                self.record_fork(&p.origin, seq, id)?;
+                return Ok(IngestOutcome::Forked { id, seq });
+            }
+            if seq != head + 1 {
+                return Ok(IngestOutcome::OutOfOrder {
+                    id,
+                    expected: head + 1,
+                });
+            }
+        } else if self.event_ids.get(id.as_bytes())?.is_some() {
+            return Ok(IngestOutcome::Duplicate(id));
+        }
+        let signed = event.signed().to_bytes();
+        let mut decision = rules::decide(&self.rules_context(), id, p, self)?;
+        if seq.is_none() {
+            // Nothing but the shared log needs a refused or waiting event kept: these are
+            // not stored (a local write that cannot apply is refused to its writer).
+            let own = p.origin == self.ctx.self_id;
+            match &decision {
+                Decision::Hold(_) if own => {
+                    decision = Decision::Refuse(Refusal::NotArrived);
+                }
+                Decision::Hold(_) if !self.quota_allows(&p.origin, signed.len() as u64)? => {
+                    decision = Decision::Refuse(Refusal::HoldQuota);
+                }
+                _ => {}
+            }
+            if let Decision::Refuse(reason) = decision {
+                self.refused(id, p, &reason)?;
+                return Ok(IngestOutcome::Refused { id, reason });
+            }
+        }
+        if let Some(seq) = seq {
+            self.add_to_run(&p.origin, seq, *local_seq + 1)?;
+        }
+        *local_seq += 1;
+        self.event_ids
+            .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+        let mut meta = EventMeta {
+            local_seq: *local_seq,
+            received_at: self.ctx.now,
+            sort_ts: p.created_at.as_millis().min(self.ctx.now),
+            kind: p.body.kind_code(),
+            ..EventMeta::default()
+        };
+        let (verdict, mut changes, effect) = match decision {
+            Decision::Apply(effect) => {
+                let change = self.carry_out(id, p, &effect, &mut meta)?;
+                (Verdict::Applied, vec![change], Some(effect))
+            }
+            Decision::Hold(awaiting) => {
+                meta.held = true;
+                self.hold(&awaiting, *local_seq)?;
+                if seq.is_none() {
+                    self.adjust_quota(&p.origin, signed.len() as i64)?;
+                }
+                tracing::debug!(%id, origin = %p.origin, ?awaiting, "event held until what it refers to arrives");
+                (Verdict::Held(awaiting), Vec::new(), None)
+            }
+            Decision::Refuse(reason) => {
+                meta.quarantined = true;
+                self.refused(id, p, &reason)?;
+                (Verdict::Refused(reason), Vec::new(), None)
+            }
+        };
+        if let (Some(_), Audience::Directed { recipients }) = (&effect, &p.audience)
+            && p.origin == self.ctx.self_id
+        {
+            for peer in recipients.iter().filter(|r| **r != self.ctx.self_id) {
+                self.outbox
+                    .insert(&outbox_key(peer, *local_seq)[..], id.as_bytes())?;
+            }
+        }
+        self.put_new(&id, &meta, &signed)?;
+        if let Some(effect) = &effect {
+            changes.extend(self.release(super::release::targets(id, p, effect), local_seq)?);
+        }
+        Ok(IngestOutcome::Stored {
+            id,
+            local_seq: meta.local_seq,
+            verdict,
+            changes,
+        })
+    }
+
+    /// Logs a refusal, and records a claim on someone else's name for the admin.
+    pub(super) fn refused(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        reason: &Refusal,
+    ) -> Result<(), TxError> {
+        if reason.is_name_conflict() {
+            tracing::warn!(%id, origin = %p.origin, author = %p.author, %reason, "event refused: a claim on a name bound elsewhere");
+            self.record_conflict(
+                ConflictKind::NameClaim,
+                &p.origin,
+                format!("wrote as {}: {reason}", p.author),
+                vec![id],
+            )?;
+        } else {
+            tracing::info!(%id, origin = %p.origin, author = %p.author, %reason, "event refused");
+        }
+        Ok(())
+    }
+
+    fn record_fork(&self, origin: &NodeId, seq: u64, id: EventId) -> Result<(), TxError> {
+        tracing::warn!(%origin, seq, refused = %id, "two different events with the same origin and sequence number; the one held first is kept");
+        self.record_conflict(
+            ConflictKind::Fork,
+            origin,
+            format!("signed two different events as number {seq} of its log"),
+            vec![id],
+        )
+    }
+
+    fn record_conflict(
+        &self,
+        kind: ConflictKind,
+        origin: &NodeId,
+        detail: String,
+        events: Vec<EventId>,
+    ) -> Result<(), TxError> {
+        let key = conflict_key(kind, origin);
+        let now = self.ctx.now;
+        let record = match self.conflicts.get(key)? {
+            Some(v) => {
+                let mut c: Conflict = from_json("conflicts", &v).map_err(abort)?;
+                c.count += 1;
+                c.detail = detail;
+                c.events = events;
+                c.last_seen = now;
+                c
+            }
+            None => Conflict {
+                kind,
+                origin: *origin,
+                count: 1,
+                detail,
+                events,
+                first_seen: now,
+                last_seen: now,
+            },
+        };
+        self.conflicts
+            .insert(&key[..], to_json("conflicts", &record).map_err(abort)?)?;
+        Ok(())
+    }
+
+    /// Lists the event at `local_seq` as waiting for `awaiting`.
+    pub(super) fn hold(&self, awaiting: &Awaiting, local_seq: u64) -> Result<(), TxError> {
+        let key = awaiting_key(awaiting);
+        let mut list = self.held.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
+        list.extend_from_slice(&local_seq.to_be_bytes());
+        self.held.insert(key, list)?;
+        self.group.borrow_mut().held_any = true;
+        Ok(())
+    }
+
+    /// Takes the list of events waiting for `awaiting`.
+    pub(super) fn take_waiting(&self, awaiting: &Awaiting) -> Result<Vec<u64>, TxError> {
+        let key = awaiting_key(awaiting);
+        match self.held.remove(key)? {
+            None => Ok(Vec::new()),
+            Some(list) => decode_waiting(&list).map_err(abort),
+        }
+    }
+
+    fn quota_allows(&self, origin: &NodeId, bytes: u64) -> Result<bool, TxError> {
+        let used = match self.held.get(quota_key(origin))? {
+            None => 0,
+            Some(v) => decode_u64("held", &v).map_err(abort)?,
+        };
+        Ok(used.saturating_add(bytes) <= self.ctx.hold_quota)
+    }
+
+    /// Changes an origin's held directed bytes by `delta`.
+    pub(super) fn adjust_quota(&self, origin: &NodeId, delta: i64) -> Result<(), TxError> {
+        let key = quota_key(origin);
+        let used = match self.held.get(key)? {
+            None => 0,
+            Some(v) => decode_u64("held", &v).map_err(abort)?,
+        };
+        let now = used.saturating_add_signed(delta);
+        if now == 0 {
+            self.held.remove(&key[..])?;
+        } else {
+            self.held.insert(&key[..], &now.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The highest contiguous sequence number held from `origin`, this group included.
+    fn head(&self, origin: &NodeId) -> Result<u64, TxError> {
+        let group = self.group.borrow();
+        if let Some(run) = group.runs.get(origin) {
+            return Ok(run.last_seq());
+        }
+        if let Some(head) = group.heads.get(origin) {
+            return Ok(*head);
+        }
+        drop(group);
+        let head = match self.origin_head.get(origin.as_bytes())? {
+            None => 0,
+            Some(v) => decode_u64("origin_head", &v).map_err(abort)?,
+        };
+        self.group.borrow_mut().heads.insert(*origin, head);
+        Ok(head)
+    }
+
+    /// Records that `origin`'s event `seq` (the next after its head) is stored at arrival
+    /// number `local`.
+    fn add_to_run(&self, origin: &NodeId, seq: u64, local: u64) -> Result<(), TxError> {
+        let mut group = self.group.borrow_mut();
+        match group.runs.entry(*origin) {
+            Entry::Occupied(mut e) => {
+                if !e.get_mut().extend(seq, local) {
+                    let ended = e.insert(Run::new(seq, local));
+                    self.put_run(origin, &ended)?;
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(Run::new(seq, local));
+            }
+        }
+        Ok(())
+    }
+
+    fn put_run(&self, origin: &NodeId, run: &Run) -> Result<(), TxError> {
+        self.origin_runs
+            .insert(&origin_seq_key(origin, run.first_seq)[..], &run.value())?;
+        Ok(())
+    }
+
+    /// Writes the group's runs with their origins' new heads, and its topic counts.
+    pub(super) fn finish_group(&self) -> Result<(), TxError> {
+        let group = self.group.borrow();
+        for (origin, run) in &group.runs {
+            self.put_run(origin, run)?;
+            self.origin_head
+                .insert(origin.as_bytes(), &run.last_seq().to_be_bytes())?;
+        }
+        for (key, stats) in &group.stats {
+            self.topic_stats.insert(
+                key.as_slice(),
+                to_json("topic_stats", stats).map_err(abort)?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The arrival number of a held event.
+    pub(super) fn local_seq_of(&self, id: &EventId) -> Result<Option<u64>, TxError> {
+        match self.event_ids.get(id.as_bytes())? {
+            None => Ok(None),
+            Some(v) => decode_u64("event_ids", &v).map(Some).map_err(abort),
+        }
+    }
+
+    /// A held event's arrival number and record.
+    pub(super) fn record(&self, id: &EventId) -> Result<Option<(u64, sled::IVec)>, TxError> {
+        let Some(seq) = self.local_seq_of(id)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .events
+            .get(seq.to_be_bytes())?
+            .map(|record| (seq, record)))
+    }
+
+    pub(super) fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, TxError> {
+        let Some((_, record)) = self.record(id)? else {
+            return Ok(None);
+        };
+        signed_in(&record)
+            .and_then(|signed| payload_of(&signed))
+            .map(Some)
+            .map_err(abort)
+    }
+
+    pub(super) fn meta(&self, id: &EventId) -> Result<Option<EventMeta>, TxError> {
+        let Some((seq, record)) = self.record(id)? else {
+            return Ok(None);
+        };
+        meta_in(&record, seq).map(Some).map_err(abort)
+    }
+
+    /// Writes a new event's record.
+    pub(super) fn put_new(
+        &self,
+        id: &EventId,
+        meta: &EventMeta,
+        signed: &[u8],
+    ) -> Result<(), TxError> {
+        self.events.insert(
+            &meta.local_seq.to_be_bytes(),
+            encode_record(id, meta, signed),
+        )?;
+        Ok(())
+    }
+
+    /// Rewrites a held event's meta, keeping its signed bytes.
+    pub(super) fn put_meta(&self, id: &EventId, meta: &EventMeta) -> Result<(), TxError> {
+        let key = meta.local_seq.to_be_bytes();
+        let Some(record) = self.events.get(key)? else {
+            return Err(abort(corrupt(BadRecord)));
+        };
+        let parts = RecordParts::split(&record).map_err(|e| abort(corrupt(e)))?;
+        self.events
+            .insert(&key, encode_record(id, meta, parts.signed))?;
+        Ok(())
+    }
+}

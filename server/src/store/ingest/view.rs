@@ -1,0 +1,112 @@
+//! The rules' read-only view of the node, read through the ingest transaction so that an
+//! event sees the effects of the events before it in the same group.
+
+use kindred_protocol::event::ConversationId;
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId};
+
+use super::super::chat::{ConversationRecord, conversation_key};
+use super::super::federation::{Announcement, announcement_key};
+use super::super::names::decode_node;
+use super::super::profiles::ProfileRecord;
+use super::super::from_json;
+use super::tx::{Tx, TxError, abort};
+use crate::rules::{ConversationState, Entry, View};
+
+/// Where an id-less record sorts among versions (its id is unknown).
+fn no_id() -> EventId {
+    EventId::from_bytes([0; 32])
+}
+
+impl Tx<'_> {
+    pub(super) fn conversation_record(
+        &self,
+        c: &ConversationId,
+    ) -> Result<Option<ConversationRecord>, TxError> {
+        match self.chat.get(conversation_key(c))? {
+            None => Ok(None),
+            Some(v) => from_json("chat", &v).map(Some).map_err(abort),
+        }
+    }
+}
+
+impl View for Tx<'_> {
+    type Error = TxError;
+
+    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, TxError> {
+        if name == self.ctx.self_name {
+            return Ok(Some(self.ctx.self_id));
+        }
+        self.node_names
+            .get(name.as_bytes())?
+            .map(|v| decode_node("node_names", &v).map_err(abort))
+            .transpose()
+    }
+
+    fn bound_name(&self, node: &NodeId) -> Result<Option<String>, TxError> {
+        if *node == self.ctx.self_id {
+            return Ok(Some(self.ctx.self_name.to_owned()));
+        }
+        match self.origin_names.get(node.as_bytes())? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|e| abort(super::super::StoreError::corrupt("origin_names", e))),
+        }
+    }
+
+    fn entry(&self, id: &EventId) -> Result<Option<Entry>, TxError> {
+        let Some(meta) = self.meta(id)? else {
+            return Ok(None);
+        };
+        let Some(p) = self.payload(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Entry {
+            kind: meta.kind,
+            conversation: match &p.body {
+                EventBody::ChatMessage(m) => Some(m.conversation),
+                _ => None,
+            },
+            mentor: match &p.body {
+                EventBody::MatchProposal(m) => Some(m.mentor.clone()),
+                _ => None,
+            },
+            author: p.author,
+            origin: p.origin,
+            original: meta.original,
+            retracted: meta.retracted_by.is_some(),
+            pending: meta.held || meta.quarantined,
+        }))
+    }
+
+    fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, TxError> {
+        Ok(self.conversation_record(id)?.map(|r| ConversationState {
+            kind: r.kind,
+            name: r.name,
+            members: r.members,
+            admins: r.admins,
+            updated_at: r.updated_at,
+            update: r.update,
+        }))
+    }
+
+    fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, TxError> {
+        match self.profiles.get(member.as_str().as_bytes())? {
+            None => Ok(None),
+            Some(v) => {
+                let old: ProfileRecord = from_json("profiles", &v).map_err(abort)?;
+                Ok(Some((old.updated_at, old.event.unwrap_or_else(no_id))))
+            }
+        }
+    }
+
+    fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, TxError> {
+        match self.origin_names.get(&announcement_key(node)[..])? {
+            None => Ok(None),
+            Some(v) => {
+                let old: Announcement = from_json("origin_names", &v).map_err(abort)?;
+                Ok(Some((old.updated_at, old.event.unwrap_or_else(no_id))))
+            }
+        }
+    }
+}

@@ -502,6 +502,12 @@ impl Client {
         self.get(self.api(&["peers"])?).await
     }
 
+    /// What the admin should know about the federation: forks, name claims, clocks
+    /// (admins).
+    pub async fn federation_warnings(&self) -> Result<Vec<FederationWarning>, ClientError> {
+        self.get(self.api(&["peers", "warnings"])?).await
+    }
+
     /// Blocks (defederates) a node (admins).
     pub async fn block_peer(&self, node: &kindred_protocol::NodeId) -> Result<(), ClientError> {
         self.send::<(), ()>(

@@ -24,4 +24,4 @@ pub use event::{
 pub use identity::{MemberId, NodeId, NodeKeypair, NodeName};
 
 /// The node-to-node link protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

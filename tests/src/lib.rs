@@ -66,6 +66,10 @@ impl TestNode {
         let mut config = Config::default();
         config.server.data_dir = dir.path().join("data");
         config.log.filter = "warn".into();
+        // Test nodes live on 127.0.0.1 and announce it; and a restarted node whose peers
+        // are down need not wait long for them to say how far they hold its log.
+        config.federation.dial_private_addresses = true;
+        config.federation.own_log_wait_seconds = 5;
         tweak(&mut config);
         let mut node = Self::boot(config).await;
         node._dir = Some(dir);

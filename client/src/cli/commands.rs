@@ -401,8 +401,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
         }
         Command::Peers(PeersCommand::List) => {
-            let peers = signed_in()?.peers().await?;
-            let text = if peers.is_empty() {
+            let client = signed_in()?;
+            let peers = client.peers().await?;
+            let warnings = client.federation_warnings().await?;
+            let mut text = if peers.is_empty() {
                 "No paired nodes yet. Create an invite with: kindred-cli peers invite".to_owned()
             } else {
                 peers
@@ -411,6 +413,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join("\n")
             };
+            if !warnings.is_empty() {
+                text.push_str("\n\nWarnings:\n");
+                text.push_str(
+                    &warnings
+                        .iter()
+                        .map(output::warning)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            }
             print(text, &peers)?;
         }
         Command::Peers(PeersCommand::Block { target }) => {

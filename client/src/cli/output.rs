@@ -119,6 +119,21 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
     if let Some(a) = &p.address {
         line.push_str(&format!("\n    address {a}"));
     }
+    if let Some(offset) = p.clock_offset_ms
+        && offset.unsigned_abs() > 60_000
+    {
+        let direction = if offset > 0 { "ahead" } else { "behind" };
+        line.push_str(&format!(
+            "\n    WARNING: its clock is {} s {direction} of this node's",
+            offset.unsigned_abs() / 1000
+        ));
+    }
+    if p.refused > 0 {
+        line.push_str(&format!(
+            "\n    {} of its events refused (see the node's log)",
+            p.refused
+        ));
+    }
     match (&p.last_error, p.connected) {
         (Some(e), false) => line.push_str(&format!("\n    last error: {e}")),
         // Still worth seeing (a link that keeps dropping), but not as a current problem.
@@ -126,6 +141,15 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
         (None, _) => {}
     }
     line
+}
+
+pub(crate) fn warning(w: &kindred_protocol::api::FederationWarning) -> String {
+    let times = if w.count > 1 {
+        format!(" ({} times, last {})", w.count, time(w.last_seen))
+    } else {
+        String::new()
+    };
+    format!("  ! {}{times}", w.message)
 }
 
 pub(crate) fn conversation(c: &kindred_protocol::api::ConversationView) -> String {
@@ -248,8 +272,11 @@ mod tests {
             they_lack: 0,
             outbox: 0,
             added_at: None,
+            refused: 0,
+            clock_offset_ms: Some(-7_200_000),
         };
         let down = peer(&p);
+        assert!(down.contains("clock is 7200 s behind"), "{down}");
         assert!(down.contains("not connected"), "{down}");
         assert!(down.contains("last error: connection refused"), "{down}");
         p.connected = true;

@@ -51,4 +51,44 @@ pub struct PeerView {
     pub outbox: u64,
     /// When it was paired.
     pub added_at: Option<Timestamp>,
+    /// Events it signed that the rules refused since this node started (someone writing
+    /// as another node's member, changing a conversation it may not, ...); see the logs.
+    #[serde(default)]
+    pub refused: u64,
+    /// How far its clock was ahead of this node's (negative: behind) when the link came
+    /// up, in ms.
+    #[serde(default)]
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// What kind of federation problem an admin is warned about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// A node signed two different events with the same number in its log (a node
+    /// restored from an old backup that wrote before catching up, or a lying node).
+    Fork,
+    /// A node wrote as, or announced, a node name that belongs to another node.
+    NameClaim,
+    /// A paired node's clock is far from this node's.
+    Clock,
+}
+
+/// `GET /api/v1/peers/warnings`: something about the federation an admin should know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederationWarning {
+    /// What kind.
+    pub kind: WarningKind,
+    /// The node it is about.
+    pub node_id: NodeId,
+    /// Its name, if known.
+    pub node_name: Option<String>,
+    /// What happened, in a sentence.
+    pub message: String,
+    /// How many times it was seen.
+    pub count: u64,
+    /// First seen.
+    pub first_seen: Timestamp,
+    /// Last seen.
+    pub last_seen: Timestamp,
 }

@@ -43,17 +43,28 @@ pub struct Hello {
     pub node_name: NodeName,
     /// A fresh random nonce for this handshake.
     pub nonce: Nonce,
+    /// The sender's clock when it sent this (ms since the Unix epoch), so each side can
+    /// tell its admin when the other's clock is far off. Informational: nothing is
+    /// ordered by it.
+    pub time: crate::Timestamp,
 }
 
 impl Hello {
-    /// A hello for this node with a fresh nonce.
+    /// A hello for this node with a fresh nonce, dated by the system clock.
     pub fn new(keypair: &NodeKeypair, node_name: NodeName) -> Result<Self, RandomnessError> {
         Ok(Self {
             protocol_version: PROTOCOL_VERSION,
             node_id: keypair.node_id(),
             node_name,
             nonce: Nonce::random()?,
+            time: crate::Timestamp::now(),
         })
+    }
+
+    /// The same hello dated `time` (a node whose clock is given to it).
+    pub fn at(mut self, time: crate::Timestamp) -> Self {
+        self.time = time;
+        self
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
@@ -61,6 +72,7 @@ impl Hello {
         w.raw(self.node_id.as_bytes());
         w.str(self.node_name.as_str());
         w.raw(self.nonce.as_bytes());
+        w.u64(self.time.as_millis());
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -72,11 +84,13 @@ impl Hello {
             source,
         })?;
         let nonce = Nonce::from_bytes(r.array("hello.nonce")?);
+        let time = crate::Timestamp(r.u64("hello.time")?);
         Ok(Self {
             protocol_version,
             node_id,
             node_name,
             nonce,
+            time,
         })
     }
 }

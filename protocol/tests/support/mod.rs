@@ -393,12 +393,20 @@ pub fn signed_event() -> impl Strategy<Value = SignedEvent> {
 }
 
 pub fn hello() -> impl Strategy<Value = Hello> {
-    (any::<u16>(), node_id(), node_name(), any::<[u8; 32]>()).prop_map(|(v, id, name, n)| Hello {
-        protocol_version: v,
-        node_id: id,
-        node_name: name,
-        nonce: Nonce::from_bytes(n),
-    })
+    (
+        any::<u16>(),
+        node_id(),
+        node_name(),
+        any::<[u8; 32]>(),
+        any::<u64>(),
+    )
+        .prop_map(|(v, id, name, n, t)| Hello {
+            protocol_version: v,
+            node_id: id,
+            node_name: name,
+            nonce: Nonce::from_bytes(n),
+            time: kindred_protocol::Timestamp(t),
+        })
 }
 
 pub fn frame() -> impl Strategy<Value = PeerFrame> {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::NodeId;
-use kindred_protocol::api::{AddPeer, PeerInviteCreated, PeerView, Role};
+use kindred_protocol::api::{AddPeer, FederationWarning, PeerInviteCreated, PeerView, Role};
 
 use super::extract::ApiJson;
 use crate::error::AppError;
@@ -52,6 +52,14 @@ pub(crate) async fn add(
         StatusCode::CREATED,
         Json(federation::redeem(&node, &auth, req).await?),
     ))
+}
+
+pub(crate) async fn warnings(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<Json<Vec<FederationWarning>>, AppError> {
+    auth.require(Role::Admin)?;
+    Ok(Json(node.federation_warnings()?))
 }
 
 pub(crate) async fn block(

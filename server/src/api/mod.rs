@@ -125,6 +125,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/mentoring/dashboard", get(mentoring::dashboard))
         .route("/peers", get(federation::peers).post(federation::add))
         .route("/peers/invites", post(federation::create_invite))
+        .route("/peers/warnings", get(federation::warnings))
         .route("/peers/{node}/block", post(federation::block))
         .route("/peers/{node}/unblock", post(federation::unblock))
         .route("/stream", get(stream::stream))

@@ -400,7 +400,10 @@ impl Config {
                 "federation.gap_bytes_per_origin",
                 self.federation.gap_bytes_per_origin,
             ),
-            ("federation.clock_warning_ms", self.federation.clock_warning_ms),
+            (
+                "federation.clock_warning_ms",
+                self.federation.clock_warning_ms,
+            ),
             (
                 "chat.messages_per_minute",
                 u64::from(self.chat.messages_per_minute),

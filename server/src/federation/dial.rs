@@ -8,6 +8,7 @@ use kindred_protocol::peer::Role;
 use kindred_protocol::{NodeId, Timestamp};
 
 use super::LinkError;
+use super::address::{self, Source};
 use super::link::{Intent, run};
 use super::wire::{self, MAX_MESSAGE};
 use crate::node::Node;
@@ -111,6 +112,13 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
             tracing::info!(%peer, "directed events wait for a node with no known address");
             return;
         };
+        let allow_private = node.config().federation.dial_private_addresses;
+        if let Err(e) =
+            address::check(&announcement.address, Source::Announcement, allow_private).await
+        {
+            tracing::warn!(%peer, address = %announcement.address, error = %e, "not dialling the address a node announced");
+            return;
+        }
         let attempt = async {
             let wire = connect(&announcement.address, node.tls_client()).await?;
             run(
@@ -179,30 +187,58 @@ pub(crate) async fn connect(
 /// when it announced one after the pairing (the peer moved), else the pairing's address.
 /// Announcements are signed by the peer itself, so no other node can move it.
 pub(crate) fn current_address(node: &Node, record: &PeerRecord) -> Option<String> {
+    announced_address(node, record).or_else(|| record.address.clone())
+}
+
+/// The address in the peer's announcement, when it is newer than the pairing.
+fn announced_address(node: &Node, record: &PeerRecord) -> Option<String> {
     match node.store().announcement(&record.node_id) {
         Ok(Some(a)) if a.updated_at > record.added_at && !a.address.is_empty() => Some(a.address),
-        Ok(_) => record.address.clone(),
+        Ok(_) => None,
         Err(e) => {
             tracing::warn!(peer = %record.node_id, error = %e, "cannot read the peer's announcement");
-            record.address.clone()
+            None
         }
     }
 }
 
-/// Records a peer's new address once it has announced one, and tries it without waiting
-/// out the backoff that the old address built up.
+/// The address to dial a paired peer at: its announced one if that may be dialled, else
+/// the one from the pairing (if that is a web address at all).
+async fn dialable_address(node: &Node, record: &PeerRecord) -> Option<String> {
+    let allow_private = node.config().federation.dial_private_addresses;
+    if let Some(announced) = announced_address(node, record) {
+        match address::check(&announced, Source::Announcement, allow_private).await {
+            Ok(()) => return Some(announced),
+            Err(e) => {
+                tracing::warn!(peer = %record.node_id, address = %announced, error = %e, "not dialling the address the peer announced");
+            }
+        }
+    }
+    let paired = record.address.clone()?;
+    match address::check(&paired, Source::Pairing, allow_private).await {
+        Ok(()) => Some(paired),
+        Err(e) => {
+            tracing::warn!(peer = %record.node_id, address = %paired, error = %e, "not dialling the peer's address");
+            None
+        }
+    }
+}
+
+/// Notes a peer's new announced address once it has announced one, and tries it without
+/// waiting out the backoff that the old address built up. The pairing's address is kept:
+/// an announced one is checked as such each time it is dialled.
 fn follow_announcement(node: &Node, mut record: PeerRecord) -> PeerRecord {
-    let current = current_address(node, &record);
-    if current.is_none() || current == record.address {
+    let announced = announced_address(node, &record);
+    if announced.is_none() || announced == record.announced {
         return record;
     }
     tracing::info!(
         peer = %record.node_id,
-        from = record.address.as_deref().unwrap_or("(none)"),
-        to = current.as_deref().unwrap_or_default(),
+        from = record.announced.as_deref().or(record.address.as_deref()).unwrap_or("(none)"),
+        to = announced.as_deref().unwrap_or_default(),
         "a peer announced a new address"
     );
-    record.address = current;
+    record.announced = announced;
     record.failures = 0;
     record.next_attempt_at = 0;
     if let Err(e) = node.store().put_peer(&record) {
@@ -242,7 +278,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
         let now = Timestamp::now().as_millis();
         let wait = if fed.is_blocked(&peer)
             || fed.connected(&peer).is_some()
-            || record.address.is_none()
+            || (record.address.is_none() && record.announced.is_none())
         {
             // Nothing to do until something changes.
             Some(Duration::from_secs(30))
@@ -259,7 +295,12 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             }
             continue;
         }
-        let Some(address) = record.address.clone() else {
+        let Some(address) = dialable_address(node, &record).await else {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = changes.changed() => {}
+                _ = shutdown.changed() => return,
+            }
             continue;
         };
         let attempt = async {

@@ -61,7 +61,8 @@ pub(super) async fn run(
     expected: Option<NodeId>,
 ) -> Result<Hello, LinkError> {
     let ours = Hello::new(node.keypair(), node.config().node.name.clone())
-        .map_err(|e| LinkError::Protocol(e.to_string()))?;
+        .map_err(|e| LinkError::Protocol(e.to_string()))?
+        .at(node.now());
     let state = Handshake::new(role, ours.clone());
     let exchange = async {
         match role {

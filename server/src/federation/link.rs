@@ -29,6 +29,9 @@ const DEAD_AFTER: Duration = Duration::from_secs(60);
 const DIRECTED_IDLE: Duration = Duration::from_secs(60);
 /// Events per second accepted from one peer before reading slows down.
 const EVENTS_PER_SECOND: u32 = 50_000;
+/// Directed events a link may have refused before it is closed (a node sending what
+/// nobody here asked for).
+const MAX_REFUSED_PER_LINK: u32 = 100;
 
 /// What the side that opened the link wants.
 pub(crate) enum Intent {
@@ -114,6 +117,17 @@ async fn run_with_permit(
         }
     };
     drop(permit);
+    let offset = i64::try_from(theirs.time.as_millis()).unwrap_or(i64::MAX)
+        - i64::try_from(node.now().as_millis()).unwrap_or(i64::MAX);
+    *node
+        .federation()
+        .stats(&theirs.node_id)
+        .clock_offset
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(offset);
+    if offset.unsigned_abs() > node.config().federation.clock_warning_ms {
+        tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, offset_ms = offset, "a node's clock is far from this node's; one of them is wrong");
+    }
     let span = tracing::info_span!("link", peer = %theirs.node_id, name = %theirs.node_name);
     established(node, wire, role, intent, theirs)
         .instrument(span)
@@ -262,10 +276,11 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
         node_id: theirs.node_id,
         name: theirs.node_name.to_string(),
         address: (!address.is_empty()).then_some(address),
-        added_at: Timestamp::now().as_millis(),
+        added_at: node.now().as_millis(),
         failures: 0,
         next_attempt_at: 0,
         last_error: None,
+        announced: None,
     };
     node.store().put_peer(&record)?;
     super::bind_first_hand(node, theirs)?;
@@ -307,10 +322,11 @@ async fn redeem_pairing(
         node_id: theirs.node_id,
         name: theirs.node_name.to_string(),
         address: Some(address),
-        added_at: Timestamp::now().as_millis(),
+        added_at: node.now().as_millis(),
         failures: 0,
         next_attempt_at: 0,
         last_error: None,
+        announced: None,
     };
     node.store().put_peer(&record)?;
     super::bind_first_hand(node, theirs)?;
@@ -341,6 +357,10 @@ async fn session(
     };
     send(wire, &PeerFrame::HaveVector(ours)).await?;
     let mut last_directed = Instant::now();
+    // Whether this node has anything to do with the peer over directed events; refused
+    // directed events on this link.
+    let mut related = !directed_only || replicate::related(node, &peer)?;
+    let mut refused_here = 0u32;
     // What the peer holds, once it has told us.
     let mut theirs: Option<HashMap<NodeId, u64>> = None;
     // Batch number, event count, origin and last sequence number, oldest first.
@@ -384,7 +404,10 @@ async fn session(
         if !fed.is_blocked(&peer) {
             while directed_in_flight.len() < DIRECTED_WINDOW {
                 let room = DIRECTED_WINDOW - directed_in_flight.len();
-                let queued = node.store().outbox(&peer, outbox_cursor, room)?;
+                // Only what is on disk (see `DurableLog`).
+                let durable = node.signals().durable.local_seq();
+                let mut queued = node.store().outbox(&peer, outbox_cursor, room)?;
+                queued.retain(|(seq, _)| *seq <= durable);
                 if queued.is_empty() {
                     break;
                 }
@@ -432,6 +455,8 @@ async fn session(
                     PeerFrame::HaveVector(entries) => {
                         let map: HashMap<NodeId, u64> =
                             entries.iter().map(|e| (e.origin, e.seq)).collect();
+                        // How far it holds this node's own log (a restored node catches up).
+                        fed.own_log.report(peer, map.get(&node.node_id()).copied().unwrap_or(0));
                         *stats.heads.lock().unwrap_or_else(|p| p.into_inner()) = map.clone();
                         theirs = Some(map);
                     }
@@ -460,9 +485,30 @@ async fn session(
                     },
                     PeerFrame::Directed(event) => {
                         last_directed = Instant::now();
+                        while !limiter.try_take(&()) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
                         match replicate::receive_directed(node, &peer, event).await {
-                            Ok(id) => {
-                                stats.events_received.fetch_add(1, Ordering::Relaxed);
+                            Ok((id, outcome)) => {
+                                if outcome.refusal().is_some() {
+                                    refused_here += 1;
+                                    if directed_only && !related {
+                                        let why = "nothing your node sent concerns a member of this node";
+                                        refuse(wire, ErrorCode::UNKNOWN_PEER, why).await;
+                                        return Err(LinkError::Protocol(why.to_owned()));
+                                    }
+                                    if refused_here > MAX_REFUSED_PER_LINK {
+                                        let why = "too many refused events on this link";
+                                        refuse(wire, ErrorCode::RATE_LIMITED, why).await;
+                                        return Err(LinkError::Protocol(why.to_owned()));
+                                    }
+                                } else {
+                                    related = true;
+                                    stats.events_received.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // A refused event is acknowledged too: sending it again
+                                // would not change the answer, and it must not hold up
+                                // the sender's later events.
                                 send(wire, &PeerFrame::DirectedAck(id)).await?;
                             }
                             Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
@@ -554,12 +600,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// What this node holds of each origin's log (blocked origins left out).
+/// What this node holds of each origin's log, on disk (blocked origins left out). Its own
+/// origin is always listed, even at 0, so a peer sends back what this node lacks of its
+/// own log (after a restore from a backup).
 fn have_vector(node: &Node) -> Result<Vec<HaveEntry>, LinkError> {
     let fed = node.federation();
-    Ok(node
-        .store()
-        .heads()?
+    let own = node.node_id();
+    let mut heads = node.signals().durable.heads();
+    if !heads.iter().any(|(origin, _)| *origin == own) {
+        heads.push((own, 0));
+    }
+    Ok(heads
         .into_iter()
         .filter(|(origin, _)| !fed.is_blocked(origin))
         .map(|(origin, seq)| HaveEntry { origin, seq })

@@ -7,13 +7,19 @@
 //! - `link`: one link's life: pairing, the session loop, statistics;
 //! - `replicate`: what to send a peer and how received events are ordered and stored;
 //! - `dial`: reconnecting with capped exponential backoff and jitter;
-//! - `invite`: federation invite tokens.
+//! - `address`: which addresses may be dialled;
+//! - `invite`: federation invite tokens;
+//! - `own_log`: a restored node catches up with its own log before writing to it;
+//! - `warnings`: what the admin is warned about (forks, name claims, clocks).
 
+mod address;
 mod dial;
 mod handshake;
 mod invite;
 mod link;
+pub(crate) mod own_log;
 mod replicate;
+mod warnings;
 pub(crate) mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -27,7 +33,6 @@ use tokio::sync::{Semaphore, watch};
 
 pub(crate) use invite::redeem;
 pub(crate) use link::accept;
-pub(crate) use replicate::Pending;
 
 use crate::node::Node;
 use crate::store::StoreError;
@@ -95,6 +100,8 @@ pub(crate) struct PeerStats {
     pub(crate) heads: Mutex<HashMap<NodeId, u64>>,
     /// The last link error.
     pub(crate) last_error: Mutex<Option<String>>,
+    /// How far its clock was ahead of ours (ms) when the last link came up.
+    pub(crate) clock_offset: Mutex<Option<i64>>,
 }
 
 /// One open link.
@@ -119,14 +126,14 @@ pub(crate) struct Federation {
     blocked: RwLock<HashSet<NodeId>>,
     /// Peers with a dialer running.
     dialing: Mutex<HashSet<NodeId>>,
-    /// Out-of-order shared-log events held until their gap fills.
-    pending: Mutex<Pending>,
     /// Bumped whenever links open or close or peers change, to wake dialers.
     changes: watch::Sender<u64>,
     /// Limits handshakes in progress (a flood of connections cannot pile up).
     handshakes: Arc<Semaphore>,
     /// Next link id.
     next_link: AtomicU64,
+    /// Whether this node has caught up with its own log (shared-log writes wait for it).
+    pub(crate) own_log: own_log::OwnLog,
 }
 
 impl Federation {
@@ -136,10 +143,10 @@ impl Federation {
             stats: Mutex::default(),
             blocked: RwLock::new(blocked.into_iter().collect()),
             dialing: Mutex::default(),
-            pending: Mutex::default(),
             changes: watch::channel(0).0,
             handshakes: Arc::new(Semaphore::new(32)),
             next_link: AtomicU64::new(1),
+            own_log: own_log::OwnLog::new(),
         }
     }
 
@@ -265,10 +272,7 @@ pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), 
 
 /// Binds a newly paired node's name to it (first-hand: it proved its key in the handshake
 /// and its name matched), after [`name_free_for`] said it may.
-fn bind_first_hand(
-    node: &Node,
-    theirs: &kindred_protocol::peer::Hello,
-) -> Result<(), LinkError> {
+fn bind_first_hand(node: &Node, theirs: &kindred_protocol::peer::Hello) -> Result<(), LinkError> {
     match node
         .store()
         .bind_name(theirs.node_name.as_str(), &theirs.node_id)?
@@ -288,6 +292,7 @@ impl Node {
             dial::ensure_dialer(self, peer.node_id);
         }
         tokio::spawn(dial::watch_outboxes(self.clone()));
+        tokio::spawn(own_log::run(self.clone()));
         Ok(())
     }
 
@@ -301,11 +306,6 @@ impl Node {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(node);
-        self.federation()
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .forget(&node);
         self.federation().close_link(&node);
         self.federation().bump();
         tracing::warn!(%node, "node blocked");
@@ -361,7 +361,7 @@ impl Node {
     /// Every paired or blocked node with its link state.
     pub(crate) fn peer_views(&self) -> Result<Vec<PeerView>, StoreError> {
         let fed = self.federation();
-        let heads: HashMap<NodeId, u64> = self.store().heads()?.into_iter().collect();
+        let heads: HashMap<NodeId, u64> = self.signals().durable.heads().into_iter().collect();
         let mut views = Vec::new();
         let mut seen = HashSet::new();
         for peer in self.store().peers()? {
@@ -390,6 +390,8 @@ impl Node {
                 they_lack,
                 outbox: self.store().outbox_len(&peer.node_id) as u64,
                 added_at: Some(Timestamp(peer.added_at)),
+                refused: self.signals().durable.refused(&peer.node_id),
+                clock_offset_ms: *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner()),
             });
         }
         for node in self.store().blocked_nodes()? {
@@ -416,6 +418,8 @@ impl Node {
                 they_lack: 0,
                 outbox: 0,
                 added_at: None,
+                refused: self.signals().durable.refused(&node),
+                clock_offset_ms: None,
             });
         }
         Ok(views)

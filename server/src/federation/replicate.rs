@@ -20,64 +20,74 @@ use crate::store::IngestOutcome;
 
 /// Bytes of events per batch frame at most (the rest of the frame is headroom).
 const BATCH_BYTES: usize = MAX_FRAME_BYTES - 64 * 1024;
-/// Out-of-order events held at most, over all origins.
-const MAX_PENDING: usize = 20_000;
 
-/// Shared-log events received ahead of a gap, per origin by sequence number.
-#[derive(Default)]
+/// Shared-log events received on one link ahead of a gap, per origin by sequence number,
+/// bounded in bytes per origin and in all (twice that), and dropped with the link: a
+/// peer that sends far ahead of what it filled in costs at most that much memory, and
+/// what is dropped is sent again after the next have-vector exchange.
 pub(crate) struct Pending {
-    by_origin: HashMap<NodeId, BTreeMap<u64, VerifiedEvent>>,
-    count: usize,
+    by_origin: HashMap<NodeId, (usize, BTreeMap<u64, VerifiedEvent>)>,
+    /// Bytes held in all.
+    bytes: usize,
+    /// Bytes held at most per origin.
+    per_origin: usize,
 }
 
 impl Pending {
-    /// Holds an event; false if the hold is full (the event is dropped and will be sent
-    /// again after the next have-vector exchange).
+    pub(crate) fn new(per_origin: usize) -> Self {
+        Self {
+            by_origin: HashMap::new(),
+            bytes: 0,
+            per_origin,
+        }
+    }
+
+    /// Holds an event; false if its origin's share (or the link's) is full: the event is
+    /// dropped and will be sent again after the next have-vector exchange.
     fn hold(&mut self, origin: NodeId, seq: u64, event: VerifiedEvent) -> bool {
-        if self.count >= MAX_PENDING {
+        let size = event.signed().encoded_len();
+        let (held_bytes, held) = self.by_origin.entry(origin).or_default();
+        if held.contains_key(&seq) {
+            return true;
+        }
+        if *held_bytes + size > self.per_origin || self.bytes + size > 2 * self.per_origin {
+            if held.is_empty() {
+                self.by_origin.remove(&origin);
+            }
             return false;
         }
-        if self
-            .by_origin
-            .entry(origin)
-            .or_default()
-            .insert(seq, event)
-            .is_none()
-        {
-            self.count += 1;
-        }
+        *held_bytes += size;
+        self.bytes += size;
+        held.insert(seq, event);
         true
     }
 
     /// Takes the held run of consecutive events starting at `from`.
     fn take_run(&mut self, origin: &NodeId, from: u64) -> Vec<VerifiedEvent> {
-        let Some(held) = self.by_origin.get_mut(origin) else {
+        let Some((held_bytes, held)) = self.by_origin.get_mut(origin) else {
             return Vec::new();
         };
+        let mut freed = 0;
         // Anything below `from` is already stored.
         let stale: Vec<u64> = held.range(..from).map(|(s, _)| *s).collect();
         for s in stale {
-            held.remove(&s);
-            self.count -= 1;
+            if let Some(e) = held.remove(&s) {
+                freed += e.signed().encoded_len();
+            }
         }
         let mut run = Vec::new();
         let mut next = from;
         while let Some(event) = held.remove(&next) {
-            self.count -= 1;
+            freed += event.signed().encoded_len();
             run.push(event);
             next += 1;
         }
+        *held_bytes -= freed;
+        self.bytes -= freed;
         if held.is_empty() {
             self.by_origin.remove(origin);
         }
         run
-    }
-
-    /// Drops everything held from `origin` (it was blocked).
-    pub(crate) fn forget(&mut self, origin: &NodeId) {
-        if let Some(held) = self.by_origin.remove(origin) {
-            self.count -= held.len();
-        }
     }
 }
 
@@ -99,7 +109,9 @@ pub(crate) fn next_batch(
     theirs: &mut HashMap<NodeId, u64>,
 ) -> Result<Option<Outgoing>, LinkError> {
     let fed = node.federation();
-    for (origin, ours) in node.store().heads()? {
+    // Only what is on disk: an event sent before its flush could be lost in a crash and
+    // its number signed again for another event.
+    for (origin, ours) in node.signals().durable.heads() {
         if fed.is_blocked(&origin) || origin == *peer && theirs.get(&origin).is_none() {
             // A peer that has not reported its own log is not sent its own events.
             continue;
@@ -166,6 +178,10 @@ pub(crate) async fn receive_pipeline(
     let node = &node;
     let expected = Expected::default();
     let expected = &expected;
+    let per_origin =
+        usize::try_from(node.config().federation.gap_bytes_per_origin).unwrap_or(usize::MAX);
+    let pending = std::sync::Mutex::new(Pending::new(per_origin));
+    let pending = &pending;
     // One verified batch waits to be handed to ingest; handed-over batches wait to be
     // written and flushed while the next ones are verified and handed over.
     let (verified_tx, verified_rx) = mpsc::channel(1);
@@ -174,7 +190,7 @@ pub(crate) async fn receive_pipeline(
     tokio::join!(
         stage(incoming, verified_tx, |events| verify(&peer, events)),
         stage(verified_rx, queued_tx, |events| store_batch(
-            node, expected, events
+            node, expected, pending, events
         )),
         stage(queued_rx, done, |written: Written| written.durable()),
     );
@@ -274,10 +290,10 @@ type Expected = std::sync::Mutex<HashMap<NodeId, u64>>;
 async fn store_batch(
     node: &Node,
     expected: &Expected,
+    pending: &std::sync::Mutex<Pending>,
     good: Vec<VerifiedEvent>,
 ) -> Result<Written, LinkError> {
     let fed = node.federation();
-    let own = node.node_id();
     let mut seen: HashMap<NodeId, u64> = HashMap::new();
     let mut in_order = Vec::new();
     let mut gap = false;
@@ -300,10 +316,11 @@ async fn store_batch(
             let origin = payload.origin;
             let max = seen.entry(origin).or_insert(0);
             *max = (*max).max(seq);
-            if origin == own || fed.is_blocked(&origin) {
-                // Our own events come back only as duplicates; blocked origins are refused.
+            if fed.is_blocked(&origin) {
                 continue;
             }
+            // This node's own events come back as duplicates, or, after a restore from a
+            // backup, as the events it wrote after the backup: stored like any others.
             let slot = match next_of.iter().position(|(o, _)| *o == origin) {
                 Some(i) => i,
                 None => {
@@ -330,22 +347,21 @@ async fn store_batch(
                 in_order.push(event);
             } else if seq > *next {
                 gap = true;
-                let held = fed
-                    .pending
+                let held = pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .hold(origin, seq, event);
                 if !held {
-                    tracing::warn!(%origin, "out-of-order hold is full; dropping until resent");
+                    tracing::info!(%origin, seq, "events ahead of a gap fill this link's share; dropped until sent again");
                 }
             }
             // An event below `next` is already stored or queued: a duplicate.
         }
         // Held events that now follow on.
-        let mut pending = fed.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
         for (origin, mut next) in next_of {
             let run = pending.take_run(&origin, next);
-            if !run.is_empty() {
+            if !run.is_empty() && !fed.is_blocked(&origin) {
                 next += run.len() as u64;
                 runs.push(run);
             }
@@ -366,12 +382,13 @@ async fn queue(node: &Node, events: Vec<VerifiedEvent>) -> Result<crate::node::D
         .map_err(|e| LinkError::Store(e.to_string()))
 }
 
-/// Verifies and stores a directed event from `peer`; returns its id for the ack.
+/// Verifies and stores a directed event from `peer`; returns its id for the ack and what
+/// ingest made of it.
 pub(crate) async fn receive_directed(
     node: &Node,
     peer: &NodeId,
     event: SignedEvent,
-) -> Result<EventId, LinkError> {
+) -> Result<(EventId, IngestOutcome), LinkError> {
     let verified = tokio::task::spawn_blocking(move || event.verify())
         .await
         .map_err(|e| LinkError::Store(e.to_string()))?
@@ -394,9 +411,33 @@ pub(crate) async fn receive_directed(
         )));
     }
     let id = verified.id();
-    node.ingest()
+    let outcome = node
+        .ingest()
         .remote(vec![verified])
         .await
-        .map_err(|e| LinkError::Store(e.to_string()))?;
-    Ok(id)
+        .map_err(|e| LinkError::Store(e.to_string()))?
+        .pop()
+        .ok_or_else(|| LinkError::Store("no outcome for a stored event".to_owned()))?;
+    Ok((id, outcome))
+}
+
+/// Whether this node has anything to do with `peer` over directed events: something waits
+/// to be delivered to it, or one of this node's members shares a conversation or a match
+/// with one of its members. A directed-only link from any other node must open with an
+/// event that concerns one of this node's members, or it is closed.
+pub(crate) fn related(node: &Node, peer: &NodeId) -> Result<bool, LinkError> {
+    if node.store().outbox_len(peer) > 0 {
+        return Ok(true);
+    }
+    let Some(name) = node.store().origin_name(peer)? else {
+        return Ok(false);
+    };
+    if node.store().shares_conversation_with(&name)? {
+        return Ok(true);
+    }
+    Ok(node
+        .store()
+        .matches()?
+        .iter()
+        .any(|m| m.buddy.node_name() == name || m.mentor.node_name() == name))
 }

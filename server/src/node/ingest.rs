@@ -88,11 +88,14 @@ pub(crate) struct Signals {
     pub(crate) outbox: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Bumped after every durable group, whatever it held.
     pub(crate) stored: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// What is on disk: links send nothing beyond it.
+    pub(crate) durable: std::sync::Arc<super::durable::DurableLog>,
 }
 
 impl Signals {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(durable: super::durable::DurableLog) -> Self {
         Self {
+            durable: std::sync::Arc::new(durable),
             shared_log: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             outbox: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             stored: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
@@ -105,19 +108,47 @@ impl Signals {
 pub(crate) struct IngestHandle {
     /// Bounded, so a flood of writers waits instead of growing memory.
     tx: mpsc::Sender<Request>,
+    /// True once this node has caught up with its own shared log (see
+    /// `federation::own_log`); local shared-log events wait for it.
+    own_log_ready: tokio::sync::watch::Receiver<bool>,
+}
+
+/// What the ingest actor works with.
+pub(crate) struct IngestSetup {
+    /// The database.
+    pub(crate) store: Store,
+    /// Signs this node's events.
+    pub(crate) keypair: NodeKeypair,
+    /// Where changes go for live updates.
+    pub(crate) live: LiveSender,
+    /// Woken after each stored group.
+    pub(crate) indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
+    /// Tells links about new events, and what is durable.
+    pub(crate) signals: Signals,
+    /// Bytes of directed events each other node may have held here at once.
+    pub(crate) hold_quota: u64,
+    /// The node's clock.
+    pub(crate) clock: std::sync::Arc<dyn super::Clock>,
+    /// True once this node has caught up with its own shared log.
+    pub(crate) own_log_ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl IngestHandle {
     /// Starts the actor on its own thread. It stops when every handle is dropped, after
     /// finishing what is queued.
     pub(crate) fn start(
-        store: Store,
-        keypair: NodeKeypair,
-        live: LiveSender,
-        indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
-        signals: Signals,
-        hold_quota: u64,
+        setup: IngestSetup,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        let IngestSetup {
+            store,
+            keypair,
+            live,
+            indexer,
+            signals,
+            hold_quota,
+            clock,
+            own_log_ready,
+        } = setup;
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
         let name = store.node_name()?.unwrap_or_default();
@@ -129,6 +160,7 @@ impl IngestHandle {
             next_seq,
             last_time: Timestamp::default(),
             hold_quota,
+            clock,
             name,
             live,
             indexer,
@@ -138,7 +170,7 @@ impl IngestHandle {
             .name("kindred-ingest".to_owned())
             .spawn(move || actor.run(rx))
             .map_err(|e| StoreError::corrupt("ingest", e))?;
-        Ok((Self { tx }, thread))
+        Ok((Self { tx, own_log_ready }, thread))
     }
 
     /// Numbers, signs and stores a local event; returns once it is durable. The same
@@ -148,6 +180,14 @@ impl IngestHandle {
         &self,
         draft: Draft,
     ) -> Result<(IngestOutcome, VerifiedEvent), IngestError> {
+        if draft.reach == Reach::Shared {
+            // Never a number a peer may hold another event for (a node restored from a
+            // backup catches up with its own log first).
+            let mut ready = self.own_log_ready.clone();
+            if ready.wait_for(|r| *r).await.is_err() {
+                return Err(IngestError::Closed);
+            }
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request::Local(Box::new(draft), reply))
@@ -223,6 +263,8 @@ struct Actor {
     last_time: Timestamp,
     /// Bytes of directed events each other node may have held here at once.
     hold_quota: u64,
+    /// The node's clock.
+    clock: std::sync::Arc<dyn super::Clock>,
     /// This node's name.
     name: String,
     live: LiveSender,
@@ -259,7 +301,7 @@ impl Actor {
 
     fn write_group(&mut self, group: Vec<Request>) {
         // Never earlier than this node's previous events, even if the clock steps back.
-        let now = Timestamp::now().max(self.last_time);
+        let now = self.clock.now().max(self.last_time);
         self.last_time = now;
         let mut events = Vec::with_capacity(group.len());
         let mut waiters = Vec::with_capacity(group.len());
@@ -340,6 +382,25 @@ impl Actor {
                 let live = self.live.clone();
                 let signals = self.signals.clone();
                 let origin = self.origin;
+                // What this group brings to disk, for the durable watermark.
+                let last_local = match self.store.last_local_seq() {
+                    Ok(seq) => seq,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the arrival log's end");
+                        0
+                    }
+                };
+                let mut heads: Vec<(NodeId, u64)> = Vec::new();
+                for (outcome, event) in outcomes.iter().zip(&events) {
+                    if outcome.refusal().is_some() {
+                        self.signals.durable.count_refused(event.payload().origin);
+                    }
+                    if let (IngestOutcome::Stored { .. }, Some(seq)) =
+                        (outcome, event.payload().seq())
+                    {
+                        heads.push((event.payload().origin, seq));
+                    }
+                }
                 self.store.when_durable(Box::new(move |flushed| {
                     if let Err(e) = flushed {
                         for waiter in waiters {
@@ -347,6 +408,7 @@ impl Actor {
                         }
                         return;
                     }
+                    signals.durable.advance(last_local, &heads);
                     let mut shared = false;
                     let mut directed = false;
                     for (outcome, event) in outcomes.iter().zip(&events) {

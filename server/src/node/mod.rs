@@ -4,7 +4,9 @@
 
 mod accounts;
 pub(crate) mod chat;
+mod clock;
 mod content;
+mod durable;
 mod ingest;
 mod key_file;
 mod live;
@@ -25,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
+pub use clock::{Clock, SkewedClock, SystemClock};
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
 use live::LiveHub;
@@ -97,6 +100,8 @@ struct Inner {
     tls_client: Arc<rustls::ClientConfig>,
     /// This node's key pair (signs events and handshakes).
     keypair: NodeKeypair,
+    /// Where the node reads the time (events, arrivals, hellos).
+    clock: Arc<dyn Clock>,
     /// The database.
     store: Store,
     /// The single writer of the event log.
@@ -145,6 +150,15 @@ impl Node {
     /// Opens the data folder (creating it, the node key and the database on first start).
     /// Returns the node and, while no admin exists, a fresh one-time set-up token.
     pub fn open(config: Config) -> Result<(Node, Option<String>), NodeError> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// As [`Node::open`], with the node reading the time from `clock` (tests give a node a
+    /// wrong clock this way).
+    pub fn open_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Node, Option<String>), NodeError> {
         // Certificates first: a wrong path should stop the node before it touches data.
         let tls_server = match (&config.tls.cert_file, &config.tls.key_file) {
             (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
@@ -158,17 +172,22 @@ impl Node {
         check_name(&store, &config, &keypair.node_id())?;
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone())?;
-        let signals = Signals::new();
-        let blocked = store.blocked_nodes()?;
+        let signals = Signals::new(durable::DurableLog::new(
+            store.heads()?,
+            store.last_local_seq()?,
+        ));
+        let federation = crate::federation::Federation::new(store.blocked_nodes()?);
         let (mentoring_tx, mentoring_done) = watch::channel(store.mentoring_watermark()?);
-        let (ingest, thread) = IngestHandle::start(
-            store.clone(),
-            keypair_clone(&keypair),
-            live_tx,
-            indexer.waker(),
-            signals.clone(),
-            config.federation.hold_bytes_per_node,
-        )?;
+        let (ingest, thread) = IngestHandle::start(ingest::IngestSetup {
+            store: store.clone(),
+            keypair: keypair_clone(&keypair),
+            live: live_tx,
+            indexer: indexer.waker(),
+            signals: signals.clone(),
+            hold_quota: config.federation.hold_bytes_per_node,
+            clock: clock.clone(),
+            own_log_ready: federation.own_log.ready(),
+        })?;
         let l = &config.limits;
         let limits = Limits {
             login_failures: RateLimiter::new(
@@ -191,13 +210,14 @@ impl Node {
                 tls_server,
                 tls_client,
                 keypair,
+                clock,
                 store,
                 ingest,
                 ingest_thread: std::sync::Mutex::new(Some(thread)),
                 live_rx: std::sync::Mutex::new(Some(live_rx)),
                 indexer,
                 signals,
-                federation: crate::federation::Federation::new(blocked),
+                federation,
                 mentoring_done,
                 mentoring_tx: std::sync::Mutex::new(Some(mentoring_tx)),
                 shutdown: watch::channel(false).0,
@@ -219,10 +239,14 @@ impl Node {
         let fan_out = self
             .take_live_rx()
             .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
-        if let Err(e) = self.announce().await {
-            tracing::error!(error = %e, "cannot announce this node's address");
-        }
         self.start_federation()?;
+        // In the background: it waits until this node has caught up with its own log.
+        let announcing = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = announcing.announce().await {
+                tracing::error!(error = %e, "cannot announce this node's address");
+            }
+        });
         tokio::spawn(accounts::prepare_dummy_hash());
         let processor = self
             .inner
@@ -377,6 +401,11 @@ impl Node {
 
     pub(crate) fn signals(&self) -> &Signals {
         &self.inner.signals
+    }
+
+    /// The time, as this node's clock says.
+    pub(crate) fn now(&self) -> kindred_protocol::Timestamp {
+        self.inner.clock.now()
     }
 
     pub(crate) fn keypair(&self) -> &NodeKeypair {

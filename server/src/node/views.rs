@@ -98,8 +98,7 @@ impl Node {
             return Ok(None);
         };
         let meta = stored.meta;
-        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined || meta.held
-        {
+        if meta.retracted_by.is_some() || meta.original.is_some() || meta.quarantined || meta.held {
             return Ok(None);
         }
         let original = payload_of(&stored.event)?;

@@ -62,10 +62,8 @@ pub(super) fn update<V: View>(
     }
     let current = view.conversation(&u.conversation)?;
     let ours = |m: &MemberId| m.node_name() == ctx.self_name;
-    let involved = u.members.iter().any(ours)
-        || current
-            .as_ref()
-            .is_some_and(|c| c.members.iter().any(ours));
+    let involved =
+        u.members.iter().any(ours) || current.as_ref().is_some_and(|c| c.members.iter().any(ours));
     if !involved {
         return Ok(Decision::Refuse(Refusal::NotForThisNode));
     }
@@ -96,7 +94,9 @@ pub(super) fn update<V: View>(
         return Ok(Decision::Refuse(Refusal::Superseded));
     }
     if u.kind == ConversationKind::Direct && set(&u.members) != set(&current.members) {
-        return Ok(Decision::Refuse(Refusal::ConversationChange(author.clone())));
+        return Ok(Decision::Refuse(Refusal::ConversationChange(
+            author.clone(),
+        )));
     }
     if current.admins.contains(author) {
         return Ok(Decision::Apply(Effect::Conversation(state)));
@@ -113,7 +113,9 @@ pub(super) fn update<V: View>(
     if leaves {
         Ok(Decision::Apply(Effect::Conversation(state)))
     } else {
-        Ok(Decision::Refuse(Refusal::ConversationChange(author.clone())))
+        Ok(Decision::Refuse(Refusal::ConversationChange(
+            author.clone(),
+        )))
     }
 }
 

@@ -259,7 +259,11 @@ mod tests {
             ("second retraction", retract(post, "@ann:a.org", 1)),
         ] {
             let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
-            assert_eq!(got, Ok(Decision::Refuse(Refusal::TakenDown(post))), "{what}");
+            assert_eq!(
+                got,
+                Ok(Decision::Refuse(Refusal::TakenDown(post))),
+                "{what}"
+            );
         }
     }
 

@@ -12,7 +12,7 @@ use kindred_protocol::{
     Timestamp,
 };
 
-use super::{ConversationState, Context, Decision, Effect, Entry, View, decide};
+use super::{Context, ConversationState, Decision, Effect, Entry, View, decide};
 
 /// The key of test node `n` (this node is 0).
 pub(crate) fn node(n: u8) -> NodeId {

@@ -112,8 +112,18 @@ mod tests {
         };
         let cases = [
             (&pending, &mentor, Answer::Accepted, Ok(MatchStatus::Active)),
-            (&pending, &mentor, Answer::Declined, Ok(MatchStatus::Declined)),
-            (&pending, &buddy, Answer::Withdrawn, Ok(MatchStatus::Withdrawn)),
+            (
+                &pending,
+                &mentor,
+                Answer::Declined,
+                Ok(MatchStatus::Declined),
+            ),
+            (
+                &pending,
+                &buddy,
+                Answer::Withdrawn,
+                Ok(MatchStatus::Withdrawn),
+            ),
             (
                 &pending,
                 &buddy,

@@ -15,10 +15,10 @@
 
 mod chat;
 mod content;
-pub(crate) mod mentoring;
-mod names;
 #[cfg(test)]
 pub(crate) mod memory;
+pub(crate) mod mentoring;
+mod names;
 
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::ConversationKind;
@@ -277,13 +277,11 @@ pub(crate) trait View {
     /// A held event.
     fn entry(&self, id: &EventId) -> Result<Option<Entry>, Self::Error>;
     /// A conversation with a member on this node.
-    fn conversation(&self, id: &ConversationId)
-    -> Result<Option<ConversationState>, Self::Error>;
+    fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Self::Error>;
     /// When the held profile of `member` was made, and by which event.
     fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Self::Error>;
     /// When the held announcement of `node` was made, and by which event.
-    fn announcement_version(&self, node: &NodeId)
-    -> Result<Option<(u64, EventId)>, Self::Error>;
+    fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, Self::Error>;
 }
 
 /// Decides what a verified event may do. `id` is the event's id.

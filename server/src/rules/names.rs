@@ -108,7 +108,13 @@ mod tests {
         // (what, bindings, event, expected)
         let a = node(1);
         let h = node(9);
-        let cases: Vec<(&str, Vec<(&str, u8)>, kindred_protocol::EventPayload, Decision)> = vec![
+        type Case = (
+            &'static str,
+            Vec<(&'static str, u8)>,
+            kindred_protocol::EventPayload,
+            Decision,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "a member of the bound node",
                 vec![("a.org", 1)],
@@ -139,9 +145,7 @@ mod tests {
                 "a member of this node, signed by another",
                 vec![],
                 post("@sam:self.org", 9),
-                Decision::Refuse(Refusal::ThisNodesName(
-                    "@sam:self.org".parse().unwrap(),
-                )),
+                Decision::Refuse(Refusal::ThisNodesName("@sam:self.org".parse().unwrap())),
             ),
             (
                 "an unbound name waits for its announcement",
@@ -171,9 +175,7 @@ mod tests {
                 "an announcement of this node's name",
                 vec![],
                 announce("self.org", 9),
-                Decision::Refuse(Refusal::ThisNodesName(
-                    "@node:self.org".parse().unwrap(),
-                )),
+                Decision::Refuse(Refusal::ThisNodesName("@node:self.org".parse().unwrap())),
             ),
             (
                 "a node cannot rename itself",

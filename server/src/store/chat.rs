@@ -273,6 +273,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether a conversation held here (so with one of this node's members) includes a
+    /// member of the node named `name`.
+    pub(crate) fn shares_conversation_with(&self, name: &str) -> Result<bool, StoreError> {
+        for item in self.trees().chat.scan_prefix([b'c']) {
+            let (k, v) = item?;
+            if k.len() != 17 {
+                continue;
+            }
+            let record: ConversationRecord = from_json("chat", &v)?;
+            if record.members.iter().any(|m| m.node_name() == name) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether `member` (local) blocked `other`.
     pub(crate) fn has_blocked(
         &self,

@@ -83,6 +83,9 @@ mod tests {
         let key = conflict_key(ConflictKind::Fork, &NodeId::from_bytes([4; 32]));
         assert_eq!(key[0], b'f');
         assert_eq!(&key[1..], &[4; 32]);
-        assert_eq!(conflict_key(ConflictKind::NameClaim, &NodeId::from_bytes([0; 32]))[0], b'n');
+        assert_eq!(
+            conflict_key(ConflictKind::NameClaim, &NodeId::from_bytes([0; 32]))[0],
+            b'n'
+        );
     }
 }

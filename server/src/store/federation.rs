@@ -33,6 +33,9 @@ pub(crate) struct PeerRecord {
     pub(crate) next_attempt_at: u64,
     /// The last link error.
     pub(crate) last_error: Option<String>,
+    /// The newest address it announced after the pairing (it moved), once followed.
+    #[serde(default)]
+    pub(crate) announced: Option<String>,
 }
 
 /// Where a node says it can be reached (from its announcement on the shared log).

@@ -45,18 +45,6 @@ impl Store {
     pub(crate) fn nothing_held(&self) -> bool {
         self.trees().held.is_empty()
     }
-
-    /// How many events wait, in all (for the Peers page and logs).
-    pub(crate) fn held_count(&self) -> Result<u64, StoreError> {
-        let mut n = 0;
-        for item in self.trees().held.iter() {
-            let (k, v) = item?;
-            if k.first() != Some(&b'q') {
-                n += (v.len() / 8) as u64;
-            }
-        }
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -33,13 +33,13 @@ use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
+pub(crate) use conflicts::ConflictKind;
 pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
-pub(crate) use conflicts::{Conflict, ConflictKind};
 pub(crate) use ingest::{Change, IngestContext, IngestOutcome, Verdict};
-pub(crate) use names::Binding;
 pub(crate) use keys::Position;
 pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecord, RoundRecord};
+pub(crate) use names::Binding;
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
 pub(crate) use topics::TopicRecord;
 

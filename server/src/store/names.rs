@@ -34,20 +34,6 @@ impl Store {
             .transpose()
     }
 
-    /// Every binding, name first.
-    pub(crate) fn bindings(&self) -> Result<Vec<(String, NodeId)>, StoreError> {
-        self.trees()
-            .node_names
-            .iter()
-            .map(|item| {
-                let (k, v) = item?;
-                let name = String::from_utf8(k.to_vec())
-                    .map_err(|e| StoreError::corrupt("node_names", e))?;
-                Ok((name, decode_node("node_names", &v)?))
-            })
-            .collect()
-    }
-
     /// Binds `name` to `node` first-hand (this node at first start, a peer at pairing),
     /// unless either is bound otherwise. Not durable until the caller waits for it.
     pub(crate) fn bind_name(&self, name: &str, node: &NodeId) -> Result<Binding, StoreError> {

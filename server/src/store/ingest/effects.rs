@@ -9,8 +9,8 @@ use kindred_protocol::event::body::chat::ConversationUpdate;
 use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, NodeId};
 
 use super::super::chat::{
-    ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key,
-    message_key, participant_key,
+    ConversationRecord, MarkerRecord, ParticipantState, conversation_key, marker_key, message_key,
+    participant_key,
 };
 use super::super::events::EventMeta;
 use super::super::federation::{Announcement, announcement_key};

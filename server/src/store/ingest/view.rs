@@ -6,9 +6,9 @@ use kindred_protocol::{EventBody, EventId, MemberId, NodeId};
 
 use super::super::chat::{ConversationRecord, conversation_key};
 use super::super::federation::{Announcement, announcement_key};
+use super::super::from_json;
 use super::super::names::decode_node;
 use super::super::profiles::ProfileRecord;
-use super::super::from_json;
 use super::tx::{Tx, TxError, abort};
 use crate::rules::{ConversationState, Entry, View};
 

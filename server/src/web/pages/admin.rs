@@ -313,6 +313,8 @@ pub(crate) async fn update_topic(
 struct PeerRow {
     view: PeerView,
     since: Option<When>,
+    /// Its clock's distance from this node's, when more than the warning limit.
+    clock: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -323,6 +325,8 @@ struct PeersPage {
     section: &'static str,
     node_name: String,
     peers: Vec<PeerRow>,
+    /// Forks, name claims and clocks the admin should know about.
+    warnings: Vec<kindred_protocol::api::FederationWarning>,
     invite: Option<String>,
     invite_expires: Option<When>,
     problems: Problems,
@@ -337,6 +341,14 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
         .into_iter()
         .map(|view| PeerRow {
             since: view.connected_since.map(|t| When::new(t, now)),
+            clock: view
+                .clock_offset_ms
+                .filter(|o| o.unsigned_abs() > node.config().federation.clock_warning_ms)
+                .map(|o| {
+                    let minutes = o.unsigned_abs().div_ceil(60_000);
+                    let direction = if o > 0 { "ahead of" } else { "behind" };
+                    format!("{minutes} min {direction} this node's")
+                }),
             view,
         })
         .collect();
@@ -347,6 +359,7 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
         section: "peers",
         node_name: node.config().node.name.to_string(),
         peers,
+        warnings: node.federation_warnings()?,
         invite: None,
         invite_expires: None,
         problems: Problems::default(),

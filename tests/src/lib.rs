@@ -34,6 +34,8 @@ pub struct TestNode {
     stop: Option<oneshot::Sender<()>>,
     /// The serving task.
     task: Option<JoinHandle<Result<(), kindred_server::NodeError>>>,
+    /// Where the node reads the time (kept across restarts).
+    clock: std::sync::Arc<dyn kindred_server::Clock>,
 }
 
 impl TestNode {
@@ -61,6 +63,14 @@ impl TestNode {
 
     /// A node whose config `tweak` adjusts.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_clock(std::sync::Arc::new(kindred_server::SystemClock), tweak).await
+    }
+
+    /// A node reading the time from `clock` (a node whose clock is wrong).
+    pub async fn start_with_clock(
+        clock: std::sync::Arc<dyn kindred_server::Clock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         init_logging();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
@@ -68,23 +78,23 @@ impl TestNode {
         config.log.filter = "warn".into();
         // Test nodes live on 127.0.0.1 and announce it; and a restarted node whose peers
         // are down need not wait long for them to say how far they hold its log.
-        config.federation.dial_private_addresses = true;
+        config.federation.dial_private_addresses = Some(true);
         config.federation.own_log_wait_seconds = 5;
         tweak(&mut config);
-        let mut node = Self::boot(config).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut node = Self::boot_on(config, listener, clock).await;
         node._dir = Some(dir);
         node
     }
 
-    async fn boot(config: Config) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::boot_on(config, listener).await
-    }
-
-    async fn boot_on(mut config: Config, listener: tokio::net::TcpListener) -> Self {
+    async fn boot_on(
+        mut config: Config,
+        listener: tokio::net::TcpListener,
+        clock: std::sync::Arc<dyn kindred_server::Clock>,
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr;
-        let (node, setup_token) = open_when_free(config.clone()).await;
+        let (node, setup_token) = open_when_free(config.clone(), clock.clone()).await;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(node.serve(listener, async move {
             // A dropped sender also stops the node.
@@ -97,6 +107,7 @@ impl TestNode {
             _dir: None,
             stop: Some(stop),
             task: Some(task),
+            clock,
         }
     }
 
@@ -227,7 +238,7 @@ impl TestNode {
     /// Boots a stopped node on its data folder again, listening on `listener`.
     async fn boot_again(&mut self, listener: tokio::net::TcpListener) {
         let dir = self._dir.take();
-        *self = Self::boot_on(self.config.clone(), listener).await;
+        *self = Self::boot_on(self.config.clone(), listener, self.clock.clone()).await;
         self._dir = dir;
     }
 }
@@ -236,6 +247,20 @@ impl Drop for TestNode {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// Copies a folder and everything in it (a backup of a stopped node's data folder).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
@@ -277,11 +302,14 @@ pub async fn pair(admin_a: &Client, admin_b: &Client) {
 }
 
 /// Opens a node, waiting (bounded) for a previous instance on the same folder to release it.
-async fn open_when_free(config: Config) -> (Node, Option<String>) {
+async fn open_when_free(
+    config: Config,
+    clock: std::sync::Arc<dyn kindred_server::Clock>,
+) -> (Node, Option<String>) {
     let mut last = None;
     let started = std::time::Instant::now();
     for _ in 0..600 {
-        match Node::open(config.clone()) {
+        match Node::open_with_clock(config.clone(), clock.clone()) {
             Ok(opened) => {
                 if started.elapsed() > Duration::from_secs(1) {
                     eprintln!("node reopened after {:?}", started.elapsed());

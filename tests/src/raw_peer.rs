@@ -2,8 +2,11 @@
 //! test can pair, replay a handshake, forge events or send garbage.
 
 use futures_util::{SinkExt, StreamExt};
-use kindred_protocol::peer::{Handshake, Hello, PeerFrame, Role};
-use kindred_protocol::{NodeKeypair, NodeName};
+use kindred_protocol::peer::{Handshake, HaveEntry, Hello, PeerFrame, Role};
+use kindred_protocol::{
+    Audience, EventBody, EventId, EventPayload, MemberId, NodeId, NodeKeypair, NodeName,
+    References, SignedEvent, Timestamp,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -118,6 +121,117 @@ impl RawPeer {
         false
     }
 
+    /// This fake node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.keypair.node_id()
+    }
+
+    /// `@local:<this node's name>`.
+    pub fn member(&self, local: &str) -> MemberId {
+        MemberId::new(local, &self.name).unwrap()
+    }
+
+    /// Signs an event from this fake node, made now.
+    pub fn sign(
+        &self,
+        audience: Audience,
+        author: &MemberId,
+        refs: References,
+        body: EventBody,
+    ) -> SignedEvent {
+        self.sign_at(audience, author, refs, body, Timestamp::now())
+    }
+
+    /// Signs an event from this fake node, dated `at`.
+    pub fn sign_at(
+        &self,
+        audience: Audience,
+        author: &MemberId,
+        refs: References,
+        body: EventBody,
+        at: Timestamp,
+    ) -> SignedEvent {
+        let payload = EventPayload {
+            origin: self.node_id(),
+            created_at: at,
+            audience,
+            author: author.clone(),
+            refs,
+            body,
+        };
+        SignedEvent::sign(&payload, &self.keypair).unwrap()
+    }
+
+    /// Its announcement (`@node:<name>`) as shared-log event `seq`.
+    pub fn announcement(&self, seq: u64, address: &str) -> SignedEvent {
+        let body =
+            EventBody::NodeAnnouncement(kindred_protocol::event::body::profile::NodeAnnouncement {
+                address: address.to_owned(),
+                organisation: format!("{} (raw)", self.name),
+            });
+        self.sign(
+            Audience::Shared { seq },
+            &self.member("node"),
+            References::default(),
+            body,
+        )
+    }
+
+    /// Sends shared-log events as replication batch `batch` and waits for the node to
+    /// acknowledge it (false if the link ended first).
+    pub async fn replicate(&mut self, batch: u64, events: Vec<SignedEvent>) -> bool {
+        self.send(&PeerFrame::EventBatch { batch, events })
+            .await
+            .unwrap();
+        self.acknowledged(batch).await
+    }
+
+    /// Connects to a node it is not paired with for directed delivery: handshake, then an
+    /// empty have-vector, as a node of the federation delivering chat would.
+    pub async fn directed_only(url: &str, seed: u8, name: &str) -> anyhow::Result<Self> {
+        let mut raw = Self::connect(url, seed, name).await?;
+        raw.handshake().await?;
+        raw.send(&PeerFrame::HaveVector(Vec::<HaveEntry>::new()))
+            .await?;
+        Ok(raw)
+    }
+
+    /// Sends a directed event; `Ok(())` once the node acknowledged it, `Err(code)` if it
+    /// refused the link instead (0 when it closed without saying why).
+    pub async fn deliver(&mut self, event: SignedEvent) -> Result<(), u16> {
+        let id = event.id();
+        self.send(&PeerFrame::Directed(event))
+            .await
+            .map_err(|_| 0u16)?;
+        while let Some(frame) = self.recv().await {
+            match frame {
+                PeerFrame::DirectedAck(acked) if acked == id => return Ok(()),
+                PeerFrame::Error { code, .. } => return Err(code.0),
+                PeerFrame::Ping(v) => {
+                    let _ = self.send(&PeerFrame::Pong(v)).await;
+                }
+                _ => {}
+            }
+        }
+        Err(0)
+    }
+
+    /// The next directed event the node sends this fake node, acknowledged (passing over
+    /// other frames); `None` if the link ended first.
+    pub async fn next_directed(&mut self) -> Option<SignedEvent> {
+        while let Some(frame) = self.recv().await {
+            match frame {
+                PeerFrame::Directed(event) => {
+                    self.send(&PeerFrame::DirectedAck(event.id())).await.ok()?;
+                    return Some(event);
+                }
+                PeerFrame::Ping(v) => self.send(&PeerFrame::Pong(v)).await.ok()?,
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Waits until the node sends an error frame or closes; returns the error code if any.
     pub async fn refusal(&mut self) -> Option<u16> {
         while let Some(frame) = self.recv().await {
@@ -145,4 +259,16 @@ pub fn invite_secret(token: &str) -> anyhow::Result<[u8; 32]> {
         *b = byte(32 + i)?;
     }
     Ok(secret)
+}
+
+/// A directed audience for one node.
+pub fn to(node: NodeId) -> Audience {
+    Audience::Directed {
+        recipients: vec![node],
+    }
+}
+
+/// The id of a signed event, for references.
+pub fn id_of(event: &SignedEvent) -> EventId {
+    event.id()
 }

@@ -17,6 +17,9 @@ pub struct HaveEntry {
     pub origin: NodeId,
     /// Highest contiguous sequence number held (0 when none).
     pub seq: u64,
+    /// The id of the event held at `seq` (all zeros when `seq` is 0), so a node holding
+    /// a different event with that number sees at once that the origin's log forked.
+    pub head: EventId,
 }
 
 /// Why a node is closing a link or refusing a frame. Unknown codes are kept as numbers.
@@ -114,6 +117,7 @@ impl PeerFrame {
                 for e in entries {
                     w.raw(e.origin.as_bytes());
                     w.u64(e.seq);
+                    w.raw(e.head.as_bytes());
                 }
             }
             PeerFrame::EventBatch { batch, events } => {
@@ -178,6 +182,7 @@ impl PeerFrame {
                     entries.push(HaveEntry {
                         origin: NodeId::from_bytes(r.array("have vector origin")?),
                         seq: r.u64("have vector seq")?,
+                        head: EventId::from_bytes(r.array("have vector head")?),
                     });
                 }
                 PeerFrame::HaveVector(entries)

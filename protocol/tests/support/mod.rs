@@ -418,11 +418,17 @@ pub fn frame() -> impl Strategy<Value = PeerFrame> {
             sig[32..].copy_from_slice(&b);
             PeerFrame::Proof(Proof(sig))
         }),
-        vec((node_id(), any::<u64>()), 0..20).prop_map(|v| PeerFrame::HaveVector(
-            v.into_iter()
-                .map(|(origin, seq)| HaveEntry { origin, seq })
-                .collect()
-        )),
+        vec((node_id(), any::<u64>(), any::<[u8; 32]>()), 0..20).prop_map(|v| {
+            PeerFrame::HaveVector(
+                v.into_iter()
+                    .map(|(origin, seq, head)| HaveEntry {
+                        origin,
+                        seq,
+                        head: kindred_protocol::EventId::from_bytes(head),
+                    })
+                    .collect(),
+            )
+        }),
         (any::<u64>(), vec(signed_event(), 0..8))
             .prop_map(|(batch, events)| PeerFrame::EventBatch { batch, events }),
         any::<u64>().prop_map(|batch| PeerFrame::BatchAck { batch }),

@@ -18,10 +18,12 @@ pub struct FederationSection {
     /// what it wrote after the backup instead of reusing its numbers. Default 20 s.
     pub own_log_wait_seconds: u64,
     /// Whether addresses in other nodes' announcements may be dialled when they are on
-    /// loopback or private ranges (127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ...). Off by
-    /// default, so an announcement cannot make this node connect to its own network; turn
-    /// it on for a federation inside one private network.
-    pub dial_private_addresses: bool,
+    /// loopback or private ranges (127.0.0.0/8, 10.0.0.0/8, 192.168.0.0/16, ...), so an
+    /// announcement cannot make this node connect to services on its own network. Unset
+    /// (the default), it follows this node's own public address: on for a node that is
+    /// itself on a loopback or private address (a trial on one machine, a federation inside
+    /// one private network), off for a node on the public internet.
+    pub dial_private_addresses: Option<bool>,
     /// How far (ms) a peer's clock may be from this node's before the Peers page warns.
     pub clock_warning_ms: u64,
 }
@@ -32,7 +34,7 @@ impl Default for FederationSection {
             hold_bytes_per_node: 4 * 1024 * 1024,
             gap_bytes_per_origin: 8 * 1024 * 1024,
             own_log_wait_seconds: 20,
-            dial_private_addresses: false,
+            dial_private_addresses: None,
             clock_warning_ms: 60_000,
         }
     }

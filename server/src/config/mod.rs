@@ -458,6 +458,26 @@ impl Config {
     }
 
     /// The address people and peers use to reach this node, without a trailing slash.
+    /// Whether announced loopback and private-range addresses may be dialled:
+    /// `federation.dial_private_addresses`, or, unset, whether this node's own public
+    /// address is itself on such a range.
+    pub fn dial_private_addresses(&self) -> bool {
+        self.federation.dial_private_addresses.unwrap_or_else(|| {
+            let own = self.public_url();
+            match url::Url::parse(&own)
+                .ok()
+                .and_then(|u| u.host().map(|h| h.to_owned()))
+            {
+                Some(url::Host::Ipv4(ip)) => !crate::federation::is_public(&ip.into()),
+                Some(url::Host::Ipv6(ip)) => !crate::federation::is_public(&ip.into()),
+                Some(url::Host::Domain(name)) => {
+                    name == "localhost" || name.ends_with(".localhost")
+                }
+                None => false,
+            }
+        })
+    }
+
     pub fn public_url(&self) -> String {
         match &self.node.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),

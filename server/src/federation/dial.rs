@@ -112,7 +112,7 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
             tracing::info!(%peer, "directed events wait for a node with no known address");
             return;
         };
-        let allow_private = node.config().federation.dial_private_addresses;
+        let allow_private = node.config().dial_private_addresses();
         if let Err(e) =
             address::check(&announcement.address, Source::Announcement, allow_private).await
         {
@@ -205,7 +205,7 @@ fn announced_address(node: &Node, record: &PeerRecord) -> Option<String> {
 /// The address to dial a paired peer at: its announced one if that may be dialled, else
 /// the one from the pairing (if that is a web address at all).
 async fn dialable_address(node: &Node, record: &PeerRecord) -> Option<String> {
-    let allow_private = node.config().federation.dial_private_addresses;
+    let allow_private = node.config().dial_private_addresses();
     if let Some(announced) = announced_address(node, record) {
         match address::check(&announced, Source::Announcement, allow_private).await {
             Ok(()) => return Some(announced),

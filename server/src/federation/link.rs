@@ -367,6 +367,9 @@ async fn session(
     let mut batches_in_flight: VecDeque<(u64, usize, NodeId, u64)> = VecDeque::new();
     let mut next_batch = 1u64;
     let mut directed_in_flight: HashMap<EventId, u64> = HashMap::new();
+    // Forks this link has already shown the peer (each once, or the two would trade
+    // their copies for ever).
+    let mut shown_forks: std::collections::HashSet<(NodeId, u64)> = Default::default();
     let mut outbox_cursor = 0u64;
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
@@ -453,8 +456,14 @@ async fn session(
                         return Err(LinkError::Protocol(what.to_owned()));
                     }
                     PeerFrame::HaveVector(entries) => {
-                        let map: HashMap<NodeId, u64> =
+                        let mut map: HashMap<NodeId, u64> =
                             entries.iter().map(|e| (e.origin, e.seq)).collect();
+                        for (origin, seq) in forks_in(node, &peer, &entries)? {
+                            // Send the peer this node's copy once, so it sees the fork too.
+                            if shown_forks.insert((origin, seq)) {
+                                map.insert(origin, seq - 1);
+                            }
+                        }
                         // How far it holds this node's own log (a restored node catches up).
                         fed.own_log.report(peer, map.get(&node.node_id()).copied().unwrap_or(0));
                         *stats.heads.lock().unwrap_or_else(|p| p.into_inner()) = map.clone();
@@ -503,7 +512,15 @@ async fn session(
                                         return Err(LinkError::Protocol(why.to_owned()));
                                     }
                                 } else {
-                                    related = true;
+                                    // Held events (waiting for a conversation) do not make
+                                    // a node related; they are bounded by its hold quota.
+                                    related |= matches!(
+                                        outcome,
+                                        crate::store::IngestOutcome::Stored {
+                                            verdict: crate::store::Verdict::Applied,
+                                            ..
+                                        }
+                                    );
                                     stats.events_received.fetch_add(1, Ordering::Relaxed);
                                 }
                                 // A refused event is acknowledged too: sending it again
@@ -559,6 +576,16 @@ async fn session(
                         }
                     }
                 }
+                // A fork: send the peer this node's own copy of that number once, so it
+                // sees the fork too (and each side's admin is told).
+                if let Some(theirs) = theirs.as_mut() {
+                    for (origin, seq) in &received.forks {
+                        if shown_forks.insert((*origin, *seq)) {
+                            let t = theirs.entry(*origin).or_insert(0);
+                            *t = (*t).min(seq.saturating_sub(1));
+                        }
+                    }
+                }
                 send(wire, &PeerFrame::BatchAck { batch }).await?;
                 if received.gap {
                     // Ask the peer to resend from what we actually hold.
@@ -600,6 +627,36 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The origins and numbers for which `peer` holds a different event than this node does
+/// (it said so in its have-vector): each is recorded for the admin.
+fn forks_in(
+    node: &Node,
+    peer: &NodeId,
+    entries: &[HaveEntry],
+) -> Result<Vec<(NodeId, u64)>, LinkError> {
+    let mut forks = Vec::new();
+    for e in entries {
+        if e.seq == 0 || e.seq > node.signals().durable.head(&e.origin) {
+            continue;
+        }
+        let Some(ours) = node.store().event_at(&e.origin, e.seq)?.map(|ev| ev.id()) else {
+            continue;
+        };
+        if ours != e.head {
+            tracing::warn!(%peer, origin = %e.origin, seq = e.seq, held = %ours, theirs = %e.head, "a peer holds a different event with the same origin and number: that log forked");
+            node.store().note_conflict(
+                crate::store::ConflictKind::Fork,
+                &e.origin,
+                format!("signed two different events as number {} of its log", e.seq),
+                vec![ours, e.head],
+                node.now().as_millis(),
+            )?;
+            forks.push((e.origin, e.seq));
+        }
+    }
+    Ok(forks)
+}
+
 /// What this node holds of each origin's log, on disk (blocked origins left out). Its own
 /// origin is always listed, even at 0, so a peer sends back what this node lacks of its
 /// own log (after a restore from a backup).
@@ -610,9 +667,20 @@ fn have_vector(node: &Node) -> Result<Vec<HaveEntry>, LinkError> {
     if !heads.iter().any(|(origin, _)| *origin == own) {
         heads.push((own, 0));
     }
-    Ok(heads
-        .into_iter()
-        .filter(|(origin, _)| !fed.is_blocked(origin))
-        .map(|(origin, seq)| HaveEntry { origin, seq })
-        .collect())
+    let mut entries = Vec::with_capacity(heads.len());
+    for (origin, seq) in heads {
+        if fed.is_blocked(&origin) {
+            continue;
+        }
+        let head = match seq {
+            0 => EventId::from_bytes([0; 32]),
+            _ => node
+                .store()
+                .event_at(&origin, seq)?
+                .map(|e| e.id())
+                .unwrap_or(EventId::from_bytes([0; 32])),
+        };
+        entries.push(HaveEntry { origin, seq, head });
+    }
+    Ok(entries)
 }

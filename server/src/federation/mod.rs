@@ -31,6 +31,7 @@ use kindred_protocol::{DecodeError, HandshakeError, NodeId, NodeName, Timestamp}
 use thiserror::Error;
 use tokio::sync::{Semaphore, watch};
 
+pub(crate) use address::is_public;
 pub(crate) use invite::redeem;
 pub(crate) use link::accept;
 
@@ -156,6 +157,15 @@ impl Federation {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains(node)
+    }
+
+    /// Whether any node is blocked.
+    pub(crate) fn any_blocked(&self) -> bool {
+        !self
+            .blocked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
     }
 
     pub(crate) fn stats(&self, peer: &NodeId) -> Arc<PeerStats> {
@@ -308,6 +318,13 @@ impl Node {
             .insert(node);
         self.federation().close_link(&node);
         self.federation().bump();
+        // What it put in the people directory goes (its members' profiles come back
+        // only if it is unblocked and publishes them again).
+        if let Some(name) = self.store().origin_name(&node)? {
+            let dropped = self.store().remove_profiles_of(&name)?;
+            self.store().durable().await?;
+            tracing::info!(%node, %name, dropped, "a blocked node's directory entries dropped");
+        }
         tracing::warn!(%node, "node blocked");
         Ok(())
     }

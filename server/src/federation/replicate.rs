@@ -155,6 +155,8 @@ pub(crate) struct Received {
     pub(crate) gap: bool,
     /// Highest sequence number seen per origin (the peer holds at least these).
     pub(crate) seen: HashMap<NodeId, u64>,
+    /// Origins and numbers the peer sent a different event for than the one held here.
+    pub(crate) forks: Vec<(NodeId, u64)>,
 }
 
 /// A numbered batch on its way through [`receive_pipeline`]: ready for the next stage, or
@@ -233,6 +235,7 @@ impl Written {
     /// Waits until everything written is durable; counts what was newly stored.
     async fn durable(self) -> Result<Received, LinkError> {
         let mut stored = 0;
+        let mut forks = Vec::new();
         for part in self.parts {
             let outcomes = part
                 .outcomes()
@@ -248,7 +251,8 @@ impl Written {
                     }
                     // Logged and recorded by ingest; a shared-log event is never refused
                     // unstored, and a fork is the origin's fault, not this link's.
-                    IngestOutcome::Refused { .. } | IngestOutcome::Forked { .. } => {}
+                    IngestOutcome::Refused { .. } => {}
+                    IngestOutcome::Forked { origin, seq, .. } => forks.push((origin, seq)),
                 }
             }
         }
@@ -256,6 +260,7 @@ impl Written {
             stored,
             gap: self.gap,
             seen: self.seen,
+            forks,
         })
     }
 }
@@ -354,8 +359,12 @@ async fn store_batch(
                 if !held {
                     tracing::info!(%origin, seq, "events ahead of a gap fill this link's share; dropped until sent again");
                 }
+            } else if node.store().local_seq_of(&event.id())?.is_none() {
+                // Below `next` is stored or queued already; an event this node does not
+                // hold with such a number may be a second event for it (a fork), which
+                // ingest records. (A queued copy is stored first: ingest keeps order.)
+                in_order.push(event);
             }
-            // An event below `next` is already stored or queued: a duplicate.
         }
         // Held events that now follow on.
         let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());

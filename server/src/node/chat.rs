@@ -206,7 +206,13 @@ impl Node {
             )
         } else {
             let id = direct_conversation(&members[0], &members[1]);
-            if self.store().participant(&auth.member_id, &id)?.is_some() {
+            let intact = self
+                .store()
+                .conversation(&id)?
+                .is_some_and(|r| r.members == members);
+            // A record whose membership is not exactly the two (written before the rules
+            // refused that) is never reused: a fresh update restores it.
+            if intact && self.store().participant(&auth.member_id, &id)?.is_some() {
                 return self
                     .conversation_view(&auth.member_id, &id)?
                     .ok_or_else(not_in_it);

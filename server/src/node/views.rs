@@ -64,19 +64,36 @@ impl Node {
             edited_at: meta.edited_at.map(kindred_protocol::Timestamp),
             thread_root: original.refs.thread_root,
             reply_to: original.refs.reply_to,
-            reply_count: meta.reply_count,
+            reply_count: self.reply_count(id, meta.reply_count)?,
             reactions: self.reaction_counts(id, viewer)?,
             local_only: original.seq().is_none(),
         }))
     }
 
-    /// Reaction counts on an entry; `mine` is relative to `viewer`.
+    /// A post's visible replies: the stored count, recounted without blocked nodes'
+    /// replies while any node is blocked (counts always equal what is shown).
+    fn reply_count(&self, id: &EventId, stored: u64) -> Result<u64, StoreError> {
+        if stored == 0 || !self.federation().any_blocked() {
+            return Ok(stored);
+        }
+        self.store()
+            .reply_count_except(id, |origin| self.federation().is_blocked(origin))
+    }
+
+    /// Reaction counts on an entry, without those of blocked nodes' members; `mine` is
+    /// relative to `viewer`.
     pub(crate) fn reaction_counts(
         &self,
         id: &EventId,
         viewer: Option<&MemberId>,
     ) -> Result<Vec<ReactionCount>, StoreError> {
-        let counts = self.store().reactions(id, viewer.map(MemberId::as_str))?;
+        let blocked = self.blocked_names()?;
+        let counts = self
+            .store()
+            .reactions_except(id, viewer.map(MemberId::as_str), |m| {
+                !blocked.is_empty()
+                    && MemberId::parse(m).is_ok_and(|m| blocked.contains(m.node_name()))
+            })?;
         Ok(counts
             .into_iter()
             .map(|(reaction, (count, mine))| ReactionCount {
@@ -106,6 +123,19 @@ impl Node {
             return Ok(None);
         }
         Ok(Some((meta, original)))
+    }
+
+    /// The names of blocked nodes (their members' reactions are not counted).
+    fn blocked_names(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut names = std::collections::HashSet::new();
+        if self.federation().any_blocked() {
+            for node in self.store().blocked_nodes()? {
+                if let Some(name) = self.store().origin_name(&node)? {
+                    names.insert(name);
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// A stored event's parsed payload.

@@ -80,6 +80,9 @@ pub(super) fn update<V: View>(
         if u.members.contains(author) && u.admins.contains(author) {
             return Ok(Decision::Apply(Effect::Conversation(state)));
         }
+        if u.kind == ConversationKind::Direct {
+            return Ok(Decision::Refuse(Refusal::NotAMember(author.clone())));
+        }
         // Only a change to a conversation this node has not heard of yet (someone
         // leaving one it is about to be told about): decide once it is known.
         return Ok(Decision::Hold(Awaiting::Conversation(u.conversation)));
@@ -93,10 +96,14 @@ pub(super) fn update<V: View>(
     if (state.updated_at, state.update) <= held {
         return Ok(Decision::Refuse(Refusal::Superseded));
     }
-    if u.kind == ConversationKind::Direct && set(&u.members) != set(&current.members) {
-        return Ok(Decision::Refuse(Refusal::ConversationChange(
-            author.clone(),
-        )));
+    if u.kind == ConversationKind::Direct {
+        // Well formed, it names exactly the two members its id is derived from, so it can
+        // only ever restore that membership (a record damaged before these rules).
+        return Ok(if u.members.contains(author) {
+            Decision::Apply(Effect::Conversation(state))
+        } else {
+            Decision::Refuse(Refusal::NotAMember(author.clone()))
+        });
     }
     if current.admins.contains(author) {
         return Ok(Decision::Apply(Effect::Conversation(state)));

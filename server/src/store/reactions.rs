@@ -33,6 +33,17 @@ impl Store {
         target: &EventId,
         viewer: Option<&str>,
     ) -> Result<BTreeMap<String, (u64, bool)>, StoreError> {
+        self.reactions_except(target, viewer, |_| false)
+    }
+
+    /// As [`Store::reactions`], leaving out members for whom `hidden` says so (members of
+    /// blocked nodes).
+    pub(crate) fn reactions_except(
+        &self,
+        target: &EventId,
+        viewer: Option<&str>,
+        hidden: impl Fn(&str) -> bool,
+    ) -> Result<BTreeMap<String, (u64, bool)>, StoreError> {
         let mut out: BTreeMap<String, (u64, bool)> = BTreeMap::new();
         for item in self.trees().reactions.scan_prefix(target.as_bytes()) {
             let (key, _) = item?;
@@ -42,6 +53,9 @@ impl Store {
                     std::io::Error::other("malformed key"),
                 ));
             };
+            if hidden(member) {
+                continue;
+            }
             let entry = out.entry(reaction.to_owned()).or_default();
             entry.0 += 1;
             entry.1 |= viewer == Some(member);

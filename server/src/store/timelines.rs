@@ -1,7 +1,8 @@
 //! Time-ordered indexes, newest last in key order (read backwards for newest first):
 //!
 //! - `topic_timeline`: topic key (u8 len ‖ text) ‖ sort_ts (u64 BE) ‖ post id → ().
-//! - `thread_replies`: thread post id (32) ‖ sort_ts ‖ reply id → ().
+//! - `thread_replies`: thread post id (32) ‖ sort_ts ‖ reply id → the reply's origin (32),
+//!   so counts can leave out blocked nodes (empty in entries written before schema 6).
 //! - `author_timeline`: member id (u8 len ‖ text) ‖ sort_ts ‖ entry id → ().
 
 use kindred_protocol::EventId;
@@ -89,6 +90,32 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// How many replies a thread shows, leaving out those whose origin `hidden` says so
+    /// (blocked nodes). Entries written before replies carried their origin are looked up.
+    pub(crate) fn reply_count_except(
+        &self,
+        root: &EventId,
+        hidden: impl Fn(&kindred_protocol::NodeId) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.trees().thread_replies.scan_prefix(root.as_bytes()) {
+            let (key, value) = item?;
+            let origin = match <[u8; 32]>::try_from(value.as_ref()) {
+                Ok(bytes) => Some(kindred_protocol::NodeId::from_bytes(bytes)),
+                Err(_) => match Position::from_key_suffix(&key) {
+                    Some(pos) => self.event(&pos.id)?.and_then(|e| e.origin().ok()),
+                    None => None,
+                },
+            };
+            if !origin.is_some_and(|o| hidden(&o)) {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }
 

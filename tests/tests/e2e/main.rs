@@ -12,6 +12,8 @@ mod mentoring;
 mod peer_learning;
 mod restart_and_limits;
 mod tls;
+mod trust_names;
+mod trust_order;
 mod web;
 mod web_admin;
 mod web_chat;

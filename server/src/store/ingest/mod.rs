@@ -105,6 +105,8 @@ pub(crate) enum IngestOutcome {
     Forked {
         /// The event.
         id: EventId,
+        /// Its origin.
+        origin: NodeId,
         /// The sequence number used twice.
         seq: u64,
     },

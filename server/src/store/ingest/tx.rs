@@ -8,7 +8,7 @@ use std::collections::hash_map::Entry;
 use kindred_protocol::{Audience, EventId, EventPayload, NodeId, VerifiedEvent};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::super::conflicts::{Conflict, ConflictKind, conflict_key};
+use super::super::conflicts::{Conflict, ConflictKind, conflict_key, sighted};
 use super::super::events::{
     BadRecord, EventMeta, RecordParts, corrupt, encode_record, meta_in, payload_of, signed_in,
 };
@@ -162,7 +162,11 @@ impl<'a> Tx<'a> {
                 // Every shared event at or below the head is stored, so this is a second
                 // event its origin signed with a number it had used.
                 self.record_fork(&p.origin, seq, id)?;
-                return Ok(IngestOutcome::Forked { id, seq });
+                return Ok(IngestOutcome::Forked {
+                    id,
+                    origin: p.origin,
+                    seq,
+                });
             }
             if seq != head + 1 {
                 return Ok(IngestOutcome::OutOfOrder {
@@ -285,26 +289,13 @@ impl<'a> Tx<'a> {
         events: Vec<EventId>,
     ) -> Result<(), TxError> {
         let key = conflict_key(kind, origin);
-        let now = self.ctx.now;
-        let record = match self.conflicts.get(key)? {
-            Some(v) => {
-                let mut c: Conflict = from_json("conflicts", &v).map_err(abort)?;
-                c.count += 1;
-                c.detail = detail;
-                c.events = events;
-                c.last_seen = now;
-                c
-            }
-            None => Conflict {
-                kind,
-                origin: *origin,
-                count: 1,
-                detail,
-                events,
-                first_seen: now,
-                last_seen: now,
-            },
-        };
+        let existing: Option<Conflict> = self
+            .conflicts
+            .get(key)?
+            .map(|v| from_json("conflicts", &v))
+            .transpose()
+            .map_err(abort)?;
+        let record = sighted(existing, kind, origin, detail, events, self.ctx.now);
         self.conflicts
             .insert(&key[..], to_json("conflicts", &record).map_err(abort)?)?;
         Ok(())

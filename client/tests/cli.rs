@@ -278,3 +278,72 @@ async fn an_admin_and_a_member_use_the_cli() {
     });
     cli_task.await.unwrap();
 }
+
+/// Starts a node named `name` in `dir`; returns its URL and set-up token.
+async fn node_at(dir: &std::path::Path, name: &str) -> (String, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = Config::default();
+    config.server.data_dir = dir.join(name);
+    config.server.listen = listener.local_addr().unwrap();
+    config.node.name = kindred_protocol::NodeName::new(name).unwrap();
+    let (node, token) = Node::open(config.clone()).unwrap();
+    tokio::spawn(node.serve(listener, std::future::pending()));
+    (format!("http://{}", config.server.listen), token.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_blocks_and_unblocks_a_peer_by_name_or_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url_a, token_a) = node_at(dir.path(), "a.test").await;
+    let (url_b, token_b) = node_at(dir.path(), "b.test").await;
+    let cli = tokio::task::spawn_blocking(move || {
+        let a = Cli {
+            node: url_a,
+            home: tempfile::tempdir().unwrap(),
+        };
+        let b = Cli {
+            node: url_b,
+            home: tempfile::tempdir().unwrap(),
+        };
+        for (cli, token) in [(&a, &token_a), (&b, &token_b)] {
+            cli.ok(
+                &[
+                    "setup",
+                    "--token",
+                    token,
+                    "--username",
+                    "admin",
+                    "--password-stdin",
+                ],
+                "correct horse battery\n",
+            );
+        }
+        let invite: serde_json::Value =
+            serde_json::from_str(&a.ok(&["--json", "peers", "invite"], "")).unwrap();
+        b.ok(&["peers", "add", invite["token"].as_str().unwrap()], "");
+        let peers: serde_json::Value =
+            serde_json::from_str(&a.ok(&["--json", "peers", "list"], "")).unwrap();
+        let b_id = peers[0]["node_id"].as_str().unwrap().to_owned();
+
+        // By name.
+        let out = a.ok(&["peers", "block", "b.test"], "");
+        assert!(out.contains(&b_id), "{out}");
+        let listed = a.ok(&["peers", "list"], "");
+        assert!(listed.contains("BLOCKED"), "{listed}");
+        // By id.
+        a.ok(&["peers", "unblock", &b_id], "");
+        assert!(!a.ok(&["peers", "list"], "").contains("BLOCKED"));
+        a.ok(&["peers", "block", &b_id], "");
+        a.ok(&["peers", "unblock", "b.test"], "");
+        assert!(!a.ok(&["peers", "list"], "").contains("BLOCKED"));
+        // Neither an id nor a peer's name: a clear error, exit code 1.
+        let out = a.run(&["peers", "block", "nobody.test"], "");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("neither a node id"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    cli.await.unwrap();
+}

@@ -132,14 +132,14 @@ impl Memory {
     pub(crate) fn apply(&mut self, p: &EventPayload) -> EventId {
         let id = self.id_of(p);
         let decision = decide(&self.context(), id, p, self).unwrap();
-        let applied = matches!(decision, Decision::Apply(_));
         let mut entry = Entry {
             kind: p.body.kind_code(),
             author: p.author.clone(),
             origin: p.origin,
             original: None,
             retracted: false,
-            pending: !applied,
+            held: matches!(decision, Decision::Hold(_)),
+            refused: matches!(decision, Decision::Refuse(_)),
             conversation: match &p.body {
                 EventBody::ChatMessage(m) => Some(m.conversation),
                 _ => None,
@@ -212,6 +212,10 @@ impl View for Memory {
 
     fn entry(&self, id: &EventId) -> Result<Option<Entry>, Infallible> {
         Ok(self.entries.get(id).cloned())
+    }
+
+    fn gone(&self, _id: &EventId) -> Result<bool, Infallible> {
+        Ok(false)
     }
 
     fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Infallible> {

@@ -27,7 +27,13 @@ pub(super) fn in_match<V: View>(
     view: &V,
 ) -> Result<Decision, V::Error> {
     let entry = match view.entry(proposal)? {
-        Some(e) if !e.pending => e,
+        Some(e) if e.refused => {
+            return Ok(Decision::Refuse(Refusal::TargetRefused(*proposal)));
+        }
+        Some(e) if !e.held => e,
+        None if view.gone(proposal)? => {
+            return Ok(Decision::Refuse(Refusal::TargetRefused(*proposal)));
+        }
         _ => return Ok(Decision::Hold(Awaiting::Event(*proposal))),
     };
     if entry.kind != EventKind::MatchProposal.code() {

@@ -98,6 +98,9 @@ pub(crate) enum Refusal {
     /// A retraction from a node other than the entry's origin.
     #[error("only the node {0} came from may take it down")]
     NotTheOrigin(EventId),
+    /// The target was itself refused.
+    #[error("{0} was refused, so nothing can refer to it")]
+    TargetRefused(EventId),
     /// The target is not of a kind this event can refer to.
     #[error("{0} is not something this event can refer to")]
     WrongTarget(EventId),
@@ -238,8 +241,10 @@ pub(crate) struct Entry {
     pub(crate) original: Option<EventId>,
     /// Taken down.
     pub(crate) retracted: bool,
-    /// Not applied yet (held) or never (refused): as if it were not there.
-    pub(crate) pending: bool,
+    /// Held: not applied yet, as if it were not there (events referring to it wait).
+    pub(crate) held: bool,
+    /// Refused: never applied (events referring to it are refused too).
+    pub(crate) refused: bool,
     /// For chat messages: their conversation.
     pub(crate) conversation: Option<ConversationId>,
     /// For match proposals: the buddy (author) and the mentor.
@@ -276,6 +281,9 @@ pub(crate) trait View {
     fn bound_name(&self, node: &NodeId) -> Result<Option<String>, Self::Error>;
     /// A held event.
     fn entry(&self, id: &EventId) -> Result<Option<Entry>, Self::Error>;
+    /// Whether `id` was a directed event that waited here and was then refused (it is not
+    /// kept, but what refers to it is refused rather than left waiting).
+    fn gone(&self, id: &EventId) -> Result<bool, Self::Error>;
     /// A conversation with a member on this node.
     fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Self::Error>;
     /// When the held profile of `member` was made, and by which event.
@@ -336,16 +344,41 @@ fn applied_original<V: View>(
     view: &V,
 ) -> Result<Result<(EventId, Entry), Decision>, V::Error> {
     let Some(entry) = view.entry(&id)? else {
-        return Ok(Err(Decision::Hold(Awaiting::Event(id))));
+        return Ok(Err(missing(id, view)?));
     };
-    if entry.pending {
-        return Ok(Err(Decision::Hold(Awaiting::Event(id))));
+    if let Some(wait) = unusable(id, &entry) {
+        return Ok(Err(wait));
     }
     match entry.original {
         None => Ok(Ok((id, entry))),
         Some(original) => match view.entry(&original)? {
-            Some(o) if !o.pending => Ok(Ok((original, o))),
-            _ => Ok(Err(Decision::Hold(Awaiting::Event(original)))),
+            Some(o) => match unusable(original, &o) {
+                Some(wait) => Ok(Err(wait)),
+                None => Ok(Ok((original, o))),
+            },
+            None => Ok(Err(missing(original, view)?)),
         },
+    }
+}
+
+/// What an event referring to `id`, which this node does not hold, must do: wait for it,
+/// or be refused if it was refused here before.
+fn missing<V: View>(id: EventId, view: &V) -> Result<Decision, V::Error> {
+    Ok(if view.gone(&id)? {
+        Decision::Refuse(Refusal::TargetRefused(id))
+    } else {
+        Decision::Hold(Awaiting::Event(id))
+    })
+}
+
+/// What an event referring to `entry` must do while it is held (wait) or if it was
+/// refused (be refused too); `None` when it is applied.
+fn unusable(id: EventId, entry: &Entry) -> Option<Decision> {
+    if entry.refused {
+        Some(Decision::Refuse(Refusal::TargetRefused(id)))
+    } else if entry.held {
+        Some(Decision::Hold(Awaiting::Event(id)))
+    } else {
+        None
     }
 }

@@ -60,6 +60,10 @@ pub(crate) struct MarkerRecord {
     pub(crate) up_to: EventId,
     /// Its position here.
     pub(crate) pos: (u64, u64),
+    /// The marker event's effective time and id: the newest marker a participant sent
+    /// wins, so every node shows the same one whatever order messages arrived in.
+    #[serde(default)]
+    pub(crate) version: Option<(u64, EventId)>,
 }
 
 pub(crate) fn conversation_key(c: &ConversationId) -> [u8; 17] {

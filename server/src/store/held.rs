@@ -5,6 +5,8 @@
 //!   themselves are in `events`, marked held.
 //! - `q` ‖ origin (32) → bytes (u64 BE) of that origin's directed events held, against the
 //!   per-origin quota (removed when it falls to zero).
+//! - `t` ‖ event id (32) → (): a directed event that waited and was then refused; it is
+//!   dropped, and this mark makes what refers to it be refused rather than wait.
 //!
 //! Only the ingest path writes this tree, inside its transaction; point reads only (sled
 //! transactions cannot scan).
@@ -22,6 +24,15 @@ pub(crate) fn awaiting_key(awaiting: &Awaiting) -> Vec<u8> {
         Awaiting::Conversation(c) => [&b"c"[..], c.as_bytes()].concat(),
         Awaiting::Name(name) => [b"n", name.as_bytes()].concat(),
     }
+}
+
+/// Key of the mark left by a directed event that waited here and was then refused (it
+/// is dropped; 33 bytes stay so what refers to it is refused instead of waiting).
+pub(crate) fn gone_key(id: &kindred_protocol::EventId) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b't';
+    key[1..].copy_from_slice(id.as_bytes());
+    key
 }
 
 /// Key of an origin's held directed bytes.
@@ -43,7 +54,11 @@ pub(crate) fn decode_waiting(bytes: &[u8]) -> Result<Vec<u64>, StoreError> {
 impl Store {
     /// Whether no event is held (then ingest skips looking for waiting events).
     pub(crate) fn nothing_held(&self) -> bool {
-        self.trees().held.is_empty()
+        let held = &self.trees().held;
+        // A read error counts as "something may be held": only a few lookups are wasted.
+        [b'e', b'c', b'n']
+            .iter()
+            .all(|p| held.scan_prefix([*p]).next().is_none())
     }
 }
 

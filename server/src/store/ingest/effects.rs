@@ -172,7 +172,10 @@ impl Tx<'_> {
             Effect::ReadMarker {
                 conversation,
                 up_to,
-            } => self.read_marker(&p.author, conversation, up_to)?,
+            } => {
+                let version = (self.rules_context().effective_time(p), id);
+                self.read_marker(&p.author, conversation, up_to, version)?
+            }
         })
     }
 
@@ -325,11 +328,15 @@ impl Tx<'_> {
         Ok(Change::Conversation(c, removed))
     }
 
+    /// A participant's read marker: the newest they sent (effective time, then id) wins.
+    /// Each node keeps messages in its own arrival order, so "further down" is not the
+    /// same everywhere; the order in which a person sent their markers is.
     fn read_marker(
         &self,
         author: &MemberId,
         c: &kindred_protocol::event::ConversationId,
         up_to: &EventId,
+        version: (u64, EventId),
     ) -> Result<Change, TxError> {
         let Some(meta) = self.meta(up_to)? else {
             return Ok(Change::None);
@@ -338,11 +345,20 @@ impl Tx<'_> {
         let key = marker_key(c, author);
         if let Some(old) = self.chat.get(&key)? {
             let old: MarkerRecord = from_json("chat", &old).map_err(abort)?;
-            if old.pos >= pos {
+            let newer = match old.version {
+                Some(held) => version > held,
+                // Written before markers carried their version: go by position.
+                None => pos > old.pos,
+            };
+            if !newer {
                 return Ok(Change::None);
             }
         }
-        let record = MarkerRecord { up_to: *up_to, pos };
+        let record = MarkerRecord {
+            up_to: *up_to,
+            pos,
+            version: Some(version),
+        };
         self.chat
             .insert(key, to_json("chat", &record).map_err(abort)?)?;
         Ok(Change::ReadMarker(*c, author.clone(), *up_to))

@@ -15,6 +15,8 @@
 //! - `effects`: carrying out each effect;
 //! - `release`: deciding again what waited for an event, conversation or name.
 
+#[cfg(test)]
+mod convergence;
 mod effects;
 mod release;
 mod tx;

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use kindred_protocol::{EventBody, EventId, EventPayload};
 
 use super::super::events::{RecordParts, corrupt, meta_in, payload_of, signed_in};
+use super::super::held::gone_key;
 use super::Change;
 use super::tx::{Tx, TxError, abort};
 use crate::rules::{self, Awaiting, Decision, Effect};
@@ -88,12 +89,14 @@ impl Tx<'_> {
                     self.adjust_quota(&p.origin, -size)?;
                     self.events.remove(&seq.to_be_bytes())?;
                     self.event_ids.remove(id.as_bytes())?;
+                    self.held.insert(&gone_key(&id)[..], &[])?;
                 } else {
                     meta.held = false;
                     meta.quarantined = true;
                     self.put_meta(&id, &meta)?;
                 }
-                Ok(None)
+                // What waited for it is decided again (and refused in turn).
+                Ok(Some((Change::None, vec![Awaiting::Event(id)])))
             }
             Decision::Apply(effect) => {
                 meta.held = false;

@@ -239,8 +239,15 @@ impl<'a> Tx<'a> {
             }
         }
         self.put_new(&id, &meta, &signed)?;
-        if let Some(effect) = &effect {
-            changes.extend(self.release(super::release::targets(id, p, effect), local_seq)?);
+        match (&effect, &verdict) {
+            (Some(effect), _) => {
+                changes.extend(self.release(super::release::targets(id, p, effect), local_seq)?);
+            }
+            // What waited for a refused event is refused in turn.
+            (None, Verdict::Refused(_)) => {
+                changes.extend(self.release(vec![Awaiting::Event(id)], local_seq)?);
+            }
+            _ => {}
         }
         Ok(IngestOutcome::Stored {
             id,

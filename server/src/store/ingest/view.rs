@@ -7,6 +7,7 @@ use kindred_protocol::{EventBody, EventId, MemberId, NodeId};
 use super::super::chat::{ConversationRecord, conversation_key};
 use super::super::federation::{Announcement, announcement_key};
 use super::super::from_json;
+use super::super::held::gone_key;
 use super::super::names::decode_node;
 use super::super::profiles::ProfileRecord;
 use super::tx::{Tx, TxError, abort};
@@ -75,8 +76,13 @@ impl View for Tx<'_> {
             origin: p.origin,
             original: meta.original,
             retracted: meta.retracted_by.is_some(),
-            pending: meta.held || meta.quarantined,
+            held: meta.held,
+            refused: meta.quarantined,
         }))
+    }
+
+    fn gone(&self, id: &EventId) -> Result<bool, TxError> {
+        Ok(self.held.get(gone_key(id))?.is_some())
     }
 
     fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, TxError> {

@@ -1,6 +1,11 @@
-//! Partition by SIGKILL: three real `kindred` processes in a line (A - B - C). B is killed
-//! with SIGKILL while A and C are writing; A and C keep writing; B starts again on the
-//! same data folder. All three converge to the same set of posts, with no duplicates.
+//! Partition by SIGKILL: three real `kindred` processes in a line (A - B - C).
+//!
+//! - B is killed with SIGKILL while A and C are writing; A and C keep writing; B starts
+//!   again on the same data folder. All three converge to the same set of posts, with no
+//!   duplicates.
+//! - The origin A is killed again and again while it writes (some rounds while B catches
+//!   up on a backlog): every acknowledged post reaches B and C, they hold nothing A lost,
+//!   and no sequence number is signed twice.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -118,4 +123,105 @@ async fn a_hub_killed_mid_stream_converges_after_restart() {
         }
     }
     drop((a, c));
+}
+
+/// Posts to A as fast as four writers can until A dies; returns what A acknowledged.
+async fn write_until_killed(client: &Client, round: usize) -> BTreeSet<EventId> {
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let client = client.clone();
+        writers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0.. {
+                let post = NewPost {
+                    title: format!("round {round} writer {w} post {i}"),
+                    body: "x".into(),
+                    tags: vec![],
+                    content_warning: None,
+                };
+                match client.create_post("Funding", &post).await {
+                    Ok(p) => acked.push(p.id),
+                    Err(_) => break,
+                }
+            }
+            acked
+        }));
+    }
+    let mut acked = BTreeSet::new();
+    for w in writers {
+        acked.extend(w.await.unwrap());
+    }
+    acked
+}
+
+/// The port a node process listens on.
+fn listen_of(p: &support::Proc) -> String {
+    p.url.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_killed_again_and_again_never_sends_what_it_loses_nor_reuses_a_number() {
+    let rounds: usize = std::env::var("KINDRED_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = support::start(&dir.path().join("a"), "a.test", "127.0.0.1:0");
+    let mut b = support::start(&dir.path().join("b"), "b.test", "127.0.0.1:0");
+    // C hears of A only through B: A - B - C.
+    let c = support::start(&dir.path().join("c"), "c.test", "127.0.0.1:0");
+    let (a_listen, b_listen) = (listen_of(&a), listen_of(&b));
+    let (admin_a, admin_b, admin_c) = (admin(&a).await, admin(&b).await, admin(&c).await);
+    let invite = admin_b.create_peer_invite().await.unwrap();
+    admin_a.add_peer(&invite.token).await.unwrap();
+    let invite = admin_b.create_peer_invite().await.unwrap();
+    admin_c.add_peer(&invite.token).await.unwrap();
+
+    let mut acked = BTreeSet::new();
+    for round in 0..rounds {
+        let catch_up = round % 3 == 2;
+        if catch_up {
+            // B is down while A writes a backlog; A is then killed while B catches up.
+            b.kill();
+            acked.extend(write(admin_a.clone(), "backlog", 150).await);
+            b = support::start(&dir.path().join("b"), "b.test", &b_listen);
+        }
+        let writing = write_until_killed(&admin_a, round);
+        let killer = async {
+            let ms = 30 + (round as u64 * 97) % 400;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            a.kill();
+        };
+        let (written, ()) = tokio::join!(writing, killer);
+        acked.extend(written);
+        a = support::start(&dir.path().join("a"), "a.test", &a_listen);
+    }
+    acked.extend(write(admin_a.clone(), "after", 20).await);
+
+    // Every acknowledged post reaches B and C; they hold nothing A does not (nothing was
+    // sent before it was on A's disk); and no number was signed twice (no fork).
+    let at_a: BTreeSet<EventId> = ids(&admin_a).await.into_iter().collect();
+    assert!(acked.is_subset(&at_a), "A lost acknowledged posts");
+    for (name, admin) in [("B", &admin_b), ("C", &admin_c)] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let seen = loop {
+            let seen: BTreeSet<EventId> = ids(admin).await.into_iter().collect();
+            if at_a.is_subset(&seen) {
+                break seen;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} has {} of {} acknowledged posts",
+                acked.intersection(&seen).count(),
+                acked.len()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        assert_eq!(seen, at_a, "{name} holds exactly what A holds");
+    }
+    for admin in [&admin_a, &admin_b, &admin_c] {
+        let warnings = admin.federation_warnings().await.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+    drop((a, b, c));
 }

@@ -21,6 +21,8 @@ pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
         .env("RUST_LOG", "error")
         // The tests read back thousands of posts with one session.
         .env("KINDRED_LIMITS__REQUESTS_PER_MINUTE", "10000000")
+        // A restarted node whose peer is down waits this long before writing.
+        .env("KINDRED_FEDERATION__OWN_LOG_WAIT_SECONDS", "3")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -5,7 +5,8 @@
 //! - live fan-out latency p50/p99 to N websocket clients while posting at R posts/s;
 //! - the node's RSS when idle and with N clients connected.
 //!
-//! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`
+//! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
+//! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]` for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +18,7 @@ use anyhow::{Context, bail};
 
 mod chat;
 mod federation;
+mod gap;
 mod matching;
 use futures_util::StreamExt;
 use kindred_client::Client;
@@ -74,6 +76,14 @@ fn main() -> anyhow::Result<()> {
                 .transpose()?
                 .unwrap_or(10_000);
             tokio::runtime::Runtime::new()?.block_on(chat::bench(messages))
+        }
+        Some("gap") => {
+            let events: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(20_000);
+            tokio::runtime::Runtime::new()?.block_on(gap::bench(events))
         }
         Some("federation") => {
             let events: u64 = std::env::args()

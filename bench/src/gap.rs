@@ -23,7 +23,10 @@ pub(crate) async fn bench(events: u64) -> anyhow::Result<()> {
     let invite = admin.create_peer_invite().await?;
     let mut raw = RawPeer::paired(&node.url, &invite.token, 200, "ahead.bench").await?;
     let author = raw.member("sam");
-    if !raw.replicate(1, vec![raw.announcement(1, "http://127.0.0.1:9")]).await {
+    if !raw
+        .replicate(1, vec![raw.announcement(1, "http://127.0.0.1:9")])
+        .await
+    {
         anyhow::bail!("the node did not take the announcement");
     }
     println!(

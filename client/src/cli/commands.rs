@@ -38,9 +38,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     let print = |human: String, value: &dyn erased::Json| -> anyhow::Result<()> {
         if json {
-            println!("{}", value.to_json()?);
+            say(&value.to_json()?);
         } else {
-            println!("{human}");
+            say(&human);
         }
         Ok(())
     };
@@ -795,5 +795,19 @@ pub(crate) mod erased {
         fn to_json(&self) -> serde_json::Result<String> {
             serde_json::to_string_pretty(self)
         }
+    }
+}
+
+/// Prints a line. When whatever reads the output has gone (`kindred-cli ... | head`), stop
+/// quietly, as command-line tools do, instead of panicking.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
     }
 }

@@ -122,10 +122,9 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
     if let Some(offset) = p.clock_offset_ms
         && offset.unsigned_abs() > 60_000
     {
-        let direction = if offset > 0 { "ahead" } else { "behind" };
         line.push_str(&format!(
-            "\n    WARNING: its clock is {} s {direction} of this node's",
-            offset.unsigned_abs() / 1000
+            "\n    WARNING: its clock is {} this node's",
+            kindred_protocol::api::clock_offset_words(offset)
         ));
     }
     if p.refused > 0 {
@@ -276,7 +275,10 @@ mod tests {
             clock_offset_ms: Some(-7_200_000),
         };
         let down = peer(&p);
-        assert!(down.contains("clock is 7200 s behind"), "{down}");
+        assert!(
+            down.contains("clock is 2 h 0 min behind this node's"),
+            "{down}"
+        );
         assert!(down.contains("not connected"), "{down}");
         assert!(down.contains("last error: connection refused"), "{down}");
         p.connected = true;

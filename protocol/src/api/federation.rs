@@ -92,3 +92,33 @@ pub struct FederationWarning {
     /// Last seen.
     pub last_seen: Timestamp,
 }
+
+/// How far apart two clocks are, in words ("40 s", "2 min", "2 h 5 min"), for the same
+/// wording on the Peers page, in warnings and in `peers list`.
+pub fn clock_distance(ms: u64) -> String {
+    let s = (ms + 500) / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// "2 h 0 min behind" or "40 s ahead of": a peer's clock against this node's.
+pub fn clock_offset_words(offset_ms: i64) -> String {
+    let direction = if offset_ms > 0 { "ahead of" } else { "behind" };
+    format!("{} {direction}", clock_distance(offset_ms.unsigned_abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_distances_read_naturally() {
+        assert_eq!(clock_distance(40_000), "40 s");
+        assert_eq!(clock_distance(125_000), "2 min");
+        assert_eq!(clock_offset_words(-7_200_045), "2 h 0 min behind");
+        assert_eq!(clock_offset_words(7_500_000), "2 h 5 min ahead of");
+    }
+}

@@ -99,6 +99,24 @@ pub enum PeerFrame {
 }
 
 impl PeerFrame {
+    /// The frame's type, for logs and errors (never its fields: some carry secrets).
+    pub fn name(&self) -> &'static str {
+        match self {
+            PeerFrame::Hello(_) => "hello",
+            PeerFrame::Proof(_) => "proof",
+            PeerFrame::HaveVector(_) => "have-vector",
+            PeerFrame::EventBatch { .. } => "event batch",
+            PeerFrame::BatchAck { .. } => "batch ack",
+            PeerFrame::Directed(_) => "directed",
+            PeerFrame::DirectedAck(_) => "directed ack",
+            PeerFrame::Error { .. } => "error",
+            PeerFrame::Ping(_) => "ping",
+            PeerFrame::Pong(_) => "pong",
+            PeerFrame::Pair { .. } => "pair",
+            PeerFrame::Paired => "paired",
+        }
+    }
+
     /// Encodes the frame for one websocket binary message.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(64);

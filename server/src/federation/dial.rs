@@ -283,6 +283,10 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             // Nothing to do until something changes.
             Some(Duration::from_secs(30))
         } else if record.next_attempt_at > now {
+            // Failing before (this node may just have restarted): not waited for.
+            if record.failures > 0 {
+                fed.own_log.unreachable(peer);
+            }
             Some(Duration::from_millis(record.next_attempt_at - now))
         } else {
             None
@@ -321,6 +325,9 @@ async fn dial_loop(node: &Node, peer: NodeId) {
                 record.next_attempt_at = 0;
             }
             Err(e) => {
+                if matches!(e, LinkError::Connect(_)) {
+                    fed.own_log.unreachable(peer);
+                }
                 // A link that was up and then dropped starts the backoff again from the
                 // beginning; repeated failures to connect back off further.
                 record.failures = record.failures.saturating_add(1);

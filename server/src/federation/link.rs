@@ -125,9 +125,13 @@ async fn run_with_permit(
         .clock_offset
         .lock()
         .unwrap_or_else(|p| p.into_inner()) = Some(offset);
-    if offset.unsigned_abs() > node.config().federation.clock_warning_ms {
+    let far = offset.unsigned_abs() > node.config().federation.clock_warning_ms;
+    if far {
         tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, offset_ms = offset, "a node's clock is far from this node's; one of them is wrong");
     }
+    node.signals()
+        .durable
+        .set_skew(theirs.node_id, far.then_some(offset));
     let span = tracing::info_span!("link", peer = %theirs.node_id, name = %theirs.node_name);
     established(node, wire, role, intent, theirs)
         .instrument(span)
@@ -283,8 +287,11 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
         announced: None,
     };
     node.store().put_peer(&record)?;
-    super::bind_first_hand(node, theirs)?;
+    let took = super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
+    if took {
+        super::settle_name(node, theirs.node_name.as_str()).await;
+    }
     send(wire, &PeerFrame::Paired).await?;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired by invite");
     dial::ensure_dialer(node, theirs.node_id);
@@ -329,8 +336,11 @@ async fn redeem_pairing(
         announced: None,
     };
     node.store().put_peer(&record)?;
-    super::bind_first_hand(node, theirs)?;
+    let took = super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
+    if took {
+        super::settle_name(node, theirs.node_name.as_str()).await;
+    }
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired");
     Ok(record)
 }
@@ -348,6 +358,12 @@ async fn session(
     let mut log_changed = node.signals().shared_log.subscribe();
     let mut outbox_changed = node.signals().outbox.subscribe();
     let limiter = RateLimiter::new(EVENTS_PER_SECOND, Duration::from_secs(1));
+    // Directed events per author: twice what a member may send at their own node, so a
+    // backlog flows at a steady pace and a flood is slowed to it.
+    let per_author = RateLimiter::new(
+        node.config().chat.messages_per_minute.saturating_mul(2),
+        Duration::from_secs(60),
+    );
 
     // A directed-only link says it holds nothing, so no shared log flows on it.
     let ours = if directed_only {
@@ -458,11 +474,28 @@ async fn session(
                     PeerFrame::HaveVector(entries) => {
                         let mut map: HashMap<NodeId, u64> =
                             entries.iter().map(|e| (e.origin, e.seq)).collect();
+                        // A different event at a number both hold: each side sends the
+                        // other its signed copy (once), so a fork is recorded only on
+                        // signed evidence, never on a peer's word.
+                        let mut ask = Vec::new();
                         for (origin, seq) in forks_in(node, &peer, &entries)? {
-                            // Send the peer this node's copy once, so it sees the fork too.
                             if shown_forks.insert((origin, seq)) {
                                 map.insert(origin, seq - 1);
+                                ask.push((origin, seq - 1));
                             }
+                        }
+                        if !ask.is_empty() {
+                            let mut ours = have_vector(node)?;
+                            for e in ours.iter_mut() {
+                                if let Some((_, below)) = ask.iter().find(|(o, _)| *o == e.origin) {
+                                    e.seq = *below;
+                                    e.head = match node.store().event_at(&e.origin, *below)? {
+                                        Some(ev) => ev.id(),
+                                        None => EventId::from_bytes([0; 32]),
+                                    };
+                                }
+                            }
+                            send(wire, &PeerFrame::HaveVector(ours)).await?;
                         }
                         // How far it holds this node's own log (a restored node catches up).
                         fed.own_log.report(peer, map.get(&node.node_id()).copied().unwrap_or(0));
@@ -496,6 +529,13 @@ async fn session(
                         last_directed = Instant::now();
                         while !limiter.try_take(&()) {
                             tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        // No member sends faster than members here may (their own node
+                        // holds them to it); a node that does is slowed by not reading.
+                        if let Ok(p) = kindred_protocol::EventPayload::from_bytes(event.payload_bytes()) {
+                            while !per_author.try_take(&p.author) {
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
                         }
                         match replicate::receive_directed(node, &peer, event).await {
                             Ok((id, outcome)) => {
@@ -549,7 +589,8 @@ async fn session(
                         return Err(LinkError::Refused { code: code.0, message });
                     }
                     other => {
-                        let what = format!("unexpected {other:?} after the handshake");
+                        // The frame's name only: some frames carry secrets (an invite's).
+                        let what = format!("unexpected {} frame after the handshake", other.name());
                         refuse(wire, ErrorCode::MALFORMED, &what).await;
                         return Err(LinkError::Protocol(what));
                     }
@@ -627,8 +668,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The origins and numbers for which `peer` holds a different event than this node does
-/// (it said so in its have-vector): each is recorded for the admin.
+/// The origins and numbers for which `peer` says it holds a different event than this
+/// node does (unsigned: nothing is recorded until the signed events are exchanged).
 fn forks_in(
     node: &Node,
     peer: &NodeId,
@@ -643,14 +684,7 @@ fn forks_in(
             continue;
         };
         if ours != e.head {
-            tracing::warn!(%peer, origin = %e.origin, seq = e.seq, held = %ours, theirs = %e.head, "a peer holds a different event with the same origin and number: that log forked");
-            node.store().note_conflict(
-                crate::store::ConflictKind::Fork,
-                &e.origin,
-                format!("signed two different events as number {} of its log", e.seq),
-                vec![ours, e.head],
-                node.now().as_millis(),
-            )?;
+            tracing::info!(%peer, origin = %e.origin, seq = e.seq, held = %ours, theirs = %e.head, "a peer says it holds a different event with this number; exchanging copies");
             forks.push((e.origin, e.seq));
         }
     }

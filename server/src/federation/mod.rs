@@ -262,10 +262,13 @@ pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), 
         return Err(format!("{name} is this node's own name"));
     }
     let store = node.store();
-    match store.bound_node(name) {
-        Ok(Some(holder)) if holder != *id => {
+    match store.binding(name) {
+        // A first-hand binding (a paired node) is kept, unless that node is blocked (an
+        // organisation that lost its key pairs again under its name); one made only by
+        // another node's announcement gives way to a pairing.
+        Ok(Some((holder, true))) if holder != *id && !node.federation().is_blocked(&holder) => {
             return Err(format!(
-                "the name {name} belongs to another node here ({holder}); a node name is bound to one node"
+                "the name {name} belongs to another node paired here ({holder}); if that organisation lost its node's key, block the old node first"
             ));
         }
         Err(e) => return Err(format!("cannot check the name: {e}")),
@@ -281,17 +284,29 @@ pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), 
 }
 
 /// Binds a newly paired node's name to it (first-hand: it proved its key in the handshake
-/// and its name matched), after [`name_free_for`] said it may.
-fn bind_first_hand(node: &Node, theirs: &kindred_protocol::peer::Hello) -> Result<(), LinkError> {
-    match node
-        .store()
-        .bind_name(theirs.node_name.as_str(), &theirs.node_id)?
-    {
-        crate::store::Binding::Bound => Ok(()),
+/// and its name matched), after [`name_free_for`] said it may, taking it from a node that
+/// held it only by announcement or is blocked. True when it took the name from another
+/// node (what waited for the name must then be decided again: [`settle_name`]).
+fn bind_first_hand(node: &Node, theirs: &kindred_protocol::peer::Hello) -> Result<bool, LinkError> {
+    let name = theirs.node_name.as_str();
+    match node.store().bind_name(name, &theirs.node_id)? {
+        crate::store::Binding::Bound => Ok(false),
+        crate::store::Binding::NameTaken(holder) => {
+            tracing::warn!(%name, from = %holder, to = %theirs.node_id, "a pairing takes a node name from the node that held it only by announcement (or is blocked)");
+            node.store().rebind_name(name, &theirs.node_id)?;
+            Ok(true)
+        }
         other => Err(LinkError::Protocol(format!(
-            "the name {} cannot be bound to this node: {other:?}",
-            theirs.node_name
+            "the name {name} cannot be bound to this node: {other:?}"
         ))),
+    }
+}
+
+/// Decides again whatever waited for `name` now that its binding changed.
+async fn settle_name(node: &Node, name: &str) {
+    let waiting = vec![crate::rules::Awaiting::Name(name.to_owned())];
+    if let Err(e) = node.ingest().release(waiting).await {
+        tracing::error!(%name, error = %e, "cannot decide again what waited for a node name");
     }
 }
 
@@ -318,12 +333,15 @@ impl Node {
             .insert(node);
         self.federation().close_link(&node);
         self.federation().bump();
-        // What it put in the people directory goes (its members' profiles come back
-        // only if it is unblocked and publishes them again).
-        if let Some(name) = self.store().origin_name(&node)? {
-            let dropped = self.store().remove_profiles_of(&name)?;
+        // A name it held only by its own announcement is free again: a node that claimed
+        // it too (held until now) may have it.
+        if let Some(name) = self.store().origin_name(&node)?
+            && self.store().binding(&name)? == Some((node, false))
+        {
+            self.store().unbind_name(&name)?;
             self.store().durable().await?;
-            tracing::info!(%node, %name, dropped, "a blocked node's directory entries dropped");
+            tracing::warn!(%node, %name, "a blocked node's name, held only by its announcement, is free again");
+            settle_name(self, &name).await;
         }
         tracing::warn!(%node, "node blocked");
         Ok(())

@@ -48,6 +48,21 @@ impl OwnLog {
         self.reported.send_modify(|v| *v += 1);
     }
 
+    /// A peer could not be reached: it cannot say anything now, so it is not waited for
+    /// (a node with a peer that is down starts writing at once, not after the wait).
+    pub(crate) fn unreachable(&self, peer: NodeId) {
+        if *self.ready.borrow() {
+            return;
+        }
+        self.reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(peer)
+            .or_insert(0);
+        tracing::info!(%peer, "a paired node cannot be reached; not waiting for it to say how far it holds this node's log");
+        self.reported.send_modify(|v| *v += 1);
+    }
+
     /// Whether every paired, unblocked peer has answered and this node holds its log as
     /// far as the furthest of them; `Some(furthest)` when so.
     fn caught_up(&self, node: &Node) -> Option<u64> {

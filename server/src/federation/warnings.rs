@@ -3,20 +3,10 @@
 //! nodes whose clock is far from this one's.
 
 use kindred_protocol::Timestamp;
-use kindred_protocol::api::{FederationWarning, WarningKind};
+use kindred_protocol::api::{FederationWarning, WarningKind, clock_offset_words};
 
 use crate::node::Node;
 use crate::store::{ConflictKind, StoreError};
-
-/// "2 h 5 min", "40 s": how far apart two clocks are.
-fn span(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min", s / 60),
-        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-    }
-}
 
 impl Node {
     /// Every warning, oldest first.
@@ -30,17 +20,24 @@ impl Node {
                 node_name.clone().unwrap_or_else(|| c.origin.to_string())
             };
             let (kind, message) = match c.kind {
+                ConflictKind::Fork if c.origin == self.node_id() => (
+                    WarningKind::Fork,
+                    format!(
+                        "This node {}: it was probably restored from a backup and wrote before it had caught up with its peers. Each node keeps the copy it had first, so that one post or message differs between this node and the peer that has the other; nothing else is affected. To avoid it, restore while the peers are up (deploy/README.md).",
+                        c.detail
+                    ),
+                ),
                 ConflictKind::Fork => (
                     WarningKind::Fork,
                     format!(
-                        "{who} {}. The first one held here is kept. If that node was restored from a backup, it wrote before it had caught up with its peers.",
+                        "{who} {}. This node keeps the copy it had first and refuses the other. If {who} was restored from a backup, it wrote before it had caught up with its peers; if not, it may be misbehaving.",
                         c.detail
                     ),
                 ),
                 ConflictKind::NameClaim => (
                     WarningKind::NameClaim,
                     format!(
-                        "{who} {}. Its events are refused; if it is not a node you trust, block it.",
+                        "{who} {}. If {who} is not a node you trust, block it; if it is the rightful owner of the name, pair with it.",
                         c.detail
                     ),
                 ),
@@ -62,16 +59,15 @@ impl Node {
             if let Some(offset) = offset
                 && offset.unsigned_abs() > limit
             {
-                let direction = if offset > 0 { "ahead of" } else { "behind" };
                 let now = self.now();
                 out.push(FederationWarning {
                     kind: WarningKind::Clock,
                     node_id: peer.node_id,
                     node_name: Some(peer.name.clone()),
                     message: format!(
-                        "{}'s clock is {} {direction} this node's. One of the two is wrong: times shown for its messages may be off, but the order of conversations does not depend on it.",
+                        "{}'s clock is {} this node's. One of the two is wrong (compare both with a phone's clock): times shown for its messages may be off, but the order of conversations does not depend on it.",
                         peer.name,
-                        span(offset.unsigned_abs())
+                        clock_offset_words(offset)
                     ),
                     count: 1,
                     first_seen: now,
@@ -80,17 +76,5 @@ impl Node {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::span;
-
-    #[test]
-    fn spans_read_naturally() {
-        assert_eq!(span(40_000), "40 s");
-        assert_eq!(span(125_000), "2 min");
-        assert_eq!(span(7_500_000), "2 h 5 min");
     }
 }

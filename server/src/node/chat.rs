@@ -209,7 +209,7 @@ impl Node {
             let intact = self
                 .store()
                 .conversation(&id)?
-                .is_some_and(|r| r.members == members);
+                .is_some_and(|r| r.kind == ConversationKind::Direct && r.members == members);
             // A record whose membership is not exactly the two (written before the rules
             // refused that) is never reused: a fresh update restores it.
             if intact && self.store().participant(&auth.member_id, &id)?.is_some() {

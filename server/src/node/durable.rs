@@ -15,6 +15,9 @@ use kindred_protocol::NodeId;
 pub(crate) struct DurableLog {
     /// Events refused per origin since start.
     refused: std::sync::Mutex<HashMap<NodeId, u64>>,
+    /// Paired nodes whose clock is known (from their hello) to be far from this node's:
+    /// how far ahead (ms). Their events are placed in timelines by the corrected time.
+    skewed_clocks: RwLock<HashMap<NodeId, i64>>,
     /// Each origin's highest contiguous sequence number on disk.
     heads: RwLock<HashMap<NodeId, u64>>,
     /// The highest arrival number on disk.
@@ -26,6 +29,7 @@ impl DurableLog {
     pub(crate) fn new(heads: Vec<(NodeId, u64)>, local_seq: u64) -> Self {
         Self {
             refused: std::sync::Mutex::default(),
+            skewed_clocks: RwLock::default(),
             heads: RwLock::new(heads.into_iter().collect()),
             local_seq: AtomicU64::new(local_seq),
         }
@@ -61,6 +65,26 @@ impl DurableLog {
             .get(origin)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Records how far ahead (ms) a paired node's clock is (`None`: close enough).
+    pub(crate) fn set_skew(&self, node: NodeId, offset: Option<i64>) {
+        let mut skews = self
+            .skewed_clocks
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        match offset {
+            Some(o) => skews.insert(node, o),
+            None => skews.remove(&node),
+        };
+    }
+
+    /// The paired nodes whose clocks are far off, and by how much (ms ahead).
+    pub(crate) fn skews(&self) -> HashMap<NodeId, i64> {
+        self.skewed_clocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Every origin's durable head.

@@ -68,6 +68,8 @@ enum Request {
     Local(Box<Draft>, Reply),
     /// Remote events.
     Remote(Vec<VerifiedEvent>, ReplyMany),
+    /// Decide again what waits for these (a name a pairing or a block settled).
+    Release(Vec<crate::rules::Awaiting>, ReplyMany),
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -214,6 +216,20 @@ impl IngestHandle {
         let _ = self.tx.send(Request::Stop).await;
     }
 
+    /// Decides again whatever waits for `targets`; returns once that is durable.
+    pub(crate) async fn release(
+        &self,
+        targets: Vec<crate::rules::Awaiting>,
+    ) -> Result<(), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Release(targets, reply))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)??;
+        Ok(())
+    }
+
     /// Stores verified remote events, in order; returns once they are durable.
     pub(crate) async fn remote(
         &self,
@@ -306,9 +322,14 @@ impl Actor {
         let mut events = Vec::with_capacity(group.len());
         let mut waiters = Vec::with_capacity(group.len());
         let mut seq = self.next_seq;
+        let mut release = Vec::new();
         for request in group {
             match request {
                 Request::Stop => {}
+                Request::Release(targets, reply) => {
+                    waiters.push(Waiter::Many(reply, 0));
+                    release.extend(targets);
+                }
                 Request::Remote(batch, reply) => {
                     waiters.push(Waiter::Many(reply, batch.len()));
                     events.extend(batch);
@@ -347,20 +368,22 @@ impl Actor {
                 }
             }
         }
-        if events.is_empty() {
+        if events.is_empty() && release.is_empty() {
             return;
         }
         let started = std::time::Instant::now();
+        let skews = self.signals.durable.skews();
         let ctx = IngestContext {
             self_id: self.origin,
             self_name: &self.name,
             now: now.as_millis(),
             hold_quota: self.hold_quota,
+            skews: &skews,
         };
-        let stored = self.store.ingest(&events, &ctx);
+        let stored = self.store.ingest_and_release(&events, &release, &ctx);
         tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
         match stored {
-            Ok(outcomes) => {
+            Ok((outcomes, released)) => {
                 self.next_seq = seq;
                 // This node's own events fetched back from peers (after a restore) move
                 // its numbering on.
@@ -409,6 +432,9 @@ impl Actor {
                         return;
                     }
                     signals.durable.advance(last_local, &heads);
+                    for change in released {
+                        live.publish(change);
+                    }
                     let mut shared = false;
                     let mut directed = false;
                     for (outcome, event) in outcomes.iter().zip(&events) {

@@ -50,6 +50,21 @@ fn well_formed(u: &ConversationUpdate) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether a group uses the id of a one-to-one conversation between one of this node's
+/// members and another of its members (group ids are random, so only someone squatting
+/// on that pair's conversation does this).
+fn squats_a_direct_id(ctx: &Context<'_>, u: &ConversationUpdate) -> bool {
+    u.kind == ConversationKind::Group
+        && u.members
+            .iter()
+            .filter(|m| m.node_name() == ctx.self_name)
+            .any(|ours| {
+                u.members.iter().any(|other| {
+                    other != ours && ConversationId::direct(ours, other) == u.conversation
+                })
+            })
+}
+
 pub(super) fn update<V: View>(
     ctx: &Context<'_>,
     id: EventId,
@@ -59,6 +74,11 @@ pub(super) fn update<V: View>(
 ) -> Result<Decision, V::Error> {
     if let Err(why) = well_formed(u) {
         return Ok(Decision::Refuse(Refusal::Malformed(why)));
+    }
+    if squats_a_direct_id(ctx, u) {
+        return Ok(Decision::Refuse(Refusal::Malformed(
+            "a group cannot use the id of a one-to-one conversation",
+        )));
     }
     let current = view.conversation(&u.conversation)?;
     let ours = |m: &MemberId| m.node_name() == ctx.self_name;
@@ -87,10 +107,20 @@ pub(super) fn update<V: View>(
         // leaving one it is about to be told about): decide once it is known.
         return Ok(Decision::Hold(Awaiting::Conversation(u.conversation)));
     };
-    if current.kind != u.kind {
+    // A well-formed one-to-one update may take its id back from a group squatting on it
+    // (a group with that id cannot be honest: group ids are random).
+    let reclaims = u.kind == ConversationKind::Direct && current.kind == ConversationKind::Group;
+    if current.kind != u.kind && !reclaims {
         return Ok(Decision::Refuse(Refusal::Malformed(
             "a conversation's kind never changes",
         )));
+    }
+    if reclaims {
+        return Ok(if u.members.contains(author) {
+            Decision::Apply(Effect::Conversation(state))
+        } else {
+            Decision::Refuse(Refusal::NotAMember(author.clone()))
+        });
     }
     let held = (current.updated_at, current.update);
     if (state.updated_at, state.update) <= held {
@@ -477,6 +507,43 @@ mod tests {
                 "{what}: {got:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_group_cannot_squat_on_a_one_to_one_conversation() {
+        let mut m = Memory::new();
+        m.bind("a.org", node(1));
+        m.bind("h.org", node(9));
+        let (me, ann) = (member("@me:self.org"), member("@ann:a.org"));
+        let direct = ConversationId::direct(&me, &ann);
+        let squat =
+            |members: &[&str]| group_update("@h:h.org", 9, direct, members, &["@h:h.org"], 1_000);
+        // With both of the pair in it: refused outright.
+        let both = squat(&["@ann:a.org", "@h:h.org", "@me:self.org"]);
+        let got = decide(&m.context(), m.id_of(&both), &both, &m);
+        assert!(
+            matches!(got, Ok(Decision::Refuse(Refusal::Malformed(_)))),
+            "{got:?}"
+        );
+        // With only this node's member: it may be stored, but the pair take it back.
+        m.apply(&squat(&["@h:h.org", "@me:self.org"]));
+        let reclaim = event(
+            1,
+            "@ann:a.org",
+            directed(),
+            EventBody::ConversationUpdate(ConversationUpdate {
+                conversation: direct,
+                kind: ConversationKind::Direct,
+                name: String::new(),
+                members: vec![ann.clone(), me.clone()],
+                admins: vec![ann.clone(), me.clone()],
+            }),
+        );
+        let got = decide(&m.context(), m.id_of(&reclaim), &reclaim, &m);
+        assert!(
+            matches!(got, Ok(Decision::Apply(Effect::Conversation(_)))),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //!   vouches that the author or one of its moderators asked for it.
 //! - A profile replaces the one held if it is newer (effective time, then id).
 
+use kindred_protocol::api::REACTIONS;
 use kindred_protocol::event::EventKind;
-use kindred_protocol::event::body::peer_learning::Reaction;
-use kindred_protocol::{EventId, EventPayload};
+use kindred_protocol::event::body::peer_learning::{Post, Reaction};
+use kindred_protocol::{EventBody, EventId, EventPayload};
 
 use super::{Context, Decision, Effect, Refusal, View, applied_original};
 
@@ -19,7 +20,38 @@ fn is_entry(kind: u16) -> bool {
     kind == EventKind::Post.code() || kind == EventKind::Reply.code()
 }
 
-pub(super) fn reply<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+/// Refuses what another node sends about an organisation-only entry of this node.
+fn from_outside(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    id: EventId,
+    entry: &super::Entry,
+) -> Option<Decision> {
+    (entry.local && p.origin != ctx.self_id).then_some(Decision::Refuse(Refusal::LocalEntry(id)))
+}
+
+pub(super) fn post<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    post: &Post,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let key = super::topic_key(&post.topic);
+    // Another node's post never lands in (or is counted or found under) a topic this
+    // organisation keeps to itself.
+    if p.origin != ctx.self_id && view.local_topic(&key)? {
+        return Ok(Decision::Refuse(Refusal::LocalTopic(post.topic.clone())));
+    }
+    Ok(Decision::Apply(Effect::Post {
+        topic: post.topic.clone(),
+    }))
+}
+
+pub(super) fn reply<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    view: &V,
+) -> Result<Decision, V::Error> {
     // The decoder guarantees a reply names its thread.
     let Some(root) = p.refs.thread_root else {
         return Ok(Decision::Refuse(Refusal::Malformed(
@@ -33,24 +65,42 @@ pub(super) fn reply<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::
     if original != root || entry.kind != EventKind::Post.code() {
         return Ok(Decision::Refuse(Refusal::WrongTarget(root)));
     }
+    if let Some(refused) = from_outside(ctx, p, root, &entry) {
+        return Ok(refused);
+    }
     if entry.retracted {
         return Ok(Decision::Refuse(Refusal::TakenDown(root)));
+    }
+    // What it answers, if held here, is in the same thread.
+    if let Some(to) = p.refs.reply_to.filter(|to| *to != root)
+        && let Some(answered) = view.entry(&to)?
+        && (answered.kind != EventKind::Reply.code() || answered.thread_root != Some(root))
+    {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(to)));
     }
     Ok(Decision::Apply(Effect::Reply { root }))
 }
 
 pub(super) fn reaction<V: View>(
+    ctx: &Context<'_>,
     p: &EventPayload,
     r: &Reaction,
     view: &V,
 ) -> Result<Decision, V::Error> {
-    let _ = p;
+    if !REACTIONS.contains(&r.reaction.as_str()) {
+        return Ok(Decision::Refuse(Refusal::UnknownReaction(
+            r.reaction.clone(),
+        )));
+    }
     let (target, entry) = match applied_original(r.target, view)? {
         Ok(found) => found,
         Err(wait) => return Ok(wait),
     };
     if !is_entry(entry.kind) {
         return Ok(Decision::Refuse(Refusal::WrongTarget(r.target)));
+    }
+    if let Some(refused) = from_outside(ctx, p, target, &entry) {
+        return Ok(refused);
     }
     if entry.retracted {
         return Ok(Decision::Refuse(Refusal::TakenDown(target)));
@@ -61,7 +111,12 @@ pub(super) fn reaction<V: View>(
     }))
 }
 
-pub(super) fn edit<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+pub(super) fn edit<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let _ = ctx;
     let Some(replaced) = p.refs.replaces else {
         return Ok(Decision::Refuse(Refusal::Malformed(
             "an edit without its original",
@@ -80,10 +135,20 @@ pub(super) fn edit<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::E
     if entry.retracted {
         return Ok(Decision::Refuse(Refusal::TakenDown(original)));
     }
+    if let EventBody::Post(post) = &p.body
+        && entry.topic.as_deref() != Some(super::topic_key(&post.topic).as_str())
+    {
+        return Ok(Decision::Refuse(Refusal::TopicChanged(original)));
+    }
     Ok(Decision::Apply(Effect::Edit { original }))
 }
 
-pub(super) fn retraction<V: View>(p: &EventPayload, view: &V) -> Result<Decision, V::Error> {
+pub(super) fn retraction<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let _ = ctx;
     let Some(target) = p.refs.retracts else {
         return Ok(Decision::Refuse(Refusal::Malformed(
             "a retraction without its target",

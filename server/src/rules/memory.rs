@@ -49,7 +49,7 @@ pub(crate) fn event(origin: u8, author: &str, audience: Audience, body: EventBod
 pub(crate) struct Memory {
     self_name: String,
     arrival: u64,
-    names: HashMap<String, NodeId>,
+    names: HashMap<String, (NodeId, bool)>,
     entries: HashMap<EventId, Entry>,
     conversations: HashMap<ConversationId, ConversationState>,
     profiles: HashMap<MemberId, (u64, EventId)>,
@@ -82,8 +82,14 @@ impl Memory {
         self.arrival += ms;
     }
 
+    /// Binds a name first-hand (as a pairing does).
     pub(crate) fn bind(&mut self, name: &str, node: NodeId) {
-        self.names.insert(name.to_owned(), node);
+        self.names.insert(name.to_owned(), (node, true));
+    }
+
+    /// Binds a name by announcement.
+    pub(crate) fn bind_announced(&mut self, name: &str, node: NodeId) {
+        self.names.insert(name.to_owned(), (node, false));
     }
 
     pub(crate) fn id_of(&self, p: &EventPayload) -> EventId {
@@ -148,6 +154,12 @@ impl Memory {
                 EventBody::MatchProposal(m) => Some(m.mentor.clone()),
                 _ => None,
             },
+            topic: match &p.body {
+                EventBody::Post(post) => Some(super::topic_key(&post.topic)),
+                _ => None,
+            },
+            thread_root: p.refs.thread_root,
+            local: matches!(p.audience, kindred_protocol::Audience::Local),
         };
         let at = self.context().effective_time(p);
         if let Decision::Apply(effect) = decision {
@@ -178,7 +190,7 @@ impl Memory {
                 }
                 Effect::Announce { bind, newer } => {
                     if bind {
-                        self.bind(p.author.node_name(), p.origin);
+                        self.bind_announced(p.author.node_name(), p.origin);
                     }
                     if newer {
                         self.announcements.insert(p.origin, (at, id));
@@ -195,9 +207,9 @@ impl Memory {
 impl View for Memory {
     type Error = Infallible;
 
-    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, Infallible> {
+    fn bound_node(&self, name: &str) -> Result<Option<(NodeId, bool)>, Infallible> {
         if name == self.self_name {
-            return Ok(Some(node(0)));
+            return Ok(Some((node(0), true)));
         }
         Ok(self.names.get(name).copied())
     }
@@ -206,7 +218,7 @@ impl View for Memory {
         Ok(self
             .names
             .iter()
-            .find(|(_, n)| *n == node)
+            .find(|(_, (n, _))| n == node)
             .map(|(name, _)| name.clone()))
     }
 
@@ -216,6 +228,10 @@ impl View for Memory {
 
     fn gone(&self, _id: &EventId) -> Result<bool, Infallible> {
         Ok(false)
+    }
+
+    fn local_topic(&self, topic_key: &str) -> Result<bool, Infallible> {
+        Ok(topic_key == "staff only")
     }
 
     fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Infallible> {

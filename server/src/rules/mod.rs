@@ -25,6 +25,11 @@ use kindred_protocol::event::body::chat::ConversationKind;
 use kindred_protocol::{Audience, EventBody, EventId, EventPayload, MemberId, NodeId};
 use thiserror::Error;
 
+/// The key a topic name is stored and matched under: trimmed and lower-cased.
+pub(crate) fn topic_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 /// What the rules need to know about the node deciding.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {
@@ -98,6 +103,18 @@ pub(crate) enum Refusal {
     /// A retraction from a node other than the entry's origin.
     #[error("only the node {0} came from may take it down")]
     NotTheOrigin(EventId),
+    /// A post from another node in one of this node's organisation-only topics.
+    #[error("{0:?} is an organisation-only topic here")]
+    LocalTopic(String),
+    /// Something from another node about an organisation-only entry.
+    #[error("{0} is organisation-only")]
+    LocalEntry(EventId),
+    /// An edit that moves a post to another topic.
+    #[error("an edit cannot move {0} to another topic")]
+    TopicChanged(EventId),
+    /// A reaction that is not one of the reactions in use.
+    #[error("{0:?} is not a reaction in use")]
+    UnknownReaction(String),
     /// The target was itself refused.
     #[error("{0} was refused, so nothing can refer to it")]
     TargetRefused(EventId),
@@ -249,6 +266,12 @@ pub(crate) struct Entry {
     pub(crate) conversation: Option<ConversationId>,
     /// For match proposals: the buddy (author) and the mentor.
     pub(crate) mentor: Option<MemberId>,
+    /// For posts and replies: the topic key.
+    pub(crate) topic: Option<String>,
+    /// For replies: the thread's post.
+    pub(crate) thread_root: Option<EventId>,
+    /// Organisation-only: it never left its origin node.
+    pub(crate) local: bool,
 }
 
 /// A conversation's state as the rules see it.
@@ -275,8 +298,9 @@ pub(crate) trait View {
     /// Why a read failed.
     type Error;
 
-    /// The node a name is bound to.
-    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, Self::Error>;
+    /// The node a name is bound to, and whether first-hand (this node's own name, or a
+    /// paired node's) rather than by that node's announcement.
+    fn bound_node(&self, name: &str) -> Result<Option<(NodeId, bool)>, Self::Error>;
     /// The name a node is bound to.
     fn bound_name(&self, node: &NodeId) -> Result<Option<String>, Self::Error>;
     /// A held event.
@@ -286,6 +310,8 @@ pub(crate) trait View {
     fn gone(&self, id: &EventId) -> Result<bool, Self::Error>;
     /// A conversation with a member on this node.
     fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, Self::Error>;
+    /// Whether `topic_key` is one of this node's organisation-only topics.
+    fn local_topic(&self, topic_key: &str) -> Result<bool, Self::Error>;
     /// When the held profile of `member` was made, and by which event.
     fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Self::Error>;
     /// When the held announcement of `node` was made, and by which event.
@@ -308,14 +334,12 @@ pub(crate) fn decide<V: View>(
     let directed = matches!(p.audience, Audience::Directed { .. });
     Ok(match &p.body {
         EventBody::Post(_) | EventBody::Reply(_) if p.refs.replaces.is_some() => {
-            content::edit(p, view)?
+            content::edit(ctx, p, view)?
         }
-        EventBody::Post(post) => Decision::Apply(Effect::Post {
-            topic: post.topic.clone(),
-        }),
-        EventBody::Reply(_) => content::reply(p, view)?,
-        EventBody::Reaction(r) => content::reaction(p, r, view)?,
-        EventBody::Retraction(_) => content::retraction(p, view)?,
+        EventBody::Post(post) => content::post(ctx, p, post, view)?,
+        EventBody::Reply(_) => content::reply(ctx, p, view)?,
+        EventBody::Reaction(r) => content::reaction(ctx, p, r, view)?,
+        EventBody::Retraction(_) => content::retraction(ctx, p, view)?,
         EventBody::Profile(_) => content::profile(ctx, id, p, view)?,
         EventBody::ChatMessage(m) => chat::message(p, m, view)?,
         EventBody::ConversationUpdate(u) => chat::update(ctx, id, p, u, view)?,

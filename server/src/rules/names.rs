@@ -1,8 +1,10 @@
 //! One name, one node. A node name is bound to exactly one node id: this node's own name
 //! to itself from the start, a paired node's at pairing (first-hand, the hello must match),
 //! any other by that node's own signed announcement; the first binding wins, as in SSH's
-//! known hosts. An event whose author is `@x:N` is applied only if it was signed by the
-//! node bound to `N`.
+//! known hosts, except that a first-hand pairing may take a name from a node bound only by
+//! announcement (or a blocked one). An event whose author is `@x:N` is applied only if it
+//! was signed by the node bound to `N`; while `N` is free, or bound elsewhere only by an
+//! announcement, it waits; bound elsewhere first-hand, it is refused.
 
 use kindred_protocol::{EventId, EventPayload};
 
@@ -29,11 +31,14 @@ pub(super) fn author<V: View>(
         })));
     }
     Ok(match view.bound_node(name)? {
-        Some(node) if node == p.origin => None,
-        Some(node) => Some(Decision::Refuse(Refusal::NameBoundElsewhere {
+        Some((node, _)) if node == p.origin => None,
+        Some((node, true)) => Some(Decision::Refuse(Refusal::NameBoundElsewhere {
             author: p.author.clone(),
             bound_to: node,
         })),
+        // Bound only by another node's announcement: if an admin pairs with this origin
+        // under that name, or blocks the other node, this is decided again.
+        Some((_, false)) => Some(Decision::Hold(Awaiting::Name(name.to_owned()))),
         // Every node announces itself before anything else it writes, so this waits at
         // most for that announcement to arrive.
         None => Some(Decision::Hold(Awaiting::Name(name.to_owned()))),
@@ -65,13 +70,16 @@ pub(super) fn announcement<V: View>(
     }
     let bind = match view.bound_node(name)? {
         None => true,
-        Some(node) if node == p.origin => false,
-        Some(node) => {
+        Some((node, _)) if node == p.origin => false,
+        Some((node, true)) => {
             return Ok(Decision::Refuse(Refusal::NameBoundElsewhere {
                 author: p.author.clone(),
                 bound_to: node,
             }));
         }
+        // Claimed first by another node's announcement: decided again if that binding
+        // goes (a pairing with this node, or the other blocked).
+        Some((_, false)) => return Ok(Decision::Hold(Awaiting::Name(name.to_owned()))),
     };
     let version = (ctx.effective_time(p), id);
     let newer = view
@@ -210,6 +218,25 @@ mod tests {
             let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
             assert_eq!(got, Ok(expected), "{what}");
         }
+    }
+
+    #[test]
+    fn a_name_held_only_by_announcement_makes_other_claims_wait() {
+        let mut m = Memory::new();
+        // d.org was announced by node 7 (a squatter, as it may turn out).
+        m.bind_announced("d.org", node(7));
+        for payload in [announce("d.org", 4), post("@dave:d.org", 4)] {
+            let got = decide(&m.context(), m.id_of(&payload), &payload, &m);
+            assert_eq!(got, Ok(Decision::Hold(Awaiting::Name("d.org".into()))));
+        }
+        // Bound first-hand (a pairing), the same claims are refused.
+        m.bind("d.org", node(7));
+        let claim = post("@dave:d.org", 4);
+        let got = decide(&m.context(), m.id_of(&claim), &claim, &m);
+        assert!(matches!(
+            got,
+            Ok(Decision::Refuse(Refusal::NameBoundElsewhere { .. }))
+        ));
     }
 
     #[test]

@@ -87,27 +87,6 @@ pub(crate) fn sighted(
 }
 
 impl Store {
-    /// Records a conflict seen outside the ingest path (a have-vector naming a different
-    /// event than the one held for the same number).
-    pub(crate) fn note_conflict(
-        &self,
-        kind: ConflictKind,
-        origin: &NodeId,
-        detail: String,
-        events: Vec<EventId>,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        let key = conflict_key(kind, origin);
-        let tree = &self.trees().conflicts;
-        let existing = tree
-            .get(key)?
-            .map(|v| from_json("conflicts", &v))
-            .transpose()?;
-        let record = sighted(existing, kind, origin, detail, events, now);
-        tree.insert(key, super::to_json("conflicts", &record)?)?;
-        Ok(())
-    }
-
     /// Every conflict recorded, oldest first.
     pub(crate) fn conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
         let mut out = self

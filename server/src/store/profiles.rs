@@ -42,23 +42,6 @@ impl Store {
             .collect()
     }
 
-    /// Drops the profiles of every member of the node named `name`; returns how many.
-    pub(crate) fn remove_profiles_of(&self, name: &str) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for item in self.trees().profiles.iter() {
-            let (k, _) = item?;
-            let member = std::str::from_utf8(&k).map_err(|e| StoreError::corrupt("profiles", e))?;
-            if member
-                .rsplit_once(':')
-                .is_some_and(|(_, node)| node == name)
-            {
-                self.trees().profiles.remove(k)?;
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
     /// The newest profile of a member, if one arrived.
     pub(crate) fn profile(&self, member: &MemberId) -> Result<Option<ProfileRecord>, StoreError> {
         match self.trees().profiles.get(member.as_str())? {

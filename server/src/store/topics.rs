@@ -42,10 +42,7 @@ pub(crate) struct TopicStats {
     pub(crate) last_activity: Option<u64>,
 }
 
-/// The key a topic name is stored and matched under: trimmed and lower-cased.
-pub(crate) fn topic_key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
+pub(crate) use crate::rules::topic_key;
 
 /// Key of one origin's counts in a topic.
 pub(crate) fn stats_key(topic: &str, origin: &NodeId) -> Vec<u8> {
@@ -310,6 +307,7 @@ mod tests {
                         self_name: &name,
                         now: 5_000,
                         hold_quota: 1 << 20,
+                        skews: &std::collections::HashMap::new(),
                     };
                     store.ingest(&[event], &ctx).unwrap();
                 }

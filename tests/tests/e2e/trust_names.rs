@@ -308,6 +308,25 @@ async fn no_other_node_can_enter_a_private_conversation() {
         Err(ErrorCode::UNKNOWN_PEER.0)
     );
 
+    // (d) A group squatting on Ann and Bob's one-to-one id, with Ann in it: it may be
+    // stored, but their one-to-one conversation takes the id back.
+    let mut h = RawPeer::directed_only(&a.url(), 93, "h.test")
+        .await
+        .unwrap();
+    let squat = h.sign(
+        to(a_id),
+        &hana,
+        References::default(),
+        EventBody::ConversationUpdate(ConversationUpdate {
+            conversation: direct,
+            kind: ConversationKind::Group,
+            name: "Ann and Bob".into(),
+            members: vec![ann_id.clone(), hana.clone()],
+            admins: vec![hana.clone()],
+        }),
+    );
+    assert_eq!(h.deliver(squat).await, Ok(()));
+
     ann.send_message(&bob_id, "Hi Bob").await.unwrap();
     ann.send_message(&carol_id, "Hi Carol").await.unwrap();
     for (reader, with, expected) in [(&bob, &ann_id, "Hi Bob"), (&carol, &ann_id, "Hi Carol")] {
@@ -321,6 +340,7 @@ async fn no_other_node_can_enter_a_private_conversation() {
             !members.iter().any(|m| m.ends_with(":h.test")),
             "{members:?}"
         );
+        assert_eq!(c.kind, ConversationKind::Direct);
     }
 }
 
@@ -478,4 +498,70 @@ async fn a_node_cannot_fill_another_nodes_disk() {
     assert!(!a.stored_anywhere(b"UNKNOWN-000-"));
     assert!(a.stored_anywhere(b"HELD-0-"));
     assert!(!a.stored_anywhere(b"HELD-7-"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pairing_settles_a_name_another_node_announced_first() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("hub.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_b, &admin_a).await;
+    // A squatter paired with the hub announces d.test before the real d.test joins.
+    let invite = admin_b.create_peer_invite().await.unwrap();
+    let mut squatter = RawPeer::paired(&b.url(), &invite.token, 120, "d.test")
+        .await
+        .unwrap();
+    let fake = vec![
+        squatter.announcement(1, "http://127.0.0.1:9"),
+        squatter.sign(
+            Audience::Shared { seq: 2 },
+            &squatter.member("dave"),
+            References::default(),
+            profile("Fake Dave"),
+        ),
+    ];
+    assert!(squatter.replicate(1, fake).await);
+    eventually(20, || async {
+        (!admin_a.people(Some("Fake Dave")).await.ok()?.is_empty()).then_some(())
+    })
+    .await;
+
+    // The real d.test pairs with A: A's admin has it first-hand, so it gets the name.
+    let d = TestNode::named("d.test").await;
+    let admin_d = d.admin().await;
+    let dave = d.member(&admin_d, "dave").await;
+    dave.update_me(&UpdateMe {
+        display_name: Some("Real Dave".into()),
+        listed: Some(true),
+        happy_to_talk_about: Some("funding".into()),
+        ..UpdateMe::default()
+    })
+    .await
+    .unwrap();
+    pair(&admin_a, &admin_d).await;
+    let ann = a.member(&admin_a, "ann").await;
+    ann.send_message(&id("@dave:d.test"), "Hello, real Dave")
+        .await
+        .unwrap();
+    eventually(20, || async {
+        let from_ann = dave.messages(&id("@ann:a.test")).await.ok()?;
+        (from_ann.len() == 1).then_some(())
+    })
+    .await;
+    eventually(20, || async {
+        let people = admin_a.people(Some("Dave")).await.ok()?;
+        (people.len() == 1 && people[0].display_name == "Real Dave").then_some(())
+    })
+    .await;
+
+    // An organisation that lost its node's key pairs again under its name once the admin
+    // has blocked the old node.
+    let old_d = admin_d.health().await.unwrap().node_id;
+    let d2 = TestNode::named("d.test").await;
+    let admin_d2 = d2.admin().await;
+    let invite = admin_a.create_peer_invite().await.unwrap();
+    assert!(admin_d2.add_peer(&invite.token).await.is_err());
+    admin_a.block_peer(&old_d).await.unwrap();
+    let invite = admin_a.create_peer_invite().await.unwrap();
+    admin_d2.add_peer(&invite.token).await.unwrap();
 }

@@ -278,6 +278,15 @@ async fn a_slow_clock_cannot_bury_a_message_and_admins_are_warned() {
     assert!(history.items[0].created_at < history.items[1].created_at);
     let view = ann.conversation(&c).await.unwrap();
     assert_eq!(view.unread, 1);
+    // A post from the slow node, written after one of A's, is above it at A too.
+    topic(&admin_a, "Funding").await;
+    topic(&admin_s, "Funding").await;
+    ann.create_post("Funding", &new_post("Older")).await.unwrap();
+    sam.create_post("Funding", &new_post("Newer")).await.unwrap();
+    eventually(20, || async {
+        (titles(&admin_a).await == ["Newer", "Older"]).then_some(())
+    })
+    .await;
     // Both admins see that the clocks disagree.
     for (admin, other) in [(&admin_a, "slow.test"), (&admin_s, "a.test")] {
         let peers = admin.peers().await.unwrap();

@@ -108,8 +108,10 @@ impl Tx<'_> {
             Effect::Announce { bind, newer } => {
                 let name = p.author.node_name();
                 if *bind {
-                    self.node_names
-                        .insert(name.as_bytes(), &p.origin.as_bytes()[..])?;
+                    self.node_names.insert(
+                        name.as_bytes(),
+                        &super::super::names::binding_value(&p.origin, false)[..],
+                    )?;
                     self.origin_names
                         .insert(p.origin.as_bytes(), name.as_bytes())?;
                     tracing::info!(%name, node = %p.origin, "node name bound by its announcement");
@@ -189,6 +191,9 @@ impl Tx<'_> {
         let Some(mut root_meta) = self.meta(&root)? else {
             return Ok(Change::None);
         };
+        // A reply is never earlier than its post: one dated in the past cannot jump to the
+        // top of the thread.
+        meta.sort_ts = meta.sort_ts.max(root_meta.sort_ts);
         let pos = position(meta, id);
         // The reply's origin, so counts can leave out blocked nodes' replies.
         self.thread_replies

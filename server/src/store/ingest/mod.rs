@@ -139,17 +139,33 @@ pub(crate) struct IngestContext<'a> {
     pub(crate) now: u64,
     /// Bytes of directed events each origin may have held at once.
     pub(crate) hold_quota: u64,
+    /// Paired nodes whose clocks are known to be far off: how far ahead (ms). Their
+    /// events' times are corrected by it when placed in timelines.
+    pub(crate) skews: &'a std::collections::HashMap<NodeId, i64>,
 }
 
 impl Store {
     /// Decides and stores a group of verified events, in order, in one transaction.
     /// Returns one outcome per event. Not durable until [`Store::durable`] or
     /// [`Store::when_durable`] says so.
+    #[cfg(test)]
     pub(crate) fn ingest(
         &self,
         events: &[VerifiedEvent],
         ctx: &IngestContext<'_>,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
+        Ok(self.ingest_and_release(events, &[], ctx)?.0)
+    }
+
+    /// As [`Store::ingest`], then decides again whatever waits for `release` (a name an
+    /// admin's pairing or block just settled); returns the outcomes and what members will
+    /// see change from the release.
+    pub(crate) fn ingest_and_release(
+        &self,
+        events: &[VerifiedEvent],
+        release: &[Awaiting],
+        ctx: &IngestContext<'_>,
+    ) -> Result<(Vec<IngestOutcome>, Vec<Change>), StoreError> {
         let start_seq = self.last_local_seq()?;
         let maybe_held = !self.nothing_held();
         let threads = self.threads_taken_down(events)?;
@@ -161,11 +177,12 @@ impl Store {
                 .iter()
                 .map(|event| tx.apply(event, &mut local_seq))
                 .collect::<Result<Vec<_>, _>>()?;
+            let released = tx.release(release.to_vec(), &mut local_seq)?;
             tx.finish_group()?;
-            Ok(outcomes)
+            Ok((outcomes, released))
         });
         match result {
-            Ok(outcomes) => Ok(outcomes),
+            Ok(done) => Ok(done),
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }

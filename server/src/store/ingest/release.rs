@@ -106,7 +106,7 @@ impl Tx<'_> {
                     *local_seq += 1;
                     meta.local_seq = *local_seq;
                     meta.received_at = self.ctx.now;
-                    meta.sort_ts = p.created_at.as_millis().min(self.ctx.now);
+                    meta.sort_ts = self.sort_time(&p);
                     self.event_ids
                         .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
                 }

@@ -29,7 +29,7 @@ pub(super) fn abort(e: StoreError) -> TxError {
 
 impl Trees {
     /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them.
-    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 16] {
+    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 17] {
         [
             self.events.clone(),
             self.event_ids.clone(),
@@ -47,6 +47,7 @@ impl Trees {
             self.node_names.clone(),
             self.held.clone(),
             self.conflicts.clone(),
+            self.topics.clone(),
         ]
     }
 }
@@ -69,6 +70,8 @@ pub(super) struct Tx<'a> {
     pub(super) node_names: &'a TransactionalTree,
     pub(super) held: &'a TransactionalTree,
     pub(super) conflicts: &'a TransactionalTree,
+    /// Read only: which topics are organisation-only.
+    pub(super) topics: &'a TransactionalTree,
     /// The stored replies of the posts this group's retractions name (read before the
     /// transaction; the group's own replies are tracked in `group`).
     pub(super) threads: &'a HashMap<EventId, Vec<EventId>>,
@@ -125,6 +128,7 @@ impl<'a> Tx<'a> {
             node_names: &views[13],
             held: &views[14],
             conflicts: &views[15],
+            topics: &views[16],
             threads,
             ctx,
             maybe_held,
@@ -206,7 +210,7 @@ impl<'a> Tx<'a> {
         let mut meta = EventMeta {
             local_seq: *local_seq,
             received_at: self.ctx.now,
-            sort_ts: p.created_at.as_millis().min(self.ctx.now),
+            sort_ts: self.sort_time(p),
             kind: p.body.kind_code(),
             ..EventMeta::default()
         };
@@ -217,6 +221,7 @@ impl<'a> Tx<'a> {
             }
             Decision::Hold(awaiting) => {
                 meta.held = true;
+                self.note_claim(id, p, &awaiting)?;
                 self.hold(&awaiting, *local_seq)?;
                 if seq.is_none() {
                     self.adjust_quota(&p.origin, signed.len() as i64)?;
@@ -257,6 +262,17 @@ impl<'a> Tx<'a> {
         })
     }
 
+    /// Where an event goes in timelines: its origin's time, corrected by that node's clock
+    /// error when it is a paired node known to be far off, and never later than now.
+    pub(super) fn sort_time(&self, p: &EventPayload) -> u64 {
+        let created = p.created_at.as_millis();
+        let corrected = match self.ctx.skews.get(&p.origin) {
+            Some(ahead) => created.saturating_add_signed(-*ahead),
+            None => created,
+        };
+        corrected.min(self.ctx.now)
+    }
+
     /// Logs a refusal, and records a claim on someone else's name for the admin.
     pub(super) fn refused(
         &self,
@@ -276,6 +292,29 @@ impl<'a> Tx<'a> {
             tracing::info!(%id, origin = %p.origin, author = %p.author, %reason, "event refused");
         }
         Ok(())
+    }
+
+    /// An event waiting for a name another node holds (by its announcement) is a
+    /// conflicting claim the admin is shown, though it may yet be the rightful one.
+    fn note_claim(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        awaiting: &Awaiting,
+    ) -> Result<(), TxError> {
+        let Awaiting::Name(name) = awaiting else {
+            return Ok(());
+        };
+        if self.node_names.get(name.as_bytes())?.is_none() {
+            return Ok(());
+        }
+        tracing::warn!(%id, origin = %p.origin, %name, "a node claims a name another node announced first; held until an admin pairs with it or blocks the other");
+        self.record_conflict(
+            ConflictKind::NameClaim,
+            &p.origin,
+            format!("claims the name {name}, which another node announced first (pair with the rightful node, or block the other, to settle it)"),
+            vec![id],
+        )
     }
 
     fn record_fork(&self, origin: &NodeId, seq: u64, id: EventId) -> Result<(), TxError> {

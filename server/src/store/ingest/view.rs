@@ -8,8 +8,9 @@ use super::super::chat::{ConversationRecord, conversation_key};
 use super::super::federation::{Announcement, announcement_key};
 use super::super::from_json;
 use super::super::held::gone_key;
-use super::super::names::decode_node;
+use super::super::names::decode_binding;
 use super::super::profiles::ProfileRecord;
+use super::super::topics::TopicRecord;
 use super::tx::{Tx, TxError, abort};
 use crate::rules::{ConversationState, Entry, View};
 
@@ -33,13 +34,13 @@ impl Tx<'_> {
 impl View for Tx<'_> {
     type Error = TxError;
 
-    fn bound_node(&self, name: &str) -> Result<Option<NodeId>, TxError> {
+    fn bound_node(&self, name: &str) -> Result<Option<(NodeId, bool)>, TxError> {
         if name == self.ctx.self_name {
-            return Ok(Some(self.ctx.self_id));
+            return Ok(Some((self.ctx.self_id, true)));
         }
         self.node_names
             .get(name.as_bytes())?
-            .map(|v| decode_node("node_names", &v).map_err(abort))
+            .map(|v| decode_binding(&v).map_err(abort))
             .transpose()
     }
 
@@ -72,13 +73,26 @@ impl View for Tx<'_> {
                 EventBody::MatchProposal(m) => Some(m.mentor.clone()),
                 _ => None,
             },
+            local: matches!(p.audience, kindred_protocol::Audience::Local),
             author: p.author,
             origin: p.origin,
             original: meta.original,
+            topic: meta.topic,
+            thread_root: meta.thread_root,
             retracted: meta.retracted_by.is_some(),
             held: meta.held,
             refused: meta.quarantined,
         }))
+    }
+
+    fn local_topic(&self, topic_key: &str) -> Result<bool, TxError> {
+        match self.topics.get(topic_key.as_bytes())? {
+            None => Ok(false),
+            Some(v) => {
+                let topic: TopicRecord = from_json("topics", &v).map_err(abort)?;
+                Ok(!topic.shared)
+            }
+        }
     }
 
     fn gone(&self, id: &EventId) -> Result<bool, TxError> {

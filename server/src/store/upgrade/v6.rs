@@ -15,8 +15,10 @@ impl Store {
         // Paired nodes first: their names were given first-hand.
         for peer in self.peers()? {
             if !t.node_names.contains_key(peer.name.as_bytes())? {
-                t.node_names
-                    .insert(peer.name.as_bytes(), &peer.node_id.as_bytes()[..])?;
+                t.node_names.insert(
+                    peer.name.as_bytes(),
+                    &super::super::names::binding_value(&peer.node_id, true)[..],
+                )?;
                 t.origin_names
                     .insert(peer.node_id.as_bytes(), peer.name.as_bytes())?;
             }
@@ -24,7 +26,9 @@ impl Store {
         for item in t.origin_names.iter() {
             let (k, v) = item?;
             if k.len() == 32 && !t.node_names.contains_key(&v)? {
-                t.node_names.insert(v, k)?;
+                let node = super::super::names::decode_node("origin_names", &k)?;
+                t.node_names
+                    .insert(v, &super::super::names::binding_value(&node, false)[..])?;
             }
         }
         // Where each message now sits: (arrival time, arrival number).

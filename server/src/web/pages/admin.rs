@@ -345,9 +345,10 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
                 .clock_offset_ms
                 .filter(|o| o.unsigned_abs() > node.config().federation.clock_warning_ms)
                 .map(|o| {
-                    let minutes = o.unsigned_abs().div_ceil(60_000);
-                    let direction = if o > 0 { "ahead of" } else { "behind" };
-                    format!("{minutes} min {direction} this node's")
+                    format!(
+                        "{} this node's",
+                        kindred_protocol::api::clock_offset_words(o)
+                    )
                 }),
             view,
         })

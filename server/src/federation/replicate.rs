@@ -450,3 +450,45 @@ pub(crate) fn related(node: &Node, peer: &NodeId) -> Result<bool, LinkError> {
         .iter()
         .any(|m| m.buddy.node_name() == name || m.mentor.node_name() == name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kindred_protocol::{EventBody, EventPayload, NodeKeypair, References, Timestamp};
+
+    fn event(key: &NodeKeypair, seq: u64, size: usize) -> VerifiedEvent {
+        let payload = EventPayload {
+            origin: key.node_id(),
+            created_at: Timestamp(1),
+            audience: Audience::Shared { seq },
+            author: "@sam:far.test".parse().unwrap(),
+            refs: References::default(),
+            body: EventBody::Unknown {
+                kind: 999,
+                bytes: vec![0; size],
+            },
+        };
+        VerifiedEvent::sign(payload, key).unwrap()
+    }
+
+    #[test]
+    fn events_ahead_of_a_gap_are_bounded_per_origin_and_in_all() {
+        let (a, b, c) = (
+            NodeKeypair::from_seed(&[1; 32]),
+            NodeKeypair::from_seed(&[2; 32]),
+            NodeKeypair::from_seed(&[3; 32]),
+        );
+        let mut pending = Pending::new(25_000);
+        // About 10 KB each: two fit an origin's share, a third does not.
+        assert!(pending.hold(a.node_id(), 3, event(&a, 3, 10_000)));
+        assert!(pending.hold(a.node_id(), 4, event(&a, 4, 10_000)));
+        assert!(!pending.hold(a.node_id(), 5, event(&a, 5, 10_000)));
+        // Another origin has its own share, until the link's total (twice a share) is full.
+        assert!(pending.hold(b.node_id(), 3, event(&b, 3, 10_000)));
+        assert!(pending.hold(b.node_id(), 4, event(&b, 4, 10_000)));
+        assert!(!pending.hold(c.node_id(), 3, event(&c, 3, 10_000)));
+        // Once the gap fills, the run is handed over and its bytes freed.
+        assert_eq!(pending.take_run(&a.node_id(), 3).len(), 2);
+        assert!(pending.hold(c.node_id(), 3, event(&c, 3, 10_000)));
+    }
+}

@@ -309,7 +309,10 @@ async fn two_buddies_race_for_the_last_place_and_exactly_one_wins() {
         results.iter().filter(|r| r.is_ok()).count(),
         1,
         "exactly one accepted: {:?}",
-        results.iter().map(|r| r.as_ref().err().map(ToString::to_string)).collect::<Vec<_>>()
+        results
+            .iter()
+            .map(|r| r.as_ref().err().map(ToString::to_string))
+            .collect::<Vec<_>>()
     );
     let loser = results.iter().position(|r| r.is_err()).unwrap();
     let err = results[loser].as_ref().unwrap_err();

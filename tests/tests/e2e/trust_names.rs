@@ -565,3 +565,92 @@ async fn a_pairing_settles_a_name_another_node_announced_first() {
     let invite = admin_a.create_peer_invite().await.unwrap();
     admin_d2.add_peer(&invite.token).await.unwrap();
 }
+
+/// Counts connections made to a local port (a service an announcement points at).
+async fn watched_port() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (port, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn announced_addresses_are_dialled_only_when_safe_and_needed() {
+    use std::sync::atomic::Ordering;
+    // The hub is paired with the announcing nodes, so it may dial them where they say;
+    // here it keeps to public addresses, so only the others' dialling is seen.
+    let b = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("hub.test").unwrap();
+        c.federation.dial_private_addresses = Some(false);
+    })
+    .await;
+    let admin_b = b.admin().await;
+    // A is on the public internet as far as it knows: announced loopback addresses are
+    // not for it to dial. A2 is a trial on one machine: it may dial them.
+    let a = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        c.federation.dial_private_addresses = Some(false);
+    })
+    .await;
+    let a2 = TestNode::named("a2.test").await;
+    let (admin_a, admin_a2) = (a.admin().await, a2.admin().await);
+    pair(&admin_b, &admin_a).await;
+    pair(&admin_b, &admin_a2).await;
+    let (port, connections) = watched_port().await;
+    for (seed, name, address) in [
+        (130u8, "h.test", format!("http://127.0.0.1:{port}")),
+        (131, "j.test", "javascript:alert(1)".to_owned()),
+    ] {
+        let invite = admin_b.create_peer_invite().await.unwrap();
+        let mut raw = RawPeer::paired(&b.url(), &invite.token, seed, name)
+            .await
+            .unwrap();
+        let events = vec![
+            raw.announcement(1, &address),
+            raw.sign(
+                Audience::Shared { seq: 2 },
+                &raw.member("hana"),
+                References::default(),
+                profile(&format!("Hana of {name}")),
+            ),
+        ];
+        assert!(raw.replicate(1, events).await);
+    }
+    for admin in [&admin_a, &admin_a2] {
+        eventually(20, || async {
+            (admin.people(Some("Hana")).await.ok()?.len() == 2).then_some(())
+        })
+        .await;
+    }
+    let quiet = || async {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        connections.load(Ordering::SeqCst)
+    };
+    // Nothing to deliver: nobody dials the announced address.
+    assert_eq!(quiet().await, 0);
+    // Something to deliver: A still does not (a loopback address), nor anyone a
+    // javascript: one.
+    let ann = a.member(&admin_a, "ann").await;
+    ann.send_message(&id("@hana:h.test"), "Hello")
+        .await
+        .unwrap();
+    ann.send_message(&id("@hana:j.test"), "Hello")
+        .await
+        .unwrap();
+    assert_eq!(quiet().await, 0);
+    // A2 may dial loopback addresses, and does once it has something to deliver.
+    let ann2 = a2.member(&admin_a2, "ann").await;
+    ann2.send_message(&id("@hana:h.test"), "Hello")
+        .await
+        .unwrap();
+    eventually(20, || async {
+        (connections.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
+}

@@ -281,8 +281,12 @@ async fn a_slow_clock_cannot_bury_a_message_and_admins_are_warned() {
     // A post from the slow node, written after one of A's, is above it at A too.
     topic(&admin_a, "Funding").await;
     topic(&admin_s, "Funding").await;
-    ann.create_post("Funding", &new_post("Older")).await.unwrap();
-    sam.create_post("Funding", &new_post("Newer")).await.unwrap();
+    ann.create_post("Funding", &new_post("Older"))
+        .await
+        .unwrap();
+    sam.create_post("Funding", &new_post("Newer"))
+        .await
+        .unwrap();
     eventually(20, || async {
         (titles(&admin_a).await == ["Newer", "Older"]).then_some(())
     })

@@ -272,3 +272,23 @@ pub fn to(node: NodeId) -> Audience {
 pub fn id_of(event: &SignedEvent) -> EventId {
     event.id()
 }
+
+/// Signs an event as another node (`keypair`), made now: a hostile node relaying events
+/// of keys it made up.
+pub fn sign_as(
+    keypair: &NodeKeypair,
+    audience: Audience,
+    author: &MemberId,
+    refs: References,
+    body: EventBody,
+) -> SignedEvent {
+    let payload = EventPayload {
+        origin: keypair.node_id(),
+        created_at: Timestamp::now(),
+        audience,
+        author: author.clone(),
+        refs,
+        body,
+    };
+    SignedEvent::sign(&payload, keypair).unwrap()
+}

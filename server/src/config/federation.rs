@@ -26,6 +26,10 @@ pub struct FederationSection {
     pub dial_private_addresses: Option<bool>,
     /// How far (ms) a peer's clock may be from this node's before the Peers page warns.
     pub clock_warning_ms: u64,
+    /// How many nodes this node has never heard of one paired node may bring it (relay
+    /// the first events of) in a day. A federation introduces its organisations once;
+    /// a node making up new keys to flood others is held to this. Default 50.
+    pub new_origins_per_peer_per_day: u32,
 }
 
 impl Default for FederationSection {
@@ -36,6 +40,7 @@ impl Default for FederationSection {
             own_log_wait_seconds: 20,
             dial_private_addresses: None,
             clock_warning_ms: 60_000,
+            new_origins_per_peer_per_day: 50,
         }
     }
 }

@@ -5,13 +5,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use kindred_protocol::peer::{ErrorCode, HaveEntry, Hello, PeerFrame, Role};
+use kindred_protocol::peer::{ErrorCode, Hello, PeerFrame, Role};
 use kindred_protocol::{EventId, NodeId, Timestamp};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::handshake::{self, recv, refuse, send};
+use super::have_vector::{forks_in, have_vector};
 use super::wire::Wire;
 use super::{LinkError, dial, replicate};
 use crate::node::{Node, RateLimiter};
@@ -666,55 +667,4 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// The origins and numbers for which `peer` says it holds a different event than this
-/// node does (unsigned: nothing is recorded until the signed events are exchanged).
-fn forks_in(
-    node: &Node,
-    peer: &NodeId,
-    entries: &[HaveEntry],
-) -> Result<Vec<(NodeId, u64)>, LinkError> {
-    let mut forks = Vec::new();
-    for e in entries {
-        if e.seq == 0 || e.seq > node.signals().durable.head(&e.origin) {
-            continue;
-        }
-        let Some(ours) = node.store().event_at(&e.origin, e.seq)?.map(|ev| ev.id()) else {
-            continue;
-        };
-        if ours != e.head {
-            tracing::info!(%peer, origin = %e.origin, seq = e.seq, held = %ours, theirs = %e.head, "a peer says it holds a different event with this number; exchanging copies");
-            forks.push((e.origin, e.seq));
-        }
-    }
-    Ok(forks)
-}
-
-/// What this node holds of each origin's log, on disk (blocked origins left out). Its own
-/// origin is always listed, even at 0, so a peer sends back what this node lacks of its
-/// own log (after a restore from a backup).
-fn have_vector(node: &Node) -> Result<Vec<HaveEntry>, LinkError> {
-    let fed = node.federation();
-    let own = node.node_id();
-    let mut heads = node.signals().durable.heads();
-    if !heads.iter().any(|(origin, _)| *origin == own) {
-        heads.push((own, 0));
-    }
-    let mut entries = Vec::with_capacity(heads.len());
-    for (origin, seq) in heads {
-        if fed.is_blocked(&origin) {
-            continue;
-        }
-        let head = match seq {
-            0 => EventId::from_bytes([0; 32]),
-            _ => node
-                .store()
-                .event_at(&origin, seq)?
-                .map(|e| e.id())
-                .unwrap_or(EventId::from_bytes([0; 32])),
-        };
-        entries.push(HaveEntry { origin, seq, head });
-    }
-    Ok(entries)
 }

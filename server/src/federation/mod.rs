@@ -5,16 +5,20 @@
 //! - `wire`: the websocket as two channels of frames;
 //! - `handshake`: the mutual key proof at the start of each link;
 //! - `link`: one link's life: pairing, the session loop, statistics;
+//! - `have_vector`: what this node holds of each log, and forks a peer's reveals;
 //! - `replicate`: what to send a peer and how received events are ordered and stored;
 //! - `dial`: reconnecting with capped exponential backoff and jitter;
 //! - `address`: which addresses may be dialled;
 //! - `invite`: federation invite tokens;
+//! - `introductions`: which peer brought which node, and how many new ones a day;
 //! - `own_log`: a restored node catches up with its own log before writing to it;
 //! - `warnings`: what the admin is warned about (forks, name claims, clocks).
 
 mod address;
 mod dial;
 mod handshake;
+mod have_vector;
+mod introductions;
 mod invite;
 mod link;
 pub(crate) mod own_log;
@@ -32,6 +36,7 @@ use thiserror::Error;
 use tokio::sync::{Semaphore, watch};
 
 pub(crate) use address::is_public;
+pub(crate) use introductions::{admit, blocked_with_introduced};
 pub(crate) use invite::redeem;
 pub(crate) use link::accept;
 
@@ -123,7 +128,8 @@ pub(crate) struct Federation {
     links: Mutex<HashMap<NodeId, LinkEntry>>,
     /// Counters by peer.
     stats: Mutex<HashMap<NodeId, Arc<PeerStats>>>,
-    /// Blocked nodes (mirrors the `blocked_nodes` tree for fast checks on every event).
+    /// Blocked nodes and the nodes they introduced (mirrors the `blocked_nodes` and
+    /// `introducers` trees for fast checks on every event).
     blocked: RwLock<HashSet<NodeId>>,
     /// Peers with a dialer running.
     dialing: Mutex<HashSet<NodeId>>,
@@ -135,10 +141,12 @@ pub(crate) struct Federation {
     next_link: AtomicU64,
     /// Whether this node has caught up with its own log (shared-log writes wait for it).
     pub(crate) own_log: own_log::OwnLog,
+    /// New origins each peer introduced today.
+    pub(crate) introductions: introductions::Introductions,
 }
 
 impl Federation {
-    pub(crate) fn new(blocked: Vec<NodeId>) -> Self {
+    pub(crate) fn new(blocked: HashSet<NodeId>) -> Self {
         Self {
             links: Mutex::default(),
             stats: Mutex::default(),
@@ -148,6 +156,7 @@ impl Federation {
             handshakes: Arc::new(Semaphore::new(32)),
             next_link: AtomicU64::new(1),
             own_log: own_log::OwnLog::new(),
+            introductions: introductions::Introductions::default(),
         }
     }
 
@@ -326,11 +335,13 @@ impl Node {
     pub(crate) async fn block_node(&self, node: NodeId) -> Result<(), StoreError> {
         self.store().set_blocked(&node, true)?;
         self.store().durable().await?;
-        self.federation()
+        // What it introduced goes with it.
+        let blocked = blocked_with_introduced(self)?;
+        *self
+            .federation()
             .blocked
             .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(node);
+            .unwrap_or_else(|p| p.into_inner()) = blocked;
         self.federation().close_link(&node);
         self.federation().bump();
         // A name it held only by its own announcement is free again: a node that claimed
@@ -351,11 +362,12 @@ impl Node {
     pub(crate) async fn unblock_node(&self, node: NodeId) -> Result<(), StoreError> {
         self.store().set_blocked(&node, false)?;
         self.store().durable().await?;
-        self.federation()
+        let blocked = blocked_with_introduced(self)?;
+        *self
+            .federation()
             .blocked
             .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&node);
+            .unwrap_or_else(|p| p.into_inner()) = blocked;
         self.federation().bump();
         if self.store().peer(&node)?.is_some() {
             dial::ensure_dialer(self, node);

@@ -192,7 +192,7 @@ pub(crate) async fn receive_pipeline(
     tokio::join!(
         stage(incoming, verified_tx, |events| verify(&peer, events)),
         stage(verified_rx, queued_tx, |events| store_batch(
-            node, expected, pending, events
+            node, &peer, expected, pending, events
         )),
         stage(queued_rx, done, |written: Written| written.durable()),
     );
@@ -292,13 +292,31 @@ type Expected = std::sync::Mutex<HashMap<NodeId, u64>>;
 /// Hands a verified batch of shared-log events to ingest, in order per origin, without
 /// waiting for it to be written. An event that does not belong on the shared log fails the
 /// whole batch (nothing stored).
+/// Whether `origin`'s events on this link may be stored (see `introductions`), asking at
+/// most once per batch and origin.
+fn admitted(
+    node: &Node,
+    peer: &NodeId,
+    origin: &NodeId,
+    known: &mut HashMap<NodeId, bool>,
+) -> Result<bool, LinkError> {
+    if let Some(ok) = known.get(origin) {
+        return Ok(*ok);
+    }
+    let ok = super::admit(node, peer, origin)?;
+    known.insert(*origin, ok);
+    Ok(ok)
+}
+
 async fn store_batch(
     node: &Node,
+    peer: &NodeId,
     expected: &Expected,
     pending: &std::sync::Mutex<Pending>,
     good: Vec<VerifiedEvent>,
 ) -> Result<Written, LinkError> {
     let fed = node.federation();
+    let mut admitted_now: HashMap<NodeId, bool> = HashMap::new();
     let mut seen: HashMap<NodeId, u64> = HashMap::new();
     let mut in_order = Vec::new();
     let mut gap = false;
@@ -321,7 +339,7 @@ async fn store_batch(
             let origin = payload.origin;
             let max = seen.entry(origin).or_insert(0);
             *max = (*max).max(seq);
-            if fed.is_blocked(&origin) {
+            if fed.is_blocked(&origin) || !admitted(node, peer, &origin, &mut admitted_now)? {
                 continue;
             }
             // This node's own events come back as duplicates, or, after a restore from a

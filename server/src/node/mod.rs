@@ -176,7 +176,12 @@ impl Node {
             store.heads()?,
             store.last_local_seq()?,
         ));
-        let federation = crate::federation::Federation::new(store.blocked_nodes()?);
+        let mut blocked: std::collections::HashSet<NodeId> =
+            store.blocked_nodes()?.into_iter().collect();
+        for b in blocked.clone() {
+            blocked.extend(store.introduced_by(&b)?);
+        }
+        let federation = crate::federation::Federation::new(blocked);
         let (mentoring_tx, mentoring_done) = watch::channel(store.mentoring_watermark()?);
         let (ingest, thread) = IngestHandle::start(ingest::IngestSetup {
             store: store.clone(),

@@ -14,6 +14,7 @@ mod events;
 mod federation;
 mod held;
 mod ingest;
+mod introducers;
 mod keys;
 mod mentoring;
 mod meta;
@@ -154,6 +155,7 @@ pub(crate) struct Trees {
     pub(crate) node_names: sled::Tree,
     pub(crate) held: sled::Tree,
     pub(crate) conflicts: sled::Tree,
+    pub(crate) introducers: sled::Tree,
 }
 
 impl Store {
@@ -197,6 +199,7 @@ impl Store {
             node_names: t("node_names")?,
             held: t("held")?,
             conflicts: t("conflicts")?,
+            introducers: t("introducers")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

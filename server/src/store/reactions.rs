@@ -1,5 +1,8 @@
 //! `reactions`: target id (32) ‖ reaction (u8 len ‖ text) ‖ member (u8 len ‖ text) →
-//! the reaction event's id. One entry per member and reaction; removal deletes it.
+//! the newest reaction event's id (32) ‖ its effective time (u64 BE) ‖ removed (u8). One
+//! entry per member and reaction; a removal is kept as such, so the newest of a member's
+//! adding and taking back wins whatever order they arrived in. (Entries of 32 bytes,
+//! from before schema 6, are additions of time 0.)
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,25 @@ pub(crate) fn reaction_key(target: &EventId, reaction: &str, member: &str) -> Ve
     push_text(&mut key, reaction);
     push_text(&mut key, member);
     key
+}
+
+/// A reaction entry's value.
+pub(crate) fn reaction_value(id: &EventId, at: u64, removed: bool) -> [u8; 41] {
+    let mut value = [0u8; 41];
+    value[..32].copy_from_slice(id.as_bytes());
+    value[32..40].copy_from_slice(&at.to_be_bytes());
+    value[40] = u8::from(removed);
+    value
+}
+
+/// A reaction entry's version (effective time, event id) and whether it is a removal.
+pub(crate) fn decode_reaction(value: &[u8]) -> Option<((u64, EventId), bool)> {
+    let id = EventId::from_bytes(value.get(..32)?.try_into().ok()?);
+    if value.len() == 32 {
+        return Some(((0, id), false));
+    }
+    let at = u64::from_be_bytes(value.get(32..40)?.try_into().ok()?);
+    Some(((at, id), *value.get(40)? == 1))
 }
 
 /// Splits the part of a key after the target id into (reaction, member).
@@ -46,7 +68,10 @@ impl Store {
     ) -> Result<BTreeMap<String, (u64, bool)>, StoreError> {
         let mut out: BTreeMap<String, (u64, bool)> = BTreeMap::new();
         for item in self.trees().reactions.scan_prefix(target.as_bytes()) {
-            let (key, _) = item?;
+            let (key, value) = item?;
+            if decode_reaction(&value).is_some_and(|(_, removed)| removed) {
+                continue;
+            }
             let Some((reaction, member)) = split(&key[32..]) else {
                 return Err(StoreError::corrupt(
                     "reactions",

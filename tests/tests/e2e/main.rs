@@ -14,6 +14,8 @@ mod restart_and_limits;
 mod tls;
 mod trust_names;
 mod trust_order;
+mod trust_private;
+mod trust_support;
 mod web;
 mod web_admin;
 mod web_chat;

@@ -16,13 +16,22 @@ use super::super::events::EventMeta;
 use super::super::federation::{Announcement, announcement_key};
 use super::super::keys::{Position, text_position};
 use super::super::profiles::ProfileRecord;
-use super::super::reactions::reaction_key;
+use super::super::reactions::{decode_reaction, reaction_key, reaction_value};
 use super::super::timelines::thread_key;
 use super::super::topics::{TopicStats, stats_key, topic_key};
 use super::super::{from_json, to_json};
 use super::Change;
 use super::tx::{Tx, TxError, abort};
 use crate::rules::{ConversationState, Effect};
+
+/// Whether an edit is newer (its origin's time, then id) than the version shown: edits of
+/// one entry come from one origin, but may be released from waiting out of order.
+fn newest_version(original: &EventMeta, p: &EventPayload, id: EventId) -> bool {
+    match (original.latest, original.edited_at) {
+        (Some(latest), Some(at)) => (p.created_at.as_millis(), id) > (at, latest),
+        _ => true,
+    }
+}
 
 /// Where an event sits in time-ordered indexes.
 fn position(meta: &EventMeta, id: EventId) -> Position {
@@ -59,12 +68,15 @@ impl Tx<'_> {
                 let Some(mut original_meta) = self.meta(original)? else {
                     return Ok(Change::None);
                 };
+                meta.original = Some(*original);
+                meta.topic = original_meta.topic.clone();
+                meta.thread_root = original_meta.thread_root;
+                if !newest_version(&original_meta, p, id) {
+                    return Ok(Change::None);
+                }
                 original_meta.latest = Some(id);
                 original_meta.edited_at = Some(p.created_at.as_millis());
                 self.put_meta(original, &original_meta)?;
-                meta.original = Some(*original);
-                meta.topic = original_meta.topic;
-                meta.thread_root = original_meta.thread_root;
                 Change::Edited(*original)
             }
             Effect::Retract { original } => self.retract(id, *original)?,
@@ -78,11 +90,17 @@ impl Tx<'_> {
                     _ => return Ok(Change::None),
                 };
                 let key = reaction_key(target, reaction, p.author.as_str());
-                if removed {
-                    self.reactions.remove(key)?;
-                } else {
-                    self.reactions.insert(key, id.as_bytes())?;
+                // The newest of a member's adding and taking back wins, in any order.
+                let version = (self.rules_context().effective_time(p), id);
+                let newer = match self.reactions.get(&key)? {
+                    None => true,
+                    Some(v) => decode_reaction(&v).is_none_or(|(held, _)| version > held),
+                };
+                if !newer {
+                    return Ok(Change::None);
                 }
+                self.reactions
+                    .insert(key, &reaction_value(&id, version.0, removed)[..])?;
                 match conversation {
                     Some(c) => Change::MessageReactions(*c, *target),
                     None => Change::Reactions(*target),
@@ -150,6 +168,9 @@ impl Tx<'_> {
                     return Ok(Change::None);
                 };
                 meta.original = Some(*original);
+                if !newest_version(&original_meta, p, id) {
+                    return Ok(Change::None);
+                }
                 original_meta.latest = Some(id);
                 original_meta.edited_at = Some(p.created_at.as_millis());
                 self.put_meta(original, &original_meta)?;

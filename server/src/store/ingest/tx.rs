@@ -347,11 +347,21 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Lists the event at `local_seq` as waiting for `awaiting`.
+    /// Lists the event at `local_seq` as waiting for `awaiting`. The list stays in arrival
+    /// order even when an event held for one thing is held again for another, so what
+    /// waits is always decided again in the order it arrived (a reaction's removal after
+    /// its adding).
     pub(super) fn hold(&self, awaiting: &Awaiting, local_seq: u64) -> Result<(), TxError> {
         let key = awaiting_key(awaiting);
-        let mut list = self.held.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
-        list.extend_from_slice(&local_seq.to_be_bytes());
+        let mut waiting = match self.held.get(&key)? {
+            None => Vec::new(),
+            Some(list) => decode_waiting(&list).map_err(abort)?,
+        };
+        let at = waiting.partition_point(|s| *s < local_seq);
+        if waiting.get(at) != Some(&local_seq) {
+            waiting.insert(at, local_seq);
+        }
+        let list: Vec<u8> = waiting.iter().flat_map(|s| s.to_be_bytes()).collect();
         self.held.insert(key, list)?;
         self.group.borrow_mut().held_any = true;
         Ok(())

@@ -1,0 +1,69 @@
+//! Who brought which origin: the paired node whose link first delivered a node this node
+//! had never heard of is its introducer. A peer may introduce at most
+//! `federation.new_origins_per_peer_per_day` new origins a day (a hostile node making up
+//! keys is held to that), and blocking a peer blocks what it introduced: its made-up
+//! keys cannot keep flooding through it. (What an honest peer relays from a hostile one
+//! is the hostile one's peers' to block.)
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use kindred_protocol::NodeId;
+
+use super::LinkError;
+use crate::node::Node;
+use crate::store::StoreError;
+
+/// New origins introduced per peer today.
+#[derive(Default)]
+pub(crate) struct Introductions {
+    /// Per peer: the day (days since the epoch) and how many it introduced that day.
+    today: Mutex<HashMap<NodeId, (u64, u32)>>,
+}
+
+impl Introductions {
+    /// Counts one more introduction by `peer`; false when it has used up today's.
+    fn take(&self, peer: NodeId, day: u64, limit: u32) -> bool {
+        let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = today.entry(peer).or_insert((day, 0));
+        if entry.0 != day {
+            *entry = (day, 0);
+        }
+        if entry.1 >= limit {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+}
+
+/// Whether events of `origin` arriving on `peer`'s link may be stored: an origin this
+/// node knows already, the peer itself, or a new one the peer may still introduce today
+/// (recorded as its introducer).
+pub(crate) fn admit(node: &Node, peer: &NodeId, origin: &NodeId) -> Result<bool, LinkError> {
+    if origin == peer || *origin == node.node_id() {
+        return Ok(true);
+    }
+    let store = node.store();
+    if store.introducer(origin)?.is_some() || store.origin_head(origin)? > 0 {
+        return Ok(true);
+    }
+    let day = node.now().as_millis() / 86_400_000;
+    let limit = node.config().federation.new_origins_per_peer_per_day;
+    if !node.federation().introductions.take(*peer, day, limit) {
+        tracing::info!(%peer, %origin, "a peer has brought as many new nodes as it may today; this one waits");
+        return Ok(false);
+    }
+    store.set_introducer(origin, peer)?;
+    tracing::info!(%peer, %origin, "a peer brought events of a node not seen before");
+    Ok(true)
+}
+
+/// Every node blocked here, with what those introduced.
+pub(crate) fn blocked_with_introduced(node: &Node) -> Result<HashSet<NodeId>, StoreError> {
+    let mut blocked: HashSet<NodeId> = node.store().blocked_nodes()?.into_iter().collect();
+    for b in blocked.clone() {
+        blocked.extend(node.store().introduced_by(&b)?);
+    }
+    Ok(blocked)
+}

@@ -138,29 +138,9 @@ impl Memory {
     pub(crate) fn apply(&mut self, p: &EventPayload) -> EventId {
         let id = self.id_of(p);
         let decision = decide(&self.context(), id, p, self).unwrap();
-        let mut entry = Entry {
-            kind: p.body.kind_code(),
-            author: p.author.clone(),
-            origin: p.origin,
-            original: None,
-            retracted: false,
-            held: matches!(decision, Decision::Hold(_)),
-            refused: matches!(decision, Decision::Refuse(_)),
-            conversation: match &p.body {
-                EventBody::ChatMessage(m) => Some(m.conversation),
-                _ => None,
-            },
-            mentor: match &p.body {
-                EventBody::MatchProposal(m) => Some(m.mentor.clone()),
-                _ => None,
-            },
-            topic: match &p.body {
-                EventBody::Post(post) => Some(super::topic_key(&post.topic)),
-                _ => None,
-            },
-            thread_root: p.refs.thread_root,
-            local: matches!(p.audience, kindred_protocol::Audience::Local),
-        };
+        let mut entry = Entry::of(p, None, false);
+        entry.held = matches!(decision, Decision::Hold(_));
+        entry.refused = matches!(decision, Decision::Refuse(_));
         let at = self.context().effective_time(p);
         if let Decision::Apply(effect) = decision {
             match effect {

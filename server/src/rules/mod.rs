@@ -274,6 +274,35 @@ pub(crate) struct Entry {
     pub(crate) local: bool,
 }
 
+impl Entry {
+    /// What the rules know of an event from its payload, given what the node made of it.
+    pub(crate) fn of(p: &EventPayload, original: Option<EventId>, retracted: bool) -> Self {
+        Self {
+            kind: p.body.kind_code(),
+            author: p.author.clone(),
+            origin: p.origin,
+            original,
+            retracted,
+            held: false,
+            refused: false,
+            conversation: match &p.body {
+                EventBody::ChatMessage(m) => Some(m.conversation),
+                _ => None,
+            },
+            mentor: match &p.body {
+                EventBody::MatchProposal(m) => Some(m.mentor.clone()),
+                _ => None,
+            },
+            topic: match &p.body {
+                EventBody::Post(post) => Some(topic_key(&post.topic)),
+                _ => None,
+            },
+            thread_root: p.refs.thread_root,
+            local: matches!(p.audience, Audience::Local),
+        }
+    }
+}
+
 /// A conversation's state as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConversationState {

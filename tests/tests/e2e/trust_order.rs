@@ -5,27 +5,17 @@
 
 use std::sync::Arc;
 
-use kindred_client::Client;
 use kindred_protocol::api::*;
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::{
     ChatMessage, ChatReaction, ConversationKind, ConversationUpdate, ReadMarker,
 };
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply};
-use kindred_protocol::{Audience, EventBody, MemberId, References};
+use kindred_protocol::{Audience, EventBody, References};
 use kindred_tests::raw_peer::{RawPeer, to};
 use kindred_tests::{TestNode, copy_dir, eventually, pair};
 
-async fn topic(admin: &Client, name: &str) {
-    admin
-        .create_topic(&CreateTopic {
-            name: name.into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
-}
+use super::trust_support::{id, titles, topic};
 
 fn new_post(title: &str) -> NewPost {
     NewPost {
@@ -42,17 +32,6 @@ fn new_reply(body: &str) -> NewReply {
         reply_to: None,
         content_warning: None,
     }
-}
-
-async fn titles(client: &Client) -> Vec<String> {
-    match client.topic_posts("Funding", None, Some(100)).await {
-        Ok(page) => page.items.into_iter().filter_map(|p| p.title).collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
-fn id(text: &str) -> MemberId {
-    text.parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,7 +2,7 @@
 //! event sees the effects of the events before it in the same group.
 
 use kindred_protocol::event::ConversationId;
-use kindred_protocol::{EventBody, EventId, MemberId, NodeId};
+use kindred_protocol::{EventId, MemberId, NodeId};
 
 use super::super::chat::{ConversationRecord, conversation_key};
 use super::super::federation::{Announcement, announcement_key};
@@ -63,26 +63,14 @@ impl View for Tx<'_> {
         let Some(p) = self.payload(id)? else {
             return Ok(None);
         };
-        Ok(Some(Entry {
-            kind: meta.kind,
-            conversation: match &p.body {
-                EventBody::ChatMessage(m) => Some(m.conversation),
-                _ => None,
-            },
-            mentor: match &p.body {
-                EventBody::MatchProposal(m) => Some(m.mentor.clone()),
-                _ => None,
-            },
-            local: matches!(p.audience, kindred_protocol::Audience::Local),
-            author: p.author,
-            origin: p.origin,
-            original: meta.original,
-            topic: meta.topic,
-            thread_root: meta.thread_root,
-            retracted: meta.retracted_by.is_some(),
-            held: meta.held,
-            refused: meta.quarantined,
-        }))
+        let mut entry = Entry::of(&p, meta.original, meta.retracted_by.is_some());
+        // The node's view of the entry: its topic key and thread as stored (a reply's
+        // topic is its thread's), and whether the rules held or refused it.
+        entry.topic = meta.topic;
+        entry.thread_root = meta.thread_root;
+        entry.held = meta.held;
+        entry.refused = meta.quarantined;
+        Ok(Some(entry))
     }
 
     fn local_topic(&self, topic_key: &str) -> Result<bool, TxError> {

@@ -10,16 +10,7 @@ use kindred_protocol::{EventId, MemberId};
 use kindred_tests::raw_peer::RawPeer;
 use kindred_tests::{TestNode, eventually, pair};
 
-async fn topic(admin: &Client, name: &str) {
-    admin
-        .create_topic(&CreateTopic {
-            name: name.into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
-}
+use super::trust_support::topic;
 
 fn post(title: &str) -> NewPost {
     NewPost {

@@ -510,12 +510,20 @@ impl Client {
 
     /// Blocks (defederates) a node (admins).
     pub async fn block_peer(&self, node: &kindred_protocol::NodeId) -> Result<(), ClientError> {
-        self.send::<(), ()>(
-            Method::POST,
-            self.api(&["peers", &node.to_hex(), "block"])?,
-            None,
-        )
-        .await
+        self.block_peer_named(&node.to_hex()).await
+    }
+
+    /// Blocks a node given by its id or by the name the node knows it by (admins): also
+    /// a node known only through the federation.
+    pub async fn block_peer_named(&self, node: &str) -> Result<(), ClientError> {
+        self.send::<(), ()>(Method::POST, self.api(&["peers", node, "block"])?, None)
+            .await
+    }
+
+    /// Lifts a block on a node given by its id or name (admins).
+    pub async fn unblock_peer_named(&self, node: &str) -> Result<(), ClientError> {
+        self.send::<(), ()>(Method::POST, self.api(&["peers", node, "unblock"])?, None)
+            .await
     }
 
     /// Lifts a block (admins).

@@ -327,7 +327,7 @@ async fn an_admin_blocks_and_unblocks_a_peer_by_name_or_id() {
 
         // By name.
         let out = a.ok(&["peers", "block", "b.test"], "");
-        assert!(out.contains(&b_id), "{out}");
+        assert!(out.contains("b.test") && out.contains(&b_id), "{out}");
         let listed = a.ok(&["peers", "list"], "");
         assert!(listed.contains("BLOCKED"), "{listed}");
         // By id.
@@ -336,11 +336,11 @@ async fn an_admin_blocks_and_unblocks_a_peer_by_name_or_id() {
         a.ok(&["peers", "block", &b_id], "");
         a.ok(&["peers", "unblock", "b.test"], "");
         assert!(!a.ok(&["peers", "list"], "").contains("BLOCKED"));
-        // Neither an id nor a peer's name: a clear error, exit code 1.
+        // A name no node here has: not found (exit code 5), and says how to name one.
         let out = a.run(&["peers", "block", "nobody.test"], "");
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(5));
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("neither a node id"),
+            String::from_utf8_lossy(&out.stderr).contains("No node here is called"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );

@@ -427,18 +427,21 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Peers(PeersCommand::Block { target }) => {
             let client = signed_in()?;
-            let id = peer_named(&client, &target).await?;
-            client.block_peer(&id).await?;
+            let who = peer_named(&client, &target).await?;
+            client.block_peer_named(&who.key).await?;
             print(
-                format!("Blocked {id}. Its link is closed and its posts are hidden."),
+                format!(
+                    "Blocked {}. Its link is closed and its posts are hidden.",
+                    who.label
+                ),
                 &(),
             )?;
         }
         Command::Peers(PeersCommand::Unblock { target }) => {
             let client = signed_in()?;
-            let id = peer_named(&client, &target).await?;
-            client.unblock_peer(&id).await?;
-            print(format!("Unblocked {id}."), &())?;
+            let who = peer_named(&client, &target).await?;
+            client.unblock_peer_named(&who.key).await?;
+            print(format!("Unblocked {}.", who.label), &())?;
         }
         Command::People(PeopleCommand::Search { words }) => {
             let query = words.join(" ");
@@ -689,22 +692,36 @@ pub(crate) fn parse_id(text: &str) -> anyhow::Result<EventId> {
         .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
 }
 
-/// A node given by its id (64 hex characters) or by the name `peers list` shows for it.
-async fn peer_named(client: &Client, text: &str) -> anyhow::Result<kindred_protocol::NodeId> {
+/// A node to block or unblock: how to name it to the node, and how to name it to people.
+struct Named {
+    /// Its id, or the name for the node to look up.
+    key: String,
+    /// "name (id)" when known.
+    label: String,
+}
+
+/// A node given by its id (64 hex characters) or its name: a paired node as `peers list`
+/// shows it, or another node of the federation, which the node looks up by name.
+async fn peer_named(client: &Client, text: &str) -> anyhow::Result<Named> {
     let text = text.trim();
-    if let Ok(id) = text.parse() {
-        return Ok(id);
-    }
     let peers = client.peers().await?;
-    let mut named = peers.iter().filter(|p| p.name.as_str() == text);
+    let found = |p: &&kindred_protocol::api::PeerView| {
+        p.name.as_str() == text || p.node_id.to_hex() == text
+    };
+    let mut named = peers.iter().filter(found);
     match (named.next(), named.next()) {
-        (Some(p), None) => Ok(p.node_id),
+        (Some(p), None) => Ok(Named {
+            key: p.node_id.to_hex(),
+            label: format!("{} ({})", p.name, p.node_id),
+        }),
         (Some(_), Some(_)) => anyhow::bail!(
             "more than one node is listed as {text:?}; give its node id (from `kindred-cli peers list`)"
         ),
-        (None, _) => anyhow::bail!(
-            "{text:?} is neither a node id (64 hex characters) nor the name of a node in `kindred-cli peers list`"
-        ),
+        // Not paired: the node knows it through the federation, or says it does not.
+        (None, _) => Ok(Named {
+            key: text.to_owned(),
+            label: text.to_owned(),
+        }),
     }
 }
 

@@ -20,9 +20,20 @@ pub(crate) async fn link(State(node): State<Node>, ws: WebSocketUpgrade) -> Resp
         .on_upgrade(move |socket| federation::accept(node, wire::from_axum(socket)))
 }
 
-fn node_id(text: &str) -> Result<NodeId, AppError> {
-    text.parse()
-        .map_err(|_| AppError::bad_request("A node id is 64 lowercase hex characters."))
+/// A node by its id (64 hex characters) or by the name bound to it here (a paired node
+/// or one known through the federation).
+fn node_id(node: &Node, text: &str) -> Result<NodeId, AppError> {
+    if let Ok(id) = text.parse() {
+        return Ok(id);
+    }
+    node.store()
+        .bound_node(text.trim())?
+        .filter(|id| *id != node.node_id())
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "No node here is called {text:?}: give its name as the Peers page shows it, or its node id (64 hex characters)."
+            ))
+        })
 }
 
 pub(crate) async fn peers(
@@ -67,7 +78,7 @@ pub(crate) async fn block(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    node.admin_block(&auth, node_id(&id)?).await?;
+    node.admin_block(&auth, node_id(&node, &id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -76,6 +87,6 @@ pub(crate) async fn unblock(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    node.admin_unblock(&auth, node_id(&id)?).await?;
+    node.admin_unblock(&auth, node_id(&node, &id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

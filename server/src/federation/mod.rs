@@ -405,6 +405,11 @@ impl Node {
         Ok(())
     }
 
+    /// Every node blocked here.
+    pub(crate) fn blocked_nodes(&self) -> Result<Vec<NodeId>, StoreError> {
+        self.store().blocked_nodes()
+    }
+
     /// Every paired or blocked node with its link state.
     pub(crate) fn peer_views(&self) -> Result<Vec<PeerView>, StoreError> {
         let fed = self.federation();

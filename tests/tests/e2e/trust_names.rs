@@ -112,6 +112,16 @@ async fn a_node_cannot_take_over_another_nodes_name() {
             .any(|w| w.kind == WarningKind::NameClaim && w.node_id == h.node_id()),
         "{warnings:?}"
     );
+    // The hub's admin can block it from the warning on the Peers page.
+    let mut web = kindred_tests::web::Browser::new(&b.url());
+    web.sign_in("admin", kindred_tests::PASSWORD).await;
+    let page = web.get("/admin/peers").await;
+    assert!(page.has("Needs your attention"), "{}", page.html);
+    assert!(
+        page.has(&format!("/admin/peers/{}/block", h.node_id())),
+        "{}",
+        page.html
+    );
     // A message from C to A's member goes to A.
     let carol = c.member(&admin_c, "carol").await;
     carol.send_message(&a_sam, "Hello Sam").await.unwrap();

@@ -327,6 +327,10 @@ struct PeersPage {
     peers: Vec<PeerRow>,
     /// Forks, name claims and clocks the admin should know about.
     warnings: Vec<kindred_protocol::api::FederationWarning>,
+    /// This node's id (its own warnings get no Block button).
+    own_id: kindred_protocol::NodeId,
+    /// Nodes blocked already.
+    blocked: Vec<kindred_protocol::NodeId>,
     invite: Option<String>,
     invite_expires: Option<When>,
     problems: Problems,
@@ -361,6 +365,8 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
         node_name: node.config().node.name.to_string(),
         peers,
         warnings: node.federation_warnings()?,
+        own_id: node.node_id(),
+        blocked: node.blocked_nodes()?,
         invite: None,
         invite_expires: None,
         problems: Problems::default(),

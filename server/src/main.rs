@@ -43,6 +43,10 @@ struct ServeArgs {
     /// This node's federation name, e.g. chex.example.org (overrides node.name).
     #[arg(long)]
     name: Option<NodeName>,
+    /// The organisation's name as members of other organisations see it (overrides
+    /// node.organisation).
+    #[arg(long)]
+    organisation: Option<String>,
     /// Log format (overrides log.format).
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
@@ -62,6 +66,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(organisation) = args.organisation {
+        config.node.organisation = organisation;
     }
     if let Some(name) = args.name {
         config.node.name = name;

@@ -164,7 +164,7 @@ async fn an_origin_killed_again_and_again_never_sends_what_it_loses_nor_reuses_a
     let rounds: usize = std::env::var("KINDRED_CRASH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(24);
     let dir = tempfile::tempdir().unwrap();
     let mut a = support::start(&dir.path().join("a"), "a.test", "127.0.0.1:0");
     let mut b = support::start(&dir.path().join("b"), "b.test", "127.0.0.1:0");
@@ -197,6 +197,7 @@ async fn an_origin_killed_again_and_again_never_sends_what_it_loses_nor_reuses_a
         a = support::start(&dir.path().join("a"), "a.test", &a_listen);
     }
     acked.extend(write(admin_a.clone(), "after", 20).await);
+    eprintln!("{} posts acknowledged over {rounds} kills", acked.len());
 
     // Every acknowledged post reaches B and C; they hold nothing A does not (nothing was
     // sent before it was on A's disk); and no number was signed twice (no fork).

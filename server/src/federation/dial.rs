@@ -282,13 +282,11 @@ async fn dial_loop(node: &Node, peer: NodeId) {
         {
             // Nothing to do until something changes.
             Some(Duration::from_secs(30))
-        } else if record.next_attempt_at > now {
-            // Failing before (this node may just have restarted): not waited for.
-            if record.failures > 0 {
-                fed.own_log.unreachable(peer);
-            }
+        } else if record.next_attempt_at > now && fed.own_log.is_ready() {
             Some(Duration::from_millis(record.next_attempt_at - now))
         } else {
+            // (Right after a start, a peer is tried at once whatever its backoff: this
+            // node's shared-log writes wait to hear from it, or to learn it is down.)
             None
         };
         if let Some(wait) = wait {

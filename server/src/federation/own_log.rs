@@ -39,6 +39,11 @@ impl OwnLog {
         self.ready.subscribe()
     }
 
+    /// Whether writing may go ahead.
+    pub(crate) fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
     /// A peer's have-vector said it holds this node's log up to `head`.
     pub(crate) fn report(&self, peer: NodeId, head: u64) {
         self.reports

@@ -72,6 +72,8 @@ pub enum WarningKind {
     NameClaim,
     /// A paired node's clock is far from this node's.
     Clock,
+    /// A peer brought as many nodes this node had never heard of as it may in a day.
+    NewNodes,
 }
 
 /// `GET /api/v1/peers/warnings`: something about the federation an admin should know.

@@ -28,7 +28,8 @@ pub struct FederationSection {
     pub clock_warning_ms: u64,
     /// How many nodes this node has never heard of one paired node may bring it (relay
     /// the first events of) in a day. A federation introduces its organisations once;
-    /// a node making up new keys to flood others is held to this. Default 50.
+    /// a node making up new keys to flood others is held to this (and the admin is told
+    /// when a peer reaches it). Default 500.
     pub new_origins_per_peer_per_day: u32,
 }
 
@@ -40,7 +41,7 @@ impl Default for FederationSection {
             own_log_wait_seconds: 20,
             dial_private_addresses: None,
             clock_warning_ms: 60_000,
-            new_origins_per_peer_per_day: 50,
+            new_origins_per_peer_per_day: 500,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Who brought which origin: the paired node whose link first delivered a node this node
 //! had never heard of is its introducer. A peer may introduce at most
-//! `federation.new_origins_per_peer_per_day` new origins a day (a hostile node making up
+//! `federation.new_origins_per_peer_per_day` (500) new origins a day (a hostile node making up
 //! keys is held to that), and blocking a peer blocks what it introduced: its made-up
 //! keys cannot keep flooding through it. (What an honest peer relays from a hostile one
 //! is the hostile one's peers' to block.)
@@ -52,6 +52,12 @@ pub(crate) fn admit(node: &Node, peer: &NodeId, origin: &NodeId) -> Result<bool,
     let limit = node.config().federation.new_origins_per_peer_per_day;
     if !node.federation().introductions.take(*peer, day, limit) {
         tracing::info!(%peer, %origin, "a peer has brought as many new nodes as it may today; this one waits");
+        node.store().note_conflict(
+            crate::store::ConflictKind::Introductions,
+            peer,
+            format!("brought {limit} nodes this node had never heard of today; more wait until tomorrow (a node behind it may be making up keys: block whichever peer of yours brings them)"),
+            node.now().as_millis(),
+        )?;
         return Ok(false);
     }
     store.set_introducer(origin, peer)?;

@@ -260,6 +260,15 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
     };
     if let Err(why) = super::name_free_for(node, theirs.node_name.as_str(), &theirs.node_id) {
         tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, %why, "refused a pairing under a name that is taken");
+        node.store().note_conflict(
+            crate::store::ConflictKind::NameClaim,
+            &theirs.node_id,
+            format!(
+                "tried to pair with one of this node's invites as {}: {why}",
+                theirs.node_name
+            ),
+            node.now().as_millis(),
+        )?;
         refuse(wire, ErrorCode::BAD_INVITE, &why).await;
         return Err(LinkError::NotPaired);
     }
@@ -288,11 +297,11 @@ async fn accept_unpaired(node: &Node, wire: &mut Wire, theirs: &Hello) -> Result
         announced: None,
     };
     node.store().put_peer(&record)?;
-    let took = super::bind_first_hand(node, theirs)?;
+    super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
-    if took {
-        super::settle_name(node, theirs.node_name.as_str()).await;
-    }
+    // What waited for the name, and conversations already started with its members
+    // (perhaps sent to a node whose claim on the name was blocked), go to it now.
+    super::settle_name(node, theirs.node_name.as_str()).await;
     send(wire, &PeerFrame::Paired).await?;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired by invite");
     dial::ensure_dialer(node, theirs.node_id);
@@ -337,11 +346,11 @@ async fn redeem_pairing(
         announced: None,
     };
     node.store().put_peer(&record)?;
-    let took = super::bind_first_hand(node, theirs)?;
+    super::bind_first_hand(node, theirs)?;
     node.store().durable().await?;
-    if took {
-        super::settle_name(node, theirs.node_name.as_str()).await;
-    }
+    // What waited for the name, and conversations already started with its members
+    // (perhaps sent to a node whose claim on the name was blocked), go to it now.
+    super::settle_name(node, theirs.node_name.as_str()).await;
     tracing::info!(peer = %theirs.node_id, name = %theirs.node_name, "paired");
     Ok(record)
 }
@@ -363,6 +372,11 @@ async fn session(
     // backlog flows at a steady pace and a flood is slowed to it.
     let per_author = RateLimiter::new(
         node.config().chat.messages_per_minute.saturating_mul(2),
+        Duration::from_secs(60),
+    );
+    // And per link, whatever authors a node makes up: a few busy members' worth.
+    let per_link = RateLimiter::new(
+        node.config().chat.messages_per_minute.saturating_mul(8),
         Duration::from_secs(60),
     );
 
@@ -534,7 +548,7 @@ async fn session(
                         // No member sends faster than members here may (their own node
                         // holds them to it); a node that does is slowed by not reading.
                         if let Ok(p) = kindred_protocol::EventPayload::from_bytes(event.payload_bytes()) {
-                            while !per_author.try_take(&p.author) {
+                            while !per_author.try_take(&p.author) || !per_link.try_take(&()) {
                                 tokio::time::sleep(Duration::from_millis(200)).await;
                             }
                         }

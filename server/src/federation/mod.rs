@@ -272,12 +272,13 @@ pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), 
     }
     let store = node.store();
     match store.binding(name) {
-        // A first-hand binding (a paired node) is kept, unless that node is blocked (an
-        // organisation that lost its key pairs again under its name); one made only by
-        // another node's announcement gives way to a pairing.
-        Ok(Some((holder, true))) if holder != *id && !node.federation().is_blocked(&holder) => {
+        // The first binding wins, whether first-hand or by announcement: a pairing never
+        // takes a name from a node this one knows, however the redeemer names itself.
+        // Only the admin's block of the holder (an impostor, or an organisation's node
+        // whose key was lost) frees it.
+        Ok(Some((holder, _))) if holder != *id && !node.federation().is_blocked(&holder) => {
             return Err(format!(
-                "the name {name} belongs to another node paired here ({holder}); if that organisation lost its node's key, block the old node first"
+                "the name {name} belongs to another node here ({holder}); if that node is an impostor, or the organisation lost its node's key, block it first (Peers page, or kindred-cli peers block {name})"
             ));
         }
         Err(e) => return Err(format!("cannot check the name: {e}")),
@@ -293,15 +294,15 @@ pub(crate) fn name_free_for(node: &Node, name: &str, id: &NodeId) -> Result<(), 
 }
 
 /// Binds a newly paired node's name to it (first-hand: it proved its key in the handshake
-/// and its name matched), after [`name_free_for`] said it may, taking it from a node that
-/// held it only by announcement or is blocked. True when it took the name from another
+/// and its name matched), after [`name_free_for`] said it may, taking it from a blocked
+/// node. True when it took the name from another
 /// node (what waited for the name must then be decided again: [`settle_name`]).
 fn bind_first_hand(node: &Node, theirs: &kindred_protocol::peer::Hello) -> Result<bool, LinkError> {
     let name = theirs.node_name.as_str();
     match node.store().bind_name(name, &theirs.node_id)? {
         crate::store::Binding::Bound => Ok(false),
         crate::store::Binding::NameTaken(holder) => {
-            tracing::warn!(%name, from = %holder, to = %theirs.node_id, "a pairing takes a node name from the node that held it only by announcement (or is blocked)");
+            tracing::warn!(%name, from = %holder, to = %theirs.node_id, "a pairing takes a node name from a blocked node");
             node.store().rebind_name(name, &theirs.node_id)?;
             Ok(true)
         }
@@ -311,11 +312,17 @@ fn bind_first_hand(node: &Node, theirs: &kindred_protocol::peer::Hello) -> Resul
     }
 }
 
-/// Decides again whatever waited for `name` now that its binding changed.
+/// Decides again whatever waited for `name` now that its binding changed, and sends this
+/// node's conversations with its members to the node that has it now.
 async fn settle_name(node: &Node, name: &str) {
     let waiting = vec![crate::rules::Awaiting::Name(name.to_owned())];
     if let Err(e) = node.ingest().release(waiting).await {
         tracing::error!(%name, error = %e, "cannot decide again what waited for a node name");
+    }
+    if node.store().bound_node(name).ok().flatten().is_some()
+        && let Err(e) = node.reannounce_conversations(name).await
+    {
+        tracing::error!(%name, error = %e, "cannot send conversations again");
     }
 }
 
@@ -371,6 +378,15 @@ impl Node {
         self.federation().bump();
         if self.store().peer(&node)?.is_some() {
             dial::ensure_dialer(self, node);
+        }
+        // A name its block freed comes back to it if nobody has taken it meanwhile.
+        if self.store().origin_name(&node)?.is_none()
+            && let Some(a) = self.store().announcement(&node)?
+            && self.store().binding(&a.name)?.is_none()
+        {
+            self.store().bind_announced(&a.name, &node)?;
+            self.store().durable().await?;
+            settle_name(self, &a.name).await;
         }
         tracing::info!(%node, "node unblocked");
         Ok(())
@@ -450,11 +466,18 @@ impl Node {
             if seen.contains(&node) {
                 continue;
             }
-            let name = self
-                .store()
-                .origin_name(&node)?
+            // The name it is bound to, or the one it announced (a block frees a name held
+            // only by announcement).
+            let name = match self.store().origin_name(&node)? {
+                Some(n) => Some(n),
+                None => self.store().announcement(&node)?.map(|a| a.name),
+            };
+            let Some(name) = name
                 .and_then(|n| NodeName::new(n).ok())
-                .unwrap_or_else(|| self.config().node.name.clone());
+                .or_else(|| NodeName::new("unknown.node").ok())
+            else {
+                continue;
+            };
             views.push(PeerView {
                 node_id: node,
                 name,

@@ -13,6 +13,10 @@ impl Node {
     pub(crate) fn federation_warnings(&self) -> Result<Vec<FederationWarning>, StoreError> {
         let mut out = Vec::new();
         for c in self.store().conflicts()? {
+            // Blocked: the admin has acted on it.
+            if c.origin != self.node_id() && self.federation().is_blocked(&c.origin) {
+                continue;
+            }
             let node_name = self.store().origin_name(&c.origin)?;
             let who = if c.origin == self.node_id() {
                 "This node".to_owned()
@@ -34,6 +38,9 @@ impl Node {
                         c.detail
                     ),
                 ),
+                ConflictKind::Introductions => {
+                    (WarningKind::NewNodes, format!("{who} {}.", c.detail))
+                }
                 ConflictKind::NameClaim => (
                     WarningKind::NameClaim,
                     format!(

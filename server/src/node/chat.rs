@@ -22,6 +22,14 @@ pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId 
     ConversationId::direct(a, b)
 }
 
+/// Whether a message by `author` belongs in what a conversation shows: a one-to-one
+/// conversation shows only its two members' messages (a group that squatted on its id
+/// before the pair took it back may have left others'); a group shows everyone who wrote
+/// while they were in it.
+fn speaks_in(record: &ConversationRecord, author: &MemberId) -> bool {
+    record.kind != ConversationKind::Direct || record.members.contains(author)
+}
+
 fn not_in_it() -> AppError {
     AppError::forbidden("You are not in this conversation.")
 }
@@ -38,6 +46,10 @@ impl Node {
     }
 
     /// The nodes to send a conversation's events to: every member's home node.
+    pub(crate) fn recipients_of(&self, members: &[MemberId]) -> Result<Vec<NodeId>, AppError> {
+        self.recipients(members)
+    }
+
     fn recipients(&self, members: &[MemberId]) -> Result<Vec<NodeId>, AppError> {
         let mut nodes = Vec::new();
         for m in members {
@@ -128,9 +140,13 @@ impl Node {
             if state.muted {
                 continue;
             }
+            let Some(record) = self.store().conversation(&id)? else {
+                continue;
+            };
             for (_, mid) in self.store().messages_after(&id, state.last_read, 50)? {
                 if let Some(author) = self.shown_message_author(&mid)?
                     && author != *member
+                    && speaks_in(&record, &author)
                     && !blocked.contains(&author.to_string())
                 {
                     return Ok(true);
@@ -314,6 +330,7 @@ impl Node {
         {
             if let Some(author) = self.shown_message_author(&mid)?
                 && author != *viewer
+                && speaks_in(&record, &author)
                 && !blocked.contains(&author.to_string())
             {
                 unread += 1;
@@ -322,6 +339,7 @@ impl Node {
         let mut last_message = None;
         for (_, mid) in self.store().messages(id, None, 20)? {
             if let Some(m) = self.message_view(&mid, Some(viewer))?
+                && speaks_in(&record, &m.author)
                 && !blocked.contains(&m.author.to_string())
             {
                 last_message = Some(m);
@@ -349,7 +367,7 @@ impl Node {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Page<MessageView>, AppError> {
-        self.participant_state(&auth.member_id, id)?;
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
         let before = match before {
             None => None,
             Some(c) => {
@@ -369,6 +387,7 @@ impl Node {
         let mut items = Vec::new();
         for (_, mid) in page {
             if let Some(m) = self.message_view(&mid, Some(&auth.member_id))?
+                && speaks_in(&record, &m.author)
                 && !blocked.contains(&m.author.to_string())
             {
                 items.push(m);

@@ -105,9 +105,12 @@ impl Node {
     }
 
     fn topic_view(&self, t: TopicRecord) -> Result<TopicView, AppError> {
-        let stats = self
-            .store()
-            .topic_stats(&t.name, |n| self.federation().is_blocked(n))?;
+        // An organisation-only topic counts this node's posts only (others' that arrived
+        // before it was made organisation-only are not shown either).
+        let own = self.node_id();
+        let stats = self.store().topic_stats(&t.name, |n| {
+            self.federation().is_blocked(n) || (!t.shared && *n != own)
+        })?;
         Ok(TopicView {
             name: t.name,
             description: t.description,

@@ -115,6 +115,18 @@ impl Node {
 /// Runs until the ingest side is gone: turns changes into broadcast stream messages.
 pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
     while let Some(change) = rx.recv().await {
+        if let Change::NameBound(name) = &change {
+            // Not for members' screens: conversations with that node's members go to it
+            // again (off this task, which must keep up with live updates).
+            let node = node.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                if let Err(e) = node.reannounce_conversations(&name).await {
+                    tracing::error!(%name, error = %e, "cannot send conversations again");
+                }
+            });
+            continue;
+        }
         if !node.live_hub().has_listeners() {
             // Nobody is connected (a node catching up at night, say): building each view
             // would cost reads, Markdown and JSON for nothing.
@@ -241,6 +253,6 @@ fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError
                 up_to: *up_to,
             },
         )],
-        Change::None => Vec::new(),
+        Change::None | Change::NameBound(_) => Vec::new(),
     })
 }

@@ -13,6 +13,7 @@ mod live;
 mod markdown;
 mod mentoring;
 mod rate_limit;
+mod reannounce;
 mod search;
 mod views;
 

@@ -106,7 +106,8 @@ impl Node {
 
     /// An event as views show it (read with one lookup), with its meta: `None` when it is
     /// unknown, retracted (or in a thread taken down), an edit (shown through its
-    /// original), refused or held by the rules, or from a blocked node.
+    /// original), refused or held by the rules, from a blocked node, or written under a
+    /// name no longer bound to the node that signed it.
     pub(crate) fn shown(
         &self,
         id: &EventId,
@@ -121,6 +122,21 @@ impl Node {
         let original = payload_of(&stored.event)?;
         if self.federation().is_blocked(&original.origin) {
             return Ok(None);
+        }
+        // Only while its author's name is bound to the node that signed it: events a node
+        // wrote under a name that has since been taken from it (an impostor blocked) are
+        // never shown as the rightful node's members'.
+        if original.origin != self.node_id() {
+            if self.store().bound_node(original.author.node_name())? != Some(original.origin) {
+                return Ok(None);
+            }
+            // Another node's post or reply in a topic this organisation keeps to itself
+            // (it arrived before the topic was made organisation-only).
+            if let Some(topic) = &meta.topic
+                && self.store().topic(topic)?.is_some_and(|t| !t.shared)
+            {
+                return Ok(None);
+            }
         }
         Ok(Some((meta, original)))
     }

@@ -280,17 +280,26 @@ impl Store {
     /// Whether a conversation held here (so with one of this node's members) includes a
     /// member of the node named `name`.
     pub(crate) fn shares_conversation_with(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(!self.conversations_with(name)?.is_empty())
+    }
+
+    /// The conversations held here that include a member of the node named `name`.
+    pub(crate) fn conversations_with(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(ConversationId, ConversationRecord)>, StoreError> {
+        let mut out = Vec::new();
         for item in self.trees().chat.scan_prefix([b'c']) {
             let (k, v) = item?;
-            if k.len() != 17 {
+            let Ok(id) = <[u8; 16]>::try_from(&k[1..]) else {
                 continue;
-            }
+            };
             let record: ConversationRecord = from_json("chat", &v)?;
             if record.members.iter().any(|m| m.node_name() == name) {
-                return Ok(true);
+                out.push((ConversationId::from_bytes(id), record));
             }
         }
-        Ok(false)
+        Ok(out)
     }
 
     /// Whether `member` (local) blocked `other`.

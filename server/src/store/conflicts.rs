@@ -20,6 +20,8 @@ pub(crate) enum ConflictKind {
     Fork,
     /// A claim on a name bound elsewhere.
     NameClaim,
+    /// A peer brought as many nodes this node had never heard of as it may in a day.
+    Introductions,
 }
 
 impl ConflictKind {
@@ -27,6 +29,7 @@ impl ConflictKind {
         match self {
             ConflictKind::Fork => b'f',
             ConflictKind::NameClaim => b'n',
+            ConflictKind::Introductions => b'i',
         }
     }
 }
@@ -87,6 +90,26 @@ pub(crate) fn sighted(
 }
 
 impl Store {
+    /// Records a conflict seen outside the ingest path (a pairing refused because the
+    /// redeemer's name belongs to another node).
+    pub(crate) fn note_conflict(
+        &self,
+        kind: ConflictKind,
+        origin: &NodeId,
+        detail: String,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let key = conflict_key(kind, origin);
+        let tree = &self.trees().conflicts;
+        let existing = tree
+            .get(key)?
+            .map(|v| from_json("conflicts", &v))
+            .transpose()?;
+        let record = sighted(existing, kind, origin, detail, Vec::new(), now);
+        tree.insert(key, super::to_json("conflicts", &record)?)?;
+        Ok(())
+    }
+
     /// Every conflict recorded, oldest first.
     pub(crate) fn conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
         let mut out = self

@@ -56,6 +56,18 @@ impl Store {
             .transpose()
     }
 
+    /// Binds a free `name` to `node` as its announcement would (a node unblocked gets back
+    /// the name its block freed).
+    pub(crate) fn bind_announced(&self, name: &str, node: &NodeId) -> Result<(), StoreError> {
+        self.trees()
+            .node_names
+            .insert(name.as_bytes(), &binding_value(node, false)[..])?;
+        self.trees()
+            .origin_names
+            .insert(node.as_bytes(), name.as_bytes())?;
+        Ok(())
+    }
+
     /// Removes `name`'s binding (and its node's name), so another node may claim it.
     pub(crate) fn unbind_name(&self, name: &str) -> Result<(), StoreError> {
         if let Some((node, _)) = self.binding(name)? {

@@ -157,7 +157,7 @@ async fn a_node_cannot_take_over_another_nodes_name() {
 
 /// A conversation update signed by the hostile node, authored by its member Eve.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_pairing_settles_a_name_another_node_announced_first() {
+async fn a_name_another_node_announced_first_is_settled_by_the_admin() {
     let a = TestNode::named("a.test").await;
     let b = TestNode::named("hub.test").await;
     let (admin_a, admin_b) = (a.admin().await, b.admin().await);
@@ -182,7 +182,14 @@ async fn a_pairing_settles_a_name_another_node_announced_first() {
     })
     .await;
 
-    // The real d.test pairs with A: A's admin has it first-hand, so it gets the name.
+    // Ann writes to "Dave" while the squatter holds the name.
+    let ann = a.member(&admin_a, "ann").await;
+    ann.send_message(&id("@dave:d.test"), "Early")
+        .await
+        .unwrap();
+
+    // The real d.test cannot pair while another node holds its name, however it was bound:
+    // A's admin is told, and settles it by blocking the squatter (by name).
     let d = TestNode::named("d.test").await;
     let admin_d = d.admin().await;
     let dave = d.member(&admin_d, "dave").await;
@@ -194,14 +201,33 @@ async fn a_pairing_settles_a_name_another_node_announced_first() {
     })
     .await
     .unwrap();
+    let d_id = admin_d.health().await.unwrap().node_id;
+    let invite = admin_a.create_peer_invite().await.unwrap();
+    let refused = admin_d.add_peer(&invite.token).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("belongs to another node"),
+        "{refused}"
+    );
+    let warnings = admin_a.federation_warnings().await.unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::NameClaim && w.node_id == d_id),
+        "{warnings:?}"
+    );
+    admin_a.block_peer_named("d.test").await.unwrap();
     pair(&admin_a, &admin_d).await;
-    let ann = a.member(&admin_a, "ann").await;
+    // The conversation Ann started is sent again to the real Dave's node, so what she
+    // writes now reaches him; the squatter's profile is gone.
     ann.send_message(&id("@dave:d.test"), "Hello, real Dave")
         .await
         .unwrap();
     eventually(20, || async {
         let from_ann = dave.messages(&id("@ann:a.test")).await.ok()?;
-        (from_ann.len() == 1).then_some(())
+        from_ann
+            .iter()
+            .any(|m| m.body == "Hello, real Dave")
+            .then_some(())
     })
     .await;
     eventually(20, || async {

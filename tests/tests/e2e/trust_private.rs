@@ -128,6 +128,8 @@ async fn no_other_node_can_enter_a_private_conversation() {
         }),
     );
     assert_eq!(h.deliver(squat).await, Ok(()));
+    let planted = message(&h, a_id, &hana, direct, "this is Bob, honestly");
+    assert_eq!(h.deliver(planted).await, Ok(()));
 
     ann.send_message(&bob_id, "Hi Bob").await.unwrap();
     ann.send_message(&carol_id, "Hi Carol").await.unwrap();

@@ -147,7 +147,11 @@ impl Tx<'_> {
                         to_json("origin_names", &record).map_err(abort)?,
                     )?;
                 }
-                Change::None
+                if *bind {
+                    Change::NameBound(name.to_owned())
+                } else {
+                    Change::None
+                }
             }
             Effect::Message { conversation } => {
                 // Conversations are in the order this node received their messages.

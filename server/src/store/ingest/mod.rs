@@ -56,6 +56,10 @@ pub(crate) enum Change {
     Conversation(ConversationId, Vec<MemberId>),
     /// A participant's read marker moved.
     ReadMarker(ConversationId, MemberId, EventId),
+    /// A node name was bound by its node's announcement: this node's conversations with
+    /// its members are sent to that node again (they may have gone to a node whose claim
+    /// on the name was blocked).
+    NameBound(String),
     /// Nothing members see changed.
     None,
 }

@@ -197,14 +197,49 @@ pub(crate) fn check_form_token(headers: &HeaderMap, submitted: &str) -> Result<(
 /// Where to go after signing in: only a path on this site.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// Whether `n` is a path on this node and nothing a browser could read as another site:
+/// it starts with one `/`, and has no backslash, whitespace or control character anywhere
+/// (browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+/// `//evil.example`).
+fn is_local_path(n: &str) -> bool {
+    n.starts_with('/')
+        && !n.starts_with("//")
+        && n.len() <= 2048
+        && !n
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_is_only_ever_a_path_on_this_node() {
+        for (next, expected) in [
+            ("/topics/funding", "/topics/funding"),
+            ("/chat?c=1#m", "/chat?c=1#m"),
+            ("//evil.example", "/"),
+            ("/\t/evil.example/phish", "/"),
+            ("/\n/evil.example", "/"),
+            ("/\r\nSet-Cookie:x=1", "/"),
+            ("/\\evil.example", "/"),
+            ("\\\\evil.example", "/"),
+            ("https://evil.example", "/"),
+            ("javascript:alert(1)", "/"),
+            ("/ /evil.example", "/"),
+            ("/\u{0}/x", "/"),
+            ("", "/"),
+        ] {
+            assert_eq!(safe_next(Some(next)), expected, "{next:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 
     #[test]
     fn csrf_tokens_differ_per_session_and_compare_exactly() {
@@ -214,15 +249,6 @@ mod tests {
         assert!(same_secret(&a, &a.clone()));
         assert!(!same_secret(&a, &a[1..]));
         assert!(!same_secret("", &a));
-    }
-
-    #[test]
-    fn next_is_only_ever_a_local_path() {
-        assert_eq!(safe_next(Some("/topics/Funding")), "/topics/Funding");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
     }
 
     #[test]

@@ -433,3 +433,43 @@ async fn pages_are_private_small_and_accessible_by_construction() {
     );
     assert_eq!(browser.get("/assets/kindred.0000.css").await.status, 404);
 }
+
+/// Issue 16, item 4: a sign-in link that carries a hostile `next` never sends the member
+/// to another site after signing in, and never fails after the session was made.
+#[tokio::test]
+async fn signing_in_never_redirects_off_the_node() {
+    let node = TestNode::start().await;
+    set_up_in_browser(&node).await;
+
+    let mut member = Browser::new(&node.url());
+    let link = member.get("/signin?next=/%09/evil.example/phish").await;
+    assert_eq!(link.status, 200);
+    assert!(
+        !link.has("evil.example"),
+        "the hostile target is not even kept"
+    );
+    let csrf = link.csrf();
+    for hostile in [
+        "/\t/evil.example/phish",
+        "/\n/evil.example",
+        "/\r\nSet-Cookie: x=1",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "javascript:alert(1)",
+    ] {
+        let signed_in = member
+            .post(
+                "/signin",
+                &[
+                    ("_csrf", &csrf),
+                    ("username", "ada"),
+                    ("password", PASSWORD),
+                    ("next", hostile),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.status, 303, "{hostile:?}: {}", signed_in.html);
+        assert_eq!(signed_in.location.as_deref(), Some("/"), "{hostile:?}");
+    }
+}

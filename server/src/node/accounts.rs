@@ -331,23 +331,31 @@ impl Node {
         req: SetupRequest,
         user_agent: Option<String>,
     ) -> Result<SessionCreated, AppError> {
-        let stored = self.store().setup_token_hash()?;
-        if stored != Some(hash_secret(req.token.trim())) {
-            return Err(AppError::new(
+        let invalid = || {
+            AppError::new(
                 ErrorCode::Forbidden,
                 "That set-up token is not valid. It is printed when the node starts, until an admin exists.",
-            ));
+            )
+        };
+        let hash = hash_secret(req.token.trim());
+        if self.store().setup_token_hash()? != Some(hash) {
+            return Err(invalid());
         }
+        // Checked before the token is spent, so a typo in the form does not use it up.
         let (record, _) = self
             .new_member(&req.username, &req.display_name, &req.password, Role::Admin)
             .await?;
+        // One admin however many set-ups race: only the one that takes the token goes on.
+        if !self.store().take_setup_token(hash)? {
+            return Err(invalid());
+        }
         if !self.store().create_member(&record)? {
+            self.store().set_setup_token_hash(Some(hash))?;
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 "That username is taken.",
             ));
         }
-        self.store().set_setup_token_hash(None)?;
         tracing::info!(username = %record.username, "first admin created");
         self.start_session(&record, user_agent).await
     }

@@ -26,6 +26,39 @@ async fn setup_token_creates_the_first_admin_once() {
     assert_eq!(again.code(), Some(ErrorCode::Forbidden));
 }
 
+/// Issue 16, item 5: set-ups racing on a fresh node make one admin, not several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_setups_make_exactly_one_admin() {
+    let node = TestNode::start().await;
+    let token = node.setup_token.clone().unwrap();
+    let attempts = (0..8).map(|i| {
+        let client = node.client();
+        let token = token.clone();
+        tokio::spawn(async move {
+            client
+                .setup(&SetupRequest {
+                    token,
+                    username: format!("racer{i}"),
+                    display_name: format!("Racer {i}"),
+                    password: PASSWORD.into(),
+                })
+                .await
+        })
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut winners = Vec::new();
+    for result in results {
+        match result.unwrap() {
+            Ok((client, _)) => winners.push(client),
+            Err(e) => assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one set-up wins");
+    let members = winners[0].members().await.unwrap();
+    let admins = members.iter().filter(|m| m.role == Role::Admin).count();
+    assert_eq!((members.len(), admins), (1, 1));
+}
+
 #[tokio::test]
 async fn invites_are_single_use_and_give_the_chosen_role() {
     let node = TestNode::start().await;

@@ -264,9 +264,21 @@ impl Client {
         username: &str,
         password: &str,
     ) -> Result<(Client, SessionCreated), ClientError> {
+        self.login_on_device(username, password, None).await
+    }
+
+    /// Signs in from a device that signed in as this member before: `device` is
+    /// [`SessionCreated::device`] from that time. Others' failed attempts never refuse it.
+    pub async fn login_on_device(
+        &self,
+        username: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Result<(Client, SessionCreated), ClientError> {
         let req = LoginRequest {
             username: username.to_owned(),
             password: password.to_owned(),
+            device: device.map(str::to_owned),
         };
         let s: SessionCreated = self
             .send(Method::POST, self.api(&["sessions"])?, Some(&req))

@@ -140,6 +140,19 @@ async fn an_admin_and_a_member_use_the_cli() {
         sam.ok(&["logout"], "");
         let out = sam.run(&["whoami"], "");
         assert_eq!(out.status.code(), Some(3), "signed out");
+        // Someone on the same address guesses Sam's password until the node throttles
+        // them; Sam's CLI signed in before, so it is never refused because of them.
+        let attacker = kindred_client::Client::new(&sam.node).unwrap();
+        let throttled = tokio::runtime::Handle::current().block_on(async {
+            for _ in 0..12 {
+                let _ = attacker.login("sam", "a wrong guess").await;
+            }
+            attacker.login("sam", "sam's long password").await
+        });
+        assert_eq!(
+            throttled.unwrap_err().code(),
+            Some(kindred_protocol::api::ErrorCode::RateLimited)
+        );
         let out = sam.run(
             &["login", "--username", "sam", "--password-stdin"],
             "wrong\n",

@@ -276,6 +276,16 @@ fn init_logging() {
     }
 }
 
+/// A plain HTTP client for raw requests (the client crate's TLS set-up, no redirects).
+pub fn http() -> reqwest::Client {
+    let tls = kindred_client::tls_config(None).expect("TLS set-up");
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls).clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
 /// Pairs two nodes through their admins (an invite from `a`, redeemed at `b`) and waits
 /// until each sees the other connected.
 pub async fn pair(admin_a: &Client, admin_b: &Client) {

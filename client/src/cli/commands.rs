@@ -9,7 +9,7 @@ use kindred_protocol::api::*;
 use serde::Serialize;
 
 use super::args::*;
-use super::credentials::{Credentials, Saved};
+use super::credentials::{Credentials, Saved, device_key};
 use super::output;
 
 const DEFAULT_NODE: &str = "http://127.0.0.1:7070";
@@ -100,7 +100,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Login { username, password } => {
             let password = read_password(&password, false)?;
-            let (_, session) = anon.login(&username, &password).await?;
+            let device = creds.devices.get(&device_key(&node, &username)).cloned();
+            let (_, session) = anon
+                .login_on_device(&username, &password, device.as_deref())
+                .await?;
             remember(&mut creds, &node, &session)?;
             print(
                 format!("Signed in as {}.", session.member.id),
@@ -682,6 +685,11 @@ fn remember(creds: &mut Credentials, node: &str, session: &SessionCreated) -> an
             member: session.member.id.to_string(),
         },
     );
+    if let Some(device) = &session.device {
+        creds
+            .devices
+            .insert(device_key(node, &session.member.username), device.clone());
+    }
     creds.default_node = Some(node.to_owned());
     creds.save()
 }

@@ -16,6 +16,15 @@ pub(crate) struct Credentials {
     pub(crate) default_node: Option<String>,
     /// Session tokens by node address.
     pub(crate) sessions: BTreeMap<String, Saved>,
+    /// Device tokens by [`device_key`]: kept after signing out, so this computer's next
+    /// sign-in is never refused because of someone else's failed attempts.
+    #[serde(default)]
+    pub(crate) devices: BTreeMap<String, String>,
+}
+
+/// Where a member's device token for a node is kept in [`Credentials::devices`].
+pub(crate) fn device_key(node: &str, username: &str) -> String {
+    format!("{} {node}", username.trim().to_lowercase())
 }
 
 /// One saved session.

@@ -59,6 +59,11 @@ pub struct LoginRequest {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The device token from an earlier [`SessionCreated`] for this member, if the client
+    /// kept one: sign-ins carrying it are throttled on their own, so others' failed
+    /// attempts never refuse this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// A new session: the bearer token (shown once) and who it is for.
@@ -72,6 +77,10 @@ pub struct SessionCreated {
     pub expires_at: Timestamp,
     /// The signed-in member.
     pub member: MemberView,
+    /// A device token to keep and send with this member's next sign-in
+    /// ([`LoginRequest::device`]); valid for a year. Not a credential by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// A session as listed to its owner (never the token itself).

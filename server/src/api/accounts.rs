@@ -1,9 +1,9 @@
 //! Account endpoints: set-up, sign-in, sessions, the member's own details, invites, members.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
+
+use super::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use kindred_protocol::api::{
     ChangePassword, CreateInvite, InviteCreated, InviteView, LoginRequest, MemberView,
@@ -32,11 +32,11 @@ pub(crate) async fn setup(
 
 pub(crate) async fn login(
     State(node): State<Node>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), AppError> {
-    let session = node.login(req, peer.ip(), user_agent(&headers)).await?;
+    let session = node.login(req, address, user_agent(&headers)).await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 

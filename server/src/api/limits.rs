@@ -1,13 +1,14 @@
 //! Per-address connection limit: requests (and open live streams) in flight from one
 //! address are counted and refused above `limits.connections_per_address`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use kindred_protocol::api::ErrorCode;
 
+use super::client_address::ClientAddress;
 use crate::error::error_response;
 use crate::node::Node;
 
@@ -58,12 +59,12 @@ impl Drop for Slot {
 /// Middleware: refuses a request when its address has too many in flight.
 pub(crate) async fn per_address(
     State(node): State<Node>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(slot) = Slot::take(&node, peer.ip()) else {
-        tracing::warn!(address = %peer.ip(), "too many connections from one address");
+    let Some(slot) = Slot::take(&node, address) else {
+        tracing::warn!(%address, "too many connections from one address");
         return error_response(
             ErrorCode::RateLimited,
             "Too many connections from your address. Please try again shortly.".to_owned(),

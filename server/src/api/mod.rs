@@ -5,6 +5,7 @@
 mod accounts;
 mod auth;
 mod chat;
+pub(crate) mod client_address;
 mod content;
 mod extract;
 mod federation;

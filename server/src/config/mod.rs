@@ -194,6 +194,29 @@ pub struct ServerSection {
     pub listen: SocketAddr,
     /// The data folder: database and node key.
     pub data_dir: PathBuf,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed, as
+    /// addresses (`127.0.0.1`) or ranges (`10.0.0.0/8`). Empty (the default): the client is
+    /// always the connecting address, and those headers are ignored.
+    #[serde(deserialize_with = "address_ranges")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Reads a list of addresses or CIDR ranges; a bare address is a range of one.
+fn address_ranges<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let texts = Vec::<String>::deserialize(d)?;
+    texts
+        .iter()
+        .map(|t| {
+            let t = t.trim();
+            t.parse::<ipnet::IpNet>()
+                .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{t:?} is not an address or range (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// How the node logs.
@@ -238,10 +261,17 @@ pub struct LimitsSection {
     pub requests_per_minute: u32,
     /// Open connections allowed from one address.
     pub connections_per_address: u32,
-    /// Failed sign-ins allowed per account in 15 minutes.
-    pub login_failures_per_account: u32,
-    /// Sign-in attempts allowed per address in 15 minutes.
-    pub login_attempts_per_address: u32,
+    /// Failed sign-ins allowed for one account from one address in 15 minutes. Never per
+    /// account alone: nobody can lock a member out by knowing their username.
+    #[serde(alias = "login_failures_per_account")]
+    pub login_failures_per_account_address: u32,
+    /// Failed sign-ins allowed from one address in 15 minutes, whatever usernames are
+    /// tried. Successful sign-ins are not counted.
+    #[serde(alias = "login_attempts_per_address")]
+    pub login_failures_per_address: u32,
+    /// Failed sign-ins allowed from a browser or CLI that signed in as that member before
+    /// (its device token), in 15 minutes; others' failures never count against it.
+    pub login_failures_per_device: u32,
     /// Live updates queued for one websocket client before it is disconnected as too slow.
     pub stream_queue: usize,
 }
@@ -261,6 +291,7 @@ impl Default for ServerSection {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             data_dir: PathBuf::from("./kindred-data"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -290,8 +321,9 @@ impl Default for LimitsSection {
             max_request_bytes: 128 * 1024,
             requests_per_minute: 1200,
             connections_per_address: 256,
-            login_failures_per_account: 10,
-            login_attempts_per_address: 60,
+            login_failures_per_account_address: 10,
+            login_failures_per_address: 100,
+            login_failures_per_device: 10,
             stream_queue: 256,
         }
     }
@@ -384,12 +416,16 @@ impl Config {
                 u64::from(self.limits.connections_per_address),
             ),
             (
-                "limits.login_failures_per_account",
-                u64::from(self.limits.login_failures_per_account),
+                "limits.login_failures_per_account_address",
+                u64::from(self.limits.login_failures_per_account_address),
             ),
             (
-                "limits.login_attempts_per_address",
-                u64::from(self.limits.login_attempts_per_address),
+                "limits.login_failures_per_address",
+                u64::from(self.limits.login_failures_per_address),
+            ),
+            (
+                "limits.login_failures_per_device",
+                u64::from(self.limits.login_failures_per_device),
             ),
             ("limits.stream_queue", self.limits.stream_queue as u64),
             (

@@ -138,6 +138,8 @@ async fn dummy_hash() -> String {
     DUMMY.get_or_init(|| h).clone()
 }
 
+const DAY_MS: u64 = 86_400_000;
+
 fn now() -> u64 {
     Timestamp::now().as_millis()
 }
@@ -322,6 +324,10 @@ impl Node {
             session_id: session.id,
             expires_at: Timestamp(expires_at),
             member: self.member_view(member)?,
+            device: self
+                .limits()
+                .sign_in
+                .issue(&member.username, created_at / DAY_MS),
         })
     }
 
@@ -367,11 +373,16 @@ impl Node {
         address: IpAddr,
         user_agent: Option<String>,
     ) -> Result<SessionCreated, AppError> {
-        let limits = self.limits();
+        let guard = &self.limits().sign_in;
         let username = req.username.trim().to_lowercase();
-        if !limits.login_attempts.try_take(&address) || !limits.login_failures.has_token(&username)
-        {
-            tracing::warn!(%address, %username, "sign-in throttled");
+        let device = req
+            .device
+            .as_deref()
+            .and_then(|t| guard.device(t, &username, now() / DAY_MS));
+        // What was typed may be a password in the wrong field: logs get a keyed hash.
+        let typed = || super::sign_in_guard::log_tag(&self.limits().log_key, &username);
+        if !guard.allows(&username, address, device) {
+            tracing::warn!(%address, username = %typed(), known_device = device.is_some(), "sign-in throttled");
             return Err(AppError::new(
                 ErrorCode::RateLimited,
                 "Too many sign-in attempts. Please wait a few minutes and try again.",
@@ -384,8 +395,8 @@ impl Node {
         };
         let ok = verify_password(hash, req.password).await;
         let Some(member) = member.filter(|_| ok) else {
-            limits.login_failures.try_take(&username);
-            tracing::info!(%address, %username, "failed sign-in");
+            guard.failed(&username, address, device);
+            tracing::info!(%address, username = %typed(), known_device = device.is_some(), "failed sign-in");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "That username and password do not match.",

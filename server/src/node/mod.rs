@@ -15,6 +15,7 @@ mod mentoring;
 mod rate_limit;
 mod reannounce;
 mod search;
+mod sign_in_guard;
 mod views;
 
 use std::net::{IpAddr, SocketAddr};
@@ -133,10 +134,10 @@ struct Inner {
 
 /// The node's throttles.
 pub(crate) struct Limits {
-    /// Failed sign-ins per account.
-    pub(crate) login_failures: RateLimiter<String>,
-    /// Sign-in attempts per address.
-    pub(crate) login_attempts: RateLimiter<IpAddr>,
+    /// Sign-in throttling and device tokens.
+    pub(crate) sign_in: sign_in_guard::SignInGuard,
+    /// Keys the hashes that stand for typed usernames in logs.
+    pub(crate) log_key: [u8; 32],
     /// Requests per session.
     pub(crate) requests: RateLimiter<[u8; 32]>,
     /// Chat messages per member.
@@ -195,15 +196,17 @@ impl Node {
             own_log_ready: federation.own_log.ready(),
         })?;
         let l = &config.limits;
+        let keypair_seed = keypair.seed();
         let limits = Limits {
-            login_failures: RateLimiter::new(
-                l.login_failures_per_account,
-                Duration::from_secs(900),
+            sign_in: sign_in_guard::SignInGuard::new(
+                derived_key(&keypair_seed, b"kindred/device-token/v1"),
+                sign_in_guard::GuardLimits {
+                    per_account_address: l.login_failures_per_account_address,
+                    per_address: l.login_failures_per_address,
+                    per_device: l.login_failures_per_device,
+                },
             ),
-            login_attempts: RateLimiter::new(
-                l.login_attempts_per_address,
-                Duration::from_secs(900),
-            ),
+            log_key: derived_key(&keypair_seed, b"kindred/log-tag/v1"),
             requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
             chat: RateLimiter::new(config.chat.messages_per_minute, Duration::from_secs(60)),
             auth_cache: accounts::AuthCache::default(),
@@ -469,6 +472,16 @@ impl Node {
 /// its own copy from the seed.
 fn keypair_clone(keypair: &NodeKeypair) -> NodeKeypair {
     NodeKeypair::from_seed(&keypair.seed())
+}
+
+/// A key for one local purpose (`label`), derived from the node key's seed so it survives
+/// restarts without another secret file, and differs per purpose.
+fn derived_key(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(label);
+    h.update(seed);
+    h.finalize().into()
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<(), NodeError> {

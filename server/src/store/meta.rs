@@ -84,10 +84,10 @@ impl Store {
     /// Consumes the set-up token if its hash is `hash`, atomically: however many set-ups
     /// race, exactly one gets `true`.
     pub(crate) fn take_setup_token(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
-        let swapped = self
-            .trees()
-            .meta
-            .compare_and_swap(SETUP_TOKEN_KEY, Some(&hash[..]), None::<&[u8]>)?;
+        let swapped =
+            self.trees()
+                .meta
+                .compare_and_swap(SETUP_TOKEN_KEY, Some(&hash[..]), None::<&[u8]>)?;
         if swapped.is_ok() {
             self.trees().meta.flush()?;
         }

@@ -15,6 +15,13 @@ use crate::node::{Auth, Node};
 
 /// Cookie holding the CSRF token for signed-out forms (sign in, set-up, join).
 const FORM_COOKIE: &str = "kindred_form";
+
+/// The browser's device token ([`kindred_protocol::api::SessionCreated::device`]): kept
+/// after signing out so this browser's next sign-in is throttled on its own.
+pub(crate) const DEVICE_COOKIE: &str = "kindred_device";
+
+/// How long the device cookie is kept, in seconds (the token's own validity).
+pub(crate) const DEVICE_COOKIE_SECS: u64 = 365 * 24 * 60 * 60;
 /// Cookie holding a one-shot notice shown after a redirect.
 pub(crate) const FLASH_COOKIE: &str = "kindred_flash";
 

@@ -126,22 +126,107 @@ async fn wrong_credentials_get_one_generic_error() {
     assert_eq!(sam.me().await.unwrap().username, "sam");
 }
 
+/// Signs in over raw HTTP as a client behind the trusted proxy at 127.0.0.1 that reports
+/// `from`; returns the status and the answer.
+async fn sign_in_from(
+    node: &TestNode,
+    from: &str,
+    username: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut body = serde_json::json!({"username": username, "password": password});
+    if let Some(d) = device {
+        body["device"] = d.into();
+    }
+    let answer = kindred_tests::http()
+        .post(format!("{}/api/v1/sessions", node.url()))
+        .header("x-forwarded-for", from)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+/// Issue 16, item 2: failed sign-ins are throttled per account-and-address and per
+/// address, never per account; a device that signed in before is never refused because
+/// of someone else's failures; successful sign-ins do not count.
 #[tokio::test]
-async fn repeated_failed_logins_are_rate_limited() {
-    let node = TestNode::start_with(|c| c.limits.login_failures_per_account = 3).await;
+async fn an_attacker_cannot_lock_a_member_out() {
+    let node = TestNode::start_with(|c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.limits.login_failures_per_account_address = 3;
+        c.limits.login_failures_per_address = 5;
+    })
+    .await;
     let admin = node.admin().await;
     node.member(&admin, "sam").await;
-    for _ in 0..3 {
-        let e = node
-            .client()
-            .login("sam", "wrong password!")
-            .await
-            .unwrap_err();
-        assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials));
+    const ATTACKER: &str = "203.0.113.66";
+    const SAM_AT_HOME: &str = "198.51.100.7";
+    const SAM_AT_WORK: &str = "198.51.100.8";
+
+    // Sam has signed in from home before; the CLI or browser kept the device token.
+    let (status, first) = sign_in_from(&node, SAM_AT_HOME, "sam", PASSWORD, None).await;
+    assert_eq!(status, 201);
+    let device = first["device"].as_str().unwrap().to_owned();
+
+    // A training room: many successful sign-ins from one address are never throttled.
+    for _ in 0..12 {
+        let (status, _) = sign_in_from(&node, SAM_AT_WORK, "sam", PASSWORD, None).await;
+        assert_eq!(status, 201);
     }
-    // Now even the right password is refused for a while.
-    let e = node.client().login("sam", PASSWORD).await.unwrap_err();
-    assert_eq!(e.code(), Some(ErrorCode::RateLimited));
+
+    // The attacker guesses Sam's password and sprays made-up usernames.
+    for _ in 0..3 {
+        let (status, body) = sign_in_from(&node, ATTACKER, "sam", "guess guess", None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
+    let (status, _) = sign_in_from(&node, ATTACKER, "sam", PASSWORD, None).await;
+    assert_eq!(
+        status, 429,
+        "the attacker's own pair is throttled, right password or not"
+    );
+    for i in 0..2 {
+        sign_in_from(&node, ATTACKER, &format!("nobody{i}"), "guess guess", None).await;
+    }
+    let (status, _) = sign_in_from(&node, ATTACKER, "admin", PASSWORD, None).await;
+    assert_eq!(
+        status, 429,
+        "the attacker's address is throttled for every account"
+    );
+
+    // Sam is never refused: not from another address, not with the known device even
+    // from the attacker's own address (a shared office behind one proxy).
+    let (status, _) = sign_in_from(&node, SAM_AT_WORK, "sam", PASSWORD, None).await;
+    assert_eq!(status, 201);
+    let (status, _) = sign_in_from(&node, ATTACKER, "sam", PASSWORD, Some(&device)).await;
+    assert_eq!(
+        status, 201,
+        "a known device is never refused for others' failures"
+    );
+
+    // A device token is not a key: it is checked against its member, and a forged one is
+    // no better than none.
+    let (status, _) = sign_in_from(&node, ATTACKER, "admin", PASSWORD, Some(&device)).await;
+    assert_eq!(status, 429);
+    let forged = format!("{}0", &device[..device.len() - 1]);
+    let (status, _) = sign_in_from(&node, ATTACKER, "sam", PASSWORD, Some(&forged)).await;
+    assert_eq!(status, 429);
+
+    // Forwarded-for headers from a client that is not a trusted proxy are ignored.
+    let direct = TestNode::start_with(|c| c.limits.login_failures_per_address = 2).await;
+    let direct_admin = direct.admin().await;
+    direct.member(&direct_admin, "sam").await;
+    for from in ["192.0.2.1", "192.0.2.2"] {
+        sign_in_from(&direct, from, "nobody", "guess guess", None).await;
+    }
+    let (status, _) = sign_in_from(&direct, "192.0.2.3", "sam", PASSWORD, None).await;
+    assert_eq!(status, 429, "spoofed addresses all count as the real one");
 }
 
 #[tokio::test]

@@ -473,3 +473,48 @@ async fn signing_in_never_redirects_off_the_node() {
         assert_eq!(signed_in.location.as_deref(), Some("/"), "{hostile:?}");
     }
 }
+
+/// Issue 16, item 2 in the browser: a browser that signed in before keeps a device cookie
+/// after signing out, and an attacker's failures on the same address never refuse it.
+#[tokio::test]
+async fn a_browser_that_signed_in_before_is_never_locked_out() {
+    let node = TestNode::start().await;
+    let mut browser = set_up_in_browser(&node).await;
+    assert!(browser.cookie("kindred_device").is_some());
+    let home = browser.get("/").await;
+    let out = browser.post("/signout", &[("_csrf", &home.csrf())]).await;
+    assert_eq!(out.status, 303);
+    assert!(browser.cookie("kindred_session").is_none());
+    assert!(
+        browser.cookie("kindred_device").is_some(),
+        "kept after signing out"
+    );
+
+    // Someone on the same address guesses the admin's password until throttled.
+    let attacker = node.client();
+    let mut throttled = false;
+    for _ in 0..12 {
+        let e = attacker.login("ada", "a wrong guess").await.unwrap_err();
+        throttled |= e.code() == Some(kindred_protocol::api::ErrorCode::RateLimited);
+    }
+    assert!(throttled, "the attacker is throttled");
+    let e = attacker.login("ada", PASSWORD).await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(kindred_protocol::api::ErrorCode::RateLimited)
+    );
+
+    // The admin's own browser signs straight in.
+    let signin = browser.get("/signin").await;
+    let signed_in = browser
+        .post(
+            "/signin",
+            &[
+                ("_csrf", &signin.csrf()),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+}

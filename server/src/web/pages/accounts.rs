@@ -1,9 +1,7 @@
 //! Sign in, sign out, the first admin's set-up page, and joining from an invite link.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kindred_protocol::api::{
@@ -12,12 +10,16 @@ use kindred_protocol::api::{
 use serde::Deserialize;
 
 use crate::api::SESSION_COOKIE;
+use crate::api::client_address::ClientAddress;
 use crate::error::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form, public_form};
-use crate::web::session::{Viewer, flash_in, form_token, safe_next, secure_cookies, set_cookie};
+use crate::web::session::{
+    DEVICE_COOKIE, DEVICE_COOKIE_SECS, Viewer, cookie, flash_in, form_token, safe_next,
+    secure_cookies, set_cookie,
+};
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
@@ -51,6 +53,17 @@ fn signed_in(node: &Node, session: &SessionCreated, to: &str, flash: Flash) -> R
             secure_cookies(node),
         ),
     );
+    if let Some(device) = &session.device {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(
+                DEVICE_COOKIE,
+                device,
+                DEVICE_COOKIE_SECS,
+                secure_cookies(node),
+            ),
+        );
+    }
     response
 }
 
@@ -105,7 +118,7 @@ pub(crate) struct SignInForm {
 
 pub(crate) async fn signin(
     State(node): State<Node>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -121,8 +134,9 @@ pub(crate) async fn signin(
         let req = LoginRequest {
             username: form.username.clone(),
             password: form.password,
+            device: cookie(&headers, DEVICE_COOKIE),
         };
-        match node.login(req, peer.ip(), user_agent(&headers)).await {
+        match node.login(req, address, user_agent(&headers)).await {
             Ok(session) => {
                 let to = safe_next(form.next.as_deref());
                 return Ok(signed_in(&node, &session, &to, Flash::SignedIn));

@@ -200,7 +200,8 @@
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/api/v1/stream");
-    ws.onopen = function () { retry = 1000; };
+    // data-live says whether live updates are on (for assistive styling and tests).
+    ws.onopen = function () { retry = 1000; document.documentElement.setAttribute("data-live", "connected"); };
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
@@ -229,6 +230,7 @@
       else if (m.type === "retracted") onRetracted(m.id);
     };
     ws.onclose = function (e) {
+      document.documentElement.setAttribute("data-live", "closed");
       if (e.code === 4001) return; // Session ended: the next page load asks to sign in.
       window.setTimeout(connect, retry);
       retry = Math.min(retry * 2, 60000);

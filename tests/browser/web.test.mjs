@@ -478,6 +478,63 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
   await phone.close();
 });
 
+test("a page on another port of the same host can neither read the live stream nor change anything", async () => {
+  // A hostile page on the same site (another port of 127.0.0.1; in a real deployment any
+  // sibling subdomain): the browser sends the member's session cookie along with its
+  // requests, so only the node can refuse them.
+  const { createServer } = await import("node:http");
+  const nodeHost = new URL(B).host;
+  const hostile = `<!doctype html><html lang="en"><title>Win a prize</title><pre id="out"></pre>
+<script>
+const out = document.getElementById("out");
+const report = (k, v) => { out.textContent += k + "=" + v + "\\n"; };
+const ws = new WebSocket("ws://${nodeHost}/api/v1/stream");
+ws.onopen = () => report("ws", "open");
+ws.onmessage = (e) => report("ws-message", e.data);
+ws.onclose = () => report("ws", "closed");
+fetch("${B}/api/v1/me", { credentials: "include" })
+  .then((r) => r.text()).then((t) => report("read", t)).catch(() => report("read", "blocked"));
+fetch("${B}/api/v1/mentoring/offer/pause", { method: "POST", mode: "no-cors", credentials: "include" })
+  .then(() => report("post", "sent")).catch(() => report("post", "failed"));
+fetch("${B}/api/v1/peers/invites", { method: "POST", mode: "no-cors", credentials: "include" })
+  .then(() => report("admin-post", "sent")).catch(() => report("admin-post", "failed"));
+</script></html>`;
+  const server = createServer((_, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(hostile);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const evil = `http://127.0.0.1:${server.address().port}/`;
+  // Not watched for console errors: the hostile page's failures are the point.
+  const context = await browser.newContext({ viewport: DESKTOP });
+  try {
+    const page = await context.newPage();
+    await signIn(page, B, B_ADMIN_USER);
+    const statuses = {};
+    page.on("response", (r) => { statuses[new URL(r.url()).pathname] = r.status(); });
+    await page.goto(evil);
+    const out = page.locator("#out");
+    await eventually("the hostile page's attempts to finish", async () => {
+      const text = await out.textContent();
+      return text.includes("ws=closed") && text.includes("read=") && text.includes("post=")
+        && text.includes("admin-post=");
+    });
+    const text = await out.textContent();
+    assert.doesNotMatch(text, /ws=open|ws-message/, "the live stream did not open");
+    assert.match(text, /read=blocked/, "the member's data was not readable");
+    assert.equal(statuses["/api/v1/mentoring/offer/pause"], 401, "the cookie does not work on the API");
+    assert.equal(statuses["/api/v1/peers/invites"], 401, "nor for an admin's body-less POST");
+    // The member's own pages still get the stream.
+    await page.goto(`${B}/topics/Funding`);
+    await page.waitForLoadState("networkidle");
+    await eventually("the page's own live stream", async () =>
+      page.evaluate(() => document.documentElement.dataset.live === "connected"), 10);
+  } finally {
+    await context.close();
+    server.close();
+  }
+});
+
 test("no page logged a console error (CSP violations, failed loads, script errors)", () => {
   // A 404 page is expected to report its own status.
   const unexpected = consoleErrors.filter((e) => !(e.includes("/nowhere") && e.includes("404")));

@@ -17,7 +17,7 @@ use kindred_protocol::api::StreamMessage;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::auth::token_of;
+use super::auth::{authorise, stream_token};
 use super::limits::Slot;
 use crate::error::AppError;
 use crate::node::{Auth, Node, Update};
@@ -37,12 +37,12 @@ const SESSION_ENDED: u16 = 4001;
 
 pub(crate) async fn stream(
     State(node): State<Node>,
-    auth: Auth,
     Extension(slot): Extension<Arc<Slot>>,
     parts: Parts,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    let token = token_of(&parts).unwrap_or_default();
+    let token = stream_token(&parts.headers)?;
+    let auth = authorise(&node, &token)?;
     // Small buffers: a thousand open streams should cost megabytes, not a gigabyte.
     Ok(ws
         .read_buffer_size(4 * 1024)

@@ -518,3 +518,61 @@ async fn a_browser_that_signed_in_before_is_never_locked_out() {
         .await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.html);
 }
+
+/// Issue 16, item 1: the session cookie is for web pages. A page of another site on the
+/// same host (the browser sends the cookie along) can neither call the API with it nor
+/// open the live stream; the node's own pages still can.
+#[tokio::test]
+async fn the_session_cookie_does_not_open_the_api_to_other_sites() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let node = TestNode::start().await;
+    let browser = set_up_in_browser(&node).await;
+    let session = browser.cookie("kindred_session").unwrap().to_owned();
+    let cookie = format!("kindred_session={session}");
+    let http = kindred_tests::http();
+    let evil = "http://127.0.0.1:9";
+
+    // State-changing and reading calls with the cookie alone are refused, body or not.
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/v1/mentoring/offer/pause"),
+        (reqwest::Method::POST, "/api/v1/peers/invites"),
+        (reqwest::Method::GET, "/api/v1/me"),
+        (reqwest::Method::GET, "/api/v1/conversations"),
+    ] {
+        let answer = http
+            .request(method.clone(), format!("{}{path}", node.url()))
+            .header("cookie", &cookie)
+            .header("origin", evil)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401, "{method} {path}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+
+    // The live stream: the cookie works only with this node's own Origin.
+    let ws_url = format!("{}/api/v1/stream", node.url().replacen("http", "ws", 1));
+    let host = node.url().trim_start_matches("http://").to_owned();
+    for (origin, opens) in [
+        (Some(evil.to_owned()), false),
+        (Some(format!("http://localhost.{host}")), false),
+        (Some("null".to_owned()), false),
+        (None, false),
+        (Some(node.url()), true),
+    ] {
+        let mut request = ws_url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        if let Some(o) = &origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        let result = tokio_tungstenite::connect_async(request).await;
+        assert_eq!(result.is_ok(), opens, "{origin:?}");
+        if let Err(tokio_tungstenite::tungstenite::Error::Http(answer)) = result {
+            assert_eq!(answer.status(), 403, "{origin:?}");
+        }
+    }
+}

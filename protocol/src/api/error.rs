@@ -38,6 +38,10 @@ pub enum ErrorCode {
     Conflict,
     /// The invite or token has been used or has expired (410).
     Gone,
+    /// This endpoint does not take that HTTP method (405).
+    MethodNotAllowed,
+    /// The request was not sent in time: its headers or body came too slowly (408).
+    Timeout,
     /// The request body is too large (413).
     TooLarge,
     /// Too many requests; try again later (429).

@@ -1,7 +1,7 @@
 //! Account endpoints: set-up, sign-in, sessions, the member's own details, invites, members.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
@@ -10,7 +10,7 @@ use kindred_protocol::api::{
     RedeemInviteRequest, SessionCreated, SessionView, SetupRequest, UpdateMe, UpdateMember,
 };
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 
@@ -55,7 +55,7 @@ pub(crate) async fn sessions(
 pub(crate) async fn revoke_session(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.revoke_session(&auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -103,7 +103,7 @@ pub(crate) async fn invites(
 pub(crate) async fn revoke_invite(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.revoke_invite(&auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -128,7 +128,7 @@ pub(crate) async fn members(
 pub(crate) async fn update_member(
     State(node): State<Node>,
     auth: Auth,
-    Path(member): Path<String>,
+    ApiPath(member): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateMember>,
 ) -> Result<Json<MemberView>, AppError> {
     Ok(Json(node.update_member(&auth, &member, req).await?))

@@ -2,7 +2,7 @@
 //! markers, members of groups, and blocks.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::api::{
     AddParticipant, BlockMember, ConversationView, CreateConversation, EditMessage, MarkRead,
@@ -13,7 +13,7 @@ use kindred_protocol::event::ConversationId;
 use kindred_protocol::{EventId, MemberId};
 use serde::Deserialize;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 
@@ -40,7 +40,7 @@ pub(crate) struct PeopleQuery {
 pub(crate) async fn people(
     State(node): State<Node>,
     _auth: Auth,
-    Query(q): Query<PeopleQuery>,
+    ApiQuery(q): ApiQuery<PeopleQuery>,
 ) -> Result<Json<Vec<PersonView>>, AppError> {
     Ok(Json(node.people(q.q.as_deref())?))
 }
@@ -66,7 +66,7 @@ pub(crate) async fn create(
 pub(crate) async fn get(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConversationView>, AppError> {
     node.conversation_view(&auth.member_id, &conversation(&id)?)?
         .map(Json)
@@ -76,7 +76,7 @@ pub(crate) async fn get(
 pub(crate) async fn update(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateConversation>,
 ) -> Result<Json<ConversationView>, AppError> {
     Ok(Json(
@@ -95,8 +95,8 @@ pub(crate) struct HistoryQuery {
 pub(crate) async fn history(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
-    Query(q): Query<HistoryQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Page<MessageView>>, AppError> {
     Ok(Json(node.history(
         &auth,
@@ -109,7 +109,7 @@ pub(crate) async fn history(
 pub(crate) async fn post(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewMessage>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
     let view = node.post_message(&auth, &conversation(&id)?, req).await?;
@@ -119,7 +119,7 @@ pub(crate) async fn post(
 pub(crate) async fn edit(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    ApiPath((id, mid)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<EditMessage>,
 ) -> Result<Json<MessageView>, AppError> {
     Ok(Json(
@@ -131,7 +131,7 @@ pub(crate) async fn edit(
 pub(crate) async fn retract(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    ApiPath((id, mid)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     node.retract_message(&auth, &conversation(&id)?, &message(&mid)?)
         .await?;
@@ -141,7 +141,7 @@ pub(crate) async fn retract(
 pub(crate) async fn react(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    ApiPath((id, mid)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<React>,
 ) -> Result<Json<Vec<ReactionCount>>, AppError> {
     Ok(Json(
@@ -159,7 +159,7 @@ pub(crate) async fn react(
 pub(crate) async fn unreact(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, mid, reaction)): Path<(String, String, String)>,
+    ApiPath((id, mid, reaction)): ApiPath<(String, String, String)>,
 ) -> Result<Json<Vec<ReactionCount>>, AppError> {
     Ok(Json(
         node.react_message(&auth, &conversation(&id)?, &message(&mid)?, &reaction, true)
@@ -170,7 +170,7 @@ pub(crate) async fn unreact(
 pub(crate) async fn read(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<MarkRead>,
 ) -> Result<StatusCode, AppError> {
     node.mark_read(&auth, &conversation(&id)?, &req.up_to)
@@ -181,7 +181,7 @@ pub(crate) async fn read(
 pub(crate) async fn add_member(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AddParticipant>,
 ) -> Result<Json<ConversationView>, AppError> {
     Ok(Json(
@@ -193,7 +193,7 @@ pub(crate) async fn add_member(
 pub(crate) async fn remove_member(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, who)): Path<(String, String)>,
+    ApiPath((id, who)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     node.remove_participant(&auth, &conversation(&id)?, &member(&who)?)
         .await?;
@@ -219,7 +219,7 @@ pub(crate) async fn block(
 pub(crate) async fn unblock(
     State(node): State<Node>,
     auth: Auth,
-    Path(who): Path<String>,
+    ApiPath(who): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.set_block(&auth, &member(&who)?, false).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -245,7 +245,7 @@ pub(crate) async fn send_message(
 pub(crate) async fn messages(
     State(node): State<Node>,
     auth: Auth,
-    Query(q): Query<WithQuery>,
+    ApiQuery(q): ApiQuery<WithQuery>,
 ) -> Result<Json<Vec<MessageView>>, AppError> {
     Ok(Json(node.direct_messages(&auth, &member(&q.with)?)?))
 }

@@ -1,7 +1,7 @@
 //! Peer-learning endpoints: topics, posts, threads, replies, edits, retractions, reactions.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::api::{
     CreateTopic, EditPost, NewPost, NewReply, Page, PostView, React, ReactionCount, Retract,
@@ -10,7 +10,7 @@ use kindred_protocol::api::{
 use kindred_protocol::{EventId, MemberId};
 use serde::Deserialize;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 
@@ -24,7 +24,7 @@ pub(crate) struct SearchQuery {
 pub(crate) async fn search(
     State(node): State<Node>,
     auth: Auth,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<kindred_protocol::api::SearchHit>>, AppError> {
     Ok(Json(
         node.search(&q.q, q.limit.unwrap_or(20), &auth.member_id)
@@ -65,7 +65,7 @@ pub(crate) async fn create_topic(
 pub(crate) async fn update_topic(
     State(node): State<Node>,
     auth: Auth,
-    Path(topic): Path<String>,
+    ApiPath(topic): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateTopic>,
 ) -> Result<Json<TopicView>, AppError> {
     Ok(Json(node.update_topic(&auth, &topic, req).await?))
@@ -74,8 +74,8 @@ pub(crate) async fn update_topic(
 pub(crate) async fn topic_posts(
     State(node): State<Node>,
     auth: Auth,
-    Path(topic): Path<String>,
-    Query(q): Query<PageQuery>,
+    ApiPath(topic): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<PostView>>, AppError> {
     Ok(Json(node.topic_posts(
         &topic,
@@ -88,7 +88,7 @@ pub(crate) async fn topic_posts(
 pub(crate) async fn create_post(
     State(node): State<Node>,
     auth: Auth,
-    Path(topic): Path<String>,
+    ApiPath(topic): ApiPath<String>,
     ApiJson(req): ApiJson<NewPost>,
 ) -> Result<(StatusCode, Json<PostView>), AppError> {
     Ok((
@@ -100,7 +100,7 @@ pub(crate) async fn create_post(
 pub(crate) async fn thread(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ThreadView>, AppError> {
     Ok(Json(node.thread(&event_id(&id)?, &auth.member_id)?))
 }
@@ -108,7 +108,7 @@ pub(crate) async fn thread(
 pub(crate) async fn reply(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewReply>,
 ) -> Result<(StatusCode, Json<PostView>), AppError> {
     let view = node.create_reply(&auth, &event_id(&id)?, req).await?;
@@ -118,7 +118,7 @@ pub(crate) async fn reply(
 pub(crate) async fn edit(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<EditPost>,
 ) -> Result<Json<PostView>, AppError> {
     Ok(Json(node.edit(&auth, &event_id(&id)?, req).await?))
@@ -127,7 +127,7 @@ pub(crate) async fn edit(
 pub(crate) async fn retract(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, AppError> {
     // The body (a reason) is optional.
@@ -144,7 +144,7 @@ pub(crate) async fn retract(
 pub(crate) async fn react(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<React>,
 ) -> Result<Json<Vec<ReactionCount>>, AppError> {
     Ok(Json(
@@ -156,7 +156,7 @@ pub(crate) async fn react(
 pub(crate) async fn unreact(
     State(node): State<Node>,
     auth: Auth,
-    Path((id, reaction)): Path<(String, String)>,
+    ApiPath((id, reaction)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<ReactionCount>>, AppError> {
     Ok(Json(
         node.react(&auth, &event_id(&id)?, &reaction, true).await?,
@@ -166,8 +166,8 @@ pub(crate) async fn unreact(
 pub(crate) async fn member_posts(
     State(node): State<Node>,
     auth: Auth,
-    Path(member): Path<String>,
-    Query(q): Query<PageQuery>,
+    ApiPath(member): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<PostView>>, AppError> {
     // Either a full member id (`@sam:node`) or a local username.
     let member = if member.starts_with('@') {

@@ -2,13 +2,13 @@
 //! management (`/api/v1/peers`).
 
 use axum::Json;
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::NodeId;
 use kindred_protocol::api::{AddPeer, FederationWarning, PeerInviteCreated, PeerView, Role};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use crate::error::AppError;
 use crate::federation::{self, wire};
 use crate::node::{Auth, Node};
@@ -76,7 +76,7 @@ pub(crate) async fn warnings(
 pub(crate) async fn block(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.admin_block(&auth, node_id(&node, &id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -85,7 +85,7 @@ pub(crate) async fn block(
 pub(crate) async fn unblock(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.admin_unblock(&auth, node_id(&node, &id)?).await?;
     Ok(StatusCode::NO_CONTENT)

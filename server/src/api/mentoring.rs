@@ -2,7 +2,7 @@
 //! proposals and matches, cohort rounds, the dashboard.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::EventId;
 use kindred_protocol::api::{
@@ -12,7 +12,7 @@ use kindred_protocol::api::{
 use kindred_protocol::event::body::mentoring::{Agreement, BuddyRequest, Closing, OfferStatus};
 use serde::Deserialize;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 
@@ -55,7 +55,7 @@ pub(crate) async fn publish_offer(
 pub(crate) async fn offer_status(
     State(node): State<Node>,
     auth: Auth,
-    Path(action): Path<String>,
+    ApiPath(action): ApiPath<String>,
 ) -> Result<Json<OfferView>, AppError> {
     let status = match action.as_str() {
         "pause" => OfferStatus::Paused,
@@ -87,7 +87,7 @@ pub(crate) async fn requests(
 pub(crate) async fn withdraw_request(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.withdraw_request(&auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -103,7 +103,7 @@ pub(crate) struct SuggestionQuery {
 pub(crate) async fn suggestions(
     State(node): State<Node>,
     auth: Auth,
-    Query(q): Query<SuggestionQuery>,
+    ApiQuery(q): ApiQuery<SuggestionQuery>,
 ) -> Result<Json<Vec<Suggestion>>, AppError> {
     Ok(Json(
         node.suggestions(&auth, q.request.as_deref(), q.limit.unwrap_or(5))
@@ -129,7 +129,7 @@ pub(crate) async fn matches(
 pub(crate) async fn get_match(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.get_match(&auth, &match_id(&id)?).await?))
 }
@@ -137,7 +137,7 @@ pub(crate) async fn get_match(
 pub(crate) async fn answer(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AnswerProposal>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.answer(&auth, &match_id(&id)?, req).await?))
@@ -146,7 +146,7 @@ pub(crate) async fn answer(
 pub(crate) async fn withdraw(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     node.withdraw_proposal(&auth, &match_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -155,7 +155,7 @@ pub(crate) async fn withdraw(
 pub(crate) async fn check_in(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewCheckIn>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.check_in(&auth, &match_id(&id)?, req).await?))
@@ -164,7 +164,7 @@ pub(crate) async fn check_in(
 pub(crate) async fn agree(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Agreement>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.agree(&auth, &match_id(&id)?, req).await?))
@@ -173,7 +173,7 @@ pub(crate) async fn agree(
 pub(crate) async fn close(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Closing>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.close_match(&auth, &match_id(&id)?, req).await?))
@@ -189,7 +189,7 @@ pub(crate) async fn run_round(
 pub(crate) async fn get_round(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CohortRound>, AppError> {
     Ok(Json(node.get_round(&auth, &id)?))
 }
@@ -197,7 +197,7 @@ pub(crate) async fn get_round(
 pub(crate) async fn edit_round(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<EditRound>,
 ) -> Result<Json<CohortRound>, AppError> {
     Ok(Json(node.edit_round(&auth, &id, req).await?))
@@ -206,7 +206,7 @@ pub(crate) async fn edit_round(
 pub(crate) async fn send_round(
     State(node): State<Node>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CohortRound>, AppError> {
     Ok(Json(node.send_round(&auth, &id).await?))
 }

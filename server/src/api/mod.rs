@@ -3,6 +3,7 @@
 //! `docs/api.md`.
 
 mod accounts;
+mod answers;
 mod auth;
 mod chat;
 pub(crate) mod client_address;
@@ -137,6 +138,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/healthz", get(health::health))
         .route("/federation/v1/link", get(federation::link))
         .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn(answers::api_answers))
         .merge(crate::web::routes(node.clone()))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),

@@ -193,3 +193,93 @@ async fn request_rate_per_session_is_limited() {
     let (other, _) = node.client().login("admin", PASSWORD).await.unwrap();
     other.topics().await.unwrap();
 }
+
+/// Issue 16, item 7: every API answer is kept out of caches and never sniffed, and every
+/// error, including the ones the framework makes (a bad query string, an unknown method, a
+/// stream opened without an upgrade), is the documented JSON shape.
+#[tokio::test]
+async fn every_api_answer_is_private_and_every_error_is_json() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let token = admin.token().unwrap().to_owned();
+    let http = kindred_tests::http();
+    let url = |path: &str| format!("{}{path}", node.url());
+    let bearer = format!("Bearer {token}");
+
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            http.get(url("/api/v1/topics/Funding/posts?limit=-1")),
+            400,
+            "bad_request",
+        ),
+        (
+            http.get(url("/api/v1/search?q=x&limit=lots")),
+            400,
+            "bad_request",
+        ),
+        (http.get(url("/api/v1/search")), 400, "bad_request"),
+        (
+            http.delete(url("/api/v1/topics")),
+            405,
+            "method_not_allowed",
+        ),
+        (http.put(url("/api/v1/me")), 405, "method_not_allowed"),
+        (http.get(url("/api/v1/stream")), 400, "bad_request"),
+        (http.get(url("/api/v1/nothing/here")), 404, "not_found"),
+        (
+            http.post(url("/api/v1/topics"))
+                .header("content-type", "application/json")
+                .body("{\"name\": 12"),
+            400,
+            "bad_request",
+        ),
+        (
+            http.post(url("/api/v1/topics")).body("name=x"),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let answer = request
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .unwrap();
+        let what = format!("{} {}", answer.url(), answer.status());
+        assert_eq!(answer.status().as_u16(), status, "{what}");
+        let headers = answer.headers().clone();
+        assert_eq!(headers["cache-control"], "no-store", "{what}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{what}"
+        );
+        let body: ApiErrorBody = answer.json().await.unwrap();
+        assert_eq!(
+            serde_json::to_value(body.error.code).unwrap(),
+            code,
+            "{what}: {}",
+            body.error.message
+        );
+        assert!(!body.error.message.is_empty());
+    }
+
+    // Answers that succeed are private too, and so is the unauthenticated health check.
+    for (path, auth) in [("/api/v1/me", true), ("/healthz", false)] {
+        let mut request = http.get(url(path));
+        if auth {
+            request = request.header("authorization", &bearer);
+        }
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(answer.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(
+            answer.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+}

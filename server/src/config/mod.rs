@@ -199,6 +199,9 @@ pub struct ServerSection {
     /// always the connecting address, and those headers are ignored.
     #[serde(deserialize_with = "address_ranges")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Start even when the data folder or files in it can be read by other users of the
+    /// machine (e.g. a backup group). Off: the node refuses to start and says how to fix it.
+    pub allow_shared_data_dir: bool,
 }
 
 /// Reads a list of addresses or CIDR ranges; a bare address is a range of one.
@@ -292,6 +295,7 @@ impl Default for ServerSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             data_dir: PathBuf::from("./kindred-data"),
             trusted_proxies: Vec::new(),
+            allow_shared_data_dir: false,
         }
     }
 }

@@ -6,6 +6,7 @@ mod accounts;
 pub(crate) mod chat;
 mod clock;
 mod content;
+mod data_dir;
 mod durable;
 mod ingest;
 mod key_file;
@@ -50,6 +51,20 @@ pub enum NodeError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// The data folder or something in it can be read by other users of the machine.
+    #[error(
+        "{path} can be read by other users of this machine (mode {mode:o}); members' data must \
+         be private to the node. Run `chmod -R go-rwx {data_dir}`, or set \
+         server.allow_shared_data_dir = true if that is intended"
+    )]
+    SharedDataDir {
+        /// The first folder or file found open to others.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The data folder.
+        data_dir: PathBuf,
     },
     /// The node key file could not be read or written.
     #[error("cannot use node key file {path}")]
@@ -168,7 +183,7 @@ impl Node {
         };
         let tls_client = crate::tls::client_config(config.tls.extra_ca_file.as_deref())?;
         let dir = config.server.data_dir.clone();
-        create_private_dir(&dir)?;
+        data_dir::make_private(&dir, config.server.allow_shared_data_dir)?;
         let keypair = key_file::load_or_create(&dir)?;
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &config, &keypair.node_id())?;
@@ -482,22 +497,6 @@ fn derived_key(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
     h.update(label);
     h.update(seed);
     h.finalize().into()
-}
-
-fn create_private_dir(dir: &std::path::Path) -> Result<(), NodeError> {
-    use std::os::unix::fs::DirBuilderExt;
-    let err = |source| NodeError::DataDir {
-        path: dir.to_owned(),
-        source,
-    };
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(err)?;
-    }
-    Ok(())
 }
 
 /// Member ids include the node name, so the name is fixed at first start, and bound to

@@ -15,7 +15,7 @@ pub struct Proc {
 /// Starts the node on `listen` (use `127.0.0.1:0` for an ephemeral port) and reads its
 /// address (and set-up token) from what it prints.
 pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kindred"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kindred"))
         .args(["serve", "--listen", listen, "--name", name, "--data"])
         .arg(data)
         .env("RUST_LOG", "error")
@@ -27,31 +27,36 @@ pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut token = None;
-    loop {
-        let Some(Ok(line)) = lines.next() else {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the node exited before printing its address");
-        };
-        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
-            token.get_or_insert_with(|| t.to_owned());
-        }
-        if let Some(url) = line.split("listening on ").nth(1) {
-            // Keep draining stdout so the node never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return Proc {
-                child,
-                url: url.trim().to_owned(),
-                token,
-            };
-        }
-    }
+    Proc::from_child(child)
 }
 
 impl Proc {
+    /// Waits for a started node (stdout piped) to print its address.
+    pub fn from_child(mut child: Child) -> Proc {
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut token = None;
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the node exited before printing its address");
+            };
+            if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
+                token.get_or_insert_with(|| t.to_owned());
+            }
+            if let Some(url) = line.split("listening on ").nth(1) {
+                // Keep draining stdout so the node never blocks on a full pipe.
+                std::thread::spawn(move || lines.for_each(drop));
+                return Proc {
+                    child,
+                    url: url.trim().to_owned(),
+                    token,
+                };
+            }
+        }
+    }
+
     /// SIGKILL, no chance to flush or say goodbye.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

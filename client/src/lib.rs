@@ -406,9 +406,28 @@ impl Client {
         .await
     }
 
-    /// A post and its replies.
+    /// A post and the first page of its replies (oldest first; `next_cursor` says if
+    /// there are more).
     pub async fn thread(&self, id: &EventId) -> Result<ThreadView, ClientError> {
-        self.get(self.api(&["posts", &id.to_hex()])?).await
+        self.thread_page(id, None, None).await
+    }
+
+    /// A post and a page of its replies: `after` is a previous page's `next_cursor`;
+    /// `limit` 1-100 (default 50).
+    pub async fn thread_page(
+        &self,
+        id: &EventId,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<ThreadView, ClientError> {
+        let mut url = self.api(&["posts", &id.to_hex()])?;
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", a);
+        }
+        if let Some(l) = limit {
+            url.query_pairs_mut().append_pair("limit", &l.to_string());
+        }
+        self.get(url).await
     }
 
     /// Replies in a post's thread.
@@ -572,11 +591,29 @@ impl Client {
         self.get(url).await
     }
 
-    /// The people directory (members across the federation who chose to be listed).
+    /// The first page of the people directory (members across the federation who chose
+    /// to be listed) matching `query`, by name.
     pub async fn people(&self, query: Option<&str>) -> Result<Vec<PersonView>, ClientError> {
+        Ok(self.people_page(query, None, None).await?.items)
+    }
+
+    /// A page of the people directory: `after` is a previous page's `next_cursor`;
+    /// `limit` 1-100 (default 50).
+    pub async fn people_page(
+        &self,
+        query: Option<&str>,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<PersonView>, ClientError> {
         let mut url = self.api(&["people"])?;
         if let Some(q) = query {
             url.query_pairs_mut().append_pair("q", q);
+        }
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", a);
+        }
+        if let Some(l) = limit {
+            url.query_pairs_mut().append_pair("limit", &l.to_string());
         }
         self.get(url).await
     }

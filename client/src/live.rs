@@ -32,7 +32,7 @@ impl LiveStream {
         let (socket, _) =
             tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
                 .await
-                .map_err(|e| ClientError::WebSocket(Box::new(e)))?;
+                .map_err(refused)?;
         Ok(Self { socket })
     }
 
@@ -54,4 +54,27 @@ impl LiveStream {
             }
         }
     }
+}
+
+/// A refused upgrade carries the node's JSON error (401, 429, ...): give it as the API
+/// error the rest of the client returns, so callers can tell "too many streams" from a
+/// network fault.
+fn refused(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
+    use tokio_tungstenite::tungstenite::Error;
+    if let Error::Http(response) = &e {
+        let status = response.status().as_u16();
+        let body = response.body().as_deref().unwrap_or_default();
+        return match serde_json::from_slice::<kindred_protocol::api::ApiErrorBody>(body) {
+            Ok(b) => ClientError::Api {
+                status,
+                code: b.error.code,
+                message: b.error.message,
+            },
+            Err(_) => ClientError::Unexpected {
+                status,
+                body: String::from_utf8_lossy(body).chars().take(200).collect(),
+            },
+        };
+    }
+    ClientError::WebSocket(Box::new(e))
 }

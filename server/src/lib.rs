@@ -8,6 +8,7 @@ mod api;
 pub mod config;
 mod error;
 mod federation;
+mod http;
 pub mod matching;
 mod node;
 mod rules;

@@ -105,10 +105,13 @@ pub(crate) enum Command {
         #[arg(long)]
         before: Option<String>,
     },
-    /// Read a post and its replies.
+    /// Read a post and its replies (a page at a time).
     Thread {
         /// The post's id.
         id: String,
+        /// Continue after this cursor (printed at the end of a page).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Reply to a post (or, with --to, to a reply in its thread).
     Reply {
@@ -317,6 +320,9 @@ pub(crate) enum PeopleCommand {
     Search {
         /// Words to look for (none: everyone listed).
         words: Vec<String>,
+        /// Continue after this cursor (printed at the end of a page).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Appear in the directory (or not), with what you are happy to talk about.
     List {

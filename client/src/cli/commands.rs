@@ -254,8 +254,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             print(text.join("\n"), &page)?;
         }
-        Command::Thread { id } => {
-            let thread = signed_in()?.thread(&parse_id(&id)?).await?;
+        Command::Thread { id, after } => {
+            let thread = signed_in()?
+                .thread_page(&parse_id(&id)?, after.as_deref(), None)
+                .await?;
             let mut text = vec![output::post(&thread.post, true)];
             for r in &thread.replies {
                 text.push(
@@ -265,6 +267,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                         .collect::<Vec<_>>()
                         .join("\n"),
                 );
+            }
+            if let Some(c) = &thread.next_cursor {
+                text.push(format!("More replies: kindred-cli thread {id} --after {c}"));
             }
             print(text.join("\n"), &thread)?;
         }
@@ -446,12 +451,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             client.unblock_peer_named(&who.key).await?;
             print(format!("Unblocked {}.", who.label), &())?;
         }
-        Command::People(PeopleCommand::Search { words }) => {
+        Command::People(PeopleCommand::Search { words, after }) => {
             let query = words.join(" ");
-            let people = signed_in()?
-                .people((!query.is_empty()).then_some(query.as_str()))
+            let page = signed_in()?
+                .people_page(
+                    (!query.is_empty()).then_some(query.as_str()),
+                    after.as_deref(),
+                    None,
+                )
                 .await?;
-            let lines: Vec<String> = people
+            let people = &page.items;
+            let mut lines: Vec<String> = people
                 .iter()
                 .map(|p| {
                     format!(
@@ -460,12 +470,22 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            let text = if lines.is_empty() {
+            if let Some(c) = &page.next_cursor {
+                let words = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{query:?} ")
+                };
+                lines.push(format!(
+                    "More: kindred-cli people search {words}--after {c}"
+                ));
+            }
+            let text = if people.is_empty() {
                 "Nobody found.".to_owned()
             } else {
                 lines.join("\n")
             };
-            print(text, &people)?;
+            print(text, &page)?;
         }
         Command::People(PeopleCommand::List { listed, about }) => {
             let me = signed_in()?

@@ -178,8 +178,11 @@ pub struct PostView {
 pub struct ThreadView {
     /// The post.
     pub post: PostView,
-    /// The replies.
+    /// One page of replies, oldest first.
     pub replies: Vec<PostView>,
+    /// Pass as `after` to get the next page of replies; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// One search result.

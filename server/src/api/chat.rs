@@ -31,18 +31,24 @@ fn member(text: &str) -> Result<MemberId, AppError> {
     MemberId::parse(text).map_err(|e| AppError::bad_request(format!("Not a member id: {e}.")))
 }
 
-/// `?q=` for the directory.
+/// `?q=<words>&after=<cursor>&limit=<n>` for the directory.
 #[derive(Debug, Deserialize)]
 pub(crate) struct PeopleQuery {
     q: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
 }
 
 pub(crate) async fn people(
     State(node): State<Node>,
     _auth: Auth,
     ApiQuery(q): ApiQuery<PeopleQuery>,
-) -> Result<Json<Vec<PersonView>>, AppError> {
-    Ok(Json(node.people(q.q.as_deref())?))
+) -> Result<Json<Page<PersonView>>, AppError> {
+    Ok(Json(node.people(
+        q.q.as_deref(),
+        q.after.as_deref(),
+        q.limit,
+    )?))
 }
 
 pub(crate) async fn list(

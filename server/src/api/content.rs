@@ -97,12 +97,25 @@ pub(crate) async fn create_post(
     ))
 }
 
+/// `?after=<cursor>&limit=<n>` for a thread's replies.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RepliesQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
 pub(crate) async fn thread(
     State(node): State<Node>,
     auth: Auth,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RepliesQuery>,
 ) -> Result<Json<ThreadView>, AppError> {
-    Ok(Json(node.thread(&event_id(&id)?, &auth.member_id)?))
+    Ok(Json(node.thread(
+        &event_id(&id)?,
+        &auth.member_id,
+        q.after.as_deref(),
+        q.limit,
+    )?))
 }
 
 pub(crate) async fn reply(

@@ -1,5 +1,10 @@
-//! Per-address connection limit: requests (and open live streams) in flight from one
-//! address are counted and refused above `limits.connections_per_address`.
+//! Limits on what one client may hold open at once:
+//!
+//! - requests in progress per address (`limits.connections_per_address`); a request's
+//!   body has already been read by then, so a slow sender is never counted;
+//! - live streams per session (`limits.streams_per_session`) and per address
+//!   (`limits.streams_per_address`). Streams are not requests in progress: a member's open
+//!   tabs never use up the address's allowance for ordinary requests.
 
 use std::net::IpAddr;
 
@@ -11,70 +16,64 @@ use kindred_protocol::api::ErrorCode;
 use super::client_address::ClientAddress;
 use crate::error::error_response;
 use crate::node::Node;
+use crate::node::rate_limit::Slot;
 
-/// Holds one slot for an address; frees it on drop.
-pub(crate) struct Slot {
-    node: Node,
-    address: IpAddr,
-}
-
-impl Slot {
-    /// Takes a slot, or `None` when the address is at its limit.
-    pub(crate) fn take(node: &Node, address: IpAddr) -> Option<Self> {
-        let max = node.config().limits.connections_per_address;
-        let mut open = node
-            .limits()
-            .connections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let count = open.entry(address).or_insert(0);
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(Self {
-            node: node.clone(),
-            address,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut open = self
-            .node
-            .limits()
-            .connections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&self.address) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.address);
-            }
-        }
-    }
-}
-
-/// Middleware: refuses a request when its address has too many in flight.
+/// Middleware: refuses a request when its address has too many in progress.
 pub(crate) async fn per_address(
     State(node): State<Node>,
     ClientAddress(address): ClientAddress,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
-    let Some(slot) = Slot::take(&node, address) else {
-        tracing::warn!(%address, "too many connections from one address");
+    let max = node.config().limits.connections_per_address;
+    let Some(slot) = node.limits().in_flight.take(address, max) else {
+        tracing::warn!(%address, "too many requests in progress from one address");
         return error_response(
             ErrorCode::RateLimited,
-            "Too many connections from your address. Please try again shortly.".to_owned(),
+            "Too many requests in progress from your address. Please try again shortly.".to_owned(),
         );
     };
-    // The request holds the slot until it is answered; a live stream takes a clone so it
-    // keeps the slot for as long as it is open.
-    let slot = std::sync::Arc::new(slot);
-    req.extensions_mut().insert(slot.clone());
     let response = next.run(req).await;
     drop(slot);
     response
+}
+
+/// What an open live stream holds: its place in the session's and the address's limits.
+pub(crate) struct StreamSlots {
+    _session: Slot<[u8; 32]>,
+    _address: Slot<IpAddr>,
+}
+
+/// Takes a stream's places, or the error to answer with.
+pub(crate) fn take_stream(
+    node: &Node,
+    session: [u8; 32],
+    address: IpAddr,
+) -> Result<StreamSlots, crate::error::AppError> {
+    let limits = &node.config().limits;
+    let Some(session_slot) = node
+        .limits()
+        .streams_by_session
+        .take(session, limits.streams_per_session)
+    else {
+        return Err(crate::error::AppError::new(
+            ErrorCode::RateLimited,
+            "Too many live streams open for this session; close a tab or window and try again.",
+        ));
+    };
+    let Some(address_slot) = node
+        .limits()
+        .streams_by_address
+        .take(address, limits.streams_per_address)
+    else {
+        tracing::warn!(%address, "too many live streams from one address");
+        return Err(crate::error::AppError::new(
+            ErrorCode::RateLimited,
+            "Too many live streams open from your address. Please try again shortly.",
+        ));
+    };
+    Ok(StreamSlots {
+        _session: session_slot,
+        _address: address_slot,
+    })
 }

@@ -145,5 +145,13 @@ pub(crate) fn router(node: Node) -> Router {
             limits::per_address,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost: a body is read in full, in time, before any limit counts the request.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::http::body::BodyLimits {
+                within: std::time::Duration::from_secs(node.config().limits.body_seconds),
+                max_bytes: max_body,
+            },
+            crate::http::body::read_body_in_time,
+        ))
         .with_state(node)
 }

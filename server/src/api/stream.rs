@@ -3,10 +3,8 @@
 //! 4008), or stops reading for five seconds, is disconnected rather than slowing anyone; the session is
 //! re-checked every minute so a sign-out or suspension also ends the stream.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
@@ -18,7 +16,8 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::auth::{authorise, stream_token};
-use super::limits::Slot;
+use super::client_address::ClientAddress;
+use super::limits::take_stream;
 use crate::error::AppError;
 use crate::node::{Auth, Node, Update};
 
@@ -37,12 +36,13 @@ const SESSION_ENDED: u16 = 4001;
 
 pub(crate) async fn stream(
     State(node): State<Node>,
-    Extension(slot): Extension<Arc<Slot>>,
+    ClientAddress(address): ClientAddress,
     parts: Parts,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let token = stream_token(&parts.headers)?;
     let auth = authorise(&node, &token)?;
+    let slots = take_stream(&node, auth.session_hash, address)?;
     // Small buffers: a thousand open streams should cost megabytes, not a gigabyte.
     Ok(ws
         .read_buffer_size(4 * 1024)
@@ -51,7 +51,7 @@ pub(crate) async fn stream(
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             run(node, auth, token, socket).await;
-            drop(slot);
+            drop(slots);
         }))
 }
 

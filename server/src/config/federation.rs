@@ -31,6 +31,10 @@ pub struct FederationSection {
     /// a node making up new keys to flood others is held to this (and the admin is told
     /// when a peer reaches it). Default 500.
     pub new_origins_per_peer_per_day: u32,
+    /// How many members' profiles one other node may have stored here. Updates to a
+    /// profile already stored always apply; profiles of further members are refused (and
+    /// counted on the Peers page), so no node can fill the people directory. Default 2,000.
+    pub profiles_per_node: u64,
 }
 
 impl Default for FederationSection {
@@ -42,6 +46,7 @@ impl Default for FederationSection {
             dial_private_addresses: None,
             clock_warning_ms: 60_000,
             new_origins_per_peer_per_day: 500,
+            profiles_per_node: 2_000,
         }
     }
 }

@@ -262,8 +262,12 @@ pub struct LimitsSection {
     pub max_request_bytes: usize,
     /// Requests per minute allowed for one session.
     pub requests_per_minute: u32,
-    /// Open connections allowed from one address.
+    /// Requests in progress at once from one address (live streams are counted apart).
     pub connections_per_address: u32,
+    /// Live streams (browser tabs, CLI watchers) open at once for one session.
+    pub streams_per_session: u32,
+    /// Live streams open at once from one address.
+    pub streams_per_address: u32,
     /// Failed sign-ins allowed for one account from one address in 15 minutes. Never per
     /// account alone: nobody can lock a member out by knowing their username.
     #[serde(alias = "login_failures_per_account")]
@@ -277,6 +281,21 @@ pub struct LimitsSection {
     pub login_failures_per_device: u32,
     /// Live updates queued for one websocket client before it is disconnected as too slow.
     pub stream_queue: usize,
+    /// Seconds a client has to send a request's headers; also how long an idle
+    /// keep-alive connection is kept. Slower clients are disconnected.
+    pub header_seconds: u64,
+    /// Seconds a client has to send a request's body; slower ones get 408 `timeout`.
+    pub body_seconds: u64,
+    /// Most client connections open at once; 0 (the default) derives it from the
+    /// process's open-file limit (which the node raises to its hard limit).
+    pub max_connections: usize,
+    /// Searches running at once; 0 (the default) is half the processor cores (at least
+    /// one), so searching never takes every core from other members' pages.
+    pub concurrent_searches: usize,
+    /// Milliseconds a search waits for its turn before it is refused (`rate_limited`).
+    pub search_wait_ms: u64,
+    /// Milliseconds of scoring a search may use; then it ranks what it has scored.
+    pub search_budget_ms: u64,
 }
 
 impl Default for NodeSection {
@@ -325,10 +344,18 @@ impl Default for LimitsSection {
             max_request_bytes: 128 * 1024,
             requests_per_minute: 1200,
             connections_per_address: 256,
+            streams_per_session: 16,
+            streams_per_address: 1024,
             login_failures_per_account_address: 10,
             login_failures_per_address: 100,
             login_failures_per_device: 10,
             stream_queue: 256,
+            header_seconds: 10,
+            body_seconds: 30,
+            max_connections: 0,
+            concurrent_searches: 0,
+            search_wait_ms: 2_000,
+            search_budget_ms: 300,
         }
     }
 }
@@ -432,6 +459,21 @@ impl Config {
                 u64::from(self.limits.login_failures_per_device),
             ),
             ("limits.stream_queue", self.limits.stream_queue as u64),
+            ("limits.header_seconds", self.limits.header_seconds),
+            ("limits.body_seconds", self.limits.body_seconds),
+            (
+                "limits.streams_per_session",
+                u64::from(self.limits.streams_per_session),
+            ),
+            (
+                "limits.streams_per_address",
+                u64::from(self.limits.streams_per_address),
+            ),
+            ("limits.search_budget_ms", self.limits.search_budget_ms),
+            (
+                "federation.profiles_per_node",
+                self.federation.profiles_per_node,
+            ),
             (
                 "federation.hold_bytes_per_node",
                 self.federation.hold_bytes_per_node,

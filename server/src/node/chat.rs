@@ -1,10 +1,10 @@
-//! Chat: the people directory, one-to-one and group conversations, messages, reactions,
+//! Chat: one-to-one and group conversations, messages, reactions,
 //! read markers, muting and blocking. Every message is a directed event that goes only to
 //! the nodes where the conversation's members live, through the per-peer outboxes.
 
 use kindred_protocol::api::{
     AddParticipant, ConversationView, CreateConversation, ErrorCode, MessageView, NewMessage, Page,
-    Participant, PersonView, REACTIONS, ReactionCount, SendMessage, UpdateConversation,
+    Participant, REACTIONS, ReactionCount, SendMessage, UpdateConversation,
 };
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::{
@@ -76,59 +76,6 @@ impl Node {
                 "You are sending messages very fast. Please wait a moment.",
             ))
         }
-    }
-
-    /// The people directory: members across the federation who chose to be listed.
-    pub(crate) fn people(&self, query: Option<&str>) -> Result<Vec<PersonView>, AppError> {
-        let query = query
-            .map(str::to_lowercase)
-            .filter(|q| !q.trim().is_empty());
-        let own = self.config().node.name.as_str();
-        let mut out = Vec::new();
-        for (id, profile) in self.store().profiles()? {
-            let Ok(member) = MemberId::parse(&id) else {
-                continue;
-            };
-            let local = member.node_name() == own;
-            if !profile.listed {
-                continue;
-            }
-            if !local {
-                match self.home_node(&member)? {
-                    Some(node) if self.federation().is_blocked(&node) => continue,
-                    _ => {}
-                }
-            }
-            let (display_name, organisation) = if local {
-                match self.store().member(member.localpart())? {
-                    Some(m) if m.listed && !m.suspended => {
-                        (m.display_name, self.config().node.organisation.clone())
-                    }
-                    _ => continue,
-                }
-            } else {
-                (profile.display_name, profile.organisation)
-            };
-            if let Some(q) = &query {
-                let hay = format!(
-                    "{} {} {} {}",
-                    display_name, organisation, profile.happy_to_talk_about, member
-                )
-                .to_lowercase();
-                if !q.split_whitespace().all(|w| hay.contains(w)) {
-                    continue;
-                }
-            }
-            out.push(PersonView {
-                member,
-                display_name,
-                organisation,
-                happy_to_talk_about: profile.happy_to_talk_about,
-                local,
-            });
-        }
-        out.sort_by_key(|p| p.display_name.to_lowercase());
-        Ok(out)
     }
 
     /// Whether a conversation the member has not muted has a message from someone else

@@ -16,6 +16,9 @@ use crate::store::{Position, TopicRecord};
 /// Largest page a client may ask for.
 pub(crate) const MAX_PAGE: usize = 100;
 
+/// Replies per page of a thread when the caller does not say.
+pub(crate) const REPLIES_PAGE: usize = 50;
+
 fn check_len(what: &str, text: &str, max: usize) -> Result<(), AppError> {
     if text.len() > max {
         return Err(AppError::new(
@@ -440,21 +443,64 @@ impl Node {
         Ok(Page { items, next_cursor })
     }
 
-    /// A post with its replies (oldest first).
-    pub(crate) fn thread(&self, id: &EventId, viewer: &MemberId) -> Result<ThreadView, AppError> {
+    /// A post with a page of its replies: oldest first, after the cursor `after`, at
+    /// most `limit` (1-100, default [`REPLIES_PAGE`]). Errors: `not_found` for a reply or
+    /// an unknown post, `bad_request` for a malformed cursor.
+    pub(crate) fn thread(
+        &self,
+        id: &EventId,
+        viewer: &MemberId,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<ThreadView, AppError> {
         let post = self.visible(id, Some(viewer))?;
         if post.kind != EntryKind::Post {
             return Err(AppError::not_found(
                 "That is a reply; open its thread instead.",
             ));
         }
+        let limit = limit.unwrap_or(REPLIES_PAGE).clamp(1, MAX_PAGE);
+        let positions = self
+            .store()
+            .thread_replies_after(id, parse_cursor(after)?, limit)?;
+        let next_cursor = (positions.len() == limit)
+            .then(|| positions.last().map(|p| p.to_cursor()))
+            .flatten();
         let mut replies = Vec::new();
-        for reply in self.store().thread_replies(id)? {
-            if let Some(view) = self.post_view(&reply, Some(viewer))? {
+        for pos in positions {
+            if let Some(view) = self.post_view(&pos.id, Some(viewer))? {
                 replies.push(view);
             }
         }
-        Ok(ThreadView { post, replies })
+        Ok(ThreadView {
+            post,
+            replies,
+            next_cursor,
+        })
+    }
+
+    /// The cursor of the page of a thread that starts with the reply `id`, so a link to
+    /// a reply can open the page it is on; `None` if it is not stored.
+    pub(crate) fn page_starting_at(&self, id: &EventId) -> Result<Option<String>, AppError> {
+        let Some(meta) = self.store().event_meta(id)? else {
+            return Ok(None);
+        };
+        let meta = match meta.original {
+            Some(original) => match self.store().event_meta(&original)? {
+                Some(m) => m,
+                None => return Ok(None),
+            },
+            None => meta,
+        };
+        // Just before the reply's own position: the same time, the arrival before it.
+        Ok(meta.local_seq.checked_sub(1).map(|local_seq| {
+            Position {
+                sort_ts: meta.sort_ts,
+                local_seq,
+                id: EventId::from_bytes([0xff; 32]),
+            }
+            .to_cursor()
+        }))
     }
 
     /// A visible post or reply, or a not-found error.

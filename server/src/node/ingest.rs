@@ -129,6 +129,8 @@ pub(crate) struct IngestSetup {
     pub(crate) signals: Signals,
     /// Bytes of directed events each other node may have held here at once.
     pub(crate) hold_quota: u64,
+    /// Members' profiles each other node may have stored here.
+    pub(crate) profile_quota: u64,
     /// The node's clock.
     pub(crate) clock: std::sync::Arc<dyn super::Clock>,
     /// True once this node has caught up with its own shared log.
@@ -148,6 +150,7 @@ impl IngestHandle {
             indexer,
             signals,
             hold_quota,
+            profile_quota,
             clock,
             own_log_ready,
         } = setup;
@@ -162,6 +165,7 @@ impl IngestHandle {
             next_seq,
             last_time: Timestamp::default(),
             hold_quota,
+            profile_quota,
             clock,
             name,
             live,
@@ -206,7 +210,11 @@ impl IngestHandle {
                 verdict: Verdict::Refused(reason),
                 ..
             } => Err(IngestError::Refused(reason.clone())),
-            _ => Err(IngestError::Refused(Refusal::NotArrived)),
+            other => {
+                // Not expected for a freshly signed local event: say exactly what happened.
+                tracing::warn!(outcome = ?other, "a local write was not applied");
+                Err(IngestError::Refused(Refusal::NotArrived))
+            }
         }
     }
 
@@ -279,6 +287,7 @@ struct Actor {
     last_time: Timestamp,
     /// Bytes of directed events each other node may have held here at once.
     hold_quota: u64,
+    profile_quota: u64,
     /// The node's clock.
     clock: std::sync::Arc<dyn super::Clock>,
     /// This node's name.
@@ -378,6 +387,7 @@ impl Actor {
             self_name: &self.name,
             now: now.as_millis(),
             hold_quota: self.hold_quota,
+            profile_quota: self.profile_quota,
             skews: &skews,
         };
         let stored = self.store.ingest_and_release(&events, &release, &ctx);

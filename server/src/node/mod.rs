@@ -13,13 +13,14 @@ mod key_file;
 mod live;
 mod markdown;
 mod mentoring;
-mod rate_limit;
+mod people;
+pub(crate) mod rate_limit;
 mod reannounce;
 mod search;
 mod sign_in_guard;
 mod views;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -159,8 +160,14 @@ pub(crate) struct Limits {
     pub(crate) chat: RateLimiter<String>,
     /// Recently checked sessions.
     pub(crate) auth_cache: accounts::AuthCache,
-    /// Open connections per address.
-    pub(crate) connections: std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>,
+    /// Requests in progress per address.
+    pub(crate) in_flight: rate_limit::Counter<IpAddr>,
+    /// Open live streams per session.
+    pub(crate) streams_by_session: rate_limit::Counter<[u8; 32]>,
+    /// Open live streams per address.
+    pub(crate) streams_by_address: rate_limit::Counter<IpAddr>,
+    /// Searches allowed to run at once.
+    pub(crate) searches: tokio::sync::Semaphore,
 }
 
 impl Node {
@@ -207,6 +214,7 @@ impl Node {
             indexer: indexer.waker(),
             signals: signals.clone(),
             hold_quota: config.federation.hold_bytes_per_node,
+            profile_quota: config.federation.profiles_per_node,
             clock: clock.clone(),
             own_log_ready: federation.own_log.ready(),
         })?;
@@ -225,7 +233,12 @@ impl Node {
             requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
             chat: RateLimiter::new(config.chat.messages_per_minute, Duration::from_secs(60)),
             auth_cache: accounts::AuthCache::default(),
-            connections: std::sync::Mutex::new(Default::default()),
+            in_flight: Default::default(),
+            streams_by_session: Default::default(),
+            streams_by_address: Default::default(),
+            searches: tokio::sync::Semaphore::new(search::concurrency(
+                config.limits.concurrent_searches,
+            )),
         };
         let node = Node {
             inner: Arc::new(Inner {
@@ -285,37 +298,32 @@ impl Node {
                     done,
                 ))
             });
-        let app =
-            crate::api::router(self.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = crate::api::router(self.clone());
         let stop = self.inner.shutdown.clone();
-        let stopping = async move {
+        tokio::spawn(async move {
             shutdown.await;
-            // Websocket tasks outlive their HTTP connection; tell them to close.
+            // Websocket tasks outlive their HTTP connection; this tells them to close too.
             let _ = stop.send(true);
+        });
+        let tls = self.inner.tls_server.clone().map(|(tls, certificate)| {
+            let every = Duration::from_secs(self.config().tls.reload_check_seconds);
+            tokio::spawn(crate::tls::watch_certificate(
+                certificate,
+                every,
+                self.shutdown_signal(),
+            ));
+            tokio_rustls::TlsAcceptor::from(tls)
+        });
+        let limits = &self.config().limits;
+        let open_files = crate::http::open_files::raise_limit();
+        let cap = crate::http::open_files::connection_cap(open_files, limits.max_connections);
+        tracing::info!(open_files, connections = cap, "client connection cap");
+        let settings = crate::http::ServeSettings {
+            header_timeout: Duration::from_secs(limits.header_seconds),
+            registry: crate::http::registry::Registry::new(cap),
+            tls,
         };
-        let served = match self.inner.tls_server.clone() {
-            Some((tls, certificate)) => {
-                let every = Duration::from_secs(self.config().tls.reload_check_seconds);
-                tokio::spawn(crate::tls::watch_certificate(
-                    certificate,
-                    every,
-                    self.shutdown_signal(),
-                ));
-                use axum::serve::ListenerExt;
-                // `tap_io` gives the TLS listener the connect-info support plain TCP has.
-                let listener = crate::tls::TlsListener::new(listener, tls)
-                    .map_err(NodeError::Serve)?
-                    .tap_io(|_| {});
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stopping)
-                    .await
-            }
-            None => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stopping)
-                    .await
-            }
-        };
+        let served = crate::http::serve(listener, app, settings, self.shutdown_signal()).await;
         self.finish(fan_out).await;
         if let Some(p) = processor
             && let Err(e) = p.await

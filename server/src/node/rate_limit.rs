@@ -1,9 +1,9 @@
-//! Keyed token buckets for login attempts and request rates. In memory: limits reset when
-//! the node restarts, which is acceptable for throttling.
+//! Keyed token buckets for login attempts and request rates, and counters of what each
+//! client holds open. In memory: limits reset when the node restarts, which is acceptable.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Allows `capacity` actions per key, refilled evenly over `period`.
@@ -65,6 +65,54 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 }
 
+/// How many of something each key holds now.
+pub(crate) struct Counter<K> {
+    counts: Arc<Mutex<HashMap<K, u32>>>,
+}
+
+impl<K> Default for Counter<K> {
+    fn default() -> Self {
+        Self {
+            counts: Arc::default(),
+        }
+    }
+}
+
+/// One held unit of a [`Counter`]; given back on drop.
+pub(crate) struct Slot<K: Hash + Eq> {
+    counts: Arc<Mutex<HashMap<K, u32>>>,
+    key: K,
+}
+
+impl<K: Hash + Eq + Clone> Counter<K> {
+    /// Takes one for `key`, or `None` when it already holds `max`.
+    pub(crate) fn take(&self, key: K, max: u32) -> Option<Slot<K>> {
+        // A poisoned lock only means another thread panicked mid-update of a count.
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(key.clone()).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            counts: self.counts.clone(),
+            key,
+        })
+    }
+}
+
+impl<K: Hash + Eq> Drop for Slot<K> {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +125,16 @@ mod tests {
         assert!(!limiter.take_at(&"a", start));
         assert!(limiter.take_at(&"b", start), "keys are independent");
         assert!(limiter.take_at(&"a", start + Duration::from_millis(1100)));
+    }
+
+    #[test]
+    fn counts_are_given_back() {
+        let counter = Counter::default();
+        let a = counter.take("a", 2).unwrap();
+        let _b = counter.take("a", 2).unwrap();
+        assert!(counter.take("a", 2).is_none());
+        assert!(counter.take("other", 2).is_some());
+        drop(a);
+        assert!(counter.take("a", 2).is_some());
     }
 }

@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use kindred_protocol::api::SearchHit;
+use kindred_protocol::api::{ErrorCode, SearchHit};
 use kindred_protocol::{EventBody, EventId, MemberId};
 use tokio::sync::watch;
 
@@ -253,51 +253,153 @@ fn original_of(
     Ok(Some((entry, meta)))
 }
 
+/// Longest query text accepted, in bytes.
+pub(crate) const MAX_QUERY_BYTES: usize = 1_000;
+
+/// Most distinct words a search uses; later ones are ignored.
+pub(crate) const MAX_TERMS: usize = 16;
+
+/// How often (in postings) scoring checks its time budget.
+const BUDGET_CHECK_EVERY: usize = 4_096;
+
+/// How many searches may run at once: `configured`, or half the cores (at least one).
+pub(crate) fn concurrency(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+        n => n,
+    }
+}
+
+/// A turn to search, waiting at most `wait` for one; `None` if none came free.
+async fn take_turn(
+    turns: &tokio::sync::Semaphore,
+    wait: Duration,
+) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    match tokio::time::timeout(wait, turns.acquire()).await {
+        Ok(Ok(permit)) => Some(permit),
+        _ => None,
+    }
+}
+
+/// The words of a query, distinct, in the order typed, at most [`MAX_TERMS`].
+fn query_terms(query: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in tokenize(query) {
+        if terms.len() == MAX_TERMS {
+            break;
+        }
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    terms
+}
+
+/// BM25 scores of the entries matching `terms`. Rarer terms say most about what was
+/// meant, so they are scored first; if `deadline` passes, the scores so far are used.
+fn score(
+    store: &Store,
+    terms: &[String],
+    deadline: Instant,
+) -> Result<(Vec<(EventId, f32)>, bool), StoreError> {
+    let (docs, total_len) = store.index_stats()?;
+    let n = docs.max(1) as f32;
+    let avg_len = (total_len as f32 / n).max(1.0);
+    let (k1, b) = (1.2f32, 0.75f32);
+    let mut lists = Vec::with_capacity(terms.len());
+    for term in terms {
+        if Instant::now() >= deadline {
+            return Ok((Vec::new(), true));
+        }
+        lists.push(store.postings(term)?);
+    }
+    lists.sort_by_key(Vec::len);
+    let mut scores: HashMap<EventId, f32> = HashMap::new();
+    let mut cut_short = false;
+    'terms: for postings in lists {
+        let df = postings.len() as f32;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        for (i, (id, tf, len)) in postings.into_iter().enumerate() {
+            if i % BUDGET_CHECK_EVERY == 0 && Instant::now() >= deadline {
+                cut_short = true;
+                break 'terms;
+            }
+            let tf = tf as f32;
+            let norm = k1 * (1.0 - b + b * len as f32 / avg_len);
+            *scores.entry(id).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
+        }
+    }
+    let mut ranked: Vec<(EventId, f32)> = scores.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok((ranked, cut_short))
+}
+
 impl Node {
-    /// Ranked search over visible posts and replies.
+    /// Ranked search over visible posts and replies: at most `limit` (1-100) hits.
+    ///
+    /// Bounded so that one member's searches never slow other members' pages: at most
+    /// [`MAX_QUERY_BYTES`] of text and [`MAX_TERMS`] words; at most
+    /// `limits.concurrent_searches` run at once, the rest wait up to
+    /// `limits.search_wait_ms` and are then refused (`rate_limited`); each runs on a
+    /// blocking thread, for at most `limits.search_budget_ms` of scoring, after which the
+    /// best of what was scored is returned.
     pub(crate) async fn search(
         &self,
         query: &str,
         limit: usize,
         viewer: &MemberId,
     ) -> Result<Vec<SearchHit>, AppError> {
-        let mut terms: Vec<String> = tokenize(query).collect();
-        terms.sort();
-        terms.dedup();
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(AppError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "That search is too long: please use at most {MAX_QUERY_BYTES} characters."
+                ),
+            ));
+        }
+        let terms = query_terms(query);
         if terms.is_empty() {
             return Err(AppError::bad_request(
                 "Please search for at least one word of two or more letters.",
             ));
         }
-        terms.truncate(16);
+        let limits = &self.config().limits;
+        let wait = Duration::from_millis(limits.search_wait_ms);
+        let Some(permit) = take_turn(&self.limits().searches, wait).await else {
+            tracing::warn!(member = %viewer, "search refused: too many running");
+            return Err(AppError::new(
+                ErrorCode::RateLimited,
+                "Many people are searching just now. Please try again in a moment.",
+            ));
+        };
         self.wait_for_index().await?;
-        let store = self.store();
-        let (docs, total_len) = store.index_stats()?;
-        let n = docs.max(1) as f32;
-        let avg_len = (total_len as f32 / n).max(1.0);
-        let (k1, b) = (1.2f32, 0.75f32);
-        let mut scores: HashMap<EventId, f32> = HashMap::new();
-        for term in &terms {
-            let postings = store.postings(term)?;
-            let df = postings.len() as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for (id, tf, len) in postings {
-                let tf = tf as f32;
-                let norm = k1 * (1.0 - b + b * len as f32 / avg_len);
-                *scores.entry(id).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
+        let budget = Duration::from_millis(limits.search_budget_ms);
+        let node = self.clone();
+        let viewer = viewer.clone();
+        let limit = limit.clamp(1, 100);
+        let hits = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let (ranked, cut_short) = score(node.store(), &terms, started + budget)?;
+            if cut_short {
+                tracing::info!(
+                    terms = terms.len(),
+                    "search used its time budget; ranking what was scored"
+                );
             }
-        }
-        let mut ranked: Vec<(EventId, f32)> = scores.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut hits = Vec::new();
-        for (id, score) in ranked {
-            if hits.len() >= limit.clamp(1, 100) {
-                break;
+            let mut hits = Vec::new();
+            for (id, score) in ranked {
+                if hits.len() >= limit {
+                    break;
+                }
+                if let Some(post) = node.post_view(&id, Some(&viewer))? {
+                    hits.push(SearchHit { score, post });
+                }
             }
-            if let Some(post) = self.post_view(&id, Some(viewer))? {
-                hits.push(SearchHit { score, post });
-            }
-        }
+            Ok::<_, AppError>(hits)
+        })
+        .await
+        .map_err(AppError::internal)??;
+        drop(permit);
         Ok(hits)
     }
 
@@ -327,6 +429,39 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_uses_its_first_sixteen_distinct_words() {
+        let many: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+        let terms = query_terms(&many.join(" "));
+        assert_eq!(terms.len(), MAX_TERMS);
+        assert_eq!(terms[0], "word0");
+        assert_eq!(terms[15], "word15");
+        assert_eq!(
+            query_terms("grant Grant GRANT funding"),
+            ["grant", "funding"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_search_waits_its_turn_then_is_refused() {
+        let turns = tokio::sync::Semaphore::new(1);
+        let first = take_turn(&turns, Duration::ZERO).await;
+        assert!(first.is_some());
+        assert!(take_turn(&turns, Duration::ZERO).await.is_none());
+        drop(first);
+        assert!(take_turn(&turns, Duration::ZERO).await.is_some());
+    }
+
+    #[test]
+    fn scoring_stops_at_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let past = Instant::now();
+        let (ranked, cut_short) = score(&store, &["grant".to_owned()], past).unwrap();
+        assert!(ranked.is_empty());
+        assert!(cut_short);
+    }
 
     #[test]
     fn tokens_are_lowercase_words_without_stopwords() {

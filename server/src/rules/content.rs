@@ -177,9 +177,14 @@ pub(super) fn profile<V: View>(
     view: &V,
 ) -> Result<Decision, V::Error> {
     let version = (ctx.effective_time(p), id);
-    let newer = view
-        .profile_version(&p.author)?
-        .is_none_or(|held| version > held);
+    let held = view.profile_version(&p.author)?;
+    if held.is_none()
+        && p.origin != ctx.self_id
+        && view.profiles_from(&p.origin)? >= ctx.profile_quota
+    {
+        return Ok(Decision::Refuse(Refusal::ProfileQuota));
+    }
+    let newer = held.is_none_or(|held| version > held);
     Ok(Decision::Apply(Effect::Profile { newer }))
 }
 
@@ -374,5 +379,54 @@ mod tests {
         let future = profile(u64::MAX);
         let ctx = m.context();
         assert_eq!(ctx.effective_time(&future), ctx.arrival);
+    }
+
+    #[test]
+    fn a_node_may_fill_only_its_share_of_the_people_directory() {
+        let (mut m, _) = setting();
+        let profile = |who: &str, origin: u8, at: u64| {
+            let mut e = event(origin, who, shared(), Memory::profile_body("Someone"));
+            e.created_at = kindred_protocol::Timestamp(at);
+            e
+        };
+        // The memory view allows three per node.
+        for who in ["@ann:a.org", "@al:a.org", "@amy:a.org"] {
+            let p = profile(who, 1, 1_000);
+            assert!(matches!(
+                decide(&m.context(), m.id_of(&p), &p, &m),
+                Ok(Decision::Apply(_))
+            ));
+            m.apply(&p);
+        }
+        let cases = [
+            (
+                profile("@abe:a.org", 1, 2_000),
+                "a fourth member of a.org",
+                false,
+            ),
+            (
+                profile("@ann:a.org", 1, 2_000),
+                "an update of one held",
+                true,
+            ),
+            (
+                profile("@bob:b.org", 2, 2_000),
+                "another node's member",
+                true,
+            ),
+            (
+                profile("@sue:self.org", 0, 2_000),
+                "this node's own member",
+                true,
+            ),
+        ];
+        for (p, what, applies) in cases {
+            let got = decide(&m.context(), m.id_of(&p), &p, &m);
+            if applies {
+                assert!(matches!(got, Ok(Decision::Apply(_))), "{what}: {got:?}");
+            } else {
+                assert_eq!(got, Ok(Decision::Refuse(Refusal::ProfileQuota)), "{what}");
+            }
+        }
     }
 }

@@ -53,6 +53,7 @@ pub(crate) struct Memory {
     entries: HashMap<EventId, Entry>,
     conversations: HashMap<ConversationId, ConversationState>,
     profiles: HashMap<MemberId, (u64, EventId)>,
+    profile_counts: HashMap<NodeId, u64>,
     announcements: HashMap<NodeId, (u64, EventId)>,
 }
 
@@ -65,6 +66,7 @@ impl Memory {
             entries: HashMap::new(),
             conversations: HashMap::new(),
             profiles: HashMap::new(),
+            profile_counts: HashMap::new(),
             announcements: HashMap::new(),
         }
     }
@@ -74,6 +76,7 @@ impl Memory {
             self_id: node(0),
             self_name: &self.self_name,
             arrival: self.arrival,
+            profile_quota: 3,
         }
     }
 
@@ -165,8 +168,13 @@ impl Memory {
                         self.conversations.insert(u.conversation, state);
                     }
                 }
-                Effect::Profile { newer: true } => {
-                    self.profiles.insert(p.author.clone(), (at, id));
+                Effect::Profile { newer } => {
+                    if !self.profiles.contains_key(&p.author) {
+                        *self.profile_counts.entry(p.origin).or_default() += 1;
+                    }
+                    if newer {
+                        self.profiles.insert(p.author.clone(), (at, id));
+                    }
                 }
                 Effect::Announce { bind, newer } => {
                     if bind {
@@ -224,5 +232,9 @@ impl View for Memory {
 
     fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, Infallible> {
         Ok(self.announcements.get(node).copied())
+    }
+
+    fn profiles_from(&self, node: &NodeId) -> Result<u64, Infallible> {
+        Ok(self.profile_counts.get(node).copied().unwrap_or(0))
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct Context<'a> {
     /// When the event reached this node (ms, this node's clock). Times from the future
     /// are capped at it.
     pub(crate) arrival: u64,
+    /// How many members' profiles another node may have stored here.
+    pub(crate) profile_quota: u64,
 }
 
 impl Context<'_> {
@@ -151,6 +153,9 @@ pub(crate) enum Refusal {
     /// A local write about something this node does not hold (yet).
     #[error("what this refers to is not here (yet)")]
     NotArrived,
+    /// A profile of one more member than its node may have stored here.
+    #[error("this node already has as many member profiles here as one node may")]
+    ProfileQuota,
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
     HoldQuota,
@@ -345,6 +350,8 @@ pub(crate) trait View {
     fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Self::Error>;
     /// When the held announcement of `node` was made, and by which event.
     fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, Self::Error>;
+    /// How many members' profiles from `node` are stored here.
+    fn profiles_from(&self, node: &NodeId) -> Result<u64, Self::Error>;
 }
 
 /// Decides what a verified event may do. `id` is the event's id.

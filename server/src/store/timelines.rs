@@ -81,6 +81,38 @@ impl Store {
     }
 
     /// A thread's replies, oldest first.
+    /// Up to `limit` replies of the thread, oldest first, strictly after `after`.
+    pub(crate) fn thread_replies_after(
+        &self,
+        root: &EventId,
+        after: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<Position>, StoreError> {
+        let mut start = root.as_bytes().to_vec();
+        let lower = match after {
+            Some(pos) => {
+                pos.encode_into(&mut start);
+                std::ops::Bound::Excluded(start)
+            }
+            None => std::ops::Bound::Included(start),
+        };
+        let mut out = Vec::new();
+        for item in self
+            .trees()
+            .thread_replies
+            .range::<Vec<u8>, _>((lower, std::ops::Bound::Unbounded))
+        {
+            let (key, _) = item?;
+            if !key.starts_with(root.as_bytes()) || out.len() == limit {
+                break;
+            }
+            if let Some(pos) = Position::from_key_suffix(&key) {
+                out.push(pos);
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn thread_replies(&self, root: &EventId) -> Result<Vec<EventId>, StoreError> {
         let mut out = Vec::new();
         for item in self.trees().thread_replies.scan_prefix(root.as_bytes()) {

@@ -307,6 +307,7 @@ mod tests {
                         self_name: &name,
                         now: 5_000,
                         hold_quota: 1 << 20,
+                        profile_quota: 1 << 20,
                         skews: &std::collections::HashMap::new(),
                     };
                     store.ingest(&[event], &ctx).unwrap();

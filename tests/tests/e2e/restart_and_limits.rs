@@ -283,3 +283,51 @@ async fn every_api_answer_is_private_and_every_error_is_json() {
         );
     }
 }
+
+/// Issue 16, item 10: a search is bounded (its text, its words, how many run at once), so
+/// one member searching hard cannot slow everyone else; within the bounds it still finds.
+#[tokio::test]
+async fn searches_are_bounded_and_wait_their_turn() {
+    let node = TestNode::start_with(|c| {
+        c.limits.concurrent_searches = 1;
+        // Long enough that a search waiting for its turn always gets one here.
+        c.limits.search_wait_ms = 120_000;
+    })
+    .await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: "Money".into(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    admin
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "Small grants for peer groups".into(),
+                body: "What worked for our application".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Too long a query: a clear refusal, nothing searched.
+    let long = "grants ".repeat(400);
+    let e = admin.search(&long, None).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::TooLarge), "{e}");
+    assert!(e.to_string().contains("too long"), "{e}");
+    // Many words: the first sixteen are used, and the post is found.
+    let many: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+    let query = format!("grants {}", many.join(" "));
+    let hits = admin.search(&query, None).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    // Eight at once with one allowed to run: each waits its turn and none is lost.
+    let searches = (0..8).map(|_| admin.search("grants application", None));
+    for result in futures_util::future::join_all(searches).await {
+        assert_eq!(result.unwrap().len(), 1);
+    }
+}

@@ -168,7 +168,7 @@ async fn set_up_write_reply_react_and_search_without_javascript() {
             .location
             .as_deref()
             .unwrap()
-            .starts_with(&format!("/posts/{id}#post-"))
+            .starts_with(&format!("/posts/{id}?at="))
     );
     let thread = browser.follow(&replied).await;
     assert!(thread.has("Same here: short walks helped me too."));

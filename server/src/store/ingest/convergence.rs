@@ -387,6 +387,7 @@ fn receive(r: u8, script: &Script, choices: &[u8], restarts: &[u8]) -> Shown {
             self_name: &name,
             now,
             hold_quota: 1 << 24,
+            profile_quota: 1 << 20,
             skews: &std::collections::HashMap::new(),
         };
         store.ingest(group, &ctx).unwrap_or_else(|e| panic!("{e}"));

@@ -143,6 +143,8 @@ pub(crate) struct IngestContext<'a> {
     pub(crate) now: u64,
     /// Bytes of directed events each origin may have held at once.
     pub(crate) hold_quota: u64,
+    /// Members' profiles each other node may have stored here.
+    pub(crate) profile_quota: u64,
     /// Paired nodes whose clocks are known to be far off: how far ahead (ms). Their
     /// events' times are corrected by it when placed in timelines.
     pub(crate) skews: &'a std::collections::HashMap<NodeId, i64>,

@@ -141,6 +141,7 @@ impl<'a> Tx<'a> {
             self_id: self.ctx.self_id,
             self_name: self.ctx.self_name,
             arrival: self.ctx.now,
+            profile_quota: self.ctx.profile_quota,
         }
     }
 
@@ -188,7 +189,8 @@ impl<'a> Tx<'a> {
             // not stored (a local write that cannot apply is refused to its writer).
             let own = p.origin == self.ctx.self_id;
             match &decision {
-                Decision::Hold(_) if own => {
+                Decision::Hold(awaiting) if own => {
+                    tracing::warn!(%id, ?awaiting, "a local write refers to something not here (yet)");
                     decision = Decision::Refuse(Refusal::NotArrived);
                 }
                 Decision::Hold(_) if !self.quota_allows(&p.origin, signed.len() as u64)? => {

@@ -5,10 +5,11 @@ use kindred_protocol::event::ConversationId;
 use kindred_protocol::{EventId, MemberId, NodeId};
 
 use super::super::chat::{ConversationRecord, conversation_key};
-use super::super::federation::{Announcement, announcement_key};
+use super::super::federation::{Announcement, announcement_key, profile_count_key};
 use super::super::from_json;
 use super::super::held::gone_key;
 use super::super::names::decode_binding;
+use super::super::origin_log::decode_u64;
 use super::super::profiles::ProfileRecord;
 use super::super::topics::TopicRecord;
 use super::tx::{Tx, TxError, abort};
@@ -105,6 +106,13 @@ impl View for Tx<'_> {
                 let old: ProfileRecord = from_json("profiles", &v).map_err(abort)?;
                 Ok(Some((old.updated_at, old.event.unwrap_or_else(no_id))))
             }
+        }
+    }
+
+    fn profiles_from(&self, node: &NodeId) -> Result<u64, TxError> {
+        match self.origin_names.get(&profile_count_key(node)[..])? {
+            None => Ok(0),
+            Some(v) => decode_u64("origin_names", &v).map_err(abort),
         }
     }
 

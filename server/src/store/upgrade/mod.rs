@@ -12,10 +12,12 @@
 //!   run of an origin's events stored in a row; see `origin_log.rs`).
 //!
 //! - 5 → 6: names bound to nodes, and conversations in arrival order (`v6.rs`).
+//! - 6 → 7: profiles counted per node, for `federation.profiles_per_node` (`v7.rs`).
 //!
 //! Each step can be interrupted by a crash and run again: the version is recorded last.
 
 mod v6;
+mod v7;
 
 use kindred_protocol::{EventId, NodeId};
 
@@ -58,6 +60,9 @@ impl Store {
         }
         if from < 6 {
             self.bind_names_and_order_chat_by_arrival()?;
+        }
+        if from < 7 {
+            self.count_profiles_per_node()?;
         }
         if from < 2 {
             self.rebuild_topic_stats()?;

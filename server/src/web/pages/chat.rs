@@ -69,13 +69,18 @@ struct PeoplePage {
     query: String,
     people: Vec<PersonItem>,
     listed: bool,
+    /// The next page, if there is one.
+    more: Option<String>,
+    /// Whether this is a later page.
+    paged: bool,
 }
 
-/// `?q=` to search the directory.
+/// `?q=` to search the directory, `?after=` for the next page.
 #[derive(Deserialize)]
 pub(crate) struct PeopleQuery {
     #[serde(default)]
     q: String,
+    after: Option<String>,
 }
 
 pub(crate) async fn people(
@@ -84,8 +89,9 @@ pub(crate) async fn people(
     Query(q): Query<PeopleQuery>,
 ) -> Result<Response, PageError> {
     let me = &viewer.auth.member_id;
-    let people = node
-        .people(Some(&q.q))?
+    let found = node.people(Some(&q.q), q.after.as_deref(), None)?;
+    let people = found
+        .items
         .into_iter()
         .map(|view| PersonItem {
             is_me: view.member == *me,
@@ -98,6 +104,8 @@ pub(crate) async fn people(
         query: q.q,
         people,
         listed: viewer.auth.member.listed,
+        more: found.next_cursor,
+        paged: q.after.is_some(),
     };
     render(&page, &page.chrome)
 }
@@ -216,6 +224,8 @@ struct ConversationPage {
     is_group: bool,
     is_admin: bool,
     candidates: Vec<PersonView>,
+    /// What the admin searched for to add someone.
+    find: String,
     muted: bool,
     participants: Vec<ParticipantItem>,
     messages: Vec<MessageItem>,
@@ -225,10 +235,12 @@ struct ConversationPage {
     draft: String,
 }
 
-/// `?before=<cursor>` for older messages.
+/// `?before=<cursor>` for older messages; `?find=<words>` to look for someone to add.
 #[derive(Deserialize)]
 pub(crate) struct HistoryQuery {
     before: Option<String>,
+    #[serde(default)]
+    find: String,
 }
 
 /// The conversation page. Showing the newest messages reads them: the read position is
@@ -238,6 +250,7 @@ async fn conversation_page(
     viewer: &Viewer,
     id: &ConversationId,
     before: Option<&str>,
+    find: &str,
 ) -> Result<ConversationPage, PageError> {
     let me = &viewer.auth.member_id;
     let view = node.conversation_view(me, id)?.ok_or_else(|| {
@@ -277,13 +290,15 @@ async fn conversation_page(
         is_group: view.kind == ConversationKind::Group,
         is_admin: view.admins.contains(me),
         candidates: if view.kind == ConversationKind::Group && view.admins.contains(me) {
-            node.people(None)?
+            node.people(Some(find), None, None)?
+                .items
                 .into_iter()
                 .filter(|p| !view.members.iter().any(|m| m.member == p.member))
                 .collect()
         } else {
             Vec::new()
         },
+        find: find.to_owned(),
         muted: view.muted,
         participants: view
             .members
@@ -309,7 +324,7 @@ pub(crate) async fn conversation(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let page = conversation_page(&node, &viewer, &id, q.before.as_deref()).await?;
+    let page = conversation_page(&node, &viewer, &id, q.before.as_deref(), &q.find).await?;
     render(&page, &page.chrome)
 }
 
@@ -343,7 +358,7 @@ pub(crate) async fn send(
             Err(e) => problems.refused("body", e)?,
         }
     }
-    let mut page = conversation_page(&node, &viewer, &id, None).await?;
+    let mut page = conversation_page(&node, &viewer, &id, None, "").await?;
     page.problems = problems;
     page.draft = form.body;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
@@ -402,32 +417,55 @@ struct NewGroupPage {
     chrome: Chrome,
     csrf: String,
     people: Vec<PersonView>,
+    /// Chosen people not on this page (kept when the form comes back with a problem).
+    others_chosen: Vec<String>,
     problems: Problems,
     name: String,
     chosen: Vec<String>,
+    /// What was searched for.
+    query: String,
+    /// The next page of people, if there is one.
+    more: Option<String>,
 }
 
-fn new_group_page(node: &Node, viewer: &Viewer) -> Result<NewGroupPage, PageError> {
+/// `?q=<words>&after=<cursor>` to find people for a new group.
+#[derive(Deserialize, Default)]
+pub(crate) struct PickerQuery {
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+}
+
+fn new_group_page(
+    node: &Node,
+    viewer: &Viewer,
+    query: &PickerQuery,
+) -> Result<NewGroupPage, PageError> {
     let me = &viewer.auth.member_id;
+    let found = node.people(Some(&query.q), query.after.as_deref(), None)?;
     Ok(NewGroupPage {
         chrome: Chrome::member(node, viewer, "Start a group conversation", "/chat"),
         csrf: viewer.csrf.clone(),
-        people: node
-            .people(None)?
+        people: found
+            .items
             .into_iter()
             .filter(|p| p.member != *me)
             .collect(),
+        others_chosen: Vec::new(),
         problems: Problems::default(),
         name: String::new(),
         chosen: Vec::new(),
+        query: query.q.clone(),
+        more: found.next_cursor,
     })
 }
 
 pub(crate) async fn new_group_form(
     State(node): State<Node>,
     viewer: Viewer,
+    Query(query): Query<PickerQuery>,
 ) -> Result<Response, PageError> {
-    let page = new_group_page(&node, &viewer)?;
+    let page = new_group_page(&node, &viewer, &query)?;
     render(&page, &page.chrome)
 }
 
@@ -463,9 +501,14 @@ pub(crate) async fn new_group(
             Err(e) => problems.refused("people", e)?,
         }
     }
-    let mut page = new_group_page(&node, &viewer)?;
+    let mut page = new_group_page(&node, &viewer, &PickerQuery::default())?;
     page.problems = problems;
     page.name = name;
+    page.others_chosen = chosen
+        .iter()
+        .filter(|c| !page.people.iter().any(|p| p.member.to_string() == **c))
+        .cloned()
+        .collect();
     page.chosen = chosen;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
 }

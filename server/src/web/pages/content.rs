@@ -140,24 +140,55 @@ struct ThreadPage {
     csrf: String,
     post: Entry,
     replies: Vec<Entry>,
+    /// The next page of replies, if there is one.
+    more: Option<String>,
+    /// Whether this is a later page (earlier replies are not shown).
+    paged: bool,
     problems: Problems,
     draft: String,
     draft_cw: String,
+}
+
+/// Where a reply is shown: the page of its thread that starts with it.
+fn reply_url(root: &EventId, reply: &EventId) -> String {
+    if root == reply {
+        return format!("/posts/{root}#post-{root}");
+    }
+    format!("/posts/{root}?at={reply}#post-{reply}")
+}
+
+/// `?after=<cursor>` (the next page of replies) or `?at=<reply>` (the page starting with
+/// that reply) on a thread.
+#[derive(Deserialize, Default)]
+pub(crate) struct ThreadQuery {
+    after: Option<String>,
+    at: Option<String>,
 }
 
 fn thread_page(
     node: &Node,
     viewer: &Viewer,
     id: &EventId,
+    query: &ThreadQuery,
     problems: Problems,
     draft: String,
     draft_cw: String,
 ) -> Result<ThreadPage, PageError> {
-    let thread = node.thread(id, &viewer.auth.member_id)?;
+    let after = match (&query.after, &query.at) {
+        (Some(after), _) => Some(after.clone()),
+        (None, Some(at)) => node.page_starting_at(&event_id(at)?)?,
+        (None, None) => None,
+    };
+    let thread = node.thread(id, &viewer.auth.member_id, after.as_deref(), None)?;
     let post = entry(node, viewer, &thread.post);
     let mut chrome = Chrome::member(node, viewer, post.title.clone(), "/");
-    chrome.live_thread = Some(post.id.clone());
+    // New replies arrive at the end: only the last page shows them live.
+    if thread.next_cursor.is_none() {
+        chrome.live_thread = Some(post.id.clone());
+    }
     Ok(ThreadPage {
+        more: thread.next_cursor,
+        paged: after.is_some(),
         chrome,
         csrf: viewer.csrf.clone(),
         replies: thread
@@ -176,17 +207,19 @@ pub(crate) async fn thread(
     State(node): State<Node>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(query): Query<ThreadQuery>,
 ) -> Result<Response, PageError> {
     let id = event_id(&id)?;
     // A link to a reply opens its thread at the reply.
     let view = node.visible(&id, Some(&viewer.auth.member_id))?;
     if let (EntryKind::Reply, Some(root)) = (view.kind, view.thread_root) {
-        return Ok(see_other(&node, &format!("/posts/{root}#post-{id}"), None));
+        return Ok(see_other(&node, &reply_url(&root, &id), None));
     }
     let page = thread_page(
         &node,
         &viewer,
         &id,
+        &query,
         Problems::default(),
         String::new(),
         String::new(),
@@ -221,7 +254,7 @@ pub(crate) async fn reply(
         };
         match node.create_reply(&viewer.auth, &id, req).await {
             Ok(view) => {
-                let to = format!("/posts/{id}#post-{}", view.id);
+                let to = reply_url(&id, &view.id);
                 return Ok(see_other(&node, &to, Some(Flash::Replied)));
             }
             Err(e) => problems.refused("body", e)?,
@@ -231,6 +264,7 @@ pub(crate) async fn reply(
         &node,
         &viewer,
         &id,
+        &ThreadQuery::default(),
         problems,
         form.body,
         form.content_warning,
@@ -258,7 +292,7 @@ pub(crate) async fn react(
     node.react(&viewer.auth, &id, &form.reaction, form.action == "remove")
         .await?;
     let root = view.thread_root.unwrap_or(view.id);
-    Ok(see_other(&node, &format!("/posts/{root}#post-{id}"), None))
+    Ok(see_other(&node, &reply_url(&root, &id), None))
 }
 
 /// The write and edit form.
@@ -384,7 +418,7 @@ fn edit_page(
 ) -> ComposePage {
     let is_reply = view.kind == EntryKind::Reply;
     let cancel = match view.thread_root {
-        Some(root) if is_reply => format!("/posts/{root}#post-{}", view.id),
+        Some(root) if is_reply => reply_url(&root, &view.id),
         _ => format!("/posts/{}", view.id),
     };
     let title = if is_reply {
@@ -459,7 +493,7 @@ pub(crate) async fn edit(
         match node.edit(&viewer.auth, &id, req).await {
             Ok(_) => {
                 let to = match view.thread_root {
-                    Some(root) if is_reply => format!("/posts/{root}#post-{id}"),
+                    Some(root) if is_reply => reply_url(&root, &id),
                     _ => format!("/posts/{id}"),
                 };
                 return Ok(see_other(&node, &to, Some(Flash::Edited)));

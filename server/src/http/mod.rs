@@ -1,0 +1,229 @@
+//! Serving HTTP (and HTTPS) connections so that slow or numerous clients cannot starve the
+//! node:
+//!
+//! - request headers must arrive within `limits.header_seconds` (also how long an idle
+//!   keep-alive connection stays open), bodies within `limits.body_seconds` ([`body`]);
+//! - TLS handshakes happen in each connection's own task, within 10 s, so a slow one never
+//!   holds up accepting others;
+//! - open connections are capped below the process's open-file limit ([`open_files`]),
+//!   and at the cap the longest-idle connection makes room ([`registry`]).
+
+pub(crate) mod body;
+pub(crate) mod open_files;
+pub(crate) mod registry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use registry::{Connection, Registry};
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the accept loop treats connections.
+#[derive(Clone)]
+pub(crate) struct ServeSettings {
+    /// Longest time to send a request's headers (and to stay idle between requests).
+    pub(crate) header_timeout: Duration,
+    /// Open connections allowed at once.
+    pub(crate) registry: Registry,
+    /// Set for HTTPS.
+    pub(crate) tls: Option<TlsAcceptor>,
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true, then lets open requests finish
+/// (at most 10 s) and returns.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    settings: ServeSettings,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let (closing_tx, closing) = watch::channel(false);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(connection) = settings.registry.open(peer.ip()) else {
+            tracing::warn!(%peer, open = settings.registry.max(), "every connection is busy; turned one away");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(handle(
+            stream,
+            peer,
+            connection,
+            app.clone(),
+            settings.clone(),
+            closing.clone(),
+        ));
+    }
+    let _ = closing_tx.send(true);
+    drop(listener);
+    // Let requests in progress finish; websockets are told to close by the node itself.
+    let started = tokio::time::Instant::now();
+    while closing_tx.receiver_count() > 1 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+async fn handle(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    connection: Connection,
+    app: Router,
+    settings: ServeSettings,
+    closing: watch::Receiver<bool>,
+) {
+    let shed = connection.shed.clone();
+    match settings.tls.clone() {
+        None => serve_connection(stream, peer, connection, app, &settings, closing).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let tls = tokio::select! {
+                tls = handshake => tls,
+                _ = shed.notified() => return,
+            };
+            match tls {
+                Ok(Ok(tls)) => {
+                    serve_connection(tls, peer, connection, app, &settings, closing).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn serve_connection<S>(
+    io: S,
+    peer: SocketAddr,
+    connection: Connection,
+    app: Router,
+    settings: &ServeSettings,
+    mut closing: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = Arc::new(connection);
+    let shed = connection.shed.clone();
+    let requests = connection.clone();
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let in_flight = requests.begin();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(req.map(Body::new)).await;
+            if let Ok(r) = &response
+                && r.status() == StatusCode::SWITCHING_PROTOCOLS
+            {
+                in_flight.upgraded();
+            }
+            response
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_timeout)
+        .keep_alive(true);
+    // The upgraded websocket keeps the socket, and with it this registration (dropped
+    // when the socket is).
+    let io = Registered {
+        inner: io,
+        _connection: connection,
+    };
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = shed.notified() => {}
+        () = async { let _ = closing.wait_for(|c| *c).await; } => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// A socket that holds its connection's registration for as long as it is open.
+struct Registered<S> {
+    inner: S,
+    _connection: Arc<Connection>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Registered<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Registered<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

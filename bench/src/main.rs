@@ -6,7 +6,8 @@
 //! - the node's RSS when idle and with N clients connected.
 //!
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
-//! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]` for the others.
+//! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search-load
+//! [posts]`, `slow-flood [connections]` for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +21,7 @@ mod chat;
 mod federation;
 mod gap;
 mod matching;
+mod security;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
@@ -85,6 +87,22 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or(20_000);
             tokio::runtime::Runtime::new()?.block_on(gap::bench(events))
         }
+        Some("search-load") => {
+            let posts: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(50_000);
+            tokio::runtime::Runtime::new()?.block_on(security::search_load(posts))
+        }
+        Some("slow-flood") => {
+            let connections: usize = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(2_000);
+            tokio::runtime::Runtime::new()?.block_on(security::slow_flood(connections))
+        }
         Some("federation") => {
             let events: u64 = std::env::args()
                 .nth(2)
@@ -121,6 +139,13 @@ fn node_mode() -> anyhow::Result<()> {
     config.limits.requests_per_minute = 100_000_000;
     config.limits.connections_per_address = 100_000;
     config.limits.stream_queue = 1024;
+    if let Some(cap) = std::env::var("KINDRED_BENCH_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // As if the open-file limit were lower (the slow-flood benchmark).
+        config.limits.max_connections = cap;
+    }
     config.chat.messages_per_minute = 100_000_000;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -149,10 +174,20 @@ fn spawn_node(dir: &std::path::Path) -> anyhow::Result<NodeProcess> {
 }
 
 fn spawn_named(dir: &std::path::Path, name: &str) -> anyhow::Result<NodeProcess> {
+    spawn_with_env(dir, name, &[])
+}
+
+/// Starts a node child process with extra environment variables.
+pub(crate) fn spawn_with_env(
+    dir: &std::path::Path,
+    name: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<NodeProcess> {
     let mut child = Command::new(std::env::current_exe()?)
         .arg("node")
         .arg(dir)
         .arg(name)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()?;
     let stdout = child.stdout.take().context("no stdout")?;

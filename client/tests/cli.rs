@@ -130,6 +130,20 @@ async fn an_admin_and_a_member_use_the_cli() {
             "{thread}"
         );
         assert!(sam.ok(&["search", "lottery"], "").contains("Lottery bid"));
+        // A long thread comes a page at a time, with the command for the next page.
+        for i in 0..55 {
+            admin.ok(&["reply", &id, "--body", &format!("Later reply {i}")], "");
+        }
+        let first = sam.ok(&["thread", &id], "");
+        assert!(!first.contains("Later reply 54"), "{first}");
+        let more = first
+            .lines()
+            .find_map(|l| l.strip_prefix("More replies: kindred-cli thread "))
+            .expect("a line saying how to read on");
+        let cursor = more.rsplit(' ').next().unwrap();
+        let second = sam.ok(&["thread", &id, "--after", cursor], "");
+        assert!(second.contains("Later reply 54"), "{second}");
+        assert!(!second.contains("More replies"), "{second}");
 
         // Clear errors and exit codes.
         let out = sam.run(&["invites", "create"], "");

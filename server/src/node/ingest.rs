@@ -213,7 +213,9 @@ impl IngestHandle {
             other => {
                 // Not expected for a freshly signed local event: say exactly what happened.
                 tracing::warn!(outcome = ?other, "a local write was not applied");
-                Err(IngestError::Refused(Refusal::NotArrived))
+                Err(IngestError::Refused(Refusal::NotArrived(format!(
+                    "{other:?}"
+                ))))
             }
         }
     }

@@ -74,6 +74,16 @@ pub(crate) enum Awaiting {
     Name(String),
 }
 
+impl std::fmt::Display for Awaiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Awaiting::Event(id) => write!(f, "event {id}"),
+            Awaiting::Conversation(id) => write!(f, "conversation {id}"),
+            Awaiting::Name(name) => write!(f, "the node named {name}"),
+        }
+    }
+}
+
 /// Why an event is refused. Logged with the event id and origin, and counted per origin.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub(crate) enum Refusal {
@@ -150,9 +160,9 @@ pub(crate) enum Refusal {
     /// A mentoring event from someone not in the match.
     #[error("{0} is not part of this match")]
     NotInTheMatch(MemberId),
-    /// A local write about something this node does not hold (yet).
-    #[error("what this refers to is not here (yet)")]
-    NotArrived,
+    /// A local write about something this node does not hold (yet); says what.
+    #[error("what this refers to is not here (yet): {0}")]
+    NotArrived(String),
     /// A profile of one more member than its node may have stored here.
     #[error("this node already has as many member profiles here as one node may")]
     ProfileQuota,

@@ -191,7 +191,7 @@ impl<'a> Tx<'a> {
             match &decision {
                 Decision::Hold(awaiting) if own => {
                     tracing::warn!(%id, ?awaiting, "a local write refers to something not here (yet)");
-                    decision = Decision::Refuse(Refusal::NotArrived);
+                    decision = Decision::Refuse(Refusal::NotArrived(awaiting.to_string()));
                 }
                 Decision::Hold(_) if !self.quota_allows(&p.origin, signed.len() as u64)? => {
                     decision = Decision::Refuse(Refusal::HoldQuota);

@@ -129,6 +129,11 @@ impl Browser {
         }
     }
 
+    /// `method path` with no body (for methods a page does not take).
+    pub async fn send_raw(&mut self, method: Method, path: &str) -> Page {
+        self.send(method, path, None).await
+    }
+
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Page {
         self.send(Method::GET, path, None).await

@@ -181,7 +181,7 @@ pub struct ThreadView {
     /// One page of replies, oldest first.
     pub replies: Vec<PostView>,
     /// Pass as `after` to get the next page of replies; absent on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub next_cursor: Option<String>,
 }
 

@@ -1,7 +1,8 @@
 //! Who a request comes from. Directly connected clients are their socket address; behind a
-//! reverse proxy listed in `server.trusted_proxies`, the address the proxy reports in
-//! `Forwarded` (RFC 7239) or `X-Forwarded-For`. Headers from anyone else are ignored, so a
-//! client cannot pick the address it is throttled as.
+//! reverse proxy listed in `server.trusted_proxies`, the address the proxy reports in the
+//! one header `server.proxy_header` names (`X-Forwarded-For` by default, or `Forwarded`,
+//! RFC 7239). Headers from anyone else, and the other header, are ignored, so a client
+//! cannot pick the address it is throttled as.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -10,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
+use crate::config::ProxyHeader;
 use crate::node::Node;
 
 /// The client's address as the node counts it for limits and logs.
@@ -26,10 +28,12 @@ impl FromRequestParts<Node> for ClientAddress {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let server = &node.config().server;
         Ok(Self(client_address(
             peer,
             &parts.headers,
-            &node.config().server.trusted_proxies,
+            &server.trusted_proxies,
+            server.proxy_header,
         )))
     }
 }
@@ -38,16 +42,21 @@ impl FromRequestParts<Node> for ClientAddress {
 ///
 /// Only when `peer` is a trusted proxy are the forwarding headers read, right to left
 /// (each proxy appends the address it received from): the first hop that is not itself a
-/// trusted proxy is the client. `Forwarded` is preferred over `X-Forwarded-For` when both
-/// are present. A hop that is not an address (`unknown`, an obfuscated name) stops the walk
-/// at the proxy that reported it.
-pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// trusted proxy is the client. Only `header` is read: a proxy that sets one passes the
+/// other through from the client unchanged. A hop that is not an address (`unknown`, an
+/// obfuscated name) stops the walk at the proxy that reported it.
+pub(crate) fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ProxyHeader,
+) -> IpAddr {
     let peer = peer.to_canonical();
     let is_trusted = |a: &IpAddr| trusted.iter().any(|net| net.contains(a));
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_hops(headers);
+    let hops = forwarded_hops(headers, header);
     let mut client = peer;
     for hop in hops.iter().rev() {
         let Some(address) = hop.map(|a| a.to_canonical()) else {
@@ -61,9 +70,8 @@ pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet
     client
 }
 
-/// The `for` hops, left to right, from `Forwarded` or else `X-Forwarded-For`; `None` for a
-/// hop that is not an address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The `for` hops, left to right, from `header`; `None` for a hop that is not an address.
+fn forwarded_hops(headers: &HeaderMap, header: ProxyHeader) -> Vec<Option<IpAddr>> {
     let lines = |name: &str| -> Vec<String> {
         headers
             .get_all(name)
@@ -71,9 +79,8 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
             .map(|v| v.to_str().map(str::to_owned).unwrap_or_default())
             .collect()
     };
-    let forwarded = lines("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
+    if header == ProxyHeader::Forwarded {
+        return lines("forwarded")
             .iter()
             .flat_map(|line| line.split(','))
             .filter_map(|element| {
@@ -134,51 +141,70 @@ mod tests {
         ];
         let xff = |v| headers(&[("x-forwarded-for", v)]);
         let fwd = |v| headers(&[("forwarded", v)]);
-        for (peer, headers, expected) in [
+        let x = ProxyHeader::XForwardedFor;
+        let f = ProxyHeader::Forwarded;
+        for (peer, headers, header, expected) in [
             // A client cannot choose its address by sending the header itself.
-            ("203.0.113.5", xff("198.51.100.1"), "203.0.113.5"),
-            ("127.0.0.1", HeaderMap::new(), "127.0.0.1"),
-            ("127.0.0.1", xff("198.51.100.1"), "198.51.100.1"),
+            ("203.0.113.5", xff("198.51.100.1"), x, "203.0.113.5"),
+            ("127.0.0.1", HeaderMap::new(), x, "127.0.0.1"),
+            ("127.0.0.1", xff("198.51.100.1"), x, "198.51.100.1"),
             // The client's own header is on the left; the proxy appends the real one.
-            ("127.0.0.1", xff("6.6.6.6, 198.51.100.1"), "198.51.100.1"),
-            ("127.0.0.1", xff("198.51.100.1, 10.1.2.3"), "198.51.100.1"),
-            ("127.0.0.1", xff("10.9.9.9, 10.1.2.3"), "10.9.9.9"),
-            ("127.0.0.1", xff("garbage"), "127.0.0.1"),
-            ("127.0.0.1", xff("6.6.6.6, unknown"), "127.0.0.1"),
-            ("::ffff:127.0.0.1", xff("198.51.100.1"), "198.51.100.1"),
+            ("127.0.0.1", xff("6.6.6.6, 198.51.100.1"), x, "198.51.100.1"),
+            (
+                "127.0.0.1",
+                xff("198.51.100.1, 10.1.2.3"),
+                x,
+                "198.51.100.1",
+            ),
+            ("127.0.0.1", xff("10.9.9.9, 10.1.2.3"), x, "10.9.9.9"),
+            ("127.0.0.1", xff("garbage"), x, "127.0.0.1"),
+            ("127.0.0.1", xff("6.6.6.6, unknown"), x, "127.0.0.1"),
+            ("::ffff:127.0.0.1", xff("198.51.100.1"), x, "198.51.100.1"),
             (
                 "127.0.0.1",
                 fwd("for=198.51.100.1;proto=https"),
+                f,
                 "198.51.100.1",
             ),
             (
                 "127.0.0.1",
                 fwd("for=\"[2001:db8::17]:4711\""),
+                f,
                 "2001:db8::17",
             ),
             (
                 "127.0.0.1",
                 fwd("for=\"192.0.2.43:47011\", For=198.51.100.9"),
+                f,
                 "198.51.100.9",
             ),
-            ("127.0.0.1", fwd("for=_hidden"), "127.0.0.1"),
+            ("127.0.0.1", fwd("for=_hidden"), f, "127.0.0.1"),
         ] {
             assert_eq!(
-                client_address(ip(peer), &headers, &trusted),
+                client_address(ip(peer), &headers, &trusted, header),
                 ip(expected),
                 "{peer} {headers:?}"
             );
         }
+        // Only the configured header counts: the client sets the other one itself.
+        let both = headers(&[
+            ("forwarded", "for=6.6.6.6"),
+            ("x-forwarded-for", "198.51.100.2"),
+        ]);
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &both, &trusted, x),
+            ip("198.51.100.2")
+        );
         let both = headers(&[
             ("forwarded", "for=198.51.100.2"),
             ("x-forwarded-for", "6.6.6.6"),
         ]);
         assert_eq!(
-            client_address(ip("127.0.0.1"), &both, &trusted),
+            client_address(ip("127.0.0.1"), &both, &trusted, f),
             ip("198.51.100.2")
         );
         assert_eq!(
-            client_address(ip("127.0.0.1"), &xff("198.51.100.1"), &[]),
+            client_address(ip("127.0.0.1"), &xff("198.51.100.1"), &[], x),
             ip("127.0.0.1")
         );
     }

@@ -31,9 +31,10 @@ pub struct FederationSection {
     /// a node making up new keys to flood others is held to this (and the admin is told
     /// when a peer reaches it). Default 500.
     pub new_origins_per_peer_per_day: u32,
-    /// How many members' profiles one other node may have stored here. Updates to a
-    /// profile already stored always apply; profiles of further members are refused (and
-    /// counted on the Peers page), so no node can fill the people directory. Default 2,000.
+    /// How many of one other node's members may be listed in this node's people directory
+    /// (and ten times as many profiles stored, listed or not). Profiles beyond that are
+    /// refused (and counted on the Peers page), so no node can fill the directory or the
+    /// disk; a member who unlists frees a place. Default 2,000.
     pub profiles_per_node: u64,
 }
 

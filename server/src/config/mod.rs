@@ -199,6 +199,10 @@ pub struct ServerSection {
     /// always the connecting address, and those headers are ignored.
     #[serde(deserialize_with = "address_ranges")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one header the trusted proxies set with the client's address:
+    /// `x-forwarded-for` (the default; nginx's `proxy_add_x_forwarded_for`, Caddy) or
+    /// `forwarded` (RFC 7239). The other is ignored: a client could send it itself.
+    pub proxy_header: ProxyHeader,
     /// Start even when the data folder or files in it can be read by other users of the
     /// machine (e.g. a backup group). Off: the node refuses to start and says how to fix it.
     pub allow_shared_data_dir: bool,
@@ -298,6 +302,17 @@ pub struct LimitsSection {
     pub search_budget_ms: u64,
 }
 
+/// Which forwarding header trusted proxies set (`server.proxy_header`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For`.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
 impl Default for NodeSection {
     fn default() -> Self {
         Self {
@@ -314,6 +329,7 @@ impl Default for ServerSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             data_dir: PathBuf::from("./kindred-data"),
             trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::default(),
             allow_shared_data_dir: false,
         }
     }

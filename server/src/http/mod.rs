@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -135,17 +135,12 @@ async fn serve_connection<S>(
     let requests = connection.clone();
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        let in_flight = requests.begin();
+        // The connection counts as busy (never shed) only once the request's body is in:
+        // [`body::read_body_in_time`] marks it, so a slow upload can be shed like an idle
+        // connection.
+        req.extensions_mut().insert(requests.clone());
         let app = app.clone();
-        async move {
-            let response = app.oneshot(req.map(Body::new)).await;
-            if let Ok(r) = &response
-                && r.status() == StatusCode::SWITCHING_PROTOCOLS
-            {
-                in_flight.upgraded();
-            }
-            response
-        }
+        async move { app.oneshot(req.map(Body::new)).await }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

@@ -353,7 +353,7 @@ impl Node {
             return Err(AppError::new(
                 ErrorCode::TooLarge,
                 format!(
-                    "That search is too long: please use at most {MAX_QUERY_BYTES} characters."
+                    "That search is too long. Please use fewer words (at most {MAX_QUERY_BYTES} bytes; accented and non-Latin letters take two to four each)."
                 ),
             ));
         }

@@ -178,13 +178,20 @@ pub(super) fn profile<V: View>(
 ) -> Result<Decision, V::Error> {
     let version = (ctx.effective_time(p), id);
     let held = view.profile_version(&p.author)?;
-    if held.is_none()
-        && p.origin != ctx.self_id
-        && view.profiles_from(&p.origin)? >= ctx.profile_quota
-    {
-        return Ok(Decision::Refuse(Refusal::ProfileQuota));
-    }
     let newer = held.is_none_or(|held| version > held);
+    if p.origin != ctx.self_id {
+        // Each other node has a share of this node's people directory and storage.
+        let counts = view.profiles_from(&p.origin)?;
+        let stored_cap = ctx.profile_quota.saturating_mul(super::PROFILES_PER_LISTED);
+        if held.is_none() && counts.all >= stored_cap {
+            return Ok(Decision::Refuse(Refusal::ProfileQuota));
+        }
+        let lists = matches!(&p.body, kindred_protocol::EventBody::Profile(pr) if pr.listed);
+        let was_listed = view.profile_listed(&p.author)?.unwrap_or(false);
+        if newer && lists && !was_listed && counts.listed >= ctx.profile_quota {
+            return Ok(Decision::Refuse(Refusal::ProfileQuota));
+        }
+    }
     Ok(Decision::Apply(Effect::Profile { newer }))
 }
 
@@ -384,49 +391,69 @@ mod tests {
     #[test]
     fn a_node_may_fill_only_its_share_of_the_people_directory() {
         let (mut m, _) = setting();
-        let profile = |who: &str, origin: u8, at: u64| {
-            let mut e = event(origin, who, shared(), Memory::profile_body("Someone"));
+        let profile = |who: &str, origin: u8, at: u64, listed: bool| {
+            let mut body = Memory::profile_body("Someone");
+            if let kindred_protocol::EventBody::Profile(p) = &mut body {
+                p.listed = listed;
+            }
+            let mut e = event(origin, who, shared(), body);
             e.created_at = kindred_protocol::Timestamp(at);
             e
         };
-        // The memory view allows three per node.
+        let decide_on = |m: &Memory, p: &EventPayload| decide(&m.context(), m.id_of(p), p, m);
+        // The memory view lets a node list three members (and store thirty).
         for who in ["@ann:a.org", "@al:a.org", "@amy:a.org"] {
-            let p = profile(who, 1, 1_000);
-            assert!(matches!(
-                decide(&m.context(), m.id_of(&p), &p, &m),
-                Ok(Decision::Apply(_))
-            ));
+            let p = profile(who, 1, 1_000, true);
+            assert!(matches!(decide_on(&m, &p), Ok(Decision::Apply(_))), "{who}");
             m.apply(&p);
         }
         let cases = [
             (
-                profile("@abe:a.org", 1, 2_000),
-                "a fourth member of a.org",
+                profile("@abe:a.org", 1, 2_000, true),
+                "a fourth listed member of a.org",
                 false,
             ),
             (
-                profile("@ann:a.org", 1, 2_000),
-                "an update of one held",
+                profile("@abe:a.org", 1, 2_000, false),
+                "an unlisted one",
                 true,
             ),
             (
-                profile("@bob:b.org", 2, 2_000),
+                profile("@ann:a.org", 1, 2_000, true),
+                "an update of one listed",
+                true,
+            ),
+            (
+                profile("@bob:b.org", 2, 2_000, true),
                 "another node's member",
                 true,
             ),
             (
-                profile("@sue:self.org", 0, 2_000),
+                profile("@sue:self.org", 0, 2_000, true),
                 "this node's own member",
                 true,
             ),
         ];
         for (p, what, applies) in cases {
-            let got = decide(&m.context(), m.id_of(&p), &p, &m);
+            let got = decide_on(&m, &p);
             if applies {
                 assert!(matches!(got, Ok(Decision::Apply(_))), "{what}: {got:?}");
             } else {
                 assert_eq!(got, Ok(Decision::Refuse(Refusal::ProfileQuota)), "{what}");
             }
         }
+        // Unlisting frees the place.
+        m.apply(&profile("@al:a.org", 1, 3_000, false));
+        let abe = profile("@abe:a.org", 1, 3_000, true);
+        assert!(matches!(decide_on(&m, &abe), Ok(Decision::Apply(_))));
+        // However many are unlisted, no more than ten times the share are stored.
+        for i in 0..27 {
+            m.apply(&profile(&format!("@quiet{i}:a.org"), 1, 4_000, false));
+        }
+        let one_more = profile("@last:a.org", 1, 5_000, false);
+        assert_eq!(
+            decide_on(&m, &one_more),
+            Ok(Decision::Refuse(Refusal::ProfileQuota))
+        );
     }
 }

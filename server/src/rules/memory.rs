@@ -53,7 +53,8 @@ pub(crate) struct Memory {
     entries: HashMap<EventId, Entry>,
     conversations: HashMap<ConversationId, ConversationState>,
     profiles: HashMap<MemberId, (u64, EventId)>,
-    profile_counts: HashMap<NodeId, u64>,
+    profile_counts: HashMap<NodeId, super::ProfileCounts>,
+    listed: HashMap<MemberId, bool>,
     announcements: HashMap<NodeId, (u64, EventId)>,
 }
 
@@ -67,6 +68,7 @@ impl Memory {
             conversations: HashMap::new(),
             profiles: HashMap::new(),
             profile_counts: HashMap::new(),
+            listed: HashMap::new(),
             announcements: HashMap::new(),
         }
     }
@@ -169,10 +171,18 @@ impl Memory {
                     }
                 }
                 Effect::Profile { newer } => {
+                    let counts = self.profile_counts.entry(p.origin).or_default();
                     if !self.profiles.contains_key(&p.author) {
-                        *self.profile_counts.entry(p.origin).or_default() += 1;
+                        counts.all += 1;
                     }
                     if newer {
+                        let lists = matches!(&p.body, EventBody::Profile(pr) if pr.listed);
+                        let was = self.listed.insert(p.author.clone(), lists).unwrap_or(false);
+                        match (was, lists) {
+                            (false, true) => counts.listed += 1,
+                            (true, false) => counts.listed -= 1,
+                            _ => {}
+                        }
                         self.profiles.insert(p.author.clone(), (at, id));
                     }
                 }
@@ -234,7 +244,11 @@ impl View for Memory {
         Ok(self.announcements.get(node).copied())
     }
 
-    fn profiles_from(&self, node: &NodeId) -> Result<u64, Infallible> {
-        Ok(self.profile_counts.get(node).copied().unwrap_or(0))
+    fn profiles_from(&self, node: &NodeId) -> Result<super::ProfileCounts, Infallible> {
+        Ok(self.profile_counts.get(node).copied().unwrap_or_default())
+    }
+
+    fn profile_listed(&self, member: &MemberId) -> Result<Option<bool>, Infallible> {
+        Ok(self.listed.get(member).copied())
     }
 }

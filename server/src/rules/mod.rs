@@ -40,7 +40,8 @@ pub(crate) struct Context<'a> {
     /// When the event reached this node (ms, this node's clock). Times from the future
     /// are capped at it.
     pub(crate) arrival: u64,
-    /// How many members' profiles another node may have stored here.
+    /// How many members' profiles another node may have listed here (and ten times as
+    /// many stored, listed or not).
     pub(crate) profile_quota: u64,
 }
 
@@ -163,7 +164,7 @@ pub(crate) enum Refusal {
     /// A local write about something this node does not hold (yet); says what.
     #[error("what this refers to is not here (yet): {0}")]
     NotArrived(String),
-    /// A profile of one more member than its node may have stored here.
+    /// A profile of one more member than its node may have stored, or listed, here.
     #[error("this node already has as many member profiles here as one node may")]
     ProfileQuota,
     /// The origin's quota of held directed events is used up.
@@ -360,9 +361,25 @@ pub(crate) trait View {
     fn profile_version(&self, member: &MemberId) -> Result<Option<(u64, EventId)>, Self::Error>;
     /// When the held announcement of `node` was made, and by which event.
     fn announcement_version(&self, node: &NodeId) -> Result<Option<(u64, EventId)>, Self::Error>;
-    /// How many members' profiles from `node` are stored here.
-    fn profiles_from(&self, node: &NodeId) -> Result<u64, Self::Error>;
+    /// How many members' profiles from `node` are stored here, and how many of them are
+    /// listed in the people directory.
+    fn profiles_from(&self, node: &NodeId) -> Result<ProfileCounts, Self::Error>;
+    /// Whether the profile held for `member` is listed; `None` when none is held.
+    fn profile_listed(&self, member: &MemberId) -> Result<Option<bool>, Self::Error>;
 }
+
+/// Members' profiles one other node has stored here (its quota, `profiles_per_node`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProfileCounts {
+    /// Every member with a profile here.
+    pub(crate) all: u64,
+    /// Those listed in the people directory.
+    pub(crate) listed: u64,
+}
+
+/// How many profiles (listed or not) a node may store here for every one it may list:
+/// unlisted profiles name the people in conversations, and are bounded too.
+pub(crate) const PROFILES_PER_LISTED: u64 = 10;
 
 /// Decides what a verified event may do. `id` is the event's id.
 pub(crate) fn decide<V: View>(

@@ -69,6 +69,14 @@ pub(crate) fn profile_count_key(node: &NodeId) -> [u8; 33] {
     key
 }
 
+/// `origin_names` key of how many of those are listed in the people directory (u64 BE).
+pub(crate) fn listed_count_key(node: &NodeId) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b'l';
+    key[1..].copy_from_slice(node.as_bytes());
+    key
+}
+
 /// A federation invite this node issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PeerInviteRecord {

@@ -91,7 +91,8 @@ struct ErrorTemplate {
 /// Middleware: turns error markers into full error pages.
 pub(crate) async fn error_pages(State(node): State<Node>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
-    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+    let marker = response.extensions().get::<ErrorPage>().cloned();
+    let Some(page) = marker.or_else(|| unmarked_error(&response)) else {
         return response;
     };
     let title = match page.status {
@@ -118,6 +119,19 @@ pub(crate) async fn error_pages(State(node): State<Node>, req: Request, next: Ne
         }
         Err(_) => (page.status, "Something went wrong.").into_response(),
     }
+}
+
+/// An error the framework answered before any page handler ran (a method the page does
+/// not take), shown as a page too.
+fn unmarked_error(response: &Response) -> Option<ErrorPage> {
+    let message = match response.status() {
+        StatusCode::METHOD_NOT_ALLOWED => "That page does not take that kind of request.",
+        _ => return None,
+    };
+    Some(ErrorPage {
+        status: response.status(),
+        message: message.to_owned(),
+    })
 }
 
 /// Fallback for paths that are not pages.

@@ -227,6 +227,43 @@ async fn an_attacker_cannot_lock_a_member_out() {
     }
     let (status, _) = sign_in_from(&direct, "192.0.2.3", "sam", PASSWORD, None).await;
     assert_eq!(status, 429, "spoofed addresses all count as the real one");
+
+    // Behind the proxy, a client's own `Forwarded` header (the proxy passes it through)
+    // neither frames a victim nor spreads the attacker over made-up addresses.
+    let proxied = TestNode::start_with(|c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.limits.login_failures_per_account_address = 3;
+        c.limits.login_failures_per_address = 5;
+    })
+    .await;
+    let proxied_admin = proxied.admin().await;
+    proxied.member(&proxied_admin, "sam").await;
+    let http = kindred_tests::http();
+    let attempt = |forwarded: String, password: &'static str| {
+        http.post(format!("{}/api/v1/sessions", proxied.url()))
+            .header("x-forwarded-for", ATTACKER)
+            .header("forwarded", forwarded)
+            .json(&serde_json::json!({"username": "sam", "password": password}))
+            .send()
+    };
+    for i in 0..4 {
+        attempt(format!("for={SAM_AT_HOME}"), "guess guess")
+            .await
+            .unwrap();
+        attempt(format!("for=10.0.0.{i}"), "guess guess")
+            .await
+            .unwrap();
+    }
+    let spread = attempt("for=10.9.9.9".to_owned(), "guess guess")
+        .await
+        .unwrap();
+    assert_eq!(
+        spread.status(),
+        429,
+        "all counted at the attacker's address"
+    );
+    let (status, _) = sign_in_from(&proxied, SAM_AT_HOME, "sam", PASSWORD, None).await;
+    assert_eq!(status, 201, "the framed address is not throttled");
 }
 
 #[tokio::test]

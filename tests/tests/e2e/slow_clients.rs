@@ -50,6 +50,9 @@ async fn a_client_sending_its_body_slowly_gets_a_timeout_and_is_cut_off() {
     .unwrap();
     let said = until_closed(&mut slow).await;
     assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    let lower = said.to_lowercase();
+    assert!(lower.contains("cache-control: no-store"), "{said}");
+    assert!(lower.contains("x-content-type-options: nosniff"), "{said}");
     let body = said.split("\r\n\r\n").nth(1).unwrap();
     let error: ApiErrorBody = serde_json::from_str(body).unwrap();
     assert_eq!(error.error.code, ErrorCode::Timeout);
@@ -142,4 +145,51 @@ async fn open_live_streams_never_crowd_out_ordinary_requests() {
     // Closing a tab gives its place back.
     drop(tabs.pop());
     eventually(10, || async { sam.stream().await.ok() }).await;
+}
+
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_before_it_is_sent() {
+    // Never timed out here: only an answer before the body can end this test.
+    let node = TestNode::start_with(|c| c.limits.body_seconds = 3600).await;
+    for (path, expect) in [
+        ("/api/v1/sessions", "application/json"),
+        ("/signin", "text/html"),
+    ] {
+        let mut client = TcpStream::connect(address(&node)).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n"
+        );
+        client.write_all(head.as_bytes()).await.unwrap();
+        let said = until_closed(&mut client).await;
+        assert!(said.starts_with("HTTP/1.1 413"), "{path}: {said}");
+        assert!(!said.contains("100 Continue"), "{path}: {said}");
+        assert!(said.to_lowercase().contains(expect), "{path}: {said}");
+    }
+}
+
+#[tokio::test]
+async fn slow_uploads_are_shed_to_make_room_for_real_clients() {
+    // Slow bodies are never timed out here: only shedding can let the client in.
+    let node = TestNode::start_with(|c| {
+        c.limits.max_connections = 32;
+        c.limits.body_seconds = 3600;
+    })
+    .await;
+    let admin = node.admin().await;
+    let mut uploads = Vec::new();
+    for _ in 0..64 {
+        let mut s = TcpStream::connect(address(&node)).await.unwrap();
+        let _ = s
+            .write_all(
+                b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{",
+            )
+            .await;
+        uploads.push(s);
+    }
+    for _ in 0..3 {
+        let fresh = kindred_client::Client::new(&node.url())
+            .unwrap()
+            .with_token(admin.token().unwrap());
+        assert!(fresh.me().await.is_ok());
+    }
 }

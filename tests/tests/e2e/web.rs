@@ -228,6 +228,21 @@ async fn set_up_write_reply_react_and_search_without_javascript() {
     assert!(results.has("What helped after a hard week"));
     let none = browser.get("/search?q=zebra").await;
     assert!(none.has("No results for “zebra”"));
+    // A search the node will not run says why; it is not "no results".
+    let long = browser
+        .get(&format!("/search?q={}", "rota+".repeat(300)))
+        .await;
+    assert_eq!(long.status, 413);
+    assert!(long.has("That search is too long"), "{}", long.html);
+    assert!(!long.has("No results"));
+    // A method a page does not take gets a page, not an empty answer.
+    let wrong = browser.send_raw(reqwest::Method::DELETE, "/search").await;
+    assert_eq!(wrong.status, 405);
+    assert!(
+        wrong.has("does not take that kind of request"),
+        "{}",
+        wrong.html
+    );
 
     // Take it down: it is gone from the topic.
     let confirm = browser.get(&format!("/posts/{id}/retract")).await;

@@ -13,9 +13,10 @@ use super::super::chat::{
     participant_key,
 };
 use super::super::events::EventMeta;
-use super::super::federation::{Announcement, announcement_key, profile_count_key};
+use super::super::federation::{
+    Announcement, announcement_key, listed_count_key, profile_count_key,
+};
 use super::super::keys::{Position, text_position};
-use super::super::origin_log::decode_u64;
 use super::super::profiles::ProfileRecord;
 use super::super::reactions::{decode_reaction, reaction_key, reaction_value};
 use super::super::timelines::thread_key;
@@ -109,15 +110,24 @@ impl Tx<'_> {
             }
             Effect::Profile { newer } => {
                 let key = p.author.as_str().as_bytes();
-                if p.origin != self.ctx.self_id && self.profiles.get(key)?.is_none() {
-                    // One more member of that node with a profile here (its quota).
-                    let counter = profile_count_key(&p.origin);
-                    let count = match self.origin_names.get(&counter[..])? {
-                        None => 0,
-                        Some(v) => decode_u64("origin_names", &v).map_err(abort)?,
+                if p.origin != self.ctx.self_id {
+                    // That node's share of profiles stored and listed here (its quota).
+                    let held: Option<ProfileRecord> = match self.profiles.get(key)? {
+                        None => None,
+                        Some(v) => Some(from_json("profiles", &v).map_err(abort)?),
                     };
-                    self.origin_names
-                        .insert(&counter[..], &(count + 1).to_be_bytes())?;
+                    if held.is_none() {
+                        self.add_to_count(&profile_count_key(&p.origin), 1)?;
+                    }
+                    if *newer {
+                        let was = held.is_some_and(|h| h.listed);
+                        let lists = matches!(&p.body, EventBody::Profile(pr) if pr.listed);
+                        match (was, lists) {
+                            (false, true) => self.add_to_count(&listed_count_key(&p.origin), 1)?,
+                            (true, false) => self.add_to_count(&listed_count_key(&p.origin), -1)?,
+                            _ => {}
+                        }
+                    }
                 }
                 if let (true, EventBody::Profile(profile)) = (newer, &p.body) {
                     let record = ProfileRecord {

@@ -378,6 +378,21 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// A counter kept in `origin_names` (0 when absent).
+    pub(super) fn count(&self, key: &[u8]) -> Result<u64, TxError> {
+        match self.origin_names.get(key)? {
+            None => Ok(0),
+            Some(v) => decode_u64("origin_names", &v).map_err(abort),
+        }
+    }
+
+    /// Changes a counter kept in `origin_names` by `delta` (never below 0).
+    pub(super) fn add_to_count(&self, key: &[u8], delta: i64) -> Result<(), TxError> {
+        let now = self.count(key)?.saturating_add_signed(delta);
+        self.origin_names.insert(key, &now.to_be_bytes())?;
+        Ok(())
+    }
+
     fn quota_allows(&self, origin: &NodeId, bytes: u64) -> Result<bool, TxError> {
         let used = match self.held.get(quota_key(origin))? {
             None => 0,

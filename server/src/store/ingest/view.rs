@@ -5,15 +5,16 @@ use kindred_protocol::event::ConversationId;
 use kindred_protocol::{EventId, MemberId, NodeId};
 
 use super::super::chat::{ConversationRecord, conversation_key};
-use super::super::federation::{Announcement, announcement_key, profile_count_key};
+use super::super::federation::{
+    Announcement, announcement_key, listed_count_key, profile_count_key,
+};
 use super::super::from_json;
 use super::super::held::gone_key;
 use super::super::names::decode_binding;
-use super::super::origin_log::decode_u64;
 use super::super::profiles::ProfileRecord;
 use super::super::topics::TopicRecord;
 use super::tx::{Tx, TxError, abort};
-use crate::rules::{ConversationState, Entry, View};
+use crate::rules::{ConversationState, Entry, ProfileCounts, View};
 
 /// Where an id-less record sorts among versions (its id is unknown).
 fn no_id() -> EventId {
@@ -109,10 +110,20 @@ impl View for Tx<'_> {
         }
     }
 
-    fn profiles_from(&self, node: &NodeId) -> Result<u64, TxError> {
-        match self.origin_names.get(&profile_count_key(node)[..])? {
-            None => Ok(0),
-            Some(v) => decode_u64("origin_names", &v).map_err(abort),
+    fn profiles_from(&self, node: &NodeId) -> Result<ProfileCounts, TxError> {
+        Ok(ProfileCounts {
+            all: self.count(&profile_count_key(node))?,
+            listed: self.count(&listed_count_key(node))?,
+        })
+    }
+
+    fn profile_listed(&self, member: &MemberId) -> Result<Option<bool>, TxError> {
+        match self.profiles.get(member.as_str().as_bytes())? {
+            None => Ok(None),
+            Some(v) => {
+                let held: ProfileRecord = from_json("profiles", &v).map_err(abort)?;
+                Ok(Some(held.listed))
+            }
         }
     }
 

@@ -5,7 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kindred_protocol::api::{EditPost, EntryKind, NewPost, NewReply, Retract, TopicView};
+use kindred_protocol::api::{
+    EditPost, EntryKind, ErrorCode, NewPost, NewReply, Retract, TopicView,
+};
 use kindred_protocol::{EventId, Timestamp};
 use serde::Deserialize;
 
@@ -590,6 +592,8 @@ struct SearchPage {
     chrome: Chrome,
     query: String,
     results: Vec<Entry>,
+    /// Why the search did not run (too long, too busy), shown instead of "No results".
+    problem: Option<String>,
 }
 
 /// `?q=` for search.
@@ -605,6 +609,8 @@ pub(crate) async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let query = q.q.trim().to_owned();
+    let mut problem = None;
+    let mut status = StatusCode::OK;
     let results = if query.is_empty() {
         Vec::new()
     } else {
@@ -614,7 +620,16 @@ pub(crate) async fn search(
                 .map(|h| entry(&node, &viewer, &h.post))
                 .collect(),
             // A query of only very short or common words: no results rather than an error.
-            Err(AppError::Refused { .. }) => Vec::new(),
+            Err(AppError::Refused {
+                code: ErrorCode::BadRequest,
+                ..
+            }) => Vec::new(),
+            // Too long, or too many searches at once: say so, with the status.
+            Err(AppError::Refused { code, message }) => {
+                status = crate::error::status_of(code);
+                problem = Some(message);
+                Vec::new()
+            }
             Err(e) => return Err(e.into()),
         }
     };
@@ -627,8 +642,9 @@ pub(crate) async fn search(
         chrome: Chrome::member(&node, &viewer, title, "/search"),
         query,
         results,
+        problem,
     };
-    render(&page, &page.chrome)
+    render_with_status(&page, &page.chrome, status)
 }
 
 #[derive(askama::Template)]

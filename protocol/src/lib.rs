@@ -15,6 +15,7 @@ mod hex_id;
 pub mod identity;
 pub mod limits;
 pub mod peer;
+pub mod text;
 
 pub use error::{DecodeError, HandshakeError, IdError, RandomnessError, SignError, VerifyError};
 pub use event::{

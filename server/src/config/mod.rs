@@ -37,6 +37,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// What this node holds for and trusts of other nodes.
     pub federation: FederationSection,
+    /// `[search]`
+    pub search: SearchSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,
@@ -300,6 +302,45 @@ pub struct LimitsSection {
     pub search_wait_ms: u64,
     /// Milliseconds of scoring a search may use; then it ranks what it has scored.
     pub search_budget_ms: u64,
+}
+
+/// `[search]`: how posts are found.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSection {
+    /// The language whose word forms search understands ("grants" finds "grant"): its
+    /// Snowball stemmer and, for English, its common words. `none` matches words only as
+    /// typed (accents and case aside). Changing it rebuilds the index at the next start.
+    pub language: SearchLanguage,
+}
+
+/// A language search can stem (Snowball, via `rust-stemmers`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchLanguage {
+    /// No stemming.
+    None,
+    /// English (the default).
+    #[default]
+    English,
+    /// French.
+    French,
+    /// German.
+    German,
+    /// Spanish.
+    Spanish,
+    /// Portuguese.
+    Portuguese,
+    /// Italian.
+    Italian,
+    /// Dutch.
+    Dutch,
+    /// Russian.
+    Russian,
+    /// Arabic.
+    Arabic,
+    /// Turkish.
+    Turkish,
 }
 
 /// Which forwarding header trusted proxies set (`server.proxy_header`).

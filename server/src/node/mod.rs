@@ -195,7 +195,7 @@ impl Node {
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &config, &keypair.node_id())?;
         let (live_tx, live_rx) = live::channel();
-        let indexer = search::Indexer::start(store.clone())?;
+        let indexer = search::Indexer::start(store.clone(), config.search.language)?;
         let signals = Signals::new(durable::DurableLog::new(
             store.heads()?,
             store.last_local_seq()?,

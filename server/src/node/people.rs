@@ -6,6 +6,8 @@
 
 use kindred_protocol::MemberId;
 use kindred_protocol::api::{Page, PersonView};
+use kindred_protocol::text::fold;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::Node;
 use crate::error::AppError;
@@ -16,9 +18,9 @@ pub(crate) const DEFAULT_PAGE: usize = 50;
 /// Most people per page.
 pub(crate) const MAX_PAGE: usize = 100;
 
-/// Where a person sorts: display name folded to lower case, then member id.
+/// Where a person sorts: display name folded (case and accents aside), then member id.
 fn sort_key(p: &PersonView) -> (String, String) {
-    (p.display_name.to_lowercase(), p.member.to_string())
+    (fold(&p.display_name), p.member.to_string())
 }
 
 /// An opaque cursor for "after this person" (hex, so it is safe in a URL).
@@ -38,14 +40,15 @@ fn parse_cursor(text: &str) -> Result<(String, String), AppError> {
     Ok((name.to_owned(), member.to_owned()))
 }
 
-/// Whether every word of `query` (already lower case) is in what is shown of `p`.
+/// Whether every word of `query` (already folded) is in what is shown of `p`, however
+/// either was typed: "zoe" finds "Zoë", and an unfinished last word ("burn") finds
+/// "burnout", as the group picker needs.
 fn matches(p: &PersonView, query: &str) -> bool {
-    let hay = format!(
+    let hay = fold(&format!(
         "{} {} {} {}",
         p.display_name, p.organisation, p.happy_to_talk_about, p.member
-    )
-    .to_lowercase();
-    query.split_whitespace().all(|w| hay.contains(w))
+    ));
+    query.unicode_words().all(|q| hay.contains(q))
 }
 
 impl Node {
@@ -61,9 +64,7 @@ impl Node {
     ) -> Result<Page<PersonView>, AppError> {
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let after = after.map(parse_cursor).transpose()?;
-        let query = query
-            .map(str::to_lowercase)
-            .filter(|q| !q.trim().is_empty());
+        let query = query.map(fold).filter(|q| !q.trim().is_empty());
         let mut found: Vec<PersonView> = self
             .listed_people()?
             .into_iter()

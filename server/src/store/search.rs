@@ -28,6 +28,8 @@ use super::{Store, StoreError};
 
 const WATERMARK: &[u8] = b"indexed_up_to";
 const TOTAL_LEN: &[u8] = b"total_len";
+/// Which text pipeline built the index (see `node::search::analyzer`).
+const ANALYZER: &[u8] = b"analyzer";
 /// Postings read per query term at most, so a very common word cannot make a search slow.
 const MAX_POSTINGS_PER_TERM: usize = 50_000;
 /// Bytes of one posting: id, term frequency, entry length.
@@ -143,6 +145,24 @@ fn remove_postings(
 }
 
 impl Store {
+    /// Drops the index if it was built by another text pipeline than `analyzer` (another
+    /// language, or an older Kindred): the indexer then rebuilds it from the event log.
+    /// Returns whether it was dropped.
+    pub(crate) fn index_built_by(&self, analyzer: &str) -> Result<bool, StoreError> {
+        let t = self.trees();
+        if t.search_meta.get(ANALYZER)?.as_deref() == Some(analyzer.as_bytes()) {
+            return Ok(false);
+        }
+        // Cleared in this order so a crash in between leaves "no watermark" and so a
+        // full rebuild; the pipeline is recorded last.
+        t.search_meta.remove(WATERMARK)?;
+        t.search_postings.clear()?;
+        t.search_docs.clear()?;
+        t.search_meta.clear()?;
+        t.search_meta.insert(ANALYZER, analyzer.as_bytes())?;
+        Ok(true)
+    }
+
     /// The last local sequence number the index covers.
     pub(crate) fn indexed_up_to(&self) -> Result<u64, StoreError> {
         match self.trees().search_meta.get(WATERMARK)? {

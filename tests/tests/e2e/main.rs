@@ -7,6 +7,7 @@ mod accounts;
 mod browser;
 mod chat;
 mod federation;
+mod finding;
 mod live;
 mod long_lists;
 mod mentoring;

@@ -1,0 +1,213 @@
+//! The search text pipeline: one way of turning text into terms, used to index posts and to
+//! read queries alike, so whatever way a word was typed, it meets itself.
+//!
+//! 1. Words by the Unicode word boundaries of UAX #29 (`unicode-segmentation`).
+//! 2. Each word folded ([`kindred_protocol::text::fold`]: NFC, case, accents, invisible
+//!    characters).
+//! 3. Chinese and Japanese, written without spaces: each run of Han, Hiragana and
+//!    Katakana becomes its overlapping pairs of characters ("学习小组" → 学习, 习小, 小组), as
+//!    Lucene's CJK bigram filter does; a lone character stays itself. A two-character
+//!    word typed as a query then matches inside any sentence.
+//! 4. Common words of the node's language dropped; the others stemmed with its Snowball
+//!    stemmer (`rust-stemmers`), so "grants" meets "grant" and "tried" meets "try".
+//!    Digits and single letters are kept ("type 1 diabetes").
+//! 5. A term longer than [`MAX_TERM_BYTES`] is cut at a character boundary, never dropped.
+
+use kindred_protocol::text::fold;
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::config::SearchLanguage;
+
+/// Longest term kept, in bytes.
+pub(crate) const MAX_TERM_BYTES: usize = 64;
+
+/// English words too common to help a search (the Snowball English stop list's most
+/// frequent words).
+const ENGLISH_STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i",
+    "in", "is", "it", "its", "of", "on", "or", "our", "so", "that", "the", "their", "this", "to",
+    "was", "we", "were", "with", "you",
+];
+
+/// Turns text into search terms for one language.
+pub(crate) struct Analyzer {
+    stemmer: Option<Stemmer>,
+    stopwords: &'static [&'static str],
+}
+
+impl Analyzer {
+    /// The pipeline for `language`.
+    pub(crate) fn new(language: SearchLanguage) -> Self {
+        let algorithm = match language {
+            SearchLanguage::None => None,
+            SearchLanguage::English => Some(Algorithm::English),
+            SearchLanguage::French => Some(Algorithm::French),
+            SearchLanguage::German => Some(Algorithm::German),
+            SearchLanguage::Spanish => Some(Algorithm::Spanish),
+            SearchLanguage::Portuguese => Some(Algorithm::Portuguese),
+            SearchLanguage::Italian => Some(Algorithm::Italian),
+            SearchLanguage::Dutch => Some(Algorithm::Dutch),
+            SearchLanguage::Russian => Some(Algorithm::Russian),
+            SearchLanguage::Arabic => Some(Algorithm::Arabic),
+            SearchLanguage::Turkish => Some(Algorithm::Turkish),
+        };
+        Self {
+            stemmer: algorithm.map(Stemmer::create),
+            stopwords: if language == SearchLanguage::English {
+                ENGLISH_STOPWORDS
+            } else {
+                &[]
+            },
+        }
+    }
+
+    /// The terms of `text`, in order (repeats kept).
+    pub(crate) fn terms(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut run: Vec<char> = Vec::new();
+        let mut run_end = 0;
+        for (at, word) in text.unicode_word_indices() {
+            if word.chars().all(is_unspaced_script) {
+                if at != run_end {
+                    flush_run(&mut run, &mut out);
+                }
+                run.extend(word.chars());
+                run_end = at + word.len();
+                continue;
+            }
+            flush_run(&mut run, &mut out);
+            if let Some(term) = self.word_term(word) {
+                out.push(term);
+            }
+        }
+        flush_run(&mut run, &mut out);
+        out
+    }
+
+    fn word_term(&self, word: &str) -> Option<String> {
+        let folded = fold(word);
+        if folded.is_empty() || self.stopwords.contains(&folded.as_str()) {
+            return None;
+        }
+        let stemmed = match &self.stemmer {
+            Some(s) => s.stem(&folded).into_owned(),
+            None => folded,
+        };
+        Some(cut(stemmed))
+    }
+}
+
+/// Han, Hiragana or Katakana: scripts written without spaces between words.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3040}'..='\u{30FF}'   // Hiragana, Katakana
+            | '\u{31F0}'..='\u{31FF}' // Katakana phonetic extensions
+            | '\u{3400}'..='\u{4DBF}' // CJK extension A
+            | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+            | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+            | '\u{FF66}'..='\u{FF9F}' // half-width Katakana
+            | '\u{20000}'..='\u{2FA1F}' // CJK extensions B onwards
+    )
+}
+
+/// Emits a run of unspaced-script characters as overlapping pairs (one alone as itself).
+fn flush_run(run: &mut Vec<char>, out: &mut Vec<String>) {
+    let chars = std::mem::take(run);
+    match chars.len() {
+        0 => {}
+        1 => out.push(fold(&chars[0].to_string())),
+        _ => {
+            for pair in chars.windows(2) {
+                out.push(fold(&pair.iter().collect::<String>()));
+            }
+        }
+    }
+}
+
+/// `term` cut to at most [`MAX_TERM_BYTES`], at a character boundary.
+fn cut(mut term: String) -> String {
+    if term.len() > MAX_TERM_BYTES {
+        let mut end = MAX_TERM_BYTES;
+        while !term.is_char_boundary(end) {
+            end -= 1;
+        }
+        term.truncate(end);
+    }
+    term
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn english() -> Analyzer {
+        Analyzer::new(SearchLanguage::English)
+    }
+
+    #[test]
+    fn words_meet_their_other_forms() {
+        let a = english();
+        for (one, other) in [
+            ("grant", "grants"),
+            ("Small GRANTS", "small grant"),
+            ("try", "tried"),
+            ("project", "projects"),
+            ("volunteering", "volunteer"),
+            ("café", "cafe\u{301}"),
+            ("Zoë", "zoe"),
+            ("co\u{AD}production", "coproduction"),
+        ] {
+            assert_eq!(a.terms(one), a.terms(other), "{one} / {other}");
+        }
+    }
+
+    #[test]
+    fn digits_and_single_letters_are_terms_and_common_words_are_not() {
+        let a = english();
+        assert_eq!(a.terms("type 1 diabetes"), ["type", "1", "diabet"]);
+        assert_eq!(a.terms("vitamin D"), ["vitamin", "d"]);
+        assert_eq!(a.terms("the and of"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn chinese_and_japanese_are_found_inside_sentences() {
+        let a = english();
+        let sentence = a.terms("我们的学习小组每周见面");
+        for word in ["学习", "小组", "见面"] {
+            let t = a.terms(word);
+            assert_eq!(t.len(), 1, "{word}");
+            assert!(sentence.contains(&t[0]), "{word} in {sentence:?}");
+        }
+        let japanese = a.terms("コーヒーショップで会いましょう");
+        let coffee = a.terms("コーヒー");
+        assert!(
+            coffee.iter().all(|t| japanese.contains(t)),
+            "{coffee:?} in {japanese:?}"
+        );
+        // One character alone is still a term.
+        assert_eq!(a.terms("茶"), ["茶"]);
+        // Runs separated by other text are not joined.
+        assert_eq!(a.terms("学 and 习"), ["学", "习"]);
+    }
+
+    #[test]
+    fn other_scripts_are_words() {
+        let a = english();
+        assert_eq!(a.terms("سلام دنیا"), ["سلام", "دنیا"]);
+        assert_eq!(a.terms("Dzień dobry"), ["dzien", "dobri"]);
+        // "i" is an English common word, so it goes; the Welsh words stay.
+        assert_eq!(a.terms("Croeso i Gŵyl"), ["croeso", "gwyl"]);
+    }
+
+    #[test]
+    fn long_terms_are_cut_not_dropped() {
+        let a = Analyzer::new(SearchLanguage::None);
+        let long = "ä".repeat(100);
+        let t = a.terms(&long);
+        assert_eq!(t.len(), 1);
+        assert!(t[0].len() <= MAX_TERM_BYTES);
+        assert!(t[0].starts_with("aaa"));
+    }
+}

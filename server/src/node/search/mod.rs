@@ -1,0 +1,280 @@
+//! Full-text search over titles, bodies and tags: an inverted index in sled, ranked with
+//! BM25. A background thread follows the arrival log and keeps the index a moment behind
+//! it, so indexing never slows down posting; a search first waits (briefly) for the index
+//! to cover everything stored before it, so members always find what they just wrote.
+//!
+//! Why not a search engine crate: tantivy would add a large dependency tree and a second
+//! storage engine to back up; a node's corpus (thousands to a few hundred thousand posts)
+//! is well served by a sled inverted index. See `docs/architecture.md`.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kindred_protocol::{EventBody, EventId};
+use tokio::sync::watch;
+
+use crate::config::SearchLanguage;
+use crate::store::{
+    EventMeta, IndexOp, IndexedEntry, SearchDoc, Store, StoreError, StoredEvent, payload_of,
+};
+
+mod analyzer;
+mod query;
+
+pub(crate) use analyzer::Analyzer;
+pub(crate) use query::concurrency;
+
+/// Names the text pipeline an index was built with; a different one rebuilds the index.
+fn pipeline_id(language: SearchLanguage) -> String {
+    format!("uax29-fold-cjk2-snowball/1/{language:?}")
+}
+
+fn document(analyzer: &Analyzer, title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
+    let mut terms: BTreeMap<String, u32> = BTreeMap::new();
+    let mut len = 0u32;
+    let mut add = |text: &str, weight: u32| {
+        for word in analyzer.terms(text) {
+            *terms.entry(word).or_default() += weight;
+            len += weight;
+        }
+    };
+    // Titles and tags say what a post is about, so they count double.
+    if let Some(t) = title {
+        add(t, 2);
+    }
+    for tag in tags {
+        add(tag, 2);
+    }
+    add(body, 1);
+    SearchDoc {
+        len,
+        terms,
+        segment: 0,
+    }
+}
+
+/// The indexer waits for writing to pause this long before indexing...
+const QUIET: Duration = Duration::from_millis(250);
+/// ...but never leaves new events unindexed for longer than this...
+const MAX_DELAY: Duration = Duration::from_secs(10);
+/// ...or lets more than this many pile up: about two seconds of indexing on a small
+/// machine, which bounds how long a search made in the middle of a burst waits.
+const MAX_BACKLOG: u64 = 150_000;
+
+/// Why the indexer is woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Events were stored: index them when writing pauses (or within `MAX_DELAY`), so
+    /// bursts of posts and catch-ups keep the CPU for storing and acknowledging.
+    Written,
+    /// A search is waiting: index now.
+    Search,
+}
+
+/// Handle on the indexer thread.
+pub(crate) struct Indexer {
+    /// Wakes the thread; dropping it stops the thread.
+    wake: std::sync::Mutex<Option<mpsc::Sender<Wake>>>,
+    /// The last local seq indexed.
+    progress: watch::Receiver<u64>,
+    /// Joined at shutdown.
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Indexer {
+    /// Starts indexing with `language`'s pipeline; an index built by another pipeline is
+    /// dropped first and rebuilt from the event log.
+    pub(crate) fn start(store: Store, language: SearchLanguage) -> Result<Self, StoreError> {
+        if store.index_built_by(&pipeline_id(language))? {
+            tracing::info!(
+                ?language,
+                "search index will be rebuilt for this text pipeline"
+            );
+        }
+        let (wake, rx) = mpsc::channel();
+        let (progress_tx, progress) = watch::channel(store.indexed_up_to()?);
+        let analyzer = Analyzer::new(language);
+        let thread = std::thread::Builder::new()
+            .name("kindred-index".to_owned())
+            .spawn(move || run(store, &analyzer, rx, progress_tx))
+            .map_err(|e| StoreError::corrupt("indexer", e))?;
+        Ok(Self {
+            wake: std::sync::Mutex::new(Some(wake)),
+            progress,
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// A sender that wakes the indexer (given to the ingest path).
+    pub(crate) fn waker(&self) -> Option<mpsc::Sender<Wake>> {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops the thread after its current batch and waits for it.
+    pub(crate) fn stop(&self) {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = thread
+            && t.join().is_err()
+        {
+            tracing::error!("the search indexer panicked");
+        }
+    }
+}
+
+fn run(store: Store, analyzer: &Analyzer, rx: mpsc::Receiver<Wake>, progress: watch::Sender<u64>) {
+    let mut up_to = *progress.borrow();
+    // What the node left unindexed when it last stopped is treated as a burst too: a node
+    // restarted after downtime is about to catch up with its peers, and that comes first.
+    let mut wake = Some(Wake::Written);
+    loop {
+        if wake == Some(Wake::Written) && !wait_for_quiet(&store, &rx, up_to) {
+            return;
+        }
+        match index_pending(&store, analyzer, up_to) {
+            Ok(done) => {
+                if done != up_to {
+                    up_to = done;
+                    progress.send_replace(up_to);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
+        }
+        wake = match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(w) => Some(w),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+    }
+}
+
+/// Lets a burst of writes (a catch-up after downtime, say) finish before indexing:
+/// indexing many events in one transaction costs far less than one at a time, and the
+/// burst keeps both cores for storing and acknowledging. A waiting search cuts the wait
+/// short. False when the node is stopping.
+fn wait_for_quiet(store: &Store, rx: &mpsc::Receiver<Wake>, up_to: u64) -> bool {
+    let since = std::time::Instant::now();
+    loop {
+        match rx.recv_timeout(QUIET) {
+            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => return true,
+            Ok(Wake::Written)
+                if since.elapsed() >= MAX_DELAY || backlog(store, up_to) >= MAX_BACKLOG =>
+            {
+                return true;
+            }
+            Ok(Wake::Written) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+}
+
+/// How many stored events are not indexed yet (none if the store cannot say).
+fn backlog(store: &Store, up_to: u64) -> u64 {
+    store
+        .last_local_seq()
+        .map_or(0, |last| last.saturating_sub(up_to))
+}
+
+/// Indexes everything after `up_to`; returns the new watermark.
+fn index_pending(store: &Store, analyzer: &Analyzer, mut up_to: u64) -> Result<u64, StoreError> {
+    loop {
+        let batch = store.stored_after(up_to, 512)?;
+        let Some(last) = batch.last().map(|e| e.local_seq) else {
+            return Ok(up_to);
+        };
+        let mut ops = Vec::new();
+        for stored in batch {
+            if let Some(op) = op_for(store, analyzer, stored)? {
+                ops.push(op);
+            }
+        }
+        store.apply_index(&ops, last)?;
+        up_to = last;
+    }
+}
+
+/// What the index must do for one stored event.
+fn op_for(
+    store: &Store,
+    analyzer: &Analyzer,
+    stored: StoredEvent,
+) -> Result<Option<IndexOp>, StoreError> {
+    let StoredEvent {
+        id, meta, event, ..
+    } = stored;
+    let p = payload_of(&event)?;
+    let doc = match &p.body {
+        EventBody::Post(post) => document(analyzer, Some(&post.title), &post.body, &post.tags),
+        EventBody::Reply(reply) => document(analyzer, None, &reply.body, &[]),
+        EventBody::Retraction(_) => {
+            let Some(target) = p.refs.retracts else {
+                return Ok(None);
+            };
+            return Ok(original_of(store, target)?.map(|(e, _)| IndexOp::Remove(e)));
+        }
+        _ => return Ok(None),
+    };
+    let (original, original_meta) = match meta.original {
+        None => (
+            IndexedEntry {
+                id,
+                local_seq: meta.local_seq,
+            },
+            meta,
+        ),
+        Some(original) => match original_of(store, original)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let shown = original_meta.latest.unwrap_or(original.id);
+    if original_meta.retracted_by.is_some() || shown != id {
+        // Retracted, or an older version than the one shown: nothing to index.
+        return Ok(None);
+    }
+    Ok(Some(IndexOp::Put(original, doc)))
+}
+
+/// The entry an event belongs to (itself, or what it is a version of), with its meta.
+fn original_of(
+    store: &Store,
+    id: EventId,
+) -> Result<Option<(IndexedEntry, EventMeta)>, StoreError> {
+    let Some(meta) = store.event_meta(&id)? else {
+        return Ok(None);
+    };
+    let original = meta.original.unwrap_or(id);
+    let meta = if original == id {
+        meta
+    } else {
+        match store.event_meta(&original)? {
+            Some(m) => m,
+            None => return Ok(None),
+        }
+    };
+    let entry = IndexedEntry {
+        id: original,
+        local_seq: meta.local_seq,
+    };
+    Ok(Some((entry, meta)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_tags_count_double() {
+        let analyzer = Analyzer::new(SearchLanguage::English);
+        let doc = document(
+            &analyzer,
+            Some("Funding"),
+            "funding again",
+            &["grants".to_owned()],
+        );
+        assert_eq!(doc.terms["fund"], 3);
+        assert_eq!(doc.terms["grant"], 2);
+        assert_eq!(doc.len, 6);
+    }
+}

@@ -1,0 +1,271 @@
+//! Answering a search: the query read by the same pipeline as the posts, BM25 over the
+//! index, then the best candidates re-ranked (exact phrases and titles first, ties to the
+//! newest). Bounded so that one member's searches never slow other members' pages.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kindred_protocol::api::{ErrorCode, SearchHit};
+use kindred_protocol::{EventId, MemberId};
+
+use super::{Analyzer, Wake};
+use crate::error::AppError;
+use crate::node::Node;
+use crate::store::{Store, StoreError};
+
+/// Longest query text accepted, in bytes.
+pub(crate) const MAX_QUERY_BYTES: usize = 1_000;
+
+/// Most distinct words a search uses; later ones are ignored.
+pub(crate) const MAX_TERMS: usize = 16;
+
+/// How often (in postings) scoring checks its time budget.
+const BUDGET_CHECK_EVERY: usize = 4_096;
+
+/// How many searches may run at once: `configured`, or half the cores (at least one).
+pub(crate) fn concurrency(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+        n => n,
+    }
+}
+
+/// A turn to search, waiting at most `wait` for one; `None` if none came free.
+async fn take_turn(
+    turns: &tokio::sync::Semaphore,
+    wait: Duration,
+) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    match tokio::time::timeout(wait, turns.acquire()).await {
+        Ok(Ok(permit)) => Some(permit),
+        _ => None,
+    }
+}
+
+/// The words of a query, distinct, in the order typed, at most [`MAX_TERMS`].
+fn query_terms(analyzer: &Analyzer, query: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in analyzer.terms(query) {
+        if terms.len() == MAX_TERMS {
+            break;
+        }
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    terms
+}
+
+/// Candidates re-ranked at least, whatever the limit.
+const RERANK_AT_LEAST: usize = 50;
+
+/// How much a hit's score is raised: half again when it holds the query as a phrase (its
+/// words in the order typed, side by side), and a fifth when its title holds every word.
+fn boost(
+    analyzer: &Analyzer,
+    phrase: &[String],
+    terms: &[String],
+    post: &kindred_protocol::api::PostView,
+) -> f32 {
+    let mut factor = 1.0;
+    let title = post
+        .title
+        .as_deref()
+        .map(|t| analyzer.terms(t))
+        .unwrap_or_default();
+    if phrase.len() > 1 {
+        let mut text = title.clone();
+        text.extend(analyzer.terms(&post.body));
+        if text.windows(phrase.len()).any(|w| w == phrase) {
+            factor *= 1.5;
+        }
+    }
+    if !title.is_empty() && terms.iter().all(|q| title.contains(q)) {
+        factor *= 1.2;
+    }
+    factor
+}
+
+/// BM25 scores of the entries matching `terms`. Rarer terms say most about what was
+/// meant, so they are scored first; if `deadline` passes, the scores so far are used.
+fn score(
+    store: &Store,
+    terms: &[String],
+    deadline: Instant,
+) -> Result<(Vec<(EventId, f32)>, bool), StoreError> {
+    let (docs, total_len) = store.index_stats()?;
+    let n = docs.max(1) as f32;
+    let avg_len = (total_len as f32 / n).max(1.0);
+    let (k1, b) = (1.2f32, 0.75f32);
+    let mut lists = Vec::with_capacity(terms.len());
+    for term in terms {
+        if Instant::now() >= deadline {
+            return Ok((Vec::new(), true));
+        }
+        lists.push(store.postings(term)?);
+    }
+    lists.sort_by_key(Vec::len);
+    let mut scores: HashMap<EventId, f32> = HashMap::new();
+    let mut cut_short = false;
+    'terms: for postings in lists {
+        let df = postings.len() as f32;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        for (i, (id, tf, len)) in postings.into_iter().enumerate() {
+            if i % BUDGET_CHECK_EVERY == 0 && Instant::now() >= deadline {
+                cut_short = true;
+                break 'terms;
+            }
+            let tf = tf as f32;
+            let norm = k1 * (1.0 - b + b * len as f32 / avg_len);
+            *scores.entry(id).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
+        }
+    }
+    let mut ranked: Vec<(EventId, f32)> = scores.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok((ranked, cut_short))
+}
+
+impl Node {
+    /// Ranked search over visible posts and replies: at most `limit` (1-100) hits.
+    ///
+    /// Bounded so that one member's searches never slow other members' pages: at most
+    /// [`MAX_QUERY_BYTES`] of text and [`MAX_TERMS`] words; at most
+    /// `limits.concurrent_searches` run at once, the rest wait up to
+    /// `limits.search_wait_ms` and are then refused (`rate_limited`); each runs on a
+    /// blocking thread, for at most `limits.search_budget_ms` of scoring, after which the
+    /// best of what was scored is returned.
+    pub(crate) async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        viewer: &MemberId,
+    ) -> Result<Vec<SearchHit>, AppError> {
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(AppError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "That search is too long. Please use fewer words (at most {MAX_QUERY_BYTES} bytes; accented and non-Latin letters take two to four each)."
+                ),
+            ));
+        }
+        let analyzer = Analyzer::new(self.config().search.language);
+        let terms = query_terms(&analyzer, query);
+        if terms.is_empty() {
+            return Err(AppError::bad_request(
+                "Please search for at least one word of two or more letters.",
+            ));
+        }
+        let limits = &self.config().limits;
+        let wait = Duration::from_millis(limits.search_wait_ms);
+        let Some(permit) = take_turn(&self.limits().searches, wait).await else {
+            tracing::warn!(member = %viewer, "search refused: too many running");
+            return Err(AppError::new(
+                ErrorCode::RateLimited,
+                "Many people are searching just now. Please try again in a moment.",
+            ));
+        };
+        self.wait_for_index().await?;
+        let budget = Duration::from_millis(limits.search_budget_ms);
+        let node = self.clone();
+        let viewer = viewer.clone();
+        let mut phrase = analyzer.terms(query);
+        phrase.truncate(MAX_TERMS);
+        let limit = limit.clamp(1, 100);
+        let hits = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let (ranked, cut_short) = score(node.store(), &terms, started + budget)?;
+            if cut_short {
+                tracing::info!(
+                    terms = terms.len(),
+                    "search used its time budget; ranking what was scored"
+                );
+            }
+            let mut hits = Vec::new();
+            // Re-rank a few more than are shown: enough for a phrase or title match from
+            // lower down to come up, few enough to stay cheap.
+            for (id, score) in ranked {
+                if hits.len() >= (limit * 4).max(RERANK_AT_LEAST) {
+                    break;
+                }
+                if let Some(post) = node.post_view(&id, Some(&viewer))? {
+                    let score = score * boost(&analyzer, &phrase, &terms, &post);
+                    hits.push(SearchHit { score, post });
+                }
+            }
+            // Best first; equal scores go to the newest, then by id, so the order is the
+            // same every time.
+            hits.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then(b.post.created_at.cmp(&a.post.created_at))
+                    .then(a.post.id.cmp(&b.post.id))
+            });
+            hits.truncate(limit);
+            Ok::<_, AppError>(hits)
+        })
+        .await
+        .map_err(AppError::internal)??;
+        drop(permit);
+        Ok(hits)
+    }
+
+    /// Waits until the index covers every event stored before now (at most a few seconds).
+    async fn wait_for_index(&self) -> Result<(), AppError> {
+        let target = self.store().last_local_seq()?;
+        let mut progress = self.indexer().progress.clone();
+        if let Some(w) = self.indexer().waker() {
+            // The indexer may be stopping; then the wait below times out.
+            let _ = w.send(Wake::Search);
+        }
+        let reached = tokio::time::timeout(
+            Duration::from_secs(5),
+            progress.wait_for(|done| *done >= target),
+        )
+        .await;
+        if !matches!(reached, Ok(Ok(_))) {
+            tracing::warn!(
+                target,
+                "search index is behind; answering from what is indexed"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_uses_its_first_sixteen_distinct_words() {
+        let many: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+        let a = Analyzer::new(crate::config::SearchLanguage::English);
+        let terms = query_terms(&a, &many.join(" "));
+        assert_eq!(terms.len(), MAX_TERMS);
+        assert_eq!(terms[0], "word0");
+        assert_eq!(terms[15], "word15");
+        assert_eq!(
+            query_terms(&a, "grant Grant GRANT funding"),
+            ["grant", "fund"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_search_waits_its_turn_then_is_refused() {
+        let turns = tokio::sync::Semaphore::new(1);
+        let first = take_turn(&turns, Duration::ZERO).await;
+        assert!(first.is_some());
+        assert!(take_turn(&turns, Duration::ZERO).await.is_none());
+        drop(first);
+        assert!(take_turn(&turns, Duration::ZERO).await.is_some());
+    }
+
+    #[test]
+    fn scoring_stops_at_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let past = Instant::now();
+        let (ranked, cut_short) = score(&store, &["grant".to_owned()], past).unwrap();
+        assert!(ranked.is_empty());
+        assert!(cut_short);
+    }
+}

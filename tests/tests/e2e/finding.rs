@@ -1,0 +1,187 @@
+//! Issue 22, items 1-4: search and the people directory find words however they were
+//! typed: other word forms, Chinese and Japanese without spaces, composed or decomposed
+//! accents, digits and single letters, exact phrases first, and ties to the newest.
+#![allow(clippy::unwrap_used)]
+
+use kindred_client::Client;
+use kindred_protocol::EventId;
+use kindred_protocol::api::*;
+use kindred_tests::{TestNode, eventually, pair};
+
+async fn topic(admin: &Client) {
+    admin
+        .create_topic(&CreateTopic {
+            name: "Learning".into(),
+            description: "What we learned".into(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+}
+
+async fn post(client: &Client, title: &str, body: &str, tags: &[&str]) -> PostView {
+    client
+        .create_post(
+            "Learning",
+            &NewPost {
+                title: title.into(),
+                body: body.into(),
+                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn titles(client: &Client, query: &str) -> Vec<String> {
+    client
+        .search(query, Some(20))
+        .await
+        .unwrap_or_else(|e| panic!("{query:?}: {e}"))
+        .into_iter()
+        .filter_map(|h| h.post.title)
+        .collect()
+}
+
+#[tokio::test]
+async fn words_are_found_in_any_form_script_or_spelling() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    post(
+        &admin,
+        "Small grants",
+        "We tried three funders before one said yes.",
+        &["grants"],
+    )
+    .await;
+    post(&admin, "Our project", "A walking group for carers.", &[]).await;
+    post(&admin, "学习小组", "我们的学习小组每周见面", &[]).await;
+    post(&admin, "コーヒー", "コーヒーショップで会いましょう", &[]).await;
+    post(&admin, "Caf\u{e9} mornings", "A warm space.", &[]).await;
+    let long_word = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch";
+    post(
+        &admin,
+        "A long name",
+        &format!("We met in {long_word}."),
+        &[],
+    )
+    .await;
+
+    for (query, expected) in [
+        ("grant", "Small grants"),
+        ("try", "Small grants"),
+        ("funder", "Small grants"),
+        ("projects", "Our project"),
+        ("学习", "学习小组"),
+        ("每周见面", "学习小组"),
+        ("我们的学习小组每周见面", "学习小组"),
+        ("コーヒー", "コーヒー"),
+        ("会いましょう", "コーヒー"),
+        ("cafe\u{301}", "Caf\u{e9} mornings"),
+        ("CAFE", "Caf\u{e9} mornings"),
+        (long_word, "A long name"),
+    ] {
+        let found = titles(&admin, query).await;
+        assert_eq!(
+            found.first().map(String::as_str),
+            Some(expected),
+            "{query:?}: {found:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn digits_phrases_and_ties_rank_the_right_post_first() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    post(
+        &admin,
+        "Living with type 2 diabetes",
+        "Diet and walking.",
+        &[],
+    )
+    .await;
+    post(
+        &admin,
+        "Living with type 1 diabetes",
+        "Insulin and walking.",
+        &[],
+    )
+    .await;
+    post(
+        &admin,
+        "Groups",
+        "Support for peers, and groups of all kinds.",
+        &[],
+    )
+    .await;
+    post(&admin, "Notes", "Running peer support groups well.", &[]).await;
+    for _ in 0..5 {
+        assert_eq!(
+            titles(&admin, "type 1 diabetes").await[0],
+            "Living with type 1 diabetes"
+        );
+        assert_eq!(
+            titles(&admin, "type 2 diabetes").await[0],
+            "Living with type 2 diabetes"
+        );
+        assert_eq!(titles(&admin, "peer support groups").await[0], "Notes");
+    }
+    // Equal scores: the newest first (then by id), the same every time.
+    let older = post(&admin, "Same words", "walking", &[]).await;
+    let newer = post(&admin, "Same words", "walking", &[]).await;
+    let order = |hits: Vec<SearchHit>| -> Vec<EventId> {
+        hits.into_iter()
+            .map(|h| h.post.id)
+            .filter(|id| *id == older.id || *id == newer.id)
+            .collect()
+    };
+    let first = order(admin.search("walking", Some(20)).await.unwrap());
+    assert_eq!(first.len(), 2);
+    if newer.created_at != older.created_at {
+        assert_eq!(first[0], newer.id, "the newest first");
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            order(admin.search("walking", Some(20)).await.unwrap()),
+            first
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_are_found_however_their_names_are_typed() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    let sam = a.member(&admin_a, "sam").await;
+    let zoe = b.member(&admin_b, "zoe").await;
+    zoe.update_me(&UpdateMe {
+        display_name: Some("Zo\u{eb} Ng".into()),
+        listed: Some(true),
+        happy_to_talk_about: Some("co\u{AD}production".into()),
+        ..UpdateMe::default()
+    })
+    .await
+    .unwrap();
+    eventually(20, || async {
+        (!sam.people(Some("Ng")).await.ok()?.is_empty()).then_some(())
+    })
+    .await;
+    for query in [
+        "Zo\u{eb}",
+        "Zoe\u{308}",
+        "zoe",
+        "ZOE NG",
+        "coproduction",
+        "copro",
+    ] {
+        let found = sam.people(Some(query)).await.unwrap();
+        assert_eq!(found.len(), 1, "{query:?}");
+        assert_eq!(found[0].display_name, "Zo\u{eb} Ng", "shown as written");
+    }
+}

@@ -51,6 +51,12 @@ pub fn fold(text: &str) -> String {
         .into_owned()
 }
 
+/// The key a topic is known by on every node: its name [`fold`]ed, with runs of spaces as
+/// one. "Café", "CAFE" and "Cafe" typed with a combining accent are one topic.
+pub fn topic_key(name: &str) -> String {
+    fold(name).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A combining mark from one of the diacritical-mark blocks (accents on Latin, Greek and
 /// Cyrillic letters).
 fn is_diacritic_mark(c: char) -> bool {
@@ -79,7 +85,16 @@ fn is_invisible(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, topic_key};
+
+    #[test]
+    fn a_topic_has_one_key_however_its_name_is_typed() {
+        for typed in ["Café", "cafe\u{301}", "  CAFÉ ", "Cafe"] {
+            assert_eq!(topic_key(typed), "cafe", "{typed:?}");
+        }
+        assert_eq!(topic_key("Peer   support\tgroups"), "peer support groups");
+        assert_ne!(topic_key("Funding"), topic_key("Fund ing"));
+    }
 
     #[test]
     fn one_word_however_it_was_typed() {

@@ -82,8 +82,10 @@ impl Node {
     pub(crate) fn topic_views(&self) -> Result<Vec<TopicView>, AppError> {
         let mut out = Vec::new();
         let local = self.store().topics()?;
-        let keys: std::collections::HashSet<String> =
-            local.iter().map(|t| t.name.trim().to_lowercase()).collect();
+        let keys: std::collections::HashSet<String> = local
+            .iter()
+            .map(|t| crate::rules::topic_key(&t.name))
+            .collect();
         for t in local {
             out.push(self.topic_view(t)?);
         }
@@ -103,7 +105,7 @@ impl Node {
                 last_activity: stats.last_activity.map(Timestamp),
             });
         }
-        out.sort_by_key(|t| t.name.to_lowercase());
+        out.sort_by_key(|t| kindred_protocol::text::fold(&t.name));
         Ok(out)
     }
 
@@ -137,11 +139,16 @@ impl Node {
         req: CreateTopic,
     ) -> Result<TopicView, AppError> {
         auth.require(Role::Moderator)?;
-        let name = required("topic name", &req.name)?;
+        let name = kindred_protocol::text::nfc(&required("topic name", &req.name)?);
         check_len("topic name", &name, MAX_TOPIC_BYTES)?;
         if name.chars().any(|c| c.is_control() || c == '/') {
             return Err(AppError::bad_request(
                 "A topic name cannot contain '/' or control characters.",
+            ));
+        }
+        if crate::rules::topic_key(&name).is_empty() {
+            return Err(AppError::bad_request(
+                "A topic name needs at least one letter or digit.",
             ));
         }
         check_len("description", &req.description, MAX_BIO_BYTES)?;
@@ -153,9 +160,15 @@ impl Node {
             created_at: Timestamp::now().as_millis(),
         };
         if !self.store().create_topic(&record)? {
+            let existing = self
+                .store()
+                .topic(&record.name)?
+                .map_or_else(|| record.name.clone(), |t| t.name);
             return Err(AppError::new(
                 kindred_protocol::api::ErrorCode::Conflict,
-                "A topic with that name already exists.",
+                format!(
+                    "There is already a topic “{existing}”: names that differ only in capitals, accents or spaces are the same topic."
+                ),
             ));
         }
         self.store().durable().await?;
@@ -380,7 +393,7 @@ impl Node {
         limit: usize,
         viewer: &MemberId,
     ) -> Result<Page<PostView>, AppError> {
-        let key = topic.trim().to_lowercase();
+        let key = crate::rules::topic_key(topic);
         // An organisation-only topic shows this node's posts only.
         let local_only = match self.store().topic(topic)? {
             Some(t) => !t.shared,

@@ -25,9 +25,10 @@ use kindred_protocol::event::body::chat::ConversationKind;
 use kindred_protocol::{Audience, EventBody, EventId, EventPayload, MemberId, NodeId};
 use thiserror::Error;
 
-/// The key a topic name is stored and matched under: trimmed and lower-cased.
+/// The key a topic name is stored and matched under, the same on every node
+/// ([`kindred_protocol::text::topic_key`]).
 pub(crate) fn topic_key(name: &str) -> String {
-    name.trim().to_lowercase()
+    kindred_protocol::text::topic_key(name)
 }
 
 /// What the rules need to know about the node deciding.

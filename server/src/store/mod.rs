@@ -46,7 +46,7 @@ pub(crate) use topics::TopicRecord;
 
 /// The database schema this build writes. Opening a newer one fails clearly
 /// (`meta::check_schema`); an older one is upgraded (`upgrade.rs`).
-pub(crate) const SCHEMA_VERSION: u32 = 7;
+pub(crate) const SCHEMA_VERSION: u32 = 8;
 
 /// Why a storage operation failed.
 #[derive(Debug, Error)]

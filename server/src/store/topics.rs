@@ -1,4 +1,5 @@
-//! `topics`: topic key (lower-cased name) → [`TopicRecord`] (JSON), topics this node created.
+//! `topics`: topic key (the folded name, `kindred_protocol::text::topic_key`) →
+//! [`TopicRecord`] (JSON), topics this node created.
 //! `topic_stats`: topic key (u8 len ‖ text) ‖ origin (32) → [`TopicStats`] (JSON), counts
 //! kept by the ingest path per origin node, so a blocked node's posts drop out of the
 //! counts at once (and come back on unblock) without recounting anything.
@@ -52,14 +53,14 @@ pub(crate) fn stats_key(topic: &str, origin: &NodeId) -> Vec<u8> {
 }
 
 /// Splits a `topic_stats` key into topic key and origin.
-fn split_stats_key(key: &[u8]) -> Option<(String, NodeId)> {
+pub(super) fn split_stats_key(key: &[u8]) -> Option<(String, NodeId)> {
     let (topic, origin) = split_text(key)?;
     Some((topic, NodeId::from_bytes(origin.try_into().ok()?)))
 }
 
 impl TopicStats {
     /// Adds another origin's counts to these.
-    fn add(&mut self, other: TopicStats) {
+    pub(super) fn add(&mut self, other: TopicStats) {
         if self.name.is_none() {
             self.name = other.name;
         }

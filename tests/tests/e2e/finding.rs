@@ -185,3 +185,63 @@ async fn people_are_found_however_their_names_are_typed() {
         assert_eq!(found[0].display_name, "Zo\u{eb} Ng", "shown as written");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_topic_named_two_ways_on_two_nodes_is_one_topic() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    for (admin, name) in [(&admin_a, "Caf\u{e9}"), (&admin_b, "Cafe\u{301}")] {
+        admin
+            .create_topic(&CreateTopic {
+                name: name.into(),
+                description: String::new(),
+                shared: true,
+            })
+            .await
+            .unwrap();
+    }
+    for (admin, name, title) in [
+        (&admin_a, "Caf\u{e9}", "From a"),
+        (&admin_b, "Cafe\u{301}", "From b"),
+    ] {
+        admin
+            .create_post(
+                name,
+                &NewPost {
+                    title: title.into(),
+                    body: "Our café mornings".into(),
+                    tags: vec![],
+                    content_warning: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Each node lists one topic with both organisations' posts, whichever way it is asked.
+    for admin in [&admin_a, &admin_b] {
+        eventually(20, || async {
+            let page = admin.topic_posts("CAFE", None, Some(10)).await.ok()?;
+            (page.items.len() == 2).then_some(())
+        })
+        .await;
+        let topics = admin.topics().await.unwrap();
+        let cafes: Vec<_> = topics
+            .iter()
+            .filter(|t| kindred_protocol::text::topic_key(&t.name) == "cafe")
+            .collect();
+        assert_eq!(cafes.len(), 1, "{topics:?}");
+    }
+    // A look-alike of an existing topic is refused, saying which.
+    let e = admin_a
+        .create_topic(&CreateTopic {
+            name: " CAFE\u{301} ".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Conflict));
+    assert!(e.to_string().contains("Caf\u{e9}"), "{e}");
+}

@@ -13,11 +13,13 @@
 //!
 //! - 5 → 6: names bound to nodes, and conversations in arrival order (`v6.rs`).
 //! - 6 → 7: profiles counted per node, for `federation.profiles_per_node` (`v7.rs`).
+//! - 7 → 8: topics keyed by their folded name (`v8.rs`).
 //!
 //! Each step can be interrupted by a crash and run again: the version is recorded last.
 
 mod v6;
 mod v7;
+mod v8;
 
 use kindred_protocol::{EventId, NodeId};
 
@@ -63,6 +65,9 @@ impl Store {
         }
         if from < 7 {
             self.count_profiles_per_node()?;
+        }
+        if from < 8 {
+            self.key_topics_by_folded_name()?;
         }
         if from < 2 {
             self.rebuild_topic_stats()?;

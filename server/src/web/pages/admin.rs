@@ -77,7 +77,7 @@ fn members_page(node: &Node, viewer: &Viewer) -> Result<MembersPage, PageError> 
             view,
         })
         .collect();
-    members.sort_by_key(|m| m.view.display_name.to_lowercase());
+    members.sort_by_key(|m| kindred_protocol::text::fold(&m.view.display_name));
     let mut invites: Vec<InviteRow> = node
         .invites(&viewer.auth)?
         .into_iter()
@@ -222,7 +222,7 @@ fn topics_page(node: &Node, viewer: &Viewer) -> Result<TopicsPage, PageError> {
         .iter()
         .map(|t| TopicItem::new(t, now))
         .collect();
-    topics.sort_by_key(|t| t.name.to_lowercase());
+    topics.sort_by_key(|t| kindred_protocol::text::fold(&t.name));
     Ok(TopicsPage {
         chrome: Chrome::member(node, viewer, "Topics", "/admin"),
         csrf: viewer.csrf.clone(),

@@ -35,10 +35,10 @@ fn entry(node: &Node, viewer: &Viewer, post: &kindred_protocol::api::PostView) -
 }
 
 fn find_topic(node: &Node, name: &str) -> Result<TopicView, PageError> {
-    let key = name.trim().to_lowercase();
+    let key = crate::rules::topic_key(name);
     node.topic_views()?
         .into_iter()
-        .find(|t| t.name.to_lowercase() == key)
+        .find(|t| crate::rules::topic_key(&t.name) == key)
         .ok_or_else(|| AppError::not_found(format!("There is no topic called “{name}”.")).into())
 }
 

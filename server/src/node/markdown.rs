@@ -34,6 +34,38 @@ pub(crate) fn render(markdown: &str) -> String {
     out
 }
 
+/// What a post says, as plain text: the words its rendering shows, without markup, with
+/// entities and escapes read (`&amp;` is "&", `\*` is "*"), raw HTML shown as the text it
+/// is shown as, an image as its description, and blocks separated by single spaces.
+pub(crate) fn plain_text(markdown: &str) -> String {
+    let options =
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS;
+    let mut out = String::with_capacity(markdown.len());
+    let space = |out: &mut String| {
+        if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    };
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t);
+            }
+            Event::SoftBreak | Event::HardBreak | Event::Rule => space(&mut out),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_),
+            ) => space(&mut out),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Keeps http(s), mailto and in-page/relative links; anything else (javascript:, data:, ...)
 /// becomes a dead link.
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {

@@ -36,6 +36,7 @@ use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
 use live::LiveHub;
 pub(crate) use live::Update;
+pub(crate) use markdown::plain_text;
 pub(crate) use rate_limit::RateLimiter;
 
 use crate::config::Config;

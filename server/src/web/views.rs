@@ -6,6 +6,7 @@ use kindred_protocol::{NodeId, Timestamp};
 
 use super::session::Viewer;
 use super::time::When;
+use unicode_segmentation::UnicodeSegmentation;
 
 /// A reaction button.
 pub(crate) struct ReactionButton {
@@ -173,18 +174,23 @@ pub(crate) fn path_segment(text: &str) -> String {
 
 /// The first `max` characters of Markdown as plain text, cut at a word.
 pub(crate) fn excerpt(markdown: &str, max: usize) -> String {
-    let plain: String = markdown
-        .chars()
-        .filter(|c| !matches!(c, '*' | '_' | '#' | '`' | '>' | '[' | ']'))
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
-    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = crate::node::plain_text(markdown);
     if plain.chars().count() <= max {
         return plain;
     }
-    let cut: String = plain.chars().take(max).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
-    format!("{cut}…")
+    // The last word boundary (UAX #29) within `max` characters: between words in spaced
+    // scripts, between characters in Chinese and Japanese.
+    let limit = plain
+        .char_indices()
+        .nth(max)
+        .map_or(plain.len(), |(at, _)| at);
+    let end = plain
+        .split_word_bound_indices()
+        .map(|(at, _)| at)
+        .filter(|at| *at <= limit && *at > 0)
+        .last()
+        .unwrap_or(limit);
+    format!("{}…", plain[..end].trim_end())
 }
 
 /// A short, human name for the device behind a session's user agent, such as
@@ -252,6 +258,20 @@ mod tests {
         let e = excerpt(&long, 22);
         assert!(e.ends_with('…') && e.chars().count() <= 23, "{e}");
         assert!(!e.contains("wor…"));
+        // What the post says, not its source: entities, escapes, links, raw HTML.
+        assert_eq!(
+            excerpt("Fish &amp; chips &mdash; 5 \\* 3", 100),
+            "Fish & chips — 5 * 3"
+        );
+        assert_eq!(
+            excerpt("See [our guide](https://example.org) and <b>this</b>", 100),
+            "See our guide and <b>this</b>"
+        );
+        assert_eq!(excerpt("- one\n- two\n\n> quoted", 100), "one two quoted");
+        // Chinese is cut between characters, never mid-character.
+        let zh = excerpt(&"我们的学习小组".repeat(10), 10);
+        assert_eq!(zh.chars().count(), 11, "{zh}");
+        assert!(zh.ends_with('…'));
     }
 
     #[test]

@@ -245,3 +245,28 @@ async fn a_topic_named_two_ways_on_two_nodes_is_one_topic() {
     assert_eq!(e.code(), Some(ErrorCode::Conflict));
     assert!(e.to_string().contains("Caf\u{e9}"), "{e}");
 }
+
+/// Issue 22, item 5: a list's excerpt is what the post says, not its Markdown source.
+#[tokio::test]
+async fn excerpts_show_what_a_post_says() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    post(
+        &admin,
+        "Chips",
+        "Fish &amp; chips &mdash; 5 \\* 3, see [the menu](https://example.org).",
+        &[],
+    )
+    .await;
+    let mut browser = kindred_tests::web::Browser::new(&node.url());
+    browser.sign_in("admin", kindred_tests::PASSWORD).await;
+    let page = browser.get("/topics/Learning").await;
+    // The page escapes "&" once (askama writes it as &#38;).
+    assert!(
+        page.has("Fish &#38; chips — 5 * 3, see the menu."),
+        "{}",
+        page.html
+    );
+    assert!(!page.has("amp;") && !page.has("mdash") && !page.has("\\*"));
+}

@@ -187,8 +187,8 @@ pub(crate) fn excerpt(markdown: &str, max: usize) -> String {
     let end = plain
         .split_word_bound_indices()
         .map(|(at, _)| at)
-        .filter(|at| *at <= limit && *at > 0)
-        .last()
+        .rev()
+        .find(|at| *at <= limit && *at > 0)
         .unwrap_or(limit);
     format!("{}…", plain[..end].trim_end())
 }

@@ -57,6 +57,25 @@ pub fn topic_key(name: &str) -> String {
     fold(name).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// "1 reply", "2 replies": a number with the noun that agrees with it (English).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// "every day", "every week", "every 2 weeks", "every 10 days".
+pub fn every_days(days: u32) -> String {
+    match days {
+        1 => "every day".to_owned(),
+        7 => "every week".to_owned(),
+        d if d > 0 && d % 7 == 0 => format!("every {} weeks", d / 7),
+        d => format!("every {d} days"),
+    }
+}
+
 /// A combining mark from one of the diacritical-mark blocks (accents on Latin, Greek and
 /// Cyrillic letters).
 fn is_diacritic_mark(c: char) -> bool {

@@ -5,6 +5,7 @@
 //! process on ephemeral loopback ports.
 
 mod api;
+mod calendar;
 pub mod config;
 mod error;
 mod federation;

@@ -54,8 +54,9 @@ fn match_line(m: &MatchView) -> String {
     }
     if let Some(a) = &m.agreement {
         line.push_str(&format!(
-            "\n    agreed: {} (every {} days)",
-            a.goals, a.rhythm_days
+            "\n    agreed: {} ({})",
+            a.goals,
+            kindred_protocol::text::every_days(u32::from(a.rhythm_days))
         ));
     }
     if !m.checkins.is_empty() {
@@ -115,8 +116,9 @@ pub(crate) async fn mentor(
     };
     print(
         format!(
-            "Your offer is {status}, with {} of {} places free.",
-            view.offer.places_left, view.offer.capacity
+            "Your offer is {status}, with {} of {} free.",
+            view.offer.places_left,
+            kindred_protocol::text::count(u64::from(view.offer.capacity), "place", "places")
         ),
         &view,
     )

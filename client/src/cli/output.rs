@@ -2,26 +2,20 @@
 
 use kindred_protocol::Timestamp;
 use kindred_protocol::api::{PostView, StreamMessage, TopicView};
+use kindred_protocol::text::count;
 
-/// `YYYY-MM-DD HH:MM UTC` from milliseconds since the epoch.
+/// "29 Nov 2026 21:16 GMT": a time in this computer's time zone.
 pub(crate) fn time(ts: Timestamp) -> String {
-    let secs = ts.as_millis() / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), for dates without a time crate.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
+    // In this computer's time zone, as other command-line tools show times.
+    time_in(ts, jiff::tz::TimeZone::system())
+}
+
+fn time_in(ts: Timestamp, zone: jiff::tz::TimeZone) -> String {
+    i64::try_from(ts.as_millis())
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.to_zoned(zone).strftime("%-d %b %Y %H:%M %Z").to_string())
+        .unwrap_or_default()
 }
 
 pub(crate) fn topic(t: &TopicView) -> String {
@@ -35,8 +29,10 @@ pub(crate) fn topic(t: &TopicView) -> String {
         .map(|ts| format!(", last active {}", time(ts)))
         .unwrap_or_default();
     let mut line = format!(
-        "{} ({scope}): {} posts, {} replies{last}",
-        t.name, t.posts, t.replies
+        "{} ({scope}): {}, {}{last}",
+        t.name,
+        count(t.posts, "post", "posts"),
+        count(t.replies, "reply", "replies")
     );
     if !t.description.is_empty() {
         line.push_str(&format!("\n    {}", t.description));
@@ -77,7 +73,7 @@ pub(crate) fn post(p: &PostView, show_body: bool) -> String {
         })
         .collect();
     if p.thread_root.is_none() {
-        counts.push(format!("{} replies", p.reply_count));
+        counts.push(count(p.reply_count, "reply", "replies"));
     }
     if !counts.is_empty() {
         out.push_str(&format!("  {}\n", counts.join(" · ")));
@@ -248,10 +244,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_utc_times() {
-        assert_eq!(time(Timestamp(0)), "1970-01-01 00:00 UTC");
-        assert_eq!(time(Timestamp(1_795_394_978_714)), "2026-11-23 00:49 UTC");
-        assert_eq!(time(Timestamp(951_782_400_000)), "2000-02-29 00:00 UTC");
+    fn times_are_in_the_local_zone_with_its_name() {
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(time_in(Timestamp(0), utc.clone()), "1 Jan 1970 00:00 UTC");
+        assert_eq!(
+            time_in(Timestamp(951_782_400_000), utc),
+            "29 Feb 2000 00:00 UTC"
+        );
+        let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
+        // 23:30 UTC on 30 June is 00:30 BST on 1 July.
+        assert_eq!(
+            time_in(Timestamp(1_814_398_200_000), london.clone()),
+            "1 Jul 2027 00:30 BST"
+        );
+        assert_eq!(
+            time_in(Timestamp(1_795_394_978_714), london),
+            "23 Nov 2026 00:49 GMT"
+        );
     }
 
     #[test]
@@ -284,7 +293,10 @@ mod tests {
         p.connected = true;
         p.connected_since = Some(Timestamp(0));
         let up = peer(&p);
-        assert!(up.contains("connected since 1970-01-01 00:00 UTC"), "{up}");
+        assert!(
+            up.contains(&format!("connected since {}", time(Timestamp(0)))),
+            "{up}"
+        );
         assert!(up.contains("before this link: connection refused"), "{up}");
         assert!(!up.contains("last error"), "{up}");
     }

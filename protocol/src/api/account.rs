@@ -122,6 +122,13 @@ pub struct MemberView {
     /// Whether their read position is shared in conversations.
     #[serde(default)]
     pub read_markers: bool,
+    /// The time zone their dates are shown in (IANA name): their own choice, or the
+    /// organisation's.
+    #[serde(default)]
+    pub time_zone: String,
+    /// Whether `time_zone` is their own choice (false: the organisation's).
+    #[serde(default)]
+    pub own_time_zone: bool,
 }
 
 /// `POST /api/v1/invites`: an admin invites someone.
@@ -193,6 +200,10 @@ pub struct UpdateMe {
     /// Share how far they have read with the others in a conversation.
     #[serde(default)]
     pub read_markers: Option<bool>,
+    /// Their own time zone (an IANA name such as `Europe/Warsaw`); an empty string goes
+    /// back to the organisation's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// `POST /api/v1/me/password`.

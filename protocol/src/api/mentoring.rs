@@ -27,6 +27,37 @@ pub const MENTORING_TOPICS: &[&str] = &[
     "community-engagement",
 ];
 
+/// The name people read for a topic of the vocabulary ("co-production" is "Co-production",
+/// "burnout-and-wellbeing" is "Burnout and wellbeing"); a topic another node added is its
+/// key with spaces for hyphens.
+pub fn topic_name(key: &str) -> String {
+    let known = match key {
+        "funding" => "Funding",
+        "volunteers" => "Volunteers",
+        "co-production" => "Co-production",
+        "lived-experience" => "Lived experience",
+        "burnout-and-wellbeing" => "Burnout and wellbeing",
+        "events" => "Events",
+        "evaluation" => "Evaluation",
+        "governance" => "Governance",
+        "safeguarding" => "Safeguarding",
+        "digital" => "Digital",
+        "partnerships" => "Partnerships",
+        "leadership" => "Leadership",
+        "peer-support" => "Peer support",
+        "community-engagement" => "Community engagement",
+        other => {
+            let spaced = other.replace('-', " ");
+            let mut chars = spaced.chars();
+            return match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            };
+        }
+    };
+    known.to_owned()
+}
+
 /// `PUT /api/v1/mentoring/offer`: publish or update the member's mentor offer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PublishOffer {

@@ -186,6 +186,9 @@ pub struct NodeSection {
     /// The address people and peers use to reach this node (used in invite links). When
     /// unset, `http://<listen address>`.
     pub public_url: Option<String>,
+    /// The organisation's time zone (an IANA name such as `Europe/London`): dates on pages
+    /// and mentoring rhythms follow it, unless a member chooses their own.
+    pub time_zone: String,
 }
 
 /// Where the node listens and keeps its data.
@@ -360,6 +363,7 @@ impl Default for NodeSection {
             name: NodeName::new("localhost").unwrap_or_else(|_| unreachable!("valid literal")),
             organisation: "My organisation".to_owned(),
             public_url: None,
+            time_zone: "Europe/London".to_owned(),
         }
     }
 }
@@ -482,6 +486,12 @@ impl Config {
 
     /// Checks values that types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if crate::calendar::zone(&self.node.time_zone).is_none() {
+            return Err(ConfigError::Value(format!(
+                "node.time_zone {:?} is not a time zone: use an IANA name such as \"Europe/London\"",
+                self.node.time_zone
+            )));
+        }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err(ConfigError::Value(
                 "tls.cert_file and tls.key_file go together: set both, or neither".to_owned(),

@@ -92,7 +92,18 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
     }
     if !shared.is_empty() && !wanted.is_empty() {
         score += 40.0 * weight(r, "topics") * shared.len() as f64 / wanted.len() as f64;
-        let list: Vec<&str> = shared.iter().map(|s| s.as_str()).collect();
+        // Names, not keys, mid-sentence: "burnout and wellbeing".
+        let list: Vec<String> = shared
+            .iter()
+            .map(|s| {
+                let name = kindred_protocol::api::topic_name(s);
+                let mut chars = name.chars();
+                match chars.next() {
+                    Some(first) => first.to_lowercase().chain(chars).collect(),
+                    None => String::new(),
+                }
+            })
+            .collect();
         reasons.push(if shared.len() == 1 {
             format!("can help with {}", list[0])
         } else {
@@ -159,8 +170,8 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
     score += 10.0 * weight(r, "availability") * hours_fit;
     if hours_fit >= 1.0 && o.availability.hours_per_month > 0 {
         reasons.push(format!(
-            "has {} hours a month",
-            o.availability.hours_per_month
+            "has {} a month",
+            crate::calendar::count(u64::from(o.availability.hours_per_month), "hour", "hours")
         ));
     }
     if shared_days > 0 {

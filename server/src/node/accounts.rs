@@ -239,7 +239,28 @@ impl Node {
             listed: m.listed,
             happy_to_talk_about: m.happy_to_talk_about.clone(),
             read_markers: m.read_markers,
+            time_zone: m
+                .time_zone
+                .clone()
+                .unwrap_or_else(|| self.config().node.time_zone.clone()),
+            own_time_zone: m.time_zone.is_some(),
         })
+    }
+
+    /// The organisation's time zone (`node.time_zone`, checked at start).
+    pub(crate) fn organisation_zone(&self) -> jiff::tz::TimeZone {
+        crate::calendar::zone(&self.config().node.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The time zone `member`'s dates are shown and worked out in: their own, or the
+    /// organisation's.
+    pub(crate) fn time_zone_of(&self, member: &MemberRecord) -> jiff::tz::TimeZone {
+        member
+            .time_zone
+            .as_deref()
+            .and_then(crate::calendar::zone)
+            .or_else(|| crate::calendar::zone(&self.config().node.time_zone))
+            .unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
     fn check_password(&self, password: &str) -> Result<(), AppError> {
@@ -298,6 +319,7 @@ impl Node {
             listed: false,
             happy_to_talk_about: String::new(),
             read_markers: true,
+            time_zone: None,
         };
         Ok((record, member_id))
     }
@@ -692,6 +714,18 @@ impl Node {
         }
         if let Some(markers) = req.read_markers {
             member.read_markers = markers;
+        }
+        if let Some(zone) = req.time_zone {
+            let zone = zone.trim();
+            member.time_zone = if zone.is_empty() {
+                None
+            } else if crate::calendar::zone(zone).is_some() {
+                Some(zone.to_owned())
+            } else {
+                return Err(AppError::bad_request(format!(
+                    "“{zone}” is not a time zone we know. Use a name such as Europe/London or Asia/Karachi."
+                )));
+            };
         }
         self.store().put_member(&member)?;
         self.store().durable().await?;

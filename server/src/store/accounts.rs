@@ -45,6 +45,9 @@ pub(crate) struct MemberRecord {
     /// Share their read position in conversations.
     #[serde(default = "yes")]
     pub(crate) read_markers: bool,
+    /// Their own time zone (IANA name); `None`: the organisation's.
+    #[serde(default)]
+    pub(crate) time_zone: Option<String>,
 }
 
 fn yes() -> bool {

@@ -33,6 +33,8 @@ pub(crate) struct Viewer {
     pub(crate) csrf: String,
     /// The notice to show once, if a redirect left one.
     pub(crate) flash: Option<super::chrome::Flash>,
+    /// The time zone their dates are shown in.
+    pub(crate) tz: jiff::tz::TimeZone,
 }
 
 impl Viewer {
@@ -86,6 +88,7 @@ impl FromRequestParts<Node> for Viewer {
             check_origin(&parts.headers)?;
         }
         Ok(Viewer {
+            tz: node.time_zone_of(&auth.member),
             auth,
             csrf: csrf_for(&token),
             flash: cookie(&parts.headers, FLASH_COOKIE)
@@ -99,6 +102,7 @@ pub(crate) fn signed_in_viewer(node: &Node, headers: &HeaderMap) -> Option<Viewe
     let token = cookie(headers, SESSION_COOKIE)?;
     let auth = node.authenticate(&token).ok()?;
     Some(Viewer {
+        tz: node.time_zone_of(&auth.member),
         auth,
         csrf: csrf_for(&token),
         flash: flash_in(headers),

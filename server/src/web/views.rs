@@ -102,8 +102,8 @@ impl Entry {
             topic_url: topic_url(&post.topic),
             author_name: post.author_name.clone(),
             organisation: post.organisation.clone(),
-            when: When::new(post.created_at, now),
-            edited: post.edited_at.map(|t| When::new(t, now)),
+            when: When::new(post.created_at, now, &viewer.tz),
+            edited: post.edited_at.map(|t| When::new(t, now, &viewer.tz)),
             body_html: post.body_html.clone(),
             excerpt: excerpt(&post.body, 220),
             tags: post.tags.clone(),
@@ -141,7 +141,7 @@ pub(crate) struct TopicItem {
 }
 
 impl TopicItem {
-    pub(crate) fn new(topic: &TopicView, now: Timestamp) -> Self {
+    pub(crate) fn new(topic: &TopicView, now: Timestamp, tz: &jiff::tz::TimeZone) -> Self {
         Self {
             name: topic.name.clone(),
             url: topic_url(&topic.name),
@@ -149,7 +149,7 @@ impl TopicItem {
             shared: topic.shared,
             posts: topic.posts,
             replies: topic.replies,
-            last_activity: topic.last_activity.map(|t| When::new(t, now)),
+            last_activity: topic.last_activity.map(|t| When::new(t, now, tz)),
         }
     }
 }

@@ -270,3 +270,68 @@ async fn excerpts_show_what_a_post_says() {
     );
     assert!(!page.has("amp;") && !page.has("mdash") && !page.has("\\*"));
 }
+
+/// Issue 22, item 6: dates are shown in the organisation's time zone, or the member's own.
+#[tokio::test]
+async fn dates_are_shown_in_the_readers_time_zone() {
+    // The node's clock stands at 23:30 UTC on 30 June 2027: 00:30 on 1 July in London.
+    let target: i64 = 1_814_398_200_000;
+    let now = i64::try_from(kindred_protocol::Timestamp::now().as_millis()).unwrap();
+    let clock = std::sync::Arc::new(kindred_server::SkewedClock(target - now));
+    let node = TestNode::start_with_clock(clock, |_| {}).await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    let p = post(&admin, "Summer", "Written just after midnight.", &[]).await;
+    let mut browser = kindred_tests::web::Browser::new(&node.url());
+    browser.sign_in("admin", kindred_tests::PASSWORD).await;
+    let page = browser.get(&format!("/posts/{}", p.id)).await;
+    assert!(page.has("1 July 2027"), "{}", page.html);
+    // A member who chooses UTC sees the day it was there.
+    let me = admin
+        .update_me(&UpdateMe {
+            time_zone: Some("UTC".into()),
+            ..UpdateMe::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((me.time_zone.as_str(), me.own_time_zone), ("UTC", true));
+    let page = browser.get(&format!("/posts/{}", p.id)).await;
+    assert!(page.has("30 June 2027"), "{}", page.html);
+    // A zone that does not exist is refused, clearly; empty goes back to the organisation's.
+    let e = admin
+        .update_me(&UpdateMe {
+            time_zone: Some("Europe/Atlantis".into()),
+            ..UpdateMe::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::BadRequest));
+    assert!(e.to_string().contains("Europe/Atlantis"), "{e}");
+    let me = admin
+        .update_me(&UpdateMe {
+            time_zone: Some(String::new()),
+            ..UpdateMe::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (me.time_zone.as_str(), me.own_time_zone),
+        ("Europe/London", false)
+    );
+    // The settings form says which zone is used and refuses a wrong one on its field.
+    let settings = browser.get("/settings").await;
+    assert!(
+        settings.has("Europe/London, your organisation"),
+        "{}",
+        settings.html
+    );
+    let refused = browser
+        .submit(
+            "/settings",
+            "/settings/profile",
+            &[("display_name", "Admin"), ("time_zone", "Nowhere/Special")],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.has("time_zone-error"), "{}", refused.html);
+}

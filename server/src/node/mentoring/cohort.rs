@@ -284,7 +284,12 @@ impl Node {
                         .max()
                         .or(m.answered_at)
                         .unwrap_or(m.created_at);
-                    let quiet = now.saturating_sub(last) > 2 * rhythm * 86_400_000;
+                    let quiet = now
+                        > crate::calendar::days_later(
+                            last,
+                            2 * u32::try_from(rhythm).unwrap_or(u32::MAX / 2),
+                            &self.organisation_zone(),
+                        );
                     let unhappy = m.checkins.iter().any(|c| c.fit == Some(Fit::NotGood));
                     if quiet || unhappy {
                         at_risk += 1;
@@ -301,7 +306,7 @@ impl Node {
                 _ => {}
             }
         }
-        let weeks = weekly(&requests, &matches, now);
+        let weeks = weekly(&requests, &matches, now, &self.organisation_zone());
         let times: Vec<f64> = requests
             .iter()
             .filter_map(|r| {
@@ -325,26 +330,37 @@ impl Node {
 }
 
 /// Weeks shown on the dashboard's chart.
-const DASHBOARD_WEEKS: u64 = 12;
-const WEEK_MS: u64 = 7 * 86_400_000;
-/// 1970-01-01 was a Thursday; weeks start on Mondays (UTC).
-const MONDAY_OFFSET_MS: u64 = 4 * 86_400_000;
+const DASHBOARD_WEEKS: usize = 12;
 
-/// Requests, starts and closures per week for the last [`DASHBOARD_WEEKS`] weeks.
-fn weekly(requests: &[RequestRecord], matches: &[MatchRecord], now: u64) -> Vec<WeekCounts> {
-    let this_week = now.saturating_sub(MONDAY_OFFSET_MS) / WEEK_MS;
-    let first = this_week.saturating_sub(DASHBOARD_WEEKS - 1);
-    let mut weeks: Vec<WeekCounts> = (first..=this_week)
-        .map(|w| WeekCounts {
-            starts_at: Timestamp(w * WEEK_MS + MONDAY_OFFSET_MS),
+/// Requests, starts and closures per week (Monday to Sunday in `tz`) for the last
+/// [`DASHBOARD_WEEKS`] weeks.
+fn weekly(
+    requests: &[RequestRecord],
+    matches: &[MatchRecord],
+    now: u64,
+    tz: &jiff::tz::TimeZone,
+) -> Vec<WeekCounts> {
+    // Week starts, oldest first; a week across a clock change is 167 or 169 hours.
+    let mut starts = vec![crate::calendar::week_start(now, tz)];
+    while starts.len() < DASHBOARD_WEEKS {
+        let previous = crate::calendar::week_start(starts[0].saturating_sub(1), tz);
+        starts.insert(0, previous);
+    }
+    let mut weeks: Vec<WeekCounts> = starts
+        .iter()
+        .map(|s| WeekCounts {
+            starts_at: Timestamp(*s),
             requests: 0,
             matches: 0,
             closures: 0,
         })
         .collect();
-    let mut slot = |at: u64| -> Option<usize> {
-        let week = at.checked_sub(MONDAY_OFFSET_MS)? / WEEK_MS;
-        (week >= first && week <= this_week).then(|| (week - first) as usize)
+    let first = starts[0];
+    let slot = |at: u64| -> Option<usize> {
+        if at < first || at > now {
+            return None;
+        }
+        starts.iter().rposition(|s| *s <= at)
     };
     for r in requests {
         if let Some(i) = slot(r.created_at) {
@@ -358,7 +374,7 @@ fn weekly(requests: &[RequestRecord], matches: &[MatchRecord], now: u64) -> Vec<
         {
             weeks[i].matches += 1;
         }
-        if let Some(i) = m.closed_at.and_then(&mut slot) {
+        if let Some(i) = m.closed_at.and_then(slot) {
             weeks[i].closures += 1;
         }
     }

@@ -437,12 +437,11 @@ impl Node {
             (m.status == MatchStatus::Active || m.status == MatchStatus::Closed)
                 .then(|| direct_conversation(&m.buddy, &m.mentor))
         });
-        let rhythm_ms = m
+        let rhythm_days = m
             .agreement
             .as_ref()
-            .map(|a| u64::from(a.rhythm_days))
-            .unwrap_or(14)
-            * 86_400_000;
+            .map(|a| u32::from(a.rhythm_days))
+            .unwrap_or(14);
         let last_mine = m
             .checkins
             .iter()
@@ -451,8 +450,11 @@ impl Node {
             .max()
             .or(m.answered_at)
             .unwrap_or(m.created_at);
-        let checkin_due = m.status == MatchStatus::Active
-            && Timestamp::now().as_millis().saturating_sub(last_mine) >= rhythm_ms;
+        // Due the same local time that many days on, in the member's calendar (a week is
+        // a week across a clock change).
+        let due_at =
+            crate::calendar::days_later(last_mine, rhythm_days, &self.time_zone_of(&auth.member));
+        let checkin_due = m.status == MatchStatus::Active && Timestamp::now().as_millis() >= due_at;
         Ok(MatchView {
             checkin_due,
             id: m.id,

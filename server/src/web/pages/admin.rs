@@ -72,7 +72,7 @@ fn members_page(node: &Node, viewer: &Viewer) -> Result<MembersPage, PageError> 
         .members(&viewer.auth)?
         .into_iter()
         .map(|view| MemberRow {
-            joined: When::new(view.created_at, now),
+            joined: When::new(view.created_at, now, &viewer.tz),
             is_me: view.username == viewer.auth.member.username,
             view,
         })
@@ -95,7 +95,7 @@ fn members_page(node: &Node, viewer: &Viewer) -> Result<MembersPage, PageError> 
                 id: i.id,
                 role: i.role,
                 note: i.note.unwrap_or_default(),
-                created: When::new(i.created_at, now),
+                created: When::new(i.created_at, now, &viewer.tz),
                 state,
                 open,
             }
@@ -155,7 +155,7 @@ pub(crate) async fn create_invite(
     };
     let created = node.create_invite(&viewer.auth, req).await?;
     let mut page = members_page(&node, &viewer)?;
-    page.created_expires = Some(When::new(created.expires_at, Timestamp::now()));
+    page.created_expires = Some(When::new(created.expires_at, Timestamp::now(), &viewer.tz));
     page.created = Some(created);
     render_with_status(&page, &page.chrome, StatusCode::CREATED)
 }
@@ -220,7 +220,7 @@ fn topics_page(node: &Node, viewer: &Viewer) -> Result<TopicsPage, PageError> {
     let mut topics: Vec<TopicItem> = node
         .topic_views()?
         .iter()
-        .map(|t| TopicItem::new(t, now))
+        .map(|t| TopicItem::new(t, now, &viewer.tz))
         .collect();
     topics.sort_by_key(|t| kindred_protocol::text::fold(&t.name));
     Ok(TopicsPage {
@@ -344,7 +344,7 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
         .peer_views()?
         .into_iter()
         .map(|view| PeerRow {
-            since: view.connected_since.map(|t| When::new(t, now)),
+            since: view.connected_since.map(|t| When::new(t, now, &viewer.tz)),
             clock: view
                 .clock_offset_ms
                 .filter(|o| o.unsigned_abs() > node.config().federation.clock_warning_ms)
@@ -387,7 +387,7 @@ pub(crate) async fn create_peer_invite(
     let _: NoFields = member_form(&viewer, &body)?;
     let created = node.create_peer_invite(&viewer.auth).await?;
     let mut page = peers_page(&node, &viewer)?;
-    page.invite_expires = Some(When::new(created.expires_at, Timestamp::now()));
+    page.invite_expires = Some(When::new(created.expires_at, Timestamp::now(), &viewer.tz));
     page.invite = Some(created.token);
     render_with_status(&page, &page.chrome, StatusCode::CREATED)
 }

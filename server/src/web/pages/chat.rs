@@ -141,7 +141,7 @@ fn conversation_items(node: &Node, viewer: &Viewer) -> Result<Vec<ConversationIt
                 };
                 (who, excerpt(&m.body, 120))
             }),
-            when: c.last_activity.map(|t| When::new(t, now)),
+            when: c.last_activity.map(|t| When::new(t, now, &viewer.tz)),
         })
         .collect())
 }
@@ -202,7 +202,7 @@ fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -
         organisation: node.organisation_of(&m.author),
         mine: m.author == viewer.auth.member_id,
         body_html: m.body_html.clone(),
-        when: When::new(m.created_at, now),
+        when: When::new(m.created_at, now, &viewer.tz),
         edited: m.edited_at.is_some(),
         seen_by: Vec::new(),
     }

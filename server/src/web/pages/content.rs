@@ -73,7 +73,7 @@ pub(crate) async fn home(State(node): State<Node>, viewer: Viewer) -> Result<Res
                 .collect()
         };
         topics.push(HomeTopic {
-            topic: TopicItem::new(view, now),
+            topic: TopicItem::new(view, now, &viewer.tz),
             recent,
         });
     }
@@ -128,7 +128,7 @@ pub(crate) async fn topic(
             .iter()
             .map(|p| entry(&node, &viewer, p))
             .collect(),
-        topic: TopicItem::new(&view, Timestamp::now()),
+        topic: TopicItem::new(&view, Timestamp::now(), &viewer.tz),
         paged: q.before.is_some(),
         older: page.next_cursor,
     };

@@ -38,7 +38,7 @@ struct WeekRow {
 }
 
 /// Lays the weeks out as grouped bars, scaled to the largest count.
-fn chart(weeks: &[WeekCounts]) -> (Vec<Bar>, Vec<WeekRow>, u64) {
+fn chart(weeks: &[WeekCounts], tz: &jiff::tz::TimeZone) -> (Vec<Bar>, Vec<WeekRow>, u64) {
     let top = weeks
         .iter()
         .flat_map(|w| [w.requests, w.matches, w.closures])
@@ -52,7 +52,7 @@ fn chart(weeks: &[WeekCounts]) -> (Vec<Bar>, Vec<WeekRow>, u64) {
     let mut rows = Vec::new();
     for (i, w) in weeks.iter().enumerate() {
         let x0 = AXIS_LEFT + i as u64 * slot + 4;
-        let label = crate::web::time::day_month(w.starts_at);
+        let label = crate::web::time::day_month(w.starts_at, tz);
         for (j, (value, class, what)) in [
             (w.requests, "bar-requests", "requests"),
             (w.matches, "bar-matches", "matches started"),
@@ -104,7 +104,7 @@ pub(crate) async fn dashboard(
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let d = node.dashboard(&viewer.auth).await?;
-    let (bars, weeks, top) = chart(&d.weeks);
+    let (bars, weeks, top) = chart(&d.weeks, &viewer.tz);
     let page = DashboardPage {
         chrome: Chrome::member(&node, &viewer, "Mentoring dashboard", "/admin"),
         csrf: viewer.csrf.clone(),
@@ -263,7 +263,7 @@ mod tests {
                 closures: 0,
             })
             .collect();
-        let (bars, rows, top) = chart(&weeks);
+        let (bars, rows, top) = chart(&weeks, &jiff::tz::TimeZone::UTC);
         assert_eq!(top, 11);
         assert_eq!(bars.len(), 36);
         assert_eq!(rows.len(), 12);

@@ -60,12 +60,7 @@ fn match_id(text: &str) -> Result<EventId, PageError> {
 
 /// "burnout-and-wellbeing" as "Burnout and wellbeing".
 fn topic_label(slug: &str) -> String {
-    let spaced = slug.replace('-', " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    kindred_protocol::api::topic_name(slug)
 }
 
 fn mode_text(mode: Mode) -> &'static str {
@@ -570,8 +565,8 @@ fn suggestion_item(s: &Suggestion) -> SuggestionItem {
         topics: topics.join(", "),
         meets: mode_text(o.mode).to_owned(),
         time: format!(
-            "{} hours a month, {}",
-            o.availability.hours_per_month,
+            "{} a month, {}",
+            crate::calendar::count(u64::from(o.availability.hours_per_month), "hour", "hours"),
             days_text(o.availability.days)
         ),
         places_left: o.places_left,
@@ -707,6 +702,10 @@ struct MatchPage {
     answer_message: Option<String>,
     agreement: Option<Agreement>,
     agreement_ends: String,
+    /// The agreement's end as people read it ("31 March 2027").
+    agreement_ends_text: String,
+    /// "every week", "every 2 weeks".
+    rhythm_text: String,
     checkins: Vec<CheckInItem>,
     checkin_due: bool,
     first_checkin: bool,
@@ -738,7 +737,7 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             pulse: pulse_text(c.pulse),
             fit: c.fit.map(fit_text),
             note: c.note.clone(),
-            when: When::new(c.at, now),
+            when: When::new(c.at, now, &viewer.tz),
         })
         .collect();
     let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
@@ -760,7 +759,18 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             .agreement
             .as_ref()
             .filter(|a| a.ends_at > 0)
-            .map(|a| crate::web::time::date_value(a.ends_at))
+            .map(|a| crate::web::time::date_value(a.ends_at, &viewer.tz))
+            .unwrap_or_default(),
+        agreement_ends_text: m
+            .agreement
+            .as_ref()
+            .filter(|a| a.ends_at > 0)
+            .map(|a| crate::calendar::human_date(a.ends_at, &viewer.tz))
+            .unwrap_or_default(),
+        rhythm_text: m
+            .agreement
+            .as_ref()
+            .map(|a| crate::calendar::every_days(u32::from(a.rhythm_days)))
             .unwrap_or_default(),
         agreement: m.agreement.clone(),
         first_checkin: !checkins.iter().any(|c| c.by_me),
@@ -890,7 +900,7 @@ pub(crate) async fn agree(
     let ends = if form.ends_on.trim().is_empty() {
         Some(0)
     } else {
-        crate::web::time::parse_date(&form.ends_on)
+        crate::web::time::parse_date(&form.ends_on, &viewer.tz)
     };
     let (Some(rhythm_days), Some(ends_at)) = (rhythm, ends) else {
         let error = AppError::bad_request(

@@ -35,6 +35,10 @@ struct SettingsPage {
     me: MemberView,
     display_name: String,
     happy_to_talk_about: String,
+    /// The member's own time zone as typed ("" for the organisation's).
+    time_zone: String,
+    /// Says which zone dates are in without one.
+    zone_hint: String,
     problems: Problems,
     password_problems: Problems,
     password_hint: String,
@@ -49,7 +53,7 @@ fn settings_page(node: &Node, viewer: &Viewer) -> Result<SettingsPage, PageError
         .into_iter()
         .map(|s| Device {
             name: device_name(s.user_agent.as_deref()),
-            since: When::new(s.created_at, now),
+            since: When::new(s.created_at, now, &viewer.tz),
             current: s.current,
             id: s.id,
         })
@@ -59,6 +63,15 @@ fn settings_page(node: &Node, viewer: &Viewer) -> Result<SettingsPage, PageError
         csrf: viewer.csrf.clone(),
         display_name: me.display_name.clone(),
         happy_to_talk_about: me.happy_to_talk_about.clone(),
+        time_zone: if me.own_time_zone {
+            me.time_zone.clone()
+        } else {
+            String::new()
+        },
+        zone_hint: format!(
+            "Leave it empty to see dates in {}, your organisation's time zone. To use another, type its name, for example Europe/Warsaw or Asia/Karachi.",
+            node.config().node.time_zone
+        ),
         me,
         problems: Problems::default(),
         password_problems: Problems::default(),
@@ -89,6 +102,8 @@ pub(crate) struct ProfileForm {
     listed: Option<String>,
     #[serde(default)]
     read_markers: Option<String>,
+    #[serde(default)]
+    time_zone: String,
 }
 
 pub(crate) async fn profile(
@@ -102,10 +117,18 @@ pub(crate) async fn profile(
         listed: Some(form.listed.is_some()),
         happy_to_talk_about: Some(form.happy_to_talk_about.clone()),
         read_markers: Some(form.read_markers.is_some()),
+        time_zone: Some(form.time_zone.clone()),
     };
     let mut problems = Problems::default();
     for (field, e) in check_profile(&form.display_name, &form.happy_to_talk_about) {
         problems.refused(field, e)?;
+    }
+    let zone = form.time_zone.trim();
+    if !zone.is_empty() && crate::calendar::zone(zone).is_none() {
+        problems.add(
+            "time_zone",
+            "That is not a time zone we know. Use a name such as Europe/London or Asia/Karachi, or leave it empty.",
+        );
     }
     if problems.is_empty() {
         match node.update_me(&viewer.auth, req).await {
@@ -117,6 +140,7 @@ pub(crate) async fn profile(
     page.problems = problems;
     page.display_name = form.display_name;
     page.happy_to_talk_about = form.happy_to_talk_about;
+    page.time_zone = form.time_zone;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
 }
 

@@ -6,8 +6,8 @@
 //! - the node's RSS when idle and with N clients connected.
 //!
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
-//! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search-load
-//! [posts]`, `slow-flood [connections]` for the others.
+//! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
+//! `search-load [posts]`, `slow-flood [connections]` for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +21,7 @@ mod chat;
 mod federation;
 mod gap;
 mod matching;
+mod search;
 mod security;
 use futures_util::StreamExt;
 use kindred_client::Client;
@@ -86,6 +87,14 @@ fn main() -> anyhow::Result<()> {
                 .transpose()?
                 .unwrap_or(20_000);
             tokio::runtime::Runtime::new()?.block_on(gap::bench(events))
+        }
+        Some("search") => {
+            let posts: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(100_000);
+            tokio::runtime::Runtime::new()?.block_on(search::bench(posts))
         }
         Some("search-load") => {
             let posts: u64 = std::env::args()

@@ -24,7 +24,7 @@ use crate::{setup_admin, spawn};
 
 /// Words posts and searches are made of: enough that each word is in a few percent of
 /// posts, as real vocabulary is.
-fn vocabulary() -> Vec<String> {
+pub(crate) fn vocabulary() -> Vec<String> {
     let stems = [
         "grant",
         "fund",
@@ -70,13 +70,13 @@ fn vocabulary() -> Vec<String> {
 }
 
 /// A small deterministic generator (xorshift), so every run writes the same posts.
-struct Words {
-    state: u64,
-    vocabulary: Vec<String>,
+pub(crate) struct Words {
+    pub(crate) state: u64,
+    pub(crate) vocabulary: Vec<String>,
 }
 
 impl Words {
-    fn next(&mut self) -> &str {
+    pub(crate) fn next(&mut self) -> &str {
         self.state ^= self.state << 13;
         self.state ^= self.state >> 7;
         self.state ^= self.state << 17;
@@ -84,7 +84,7 @@ impl Words {
         &self.vocabulary[i]
     }
 
-    fn text(&mut self, n: usize) -> String {
+    pub(crate) fn text(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| self.next().to_owned())
             .collect::<Vec<_>>()
@@ -92,7 +92,7 @@ impl Words {
     }
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -28,6 +28,8 @@ use super::{Store, StoreError};
 
 const WATERMARK: &[u8] = b"indexed_up_to";
 const TOTAL_LEN: &[u8] = b"total_len";
+/// How many entries are indexed.
+const DOC_COUNT: &[u8] = b"docs";
 /// Which text pipeline built the index (see `node::search::analyzer`).
 const ANALYZER: &[u8] = b"analyzer";
 /// Postings read per query term at most, so a very common word cannot make a search slow.
@@ -182,6 +184,11 @@ impl Store {
                     None => 0,
                     Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
                 };
+                // Kept here because counting a sled tree reads all of it.
+                let mut count = match meta.get(DOC_COUNT)? {
+                    None => 0,
+                    Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
+                };
                 // This batch's segment, by term, and the entries it indexes.
                 let mut segment: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
                 let mut indexed: HashMap<IndexedEntry, &SearchDoc> = HashMap::new();
@@ -193,6 +200,7 @@ impl Store {
                     if let Some(earlier) = indexed.remove(&e) {
                         // Indexed earlier in this batch: take it out of the new segment.
                         total = total.saturating_sub(u64::from(earlier.len));
+                        count = count.saturating_sub(1);
                         for term in earlier.terms.keys() {
                             if let Some(entries) = segment.get_mut(term.as_str()) {
                                 *entries = without(entries, id);
@@ -201,6 +209,7 @@ impl Store {
                     } else if let Some(old) = docs.get(key)? {
                         let old = SearchDoc::decode(&old).map_err(abort)?;
                         total = total.saturating_sub(u64::from(old.len));
+                        count = count.saturating_sub(1);
                         remove_postings(postings, id, &old)?;
                     }
                     if let IndexOp::Remove(_) = op {
@@ -214,6 +223,7 @@ impl Store {
                                 .extend_from_slice(&entry(id, *tf, doc.len));
                         }
                         total += u64::from(doc.len);
+                        count += 1;
                         indexed.insert(e, doc);
                     }
                 }
@@ -230,6 +240,7 @@ impl Store {
                     docs.insert(&e.local_seq.to_be_bytes(), doc.encode())?;
                 }
                 meta.insert(TOTAL_LEN, &total.to_be_bytes())?;
+                meta.insert(DOC_COUNT, &count.to_be_bytes())?;
                 meta.insert(WATERMARK, &up_to.to_be_bytes())?;
                 Ok(())
             },
@@ -243,7 +254,10 @@ impl Store {
 
     /// Number of indexed entries and the sum of their lengths.
     pub(crate) fn index_stats(&self) -> Result<(u64, u64), StoreError> {
-        let docs = self.trees().search_docs.len() as u64;
+        let docs = match self.trees().search_meta.get(DOC_COUNT)? {
+            None => 0,
+            Some(v) => decode_u64("search_meta", &v)?,
+        };
         let total = match self.trees().search_meta.get(TOTAL_LEN)? {
             None => 0,
             Some(v) => decode_u64("search_meta", &v)?,

@@ -335,3 +335,47 @@ async fn dates_are_shown_in_the_readers_time_zone() {
     assert_eq!(refused.status, 400);
     assert!(refused.has("time_zone-error"), "{}", refused.html);
 }
+
+/// Issue 22: the relevance set in `tests/data/relevance.json` (200 short posts, 30 queries
+/// in several languages, each with the post that must come first). Prints the hit-at-1
+/// rate; the set must score 100%.
+#[tokio::test]
+async fn the_relevance_set_finds_the_right_post_first() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/relevance.json"))
+        .unwrap();
+    let set: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap().to_owned();
+    let posts = set["posts"].as_array().unwrap();
+    let queries = set["queries"].as_array().unwrap();
+    let node = TestNode::start_with(|c| c.limits.requests_per_minute = 100_000).await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    let mut keys = std::collections::HashMap::new();
+    for p in posts {
+        let tags: Vec<String> = p["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let view = post(&admin, &field(p, "title"), &field(p, "body"), &tags).await;
+        keys.insert(view.id, field(p, "key"));
+    }
+    let mut misses = Vec::new();
+    for q in queries {
+        let (query, expect) = (field(q, "q"), field(q, "expect"));
+        let hits = admin.search(&query, Some(5)).await.unwrap();
+        let first = hits.first().and_then(|h| keys.get(&h.post.id)).cloned();
+        if first.as_deref() != Some(expect.as_str()) {
+            misses.push(format!("{query:?}: expected {expect}, got {first:?}"));
+        }
+    }
+    let hit = queries.len() - misses.len();
+    println!(
+        "relevance set: hit at 1 = {hit}/{} ({:.0}%)",
+        queries.len(),
+        100.0 * hit as f64 / queries.len() as f64
+    );
+    assert!(misses.is_empty(), "{misses:#?}");
+}

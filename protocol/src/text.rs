@@ -1,18 +1,24 @@
-//! Text as Kindred compares it (normalisation by ICU4X's `icu_normalizer`): one folding used wherever two texts must match however
-//! they were typed (topic names, search terms, people search), on every node alike.
+//! Text as Kindred compares it (normalisation by ICU4X's `icu_normalizer`): one folding
+//! used wherever two texts must match however they were typed (topic names, search
+//! terms, people search), on every node alike.
 //!
 //! [`fold`] is, in order:
-//! 1. Unicode Normalization Form C (UAX #15), so a precomposed "é" and "e" plus a
-//!    combining acute are one;
-//! 2. lower case, with the full case folds that lower-casing alone misses ("ß" and "ẞ" to
-//!    "ss", final sigma to sigma; Unicode `CaseFolding.txt`, status F and C);
-//! 3. accents removed: characters are decomposed (NFD) and the combining marks of the
-//!    diacritical-mark blocks (U+0300-036F, U+1AB0-1AFF, U+1DC0-1DFF, U+20D0-20FF,
-//!    U+FE20-FE2F) dropped, then recomposed. Marks that are letters' vowel signs in other
-//!    scripts (Devanagari, Arabic, ...) are kept: dropping them changes the word;
-//! 4. invisible format characters dropped (soft hyphen, zero-width space and joiners,
+//! 1. Unicode Normalization Form KC (UAX #15): a precomposed "é" and "e" plus a combining
+//!    acute are one, and so are full-width "Ｃａｆｅ" and "Cafe", half-width "ｶﾅ" and "カナ",
+//!    the ligature "ﬁ" and "fi";
+//! 2. invisible format characters dropped (soft hyphen, zero-width space and joiners,
 //!    bidirectional marks and isolates, word joiner, byte order mark), so text pasted
-//!    from elsewhere matches what is typed.
+//!    from elsewhere matches what is typed;
+//! 3. lower case, with the full case folds that lower-casing alone misses ("ß" and "ẞ" to
+//!    "ss", final sigma to sigma; Unicode `CaseFolding.txt`, status F and C);
+//! 4. accents removed: characters are decomposed (NFD) and the combining marks of the
+//!    diacritical-mark blocks (U+0300-036F, U+1AB0-1AFF, U+1DC0-1DFF, U+20D0-20FF,
+//!    U+FE20-FE2F) dropped, then recomposed; Latin letters whose accent is part of the
+//!    letter rather than a mark ("ł", "ø", "đ", "ħ", dotless "ı") become their base
+//!    letter, as search engines' ASCII folding does. Marks that are letters' vowel signs
+//!    in other scripts (Devanagari, Arabic, ...) are kept: dropping them changes the word;
+//! 5. apostrophes typed any way (’ ‘ ʼ ′ ` ´) become "'", and hyphens and dashes
+//!    (‐ ‑ ‒ – — ―, minus) become "-", so "can’t" meets "can't" and "Mae’r" meets "mae'r".
 //!
 //! The original text is always kept for display; folded text is only compared.
 
@@ -25,11 +31,24 @@ pub fn nfc(text: &str) -> String {
         .into_owned()
 }
 
+/// `text` in Normalization Form KC (compatibility forms such as full-width letters and
+/// half-width kana replaced by the ordinary ones).
+pub fn nfkc(text: &str) -> String {
+    ComposingNormalizerBorrowed::new_nfkc()
+        .normalize(text)
+        .into_owned()
+}
+
+/// `text` without invisible format characters (see [`fold`], step 2).
+pub fn without_invisible(text: &str) -> String {
+    text.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
 /// `text` folded for matching (see the module documentation). Idempotent.
 pub fn fold(text: &str) -> String {
     let mut lower = String::with_capacity(text.len());
-    let composed = ComposingNormalizerBorrowed::new_nfc().normalize(text);
-    for c in composed.chars() {
+    let compatible = ComposingNormalizerBorrowed::new_nfkc().normalize(text);
+    for c in compatible.chars() {
         if is_invisible(c) {
             continue;
         }
@@ -37,6 +56,17 @@ pub fn fold(text: &str) -> String {
             match l {
                 'ß' => lower.push_str("ss"),
                 'ς' => lower.push('σ'),
+                'ł' => lower.push('l'),
+                'ı' => lower.push('i'),
+                'ø' => lower.push('o'),
+                'đ' | 'ð' => lower.push('d'),
+                'ħ' => lower.push('h'),
+                'ŧ' => lower.push('t'),
+                'ŀ' => lower.push('l'),
+                '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{2032}' | '`' | '\u{00B4}' => {
+                    lower.push('\'');
+                }
+                '\u{2010}'..='\u{2015}' | '\u{2212}' => lower.push('-'),
                 other => lower.push(other),
             }
         }
@@ -51,10 +81,31 @@ pub fn fold(text: &str) -> String {
         .into_owned()
 }
 
-/// The key a topic is known by on every node: its name [`fold`]ed, with runs of spaces as
-/// one. "Café", "CAFE" and "Cafe" typed with a combining accent are one topic.
+/// The key a topic is known by on every node: its name [`fold`]ed, keeping only letters,
+/// digits and marks. "Café", "CAFE", "Cafe" typed with a combining accent, "Peer support",
+/// "Peer-support" and "peersupport" are each one topic, so no look-alike can be made.
+/// (Look-alike letters from other scripts, such as Cyrillic "а" for Latin "a", are not
+/// caught.)
 pub fn topic_key(name: &str) -> String {
-    fold(name).split_whitespace().collect::<Vec<_>>().join(" ")
+    fold(name)
+        .chars()
+        .filter(|c| c.is_alphanumeric() || is_mark(*c))
+        .collect()
+}
+
+/// A mark that is part of a word in its script (vowel signs, viramas, Arabic harakat),
+/// which `char::is_alphanumeric` does not count.
+fn is_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0610}'..='\u{061A}'
+            | '\u{064B}'..='\u{065F}'
+            | '\u{0670}'
+            | '\u{06D6}'..='\u{06ED}'
+            | '\u{0900}'..='\u{0DFF}'
+            | '\u{0E00}'..='\u{0E7F}'
+            | '\u{1000}'..='\u{109F}'
+    ) && !c.is_alphanumeric()
 }
 
 /// "1 reply", "2 replies": a number with the noun that agrees with it (English).
@@ -111,8 +162,22 @@ mod tests {
         for typed in ["Café", "cafe\u{301}", "  CAFÉ ", "Cafe"] {
             assert_eq!(topic_key(typed), "cafe", "{typed:?}");
         }
-        assert_eq!(topic_key("Peer   support\tgroups"), "peer support groups");
-        assert_ne!(topic_key("Funding"), topic_key("Fund ing"));
+        for same in [
+            "Peer support",
+            "Peer-support",
+            "Peer‑support",
+            "Peer–support",
+            "peersupport",
+        ] {
+            assert_eq!(topic_key(same), "peersupport", "{same:?}");
+        }
+        for same in ["Plant a'r teulu", "Plant a’r teulu", "Plant aʼr teulu"] {
+            assert_eq!(topic_key(same), "plantarteulu", "{same:?}");
+        }
+        assert_eq!(topic_key("Łódź"), topic_key("Lodz"));
+        assert_eq!(topic_key("Ｃａｆｅ"), "cafe");
+        assert_eq!(topic_key("हिन्दी"), "हिन्दी", "vowel signs stay");
+        assert_eq!(topic_key("!!! ---"), "");
     }
 
     #[test]
@@ -129,8 +194,22 @@ mod tests {
             ("tŷ", "ty"),
             ("Fàilte", "failte"),
             ("Sláinte", "slainte"),
-            // Polish: the ogonek goes; ł is its own letter.
-            ("Łódź", "łodz"),
+            // Polish: the ogonek goes; ł folds to l as search engines do.
+            ("Łódź", "lodz"),
+            ("Zażółć", "zazolc"),
+            // Turkish dotless ı.
+            ("IĞDIR", "igdir"),
+            ("ığdır", "igdir"),
+            // Full-width, half-width and ligatures.
+            ("Ｃａｆｅ", "cafe"),
+            ("２０２６", "2026"),
+            ("ｶﾀｶﾅ", "カタカナ"),
+            ("ﬁsh", "fish"),
+            // Apostrophes and hyphens typed any way.
+            ("can’t", "can't"),
+            ("Mae’r", "mae'r"),
+            ("aʼr", "a'r"),
+            ("Peer‑support", "peer-support"),
             ("pięć", "piec"),
             // German ß and Greek final sigma fold fully.
             ("Straße", "strasse"),

@@ -11,6 +11,12 @@ pub(crate) fn zone(name: &str) -> Option<TimeZone> {
     TimeZone::get(name.trim()).ok()
 }
 
+/// The tz database's own spelling of a zone name ("asia/karachi" is "Asia/Karachi").
+pub(crate) fn canonical_name(name: &str) -> Option<String> {
+    let tz = zone(name)?;
+    Some(tz.iana_name().unwrap_or(name.trim()).to_owned())
+}
+
 /// `millis` (since the Unix epoch) in `tz`.
 fn zoned(millis: u64, tz: &TimeZone) -> Zoned {
     let ts = i64::try_from(millis)
@@ -71,21 +77,25 @@ pub(crate) fn week_start(millis: u64, tz: &TimeZone) -> u64 {
         .unwrap_or(0)
 }
 
-/// `at` as people say it, seen at `now`: "just now", "5 minutes ago", "in 3 days", and
-/// beyond a week either way the date in `tz` ("31 March 2027").
+/// `at` as people say it, seen at `now`, to the nearest unit: "just now", "5 minutes ago",
+/// "in 7 days", and beyond a week and a half-day either way the date in `tz` ("31 March
+/// 2027").
 pub(crate) fn relative(at: u64, now: u64, tz: &TimeZone) -> String {
     let (secs, future) = if at > now {
         ((at - now) / 1000, true)
     } else {
         ((now - at) / 1000, false)
     };
+    // To the nearest unit ("in 2 days" for 47 h 59 min), moving up a unit when that rounds
+    // to a whole one (59 min 40 s is "1 hour").
+    let nearest = |unit: u64| (secs + unit / 2) / unit;
     let (n, unit) = match secs {
-        0..60 => {
+        0..30 => {
             return if future { "in a moment" } else { "just now" }.to_owned();
         }
-        60..3_600 => (secs / 60, "minute"),
-        3_600..86_400 => (secs / 3_600, "hour"),
-        86_400..604_800 => (secs / 86_400, "day"),
+        30..3_570 => (nearest(60).max(1), "minute"),
+        3_570..84_600 => (nearest(3_600).max(1), "hour"),
+        84_600..648_000 => (nearest(86_400).max(1), "day"),
         _ => return human_date(at, tz),
     };
     let amount = count(n, unit, &format!("{unit}s"));
@@ -165,7 +175,11 @@ mod tests {
             (now - 5 * 60_000, "5 minutes ago"),
             (now + 3 * 3_600_000, "in 3 hours"),
             (now + 86_400_000, "in 1 day"),
-            (now + 7 * 86_400_000 - 1_000, "in 6 days"),
+            (now + 7 * 86_400_000 - 60_000, "in 7 days"),
+            (now - 8 * 86_400_000, "21 February 2027"),
+            (now + 6 * 86_400_000 - 60_000, "in 6 days"),
+            (now + 48 * 3_600_000 - 60_000, "in 2 days"),
+            (now - 3_590_000, "1 hour ago"),
             (now - 2 * 86_400_000, "2 days ago"),
             (now + 30 * 86_400_000, "31 March 2027"),
         ];

@@ -172,6 +172,7 @@ pub(crate) fn check_profile(
 }
 
 fn clean_display_name(name: &str) -> Result<String, AppError> {
+    let name = super::content::one_line(name);
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::bad_request("Please give a display name."));
@@ -719,8 +720,8 @@ impl Node {
             let zone = zone.trim();
             member.time_zone = if zone.is_empty() {
                 None
-            } else if crate::calendar::zone(zone).is_some() {
-                Some(zone.to_owned())
+            } else if let Some(name) = crate::calendar::canonical_name(zone) {
+                Some(name)
             } else {
                 return Err(AppError::bad_request(format!(
                     "“{zone}” is not a time zone we know. Use a name such as Europe/London or Asia/Karachi."

@@ -32,6 +32,13 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A one-line text as written (NFC), without invisible characters: no right-to-left
+/// override can reorder what is shown after it, and no zero-width space can make two
+/// names look alike.
+pub(crate) fn one_line(text: &str) -> String {
+    kindred_protocol::text::nfc(&kindred_protocol::text::without_invisible(text))
+}
+
 fn required(what: &str, text: &str) -> Result<String, AppError> {
     let text = text.trim();
     if text.is_empty() {
@@ -43,7 +50,7 @@ fn required(what: &str, text: &str) -> Result<String, AppError> {
 fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, AppError> {
     let mut out: Vec<String> = Vec::new();
     for tag in tags {
-        let tag = tag.trim().trim_start_matches('#').to_lowercase();
+        let tag = one_line(&tag).trim().trim_start_matches('#').to_lowercase();
         if tag.is_empty() || out.contains(&tag) {
             continue;
         }
@@ -206,7 +213,7 @@ impl Node {
         let topic = self.existing_topic(topic)?;
         let post = Post {
             topic: topic.name.clone(),
-            title: required("title", &req.title)?,
+            title: required("title", &one_line(&req.title))?,
             body: required("post", &req.body)?,
             tags: clean_tags(req.tags)?,
             content_warning: clean_cw(req.content_warning)?,
@@ -271,7 +278,7 @@ impl Node {
         let (refs, event) = match current.kind {
             EntryKind::Post => {
                 let title = match req.title {
-                    Some(t) => required("title", &t)?,
+                    Some(t) => required("title", &one_line(&t))?,
                     None => current.title.clone().unwrap_or_default(),
                 };
                 check_len("title", &title, MAX_TITLE_BYTES)?;

@@ -47,6 +47,7 @@ impl Node {
             _ => return Ok(None),
         };
         let (author_name, organisation) = self.author_labels(&original.author)?;
+        let topic = self.topic_display_name(&topic)?;
         Ok(Some(PostView {
             id: *id,
             kind,
@@ -157,6 +158,22 @@ impl Node {
     /// A stored event's parsed payload.
     pub(crate) fn payload(&self, id: &EventId) -> Result<Option<EventPayload>, StoreError> {
         self.store().event(id)?.as_ref().map(payload_of).transpose()
+    }
+
+    /// The name a topic is shown by here, however a post typed it: this node's own topic's
+    /// name, or else the name it was first seen under.
+    fn topic_display_name(&self, typed: &str) -> Result<String, StoreError> {
+        if typed.is_empty() {
+            return Ok(String::new());
+        }
+        if let Some(own) = self.store().topic(typed)? {
+            return Ok(own.name);
+        }
+        Ok(self
+            .store()
+            .topic_stats(typed, |_| false)?
+            .name
+            .unwrap_or_else(|| typed.to_owned()))
     }
 
     fn topic_name_of(&self, post: &EventId) -> Result<String, StoreError> {

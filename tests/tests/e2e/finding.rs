@@ -233,6 +233,16 @@ async fn a_topic_named_two_ways_on_two_nodes_is_one_topic() {
             .collect();
         assert_eq!(cafes.len(), 1, "{topics:?}");
     }
+    // A post from the other node is shown under this node's name for the topic.
+    let page = admin_a
+        .topic_posts("Caf\u{e9}", None, Some(10))
+        .await
+        .unwrap();
+    assert!(
+        page.items.iter().all(|p| p.topic == "Caf\u{e9}"),
+        "{:?}",
+        page.items
+    );
     // A look-alike of an existing topic is refused, saying which.
     let e = admin_a
         .create_topic(&CreateTopic {
@@ -378,4 +388,109 @@ async fn the_relevance_set_finds_the_right_post_first() {
         100.0 * hit as f64 / queries.len() as f64
     );
     assert!(misses.is_empty(), "{misses:#?}");
+}
+
+/// Found by trying issue 22's work as members would: apostrophes, letters with strokes,
+/// invisible and full-width characters, single letters and characters, word order, long
+/// Chinese queries, look-alike topics and names that reorder what follows them.
+#[tokio::test]
+async fn every_way_of_typing_a_word_meets_itself() {
+    let node = TestNode::start_with(|c| c.limits.requests_per_minute = 100_000).await;
+    let admin = node.admin().await;
+    topic(&admin).await;
+    post(&admin, "Some days", "I can’t cope on Mondays.", &[]).await;
+    post(
+        &admin,
+        "Hello",
+        "Łukasz Kowalski wrote this, from Łódź.",
+        &[],
+    )
+    .await;
+    post(&admin, "Invisible", "A net\u{200B}work meeting.", &[]).await;
+    post(&admin, "Ｃａｆｅ ２０２６", "Full-width title.", &[]).await;
+    post(&admin, "Vitamin C", "Oranges.", &[]).await;
+    post(&admin, "Vitamin A", "Carrots.", &[]).await;
+    post(&admin, "Plan B", "The other plan.", &[]).await;
+    post(&admin, "Plan A", "The first plan.", &[]).await;
+    post(&admin, "讲座", "心理健康讲座每月一次", &[]).await;
+    post(&admin, "散步", "我们每周在公园散步，然后一起喝茶。", &[]).await;
+    post(
+        &admin,
+        "Managing my type 1 diabetes",
+        "Pumps and patience.",
+        &[],
+    )
+    .await;
+    for part in ["first", "second", "third"] {
+        post(
+            &admin,
+            &format!("Type 2 diabetes, {part} part"),
+            "Diabetes type 2 and diet, diabetes again.",
+            &[],
+        )
+        .await;
+    }
+    for (query, expected) in [
+        ("can't", "Some days"),
+        ("CAN’T", "Some days"),
+        ("lukasz", "Hello"),
+        ("lodz", "Hello"),
+        ("network", "Invisible"),
+        ("cafe 2026", "Ｃａｆｅ ２０２６"),
+        ("vitamin a", "Vitamin A"),
+        ("plan a", "Plan A"),
+        ("心", "讲座"),
+        (
+            "今天天气很好，我想和大家一起讨论一下关于如何在公园散步",
+            "散步",
+        ),
+        ("diabetes type 1", "Managing my type 1 diabetes"),
+    ] {
+        let found = titles(&admin, query).await;
+        assert_eq!(
+            found.first().map(String::as_str),
+            Some(expected),
+            "{query:?}: {found:?}"
+        );
+    }
+    let e = admin.search("the", None).await.unwrap_err();
+    assert!(e.to_string().contains("less common word"), "{e}");
+
+    // Topics that only look different are one.
+    admin
+        .create_topic(&CreateTopic {
+            name: "Peer support".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    for look_alike in [
+        "Peer‑support",
+        "Peersupport",
+        "Ｐｅｅｒ support",
+        "peer – support",
+    ] {
+        let e = admin
+            .create_topic(&CreateTopic {
+                name: look_alike.into(),
+                description: String::new(),
+                shared: true,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{look_alike:?}");
+    }
+
+    // A name cannot carry a right-to-left override (or invisible characters) into pages.
+    let me = admin
+        .update_me(&UpdateMe {
+            display_name: Some("Mallory \u{202E}tsurT hsA\u{200B}".into()),
+            time_zone: Some("asia/karachi".into()),
+            ..UpdateMe::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(me.display_name, "Mallory tsurT hsA");
+    assert_eq!(me.time_zone, "Asia/Karachi", "the tz database's spelling");
 }

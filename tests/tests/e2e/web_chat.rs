@@ -103,7 +103,7 @@ async fn two_organisations_chat_from_the_web() {
     );
     assert!(open.has("<strong>grant</strong>"), "Markdown is rendered");
     assert!(
-        open.has("(Beta Wellbeing Hub)"),
+        open.has("(<bdi>Beta Wellbeing Hub</bdi>)"),
         "the author's organisation is shown"
     );
     assert!(!sam.get("/chat").await.has("unread"), "opening it read it");

@@ -185,7 +185,7 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     coordinator.sign_in("admin", PASSWORD).await;
     let dashboard = coordinator.get("/admin/mentoring").await;
     assert_eq!(dashboard.status, 200);
-    assert!(dashboard.has("<strong>1</strong> matches under way"));
+    assert!(dashboard.has("<strong>1</strong> match under way"));
     assert!(dashboard.has("<svg viewBox="));
     assert!(dashboard.has("role=\"img\""));
     assert!(dashboard.has("<caption>Mentoring activity per week"));

@@ -1,19 +1,21 @@
 //! The search text pipeline: one way of turning text into terms, used to index posts and to
 //! read queries alike, so whatever way a word was typed, it meets itself.
 //!
-//! 1. Words by the Unicode word boundaries of UAX #29 (`unicode-segmentation`).
+//! 1. Invisible characters dropped and compatibility forms replaced (NFKC), then words by
+//!    the Unicode word boundaries of UAX #29 (`unicode-segmentation`).
 //! 2. Each word folded ([`kindred_protocol::text::fold`]: NFC, case, accents, invisible
 //!    characters).
 //! 3. Chinese and Japanese, written without spaces: each run of Han, Hiragana and
 //!    Katakana becomes its overlapping pairs of characters ("学习小组" → 学习, 习小, 小组), as
-//!    Lucene's CJK bigram filter does; a lone character stays itself. A two-character
-//!    word typed as a query then matches inside any sentence.
+//!    Lucene's CJK bigram filter does; a lone character stays itself. Posts also index
+//!    each character, so a one-character query finds it too. A two-character word typed
+//!    as a query then matches inside any sentence.
 //! 4. Common words of the node's language dropped; the others stemmed with its Snowball
 //!    stemmer (`rust-stemmers`), so "grants" meets "grant" and "tried" meets "try".
 //!    Digits and single letters are kept ("type 1 diabetes").
 //! 5. A term longer than [`MAX_TERM_BYTES`] is cut at a character boundary, never dropped.
 
-use kindred_protocol::text::fold;
+use kindred_protocol::text::{fold, nfkc, without_invisible};
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -62,32 +64,50 @@ impl Analyzer {
         }
     }
 
-    /// The terms of `text`, in order (repeats kept).
+    /// The terms a post is indexed under, in order (repeats kept): common words left out,
+    /// and Chinese and Japanese as pairs and single characters.
     pub(crate) fn terms(&self, text: &str) -> Vec<String> {
+        self.tokens(text, Use::Index)
+    }
+
+    /// The terms a query searches for: common words left out, Chinese and Japanese as
+    /// pairs (a single character alone).
+    pub(crate) fn query_terms(&self, text: &str) -> Vec<String> {
+        self.tokens(text, Use::Query)
+    }
+
+    /// Every term in order, common words included: what an exact phrase is compared by.
+    pub(crate) fn phrase(&self, text: &str) -> Vec<String> {
+        self.tokens(text, Use::Phrase)
+    }
+
+    fn tokens(&self, text: &str, usage: Use) -> Vec<String> {
+        let text = nfkc(&without_invisible(text));
         let mut out = Vec::new();
         let mut run: Vec<char> = Vec::new();
         let mut run_end = 0;
+        let unigrams = usage == Use::Index;
         for (at, word) in text.unicode_word_indices() {
             if word.chars().all(is_unspaced_script) {
                 if at != run_end {
-                    flush_run(&mut run, &mut out);
+                    flush_run(&mut run, &mut out, unigrams);
                 }
                 run.extend(word.chars());
                 run_end = at + word.len();
                 continue;
             }
-            flush_run(&mut run, &mut out);
-            if let Some(term) = self.word_term(word) {
+            flush_run(&mut run, &mut out, unigrams);
+            if let Some(term) = self.word_term(word, usage == Use::Phrase) {
                 out.push(term);
             }
         }
-        flush_run(&mut run, &mut out);
+        flush_run(&mut run, &mut out, unigrams);
         out
     }
 
-    fn word_term(&self, word: &str) -> Option<String> {
+    fn word_term(&self, word: &str, keep_common: bool) -> Option<String> {
         let folded = fold(word);
-        if folded.is_empty() || self.stopwords.contains(&folded.as_str()) {
+        if folded.is_empty() || (!keep_common && self.stopwords.contains(&folded.as_str())) {
             return None;
         }
         let stemmed = match &self.stemmer {
@@ -112,8 +132,20 @@ fn is_unspaced_script(c: char) -> bool {
     )
 }
 
-/// Emits a run of unspaced-script characters as overlapping pairs (one alone as itself).
-fn flush_run(run: &mut Vec<char>, out: &mut Vec<String>) {
+/// What a text is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// A post, for the index.
+    Index,
+    /// A query.
+    Query,
+    /// Comparing phrases (common words kept).
+    Phrase,
+}
+
+/// Emits a run of unspaced-script characters as overlapping pairs (one alone as itself),
+/// and each character too when `unigrams`.
+fn flush_run(run: &mut Vec<char>, out: &mut Vec<String>, unigrams: bool) {
     let chars = std::mem::take(run);
     match chars.len() {
         0 => {}
@@ -121,6 +153,9 @@ fn flush_run(run: &mut Vec<char>, out: &mut Vec<String>) {
         _ => {
             for pair in chars.windows(2) {
                 out.push(fold(&pair.iter().collect::<String>()));
+            }
+            if unigrams {
+                out.extend(chars.iter().map(|c| fold(&c.to_string())));
             }
         }
     }
@@ -158,6 +193,10 @@ mod tests {
             ("café", "cafe\u{301}"),
             ("Zoë", "zoe"),
             ("co\u{AD}production", "coproduction"),
+            ("net\u{200B}work", "network"),
+            ("can’t", "can't"),
+            ("Łukasz", "lukasz"),
+            ("Ｃａｆｅ", "cafe"),
         ] {
             assert_eq!(a.terms(one), a.terms(other), "{one} / {other}");
         }
@@ -169,27 +208,30 @@ mod tests {
         assert_eq!(a.terms("type 1 diabetes"), ["type", "1", "diabet"]);
         assert_eq!(a.terms("vitamin D"), ["vitamin", "d"]);
         assert_eq!(a.terms("the and of"), Vec::<String>::new());
+        // Phrases keep common words: "plan a" is told from "plan b".
+        assert_eq!(a.phrase("Plan A"), ["plan", "a"]);
     }
 
     #[test]
     fn chinese_and_japanese_are_found_inside_sentences() {
         let a = english();
         let sentence = a.terms("我们的学习小组每周见面");
-        for word in ["学习", "小组", "见面"] {
-            let t = a.terms(word);
+        for word in ["学习", "小组", "见面", "组", "周"] {
+            let t = a.query_terms(word);
             assert_eq!(t.len(), 1, "{word}");
             assert!(sentence.contains(&t[0]), "{word} in {sentence:?}");
         }
         let japanese = a.terms("コーヒーショップで会いましょう");
-        let coffee = a.terms("コーヒー");
+        let coffee = a.query_terms("コーヒー");
         assert!(
             coffee.iter().all(|t| japanese.contains(t)),
             "{coffee:?} in {japanese:?}"
         );
-        // One character alone is still a term.
-        assert_eq!(a.terms("茶"), ["茶"]);
+        // One character alone is still a term, and half-width kana meet full-width.
+        assert_eq!(a.query_terms("茶"), ["茶"]);
+        assert_eq!(a.query_terms("ｶﾀｶﾅ"), a.query_terms("カタカナ"));
         // Runs separated by other text are not joined.
-        assert_eq!(a.terms("学 and 习"), ["学", "习"]);
+        assert_eq!(a.query_terms("学 and 习"), ["学", "习"]);
     }
 
     #[test]

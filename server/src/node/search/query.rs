@@ -16,8 +16,9 @@ use crate::store::{Store, StoreError};
 /// Longest query text accepted, in bytes.
 pub(crate) const MAX_QUERY_BYTES: usize = 1_000;
 
-/// Most distinct words a search uses; later ones are ignored.
-pub(crate) const MAX_TERMS: usize = 16;
+/// Most distinct terms a search uses; later ones are ignored. A Chinese or Japanese
+/// sentence gives one term per pair of characters, so this allows about 32 characters.
+pub(crate) const MAX_TERMS: usize = 32;
 
 /// How often (in postings) scoring checks its time budget.
 const BUDGET_CHECK_EVERY: usize = 4_096;
@@ -44,7 +45,7 @@ async fn take_turn(
 /// The words of a query, distinct, in the order typed, at most [`MAX_TERMS`].
 fn query_terms(analyzer: &Analyzer, query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
-    for word in analyzer.terms(query) {
+    for word in analyzer.query_terms(query) {
         if terms.len() == MAX_TERMS {
             break;
         }
@@ -58,8 +59,11 @@ fn query_terms(analyzer: &Analyzer, query: &str) -> Vec<String> {
 /// Candidates re-ranked at least, whatever the limit.
 const RERANK_AT_LEAST: usize = 50;
 
-/// How much a hit's score is raised: half again when it holds the query as a phrase (its
-/// words in the order typed, side by side), and a fifth when its title holds every word.
+/// How much a hit's score is raised: by half when it holds the query as a phrase (its
+/// words in the order typed, side by side, common words included: "plan a" is not "plan
+/// b"); by up to a half as more of the query's neighbouring words stand side by side in
+/// it, in either order ("diabetes type 1" and "type 1 diabetes"); and by half when its
+/// title holds every word.
 fn boost(
     analyzer: &Analyzer,
     phrase: &[String],
@@ -70,17 +74,29 @@ fn boost(
     let title = post
         .title
         .as_deref()
-        .map(|t| analyzer.terms(t))
+        .map(|t| analyzer.phrase(t))
         .unwrap_or_default();
     if phrase.len() > 1 {
         let mut text = title.clone();
-        text.extend(analyzer.terms(&post.body));
+        text.extend(analyzer.phrase(&post.body));
         if text.windows(phrase.len()).any(|w| w == phrase) {
             factor *= 1.5;
         }
+        let near = |a: &String, b: &String| {
+            text.windows(2)
+                .any(|w| (&w[0] == a && &w[1] == b) || (&w[0] == b && &w[1] == a))
+        };
+        let pairs = phrase.len() - 1;
+        let side_by_side = phrase.windows(2).filter(|p| near(&p[0], &p[1])).count();
+        factor *= 1.0 + 0.5 * side_by_side as f32 / pairs as f32;
     }
-    if !title.is_empty() && terms.iter().all(|q| title.contains(q)) {
-        factor *= 1.2;
+    let title_terms = post
+        .title
+        .as_deref()
+        .map(|t| analyzer.terms(t))
+        .unwrap_or_default();
+    if !title_terms.is_empty() && terms.iter().all(|q| title_terms.contains(q)) {
+        factor *= 1.5;
     }
     factor
 }
@@ -151,7 +167,7 @@ impl Node {
         let terms = query_terms(&analyzer, query);
         if terms.is_empty() {
             return Err(AppError::bad_request(
-                "Please search for at least one word of two or more letters.",
+                "Please add a less common word: that search has only words such as “the” and “a”, or no letters at all.",
             ));
         }
         let limits = &self.config().limits;
@@ -167,7 +183,7 @@ impl Node {
         let budget = Duration::from_millis(limits.search_budget_ms);
         let node = self.clone();
         let viewer = viewer.clone();
-        let mut phrase = analyzer.terms(query);
+        let mut phrase = analyzer.phrase(query);
         phrase.truncate(MAX_TERMS);
         let limit = limit.clamp(1, 100);
         let hits = tokio::task::spawn_blocking(move || {
@@ -236,13 +252,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_query_uses_its_first_sixteen_distinct_words() {
+    fn a_query_uses_its_first_distinct_terms_up_to_the_cap() {
         let many: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
         let a = Analyzer::new(crate::config::SearchLanguage::English);
         let terms = query_terms(&a, &many.join(" "));
         assert_eq!(terms.len(), MAX_TERMS);
         assert_eq!(terms[0], "word0");
-        assert_eq!(terms[15], "word15");
+        assert_eq!(terms[31], "word31");
         assert_eq!(
             query_terms(&a, "grant Grant GRANT funding"),
             ["grant", "fund"]

@@ -53,10 +53,10 @@ fn chart(weeks: &[WeekCounts], tz: &jiff::tz::TimeZone) -> (Vec<Bar>, Vec<WeekRo
     for (i, w) in weeks.iter().enumerate() {
         let x0 = AXIS_LEFT + i as u64 * slot + 4;
         let label = crate::web::time::day_month(w.starts_at, tz);
-        for (j, (value, class, what)) in [
-            (w.requests, "bar-requests", "requests"),
-            (w.matches, "bar-matches", "matches started"),
-            (w.closures, "bar-closures", "matches ended"),
+        for (j, (value, class, one, many)) in [
+            (w.requests, "bar-requests", "request", "requests"),
+            (w.matches, "bar-matches", "match started", "matches started"),
+            (w.closures, "bar-closures", "match ended", "matches ended"),
         ]
         .into_iter()
         .enumerate()
@@ -69,7 +69,10 @@ fn chart(weeks: &[WeekCounts], tz: &jiff::tz::TimeZone) -> (Vec<Bar>, Vec<WeekRo
                 width: bar_w.saturating_sub(1).max(1),
                 height,
                 class,
-                title: format!("Week of {label}: {value} {what}"),
+                title: format!(
+                    "Week of {label}: {}",
+                    crate::calendar::count(value, one, many)
+                ),
             });
         }
         rows.push(WeekRow {
@@ -104,7 +107,7 @@ pub(crate) async fn dashboard(
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let d = node.dashboard(&viewer.auth).await?;
-    let (bars, weeks, top) = chart(&d.weeks, &viewer.tz);
+    let (bars, weeks, top) = chart(&d.weeks, &node.organisation_zone());
     let page = DashboardPage {
         chrome: Chrome::member(&node, &viewer, "Mentoring dashboard", "/admin"),
         csrf: viewer.csrf.clone(),

@@ -53,6 +53,10 @@ const CLOSING_REASONS: [&str; 4] = [
     "No longer have the time",
 ];
 
+/// An agreement's end is a day on the calendar, not an instant: it is kept as 00:00 UTC of
+/// that day and read back in UTC, so both people see the same date wherever they are.
+const CALENDAR_DATE: jiff::tz::TimeZone = jiff::tz::TimeZone::UTC;
+
 fn match_id(text: &str) -> Result<EventId, PageError> {
     text.parse()
         .map_err(|_| AppError::not_found("That match does not exist.").into())
@@ -759,13 +763,13 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             .agreement
             .as_ref()
             .filter(|a| a.ends_at > 0)
-            .map(|a| crate::web::time::date_value(a.ends_at, &viewer.tz))
+            .map(|a| crate::web::time::date_value(a.ends_at, &CALENDAR_DATE))
             .unwrap_or_default(),
         agreement_ends_text: m
             .agreement
             .as_ref()
             .filter(|a| a.ends_at > 0)
-            .map(|a| crate::calendar::human_date(a.ends_at, &viewer.tz))
+            .map(|a| crate::calendar::human_date(a.ends_at, &CALENDAR_DATE))
             .unwrap_or_default(),
         rhythm_text: m
             .agreement
@@ -900,7 +904,7 @@ pub(crate) async fn agree(
     let ends = if form.ends_on.trim().is_empty() {
         Some(0)
     } else {
-        crate::web::time::parse_date(&form.ends_on, &viewer.tz)
+        crate::web::time::parse_date(&form.ends_on, &CALENDAR_DATE)
     };
     let (Some(rhythm_days), Some(ends_at)) = (rhythm, ends) else {
         let error = AppError::bad_request(

@@ -53,15 +53,31 @@ fn match_line(m: &MatchView) -> String {
         ));
     }
     if let Some(a) = &m.agreement {
+        // The end is a calendar day, kept as 00:00 UTC of that day.
+        let until = jiff::Timestamp::from_millisecond(i64::try_from(a.ends_at).unwrap_or(0))
+            .ok()
+            .filter(|_| a.ends_at > 0)
+            .map(|t| format!(", until {}", t.strftime("%-d %B %Y")))
+            .unwrap_or_default();
         line.push_str(&format!(
-            "\n    agreed: {} ({})",
+            "\n    agreed: {} ({}{until})",
             a.goals,
             kindred_protocol::text::every_days(u32::from(a.rhythm_days))
         ));
     }
-    if !m.checkins.is_empty() {
-        let pulses: Vec<String> = m.checkins.iter().map(|c| c.pulse.to_string()).collect();
-        line.push_str(&format!("\n    check-ins: {}", pulses.join(", ")));
+    for c in &m.checkins {
+        let who = if c.by == m.buddy { "buddy" } else { "mentor" };
+        let how = match c.pulse {
+            1 => "hard going",
+            2 => "mixed",
+            3 => "going fine",
+            _ => "going well",
+        };
+        line.push_str(&format!(
+            "\n    check-in by the {who}, {}: {how} ({}/4)",
+            super::output::time(c.at),
+            c.pulse
+        ));
     }
     line
 }

@@ -107,6 +107,7 @@ pub(crate) fn bench() {
                     &RequestContext {
                         request: &req,
                         node: "org0.test",
+                        topic_names: &[],
                     },
                     &OfferContext { offer: o, node: n },
                 )
@@ -142,6 +143,7 @@ pub(crate) fn bench() {
                         &RequestContext {
                             request: r,
                             node: &rn,
+                            topic_names: &[],
                         },
                         &OfferContext {
                             offer: o,

@@ -34,6 +34,8 @@ pub struct RequestContext<'a> {
     pub request: &'a BuddyRequest,
     /// The buddy's node name.
     pub node: &'a str,
+    /// This node's own mentoring topics as configured (their spelling, for reasons).
+    pub topic_names: &'a [String],
 }
 
 /// A scored pairing.
@@ -96,11 +98,21 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         let list: Vec<String> = shared
             .iter()
             .map(|s| {
-                let name = kindred_protocol::api::topic_name(s);
-                let mut chars = name.chars();
-                match chars.next() {
-                    Some(first) => first.to_lowercase().chain(chars).collect(),
-                    None => String::new(),
+                let configured = request
+                    .topic_names
+                    .iter()
+                    .find(|t| t.trim().to_lowercase() == **s);
+                match configured {
+                    // As the organisation wrote it ("NHS-and-GP access").
+                    Some(name) => name.trim().to_owned(),
+                    None => {
+                        let name = kindred_protocol::api::topic_name(s);
+                        let mut chars = name.chars();
+                        match chars.next() {
+                            Some(first) => first.to_lowercase().chain(chars).collect(),
+                            None => String::new(),
+                        }
+                    }
                 }
             })
             .collect();
@@ -266,6 +278,7 @@ mod tests {
             &RequestContext {
                 request: r,
                 node: "a.test",
+                topic_names: &[],
             },
             &OfferContext {
                 offer: o,

@@ -496,3 +496,41 @@ async fn unanswered_proposals_expire_and_the_buddy_is_told() {
     })
     .await;
 }
+
+/// Issue 22, item 7: topics read as the organisation wrote them, not as keys.
+#[tokio::test]
+async fn topics_are_named_as_people_wrote_them() {
+    let node = TestNode::start_with(|c| {
+        c.mentoring.extra_topics = vec!["NHS-and-GP access".into()];
+    })
+    .await;
+    let admin = node.admin().await;
+    let mentor = node.member(&admin, "mo").await;
+    let buddy = node.member(&admin, "bea").await;
+    mentor
+        .publish_offer(&offer(
+            &["nhs-and-gp access", "burnout-and-wellbeing"],
+            &["english"],
+            2,
+        ))
+        .await
+        .unwrap();
+    buddy
+        .create_request(&request(&["nhs-and-gp access"], &["english"], &[]))
+        .await
+        .unwrap();
+    let mentor_id = id("@mo:localhost");
+    let s = eventually(20, || suggested(&buddy, &mentor_id)).await;
+    let reasons = s.reasons.join("; ");
+    assert!(
+        reasons.contains("can help with NHS-and-GP access"),
+        "{reasons}"
+    );
+    assert!(reasons.contains("has 4 hours a month"), "{reasons}");
+    let mut browser = kindred_tests::web::Browser::new(&node.url());
+    browser.sign_in("mo", kindred_tests::PASSWORD).await;
+    let page = browser.get("/mentoring").await;
+    assert!(page.has("NHS-and-GP access"), "{}", page.html);
+    assert!(page.has("Burnout and wellbeing"), "{}", page.html);
+    assert!(!page.has("nhs-and-gp access") && !page.has("Nhs and gp"));
+}

@@ -58,6 +58,7 @@ impl Node {
                             &RequestContext {
                                 request: &r.request,
                                 node: own.as_str(),
+                                topic_names: &self.config().mentoring.extra_topics,
                             },
                             &OfferContext {
                                 offer: &o.offer,
@@ -153,6 +154,7 @@ impl Node {
                 &RequestContext {
                     request: &request.request,
                     node: self.config().node.name.as_str(),
+                    topic_names: &self.config().mentoring.extra_topics,
                 },
                 &OfferContext {
                     offer: &offer.offer,

@@ -63,6 +63,18 @@ impl Node {
         all
     }
 
+    /// The name people read for a mentoring topic: as this node's configuration spells it
+    /// ("NHS-and-GP access"), or the shared vocabulary's name ("Burnout and wellbeing").
+    pub(crate) fn mentoring_topic_name(&self, key: &str) -> String {
+        self.config()
+            .mentoring
+            .extra_topics
+            .iter()
+            .find(|t| t.trim().to_lowercase() == key)
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| kindred_protocol::api::topic_name(key))
+    }
+
     fn check_topics(&self, topics: &[String]) -> Result<Vec<String>, AppError> {
         let topics = clean_list("topic", topics)?;
         let vocabulary = self.vocabulary();
@@ -337,6 +349,7 @@ impl Node {
                 &RequestContext {
                     request: &request.request,
                     node: own,
+                    topic_names: &self.config().mentoring.extra_topics,
                 },
                 &OfferContext {
                     offer: &record.offer,

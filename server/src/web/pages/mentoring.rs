@@ -63,6 +63,7 @@ fn match_id(text: &str) -> Result<EventId, PageError> {
 }
 
 /// "burnout-and-wellbeing" as "Burnout and wellbeing".
+#[cfg(test)]
 fn topic_label(slug: &str) -> String {
     kindred_protocol::api::topic_name(slug)
 }
@@ -184,7 +185,7 @@ pub(crate) async fn overview(
                 o.offer
                     .topics
                     .iter()
-                    .map(|t| topic_label(t))
+                    .map(|t| node.mentoring_topic_name(t))
                     .collect::<Vec<_>>()
                     .join(", ")
             })
@@ -240,7 +241,7 @@ fn topic_choices(node: &Node, chosen: &[String]) -> Vec<Choice> {
     node.vocabulary()
         .into_iter()
         .map(|t| Choice {
-            label: topic_label(&t),
+            label: node.mentoring_topic_name(&t),
             checked: chosen.contains(&t),
             value: t,
         })
@@ -555,9 +556,13 @@ struct SuggestionItem {
     reasons: Vec<String>,
 }
 
-fn suggestion_item(s: &Suggestion) -> SuggestionItem {
+fn suggestion_item(node: &Node, s: &Suggestion) -> SuggestionItem {
     let o = &s.offer.offer;
-    let mut topics: Vec<String> = o.topics.iter().map(|t| topic_label(t)).collect();
+    let mut topics: Vec<String> = o
+        .topics
+        .iter()
+        .map(|t| node.mentoring_topic_name(t))
+        .collect();
     if !o.other_topics.is_empty() {
         topics.push(o.other_topics.clone());
     }
@@ -598,7 +603,10 @@ fn suggestions_page(
         chrome: Chrome::member(node, viewer, "Suggested mentors", "/mentoring"),
         csrf: viewer.csrf.clone(),
         request: request.id.clone(),
-        suggestions: suggestions.iter().map(suggestion_item).collect(),
+        suggestions: suggestions
+            .iter()
+            .map(|s| suggestion_item(node, s))
+            .collect(),
         problems: Problems::default(),
     }
 }

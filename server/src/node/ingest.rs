@@ -205,6 +205,10 @@ impl IngestHandle {
                 verdict: Verdict::Applied,
                 ..
             } => Ok((outcome, event)),
+            // The very same event is stored already: two requests in one group wrote it
+            // identically (say, two answers both telling a waiting buddy "no longer
+            // available"). Its effect has happened, once; for this writer that is success.
+            IngestOutcome::Duplicate(_) => Ok((outcome, event)),
             IngestOutcome::Refused { reason, .. }
             | IngestOutcome::Stored {
                 verdict: Verdict::Refused(reason),

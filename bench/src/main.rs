@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 
 mod chat;
+mod corpus;
 mod federation;
 mod gap;
 mod matching;
@@ -218,6 +219,18 @@ pub(crate) fn spawn_with_env(
     }
 }
 
+/// Creates the shared topic `Bench` the benchmarks post in.
+pub(crate) async fn bench_topic(admin: &Client) -> anyhow::Result<()> {
+    admin
+        .create_topic(&CreateTopic {
+            name: "Bench".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Creates the node's first admin (`bench`); returns the signed-in client and its token.
 pub(crate) async fn setup_admin(node: &NodeProcess) -> anyhow::Result<(Client, String)> {
     let (client, session) = Client::new(&node.url)?
@@ -266,13 +279,7 @@ async fn bench(opts: Options) -> anyhow::Result<()> {
     let node = spawn_node(dir.path())?;
     let pid = node.child.id();
     let (admin, session_token) = setup_admin(&node).await?;
-    admin
-        .create_topic(&CreateTopic {
-            name: "Bench".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await?;
+    bench_topic(&admin).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
         "Kindred node benchmark ({} cores)",

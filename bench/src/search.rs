@@ -4,46 +4,10 @@
 //! the database's size per post. Posts are drawn from the same 1,920-word vocabulary as
 //! `search-load`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kindred_client::Client;
-use kindred_protocol::api::{CreateTopic, NewPost};
-
-use crate::security::{Words, percentile, vocabulary};
-use crate::{setup_admin, spawn};
-
-/// Writes posts until `total` are stored, 16 writers at once.
-async fn write_posts(admin: &Client, from: u64, total: u64) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicU64::new(from));
-    let writers: Vec<_> = (0..16)
-        .map(|w| {
-            let admin = admin.clone();
-            let next = next.clone();
-            tokio::spawn(async move {
-                let mut words = Words {
-                    state: 0x9e37_79b9_7f4a_7c15 ^ (w + 1 + from),
-                    vocabulary: vocabulary(),
-                };
-                while next.fetch_add(1, Ordering::Relaxed) < total {
-                    let post = NewPost {
-                        title: words.text(6),
-                        body: words.text(60),
-                        tags: vec![words.next().to_owned()],
-                        content_warning: None,
-                    };
-                    admin.create_post("Bench", &post).await?;
-                }
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await??;
-    }
-    Ok(())
-}
+use crate::corpus::{Words, percentile, vocabulary, write_posts};
+use crate::{bench_topic, setup_admin, spawn};
 
 fn dir_size(path: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
@@ -64,13 +28,7 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
     let data = dir.path().join("node");
     let node = spawn(&data, "search.bench")?;
     let (admin, _) = setup_admin(&node).await?;
-    admin
-        .create_topic(&CreateTopic {
-            name: "Bench".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await?;
+    bench_topic(&admin).await?;
     println!("Kindred search benchmark (two-word queries, 1,920-word vocabulary)");
     let mut written = 0;
     for size in [10_000u64.min(posts), posts] {

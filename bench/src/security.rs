@@ -16,89 +16,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kindred_client::Client;
-use kindred_protocol::api::{CreateInvite, CreateTopic, NewPost, RedeemInviteRequest};
+use kindred_protocol::api::{CreateInvite, RedeemInviteRequest};
 use kindred_tests::web::Browser;
 use tokio::io::AsyncWriteExt;
 
-use crate::{setup_admin, spawn};
-
-/// Words posts and searches are made of: enough that each word is in a few percent of
-/// posts, as real vocabulary is.
-pub(crate) fn vocabulary() -> Vec<String> {
-    let stems = [
-        "grant",
-        "fund",
-        "burnout",
-        "volunteer",
-        "peer",
-        "support",
-        "mental",
-        "health",
-        "youth",
-        "carer",
-        "housing",
-        "wellbeing",
-        "training",
-        "group",
-        "walk",
-        "garden",
-        "cafe",
-        "recovery",
-        "lived",
-        "experience",
-        "coproduction",
-        "evaluation",
-        "report",
-        "trustee",
-        "board",
-        "budget",
-        "rural",
-        "urban",
-        "digital",
-        "phone",
-    ];
-    let endings = ["", "s", "ing", "ed", "er", "al", "ful", "ness"];
-    let mut words = Vec::new();
-    for stem in stems {
-        for ending in endings {
-            for n in 0..8 {
-                words.push(format!("{stem}{ending}{n}"));
-            }
-        }
-    }
-    words
-}
-
-/// A small deterministic generator (xorshift), so every run writes the same posts.
-pub(crate) struct Words {
-    pub(crate) state: u64,
-    pub(crate) vocabulary: Vec<String>,
-}
-
-impl Words {
-    pub(crate) fn next(&mut self) -> &str {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        let i = (self.state % self.vocabulary.len() as u64) as usize;
-        &self.vocabulary[i]
-    }
-
-    pub(crate) fn text(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| self.next().to_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
-}
+use crate::corpus::{Words, percentile, vocabulary, write_posts};
+use crate::{bench_topic, setup_admin, spawn};
 
 async fn member(admin: &Client, url: &str, name: &str) -> anyhow::Result<()> {
     let invite = admin.create_invite(&CreateInvite::default()).await?;
@@ -152,41 +75,10 @@ pub(crate) async fn search_load(posts: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let node = spawn(&dir.path().join("node"), "search.bench")?;
     let (admin, _) = setup_admin(&node).await?;
-    admin
-        .create_topic(&CreateTopic {
-            name: "Bench".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await?;
+    bench_topic(&admin).await?;
     println!("Kindred search-load benchmark: {posts} posts, 50 readers, 4 searchers");
     let started = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let writers: Vec<_> = (0..16)
-        .map(|w| {
-            let admin = admin.clone();
-            let next = next.clone();
-            tokio::spawn(async move {
-                let mut words = Words {
-                    state: 0x9e37_79b9_7f4a_7c15 ^ (w + 1),
-                    vocabulary: vocabulary(),
-                };
-                while next.fetch_add(1, Ordering::Relaxed) < posts {
-                    let post = NewPost {
-                        title: words.text(6),
-                        body: words.text(60),
-                        tags: vec![words.next().to_owned()],
-                        content_warning: None,
-                    };
-                    admin.create_post("Bench", &post).await?;
-                }
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .collect();
-    for w in writers {
-        w.await??;
-    }
+    write_posts(&admin, 0, posts).await?;
     println!("  written in {:.1} s", started.elapsed().as_secs_f64());
     // Let the indexer catch up: a search waits for it (a few seconds at most each time).
     let indexing = Instant::now();

@@ -7,6 +7,22 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+/// `kindred serve` on `data`, not started yet.
+fn serve(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kindred"));
+    command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "private.test",
+            "--data",
+        ])
+        .arg(data);
+    command
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -49,18 +65,7 @@ fn a_folder_with_data_open_to_others_is_refused_clearly() {
     node.kill();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--name",
-            "private.test",
-            "--data",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let refused = serve(&data).output().unwrap();
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("can be read by other users"), "{said}");
@@ -72,16 +77,7 @@ fn a_folder_with_data_open_to_others_is_refused_clearly() {
     );
 
     // The setting says otherwise: it starts.
-    let started = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--name",
-            "private.test",
-            "--data",
-        ])
-        .arg(&data)
+    let started = serve(&data)
         .env("KINDRED_SERVER__ALLOW_SHARED_DATA_DIR", "true")
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -5,7 +5,7 @@
 //! read).
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use kindred_protocol::api::ErrorCode;
@@ -35,12 +35,7 @@ pub(crate) async fn api_answers(req: Request, next: Next) -> Response {
     } else {
         response
     };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    crate::http::private(response.headers_mut());
     response
 }
 

@@ -121,10 +121,6 @@ fn closing(parts: &Parts, code: ErrorCode, message: &str) -> Response {
     };
     let headers = response.headers_mut();
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    super::private(headers);
     response
 }

@@ -30,6 +30,17 @@ use tower::ServiceExt;
 
 use registry::{Connection, Registry};
 
+/// Marks an answer as never to be cached or content-sniffed: what the node sends holds
+/// people's words and may pass through shared computers and proxies.
+pub(crate) fn private(headers: &mut axum::http::HeaderMap) {
+    use axum::http::{HeaderValue, header};
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -250,7 +250,7 @@ impl Node {
 
     /// The organisation's time zone (`node.time_zone`, checked at start).
     pub(crate) fn organisation_zone(&self) -> jiff::tz::TimeZone {
-        crate::calendar::zone(&self.config().node.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+        self.inner.organisation_zone.clone()
     }
 
     /// The time zone `member`'s dates are shown and worked out in: their own, or the
@@ -260,8 +260,7 @@ impl Node {
             .time_zone
             .as_deref()
             .and_then(crate::calendar::zone)
-            .or_else(|| crate::calendar::zone(&self.config().node.time_zone))
-            .unwrap_or(jiff::tz::TimeZone::UTC)
+            .unwrap_or_else(|| self.organisation_zone())
     }
 
     fn check_password(&self, password: &str) -> Result<(), AppError> {

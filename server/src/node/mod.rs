@@ -110,6 +110,8 @@ pub struct Node {
 struct Inner {
     /// The loaded configuration.
     config: Config,
+    /// `node.time_zone`, looked up once (the configuration was checked at start).
+    organisation_zone: jiff::tz::TimeZone,
     /// HTTPS for the listener, and the certificate it serves, when one is configured.
     tls_server: Option<(
         Arc<rustls::ServerConfig>,
@@ -244,6 +246,8 @@ impl Node {
         let node = Node {
             inner: Arc::new(Inner {
                 live: LiveHub::new(config.limits.stream_queue),
+                organisation_zone: crate::calendar::zone(&config.node.time_zone)
+                    .unwrap_or(jiff::tz::TimeZone::UTC),
                 config,
                 tls_server,
                 tls_client,

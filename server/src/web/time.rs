@@ -31,22 +31,6 @@ impl When {
     }
 }
 
-/// `YYYY-MM-DD` in `tz`, for a date field.
-pub(crate) fn date_value(millis: u64, tz: &TimeZone) -> String {
-    calendar::date_value(millis, tz)
-}
-
-/// "17 Nov" in `tz`, for labels where the year is said elsewhere.
-pub(crate) fn day_month(at: Timestamp, tz: &TimeZone) -> String {
-    calendar::day_month(at.as_millis(), tz)
-}
-
-/// The start of a `YYYY-MM-DD` date in `tz` (ms); `None` for anything else, or a year
-/// outside 2000-2200.
-pub(crate) fn parse_date(text: &str, tz: &TimeZone) -> Option<u64> {
-    calendar::parse_date(text, tz)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

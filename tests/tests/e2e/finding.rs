@@ -9,14 +9,7 @@ use kindred_protocol::api::*;
 use kindred_tests::{TestNode, eventually, pair};
 
 async fn topic(admin: &Client) {
-    admin
-        .create_topic(&CreateTopic {
-            name: "Learning".into(),
-            description: "What we learned".into(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    super::trust_support::topic(admin, "Learning").await;
 }
 
 async fn post(client: &Client, title: &str, body: &str, tags: &[&str]) -> PostView {
@@ -193,14 +186,7 @@ async fn a_topic_named_two_ways_on_two_nodes_is_one_topic() {
     let (admin_a, admin_b) = (a.admin().await, b.admin().await);
     pair(&admin_a, &admin_b).await;
     for (admin, name) in [(&admin_a, "Caf\u{e9}"), (&admin_b, "Cafe\u{301}")] {
-        admin
-            .create_topic(&CreateTopic {
-                name: name.into(),
-                description: String::new(),
-                shared: true,
-            })
-            .await
-            .unwrap();
+        super::trust_support::topic(admin, name).await;
     }
     for (admin, name, title) in [
         (&admin_a, "Caf\u{e9}", "From a"),
@@ -457,14 +443,7 @@ async fn every_way_of_typing_a_word_meets_itself() {
     assert!(e.to_string().contains("less common word"), "{e}");
 
     // Topics that only look different are one.
-    admin
-        .create_topic(&CreateTopic {
-            name: "Peer support".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    super::trust_support::topic(&admin, "Peer support").await;
     for look_alike in [
         "Peer‑support",
         "Peersupport",

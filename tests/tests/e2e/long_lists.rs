@@ -89,14 +89,7 @@ async fn a_hostile_node_cannot_fill_the_people_directory() {
 async fn a_long_thread_comes_a_page_at_a_time() {
     let node = TestNode::start_with(|c| c.limits.requests_per_minute = 100_000).await;
     let admin = node.admin().await;
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: "Money".into(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    super::trust_support::topic(&admin, "Funding").await;
     let post = admin
         .create_post(
             "Funding",

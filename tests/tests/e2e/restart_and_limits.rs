@@ -295,14 +295,7 @@ async fn searches_are_bounded_and_wait_their_turn() {
     })
     .await;
     let admin = node.admin().await;
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: "Money".into(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    super::trust_support::topic(&admin, "Funding").await;
     admin
         .create_post(
             "Funding",

@@ -280,18 +280,7 @@ async fn forms_refuse_missing_tokens_and_other_sites() {
     // Another session's token does not work either.
     browser.origin = Some(node.url());
     let mut other = Browser::new(&node.url());
-    let signin = other.get("/signin").await;
-    let signed_in = other
-        .post(
-            "/signin",
-            &[
-                ("_csrf", &signin.csrf()),
-                ("username", "ada"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(signed_in.status, 303);
+    other.sign_in("ada", PASSWORD).await;
     let other_csrf = other.get(path).await.csrf();
     assert_ne!(other_csrf, csrf);
     let swapped = browser
@@ -520,18 +509,7 @@ async fn a_browser_that_signed_in_before_is_never_locked_out() {
     );
 
     // The admin's own browser signs straight in.
-    let signin = browser.get("/signin").await;
-    let signed_in = browser
-        .post(
-            "/signin",
-            &[
-                ("_csrf", &signin.csrf()),
-                ("username", "ada"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+    browser.sign_in("ada", PASSWORD).await;
 }
 
 /// Issue 16, item 1: the session cookie is for web pages. A page of another site on the

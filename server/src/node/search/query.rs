@@ -90,12 +90,9 @@ fn boost(
         let side_by_side = phrase.windows(2).filter(|p| near(&p[0], &p[1])).count();
         factor *= 1.0 + 0.5 * side_by_side as f32 / pairs as f32;
     }
-    let title_terms = post
-        .title
-        .as_deref()
-        .map(|t| analyzer.terms(t))
-        .unwrap_or_default();
-    if !title_terms.is_empty() && terms.iter().all(|q| title_terms.contains(q)) {
+    // The title's words, common ones too, hold every query term (common words are never
+    // query terms).
+    if !title.is_empty() && terms.iter().all(|q| title.contains(q)) {
         factor *= 1.5;
     }
     factor

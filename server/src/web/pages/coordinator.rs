@@ -52,7 +52,7 @@ fn chart(weeks: &[WeekCounts], tz: &jiff::tz::TimeZone) -> (Vec<Bar>, Vec<WeekRo
     let mut rows = Vec::new();
     for (i, w) in weeks.iter().enumerate() {
         let x0 = AXIS_LEFT + i as u64 * slot + 4;
-        let label = crate::web::time::day_month(w.starts_at, tz);
+        let label = crate::calendar::day_month(w.starts_at.as_millis(), tz);
         for (j, (value, class, one, many)) in [
             (w.requests, "bar-requests", "request", "requests"),
             (w.matches, "bar-matches", "match started", "matches started"),

@@ -62,12 +62,6 @@ fn match_id(text: &str) -> Result<EventId, PageError> {
         .map_err(|_| AppError::not_found("That match does not exist.").into())
 }
 
-/// "burnout-and-wellbeing" as "Burnout and wellbeing".
-#[cfg(test)]
-fn topic_label(slug: &str) -> String {
-    kindred_protocol::api::topic_name(slug)
-}
-
 fn mode_text(mode: Mode) -> &'static str {
     match mode {
         Mode::Online => "online or by phone",
@@ -771,7 +765,7 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             .agreement
             .as_ref()
             .filter(|a| a.ends_at > 0)
-            .map(|a| crate::web::time::date_value(a.ends_at, &CALENDAR_DATE))
+            .map(|a| crate::calendar::date_value(a.ends_at, &CALENDAR_DATE))
             .unwrap_or_default(),
         agreement_ends_text: m
             .agreement
@@ -912,7 +906,7 @@ pub(crate) async fn agree(
     let ends = if form.ends_on.trim().is_empty() {
         Some(0)
     } else {
-        crate::web::time::parse_date(&form.ends_on, &CALENDAR_DATE)
+        crate::calendar::parse_date(&form.ends_on, &CALENDAR_DATE)
     };
     let (Some(rhythm_days), Some(ends_at)) = (rhythm, ends) else {
         let error = AppError::bad_request(
@@ -1027,7 +1021,7 @@ mod tests {
     #[test]
     fn labels_read_as_words() {
         assert_eq!(
-            topic_label("burnout-and-wellbeing"),
+            kindred_protocol::api::topic_name("burnout-and-wellbeing"),
             "Burnout and wellbeing"
         );
         assert_eq!(days_text(0b0000_0101), "Monday, Wednesday");

@@ -6,14 +6,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kindred_protocol::EventId;
 use kindred_protocol::api::{
-    AnswerProposal, MatchStatus, MatchView, NewCheckIn, OfferView, Propose, PublishOffer,
-    RequestView, Suggestion,
+    MatchStatus, MatchView, OfferView, Propose, PublishOffer, RequestView, Suggestion,
 };
 use kindred_protocol::event::body::mentoring::{
-    Agreement, Availability, BuddyRequest, Closing, Fit, Mode, OfferStatus, Weighted,
+    Availability, BuddyRequest, Mode, OfferStatus, Weighted,
 };
-use kindred_protocol::{EventId, Timestamp};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -22,7 +21,8 @@ use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{FormPairs, NoFields, Problems, member_form, member_pairs, split_tags};
 use crate::web::session::Viewer;
-use crate::web::time::When;
+
+pub(crate) use super::mentoring_match::{agree, answer, check_in, close, match_detail, withdraw};
 
 /// Days of the week, Monday first (bit 0 of `Availability::days`).
 const DAYS: [&str; 7] = [
@@ -46,7 +46,7 @@ const CRITERIA: [(&str, &str); 6] = [
 ];
 
 /// Reasons a match ends, offered on the closing form.
-const CLOSING_REASONS: [&str; 4] = [
+pub(super) const CLOSING_REASONS: [&str; 4] = [
     "Goals met",
     "Not a good fit",
     "Moving on",
@@ -55,14 +55,14 @@ const CLOSING_REASONS: [&str; 4] = [
 
 /// An agreement's end is a day on the calendar, not an instant: it is kept as 00:00 UTC of
 /// that day and read back in UTC, so both people see the same date wherever they are.
-const CALENDAR_DATE: jiff::tz::TimeZone = jiff::tz::TimeZone::UTC;
+pub(super) const CALENDAR_DATE: jiff::tz::TimeZone = jiff::tz::TimeZone::UTC;
 
-fn match_id(text: &str) -> Result<EventId, PageError> {
+pub(super) fn match_id(text: &str) -> Result<EventId, PageError> {
     text.parse()
         .map_err(|_| AppError::not_found("That match does not exist.").into())
 }
 
-fn mode_text(mode: Mode) -> &'static str {
+pub(super) fn mode_text(mode: Mode) -> &'static str {
     match mode {
         Mode::Online => "online or by phone",
         Mode::InPerson => "face to face",
@@ -70,7 +70,7 @@ fn mode_text(mode: Mode) -> &'static str {
     }
 }
 
-fn days_text(days: u8) -> String {
+pub(super) fn days_text(days: u8) -> String {
     let names: Vec<&str> = DAYS
         .iter()
         .enumerate()
@@ -84,7 +84,7 @@ fn days_text(days: u8) -> String {
     }
 }
 
-fn status_text(status: MatchStatus) -> &'static str {
+pub(super) fn status_text(status: MatchStatus) -> &'static str {
     match status {
         MatchStatus::Pending => "Waiting for an answer",
         MatchStatus::Active => "Matched",
@@ -98,7 +98,7 @@ fn status_text(status: MatchStatus) -> &'static str {
 
 /// The status as the API and the live stream spell it (its serde name), which the live
 /// script compares with updates.
-fn status_code(status: MatchStatus) -> String {
+pub(super) fn status_code(status: MatchStatus) -> String {
     match serde_json::to_value(status) {
         Ok(serde_json::Value::String(code)) => code,
         _ => String::new(),
@@ -667,353 +667,6 @@ pub(crate) async fn propose(
 }
 
 /// A check-in as the match page lists it.
-struct CheckInItem {
-    by_me: bool,
-    who: String,
-    pulse: &'static str,
-    fit: Option<&'static str>,
-    note: Option<String>,
-    when: When,
-}
-
-fn pulse_text(pulse: u8) -> &'static str {
-    match pulse {
-        1 => "Hard going",
-        2 => "Mixed",
-        3 => "Going fine",
-        _ => "Going well",
-    }
-}
-
-fn fit_text(fit: Fit) -> &'static str {
-    match fit {
-        Fit::Good => "a good fit",
-        Fit::Deciding => "still deciding",
-        Fit::NotGood => "not a good fit",
-    }
-}
-
-#[derive(askama::Template)]
-#[template(path = "mentoring_match.html", whitespace = "minimize")]
-struct MatchPage {
-    chrome: Chrome,
-    csrf: String,
-    id: String,
-    as_mentor: bool,
-    other: String,
-    status: &'static str,
-    pending: bool,
-    active: bool,
-    note: String,
-    answer_message: Option<String>,
-    agreement: Option<Agreement>,
-    agreement_ends: String,
-    /// The agreement's end as people read it ("31 March 2027").
-    agreement_ends_text: String,
-    /// "every week", "every 2 weeks".
-    rhythm_text: String,
-    checkins: Vec<CheckInItem>,
-    checkin_due: bool,
-    first_checkin: bool,
-    closing: Option<Closing>,
-    conversation: Option<String>,
-    reasons: [&'static str; 4],
-    problems: Problems,
-}
-
-fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
-    let now = Timestamp::now();
-    let as_mentor = m.role == "mentor";
-    let me = &viewer.auth.member_id;
-    let other = if as_mentor {
-        m.buddy_name.clone()
-    } else {
-        m.mentor_name.clone()
-    };
-    let checkins: Vec<CheckInItem> = m
-        .checkins
-        .iter()
-        .map(|c| CheckInItem {
-            by_me: c.by == *me,
-            who: if c.by == m.mentor {
-                m.mentor_name.clone()
-            } else {
-                m.buddy_name.clone()
-            },
-            pulse: pulse_text(c.pulse),
-            fit: c.fit.map(fit_text),
-            note: c.note.clone(),
-            when: When::new(c.at, now, &viewer.tz),
-        })
-        .collect();
-    let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
-    chrome.live_data.push(("match", m.id.to_string()));
-    chrome
-        .live_data
-        .push(("match-status", status_code(m.status)));
-    MatchPage {
-        chrome,
-        csrf: viewer.csrf.clone(),
-        id: m.id.to_string(),
-        as_mentor,
-        status: status_text(m.status),
-        pending: m.status == MatchStatus::Pending,
-        active: m.status == MatchStatus::Active,
-        note: m.note.clone(),
-        answer_message: m.answer_message.clone(),
-        agreement_ends: m
-            .agreement
-            .as_ref()
-            .filter(|a| a.ends_at > 0)
-            .map(|a| crate::calendar::date_value(a.ends_at, &CALENDAR_DATE))
-            .unwrap_or_default(),
-        agreement_ends_text: m
-            .agreement
-            .as_ref()
-            .filter(|a| a.ends_at > 0)
-            .map(|a| crate::calendar::human_date(a.ends_at, &CALENDAR_DATE))
-            .unwrap_or_default(),
-        rhythm_text: m
-            .agreement
-            .as_ref()
-            .map(|a| crate::calendar::every_days(u32::from(a.rhythm_days)))
-            .unwrap_or_default(),
-        agreement: m.agreement.clone(),
-        first_checkin: !checkins.iter().any(|c| c.by_me),
-        checkins,
-        checkin_due: m.checkin_due,
-        closing: m.closing.clone(),
-        conversation: m.conversation.map(|c| c.to_string()),
-        reasons: CLOSING_REASONS,
-        problems: Problems::default(),
-        other,
-    }
-}
-
-pub(crate) async fn match_detail(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let m = node.get_match(&viewer.auth, &match_id(&id)?).await?;
-    let page = match_page(&node, &viewer, m);
-    render(&page, &page.chrome)
-}
-
-/// Shows the match page again with a problem (a refused form).
-async fn match_problem(
-    node: &Node,
-    viewer: &Viewer,
-    id: &EventId,
-    field: &'static str,
-    error: AppError,
-) -> Result<Response, PageError> {
-    let m = node.get_match(&viewer.auth, id).await?;
-    let mut page = match_page(node, viewer, m);
-    page.problems.refused(field, error)?;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
-}
-
-/// After an action on a match: back to the match page with a notice, or the page again
-/// with the node's refusal next to `field`.
-async fn after_match_action<T>(
-    node: &Node,
-    viewer: &Viewer,
-    id: &EventId,
-    result: Result<T, AppError>,
-    (anchor, flash): (&str, Flash),
-    field: &'static str,
-) -> Result<Response, PageError> {
-    match result {
-        Ok(_) => Ok(see_other(
-            node,
-            &format!("/mentoring/matches/{id}{anchor}"),
-            Some(flash),
-        )),
-        Err(e @ AppError::Refused { .. }) => match_problem(node, viewer, id, field, e).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-pub(crate) struct AnswerForm {
-    #[serde(default)]
-    answer: String,
-    #[serde(default)]
-    message: String,
-}
-
-pub(crate) async fn answer(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let id = match_id(&id)?;
-    let form: AnswerForm = member_form(&viewer, &body)?;
-    let req = AnswerProposal {
-        accept: form.answer == "accept",
-        message: crate::web::forms::optional(&form.message),
-    };
-    let result = node.answer(&viewer.auth, &id, req).await;
-    after_match_action(
-        &node,
-        &viewer,
-        &id,
-        result,
-        ("", Flash::Answered),
-        "message",
-    )
-    .await
-}
-
-pub(crate) async fn withdraw(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let id = match_id(&id)?;
-    let _: NoFields = member_form(&viewer, &body)?;
-    node.withdraw_proposal(&viewer.auth, &id).await?;
-    Ok(see_other(&node, "/mentoring", Some(Flash::Edited)))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct AgreementForm {
-    #[serde(default)]
-    goals: String,
-    #[serde(default)]
-    rhythm_days: String,
-    #[serde(default)]
-    ends_on: String,
-}
-
-pub(crate) async fn agree(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let id = match_id(&id)?;
-    let form: AgreementForm = member_form(&viewer, &body)?;
-    let rhythm = form
-        .rhythm_days
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|d| (1..=90).contains(d));
-    let ends = if form.ends_on.trim().is_empty() {
-        Some(0)
-    } else {
-        crate::calendar::parse_date(&form.ends_on, &CALENDAR_DATE)
-    };
-    let (Some(rhythm_days), Some(ends_at)) = (rhythm, ends) else {
-        let error = AppError::bad_request(
-            "Enter how often you will meet (1 to 90 days) and, if you like, an end date.",
-        );
-        return match_problem(&node, &viewer, &id, "rhythm_days", error).await;
-    };
-    let req = Agreement {
-        goals: form.goals.trim().to_owned(),
-        rhythm_days,
-        ends_at,
-    };
-    let result = node.agree(&viewer.auth, &id, req).await;
-    after_match_action(&node, &viewer, &id, result, ("", Flash::Edited), "goals").await
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CheckInForm {
-    #[serde(default)]
-    pulse: String,
-    #[serde(default)]
-    fit: String,
-    #[serde(default)]
-    note: String,
-}
-
-pub(crate) async fn check_in(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let id = match_id(&id)?;
-    let form: CheckInForm = member_form(&viewer, &body)?;
-    let Some(pulse) = form
-        .pulse
-        .parse::<u8>()
-        .ok()
-        .filter(|p| (1..=4).contains(p))
-    else {
-        let error = AppError::bad_request("Choose how it is going.");
-        return match_problem(&node, &viewer, &id, "pulse", error).await;
-    };
-    let fit = match form.fit.as_str() {
-        "good" => Some(Fit::Good),
-        "deciding" => Some(Fit::Deciding),
-        "not_good" => Some(Fit::NotGood),
-        _ => None,
-    };
-    let req = NewCheckIn {
-        pulse,
-        fit,
-        note: crate::web::forms::optional(&form.note),
-    };
-    let result = node.check_in(&viewer.auth, &id, req).await;
-    after_match_action(
-        &node,
-        &viewer,
-        &id,
-        result,
-        ("#checkins", Flash::CheckedIn),
-        "note",
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CloseForm {
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    rating: String,
-}
-
-pub(crate) async fn close(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let id = match_id(&id)?;
-    let form: CloseForm = member_form(&viewer, &body)?;
-    if form.reason.trim().is_empty() {
-        let error = AppError::bad_request("Choose why the match is ending.");
-        return match_problem(&node, &viewer, &id, "reason", error).await;
-    }
-    let req = Closing {
-        reason: form.reason.trim().to_owned(),
-        rating: form
-            .rating
-            .parse::<u8>()
-            .ok()
-            .filter(|r| *r <= 5)
-            .unwrap_or(0),
-    };
-    let result = node.close_match(&viewer.auth, &id, req).await;
-    after_match_action(
-        &node,
-        &viewer,
-        &id,
-        result,
-        ("", Flash::MatchClosed),
-        "reason",
-    )
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,4 +7,5 @@ pub(crate) mod content;
 pub(crate) mod coordinator;
 pub(crate) mod help;
 pub(crate) mod mentoring;
+mod mentoring_match;
 pub(crate) mod settings;

@@ -430,6 +430,15 @@ impl Client {
         self.get(url).await
     }
 
+    /// The full id of the post or reply whose id starts with `short` (8 to 64 hex
+    /// characters, as git takes short commit ids). Errors: `not_found` when none you can
+    /// see does, `conflict` when more than one does.
+    pub async fn post_id(&self, short: &str) -> Result<EventId, ClientError> {
+        let found: kindred_protocol::api::PostIdView =
+            self.get(self.api(&["post-ids", short])?).await?;
+        Ok(found.id)
+    }
+
     /// Replies in a post's thread.
     pub async fn reply(&self, post: &EventId, req: &NewReply) -> Result<PostView, ClientError> {
         self.send(

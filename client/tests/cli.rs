@@ -178,10 +178,7 @@ async fn an_admin_and_a_member_use_the_cli() {
         );
 
         // Chat: Sam lists himself, Ada finds him and they talk.
-        sam.ok(
-            &["people", "list", "--listed", "--about", "lottery bids"],
-            "",
-        );
+        sam.ok(&["people", "join", "--about", "lottery bids"], "");
         let found = admin.ok(&["people", "search", "lottery"], "");
         assert!(found.contains("@sam:localhost"), "{found}");
         admin.ok(
@@ -371,6 +368,122 @@ async fn an_admin_blocks_and_unblocks_a_peer_by_name_or_id() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    });
+    cli.await.unwrap();
+}
+
+/// Issue 23's rough edges, as a newcomer meets them: short post ids, `follow` saying what
+/// was replied to or reacted to, the people directory's commands, and a password asked
+/// for with no terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_ids_readable_follow_and_plain_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, token) = node_at(dir.path(), "a.test").await;
+    let cli = tokio::task::spawn_blocking(move || {
+        let ada = Cli {
+            node: url.clone(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        // No terminal and no --password-stdin: a plain sentence, not "too short".
+        let out = ada.run(&["setup", "--token", &token, "--username", "ada"], "");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot prompt for a password") && err.contains("--password-stdin"),
+            "{err}"
+        );
+        ada.ok(
+            &[
+                "setup",
+                "--token",
+                &token,
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        ada.ok(&["topics", "create", "Funding"], "");
+        let posted: serde_json::Value = serde_json::from_str(&ada.ok(
+            &["--json", "post", "Funding", "--title", "Lottery bid"],
+            "Start early.\n",
+        ))
+        .unwrap();
+        let id = posted["id"].as_str().unwrap().to_owned();
+        let short = &id[..8];
+
+        // `follow` in the background, read line by line.
+        let mut follow = Command::new(env!("CARGO_BIN_EXE_kindred-cli"))
+            .args(["--node", &url, "follow"])
+            .env("KINDRED_CLI_HOME", ada.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines =
+            std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+        let mut next_until = |wanted: &str| -> String {
+            let mut seen = String::new();
+            for line in lines.by_ref() {
+                let line = line.unwrap();
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(wanted) {
+                    return seen;
+                }
+            }
+            panic!("follow ended before {wanted:?}: {seen}");
+        };
+        next_until("Following live updates");
+
+        // Eight characters are enough, as git takes commit ids.
+        let thread = ada.ok(&["thread", short], "");
+        assert!(thread.contains("Lottery bid"), "{thread}");
+        let replied: serde_json::Value =
+            serde_json::from_str(&ada.ok(&["--json", "reply", short, "--body", "Thanks!"], ""))
+                .unwrap();
+        let reply_id = replied["id"].as_str().unwrap().to_owned();
+        next_until("Reply in “Lottery bid”");
+        ada.ok(&["react", short, "helpful"], "");
+        let seen = next_until("Reactions on");
+        assert!(
+            seen.contains("Reactions on “Lottery bid”: helpful 1"),
+            "{seen}"
+        );
+        ada.ok(&["react", &reply_id[..10], "thank-you"], "");
+        let seen = next_until("Reactions on");
+        assert!(
+            seen.contains("Reactions on a reply in “Lottery bid”: thank-you 1"),
+            "{seen}"
+        );
+        follow.kill().unwrap();
+        let _ = follow.wait();
+        // The CLI's own thread view says what a reply answers too.
+        let thread = ada.ok(&["thread", short], "");
+        assert!(thread.contains("Lottery bid"), "{thread}");
+
+        // Too short, or nothing there: said plainly, with the not-found exit code.
+        let out = ada.run(&["thread", &id[..5]], "");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("8 to 64 characters"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let missing = if short.starts_with('0') {
+            "ffffffff"
+        } else {
+            "00000000"
+        };
+        let out = ada.run(&["thread", missing], "");
+        assert_eq!(out.status.code(), Some(5));
+
+        // The people directory: list is a search of everyone, join and leave are clear.
+        ada.ok(&["people", "join", "--about", "lottery bids"], "");
+        assert!(ada.ok(&["people", "list"], "").contains("@ada:a.test"));
+        let left = ada.ok(&["people", "leave"], "");
+        assert!(left.contains("not listed"), "{left}");
+        assert!(!ada.ok(&["people", "list"], "").contains("@ada:a.test"));
     });
     cli.await.unwrap();
 }

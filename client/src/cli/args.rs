@@ -107,7 +107,7 @@ pub(crate) enum Command {
     },
     /// Read a post and its replies (a page at a time).
     Thread {
-        /// The post's id.
+        /// The post's id (its first 8 or more characters are enough).
         id: String,
         /// Continue after this cursor (printed at the end of a page).
         #[arg(long)]
@@ -115,7 +115,7 @@ pub(crate) enum Command {
     },
     /// Reply to a post (or, with --to, to a reply in its thread).
     Reply {
-        /// The post's id.
+        /// The post's id (its first 8 or more characters are enough).
         id: String,
         /// The reply you are answering.
         #[arg(long)]
@@ -128,7 +128,7 @@ pub(crate) enum Command {
     },
     /// React to a post or reply: thank-you, i-hear-you, helpful, me-too.
     React {
-        /// The post or reply's id.
+        /// The post or reply's id (its first 8 or more characters are enough).
         id: String,
         /// The reaction.
         reaction: String,
@@ -138,7 +138,7 @@ pub(crate) enum Command {
     },
     /// Edit your post or reply.
     Edit {
-        /// The post or reply's id.
+        /// The post or reply's id (its first 8 or more characters are enough).
         id: String,
         /// A new title (posts).
         #[arg(long)]
@@ -154,7 +154,7 @@ pub(crate) enum Command {
     },
     /// Retract a post or reply (yours, or as a moderator one from your organisation).
     Retract {
-        /// The post or reply's id.
+        /// The post or reply's id (its first 8 or more characters are enough).
         id: String,
         /// Why (kept for moderators).
         #[arg(long)]
@@ -316,7 +316,9 @@ pub(crate) enum PeersCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum PeopleCommand {
-    /// Find people who are happy to talk (by name, organisation or topic).
+    /// Find people who are happy to talk (by name, organisation or topic); with no words,
+    /// everyone listed.
+    #[command(visible_alias = "list")]
     Search {
         /// Words to look for (none: everyone listed).
         words: Vec<String>,
@@ -324,15 +326,14 @@ pub(crate) enum PeopleCommand {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Appear in the directory (or not), with what you are happy to talk about.
-    List {
-        /// Be listed (true) or unlisted (false).
-        #[arg(long)]
-        listed: bool,
+    /// Appear in the people directory, so others can find you and write to you.
+    Join {
         /// What you are happy to talk about.
         #[arg(long)]
         about: Option<String>,
     },
+    /// Leave the people directory (people you already talk with can still write to you).
+    Leave,
 }
 
 #[derive(Subcommand)]

@@ -255,8 +255,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             print(text.join("\n"), &page)?;
         }
         Command::Thread { id, after } => {
-            let thread = signed_in()?
-                .thread_page(&parse_id(&id)?, after.as_deref(), None)
+            let client = signed_in()?;
+            let thread = client
+                .thread_page(&post_id(&client, &id).await?, after.as_deref(), None)
                 .await?;
             let mut text = vec![output::post(&thread.post, true)];
             for r in &thread.replies {
@@ -274,13 +275,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             print(text.join("\n"), &thread)?;
         }
         Command::Reply { id, to, body, cw } => {
-            let reply_to = to.as_deref().map(parse_id).transpose()?;
+            let client = signed_in()?;
+            let reply_to = match to.as_deref() {
+                Some(to) => Some(post_id(&client, to).await?),
+                None => None,
+            };
             let req = NewReply {
                 body: read_body(&body)?,
                 reply_to,
                 content_warning: cw,
             };
-            let r = signed_in()?.reply(&parse_id(&id)?, &req).await?;
+            let r = client.reply(&post_id(&client, &id).await?, &req).await?;
             print(format!("Replied.\n{}", output::post(&r, true)), &r)?;
         }
         Command::React {
@@ -289,7 +294,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             remove,
         } => {
             let client = signed_in()?;
-            let id = parse_id(&id)?;
+            let id = post_id(&client, &id).await?;
             let counts = if remove {
                 client.unreact(&id, &reaction).await?
             } else {
@@ -314,11 +319,15 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 tags: (!tags.is_empty()).then_some(tags),
                 content_warning: cw,
             };
-            let p = signed_in()?.edit(&parse_id(&id)?, &req).await?;
+            let client = signed_in()?;
+            let p = client.edit(&post_id(&client, &id).await?, &req).await?;
             print(format!("Edited.\n{}", output::post(&p, true)), &p)?;
         }
         Command::Retract { id, reason } => {
-            signed_in()?.retract(&parse_id(&id)?, reason).await?;
+            let client = signed_in()?;
+            client
+                .retract(&post_id(&client, &id).await?, reason)
+                .await?;
             print("Retracted. It no longer shows anywhere.".to_owned(), &())?;
         }
         Command::Posts { member, limit } => {
@@ -487,7 +496,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(text, &page)?;
         }
-        Command::People(PeopleCommand::List { listed, about }) => {
+        Command::People(cmd @ (PeopleCommand::Join { .. } | PeopleCommand::Leave)) => {
+            let (listed, about) = match cmd {
+                PeopleCommand::Join { about } => (true, about),
+                _ => (false, None),
+            };
             let me = signed_in()?
                 .update_me(&UpdateMe {
                     listed: Some(listed),
@@ -714,6 +727,16 @@ fn remember(creds: &mut Credentials, node: &str, session: &SessionCreated) -> an
     creds.save()
 }
 
+/// A post or reply given by its full id or, as git takes commit ids, any unique start of
+/// it of 8 or more characters (the node says which post that is, or that it is ambiguous).
+async fn post_id(client: &Client, text: &str) -> anyhow::Result<EventId> {
+    let text = text.trim();
+    if text.len() == 64 {
+        return parse_id(text);
+    }
+    Ok(client.post_id(text).await?)
+}
+
 pub(crate) fn parse_id(text: &str) -> anyhow::Result<EventId> {
     text.trim()
         .parse()
@@ -802,7 +825,14 @@ fn read_body(args: &BodyArgs) -> anyhow::Result<String> {
 }
 
 fn prompt_secret(prompt: &str, args: &PasswordArgs) -> anyhow::Result<String> {
-    if args.password_stdin || !std::io::stdin().is_terminal() {
+    if !args.password_stdin && !std::io::stdin().is_terminal() {
+        // Reading a pipe nobody asked us to read would turn an empty input into
+        // "password too short"; say what to do instead.
+        bail!(
+            "cannot prompt for a password: there is no terminal. Use --password-stdin and send the password on standard input"
+        );
+    }
+    if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_owned());

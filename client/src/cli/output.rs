@@ -43,7 +43,11 @@ pub(crate) fn topic(t: &TopicView) -> String {
 /// A post or reply, with its body unless a content warning hides it.
 pub(crate) fn post(p: &PostView, show_body: bool) -> String {
     let mut out = String::new();
-    let heading = p.title.clone().unwrap_or_else(|| "Reply".to_owned());
+    let heading = match (&p.title, &p.thread_title) {
+        (Some(title), _) => title.clone(),
+        (None, Some(thread)) => format!("Reply in “{thread}”"),
+        (None, None) => "Reply".to_owned(),
+    };
     out.push_str(&format!(
         "{heading}\n  by {} ({}, {}) on {}{}\n  id {}\n",
         p.author_name,
@@ -228,12 +232,27 @@ pub(crate) fn live(message: &StreamMessage) -> String {
         StreamMessage::New { post: p } => format!("New in {}:\n{}", p.topic, post(p, false)),
         StreamMessage::Edited { post: p } => format!("Edited in {}:\n{}", p.topic, post(p, false)),
         StreamMessage::Retracted { id } => format!("Retracted: {id}"),
-        StreamMessage::Reactions { id, reactions } => {
+        StreamMessage::Reactions {
+            id,
+            reactions,
+            title,
+            reply,
+        } => {
             let counts: Vec<String> = reactions
                 .iter()
                 .map(|r| format!("{} {}", r.reaction, r.count))
                 .collect();
-            format!("Reactions on {id}: {}", counts.join(", "))
+            let what = match (title, reply) {
+                (Some(t), false) => format!("“{t}”"),
+                (Some(t), true) => format!("a reply in “{t}”"),
+                (None, _) => format!("{id}"),
+            };
+            let counts = if counts.is_empty() {
+                "none now".to_owned()
+            } else {
+                counts.join(", ")
+            };
+            format!("Reactions on {what}: {counts}\n  id {id}")
         }
         other => chat_live(other).unwrap_or_default(),
     }

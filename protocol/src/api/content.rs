@@ -163,6 +163,9 @@ pub struct PostView {
     pub edited_at: Option<Timestamp>,
     /// The thread's post (replies).
     pub thread_root: Option<EventId>,
+    /// The thread's title (replies), so a reply can say what it answers.
+    #[serde(default)]
+    pub thread_title: Option<String>,
     /// The entry this answers (replies).
     pub reply_to: Option<EventId>,
     /// Replies in the thread (posts).
@@ -171,6 +174,14 @@ pub struct PostView {
     pub reactions: Vec<ReactionCount>,
     /// Organisation-only (not shared with the federation).
     pub local_only: bool,
+}
+
+/// `GET /api/v1/post-ids/{short}`: the full id of the one post or reply the viewer can
+/// see whose id starts with `short` (8 to 64 hex characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostIdView {
+    /// The full id.
+    pub id: EventId,
 }
 
 /// `GET /api/v1/posts/{id}`: a post and its replies, oldest reply first.

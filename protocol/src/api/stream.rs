@@ -36,6 +36,12 @@ pub enum StreamMessage {
         id: EventId,
         /// The new counts.
         reactions: Vec<ReactionCount>,
+        /// The title of the post, or of the thread the reply is in.
+        #[serde(default)]
+        title: Option<String>,
+        /// Whether the entry is a reply.
+        #[serde(default)]
+        reply: bool,
     },
     /// A new chat message in one of the member's conversations.
     Message {

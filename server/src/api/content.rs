@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::api::{
-    CreateTopic, EditPost, NewPost, NewReply, Page, PostView, React, ReactionCount, Retract,
-    ThreadView, TopicView, UpdateTopic,
+    CreateTopic, EditPost, NewPost, NewReply, Page, PostIdView, PostView, React, ReactionCount,
+    Retract, ThreadView, TopicView, UpdateTopic,
 };
 use kindred_protocol::{EventId, MemberId};
 use serde::Deserialize;
@@ -102,6 +102,17 @@ pub(crate) async fn create_post(
 pub(crate) struct RepliesQuery {
     after: Option<String>,
     limit: Option<usize>,
+}
+
+/// `GET /api/v1/post-ids/{short}`.
+pub(crate) async fn post_id(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(short): ApiPath<String>,
+) -> Result<Json<PostIdView>, AppError> {
+    Ok(Json(PostIdView {
+        id: node.post_id_from_short(&short, &auth.member_id)?,
+    }))
 }
 
 pub(crate) async fn thread(

@@ -56,6 +56,7 @@ pub(crate) fn router(node: Node) -> Router {
                 .put(content::edit)
                 .delete(content::retract),
         )
+        .route("/post-ids/{short}", get(content::post_id))
         .route("/posts/{id}/replies", post(content::reply))
         .route("/posts/{id}/reactions", post(content::react))
         .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))

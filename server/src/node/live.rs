@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use kindred_protocol::MemberId;
-use kindred_protocol::api::StreamMessage;
+use kindred_protocol::api::{EntryKind, StreamMessage};
 use kindred_protocol::event::ConversationId;
 use tokio::sync::{broadcast, mpsc};
 
@@ -188,13 +188,20 @@ fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError
             .into_iter()
             .collect(),
         Change::Retracted(id) => vec![(None, StreamMessage::Retracted { id: *id })],
-        Change::Reactions(id) => vec![(
-            None,
-            StreamMessage::Reactions {
-                id: *id,
-                reactions: node.reaction_counts(id, None)?,
-            },
-        )],
+        Change::Reactions(id) => {
+            let Some(entry) = node.post_view(id, None)? else {
+                return Ok(Vec::new());
+            };
+            vec![(
+                None,
+                StreamMessage::Reactions {
+                    id: *id,
+                    reply: entry.kind == EntryKind::Reply,
+                    title: entry.title.or(entry.thread_title),
+                    reactions: entry.reactions,
+                },
+            )]
+        }
         Change::Message(c, id) | Change::MessageEdited(c, id) => {
             let Some(message) = node.message_view(id, None)? else {
                 return Ok(Vec::new());

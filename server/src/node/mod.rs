@@ -17,6 +17,7 @@ mod people;
 pub(crate) mod rate_limit;
 mod reannounce;
 mod search;
+mod short_ids;
 mod sign_in_guard;
 mod views;
 

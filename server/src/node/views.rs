@@ -46,6 +46,10 @@ impl Node {
             }
             _ => return Ok(None),
         };
+        let thread_title = match (&kind, meta.thread_root) {
+            (EntryKind::Reply, Some(root)) => self.post_title(&root)?,
+            _ => None,
+        };
         let (author_name, organisation) = self.author_labels(&original.author)?;
         let topic = self.topic_display_name(&topic)?;
         Ok(Some(PostView {
@@ -64,11 +68,27 @@ impl Node {
             created_at: original.created_at,
             edited_at: meta.edited_at.map(kindred_protocol::Timestamp),
             thread_root: original.refs.thread_root,
+            thread_title,
             reply_to: original.refs.reply_to,
             reply_count: self.reply_count(id, meta.reply_count)?,
             reactions: self.reaction_counts(id, viewer)?,
             local_only: original.seq().is_none(),
         }))
+    }
+
+    /// The current title of a shown post; `None` for anything else.
+    pub(crate) fn post_title(&self, id: &EventId) -> Result<Option<String>, StoreError> {
+        let Some((meta, original)) = self.shown(id)? else {
+            return Ok(None);
+        };
+        let current = match meta.latest {
+            Some(latest) => self.payload(&latest)?.unwrap_or(original),
+            None => original,
+        };
+        Ok(match current.body {
+            EventBody::Post(p) => Some(p.title),
+            _ => None,
+        })
     }
 
     /// A post's visible replies: the stored count, recounted without blocked nodes'

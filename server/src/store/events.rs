@@ -316,6 +316,35 @@ impl Store {
             .map(|record| (seq, record)))
     }
 
+    /// Up to `limit` stored event ids whose hex form starts with `prefix` (lower-case
+    /// hex, at least 2 characters), in id order: what a short id such as `3fa9c2e1` may
+    /// stand for. Ids come from the `event_ids` index, so this reads only the matches.
+    pub(crate) fn ids_starting_with(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<EventId>, StoreError> {
+        // Whole bytes narrow the scan; an odd last digit is checked on each match.
+        let bytes: Vec<u8> = (0..prefix.len() / 2)
+            .filter_map(|i| u8::from_str_radix(prefix.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        let mut out = Vec::new();
+        for item in self.trees().event_ids.scan_prefix(&bytes) {
+            let (k, _) = item?;
+            let Ok(raw) = <[u8; 32]>::try_from(k.as_ref()) else {
+                continue;
+            };
+            let id = EventId::from_bytes(raw);
+            if id.to_hex().starts_with(prefix) {
+                out.push(id);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The signed bytes of an event.
     pub(crate) fn event(&self, id: &EventId) -> Result<Option<SignedEvent>, StoreError> {
         match self.record(id)? {

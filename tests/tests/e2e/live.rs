@@ -71,7 +71,7 @@ async fn new_posts_replies_reactions_edits_and_retractions_arrive_live() {
 
     sam.react(&p.id, "thank-you").await.unwrap();
     match next(&mut stream).await {
-        StreamMessage::Reactions { id, reactions } => {
+        StreamMessage::Reactions { id, reactions, .. } => {
             assert_eq!(id, p.id);
             assert_eq!(reactions[0].count, 1);
         }

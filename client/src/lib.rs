@@ -932,6 +932,37 @@ impl Client {
         .await
     }
 
+    /// Confirms the agreement the other person proposed (`agreement` is
+    /// `MatchView::agreement_status.id` as read). Errors: `conflict` when it changed since.
+    pub async fn confirm_agreement(
+        &self,
+        id: &EventId,
+        agreement: &EventId,
+    ) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "matches", &id.to_hex(), "agreement", "confirm"])?,
+            Some(&kindred_protocol::api::ConfirmAgreement {
+                agreement: *agreement,
+            }),
+        )
+        .await
+    }
+
+    /// Records your own private reflection on a match that ended.
+    pub async fn reflect(
+        &self,
+        id: &EventId,
+        req: &kindred_protocol::event::body::mentoring::Closing,
+    ) -> Result<MatchView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["mentoring", "matches", &id.to_hex(), "reflection"])?,
+            Some(req),
+        )
+        .await
+    }
+
     /// Closes a match.
     pub async fn close_match(
         &self,

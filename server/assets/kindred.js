@@ -188,10 +188,20 @@
   function onMatch(update) {
     var words = STATUS_WORDS[update.status] || "A mentoring match changed.";
     if (body.getAttribute("data-match") === update.id) {
-      // Only a change of status redraws the page, so nothing being typed is lost.
-      if (body.getAttribute("data-match-status") === update.status) return;
-      body.setAttribute("data-match-status", update.status);
-      refreshFrom(location.pathname, "#match-detail", function () { announce(words); });
+      // A change of status redraws the page; a change to the agreement only its section,
+      // so nothing being typed elsewhere is lost.
+      var agreement = update.agreement || "";
+      if (body.getAttribute("data-match-status") !== update.status) {
+        body.setAttribute("data-match-status", update.status);
+        body.setAttribute("data-agreement", agreement);
+        refreshFrom(location.pathname, "#match-detail", function () { announce(words); });
+      } else if (body.getAttribute("data-agreement") !== agreement) {
+        body.setAttribute("data-agreement", agreement);
+        var confirmed = /\+confirmed$/.test(agreement);
+        refreshFrom(location.pathname, "#agreement", function () {
+          announce(confirmed ? "The agreement was confirmed." : "A new agreement was proposed.");
+        });
+      }
     } else if (body.getAttribute("data-mentoring") === "yes") {
       refreshFrom("/mentoring", "#current-matches", function () { announce(words); });
     }

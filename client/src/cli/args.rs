@@ -619,7 +619,7 @@ pub(crate) enum MatchesCommand {
         #[arg(long)]
         message: Option<String>,
     },
-    /// Agree goals and how often to meet.
+    /// Propose goals and how often to meet; the other person confirms them.
     Agree {
         /// The match id.
         id: String,
@@ -629,6 +629,11 @@ pub(crate) enum MatchesCommand {
         /// Days between meetings.
         #[arg(long, default_value_t = 14)]
         rhythm_days: u16,
+    },
+    /// Confirm the agreement the other person proposed (as `matches show` prints it).
+    Confirm {
+        /// The match id.
+        id: String,
     },
     /// Check in: how it is going, 1 (hard going) to 4 (going well).
     Checkin {
@@ -643,12 +648,26 @@ pub(crate) enum MatchesCommand {
         /// A private note (stays with you).
         #[arg(long)]
         note: Option<String>,
+        /// Show the other person how the fit feels (otherwise only you know it).
+        #[arg(long)]
+        share_fit: bool,
     },
-    /// Close a match with a reason and a rating.
+    /// End a match; the reason and rating are your private reflection.
     Close {
         /// The match id.
         id: String,
         /// Why.
+        #[arg(long)]
+        reason: String,
+        /// 1 to 5 (0: no rating).
+        #[arg(long, default_value_t = 0)]
+        rating: u8,
+    },
+    /// Say privately how a match that ended went (either person, after it ended).
+    Reflect {
+        /// The match id.
+        id: String,
+        /// Why it ended.
         #[arg(long)]
         reason: String,
         /// 1 to 5 (0: no rating).

@@ -59,11 +59,54 @@ fn match_line(m: &MatchView) -> String {
             .filter(|_| a.ends_at > 0)
             .map(|t| format!(", until {}", t.strftime("%-d %B %Y")))
             .unwrap_or_default();
+        let status = m.agreement_status.as_ref();
+        let confirmed = status.and_then(|s| s.confirmed_by.as_ref());
+        let heading = if confirmed.is_some() {
+            "agreed"
+        } else {
+            "proposed agreement"
+        };
+        let goals = a.goals.replace('\n', "\n      ");
         line.push_str(&format!(
-            "\n    agreed: {} ({}{until})",
-            a.goals,
+            "\n    {heading} ({}{until}):\n      {goals}",
             kindred_protocol::text::every_days(u32::from(a.rhythm_days))
         ));
+        match (status.and_then(|s| s.proposed_by.as_ref()), confirmed) {
+            (Some(by), Some(c)) => {
+                line.push_str(&format!("\n    proposed by {by}, confirmed by {c}"))
+            }
+            (Some(by), None) => line.push_str(&format!(
+                "\n    proposed by {by}; waiting for the other person (kindred-cli matches confirm {})",
+                m.id
+            )),
+            _ => {}
+        }
+    }
+    if let Some(a) = &m.asked {
+        line.push_str(&format!(
+            "\n    asked for: {} ({}; {})",
+            a.topics.join(", "),
+            a.languages.join(", "),
+            match a.mode {
+                kindred_protocol::event::body::mentoring::Mode::Online => "online",
+                kindred_protocol::event::body::mentoring::Mode::InPerson => "in person",
+                kindred_protocol::event::body::mentoring::Mode::Either => "online or in person",
+            }
+        ));
+    }
+    if let Some(at) = m.closed_at {
+        line.push_str(&format!("\n    ended {}", super::output::time(at)));
+        if let Some(c) = &m.closing {
+            line.push_str(&format!(
+                "\n    your reflection (private): {}{}",
+                c.reason,
+                if c.rating > 0 {
+                    format!(", {}/5", c.rating)
+                } else {
+                    String::new()
+                }
+            ));
+        }
     }
     for c in &m.checkins {
         let who = if c.by == m.buddy { "buddy" } else { "mentor" };
@@ -73,8 +116,14 @@ fn match_line(m: &MatchView) -> String {
             3 => "going fine",
             _ => "going well",
         };
+        let fit = match c.fit {
+            Some(Fit::Good) => ", first meeting: a good fit",
+            Some(Fit::Deciding) => ", first meeting: still deciding",
+            Some(Fit::NotGood) => ", first meeting: not a good fit",
+            None => "",
+        };
         line.push_str(&format!(
-            "\n    check-in by the {who}, {}: {how} ({}/4)",
+            "\n    check-in by the {who}, {}: {how} ({}/4){fit}",
             super::output::time(c.at),
             c.pulse
         ));
@@ -271,11 +320,20 @@ pub(crate) async fn matches(
                 )
                 .await?
         }
+        MatchesCommand::Confirm { id } => {
+            let id = parse_id(&id)?;
+            let m = client.get_match(&id).await?;
+            let Some(proposal) = m.agreement_status.as_ref().and_then(|s| s.id) else {
+                bail!("there is no proposed agreement to confirm on this match");
+            };
+            client.confirm_agreement(&id, &proposal).await?
+        }
         MatchesCommand::Checkin {
             id,
             pulse,
             fit,
             note,
+            share_fit,
         } => {
             let fit = match fit.as_deref() {
                 None => None,
@@ -285,12 +343,25 @@ pub(crate) async fn matches(
                 Some(other) => bail!("unknown fit {other:?}"),
             };
             client
-                .check_in(&parse_id(&id)?, &NewCheckIn { pulse, fit, note })
+                .check_in(
+                    &parse_id(&id)?,
+                    &NewCheckIn {
+                        pulse,
+                        fit,
+                        note,
+                        share_fit,
+                    },
+                )
                 .await?
         }
         MatchesCommand::Close { id, reason, rating } => {
             client
                 .close_match(&parse_id(&id)?, &Closing { reason, rating })
+                .await?
+        }
+        MatchesCommand::Reflect { id, reason, rating } => {
+            client
+                .reflect(&parse_id(&id)?, &Closing { reason, rating })
                 .await?
         }
     };

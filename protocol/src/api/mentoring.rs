@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::ConversationId;
 use crate::event::body::mentoring::{
-    Agreement, Availability, BuddyRequest, Closing, Fit, MentorOffer, Mode,
+    Agreement, Asked, Availability, BuddyRequest, Closing, Fit, MentorOffer, Mode,
 };
 use crate::{EventId, MemberId, Timestamp};
 
@@ -171,12 +171,39 @@ pub struct CheckInView {
     pub by: MemberId,
     /// 1 (hard going) to 4 (going well).
     pub pulse: u8,
-    /// First-meeting fit, if given.
+    /// First-meeting fit: shown to its author, and to the other person only when the
+    /// author chose to share it.
     pub fit: Option<Fit>,
+    /// Whether the author shared the fit with the other person.
+    #[serde(default)]
+    pub fit_shared: bool,
     /// The note, shown only to its author.
     pub note: Option<String>,
     /// When.
     pub at: Timestamp,
+}
+
+/// Who proposed a match's agreement and whether the other person confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementStatus {
+    /// The proposal's id: pass it to confirm exactly what was read.
+    pub id: Option<EventId>,
+    /// Who proposed it (absent for agreements written before confirmations).
+    pub proposed_by: Option<MemberId>,
+    /// When.
+    pub proposed_at: Option<Timestamp>,
+    /// The other person, once they confirmed it.
+    pub confirmed_by: Option<MemberId>,
+    /// When they confirmed.
+    pub confirmed_at: Option<Timestamp>,
+}
+
+/// `POST /api/v1/mentoring/matches/{id}/agreement/confirm`: confirms the agreement the
+/// other person proposed, named by its id so a change made meanwhile is not confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfirmAgreement {
+    /// `AgreementStatus::id` as read.
+    pub agreement: EventId,
 }
 
 /// A proposal or match, as the buddy or the mentor sees it.
@@ -204,12 +231,26 @@ pub struct MatchView {
     pub answered_at: Option<Timestamp>,
     /// The mentor's kind word with the answer.
     pub answer_message: Option<String>,
-    /// What they agreed.
+    /// The agreement proposed last (kept as written, line breaks and all); it is what
+    /// both agreed once `agreement_status.confirmed_by` is set.
     pub agreement: Option<Agreement>,
+    /// Who proposed the agreement and who confirmed it.
+    #[serde(default)]
+    pub agreement_status: Option<AgreementStatus>,
+    /// What the buddy's request asked for (topics, languages, how to meet), when the
+    /// proposal came from a request.
+    #[serde(default)]
+    pub asked: Option<Asked>,
     /// Check-ins, oldest first.
     pub checkins: Vec<CheckInView>,
-    /// How it ended.
+    /// The viewer's own reflection on how it ended (why, and a rating): private to them.
     pub closing: Option<Closing>,
+    /// Who ended the match.
+    #[serde(default)]
+    pub closed_by: Option<MemberId>,
+    /// When it ended.
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
     /// Their private conversation (active and closed matches).
     pub conversation: Option<ConversationId>,
     /// A reminder: the viewer's check-in is due (the agreed rhythm, or two weeks, has passed
@@ -239,6 +280,10 @@ pub struct NewCheckIn {
     /// A private note.
     #[serde(default)]
     pub note: Option<String>,
+    /// Show the fit to the other person too (otherwise only you, and your organisation's
+    /// coordinators as a count, know it).
+    #[serde(default)]
+    pub share_fit: bool,
 }
 
 /// A pair proposed by a cohort round.
@@ -297,7 +342,8 @@ pub struct Dashboard {
     pub active_matches: u64,
     /// Active matches with no check-in for two rhythms, or where a side said "not a good fit".
     pub at_risk: u64,
-    /// Closed matches by reason.
+    /// Why matches ended, as this organisation's people said in their private reflections
+    /// (one count per person; "no reason given yet" until someone here gives one).
     pub closed: Vec<(String, u64)>,
     /// First-meeting fit reported by this organisation's members: good, still deciding, not good.
     pub fit: [u64; 3],

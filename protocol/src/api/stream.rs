@@ -83,6 +83,11 @@ pub enum StreamMessage {
         id: EventId,
         /// Where it stands now.
         status: super::MatchStatus,
+        /// Where its agreement stands: the proposal's id, with `+confirmed` once the other
+        /// person confirmed it; absent while none is proposed. A page redraws the agreement
+        /// when this changes.
+        #[serde(default)]
+        agreement: Option<String>,
     },
     /// A participant's read position moved.
     ReadMarker {

@@ -238,14 +238,29 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
             References::default()
         )),
         request().prop_map(|r| (EventBody::BuddyRequest(r), References::default())),
-        (event_id(), member_id(), text(500)).prop_map(|(offer, mentor, note)| (
-            EventBody::MatchProposal(MatchProposal {
-                offer,
-                mentor,
-                note
-            }),
-            References::default()
-        )),
+        (
+            event_id(),
+            member_id(),
+            text(500),
+            option::of((
+                proptest::collection::vec(text(30), 0..4),
+                proptest::collection::vec(text(30), 0..4),
+                mode()
+            ))
+        )
+            .prop_map(|(offer, mentor, note, asked)| (
+                EventBody::MatchProposal(MatchProposal {
+                    offer,
+                    mentor,
+                    note,
+                    asked: asked.map(|(topics, languages, mode)| Asked {
+                        topics,
+                        languages,
+                        mode
+                    }),
+                }),
+                References::default()
+            )),
         (
             event_id(),
             proptest::sample::select(Answer::ALL),
@@ -322,9 +337,10 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
         (
             event_id(),
             option::of((text(200), any::<u16>(), any::<u64>())),
-            option::of((text(200), 0u8..=5))
+            option::of((text(200), 0u8..=5)),
+            option::of(event_id())
         )
-            .prop_map(|(proposal, agreement, closing)| (
+            .prop_map(|(proposal, agreement, closing, confirms)| (
                 EventBody::MatchUpdate(MatchUpdate {
                     proposal,
                     agreement: agreement.map(|(goals, rhythm_days, ends_at)| Agreement {
@@ -333,6 +349,7 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
                         ends_at
                     }),
                     closing: closing.map(|(reason, rating)| Closing { reason, rating }),
+                    confirms,
                 }),
                 References::default()
             )),

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::EventId;
 use kindred_protocol::api::{
-    AnswerProposal, CohortRound, Dashboard, EditRound, MatchView, NewCheckIn, OfferView, Propose,
-    PublishOffer, RequestView, Suggestion,
+    AnswerProposal, CohortRound, ConfirmAgreement, Dashboard, EditRound, MatchView, NewCheckIn,
+    OfferView, Propose, PublishOffer, RequestView, Suggestion,
 };
 use kindred_protocol::event::body::mentoring::{Agreement, BuddyRequest, Closing, OfferStatus};
 use serde::Deserialize;
@@ -177,6 +177,27 @@ pub(crate) async fn close(
     ApiJson(req): ApiJson<Closing>,
 ) -> Result<Json<MatchView>, AppError> {
     Ok(Json(node.close_match(&auth, &match_id(&id)?, req).await?))
+}
+
+pub(crate) async fn confirm(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ConfirmAgreement>,
+) -> Result<Json<MatchView>, AppError> {
+    Ok(Json(
+        node.confirm_agreement(&auth, &match_id(&id)?, &req.agreement)
+            .await?,
+    ))
+}
+
+pub(crate) async fn reflect(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<Closing>,
+) -> Result<Json<MatchView>, AppError> {
+    Ok(Json(node.reflect(&auth, &match_id(&id)?, req).await?))
 }
 
 pub(crate) async fn run_round(

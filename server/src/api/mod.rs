@@ -118,7 +118,15 @@ pub(crate) fn router(node: Node) -> Router {
             post(mentoring::check_in),
         )
         .route("/mentoring/matches/{id}/agreement", put(mentoring::agree))
+        .route(
+            "/mentoring/matches/{id}/agreement/confirm",
+            post(mentoring::confirm),
+        )
         .route("/mentoring/matches/{id}/close", post(mentoring::close))
+        .route(
+            "/mentoring/matches/{id}/reflection",
+            post(mentoring::reflect),
+        )
         .route("/mentoring/cohort", post(mentoring::run_round))
         .route(
             "/mentoring/cohort/{id}",

@@ -101,6 +101,14 @@ impl Node {
         let message = StreamMessage::Match {
             id: m.id,
             status: m.status,
+            agreement: m.agreed.as_ref().map(|a| {
+                let confirmed = if a.confirmed_by.is_some() {
+                    "+confirmed"
+                } else {
+                    ""
+                };
+                format!("{}{confirmed}", a.id)
+            }),
         };
         match serde_json::to_string(&message) {
             Ok(text) => self.live_hub().send(Update {

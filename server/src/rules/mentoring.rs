@@ -6,7 +6,7 @@
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::EventKind;
-use kindred_protocol::event::body::mentoring::{Answer, MatchProposal};
+use kindred_protocol::event::body::mentoring::{Answer, MatchProposal, MatchUpdate};
 use kindred_protocol::{EventId, EventPayload, MemberId};
 
 use super::{Awaiting, Context, Decision, Effect, Refusal, View};
@@ -43,6 +43,34 @@ pub(super) fn in_match<V: View>(
         return Ok(Decision::Refuse(Refusal::NotInTheMatch(p.author.clone())));
     }
     Ok(Decision::Apply(Effect::Keep))
+}
+
+/// A match update: as [`in_match`], and a confirmation waits for the update it confirms,
+/// which must be an agreement on the same match.
+pub(super) fn update<V: View>(
+    p: &EventPayload,
+    u: &MatchUpdate,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let decision = in_match(p, &u.proposal, view)?;
+    let Some(target) = &u.confirms else {
+        return Ok(decision);
+    };
+    if !matches!(decision, Decision::Apply(_)) {
+        return Ok(decision);
+    }
+    match view.entry(target)? {
+        Some(e) if e.refused => Ok(Decision::Refuse(Refusal::TargetRefused(*target))),
+        Some(e) if !e.held => {
+            if e.kind == EventKind::MatchUpdate.code() {
+                Ok(decision)
+            } else {
+                Ok(Decision::Refuse(Refusal::WrongTarget(*target)))
+            }
+        }
+        None if view.gone(target)? => Ok(Decision::Refuse(Refusal::TargetRefused(*target))),
+        _ => Ok(Decision::Hold(Awaiting::Event(*target))),
+    }
 }
 
 /// The people in a match and where it stands, as the processor holds it.
@@ -92,6 +120,30 @@ pub(crate) fn check_in(m: &MatchParties<'_>, author: &MemberId) -> Result<(), Re
 pub(crate) fn match_update(m: &MatchParties<'_>, author: &MemberId) -> Result<(), Refusal> {
     check_in(m, author)?;
     if m.status != MatchStatus::Active {
+        return Err(Refusal::Superseded);
+    }
+    Ok(())
+}
+
+/// Whether `author` may confirm the agreement `proposed_by` proposed: only the other
+/// person in the match confirms, so "what you agreed" is always two people's word.
+pub(crate) fn confirm(
+    m: &MatchParties<'_>,
+    author: &MemberId,
+    proposed_by: &MemberId,
+) -> Result<(), Refusal> {
+    match_update(m, author)?;
+    if author == proposed_by {
+        return Err(Refusal::OwnAgreement(author.clone()));
+    }
+    Ok(())
+}
+
+/// Whether `author` may record their own reflection on a match that ended (kept on their
+/// node only).
+pub(crate) fn reflect(m: &MatchParties<'_>, author: &MemberId) -> Result<(), Refusal> {
+    check_in(m, author)?;
+    if m.status != MatchStatus::Closed {
         return Err(Refusal::Superseded);
     }
     Ok(())
@@ -160,5 +212,53 @@ mod tests {
         );
         assert_eq!(match_update(&pending, &mentor), Err(Refusal::Superseded));
         assert_eq!(match_update(&active, &mentor), Ok(()));
+    }
+
+    #[test]
+    fn only_the_other_person_confirms_and_both_reflect() {
+        let buddy = member("@bea:c.org");
+        let mentor = member("@ann:a.org");
+        let other = member("@h:h.org");
+        let active = MatchParties {
+            buddy: &buddy,
+            mentor: &mentor,
+            status: MatchStatus::Active,
+        };
+        let closed = MatchParties {
+            status: MatchStatus::Closed,
+            ..active
+        };
+        // (match, confirmer, proposer, expected)
+        let cases = [
+            (&active, &mentor, &buddy, Ok(())),
+            (&active, &buddy, &mentor, Ok(())),
+            (
+                &active,
+                &buddy,
+                &buddy,
+                Err(Refusal::OwnAgreement(buddy.clone())),
+            ),
+            (
+                &active,
+                &other,
+                &buddy,
+                Err(Refusal::NotInTheMatch(other.clone())),
+            ),
+            (&closed, &mentor, &buddy, Err(Refusal::Superseded)),
+        ];
+        for (m, author, proposer, expected) in cases {
+            assert_eq!(
+                confirm(m, author, proposer),
+                expected,
+                "{author} {proposer}"
+            );
+        }
+        assert_eq!(reflect(&closed, &buddy), Ok(()));
+        assert_eq!(reflect(&closed, &mentor), Ok(()));
+        assert_eq!(reflect(&active, &mentor), Err(Refusal::Superseded));
+        assert_eq!(
+            reflect(&closed, &other),
+            Err(Refusal::NotInTheMatch(other.clone()))
+        );
     }
 }

@@ -138,6 +138,9 @@ pub(crate) enum Refusal {
     /// The target was taken down.
     #[error("{0} was taken down")]
     TakenDown(EventId),
+    /// Someone confirming the agreement they proposed themselves.
+    #[error("{0} proposed this agreement; only the other person can confirm it")]
+    OwnAgreement(MemberId),
     /// The author is not in the conversation.
     #[error("{0} is not in this conversation")]
     NotAMember(MemberId),
@@ -413,7 +416,7 @@ pub(crate) fn decide<V: View>(
         EventBody::MatchProposal(proposal) => mentoring::proposal(ctx, p, proposal),
         EventBody::MatchAnswer(a) => mentoring::in_match(p, &a.proposal, view)?,
         EventBody::CheckIn(c) => mentoring::in_match(p, &c.proposal, view)?,
-        EventBody::MatchUpdate(u) => mentoring::in_match(p, &u.proposal, view)?,
+        EventBody::MatchUpdate(u) => mentoring::update(p, u, view)?,
         EventBody::MentorOffer(_) | EventBody::ModerationDecision(_) => {
             Decision::Apply(Effect::Keep)
         }

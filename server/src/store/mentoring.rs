@@ -13,7 +13,7 @@
 use kindred_protocol::api::{CohortRound, MatchStatus};
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::mentoring::{
-    Agreement, BuddyRequest, Closing, Fit, MentorOffer,
+    Agreement, Asked, BuddyRequest, Closing, Fit, MentorOffer,
 };
 use kindred_protocol::{EventId, MemberId};
 use serde::{Deserialize, Serialize};
@@ -64,8 +64,41 @@ pub(crate) struct CheckInRecord {
     pub(crate) fit: Option<Fit>,
     /// Private note (only on the author's node).
     pub(crate) note: Option<String>,
+    /// Whether the author chose to show the fit to the other person (otherwise it is only
+    /// on the author's node, for its coordinators' counts).
+    #[serde(default)]
+    pub(crate) fit_shared: bool,
     /// When (ms).
     pub(crate) at: u64,
+}
+
+/// One person's private reflection on a match that ended: why, and how it went. Kept on
+/// their own node only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Reflection {
+    /// Who.
+    pub(crate) by: MemberId,
+    /// Why it ended, in their words or from the list.
+    pub(crate) reason: String,
+    /// 1 (poor) to 5 (excellent), 0 when not given.
+    pub(crate) rating: u8,
+    /// When (ms).
+    pub(crate) at: u64,
+}
+
+/// Who proposed the current agreement and who confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AgreementState {
+    /// The update that proposed it.
+    pub(crate) id: EventId,
+    /// Who proposed it.
+    pub(crate) by: MemberId,
+    /// When (ms, the proposer's time; the newest proposal stands, ties by id).
+    pub(crate) at: u64,
+    /// The other person, once they confirmed it.
+    pub(crate) confirmed_by: Option<MemberId>,
+    /// When they confirmed (ms).
+    pub(crate) confirmed_at: Option<u64>,
 }
 
 /// A proposal and, once accepted, the match.
@@ -91,8 +124,15 @@ pub(crate) struct MatchRecord {
     pub(crate) answered_at: Option<u64>,
     /// The mentor's kind word.
     pub(crate) answer_message: Option<String>,
-    /// What they agreed.
+    /// The agreement proposed last (it stands once confirmed, see `agreed`).
     pub(crate) agreement: Option<Agreement>,
+    /// Who proposed `agreement` and whether the other confirmed it; absent on agreements
+    /// from before confirmations (shown as proposed, waiting for a confirmation).
+    #[serde(default)]
+    pub(crate) agreed: Option<AgreementState>,
+    /// What the buddy's request asked for, as the proposal carried it.
+    #[serde(default)]
+    pub(crate) asked: Option<Asked>,
     /// Check-ins, oldest first.
     pub(crate) checkins: Vec<CheckInRecord>,
     /// How it ended.
@@ -100,6 +140,12 @@ pub(crate) struct MatchRecord {
     /// When it ended (ms); absent on records written before this was kept.
     #[serde(default)]
     pub(crate) closed_at: Option<u64>,
+    /// Who ended it.
+    #[serde(default)]
+    pub(crate) closed_by: Option<MemberId>,
+    /// This node's members' private reflections on how it went.
+    #[serde(default)]
+    pub(crate) reflections: Vec<Reflection>,
     /// Their conversation.
     pub(crate) conversation: Option<ConversationId>,
 }

@@ -39,7 +39,9 @@ pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestContext, IngestOutcome, Verdict};
 pub(crate) use keys::Position;
-pub(crate) use mentoring::{CheckInRecord, MatchRecord, OfferRecord, RequestRecord, RoundRecord};
+pub(crate) use mentoring::{
+    AgreementState, CheckInRecord, MatchRecord, OfferRecord, Reflection, RequestRecord, RoundRecord,
+};
 pub(crate) use names::Binding;
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
 pub(crate) use topics::TopicRecord;

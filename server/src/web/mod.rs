@@ -120,7 +120,15 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             "/mentoring/matches/{id}/checkins",
             post(mentoring::check_in),
         )
+        .route(
+            "/mentoring/matches/{id}/agreement/confirm",
+            post(mentoring::confirm),
+        )
         .route("/mentoring/matches/{id}/close", post(mentoring::close))
+        .route(
+            "/mentoring/matches/{id}/reflection",
+            post(mentoring::reflect),
+        )
         .route("/admin/mentoring", get(coordinator::dashboard))
         .route("/admin/mentoring/rounds", post(coordinator::run_round))
         .route("/admin/mentoring/rounds/{id}", get(coordinator::round))

@@ -11,6 +11,7 @@ mod finding;
 mod live;
 mod long_lists;
 mod mentoring;
+mod mentoring_agreement;
 mod peer_learning;
 mod restart_and_limits;
 mod slow_clients;

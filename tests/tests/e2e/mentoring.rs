@@ -178,6 +178,7 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
                 pulse: 4,
                 fit: Some(Fit::Good),
                 note: Some("private".into()),
+                share_fit: true,
             },
         )
         .await
@@ -243,6 +244,7 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
                 pulse: 3,
                 fit: None,
                 note: None,
+                share_fit: false,
             },
         )
         .await

@@ -148,14 +148,42 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
             &at_bea,
             &format!("{at_bea}/agreement"),
             &[
-                ("goals", "A first bid by March"),
+                ("goals", "A first bid by March\r\nA second funder"),
                 ("rhythm_days", "14"),
                 ("ends_on", "2027-03-31"),
             ],
         )
         .await;
     assert_eq!(agreed.status, 303, "{}", agreed.html);
-    mo.page_with(&at_mo, "A first bid by March").await;
+    let mine = bea.follow(&agreed).await;
+    assert!(mine.has("<h2 id=\"agreement-title\">Proposed agreement</h2>"));
+    assert!(
+        mine.has("Proposed by you on") && !mine.has("waiting for you"),
+        "{}",
+        mine.html
+    );
+    // Mo reads Bea's proposal as she wrote it (line breaks kept) and confirms it.
+    let to_confirm = mo.page_with(&at_mo, "A first bid by March").await;
+    assert!(
+        to_confirm.has("A first bid by March\nA second funder"),
+        "{}",
+        to_confirm.html
+    );
+    assert!(to_confirm.has("waiting for you to confirm it."));
+    let marker = "name=\"agreement\" value=\"";
+    let start = to_confirm.html.find(marker).unwrap() + marker.len();
+    let proposal_id = to_confirm.html[start..start + 64].to_owned();
+    let confirmed = mo
+        .submit(
+            &at_mo,
+            &format!("{at_mo}/agreement/confirm"),
+            &[("agreement", proposal_id.as_str())],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.html);
+    assert!(mo.follow(&confirmed).await.has("What you agreed"));
+    let both = bea.page_with(&at_bea, "confirmed by").await;
+    assert!(both.has("<h2 id=\"agreement-title\">What you agreed</h2>"));
     let missing = bea
         .submit(&at_bea, &format!("{at_bea}/checkins"), &[("note", "x")])
         .await;
@@ -178,6 +206,11 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     assert!(page.has("Your private note: Felt listened to"));
     let at_mo_page = mo.page_with(&at_mo, "Going well").await;
     assert!(!at_mo_page.has("Felt listened to"), "the note is private");
+    assert!(
+        !at_mo_page.has("first meeting: a good fit"),
+        "the fit is private unless shared"
+    );
+    assert!(page.has("Who sees what:"), "the form says who sees what");
 
     // The coordinator's dashboard at B counts it, with a chart and the same figures as a
     // table; then the match ends.
@@ -198,10 +231,12 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
         )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.html);
+    let ended = bea.follow(&closed).await;
+    assert!(ended.has("You ended this match on"), "{}", ended.html);
     assert!(
-        bea.follow(&closed)
-            .await
-            .has("This match ended: Goals met.")
+        ended.has("Your reflection: Goals met · 5 out of 5."),
+        "{}",
+        ended.html
     );
     let dashboard = coordinator.get("/admin/mentoring").await;
     assert!(dashboard.has("Goals met: 1") || dashboard.has("goals met: 1"));

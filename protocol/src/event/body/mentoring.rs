@@ -255,6 +255,22 @@ pub struct MatchProposal {
     pub mentor: MemberId,
     /// A personal note from the buddy.
     pub note: String,
+    /// What the buddy's request asked for, so the mentor knows who is asking even without
+    /// a note. Absent in proposals made without a request (and in those from before it was
+    /// sent); a trailing section on the wire, written only when present.
+    pub asked: Option<Asked>,
+}
+
+/// The parts of a buddy's request a proposal shows the mentor: never the goals or region,
+/// which stay on the buddy's node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asked {
+    /// Topics wanted.
+    pub topics: Vec<String>,
+    /// Languages the buddy speaks.
+    pub languages: Vec<String>,
+    /// How they would like to meet.
+    pub mode: Mode,
 }
 
 impl BodyCodec for MatchProposal {
@@ -262,13 +278,35 @@ impl BodyCodec for MatchProposal {
         w.raw(self.offer.as_bytes());
         w.str(self.mentor.as_str());
         w.str(&self.note);
+        if let Some(a) = &self.asked {
+            w.str_list(&a.topics);
+            w.str_list(&a.languages);
+            w.u8(a.mode.code());
+        }
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let offer = read_event_id(r, "proposal.offer")?;
+        let mentor = read_member(r, "proposal.mentor")?;
+        let note = r.string("proposal.note", MAX_NOTE_BYTES)?;
+        let asked = if r.remaining() > 0 {
+            let topics = r.str_list("proposal.topics", MAX_LIST_ITEMS, MAX_SHORT_TEXT_BYTES)?;
+            let languages =
+                r.str_list("proposal.languages", MAX_LIST_ITEMS, MAX_SHORT_TEXT_BYTES)?;
+            let mode = Mode::decode(r)?;
+            Some(Asked {
+                topics,
+                languages,
+                mode,
+            })
+        } else {
+            None
+        };
         Ok(Self {
-            offer: read_event_id(r, "proposal.offer")?,
-            mentor: read_member(r, "proposal.mentor")?,
-            note: r.string("proposal.note", MAX_NOTE_BYTES)?,
+            offer,
+            mentor,
+            note,
+            asked,
         })
     }
 }
@@ -371,16 +409,21 @@ pub struct Closing {
     pub rating: u8,
 }
 
-/// A change to a match, sent between the buddy's and the mentor's nodes: the agreement
-/// (set or changed by either side) or its closing.
+/// A change to a match, sent between the buddy's and the mentor's nodes: an agreement
+/// proposed by either side, the other side's confirmation of one, or the match's closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchUpdate {
     /// The match (its proposal's event id).
     pub proposal: EventId,
-    /// The agreement, when this update sets it.
+    /// An agreement proposed by the author; it stands once the other person confirms it.
     pub agreement: Option<Agreement>,
-    /// The closing, when this update closes the match.
+    /// The closing, when this update closes the match. Its reason and rating stay on the
+    /// closer's node (each person's reflection is private): sent, they are empty and 0.
     pub closing: Option<Closing>,
+    /// The update proposing the agreement that the author confirms (the other person's).
+    /// A trailing section on the wire, written only when present.
+    #[serde(default)]
+    pub confirms: Option<EventId>,
 }
 
 impl BodyCodec for MatchUpdate {
@@ -402,6 +445,9 @@ impl BodyCodec for MatchUpdate {
                 w.str(&c.reason);
                 w.u8(c.rating);
             }
+        }
+        if let Some(id) = &self.confirms {
+            w.raw(id.as_bytes());
         }
     }
 
@@ -429,10 +475,16 @@ impl BodyCodec for MatchUpdate {
         } else {
             None
         };
+        let confirms = if r.remaining() > 0 {
+            Some(read_event_id(r, "match_update.confirms")?)
+        } else {
+            None
+        };
         Ok(Self {
             proposal,
             agreement,
             closing,
+            confirms,
         })
     }
 }

@@ -298,12 +298,26 @@ impl Node {
                     }
                 }
                 MatchStatus::Closed => {
-                    let reason = m
-                        .closing
-                        .as_ref()
-                        .map(|c| c.reason.to_lowercase())
-                        .unwrap_or_default();
-                    *closed.entry(reason).or_default() += 1;
+                    // Each of this organisation's people in the match says why, privately;
+                    // older matches kept the closer's reason on the match itself.
+                    let mut reasons: Vec<String> = m
+                        .reflections
+                        .iter()
+                        .filter(|r| ours(&r.by))
+                        .map(|r| r.reason.to_lowercase())
+                        .collect();
+                    if reasons.is_empty() {
+                        reasons.push(
+                            m.closing
+                                .as_ref()
+                                .map(|c| c.reason.to_lowercase())
+                                .filter(|r| !r.is_empty())
+                                .unwrap_or_else(|| "no reason given yet".to_owned()),
+                        );
+                    }
+                    for reason in reasons {
+                        *closed.entry(reason).or_default() += 1;
+                    }
                 }
                 _ => {}
             }

@@ -1,19 +1,20 @@
 //! Proposals and matches: asking a mentor, answering (the mentor's node decides capacity
-//! atomically), check-ins, the agreement, and closing.
+//! atomically), check-ins, and how a match looks to each of its two people.
 
 use kindred_protocol::api::{
-    AnswerProposal, CheckInView, ErrorCode, MatchStatus, MatchView, NewCheckIn, Propose,
+    AgreementStatus, AnswerProposal, CheckInView, ErrorCode, MatchStatus, MatchView, NewCheckIn,
+    Propose,
 };
 use kindred_protocol::event::body::mentoring::{
-    Agreement, Answer, CheckIn, Closing, MatchAnswer, MatchProposal, MatchUpdate, OfferStatus,
+    Answer, Asked, CheckIn, Closing, MatchAnswer, MatchProposal, OfferStatus,
 };
-use kindred_protocol::limits::{MAX_NOTE_BYTES, MAX_REASON_BYTES};
+use kindred_protocol::limits::MAX_NOTE_BYTES;
 use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
 
 use crate::error::AppError;
 use crate::node::chat::direct_conversation;
 use crate::node::{Auth, Draft, Node, Reach};
-use crate::store::{CheckInRecord, MatchRecord};
+use crate::store::{AgreementState, CheckInRecord, MatchRecord};
 
 fn no_longer_available() -> AppError {
     AppError::new(
@@ -24,7 +25,7 @@ fn no_longer_available() -> AppError {
 
 impl Node {
     /// The nodes of a match's two people.
-    fn pair_nodes(
+    pub(super) fn pair_nodes(
         &self,
         buddy: &MemberId,
         mentor: &MemberId,
@@ -84,6 +85,13 @@ impl Node {
                     offer: offer.id,
                     mentor: req.mentor.clone(),
                     note,
+                    // So the mentor knows who is asking even without a note; goals and
+                    // region stay here.
+                    asked: Some(Asked {
+                        topics: request.request.topics.clone(),
+                        languages: request.request.languages.clone(),
+                        mode: request.request.mode,
+                    }),
                 }),
             )
             .await?;
@@ -99,7 +107,7 @@ impl Node {
         self.match_view(auth, m)
     }
 
-    fn own_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
+    pub(super) fn own_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
         self.store()
             .match_record(id)?
             .filter(|m| m.buddy == auth.member_id || m.mentor == auth.member_id)
@@ -276,7 +284,7 @@ impl Node {
         Ok(())
     }
 
-    async fn update_match(
+    pub(super) async fn update_match(
         &self,
         auth: &Auth,
         m: &MatchRecord,
@@ -289,7 +297,7 @@ impl Node {
         Ok(())
     }
 
-    fn active_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
+    pub(super) fn active_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
         let m = self.own_match(auth, id)?;
         if m.status != MatchStatus::Active {
             return Err(AppError::bad_request(
@@ -319,14 +327,15 @@ impl Node {
         if note.as_ref().is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
             return Err(AppError::new(ErrorCode::TooLarge, "That note is too long."));
         }
-        // The note never leaves this node: the other side sees the pulse and fit only.
+        // The note never leaves this node, nor does the fit unless its author shares it:
+        // the other side sees the pulse (and a shared fit) only.
         self.update_match(
             auth,
             &m,
             EventBody::CheckIn(CheckIn {
                 proposal: m.id,
                 pulse: req.pulse,
-                fit: req.fit,
+                fit: req.fit.filter(|_| req.share_fit),
                 note: None,
             }),
         )
@@ -334,69 +343,12 @@ impl Node {
         let mut m = self.own_match(auth, id)?;
         if let Some(last) = m.checkins.iter_mut().rev().find(|c| c.by == auth.member_id) {
             last.note = note;
+            last.fit = req.fit;
+            last.fit_shared = req.share_fit && req.fit.is_some();
         }
         self.store().put_match(&m)?;
         self.store().durable().await?;
         self.match_view(auth, m)
-    }
-
-    /// Sets or changes the agreement: goals, meeting rhythm, expected end.
-    pub(crate) async fn agree(
-        &self,
-        auth: &Auth,
-        id: &EventId,
-        agreement: Agreement,
-    ) -> Result<MatchView, AppError> {
-        let m = self.active_match(auth, id)?;
-        if agreement.goals.len() > MAX_NOTE_BYTES || agreement.rhythm_days == 0 {
-            return Err(AppError::bad_request(
-                "Goals up to 2000 bytes and a rhythm of at least one day, please.",
-            ));
-        }
-        self.update_match(
-            auth,
-            &m,
-            EventBody::MatchUpdate(MatchUpdate {
-                proposal: m.id,
-                agreement: Some(agreement),
-                closing: None,
-            }),
-        )
-        .await?;
-        self.match_view(auth, self.own_match(auth, id)?)
-    }
-
-    /// Closes a match with a reason and a rating; the mentor's place frees up.
-    pub(crate) async fn close_match(
-        &self,
-        auth: &Auth,
-        id: &EventId,
-        closing: Closing,
-    ) -> Result<MatchView, AppError> {
-        let m = self.active_match(auth, id)?;
-        let reason = closing.reason.trim().to_owned();
-        if reason.is_empty() || reason.len() > MAX_REASON_BYTES || closing.rating > 5 {
-            return Err(AppError::bad_request(
-                "Please give a reason (and a rating from 1 to 5, or 0).",
-            ));
-        }
-        self.update_match(
-            auth,
-            &m,
-            EventBody::MatchUpdate(MatchUpdate {
-                proposal: m.id,
-                agreement: None,
-                closing: Some(Closing {
-                    reason,
-                    rating: closing.rating,
-                }),
-            }),
-        )
-        .await?;
-        if m.mentor.node_name() == self.config().node.name.as_str() {
-            self.republish_places(&m.mentor).await?;
-        }
-        self.match_view(auth, self.own_match(auth, id)?)
     }
 
     /// The member's proposals and matches, newest first.
@@ -425,12 +377,16 @@ impl Node {
         let checkins = m
             .checkins
             .iter()
-            .map(|c: &CheckInRecord| CheckInView {
-                by: c.by.clone(),
-                pulse: c.pulse,
-                fit: c.fit,
-                note: c.note.clone().filter(|_| c.by == auth.member_id),
-                at: Timestamp(c.at),
+            .map(|c: &CheckInRecord| {
+                let mine = c.by == auth.member_id;
+                CheckInView {
+                    by: c.by.clone(),
+                    pulse: c.pulse,
+                    fit: c.fit.filter(|_| mine || c.fit_shared),
+                    fit_shared: c.fit_shared,
+                    note: c.note.clone().filter(|_| mine),
+                    at: Timestamp(c.at),
+                }
             })
             .collect();
         let conversation = m.conversation.or_else(|| {
@@ -468,10 +424,44 @@ impl Node {
             created_at: Timestamp(m.created_at),
             answered_at: m.answered_at.map(Timestamp),
             answer_message: m.answer_message,
+            agreement_status: m
+                .agreement
+                .as_ref()
+                .map(|_| agreement_status(m.agreed.as_ref())),
             agreement: m.agreement,
+            asked: m.asked,
             checkins,
-            closing: m.closing,
+            closing: m
+                .reflections
+                .iter()
+                .find(|r| r.by == auth.member_id)
+                .map(|r| Closing {
+                    reason: r.reason.clone(),
+                    rating: r.rating,
+                }),
+            closed_by: m.closed_by,
+            closed_at: m.closed_at.map(Timestamp),
             conversation,
         })
+    }
+}
+
+/// Who proposed an agreement and who confirmed it, as the API shows it.
+fn agreement_status(state: Option<&AgreementState>) -> AgreementStatus {
+    match state {
+        None => AgreementStatus {
+            id: None,
+            proposed_by: None,
+            proposed_at: None,
+            confirmed_by: None,
+            confirmed_at: None,
+        },
+        Some(s) => AgreementStatus {
+            id: Some(s.id),
+            proposed_by: Some(s.by.clone()),
+            proposed_at: Some(Timestamp(s.at)),
+            confirmed_by: s.confirmed_by.clone(),
+            confirmed_at: s.confirmed_at.map(Timestamp),
+        },
     }
 }

@@ -4,12 +4,15 @@
 //!   shared log; proposals, answers, check-ins and match updates from directed delivery),
 //!   following the arrival log with a watermark so nothing is missed after a crash;
 //! - `offers`: offers, requests and explained suggestions;
-//! - `matches`: proposing, answering with atomic capacity, check-ins, agreement, closing;
+//! - `matches`: proposing, answering with atomic capacity, check-ins, each person's view;
+//! - `agreement`: an agreement proposed by one and confirmed by the other, closing, and
+//!   each person's private reflection on how it went;
 //! - `cohort`: optimal rounds for a coordinator, and the dashboard.
 //!
 //! Each person's home node is the authority for them: only the mentor's node decides
 //! whether a place is free, and it republishes the offer with its places left.
 
+mod agreement;
 mod cohort;
 mod matches;
 mod offers;

@@ -4,14 +4,16 @@
 use std::time::Duration;
 
 use kindred_protocol::api::MatchStatus;
-use kindred_protocol::event::body::mentoring::{Answer, MatchAnswer};
-use kindred_protocol::{EventBody, Timestamp};
+use kindred_protocol::event::body::mentoring::{Agreement, Answer, MatchAnswer};
+use kindred_protocol::{EventBody, EventId, MemberId, Timestamp};
 use tokio::sync::watch;
 
 use crate::node::Node;
 use crate::node::chat::direct_conversation;
 use crate::rules::mentoring as rules;
-use crate::store::{CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent, payload_of};
+use crate::store::{
+    AgreementState, CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent, payload_of,
+};
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
 pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
@@ -91,15 +93,19 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
                         mentor: proposal.mentor,
                         offer: proposal.offer,
                         note: proposal.note,
+                        asked: proposal.asked,
                         request: None,
                         status: MatchStatus::Pending,
                         created_at: at,
                         answered_at: None,
                         answer_message: None,
                         agreement: None,
+                        agreed: None,
                         checkins: Vec::new(),
                         closing: None,
                         closed_at: None,
+                        closed_by: None,
+                        reflections: Vec::new(),
                         conversation: None,
                     },
                 )?;
@@ -142,6 +148,8 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
                 m.checkins.push(CheckInRecord {
                     by: p.author,
                     pulse: checkin.pulse,
+                    // A fit on the wire is one its author chose to show.
+                    fit_shared: checkin.fit.is_some(),
                     fit: checkin.fit,
                     note: None,
                     at,
@@ -158,11 +166,15 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
                 return Ok(());
             }
             if let Some(a) = update.agreement {
-                m.agreement = Some(a);
+                propose_agreement(&mut m, a, *id, &p.author, at);
+            }
+            if let Some(target) = update.confirms {
+                confirm_agreement(&mut m, &target, &p.author, at);
             }
             if let Some(c) = update.closing {
                 m.closing = Some(c);
                 m.closed_at = Some(at);
+                m.closed_by = Some(p.author.clone());
                 m.status = MatchStatus::Closed;
                 if m.mentor.node_name() == own {
                     store.release_place(&m.mentor)?;
@@ -176,8 +188,41 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// An agreement proposed by `by` at `at`: the newest proposal stands (ties broken by id),
+/// whatever order the two nodes receive them in, and waits for the other's confirmation.
+fn propose_agreement(m: &mut MatchRecord, a: Agreement, id: EventId, by: &MemberId, at: u64) {
+    if m.agreed.as_ref().is_some_and(|s| (s.at, s.id) > (at, id)) {
+        return;
+    }
+    m.agreement = Some(a);
+    m.agreed = Some(AgreementState {
+        id,
+        by: by.clone(),
+        at,
+        confirmed_by: None,
+        confirmed_at: None,
+    });
+}
+
+/// `by` confirms the proposal `target`: it counts only if that is still the agreement
+/// proposed last and the rules say `by` may confirm it (the other person).
+fn confirm_agreement(m: &mut MatchRecord, target: &EventId, by: &MemberId, at: u64) {
+    let Some(state) = m.agreed.as_ref().filter(|s| s.id == *target) else {
+        tracing::info!(%target, "confirmation of an agreement that has been replaced");
+        return;
+    };
+    if let Err(reason) = rules::confirm(&parties(m), by, &state.by) {
+        tracing::info!(%target, %reason, "agreement confirmation not applied");
+        return;
+    }
+    if let Some(state) = m.agreed.as_mut() {
+        state.confirmed_by = Some(by.clone());
+        state.confirmed_at = Some(at);
+    }
+}
+
 /// Who is in a match, for the rules.
-fn parties(m: &MatchRecord) -> rules::MatchParties<'_> {
+pub(super) fn parties(m: &MatchRecord) -> rules::MatchParties<'_> {
     rules::MatchParties {
         buddy: &m.buddy,
         mentor: &m.mentor,
@@ -225,5 +270,89 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active_match() -> MatchRecord {
+        MatchRecord {
+            id: EventId::from_bytes([1; 32]),
+            buddy: MemberId::parse("@bea:c.org").unwrap_or_else(|e| panic!("{e}")),
+            mentor: MemberId::parse("@ann:a.org").unwrap_or_else(|e| panic!("{e}")),
+            offer: EventId::from_bytes([2; 32]),
+            note: String::new(),
+            asked: None,
+            request: None,
+            status: MatchStatus::Active,
+            created_at: 1,
+            answered_at: Some(2),
+            answer_message: None,
+            agreement: None,
+            agreed: None,
+            checkins: Vec::new(),
+            closing: None,
+            closed_at: None,
+            closed_by: None,
+            reflections: Vec::new(),
+            conversation: None,
+        }
+    }
+
+    fn terms(goals: &str) -> Agreement {
+        Agreement {
+            goals: goals.to_owned(),
+            rhythm_days: 14,
+            ends_at: 0,
+        }
+    }
+
+    /// Both nodes see the same agreement whatever order the two proposals and the
+    /// confirmation arrive in: the newest proposal stands, and a confirmation counts only
+    /// for the proposal it names, from the other person.
+    #[test]
+    fn the_same_agreement_in_any_order() {
+        let base = active_match();
+        let (buddy, mentor) = (base.buddy.clone(), base.mentor.clone());
+        let older = EventId::from_bytes([3; 32]);
+        let newer = EventId::from_bytes([4; 32]);
+        enum Step {
+            Propose(EventId, u64, &'static str),
+            Confirm(EventId),
+        }
+        let steps = [
+            Step::Propose(older, 10, "old"),
+            Step::Propose(newer, 20, "new"),
+            Step::Confirm(older),
+            Step::Confirm(newer),
+        ];
+        let orders: [[usize; 4]; 4] = [[0, 1, 2, 3], [1, 0, 3, 2], [0, 2, 1, 3], [1, 3, 0, 2]];
+        let mut outcomes = Vec::new();
+        for order in orders {
+            let mut m = base.clone();
+            for i in order {
+                match &steps[i] {
+                    Step::Propose(id, at, goals) => {
+                        propose_agreement(&mut m, terms(goals), *id, &buddy, *at)
+                    }
+                    Step::Confirm(target) => confirm_agreement(&mut m, target, &mentor, 30),
+                }
+            }
+            outcomes.push((m.agreement.clone(), m.agreed.clone()));
+        }
+        assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{outcomes:?}");
+        let (terms_now, state) = &outcomes[0];
+        assert_eq!(terms_now.as_ref().map(|a| a.goals.as_str()), Some("new"));
+        let state = state.as_ref().unwrap_or_else(|| panic!("an agreement"));
+        assert_eq!(state.id, newer);
+        assert_eq!(state.confirmed_by.as_ref(), Some(&mentor));
+
+        // The proposer's own confirmation does nothing.
+        let mut m = base.clone();
+        propose_agreement(&mut m, terms("mine"), older, &buddy, 10);
+        confirm_agreement(&mut m, &older, &buddy, 11);
+        assert_eq!(m.agreed.and_then(|s| s.confirmed_by), None);
     }
 }

@@ -22,7 +22,9 @@ use crate::web::error::PageError;
 use crate::web::forms::{FormPairs, NoFields, Problems, member_form, member_pairs, split_tags};
 use crate::web::session::Viewer;
 
-pub(crate) use super::mentoring_match::{agree, answer, check_in, close, match_detail, withdraw};
+pub(crate) use super::mentoring_match::{
+    agree, answer, check_in, close, confirm, match_detail, reflect, withdraw,
+};
 
 /// Days of the week, Monday first (bit 0 of `Availability::days`).
 const DAYS: [&str; 7] = [

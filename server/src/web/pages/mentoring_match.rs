@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::api::{AnswerProposal, MatchStatus, MatchView, NewCheckIn};
 use kindred_protocol::event::body::mentoring::{Agreement, Closing, Fit};
-use kindred_protocol::{EventId, Timestamp};
+use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
 
 use super::mentoring::{CALENDAR_DATE, CLOSING_REASONS, match_id, status_code, status_text};
@@ -60,6 +60,15 @@ struct MatchPage {
     note: String,
     answer_message: Option<String>,
     agreement: Option<Agreement>,
+    /// Where the agreement stands, in words ("Proposed by Ann on 3 March; waiting for
+    /// you to confirm it").
+    agreement_state: String,
+    /// The proposal the viewer may confirm (its id), when the other person proposed it.
+    confirm_id: Option<String>,
+    /// Whether both have agreed it.
+    agreed: bool,
+    /// What the buddy's request asked for, in words, for the mentor.
+    asked: Vec<(&'static str, String)>,
     agreement_ends: String,
     /// The agreement's end as people read it ("31 March 2027").
     agreement_ends_text: String,
@@ -69,6 +78,8 @@ struct MatchPage {
     checkin_due: bool,
     first_checkin: bool,
     closing: Option<Closing>,
+    /// "Ann ended this match on 3 March 2027." when it has ended.
+    ended: Option<String>,
     conversation: Option<String>,
     reasons: [&'static str; 4],
     problems: Problems,
@@ -99,8 +110,83 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             when: When::new(c.at, now, &viewer.tz),
         })
         .collect();
+    let name_of = |who: &MemberId| -> String {
+        if who == me {
+            "you".to_owned()
+        } else if *who == m.mentor {
+            m.mentor_name.clone()
+        } else {
+            m.buddy_name.clone()
+        }
+    };
+    let day = |t: Timestamp| crate::calendar::human_date(t.as_millis(), &viewer.tz);
+    let status = m.agreement_status.clone();
+    let (agreement_state, confirm_id, agreed) = match status.as_ref() {
+        None => (String::new(), None, false),
+        Some(st) => match (&st.proposed_by, st.proposed_at) {
+            (Some(by), Some(at)) => {
+                let proposed = format!("Proposed by {} on {}", name_of(by), day(at));
+                match (&st.confirmed_by, st.confirmed_at) {
+                    (Some(c), Some(cat)) => (
+                        format!("{proposed}; confirmed by {} on {}.", name_of(c), day(cat)),
+                        None,
+                        true,
+                    ),
+                    _ if by == me => (
+                        format!("{proposed}; waiting for {other} to confirm it."),
+                        None,
+                        false,
+                    ),
+                    _ => (
+                        format!("{proposed}; waiting for you to confirm it."),
+                        st.id.map(|i| i.to_string()),
+                        false,
+                    ),
+                }
+            }
+            _ => (
+                "Written before agreements were confirmed: propose it again for you both to agree it.".to_owned(),
+                None,
+                false,
+            ),
+        },
+    };
+    let asked = m
+        .asked
+        .as_ref()
+        .map(|a| {
+            let mut out = Vec::new();
+            if !a.topics.is_empty() {
+                out.push(("Topics", a.topics.join(", ")));
+            }
+            if !a.languages.is_empty() {
+                out.push(("Languages", a.languages.join(", ")));
+            }
+            out.push((
+                "How to meet",
+                super::mentoring::mode_text(a.mode).to_owned(),
+            ));
+            out
+        })
+        .unwrap_or_default();
+    let ended = m.closed_at.map(|at| match &m.closed_by {
+        Some(by) if by == me => format!("You ended this match on {}.", day(at)),
+        Some(by) => format!("{} ended this match on {}.", name_of(by), day(at)),
+        None => format!("This match ended on {}.", day(at)),
+    });
     let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
     chrome.live_data.push(("match", m.id.to_string()));
+    chrome.live_data.push((
+        "agreement",
+        status
+            .as_ref()
+            .and_then(|s| s.id)
+            .map(|id| {
+                let confirmed = if agreed { "+confirmed" } else { "" };
+                format!("{id}{confirmed}")
+            })
+            .unwrap_or_default(),
+    ));
     chrome
         .live_data
         .push(("match-status", status_code(m.status)));
@@ -132,6 +218,11 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
             .map(|a| crate::calendar::every_days(u32::from(a.rhythm_days)))
             .unwrap_or_default(),
         agreement: m.agreement.clone(),
+        agreement_state,
+        confirm_id,
+        agreed,
+        asked,
+        ended,
         first_checkin: !checkins.iter().any(|c| c.by_me),
         checkins,
         checkin_due: m.checkin_due,
@@ -284,6 +375,8 @@ pub(crate) struct CheckInForm {
     fit: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    share_fit: Option<String>,
 }
 
 pub(crate) async fn check_in(
@@ -313,6 +406,7 @@ pub(crate) async fn check_in(
         pulse,
         fit,
         note: crate::web::forms::optional(&form.note),
+        share_fit: form.share_fit.is_some(),
     };
     let result = node.check_in(&viewer.auth, &id, req).await;
     after_match_action(
@@ -346,15 +440,7 @@ pub(crate) async fn close(
         let error = AppError::bad_request("Choose why the match is ending.");
         return match_problem(&node, &viewer, &id, "reason", error).await;
     }
-    let req = Closing {
-        reason: form.reason.trim().to_owned(),
-        rating: form
-            .rating
-            .parse::<u8>()
-            .ok()
-            .filter(|r| *r <= 5)
-            .unwrap_or(0),
-    };
+    let req = closing_from(&form);
     let result = node.close_match(&viewer.auth, &id, req).await;
     after_match_action(
         &node,
@@ -365,4 +451,71 @@ pub(crate) async fn close(
         "reason",
     )
     .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConfirmForm {
+    #[serde(default)]
+    agreement: String,
+}
+
+pub(crate) async fn confirm(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = match_id(&id)?;
+    let form: ConfirmForm = member_form(&viewer, &body)?;
+    let Ok(proposal) = form.agreement.parse::<EventId>() else {
+        let error = AppError::bad_request("Read the agreement again, then confirm it.");
+        return match_problem(&node, &viewer, &id, "goals", error).await;
+    };
+    let result = node.confirm_agreement(&viewer.auth, &id, &proposal).await;
+    after_match_action(
+        &node,
+        &viewer,
+        &id,
+        result,
+        ("#agreement", Flash::Edited),
+        "goals",
+    )
+    .await
+}
+
+pub(crate) async fn reflect(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let id = match_id(&id)?;
+    let form: CloseForm = member_form(&viewer, &body)?;
+    if form.reason.trim().is_empty() {
+        let error = AppError::bad_request("Choose why the match ended.");
+        return match_problem(&node, &viewer, &id, "reason", error).await;
+    }
+    let req = closing_from(&form);
+    let result = node.reflect(&viewer.auth, &id, req).await;
+    after_match_action(
+        &node,
+        &viewer,
+        &id,
+        result,
+        ("#reflection", Flash::Edited),
+        "reason",
+    )
+    .await
+}
+
+fn closing_from(form: &CloseForm) -> Closing {
+    Closing {
+        reason: form.reason.trim().to_owned(),
+        rating: form
+            .rating
+            .parse::<u8>()
+            .ok()
+            .filter(|r| *r <= 5)
+            .unwrap_or(0),
+    }
 }

@@ -247,8 +247,13 @@ pub(crate) async fn buddy(
                     .iter()
                     .enumerate()
                     .map(|(i, s)| {
+                        let not_fitting = if s.trade_offs.is_empty() {
+                            String::new()
+                        } else {
+                            format!("\n    does not fit: {}", s.trade_offs.join("; "))
+                        };
                         format!(
-                            "{}. {} ({}, {}) - score {:.0}\n    why: {}\n    ask: kindred-cli buddy propose {} --note \"...\"",
+                            "{}. {} ({}, {}) - score {:.0}\n    why: {}{not_fitting}\n    ask: kindred-cli buddy propose {} --note \"...\"",
                             i + 1,
                             s.offer.mentor_name,
                             s.offer.mentor,

@@ -129,6 +129,10 @@ pub struct Suggestion {
     pub score: f64,
     /// Why, in words.
     pub reasons: Vec<String>,
+    /// What does not fit the request, in words ("meets in person only, in Kent"), to weigh
+    /// against the reasons. Criteria marked essential exclude instead.
+    #[serde(default)]
+    pub trade_offs: Vec<String>,
 }
 
 /// `POST /api/v1/mentoring/proposals`: ask a mentor.

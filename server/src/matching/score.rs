@@ -45,6 +45,9 @@ pub struct Scored {
     pub score: f64,
     /// Why, in words.
     pub reasons: Vec<String>,
+    /// What does not fit the request, in words ("meets in person only, in Kent"), so a
+    /// buddy can weigh it; criteria marked essential never reach here (they exclude).
+    pub trade_offs: Vec<String>,
 }
 
 fn norm(items: &[String]) -> BTreeSet<String> {
@@ -84,6 +87,7 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
     }
     let mut score = 0.0;
     let mut reasons = Vec::new();
+    let mut trade_offs = Vec::new();
 
     let wanted = norm(&r.topics);
     let mut offered = norm(&o.topics);
@@ -125,6 +129,8 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
                 list.join(", ")
             )
         });
+    } else if !wanted.is_empty() {
+        trade_offs.push("offers none of the topics you asked about".to_owned());
     }
 
     let languages: Vec<String> = norm(&r.languages)
@@ -138,6 +144,9 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         score += 15.0 * weight(r, "language");
         let names: Vec<String> = languages.iter().map(|l| capitalise(l)).collect();
         reasons.push(format!("speaks {}", names.join(" and ")));
+    } else if !norm(&r.languages).is_empty() {
+        let asked: Vec<String> = norm(&r.languages).iter().map(|l| capitalise(l)).collect();
+        trade_offs.push(format!("does not speak {}", asked.join(" or ")));
     }
 
     let same_region =
@@ -155,12 +164,30 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
     if must(r, "mode") && !mode_ok {
         return None;
     }
+    let where_ = if o.region.trim().is_empty() {
+        String::new()
+    } else {
+        format!(", in {}", o.region.trim())
+    };
     if mode_ok {
         score += 10.0 * weight(r, "mode");
         reasons.push(match (r.mode, o.mode) {
             (Mode::Online, _) | (_, Mode::Online) => "meets online".to_owned(),
             (Mode::InPerson, _) | (_, Mode::InPerson) => "meets in person".to_owned(),
             _ => "online or in person".to_owned(),
+        });
+        // Meeting face to face somewhere else is a real cost even when both say so.
+        let in_person = r.mode == Mode::InPerson || o.mode == Mode::InPerson;
+        if in_person && !same_region && !r.region.trim().is_empty() && !where_.is_empty() {
+            trade_offs.push(format!(
+                "meets in person{where_}, not in {}",
+                r.region.trim()
+            ));
+        }
+    } else {
+        trade_offs.push(match o.mode {
+            Mode::InPerson => format!("meets in person only{where_}"),
+            _ => "meets online only".to_owned(),
         });
     }
 
@@ -180,14 +207,23 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         return None;
     }
     score += 10.0 * weight(r, "availability") * hours_fit;
+    let hours = |h: u16| crate::calendar::count(u64::from(h), "hour", "hours");
     if hours_fit >= 1.0 && o.availability.hours_per_month > 0 {
         reasons.push(format!(
             "has {} a month",
-            crate::calendar::count(u64::from(o.availability.hours_per_month), "hour", "hours")
+            hours(o.availability.hours_per_month)
+        ));
+    } else if hours_fit < 1.0 {
+        trade_offs.push(format!(
+            "has {} a month (you asked for {})",
+            hours(o.availability.hours_per_month),
+            hours(r.availability.hours_per_month)
         ));
     }
     if shared_days > 0 {
         score += 2.0 * shared_days as f64 / 7.0;
+    } else if r.availability.days != 0 && o.availability.days != 0 {
+        trade_offs.push("is free on other days than you".to_owned());
     }
 
     let other_org = request.node != offer.node;
@@ -202,6 +238,8 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
             score += 5.0;
         }
         reasons.push("from another organisation".to_owned());
+    } else if r.wants_other_org {
+        trade_offs.push("from your own organisation".to_owned());
     }
 
     // A little for free places, so a mentor with room is slightly preferred.
@@ -211,7 +249,11 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
     } else {
         reasons.push(format!("has {} places", o.places_left));
     }
-    Some(Scored { score, reasons })
+    Some(Scored {
+        score,
+        reasons,
+        trade_offs,
+    })
 }
 
 fn capitalise(s: &str) -> String {
@@ -285,6 +327,67 @@ mod tests {
                 node: offer_node,
             },
         )
+    }
+
+    /// Each mismatch is said plainly beside what fits; essentials exclude instead.
+    #[test]
+    fn what_does_not_fit_is_said_and_essentials_exclude() {
+        let in_kent = MentorOffer {
+            mode: Mode::InPerson,
+            region: "Kent".into(),
+            availability: Availability {
+                hours_per_month: 1,
+                days: 0b0000_0010,
+            },
+            languages: vec!["English".into()],
+            ..offer()
+        };
+        let online = BuddyRequest {
+            mode: Mode::Online,
+            ..request()
+        };
+        let s = run(&online, &in_kent, true).unwrap_or_else(|| panic!("suggested"));
+        for expected in [
+            "meets in person only, in Kent",
+            "does not speak Gaelic",
+            "has 1 hour a month (you asked for 2 hours)",
+            "is free on other days than you",
+            "from your own organisation",
+        ] {
+            assert!(
+                s.trade_offs.iter().any(|t| t == expected),
+                "{expected:?} in {:?}",
+                s.trade_offs
+            );
+        }
+        assert!(
+            !s.reasons.iter().any(|r| r.contains("online")),
+            "{:?}",
+            s.reasons
+        );
+        // Both happy to meet face to face, but in different places.
+        let face_to_face = BuddyRequest {
+            mode: Mode::InPerson,
+            ..request()
+        };
+        let s = run(&face_to_face, &in_kent, false).unwrap_or_else(|| panic!("suggested"));
+        assert!(
+            s.trade_offs
+                .contains(&"meets in person, in Kent, not in Glasgow".to_owned()),
+            "{:?}",
+            s.trade_offs
+        );
+        // The same mismatches marked essential exclude the offer.
+        for criterion in ["mode", "language", "availability", "other_org"] {
+            let strict = BuddyRequest {
+                must: vec![criterion.to_owned()],
+                ..online.clone()
+            };
+            assert_eq!(run(&strict, &in_kent, true), None, "{criterion}");
+        }
+        // A good fit has nothing to weigh.
+        let s = run(&request(), &offer(), false).unwrap_or_else(|| panic!("suggested"));
+        assert!(s.trade_offs.is_empty(), "{:?}", s.trade_offs);
     }
 
     #[test]

@@ -257,3 +257,57 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
     assert!(!a.stored_anywhere(b"A secret goal that stays home"));
     assert!(!a.stored_anywhere(b"Goals met"));
 }
+
+/// Item 3: a face-to-face mentor elsewhere is suggested to someone who asked to meet
+/// online only with the mismatch said; marked essential, it is not suggested at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn suggestions_say_what_does_not_fit() {
+    let a = TestNode::named("a.test").await;
+    let c = TestNode::named("c.test").await;
+    let (admin_a, admin_c) = (a.admin().await, c.admin().await);
+    pair(&admin_a, &admin_c).await;
+    let mentor = a.member(&admin_a, "kit").await;
+    let buddy = c.member(&admin_c, "dee").await;
+    let mentor_id = MemberId::parse("@kit:a.test").unwrap();
+    mentor
+        .publish_offer(&PublishOffer {
+            mode: Mode::InPerson,
+            region: "Kent".into(),
+            ..offer()
+        })
+        .await
+        .unwrap();
+    let online = BuddyRequest {
+        mode: Mode::Online,
+        ..request()
+    };
+    buddy.create_request(&online).await.unwrap();
+    let s = eventually(20, || async {
+        let s = buddy.suggestions(Some(10)).await.unwrap();
+        s.into_iter().find(|s| s.offer.mentor == mentor_id)
+    })
+    .await;
+    assert!(
+        s.trade_offs
+            .contains(&"meets in person only, in Kent".to_owned()),
+        "{:?}",
+        s.trade_offs
+    );
+    assert!(
+        !s.reasons.iter().any(|r| r.contains("online")),
+        "{:?}",
+        s.reasons
+    );
+
+    // The same, with the way of meeting marked essential (a newer request, which is the
+    // one suggestions answer): not suggested.
+    buddy
+        .create_request(&BuddyRequest {
+            must: vec!["mode".into()],
+            ..online
+        })
+        .await
+        .unwrap();
+    let s = buddy.suggestions(Some(10)).await.unwrap();
+    assert!(s.iter().all(|s| s.offer.mentor != mentor_id), "{s:?}");
+}

@@ -231,6 +231,13 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
         )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.html);
+    let overview = bea.get("/mentoring").await;
+    assert!(
+        overview.has("No current matches; earlier ones are listed below.")
+            && !overview.has("None yet."),
+        "{}",
+        overview.html
+    );
     let ended = bea.follow(&closed).await;
     assert!(ended.has("You ended this match on"), "{}", ended.html);
     assert!(

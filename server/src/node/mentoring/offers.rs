@@ -369,6 +369,7 @@ impl Node {
                     offer: self.offer_view(record)?,
                     score: (s.score * 10.0).round() / 10.0,
                     reasons: s.reasons,
+                    trade_offs: s.trade_offs,
                 })
             })
             .collect()

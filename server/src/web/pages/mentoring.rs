@@ -550,6 +550,7 @@ struct SuggestionItem {
     time: String,
     places_left: u16,
     reasons: Vec<String>,
+    trade_offs: Vec<String>,
 }
 
 fn suggestion_item(node: &Node, s: &Suggestion) -> SuggestionItem {
@@ -568,7 +569,11 @@ fn suggestion_item(node: &Node, s: &Suggestion) -> SuggestionItem {
         organisation: s.offer.organisation.clone(),
         bio: o.bio.clone(),
         topics: topics.join(", "),
-        meets: mode_text(o.mode).to_owned(),
+        meets: match o.mode {
+            Mode::Online => mode_text(o.mode).to_owned(),
+            _ if o.region.trim().is_empty() => mode_text(o.mode).to_owned(),
+            _ => format!("{}, in {}", mode_text(o.mode), o.region.trim()),
+        },
         time: format!(
             "{} a month, {}",
             crate::calendar::count(u64::from(o.availability.hours_per_month), "hour", "hours"),
@@ -576,6 +581,7 @@ fn suggestion_item(node: &Node, s: &Suggestion) -> SuggestionItem {
         ),
         places_left: o.places_left,
         reasons: s.reasons.clone(),
+        trade_offs: s.trade_offs.clone(),
     }
 }
 

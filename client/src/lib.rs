@@ -206,17 +206,22 @@ impl Client {
                 body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
             });
         }
-        match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-            Ok(e) => Err(ClientError::Api {
-                status: status.as_u16(),
-                code: e.error.code,
-                message: e.error.message,
-            }),
-            Err(_) => Err(ClientError::Unexpected {
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
-            }),
+        Err(error_from(status, &bytes))
+    }
+
+    /// `GET /api/v1/mentoring/dashboard.csv`: the coordinator's counts as CSV (coordinators).
+    pub async fn dashboard_csv(&self) -> Result<String, ClientError> {
+        let mut req = self.http.get(self.api(&["mentoring", "dashboard.csv"])?);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
         }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        Err(error_from(status, &bytes))
     }
 
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ClientError> {
@@ -1030,5 +1035,21 @@ fn page_query(url: &mut Url, before: Option<&str>, limit: Option<usize>) {
     }
     if let Some(l) = limit {
         url.query_pairs_mut().append_pair("limit", &l.to_string());
+    }
+}
+
+/// The node's documented error body as a [`ClientError`], or the raw start of whatever
+/// else answered.
+fn error_from(status: StatusCode, bytes: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ApiErrorBody>(bytes) {
+        Ok(e) => ClientError::Api {
+            status: status.as_u16(),
+            code: e.error.code,
+            message: e.error.message,
+        },
+        Err(_) => ClientError::Unexpected {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+        },
     }
 }

@@ -702,5 +702,9 @@ pub(crate) enum CohortCommand {
 #[derive(Subcommand)]
 pub(crate) enum MentoringCommand {
     /// Counts of requests, proposals and matches (never content).
-    Dashboard,
+    Dashboard {
+        /// Print the counts as CSV, for a spreadsheet or a funder report.
+        #[arg(long)]
+        csv: bool,
+    },
 }

@@ -663,7 +663,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Buddy(cmd) => super::mentoring::buddy(&signed_in()?, cmd, &print).await?,
         Command::Matches(cmd) => super::mentoring::matches(&signed_in()?, cmd, &print).await?,
         Command::Cohort(cmd) => super::mentoring::cohort(&signed_in()?, cmd, &print).await?,
-        Command::Mentoring(MentoringCommand::Dashboard) => {
+        Command::Mentoring(MentoringCommand::Dashboard { csv: true }) => {
+            let csv = signed_in()?.dashboard_csv().await?;
+            say(csv.trim_end());
+        }
+        Command::Mentoring(MentoringCommand::Dashboard { csv: false }) => {
             let d = signed_in()?.dashboard().await?;
             print(super::mentoring::dashboard_text(&d), &d)?;
         }

@@ -238,3 +238,11 @@ pub(crate) async fn dashboard(
 ) -> Result<Json<Dashboard>, AppError> {
     Ok(Json(node.dashboard(&auth).await?))
 }
+
+/// `GET /api/v1/mentoring/dashboard.csv`: the same counts as a CSV download.
+pub(crate) async fn dashboard_csv(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<axum::response::Response, AppError> {
+    node.dashboard_download(&auth).await
+}

@@ -134,6 +134,7 @@ pub(crate) fn router(node: Node) -> Router {
         )
         .route("/mentoring/cohort/{id}/send", post(mentoring::send_round))
         .route("/mentoring/dashboard", get(mentoring::dashboard))
+        .route("/mentoring/dashboard.csv", get(mentoring::dashboard_csv))
         .route("/peers", get(federation::peers).post(federation::add))
         .route("/peers/invites", post(federation::create_invite))
         .route("/peers/warnings", get(federation::warnings))

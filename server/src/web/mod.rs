@@ -130,6 +130,7 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             post(mentoring::reflect),
         )
         .route("/admin/mentoring", get(coordinator::dashboard))
+        .route("/admin/mentoring/counts.csv", get(coordinator::counts_csv))
         .route("/admin/mentoring/rounds", post(coordinator::run_round))
         .route("/admin/mentoring/rounds/{id}", get(coordinator::round))
         .route(

@@ -235,6 +235,18 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
         admin_a.dashboard().await.unwrap().closed,
         vec![("no longer have the time".to_owned(), 1)]
     );
+    // Item 7: the same counts as CSV for a funder report, never content; members are
+    // not coordinators.
+    let csv = admin_c.dashboard_csv().await.unwrap();
+    assert!(
+        csv.starts_with("measure,category,week_starting,count"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nended_by_reason,goals met,,1"), "{csv}");
+    assert!(csv.contains("\nfirst_meeting_fit,good,,1"), "{csv}");
+    assert!(!csv.contains("funder") && !csv.contains("secret"), "{csv}");
+    let e = buddy.dashboard_csv().await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
     // A match still running cannot be reflected on.
     let e = mentor
         .reflect(

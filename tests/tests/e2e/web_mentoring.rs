@@ -223,6 +223,10 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     assert!(dashboard.has("role=\"img\""));
     assert!(dashboard.has("<caption>Mentoring activity per week"));
     assert!(!dashboard.has("grant bid"), "counts only, never content");
+    assert!(dashboard.has("href=\"/admin/mentoring/counts.csv\""));
+    let csv = coordinator.get("/admin/mentoring/counts.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.has("active_matches,,,1"), "{}", csv.html);
     let closed = bea
         .submit(
             &at_bea,

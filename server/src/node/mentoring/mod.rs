@@ -7,7 +7,8 @@
 //! - `matches`: proposing, answering with atomic capacity, check-ins, each person's view;
 //! - `agreement`: an agreement proposed by one and confirmed by the other, closing, and
 //!   each person's private reflection on how it went;
-//! - `cohort`: optimal rounds for a coordinator, and the dashboard.
+//! - `cohort`: optimal rounds for a coordinator, and the dashboard;
+//! - `report`: the dashboard's counts as CSV for funder reports.
 //!
 //! Each person's home node is the authority for them: only the mentor's node decides
 //! whether a place is free, and it republishes the offer with its places left.
@@ -17,3 +18,4 @@ mod cohort;
 mod matches;
 mod offers;
 pub(crate) mod process;
+pub(crate) mod report;

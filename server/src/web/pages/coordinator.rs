@@ -102,6 +102,14 @@ struct DashboardPage {
     axis_y: u64,
 }
 
+/// `/admin/mentoring/counts.csv`: the dashboard's counts to download for funder reports.
+pub(crate) async fn counts_csv(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    Ok(node.dashboard_download(&viewer.auth).await?)
+}
+
 pub(crate) async fn dashboard(
     State(node): State<Node>,
     viewer: Viewer,

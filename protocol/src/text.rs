@@ -108,13 +108,27 @@ fn is_mark(c: char) -> bool {
     ) && !c.is_alphanumeric()
 }
 
-/// "1 reply", "2 replies": a number with the noun that agrees with it (English).
+/// "1 reply", "2 replies", "1,204 posts": a number, grouped in thousands, with the noun
+/// that agrees with it (English).
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
-        format!("{n} {many}")
+        format!("{} {many}", grouped(n))
     }
+}
+
+/// `n` with a comma between each group of three digits ("1,204").
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// "every day", "every week", "every 2 weeks", "every 10 days".
@@ -155,7 +169,20 @@ fn is_invisible(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{fold, topic_key};
+    use super::{count, fold, topic_key};
+
+    #[test]
+    fn counts_read_as_people_write_them() {
+        for (n, expected) in [
+            (0, "0 posts"),
+            (1, "1 post"),
+            (999, "999 posts"),
+            (1_204, "1,204 posts"),
+            (1_000_000, "1,000,000 posts"),
+        ] {
+            assert_eq!(count(n, "post", "posts"), expected);
+        }
+    }
 
     #[test]
     fn a_topic_has_one_key_however_its_name_is_typed() {

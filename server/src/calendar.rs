@@ -42,6 +42,11 @@ pub(crate) fn human_date(millis: u64, tz: &TimeZone) -> String {
     zoned(millis, tz).strftime("%-d %B %Y").to_string()
 }
 
+/// "30 Nov at 10:42", in `tz`: a recent moment, where the day matters as much as the hour.
+pub(crate) fn human_time(millis: u64, tz: &TimeZone) -> String {
+    zoned(millis, tz).strftime("%-d %b at %H:%M").to_string()
+}
+
 /// "17 Nov", in `tz`, for labels where the year is said elsewhere.
 pub(crate) fn day_month(millis: u64, tz: &TimeZone) -> String {
     zoned(millis, tz).strftime("%-d %b").to_string()

@@ -102,23 +102,25 @@ pub(crate) fn post(p: &PostView, show_body: bool) -> String {
 }
 
 pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
-    let state = if p.blocked {
-        "BLOCKED".to_owned()
-    } else if p.connected {
-        format!(
-            "connected since {}",
-            p.connected_since.map(time).unwrap_or_default()
-        )
-    } else {
-        "not connected".to_owned()
+    use kindred_protocol::api::PeerStatus;
+    let status = match p.status() {
+        PeerStatus::Blocked => "Blocked: nothing is exchanged with it".to_owned(),
+        PeerStatus::UpToDate => "Connected, up to date".to_owned(),
+        PeerStatus::CatchingUp(n) => format!(
+            "Connected, catching up: {} to go",
+            count(n, "update", "updates")
+        ),
+        PeerStatus::Connecting => "Not connected yet: trying".to_owned(),
+        PeerStatus::Unreachable { since, reason } => match since {
+            Some(t) => format!("Not reachable since {}: {reason}", time(t)),
+            None => format!("Not reachable: {reason}"),
+        },
     };
-    let mut line = format!(
-        "{} {}\n    {state}; sent {}, received {}; they lack {}, we lack {}; {} waiting to deliver",
-        p.name, p.node_id, p.events_sent, p.events_received, p.they_lack, p.we_lack, p.outbox
-    );
-    if let Some(a) = &p.address {
-        line.push_str(&format!("\n    address {a}"));
-    }
+    let who = match &p.organisation {
+        Some(org) => format!("{org} ({})", p.name),
+        None => p.name.to_string(),
+    };
+    let mut line = format!("{who}\n    {status}");
     if let Some(offset) = p.clock_offset_ms
         && offset.unsigned_abs() > 60_000
     {
@@ -129,10 +131,22 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
     }
     if p.refused > 0 {
         line.push_str(&format!(
-            "\n    {} of its events refused (see the node's log)",
+            "\n    {} of its events broke the federation's rules (see the node's log)",
             p.refused
         ));
     }
+    // The details, for whoever needs them.
+    line.push_str(&format!("\n    id {}", p.node_id));
+    if let Some(a) = &p.address {
+        line.push_str(&format!("; address {a}"));
+    }
+    if let Some(since) = p.connected_since {
+        line.push_str(&format!("\n    connected since {}", time(since)));
+    }
+    line.push_str(&format!(
+        "\n    sent {}, received {}; it lacks {}, this node lacks {}; {} waiting to deliver",
+        p.events_sent, p.events_received, p.they_lack, p.we_lack, p.outbox
+    ));
     match (&p.last_error, p.connected) {
         (Some(e), false) => line.push_str(&format!("\n    last error: {e}")),
         // Still worth seeing (a link that keeps dropping), but not as a current problem.
@@ -301,17 +315,29 @@ mod tests {
             added_at: None,
             refused: 0,
             clock_offset_ms: Some(-7_200_000),
+            organisation: Some("Beta Wellbeing Hub".into()),
+            down_since: Some(Timestamp(0)),
         };
         let down = peer(&p);
         assert!(
             down.contains("clock is 2 h 0 min behind this node's"),
             "{down}"
         );
-        assert!(down.contains("not connected"), "{down}");
+        assert!(down.starts_with("Beta Wellbeing Hub (b.test)"), "{down}");
+        assert!(
+            down.contains(&format!(
+                "Not reachable since {}: their address did not answer",
+                time(Timestamp(0))
+            )),
+            "{down}"
+        );
         assert!(down.contains("last error: connection refused"), "{down}");
         p.connected = true;
         p.connected_since = Some(Timestamp(0));
         let up = peer(&p);
+        assert!(up.contains("Connected, up to date"), "{up}");
+        p.we_lack = 1_204;
+        assert!(peer(&p).contains("Connected, catching up: 1,204 updates to go"));
         assert!(
             up.contains(&format!("connected since {}", time(Timestamp(0)))),
             "{up}"

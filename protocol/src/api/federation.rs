@@ -59,6 +59,89 @@ pub struct PeerView {
     /// up, in ms.
     #[serde(default)]
     pub clock_offset_ms: Option<i64>,
+    /// The organisation running it, as its signed announcement says.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// Since when no link has been up (a link went down or an attempt failed), while
+    /// none is.
+    #[serde(default)]
+    pub down_since: Option<Timestamp>,
+}
+
+/// Where a link to a peer stands, for people: see [`PeerView::status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerStatus {
+    /// Blocked: nothing is exchanged.
+    Blocked,
+    /// Connected, and neither side lacks anything the other has.
+    UpToDate,
+    /// Connected, with this many shared events and waiting messages still to exchange.
+    CatchingUp(u64),
+    /// Not connected, and no attempt has finished yet (just started, or just paired).
+    Connecting,
+    /// Not connected since `since` (when known), for `reason` in plain words.
+    Unreachable {
+        /// Since when.
+        since: Option<Timestamp>,
+        /// Why, in plain words ("their address did not answer").
+        reason: &'static str,
+    },
+}
+
+impl PeerView {
+    /// Where its link stands, in terms an admin can act on.
+    pub fn status(&self) -> PeerStatus {
+        if self.blocked {
+            return PeerStatus::Blocked;
+        }
+        if self.connected {
+            let to_go = self.we_lack + self.they_lack + self.outbox;
+            return if to_go == 0 {
+                PeerStatus::UpToDate
+            } else {
+                PeerStatus::CatchingUp(to_go)
+            };
+        }
+        match (&self.last_error, self.down_since) {
+            (None, None) => PeerStatus::Connecting,
+            (error, since) => PeerStatus::Unreachable {
+                since,
+                reason: error
+                    .as_deref()
+                    .map(link_problem)
+                    .unwrap_or("the link closed"),
+            },
+        }
+    }
+}
+
+/// A link error as an admin can act on it: the operating system's and libraries' words
+/// ("Connection reset by peer (os error 104)") become what happened from this side. The
+/// raw text stays available in [`PeerView::last_error`].
+pub fn link_problem(raw: &str) -> &'static str {
+    let e = raw.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| e.contains(w));
+    if has(&["certificate", "tls", "handshake", "unknownissuer"]) {
+        "their certificate could not be checked"
+    } else if has(&[
+        "lookup",
+        "resolve",
+        "name or service",
+        "dns",
+        "no such host",
+    ]) {
+        "their address could not be found"
+    } else if has(&["timed out", "timeout", "deadline"]) {
+        "their address did not answer in time"
+    } else if has(&["refused", "no route", "unreachable"]) {
+        "their address did not answer"
+    } else if has(&["reset", "broken pipe", "eof", "closed", "aborted"]) {
+        "the connection was cut"
+    } else if has(&["name", "hello", "pair", "key", "signature", "blocked"]) {
+        "their node did not accept this one"
+    } else {
+        "the link failed"
+    }
 }
 
 /// What kind of federation problem an admin is warned about.
@@ -122,5 +205,31 @@ mod tests {
         assert_eq!(clock_distance(125_000), "2 min");
         assert_eq!(clock_offset_words(-7_200_045), "2 h 0 min behind");
         assert_eq!(clock_offset_words(7_500_000), "2 h 5 min ahead of");
+    }
+
+    #[test]
+    fn link_errors_read_as_what_happened() {
+        for (raw, plain) in [
+            (
+                "IO error: Connection refused (os error 111)",
+                "their address did not answer",
+            ),
+            (
+                "Connection reset by peer (os error 104)",
+                "the connection was cut",
+            ),
+            (
+                "invalid peer certificate: UnknownIssuer",
+                "their certificate could not be checked",
+            ),
+            (
+                "failed to lookup address information: Name or service not known",
+                "their address could not be found",
+            ),
+            ("connect timed out", "their address did not answer in time"),
+            ("something new", "the link failed"),
+        ] {
+            assert_eq!(link_problem(raw), plain, "{raw}");
+        }
     }
 }

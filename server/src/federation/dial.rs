@@ -332,6 +332,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
                 let delay = backoff(record.failures - 1);
                 record.next_attempt_at = Timestamp::now().as_millis() + delay.as_millis() as u64;
                 record.last_error = Some(e.to_string());
+                node.federation().stats(&peer).set_up(false);
                 tracing::info!(%peer, error = %e, retry_in = ?delay, "link to peer failed");
             }
         }

@@ -205,9 +205,13 @@ async fn established(
         }
     };
     tracing::info!(?role, directed_only, "link up");
+    node.federation().stats(&peer).set_up(true);
     let result = session(&node, peer, &mut wire, &mut closed, directed_only).await;
     node.federation().unregister(&peer, link_id);
     let stats = node.federation().stats(&peer);
+    if node.federation().connected(&peer).is_none() {
+        stats.set_up(false);
+    }
     *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
         result.as_ref().err().map(ToString::to_string);
     match &result {

@@ -108,6 +108,22 @@ pub(crate) struct PeerStats {
     pub(crate) last_error: Mutex<Option<String>>,
     /// How far its clock was ahead of ours (ms) when the last link came up.
     pub(crate) clock_offset: Mutex<Option<i64>>,
+    /// Since when no link has been up (ms), once one went down or an attempt failed;
+    /// `None` while a link is up or before the first attempt.
+    pub(crate) down_since: Mutex<Option<u64>>,
+}
+
+impl PeerStats {
+    /// Records that a link came up (`up`) or that none is up now, keeping the first time
+    /// it went down.
+    pub(crate) fn set_up(&self, up: bool) {
+        let mut down = self.down_since.lock().unwrap_or_else(|p| p.into_inner());
+        if up {
+            *down = None;
+        } else if down.is_none() {
+            *down = Some(Timestamp::now().as_millis());
+        }
+    }
 }
 
 /// One open link.
@@ -460,6 +476,14 @@ impl Node {
                 added_at: Some(Timestamp(peer.added_at)),
                 refused: self.signals().durable.refused(&peer.node_id),
                 clock_offset_ms: *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner()),
+                organisation: self
+                    .store()
+                    .announcement(&peer.node_id)?
+                    .map(|a| a.organisation)
+                    .filter(|o| !o.trim().is_empty()),
+                down_since: (*stats.down_since.lock().unwrap_or_else(|p| p.into_inner()))
+                    .filter(|_| since.is_none())
+                    .map(Timestamp),
             });
         }
         for node in self.store().blocked_nodes()? {
@@ -495,6 +519,12 @@ impl Node {
                 added_at: None,
                 refused: self.signals().durable.refused(&node),
                 clock_offset_ms: None,
+                organisation: self
+                    .store()
+                    .announcement(&node)?
+                    .map(|a| a.organisation)
+                    .filter(|o| !o.trim().is_empty()),
+                down_since: None,
             });
         }
         Ok(views)

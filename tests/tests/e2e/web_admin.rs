@@ -266,8 +266,8 @@ async fn a_member_changes_their_settings_from_the_web() {
 
 #[tokio::test]
 async fn admins_pair_two_nodes_and_block_from_the_web() {
-    let a = TestNode::named("alpha.test").await;
-    let b = TestNode::named("beta.test").await;
+    let a = TestNode::organisation("alpha.test", "Alpha Community Health").await;
+    let mut b = TestNode::organisation("beta.test", "Beta Wellbeing Hub").await;
     let mut admin_a = admin_browser(&a).await;
     let mut admin_b = admin_browser(&b).await;
 
@@ -290,11 +290,17 @@ async fn admins_pair_two_nodes_and_block_from_the_web() {
     assert_eq!(paired.status, 303, "{}", paired.html);
 
     // Both admins see the other node connected (the page is reloaded, as a person would).
-    for (browser, other) in [(&mut admin_a, "beta.test"), (&mut admin_b, "alpha.test")] {
+    // Each peer leads with its organisation's name and a plain status (issue 23, item 8).
+    for (browser, other) in [
+        (&mut admin_a, "Beta Wellbeing Hub"),
+        (&mut admin_b, "Alpha Community Health"),
+    ] {
         let mut connected = false;
         for _ in 0..100 {
             let page = browser.get("/admin/peers").await;
-            if page.has(other) && page.has("badge ok\">Connected") {
+            if page.has(&format!("<p class=\"card-title\">{other}"))
+                && page.has("Connected, up to date")
+            {
                 connected = true;
                 break;
             }
@@ -331,4 +337,23 @@ async fn admins_pair_two_nodes_and_block_from_the_web() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(connected, "unblocked peers reconnect");
+
+    // B goes away: A's admin reads when and why in plain words; the technical message
+    // stays in the details.
+    b.stop().await;
+    let mut page = admin_a.get("/admin/peers").await;
+    for _ in 0..100 {
+        if page.has("Not reachable since") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        page = admin_a.get("/admin/peers").await;
+    }
+    assert!(page.has("Not reachable since"), "{}", page.html);
+    let status = &page.html[page.html.find("Not reachable since").unwrap()..];
+    let status = &status[..status.find("</p>").unwrap()];
+    assert!(
+        !status.contains("os error") && !status.contains("IO error"),
+        "{status}"
+    );
 }

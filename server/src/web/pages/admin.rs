@@ -315,6 +315,39 @@ struct PeerRow {
     since: Option<When>,
     /// Its clock's distance from this node's, when more than the warning limit.
     clock: Option<String>,
+    /// The organisation (or the node's name when it has not said).
+    who: String,
+    /// Where the link stands, in plain words ("Connected, up to date").
+    status: String,
+    /// Whether that is good news (styling, and a badge's words).
+    ok: bool,
+}
+
+/// A peer's link status in plain words, and whether all is well.
+fn peer_status(view: &PeerView, tz: &jiff::tz::TimeZone) -> (String, bool) {
+    use kindred_protocol::api::PeerStatus;
+    match view.status() {
+        PeerStatus::Blocked => ("Blocked: nothing is exchanged with it".to_owned(), false),
+        PeerStatus::UpToDate => ("Connected, up to date".to_owned(), true),
+        PeerStatus::CatchingUp(n) => (
+            format!(
+                "Connected, catching up: {} to go",
+                crate::calendar::count(n, "update", "updates")
+            ),
+            true,
+        ),
+        PeerStatus::Connecting => ("Not connected yet: trying".to_owned(), false),
+        PeerStatus::Unreachable { since, reason } => (
+            match since {
+                Some(t) => format!(
+                    "Not reachable since {}: {reason}",
+                    crate::calendar::human_time(t.as_millis(), tz)
+                ),
+                None => format!("Not reachable: {reason}"),
+            },
+            false,
+        ),
+    }
 }
 
 #[derive(askama::Template)]
@@ -345,6 +378,12 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
         .into_iter()
         .map(|view| PeerRow {
             since: view.connected_since.map(|t| When::new(t, now, &viewer.tz)),
+            who: view
+                .organisation
+                .clone()
+                .unwrap_or_else(|| view.name.to_string()),
+            status: peer_status(&view, &viewer.tz).0,
+            ok: peer_status(&view, &viewer.tz).1,
             clock: view
                 .clock_offset_ms
                 .filter(|o| o.unsigned_abs() > node.config().federation.clock_warning_ms)
@@ -357,7 +396,7 @@ fn peers_page(node: &Node, viewer: &Viewer) -> Result<PeersPage, PageError> {
             view,
         })
         .collect();
-    peers.sort_by_key(|p| p.view.name.to_string());
+    peers.sort_by_key(|p| p.who.to_lowercase());
     Ok(PeersPage {
         chrome: Chrome::member(node, viewer, "Peers", "/admin"),
         csrf: viewer.csrf.clone(),

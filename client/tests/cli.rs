@@ -88,6 +88,12 @@ async fn an_admin_and_a_member_use_the_cli() {
         let invite: serde_json::Value =
             serde_json::from_str(&admin.ok(&["--json", "invites", "create"], "")).unwrap();
         let link = invite["link"].as_str().unwrap();
+        // The link can be printed again until it is used.
+        let listed = admin.ok(&["invites", "list"], "");
+        assert!(
+            listed.contains(&format!("link to send: {link}")),
+            "{listed}"
+        );
         sam.ok(
             &[
                 "join",
@@ -99,6 +105,11 @@ async fn an_admin_and_a_member_use_the_cli() {
                 "--password-stdin",
             ],
             "sam's long password\n",
+        );
+        let listed = admin.ok(&["invites", "list"], "");
+        assert!(
+            listed.contains("used by @sam") && !listed.contains(link),
+            "{listed}"
         );
         // Body from standard input.
         let out = sam.ok(

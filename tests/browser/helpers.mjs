@@ -54,14 +54,20 @@ export async function tabTo(page, selector, max = 60) {
   assert.fail(`${selector} was not reached with the Tab key in ${max} presses`);
 }
 
-/** Runs axe-core on the page (WCAG 2.0-2.2 A and AA rules) and fails on any violation. */
+/**
+ * Runs axe-core on the page (WCAG 2.0-2.2 A and AA rules, and the best practices that all
+ * content sits in landmarks and headings go in order) and fails on any violation.
+ */
 export async function expectNoAxeViolations(page, label) {
   // Evaluated through DevTools, so the page's strict CSP stays on for everything else.
   await page.evaluate(readFileSync(AXE_PATH, "utf8"));
   const result = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
     return await axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      runOnly: {
+        type: "tag",
+        values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+      },
       resultTypes: ["violations"],
     });
   });

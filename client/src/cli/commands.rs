@@ -383,14 +383,21 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                     let state = match (&i.used_by, i.revoked) {
                         (Some(m), _) => format!("used by {m}"),
                         (None, true) => "revoked".to_owned(),
+                        (None, false) if i.expires_at.as_millis() <= now_ms() => {
+                            "expired".to_owned()
+                        }
                         (None, false) => format!("open until {}", output::time(i.expires_at)),
                     };
-                    format!(
+                    let mut line = format!(
                         "{}  {}  {state}  {}",
                         i.id,
                         i.role,
                         i.note.clone().unwrap_or_default()
-                    )
+                    );
+                    if let Some(link) = &i.link {
+                        line.push_str(&format!("\n    link to send: {link}"));
+                    }
+                    line
                 })
                 .collect();
             print(lines.join("\n"), &invites)?;
@@ -889,4 +896,8 @@ fn say(text: &str) {
         eprintln!("error: cannot write the output: {e}");
         std::process::exit(1);
     }
+}
+
+fn now_ms() -> u64 {
+    kindred_protocol::Timestamp::now().as_millis()
 }

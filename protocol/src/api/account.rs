@@ -174,6 +174,10 @@ pub struct InviteView {
     pub used_by: Option<MemberId>,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// The link to send, while the invite can still be used (not used, revoked or
+    /// expired); absent for invites made before links could be shown again.
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 /// `PATCH /api/v1/members/{username}`: an admin changes a member.

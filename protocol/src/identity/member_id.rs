@@ -54,6 +54,31 @@ impl MemberId {
     }
 }
 
+/// A valid local name close to what someone typed ("Priya Shah" → "priya.shah", "José"
+/// → "jose"), to suggest when what they typed cannot be used; `None` when nothing usable
+/// is left (a name written only in another script, for example).
+pub fn suggest_localpart(typed: &str) -> Option<String> {
+    let folded = crate::text::fold(typed);
+    let mut out = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if (c.is_whitespace() || matches!(c, '.' | '_' | '-')) && !out.is_empty() {
+            // One separator between words, never two in a row.
+            if !out.ends_with(['.', '_', '-']) {
+                out.push(if c.is_whitespace() { '.' } else { c });
+            }
+        }
+    }
+    let trimmed: String = out
+        .trim_end_matches(['.', '_', '-'])
+        .chars()
+        .take(MAX_LOCALPART_BYTES)
+        .collect();
+    let trimmed = trimmed.trim_end_matches(['.', '_', '-']).to_owned();
+    (validate_localpart(&trimmed).is_ok() && trimmed != typed).then_some(trimmed)
+}
+
 /// Local names: lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
 fn validate_localpart(localpart: &str) -> Result<(), IdError> {
     let first = localpart.chars().next().ok_or(IdError::Empty)?;
@@ -106,6 +131,24 @@ impl From<MemberId> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usable_username_is_suggested_for_what_was_typed() {
+        for (typed, suggested) in [
+            ("Priya Shah", Some("priya.shah")),
+            ("José", Some("jose")),
+            ("  Sam--P  ", Some("sam-p")),
+            ("_x", Some("x")),
+            ("王芳", None),
+            ("sam", None),
+        ] {
+            assert_eq!(
+                super::suggest_localpart(typed).as_deref(),
+                suggested,
+                "{typed}"
+            );
+        }
+    }
 
     #[test]
     fn parses_and_splits() {

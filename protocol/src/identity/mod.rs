@@ -7,6 +7,6 @@ mod node_id;
 mod node_name;
 
 pub use keypair::NodeKeypair;
-pub use member_id::MemberId;
+pub use member_id::{MemberId, suggest_localpart};
 pub use node_id::NodeId;
 pub use node_name::NodeName;

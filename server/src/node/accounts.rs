@@ -222,10 +222,12 @@ impl Node {
     }
 
     fn any_member_id(&self, username: &str) -> Result<MemberId, AppError> {
-        MemberId::new(username, &self.config().node.name).map_err(|e| {
-            AppError::bad_request(format!(
-                "That username cannot be used: {e}. Use lower-case letters, digits, '.', '_' or '-'."
-            ))
+        MemberId::new(username, &self.config().node.name).map_err(|_| {
+            let rule = "Usernames use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit";
+            AppError::bad_request(match kindred_protocol::identity::suggest_localpart(username) {
+                Some(s) => format!("{rule}: how about \"{s}\"?"),
+                None => format!("{rule}, for example \"sam\" or \"priya.shah\"."),
+            })
         })
     }
 
@@ -523,7 +525,9 @@ impl Node {
         req: CreateInvite,
     ) -> Result<InviteCreated, AppError> {
         auth.require(Role::Admin)?;
-        let (code, hash) = new_secret("kdi_")?;
+        let nonce = super::invite_codes::new_nonce()?;
+        let code = super::invite_codes::code(&self.limits().invite_key, &nonce);
+        let hash = hash_secret(&code);
         let created_at = now();
         let record = InviteRecord {
             id: hex::encode(&hash[..8]),
@@ -534,6 +538,7 @@ impl Node {
             expires_at: created_at + self.config().accounts.invite_hours * 3_600_000,
             used_by: None,
             revoked: false,
+            nonce: Some(nonce),
         };
         self.store().put_invite(&hash, &record)?;
         self.store().durable().await?;
@@ -554,15 +559,23 @@ impl Node {
             .store()
             .invites()?
             .into_iter()
-            .map(|(_, i)| InviteView {
-                id: i.id,
-                role: i.role,
-                note: i.note,
-                created_by: i.created_by,
-                created_at: Timestamp(i.created_at),
-                expires_at: Timestamp(i.expires_at),
-                used_by: i.used_by,
-                revoked: i.revoked,
+            .map(|(_, i)| {
+                let usable = i.used_by.is_none() && !i.revoked && i.expires_at > now();
+                let link = i.nonce.as_deref().filter(|_| usable).map(|nonce| {
+                    let code = super::invite_codes::code(&self.limits().invite_key, nonce);
+                    format!("{}/join/{code}", self.config().public_url())
+                });
+                InviteView {
+                    id: i.id,
+                    role: i.role,
+                    note: i.note,
+                    created_by: i.created_by,
+                    created_at: Timestamp(i.created_at),
+                    expires_at: Timestamp(i.expires_at),
+                    used_by: i.used_by,
+                    revoked: i.revoked,
+                    link,
+                }
             })
             .collect();
         out.sort_by_key(|i| std::cmp::Reverse(i.created_at));

@@ -9,6 +9,7 @@ mod content;
 mod data_dir;
 mod durable;
 mod ingest;
+mod invite_codes;
 mod key_file;
 mod live;
 mod markdown;
@@ -158,6 +159,8 @@ pub(crate) struct Limits {
     pub(crate) sign_in: sign_in_guard::SignInGuard,
     /// Keys the hashes that stand for typed usernames in logs.
     pub(crate) log_key: [u8; 32],
+    /// Keys member invite codes (see `invite_codes`).
+    pub(crate) invite_key: [u8; 32],
     /// Requests per session.
     pub(crate) requests: RateLimiter<[u8; 32]>,
     /// Chat messages per member.
@@ -234,6 +237,7 @@ impl Node {
                 },
             ),
             log_key: derived_key(&keypair_seed, b"kindred/log-tag/v1"),
+            invite_key: derived_key(&keypair_seed, b"kindred/invite/v1"),
             requests: RateLimiter::new(l.requests_per_minute, Duration::from_secs(60)),
             chat: RateLimiter::new(config.chat.messages_per_minute, Duration::from_secs(60)),
             auth_cache: accounts::AuthCache::default(),

@@ -88,6 +88,10 @@ pub(crate) struct InviteRecord {
     pub(crate) used_by: Option<MemberId>,
     /// Revoked by an admin.
     pub(crate) revoked: bool,
+    /// What the code is rebuilt from, so admins can be shown it until it is used; absent
+    /// on invites made before (their code cannot be shown again).
+    #[serde(default)]
+    pub(crate) nonce: Option<String>,
 }
 
 /// Why an invite could not be redeemed.

@@ -308,6 +308,26 @@ async fn invite_links_sign_up_once_and_sign_in_and_out_works() {
     let form = newcomer.get(&path).await;
     assert_eq!(form.status, 200);
     assert!(form.has("You have been invited"));
+    // A username typed as a name: the page suggests one that works (issue 23, item 13).
+    let typed = newcomer
+        .post(
+            &path,
+            &[
+                ("_csrf", &form.csrf()),
+                ("display_name", "Sam Patel"),
+                ("username", "Sam Patel"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(typed.status, 400, "{}", typed.html);
+    assert!(
+        typed.has("how about &quot;sam.patel&quot;?")
+            || typed.has("how about &#34;sam.patel&#34;?"),
+        "{}",
+        typed.html
+    );
+    assert!(!typed.has("it contains"), "{}", typed.html);
     let joined = newcomer
         .post(
             &path,

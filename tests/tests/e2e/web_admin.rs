@@ -73,6 +73,10 @@ async fn an_admin_runs_members_invites_and_topics_from_the_web() {
     let link = made.value_of_id("invite-link").unwrap();
     let path = link.trim_start_matches(&node.url()).to_owned();
     assert!(path.starts_with("/join/"), "{link}");
+    // Shown again to admins, on a later visit, until it is used (issue 23, item 9).
+    let later = admin.get("/admin/members").await;
+    assert!(later.has(&format!("value=\"{link}\"")), "{}", later.html);
+    assert!(later.has("works until"));
     let mut sam = Browser::new(&node.url());
     let joined = sam
         .submit(
@@ -89,6 +93,7 @@ async fn an_admin_runs_members_invites_and_topics_from_the_web() {
     let members = admin.get("/admin/members").await;
     assert!(members.has("Sam Patel"));
     assert!(members.has("Used: a new member"));
+    assert!(!members.has(&link), "a used invite's link is not shown");
     assert!(
         !sam.get("/").await.has("href=\"/admin\""),
         "members see no admin link"

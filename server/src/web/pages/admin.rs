@@ -48,8 +48,12 @@ struct InviteRow {
     role: Role,
     note: String,
     created: When,
+    /// When it stops working (the list said nothing about expiry before).
+    expires: When,
     state: &'static str,
     open: bool,
+    /// The link, shown again to admins while it can be used.
+    link: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -96,8 +100,10 @@ fn members_page(node: &Node, viewer: &Viewer) -> Result<MembersPage, PageError> 
                 role: i.role,
                 note: i.note.unwrap_or_default(),
                 created: When::new(i.created_at, now, &viewer.tz),
+                expires: When::new(i.expires_at, now, &viewer.tz),
                 state,
                 open,
+                link: i.link,
             }
         })
         .collect();

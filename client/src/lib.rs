@@ -444,6 +444,14 @@ impl Client {
         Ok(found.id)
     }
 
+    /// One person's profile as you see it (`@name:node`).
+    pub async fn person(
+        &self,
+        member: &kindred_protocol::MemberId,
+    ) -> Result<kindred_protocol::api::ProfileView, ClientError> {
+        self.get(self.api(&["people", member.as_str()])?).await
+    }
+
     /// Replies in a post's thread.
     pub async fn reply(&self, post: &EventId, req: &NewReply) -> Result<PostView, ClientError> {
         self.send(

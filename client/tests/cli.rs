@@ -492,6 +492,8 @@ async fn short_ids_readable_follow_and_plain_prompts() {
         // The people directory: list is a search of everyone, join and leave are clear.
         ada.ok(&["people", "join", "--about", "lottery bids"], "");
         assert!(ada.ok(&["people", "list"], "").contains("@ada:a.test"));
+        let me = ada.ok(&["people", "show", "@ada:a.test"], "");
+        assert!(me.contains("happy to talk about: lottery bids"), "{me}");
         let left = ada.ok(&["people", "leave"], "");
         assert!(left.contains("not listed"), "{left}");
         assert!(!ada.ok(&["people", "list"], "").contains("@ada:a.test"));

@@ -231,6 +231,23 @@
               if (holder.content.firstElementChild) old.replaceWith(holder.content.firstElementChild);
             });
         }
+      } else if (m.type === "read_marker" && m.conversation === conversation && m.member !== me) {
+        // Someone read up to a message: redraw it with its "Seen by" line, if it is shown.
+        var read = document.getElementById("message-" + m.up_to);
+        if (read) {
+          fetch("/fragments/messages/" + encodeURIComponent(conversation) + "/" + encodeURIComponent(m.up_to), { credentials: "same-origin" })
+            .then(function (r) { return r.ok ? r.text() : null; })
+            .then(function (html) {
+              if (!html) return;
+              var holder = document.createElement("template");
+              holder.innerHTML = html.trim();
+              var fresh = holder.content.firstElementChild;
+              if (!fresh || !fresh.querySelector(".seen")) return;
+              document.querySelectorAll("#messages .seen").forEach(function (p) { p.remove(); });
+              var current = document.getElementById("message-" + m.up_to);
+              if (current) current.replaceWith(fresh);
+            });
+        }
       } else if (m.type === "message_retracted" && m.conversation === conversation) {
         var gone = document.getElementById("message-" + m.id);
         if (gone) { gone.remove(); announce("A message was taken back."); }

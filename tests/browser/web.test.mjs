@@ -263,9 +263,11 @@ test("a member at A and a member at B chat across organisations, live", async ()
   await tabTo(cal, '#send-form button[type="submit"]');
   await cal.keyboard.press("Enter");
   await cal.getByText("Yes, see you there!").waitFor();
+  await bea.locator("#messages").getByText("Yes, see you there!").waitFor({ timeout: 20000 });
+  // Bea's open page reads it; Cal sees "Seen by" under it without a reload.
+  await cal.locator("#messages").getByText("Seen by Bea Brown").waitFor({ timeout: 20000 });
   await expectNoAxeViolations(cal, "conversation");
   await screenshot(cal, "conversation");
-  await bea.locator("#messages").getByText("Yes, see you there!").waitFor({ timeout: 20000 });
 });
 
 test("a mentoring flow from offer to an accepted match and a first message", async () => {
@@ -319,6 +321,24 @@ test("a mentoring flow from offer to an accepted match and a first message", asy
   await bea.getByText("Matched", { exact: true }).waitFor({ timeout: 20000 });
   await announced(bea, "Matched");
   await expectNoAxeViolations(bea, "match");
+
+  // Bea proposes what they agree, line by line; Ada's open page shows it without a
+  // reload, and her confirmation reaches Bea's page the same way.
+  await ada.waitForLoadState("networkidle");
+  await fill(bea, "Goals", "1. A first bid by March\n2. Find a second funder");
+  await fill(bea, "Days between meetings", "14");
+  await bea.getByRole("button", { name: "Propose this agreement" }).click();
+  await bea.getByRole("heading", { name: "Proposed agreement" }).waitFor();
+  await bea.waitForLoadState("networkidle");
+  await ada.getByRole("heading", { name: "Proposed agreement" }).waitFor({ timeout: 20000 });
+  await announced(ada, "A new agreement was proposed.");
+  const goals = await ada.locator(".agreement-goals").innerText();
+  assert.equal(goals, "1. A first bid by March\n2. Find a second funder", "line breaks kept");
+  await ada.getByRole("button", { name: "I agree to this" }).click();
+  await ada.getByRole("heading", { name: "What you agreed" }).waitFor();
+  await bea.getByRole("heading", { name: "What you agreed" }).waitFor({ timeout: 20000 });
+  await announced(bea, "The agreement was confirmed.");
+  await expectNoAxeViolations(bea, "match with an agreement");
   await screenshot(bea, "mentoring-match");
   await bea.getByRole("link", { name: "Message Ada Admin" }).click();
   await fill(bea, "Your message", "Thank you Ada! When would suit you to meet?");

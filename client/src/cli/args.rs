@@ -334,6 +334,12 @@ pub(crate) enum PeopleCommand {
     },
     /// Leave the people directory (people you already talk with can still write to you).
     Leave,
+    /// One person's profile: organisation, what they are happy to talk about, and whether
+    /// they take new messages.
+    Show {
+        /// Their member id (@name:node).
+        member: String,
+    },
 }
 
 #[derive(Subcommand)]

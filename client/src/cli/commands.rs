@@ -503,6 +503,22 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(text, &page)?;
         }
+        Command::People(PeopleCommand::Show { member }) => {
+            let p = signed_in()?.person(&parse_member(&member)?).await?;
+            let mut text = format!("{} ({}), {}", p.display_name, p.member, p.organisation);
+            if !p.happy_to_talk_about.is_empty() {
+                text.push_str(&format!(
+                    "\n    happy to talk about: {}",
+                    p.happy_to_talk_about
+                ));
+            }
+            text.push_str(if p.can_message {
+                "\n    takes messages: kindred-cli chat send <member> --body ..."
+            } else {
+                "\n    not in the people directory, so not taking new messages"
+            });
+            print(text.replace("<member>", p.member.as_str()), &p)?;
+        }
         Command::People(cmd @ (PeopleCommand::Join { .. } | PeopleCommand::Leave)) => {
             let (listed, about) = match cmd {
                 PeopleCommand::Join { about } => (true, about),

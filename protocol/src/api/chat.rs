@@ -23,6 +23,26 @@ pub struct PersonView {
     pub local: bool,
 }
 
+/// `GET /api/v1/people/{member}`: one person as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    /// Their member id.
+    pub member: MemberId,
+    /// Their display name.
+    pub display_name: String,
+    /// Their organisation.
+    pub organisation: String,
+    /// What they are happy to talk about (empty when they have not said).
+    pub happy_to_talk_about: String,
+    /// Whether they are listed in the people directory (taking new conversations).
+    pub listed: bool,
+    /// Whether the viewer may start or continue a conversation with them: they are listed,
+    /// or the two already share a one-to-one conversation.
+    pub can_message: bool,
+    /// The viewer's one-to-one conversation with them, if they already have one.
+    pub conversation: Option<crate::event::ConversationId>,
+}
+
 /// A participant as shown in a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {

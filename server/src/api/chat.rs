@@ -51,6 +51,17 @@ pub(crate) async fn people(
     )?))
 }
 
+/// `GET /api/v1/people/{member}`: one person's profile as the caller sees it.
+pub(crate) async fn person(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(member): ApiPath<String>,
+) -> Result<Json<kindred_protocol::api::ProfileView>, AppError> {
+    let member = kindred_protocol::MemberId::parse(member.trim())
+        .map_err(|_| AppError::not_found("There is no such person (that is not a member id)."))?;
+    Ok(Json(node.person(&member, &auth.member_id)?))
+}
+
 pub(crate) async fn list(
     State(node): State<Node>,
     auth: Auth,

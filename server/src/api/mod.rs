@@ -63,6 +63,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/search", get(content::search))
         .route("/messages", get(chat::messages).post(chat::send_message))
         .route("/people", get(chat::people))
+        .route("/people/{member}", get(chat::person))
         .route("/conversations", get(chat::list).post(chat::create))
         .route("/conversations/{id}", get(chat::get).patch(chat::update))
         .route(

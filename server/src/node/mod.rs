@@ -15,6 +15,7 @@ mod live;
 mod markdown;
 mod mentoring;
 mod people;
+mod person;
 pub(crate) mod rate_limit;
 mod reannounce;
 mod search;

@@ -28,7 +28,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
-    use pages::{accounts, admin, chat, content, coordinator, help, mentoring, settings};
+    use pages::{accounts, admin, chat, content, coordinator, help, mentoring, profile, settings};
     Router::new()
         .route("/", get(content::home))
         .route("/signin", get(accounts::signin_form).post(accounts::signin))
@@ -71,6 +71,7 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/peers/{node}/block", post(admin::block_peer))
         .route("/admin/peers/{node}/unblock", post(admin::unblock_peer))
         .route("/people", get(chat::people))
+        .route("/people/{member}", get(profile::profile))
         .route("/chat", get(chat::list))
         .route("/chat/start", post(chat::start))
         .route("/chat/new", get(chat::new_group_form).post(chat::new_group))

@@ -71,6 +71,12 @@ pub(crate) struct Entry {
     pub(crate) can_moderate: bool,
     /// Organisation-only topic.
     pub(crate) local_only: bool,
+    /// The thread's post id (its own id for a post).
+    pub(crate) root: String,
+    /// The reply this one answers, when it is not the post: its author's name and link.
+    pub(crate) answers: Option<(String, String)>,
+    /// The author's profile page.
+    pub(crate) author_url: String,
 }
 
 impl Entry {
@@ -117,9 +123,17 @@ impl Entry {
             // Moderators act on entries that came from their own node.
             can_moderate: !mine && viewer.is_moderator() && post.origin == *own,
             local_only: post.local_only,
+            root: post.thread_root.unwrap_or(post.id).to_string(),
+            answers: None,
+            author_url: profile_url(&post.author),
             id,
         }
     }
+}
+
+/// A member's profile page on this node's web interface.
+pub(crate) fn profile_url(member: &kindred_protocol::MemberId) -> String {
+    format!("/people/{}", member)
 }
 
 /// A topic in a list.

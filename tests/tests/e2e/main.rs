@@ -24,3 +24,4 @@ mod web;
 mod web_admin;
 mod web_chat;
 mod web_mentoring;
+mod web_people;

@@ -271,12 +271,7 @@ async fn conversation_page(
         .map(|m| message_item(node, viewer, m, now))
         .collect();
     if let Some(last) = messages.last_mut() {
-        last.seen_by = view
-            .members
-            .iter()
-            .filter(|p| p.member != *me && p.read_up_to.is_some_and(|r| r.to_string() == last.id))
-            .map(|p| p.display_name.clone())
-            .collect();
+        last.seen_by = seen_by(&view, me, &last.id);
     }
     let title = title_of(&view, me);
     let mut chrome = Chrome::member(node, viewer, title, "/chat");
@@ -385,7 +380,19 @@ pub(crate) async fn message_fragment(
         .into_iter()
         .find(|m| m.id == message)
         .ok_or_else(|| AppError::not_found("No such message."))?;
-    let m = message_item(&node, &viewer, &found, Timestamp::now());
+    let mut m = message_item(&node, &viewer, &found, Timestamp::now());
+    // "Seen by" goes with the newest message, as on the page (the live script asks again
+    // when someone's read position moves).
+    let newest = node
+        .history(&viewer.auth, &id, None, 1)?
+        .items
+        .first()
+        .map(|n| n.id);
+    if newest == Some(message)
+        && let Some(view) = node.conversation_view(&viewer.auth.member_id, &id)?
+    {
+        m.seen_by = seen_by(&view, &viewer.auth.member_id, &m.id);
+    }
     let html = askama::Template::render(&MessageFragment { m }).map_err(AppError::internal)?;
     Ok(Html(html).into_response())
 }
@@ -727,4 +734,17 @@ pub(crate) async fn retract_message(
         &format!("/chat/{conversation}"),
         Some(Flash::MessageTakenBack),
     ))
+}
+
+/// Who else has read up to the message `id` (shown under the newest message).
+fn seen_by(
+    view: &kindred_protocol::api::ConversationView,
+    me: &kindred_protocol::MemberId,
+    id: &str,
+) -> Vec<String> {
+    view.members
+        .iter()
+        .filter(|p| p.member != *me && p.read_up_to.is_some_and(|r| r.to_string() == id))
+        .map(|p| p.display_name.clone())
+        .collect()
 }

@@ -31,7 +31,15 @@ fn event_id(text: &str) -> Result<EventId, PageError> {
 }
 
 fn entry(node: &Node, viewer: &Viewer, post: &kindred_protocol::api::PostView) -> Entry {
-    Entry::new(post, viewer, Timestamp::now(), &node.node_id())
+    let mut e = Entry::new(post, viewer, Timestamp::now(), &node.node_id());
+    // A reply to a reply says whom it answers, with a link to what it answers.
+    if let (Some(to), Some(root)) = (post.reply_to, post.thread_root)
+        && to != root
+        && let Ok(Some(answered)) = node.post_view(&to, Some(&viewer.auth.member_id))
+    {
+        e.answers = Some((answered.author_name, reply_url(&root, &to)));
+    }
+    e
 }
 
 fn find_topic(node: &Node, name: &str) -> Result<TopicView, PageError> {
@@ -149,6 +157,15 @@ struct ThreadPage {
     problems: Problems,
     draft: String,
     draft_cw: String,
+    /// The reply being answered, when the member chose "Reply" on one.
+    replying_to: Option<ReplyingTo>,
+}
+
+/// The reply a new reply answers, as the form shows it.
+struct ReplyingTo {
+    id: String,
+    name: String,
+    excerpt: String,
 }
 
 /// Where a reply is shown: the page of its thread that starts with it.
@@ -165,6 +182,8 @@ fn reply_url(root: &EventId, reply: &EventId) -> String {
 pub(crate) struct ThreadQuery {
     after: Option<String>,
     at: Option<String>,
+    /// Answer this reply rather than the post (`?reply_to=<id>`).
+    reply_to: Option<String>,
 }
 
 fn thread_page(
@@ -183,6 +202,20 @@ fn thread_page(
     };
     let thread = node.thread(id, &viewer.auth.member_id, after.as_deref(), None)?;
     let post = entry(node, viewer, &thread.post);
+    let replying_to = match query.reply_to.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => {
+            let answered = node.visible(&event_id(r)?, Some(&viewer.auth.member_id))?;
+            if answered.thread_root != Some(*id) {
+                return Err(AppError::not_found("That reply is not in this thread.").into());
+            }
+            Some(ReplyingTo {
+                id: answered.id.to_string(),
+                name: answered.author_name,
+                excerpt: crate::web::views::excerpt(&answered.body, 120),
+            })
+        }
+    };
     let mut chrome = Chrome::member(node, viewer, post.title.clone(), "/");
     // New replies arrive at the end: only the last page shows them live.
     if thread.next_cursor.is_none() {
@@ -202,6 +235,7 @@ fn thread_page(
         problems,
         draft,
         draft_cw,
+        replying_to,
     })
 }
 
@@ -235,6 +269,9 @@ pub(crate) struct ReplyForm {
     body: String,
     #[serde(default)]
     content_warning: String,
+    /// The reply this answers (empty: the post).
+    #[serde(default)]
+    reply_to: String,
 }
 
 pub(crate) async fn reply(
@@ -249,9 +286,13 @@ pub(crate) async fn reply(
     if form.body.trim().is_empty() {
         problems.add("body", "Write your reply before posting it.");
     } else {
+        let reply_to = match optional(&form.reply_to) {
+            Some(r) => Some(event_id(&r)?),
+            None => None,
+        };
         let req = NewReply {
             body: form.body.clone(),
-            reply_to: None,
+            reply_to,
             content_warning: optional(&form.content_warning),
         };
         match node.create_reply(&viewer.auth, &id, req).await {
@@ -262,11 +303,15 @@ pub(crate) async fn reply(
             Err(e) => problems.refused("body", e)?,
         }
     }
+    let query = ThreadQuery {
+        reply_to: optional(&form.reply_to),
+        ..ThreadQuery::default()
+    };
     let page = thread_page(
         &node,
         &viewer,
         &id,
-        &ThreadQuery::default(),
+        &query,
         problems,
         form.body,
         form.content_warning,

@@ -8,4 +8,5 @@ pub(crate) mod coordinator;
 pub(crate) mod help;
 pub(crate) mod mentoring;
 mod mentoring_match;
+pub(crate) mod profile;
 pub(crate) mod settings;

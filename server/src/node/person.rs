@@ -1,0 +1,63 @@
+//! One person as the people around them see them: name, organisation, what they are happy
+//! to talk about, and whether they take new messages (a profile page, where bylines link).
+
+use kindred_protocol::MemberId;
+use kindred_protocol::api::ProfileView;
+
+use super::Node;
+use super::chat::direct_conversation;
+use crate::error::AppError;
+
+impl Node {
+    /// `member` as `viewer` sees them. Errors: `not_found` for someone this node knows
+    /// nothing about, a suspended member, or a member of a blocked node.
+    pub(crate) fn person(
+        &self,
+        member: &MemberId,
+        viewer: &MemberId,
+    ) -> Result<ProfileView, AppError> {
+        let gone = || AppError::not_found(format!("There is no one called {member} here."));
+        let local = member.node_name() == self.config().node.name.as_str();
+        let profile = self.store().profile(member)?;
+        let (display_name, organisation, listed) = if local {
+            let m = self.store().member(member.localpart())?.ok_or_else(gone)?;
+            if m.suspended {
+                return Err(gone());
+            }
+            (
+                m.display_name,
+                self.config().node.organisation.clone(),
+                m.listed,
+            )
+        } else {
+            if let Some(node) = self.home_node(member)?
+                && self.federation().is_blocked(&node)
+            {
+                return Err(gone());
+            }
+            let p = profile.as_ref().ok_or_else(gone)?;
+            (p.display_name.clone(), p.organisation.clone(), p.listed)
+        };
+        let conversation = if member == viewer {
+            None
+        } else {
+            let c = direct_conversation(member, viewer);
+            match self.store().conversation(&c)? {
+                Some(r) if r.members.contains(member) && r.members.contains(viewer) => Some(c),
+                _ => None,
+            }
+        };
+        Ok(ProfileView {
+            member: member.clone(),
+            display_name,
+            organisation,
+            happy_to_talk_about: profile
+                .map(|p| p.happy_to_talk_about)
+                .filter(|_| listed)
+                .unwrap_or_default(),
+            can_message: member != viewer && (listed || conversation.is_some()),
+            listed,
+            conversation,
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! Bylines lead to people (issue 23, items 11 and 12), over real HTTP with JavaScript
+//! off, across two organisations' nodes: a profile page for the author of a post at
+//! another organisation, "Send a message" only where the person takes messages, and a
+//! reply to a particular reply from the web.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::api::{CreateTopic, NewPost, UpdateMe};
+use kindred_tests::web::Browser;
+use kindred_tests::{PASSWORD, TestNode, pair};
+
+#[tokio::test]
+async fn bylines_lead_to_people_and_replies_answer_replies() {
+    let a = TestNode::organisation("alpha.test", "Alpha Community Health").await;
+    let b = TestNode::organisation("beta.test", "Beta Wellbeing Hub").await;
+    let admin_a = a.admin().await;
+    let admin_b = b.admin().await;
+    pair(&admin_a, &admin_b).await;
+    admin_a
+        .create_topic(&CreateTopic {
+            name: "Funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let sam = a.member(&admin_a, "sam").await;
+    let kim = a.member(&admin_a, "kim").await;
+    kim.update_me(&UpdateMe {
+        listed: Some(true),
+        happy_to_talk_about: Some("volunteer rotas".into()),
+        ..UpdateMe::default()
+    })
+    .await
+    .unwrap();
+    b.member(&admin_b, "bea").await;
+    let post = sam
+        .create_post(
+            "funding",
+            &NewPost {
+                title: "Our first lottery bid".into(),
+                body: "What we learnt.".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    kim.create_post(
+        "funding",
+        &NewPost {
+            title: "Rotas that worked".into(),
+            body: "Two shifts, not three.".into(),
+            tags: vec![],
+            content_warning: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // Bea at B opens the post and follows its byline to Sam's profile.
+    let mut bea = Browser::new(&b.url());
+    bea.sign_in("bea", PASSWORD).await;
+    let thread_path = format!("/posts/{}", post.id);
+    let thread = bea.page_with(&thread_path, "Our first lottery bid").await;
+    assert!(
+        thread.has("href=\"/people/@sam:alpha.test\""),
+        "{}",
+        thread.html
+    );
+    let profile = bea.get("/people/@sam:alpha.test").await;
+    assert_eq!(profile.status, 200, "{}", profile.html);
+    assert!(profile.has("Alpha Community Health"));
+    assert!(profile.has("Our first lottery bid"));
+    // Sam is not in the directory: no message button, and the page says why.
+    assert!(profile.has("not taking new messages"), "{}", profile.html);
+    assert!(!profile.has("action=\"/chat/start\""));
+    // Kim is listed: her profile says what she is happy to talk about and offers a message.
+    let kims = bea
+        .page_with("/people/@kim:alpha.test", "volunteer rotas")
+        .await;
+    assert!(kims.has("action=\"/chat/start\""), "{}", kims.html);
+    assert!(kims.has("Rotas that worked"));
+    let started = bea
+        .submit(
+            "/people/@kim:alpha.test",
+            "/chat/start",
+            &[("member", "@kim:alpha.test")],
+        )
+        .await;
+    assert_eq!(started.status, 303, "{}", started.html);
+    // Nobody by that name, or not a member id: not found.
+    assert_eq!(bea.get("/people/@nobody:alpha.test").await.status, 404);
+    assert_eq!(bea.get("/people/not-an-id").await.status, 404);
+
+    // Bea replies to the post; Sam answers Bea's reply in particular, from the web.
+    let replied = bea
+        .submit(
+            &thread_path,
+            &format!("{thread_path}/reply"),
+            &[("body", "We applied too: start early.")],
+        )
+        .await;
+    assert_eq!(replied.status, 303, "{}", replied.html);
+    let mut sam_web = Browser::new(&a.url());
+    sam_web.sign_in("sam", PASSWORD).await;
+    let at_a = sam_web.page_with(&thread_path, "start early").await;
+    let marker = "?reply_to=";
+    let start = at_a.html.find(marker).unwrap() + marker.len();
+    let bea_reply = at_a.html[start..start + 64].to_owned();
+    let form_path = format!("{thread_path}?reply_to={bea_reply}");
+    let form = sam_web.get(&form_path).await;
+    assert!(
+        form.has("Reply to <bdi>bea (display)</bdi>"),
+        "{}",
+        form.html
+    );
+    assert!(form.has("We applied too: start early."));
+    assert!(form.has(&format!("name=\"reply_to\" value=\"{bea_reply}\"")));
+    let answered = sam_web
+        .submit(
+            &form_path,
+            &format!("{thread_path}/reply"),
+            &[("body", "How early is early?"), ("reply_to", &bea_reply)],
+        )
+        .await;
+    assert_eq!(answered.status, 303, "{}", answered.html);
+    let shown = sam_web.follow(&answered).await;
+    assert!(shown.has("In reply to <a"), "{}", shown.html);
+    // At B too, the reply says whom it answers.
+    let at_b = bea.page_with(&thread_path, "How early is early?").await;
+    assert!(at_b.has("In reply to <a"), "{}", at_b.html);
+}

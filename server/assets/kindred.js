@@ -119,6 +119,40 @@
     return field ? field.value : "";
   }
 
+  // A message that arrived while the tab was hidden is marked read when it is shown.
+  var unreadWhileHidden = null;
+  function markRead(id) {
+    fetch("/chat/" + encodeURIComponent(conversation) + "/read", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "_csrf=" + encodeURIComponent(csrf()) + "&up_to=" + encodeURIComponent(id)
+    });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && unreadWhileHidden && conversation) {
+      markRead(unreadWhileHidden);
+      unreadWhileHidden = null;
+    }
+  });
+
+  // Redraws a shown message with its "Seen by" line (the node says who has read up to it).
+  function refreshSeen(id) {
+    if (!document.getElementById("message-" + id)) return;
+    fetch("/fragments/messages/" + encodeURIComponent(conversation) + "/" + encodeURIComponent(id), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var holder = document.createElement("template");
+        holder.innerHTML = html.trim();
+        var fresh = holder.content.firstElementChild;
+        if (!fresh || !fresh.querySelector(".seen")) return;
+        document.querySelectorAll("#messages .seen").forEach(function (p) { p.remove(); });
+        var current = document.getElementById("message-" + id);
+        if (current) current.replaceWith(fresh);
+      });
+  }
+
   function onMessage(message) {
     var who = message.author_name;
     if (conversation && message.conversation === conversation) {
@@ -132,14 +166,8 @@
         var none = document.getElementById("no-messages");
         if (none) none.remove();
         if (message.author !== me) announce("New message from " + who + ".");
-        if (document.visibilityState === "visible") {
-          fetch("/chat/" + encodeURIComponent(conversation) + "/read", {
-            method: "POST",
-            credentials: "same-origin",
-            headers: { "Content-Type": "application/x-www-form-urlencoded" },
-            body: "_csrf=" + encodeURIComponent(csrf()) + "&up_to=" + encodeURIComponent(message.id)
-          });
-        }
+        if (document.visibilityState === "visible") markRead(message.id);
+        else unreadWhileHidden = message.id;
       });
     } else if (body.getAttribute("data-chat-list") === "yes") {
       refreshConversations();
@@ -215,7 +243,13 @@
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
-      if (m.type === "ready") me = m.member;
+      if (m.type === "ready") {
+        me = m.member;
+        // Read positions that moved while this page was loading (its socket was not yet
+        // open) would otherwise be missed: ask for the newest message's "Seen by" once.
+        var newest = document.querySelector("#messages > li:last-child");
+        if (conversation && newest) refreshSeen(newest.id.replace(/^message-/, ""));
+      }
       else if (m.type === "new") onNew(m.post);
       else if (m.type === "message") onMessage(m.message);
       else if (m.type === "match") onMatch(m);
@@ -232,22 +266,7 @@
             });
         }
       } else if (m.type === "read_marker" && m.conversation === conversation && m.member !== me) {
-        // Someone read up to a message: redraw it with its "Seen by" line, if it is shown.
-        var read = document.getElementById("message-" + m.up_to);
-        if (read) {
-          fetch("/fragments/messages/" + encodeURIComponent(conversation) + "/" + encodeURIComponent(m.up_to), { credentials: "same-origin" })
-            .then(function (r) { return r.ok ? r.text() : null; })
-            .then(function (html) {
-              if (!html) return;
-              var holder = document.createElement("template");
-              holder.innerHTML = html.trim();
-              var fresh = holder.content.firstElementChild;
-              if (!fresh || !fresh.querySelector(".seen")) return;
-              document.querySelectorAll("#messages .seen").forEach(function (p) { p.remove(); });
-              var current = document.getElementById("message-" + m.up_to);
-              if (current) current.replaceWith(fresh);
-            });
-        }
+        refreshSeen(m.up_to);
       } else if (m.type === "message_retracted" && m.conversation === conversation) {
         var gone = document.getElementById("message-" + m.id);
         if (gone) { gone.remove(); announce("A message was taken back."); }

@@ -103,7 +103,7 @@ test("the two admins pair their nodes from the web", async () => {
   for (const [page, base] of [[ada, A], [bob, B]]) {
     await eventually("the peers page to show the other node connected", async () => {
       await page.goto(`${base}/admin/peers`);
-      return (await page.locator(".badge.ok").count()) > 0;
+      return (await page.getByText("Connected, up to date").count()) > 0;
     });
   }
   await screenshot(ada, "admin-peers");
@@ -195,6 +195,18 @@ test("a reply from B appears live in the thread at A", async () => {
   await ada.locator("#replies").getByText("we will try the community chest").waitFor({ timeout: 20000 });
   await eventually("the reply to be announced", async () =>
     (await ada.locator("#live-region").textContent()).startsWith("New reply from"));
+
+  // A reply behind a content warning: its toggle says what it will do, open or closed.
+  await fill(bea, "Your reply", "Our founder died last year; the bid was for her.");
+  await fill(bea, "Content warning (optional)", "bereavement");
+  await bea.getByRole("button", { name: "Post reply" }).click();
+  await bea.getByText("Your reply is posted.").waitFor();
+  const toggle = ada.locator("details.cw summary").last();
+  await toggle.waitFor({ timeout: 20000 });
+  assert.match(await toggle.innerText(), /Content warning: bereavement\. Show reply$/);
+  await toggle.click();
+  assert.match(await toggle.innerText(), /Hide reply$/);
+  await ada.getByText("the bid was for her").waitFor();
   await screenshot(ada, "thread");
 });
 
@@ -264,7 +276,7 @@ test("a member at A and a member at B chat across organisations, live", async ()
   await cal.keyboard.press("Enter");
   await cal.getByText("Yes, see you there!").waitFor();
   await bea.locator("#messages").getByText("Yes, see you there!").waitFor({ timeout: 20000 });
-  // Bea's open page reads it; Cal sees "Seen by" under it without a reload.
+  // Bea has read it; Cal sees "Seen by" under his message without a reload.
   await cal.locator("#messages").getByText("Seen by Bea Brown").waitFor({ timeout: 20000 });
   await expectNoAxeViolations(cal, "conversation");
   await screenshot(cal, "conversation");
@@ -439,6 +451,7 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["author take down a post", people.ada, `${urls.thread}/retract`],
     ["member edit a message", people.cal, urls.messageEdit],
     ["member take back a message", people.cal, urls.messageRetract],
+    ["member profile of someone at another organisation", people.bea, `${B}/people/@cal:alpha.test`],
   ];
   for (const [label, context, url] of pages) {
     const page = await context.newPage();
@@ -468,6 +481,7 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["settings", people.cal, `${A}/settings`],
     ["admin-mentoring", people.ada, `${A}/admin/mentoring`],
     ["conversation", people.cal, urls.conversation],
+    ["profile", people.bea, `${B}/people/@cal:alpha.test`],
     ["mentoring-match", people.bea, urls.match],
     ["people", people.bea, `${B}/people`],
     ["signin", signedOut, `${A}/signin`],
@@ -482,6 +496,19 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     await page.close();
   }
   await signedOut.close();
+
+  // At a laptop's width an admin's whole menu is on one line, and "Sign out" sits on the
+  // brand's line rather than wrapping alone.
+  const laptop = await people.ada.newPage();
+  await laptop.setViewportSize(DESKTOP);
+  await laptop.goto(`${A}/admin`);
+  const tops = await laptop.evaluate(() =>
+    [...document.querySelectorAll("#main-menu > li")].map((li) => Math.round(li.getBoundingClientRect().top)));
+  assert.equal(new Set(tops).size, 1, `the admin's menu wraps at 1280px: item tops ${tops}`);
+  const [brandTop, signOutTop] = await laptop.evaluate(() =>
+    [".brand", ".sign-out button"].map((s) => Math.round(document.querySelector(s).getBoundingClientRect().top)));
+  assert.ok(Math.abs(brandTop - signOutTop) < 20, `Sign out beside the brand: ${brandTop} / ${signOutTop}`);
+  await laptop.close();
 
   // On a phone the menu folds behind a button that opens with the keyboard.
   const phone = await people.cal.newPage();

@@ -77,6 +77,8 @@ pub(crate) struct Entry {
     pub(crate) answers: Option<(String, String)>,
     /// The author's profile page.
     pub(crate) author_url: String,
+    /// For a reply, its thread's title.
+    pub(crate) thread_title: Option<String>,
 }
 
 impl Entry {
@@ -126,6 +128,7 @@ impl Entry {
             root: post.thread_root.unwrap_or(post.id).to_string(),
             answers: None,
             author_url: profile_url(&post.author),
+            thread_title: post.thread_title.clone(),
             id,
         }
     }

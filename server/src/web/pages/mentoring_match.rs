@@ -157,10 +157,26 @@ fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
         .map(|a| {
             let mut out = Vec::new();
             if !a.topics.is_empty() {
-                out.push(("Topics", a.topics.join(", ")));
+                let names: Vec<String> = a
+                    .topics
+                    .iter()
+                    .map(|t| node.mentoring_topic_name(t))
+                    .collect();
+                out.push(("Topics", names.join(", ")));
             }
             if !a.languages.is_empty() {
-                out.push(("Languages", a.languages.join(", ")));
+                // Kept folded for matching ("welsh"); read as a name ("Welsh").
+                let names: Vec<String> = a
+                    .languages
+                    .iter()
+                    .map(|l| {
+                        let mut c = l.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                out.push(("Languages", names.join(", ")));
             }
             out.push((
                 "How to meet",

@@ -473,6 +473,23 @@ async fn short_ids_readable_follow_and_plain_prompts() {
         let thread = ada.ok(&["thread", short], "");
         assert!(thread.contains("Lottery bid"), "{thread}");
 
+        // Output cut short by whatever reads it (`| head`): a quiet stop, no panic.
+        let mut piped = Command::new(env!("CARGO_BIN_EXE_kindred-cli"))
+            .args(["--node", &url, "thread", short])
+            .env("KINDRED_CLI_HOME", ada.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(piped.stdout.take());
+        let out = piped.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{err}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{err}");
+
         // Too short, or nothing there: said plainly, with the not-found exit code.
         let out = ada.run(&["thread", &id[..5]], "");
         assert!(!out.status.success());
@@ -497,6 +514,181 @@ async fn short_ids_readable_follow_and_plain_prompts() {
         let left = ada.ok(&["people", "leave"], "");
         assert!(left.contains("not listed"), "{left}");
         assert!(!ada.ok(&["people", "list"], "").contains("@ada:a.test"));
+    });
+    cli.await.unwrap();
+}
+
+/// Mentoring from the command line (issue 23, items 1, 2, 5, 6, 7 and 17): an agreement
+/// one person proposes and the other confirms, check-ins said in words (a mood, not a
+/// count), a private fit, each person's private reflection, and the counts as CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_agree_check_in_and_reflect_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, token) = node_at(dir.path(), "m.test").await;
+    let cli = tokio::task::spawn_blocking(move || {
+        let admin = Cli {
+            node: url.clone(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        admin.ok(
+            &[
+                "setup",
+                "--token",
+                &token,
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        let mut people = Vec::new();
+        for name in ["meg", "cai"] {
+            let invite: serde_json::Value =
+                serde_json::from_str(&admin.ok(&["--json", "invites", "create"], "")).unwrap();
+            let who = Cli {
+                node: url.clone(),
+                home: tempfile::tempdir().unwrap(),
+            };
+            who.ok(
+                &[
+                    "join",
+                    invite["link"].as_str().unwrap(),
+                    "--username",
+                    name,
+                    "--display-name",
+                    name,
+                    "--password-stdin",
+                ],
+                "a long enough password\n",
+            );
+            people.push(who);
+        }
+        let (meg, cai) = (&people[0], &people[1]);
+        meg.ok(
+            &[
+                "mentor",
+                "offer",
+                "--topic",
+                "funding",
+                "--language",
+                "welsh",
+                "--hours",
+                "4",
+            ],
+            "",
+        );
+        cai.ok(
+            &[
+                "buddy",
+                "request",
+                "--topic",
+                "funding",
+                "--language",
+                "welsh",
+                "--goals",
+                "A first bid",
+            ],
+            "",
+        );
+        cai.ok(&["buddy", "propose", "@meg:m.test"], "");
+        let list: serde_json::Value =
+            serde_json::from_str(&meg.ok(&["--json", "matches", "list"], "")).unwrap();
+        let id = list[0]["id"].as_str().unwrap().to_owned();
+        // Item 5: no note, yet the mentor reads what was asked for.
+        let shown = meg.ok(&["matches", "show", &id], "");
+        assert!(shown.contains("asked for: funding (welsh;"), "{shown}");
+        meg.ok(&["matches", "accept", &id], "");
+
+        // Item 1: proposed by one, confirmed by the other, kept line by line.
+        cai.ok(
+            &[
+                "matches",
+                "agree",
+                &id,
+                "--goals",
+                "1. Draft the bid\n2. Find a funder",
+            ],
+            "",
+        );
+        let proposed = meg.ok(&["matches", "show", &id], "");
+        assert!(
+            proposed.contains("proposed agreement (every 2 weeks)"),
+            "{proposed}"
+        );
+        assert!(
+            proposed.contains("1. Draft the bid\n      2. Find a funder"),
+            "{proposed}"
+        );
+        let own = cai.run(&["matches", "confirm", &id], "");
+        assert!(!own.status.success(), "nobody confirms their own proposal");
+        let confirmed = meg.ok(&["matches", "confirm", &id], "");
+        assert!(confirmed.contains("agreed (every 2 weeks)"), "{confirmed}");
+        assert!(
+            confirmed.contains("confirmed by @meg:m.test"),
+            "{confirmed}"
+        );
+
+        // Items 2 and 17: a check-in reads as a mood; the fit stays with its author.
+        cai.ok(
+            &["matches", "checkin", &id, "--pulse", "4", "--fit", "good"],
+            "",
+        );
+        let at_cai = cai.ok(&["matches", "show", &id], "");
+        assert!(
+            at_cai.contains("going well (4/4), first meeting: a good fit"),
+            "{at_cai}"
+        );
+        assert!(!at_cai.contains("check-ins:"), "{at_cai}");
+        let at_meg = meg.ok(&["matches", "show", &id], "");
+        assert!(at_meg.contains("going well (4/4)"), "{at_meg}");
+        assert!(
+            !at_meg.contains("a good fit"),
+            "the fit is private: {at_meg}"
+        );
+
+        // Item 6: the mentor ends it, the buddy reflects too, each privately.
+        meg.ok(
+            &[
+                "matches",
+                "close",
+                &id,
+                "--reason",
+                "Moving on",
+                "--rating",
+                "3",
+            ],
+            "",
+        );
+        let ended = cai.ok(&["matches", "show", &id], "");
+        assert!(ended.contains("ended "), "{ended}");
+        assert!(!ended.contains("Moving on"), "{ended}");
+        let mine = cai.ok(
+            &[
+                "matches",
+                "reflect",
+                &id,
+                "--reason",
+                "Goals met",
+                "--rating",
+                "5",
+            ],
+            "",
+        );
+        assert!(
+            mine.contains("your reflection (private): Goals met, 5/5"),
+            "{mine}"
+        );
+
+        // Item 7: the counts as CSV, for coordinators only.
+        let csv = admin.ok(&["mentoring", "dashboard", "--csv"], "");
+        assert!(
+            csv.starts_with("measure,category,week_starting,count"),
+            "{csv}"
+        );
+        assert!(csv.contains("ended_by_reason,goals met,,1"), "{csv}");
+        assert!(csv.contains("ended_by_reason,moving on,,1"), "{csv}");
+        let refused = cai.run(&["mentoring", "dashboard", "--csv"], "");
+        assert_eq!(refused.status.code(), Some(4));
     });
     cli.await.unwrap();
 }

@@ -80,6 +80,11 @@ fn a_password_typed_as_a_username_is_never_logged() {
         .filter(|l| l.contains("failed sign-in"))
         .collect();
     assert_eq!(failed.len(), 3, "the failures are logged: {lines:?}");
+    // Written to a pipe (a file, a journal), the log has no terminal colour codes.
+    assert!(
+        lines.iter().all(|l| !l.contains('\u{1b}')),
+        "colour codes in a log that is not a terminal: {lines:?}"
+    );
     for text in lines.iter().chain(std::iter::once(&stderr)) {
         assert!(!text.contains("Tr0ub4dor"), "typed text in the log: {text}");
     }

@@ -47,6 +47,10 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     let mut bea = Browser::new(&b.url());
     bea.sign_in("bea", PASSWORD).await;
 
+    // The offer form names topics as people write them (issue 23, item 13).
+    let form = mo.get("/mentoring/offer").await;
+    assert!(form.has("Co-production") && !form.has("Co production"));
+    assert!(!form.has("Meet every how many days"));
     // Mo offers to mentor; a mistake first.
     let overview = mo.get("/mentoring").await;
     assert!(overview.has("Offer to mentor or buddy"));

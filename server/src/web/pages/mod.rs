@@ -8,5 +8,6 @@ pub(crate) mod coordinator;
 pub(crate) mod help;
 pub(crate) mod mentoring;
 mod mentoring_match;
+mod mentoring_match_view;
 pub(crate) mod profile;
 pub(crate) mod settings;

@@ -1,0 +1,245 @@
+//! How a match's page looks to one of its two people: the request, the agreement and who
+//! proposed and confirmed it, check-ins (with who sees what), and how it ended. The
+//! actions on it are in `mentoring_match.rs`.
+
+use kindred_protocol::api::{MatchStatus, MatchView};
+use kindred_protocol::event::body::mentoring::{Agreement, Closing, Fit};
+use kindred_protocol::{MemberId, Timestamp};
+
+use super::mentoring::{CALENDAR_DATE, CLOSING_REASONS, status_code, status_text};
+use crate::node::Node;
+use crate::web::chrome::Chrome;
+use crate::web::forms::Problems;
+use crate::web::session::Viewer;
+use crate::web::time::When;
+
+struct CheckInItem {
+    by_me: bool,
+    who: String,
+    pulse: &'static str,
+    fit: Option<&'static str>,
+    note: Option<String>,
+    when: When,
+}
+
+fn pulse_text(pulse: u8) -> &'static str {
+    match pulse {
+        1 => "Hard going",
+        2 => "Mixed",
+        3 => "Going fine",
+        _ => "Going well",
+    }
+}
+
+fn fit_text(fit: Fit) -> &'static str {
+    match fit {
+        Fit::Good => "a good fit",
+        Fit::Deciding => "still deciding",
+        Fit::NotGood => "not a good fit",
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "mentoring_match.html", whitespace = "minimize")]
+pub(super) struct MatchPage {
+    pub(super) chrome: Chrome,
+    csrf: String,
+    id: String,
+    as_mentor: bool,
+    other: String,
+    status: &'static str,
+    pending: bool,
+    active: bool,
+    note: String,
+    answer_message: Option<String>,
+    agreement: Option<Agreement>,
+    /// Where the agreement stands, in words ("Proposed by Ann on 3 March; waiting for
+    /// you to confirm it").
+    agreement_state: String,
+    /// The proposal the viewer may confirm (its id), when the other person proposed it.
+    confirm_id: Option<String>,
+    /// Whether both have agreed it.
+    agreed: bool,
+    /// What the buddy's request asked for, in words, for the mentor.
+    asked: Vec<(&'static str, String)>,
+    agreement_ends: String,
+    /// The agreement's end as people read it ("31 March 2027").
+    agreement_ends_text: String,
+    /// "every week", "every 2 weeks".
+    rhythm_text: String,
+    checkins: Vec<CheckInItem>,
+    checkin_due: bool,
+    first_checkin: bool,
+    closing: Option<Closing>,
+    /// "Ann ended this match on 3 March 2027." when it has ended.
+    ended: Option<String>,
+    conversation: Option<String>,
+    reasons: [&'static str; 4],
+    pub(super) problems: Problems,
+}
+
+/// The page for `m` as `viewer` sees it.
+pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPage {
+    let now = Timestamp::now();
+    let as_mentor = m.role == "mentor";
+    let me = &viewer.auth.member_id;
+    let other = if as_mentor {
+        m.buddy_name.clone()
+    } else {
+        m.mentor_name.clone()
+    };
+    let checkins: Vec<CheckInItem> = m
+        .checkins
+        .iter()
+        .map(|c| CheckInItem {
+            by_me: c.by == *me,
+            who: if c.by == m.mentor {
+                m.mentor_name.clone()
+            } else {
+                m.buddy_name.clone()
+            },
+            pulse: pulse_text(c.pulse),
+            fit: c.fit.map(fit_text),
+            note: c.note.clone(),
+            when: When::new(c.at, now, &viewer.tz),
+        })
+        .collect();
+    let name_of = |who: &MemberId| -> String {
+        if who == me {
+            "you".to_owned()
+        } else if *who == m.mentor {
+            m.mentor_name.clone()
+        } else {
+            m.buddy_name.clone()
+        }
+    };
+    let day = |t: Timestamp| crate::calendar::human_date(t.as_millis(), &viewer.tz);
+    let status = m.agreement_status.clone();
+    let (agreement_state, confirm_id, agreed) = match status.as_ref() {
+        None => (String::new(), None, false),
+        Some(st) => match (&st.proposed_by, st.proposed_at) {
+            (Some(by), Some(at)) => {
+                let proposed = format!("Proposed by {} on {}", name_of(by), day(at));
+                match (&st.confirmed_by, st.confirmed_at) {
+                    (Some(c), Some(cat)) => (
+                        format!("{proposed}; confirmed by {} on {}.", name_of(c), day(cat)),
+                        None,
+                        true,
+                    ),
+                    _ if by == me => (
+                        format!("{proposed}; waiting for {other} to confirm it."),
+                        None,
+                        false,
+                    ),
+                    _ => (
+                        format!("{proposed}; waiting for you to confirm it."),
+                        st.id.map(|i| i.to_string()),
+                        false,
+                    ),
+                }
+            }
+            _ => (
+                "Written before agreements were confirmed: propose it again for you both to agree it.".to_owned(),
+                None,
+                false,
+            ),
+        },
+    };
+    let asked = m
+        .asked
+        .as_ref()
+        .map(|a| {
+            let mut out = Vec::new();
+            if !a.topics.is_empty() {
+                let names: Vec<String> = a
+                    .topics
+                    .iter()
+                    .map(|t| node.mentoring_topic_name(t))
+                    .collect();
+                out.push(("Topics", names.join(", ")));
+            }
+            if !a.languages.is_empty() {
+                // Kept folded for matching ("welsh"); read as a name ("Welsh").
+                let names: Vec<String> = a
+                    .languages
+                    .iter()
+                    .map(|l| {
+                        let mut c = l.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                out.push(("Languages", names.join(", ")));
+            }
+            out.push((
+                "How to meet",
+                super::mentoring::mode_text(a.mode).to_owned(),
+            ));
+            out
+        })
+        .unwrap_or_default();
+    let ended = m.closed_at.map(|at| match &m.closed_by {
+        Some(by) if by == me => format!("You ended this match on {}.", day(at)),
+        Some(by) => format!("{} ended this match on {}.", name_of(by), day(at)),
+        None => format!("This match ended on {}.", day(at)),
+    });
+    let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
+    chrome.live_data.push(("match", m.id.to_string()));
+    chrome.live_data.push((
+        "agreement",
+        status
+            .as_ref()
+            .and_then(|s| s.id)
+            .map(|id| {
+                let confirmed = if agreed { "+confirmed" } else { "" };
+                format!("{id}{confirmed}")
+            })
+            .unwrap_or_default(),
+    ));
+    chrome
+        .live_data
+        .push(("match-status", status_code(m.status)));
+    MatchPage {
+        chrome,
+        csrf: viewer.csrf.clone(),
+        id: m.id.to_string(),
+        as_mentor,
+        status: status_text(m.status),
+        pending: m.status == MatchStatus::Pending,
+        active: m.status == MatchStatus::Active,
+        note: m.note.clone(),
+        answer_message: m.answer_message.clone(),
+        agreement_ends: m
+            .agreement
+            .as_ref()
+            .filter(|a| a.ends_at > 0)
+            .map(|a| crate::calendar::date_value(a.ends_at, &CALENDAR_DATE))
+            .unwrap_or_default(),
+        agreement_ends_text: m
+            .agreement
+            .as_ref()
+            .filter(|a| a.ends_at > 0)
+            .map(|a| crate::calendar::human_date(a.ends_at, &CALENDAR_DATE))
+            .unwrap_or_default(),
+        rhythm_text: m
+            .agreement
+            .as_ref()
+            .map(|a| crate::calendar::every_days(u32::from(a.rhythm_days)))
+            .unwrap_or_default(),
+        agreement: m.agreement.clone(),
+        agreement_state,
+        confirm_id,
+        agreed,
+        asked,
+        ended,
+        first_checkin: !checkins.iter().any(|c| c.by_me),
+        checkins,
+        checkin_due: m.checkin_due,
+        closing: m.closing.clone(),
+        conversation: m.conversation.map(|c| c.to_string()),
+        reasons: CLOSING_REASONS,
+        problems: Problems::default(),
+        other,
+    }
+}

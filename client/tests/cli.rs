@@ -619,12 +619,25 @@ async fn a_pair_agree_check_in_and_reflect_from_the_cli() {
             proposed.contains("1. Draft the bid\n      2. Find a funder"),
             "{proposed}"
         );
-        let own = cai.run(&["matches", "confirm", &id], "");
+        // Confirming names what was read (no terminal here, so no prompt).
+        let unnamed = meg.run(&["matches", "confirm", &id], "");
+        assert!(
+            String::from_utf8_lossy(&unnamed.stderr).contains("name the agreement you read"),
+            "{}",
+            String::from_utf8_lossy(&unnamed.stderr)
+        );
+        let aid = proposed
+            .split("--agreement ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let own = cai.run(&["matches", "confirm", &id, "--agreement", &aid], "");
         assert!(!own.status.success(), "nobody confirms their own proposal");
-        let confirmed = meg.ok(&["matches", "confirm", &id], "");
+        let confirmed = meg.ok(&["matches", "confirm", &id, "--agreement", &aid], "");
         assert!(confirmed.contains("agreed (every 2 weeks)"), "{confirmed}");
         assert!(
-            confirmed.contains("confirmed by @meg:m.test"),
+            confirmed.contains("confirmed by the mentor (meg)"),
             "{confirmed}"
         );
 
@@ -660,7 +673,7 @@ async fn a_pair_agree_check_in_and_reflect_from_the_cli() {
             "",
         );
         let ended = cai.ok(&["matches", "show", &id], "");
-        assert!(ended.contains("ended "), "{ended}");
+        assert!(ended.contains("by the mentor (meg)"), "{ended}");
         assert!(!ended.contains("Moving on"), "{ended}");
         let mine = cai.ok(
             &[

@@ -636,10 +636,14 @@ pub(crate) enum MatchesCommand {
         #[arg(long, default_value_t = 14)]
         rhythm_days: u16,
     },
-    /// Confirm the agreement the other person proposed (as `matches show` prints it).
+    /// Confirm the agreement the other person proposed: the one `matches show` prints with
+    /// its id (or, at a terminal, the one shown and agreed to at the prompt).
     Confirm {
         /// The match id.
         id: String,
+        /// The proposal's id, as `matches show` prints it.
+        #[arg(long)]
+        agreement: Option<String>,
     },
     /// Check in: how it is going, 1 (hard going) to 4 (going well).
     Checkin {

@@ -1,5 +1,7 @@
 //! `kindred-cli mentor|buddy|matches|cohort|mentoring`.
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, bail};
 use kindred_client::Client;
 use kindred_protocol::api::{
@@ -31,6 +33,24 @@ fn availability(a: &AvailabilityArgs) -> anyhow::Result<Availability> {
     })
 }
 
+/// An agreement's terms under a heading, goals indented line by line.
+fn agreement_text(
+    heading: &str,
+    a: &kindred_protocol::event::body::mentoring::Agreement,
+) -> String {
+    // The end is a calendar day, kept as 00:00 UTC of that day.
+    let until = jiff::Timestamp::from_millisecond(i64::try_from(a.ends_at).unwrap_or(0))
+        .ok()
+        .filter(|_| a.ends_at > 0)
+        .map(|t| format!(", until {}", t.strftime("%-d %B %Y")))
+        .unwrap_or_default();
+    format!(
+        "\n    {heading} ({}{until}):\n      {}",
+        kindred_protocol::text::every_days(u32::from(a.rhythm_days)),
+        a.goals.replace('\n', "\n      ")
+    )
+}
+
 fn match_line(m: &MatchView) -> String {
     let other = if m.role == "mentor" {
         format!("buddy {} ({})", m.buddy_name, m.buddy)
@@ -52,34 +72,45 @@ fn match_line(m: &MatchView) -> String {
             "\n    conversation {c} (kindred-cli chat read {c})"
         ));
     }
+    let who = |id: &kindred_protocol::MemberId| -> String {
+        if *id == m.buddy {
+            format!("the buddy ({})", m.buddy_name)
+        } else if *id == m.mentor {
+            format!("the mentor ({})", m.mentor_name)
+        } else {
+            id.to_string()
+        }
+    };
     if let Some(a) = &m.agreement {
-        // The end is a calendar day, kept as 00:00 UTC of that day.
-        let until = jiff::Timestamp::from_millisecond(i64::try_from(a.ends_at).unwrap_or(0))
-            .ok()
-            .filter(|_| a.ends_at > 0)
-            .map(|t| format!(", until {}", t.strftime("%-d %B %Y")))
-            .unwrap_or_default();
-        let status = m.agreement_status.as_ref();
-        let confirmed = status.and_then(|s| s.confirmed_by.as_ref());
-        let heading = if confirmed.is_some() {
-            "agreed"
+        line.push_str(&agreement_text("agreed", a));
+        if let Some(s) = &m.agreement_status
+            && let (Some(by), Some(c), Some(at)) = (&s.proposed_by, &s.confirmed_by, s.confirmed_at)
+        {
+            line.push_str(&format!(
+                "\n    proposed by {}, confirmed by {} on {}",
+                who(by),
+                who(c),
+                super::output::time(at)
+            ));
+        }
+    }
+    if let Some(a) = &m.proposed_agreement {
+        let heading = if m.agreement.is_some() {
+            "proposed change (what you agreed stands until it is confirmed)"
         } else {
             "proposed agreement"
         };
-        let goals = a.goals.replace('\n', "\n      ");
-        line.push_str(&format!(
-            "\n    {heading} ({}{until}):\n      {goals}",
-            kindred_protocol::text::every_days(u32::from(a.rhythm_days))
-        ));
-        match (status.and_then(|s| s.proposed_by.as_ref()), confirmed) {
-            (Some(by), Some(c)) => {
-                line.push_str(&format!("\n    proposed by {by}, confirmed by {c}"))
+        line.push_str(&agreement_text(heading, a));
+        if let Some(s) = &m.proposal_status
+            && let Some(by) = &s.proposed_by
+        {
+            line.push_str(&format!("\n    proposed by {}", who(by)));
+            if let Some(aid) = s.id {
+                line.push_str(&format!(
+                    "; the other person confirms it with: kindred-cli matches confirm {} --agreement {aid}",
+                    m.id
+                ));
             }
-            (Some(by), None) => line.push_str(&format!(
-                "\n    proposed by {by}; waiting for the other person (kindred-cli matches confirm {})",
-                m.id
-            )),
-            _ => {}
         }
     }
     if let Some(a) = &m.asked {
@@ -95,7 +126,12 @@ fn match_line(m: &MatchView) -> String {
         ));
     }
     if let Some(at) = m.closed_at {
-        line.push_str(&format!("\n    ended {}", super::output::time(at)));
+        let by = m
+            .closed_by
+            .as_ref()
+            .map(|b| format!(" by {}", who(b)))
+            .unwrap_or_default();
+        line.push_str(&format!("\n    ended {}{by}", super::output::time(at)));
         if let Some(c) = &m.closing {
             line.push_str(&format!(
                 "\n    your reflection (private): {}{}",
@@ -121,6 +157,11 @@ fn match_line(m: &MatchView) -> String {
             Some(Fit::Deciding) => ", first meeting: still deciding",
             Some(Fit::NotGood) => ", first meeting: not a good fit",
             None => "",
+        };
+        let fit = if c.fit.is_some() && !c.fit_shared {
+            format!("{fit} (only you see the fit)")
+        } else {
+            fit.to_owned()
         };
         line.push_str(&format!(
             "\n    check-in by the {who}, {}: {how} ({}/4){fit}",
@@ -325,11 +366,37 @@ pub(crate) async fn matches(
                 )
                 .await?
         }
-        MatchesCommand::Confirm { id } => {
+        MatchesCommand::Confirm { id, agreement } => {
             let id = parse_id(&id)?;
-            let m = client.get_match(&id).await?;
-            let Some(proposal) = m.agreement_status.as_ref().and_then(|s| s.id) else {
-                bail!("there is no proposed agreement to confirm on this match");
+            // Confirm exactly what was read: the proposal named, or the one shown here
+            // and agreed to at a prompt.
+            let proposal = match agreement {
+                Some(aid) => parse_id(&aid)?,
+                None => {
+                    let m = client.get_match(&id).await?;
+                    let (Some(terms), Some(aid)) = (
+                        m.proposed_agreement.as_ref(),
+                        m.proposal_status.as_ref().and_then(|s| s.id),
+                    ) else {
+                        bail!("there is no proposed agreement to confirm on this match");
+                    };
+                    if !std::io::stdin().is_terminal() {
+                        bail!(
+                            "name the agreement you read: --agreement {aid} (kindred-cli matches show {id} prints it)"
+                        );
+                    }
+                    eprintln!(
+                        "{}",
+                        agreement_text("proposed agreement", terms).trim_start()
+                    );
+                    eprint!("Confirm this agreement? [y/N] ");
+                    let mut answer = String::new();
+                    std::io::stdin().read_line(&mut answer)?;
+                    if !answer.trim().eq_ignore_ascii_case("y") {
+                        bail!("not confirmed");
+                    }
+                    aid
+                }
             };
             client.confirm_agreement(&id, &proposal).await?
         }

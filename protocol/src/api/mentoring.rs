@@ -27,6 +27,26 @@ pub const MENTORING_TOPICS: &[&str] = &[
     "community-engagement",
 ];
 
+/// Why a match ended, as the web offers it; coordinators' counts use only these (anything
+/// else a person typed is counted as "other", so free text never reaches a dashboard).
+pub const CLOSING_REASONS: [&str; 4] = [
+    "Goals met",
+    "Not a good fit",
+    "Moving on",
+    "No longer have the time",
+];
+
+/// How a closing reason is counted on a dashboard: one of [`CLOSING_REASONS`] in lower
+/// case (however it was typed), or "other".
+pub fn closing_reason_count_key(reason: &str) -> String {
+    let typed = crate::text::fold(reason.trim());
+    CLOSING_REASONS
+        .iter()
+        .find(|r| crate::text::fold(r) == typed)
+        .map(|r| r.to_lowercase())
+        .unwrap_or_else(|| "other".to_owned())
+}
+
 /// The name people read for a topic of the vocabulary ("co-production" is "Co-production",
 /// "burnout-and-wellbeing" is "Burnout and wellbeing"); a topic another node added is its
 /// key with spaces for hyphens.
@@ -235,12 +255,19 @@ pub struct MatchView {
     pub answered_at: Option<Timestamp>,
     /// The mentor's kind word with the answer.
     pub answer_message: Option<String>,
-    /// The agreement proposed last (kept as written, line breaks and all); it is what
-    /// both agreed once `agreement_status.confirmed_by` is set.
+    /// What both agreed: the newest agreement one proposed and the other confirmed (kept
+    /// as written, line breaks and all). It stands while a newer proposal waits.
     pub agreement: Option<Agreement>,
-    /// Who proposed the agreement and who confirmed it.
+    /// Who proposed `agreement` and who confirmed it.
     #[serde(default)]
     pub agreement_status: Option<AgreementStatus>,
+    /// A proposal waiting for the other person's confirmation (a first agreement, or a
+    /// change to `agreement`).
+    #[serde(default)]
+    pub proposed_agreement: Option<Agreement>,
+    /// Who proposed it and when; its `id` is what the other person confirms.
+    #[serde(default)]
+    pub proposal_status: Option<AgreementStatus>,
     /// What the buddy's request asked for (topics, languages, how to meet), when the
     /// proposal came from a request.
     #[serde(default)]
@@ -369,4 +396,20 @@ pub struct WeekCounts {
     pub matches: u64,
     /// Matches that ended involving this organisation's members.
     pub closures: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closing_reason_count_key;
+
+    #[test]
+    fn only_listed_reasons_are_counted_by_name() {
+        assert_eq!(closing_reason_count_key("Goals met"), "goals met");
+        assert_eq!(closing_reason_count_key("  GOALS MET "), "goals met");
+        assert_eq!(
+            closing_reason_count_key("She told me about her depression"),
+            "other"
+        );
+        assert_eq!(closing_reason_count_key("=HYPERLINK(\"x\")"), "other");
+    }
 }

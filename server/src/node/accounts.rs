@@ -690,6 +690,7 @@ impl Node {
         if let Some(role) = req.role {
             member.role = role;
         }
+        let suspension_changed = req.suspended.is_some_and(|s| s != member.suspended);
         if let Some(suspended) = req.suspended {
             member.suspended = suspended;
         }
@@ -700,6 +701,12 @@ impl Node {
             }
         }
         self.store().durable().await?;
+        // Other nodes list a suspended member as not taking messages (their profile says
+        // unlisted while suspended), and list them again once reinstated.
+        if suspension_changed && (member.profile_published || member.listed) {
+            let id = self.member_id(&member.username)?;
+            self.publish_profile(&member, &id).await?;
+        }
         tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
         self.member_view(&member)
     }

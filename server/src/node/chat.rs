@@ -53,6 +53,14 @@ impl Node {
     fn recipients(&self, members: &[MemberId]) -> Result<Vec<NodeId>, AppError> {
         let mut nodes = Vec::new();
         for m in members {
+            if self.is_blocked_member(m)? {
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "{m} is at an organisation whose node is blocked here, so nothing can be sent to them."
+                    ),
+                ));
+            }
             match self.home_node(m)? {
                 Some(n) => nodes.push(n),
                 None => {

@@ -585,7 +585,8 @@ impl Node {
             organisation: self.config().node.organisation.clone(),
             bio: String::new(),
             happy_to_talk_about: member.happy_to_talk_about.clone(),
-            listed: member.listed,
+            // A suspended member takes no messages anywhere.
+            listed: member.listed && !member.suspended,
         });
         let draft = Draft {
             author: id.clone(),

@@ -98,11 +98,8 @@ impl Node {
                 continue;
             }
             let local = member.node_name() == own;
-            if !local {
-                match self.home_node(&member)? {
-                    Some(node) if self.federation().is_blocked(&node) => continue,
-                    _ => {}
-                }
+            if !local && self.is_blocked_member(&member)? {
+                continue;
             }
             let (display_name, organisation) = if local {
                 match self.store().member(member.localpart())? {

@@ -30,9 +30,7 @@ impl Node {
                 m.listed,
             )
         } else {
-            if let Some(node) = self.home_node(member)?
-                && self.federation().is_blocked(&node)
-            {
+            if self.is_blocked_member(member)? {
                 return Err(gone());
             }
             let p = profile.as_ref().ok_or_else(gone)?;

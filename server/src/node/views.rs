@@ -163,6 +163,21 @@ impl Node {
     }
 
     /// The names of blocked nodes (their members' reactions are not counted).
+    /// Whether `member` belongs to a node blocked here: one bound to their node name, or
+    /// one that went by that name before it was blocked (a block frees a name held only
+    /// by announcement, so the binding alone would let its members back in).
+    pub(crate) fn is_blocked_member(&self, member: &MemberId) -> Result<bool, StoreError> {
+        if !self.federation().any_blocked() {
+            return Ok(false);
+        }
+        if let Some(node) = self.store().bound_node(member.node_name())?
+            && self.federation().is_blocked(&node)
+        {
+            return Ok(true);
+        }
+        Ok(self.blocked_names()?.contains(member.node_name()))
+    }
+
     fn blocked_names(&self) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut names = std::collections::HashSet::new();
         if self.federation().any_blocked() {

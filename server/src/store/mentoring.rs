@@ -86,6 +86,15 @@ pub(crate) struct Reflection {
     pub(crate) at: u64,
 }
 
+/// An agreement both people confirmed, with who proposed and who confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ConfirmedAgreement {
+    /// Its terms.
+    pub(crate) terms: Agreement,
+    /// Who proposed it and who confirmed it.
+    pub(crate) state: AgreementState,
+}
+
 /// Who proposed the current agreement and who confirmed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AgreementState {
@@ -130,6 +139,10 @@ pub(crate) struct MatchRecord {
     /// from before confirmations (shown as proposed, waiting for a confirmation).
     #[serde(default)]
     pub(crate) agreed: Option<AgreementState>,
+    /// The newest agreement both confirmed: it stands while a newer proposal waits, so one
+    /// person alone cannot undo what both agreed.
+    #[serde(default)]
+    pub(crate) confirmed: Option<ConfirmedAgreement>,
     /// What the buddy's request asked for, as the proposal carried it.
     #[serde(default)]
     pub(crate) asked: Option<Asked>,

@@ -40,7 +40,8 @@ pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestContext, IngestOutcome, Verdict};
 pub(crate) use keys::Position;
 pub(crate) use mentoring::{
-    AgreementState, CheckInRecord, MatchRecord, OfferRecord, Reflection, RequestRecord, RoundRecord,
+    AgreementState, CheckInRecord, ConfirmedAgreement, MatchRecord, OfferRecord, Reflection,
+    RequestRecord, RoundRecord,
 };
 pub(crate) use names::Binding;
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};

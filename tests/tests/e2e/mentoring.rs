@@ -185,7 +185,7 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
         .unwrap();
     let at_mentor = eventually(20, || async {
         let m = mentor.get_match(&proposal.id).await.unwrap();
-        (m.checkins.len() == 1 && m.agreement.is_some()).then_some(m)
+        (m.checkins.len() == 1 && m.proposed_agreement.is_some()).then_some(m)
     })
     .await;
     assert_eq!(at_mentor.checkins[0].pulse, 4);

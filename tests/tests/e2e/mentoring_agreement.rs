@@ -109,16 +109,21 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
     // Item 1: the buddy proposes, with line breaks; it is a proposal on both sides.
     let goals = "1. Draft the bid\n2. Find a second funder";
     let proposed = buddy.agree(&proposal.id, &agreement(goals)).await.unwrap();
-    let status = proposed.agreement_status.clone().unwrap();
+    let status = proposed.proposal_status.clone().unwrap();
     assert_eq!(status.proposed_by.as_ref(), Some(&buddy_id));
     assert_eq!(status.confirmed_by, None);
+    assert_eq!(proposed.agreement, None, "nothing agreed yet");
     let first = status.id.unwrap();
     let seen = eventually(20, || async {
         let m = mentor.get_match(&proposal.id).await.unwrap();
-        (m.agreement_status.as_ref()?.id == Some(first)).then_some(m)
+        (m.proposal_status.as_ref()?.id == Some(first)).then_some(m)
     })
     .await;
-    assert_eq!(seen.agreement.unwrap().goals, goals, "kept as written");
+    assert_eq!(
+        seen.proposed_agreement.unwrap().goals,
+        goals,
+        "kept as written"
+    );
     // Nobody confirms their own proposal.
     let e = buddy
         .confirm_agreement(&proposal.id, &first)
@@ -134,10 +139,10 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
         )
         .await
         .unwrap();
-    let second = changed.agreement_status.unwrap().id.unwrap();
+    let second = changed.proposal_status.unwrap().id.unwrap();
     eventually(20, || async {
         let m = mentor.get_match(&proposal.id).await.unwrap();
-        (m.agreement_status.as_ref()?.id == Some(second)).then_some(())
+        (m.proposal_status.as_ref()?.id == Some(second)).then_some(())
     })
     .await;
     let e = mentor
@@ -152,11 +157,53 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
     let st = confirmed.agreement_status.unwrap();
     assert_eq!(st.confirmed_by.as_ref(), Some(&mentor_id));
     assert!(st.confirmed_at.is_some());
+    assert_eq!(confirmed.proposed_agreement, None);
     eventually(20, || async {
         let m = buddy.get_match(&proposal.id).await.unwrap();
         (m.agreement_status?.confirmed_by.as_ref() == Some(&mentor_id)).then_some(())
     })
     .await;
+    // One person alone cannot undo what both agreed: a new proposal waits beside it.
+    let third = buddy
+        .agree(&proposal.id, &agreement("Just chat now and then"))
+        .await
+        .unwrap();
+    assert_eq!(
+        third.agreement.as_ref().map(|a| a.goals.as_str()),
+        Some("1. Draft the bid\n2. Find two funders")
+    );
+    assert_eq!(
+        third.proposed_agreement.as_ref().map(|a| a.goals.as_str()),
+        Some("Just chat now and then")
+    );
+    let at_mentor = eventually(20, || async {
+        let m = mentor.get_match(&proposal.id).await.unwrap();
+        m.proposed_agreement.is_some().then_some(m)
+    })
+    .await;
+    assert_eq!(
+        at_mentor.agreement.map(|a| a.goals),
+        Some("1. Draft the bid\n2. Find two funders".to_owned())
+    );
+    // Terms a person could not mean are refused with the reason.
+    for bad in [
+        Agreement {
+            rhythm_days: 91,
+            ..agreement("x")
+        },
+        Agreement {
+            ends_at: 1_000_000_000_000,
+            ..agreement("x")
+        },
+        Agreement {
+            ends_at: 1,
+            ..agreement("x")
+        },
+        agreement("   "),
+    ] {
+        let e = buddy.agree(&proposal.id, &bad).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::BadRequest), "{bad:?}");
+    }
 
     // Item 2: the buddy keeps the fit to themselves; the mentor shares theirs.
     buddy
@@ -247,6 +294,22 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
     assert!(!csv.contains("funder") && !csv.contains("secret"), "{csv}");
     let e = buddy.dashboard_csv().await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    // Typed reasons stay with their writer: a dashboard counts them as "other".
+    mentor
+        .reflect(
+            &proposal.id,
+            &Closing {
+                reason: "Cai told me about a hard time at home".into(),
+                rating: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let csv = admin_a.dashboard_csv().await.unwrap();
+    assert!(csv.contains("\nended_by_reason,other,,1"), "{csv}");
+    assert!(!csv.contains("hard time"), "{csv}");
+    let d = admin_a.dashboard().await.unwrap();
+    assert_eq!(d.closed, vec![("other".to_owned(), 1)]);
     // A match still running cannot be reflected on.
     let e = mentor
         .reflect(

@@ -13,11 +13,17 @@ use crate::node::{Auth, Node};
 use crate::rules::mentoring as rules;
 use crate::store::Reflection;
 
+/// The longest gap between meetings an agreement may set, in days.
+pub(crate) const MAX_RHYTHM_DAYS: u16 = 90;
+
+const DAY_MS: u64 = 86_400_000;
+
 impl Node {
     /// Proposes an agreement: goals (kept as written, line breaks included), how many days
     /// between meetings, and an expected end. It replaces any earlier proposal and waits for
-    /// the other person to confirm it. Errors: `bad_request` for a match that is not active,
-    /// goals over 2,000 bytes or a rhythm of 0 days.
+    /// the other person to confirm it; what both agreed before stands until then. Errors:
+    /// `bad_request` for a match that is not active, goals empty or over 2,000 bytes, a
+    /// rhythm outside 1 to 90 days, or an end that is not a calendar day from today on.
     pub(crate) async fn agree(
         &self,
         auth: &Auth,
@@ -27,9 +33,22 @@ impl Node {
         let m = self.active_match(auth, id)?;
         // Line endings typed on any device read the same; nothing else is changed.
         agreement.goals = agreement.goals.replace("\r\n", "\n").trim().to_owned();
-        if agreement.goals.len() > MAX_NOTE_BYTES || agreement.rhythm_days == 0 {
+        if agreement.goals.is_empty() || agreement.goals.len() > MAX_NOTE_BYTES {
             return Err(AppError::bad_request(
-                "Goals up to 2000 bytes and a rhythm of at least one day, please.",
+                "Write down your goals (up to 2,000 bytes): that is what you both agree.",
+            ));
+        }
+        if !(1..=MAX_RHYTHM_DAYS).contains(&agreement.rhythm_days) {
+            return Err(AppError::bad_request(format!(
+                "Meet every 1 to {MAX_RHYTHM_DAYS} days."
+            )));
+        }
+        // An end is a calendar day (00:00 UTC of that day), today or later.
+        let today = Timestamp::now().as_millis() / DAY_MS * DAY_MS;
+        if agreement.ends_at != 0 && (agreement.ends_at % DAY_MS != 0 || agreement.ends_at < today)
+        {
+            return Err(AppError::bad_request(
+                "The end date must be a day from today on (00:00 UTC of that day), or none.",
             ));
         }
         self.update_match(

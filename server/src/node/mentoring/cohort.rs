@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use kindred_protocol::api::{
     CohortPair, CohortRound, Dashboard, EditRound, MatchStatus, Propose, Role, WeekCounts,
+    closing_reason_count_key,
 };
 use kindred_protocol::event::body::mentoring::Fit;
 use kindred_protocol::{MemberId, Timestamp};
@@ -275,9 +276,9 @@ impl Node {
                 MatchStatus::Active => {
                     active += 1;
                     let rhythm = m
-                        .agreement
+                        .confirmed
                         .as_ref()
-                        .map(|a| u64::from(a.rhythm_days))
+                        .map(|c| u64::from(c.terms.rhythm_days))
                         .unwrap_or(14);
                     let last = m
                         .checkins
@@ -299,19 +300,20 @@ impl Node {
                 }
                 MatchStatus::Closed => {
                     // Each of this organisation's people in the match says why, privately;
-                    // older matches kept the closer's reason on the match itself.
+                    // older matches kept the closer's reason on the match itself. Only the
+                    // reasons from the list are counted by name: typed text is "other".
                     let mut reasons: Vec<String> = m
                         .reflections
                         .iter()
                         .filter(|r| ours(&r.by))
-                        .map(|r| r.reason.to_lowercase())
+                        .map(|r| closing_reason_count_key(&r.reason))
                         .collect();
                     if reasons.is_empty() {
                         reasons.push(
                             m.closing
                                 .as_ref()
-                                .map(|c| c.reason.to_lowercase())
-                                .filter(|r| !r.is_empty())
+                                .filter(|c| !c.reason.trim().is_empty())
+                                .map(|c| closing_reason_count_key(&c.reason))
                                 .unwrap_or_else(|| "no reason given yet".to_owned()),
                         );
                     }

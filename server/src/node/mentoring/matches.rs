@@ -30,14 +30,8 @@ impl Node {
         buddy: &MemberId,
         mentor: &MemberId,
     ) -> Result<Vec<kindred_protocol::NodeId>, AppError> {
-        let mut nodes = Vec::new();
-        for m in [buddy, mentor] {
-            nodes.push(self.home_node(m)?.ok_or_else(|| {
-                AppError::not_found(format!(
-                    "{m} lives on a node this organisation is not paired with."
-                ))
-            })?);
-        }
+        // The same routing, and the same refusals (a blocked or unknown node), as chat.
+        let mut nodes = self.recipients_of(&[buddy.clone(), mentor.clone()])?;
         nodes.sort();
         nodes.dedup();
         Ok(nodes)
@@ -393,11 +387,19 @@ impl Node {
             (m.status == MatchStatus::Active || m.status == MatchStatus::Closed)
                 .then(|| direct_conversation(&m.buddy, &m.mentor))
         });
+        // Check-ins follow the rhythm both agreed (two weeks until they have).
         let rhythm_days = m
-            .agreement
+            .confirmed
             .as_ref()
-            .map(|a| u32::from(a.rhythm_days))
+            .map(|c| u32::from(c.terms.rhythm_days))
             .unwrap_or(14);
+        // The newest proposal, unless it is what both agreed already.
+        let confirmed_id = m.confirmed.as_ref().map(|c| c.state.id);
+        let pending = m
+            .agreement
+            .clone()
+            .map(|terms| (terms, m.agreed.clone()))
+            .filter(|(_, state)| state.as_ref().is_none_or(|s| Some(s.id) != confirmed_id));
         let last_mine = m
             .checkins
             .iter()
@@ -424,11 +426,13 @@ impl Node {
             created_at: Timestamp(m.created_at),
             answered_at: m.answered_at.map(Timestamp),
             answer_message: m.answer_message,
+            agreement: m.confirmed.as_ref().map(|c| c.terms.clone()),
             agreement_status: m
-                .agreement
+                .confirmed
                 .as_ref()
-                .map(|_| agreement_status(m.agreed.as_ref())),
-            agreement: m.agreement,
+                .map(|c| agreement_status(Some(&c.state))),
+            proposed_agreement: pending.as_ref().map(|(terms, _)| terms.clone()),
+            proposal_status: pending.map(|(_, state)| agreement_status(state.as_ref())),
             asked: m.asked,
             checkins,
             closing: m

@@ -12,7 +12,8 @@ use crate::node::Node;
 use crate::node::chat::direct_conversation;
 use crate::rules::mentoring as rules;
 use crate::store::{
-    AgreementState, CheckInRecord, MatchRecord, OfferRecord, StoreError, StoredEvent, payload_of,
+    AgreementState, CheckInRecord, ConfirmedAgreement, MatchRecord, OfferRecord, StoreError,
+    StoredEvent, payload_of,
 };
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
@@ -101,6 +102,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
                         answer_message: None,
                         agreement: None,
                         agreed: None,
+                        confirmed: None,
                         checkins: Vec::new(),
                         closing: None,
                         closed_at: None,
@@ -169,7 +171,20 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
                 propose_agreement(&mut m, a, *id, &p.author, at);
             }
             if let Some(target) = update.confirms {
-                confirm_agreement(&mut m, &target, &p.author, at);
+                // The proposal confirmed: the current one, or an older one read from the log
+                // (its confirmation may arrive after a newer proposal).
+                let proposal = match m.agreed.as_ref().zip(m.agreement.as_ref()) {
+                    Some((state, terms)) if state.id == target => {
+                        Some((terms.clone(), state.by.clone(), state.at))
+                    }
+                    _ => proposal_in_log(node, &target, &m.id)?,
+                };
+                match proposal {
+                    Some(proposal) => confirm_agreement(&mut m, target, proposal, &p.author, at),
+                    None => {
+                        tracing::info!(%id, %target, "confirmation of something that is not an agreement on this match")
+                    }
+                }
             }
             if let Some(c) = update.closing {
                 m.closing = Some(c);
@@ -204,20 +219,61 @@ fn propose_agreement(m: &mut MatchRecord, a: Agreement, id: EventId, by: &Member
     });
 }
 
-/// `by` confirms the proposal `target`: it counts only if that is still the agreement
-/// proposed last and the rules say `by` may confirm it (the other person).
-fn confirm_agreement(m: &mut MatchRecord, target: &EventId, by: &MemberId, at: u64) {
-    let Some(state) = m.agreed.as_ref().filter(|s| s.id == *target) else {
-        tracing::info!(%target, "confirmation of an agreement that has been replaced");
-        return;
+/// A proposed agreement, as confirming it needs: its terms, who proposed it and when.
+type Proposal = (Agreement, MemberId, u64);
+
+/// The agreement proposed by the stored event `target` on the match `match_id`, if it is one.
+fn proposal_in_log(
+    node: &Node,
+    target: &EventId,
+    match_id: &EventId,
+) -> Result<Option<Proposal>, StoreError> {
+    let Some(event) = node.store().event(target)? else {
+        return Ok(None);
     };
-    if let Err(reason) = rules::confirm(&parties(m), by, &state.by) {
+    let p = payload_of(&event)?;
+    Ok(match p.body {
+        EventBody::MatchUpdate(u) if u.proposal == *match_id => u
+            .agreement
+            .map(|terms| (terms, p.author, p.created_at.as_millis())),
+        _ => None,
+    })
+}
+
+/// `by` confirms the proposal `target`, if the rules say `by` may (the other person). The
+/// newest confirmed proposal (by the proposer's time, ties by id) is what both agreed,
+/// whatever order proposals and confirmations arrive in; the newest proposal shows as
+/// confirmed when it is the one confirmed.
+fn confirm_agreement(
+    m: &mut MatchRecord,
+    target: EventId,
+    (terms, proposer, proposed_at): Proposal,
+    by: &MemberId,
+    at: u64,
+) {
+    if let Err(reason) = rules::confirm(&parties(m), by, &proposer) {
         tracing::info!(%target, %reason, "agreement confirmation not applied");
         return;
     }
-    if let Some(state) = m.agreed.as_mut() {
+    if let Some(state) = m.agreed.as_mut().filter(|s| s.id == target) {
         state.confirmed_by = Some(by.clone());
         state.confirmed_at = Some(at);
+    }
+    let newer = m
+        .confirmed
+        .as_ref()
+        .is_none_or(|c| (proposed_at, target) > (c.state.at, c.state.id));
+    if newer {
+        m.confirmed = Some(ConfirmedAgreement {
+            terms,
+            state: AgreementState {
+                id: target,
+                by: proposer,
+                at: proposed_at,
+                confirmed_by: Some(by.clone()),
+                confirmed_at: Some(at),
+            },
+        });
     }
 }
 
@@ -292,6 +348,7 @@ mod tests {
             answer_message: None,
             agreement: None,
             agreed: None,
+            confirmed: None,
             checkins: Vec::new(),
             closing: None,
             closed_at: None,
@@ -309,50 +366,74 @@ mod tests {
         }
     }
 
-    /// Both nodes see the same agreement whatever order the two proposals and the
-    /// confirmation arrive in: the newest proposal stands, and a confirmation counts only
-    /// for the proposal it names, from the other person.
+    /// Both nodes see the same agreement whatever order proposals and confirmations arrive
+    /// in (a confirmation never before what it confirms: the rules hold it): the newest
+    /// proposal shows, the newest confirmed one is what both agreed, and a newer proposal
+    /// does not undo it until it is confirmed too.
     #[test]
     fn the_same_agreement_in_any_order() {
         let base = active_match();
         let (buddy, mentor) = (base.buddy.clone(), base.mentor.clone());
         let older = EventId::from_bytes([3; 32]);
         let newer = EventId::from_bytes([4; 32]);
-        enum Step {
-            Propose(EventId, u64, &'static str),
-            Confirm(EventId),
-        }
-        let steps = [
-            Step::Propose(older, 10, "old"),
-            Step::Propose(newer, 20, "new"),
-            Step::Confirm(older),
-            Step::Confirm(newer),
-        ];
-        let orders: [[usize; 4]; 4] = [[0, 1, 2, 3], [1, 0, 3, 2], [0, 2, 1, 3], [1, 3, 0, 2]];
-        let mut outcomes = Vec::new();
-        for order in orders {
+        let log = [(older, 10, "old"), (newer, 20, "new")];
+        let proposal = |id: EventId| {
+            log.iter()
+                .find(|(i, _, _)| *i == id)
+                .map(|(_, at, goals)| (terms(goals), buddy.clone(), *at))
+                .unwrap_or_else(|| panic!("in the log"))
+        };
+        // Steps: 0 propose old, 1 propose new, 2 confirm old, 3 confirm new.
+        let run = |order: &[usize]| {
             let mut m = base.clone();
-            for i in order {
-                match &steps[i] {
-                    Step::Propose(id, at, goals) => {
-                        propose_agreement(&mut m, terms(goals), *id, &buddy, *at)
+            for &step in order {
+                match step {
+                    0 | 1 => {
+                        let (id, at, goals) = log[step];
+                        propose_agreement(&mut m, terms(goals), id, &buddy, at);
                     }
-                    Step::Confirm(target) => confirm_agreement(&mut m, target, &mentor, 30),
+                    _ => {
+                        let target = log[step - 2].0;
+                        confirm_agreement(&mut m, target, proposal(target), &mentor, 30);
+                    }
                 }
             }
-            outcomes.push((m.agreement.clone(), m.agreed.clone()));
-        }
+            (m.agreement, m.agreed, m.confirmed)
+        };
+        // The old one confirmed, a newer one proposed: both agreed the old one still.
+        let orders: [&[usize]; 3] = [&[0, 1, 2], &[1, 0, 2], &[0, 2, 1]];
+        let outcomes: Vec<_> = orders.iter().map(|o| run(o)).collect();
         assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{outcomes:?}");
-        let (terms_now, state) = &outcomes[0];
-        assert_eq!(terms_now.as_ref().map(|a| a.goals.as_str()), Some("new"));
-        let state = state.as_ref().unwrap_or_else(|| panic!("an agreement"));
-        assert_eq!(state.id, newer);
-        assert_eq!(state.confirmed_by.as_ref(), Some(&mentor));
+        let (shown, pending, agreed) = &outcomes[0];
+        assert_eq!(shown.as_ref().map(|a| a.goals.as_str()), Some("new"));
+        assert_eq!(pending.as_ref().and_then(|s| s.confirmed_by.clone()), None);
+        let agreed = agreed.as_ref().unwrap_or_else(|| panic!("agreed"));
+        assert_eq!(
+            (agreed.terms.goals.as_str(), agreed.state.id),
+            ("old", older)
+        );
+        // Both confirmed, in any order: the newer one is what they agreed.
+        let orders: [&[usize]; 5] = [
+            &[0, 1, 2, 3],
+            &[1, 3, 0, 2],
+            &[0, 2, 1, 3],
+            &[1, 0, 3, 2],
+            &[0, 1, 3, 2],
+        ];
+        let outcomes: Vec<_> = orders.iter().map(|o| run(o)).collect();
+        assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{outcomes:?}");
+        let (_, pending, agreed) = &outcomes[0];
+        assert_eq!(
+            pending.as_ref().and_then(|s| s.confirmed_by.clone()),
+            Some(mentor.clone())
+        );
+        assert_eq!(agreed.as_ref().map(|c| c.state.id), Some(newer));
 
         // The proposer's own confirmation does nothing.
         let mut m = base.clone();
         propose_agreement(&mut m, terms("mine"), older, &buddy, 10);
-        confirm_agreement(&mut m, &older, &buddy, 11);
+        confirm_agreement(&mut m, older, proposal(older), &buddy, 11);
         assert_eq!(m.agreed.and_then(|s| s.confirmed_by), None);
+        assert_eq!(m.confirmed, None);
     }
 }

@@ -48,12 +48,7 @@ const CRITERIA: [(&str, &str); 6] = [
 ];
 
 /// Reasons a match ends, offered on the closing form.
-pub(super) const CLOSING_REASONS: [&str; 4] = [
-    "Goals met",
-    "Not a good fit",
-    "Moving on",
-    "No longer have the time",
-];
+pub(super) use kindred_protocol::api::CLOSING_REASONS;
 
 /// An agreement's end is a day on the calendar, not an instant: it is kept as 00:00 UTC of
 /// that day and read back in UTC, so both people see the same date wherever they are.

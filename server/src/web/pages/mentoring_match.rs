@@ -256,7 +256,7 @@ pub(crate) async fn confirm(
     let form: ConfirmForm = member_form(&viewer, &body)?;
     let Ok(proposal) = form.agreement.parse::<EventId>() else {
         let error = AppError::bad_request("Read the agreement again, then confirm it.");
-        return match_problem(&node, &viewer, &id, "goals", error).await;
+        return match_problem(&node, &viewer, &id, "agreement", error).await;
     };
     let result = node.confirm_agreement(&viewer.auth, &id, &proposal).await;
     after_match_action(
@@ -265,7 +265,7 @@ pub(crate) async fn confirm(
         &id,
         result,
         ("#agreement", Flash::Edited),
-        "goals",
+        "agreement",
     )
     .await
 }

@@ -2,7 +2,7 @@
 //! proposed and confirmed it, check-ins (with who sees what), and how it ended. The
 //! actions on it are in `mentoring_match.rs`.
 
-use kindred_protocol::api::{MatchStatus, MatchView};
+use kindred_protocol::api::{AgreementStatus, MatchStatus, MatchView};
 use kindred_protocol::event::body::mentoring::{Agreement, Closing, Fit};
 use kindred_protocol::{MemberId, Timestamp};
 
@@ -52,21 +52,18 @@ pub(super) struct MatchPage {
     active: bool,
     note: String,
     answer_message: Option<String>,
-    agreement: Option<Agreement>,
-    /// Where the agreement stands, in words ("Proposed by Ann on 3 March; waiting for
-    /// you to confirm it").
-    agreement_state: String,
+    /// What both agreed.
+    agreed: Option<AgreementBlock>,
+    /// A proposal waiting for a confirmation.
+    proposal: Option<AgreementBlock>,
     /// The proposal the viewer may confirm (its id), when the other person proposed it.
     confirm_id: Option<String>,
-    /// Whether both have agreed it.
-    agreed: bool,
+    /// The terms the "propose" form starts from.
+    draft: Option<Agreement>,
+    /// The draft's end as a date field's value.
+    draft_ends: String,
     /// What the buddy's request asked for, in words, for the mentor.
     asked: Vec<(&'static str, String)>,
-    agreement_ends: String,
-    /// The agreement's end as people read it ("31 March 2027").
-    agreement_ends_text: String,
-    /// "every week", "every 2 weeks".
-    rhythm_text: String,
     checkins: Vec<CheckInItem>,
     checkin_due: bool,
     first_checkin: bool,
@@ -76,6 +73,61 @@ pub(super) struct MatchPage {
     conversation: Option<String>,
     reasons: [&'static str; 4],
     pub(super) problems: Problems,
+}
+
+/// An agreement as the page shows it.
+struct AgreementBlock {
+    /// Goals as written.
+    goals: String,
+    /// "every week", "every 2 weeks".
+    rhythm: String,
+    /// Its end as people read it ("31 March 2027"), or empty.
+    ends: String,
+    /// Who proposed and confirmed it, in words ("Proposed by you on 3 March; confirmed by
+    /// Ann on 4 March.").
+    state: String,
+}
+
+/// `terms` with `status` in words for the viewer: names through `name_of`, days in `tz`.
+fn agreement_block(
+    terms: &Agreement,
+    status: Option<&AgreementStatus>,
+    name_of: &dyn Fn(&MemberId) -> String,
+    waiting_for: &str,
+    tz: &jiff::tz::TimeZone,
+) -> AgreementBlock {
+    let day = |t: Timestamp| crate::calendar::human_date(t.as_millis(), tz);
+    let state = match status.map(|s| {
+        (
+            &s.proposed_by,
+            s.proposed_at,
+            &s.confirmed_by,
+            s.confirmed_at,
+        )
+    }) {
+        Some((Some(by), Some(at), Some(c), Some(cat))) => format!(
+            "Proposed by {} on {}; confirmed by {} on {}.",
+            name_of(by),
+            day(at),
+            name_of(c),
+            day(cat)
+        ),
+        Some((Some(by), Some(at), _, _)) => format!(
+            "Proposed by {} on {}; waiting for {waiting_for} to confirm it.",
+            name_of(by),
+            day(at)
+        ),
+        _ => "Written before agreements were confirmed: propose it again for you both to agree it."
+            .to_owned(),
+    };
+    AgreementBlock {
+        goals: terms.goals.clone(),
+        rhythm: crate::calendar::every_days(u32::from(terms.rhythm_days)),
+        ends: (terms.ends_at > 0)
+            .then(|| crate::calendar::human_date(terms.ends_at, &CALENDAR_DATE))
+            .unwrap_or_default(),
+        state,
+    }
 }
 
 /// The page for `m` as `viewer` sees it.
@@ -114,37 +166,47 @@ pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPag
         }
     };
     let day = |t: Timestamp| crate::calendar::human_date(t.as_millis(), &viewer.tz);
-    let status = m.agreement_status.clone();
-    let (agreement_state, confirm_id, agreed) = match status.as_ref() {
-        None => (String::new(), None, false),
-        Some(st) => match (&st.proposed_by, st.proposed_at) {
-            (Some(by), Some(at)) => {
-                let proposed = format!("Proposed by {} on {}", name_of(by), day(at));
-                match (&st.confirmed_by, st.confirmed_at) {
-                    (Some(c), Some(cat)) => (
-                        format!("{proposed}; confirmed by {} on {}.", name_of(c), day(cat)),
-                        None,
-                        true,
-                    ),
-                    _ if by == me => (
-                        format!("{proposed}; waiting for {other} to confirm it."),
-                        None,
-                        false,
-                    ),
-                    _ => (
-                        format!("{proposed}; waiting for you to confirm it."),
-                        st.id.map(|i| i.to_string()),
-                        false,
-                    ),
-                }
-            }
-            _ => (
-                "Written before agreements were confirmed: propose it again for you both to agree it.".to_owned(),
-                None,
-                false,
-            ),
-        },
+    let agreed = m.agreement.as_ref().map(|terms| {
+        agreement_block(
+            terms,
+            m.agreement_status.as_ref(),
+            &name_of,
+            &other,
+            &viewer.tz,
+        )
+    });
+    let proposed_by_other = m
+        .proposal_status
+        .as_ref()
+        .and_then(|s| s.proposed_by.as_ref())
+        .is_some_and(|by| by != me);
+    let waiting_for = if proposed_by_other {
+        "you"
+    } else {
+        other.as_str()
     };
+    let proposal = m.proposed_agreement.as_ref().map(|terms| {
+        agreement_block(
+            terms,
+            m.proposal_status.as_ref(),
+            &name_of,
+            waiting_for,
+            &viewer.tz,
+        )
+    });
+    let confirm_id = m
+        .proposal_status
+        .as_ref()
+        .filter(|_| proposed_by_other)
+        .and_then(|s| s.id)
+        .map(|id| id.to_string());
+    // The live script redraws the agreement when this changes (see `tell_match`).
+    let live_agreement = match (&m.proposal_status, &m.agreement_status) {
+        (Some(p), _) => p.id.map(|id| id.to_string()).unwrap_or_default(),
+        (None, Some(a)) => a.id.map(|id| format!("{id}+confirmed")).unwrap_or_default(),
+        (None, None) => String::new(),
+    };
+    let draft = m.proposed_agreement.clone().or_else(|| m.agreement.clone());
     let asked = m
         .asked
         .as_ref()
@@ -186,17 +248,7 @@ pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPag
     });
     let mut chrome = Chrome::member(node, viewer, format!("Match with {other}"), "/mentoring");
     chrome.live_data.push(("match", m.id.to_string()));
-    chrome.live_data.push((
-        "agreement",
-        status
-            .as_ref()
-            .and_then(|s| s.id)
-            .map(|id| {
-                let confirmed = if agreed { "+confirmed" } else { "" };
-                format!("{id}{confirmed}")
-            })
-            .unwrap_or_default(),
-    ));
+    chrome.live_data.push(("agreement", live_agreement));
     chrome
         .live_data
         .push(("match-status", status_code(m.status)));
@@ -210,27 +262,15 @@ pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPag
         active: m.status == MatchStatus::Active,
         note: m.note.clone(),
         answer_message: m.answer_message.clone(),
-        agreement_ends: m
-            .agreement
+        draft_ends: draft
             .as_ref()
             .filter(|a| a.ends_at > 0)
             .map(|a| crate::calendar::date_value(a.ends_at, &CALENDAR_DATE))
             .unwrap_or_default(),
-        agreement_ends_text: m
-            .agreement
-            .as_ref()
-            .filter(|a| a.ends_at > 0)
-            .map(|a| crate::calendar::human_date(a.ends_at, &CALENDAR_DATE))
-            .unwrap_or_default(),
-        rhythm_text: m
-            .agreement
-            .as_ref()
-            .map(|a| crate::calendar::every_days(u32::from(a.rhythm_days)))
-            .unwrap_or_default(),
-        agreement: m.agreement.clone(),
-        agreement_state,
-        confirm_id,
+        draft,
         agreed,
+        proposal,
+        confirm_id,
         asked,
         ended,
         first_checkin: !checkins.iter().any(|c| c.by_me),

@@ -123,9 +123,11 @@ fn agreement_block(
     AgreementBlock {
         goals: terms.goals.clone(),
         rhythm: crate::calendar::every_days(u32::from(terms.rhythm_days)),
-        ends: (terms.ends_at > 0)
-            .then(|| crate::calendar::human_date(terms.ends_at, &CALENDAR_DATE))
-            .unwrap_or_default(),
+        ends: if terms.ends_at > 0 {
+            crate::calendar::human_date(terms.ends_at, &CALENDAR_DATE)
+        } else {
+            String::new()
+        },
         state,
     }
 }

@@ -469,19 +469,26 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::People(PeopleCommand::Search { words, after }) => {
             let query = words.join(" ");
-            let page = signed_in()?
+            let client = signed_in()?;
+            let page = client
                 .people_page(
                     (!query.is_empty()).then_some(query.as_str()),
                     after.as_deref(),
                     None,
                 )
                 .await?;
+            let me = creds.sessions.get(&node).map(|s| s.member.clone());
             let people = &page.items;
             let mut lines: Vec<String> = people
                 .iter()
                 .map(|p| {
+                    let you = if me.as_deref() == Some(p.member.as_str()) {
+                        " (you)"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "{} ({}, {})\n    {}",
+                        "{}{you} ({}, {})\n    {}",
                         p.display_name, p.member, p.organisation, p.happy_to_talk_about
                     )
                 })
@@ -765,9 +772,9 @@ async fn post_id(client: &Client, text: &str) -> anyhow::Result<EventId> {
 }
 
 pub(crate) fn parse_id(text: &str) -> anyhow::Result<EventId> {
-    text.trim()
-        .parse()
-        .with_context(|| format!("{text:?} is not a post id (64 hex characters)"))
+    text.trim().parse().with_context(|| {
+        format!("{text:?} is not an id (64 characters from 0-9 and a-f, as listed)")
+    })
 }
 
 /// A node to block or unblock: how to name it to the node, and how to name it to people.

@@ -33,6 +33,26 @@ fn availability(a: &AvailabilityArgs) -> anyhow::Result<Availability> {
     })
 }
 
+/// A proposal or match given by its full id or, as git takes commit ids, any unique start
+/// of it of 8 or more characters among the member's own.
+async fn match_id(client: &Client, text: &str) -> anyhow::Result<kindred_protocol::EventId> {
+    let text = text.trim().to_ascii_lowercase();
+    if text.len() == 64 || text.len() < 8 {
+        return parse_id(&text);
+    }
+    let all = client.matches().await?;
+    let mut found = all.iter().filter(|m| m.id.to_hex().starts_with(&text));
+    match (found.next(), found.next()) {
+        (Some(m), None) => Ok(m.id),
+        (Some(_), Some(_)) => {
+            bail!("more than one of your matches starts with {text}; type more of its id")
+        }
+        (None, _) => bail!(
+            "none of your proposals or matches has an id starting with {text} (kindred-cli matches list shows them)"
+        ),
+    }
+}
+
 /// An agreement's terms under a heading, goals indented line by line.
 fn agreement_text(
     heading: &str,
@@ -343,12 +363,16 @@ pub(crate) async fn matches(
             };
             return print(text, &all);
         }
-        MatchesCommand::Show { id } => client.get_match(&parse_id(&id)?).await?,
+        MatchesCommand::Show { id } => client.get_match(&match_id(client, &id).await?).await?,
         MatchesCommand::Accept { id, message } => {
-            client.answer(&parse_id(&id)?, true, message).await?
+            client
+                .answer(&match_id(client, &id).await?, true, message)
+                .await?
         }
         MatchesCommand::Decline { id, message } => {
-            client.answer(&parse_id(&id)?, false, message).await?
+            client
+                .answer(&match_id(client, &id).await?, false, message)
+                .await?
         }
         MatchesCommand::Agree {
             id,
@@ -357,7 +381,7 @@ pub(crate) async fn matches(
         } => {
             client
                 .agree(
-                    &parse_id(&id)?,
+                    &match_id(client, &id).await?,
                     &Agreement {
                         goals,
                         rhythm_days,
@@ -367,7 +391,7 @@ pub(crate) async fn matches(
                 .await?
         }
         MatchesCommand::Confirm { id, agreement } => {
-            let id = parse_id(&id)?;
+            let id = match_id(client, &id).await?;
             // Confirm exactly what was read: the proposal named, or the one shown here
             // and agreed to at a prompt.
             let proposal = match agreement {
@@ -416,7 +440,7 @@ pub(crate) async fn matches(
             };
             client
                 .check_in(
-                    &parse_id(&id)?,
+                    &match_id(client, &id).await?,
                     &NewCheckIn {
                         pulse,
                         fit,
@@ -428,12 +452,12 @@ pub(crate) async fn matches(
         }
         MatchesCommand::Close { id, reason, rating } => {
             client
-                .close_match(&parse_id(&id)?, &Closing { reason, rating })
+                .close_match(&match_id(client, &id).await?, &Closing { reason, rating })
                 .await?
         }
         MatchesCommand::Reflect { id, reason, rating } => {
             client
-                .reflect(&parse_id(&id)?, &Closing { reason, rating })
+                .reflect(&match_id(client, &id).await?, &Closing { reason, rating })
                 .await?
         }
     };

@@ -144,13 +144,13 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
         line.push_str(&format!("\n    connected since {}", time(since)));
     }
     line.push_str(&format!(
-        "\n    sent {}, received {}; it lacks {}, this node lacks {}; {} waiting to deliver",
+        "\n    since this node started: {} updates sent, {} received; still to exchange: {} for them, {} for this node, {} private messages waiting",
         p.events_sent, p.events_received, p.they_lack, p.we_lack, p.outbox
     ));
     match (&p.last_error, p.connected) {
-        (Some(e), false) => line.push_str(&format!("\n    last error: {e}")),
+        (Some(e), false) => line.push_str(&format!("\n    technical message: {e}")),
         // Still worth seeing (a link that keeps dropping), but not as a current problem.
-        (Some(e), true) => line.push_str(&format!("\n    before this link: {e}")),
+        (Some(e), true) => line.push_str(&format!("\n    technical message before this link: {e}")),
         (None, _) => {}
     }
     line
@@ -331,7 +331,10 @@ mod tests {
             )),
             "{down}"
         );
-        assert!(down.contains("last error: connection refused"), "{down}");
+        assert!(
+            down.contains("technical message: connection refused"),
+            "{down}"
+        );
         p.connected = true;
         p.connected_since = Some(Timestamp(0));
         let up = peer(&p);
@@ -342,7 +345,9 @@ mod tests {
             up.contains(&format!("connected since {}", time(Timestamp(0)))),
             "{up}"
         );
-        assert!(up.contains("before this link: connection refused"), "{up}");
-        assert!(!up.contains("last error"), "{up}");
+        assert!(
+            up.contains("technical message before this link: connection refused"),
+            "{up}"
+        );
     }
 }

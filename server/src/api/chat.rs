@@ -57,8 +57,7 @@ pub(crate) async fn person(
     auth: Auth,
     ApiPath(member): ApiPath<String>,
 ) -> Result<Json<kindred_protocol::api::ProfileView>, AppError> {
-    let member = kindred_protocol::MemberId::parse(member.trim())
-        .map_err(|_| AppError::not_found("There is no such person (that is not a member id)."))?;
+    let member = node.member_named(&member)?;
     Ok(Json(node.person(&member, &auth.member_id)?))
 }
 

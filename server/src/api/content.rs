@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use kindred_protocol::EventId;
 use kindred_protocol::api::{
     CreateTopic, EditPost, NewPost, NewReply, Page, PostIdView, PostView, React, ReactionCount,
     Retract, ThreadView, TopicView, UpdateTopic,
 };
-use kindred_protocol::{EventId, MemberId};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -194,12 +194,7 @@ pub(crate) async fn member_posts(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<PostView>>, AppError> {
     // Either a full member id (`@sam:node`) or a local username.
-    let member = if member.starts_with('@') {
-        MemberId::parse(&member)
-            .map_err(|e| AppError::bad_request(format!("Not a member id: {e}.")))?
-    } else {
-        node.member_id(&member)?
-    };
+    let member = node.member_named(&member)?;
     Ok(Json(node.member_posts(
         &member,
         q.before.as_deref(),

@@ -101,24 +101,7 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         // Names, not keys, mid-sentence: "burnout and wellbeing".
         let list: Vec<String> = shared
             .iter()
-            .map(|s| {
-                let configured = request
-                    .topic_names
-                    .iter()
-                    .find(|t| t.trim().to_lowercase() == **s);
-                match configured {
-                    // As the organisation wrote it ("NHS-and-GP access").
-                    Some(name) => name.trim().to_owned(),
-                    None => {
-                        let name = kindred_protocol::api::topic_name(s);
-                        let mut chars = name.chars();
-                        match chars.next() {
-                            Some(first) => first.to_lowercase().chain(chars).collect(),
-                            None => String::new(),
-                        }
-                    }
-                }
-            })
+            .map(|s| topic_words(request.topic_names, s))
             .collect();
         reasons.push(if shared.len() == 1 {
             format!("can help with {}", list[0])
@@ -131,6 +114,14 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         });
     } else if !wanted.is_empty() {
         trade_offs.push("offers none of the topics you asked about".to_owned());
+    }
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|t| !offered.contains(*t))
+        .map(|t| topic_words(request.topic_names, t))
+        .collect();
+    if !shared.is_empty() && !missing.is_empty() {
+        trade_offs.push(format!("does not offer help with {}", missing.join(" or ")));
     }
 
     let languages: Vec<String> = norm(&r.languages)
@@ -254,6 +245,20 @@ pub fn score(request: &RequestContext<'_>, offer: &OfferContext<'_>) -> Option<S
         reasons,
         trade_offs,
     })
+}
+
+/// A topic key as words mid-sentence: as the organisation configured it ("NHS-and-GP
+/// access"), else the vocabulary's name in lower case ("burnout and wellbeing").
+fn topic_words(configured: &[String], key: &str) -> String {
+    if let Some(name) = configured.iter().find(|t| t.trim().to_lowercase() == key) {
+        return name.trim().to_owned();
+    }
+    let name = kindred_protocol::api::topic_name(key);
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn capitalise(s: &str) -> String {
@@ -385,6 +390,18 @@ mod tests {
             };
             assert_eq!(run(&strict, &in_kent, true), None, "{criterion}");
         }
+        // A topic asked for that the mentor does not cover is named.
+        let more = BuddyRequest {
+            topics: vec!["funding".into(), "governance".into()],
+            ..request()
+        };
+        let s = run(&more, &offer(), false).unwrap_or_else(|| panic!("suggested"));
+        assert!(
+            s.trade_offs
+                .contains(&"does not offer help with governance".to_owned()),
+            "{:?}",
+            s.trade_offs
+        );
         // A good fit has nothing to weigh.
         let s = run(&request(), &offer(), false).unwrap_or_else(|| panic!("suggested"));
         assert!(s.trade_offs.is_empty(), "{:?}", s.trade_offs);

@@ -585,7 +585,7 @@ impl Node {
     /// Revokes an unused invite.
     pub(crate) async fn revoke_invite(&self, auth: &Auth, id: &str) -> Result<(), AppError> {
         auth.require(Role::Admin)?;
-        let Some((hash, mut invite)) = self
+        let Some((hash, _)) = self
             .store()
             .invites()?
             .into_iter()
@@ -593,8 +593,12 @@ impl Node {
         else {
             return Err(AppError::not_found("No such invite."));
         };
-        invite.revoked = true;
-        self.store().put_invite(&hash, &invite)?;
+        if !self.store().revoke_unused_invite(&hash)? {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That invite has already been used: suspend the member instead if they should not be here.",
+            ));
+        }
         Ok(self.store().durable().await?)
     }
 

@@ -9,6 +9,22 @@ use super::chat::direct_conversation;
 use crate::error::AppError;
 
 impl Node {
+    /// A member named as people name them: a full member id (`@sam:node`) or a username
+    /// at this node. Errors: `not_found` for anything else.
+    pub(crate) fn member_named(&self, text: &str) -> Result<MemberId, AppError> {
+        let text = text.trim();
+        let found = if text.starts_with('@') {
+            MemberId::parse(text).ok()
+        } else {
+            MemberId::new(text, &self.config().node.name).ok()
+        };
+        found.ok_or_else(|| {
+            AppError::not_found(format!(
+                "There is no such person ({text:?} is neither a member id like @sam:node.example.org nor a username here)."
+            ))
+        })
+    }
+
     /// `member` as `viewer` sees them. Errors: `not_found` for someone this node knows
     /// nothing about, a suspended member, or a member of a blocked node.
     pub(crate) fn person(

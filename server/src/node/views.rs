@@ -182,8 +182,20 @@ impl Node {
         let mut names = std::collections::HashSet::new();
         if self.federation().any_blocked() {
             for node in self.store().blocked_nodes()? {
-                if let Some(name) = self.store().origin_name(&node)? {
-                    names.insert(name);
+                // The name it is bound to, or (a block frees a name held only by
+                // announcement) the one it announced, unless another node that is not
+                // blocked holds that name now: an impostor's block never hides the
+                // real node's people.
+                let name = match self.store().origin_name(&node)? {
+                    Some(name) => Some(name),
+                    None => self.store().announcement(&node)?.map(|a| a.name),
+                };
+                let Some(name) = name else { continue };
+                match self.store().bound_node(&name)? {
+                    Some(holder) if holder != node && !self.federation().is_blocked(&holder) => {}
+                    _ => {
+                        names.insert(name);
+                    }
                 }
             }
         }

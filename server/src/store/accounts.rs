@@ -247,6 +247,31 @@ impl Store {
         Ok(out)
     }
 
+    /// Revokes an invite unless it has been used: `Ok(false)` when it has (nothing
+    /// changes). A compare-and-swap, so a revocation racing a redemption never undoes it.
+    pub(crate) fn revoke_unused_invite(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        loop {
+            let Some(old) = self.trees().invites.get(hash)? else {
+                return Ok(false);
+            };
+            let mut invite: InviteRecord = from_json("invites", &old)?;
+            if invite.used_by.is_some() {
+                return Ok(false);
+            }
+            invite.revoked = true;
+            let new = to_json("invites", &invite)?;
+            match self
+                .trees()
+                .invites
+                .compare_and_swap(hash, Some(old), Some(new))?
+            {
+                Ok(()) => return Ok(true),
+                // Changed meanwhile (redeemed, most likely): read it again.
+                Err(_) => continue,
+            }
+        }
+    }
+
     /// Uses an invite and creates the member in one transaction, so an invite can never
     /// create two accounts and a username can never be taken twice.
     pub(crate) fn redeem_invite(

@@ -90,7 +90,16 @@ async fn bylines_lead_to_people_and_replies_answer_replies() {
     assert_eq!(started.status, 303, "{}", started.html);
     // Nobody by that name, or not a member id: not found.
     assert_eq!(bea.get("/people/@nobody:alpha.test").await.status, 404);
-    assert_eq!(bea.get("/people/not-an-id").await.status, 404);
+    assert_eq!(bea.get("/people/@no-node-part").await.status, 404);
+    // A username names a member of the node itself.
+    let mut kim_web = Browser::new(&a.url());
+    kim_web.sign_in("kim", PASSWORD).await;
+    assert!(
+        kim_web
+            .get("/people/sam")
+            .await
+            .has("Our first lottery bid")
+    );
 
     // Bea replies to the post; Sam answers Bea's reply in particular, from the web.
     let replied = bea
@@ -126,7 +135,100 @@ async fn bylines_lead_to_people_and_replies_answer_replies() {
     assert_eq!(answered.status, 303, "{}", answered.html);
     let shown = sam_web.follow(&answered).await;
     assert!(shown.has("In reply to <a"), "{}", shown.html);
+    // Answering something that is not a reply in this thread: said beside the form, and
+    // what was typed is kept.
+    let wrong = sam_web
+        .submit(
+            &form_path,
+            &format!("{thread_path}/reply"),
+            &[("body", "Kept words"), ("reply_to", &post.id.to_string())],
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.html);
+    assert!(wrong.has("not in this thread any more"), "{}", wrong.html);
+    assert!(wrong.has(">Kept words</textarea>"), "{}", wrong.html);
     // At B too, the reply says whom it answers.
     let at_b = bea.page_with(&thread_path, "How early is early?").await;
     assert!(at_b.has("In reply to <a"), "{}", at_b.html);
+}
+
+/// People at a blocked node, even one never paired (known through a hub), and people
+/// suspended at their own node, leave the directory and their profiles everywhere; sending
+/// to a blocked node's member says why.
+#[tokio::test]
+async fn blocked_and_suspended_people_leave_other_nodes_directories() {
+    use kindred_protocol::MemberId;
+    use kindred_protocol::api::{CreateConversation, ErrorCode, UpdateMember};
+    use kindred_tests::eventually;
+
+    let a = TestNode::organisation("alpha.test", "Alpha Community Health").await;
+    let hub = TestNode::organisation("hub.test", "Hub Trust").await;
+    let c = TestNode::organisation("cedar.test", "Cedar Hub").await;
+    let (admin_a, admin_hub, admin_c) = (a.admin().await, hub.admin().await, c.admin().await);
+    pair(&admin_a, &admin_hub).await;
+    pair(&admin_hub, &admin_c).await;
+    let reader = a.member(&admin_a, "rae").await;
+    let listed = UpdateMe {
+        listed: Some(true),
+        happy_to_talk_about: Some("rotas".into()),
+        ..UpdateMe::default()
+    };
+    c.member(&admin_c, "cy")
+        .await
+        .update_me(&listed)
+        .await
+        .unwrap();
+    hub.member(&admin_hub, "hal")
+        .await
+        .update_me(&listed)
+        .await
+        .unwrap();
+    let cy = MemberId::parse("@cy:cedar.test").unwrap();
+    let hal = MemberId::parse("@hal:hub.test").unwrap();
+    let listed_at_a = |who: MemberId| {
+        let reader = reader.clone();
+        async move {
+            let page = reader.people_page(None, None, None).await.unwrap();
+            page.items.iter().any(|p| p.member == who)
+        }
+    };
+    eventually(20, || async {
+        (listed_at_a(cy.clone()).await && listed_at_a(hal.clone()).await).then_some(())
+    })
+    .await;
+    assert!(reader.person(&cy).await.unwrap().can_message);
+
+    // A blocks C by name (never paired with it): its people are gone from A.
+    admin_a.block_peer_named("cedar.test").await.unwrap();
+    assert!(!listed_at_a(cy.clone()).await);
+    assert_eq!(
+        reader.person(&cy).await.unwrap_err().code(),
+        Some(ErrorCode::NotFound)
+    );
+    let e = reader
+        .create_conversation(&CreateConversation {
+            members: vec![cy.clone()],
+            name: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    assert!(e.to_string().contains("blocked"), "{e}");
+
+    // The hub suspends Hal: A stops listing Hal and shows no message button.
+    admin_hub
+        .update_member(
+            "hal",
+            &UpdateMember {
+                suspended: Some(true),
+                ..UpdateMember::default()
+            },
+        )
+        .await
+        .unwrap();
+    eventually(20, || async {
+        (!listed_at_a(hal.clone()).await).then_some(())
+    })
+    .await;
+    assert!(!reader.person(&hal).await.unwrap().can_message);
 }

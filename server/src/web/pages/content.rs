@@ -168,6 +168,30 @@ struct ReplyingTo {
     excerpt: String,
 }
 
+/// The reply `text` names in the thread `root`, as the form shows it; `None` when it is
+/// not a reply the viewer can see in that thread.
+fn answered_reply(
+    node: &Node,
+    viewer: &Viewer,
+    root: &EventId,
+    text: &str,
+) -> Result<Option<ReplyingTo>, PageError> {
+    let Ok(id) = text.trim().parse::<EventId>() else {
+        return Ok(None);
+    };
+    let Some(answered) = node.post_view(&id, Some(&viewer.auth.member_id))? else {
+        return Ok(None);
+    };
+    if answered.thread_root != Some(*root) {
+        return Ok(None);
+    }
+    Ok(Some(ReplyingTo {
+        id: answered.id.to_string(),
+        name: answered.author_name,
+        excerpt: crate::web::views::excerpt(&answered.body, 120),
+    }))
+}
+
 /// Where a reply is shown: the page of its thread that starts with it.
 fn reply_url(root: &EventId, reply: &EventId) -> String {
     if root == reply {
@@ -202,19 +226,21 @@ fn thread_page(
     };
     let thread = node.thread(id, &viewer.auth.member_id, after.as_deref(), None)?;
     let post = entry(node, viewer, &thread.post);
+    let mut problems = problems;
     let replying_to = match query.reply_to.as_deref().filter(|r| !r.is_empty()) {
         None => None,
-        Some(r) => {
-            let answered = node.visible(&event_id(r)?, Some(&viewer.auth.member_id))?;
-            if answered.thread_root != Some(*id) {
-                return Err(AppError::not_found("That reply is not in this thread.").into());
+        Some(r) => match answered_reply(node, viewer, id, r)? {
+            Some(found) => Some(found),
+            None => {
+                // Gone or never in this thread: say so beside the form, which then answers
+                // the post, and keep whatever was typed.
+                problems.add(
+                    "body",
+                    "The reply you were answering is not in this thread any more; yours will answer the post.",
+                );
+                None
             }
-            Some(ReplyingTo {
-                id: answered.id.to_string(),
-                name: answered.author_name,
-                excerpt: crate::web::views::excerpt(&answered.body, 120),
-            })
-        }
+        },
     };
     let mut chrome = Chrome::member(node, viewer, post.title.clone(), "/");
     // New replies arrive at the end: only the last page shows them live.
@@ -287,7 +313,25 @@ pub(crate) async fn reply(
         problems.add("body", "Write your reply before posting it.");
     } else {
         let reply_to = match optional(&form.reply_to) {
-            Some(r) => Some(event_id(&r)?),
+            Some(r) => match answered_reply(&node, &viewer, &id, &r)? {
+                Some(found) => Some(event_id(&found.id)?),
+                None => {
+                    problems.add(
+                        "body",
+                        "The reply you were answering is not in this thread any more. Post again to answer the post.",
+                    );
+                    let page = thread_page(
+                        &node,
+                        &viewer,
+                        &id,
+                        &ThreadQuery::default(),
+                        problems,
+                        form.body,
+                        form.content_warning,
+                    )?;
+                    return render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST);
+                }
+            },
             None => None,
         };
         let req = NewReply {

@@ -145,6 +145,8 @@ struct OverviewPage {
     offer: Option<OfferView>,
     offer_topics: String,
     request: Option<RequestView>,
+    /// The request's topics as the organisation names them.
+    request_topics: String,
 }
 
 pub(crate) async fn overview(
@@ -182,6 +184,17 @@ pub(crate) async fn overview(
             })
             .unwrap_or_default(),
         offer,
+        request_topics: request
+            .as_ref()
+            .map(|r| {
+                r.request
+                    .topics
+                    .iter()
+                    .map(|t| node.mentoring_topic_name(t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
         request,
     };
     render(&page, &page.chrome)

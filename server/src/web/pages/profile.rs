@@ -4,11 +4,10 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use kindred_protocol::Timestamp;
 use kindred_protocol::api::ProfileView;
-use kindred_protocol::{MemberId, Timestamp};
 use serde::Deserialize;
 
-use crate::error::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, render};
 use crate::web::error::PageError;
@@ -43,8 +42,7 @@ pub(crate) async fn profile(
     Path(member): Path<String>,
     Query(q): Query<ProfileQuery>,
 ) -> Result<Response, PageError> {
-    let member = MemberId::parse(member.trim())
-        .map_err(|_| AppError::not_found("There is no such person (that is not a member id)."))?;
+    let member = node.member_named(&member)?;
     let me = &viewer.auth.member_id;
     let person = node.person(&member, me)?;
     let page = node.member_posts(&member, q.before.as_deref(), POSTS_PER_PAGE, me)?;

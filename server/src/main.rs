@@ -52,10 +52,47 @@ struct ServeArgs {
     log_format: Option<LogFormat>,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => serve(args),
+    };
+    if let Err(e) = result {
+        // One line an admin can read: what failed and why, without a backtrace.
+        eprintln!("kindred: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// On a first start with no name chosen, asks for one at a terminal; elsewhere (a service,
+/// a script) the node refuses to start with the message saying how to choose one.
+fn choose_name(config: &mut Config) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if config.node.name_chosen || config.server.data_dir.join("db").exists() {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(kindred_server::NodeError::NameNeeded.into());
+    }
+    eprintln!(
+        "This node needs a name. It ends every member's id (@sam:<name>) and can never change:\n\
+         use the host name people will reach it at, or localhost to try Kindred on this computer only."
+    );
+    loop {
+        eprint!("Node name (e.g. kindred.example.org): ");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err(kindred_server::NodeError::NameNeeded.into());
+        }
+        match NodeName::new(line.trim()) {
+            Ok(name) => {
+                config.node.name = name;
+                config.node.name_chosen = true;
+                return Ok(());
+            }
+            Err(e) => eprintln!("That cannot be a node name: {e}. Try again."),
+        }
     }
 }
 
@@ -72,10 +109,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(name) = args.name {
         config.node.name = name;
+        config.node.name_chosen = true;
     }
     if let Some(format) = args.log_format {
         config.log.format = format;
     }
+    choose_name(&mut config)?;
     init_tracing(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

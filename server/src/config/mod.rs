@@ -189,6 +189,11 @@ pub struct NodeSection {
     /// The organisation's time zone (an IANA name such as `Europe/London`): dates on pages
     /// and mentoring rhythms follow it, unless a member chooses their own.
     pub time_zone: String,
+    /// Whether `name` was chosen (in the file, the environment, on the command line or by
+    /// code building a config) rather than left at its default. A node's first start
+    /// needs a chosen name: it is in every member id and never changes.
+    #[serde(skip)]
+    pub name_chosen: bool,
 }
 
 /// Where the node listens and keeps its data.
@@ -364,6 +369,9 @@ impl Default for NodeSection {
             organisation: "My organisation".to_owned(),
             public_url: None,
             time_zone: "Europe/London".to_owned(),
+            // Code that builds a config chooses its name; `Config::load` says whether a
+            // file or the environment did.
+            name_chosen: true,
         }
     }
 }
@@ -475,11 +483,13 @@ impl Config {
         for (var, value) in env {
             apply_env(&mut table, &var, &value)?;
         }
-        let config =
+        let name_chosen = table.get("node").and_then(|n| n.get("name")).is_some();
+        let mut config =
             Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
                 path: path.map(Path::to_owned),
                 source: Box::new(e),
             })?;
+        config.node.name_chosen = name_chosen;
         config.validate()?;
         Ok(config)
     }
@@ -636,6 +646,23 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Whether [`Config::public_url`] only works on this computer (a loopback address or
+    /// `localhost`): invite links and other nodes could not reach it.
+    pub fn public_url_is_local(&self) -> bool {
+        let url = self.public_url();
+        let Ok(parsed) = url::Url::parse(&url) else {
+            return false;
+        };
+        match parsed.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+            None => false,
+        }
+    }
+}
+
 /// Applies `KINDRED_SECTION__KEY=value`; other variables are ignored. The value is read as a
 /// TOML value when it is one (numbers, booleans, quoted strings), else as a plain string.
 fn apply_env(table: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
@@ -688,6 +715,17 @@ mod tests {
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:7070");
         assert_eq!(c.server.data_dir, PathBuf::from("./kindred-data"));
         assert_eq!(c.public_url(), "http://127.0.0.1:7070");
+        assert!(c.public_url_is_local());
+        // No name was chosen: a first start asks for one rather than using "localhost".
+        assert!(!c.node.name_chosen);
+        let named = Config::load(None, env(&[("KINDRED_NODE__NAME", "chex.example.org")])).unwrap();
+        assert!(named.node.name_chosen);
+        let public = Config::load(
+            None,
+            env(&[("KINDRED_NODE__PUBLIC_URL", "https://kindred.example.org")]),
+        )
+        .unwrap();
+        assert!(!public.public_url_is_local());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kindred_protocol::{NodeId, NodeKeypair, RandomnessError};
+use kindred_protocol::{NodeId, NodeKeypair, NodeName, RandomnessError};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -90,8 +90,13 @@ pub enum NodeError {
         /// Name in the config.
         configured: String,
     },
-    /// The database failed.
-    #[error("storage error")]
+    /// A first start with no name chosen.
+    #[error(
+        "this node has no name yet. Its name is the end of every member's id (@sam:<name>) and can never change, so choose it once: the host name people will reach this node at, for example `kindred serve --name kindred.example.org` (or node.name in the config file). To try Kindred on this computer only, use `--name localhost`"
+    )]
+    NameNeeded,
+    /// The database failed (its message says how).
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// No randomness for keys or tokens.
     #[error("no randomness available")]
@@ -188,9 +193,13 @@ impl Node {
     /// As [`Node::open`], with the node reading the time from `clock` (tests give a node a
     /// wrong clock this way).
     pub fn open_with_clock(
-        config: Config,
+        mut config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<(Node, Option<String>), NodeError> {
+        // Before anything is created: a first start needs a chosen name.
+        if !config.node.name_chosen && !config.server.data_dir.join("db").exists() {
+            return Err(NodeError::NameNeeded);
+        }
         // Certificates first: a wrong path should stop the node before it touches data.
         let tls_server = match (&config.tls.cert_file, &config.tls.key_file) {
             (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
@@ -201,7 +210,7 @@ impl Node {
         data_dir::make_private(&dir, config.server.allow_shared_data_dir)?;
         let keypair = key_file::load_or_create(&dir)?;
         let store = Store::open(&dir.join("db"))?;
-        check_name(&store, &config, &keypair.node_id())?;
+        check_name(&store, &mut config, &keypair.node_id())?;
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone(), config.search.language)?;
         let signals = Signals::new(durable::DurableLog::new(
@@ -520,7 +529,21 @@ fn derived_key(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
 
 /// Member ids include the node name, so the name is fixed at first start, and bound to
 /// this node's key (no other node can ever be bound to it here).
-fn check_name(store: &Store, config: &Config, id: &NodeId) -> Result<(), NodeError> {
+fn check_name(store: &Store, config: &mut Config, id: &NodeId) -> Result<(), NodeError> {
+    // A node that has a name keeps it; only a first start has to be given one.
+    if !config.node.name_chosen {
+        match store.node_name()? {
+            Some(stored) => {
+                config.node.name =
+                    NodeName::new(stored.clone()).map_err(|_| NodeError::NameChanged {
+                        stored,
+                        configured: config.node.name.to_string(),
+                    })?;
+                config.node.name_chosen = true;
+            }
+            None => return Err(NodeError::NameNeeded),
+        }
+    }
     let configured = config.node.name.as_str();
     match store.node_name()? {
         None => store.set_node_name(configured)?,

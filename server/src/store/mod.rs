@@ -55,7 +55,7 @@ pub(crate) const SCHEMA_VERSION: u32 = 8;
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The database engine failed (I/O, corruption).
-    #[error("database error")]
+    #[error("database error: {0}")]
     Db(#[from] sled::Error),
     /// A stored record could not be decoded.
     #[error("stored record in {tree} is damaged")]
@@ -79,6 +79,15 @@ pub enum StoreError {
     /// The group-commit thread is gone (the node is shutting down).
     #[error("the node is shutting down")]
     Closed,
+    /// Another process holds the database open.
+    #[error(
+        "the data folder {} is in use by another Kindred node that is running; stop that one first (for a service: systemctl stop kindred), or give this one another folder with --data",
+        path.parent().unwrap_or(path).display()
+    )]
+    InUse {
+        /// The database folder.
+        path: std::path::PathBuf,
+    },
 }
 
 impl StoreError {
@@ -170,7 +179,19 @@ impl Store {
             // Durability comes from our own group commit; keep sled's background flush as
             // a second line.
             .flush_every_ms(Some(1000))
-            .open()?;
+            .open()
+            .map_err(|e| match e {
+                // sled's file lock: another process has this database open.
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
+                    StoreError::InUse {
+                        path: dir.to_owned(),
+                    }
+                }
+                other => StoreError::Db(other),
+            })?;
         let t = |name: &str| db.open_tree(name);
         let trees = Trees {
             meta: t("meta")?,

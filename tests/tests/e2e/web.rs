@@ -28,6 +28,15 @@ async fn set_up_in_browser(node: &TestNode) -> Browser {
         !form.has("id=\"token\""),
         "the token from the link is not asked for again"
     );
+    // The first admin sees the node's name and address, and that a loopback address
+    // would not reach anyone else (issue 20, first start).
+    assert!(form.has("every member's id ends with it"), "{}", form.html);
+    assert!(form.has(&node.url()), "{}", form.html);
+    assert!(
+        form.has("This address only works on this computer."),
+        "{}",
+        form.html
+    );
 
     // A mistake is shown next to its field, and nothing is created.
     let csrf = form.csrf();

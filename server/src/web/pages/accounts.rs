@@ -190,6 +190,17 @@ struct AccountPage {
     min_password: usize,
     button: &'static str,
     problems: Problems,
+    /// On the set-up page: who this node is, and where it says it can be reached.
+    node_facts: Option<NodeFacts>,
+}
+
+/// What the first admin should check before inviting anyone: the name is in every member
+/// id for good, and invite links carry the public address.
+struct NodeFacts {
+    name: String,
+    public_url: String,
+    /// The address works on this computer only.
+    local_only: bool,
 }
 
 /// The fields of the set-up and join forms.
@@ -227,6 +238,11 @@ fn setup_page(node: &Node, csrf: String, form: AccountForm, problems: Problems) 
         min_password: node.config().accounts.min_password_chars,
         button: "Create admin account",
         problems,
+        node_facts: Some(NodeFacts {
+            name: node.config().node.name.to_string(),
+            public_url: node.config().public_url(),
+            local_only: node.config().public_url_is_local(),
+        }),
     }
 }
 
@@ -324,6 +340,7 @@ fn join_page(
         min_password: node.config().accounts.min_password_chars,
         button: "Create my account",
         problems,
+        node_facts: None,
     }
 }
 

@@ -1,0 +1,78 @@
+//! Issue 20, first start: the real `kindred` binary never quietly names a node
+//! "localhost", and says in one plain sentence when its folder is in use.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn a_first_start_without_a_name_refuses_and_says_how_to_choose_one() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    // Not at a terminal (a service, a script): no prompt, a refusal that says what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("has no name yet"), "{said}");
+    assert!(said.contains("--name kindred.example.org"), "{said}");
+    assert!(said.contains("--name localhost"), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+    assert!(!data.exists(), "nothing was created");
+
+    // Named once, it keeps its name: a later start without --name uses it.
+    let mut first = support::start(&data, "north.test", "127.0.0.1:0");
+    first.kill();
+    let again = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut again = support::Proc::from_child(again);
+    // A second node on the same folder while it runs: one plain sentence.
+    let second = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("is in use by another Kindred node that is running"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("WouldBlock") && !said.contains("lock"),
+        "{said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+    again.kill();
+    // Its name is still the one it was given.
+    let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "south.test",
+            "--data",
+        ])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("belongs to the node named \"north.test\""),
+        "{said}"
+    );
+}

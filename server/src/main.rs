@@ -106,6 +106,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(organisation) = args.organisation {
         config.node.organisation = organisation;
+        config.node.organisation_chosen = true;
     }
     if let Some(name) = args.name {
         config.node.name = name;

@@ -25,9 +25,25 @@ fn a_first_start_without_a_name_refuses_and_says_how_to_choose_one() {
     assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
     assert!(!data.exists(), "nothing was created");
 
-    // Named once, it keeps its name: a later start without --name uses it.
-    let mut first = support::start(&data, "north.test", "127.0.0.1:0");
-    first.kill();
+    // Named once, it keeps its name (and its organisation's): a later start without
+    // --name or --organisation uses them.
+    let first = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "north.test",
+            "--organisation",
+            "North Wellbeing",
+            "--data",
+        ])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    support::Proc::from_child(first).kill();
     let again = Command::new(env!("CARGO_BIN_EXE_kindred"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(&data)
@@ -37,6 +53,10 @@ fn a_first_start_without_a_name_refuses_and_says_how_to_choose_one() {
         .spawn()
         .unwrap();
     let mut again = support::Proc::from_child(again);
+    let health: serde_json::Value =
+        serde_json::from_str(&support::get(&again.url, "/healthz")).unwrap();
+    assert_eq!(health["organisation"], "North Wellbeing", "{health}");
+    assert_eq!(health["name"], "north.test", "{health}");
     // A second node on the same folder while it runs: one plain sentence.
     let second = Command::new(env!("CARGO_BIN_EXE_kindred"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])

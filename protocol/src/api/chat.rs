@@ -36,8 +36,11 @@ pub struct ProfileView {
     pub happy_to_talk_about: String,
     /// Whether they are listed in the people directory (taking new conversations).
     pub listed: bool,
-    /// Whether the viewer may start or continue a conversation with them: they are listed,
-    /// or the two already share a one-to-one conversation.
+    /// Whether they take no messages at all for now (their organisation suspended them).
+    #[serde(default)]
+    pub away: bool,
+    /// Whether the viewer may start or continue a conversation with them: they are not
+    /// away, and they are listed or the two already share a one-to-one conversation.
     pub can_message: bool,
     /// The viewer's one-to-one conversation with them, if they already have one.
     pub conversation: Option<crate::event::ConversationId>,

@@ -180,18 +180,27 @@ pub fn shared_body() -> impl Strategy<Value = (EventBody, References)> {
                 ..Default::default()
             }
         )),
-        (text(100), text(100), text(500), text(500), any::<bool>()).prop_map(
-            |(display_name, organisation, bio, happy_to_talk_about, listed)| (
-                EventBody::Profile(Profile {
-                    display_name,
-                    organisation,
-                    bio,
-                    happy_to_talk_about,
-                    listed
-                }),
-                References::default()
-            )
-        ),
+        (
+            text(100),
+            text(100),
+            text(500),
+            text(500),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(display_name, organisation, bio, happy_to_talk_about, listed, away)| (
+                    EventBody::Profile(Profile {
+                        display_name,
+                        organisation,
+                        bio,
+                        happy_to_talk_about,
+                        listed,
+                        away
+                    }),
+                    References::default()
+                )
+            ),
         offer().prop_map(|o| (EventBody::MentorOffer(o), References::default())),
         (text(300), text(100)).prop_map(|(address, organisation)| (
             EventBody::NodeAnnouncement(NodeAnnouncement {
@@ -233,7 +242,8 @@ pub fn directed_body() -> impl Strategy<Value = (EventBody, References)> {
                 organisation,
                 bio: String::new(),
                 happy_to_talk_about: String::new(),
-                listed
+                listed,
+                away: false
             }),
             References::default()
         )),

@@ -194,6 +194,10 @@ pub struct NodeSection {
     /// needs a chosen name: it is in every member id and never changes.
     #[serde(skip)]
     pub name_chosen: bool,
+    /// Whether `organisation` was chosen rather than left at its default: a start that
+    /// does not choose it keeps the one the node last had.
+    #[serde(skip)]
+    pub organisation_chosen: bool,
 }
 
 /// Where the node listens and keeps its data.
@@ -372,6 +376,7 @@ impl Default for NodeSection {
             // Code that builds a config chooses its name; `Config::load` says whether a
             // file or the environment did.
             name_chosen: true,
+            organisation_chosen: true,
         }
     }
 }
@@ -483,13 +488,15 @@ impl Config {
         for (var, value) in env {
             apply_env(&mut table, &var, &value)?;
         }
-        let name_chosen = table.get("node").and_then(|n| n.get("name")).is_some();
+        let chosen = |key: &str| table.get("node").and_then(|n| n.get(key)).is_some();
+        let (name_chosen, organisation_chosen) = (chosen("name"), chosen("organisation"));
         let mut config =
             Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
                 path: path.map(Path::to_owned),
                 source: Box::new(e),
             })?;
         config.node.name_chosen = name_chosen;
+        config.node.organisation_chosen = organisation_chosen;
         config.validate()?;
         Ok(config)
     }

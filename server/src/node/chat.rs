@@ -371,6 +371,7 @@ impl Node {
             bio: String::new(),
             happy_to_talk_about: String::new(),
             listed: false,
+            away: false,
         };
         self.write(
             auth,
@@ -424,6 +425,17 @@ impl Node {
     ) -> Result<MessageView, AppError> {
         let (record, _) = self.participant_state(&auth.member_id, id)?;
         let body = Self::check_body(&req.body)?;
+        // One to one with someone their organisation has suspended: they would never read
+        // it, so say so rather than "sent".
+        if record.kind == ConversationKind::Direct
+            && let Some(other) = record.members.iter().find(|m| **m != auth.member_id)
+            && self.is_away(other)?
+        {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!("{other} is not taking messages at the moment."),
+            ));
+        }
         if let Some(r) = req.reply_to
             && self.store().message_position(id, &r)?.is_none()
         {

@@ -587,6 +587,7 @@ impl Node {
             happy_to_talk_about: member.happy_to_talk_about.clone(),
             // A suspended member takes no messages anywhere.
             listed: member.listed && !member.suspended,
+            away: member.suspended,
         });
         let draft = Draft {
             author: id.clone(),

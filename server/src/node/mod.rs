@@ -211,6 +211,12 @@ impl Node {
         let keypair = key_file::load_or_create(&dir)?;
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &mut config, &keypair.node_id())?;
+        // The organisation's name may change, but only when it is set: a start that does
+        // not say keeps the one the node last had.
+        match (config.node.organisation_chosen, store.organisation()?) {
+            (false, Some(stored)) => config.node.organisation = stored,
+            _ => store.set_organisation(&config.node.organisation)?,
+        }
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone(), config.search.language)?;
         let signals = Signals::new(durable::DurableLog::new(

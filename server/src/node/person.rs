@@ -25,8 +25,21 @@ impl Node {
         })
     }
 
-    /// `member` as `viewer` sees them. Errors: `not_found` for someone this node knows
-    /// nothing about, a suspended member, or a member of a blocked node.
+    /// Whether `member` takes no messages for now: suspended here, or their own node says
+    /// so in their profile.
+    pub(crate) fn is_away(&self, member: &MemberId) -> Result<bool, AppError> {
+        if member.node_name() == self.config().node.name.as_str() {
+            return Ok(self
+                .store()
+                .member(member.localpart())?
+                .is_some_and(|m| m.suspended));
+        }
+        Ok(self.store().profile(member)?.is_some_and(|p| p.away))
+    }
+
+    /// `member` as `viewer` sees them; a suspended member shows as away (taking no
+    /// messages) everywhere. Errors: `not_found` for someone this node knows nothing about
+    /// or a member of a blocked node.
     pub(crate) fn person(
         &self,
         member: &MemberId,
@@ -35,22 +48,25 @@ impl Node {
         let gone = || AppError::not_found(format!("There is no one called {member} here."));
         let local = member.node_name() == self.config().node.name.as_str();
         let profile = self.store().profile(member)?;
-        let (display_name, organisation, listed) = if local {
+        let (display_name, organisation, listed, away) = if local {
             let m = self.store().member(member.localpart())?.ok_or_else(gone)?;
-            if m.suspended {
-                return Err(gone());
-            }
             (
                 m.display_name,
                 self.config().node.organisation.clone(),
-                m.listed,
+                m.listed && !m.suspended,
+                m.suspended,
             )
         } else {
             if self.is_blocked_member(member)? {
                 return Err(gone());
             }
             let p = profile.as_ref().ok_or_else(gone)?;
-            (p.display_name.clone(), p.organisation.clone(), p.listed)
+            (
+                p.display_name.clone(),
+                p.organisation.clone(),
+                p.listed && !p.away,
+                p.away,
+            )
         };
         let conversation = if member == viewer {
             None
@@ -69,8 +85,9 @@ impl Node {
                 .map(|p| p.happy_to_talk_about)
                 .filter(|_| listed)
                 .unwrap_or_default(),
-            can_message: member != viewer && (listed || conversation.is_some()),
+            can_message: member != viewer && !away && (listed || conversation.is_some()),
             listed,
+            away,
             conversation,
         })
     }

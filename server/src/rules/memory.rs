@@ -118,6 +118,7 @@ impl Memory {
             bio: String::new(),
             happy_to_talk_about: String::new(),
             listed: true,
+            away: false,
         })
     }
 

@@ -5,6 +5,8 @@ use super::{SCHEMA_VERSION, Store, StoreError};
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const SETUP_TOKEN_KEY: &[u8] = b"setup_token_sha256";
 const NODE_NAME_KEY: &[u8] = b"node_name";
+/// The organisation's name as last configured (kept so a start without it keeps it).
+const ORGANISATION_KEY: &[u8] = b"organisation";
 const ANNOUNCED_KEY: &[u8] = b"announced";
 
 /// Checks the schema version: refuses a newer one, records it in a new database, and
@@ -66,6 +68,24 @@ impl Store {
     }
 
     /// Records the node name (first start).
+    /// The organisation's name as last configured, if any.
+    pub(crate) fn organisation(&self) -> Result<Option<String>, StoreError> {
+        match self.trees().meta.get(ORGANISATION_KEY)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("meta", e)),
+        }
+    }
+
+    /// Records the organisation's name.
+    pub(crate) fn set_organisation(&self, name: &str) -> Result<(), StoreError> {
+        self.trees()
+            .meta
+            .insert(ORGANISATION_KEY, name.as_bytes())?;
+        Ok(())
+    }
+
     pub(crate) fn set_node_name(&self, name: &str) -> Result<(), StoreError> {
         self.trees().meta.insert(NODE_NAME_KEY, name.as_bytes())?;
         self.trees().meta.flush()?;

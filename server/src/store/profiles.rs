@@ -25,6 +25,9 @@ pub(crate) struct ProfileRecord {
     /// What they are happy to talk about.
     #[serde(default)]
     pub(crate) happy_to_talk_about: String,
+    /// Suspended by their organisation: taking no messages.
+    #[serde(default)]
+    pub(crate) away: bool,
 }
 
 impl Store {

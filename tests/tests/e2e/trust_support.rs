@@ -38,6 +38,7 @@ pub(crate) fn profile(name: &str) -> EventBody {
         bio: String::new(),
         happy_to_talk_about: "funding".into(),
         listed: true,
+        away: false,
     })
 }
 

@@ -215,7 +215,15 @@ async fn blocked_and_suspended_people_leave_other_nodes_directories() {
     assert_eq!(e.code(), Some(ErrorCode::Forbidden));
     assert!(e.to_string().contains("blocked"), "{e}");
 
-    // The hub suspends Hal: A stops listing Hal and shows no message button.
+    // Rae talks with Hal; then the hub suspends Hal: A stops listing Hal, offers no way to
+    // write, and a message in their conversation is refused with the reason.
+    let talk = reader
+        .create_conversation(&CreateConversation {
+            members: vec![hal.clone()],
+            name: None,
+        })
+        .await
+        .unwrap();
     admin_hub
         .update_member(
             "hal",
@@ -230,5 +238,18 @@ async fn blocked_and_suspended_people_leave_other_nodes_directories() {
         (!listed_at_a(hal.clone()).await).then_some(())
     })
     .await;
-    assert!(!reader.person(&hal).await.unwrap().can_message);
+    let seen = reader.person(&hal).await.unwrap();
+    assert!(seen.away && !seen.can_message, "{seen:?}");
+    let e = reader
+        .post_message(
+            &talk.id,
+            &kindred_protocol::api::NewMessage {
+                body: "Are you there?".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    assert!(e.to_string().contains("not taking messages"), "{e}");
 }

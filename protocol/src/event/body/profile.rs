@@ -20,6 +20,11 @@ pub struct Profile {
     pub happy_to_talk_about: String,
     /// Whether they appear in the federation-wide people directory.
     pub listed: bool,
+    /// Whether they take no messages at all for now (suspended by their organisation):
+    /// other nodes offer no way to write to them. A trailing byte on the wire, written only
+    /// when set.
+    #[serde(default)]
+    pub away: bool,
 }
 
 impl BodyCodec for Profile {
@@ -29,6 +34,9 @@ impl BodyCodec for Profile {
         w.str(&self.bio);
         w.str(&self.happy_to_talk_about);
         w.bool(self.listed);
+        if self.away {
+            w.bool(true);
+        }
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -38,6 +46,7 @@ impl BodyCodec for Profile {
             bio: r.string("profile.bio", MAX_BIO_BYTES)?,
             happy_to_talk_about: r.string("profile.happy_to_talk_about", MAX_NOTE_BYTES)?,
             listed: r.bool("profile.listed")?,
+            away: r.remaining() > 0 && r.bool("profile.away")?,
         })
     }
 }

@@ -214,6 +214,7 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
                     bio: String::new(),
                     happy_to_talk_about: String::new(),
                     listed: b % 2 == 0,
+                    away: false,
                 });
                 sign(o, Some(()), References::default(), body, &mut w);
             }

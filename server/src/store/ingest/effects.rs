@@ -137,6 +137,7 @@ impl Tx<'_> {
                         event: Some(id),
                         listed: profile.listed,
                         happy_to_talk_about: profile.happy_to_talk_about.clone(),
+                        away: profile.away,
                     };
                     self.profiles.insert(
                         p.author.as_str().as_bytes(),

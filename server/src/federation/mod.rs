@@ -395,14 +395,32 @@ impl Node {
         if self.store().peer(&node)?.is_some() {
             dial::ensure_dialer(self, node);
         }
-        // A name its block freed comes back to it if nobody has taken it meanwhile.
+        // A name its block freed comes back to it if nobody has taken it meanwhile; if
+        // another node has, the admin is told (messages for that name go to the other).
         if self.store().origin_name(&node)?.is_none()
             && let Some(a) = self.store().announcement(&node)?
-            && self.store().binding(&a.name)?.is_none()
         {
-            self.store().bind_announced(&a.name, &node)?;
-            self.store().durable().await?;
-            settle_name(self, &a.name).await;
+            match self.store().binding(&a.name)? {
+                None => {
+                    self.store().bind_announced(&a.name, &node)?;
+                    self.store().durable().await?;
+                    settle_name(self, &a.name).await;
+                }
+                Some((holder, _)) if holder != node => {
+                    let name = a.name;
+                    tracing::warn!(%node, %holder, name, "an unblocked node's name is held by another node");
+                    self.store().note_conflict(
+                        crate::store::ConflictKind::NameClaim,
+                        &node,
+                        format!(
+                            "was unblocked, but its name {name} now belongs here to another node ({holder}), so messages for @…:{name} go to that node. If {holder} is not the real {name}, block {holder} first"
+                        ),
+                        self.now().as_millis(),
+                    )?;
+                    self.store().durable().await?;
+                }
+                Some(_) => {}
+            }
         }
         tracing::info!(%node, "node unblocked");
         Ok(())

@@ -246,6 +246,17 @@ async fn a_name_another_node_announced_first_is_settled_by_the_admin() {
     admin_a.block_peer(&old_d).await.unwrap();
     let invite = admin_a.create_peer_invite().await.unwrap();
     admin_d2.add_peer(&invite.token).await.unwrap();
+
+    // Unblocking the old node later does not quietly leave messages for its name going
+    // elsewhere: the admin is told which node holds the name now.
+    admin_a.unblock_peer_named(&old_d.to_hex()).await.unwrap();
+    let warnings = admin_a.federation_warnings().await.unwrap();
+    assert!(
+        warnings.iter().any(|w| w.kind == WarningKind::NameClaim
+            && w.node_id == old_d
+            && w.message.contains("was unblocked")),
+        "{warnings:?}"
+    );
 }
 
 /// Counts connections made to a local port (a service an announcement points at).

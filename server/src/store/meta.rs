@@ -78,11 +78,16 @@ impl Store {
         }
     }
 
-    /// Records the organisation's name.
+    /// Records the organisation's name, on disk before it returns (a node killed just
+    /// after starting keeps it), writing only when it changed.
     pub(crate) fn set_organisation(&self, name: &str) -> Result<(), StoreError> {
+        if self.organisation()?.as_deref() == Some(name) {
+            return Ok(());
+        }
         self.trees()
             .meta
             .insert(ORGANISATION_KEY, name.as_bytes())?;
+        self.trees().meta.flush()?;
         Ok(())
     }
 

@@ -94,6 +94,15 @@ async fn a_pair_agrees_in_both_words_and_keeps_what_is_private_private() {
         .await
         .unwrap();
     let waiting = eventually(20, || async { mentor.get_match(&proposal.id).await.ok() }).await;
+    // Nothing to agree before the mentor says yes, and the answer says so.
+    let early = buddy
+        .agree(&proposal.id, &agreement("Too soon"))
+        .await
+        .unwrap_err();
+    assert!(
+        early.to_string().contains("not been answered yet"),
+        "{early}"
+    );
     let asked = waiting.asked.expect("what the request asked for");
     assert_eq!(asked.topics, vec!["funding".to_owned()]);
     assert_eq!(asked.languages.len(), 1);

@@ -141,12 +141,21 @@ async fn bylines_lead_to_people_and_replies_answer_replies() {
         .submit(
             &form_path,
             &format!("{thread_path}/reply"),
-            &[("body", "Kept words"), ("reply_to", &post.id.to_string())],
+            &[("body", "Kept words"), ("reply_to", &"ab".repeat(32))],
         )
         .await;
     assert_eq!(wrong.status, 400, "{}", wrong.html);
     assert!(wrong.has("not in this thread any more"), "{}", wrong.html);
     assert!(wrong.has(">Kept words</textarea>"), "{}", wrong.html);
+    // Naming the post itself is a plain reply to it, as in the API.
+    let plain = sam_web
+        .submit(
+            &thread_path,
+            &format!("{thread_path}/reply"),
+            &[("body", "To the post"), ("reply_to", &post.id.to_string())],
+        )
+        .await;
+    assert_eq!(plain.status, 303, "{}", plain.html);
     // At B too, the reply says whom it answers.
     let at_b = bea.page_with(&thread_path, "How early is early?").await;
     assert!(at_b.has("In reply to <a"), "{}", at_b.html);

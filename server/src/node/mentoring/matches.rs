@@ -293,12 +293,18 @@ impl Node {
 
     pub(super) fn active_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
         let m = self.own_match(auth, id)?;
-        if m.status != MatchStatus::Active {
-            return Err(AppError::bad_request(
-                "That match is not active (closed matches are read-only).",
-            ));
+        match m.status {
+            MatchStatus::Active => Ok(m),
+            MatchStatus::Pending => Err(AppError::bad_request(
+                "That proposal has not been answered yet: agreements and check-ins start once the mentor says yes.",
+            )),
+            MatchStatus::Closed => Err(AppError::bad_request(
+                "That match has ended, so it is read-only (you can still say how it went).",
+            )),
+            _ => Err(AppError::bad_request(
+                "That proposal did not become a match, so there is nothing to agree or check in on.",
+            )),
         }
-        Ok(m)
     }
 
     /// A check-in: a pulse, optionally the first-meeting fit, and a note kept private.

@@ -227,7 +227,12 @@ fn thread_page(
     let thread = node.thread(id, &viewer.auth.member_id, after.as_deref(), None)?;
     let post = entry(node, viewer, &thread.post);
     let mut problems = problems;
-    let replying_to = match query.reply_to.as_deref().filter(|r| !r.is_empty()) {
+    let root = id.to_string();
+    let replying_to = match query
+        .reply_to
+        .as_deref()
+        .filter(|r| !r.is_empty() && r.trim() != root)
+    {
         None => None,
         Some(r) => match answered_reply(node, viewer, id, r)? {
             Some(found) => Some(found),
@@ -312,7 +317,9 @@ pub(crate) async fn reply(
     if form.body.trim().is_empty() {
         problems.add("body", "Write your reply before posting it.");
     } else {
-        let reply_to = match optional(&form.reply_to) {
+        // Answering the post itself is a plain reply.
+        let named = optional(&form.reply_to).filter(|r| r.trim() != id.to_string());
+        let reply_to = match named {
             Some(r) => match answered_reply(&node, &viewer, &id, &r)? {
                 Some(found) => Some(event_id(&found.id)?),
                 None => {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use kindred_protocol::MemberId;
-use kindred_protocol::api::{EntryKind, StreamMessage};
+use kindred_protocol::api::StreamMessage;
 use kindred_protocol::event::ConversationId;
 use tokio::sync::{broadcast, mpsc};
 
@@ -197,16 +197,16 @@ fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError
             .collect(),
         Change::Retracted(id) => vec![(None, StreamMessage::Retracted { id: *id })],
         Change::Reactions(id) => {
-            let Some(entry) = node.post_view(id, None)? else {
+            let Some((title, reply)) = node.reaction_target(id)? else {
                 return Ok(Vec::new());
             };
             vec![(
                 None,
                 StreamMessage::Reactions {
                     id: *id,
-                    reply: entry.kind == EntryKind::Reply,
-                    title: entry.title.or(entry.thread_title),
-                    reactions: entry.reactions,
+                    reply,
+                    title,
+                    reactions: node.reaction_counts(id, None)?,
                 },
             )]
         }

@@ -91,6 +91,29 @@ impl Node {
         })
     }
 
+    /// What a reaction's target is, for a live update: its title (a reply's thread's) and
+    /// whether it is a reply; `None` when it is not shown. Reads no body and renders no
+    /// Markdown, as reactions come often.
+    pub(crate) fn reaction_target(
+        &self,
+        id: &EventId,
+    ) -> Result<Option<(Option<String>, bool)>, StoreError> {
+        let Some((meta, original)) = self.shown(id)? else {
+            return Ok(None);
+        };
+        Ok(match original.body {
+            EventBody::Post(_) => Some((self.post_title(id)?, false)),
+            EventBody::Reply(_) => {
+                let title = match meta.thread_root {
+                    Some(root) => self.post_title(&root)?,
+                    None => None,
+                };
+                Some((title, true))
+            }
+            _ => None,
+        })
+    }
+
     /// A post's visible replies: the stored count, recounted without blocked nodes'
     /// replies while any node is blocked (counts always equal what is shown).
     fn reply_count(&self, id: &EventId, stored: u64) -> Result<u64, StoreError> {

@@ -163,6 +163,39 @@ pub(crate) struct MatchRecord {
     pub(crate) conversation: Option<ConversationId>,
 }
 
+impl MatchRecord {
+    /// A proposal as it arrives: `buddy` asks `mentor` (about `proposal.offer`) at `at`.
+    pub(crate) fn proposed(
+        id: EventId,
+        buddy: MemberId,
+        proposal: kindred_protocol::event::body::mentoring::MatchProposal,
+        at: u64,
+    ) -> Self {
+        Self {
+            id,
+            buddy,
+            mentor: proposal.mentor,
+            offer: proposal.offer,
+            note: proposal.note,
+            asked: proposal.asked,
+            request: None,
+            status: MatchStatus::Pending,
+            created_at: at,
+            answered_at: None,
+            answer_message: None,
+            agreement: None,
+            agreed: None,
+            confirmed: None,
+            checkins: Vec::new(),
+            closing: None,
+            closed_at: None,
+            closed_by: None,
+            reflections: Vec::new(),
+            conversation: None,
+        }
+    }
+}
+
 /// A cohort round and who ran it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RoundRecord {

@@ -75,6 +75,14 @@ impl Node {
             .unwrap_or_else(|| kindred_protocol::api::topic_name(key))
     }
 
+    /// Topic keys as people read them, joined with commas ("Funding, Volunteers").
+    pub(crate) fn mentoring_topic_names(&self, keys: &[String]) -> String {
+        keys.iter()
+            .map(|t| self.mentoring_topic_name(t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn check_topics(&self, topics: &[String]) -> Result<Vec<String>, AppError> {
         let topics = clean_list("topic", topics)?;
         let vocabulary = self.vocabulary();

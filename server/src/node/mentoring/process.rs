@@ -86,31 +86,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         EventBody::MatchProposal(proposal) => {
             let involved = p.author.node_name() == own || proposal.mentor.node_name() == own;
             if involved && store.match_record(id)?.is_none() {
-                put_match(
-                    node,
-                    &MatchRecord {
-                        id: *id,
-                        buddy: p.author,
-                        mentor: proposal.mentor,
-                        offer: proposal.offer,
-                        note: proposal.note,
-                        asked: proposal.asked,
-                        request: None,
-                        status: MatchStatus::Pending,
-                        created_at: at,
-                        answered_at: None,
-                        answer_message: None,
-                        agreement: None,
-                        agreed: None,
-                        confirmed: None,
-                        checkins: Vec::new(),
-                        closing: None,
-                        closed_at: None,
-                        closed_by: None,
-                        reflections: Vec::new(),
-                        conversation: None,
-                    },
-                )?;
+                put_match(node, &MatchRecord::proposed(*id, p.author, proposal, at))?;
             }
         }
         EventBody::MatchAnswer(answer) => {
@@ -334,27 +310,17 @@ mod tests {
     use super::*;
 
     fn active_match() -> MatchRecord {
-        MatchRecord {
-            id: EventId::from_bytes([1; 32]),
-            buddy: MemberId::parse("@bea:c.org").unwrap_or_else(|e| panic!("{e}")),
-            mentor: MemberId::parse("@ann:a.org").unwrap_or_else(|e| panic!("{e}")),
+        let proposal = kindred_protocol::event::body::mentoring::MatchProposal {
             offer: EventId::from_bytes([2; 32]),
+            mentor: MemberId::parse("@ann:a.org").unwrap_or_else(|e| panic!("{e}")),
             note: String::new(),
             asked: None,
-            request: None,
+        };
+        let buddy = MemberId::parse("@bea:c.org").unwrap_or_else(|e| panic!("{e}"));
+        MatchRecord {
             status: MatchStatus::Active,
-            created_at: 1,
             answered_at: Some(2),
-            answer_message: None,
-            agreement: None,
-            agreed: None,
-            confirmed: None,
-            checkins: Vec::new(),
-            closing: None,
-            closed_at: None,
-            closed_by: None,
-            reflections: Vec::new(),
-            conversation: None,
+            ..MatchRecord::proposed(EventId::from_bytes([1; 32]), buddy, proposal, 1)
         }
     }
 

@@ -174,26 +174,12 @@ pub(crate) async fn overview(
         past: past.iter().map(match_item).collect(),
         offer_topics: offer
             .as_ref()
-            .map(|o| {
-                o.offer
-                    .topics
-                    .iter()
-                    .map(|t| node.mentoring_topic_name(t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|o| node.mentoring_topic_names(&o.offer.topics))
             .unwrap_or_default(),
         offer,
         request_topics: request
             .as_ref()
-            .map(|r| {
-                r.request
-                    .topics
-                    .iter()
-                    .map(|t| node.mentoring_topic_name(t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|r| node.mentoring_topic_names(&r.request.topics))
             .unwrap_or_default(),
         request,
     };

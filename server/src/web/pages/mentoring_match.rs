@@ -223,11 +223,10 @@ pub(crate) async fn close(
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
     let form: CloseForm = member_form(&viewer, &body)?;
-    if form.reason.trim().is_empty() {
-        let error = AppError::bad_request("Choose why the match is ending.");
-        return match_problem(&node, &viewer, &id, "reason", error).await;
-    }
-    let req = closing_from(&form);
+    let req = match closing_from(&form, "Choose why the match is ending.") {
+        Ok(req) => req,
+        Err(error) => return match_problem(&node, &viewer, &id, "reason", error).await,
+    };
     let result = node.close_match(&viewer.auth, &id, req).await;
     after_match_action(
         &node,
@@ -278,11 +277,10 @@ pub(crate) async fn reflect(
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
     let form: CloseForm = member_form(&viewer, &body)?;
-    if form.reason.trim().is_empty() {
-        let error = AppError::bad_request("Choose why the match ended.");
-        return match_problem(&node, &viewer, &id, "reason", error).await;
-    }
-    let req = closing_from(&form);
+    let req = match closing_from(&form, "Choose why the match ended.") {
+        Ok(req) => req,
+        Err(error) => return match_problem(&node, &viewer, &id, "reason", error).await,
+    };
     let result = node.reflect(&viewer.auth, &id, req).await;
     after_match_action(
         &node,
@@ -295,14 +293,19 @@ pub(crate) async fn reflect(
     .await
 }
 
-fn closing_from(form: &CloseForm) -> Closing {
-    Closing {
-        reason: form.reason.trim().to_owned(),
+/// The closing or reflection a form gives; `missing` is said when no reason was chosen.
+fn closing_from(form: &CloseForm, missing: &str) -> Result<Closing, AppError> {
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::bad_request(missing));
+    }
+    Ok(Closing {
+        reason: reason.to_owned(),
         rating: form
             .rating
             .parse::<u8>()
             .ok()
             .filter(|r| *r <= 5)
             .unwrap_or(0),
-    }
+    })
 }

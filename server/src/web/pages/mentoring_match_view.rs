@@ -215,12 +215,7 @@ pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPag
         .map(|a| {
             let mut out = Vec::new();
             if !a.topics.is_empty() {
-                let names: Vec<String> = a
-                    .topics
-                    .iter()
-                    .map(|t| node.mentoring_topic_name(t))
-                    .collect();
-                out.push(("Topics", names.join(", ")));
+                out.push(("Topics", node.mentoring_topic_names(&a.topics)));
             }
             if !a.languages.is_empty() {
                 // Kept folded for matching ("welsh"); read as a name ("Welsh").

@@ -291,6 +291,12 @@ async fn removed_members_get_nothing_more_and_blocks_are_silent() {
         .await
         .unwrap();
     bob.block_member(&id("@ann:a.test")).await.unwrap();
+    // The conversation Bob opened reaches Ann's node a moment later.
+    eventually(20, || async {
+        let theirs = ann.conversations().await.ok()?;
+        theirs.iter().any(|c| c.id == direct.id).then_some(())
+    })
+    .await;
     let mut bob_stream = bob.stream().await.unwrap();
     let sent = ann
         .post_message(&direct.id, &text("are you there?"))

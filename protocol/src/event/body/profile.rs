@@ -46,7 +46,20 @@ impl BodyCodec for Profile {
             bio: r.string("profile.bio", MAX_BIO_BYTES)?,
             happy_to_talk_about: r.string("profile.happy_to_talk_about", MAX_NOTE_BYTES)?,
             listed: r.bool("profile.listed")?,
-            away: r.remaining() > 0 && r.bool("profile.away")?,
+            // Written only when true, so one encoding per profile: a trailing 0 is refused.
+            away: match (r.remaining() > 0)
+                .then(|| r.u8("profile.away"))
+                .transpose()?
+            {
+                None => false,
+                Some(1) => true,
+                Some(v) => {
+                    return Err(DecodeError::InvalidValue {
+                        field: "profile.away",
+                        value: u64::from(v),
+                    });
+                }
+            },
         })
     }
 }

@@ -3,6 +3,7 @@
 //! process.
 
 mod accounts;
+pub mod backup;
 pub(crate) mod chat;
 mod clock;
 mod content;
@@ -324,6 +325,7 @@ impl Node {
                     done,
                 ))
             });
+        tokio::spawn(backup::control::serve(self.clone()));
         let app = crate::api::router(self.clone());
         let stop = self.inner.shutdown.clone();
         tokio::spawn(async move {

@@ -142,7 +142,7 @@ impl Store {
     /// Creates a member; false if the username is taken.
     pub(crate) fn create_member(&self, member: &MemberRecord) -> Result<bool, StoreError> {
         let value = to_json("members", member)?;
-        let swapped = self.trees().members.compare_and_swap(
+        let swapped = self.writer().members.compare_and_swap(
             member.username.as_bytes(),
             None as Option<&[u8]>,
             Some(value),
@@ -153,7 +153,7 @@ impl Store {
 
     /// Replaces a member's record.
     pub(crate) fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .members
             .insert(member.username.as_bytes(), to_json("members", member)?)?;
         self.accounts_changed();
@@ -174,7 +174,7 @@ impl Store {
         hash: &[u8; 32],
         session: &SessionRecord,
     ) -> Result<(), StoreError> {
-        let t = self.trees();
+        let t = self.writer();
         t.sessions.insert(hash, to_json("sessions", session)?)?;
         t.member_sessions
             .insert(session_index_key(&session.username, hash), &[])?;
@@ -183,7 +183,7 @@ impl Store {
 
     /// Ends a session.
     pub(crate) fn remove_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        let t = self.trees();
+        let t = self.writer();
         if let Some(session) = self.session(hash)? {
             t.member_sessions
                 .remove(session_index_key(&session.username, hash))?;
@@ -221,7 +221,7 @@ impl Store {
         hash: &[u8; 32],
         invite: &InviteRecord,
     ) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .invites
             .insert(hash, to_json("invites", invite)?)?;
         Ok(())
@@ -251,7 +251,7 @@ impl Store {
     /// changes). A compare-and-swap, so a revocation racing a redemption never undoes it.
     pub(crate) fn revoke_unused_invite(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
         loop {
-            let Some(old) = self.trees().invites.get(hash)? else {
+            let Some(old) = self.writer().invites.get(hash)? else {
                 return Ok(false);
             };
             let mut invite: InviteRecord = from_json("invites", &old)?;
@@ -281,7 +281,7 @@ impl Store {
         member_id: &MemberId,
         now: u64,
     ) -> Result<InviteRecord, RedeemError> {
-        let t = self.trees();
+        let t = self.writer();
         let member_json = to_json("members", member).map_err(RedeemError::Store)?;
         let result = (&t.invites, &t.members).transaction(|(invites, members)| {
             let abort = |e: RedeemError| ConflictableTransactionError::Abort(e);

@@ -166,7 +166,7 @@ impl Store {
         c: &ConversationId,
         state: &ParticipantState,
     ) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .chat
             .insert(participant_key(member, c), to_json("chat", state)?)?;
         Ok(())
@@ -320,9 +320,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = block_key(member, other);
         if blocked {
-            self.trees().chat.insert(key, &[])?;
+            self.writer().chat.insert(key, &[])?;
         } else {
-            self.trees().chat.remove(key)?;
+            self.writer().chat.remove(key)?;
         }
         Ok(())
     }

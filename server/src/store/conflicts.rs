@@ -100,7 +100,7 @@ impl Store {
         now: u64,
     ) -> Result<(), StoreError> {
         let key = conflict_key(kind, origin);
-        let tree = &self.trees().conflicts;
+        let tree = &self.writer().conflicts;
         let existing = tree
             .get(key)?
             .map(|v| from_json("conflicts", &v))

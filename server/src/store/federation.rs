@@ -120,7 +120,7 @@ impl Store {
 
     /// Adds or updates a paired node.
     pub(crate) fn put_peer(&self, peer: &PeerRecord) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .peers
             .insert(peer.node_id.as_bytes(), to_json("peers", peer)?)?;
         Ok(())
@@ -132,7 +132,7 @@ impl Store {
         hash: &[u8; 32],
         invite: &PeerInviteRecord,
     ) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .peer_invites
             .insert(hash, to_json("peer_invites", invite)?)?;
         Ok(())
@@ -145,7 +145,7 @@ impl Store {
         node: &NodeId,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let tree = &self.trees().peer_invites;
+        let tree = &self.writer().peer_invites;
         loop {
             let Some(current) = tree.get(hash)? else {
                 return Ok(false);
@@ -181,7 +181,7 @@ impl Store {
 
     /// Blocks or unblocks a node.
     pub(crate) fn set_blocked(&self, node: &NodeId, blocked: bool) -> Result<(), StoreError> {
-        let tree = &self.trees().blocked_nodes;
+        let tree = &self.writer().blocked_nodes;
         if blocked {
             tree.insert(node.as_bytes(), &[])?;
         } else {
@@ -218,7 +218,7 @@ impl Store {
 
     /// Drops a delivered directed event from `peer`'s outbox.
     pub(crate) fn outbox_delivered(&self, peer: &NodeId, local_seq: u64) -> Result<(), StoreError> {
-        self.trees().outbox.remove(outbox_key(peer, local_seq))?;
+        self.writer().outbox.remove(outbox_key(peer, local_seq))?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ impl Store {
     /// Records that `peer` introduced `origin`, unless another did first.
     pub(crate) fn set_introducer(&self, origin: &NodeId, peer: &NodeId) -> Result<(), StoreError> {
         // Err means another peer was recorded first; that one stays.
-        let _ = self.trees().introducers.compare_and_swap(
+        let _ = self.writer().introducers.compare_and_swap(
             origin.as_bytes(),
             None as Option<&[u8]>,
             Some(&peer.as_bytes()[..]),

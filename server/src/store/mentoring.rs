@@ -249,6 +249,7 @@ impl Store {
 
     /// Stores a mentor's offer if it is newer than the one held.
     pub(crate) fn put_offer(&self, offer: &OfferRecord) -> Result<(), StoreError> {
+        let _writing = self.writer();
         if let Some(old) = self.offer(&offer.mentor)?
             && old.updated_at > offer.updated_at
         {
@@ -263,6 +264,7 @@ impl Store {
 
     /// Stores a request.
     pub(crate) fn put_request(&self, r: &RequestRecord) -> Result<(), StoreError> {
+        let _writing = self.writer();
         self.mentoring()
             .insert(key(b'q', &r.id), to_json("mentoring", r)?)?;
         self.mentoring()
@@ -314,6 +316,7 @@ impl Store {
 
     /// Stores a proposal or match and indexes it by both people.
     pub(crate) fn put_match(&self, m: &MatchRecord) -> Result<(), StoreError> {
+        let _writing = self.writer();
         let t = self.mentoring();
         t.insert(match_key(&m.id), to_json("mentoring", m)?)?;
         t.insert(index_key(b'B', &m.buddy, m.id.as_bytes()), &[])?;
@@ -370,6 +373,7 @@ impl Store {
         now: u64,
         message: Option<String>,
     ) -> Result<bool, StoreError> {
+        let _writing = self.writer();
         let result = self.mentoring().transaction(|t| {
             let abort = |e: StoreError| ConflictableTransactionError::Abort(e);
             let Some(bytes) = t.get(match_key(proposal))? else {
@@ -408,6 +412,7 @@ impl Store {
 
     /// Frees one of a mentor's places (a match closed).
     pub(crate) fn release_place(&self, mentor: &MemberId) -> Result<(), StoreError> {
+        let _writing = self.writer();
         let counter = key(b'c', mentor.as_str());
         self.mentoring().update_and_fetch(&counter, |old| {
             let n = old
@@ -421,6 +426,7 @@ impl Store {
 
     /// Stores a cohort round.
     pub(crate) fn put_round(&self, r: &RoundRecord) -> Result<(), StoreError> {
+        let _writing = self.writer();
         self.mentoring()
             .insert(key(b'r', &r.round.id), to_json("mentoring", r)?)?;
         Ok(())
@@ -444,6 +450,7 @@ impl Store {
 
     /// Records the processor's progress.
     pub(crate) fn set_mentoring_watermark(&self, seq: u64) -> Result<(), StoreError> {
+        let _writing = self.writer();
         self.mentoring().insert([b'w'], &seq.to_be_bytes())?;
         Ok(())
     }

@@ -63,7 +63,7 @@ impl Store {
 
     /// Records what this node announced.
     pub(crate) fn set_announced(&self, text: &str) -> Result<(), StoreError> {
-        self.trees().meta.insert(ANNOUNCED_KEY, text.as_bytes())?;
+        self.writer().meta.insert(ANNOUNCED_KEY, text.as_bytes())?;
         Ok(())
     }
 
@@ -84,24 +84,24 @@ impl Store {
         if self.organisation()?.as_deref() == Some(name) {
             return Ok(());
         }
-        self.trees()
+        self.writer()
             .meta
             .insert(ORGANISATION_KEY, name.as_bytes())?;
-        self.trees().meta.flush()?;
+        self.writer().meta.flush()?;
         Ok(())
     }
 
     pub(crate) fn set_node_name(&self, name: &str) -> Result<(), StoreError> {
-        self.trees().meta.insert(NODE_NAME_KEY, name.as_bytes())?;
-        self.trees().meta.flush()?;
+        self.writer().meta.insert(NODE_NAME_KEY, name.as_bytes())?;
+        self.writer().meta.flush()?;
         Ok(())
     }
 
     /// Replaces the set-up token's hash (a new token each start until an admin exists).
     pub(crate) fn set_setup_token_hash(&self, hash: Option<[u8; 32]>) -> Result<(), StoreError> {
         match hash {
-            Some(h) => self.trees().meta.insert(SETUP_TOKEN_KEY, &h)?,
-            None => self.trees().meta.remove(SETUP_TOKEN_KEY)?,
+            Some(h) => self.writer().meta.insert(SETUP_TOKEN_KEY, &h)?,
+            None => self.writer().meta.remove(SETUP_TOKEN_KEY)?,
         };
         Ok(())
     }
@@ -110,11 +110,11 @@ impl Store {
     /// race, exactly one gets `true`.
     pub(crate) fn take_setup_token(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
         let swapped =
-            self.trees()
+            self.writer()
                 .meta
                 .compare_and_swap(SETUP_TOKEN_KEY, Some(&hash[..]), None::<&[u8]>)?;
         if swapped.is_ok() {
-            self.trees().meta.flush()?;
+            self.writer().meta.flush()?;
         }
         Ok(swapped.is_ok())
     }

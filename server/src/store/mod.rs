@@ -7,6 +7,7 @@
 //! the protocol crate before ingest).
 
 pub(crate) mod accounts;
+mod backup;
 mod chat;
 mod commit;
 mod conflicts;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
+pub(crate) use backup::{Item as SnapshotItem, SnapshotError};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
 pub(crate) use conflicts::ConflictKind;
 pub(crate) use events::{EventMeta, StoredEvent, payload_of};
@@ -122,6 +124,8 @@ struct Shared {
     thread: Option<std::thread::JoinHandle<()>>,
     /// Bumped by every change to members or sessions, so cached sign-ins are re-checked.
     accounts_generation: std::sync::atomic::AtomicU64,
+    /// Writes hold it shared, a snapshot exclusively (`backup.rs`).
+    gate: std::sync::RwLock<()>,
 }
 
 impl Drop for Shared {
@@ -234,6 +238,7 @@ impl Store {
                 committer: Some(committer),
                 thread: Some(thread),
                 accounts_generation: std::sync::atomic::AtomicU64::new(0),
+                gate: std::sync::RwLock::new(()),
             }),
         };
         if let Some(from) = upgrade_from {

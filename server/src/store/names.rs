@@ -59,10 +59,10 @@ impl Store {
     /// Binds a free `name` to `node` as its announcement would (a node unblocked gets back
     /// the name its block freed).
     pub(crate) fn bind_announced(&self, name: &str, node: &NodeId) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .node_names
             .insert(name.as_bytes(), &binding_value(node, false)[..])?;
-        self.trees()
+        self.writer()
             .origin_names
             .insert(node.as_bytes(), name.as_bytes())?;
         Ok(())
@@ -71,9 +71,9 @@ impl Store {
     /// Removes `name`'s binding (and its node's name), so another node may claim it.
     pub(crate) fn unbind_name(&self, name: &str) -> Result<(), StoreError> {
         if let Some((node, _)) = self.binding(name)? {
-            self.trees().origin_names.remove(node.as_bytes())?;
+            self.writer().origin_names.remove(node.as_bytes())?;
         }
-        self.trees().node_names.remove(name.as_bytes())?;
+        self.writer().node_names.remove(name.as_bytes())?;
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl Store {
         {
             return Ok(Binding::NodeNamed(known));
         }
-        let taken = self.trees().node_names.compare_and_swap(
+        let taken = self.writer().node_names.compare_and_swap(
             name.as_bytes(),
             None as Option<&[u8]>,
             Some(&binding_value(node, true)[..]),
@@ -98,11 +98,11 @@ impl Store {
             if holder != *node {
                 return Ok(Binding::NameTaken(holder));
             }
-            self.trees()
+            self.writer()
                 .node_names
                 .insert(name.as_bytes(), &binding_value(node, true)[..])?;
         }
-        self.trees()
+        self.writer()
             .origin_names
             .insert(node.as_bytes(), name.as_bytes())?;
         Ok(Binding::Bound)
@@ -115,12 +115,12 @@ impl Store {
         if let Some((old, _)) = self.binding(name)?
             && old != *node
         {
-            self.trees().origin_names.remove(old.as_bytes())?;
+            self.writer().origin_names.remove(old.as_bytes())?;
         }
-        self.trees()
+        self.writer()
             .node_names
             .insert(name.as_bytes(), &binding_value(node, true)[..])?;
-        self.trees()
+        self.writer()
             .origin_names
             .insert(node.as_bytes(), name.as_bytes())?;
         Ok(())

@@ -151,7 +151,7 @@ impl Store {
     /// language, or an older Kindred): the indexer then rebuilds it from the event log.
     /// Returns whether it was dropped.
     pub(crate) fn index_built_by(&self, analyzer: &str) -> Result<bool, StoreError> {
-        let t = self.trees();
+        let t = self.writer();
         if t.search_meta.get(ANALYZER)?.as_deref() == Some(analyzer.as_bytes()) {
             return Ok(false);
         }
@@ -176,7 +176,7 @@ impl Store {
     /// Applies index changes and moves the watermark to `up_to`, in one transaction. The
     /// new postings form segment `up_to` (unique: the watermark only moves forward).
     pub(crate) fn apply_index(&self, ops: &[IndexOp], up_to: u64) -> Result<(), StoreError> {
-        let t = self.trees();
+        let t = self.writer();
         let result = (&t.search_postings, &t.search_docs, &t.search_meta).transaction(
             |(postings, docs, meta)| {
                 let abort = ConflictableTransactionError::Abort;

@@ -94,7 +94,7 @@ impl Store {
     /// Creates a topic; false if one with that name exists.
     pub(crate) fn create_topic(&self, topic: &TopicRecord) -> Result<bool, StoreError> {
         let value = to_json("topics", topic)?;
-        let swapped = self.trees().topics.compare_and_swap(
+        let swapped = self.writer().topics.compare_and_swap(
             topic_key(&topic.name),
             None as Option<&[u8]>,
             Some(value),
@@ -104,7 +104,7 @@ impl Store {
 
     /// Replaces a topic's record.
     pub(crate) fn put_topic(&self, topic: &TopicRecord) -> Result<(), StoreError> {
-        self.trees()
+        self.writer()
             .topics
             .insert(topic_key(&topic.name), to_json("topics", topic)?)?;
         Ok(())
@@ -153,7 +153,7 @@ impl Store {
     /// Rebuilds `topic_stats` (per origin) from the timelines, keeping the topic names the
     /// old records held. Used when upgrading a database whose counts were kept per topic.
     pub(super) fn rebuild_topic_stats(&self) -> Result<(), StoreError> {
-        let t = self.trees();
+        let t = self.writer();
         let mut names: HashMap<String, String> = HashMap::new();
         for item in t.topic_stats.iter() {
             let (k, v) = item?;

@@ -4,6 +4,7 @@
 //! about 700 MB of disk.
 
 mod accounts;
+mod backup;
 mod browser;
 mod chat;
 mod federation;

@@ -175,7 +175,8 @@ impl Store {
         let start_seq = self.last_local_seq()?;
         let maybe_held = !self.nothing_held();
         let threads = self.threads_taken_down(events)?;
-        let trees = self.trees().ingest_trees();
+        let writing = self.writer();
+        let trees = writing.ingest_trees();
         let result = trees[..].transaction(|views| {
             let tx = Tx::new(views, ctx, maybe_held, &threads);
             let mut local_seq = start_seq;

@@ -1,5 +1,7 @@
-//! `kindred`: runs a Kindred node. Parses arguments, loads the config, starts logging,
-//! binds, and hands over to `kindred_server::run`.
+//! `kindred`: runs a Kindred node (`serve`: parses arguments, loads the config, starts
+//! logging, binds, and hands over to `kindred_server::run`), and backs it up and restores it.
+
+mod backup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,10 @@ struct Cli {
 enum Command {
     /// Run the node (defaults: data in ./kindred-data, listening on 127.0.0.1:7070).
     Serve(ServeArgs),
+    /// Back the node up to a file, while it runs (or while it is stopped).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new, empty data folder.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +62,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     };
     if let Err(e) = result {
         // One line an admin can read: what failed and why, without a backtrace.

@@ -1,0 +1,127 @@
+//! `kindred backup` and `kindred restore`: progress on a terminal, a plain summary after.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use kindred_server::backup::{self, Progress, Summary};
+
+/// Where the node's data folder is, as `serve` would find it.
+#[derive(clap::Args)]
+pub(crate) struct Folder {
+    /// A TOML config file (its server.data_dir is used).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The data folder (overrides server.data_dir).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+impl Folder {
+    pub(crate) fn resolve(&self) -> anyhow::Result<PathBuf> {
+        if let Some(d) = &self.data {
+            return Ok(d.clone());
+        }
+        let config = kindred_server::Config::load(self.config.as_deref(), std::env::vars())?;
+        Ok(config.server.data_dir)
+    }
+}
+
+#[derive(clap::Args)]
+pub(crate) struct BackupArgs {
+    /// The backup file to write (e.g. /var/backups/kindred/2026-11-30.kbak).
+    file: PathBuf,
+    #[command(flatten)]
+    folder: Folder,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup file to restore.
+    file: PathBuf,
+    #[command(flatten)]
+    folder: Folder,
+}
+
+fn bar() -> ProgressBar {
+    // Hidden when stderr is not a terminal (a timer, a script): only the summary shows.
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {percent:>3}%  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn show(bar: &ProgressBar, p: Progress) {
+    bar.set_length(p.records_estimate.max(p.records));
+    bar.set_position(p.records);
+    bar.set_message(format!("{} records, {}", p.records, megabytes(p.bytes)));
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+fn when(summary: &Summary) -> String {
+    jiff::Timestamp::from_millisecond(summary.header.created_at_ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| "an unknown time".to_owned())
+}
+
+pub(crate) fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let data = args.folder.resolve()?;
+    let started = Instant::now();
+    let bar = bar();
+    let summary = backup::backup(&data, &args.file, |p| show(&bar, p))
+        .with_context(|| format!("backup of {} failed", data.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "Backed up {} ({}) {}: {} records, {} in {:.1} s.",
+        summary.header.node_name,
+        data.display(),
+        if summary.online {
+            "while it ran"
+        } else {
+            "(not running)"
+        },
+        summary.records,
+        megabytes(summary.bytes),
+        started.elapsed().as_secs_f64()
+    );
+    println!("Wrote {}", args.file.display());
+    println!(
+        "and {} (check it with: sha256sum -c {}).",
+        backup::sha256_sidecar(&args.file).display(),
+        backup::sha256_sidecar(&args.file).display()
+    );
+    println!(
+        "The file holds the node's secret key and members' data: keep it as safe as the server."
+    );
+    Ok(())
+}
+
+pub(crate) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let data = args.folder.resolve()?;
+    let started = Instant::now();
+    let bar = bar();
+    let summary = backup::restore(&args.file, &data, |p| show(&bar, p))
+        .with_context(|| format!("restore of {} failed", args.file.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "Restored {} as it was at {}: {} records into {} in {:.1} s.",
+        summary.header.node_name,
+        when(&summary),
+        summary.records,
+        data.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Before you start it: make sure the old node is stopped for good (two nodes with one key split the federation),\n\
+         and start it while its paired nodes are up: it first fetches back from them what it wrote after this backup.\n\
+         Start it with: kindred serve --data {}",
+        data.display()
+    );
+    Ok(())
+}

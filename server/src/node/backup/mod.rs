@@ -1,0 +1,505 @@
+//! Backups taken while the node runs, and restores into a new folder.
+//!
+//! `kindred backup <file>` asks the running node, through a Unix socket in its data folder
+//! (`control.sock`, reachable only by the folder's owner), for a point-in-time snapshot
+//! (`store/backup.rs`) and writes it with the node key as one file ([`format`]), checked
+//! as it arrives; with no node running it opens the folder itself. `kindred restore`
+//! checks a whole file before it writes anything, then fills an empty folder. A restored
+//! node fetches back from its peers what it wrote after the backup before it writes
+//! anything new (`federation/own_log.rs`), so its log does not fork.
+
+pub(crate) mod control;
+pub mod format;
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use format::{BackupReader, BackupWriter, Part};
+pub use format::{FormatError, Header};
+use kindred_protocol::NodeKeypair;
+
+use super::NodeError;
+use crate::store::{SCHEMA_VERSION, SnapshotError, SnapshotItem, Store, StoreError};
+
+/// The control socket's file name inside the data folder.
+pub const CONTROL_SOCKET: &str = "control.sock";
+
+/// Records written to the store per batch during a restore.
+const RESTORE_BATCH: usize = 10_000;
+
+/// Why a backup or restore failed. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The backup file could not be written.
+    #[error("cannot write the backup to {path}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backup file could not be read.
+    #[error("cannot open the backup {path}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backup is damaged, incomplete or not a backup.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The data folder, key or database could not be used.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// There is no node in the data folder to back up.
+    #[error("{0} holds no Kindred node (no node.key and db); check --data or --config")]
+    NoNode(PathBuf),
+    /// A restore's target already holds something.
+    #[error(
+        "{0} is not empty: restore into a new, empty folder, then point the node at it (--data or server.data_dir)"
+    )]
+    NotEmpty(PathBuf),
+    /// The backup was written by a newer Kindred.
+    #[error(
+        "the backup holds schema version {0}, newer than this Kindred understands ({SCHEMA_VERSION}); restore it with a newer Kindred"
+    )]
+    TooNew(u32),
+    /// The backup does not hold what a node needs.
+    #[error("the backup is damaged ({0}); use another one")]
+    Inconsistent(&'static str),
+    /// The running node could not be asked for a snapshot.
+    #[error("cannot reach the running node through {path}")]
+    Control {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<StoreError> for BackupError {
+    fn from(e: StoreError) -> Self {
+        BackupError::Node(NodeError::Store(e))
+    }
+}
+
+/// How far a backup or restore has got.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of the backup file so far.
+    pub bytes: u64,
+    /// Records so far.
+    pub records: u64,
+    /// About how many records there are in all.
+    pub records_estimate: u64,
+}
+
+/// What a finished backup or restore holds.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Whose backup it is, from when.
+    pub header: Header,
+    /// Records in it.
+    pub records: u64,
+    /// The file's size (bytes).
+    pub bytes: u64,
+    /// The SHA-256 of the file up to its checksum (what the file ends with), hex.
+    pub checksum: String,
+    /// Whether the node was running (the snapshot came through its control socket).
+    pub online: bool,
+}
+
+/// Writes a backup of the node in `data_dir` to `out` (mode 0600): through the running
+/// node when there is one, otherwise by opening the folder. The file is written next to
+/// `out` and renamed into place once complete and checked, with `<out>.sha256` beside it
+/// (`sha256sum -c` reads it). `progress` is called as records arrive.
+///
+/// Errors: [`BackupError::NoNode`] for a folder without a node, [`BackupError::Control`]
+/// when a node is running but does not answer, [`BackupError::Output`] when `out` cannot
+/// be written, [`BackupError::Format`] when what the node sent is damaged.
+pub fn backup(
+    data_dir: &Path,
+    out: &Path,
+    mut progress: impl FnMut(Progress),
+) -> Result<Summary, BackupError> {
+    if !data_dir.join("node.key").exists() || !data_dir.join("db").exists() {
+        return Err(BackupError::NoNode(data_dir.to_owned()));
+    }
+    let partial = partial_path(out);
+    let output_err = |source| BackupError::Output {
+        path: out.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(output_err)?;
+    let result = match control::request_backup(data_dir)? {
+        Some(stream) => {
+            // Checked as it arrives, written as it is checked.
+            let tee = Tee {
+                input: BufReader::with_capacity(1 << 20, stream),
+                copy: BufWriter::with_capacity(1 << 20, file),
+                failed: None,
+            };
+            read_through(tee, &mut progress).and_then(|(summary, tee)| {
+                if let Some(e) = tee.failed {
+                    return Err(output_err(e));
+                }
+                let file = tee
+                    .copy
+                    .into_inner()
+                    .map_err(|e| output_err(e.into_error()))?;
+                file.sync_all().map_err(output_err)?;
+                Ok(Summary {
+                    online: true,
+                    ..summary
+                })
+            })
+        }
+        None => offline_backup(data_dir, file, out).and_then(|()| {
+            let f = File::open(&partial).map_err(output_err)?;
+            read_through(BufReader::with_capacity(1 << 20, f), &mut progress)
+                .map(|(summary, _)| summary)
+        }),
+    };
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(output_err)?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sidecar = sha256_sidecar(out);
+    std::fs::write(&sidecar, format!("{}  {name}\n", file_sha256(out)?)).map_err(output_err)?;
+    if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(summary)
+}
+
+/// `<file>.sha256`.
+pub fn sha256_sidecar(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".sha256");
+    PathBuf::from(s)
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".partial");
+    PathBuf::from(s)
+}
+
+/// The whole file's SHA-256 (what `sha256sum` prints), hex.
+fn file_sha256(path: &Path) -> Result<String, BackupError> {
+    use sha2::{Digest, Sha256};
+    let err = |source| BackupError::Input {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = BufReader::with_capacity(1 << 20, File::open(path).map_err(err)?);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Backs up a folder no node is running on.
+fn offline_backup(data_dir: &Path, file: File, out: &Path) -> Result<(), BackupError> {
+    let keypair = read_key(data_dir)?;
+    let store = Store::open(&data_dir.join("db"))?;
+    let name = store.node_name()?.unwrap_or_default();
+    let writer = BufWriter::with_capacity(1 << 20, file);
+    let file = write_snapshot(&store, &name, &keypair, writer).map_err(|e| match e {
+        SnapshotError::Sink(source) => BackupError::Output {
+            path: out.to_owned(),
+            source,
+        },
+        SnapshotError::Store(e) => e.into(),
+    })?;
+    let file = file.into_inner().map_err(|e| BackupError::Output {
+        path: out.to_owned(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(|source| BackupError::Output {
+        path: out.to_owned(),
+        source,
+    })
+}
+
+fn read_key(data_dir: &Path) -> Result<NodeKeypair, BackupError> {
+    let path = data_dir.join("node.key");
+    let text = std::fs::read_to_string(&path).map_err(|source| {
+        BackupError::Node(NodeError::KeyFile {
+            path: path.clone(),
+            source,
+        })
+    })?;
+    Ok(super::key_file::parse(&path, text.trim())?)
+}
+
+/// Writes a whole backup of `store` to `out`: the snapshot of one moment, then the
+/// checksum. Returns the writer.
+pub(crate) fn write_snapshot<W: Write>(
+    store: &Store,
+    node_name: &str,
+    keypair: &NodeKeypair,
+    out: W,
+) -> Result<W, SnapshotError> {
+    let header = Header {
+        format: 1,
+        node_name: node_name.to_owned(),
+        node_id: keypair.node_id().to_string(),
+        schema_version: SCHEMA_VERSION,
+        created_at_ms: jiff::Timestamp::now().as_millisecond(),
+        kindred_version: env!("CARGO_PKG_VERSION").to_owned(),
+        records_estimate: store.record_estimate(),
+    };
+    let key = format!("{}\n", hex::encode(keypair.seed()));
+    let mut w = BackupWriter::start(out, &header, key.as_bytes()).map_err(SnapshotError::Sink)?;
+    let snapshot = store.snapshot(|item| match item {
+        SnapshotItem::Tree(name) => w.tree(name),
+        SnapshotItem::Record(k, v) => w.record(k, v),
+    });
+    match snapshot {
+        Ok(()) => Ok(w.finish().map_err(SnapshotError::Sink)?.1),
+        Err(e) => {
+            // Tell the reader why, if it is still listening.
+            let _ = w.fail(&e.to_string());
+            Err(e)
+        }
+    }
+}
+
+/// Reads a whole backup, checking it; calls `progress` every few thousand records.
+fn read_through<R: Read>(
+    input: R,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(Summary, R), BackupError> {
+    let mut reader = BackupReader::open(input)?;
+    let mut records = 0u64;
+    let estimate = reader.header.records_estimate;
+    loop {
+        match reader.next_part()? {
+            Part::Tree(name) => {
+                if !Store::has_tree(&name) {
+                    return Err(BackupError::Inconsistent(
+                        "a tree this Kindred does not know",
+                    ));
+                }
+            }
+            Part::Record(..) => {
+                records += 1;
+                if records % 4096 == 0 {
+                    progress(Progress {
+                        bytes: reader.bytes,
+                        records,
+                        records_estimate: estimate,
+                    });
+                }
+            }
+            Part::End(sum) => {
+                progress(Progress {
+                    bytes: reader.bytes,
+                    records,
+                    records_estimate: records,
+                });
+                let summary = Summary {
+                    header: reader.header.clone(),
+                    records,
+                    bytes: reader.bytes,
+                    checksum: hex::encode(sum),
+                    online: false,
+                };
+                return Ok((summary, reader.into_inner()));
+            }
+        }
+    }
+}
+
+/// Copies what is read into `copy`; a write failure is kept for the caller (reading
+/// goes on so the sender is not left hanging).
+struct Tee<R: Read, W: Write> {
+    input: R,
+    copy: W,
+    failed: Option<std::io::Error>,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        if self.failed.is_none()
+            && let Err(e) = self.copy.write_all(&buf[..n])
+        {
+            self.failed = Some(e);
+        }
+        Ok(n)
+    }
+}
+
+/// Restores the backup `file` into `data_dir`, which must be missing or empty. The whole
+/// file is checked (checksum, header, key, tree names) before anything is written; if
+/// writing fails part-way, what was written is removed. The restored node keeps the
+/// backed-up node's name and key: start it only once the old one is stopped for good.
+///
+/// Errors: [`BackupError::NotEmpty`], [`BackupError::Format`] (damaged, incomplete or
+/// not a backup), [`BackupError::TooNew`], [`BackupError::Inconsistent`],
+/// [`BackupError::Node`] when the folder or database cannot be written.
+pub fn restore(
+    file: &Path,
+    data_dir: &Path,
+    mut progress: impl FnMut(Progress),
+) -> Result<Summary, BackupError> {
+    let existed = data_dir.exists();
+    if existed
+        && std::fs::read_dir(data_dir)
+            .map_err(|source| NodeError::DataDir {
+                path: data_dir.to_owned(),
+                source,
+            })?
+            .next()
+            .is_some()
+    {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    let open = || -> Result<BufReader<File>, BackupError> {
+        let f = File::open(file).map_err(|source| BackupError::Input {
+            path: file.to_owned(),
+            source,
+        })?;
+        Ok(BufReader::with_capacity(1 << 20, f))
+    };
+    // First pass: the whole file is sound, before the folder is touched.
+    let (checked, _) = read_through(open()?, &mut |_| {})?;
+    let header = &checked.header;
+    if header.schema_version > SCHEMA_VERSION {
+        return Err(BackupError::TooNew(header.schema_version));
+    }
+    let reader = BackupReader::open(open()?)?;
+    let keypair = super::key_file::parse(Path::new("node.key (in the backup)"), {
+        std::str::from_utf8(&reader.key)
+            .map_err(|_| BackupError::Inconsistent("the node key"))?
+            .trim()
+    })
+    .map_err(|_| BackupError::Inconsistent("the node key"))?;
+    if keypair.node_id().to_string() != header.node_id {
+        return Err(BackupError::Inconsistent("the node key is not the node's"));
+    }
+    let result = fill(reader, data_dir, &checked, &mut progress);
+    if result.is_err() {
+        // Leave the folder as it was found: nothing half-restored for a node to start on.
+        if existed {
+            if let Ok(entries) = std::fs::read_dir(data_dir) {
+                for e in entries.flatten() {
+                    let _ = std::fs::remove_dir_all(e.path())
+                        .or_else(|_| std::fs::remove_file(e.path()));
+                }
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(data_dir);
+        }
+    }
+    result
+}
+
+/// Second pass of a restore: key, then records, then a flush.
+fn fill(
+    mut reader: BackupReader<BufReader<File>>,
+    data_dir: &Path,
+    checked: &Summary,
+    progress: &mut impl FnMut(Progress),
+) -> Result<Summary, BackupError> {
+    super::data_dir::make_private(data_dir, false)?;
+    let key_path = data_dir.join("node.key");
+    let key_err = |source| {
+        BackupError::Node(NodeError::KeyFile {
+            path: key_path.clone(),
+            source,
+        })
+    };
+    let mut key = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_path)
+        .map_err(key_err)?;
+    key.write_all(&reader.key)
+        .and_then(|()| key.sync_all())
+        .map_err(key_err)?;
+    let store = Store::open(&data_dir.join("db"))?;
+    if !store.is_fresh() {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    let mut tree = String::new();
+    let mut batch = Vec::with_capacity(RESTORE_BATCH);
+    let mut records = 0u64;
+    loop {
+        match reader.next_part()? {
+            Part::Tree(name) => {
+                if !tree.is_empty() {
+                    store.load(&tree, &batch)?;
+                }
+                batch.clear();
+                tree = name;
+            }
+            Part::Record(k, v) => {
+                if tree.is_empty() {
+                    return Err(BackupError::Inconsistent("a record before any tree"));
+                }
+                batch.push((k, v));
+                records += 1;
+                if batch.len() == RESTORE_BATCH {
+                    store.load(&tree, &batch)?;
+                    batch.clear();
+                    progress(Progress {
+                        bytes: reader.bytes,
+                        records,
+                        records_estimate: checked.records,
+                    });
+                }
+            }
+            Part::End(sum) => {
+                if !tree.is_empty() {
+                    store.load(&tree, &batch)?;
+                }
+                if hex::encode(sum) != checked.checksum {
+                    return Err(BackupError::Format(FormatError::Damaged));
+                }
+                break;
+            }
+        }
+    }
+    store.flush_now()?;
+    progress(Progress {
+        bytes: reader.bytes,
+        records,
+        records_estimate: records,
+    });
+    Ok(Summary {
+        records,
+        ..checked.clone()
+    })
+}

@@ -1,0 +1,172 @@
+//! Backups taken while a paired node is busy, restored into an empty folder: the restored
+//! node catches up with what it wrote after the backup and goes on without forking.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kindred_client::Client;
+use kindred_protocol::api::*;
+use kindred_server::backup;
+use kindred_tests::{TestNode, eventually, pair};
+
+use super::trust_support::{titles, topic};
+
+fn new_post(title: &str) -> NewPost {
+    NewPost {
+        title: title.into(),
+        body: format!("Body of {title}"),
+        tags: vec![],
+        content_warning: None,
+    }
+}
+
+/// Posts `W<n>` from `writers` clients at once until `stop_at` posts are acknowledged;
+/// returns the acknowledged titles.
+async fn write_until(clients: Vec<Client>, acked: Arc<AtomicUsize>, stop_at: usize) -> Vec<String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for client in clients {
+        let (acked, next) = (acked.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while acked.load(Ordering::SeqCst) < stop_at {
+                let title = format!("W{}", next.fetch_add(1, Ordering::SeqCst));
+                client
+                    .create_post("Funding", &new_post(&title))
+                    .await
+                    .unwrap();
+                acked.fetch_add(1, Ordering::SeqCst);
+                mine.push(title);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_backed_up_while_busy_is_restored_without_forking_or_losing_anything() {
+    let mut a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    topic(&admin_a, "Funding").await;
+    topic(&admin_b, "Funding").await;
+    pair(&admin_a, &admin_b).await;
+    let writers = vec![
+        a.member(&admin_a, "ann").await,
+        a.member(&admin_a, "amy").await,
+        a.member(&admin_a, "abe").await,
+    ];
+
+    // Three members write at once; the backup is taken in the middle of it.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let writing = tokio::spawn(write_until(writers, acked.clone(), 80));
+    eventually(30, || async {
+        (acked.load(Ordering::SeqCst) >= 25).then_some(())
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("a.kbak");
+    let (data, out) = (a.data_dir(), file.clone());
+    let summary = tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(summary.online, "taken through the running node");
+    assert_eq!(summary.header.node_name, "a.test");
+    let at_backup = acked.load(Ordering::SeqCst);
+    let written = sorted(writing.await.unwrap());
+    assert!(
+        written.len() > at_backup,
+        "writing went on after the backup ({at_backup} of {})",
+        written.len()
+    );
+    // B holds everything A acknowledged, including what the backup lacks.
+    eventually(30, || async {
+        (sorted(titles(&admin_b).await) == written).then_some(())
+    })
+    .await;
+
+    // The disk is lost: A is restored from the backup into an empty folder.
+    a.stop().await;
+    std::fs::remove_dir_all(a.data_dir()).unwrap();
+    let (data, from) = (a.data_dir(), file.clone());
+    let restored = tokio::task::spawn_blocking(move || backup::restore(&from, &data, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(restored.records, summary.records);
+    a.start_again().await;
+    let (admin_a, _) = a
+        .client()
+        .login("admin", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+    // It fetches back what it wrote after the backup before it writes again.
+    for n in 0..3 {
+        admin_a
+            .create_post("Funding", &new_post(&format!("After{n}")))
+            .await
+            .unwrap();
+    }
+    let mut everything = written.clone();
+    everything.extend((0..3).map(|n| format!("After{n}")));
+    let everything = sorted(everything);
+    for admin in [&admin_a, &admin_b] {
+        eventually(30, || async {
+            (sorted(titles(admin).await) == everything).then_some(())
+        })
+        .await;
+        assert!(
+            admin.federation_warnings().await.unwrap().is_empty(),
+            "no fork"
+        );
+    }
+    // Members and their sign-ins came back with the node.
+    let (ann, _) = a
+        .client()
+        .login("ann", kindred_tests::PASSWORD)
+        .await
+        .unwrap();
+    assert!(ann.topic_posts("Funding", None, Some(5)).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_damaged_backup_is_refused_before_anything_is_written() {
+    let node = TestNode::named("a.test").await;
+    let admin = node.admin().await;
+    topic(&admin, "Funding").await;
+    admin
+        .create_post("Funding", &new_post("One"))
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("a.kbak");
+    let (data, out) = (node.data_dir(), file.clone());
+    tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    let damaged = folder.path().join("damaged.kbak");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let target = folder.path().join("restored");
+    let err = backup::restore(&damaged, &target, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    assert!(!target.exists(), "nothing written");
+    // Into a folder that holds something: refused.
+    let err = backup::restore(&file, &node.data_dir(), |_| {}).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+}

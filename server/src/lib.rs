@@ -11,6 +11,7 @@ mod error;
 mod federation;
 mod http;
 pub mod matching;
+mod metrics;
 mod node;
 mod rules;
 mod store;

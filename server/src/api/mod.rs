@@ -13,6 +13,7 @@ mod federation;
 mod health;
 mod limits;
 mod mentoring;
+mod metrics;
 mod stream;
 
 pub(crate) use auth::SESSION_COOKIE;
@@ -24,6 +25,8 @@ use kindred_protocol::api::ErrorCode;
 
 use crate::error::error_response;
 use crate::node::Node;
+
+pub(crate) use metrics::serve as serve_metrics;
 
 /// The node's HTTP routes.
 pub(crate) fn router(node: Node) -> Router {
@@ -151,6 +154,10 @@ pub(crate) fn router(node: Node) -> Router {
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn(answers::api_answers))
         .merge(crate::web::routes(node.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            metrics::track_request,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
             limits::per_address,

@@ -3,8 +3,10 @@
 //! at start-up with a message naming the key.
 
 mod federation;
+mod metrics;
 
 pub use federation::FederationSection;
+pub use metrics::MetricsSection;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub struct Config {
     pub federation: FederationSection,
     /// `[search]`
     pub search: SearchSection,
+    /// `[metrics]`: Prometheus metrics on their own address.
+    pub metrics: MetricsSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,

@@ -135,6 +135,8 @@ pub(crate) struct IngestSetup {
     pub(crate) clock: std::sync::Arc<dyn super::Clock>,
     /// True once this node has caught up with its own shared log.
     pub(crate) own_log_ready: tokio::sync::watch::Receiver<bool>,
+    /// Counts what is stored and refused, for `/metrics`.
+    pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl IngestHandle {
@@ -153,6 +155,7 @@ impl IngestHandle {
             profile_quota,
             clock,
             own_log_ready,
+            metrics,
         } = setup;
         let origin = keypair.node_id();
         let next_seq = store.origin_head(&origin)? + 1;
@@ -171,6 +174,7 @@ impl IngestHandle {
             live,
             indexer,
             signals,
+            metrics,
         };
         let thread = std::thread::Builder::new()
             .name("kindred-ingest".to_owned())
@@ -303,6 +307,7 @@ struct Actor {
     indexer: Option<std::sync::mpsc::Sender<super::search::Wake>>,
     /// Tells federation links about new shared-log and directed events.
     signals: Signals,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl Actor {
@@ -431,8 +436,16 @@ impl Actor {
                 };
                 let mut heads: Vec<(NodeId, u64)> = Vec::new();
                 for (outcome, event) in outcomes.iter().zip(&events) {
-                    if outcome.refusal().is_some() {
-                        self.signals.durable.count_refused(event.payload().origin);
+                    let origin = event.payload().origin;
+                    if let Some(refusal) = outcome.refusal() {
+                        self.signals.durable.count_refused(origin);
+                        self.metrics.event_refused(origin, refusal.name());
+                    } else if matches!(outcome, IngestOutcome::Stored { .. }) {
+                        let kind = event.payload().body.kind();
+                        self.metrics.event_stored(
+                            origin,
+                            kind.map_or_else(|| "Unknown".to_owned(), |k| format!("{k:?}")),
+                        );
                     }
                     if let (IngestOutcome::Stored { .. }, Some(seq)) =
                         (outcome, event.payload().seq())
@@ -440,7 +453,10 @@ impl Actor {
                         heads.push((event.payload().origin, seq));
                     }
                 }
+                let metrics = self.metrics.clone();
+                let group = events.len();
                 self.store.when_durable(Box::new(move |flushed| {
+                    metrics.group_stored(group, started.elapsed().as_secs_f64());
                     if let Err(e) = flushed {
                         for waiter in waiters {
                             waiter.fail(&e.to_string());

@@ -156,6 +156,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// Throttles.
     limits: Limits,
+    /// Counted for `/metrics`.
+    metrics: Arc<crate::metrics::Metrics>,
     /// For uptime.
     started: Instant,
 }
@@ -218,6 +220,7 @@ impl Node {
             (false, Some(stored)) => config.node.organisation = stored,
             _ => store.set_organisation(&config.node.organisation)?,
         }
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let (live_tx, live_rx) = live::channel();
         let indexer = search::Indexer::start(store.clone(), config.search.language)?;
         let signals = Signals::new(durable::DurableLog::new(
@@ -241,6 +244,7 @@ impl Node {
             profile_quota: config.federation.profiles_per_node,
             clock: clock.clone(),
             own_log_ready: federation.own_log.ready(),
+            metrics: metrics.clone(),
         })?;
         let l = &config.limits;
         let keypair_seed = keypair.seed();
@@ -286,6 +290,7 @@ impl Node {
                 mentoring_tx: std::sync::Mutex::new(Some(mentoring_tx)),
                 shutdown: watch::channel(false).0,
                 limits,
+                metrics,
                 started: Instant::now(),
             }),
         };
@@ -326,6 +331,16 @@ impl Node {
                 ))
             });
         tokio::spawn(backup::control::serve(self.clone()));
+        if let Some(address) = self.config().metrics.listen {
+            let metrics = TcpListener::bind(address).await.map_err(|e| {
+                NodeError::Serve(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen for metrics on {address}: {e}"),
+                ))
+            })?;
+            tracing::info!(address = %address, "metrics at /metrics");
+            tokio::spawn(crate::api::serve_metrics(self.clone(), metrics));
+        }
         let app = crate::api::router(self.clone());
         let stop = self.inner.shutdown.clone();
         tokio::spawn(async move {
@@ -478,6 +493,11 @@ impl Node {
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// What `/metrics` reports.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// Publishes where this node can be reached, when that changed since the last time.

@@ -85,6 +85,12 @@ pub(crate) struct Slot<K: Hash + Eq> {
 }
 
 impl<K: Hash + Eq + Clone> Counter<K> {
+    /// How many are held in all.
+    pub(crate) fn total(&self) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.values().map(|c| u64::from(*c)).sum()
+    }
+
     /// Takes one for `key`, or `None` when it already holds `max`.
     pub(crate) fn take(&self, key: K, max: u32) -> Option<Slot<K>> {
         // A poisoned lock only means another thread panicked mid-update of a count.

@@ -177,6 +177,16 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// The kind of refusal, a short stable name for metrics (the variant's name).
+    pub(crate) fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        debug
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("Other")
+            .to_owned()
+    }
+
     /// Whether this refusal is a claim on a name that is bound elsewhere, which the admin
     /// is shown on the Peers page.
     pub(crate) fn is_name_conflict(&self) -> bool {

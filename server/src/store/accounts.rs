@@ -193,6 +193,11 @@ impl Store {
         Ok(())
     }
 
+    /// How many sessions exist (expired ones included until they are swept).
+    pub(crate) fn session_count(&self) -> u64 {
+        self.trees().sessions.len() as u64
+    }
+
     /// A member's sessions with their token hashes.
     pub(crate) fn sessions_of(
         &self,

@@ -216,6 +216,17 @@ impl Store {
         self.trees().outbox.scan_prefix(peer.as_bytes()).count()
     }
 
+    /// When this node stored the oldest directed event still waiting for `peer` (ms), if any.
+    pub(crate) fn outbox_oldest_received_at(
+        &self,
+        peer: &NodeId,
+    ) -> Result<Option<u64>, StoreError> {
+        let Some((seq, _)) = self.outbox(peer, 0, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(self.stored_at(seq)?.map(|e| e.meta.received_at))
+    }
+
     /// Drops a delivered directed event from `peer`'s outbox.
     pub(crate) fn outbox_delivered(&self, peer: &NodeId, local_seq: u64) -> Result<(), StoreError> {
         self.writer().outbox.remove(outbox_key(peer, local_seq))?;

@@ -280,6 +280,11 @@ impl Store {
         }
     }
 
+    /// Bytes the database's files take on disk.
+    pub(crate) fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// Flushes synchronously (shutdown).
     pub(crate) fn flush_now(&self) -> Result<(), StoreError> {
         self.db.flush()?;

@@ -13,6 +13,7 @@ mod live;
 mod long_lists;
 mod mentoring;
 mod mentoring_agreement;
+mod metrics;
 mod peer_learning;
 mod restart_and_limits;
 mod slow_clients;

@@ -1,0 +1,65 @@
+//! `/metrics` on its own address: what a paired node's Prometheus sees.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::api::*;
+use kindred_tests::{TestNode, eventually, http, pair};
+
+use super::trust_support::topic;
+
+/// A port nobody is listening on right now (the node binds it a moment later).
+fn free_port() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paired_node_reports_its_members_events_requests_and_peers() {
+    let address = free_port();
+    let a = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        c.metrics.listen = Some(address);
+    })
+    .await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    topic(&admin_a, "Funding").await;
+    topic(&admin_b, "Funding").await;
+    pair(&admin_a, &admin_b).await;
+    admin_a
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "Counted".into(),
+                body: "A post".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    let url = format!("http://{address}/metrics");
+    let text = eventually(20, || async {
+        let text = http().get(&url).send().await.ok()?.text().await.ok()?;
+        text.contains(r#"kindred_peer_up{peer="b.test"} 1"#)
+            .then_some(text)
+    })
+    .await;
+    for line in [
+        "kindred_members 1",
+        r#"kindred_events_stored_total{origin="a.test",kind="Post"} 1"#,
+        r#"kindred_http_request_duration_seconds_count{route="/api/v1/topics/{topic}/posts",method="POST",status="2xx"} 1"#,
+        r#"kindred_peer_lag_events{peer="b.test",direction="in"}"#,
+        r#"kindred_peer_outbox_events{peer="b.test"} 0"#,
+        "kindred_ingest_flush_seconds_bucket",
+        "kindred_storage_bytes ",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    // Never on the members' address.
+    let main = http()
+        .get(format!("{}/metrics", a.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 404);
+}

@@ -55,6 +55,28 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
+/// When the first certificate in `path` (the server's own, in a chain file) expires.
+///
+/// Errors: [`TlsError::Read`] when the file holds no certificate that parses (RFC 5280).
+pub fn certificate_expiry(path: &Path) -> Result<SystemTime, TlsError> {
+    let certs = certificates(path)?;
+    let first = certs.first().ok_or_else(|| TlsError::Read {
+        path: path.to_owned(),
+        reason: "no PEM certificate in it".to_owned(),
+    })?;
+    expiry(first).map_err(|reason| TlsError::Read {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// When a DER certificate expires (its `notAfter`).
+pub fn expiry(der: &CertificateDer<'_>) -> Result<SystemTime, String> {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(der.as_ref()).map_err(|e| e.to_string())?;
+    Ok(cert.tbs_certificate().validity().not_after.to_system_time())
+}
+
 /// The server side: the certificate chain and its private key (PEM files), served through
 /// a [`ServerCertificate`] that [`watch_certificate`] reloads when the files change.
 pub fn server_config(

@@ -64,7 +64,7 @@ pub(super) fn make_private(dir: &Path, allow_shared: bool) -> Result<(), NodeErr
 
 /// The folders and files under `dir` (itself included) open to other users, with their
 /// permission bits. Symbolic links are not followed.
-fn shared(dir: &Path) -> std::io::Result<Vec<(std::path::PathBuf, u32)>> {
+pub(super) fn shared(dir: &Path) -> std::io::Result<Vec<(std::path::PathBuf, u32)>> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(path) = pending.pop() {

@@ -42,7 +42,7 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<NodeKeypair, NodeError> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<NodeKeypair, NodeError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<NodeKeypair, NodeError> {
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text, &mut seed).map_err(|_| NodeError::KeyFile {
         path: PathBuf::from(path),

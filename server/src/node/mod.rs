@@ -8,6 +8,7 @@ pub(crate) mod chat;
 mod clock;
 mod content;
 mod data_dir;
+pub mod doctor;
 mod durable;
 mod ingest;
 mod invite_codes;

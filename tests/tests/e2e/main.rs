@@ -7,6 +7,7 @@ mod accounts;
 mod backup;
 mod browser;
 mod chat;
+mod doctor;
 mod federation;
 mod finding;
 mod live;

@@ -2,6 +2,7 @@
 //! logging, binds, and hands over to `kindred_server::run`), and backs it up and restores it.
 
 mod backup;
+mod doctor;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into a new, empty data folder.
     Restore(backup::RestoreArgs),
+    /// Check the node's set-up and links, and say what to fix (exit code 1 if anything).
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(clap::Args)]
@@ -64,6 +67,11 @@ fn main() {
         Command::Serve(args) => serve(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Doctor(args) => match doctor::doctor(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = result {
         // One line an admin can read: what failed and why, without a backtrace.

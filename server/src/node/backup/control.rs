@@ -1,6 +1,7 @@
 //! The control socket: `<data>/control.sock`, a Unix socket only the data folder's owner
 //! can reach (the folder is mode 0700). A client sends one command line; the node answers
-//! and closes. Commands: `backup` (the answer is a backup file, `format.rs`).
+//! and closes. Commands: `backup` (the answer is a backup file, `format.rs`) and `peers`
+//! (the Peers page as JSON: a list of `PeerView`, for `kindred doctor`).
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -64,6 +65,19 @@ async fn answer(node: Node, stream: tokio::net::UnixStream) {
                 tracing::error!("the backup task ended abnormally");
             }
         }
+        "peers" => {
+            let mut stream = stream;
+            let views = node.peer_views().map_err(|e| e.to_string());
+            let body = match views {
+                Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket: cannot list peers");
+                    Vec::new()
+                }
+            };
+            use tokio::io::AsyncWriteExt;
+            let _ = stream.write_all(&body).await;
+        }
         other => {
             tracing::warn!(
                 command = other.chars().take(40).collect::<String>(),
@@ -91,11 +105,44 @@ fn send_backup(node: &Node, stream: UnixStream) {
     }
 }
 
+/// Asks the node running on `data_dir` for its peers (blocking). `None` when no node is
+/// running there.
+///
+/// Errors: [`BackupError::Control`] when a node is listening but does not answer sensibly.
+pub(crate) fn request_peers(
+    data_dir: &Path,
+) -> Result<Option<Vec<kindred_protocol::api::PeerView>>, BackupError> {
+    use std::io::Read;
+    let Some(mut stream) = connect(data_dir, b"peers\n")? else {
+        return Ok(None);
+    };
+    let path = data_dir.join(CONTROL_SOCKET);
+    let mut body = Vec::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .and_then(|()| stream.read_to_end(&mut body))
+        .map_err(|source| BackupError::Control {
+            path: path.clone(),
+            source,
+        })?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| BackupError::Control {
+            path,
+            source: std::io::Error::other(e),
+        })
+}
+
 /// Asks the node running on `data_dir` for a backup. `None` when no node is running
 /// there (no socket, or nobody listening on it).
 ///
 /// Errors: [`BackupError::Control`] when a node is listening but cannot be asked.
 pub(super) fn request_backup(data_dir: &Path) -> Result<Option<UnixStream>, BackupError> {
+    connect(data_dir, b"backup\n")
+}
+
+/// Connects to the control socket and sends `command`; `None` when no node listens.
+fn connect(data_dir: &Path, command: &[u8]) -> Result<Option<UnixStream>, BackupError> {
     let path = data_dir.join(CONTROL_SOCKET);
     let err = |source| BackupError::Control {
         path: path.clone(),
@@ -113,6 +160,6 @@ pub(super) fn request_backup(data_dir: &Path) -> Result<Option<UnixStream>, Back
         }
         Err(e) => return Err(err(e)),
     };
-    stream.write_all(b"backup\n").map_err(err)?;
+    stream.write_all(command).map_err(err)?;
     Ok(Some(stream))
 }

@@ -11,6 +11,7 @@ fn the_systemd_units_are_rated_ok_by_systemd_analyze() {
         ("kindred.service", "kindred.service"),
         // A template is rated as an instance of it.
         ("kindred@.service", "kindred@ash.service"),
+        ("backup/kindred-backup.service", "kindred-backup.service"),
     ] {
         rate(file, name);
     }

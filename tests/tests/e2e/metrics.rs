@@ -55,6 +55,35 @@ async fn a_paired_node_reports_its_members_events_requests_and_peers() {
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }
+    // Every series the shipped Grafana dashboard draws is one the node reports.
+    let dashboard = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/kindred-dashboard.json"),
+    )
+    .unwrap();
+    let mut used: Vec<&str> = dashboard
+        .match_indices("kindred_")
+        .map(|(at, _)| {
+            let rest = &dashboard[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|name| *name != "kindred_" && !name.starts_with("kindred_node"))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() > 10, "{used:?}");
+    for name in used {
+        // Families with no series yet (nothing refused) are declared only once something is.
+        if name.starts_with("kindred_events_refused") {
+            continue;
+        }
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "the dashboard uses {name}, which /metrics does not report"
+        );
+    }
     // Never on the members' address.
     let main = http()
         .get(format!("{}/metrics", a.url()))

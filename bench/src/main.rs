@@ -7,7 +7,7 @@
 //!
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
 //! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
-//! `search-load [posts]`, `slow-flood [connections]` for the others.
+//! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]` for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
+mod backup;
 mod chat;
 mod corpus;
 mod federation;
@@ -112,6 +113,14 @@ fn main() -> anyhow::Result<()> {
                 .transpose()?
                 .unwrap_or(2_000);
             tokio::runtime::Runtime::new()?.block_on(security::slow_flood(connections))
+        }
+        Some("backup") => {
+            let posts: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(100_000);
+            tokio::runtime::Runtime::new()?.block_on(backup::bench(posts))
         }
         Some("federation") => {
             let events: u64 = std::env::args()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::corpus::{Words, percentile, vocabulary, write_posts};
 use crate::{bench_topic, setup_admin, spawn};
 
-fn dir_size(path: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(path: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };

@@ -132,6 +132,12 @@ async fn a_node_backed_up_while_busy_is_restored_without_forking_or_losing_anyth
             "no fork"
         );
     }
+    // The search index (not in the backup) is rebuilt from the event log.
+    eventually(30, || async {
+        let hits = admin_a.search("body", Some(100)).await.ok()?;
+        (hits.len() >= written.len().min(100)).then_some(())
+    })
+    .await;
     // Members and their sign-ins came back with the node.
     let (ann, _) = a
         .client()

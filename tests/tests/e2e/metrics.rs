@@ -57,7 +57,8 @@ async fn a_paired_node_reports_its_members_events_requests_and_peers() {
     }
     // Every series the shipped Grafana dashboard draws is one the node reports.
     let dashboard = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/kindred-dashboard.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy/grafana/kindred-dashboard.json"),
     )
     .unwrap();
     let mut used: Vec<&str> = dashboard

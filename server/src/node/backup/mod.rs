@@ -111,6 +111,8 @@ pub struct Summary {
     pub bytes: u64,
     /// The SHA-256 of the file up to its checksum (what the file ends with), hex.
     pub checksum: String,
+    /// The SHA-256 of the whole file, hex (what `sha256sum` prints; in `<file>.sha256`).
+    pub file_sha256: String,
     /// Whether the node was running (the snapshot came through its control socket).
     pub online: bool,
 }
@@ -131,6 +133,7 @@ pub fn backup(
     if !data_dir.join("node.key").exists() || !data_dir.join("db").exists() {
         return Err(BackupError::NoNode(data_dir.to_owned()));
     }
+    let source = source(data_dir)?;
     let partial = partial_path(out);
     let output_err = |source| BackupError::Output {
         path: out.to_owned(),
@@ -143,15 +146,16 @@ pub fn backup(
         .mode(0o600)
         .open(&partial)
         .map_err(output_err)?;
-    let result = match control::request_backup(data_dir)? {
-        Some(stream) => {
+    let result = match source {
+        Source::Online(stream) => {
             // Checked as it arrives, written as it is checked.
             let tee = Tee {
                 input: BufReader::with_capacity(1 << 20, stream),
                 copy: BufWriter::with_capacity(1 << 20, file),
                 failed: None,
             };
-            read_through(tee, &mut progress).and_then(|(summary, tee)| {
+            read_through(Hashing::new(tee), &mut progress).and_then(|(summary, hashing)| {
+                let (file_sha256, tee) = hashing.finish();
                 if let Some(e) = tee.failed {
                     return Err(output_err(e));
                 }
@@ -162,14 +166,18 @@ pub fn backup(
                 file.sync_all().map_err(output_err)?;
                 Ok(Summary {
                     online: true,
+                    file_sha256,
                     ..summary
                 })
             })
         }
-        None => offline_backup(data_dir, file, out).and_then(|()| {
+        Source::Offline(store) => offline_backup(data_dir, store, file, out).and_then(|()| {
             let f = File::open(&partial).map_err(output_err)?;
-            read_through(BufReader::with_capacity(1 << 20, f), &mut progress)
-                .map(|(summary, _)| summary)
+            let reader = Hashing::new(BufReader::with_capacity(1 << 20, f));
+            read_through(reader, &mut progress).map(|(summary, hashing)| Summary {
+                file_sha256: hashing.finish().0,
+                ..summary
+            })
         }),
     };
     let summary = match result {
@@ -185,7 +193,7 @@ pub fn backup(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let sidecar = sha256_sidecar(out);
-    std::fs::write(&sidecar, format!("{}  {name}\n", file_sha256(out)?)).map_err(output_err)?;
+    std::fs::write(&sidecar, format!("{}  {name}\n", summary.file_sha256)).map_err(output_err)?;
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty())
         && let Ok(d) = File::open(dir)
     {
@@ -207,30 +215,74 @@ fn partial_path(out: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The whole file's SHA-256 (what `sha256sum` prints), hex.
-fn file_sha256(path: &Path) -> Result<String, BackupError> {
-    use sha2::{Digest, Sha256};
-    let err = |source| BackupError::Input {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = BufReader::with_capacity(1 << 20, File::open(path).map_err(err)?);
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(err)?;
-        if n == 0 {
-            break;
+/// Hashes everything read through it: the whole file's SHA-256, as `sha256sum` prints it,
+/// without reading the file a second time.
+struct Hashing<R: Read> {
+    inner: R,
+    hash: sha2::Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        use sha2::Digest;
+        Self {
+            inner,
+            hash: sha2::Sha256::new(),
         }
-        h.update(&buf[..n]);
     }
-    Ok(hex::encode(h.finalize()))
+
+    fn finish(self) -> (String, R) {
+        use sha2::Digest;
+        (hex::encode(self.hash.finalize()), self.inner)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Where a backup's records come from.
+enum Source {
+    /// The running node, through its control socket.
+    Online(std::os::unix::net::UnixStream),
+    /// The database, opened here (no node is running).
+    Offline(Store),
+}
+
+/// The running node if there is one, else the database. A node that is starting (its
+/// control socket not up yet) holds the database: it is waited for, up to 15 s.
+fn source(data_dir: &Path) -> Result<Source, BackupError> {
+    if let Some(stream) = control::request_backup(data_dir)? {
+        return Ok(Source::Online(stream));
+    }
+    match Store::open(&data_dir.join("db")) {
+        Ok(store) => Ok(Source::Offline(store)),
+        Err(in_use @ StoreError::InUse { .. }) => {
+            for _ in 0..75 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if let Some(stream) = control::request_backup(data_dir)? {
+                    return Ok(Source::Online(stream));
+                }
+            }
+            Err(in_use.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Backs up a folder no node is running on.
-fn offline_backup(data_dir: &Path, file: File, out: &Path) -> Result<(), BackupError> {
+fn offline_backup(
+    data_dir: &Path,
+    store: Store,
+    file: File,
+    out: &Path,
+) -> Result<(), BackupError> {
     let keypair = read_key(data_dir)?;
-    let store = Store::open(&data_dir.join("db"))?;
     let name = store.node_name()?.unwrap_or_default();
     let writer = BufWriter::with_capacity(1 << 20, file);
     let file = write_snapshot(&store, &name, &keypair, writer).map_err(|e| match e {
@@ -332,6 +384,7 @@ fn read_through<R: Read>(
                     records,
                     bytes: reader.bytes,
                     checksum: hex::encode(sum),
+                    file_sha256: String::new(),
                     online: false,
                 };
                 return Ok((summary, reader.into_inner()));

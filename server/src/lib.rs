@@ -1,6 +1,6 @@
 //! A Kindred node: storage, client API, federation links and web pages.
 //!
-//! `main.rs` only parses arguments, loads config, starts tracing and binds; everything else
+//! `bin/kindred/main.rs` only parses arguments, loads config, starts tracing and binds; everything else
 //! is here, behind [`Node::open`] and [`Node::serve`], so tests can run several nodes in one
 //! process on ephemeral loopback ports.
 

@@ -25,7 +25,13 @@ pub(crate) async fn track_request(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    // Any method name is accepted by HTTP; only the standard ones become labels, so a
+    // client cannot grow the metrics without bound.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let response = next.run(request).await;
     node.metrics().request(
         &route,

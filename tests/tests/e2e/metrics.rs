@@ -37,6 +37,13 @@ async fn a_paired_node_reports_its_members_events_requests_and_peers() {
         )
         .await
         .unwrap();
+    // A made-up method and path: counted, but never as labels of their own.
+    let odd = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
+    let _ = http()
+        .request(odd, format!("{}/no-such-page-9f3a", a.url()))
+        .send()
+        .await
+        .unwrap();
     let url = format!("http://{address}/metrics");
     let text = eventually(20, || async {
         let text = http().get(&url).send().await.ok()?.text().await.ok()?;
@@ -55,6 +62,14 @@ async fn a_paired_node_reports_its_members_events_requests_and_peers() {
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }
+    assert!(
+        !text.contains("FROBNICATE") && !text.contains("9f3a"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="unmatched",method="other""#),
+        "{text}"
+    );
     // Every series the shipped Grafana dashboard draws is one the node reports.
     let dashboard = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -14,6 +14,7 @@ pub mod event;
 mod hex_id;
 pub mod identity;
 pub mod limits;
+pub mod names;
 pub mod peer;
 pub mod text;
 

@@ -513,6 +513,13 @@ impl Config {
                 self.node.time_zone
             )));
         }
+        // Shown on every member's profile at other nodes, which refuse hidden characters.
+        if let Err(e) = kindred_protocol::names::name(&self.node.organisation) {
+            return Err(ConfigError::Value(format!(
+                "node.organisation {:?} cannot be used: {e}",
+                self.node.organisation
+            )));
+        }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err(ConfigError::Value(
                 "tls.cert_file and tls.key_file go together: set both, or neither".to_owned(),

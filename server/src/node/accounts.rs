@@ -5,14 +5,10 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use kindred_protocol::api::{
     ChangePassword, CreateInvite, ErrorCode, InviteCreated, InviteView, LoginRequest, MemberView,
     RedeemInviteRequest, Role, SessionCreated, SessionView, SetupRequest, UpdateMe, UpdateMember,
 };
-use kindred_protocol::limits::MAX_DISPLAY_NAME_BYTES;
 use kindred_protocol::{MemberId, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -94,31 +90,6 @@ fn new_secret(prefix: &str) -> Result<(String, [u8; 32]), AppError> {
     Ok((secret, hash))
 }
 
-async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
-    })
-    .await
-    .map_err(AppError::internal)?
-}
-
-async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
 /// Computes the dummy hash ahead of the first sign-in, which would otherwise take twice
 /// as long for an unknown username (hashing, then verifying).
 pub(crate) async fn prepare_dummy_hash() {
@@ -132,7 +103,7 @@ async fn dummy_hash() -> String {
     if let Some(h) = DUMMY.get() {
         return h.clone();
     }
-    let h = hash_password("kindred-dummy-password".to_owned())
+    let h = super::passwords::hash("kindred-dummy-password".to_owned())
         .await
         .unwrap_or_default();
     DUMMY.get_or_init(|| h).clone()
@@ -155,39 +126,22 @@ fn clean_talk_about(text: &str) -> Result<String, AppError> {
     Ok(text)
 }
 
-/// The problems with a change to a member's own profile, by field (for forms that show
+/// The problems with a change to `username`'s own profile, by field (for forms that show
 /// each next to its field).
 pub(crate) fn check_profile(
+    node: &Node,
+    username: &str,
     display_name: &str,
     happy_to_talk_about: &str,
 ) -> Vec<(&'static str, AppError)> {
     let mut problems = Vec::new();
-    if let Err(e) = clean_display_name(display_name) {
+    if let Err(e) = node.display_name_for(display_name, Some(username)) {
         problems.push(("display_name", e));
     }
     if let Err(e) = clean_talk_about(happy_to_talk_about) {
         problems.push(("happy_to_talk_about", e));
     }
     problems
-}
-
-fn clean_display_name(name: &str) -> Result<String, AppError> {
-    let name = super::content::one_line(name);
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::bad_request("Please give a display name."));
-    }
-    if name.len() > MAX_DISPLAY_NAME_BYTES {
-        return Err(AppError::bad_request(format!(
-            "A display name can be at most {MAX_DISPLAY_NAME_BYTES} bytes long."
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            "A display name cannot contain control characters.",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 impl Node {
@@ -267,7 +221,8 @@ impl Node {
 
     fn check_password(&self, password: &str) -> Result<(), AppError> {
         let min = self.config().accounts.min_password_chars;
-        if password.chars().count() < min {
+        let prepared = super::passwords::prepare(password)?;
+        if prepared.chars().count() < min {
             return Err(AppError::bad_request(format!(
                 "Please choose a password of at least {min} characters. A few words together work well."
             )));
@@ -288,7 +243,7 @@ impl Node {
         password: &str,
     ) -> Vec<(&'static str, AppError)> {
         let mut problems = Vec::new();
-        if let Err(e) = clean_display_name(display_name) {
+        if let Err(e) = self.display_name_for(display_name, None) {
             problems.push(("display_name", e));
         }
         if let Err(e) = self.new_member_id(username) {
@@ -308,14 +263,15 @@ impl Node {
         role: Role,
     ) -> Result<(MemberRecord, MemberId), AppError> {
         let member_id = self.new_member_id(username)?;
-        let display_name = clean_display_name(display_name)?;
+        let display_name = self.display_name_for(display_name, None)?;
         self.check_password(password)?;
         let record = MemberRecord {
             username: username.to_owned(),
             display_name,
             role,
             suspended: false,
-            password_hash: hash_password(password.to_owned()).await?,
+            password_hash: super::passwords::hash(super::passwords::prepare(password)?).await?,
+            password_precis: true,
             created_at: now(),
             profile_published: false,
             listed: false,
@@ -413,12 +369,12 @@ impl Node {
             ));
         }
         let member = self.store().member(&username)?;
-        let hash = match &member {
-            Some(m) => m.password_hash.clone(),
-            None => dummy_hash().await,
+        let (hash, precis) = match &member {
+            Some(m) => (m.password_hash.clone(), m.password_precis),
+            None => (dummy_hash().await, true),
         };
-        let ok = verify_password(hash, req.password).await;
-        let Some(member) = member.filter(|_| ok) else {
+        let ok = super::passwords::verify(hash, req.password.clone(), precis).await;
+        let Some(mut member) = member.filter(|_| ok) else {
             guard.failed(&username, address, device);
             tracing::info!(%address, username = %typed(), known_device = device.is_some(), "failed sign-in");
             return Err(AppError::new(
@@ -431,6 +387,14 @@ impl Node {
                 ErrorCode::Suspended,
                 "This account is suspended. Please contact your organisation's admin.",
             ));
+        }
+        if !member.password_precis
+            && let Ok(prepared) = super::passwords::prepare(&req.password)
+        {
+            // A hash from before passwords were prepared: replaced now the password is known.
+            member.password_hash = super::passwords::hash(prepared).await?;
+            member.password_precis = true;
+            self.store().put_member(&member)?;
         }
         self.start_session(&member, user_agent).await
     }
@@ -724,7 +688,7 @@ impl Node {
         let mut member = auth.member.clone();
         let mut publish = false;
         if let Some(name) = req.display_name {
-            member.display_name = clean_display_name(&name)?;
+            member.display_name = self.display_name_for(&name, Some(&member.username))?;
             publish |= member.profile_published;
         }
         if let Some(text) = req.happy_to_talk_about {
@@ -766,7 +730,13 @@ impl Node {
         auth: &Auth,
         req: ChangePassword,
     ) -> Result<(), AppError> {
-        if !verify_password(auth.member.password_hash.clone(), req.current_password).await {
+        if !super::passwords::verify(
+            auth.member.password_hash.clone(),
+            req.current_password,
+            auth.member.password_precis,
+        )
+        .await
+        {
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "Your current password is not right.",
@@ -774,7 +744,9 @@ impl Node {
         }
         self.check_password(&req.new_password)?;
         let mut member = auth.member.clone();
-        member.password_hash = hash_password(req.new_password).await?;
+        member.password_hash =
+            super::passwords::hash(super::passwords::prepare(&req.new_password)?).await?;
+        member.password_precis = true;
         self.store().put_member(&member)?;
         for (hash, _) in self.store().sessions_of(&member.username)? {
             if hash != auth.session_hash {

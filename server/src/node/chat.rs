@@ -147,8 +147,16 @@ impl Node {
                 "A group can have at most {max} people."
             )));
         }
-        if let Some(n) = &name
-            && (n.len() > MAX_SHORT_TEXT_BYTES || n.chars().any(char::is_control))
+        let name = name
+            .map(|n| {
+                kindred_protocol::names::name(&n).map_err(|e| {
+                    AppError::bad_request(format!("That group name cannot be used: {e}."))
+                })
+            })
+            .transpose()?;
+        if name
+            .as_ref()
+            .is_some_and(|n| n.len() > MAX_SHORT_TEXT_BYTES)
         {
             return Err(AppError::bad_request("That group name is too long."));
         }
@@ -624,11 +632,10 @@ impl Node {
             self.store().durable().await?;
         }
         if let Some(name) = req.name {
-            let name = name.trim().to_owned();
-            if record.kind != ConversationKind::Group
-                || name.is_empty()
-                || name.len() > MAX_SHORT_TEXT_BYTES
-            {
+            let name = kindred_protocol::names::name(&name).map_err(|e| {
+                AppError::bad_request(format!("That group name cannot be used: {e}."))
+            })?;
+            if record.kind != ConversationKind::Group || name.len() > MAX_SHORT_TEXT_BYTES {
                 return Err(AppError::bad_request(
                     "Only groups have names, of 1 to 100 bytes.",
                 ));

@@ -146,12 +146,13 @@ impl Node {
         req: CreateTopic,
     ) -> Result<TopicView, AppError> {
         auth.require(Role::Moderator)?;
-        let name = kindred_protocol::text::nfc(&required("topic name", &req.name)?);
+        required("topic name", &req.name)?;
+        // A name people read and compare: no invisible or direction-changing characters.
+        let name = kindred_protocol::names::name(&req.name)
+            .map_err(|e| AppError::bad_request(format!("That topic name cannot be used: {e}.")))?;
         check_len("topic name", &name, MAX_TOPIC_BYTES)?;
-        if name.chars().any(|c| c.is_control() || c == '/') {
-            return Err(AppError::bad_request(
-                "A topic name cannot contain '/' or control characters.",
-            ));
+        if name.contains('/') {
+            return Err(AppError::bad_request("A topic name cannot contain '/'."));
         }
         if crate::rules::topic_key(&name).is_empty() {
             return Err(AppError::bad_request(

@@ -176,6 +176,13 @@ pub(super) fn profile<V: View>(
     p: &EventPayload,
     view: &V,
 ) -> Result<Decision, V::Error> {
+    if let kindred_protocol::EventBody::Profile(pr) = &p.body
+        && (kindred_protocol::names::name(&pr.display_name).is_err()
+            || (!pr.organisation.is_empty()
+                && kindred_protocol::names::name(&pr.organisation).is_err()))
+    {
+        return Ok(Decision::Refuse(Refusal::DeceptiveName));
+    }
     let version = (ctx.effective_time(p), id);
     let held = view.profile_version(&p.author)?;
     let newer = held.is_none_or(|held| version > held);
@@ -386,6 +393,34 @@ mod tests {
         let future = profile(u64::MAX);
         let ctx = m.context();
         assert_eq!(ctx.effective_time(&future), ctx.arrival);
+    }
+
+    #[test]
+    fn a_profile_hiding_characters_in_its_names_is_refused() {
+        let (m, _) = setting();
+        let with = |name: &str, organisation: &str| {
+            let mut body = Memory::profile_body(name);
+            if let kindred_protocol::EventBody::Profile(p) = &mut body {
+                p.organisation = organisation.into();
+            }
+            event(1, "@ann:a.org", shared(), body)
+        };
+        for (name, organisation, refused) in [
+            ("Ann", "Ash Health", false),
+            ("Ann 🌻", "", false),
+            ("Admin\u{200B}", "Ash Health", true),
+            ("\u{3164}", "Ash Health", true),
+            ("\u{202E}nimdA", "Ash Health", true),
+            ("Ann", "Ash\u{2066} Health", true),
+        ] {
+            let p = with(name, organisation);
+            let got = decide(&m.context(), m.id_of(&p), &p, &m);
+            assert_eq!(
+                got == Ok(Decision::Refuse(Refusal::DeceptiveName)),
+                refused,
+                "{name:?} {organisation:?}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -171,6 +171,10 @@ pub(crate) enum Refusal {
     /// A profile of one more member than its node may have stored, or listed, here.
     #[error("this node already has as many member profiles here as one node may")]
     ProfileQuota,
+    /// A profile whose display name or organisation hides characters (zero-width,
+    /// direction overrides, fillers): it could pass as someone else on a byline.
+    #[error("the profile's names hold invisible or direction-changing characters")]
+    DeceptiveName,
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
     HoldQuota,

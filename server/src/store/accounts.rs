@@ -30,6 +30,10 @@ pub(crate) struct MemberRecord {
     pub(crate) suspended: bool,
     /// argon2id PHC string.
     pub(crate) password_hash: String,
+    /// Whether the hash was made from the password prepared with PRECIS OpaqueString
+    /// (`node/passwords.rs`); false for accounts from before, until they next sign in.
+    #[serde(default)]
+    pub(crate) password_precis: bool,
     /// When the account was created (ms).
     pub(crate) created_at: u64,
     /// Whether a profile event was published (done with the member's first shared post,

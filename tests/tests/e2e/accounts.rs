@@ -406,3 +406,83 @@ async fn members_change_their_name_and_password() {
         .await
         .unwrap();
 }
+
+async fn join(
+    node: &TestNode,
+    admin: &kindred_client::Client,
+    name: &str,
+    password: &str,
+) -> Result<kindred_client::Client, kindred_client::ClientError> {
+    let invite = admin.create_invite(&CreateInvite::default()).await.unwrap();
+    node.client()
+        .redeem_invite(&RedeemInviteRequest {
+            code: invite.code,
+            username: format!("m{}", name.len() + password.len()),
+            display_name: name.into(),
+            password: password.into(),
+        })
+        .await
+        .map(|(client, _)| client)
+}
+
+#[tokio::test]
+async fn names_that_hide_or_imitate_are_refused_and_passwords_match_however_typed() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await; // "Admin"
+    // Invisible characters, fillers and direction overrides: refused, saying which.
+    for (name, says) in [
+        ("Admin\u{200B}", "zero-width space"),
+        ("\u{3164}", "Hangul filler"),
+        ("\u{202E}nimdA", "text direction override"),
+        ("   ", "Please give a display name"),
+    ] {
+        let e = join(&node, &admin, name, PASSWORD).await.err().unwrap();
+        assert_eq!(e.code(), Some(ErrorCode::BadRequest), "{name:?}");
+        assert!(e.to_string().contains(says), "{name:?}: {e}");
+    }
+    // A name that looks like another member's: refused without naming them.
+    for lookalike in ["Αdmin", "admin", "ADMIN"] {
+        let e = join(&node, &admin, lookalike, PASSWORD)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{lookalike:?}");
+        assert!(e.to_string().contains("looks the same"), "{e}");
+    }
+    // Full-width letters become ordinary ones; spaces are tidied.
+    let ann = join(&node, &admin, "  Ａｎｎ   Lee ", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(ann.me().await.unwrap().display_name, "Ann Lee");
+    // Renaming to a lookalike of someone else is refused too; one's own name is fine.
+    let e = ann
+        .update_me(&UpdateMe {
+            display_name: Some("Аdmin".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Conflict));
+    ann.update_me(&UpdateMe {
+        display_name: Some("ann lee".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    // A password chosen with "é" as one character signs in typed as "e" plus an accent.
+    let composed = "café con leche every morning";
+    let decomposed = "cafe\u{301} con leche every morning";
+    join(&node, &admin, "Bea", composed).await.unwrap();
+    let username = format!("m{}", "Bea".len() + composed.len());
+    node.client().login(&username, decomposed).await.unwrap();
+    node.client().login(&username, composed).await.unwrap();
+    assert_eq!(
+        node.client()
+            .login(&username, "cafe con leche every morning")
+            .await
+            .err()
+            .and_then(|e| e.code()),
+        Some(ErrorCode::InvalidCredentials)
+    );
+}

@@ -131,6 +131,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(format) = args.log_format {
         config.log.format = format;
     }
+    // The flags are checked as the file was.
+    config.validate()?;
     choose_name(&mut config)?;
     init_tracing(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

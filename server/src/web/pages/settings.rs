@@ -120,7 +120,13 @@ pub(crate) async fn profile(
         time_zone: Some(form.time_zone.clone()),
     };
     let mut problems = Problems::default();
-    for (field, e) in check_profile(&form.display_name, &form.happy_to_talk_about) {
+    let username = viewer.auth.member.username.clone();
+    for (field, e) in check_profile(
+        &node,
+        &username,
+        &form.display_name,
+        &form.happy_to_talk_about,
+    ) {
         problems.refused(field, e)?;
     }
     let zone = form.time_zone.trim();

@@ -55,6 +55,26 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
+/// Logs a warning when the certificate in `path` has expired or expires within 14 days:
+/// members' browsers and other nodes will refuse it.
+fn warn_if_expiring(path: &Path) {
+    let Ok(at) = certificate_expiry(path) else {
+        return;
+    };
+    let when = jiff::Timestamp::try_from(at)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    match at.duration_since(SystemTime::now()) {
+        Err(_) => {
+            tracing::warn!(file = %path.display(), expired = %when, "the TLS certificate has expired: browsers and other nodes refuse it; renew it (the node loads a renewed one without a restart)")
+        }
+        Ok(left) if left < Duration::from_secs(14 * 86_400) => {
+            tracing::warn!(file = %path.display(), expires = %when, "the TLS certificate expires within 14 days; renew it")
+        }
+        Ok(_) => {}
+    }
+}
+
 /// When the first certificate in `path` (the server's own, in a chain file) expires.
 ///
 /// Errors: [`TlsError::Read`] when the file holds no certificate that parses (RFC 5280).
@@ -84,6 +104,7 @@ pub fn server_config(
     key: &Path,
 ) -> Result<(Arc<rustls::ServerConfig>, Arc<ServerCertificate>), TlsError> {
     let certificate = Arc::new(ServerCertificate::load(cert, key)?);
+    warn_if_expiring(cert);
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

@@ -51,6 +51,12 @@ fn an_admin_backs_up_a_running_node_and_restores_it_elsewhere() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Kindred backup"));
 
+    // Checking a backup writes nothing and says whose it is.
+    let out = kindred(&["restore", "--check"], &[&file]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("is a sound backup of north.test"), "{said}");
+
     let elsewhere = root.path().join("restored");
     let out = kindred(&["restore", "--data"], &[&elsewhere, &file]);
     let said = String::from_utf8_lossy(&out.stdout);
@@ -68,6 +74,17 @@ fn an_admin_backs_up_a_running_node_and_restores_it_elsewhere() {
         serde_json::from_str(&support::get(&again.url, "/healthz")).unwrap();
     assert_eq!(health["name"], "north.test");
     again.kill();
+
+    // A database without its key is not quietly given a new identity.
+    std::fs::remove_file(elsewhere.join("node.key")).unwrap();
+    let out = kindred(
+        &["serve", "--listen", "127.0.0.1:0", "--data"],
+        &[&elsewhere],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("but not its key"), "{said}");
+    assert!(!elsewhere.join("node.key").exists());
 }
 
 fn sidecar_path(file: &std::path::Path) -> std::path::PathBuf {

@@ -263,6 +263,10 @@ async fn dial_loop(node: &Node, peer: NodeId) {
     let fed = node.federation();
     let mut changes = fed.changes.subscribe();
     let mut shutdown = node.shutdown_signal();
+    // Right after a start, a peer is tried once at once whatever its backoff: this node's
+    // shared-log writes wait to hear from it, or to learn it is down. After that attempt
+    // the backoff holds, or a peer that refuses the link would be dialled in a tight loop.
+    let mut tried = false;
     loop {
         if *shutdown.borrow() {
             return;
@@ -282,11 +286,9 @@ async fn dial_loop(node: &Node, peer: NodeId) {
         {
             // Nothing to do until something changes.
             Some(Duration::from_secs(30))
-        } else if record.next_attempt_at > now && fed.own_log.is_ready() {
+        } else if record.next_attempt_at > now && (fed.own_log.is_ready() || tried) {
             Some(Duration::from_millis(record.next_attempt_at - now))
         } else {
-            // (Right after a start, a peer is tried at once whatever its backoff: this
-            // node's shared-log writes wait to hear from it, or to learn it is down.)
             None
         };
         if let Some(wait) = wait {
@@ -305,6 +307,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             }
             continue;
         };
+        tried = true;
         let attempt = async {
             let wire = connect(&address, node.tls_client()).await?;
             run(node.clone(), wire, Role::Initiator, Intent::Dial(peer)).await

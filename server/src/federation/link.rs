@@ -192,7 +192,8 @@ async fn established(
         Role::Initiator => node.node_id(),
         Role::Responder => peer,
     };
-    let (link_id, mut closed) = match node.federation().register(peer, initiator) {
+    let now = Timestamp::now().as_millis();
+    let (link_id, mut closed) = match node.federation().register(peer, initiator, now) {
         Ok(r) => r,
         Err(e) => {
             refuse(

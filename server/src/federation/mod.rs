@@ -43,6 +43,10 @@ pub(crate) use link::accept;
 use crate::node::Node;
 use crate::store::StoreError;
 
+/// Two links between the same nodes opened within this long of each other (ms) were
+/// dialled at the same time from both ends; see `Federation::register`.
+const SIMULTANEOUS_MS: u64 = 10_000;
+
 /// Why a link failed or ended.
 #[derive(Debug, Error)]
 pub(crate) enum LinkError {
@@ -214,17 +218,23 @@ impl Federation {
         self.changes.send_modify(|v| *v += 1);
     }
 
-    /// Registers a link; if one is already open, keeps the one opened by the node with the
-    /// smaller id (both ends decide the same way) and closes the other.
+    /// Registers a link. Two links opened at about the same time (both ends dialled) are
+    /// settled by keeping the one opened by the node with the smaller id (both ends decide
+    /// the same way). A new link from a peer whose link here has been up for longer than
+    /// that replaces it: the peer dialled because its side is gone (it crashed, froze or
+    /// was restored from a backup), and the old link would otherwise shut it out until it
+    /// timed out.
     fn register(
         &self,
         peer: NodeId,
         initiator: NodeId,
+        now_ms: u64,
     ) -> Result<(u64, watch::Receiver<bool>), LinkError> {
         let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(existing) = links.get(&peer)
             && existing.initiator != initiator
             && existing.initiator < initiator
+            && now_ms.saturating_sub(existing.since) < SIMULTANEOUS_MS
         {
             return Err(LinkError::Duplicate);
         }
@@ -234,7 +244,7 @@ impl Federation {
             id,
             initiator,
             close,
-            since: Timestamp::now().as_millis(),
+            since: now_ms,
         };
         if let Some(old) = links.insert(peer, entry) {
             // The replaced link stops at its next step.
@@ -565,4 +575,29 @@ fn lag(ours: &HashMap<NodeId, u64>, stats: &PeerStats, fed: &Federation) -> (u64
         }
     }
     (we_lack, they_lack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_dialled_at_once_are_settled_and_a_stale_link_gives_way() {
+        let fed = Federation::new(HashSet::new());
+        let small = NodeId::from_bytes([1; 32]);
+        let big = NodeId::from_bytes([9; 32]);
+        // Here is `small`; the peer is `big`. This node dialled first.
+        let (first, _) = fed.register(big, small, 1_000).unwrap();
+        // The peer's own dial arrives a moment later: the smaller id's link stays.
+        assert!(matches!(
+            fed.register(big, big, 1_500),
+            Err(LinkError::Duplicate)
+        ));
+        assert_eq!(fed.links.lock().unwrap()[&big].id, first);
+        // Long after, the peer dials again: its side of the old link is gone (a crash, a
+        // freeze, a restore), so the new link replaces the old one.
+        let (second, _) = fed.register(big, big, 1_000 + SIMULTANEOUS_MS + 1).unwrap();
+        assert_ne!(second, first);
+        assert_eq!(fed.links.lock().unwrap()[&big].id, second);
+    }
 }

@@ -99,6 +99,16 @@ pub enum NodeError {
         "this node has no name yet. Its name is the end of every member's id (@sam:<name>) and can never change, so choose it once: the host name people will reach this node at, for example `kindred serve --name kindred.example.org` (or node.name in the config file). To try Kindred on this computer only, use `--name localhost`"
     )]
     NameNeeded,
+    /// The database is there but the node key is not: a new key would make this a
+    /// different node to every peer.
+    #[error(
+        "{} holds this node's database but not its key (node.key): restore the key from a backup (kindred restore), or move the db folder aside to start a new node",
+        path.display()
+    )]
+    KeyMissing {
+        /// The data folder.
+        path: PathBuf,
+    },
     /// The database failed (its message says how).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -214,6 +224,9 @@ impl Node {
         let tls_client = crate::tls::client_config(config.tls.extra_ca_file.as_deref())?;
         let dir = config.server.data_dir.clone();
         data_dir::make_private(&dir, config.server.allow_shared_data_dir)?;
+        if dir.join("db").exists() && !dir.join("node.key").exists() {
+            return Err(NodeError::KeyMissing { path: dir });
+        }
         let keypair = key_file::load_or_create(&dir)?;
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &mut config, &keypair.node_id())?;
@@ -342,6 +355,9 @@ impl Node {
                 ))
             })?;
             tracing::info!(address = %address, "metrics at /metrics");
+            if !address.ip().is_loopback() {
+                tracing::warn!(address = %address, "metrics listen on an address other machines may reach: they name this node's peers and show its activity; keep them to loopback or a private network");
+            }
             tokio::spawn(crate::api::serve_metrics(self.clone(), metrics));
         }
         let app = crate::api::router(self.clone());

@@ -41,6 +41,18 @@ pub(super) fn record_schema(meta: &sled::Tree) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// The schema version the records are in (this build's, unless the database was
+    /// opened without upgrading it).
+    pub(crate) fn schema_version(&self) -> u32 {
+        self.trees()
+            .meta
+            .get(SCHEMA_KEY)
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map_or(SCHEMA_VERSION, u32::from_be_bytes)
+    }
+
     /// The node name fixed at first start.
     pub(crate) fn node_name(&self) -> Result<Option<String>, StoreError> {
         match self.trees().meta.get(NODE_NAME_KEY)? {

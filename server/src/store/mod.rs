@@ -175,8 +175,19 @@ pub(crate) struct Trees {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`, checking its schema version.
+    /// Opens (or creates) the database in `dir`, checking its schema version and upgrading
+    /// an older one.
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, true)
+    }
+
+    /// Opens the database in `dir` as it is, without upgrading an older schema (a backup
+    /// of a stopped node must not change it: "back up before upgrading").
+    pub(crate) fn open_as_is(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, false)
+    }
+
+    fn open_with(dir: &Path, upgrade: bool) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(24 * 1024 * 1024)
@@ -241,7 +252,7 @@ impl Store {
                 gate: std::sync::RwLock::new(()),
             }),
         };
-        if let Some(from) = upgrade_from {
+        if let Some(from) = upgrade_from.filter(|_| upgrade) {
             store.upgrade_schema(from)?;
         }
         Ok(store)

@@ -175,4 +175,112 @@ async fn a_damaged_backup_is_refused_before_anything_is_written() {
     // Into a folder that holds something: refused.
     let err = backup::restore(&file, &node.data_dir(), |_| {}).unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
+    // Into an empty folder another restore is filling: refused.
+    let busy = folder.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    let lock = std::fs::File::open(&busy).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let err = backup::restore(&file, &busy, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    drop(lock);
+    // Only checked: nothing written, everything said.
+    let checked = backup::check(&file, |_| {}).unwrap();
+    assert_eq!(checked.header.node_name, "a.test");
+    assert!(backup::check(&damaged, |_| {}).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_nobody_reads_never_holds_up_the_node() {
+    let node = TestNode::named("a.test").await;
+    let admin = node.admin().await;
+    topic(&admin, "Funding").await;
+    admin
+        .create_post("Funding", &new_post("Before"))
+        .await
+        .unwrap();
+    // A client asks for a backup and never reads it (a stopped `kindred backup`, a hung
+    // network folder).
+    let socket = node.data_dir().join(backup::CONTROL_SOCKET);
+    let mut stalled = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    std::io::Write::write_all(&mut stalled, b"backup\n").unwrap();
+    // Members keep writing meanwhile (a guard, not a speed test: a node that waited on the
+    // client would never answer).
+    for n in 0..20 {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            admin.create_post("Funding", &new_post(&format!("While stalled {n}"))),
+        )
+        .await
+        .expect("writes go on while a backup is unread")
+        .unwrap();
+    }
+    drop(stalled);
+    // And a real backup works afterwards, with nothing left behind in the data folder.
+    let folder = tempfile::tempdir().unwrap();
+    let (data, out) = (node.data_dir(), folder.path().join("a.kbak"));
+    tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    eventually(20, || async {
+        let left: Vec<_> = std::fs::read_dir(node.data_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("backup-"))
+            .collect();
+        left.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_backup_never_writes_through_links_or_over_what_is_not_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = TestNode::named("a.test").await;
+    node.admin().await;
+    let shared = tempfile::tempdir().unwrap();
+    let dir = shared.path();
+    // Someone else left links where the backup and its checksum will go.
+    let victim = dir.join("victim.conf");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("n.kbak.sha256")).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("n.kbak.partial")).unwrap();
+    let (data, out) = (node.data_dir(), dir.join("n.kbak"));
+    tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let sidecar = std::fs::symlink_metadata(dir.join("n.kbak.sha256")).unwrap();
+    assert!(
+        sidecar.file_type().is_file(),
+        "the link was replaced, not followed"
+    );
+    let mode = std::fs::metadata(dir.join("n.kbak"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0);
+    // A folder, a link or "-" as the backup file: refused, nothing replaced.
+    std::os::unix::fs::symlink(&victim, dir.join("link.kbak")).unwrap();
+    for target in [dir.to_owned(), dir.join("link.kbak"), "-".into()] {
+        let (data, out) = (node.data_dir(), target.clone());
+        let err = tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot write the backup"),
+            "{target:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    // Nothing half-written is left next to it.
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial") && n.starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
 }

@@ -40,6 +40,11 @@ pub(crate) struct BackupArgs {
 pub(crate) struct RestoreArgs {
     /// The backup file to restore.
     file: PathBuf,
+    /// Only check the file (its checksum, key and every record) and say what it holds;
+    /// nothing is written. Safer than restoring a copy to try it: a started copy would
+    /// join the federation as the real node.
+    #[arg(long)]
+    check: bool,
     #[command(flatten)]
     folder: Folder,
 }
@@ -77,7 +82,7 @@ pub(crate) fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let summary = backup::backup(&data, &args.file, |p| show(&bar, p))
         .with_context(|| format!("backup of {} failed", data.display()))?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "Backed up {} ({}) {}: {} records, {} in {:.1} s.",
         summary.header.node_name,
         data.display(),
@@ -90,26 +95,51 @@ pub(crate) fn backup(args: BackupArgs) -> anyhow::Result<()> {
         megabytes(summary.bytes),
         started.elapsed().as_secs_f64()
     );
-    println!("Wrote {}", args.file.display());
-    println!(
-        "and {} (check it with: sha256sum -c {}).",
-        backup::sha256_sidecar(&args.file).display(),
-        backup::sha256_sidecar(&args.file).display()
+    let sidecar = backup::sha256_sidecar(&args.file);
+    let folder = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    say!("Wrote {}", args.file.display());
+    say!(
+        "and {} (check it with: cd {} && sha256sum -c {}).",
+        sidecar.display(),
+        folder.display(),
+        sidecar
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     );
-    println!(
-        "The file holds the node's secret key and members' data: keep it as safe as the server."
-    );
+    say!("The file holds the node's secret key and members' data: keep it as safe as the server.");
     Ok(())
 }
 
 pub(crate) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    if args.check {
+        let bar = bar();
+        let summary = backup::check(&args.file, |p| show(&bar, p))
+            .with_context(|| format!("{} does not check out", args.file.display()))?;
+        bar.finish_and_clear();
+        say!(
+            "{} is a sound backup of {} (node id {}) as it was at {}: {} records, Kindred {}, schema {}.",
+            args.file.display(),
+            summary.header.node_name,
+            summary.header.node_id,
+            when(&summary),
+            summary.records,
+            summary.header.kindred_version,
+            summary.header.schema_version
+        );
+        return Ok(());
+    }
     let data = args.folder.resolve()?;
     let started = Instant::now();
     let bar = bar();
     let summary = backup::restore(&args.file, &data, |p| show(&bar, p))
         .with_context(|| format!("restore of {} failed", args.file.display()))?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "Restored {} as it was at {}: {} records into {} in {:.1} s.",
         summary.header.node_name,
         when(&summary),
@@ -117,7 +147,7 @@ pub(crate) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         data.display(),
         started.elapsed().as_secs_f64()
     );
-    println!(
+    say!(
         "Before you start it: make sure the old node is stopped for good (two nodes with one key split the federation),\n\
          and start it while its paired nodes are up: it first fetches back from them what it wrote after this backup.\n\
          Start it with: kindred serve --data {}",

@@ -20,15 +20,18 @@ pub(crate) fn doctor(args: DoctorArgs) -> anyhow::Result<bool> {
     let mut config = match kindred_server::Config::load(args.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
-            println!("PROBLEM  The config cannot be used: {e:#}.");
-            println!("         -> Fix it (deploy/kindred.example.toml explains every setting).");
+            say!(
+                "PROBLEM  The config cannot be used: {:#}.",
+                anyhow::Error::from(e)
+            );
+            say!("         -> Fix it (deploy/kindred.example.toml explains every setting).");
             return Ok(false);
         }
     };
     if let Some(data) = args.data {
         config.server.data_dir = data;
     }
-    println!(
+    say!(
         "Checking the node in {}{}\n",
         config.server.data_dir.display(),
         args.config
@@ -53,16 +56,16 @@ pub(crate) fn doctor(args: DoctorArgs) -> anyhow::Result<bool> {
                 "PROBLEM"
             }
         };
-        println!("{label}  {}", f.what);
+        say!("{label}  {}", f.what);
         if let Some(fix) = &f.fix {
-            println!("         -> {fix}");
+            say!("         -> {fix}");
         }
     }
-    println!();
+    say!();
     match (problems, warnings) {
-        (0, 0) => println!("All good."),
-        (0, w) => println!("No problems; {w} warning(s) to look at."),
-        (p, w) => println!("{p} problem(s) to fix, {w} warning(s)."),
+        (0, 0) => say!("All good."),
+        (0, w) => say!("No problems; {w} warning(s) to look at."),
+        (p, w) => say!("{p} problem(s) to fix, {w} warning(s)."),
     }
     Ok(report.worst() < Level::Problem)
 }

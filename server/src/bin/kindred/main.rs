@@ -1,6 +1,14 @@
 //! `kindred`: runs a Kindred node (`serve`: parses arguments, loads the config, starts
 //! logging, binds, and hands over to `kindred_server::run`), and backs it up and restores it.
 
+/// `println!` that does not panic when the reader has gone (`kindred doctor | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod backup;
 mod doctor;
 

@@ -13,6 +13,7 @@ use tokio::net::UnixListener;
 
 use super::{BackupError, CONTROL_SOCKET};
 use crate::node::Node;
+use crate::store::SnapshotError;
 
 /// How long a client may take to send its command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -22,8 +23,10 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 /// need it stopped.
 pub(crate) async fn serve(node: Node) {
     let path = node.config().server.data_dir.join(CONTROL_SOCKET);
-    // The database lock is held, so a socket file left here is from a node that died.
+    // The database lock is held, so a socket file or snapshot left here is from a node
+    // that died.
     let _ = std::fs::remove_file(&path);
+    remove_leftovers(&node.config().server.data_dir);
     let listener = match UnixListener::bind(&path) {
         Ok(l) => l,
         Err(e) => {
@@ -46,10 +49,21 @@ pub(crate) async fn serve(node: Node) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// The longest command line read (bytes): commands are single words.
+const MAX_COMMAND: u64 = 1024;
+
+/// How long a client may leave a backup unread before it is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 async fn answer(node: Node, stream: tokio::net::UnixStream) {
+    use tokio::io::AsyncReadExt;
     let mut reader = tokio::io::BufReader::new(stream);
     let mut line = String::new();
-    let read = tokio::time::timeout(COMMAND_TIMEOUT, reader.read_line(&mut line)).await;
+    let read = tokio::time::timeout(
+        COMMAND_TIMEOUT,
+        (&mut reader).take(MAX_COMMAND).read_line(&mut line),
+    )
+    .await;
     if !matches!(read, Ok(Ok(n)) if n > 0) {
         return;
     }
@@ -66,17 +80,25 @@ async fn answer(node: Node, stream: tokio::net::UnixStream) {
             }
         }
         "peers" => {
-            let mut stream = stream;
-            let views = node.peer_views().map_err(|e| e.to_string());
-            let body = match views {
+            let body = match node.peer_views() {
                 Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
                 Err(e) => {
                     tracing::warn!(error = %e, "control socket: cannot list peers");
                     Vec::new()
                 }
             };
-            use tokio::io::AsyncWriteExt;
-            let _ = stream.write_all(&body).await;
+            reply(stream, body).await;
+        }
+        "status" => {
+            let config = node.config();
+            let status = Status {
+                name: config.node.name.to_string(),
+                node_id: node.node_id().to_string(),
+                public_url: config.public_url(),
+                public_url_set: config.node.public_url.is_some(),
+                listen: config.server.listen.to_string(),
+            };
+            reply(stream, serde_json::to_vec(&status).unwrap_or_default()).await;
         }
         other => {
             tracing::warn!(
@@ -87,21 +109,124 @@ async fn answer(node: Node, stream: tokio::net::UnixStream) {
     }
 }
 
-fn send_backup(node: &Node, stream: UnixStream) {
+/// Sends `body` and closes; a client that does not read is left behind after a while.
+async fn reply(mut stream: tokio::net::UnixStream, body: Vec<u8>) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, stream.write_all(&body)).await;
+}
+
+/// What the running node says of itself (`status`), for `kindred doctor`: it may have been
+/// started with flags the doctor does not see.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Status {
+    pub(crate) name: String,
+    pub(crate) node_id: String,
+    pub(crate) public_url: String,
+    pub(crate) public_url_set: bool,
+    pub(crate) listen: String,
+}
+
+/// Takes the snapshot into a private file in the data folder (so writers wait only as long
+/// as the local copy takes, never on the client), then sends that file. A client that
+/// stops reading for [`SEND_TIMEOUT`] is dropped.
+fn send_backup(node: &Node, mut stream: UnixStream) {
     let started = std::time::Instant::now();
     tracing::info!("backup started");
-    if let Err(e) = stream.set_nonblocking(false) {
-        return tracing::warn!(error = %e, "control socket");
-    }
-    let out = std::io::BufWriter::with_capacity(1 << 20, stream);
-    match super::write_snapshot(
+    let dir = &node.config().server.data_dir;
+    let (path, file) = match temp_file(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "backup: cannot make a file for the snapshot");
+            return fail(
+                node,
+                stream,
+                &format!("the node cannot write its snapshot: {e}"),
+            );
+        }
+    };
+    let header = super::header(
         node.store(),
         node.config().node.name.as_str(),
         node.keypair(),
-        out,
-    ) {
-        Ok(_) => tracing::info!(took = ?started.elapsed(), "backup sent"),
-        Err(e) => tracing::warn!(error = %e, took = ?started.elapsed(), "backup failed"),
+    );
+    let written = super::write_snapshot(
+        node.store(),
+        &header,
+        node.keypair(),
+        std::io::BufWriter::with_capacity(1 << 20, file),
+    )
+    .and_then(|w| {
+        w.into_inner()
+            .map_err(|e| SnapshotError::Sink(e.into_error()))
+    })
+    .and_then(|f| f.sync_all().map_err(SnapshotError::Sink));
+    let snapshot_took = started.elapsed();
+    let sent = written.map_err(|e| e.to_string()).and_then(|()| {
+        stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.set_write_timeout(Some(SEND_TIMEOUT)))
+            .and_then(|()| std::fs::File::open(&path))
+            .and_then(|mut f| std::io::copy(&mut f, &mut stream))
+            .map_err(|e| format!("sending it failed: {e}"))
+    });
+    let _ = std::fs::remove_file(&path);
+    match sent {
+        Ok(bytes) => {
+            tracing::info!(bytes, snapshot = ?snapshot_took, took = ?started.elapsed(), "backup sent")
+        }
+        Err(e) if e.starts_with("sending") => {
+            tracing::warn!(error = %e, took = ?started.elapsed(), "backup not delivered");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "backup failed");
+            fail(node, stream, &e);
+        }
+    }
+}
+
+/// Tells the client the backup failed, in the file format (header, then the failure).
+fn fail(node: &Node, stream: UnixStream, message: &str) {
+    let header = super::header(
+        node.store(),
+        node.config().node.name.as_str(),
+        node.keypair(),
+    );
+    let _ = stream.set_write_timeout(Some(SEND_TIMEOUT));
+    let key = super::key_text(node.keypair());
+    if let Ok(w) = super::format::BackupWriter::start(stream, &header, key.as_bytes()) {
+        let _ = w.fail(message);
+    }
+}
+
+/// A new private file in `dir` for a snapshot: `backup-<random>.tmp`, created exclusively
+/// with mode 0600. Leftovers from a node that stopped mid-backup are removed at start.
+fn temp_file(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let path = dir.join(format!("{TEMP_PREFIX}{}.tmp", hex::encode(bytes)));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((path, file))
+}
+
+/// Snapshot files start with this.
+const TEMP_PREFIX: &str = "backup-";
+
+/// Removes snapshot files left by a node that stopped while sending one.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -112,15 +237,33 @@ fn send_backup(node: &Node, stream: UnixStream) {
 pub(crate) fn request_peers(
     data_dir: &Path,
 ) -> Result<Option<Vec<kindred_protocol::api::PeerView>>, BackupError> {
+    request_json(data_dir, "peers")
+}
+
+/// Asks the node running on `data_dir` what it is and where (blocking); `None` when no
+/// node is running there.
+///
+/// Errors: as [`request_peers`].
+pub(crate) fn request_status(data_dir: &Path) -> Result<Option<Status>, BackupError> {
+    request_json(data_dir, "status")
+}
+
+/// The longest answer read to a JSON command (bytes).
+const MAX_ANSWER: u64 = 16 * 1024 * 1024;
+
+fn request_json<T: serde::de::DeserializeOwned>(
+    data_dir: &Path,
+    command: &str,
+) -> Result<Option<T>, BackupError> {
     use std::io::Read;
-    let Some(mut stream) = connect(data_dir, b"peers\n")? else {
+    let Some(stream) = connect(data_dir, format!("{command}\n").as_bytes())? else {
         return Ok(None);
     };
     let path = data_dir.join(CONTROL_SOCKET);
     let mut body = Vec::new();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .and_then(|()| stream.read_to_end(&mut body))
+        .and_then(|()| stream.take(MAX_ANSWER).read_to_end(&mut body))
         .map_err(|source| BackupError::Control {
             path: path.clone(),
             source,
@@ -157,6 +300,11 @@ fn connect(data_dir: &Path, command: &[u8]) -> Result<Option<UnixStream>, Backup
             ) =>
         {
             return Ok(None);
+        }
+        Err(e) if path.as_os_str().len() >= 108 => {
+            return Err(err(std::io::Error::other(format!(
+                "{e}: the data folder's path is too long for a Unix socket (108 bytes at most), so the node could not open one; use a shorter folder path (for example a link under /var/lib)"
+            ))));
         }
         Err(e) => return Err(err(e)),
     };

@@ -10,6 +10,7 @@
 
 pub(crate) mod control;
 pub mod format;
+mod output;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -130,23 +131,27 @@ pub fn backup(
     out: &Path,
     mut progress: impl FnMut(Progress),
 ) -> Result<Summary, BackupError> {
+    if let Err(e) = std::fs::read_dir(data_dir) {
+        return Err(if e.kind() == std::io::ErrorKind::NotFound {
+            BackupError::NoNode(data_dir.to_owned())
+        } else {
+            // Permission denied, most often: say so rather than "no node here".
+            BackupError::Node(NodeError::DataDir {
+                path: data_dir.to_owned(),
+                source: e,
+            })
+        });
+    }
     if !data_dir.join("node.key").exists() || !data_dir.join("db").exists() {
         return Err(BackupError::NoNode(data_dir.to_owned()));
     }
+    let (output, file) = output::Output::create(out)?;
     let source = source(data_dir)?;
-    let partial = partial_path(out);
     let output_err = |source| BackupError::Output {
         path: out.to_owned(),
         source,
     };
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(output_err)?;
-    let result = match source {
+    let summary = match source {
         Source::Online(stream) => {
             // Checked as it arrives, written as it is checked.
             let tee = Tee {
@@ -154,51 +159,34 @@ pub fn backup(
                 copy: BufWriter::with_capacity(1 << 20, file),
                 failed: None,
             };
-            read_through(Hashing::new(tee), &mut progress).and_then(|(summary, hashing)| {
-                let (file_sha256, tee) = hashing.finish();
-                if let Some(e) = tee.failed {
-                    return Err(output_err(e));
-                }
-                let file = tee
-                    .copy
-                    .into_inner()
-                    .map_err(|e| output_err(e.into_error()))?;
-                file.sync_all().map_err(output_err)?;
-                Ok(Summary {
-                    online: true,
-                    file_sha256,
-                    ..summary
-                })
-            })
+            let (summary, hashing) = read_through(Hashing::new(tee), &mut progress)?;
+            let (file_sha256, tee) = hashing.finish();
+            if let Some(e) = tee.failed {
+                return Err(output_err(e));
+            }
+            let file = tee
+                .copy
+                .into_inner()
+                .map_err(|e| output_err(e.into_error()))?;
+            file.sync_all().map_err(output_err)?;
+            Summary {
+                online: true,
+                file_sha256,
+                ..summary
+            }
         }
-        Source::Offline(store) => offline_backup(data_dir, store, file, out).and_then(|()| {
-            let f = File::open(&partial).map_err(output_err)?;
+        Source::Offline(store) => {
+            offline_backup(data_dir, store, file, out)?;
+            let f = File::open(output.path()).map_err(output_err)?;
             let reader = Hashing::new(BufReader::with_capacity(1 << 20, f));
-            read_through(reader, &mut progress).map(|(summary, hashing)| Summary {
+            let (summary, hashing) = read_through(reader, &mut progress)?;
+            Summary {
                 file_sha256: hashing.finish().0,
                 ..summary
-            })
-        }),
-    };
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
+            }
         }
     };
-    std::fs::rename(&partial, out).map_err(output_err)?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let sidecar = sha256_sidecar(out);
-    std::fs::write(&sidecar, format!("{}  {name}\n", summary.file_sha256)).map_err(output_err)?;
-    if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty())
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
+    output.finish(&summary.file_sha256)?;
     Ok(summary)
 }
 
@@ -206,12 +194,6 @@ pub fn backup(
 pub fn sha256_sidecar(file: &Path) -> PathBuf {
     let mut s = file.as_os_str().to_owned();
     s.push(".sha256");
-    PathBuf::from(s)
-}
-
-fn partial_path(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".partial");
     PathBuf::from(s)
 }
 
@@ -260,7 +242,7 @@ fn source(data_dir: &Path) -> Result<Source, BackupError> {
     if let Some(stream) = control::request_backup(data_dir)? {
         return Ok(Source::Online(stream));
     }
-    match Store::open(&data_dir.join("db")) {
+    match Store::open_as_is(&data_dir.join("db")) {
         Ok(store) => Ok(Source::Offline(store)),
         Err(in_use @ StoreError::InUse { .. }) => {
             for _ in 0..75 {
@@ -285,7 +267,8 @@ fn offline_backup(
     let keypair = read_key(data_dir)?;
     let name = store.node_name()?.unwrap_or_default();
     let writer = BufWriter::with_capacity(1 << 20, file);
-    let file = write_snapshot(&store, &name, &keypair, writer).map_err(|e| match e {
+    let header = header(&store, &name, &keypair);
+    let file = write_snapshot(&store, &header, &keypair, writer).map_err(|e| match e {
         SnapshotError::Sink(source) => BackupError::Output {
             path: out.to_owned(),
             source,
@@ -313,25 +296,34 @@ fn read_key(data_dir: &Path) -> Result<NodeKeypair, BackupError> {
     Ok(super::key_file::parse(&path, text.trim())?)
 }
 
+/// What a backup of `store` taken now says of itself.
+pub(crate) fn header(store: &Store, node_name: &str, keypair: &NodeKeypair) -> Header {
+    Header {
+        format: 1,
+        node_name: node_name.to_owned(),
+        node_id: keypair.node_id().to_string(),
+        schema_version: store.schema_version(),
+        created_at_ms: jiff::Timestamp::now().as_millisecond(),
+        kindred_version: env!("CARGO_PKG_VERSION").to_owned(),
+        records_estimate: store.record_estimate(),
+    }
+}
+
+/// The node key file's contents.
+pub(crate) fn key_text(keypair: &NodeKeypair) -> String {
+    format!("{}\n", hex::encode(keypair.seed()))
+}
+
 /// Writes a whole backup of `store` to `out`: the snapshot of one moment, then the
 /// checksum. Returns the writer.
 pub(crate) fn write_snapshot<W: Write>(
     store: &Store,
-    node_name: &str,
+    header: &Header,
     keypair: &NodeKeypair,
     out: W,
 ) -> Result<W, SnapshotError> {
-    let header = Header {
-        format: 1,
-        node_name: node_name.to_owned(),
-        node_id: keypair.node_id().to_string(),
-        schema_version: SCHEMA_VERSION,
-        created_at_ms: jiff::Timestamp::now().as_millisecond(),
-        kindred_version: env!("CARGO_PKG_VERSION").to_owned(),
-        records_estimate: store.record_estimate(),
-    };
-    let key = format!("{}\n", hex::encode(keypair.seed()));
-    let mut w = BackupWriter::start(out, &header, key.as_bytes()).map_err(SnapshotError::Sink)?;
+    let key = key_text(keypair);
+    let mut w = BackupWriter::start(out, header, key.as_bytes()).map_err(SnapshotError::Sink)?;
     let snapshot = store.snapshot(|item| match item {
         SnapshotItem::Tree(name) => w.tree(name),
         SnapshotItem::Record(k, v) => w.record(k, v),
@@ -413,6 +405,52 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
     }
 }
 
+/// Checks the backup `file` whole (checksum, header, key, tree names) without writing
+/// anything; returns what it holds.
+///
+/// Errors: [`BackupError::Input`], [`BackupError::Format`], [`BackupError::TooNew`],
+/// [`BackupError::Inconsistent`].
+pub fn check(file: &Path, mut progress: impl FnMut(Progress)) -> Result<Summary, BackupError> {
+    let f = File::open(file).map_err(|source| BackupError::Input {
+        path: file.to_owned(),
+        source,
+    })?;
+    let (summary, hashing) = read_through(
+        Hashing::new(BufReader::with_capacity(1 << 20, f)),
+        &mut progress,
+    )?;
+    if summary.header.schema_version > SCHEMA_VERSION {
+        return Err(BackupError::TooNew(summary.header.schema_version));
+    }
+    let reader = BackupReader::open(BufReader::new(File::open(file).map_err(|source| {
+        BackupError::Input {
+            path: file.to_owned(),
+            source,
+        }
+    })?))?;
+    backed_up_key(&reader, &summary.header)?;
+    Ok(Summary {
+        file_sha256: hashing.finish().0,
+        ..summary
+    })
+}
+
+/// The node key in a backup, checked against the node id its header gives.
+fn backed_up_key<R: Read>(
+    reader: &BackupReader<R>,
+    header: &Header,
+) -> Result<NodeKeypair, BackupError> {
+    let text = std::str::from_utf8(&reader.key)
+        .map_err(|_| BackupError::Inconsistent("the node key"))?
+        .trim();
+    let keypair = super::key_file::parse(Path::new("node.key (in the backup)"), text)
+        .map_err(|_| BackupError::Inconsistent("the node key"))?;
+    if keypair.node_id().to_string() != header.node_id {
+        return Err(BackupError::Inconsistent("the node key is not the node's"));
+    }
+    Ok(keypair)
+}
+
 /// Restores the backup `file` into `data_dir`, which must be missing or empty. The whole
 /// file is checked (checksum, header, key, tree names) before anything is written; if
 /// writing fails part-way, what was written is removed. The restored node keeps the
@@ -426,16 +464,8 @@ pub fn restore(
     data_dir: &Path,
     mut progress: impl FnMut(Progress),
 ) -> Result<Summary, BackupError> {
-    let existed = data_dir.exists();
-    if existed
-        && std::fs::read_dir(data_dir)
-            .map_err(|source| NodeError::DataDir {
-                path: data_dir.to_owned(),
-                source,
-            })?
-            .next()
-            .is_some()
-    {
+    // Refused at once, before a long check of the file; checked again under the lock.
+    if std::fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_some()) {
         return Err(BackupError::NotEmpty(data_dir.to_owned()));
     }
     let open = || -> Result<BufReader<File>, BackupError> {
@@ -452,30 +482,98 @@ pub fn restore(
         return Err(BackupError::TooNew(header.schema_version));
     }
     let reader = BackupReader::open(open()?)?;
-    let keypair = super::key_file::parse(Path::new("node.key (in the backup)"), {
-        std::str::from_utf8(&reader.key)
-            .map_err(|_| BackupError::Inconsistent("the node key"))?
-            .trim()
-    })
-    .map_err(|_| BackupError::Inconsistent("the node key"))?;
-    if keypair.node_id().to_string() != header.node_id {
-        return Err(BackupError::Inconsistent("the node key is not the node's"));
-    }
+    backed_up_key(&reader, header)?;
+    let claim = claim(data_dir)?;
     let result = fill(reader, data_dir, &checked, &mut progress);
-    if result.is_err() {
-        // Leave the folder as it was found: nothing half-restored for a node to start on.
-        if existed {
-            if let Ok(entries) = std::fs::read_dir(data_dir) {
-                for e in entries.flatten() {
-                    let _ = std::fs::remove_dir_all(e.path())
-                        .or_else(|_| std::fs::remove_file(e.path()));
-                }
-            }
-        } else {
-            let _ = std::fs::remove_dir_all(data_dir);
+    match result {
+        Ok(summary) => {
+            claim.hand_over(data_dir);
+            Ok(summary)
+        }
+        Err(e) => {
+            // Leave the folder as it was found: nothing half-restored for a node to start on.
+            claim.undo(data_dir);
+            Err(e)
         }
     }
-    result
+}
+
+/// A restore's hold on its target folder: locked (a second restore into it is refused),
+/// and known to have been empty or made by this restore.
+struct Claim {
+    /// The folder, open, holding the lock.
+    _lock: File,
+    /// Whether this restore made the folder.
+    made: bool,
+    /// The folder's owner when it was made ready beforehand (uid, gid).
+    owner: Option<(u32, u32)>,
+}
+
+fn claim(data_dir: &Path) -> Result<Claim, BackupError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let io = |source| {
+        BackupError::Node(NodeError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })
+    };
+    let made = match std::fs::DirBuilder::new().mode(0o700).create(data_dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(io(e)),
+    };
+    let meta = std::fs::metadata(data_dir).map_err(io)?;
+    if !meta.is_dir() {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    let lock = File::open(data_dir).map_err(io)?;
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    if std::fs::read_dir(data_dir).map_err(io)?.next().is_some() {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    Ok(Claim {
+        _lock: lock,
+        made,
+        owner: (!made).then(|| (meta.uid(), meta.gid())),
+    })
+}
+
+impl Claim {
+    /// A folder made ready for the node's user (`install -d -o kindred`) and restored into
+    /// by root: what was restored is given to that user, or the node could not open it.
+    fn hand_over(&self, data_dir: &Path) {
+        let Some((uid, gid)) = self.owner.filter(|(uid, _)| *uid != 0) else {
+            return;
+        };
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let mut pending = vec![data_dir.to_owned()];
+        while let Some(path) = pending.pop() {
+            if let Err(e) = std::os::unix::fs::lchown(&path, Some(uid), Some(gid)) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot give the restored file to the folder's owner");
+            }
+            if path.is_dir()
+                && let Ok(entries) = std::fs::read_dir(&path)
+            {
+                pending.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+    }
+
+    /// Removes what this restore wrote.
+    fn undo(&self, data_dir: &Path) {
+        if self.made {
+            let _ = std::fs::remove_dir_all(data_dir);
+        } else if let Ok(entries) = std::fs::read_dir(data_dir) {
+            for e in entries.flatten() {
+                let _ =
+                    std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+            }
+        }
+    }
 }
 
 /// Second pass of a restore: key, then records, then a flush.

@@ -29,6 +29,13 @@ pub(super) fn check(config: &Config) -> Vec<Finding> {
         });
         return found;
     };
+    if let Err(e) = std::fs::read_dir(dir) {
+        found.push(Finding::problem(
+            format!("Cannot look inside the data folder {shown}: {e}."),
+            "Run kindred doctor as the node's user (sudo -u kindred kindred doctor ...) or as root.",
+        ));
+        return found;
+    }
     if !dir.join("db").exists() || !dir.join("node.key").exists() {
         found.push(Finding::warning(
             format!("{shown} holds no node yet (no db or node.key)."),

@@ -29,15 +29,34 @@ pub(super) async fn check(config: &Config) -> Vec<Finding> {
             return found;
         }
     };
-    let own_id = own_id(&config.server.data_dir);
-    found.extend(public_address(config, own_id.as_deref(), &tls).await);
-    if let Some(cert) = &config.tls.cert_file {
-        found.push(match crate::tls::certificate_expiry(cert) {
-            Ok(at) => expiry_finding(&format!("The certificate in {}", cert.display()), at),
+    // The running node knows its address even when it was given on the command line.
+    let dir = config.server.data_dir.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        crate::node::backup::control::request_status(&dir)
+            .ok()
+            .flatten()
+    })
+    .await
+    .ok()
+    .flatten();
+    let own_id = status
+        .as_ref()
+        .map(|s| s.node_id.clone())
+        .or_else(|| own_id(&config.server.data_dir));
+    found.extend(public_address(config, status.as_ref(), own_id.as_deref(), &tls).await);
+    if let (Some(cert), Some(key)) = (&config.tls.cert_file, &config.tls.key_file) {
+        found.push(match crate::tls::server_config(cert, key) {
             Err(e) => Finding::problem(
-                format!("{e}."),
-                "Point tls.cert_file at the certificate chain (PEM), e.g. Let's Encrypt's fullchain.pem.",
+                format!("The node's certificate cannot be used: {e}."),
+                "Point tls.cert_file at the certificate chain (PEM, e.g. Let's Encrypt's fullchain.pem) and tls.key_file at its private key (privkey.pem), both readable by the node's user.",
             ),
+            Ok(_) => match crate::tls::certificate_expiry(cert) {
+                Ok(at) => expiry_finding(&format!("The certificate in {}", cert.display()), at),
+                Err(e) => Finding::problem(
+                    format!("{e}."),
+                    "Point tls.cert_file at the certificate chain (PEM), e.g. Let's Encrypt's fullchain.pem.",
+                ),
+            },
         });
     }
     found.extend(peers(config, &tls).await);
@@ -60,49 +79,83 @@ fn http(tls: &Arc<rustls::ClientConfig>) -> Option<reqwest::Client> {
         .ok()
 }
 
-/// `GET <url>/healthz`: the node id it answers with, or why it did not.
+/// The most of a `/healthz` answer read (bytes): a node's is a few hundred.
+const MAX_HEALTH_BYTES: usize = 64 * 1024;
+
+/// `GET <url>/healthz`: the node id it answers with, or why it did not. Reads at most
+/// [`MAX_HEALTH_BYTES`] within [`TIMEOUT`], whatever the other end sends.
 async fn health(client: &reqwest::Client, url: &str) -> Result<String, String> {
-    let response = client
-        .get(format!("{url}/healthz"))
-        .send()
+    let ask = async {
+        let mut response = client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .map_err(|e| plain_error(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("it answered {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| plain_error(&e))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_HEALTH_BYTES {
+                return Err("it did not answer as a Kindred node".to_owned());
+            }
+        }
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| "it did not answer as a Kindred node".to_owned())?;
+        value["node_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "it did not answer as a Kindred node".to_owned())
+    };
+    tokio::time::timeout(TIMEOUT, ask)
         .await
-        .map_err(|e| plain_error(&e))?;
-    if !response.status().is_success() {
-        return Err(format!("it answered {}", response.status()));
-    }
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|_| "it did not answer as a Kindred node".to_owned())?;
-    body["node_id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "it did not answer as a Kindred node".to_owned())
+        .unwrap_or_else(|_| Err(format!("no answer within {} seconds", TIMEOUT.as_secs())))
 }
 
-/// The deepest cause of an error: "Connection refused (os error 111)" rather than the
-/// whole chain of wrappers around it.
+/// The deepest cause of an error ("Connection refused (os error 111)" rather than the
+/// chain of wrappers around it), with certificate problems said in plain words.
 fn plain_error(e: &(dyn std::error::Error + 'static)) -> String {
     let mut deepest = e;
     while let Some(s) = deepest.source() {
         deepest = s;
     }
-    deepest.to_string()
+    let raw = deepest.to_string();
+    let lower = raw.to_ascii_lowercase();
+    let certificate = |what: &str| format!("its certificate {what}");
+    if lower.contains("expired") || lower.contains("verification time") {
+        certificate("has expired")
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        certificate("is for another name")
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        certificate(
+            "is not from an authority this server trusts (set tls.extra_ca_file for a private one)",
+        )
+    } else if lower.contains("caused")
+        || lower.contains("causedasendentity")
+        || lower.contains("certificate")
+    {
+        certificate(&format!("cannot be checked ({raw})"))
+    } else {
+        raw
+    }
 }
 
 async fn public_address(
     config: &Config,
+    status: Option<&crate::node::backup::control::Status>,
     own_id: Option<&str>,
     tls: &Arc<rustls::ClientConfig>,
 ) -> Vec<Finding> {
-    let url = config.public_url();
+    let url = status.map_or_else(|| config.public_url(), |s| s.public_url.clone());
+    let url_set = status.map_or(config.node.public_url.is_some(), |s| s.public_url_set);
     let mut found = Vec::new();
-    if config.node.public_url.is_none() {
+    if !url_set {
         found.push(Finding::warning(
             format!("node.public_url is not set, so invite links and other nodes use {url}."),
             "Set node.public_url to the https:// address people reach this node at.",
         ));
-    } else if config.public_url_is_local() {
+    } else if is_local(&url) {
         found.push(Finding::warning(
             format!("The public address {url} only works on this computer."),
             "Set node.public_url to the address members and other nodes reach this node at.",
@@ -120,13 +173,17 @@ async fn public_address(
             "Check node.public_url, and the reverse proxy's upstream address (server.listen).",
         ),
         (Ok(_), None) => Finding::ok(format!("{url} answers as a Kindred node.")),
+        (Err(e), _) if e.starts_with("its certificate") => Finding::problem(
+            format!("The public address {url} does not check out: {e}."),
+            "Renew or replace the certificate served there (the reverse proxy's, or tls.cert_file): it must be valid today, for this name, from a trusted authority.",
+        ),
         (Err(e), _) => Finding::problem(
             format!("This server cannot reach its own public address {url}: {e}."),
             "Check the node is running, and the DNS name, firewall and reverse proxy in front of it (docs/running-a-node.md).",
         ),
     });
     if url.starts_with("https://")
-        && let Some(at) = served_certificate_expiry(&url, tls).await
+        && let Some(at) = served_certificate_expiry(&url).await
     {
         found.push(expiry_finding(
             &format!("The certificate served at {url}"),
@@ -137,10 +194,7 @@ async fn public_address(
 }
 
 /// The expiry of the certificate a TLS server at `url` presents, when it can be fetched.
-async fn served_certificate_expiry(
-    url: &str,
-    tls: &Arc<rustls::ClientConfig>,
-) -> Option<SystemTime> {
+async fn served_certificate_expiry(url: &str) -> Option<SystemTime> {
     let parsed = url::Url::parse(url).ok()?;
     let host = parsed.host_str()?.to_owned();
     let port = parsed.port_or_known_default()?;
@@ -149,7 +203,9 @@ async fn served_certificate_expiry(
             .await
             .ok()?;
         let name = rustls::pki_types::ServerName::try_from(host.clone()).ok()?;
-        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        // Read only, never trusted: an expired or unknown certificate is still read, so its
+        // date can be reported.
+        let stream = tokio_rustls::TlsConnector::from(read_only_tls())
             .connect(name, tcp)
             .await
             .ok()?;
@@ -157,6 +213,89 @@ async fn served_certificate_expiry(
         crate::tls::expiry(&first).ok()
     };
     tokio::time::timeout(TIMEOUT, connect).await.ok().flatten()
+}
+
+fn is_local(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
+    }
+}
+
+/// TLS settings that accept any certificate: only for reading a served certificate's
+/// expiry date; nothing is sent over such a connection.
+fn read_only_tls() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map(|b| {
+            b.dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth()
+        });
+    match config {
+        Ok(c) => Arc::new(c),
+        // The ring provider supports the default versions; keep a usable fallback anyway.
+        Err(_) => Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        ),
+    }
+}
+
+/// Accepts every certificate (see [`read_only_tls`]).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 fn expiry_finding(what: &str, at: SystemTime) -> Finding {

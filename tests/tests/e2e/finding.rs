@@ -461,15 +461,23 @@ async fn every_way_of_typing_a_word_meets_itself() {
         assert_eq!(e.code(), Some(ErrorCode::Conflict), "{look_alike:?}");
     }
 
-    // A name cannot carry a right-to-left override (or invisible characters) into pages.
-    let me = admin
+    // A name cannot carry a right-to-left override (or invisible characters) into pages:
+    // refused, saying which character, rather than quietly changed.
+    let e = admin
         .update_me(&UpdateMe {
             display_name: Some("Mallory \u{202E}tsurT hsA\u{200B}".into()),
+            ..UpdateMe::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::BadRequest));
+    assert!(e.to_string().contains("text direction override"), "{e}");
+    let me = admin
+        .update_me(&UpdateMe {
             time_zone: Some("asia/karachi".into()),
             ..UpdateMe::default()
         })
         .await
         .unwrap();
-    assert_eq!(me.display_name, "Mallory tsurT hsA");
     assert_eq!(me.time_zone, "Asia/Karachi", "the tz database's spelling");
 }

@@ -368,6 +368,24 @@ impl Client {
             .await
     }
 
+    /// Makes a single-use password-reset link for a member (admins); a new one replaces
+    /// the last.
+    pub async fn reset_link(&self, username: &str) -> Result<ResetLinkCreated, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["members", username, "reset-link"])?,
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Sets a new password with a reset link's token (no sign-in needed); every session of
+    /// the member ends.
+    pub async fn reset_password(&self, req: &ResetPassword) -> Result<(), ClientError> {
+        self.send(Method::POST, self.api(&["password-reset"])?, Some(req))
+            .await
+    }
+
     /// Topics with counts.
     pub async fn topics(&self) -> Result<Vec<TopicView>, ClientError> {
         self.get(self.api(&["topics"])?).await

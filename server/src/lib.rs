@@ -19,7 +19,7 @@ pub mod tls;
 mod web;
 
 pub use config::{Config, LogFormat};
-pub use node::{Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor};
+pub use node::{Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor, operator};
 
 /// Opens the node in `config.server.data_dir`, prints the one-time set-up link while no
 /// admin exists, and serves on `listener` until `shutdown` completes.

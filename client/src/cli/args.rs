@@ -454,6 +454,12 @@ pub(crate) enum MembersCommand {
         /// The username.
         username: String,
     },
+    /// Make a single-use link for a member who forgot their password (a new link
+    /// replaces the last; it expires after accounts.reset_link_hours).
+    ResetLink {
+        /// The username.
+        username: String,
+    },
 }
 
 /// A role, as typed on the command line.

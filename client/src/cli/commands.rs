@@ -729,6 +729,18 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let m = update_member(&signed_in()?, &username, None, Some(false)).await?;
             print(format!("{} is reinstated.", m.id), &m)?;
         }
+        Command::Members(MembersCommand::ResetLink { username }) => {
+            let r = signed_in()?.reset_link(&username).await?;
+            print(
+                format!(
+                    "Give this link to {} (and only to them): it lets them choose a new password, once, until {}.\n{}",
+                    r.username,
+                    output::time(r.expires_at),
+                    r.link
+                ),
+                &r,
+            )?;
+        }
     }
     Ok(())
 }

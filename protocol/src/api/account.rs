@@ -155,6 +155,30 @@ pub struct InviteCreated {
     pub expires_at: Timestamp,
 }
 
+/// `POST /api/v1/members/{username}/reset-link`: a single-use link for the member to set
+/// a new password (shown only now; a new one replaces the last).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetLinkCreated {
+    /// Whose password it resets.
+    pub username: String,
+    /// The link to give them (opens a page where they choose a new password).
+    pub link: String,
+    /// The secret token in the link.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/v1/password-reset`: sets a new password with a reset link's token. Every
+/// session of the member ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetPassword {
+    /// The token from the link.
+    pub token: String,
+    /// The new password.
+    pub password: String,
+}
+
 /// An invite as listed to admins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteView {

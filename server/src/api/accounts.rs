@@ -7,7 +7,8 @@ use super::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use kindred_protocol::api::{
     ChangePassword, CreateInvite, InviteCreated, InviteView, LoginRequest, MemberView,
-    RedeemInviteRequest, SessionCreated, SessionView, SetupRequest, UpdateMe, UpdateMember,
+    RedeemInviteRequest, ResetLinkCreated, ResetPassword, SessionCreated, SessionView,
+    SetupRequest, UpdateMe, UpdateMember,
 };
 
 use super::extract::{ApiJson, ApiPath};
@@ -132,4 +133,21 @@ pub(crate) async fn update_member(
     ApiJson(req): ApiJson<UpdateMember>,
 ) -> Result<Json<MemberView>, AppError> {
     Ok(Json(node.update_member(&auth, &member, req).await?))
+}
+
+pub(crate) async fn reset_link(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(member): ApiPath<String>,
+) -> Result<(StatusCode, Json<ResetLinkCreated>), AppError> {
+    let created = node.admin_reset_link(&auth, &member).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub(crate) async fn reset_password(
+    State(node): State<Node>,
+    ApiJson(req): ApiJson<ResetPassword>,
+) -> Result<StatusCode, AppError> {
+    node.reset_password(&req.token, &req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

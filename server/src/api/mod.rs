@@ -46,6 +46,8 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/invites/{id}", delete(accounts::revoke_invite))
         .route("/members", get(accounts::members))
         .route("/members/{member}", patch(accounts::update_member))
+        .route("/members/{member}/reset-link", post(accounts::reset_link))
+        .route("/password-reset", post(accounts::reset_password))
         .route("/members/{member}/posts", get(content::member_posts))
         .route("/topics", get(content::topics).post(content::create_topic))
         .route("/topics/{topic}", patch(content::update_topic))

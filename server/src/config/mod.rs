@@ -274,6 +274,8 @@ pub struct AccountsSection {
     pub invite_hours: u64,
     /// Shortest password accepted.
     pub min_password_chars: usize,
+    /// How long a password-reset link an admin makes stays valid, in hours.
+    pub reset_link_hours: u64,
 }
 
 /// Size and rate limits for clients.
@@ -412,6 +414,7 @@ impl Default for AccountsSection {
             session_hours: 24 * 30,
             invite_hours: 24 * 7,
             min_password_chars: 10,
+            reset_link_hours: 24,
         }
     }
 }
@@ -528,6 +531,7 @@ impl Config {
         let positive = [
             ("accounts.session_hours", self.accounts.session_hours),
             ("accounts.invite_hours", self.accounts.invite_hours),
+            ("accounts.reset_link_hours", self.accounts.reset_link_hours),
             ("tls.reload_check_seconds", self.tls.reload_check_seconds),
             (
                 "limits.max_request_bytes",

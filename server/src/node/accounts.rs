@@ -81,7 +81,7 @@ pub(crate) fn hash_bytes(secret: &[u8]) -> [u8; 32] {
 }
 
 /// A new random secret with a readable prefix, and its hash.
-fn new_secret(prefix: &str) -> Result<(String, [u8; 32]), AppError> {
+pub(super) fn new_secret(prefix: &str) -> Result<(String, [u8; 32]), AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
@@ -219,7 +219,7 @@ impl Node {
             .unwrap_or_else(|| self.organisation_zone())
     }
 
-    fn check_password(&self, password: &str) -> Result<(), AppError> {
+    pub(super) fn check_password(&self, password: &str) -> Result<(), AppError> {
         let min = self.config().accounts.min_password_chars;
         let prepared = super::passwords::prepare(password)?;
         if prepared.chars().count() < min {

@@ -17,6 +17,8 @@ mod key_file;
 mod live;
 mod markdown;
 mod mentoring;
+pub mod operator;
+mod password_resets;
 mod passwords;
 mod people;
 mod person;

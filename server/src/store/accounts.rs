@@ -270,7 +270,7 @@ impl Store {
             invite.revoked = true;
             let new = to_json("invites", &invite)?;
             match self
-                .trees()
+                .writer()
                 .invites
                 .compare_and_swap(hash, Some(old), Some(new))?
             {

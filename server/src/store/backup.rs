@@ -156,7 +156,7 @@ impl Store {
 const REBUILT: [&str; 3] = ["search_postings", "search_docs", "search_meta"];
 
 /// Every tree's name, in the order snapshots list them.
-const TREE_NAMES: [&str; 30] = [
+const TREE_NAMES: [&str; 31] = [
     "meta",
     "events",
     "event_ids",
@@ -187,11 +187,12 @@ const TREE_NAMES: [&str; 30] = [
     "held",
     "conflicts",
     "introducers",
+    "password_resets",
 ];
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &sled::Tree); 30] {
+    pub(crate) fn all(&self) -> [(&'static str, &sled::Tree); 31] {
         let trees = [
             &self.meta,
             &self.events,
@@ -223,6 +224,7 @@ impl Trees {
             &self.held,
             &self.conflicts,
             &self.introducers,
+            &self.password_resets,
         ];
         std::array::from_fn(|i| (TREE_NAMES[i], trees[i]))
     }

@@ -21,6 +21,7 @@ mod mentoring;
 mod meta;
 mod names;
 mod origin_log;
+mod password_resets;
 mod profiles;
 mod reactions;
 mod search;
@@ -46,6 +47,7 @@ pub(crate) use mentoring::{
     RequestRecord, RoundRecord,
 };
 pub(crate) use names::Binding;
+pub(crate) use password_resets::ResetRecord;
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
@@ -172,6 +174,7 @@ pub(crate) struct Trees {
     pub(crate) held: sled::Tree,
     pub(crate) conflicts: sled::Tree,
     pub(crate) introducers: sled::Tree,
+    pub(crate) password_resets: sled::Tree,
 }
 
 impl Store {
@@ -239,6 +242,7 @@ impl Store {
             held: t("held")?,
             conflicts: t("conflicts")?,
             introducers: t("introducers")?,
+            password_resets: t("password_resets")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

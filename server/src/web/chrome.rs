@@ -45,6 +45,8 @@ notices! {
     SignedIn = "signed-in", "You are signed in.";
     /// After signing out.
     SignedOut = "signed-out", "You are signed out. Thank you for being here.";
+    /// After setting a new password with a reset link.
+    PasswordReset = "password-reset", "Your new password is set, and every other sign-in has ended. Sign in with it now.";
     /// After publishing a post.
     Posted = "posted", "Your post is published.";
     /// After replying.

@@ -38,6 +38,10 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             "/join/{code}",
             get(accounts::join_form).post(accounts::join),
         )
+        .route(
+            "/reset/{token}",
+            get(accounts::reset_form).post(accounts::reset),
+        )
         .route("/help", get(help::help))
         .route("/topics/{topic}", get(content::topic))
         .route(
@@ -59,6 +63,10 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin", get(admin::index))
         .route("/admin/members", get(admin::members))
         .route("/admin/members/{username}", post(admin::update_member))
+        .route(
+            "/admin/members/{username}/reset-link",
+            post(admin::reset_link),
+        )
         .route("/admin/invites", post(admin::create_invite))
         .route("/admin/invites/{id}/revoke", post(admin::revoke_invite))
         .route(

@@ -486,3 +486,113 @@ async fn names_that_hide_or_imitate_are_refused_and_passwords_match_however_type
         Some(ErrorCode::InvalidCredentials)
     );
 }
+
+#[tokio::test]
+async fn an_admin_gets_a_member_back_in_with_a_single_use_link() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    let sam = node.member(&admin, "sam").await;
+    // Only admins make links.
+    let e = sam.reset_link("admin").await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Forbidden));
+    let e = admin.reset_link("nobody").await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::NotFound));
+
+    // A newer link replaces an older one.
+    let first = admin.reset_link("sam").await.unwrap();
+    let link = admin.reset_link("sam").await.unwrap();
+    assert!(
+        link.link.ends_with(&format!("/reset/{}", link.token)),
+        "{}",
+        link.link
+    );
+    let anyone = node.client();
+    let e = anyone
+        .reset_password(&ResetPassword {
+            token: first.token.clone(),
+            password: "a brand new password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Gone));
+
+    // A password the node does not accept leaves the link usable.
+    let e = anyone
+        .reset_password(&ResetPassword {
+            token: link.token.clone(),
+            password: "short".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::BadRequest));
+    anyone
+        .reset_password(&ResetPassword {
+            token: link.token.clone(),
+            password: "a brand new password".into(),
+        })
+        .await
+        .unwrap();
+    // Every session Sam had has ended; the old password is gone; the new one works.
+    assert_eq!(
+        sam.me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthorized)
+    );
+    assert_eq!(
+        node.client()
+            .login("sam", PASSWORD)
+            .await
+            .err()
+            .and_then(|e| e.code()),
+        Some(ErrorCode::InvalidCredentials)
+    );
+    node.client()
+        .login("sam", "a brand new password")
+        .await
+        .unwrap();
+    // Once only.
+    let e = anyone
+        .reset_password(&ResetPassword {
+            token: link.token,
+            password: "another new password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Gone));
+}
+
+#[tokio::test]
+async fn a_reset_link_from_the_members_page_opens_a_page_to_choose_a_new_password() {
+    use kindred_tests::web::Browser;
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    node.member(&admin, "sam").await;
+    let mut web = Browser::new(&node.url());
+    web.sign_in("admin", PASSWORD).await;
+    let made = web
+        .submit("/admin/members", "/admin/members/sam/reset-link", &[])
+        .await;
+    assert_eq!(made.status, 201, "{}", made.html);
+    let link = made.value_of_id("reset-link").expect("the link is shown");
+    let path = link
+        .split_once("/reset/")
+        .map(|(_, t)| format!("/reset/{t}"))
+        .unwrap();
+
+    let mut sam = Browser::new(&node.url());
+    let form = sam.get(&path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.has("Choose a new password for sam"), "{}", form.html);
+    let short = sam.submit(&path, &path, &[("password", "short")]).await;
+    assert_eq!(short.status, 400);
+    assert!(short.has("at least"), "{}", short.html);
+    let done = sam
+        .submit(&path, &path, &[("password", "a brand new password")])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let signin = sam.follow(&done).await;
+    assert!(signin.has("Your new password is set"), "{}", signin.html);
+    sam.sign_in("sam", "a brand new password").await;
+    // The link is spent.
+    let again = sam.get(&path).await;
+    assert_eq!(again.status, 410, "{}", again.html);
+}

@@ -20,11 +20,16 @@ pub(crate) struct Folder {
 
 impl Folder {
     pub(crate) fn resolve(&self) -> anyhow::Result<PathBuf> {
+        Ok(self.config()?.server.data_dir)
+    }
+
+    /// The node's config, with `--data` applied.
+    pub(crate) fn config(&self) -> anyhow::Result<kindred_server::Config> {
+        let mut config = kindred_server::Config::load(self.config.as_deref(), std::env::vars())?;
         if let Some(d) = &self.data {
-            return Ok(d.clone());
+            config.server.data_dir = d.clone();
         }
-        let config = kindred_server::Config::load(self.config.as_deref(), std::env::vars())?;
-        Ok(config.server.data_dir)
+        Ok(config)
     }
 }
 

@@ -44,6 +44,21 @@ enum Command {
     Restore(backup::RestoreArgs),
     /// Check the node's set-up and links, and say what to fix (exit code 1 if anything).
     Doctor(doctor::DoctorArgs),
+    /// What the server's operator can do when no admin can sign in.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a single-use password-reset link for a member (for example the only admin),
+    /// through the running node or, when it is stopped, in its data folder.
+    ResetLink {
+        /// The member's username.
+        username: String,
+        #[command(flatten)]
+        folder: backup::Folder,
+    },
 }
 
 #[derive(clap::Args)]
@@ -75,6 +90,9 @@ fn main() {
         Command::Serve(args) => serve(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Admin(AdminCommand::ResetLink { username, folder }) => {
+            reset_link(&username, &folder)
+        }
         Command::Doctor(args) => match doctor::doctor(args) {
             Ok(true) => Ok(()),
             Ok(false) => std::process::exit(1),
@@ -118,6 +136,24 @@ fn choose_name(config: &mut Config) -> anyhow::Result<()> {
             Err(e) => eprintln!("That cannot be a node name: {e}. Try again."),
         }
     }
+}
+
+fn reset_link(username: &str, folder: &backup::Folder) -> anyhow::Result<()> {
+    let config = folder.config()?;
+    let created = kindred_server::operator::reset_link(&config, username)
+        .with_context(|| format!("no reset link for {username}"))?;
+    say!(
+        "Give this link to {} (and only to them). It lets them choose a new password, once, within {} hours; every other sign-in of theirs then ends:\n\n  {}\n",
+        created.username,
+        config.accounts.reset_link_hours,
+        created.link
+    );
+    if config.public_url_is_local() {
+        say!(
+            "(The link uses this node's address as configured; set node.public_url if it is not reachable from where they are.)"
+        );
+    }
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

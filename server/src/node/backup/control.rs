@@ -100,6 +100,22 @@ async fn answer(node: Node, stream: tokio::net::UnixStream) {
             };
             reply(stream, serde_json::to_vec(&status).unwrap_or_default()).await;
         }
+        command if command.starts_with("reset-link ") => {
+            let username = command.trim_start_matches("reset-link ").trim().to_owned();
+            let answer = match node
+                .make_reset_link(
+                    "the server's operator (kindred admin reset-link)",
+                    &username,
+                )
+                .await
+            {
+                Ok(created) => serde_json::to_vec(&Ok::<_, String>(created)),
+                Err(e) => serde_json::to_vec(&Err::<kindred_protocol::api::ResetLinkCreated, _>(
+                    e.to_string(),
+                )),
+            };
+            reply(stream, answer.unwrap_or_default()).await;
+        }
         other => {
             tracing::warn!(
                 command = other.chars().take(40).collect::<String>(),
@@ -246,6 +262,20 @@ pub(crate) fn request_peers(
 /// Errors: as [`request_peers`].
 pub(crate) fn request_status(data_dir: &Path) -> Result<Option<Status>, BackupError> {
     request_json(data_dir, "status")
+}
+
+/// Asks the node running on `data_dir` for a password-reset link for `username`
+/// (blocking); `None` when no node is running there. The inner error is the node's
+/// refusal (an unknown member).
+///
+/// Errors: as [`request_peers`].
+pub(crate) fn request_reset_link(
+    data_dir: &Path,
+    username: &str,
+) -> Result<Option<Result<kindred_protocol::api::ResetLinkCreated, String>>, BackupError> {
+    // One line: a name with a line break in it cannot smuggle a second command.
+    let username: String = username.chars().filter(|c| !c.is_control()).collect();
+    request_json(data_dir, &format!("reset-link {username}"))
 }
 
 /// The longest answer read to a JSON command (bytes).

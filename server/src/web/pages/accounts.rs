@@ -192,6 +192,8 @@ struct AccountPage {
     problems: Problems,
     /// On the set-up page: who this node is, and where it says it can be reached.
     node_facts: Option<NodeFacts>,
+    /// Only a new password is asked for (a reset link).
+    password_only: bool,
 }
 
 /// What the first admin should check before inviting anyone: the name is in every member
@@ -238,6 +240,7 @@ fn setup_page(node: &Node, csrf: String, form: AccountForm, problems: Problems) 
         min_password: node.config().accounts.min_password_chars,
         button: "Create admin account",
         problems,
+        password_only: false,
         node_facts: Some(NodeFacts {
             name: node.config().node.name.to_string(),
             public_url: node.config().public_url(),
@@ -341,6 +344,7 @@ fn join_page(
         button: "Create my account",
         problems,
         node_facts: None,
+        password_only: false,
     }
 }
 
@@ -391,6 +395,71 @@ pub(crate) async fn join(
     }
     let (csrf, cookie) = form_token(&node, &headers);
     let page = join_page(&node, &code, csrf, form, problems);
+    let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
+    Ok(with_cookie(response.into_response(), cookie))
+}
+
+fn reset_page(
+    node: &Node,
+    token: &str,
+    username: String,
+    csrf: String,
+    problems: Problems,
+) -> AccountPage {
+    AccountPage {
+        chrome: Chrome::public(node, "Choose a new password"),
+        lede: format!(
+            "Choose a new password for {username}. Once it is set, you are signed out everywhere else, and this link stops working."
+        ),
+        action: format!("/reset/{}", crate::web::views::path_segment(token)),
+        csrf,
+        ask_token: false,
+        token: String::new(),
+        display_name: String::new(),
+        username,
+        min_password: node.config().accounts.min_password_chars,
+        button: "Set my new password",
+        problems,
+        node_facts: None,
+        password_only: true,
+    }
+}
+
+/// The page a password-reset link opens.
+pub(crate) async fn reset_form(
+    State(node): State<Node>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let username = node.reset_for(&token)?;
+    let (csrf, cookie) = form_token(&node, &headers);
+    let page = reset_page(&node, &token, username, csrf, Problems::default());
+    let response = render_with_status(&page, &page.chrome, StatusCode::OK)?;
+    Ok(with_cookie(response, cookie))
+}
+
+/// Sets the new password; then the member signs in with it.
+pub(crate) async fn reset(
+    State(node): State<Node>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: AccountForm = public_form(&headers, &body)?;
+    let username = node.reset_for(&token)?;
+    let mut problems = Problems::default();
+    match node.reset_password(&token, &form.password).await {
+        Ok(_) => return Ok(see_other(&node, "/signin", Some(Flash::PasswordReset))),
+        Err(
+            e @ AppError::Refused {
+                code: ErrorCode::BadRequest,
+                ..
+            },
+        ) => problems.refused("password", e)?,
+        Err(e) => return Err(e.into()),
+    }
+    let (csrf, cookie) = form_token(&node, &headers);
+    let page = reset_page(&node, &token, username, csrf, problems);
     let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
     Ok(with_cookie(response.into_response(), cookie))
 }

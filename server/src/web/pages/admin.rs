@@ -66,6 +66,9 @@ struct MembersPage {
     invites: Vec<InviteRow>,
     created: Option<InviteCreated>,
     created_expires: Option<When>,
+    /// A password-reset link just made (shown once, on this page only).
+    reset: Option<kindred_protocol::api::ResetLinkCreated>,
+    reset_expires: Option<When>,
     problems: Problems,
 }
 
@@ -117,6 +120,8 @@ fn members_page(node: &Node, viewer: &Viewer) -> Result<MembersPage, PageError> 
         invites,
         created: None,
         created_expires: None,
+        reset: None,
+        reset_expires: None,
         problems: Problems::default(),
     })
 }
@@ -163,6 +168,22 @@ pub(crate) async fn create_invite(
     let mut page = members_page(&node, &viewer)?;
     page.created_expires = Some(When::new(created.expires_at, Timestamp::now(), &viewer.tz));
     page.created = Some(created);
+    render_with_status(&page, &page.chrome, StatusCode::CREATED)
+}
+
+/// Makes a password-reset link for a member and shows it on the page (a secret: never in
+/// a redirect URL or cookie).
+pub(crate) async fn reset_link(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(username): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let _: std::collections::HashMap<String, String> = member_form(&viewer, &body)?;
+    let created = node.admin_reset_link(&viewer.auth, &username).await?;
+    let mut page = members_page(&node, &viewer)?;
+    page.reset_expires = Some(When::new(created.expires_at, Timestamp::now(), &viewer.tz));
+    page.reset = Some(created);
     render_with_status(&page, &page.chrome, StatusCode::CREATED)
 }
 

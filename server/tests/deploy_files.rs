@@ -155,3 +155,68 @@ fn every_setting_in_the_compose_file_is_one_the_node_accepts() {
     assert!(text.contains("dockerfile: deploy/Containerfile"));
     assert!(repo().join("deploy/caddy/Caddyfile.demo").exists());
 }
+
+/// Runs a checker from where `scripts/test` installs it; `None` (said on stderr) where it
+/// is not installed (a plain `cargo test` before `scripts/test` ever ran).
+fn run_checker(tool: &Path, args: &[&str]) -> Option<std::process::Output> {
+    if !tool.exists() {
+        eprintln!(
+            "{} is not installed here (scripts/test installs it); not checked",
+            tool.display()
+        );
+        return None;
+    }
+    Some(
+        std::process::Command::new(tool)
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_containerfile_passes_the_linter() {
+    let linter = repo().join("tests/browser/node_modules/.bin/dockerfile-utils");
+    let Some(out) = run_checker(&linter, &["lint", "deploy/Containerfile"]) else {
+        return;
+    };
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains("Warning") && !said.contains("Error"),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_compose_file_is_read_by_podman_compose() {
+    let tool = repo().join("target/tools/venv/bin/podman-compose");
+    // `config` only reads and resolves the file: no container engine is asked anything.
+    let Some(out) = run_checker(
+        &tool,
+        &[
+            "--podman-path",
+            "/bin/echo",
+            "-f",
+            "deploy/compose.yaml",
+            "config",
+        ],
+    ) else {
+        return;
+    };
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for service in ["ash:", "birch:", "cedar:", "caddy:"] {
+        assert!(said.contains(service), "{service} in\n{said}");
+    }
+    assert!(said.contains("dockerfile: deploy/Containerfile"), "{said}");
+}

@@ -134,9 +134,20 @@ impl Node {
     }
 
     fn existing_topic(&self, name: &str) -> Result<TopicRecord, AppError> {
-        self.store()
-            .topic(name)?
-            .ok_or_else(|| AppError::not_found(format!("There is no topic called {name:?}.")))
+        if let Some(topic) = self.store().topic(name)? {
+            return Ok(topic);
+        }
+        // Known from other organisations' posts, but not added here.
+        let elsewhere = self
+            .store()
+            .topic_stats(name, |n| self.federation().is_blocked(n))?
+            .name;
+        Err(AppError::not_found(match elsewhere {
+            Some(shown) => format!(
+                "{shown:?} is a topic at other organisations in the network, not here yet: a moderator here adds it (Admin, Topics, with the same name) before anyone here can write in it."
+            ),
+            None => format!("There is no topic called {name:?}."),
+        }))
     }
 
     /// Creates a topic (moderators and admins).

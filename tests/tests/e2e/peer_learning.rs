@@ -337,3 +337,34 @@ async fn post_bodies_are_rendered_safely() {
     assert!(p.body_html.contains("&lt;script&gt;"), "{}", p.body_html);
     assert!(!p.body_html.contains("<img"), "{}", p.body_html);
 }
+
+#[tokio::test]
+async fn writing_in_a_topic_only_other_organisations_have_says_who_adds_it() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    kindred_tests::pair(&admin_a, &admin_b).await;
+    admin_a
+        .create_topic(&CreateTopic {
+            name: "General".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let post = NewPost {
+        title: "Hello".into(),
+        body: "From A".into(),
+        tags: vec![],
+        content_warning: None,
+    };
+    admin_a.create_post("General", &post).await.unwrap();
+    kindred_tests::eventually(20, || async {
+        let topics = admin_b.topics().await.ok()?;
+        topics.iter().any(|t| t.name == "General").then_some(())
+    })
+    .await;
+    let e = admin_b.create_post("General", &post).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::NotFound));
+    assert!(e.to_string().contains("a moderator here adds it"), "{e}");
+}

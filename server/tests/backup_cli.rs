@@ -75,6 +75,17 @@ fn an_admin_backs_up_a_running_node_and_restores_it_elsewhere() {
     assert_eq!(health["name"], "north.test");
     again.kill();
 
+    // A restore cut short (its marker still there) is not started.
+    std::fs::write(elsewhere.join("RESTORE-IN-PROGRESS"), "").unwrap();
+    let out = kindred(
+        &["serve", "--listen", "127.0.0.1:0", "--data"],
+        &[&elsewhere],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("did not finish"), "{said}");
+    std::fs::remove_file(elsewhere.join("RESTORE-IN-PROGRESS")).unwrap();
+
     // A database without its key is not quietly given a new identity.
     std::fs::remove_file(elsewhere.join("node.key")).unwrap();
     let out = kindred(

@@ -171,6 +171,22 @@ impl Node {
             ));
         }
         check_len("description", &req.description, MAX_BIO_BYTES)?;
+        // Letters from another script that look the same ("Gеneral" with a Cyrillic е)
+        // would make a second topic people cannot tell apart.
+        if let Some(other) = self
+            .store()
+            .topics()?
+            .into_iter()
+            .find(|t| kindred_protocol::names::look_alike(&t.name, &name))
+        {
+            return Err(AppError::new(
+                kindred_protocol::api::ErrorCode::Conflict,
+                format!(
+                    "There is already a topic “{}” that looks the same; use that one, or a name that looks different.",
+                    other.name
+                ),
+            ));
+        }
         let record = TopicRecord {
             name,
             description: req.description.trim().to_owned(),

@@ -1,4 +1,4 @@
-//! Members' display names: one line, a PRECIS nickname (`kindred_protocol::names`), short
+//! Members' display names: one line, a nickname (`kindred_protocol::names`), short
 //! enough for a byline, and not one that looks like another member's here (so nobody can
 //! take the admin's byline with a Greek "Α" or an invisible character).
 
@@ -41,10 +41,9 @@ impl Node {
         username: Option<&str>,
     ) -> Result<String, AppError> {
         let name = clean(name)?;
-        let wanted = kindred_protocol::names::skeleton(&name);
         let lookalike = self.store().members()?.into_iter().any(|m| {
             Some(m.username.as_str()) != username
-                && kindred_protocol::names::skeleton(&m.display_name) == wanted
+                && kindred_protocol::names::look_alike(&m.display_name, &name)
         });
         if lookalike {
             return Err(AppError::new(

@@ -111,6 +111,15 @@ pub enum NodeError {
         /// The data folder.
         path: PathBuf,
     },
+    /// A restore into the folder was cut short.
+    #[error(
+        "a restore into {} did not finish, so it holds only part of the node: restore the backup again into an empty folder (kindred restore)",
+        path.display()
+    )]
+    UnfinishedRestore {
+        /// The data folder.
+        path: PathBuf,
+    },
     /// The database failed (its message says how).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -199,6 +208,8 @@ pub(crate) struct Limits {
     pub(crate) streams_by_address: rate_limit::Counter<IpAddr>,
     /// Searches allowed to run at once.
     pub(crate) searches: tokio::sync::Semaphore,
+    /// Held while a backup snapshot is taken and sent: one at a time.
+    pub(crate) backup: std::sync::Mutex<()>,
 }
 
 impl Node {
@@ -226,6 +237,9 @@ impl Node {
         let tls_client = crate::tls::client_config(config.tls.extra_ca_file.as_deref())?;
         let dir = config.server.data_dir.clone();
         data_dir::make_private(&dir, config.server.allow_shared_data_dir)?;
+        if dir.join(backup::RESTORING).exists() {
+            return Err(NodeError::UnfinishedRestore { path: dir });
+        }
         if dir.join("db").exists() && !dir.join("node.key").exists() {
             return Err(NodeError::KeyMissing { path: dir });
         }
@@ -286,6 +300,7 @@ impl Node {
             searches: tokio::sync::Semaphore::new(search::concurrency(
                 config.limits.concurrent_searches,
             )),
+            backup: std::sync::Mutex::new(()),
         };
         let node = Node {
             inner: Arc::new(Inner {

@@ -469,6 +469,42 @@ async fn names_that_hide_or_imitate_are_refused_and_passwords_match_however_type
     })
     .await
     .unwrap();
+    // Emoji of any Unicode version, skin tones and joined sequences are names too; a
+    // Braille blank is not.
+    let me = ann
+        .update_me(&UpdateMe {
+            display_name: Some("Ann 🙂 👋🏽 🏳\u{FE0F}\u{200D}🌈".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(me.display_name, "Ann 🙂 👋🏽 🏳\u{FE0F}\u{200D}🌈");
+    let e = ann
+        .update_me(&UpdateMe {
+            display_name: Some("Admin\u{2800}".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Braille blank"), "{e}");
+    // Topics that look the same are one, whatever script the letters are from.
+    admin
+        .create_topic(&CreateTopic {
+            name: "General".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let e = admin
+        .create_topic(&CreateTopic {
+            name: "G\u{0435}neral".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Conflict));
 
     // A password chosen with "é" as one character signs in typed as "e" plus an accent.
     let composed = "café con leche every morning";

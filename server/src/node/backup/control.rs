@@ -146,6 +146,14 @@ pub(crate) struct Status {
 /// as the local copy takes, never on the client), then sends that file. A client that
 /// stops reading for [`SEND_TIMEOUT`] is dropped.
 fn send_backup(node: &Node, mut stream: UnixStream) {
+    let Ok(_one_at_a_time) = node.limits().backup.try_lock() else {
+        tracing::info!("backup refused: another one is being taken");
+        return fail(
+            node,
+            stream,
+            "another backup of this node is being taken; try again when it has finished",
+        );
+    };
     let started = std::time::Instant::now();
     tracing::info!("backup started");
     let dir = &node.config().server.data_dir;
@@ -182,7 +190,7 @@ fn send_backup(node: &Node, mut stream: UnixStream) {
             .set_nonblocking(false)
             .and_then(|()| stream.set_write_timeout(Some(SEND_TIMEOUT)))
             .and_then(|()| std::fs::File::open(&path))
-            .and_then(|mut f| std::io::copy(&mut f, &mut stream))
+            .and_then(|f| send_in_time(f, &mut stream))
             .map_err(|e| format!("sending it failed: {e}"))
     });
     let _ = std::fs::remove_file(&path);
@@ -196,6 +204,33 @@ fn send_backup(node: &Node, mut stream: UnixStream) {
         Err(e) => {
             tracing::warn!(error = %e, "backup failed");
             fail(node, stream, &e);
+        }
+    }
+}
+
+/// Copies the snapshot to the client, giving up when it reads too slowly: every write
+/// within [`SEND_TIMEOUT`], and the whole at no less than 256 KB/s after the first
+/// [`SEND_TIMEOUT`] (a client trickling a few bytes a minute would otherwise keep the
+/// snapshot file for hours).
+fn send_in_time(mut file: std::fs::File, stream: &mut UnixStream) -> std::io::Result<u64> {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut sent = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            stream.flush()?;
+            return Ok(sent);
+        }
+        stream.write_all(&buf[..n])?;
+        sent += n as u64;
+        let allowed = SEND_TIMEOUT + Duration::from_secs(sent / (256 * 1024));
+        if started.elapsed() > allowed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client read the backup too slowly",
+            ));
         }
     }
 }
@@ -296,7 +331,16 @@ fn request_json<T: serde::de::DeserializeOwned>(
         .and_then(|()| stream.take(MAX_ANSWER).read_to_end(&mut body))
         .map_err(|source| BackupError::Control {
             path: path.clone(),
-            source,
+            source: if matches!(
+                source.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                std::io::Error::other(
+                    "the node did not answer within 30 seconds: it may be stuck; look at its log, or restart it",
+                )
+            } else {
+                source
+            },
         })?;
     serde_json::from_slice(&body)
         .map(Some)

@@ -27,6 +27,9 @@ use crate::store::{SCHEMA_VERSION, SnapshotError, SnapshotItem, Store, StoreErro
 /// The control socket's file name inside the data folder.
 pub const CONTROL_SOCKET: &str = "control.sock";
 
+/// A file present while a restore fills a folder; a node does not start where it is.
+pub const RESTORING: &str = "RESTORE-IN-PROGRESS";
+
 /// Records written to the store per batch during a restore.
 const RESTORE_BATCH: usize = 10_000;
 
@@ -153,6 +156,14 @@ pub fn backup(
     };
     let summary = match source {
         Source::Online(stream) => {
+            // The node writes its snapshot first (seconds even for a large node), then
+            // sends without pause: a long silence means it is stuck.
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(300)))
+                .map_err(|source| BackupError::Control {
+                    path: data_dir.join(CONTROL_SOCKET),
+                    source,
+                })?;
             // Checked as it arrives, written as it is checked.
             let tee = Tee {
                 input: BufReader::with_capacity(1 << 20, stream),
@@ -550,15 +561,51 @@ impl Claim {
         if !rustix::process::geteuid().is_root() {
             return;
         }
-        let mut pending = vec![data_dir.to_owned()];
-        while let Some(path) = pending.pop() {
-            if let Err(e) = std::os::unix::fs::lchown(&path, Some(uid), Some(gid)) {
-                tracing::warn!(path = %path.display(), error = %e, "cannot give the restored file to the folder's owner");
+        // Walked through open folders, never following a link: the folder's owner could
+        // plant one while the restore runs, and root must not hand over what it points at.
+        let nofollow = rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::CLOEXEC
+            | rustix::fs::OFlags::NONBLOCK;
+        let Ok(root) = rustix::fs::open(
+            data_dir,
+            nofollow | rustix::fs::OFlags::DIRECTORY,
+            rustix::fs::Mode::empty(),
+        ) else {
+            tracing::warn!(path = %data_dir.display(), "cannot open the restored folder to hand it over");
+            return;
+        };
+        let mut pending = vec![(root, 0u32)];
+        while let Some((dir, depth)) = pending.pop() {
+            if let Err(e) = std::os::unix::fs::fchown(&dir, Some(uid), Some(gid)) {
+                tracing::warn!(error = %e, "cannot give a restored folder to the folder's owner");
             }
-            if path.is_dir()
-                && let Ok(entries) = std::fs::read_dir(&path)
-            {
-                pending.extend(entries.flatten().map(|e| e.path()));
+            let Ok(entries) = rustix::fs::Dir::read_from(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if name.to_bytes() == b"." || name.to_bytes() == b".." {
+                    continue;
+                }
+                // A link (ELOOP), or anything that cannot be opened: left as it is.
+                let Ok(fd) = rustix::fs::openat(&dir, name, nofollow, rustix::fs::Mode::empty())
+                else {
+                    continue;
+                };
+                let is_dir = rustix::fs::fstat(&fd)
+                    .map(|st| {
+                        rustix::fs::FileType::from_raw_mode(st.st_mode)
+                            == rustix::fs::FileType::Directory
+                    })
+                    .unwrap_or(false);
+                if is_dir && depth < 8 {
+                    pending.push((fd, depth + 1));
+                } else if !is_dir
+                    && let Err(e) = std::os::unix::fs::fchown(&fd, Some(uid), Some(gid))
+                {
+                    tracing::warn!(error = %e, "cannot give a restored file to the folder's owner");
+                }
             }
         }
     }
@@ -584,6 +631,17 @@ fn fill(
     progress: &mut impl FnMut(Progress),
 ) -> Result<Summary, BackupError> {
     super::data_dir::make_private(data_dir, false)?;
+    // Until it is removed at the end, the node refuses to start here: a restore cut short
+    // (killed, a power cut) must not leave a node with the real key and half its data.
+    let marker = data_dir.join(RESTORING);
+    std::fs::write(
+        &marker,
+        "a restore into this folder did not finish; restore again into an empty folder\n",
+    )
+    .map_err(|source| NodeError::DataDir {
+        path: marker.clone(),
+        source,
+    })?;
     let key_path = data_dir.join("node.key");
     let key_err = |source| {
         BackupError::Node(NodeError::KeyFile {
@@ -644,6 +702,11 @@ fn fill(
         }
     }
     store.flush_now()?;
+    drop(store);
+    std::fs::remove_file(&marker).map_err(|source| NodeError::DataDir {
+        path: marker.clone(),
+        source,
+    })?;
     progress(Progress {
         bytes: reader.bytes,
         records,

@@ -30,7 +30,9 @@ fn err(out: &Path, source: std::io::Error) -> BackupError {
 fn create_new(dir: &Path, name: &str, suffix: &str) -> std::io::Result<(PathBuf, File)> {
     let mut bytes = [0u8; 6];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let path = dir.join(format!(".{name}.{}{suffix}", hex::encode(bytes)));
+    // Not hidden: a partial file left by a killed backup holds the node key, and the
+    // nightly rotation (`find -name 'kindred-*.kbak*'`) must see it to remove it.
+    let path = dir.join(format!("{name}.{}{suffix}", hex::encode(bytes)));
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -97,8 +99,14 @@ impl Output {
             let dir = File::open(&self.dir)?;
             // Held until `dir` is dropped: the two renames go together.
             rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)?;
-            std::fs::rename(&self.temp, &self.out)?;
-            std::fs::rename(&sidecar_temp, super::sha256_sidecar(&self.out))?;
+            // The checksum first: if it cannot be put in place (someone else's file in a
+            // sticky folder), the backup is not replaced either.
+            let sidecar = super::sha256_sidecar(&self.out);
+            std::fs::rename(&sidecar_temp, &sidecar)?;
+            if let Err(e) = std::fs::rename(&self.temp, &self.out) {
+                let _ = std::fs::remove_file(&sidecar);
+                return Err(e);
+            }
             dir.sync_all()
         })();
         if let Err(e) = renamed {

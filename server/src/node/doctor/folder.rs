@@ -45,6 +45,19 @@ pub(super) fn check(config: &Config) -> Vec<Finding> {
     found.push(owners(dir, meta.uid()));
     found.push(modes(dir, config.server.allow_shared_data_dir));
     found.extend(key_mode(dir));
+    if let Some(tls_key) = &config.tls.key_file
+        && let Ok(meta) = std::fs::metadata(tls_key)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        found.push(Finding::problem(
+            format!(
+                "The TLS private key {} has mode {:o}: other users can read it and pose as this node's address.",
+                tls_key.display(),
+                meta.permissions().mode() & 0o777
+            ),
+            format!("chmod 600 {} (and give it to the node's user)", tls_key.display()),
+        ));
+    }
     found.push(space(dir));
     found
 }

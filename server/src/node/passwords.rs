@@ -3,9 +3,11 @@
 //! password: "é" as one character or as "e" plus a combining accent (NFC), a no-break or
 //! full-width space (one ASCII space). Control characters are refused when a password is
 //! chosen. (Done here with current Unicode data: the PRECIS crates' tables end at Unicode
-//! 6.3 and refused every newer character, emoji included.) Hashes made before preparation (`MemberRecord::password_precis` false) are
-//! checked against the password as typed, then as prepared, and replaced with a prepared
-//! one at the next sign-in.
+//! 6.3 and refused every newer character, emoji included.)
+//!
+//! Hashes made before preparation (`MemberRecord::password_precis` false) are checked
+//! against the password as typed, then as prepared, and replaced with a prepared one at
+//! the next sign-in.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;

@@ -77,6 +77,9 @@ pub(crate) struct Entry {
     pub(crate) answers: Option<(String, String)>,
     /// The author's profile page.
     pub(crate) author_url: String,
+    /// The author's member id (`@sam:node`), shown on hover over their name, so a look-alike
+    /// display name can always be told apart.
+    pub(crate) author_id: String,
     /// For a reply, its thread's title.
     pub(crate) thread_title: Option<String>,
 }
@@ -128,6 +131,7 @@ impl Entry {
             root: post.thread_root.unwrap_or(post.id).to_string(),
             answers: None,
             author_url: profile_url(&post.author),
+            author_id: post.author.to_string(),
             thread_title: post.thread_title.clone(),
             id,
         }

@@ -182,6 +182,8 @@ async fn set_up_write_reply_react_and_search_without_javascript() {
     let thread = browser.follow(&replied).await;
     assert!(thread.has("Same here: short walks helped me too."));
     assert!(thread.has("Your reply is posted."));
+    // Hovering a byline's name shows the member id: a look-alike name can be told apart.
+    assert!(thread.has("title=\"@ada:localhost\""), "{}", thread.html);
 
     let reacted = browser
         .post(

@@ -672,16 +672,21 @@ impl Config {
     /// Whether [`Config::public_url`] only works on this computer (a loopback address or
     /// `localhost`): invite links and other nodes could not reach it.
     pub fn public_url_is_local(&self) -> bool {
-        let url = self.public_url();
-        let Ok(parsed) = url::Url::parse(&url) else {
-            return false;
-        };
-        match parsed.host() {
-            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
-            None => false,
-        }
+        url_is_local(&self.public_url())
+    }
+}
+
+/// Whether `url` only works on this computer (a loopback or unspecified address, or
+/// `localhost`).
+pub fn url_is_local(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<NodeKeypair, NodeError> {
                 .mode(0o600)
                 .open(&path)
                 .map_err(err)?;
-            file.write_all(format!("{}\n", hex::encode(keypair.seed())).as_bytes())
+            file.write_all(text(&keypair).as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(err)?;
             tracing::info!(node_id = %keypair.node_id(), "created a new node key");
@@ -40,6 +40,11 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<NodeKeypair, NodeError> {
         }
         Err(e) => Err(err(e)),
     }
+}
+
+/// The key file's contents: the seed in hex and a line end.
+pub(crate) fn text(keypair: &NodeKeypair) -> String {
+    format!("{}\n", hex::encode(keypair.seed()))
 }
 
 pub(crate) fn parse(path: &Path, text: &str) -> Result<NodeKeypair, NodeError> {

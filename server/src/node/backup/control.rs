@@ -157,7 +157,7 @@ fn send_backup(node: &Node, mut stream: UnixStream) {
     let started = std::time::Instant::now();
     tracing::info!("backup started");
     let dir = &node.config().server.data_dir;
-    let (path, file) = match temp_file(dir) {
+    let (path, file) = match super::create_private(dir, TEMP_PREFIX, ".tmp") {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, "backup: cannot make a file for the snapshot");
@@ -172,6 +172,7 @@ fn send_backup(node: &Node, mut stream: UnixStream) {
         node.store(),
         node.config().node.name.as_str(),
         node.keypair(),
+        node.store().record_estimate(),
     );
     let written = super::write_snapshot(
         node.store(),
@@ -241,27 +242,13 @@ fn fail(node: &Node, stream: UnixStream, message: &str) {
         node.store(),
         node.config().node.name.as_str(),
         node.keypair(),
+        0,
     );
     let _ = stream.set_write_timeout(Some(SEND_TIMEOUT));
     let key = super::key_text(node.keypair());
     if let Ok(w) = super::format::BackupWriter::start(stream, &header, key.as_bytes()) {
         let _ = w.fail(message);
     }
-}
-
-/// A new private file in `dir` for a snapshot: `backup-<random>.tmp`, created exclusively
-/// with mode 0600. Leftovers from a node that stopped mid-backup are removed at start.
-fn temp_file(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let path = dir.join(format!("{TEMP_PREFIX}{}.tmp", hex::encode(bytes)));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    Ok((path, file))
 }
 
 /// Snapshot files start with this.

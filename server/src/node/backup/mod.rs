@@ -278,7 +278,7 @@ fn offline_backup(
     let keypair = read_key(data_dir)?;
     let name = store.node_name()?.unwrap_or_default();
     let writer = BufWriter::with_capacity(1 << 20, file);
-    let header = header(&store, &name, &keypair);
+    let header = header(&store, &name, &keypair, store.record_estimate());
     let file = write_snapshot(&store, &header, &keypair, writer).map_err(|e| match e {
         SnapshotError::Sink(source) => BackupError::Output {
             path: out.to_owned(),
@@ -308,7 +308,14 @@ fn read_key(data_dir: &Path) -> Result<NodeKeypair, BackupError> {
 }
 
 /// What a backup of `store` taken now says of itself.
-pub(crate) fn header(store: &Store, node_name: &str, keypair: &NodeKeypair) -> Header {
+/// `records_estimate` is for progress bars only ([`Store::record_estimate`] counts every
+/// record, so a failure notice passes 0).
+pub(crate) fn header(
+    store: &Store,
+    node_name: &str,
+    keypair: &NodeKeypair,
+    records_estimate: u64,
+) -> Header {
     Header {
         format: 1,
         node_name: node_name.to_owned(),
@@ -316,13 +323,31 @@ pub(crate) fn header(store: &Store, node_name: &str, keypair: &NodeKeypair) -> H
         schema_version: store.schema_version(),
         created_at_ms: jiff::Timestamp::now().as_millisecond(),
         kindred_version: env!("CARGO_PKG_VERSION").to_owned(),
-        records_estimate: store.record_estimate(),
+        records_estimate,
     }
 }
 
 /// The node key file's contents.
 pub(crate) fn key_text(keypair: &NodeKeypair) -> String {
-    format!("{}\n", hex::encode(keypair.seed()))
+    super::key_file::text(keypair)
+}
+
+/// A new file `<dir>/<prefix><random><suffix>`, created exclusively (never through a link
+/// someone left there) with mode 0600: snapshot files, partial backups, checksum files.
+pub(super) fn create_private(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::io::Result<(PathBuf, File)> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let path = dir.join(format!("{prefix}{}{suffix}", hex::encode(bytes)));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((path, file))
 }
 
 /// Writes a whole backup of `store` to `out`: the snapshot of one moment, then the

@@ -5,7 +5,6 @@
 //! checksum: the final renames hold a lock on the folder.
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::BackupError;
@@ -26,19 +25,11 @@ fn err(out: &Path, source: std::io::Error) -> BackupError {
     }
 }
 
-/// A new file in `dir` named from `name`, created exclusively with mode 0600.
+/// A new private file in `dir` named from `name`. Not hidden: a partial file left by a
+/// killed backup holds the node key, and the nightly rotation (`find -name
+/// 'kindred-*.kbak*'`) must see it to remove it.
 fn create_new(dir: &Path, name: &str, suffix: &str) -> std::io::Result<(PathBuf, File)> {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    // Not hidden: a partial file left by a killed backup holds the node key, and the
-    // nightly rotation (`find -name 'kindred-*.kbak*'`) must see it to remove it.
-    let path = dir.join(format!("{name}.{}{suffix}", hex::encode(bytes)));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    Ok((path, file))
+    super::create_private(dir, &format!("{name}."), suffix)
 }
 
 impl Output {

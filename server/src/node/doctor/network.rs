@@ -155,7 +155,7 @@ async fn public_address(
             format!("node.public_url is not set, so invite links and other nodes use {url}."),
             "Set node.public_url to the https:// address people reach this node at.",
         ));
-    } else if is_local(&url) {
+    } else if crate::config::url_is_local(&url) {
         found.push(Finding::warning(
             format!("The public address {url} only works on this computer."),
             "Set node.public_url to the address members and other nodes reach this node at.",
@@ -213,18 +213,6 @@ async fn served_certificate_expiry(url: &str) -> Option<SystemTime> {
         crate::tls::expiry(&first).ok()
     };
     tokio::time::timeout(TIMEOUT, connect).await.ok().flatten()
-}
-
-fn is_local(url: &str) -> bool {
-    match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
-        None => false,
-    }
 }
 
 /// TLS settings that accept any certificate: only for reading a served certificate's

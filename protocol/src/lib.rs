@@ -25,5 +25,13 @@ pub use event::{
 };
 pub use identity::{MemberId, NodeId, NodeKeypair, NodeName};
 
-/// The node-to-node link protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// The node-to-node link protocol version this crate speaks. Version 3 adds erasures and
+/// tombstones.
+pub const PROTOCOL_VERSION: u16 = 3;
+
+/// The oldest link protocol version this crate still links with. A version-2 node cannot
+/// carry out erasures: it is sent no tombstones, and its admin-facing peer entry says so.
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
+
+/// The first link protocol version that carries out erasures and relays tombstones.
+pub const ERASURE_PROTOCOL_VERSION: u16 = 3;

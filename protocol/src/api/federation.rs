@@ -59,6 +59,10 @@ pub struct PeerView {
     /// up, in ms.
     #[serde(default)]
     pub clock_offset_ms: Option<i64>,
+    /// The link protocol version it spoke on its last link; below
+    /// [`crate::ERASURE_PROTOCOL_VERSION`] it cannot carry out members' erasures.
+    #[serde(default)]
+    pub protocol_version: Option<u16>,
     /// The organisation running it, as its signed announcement says.
     #[serde(default)]
     pub organisation: Option<String>,
@@ -157,6 +161,8 @@ pub enum WarningKind {
     Clock,
     /// A peer brought as many nodes this node had never heard of as it may in a day.
     NewNodes,
+    /// A paired node runs an older Kindred that cannot carry out members' erasures.
+    OldVersion,
 }
 
 /// `GET /api/v1/peers/warnings`: something about the federation an admin should know.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::BodyCodec;
 use super::body::chat::{ChatMessage, ChatReaction, ConversationUpdate, ReadMarker};
+use super::body::erasure::{Erasure, Tombstone};
 use super::body::mentoring::{
     BuddyRequest, CheckIn, MatchAnswer, MatchProposal, MatchUpdate, MentorOffer,
 };
@@ -144,4 +145,9 @@ event_kinds! {
     MatchUpdate(MatchUpdate) = 16, Directed;
     /// Where a node can be reached.
     NodeAnnouncement(NodeAnnouncement) = 17, SharedLog;
+    /// A member's account is deleted: drop everything they wrote.
+    Erasure(Erasure) = 18, SharedLog;
+    /// What a node holds in place of an erased shared-log event. Never inside an event
+    /// payload: tombstones have their own signed form (`SignedEvent::tombstone`).
+    Tombstone(Tombstone) = 0xFFFF, SharedLog;
 }

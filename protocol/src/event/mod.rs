@@ -12,5 +12,6 @@ pub use ids::{ConversationId, EventId, Timestamp};
 pub use kind::{DeliveryClass, EventBody, EventKind};
 pub use payload::{
     Audience, EVENT_FORMAT_VERSION, EVENT_MAGIC, EventPayload, ORIGIN_RANGE, References,
+    TOMBSTONE_MAGIC,
 };
 pub use signed::{SignedEvent, VerifiedEvent};

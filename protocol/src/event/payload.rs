@@ -13,6 +13,10 @@ use crate::limits::{MAX_DIRECTED_RECIPIENTS, MAX_EVENT_BODY_BYTES, MAX_EVENT_PAY
 /// First four bytes of every event payload. Handshake transcripts start differently, so a
 /// node's signature on one can never be passed off as the other.
 pub const EVENT_MAGIC: [u8; 4] = *b"KDEV";
+/// First four bytes of a tombstone's signed bytes (what a node holds and relays in place of
+/// an erased shared-log event): magic, format version, origin (at [`ORIGIN_RANGE`]), seq
+/// (u64), the erased event's id, its author.
+pub const TOMBSTONE_MAGIC: [u8; 4] = *b"KDTB";
 /// The event format version this crate writes and reads.
 pub const EVENT_FORMAT_VERSION: u8 = 1;
 /// Byte range of the origin node id inside a payload, fixed so that a receiver can find
@@ -227,6 +231,54 @@ impl EventPayload {
             ),
             _ => Ok(()),
         }
+    }
+
+    /// The signed bytes of the tombstone for the shared-log event `id`, number `seq` of
+    /// `origin`'s log, written by `author`.
+    pub fn tombstone_bytes(origin: &NodeId, seq: u64, id: &EventId, author: &MemberId) -> Vec<u8> {
+        let mut w = Writer::with_capacity(128);
+        w.raw(&TOMBSTONE_MAGIC);
+        w.u8(EVENT_FORMAT_VERSION);
+        w.raw(origin.as_bytes());
+        w.u64(seq);
+        w.raw(id.as_bytes());
+        w.str(author.as_str());
+        w.into_bytes()
+    }
+
+    /// The payload a tombstone stands for: the erased event's origin, number and author,
+    /// time 0 and a [`EventBody::Tombstone`] body naming the erased id. Number 0 (a node's
+    /// own record of an erased directed event) reads as [`Audience::Local`].
+    pub fn from_tombstone_bytes(bytes: &[u8]) -> Result<(EventId, Self), DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.array::<4>("magic")? != TOMBSTONE_MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        let version = r.u8("version")?;
+        if version != EVENT_FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let origin = NodeId::from_bytes(r.array("origin")?);
+        // Number 0: a node's own record of an erased directed event, never sent.
+        let seq = r.u64("seq")?;
+        let id = EventId::from_bytes(r.array("tombstone.id")?);
+        let author = read_member(&mut r, "author")?;
+        r.finish("tombstone")?;
+        let body = EventBody::Tombstone(crate::event::body::erasure::Tombstone { erased: id });
+        Ok((
+            id,
+            Self {
+                origin,
+                created_at: Timestamp(0),
+                audience: match seq {
+                    0 => Audience::Local,
+                    seq => Audience::Shared { seq },
+                },
+                author,
+                refs: References::default(),
+                body,
+            },
+        ))
     }
 
     /// The shared-log sequence number, if this is a shared-log event.

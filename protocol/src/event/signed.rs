@@ -7,7 +7,10 @@ use std::fmt;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::EventId;
-use super::payload::{EVENT_FORMAT_VERSION, EVENT_MAGIC, EventPayload, ORIGIN_RANGE};
+use super::payload::{
+    EVENT_FORMAT_VERSION, EVENT_MAGIC, EventPayload, ORIGIN_RANGE, TOMBSTONE_MAGIC,
+};
+use crate::identity::MemberId;
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, SignError, VerifyError};
 use crate::identity::{NodeId, NodeKeypair};
@@ -51,9 +54,51 @@ impl SignedEvent {
         &self.signature
     }
 
-    /// The event id (SHA-256 of the payload bytes).
+    /// The event id (SHA-256 of the payload bytes); for a tombstone, the id of the event it
+    /// stands for.
     pub fn id(&self) -> EventId {
-        EventId::of_payload(&self.payload)
+        match self.tombstoned_id() {
+            Some(id) => id,
+            None => EventId::of_payload(&self.payload),
+        }
+    }
+
+    /// Whether these are a tombstone's bytes rather than an event's.
+    pub fn is_tombstone(&self) -> bool {
+        self.payload.get(..4) == Some(&TOMBSTONE_MAGIC[..])
+    }
+
+    fn tombstoned_id(&self) -> Option<EventId> {
+        if !self.is_tombstone() {
+            return None;
+        }
+        let start = ORIGIN_RANGE.end + 8;
+        let bytes = self.payload.get(start..start + 32)?;
+        <[u8; 32]>::try_from(bytes).ok().map(EventId::from_bytes)
+    }
+
+    /// The tombstone for the erased event `id` (number `seq` of this node's log, written by
+    /// `author`), signed by this node: what every node holds and relays in its place.
+    pub fn tombstone(keypair: &NodeKeypair, seq: u64, id: &EventId, author: &MemberId) -> Self {
+        let bytes = EventPayload::tombstone_bytes(&keypair.node_id(), seq, id, author);
+        let signature = keypair.sign(&bytes);
+        Self {
+            payload: bytes,
+            signature,
+        }
+    }
+
+    /// The tombstone `origin` signed for one slot of an erasure by `author`. Not verified:
+    /// [`SignedEvent::verify`] checks it like any event.
+    pub fn tombstone_of(
+        origin: &NodeId,
+        author: &MemberId,
+        slot: &crate::event::body::erasure::ErasedSlot,
+    ) -> Self {
+        Self {
+            payload: EventPayload::tombstone_bytes(origin, slot.seq, &slot.id, author),
+            signature: slot.signature,
+        }
     }
 
     /// The origin node named in the payload, read from its fixed position without parsing
@@ -63,7 +108,7 @@ impl SignedEvent {
             .payload
             .get(..ORIGIN_RANGE.end)
             .ok_or(DecodeError::Truncated { field: "origin" })?;
-        if head[..4] != EVENT_MAGIC {
+        if head[..4] != EVENT_MAGIC && head[..4] != TOMBSTONE_MAGIC {
             return Err(DecodeError::BadMagic);
         }
         if head[4] != EVENT_FORMAT_VERSION {
@@ -94,12 +139,27 @@ impl SignedEvent {
 
     /// Parses a payload whose signature has been checked.
     pub(crate) fn into_verified(self) -> Result<VerifiedEvent, VerifyError> {
-        let payload = EventPayload::from_bytes(&self.payload)?;
+        let payload = self.parse()?;
+        if self.is_tombstone() && payload.seq().is_none() {
+            return Err(VerifyError::Decode(DecodeError::Inconsistent(
+                "only a shared-log slot has a tombstone that travels",
+            )));
+        }
         Ok(VerifiedEvent {
             id: self.id(),
             signed: self,
             payload,
         })
+    }
+
+    /// Parses the payload without checking the signature (bytes read back from this node's
+    /// own storage, checked when they arrived). A tombstone parses to the payload it stands
+    /// for ([`EventPayload::from_tombstone_bytes`]).
+    pub fn parse(&self) -> Result<EventPayload, DecodeError> {
+        if self.is_tombstone() {
+            return EventPayload::from_tombstone_bytes(&self.payload).map(|(_, p)| p);
+        }
+        EventPayload::from_bytes(&self.payload)
     }
 
     /// The storage and wire form: payload length (u32), payload, signature.

@@ -7,7 +7,7 @@
 
 use ed25519_dalek::Signature;
 
-use crate::PROTOCOL_VERSION;
+use crate::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, HandshakeError, RandomnessError, VerifyError};
 use crate::hex_id::hex_id;
@@ -122,7 +122,13 @@ impl Role {
 pub fn transcript(prover: Role, initiator: &Hello, responder: &Hello) -> Vec<u8> {
     let mut w = Writer::with_capacity(256);
     w.raw(&HANDSHAKE_MAGIC);
-    w.u16(PROTOCOL_VERSION);
+    // The version both speak: an older peer signs its own (lower) version here.
+    w.u16(
+        initiator
+            .protocol_version
+            .min(responder.protocol_version)
+            .min(PROTOCOL_VERSION),
+    );
     w.u8(prover as u8);
     initiator.encode(&mut w);
     responder.encode(&mut w);
@@ -149,9 +155,9 @@ impl Handshake {
         &self.ours
     }
 
-    /// Checks the peer's hello: same protocol version, not ourselves, not our own nonce.
+    /// Checks the peer's hello: a protocol version this crate links with, not ourselves, not our own nonce.
     pub fn check_hello(&self, theirs: &Hello) -> Result<(), HandshakeError> {
-        if theirs.protocol_version != PROTOCOL_VERSION {
+        if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&theirs.protocol_version) {
             return Err(HandshakeError::VersionMismatch {
                 ours: PROTOCOL_VERSION,
                 theirs: theirs.protocol_version,

@@ -112,6 +112,8 @@ pub(crate) struct PeerStats {
     pub(crate) last_error: Mutex<Option<String>>,
     /// How far its clock was ahead of ours (ms) when the last link came up.
     pub(crate) clock_offset: Mutex<Option<i64>>,
+    /// The link protocol version it spoke when the last link came up (0: no link yet).
+    pub(crate) protocol_version: std::sync::atomic::AtomicU16,
     /// Since when no link has been up (ms), once one went down or an attempt failed;
     /// `None` while a link is up or before the first attempt.
     pub(crate) down_since: Mutex<Option<u64>>,
@@ -504,6 +506,10 @@ impl Node {
                 added_at: Some(Timestamp(peer.added_at)),
                 refused: self.signals().durable.refused(&peer.node_id),
                 clock_offset_ms: *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner()),
+                protocol_version: match stats.protocol_version.load(Ordering::Relaxed) {
+                    0 => None,
+                    v => Some(v),
+                },
                 organisation: self
                     .store()
                     .announcement(&peer.node_id)?
@@ -547,6 +553,7 @@ impl Node {
                 added_at: None,
                 refused: self.signals().durable.refused(&node),
                 clock_offset_ms: None,
+                protocol_version: None,
                 organisation: self
                     .store()
                     .announcement(&node)?

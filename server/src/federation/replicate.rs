@@ -127,6 +127,10 @@ pub(crate) fn next_batch(
             let Some(event) = node.store().event_at(&origin, seq + 1)? else {
                 break;
             };
+            if event.is_tombstone() && !old_peer_warned(node, peer, &origin, seq + 1) {
+                // An older node cannot read a tombstone; it stops at the erased slot.
+                break;
+            }
             if bytes + event.encoded_len() > BATCH_BYTES && !batch.is_empty() {
                 break;
             }
@@ -145,6 +149,20 @@ pub(crate) fn next_batch(
         }));
     }
     Ok(None)
+}
+
+/// Whether `peer` understands tombstones; logs once per slot when it does not.
+fn old_peer_warned(node: &Node, peer: &NodeId, origin: &NodeId, seq: u64) -> bool {
+    let version = node
+        .federation()
+        .stats(peer)
+        .protocol_version
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let understands = version == 0 || version >= kindred_protocol::ERASURE_PROTOCOL_VERSION;
+    if !understands {
+        tracing::debug!(%peer, %origin, seq, version, "a peer on an older protocol cannot take an erased event's tombstone; it is not sent this origin's later events until it upgrades");
+    }
+    understands
 }
 
 /// What came of a received batch.

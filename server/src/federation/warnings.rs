@@ -63,6 +63,22 @@ impl Node {
         for peer in self.store().peers()? {
             let stats = self.federation().stats(&peer.node_id);
             let offset = *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner());
+            let version = stats.protocol_version.load(std::sync::atomic::Ordering::Relaxed);
+            if version != 0 && version < kindred_protocol::ERASURE_PROTOCOL_VERSION {
+                let now = self.now();
+                out.push(FederationWarning {
+                    kind: WarningKind::OldVersion,
+                    node_id: peer.node_id,
+                    node_name: Some(peer.name.clone()),
+                    message: format!(
+                        "{} runs an older Kindred that cannot carry out erasures: when a member deletes their account, what that node holds of them stays there. Ask its admin to upgrade.",
+                        peer.name
+                    ),
+                    count: 1,
+                    first_seen: now,
+                    last_seen: now,
+                });
+            }
             if let Some(offset) = offset
                 && offset.unsigned_abs() > limit
             {

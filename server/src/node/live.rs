@@ -196,6 +196,8 @@ fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError
             .into_iter()
             .collect(),
         Change::Retracted(id) => vec![(None, StreamMessage::Retracted { id: *id })],
+        // Pages read afresh show the member's content gone; open pages are not told.
+        Change::Erased(_) => Vec::new(),
         Change::Reactions(id) => {
             let Some((title, reply)) = node.reaction_target(id)? else {
                 return Ok(Vec::new());

@@ -56,6 +56,7 @@ pub(crate) struct Memory {
     profile_counts: HashMap<NodeId, super::ProfileCounts>,
     listed: HashMap<MemberId, bool>,
     announcements: HashMap<NodeId, (u64, EventId)>,
+    erased: std::collections::HashSet<MemberId>,
 }
 
 impl Memory {
@@ -70,6 +71,7 @@ impl Memory {
             profile_counts: HashMap::new(),
             listed: HashMap::new(),
             announcements: HashMap::new(),
+            erased: std::collections::HashSet::new(),
         }
     }
 
@@ -90,6 +92,11 @@ impl Memory {
     /// Binds a name first-hand (as a pairing does).
     pub(crate) fn bind(&mut self, name: &str, node: NodeId) {
         self.names.insert(name.to_owned(), (node, true));
+    }
+
+    /// Records that a member was erased.
+    pub(crate) fn erase(&mut self, member: MemberId) {
+        self.erased.insert(member);
     }
 
     /// Binds a name by announcement.
@@ -251,5 +258,9 @@ impl View for Memory {
 
     fn profile_listed(&self, member: &MemberId) -> Result<Option<bool>, Infallible> {
         Ok(self.listed.get(member).copied())
+    }
+
+    fn erased(&self, member: &MemberId) -> Result<bool, Infallible> {
+        Ok(self.erased.contains(member))
     }
 }

@@ -11,10 +11,12 @@
 //! - `names`: one name, one node (author checks and node announcements);
 //! - `content`: posts, replies, reactions, edits, retractions, profiles;
 //! - `chat`: conversations, messages, chat reactions, read markers;
-//! - `mentoring`: the directed mentoring kinds, at ingest and in the mentoring processor.
+//! - `mentoring`: the directed mentoring kinds, at ingest and in the mentoring processor;
+//! - `erasure`: a member's erasure, and that nothing of an erased member applies again.
 
 mod chat;
 mod content;
+mod erasure;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod mentoring;
@@ -175,6 +177,9 @@ pub(crate) enum Refusal {
     /// direction overrides, fillers): it could pass as someone else on a byline.
     #[error("the profile's names hold invisible or direction-changing characters")]
     DeceptiveName,
+    /// The author's account was deleted and their home node erased them.
+    #[error("{0} was erased at their home node")]
+    Erased(MemberId),
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
     HoldQuota,
@@ -270,6 +275,12 @@ pub(crate) enum Effect {
     },
     /// A conversation's new state.
     Conversation(ConversationState),
+    /// A member is erased: their profile, the content of the shared-log events this
+    /// erasure lists (replaced by their tombstones) and every directed event they wrote are
+    /// dropped.
+    Erase,
+    /// A tombstone stored in an erased event's slot: held as taken down.
+    Tombstone,
     /// A participant's shared read position.
     ReadMarker {
         /// The conversation.
@@ -384,6 +395,8 @@ pub(crate) trait View {
     fn profiles_from(&self, node: &NodeId) -> Result<ProfileCounts, Self::Error>;
     /// Whether the profile held for `member` is listed; `None` when none is held.
     fn profile_listed(&self, member: &MemberId) -> Result<Option<bool>, Self::Error>;
+    /// Whether `member` was erased by their home node.
+    fn erased(&self, member: &MemberId) -> Result<bool, Self::Error>;
 }
 
 /// Members' profiles one other node has stored here (its quota, `profiles_per_node`).
@@ -412,8 +425,14 @@ pub(crate) fn decide<V: View>(
     if let Some(decision) = names::author(ctx, p, view)? {
         return Ok(decision);
     }
+    let erasing = matches!(p.body, EventBody::Erasure(_) | EventBody::Tombstone(_));
+    if !erasing && view.erased(&p.author)? {
+        return Ok(Decision::Refuse(Refusal::Erased(p.author.clone())));
+    }
     let directed = matches!(p.audience, Audience::Directed { .. });
     Ok(match &p.body {
+        EventBody::Erasure(e) => erasure::erasure(p, e),
+        EventBody::Tombstone(_) => Decision::Apply(Effect::Tombstone),
         EventBody::Post(_) | EventBody::Reply(_) if p.refs.replaces.is_some() => {
             content::edit(ctx, p, view)?
         }

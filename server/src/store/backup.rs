@@ -158,7 +158,7 @@ impl Store {
 const REBUILT: [&str; 3] = ["search_postings", "search_docs", "search_meta"];
 
 /// Every tree's name, in the order snapshots list them.
-const TREE_NAMES: [&str; 31] = [
+const TREE_NAMES: [&str; 32] = [
     "meta",
     "events",
     "event_ids",
@@ -190,11 +190,12 @@ const TREE_NAMES: [&str; 31] = [
     "conflicts",
     "introducers",
     "password_resets",
+    "erasures",
 ];
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &sled::Tree); 31] {
+    pub(crate) fn all(&self) -> [(&'static str, &sled::Tree); 32] {
         let trees = [
             &self.meta,
             &self.events,
@@ -227,6 +228,7 @@ impl Trees {
             &self.conflicts,
             &self.introducers,
             &self.password_resets,
+            &self.erasures,
         ];
         std::array::from_fn(|i| (TREE_NAMES[i], trees[i]))
     }

@@ -231,9 +231,9 @@ pub(crate) fn corrupt(e: BadRecord) -> StoreError {
 }
 
 /// The parsed payload of a held event (verified when it arrived, so a failure means
-/// damage).
+/// damage). A tombstone reads as the payload it stands for, with a tombstone body.
 pub(crate) fn payload_of(event: &SignedEvent) -> Result<EventPayload, StoreError> {
-    EventPayload::from_bytes(event.payload_bytes()).map_err(|e| StoreError::corrupt("events", e))
+    event.parse().map_err(|e| StoreError::corrupt("events", e))
 }
 
 /// Decodes signed bytes read from the log.

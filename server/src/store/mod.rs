@@ -11,6 +11,7 @@ mod backup;
 mod chat;
 mod commit;
 mod conflicts;
+mod erasures;
 mod events;
 mod federation;
 mod held;
@@ -175,6 +176,7 @@ pub(crate) struct Trees {
     pub(crate) conflicts: sled::Tree,
     pub(crate) introducers: sled::Tree,
     pub(crate) password_resets: sled::Tree,
+    pub(crate) erasures: sled::Tree,
 }
 
 impl Store {
@@ -243,6 +245,7 @@ impl Store {
             conflicts: t("conflicts")?,
             introducers: t("introducers")?,
             password_resets: t("password_resets")?,
+            erasures: t("erasures")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

@@ -1,6 +1,7 @@
 //! The kind-specific bodies of events, one file per family.
 
 pub mod chat;
+pub mod erasure;
 pub mod mentoring;
 pub mod moderation;
 pub mod peer_learning;

@@ -55,6 +55,14 @@ impl Tx<'_> {
     ) -> Result<Change, TxError> {
         Ok(match effect {
             Effect::Keep => Change::None,
+            Effect::Erase => match &p.body {
+                EventBody::Erasure(e) => self.erase(id, p, e)?,
+                _ => Change::None,
+            },
+            Effect::Tombstone => {
+                meta.retracted_by = Some(id);
+                Change::None
+            }
             Effect::Post { topic } => {
                 let key = topic_key(topic);
                 let pos = position(meta, id);
@@ -266,7 +274,7 @@ impl Tx<'_> {
 
     /// Takes an entry down; a post takes its whole thread with it (replies leave their
     /// authors' pages, search and the counts).
-    fn retract(&self, id: EventId, original: EventId) -> Result<Change, TxError> {
+    pub(super) fn retract(&self, id: EventId, original: EventId) -> Result<Change, TxError> {
         let Some(mut original_meta) = self.meta(&original)? else {
             return Ok(Change::None);
         };

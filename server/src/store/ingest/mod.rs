@@ -18,6 +18,7 @@
 #[cfg(test)]
 mod convergence;
 mod effects;
+mod erase;
 mod release;
 mod tx;
 mod view;
@@ -60,6 +61,8 @@ pub(crate) enum Change {
     /// its members are sent to that node again (they may have gone to a node whose claim
     /// on the name was blocked).
     NameBound(String),
+    /// A member was erased: everything of theirs is gone from this node.
+    Erased(MemberId),
     /// Nothing members see changed.
     None,
 }
@@ -174,11 +177,12 @@ impl Store {
     ) -> Result<(Vec<IngestOutcome>, Vec<Change>), StoreError> {
         let start_seq = self.last_local_seq()?;
         let maybe_held = !self.nothing_held();
-        let threads = self.threads_taken_down(events)?;
+        let mut threads = self.threads_taken_down(events)?;
+        let erasing = self.erasing(events, &mut threads)?;
         let writing = self.writer();
         let trees = writing.ingest_trees();
         let result = trees[..].transaction(|views| {
-            let tx = Tx::new(views, ctx, maybe_held, &threads);
+            let tx = Tx::new(views, ctx, maybe_held, &threads, &erasing);
             let mut local_seq = start_seq;
             let outcomes = events
                 .iter()
@@ -216,6 +220,63 @@ impl Store {
             }
         }
         Ok(threads)
+    }
+}
+
+impl Store {
+    /// For each member the group erases: every event of theirs held here that is not a
+    /// tombstone yet, and their undelivered outbox entries; the replies of their posts go
+    /// into `threads` (taking a post down takes its thread). A full scan: erasures are rare.
+    fn erasing(
+        &self,
+        events: &[VerifiedEvent],
+        threads: &mut HashMap<EventId, Vec<EventId>>,
+    ) -> Result<HashMap<MemberId, erase::Authored>, StoreError> {
+        let mut out: HashMap<MemberId, erase::Authored> = HashMap::new();
+        for event in events {
+            if let EventBody::Erasure(_) = &event.payload().body {
+                out.entry(event.payload().author.clone()).or_default();
+            }
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let mut locals = std::collections::HashSet::new();
+        for item in self.trees().events.iter() {
+            let (k, record) = item?;
+            let local = super::origin_log::decode_u64("events", &k)?;
+            let meta = super::events::meta_in(&record, local)?;
+            if meta.kind == kindred_protocol::EventKind::Tombstone.code() {
+                continue;
+            }
+            let signed = super::events::signed_in(&record)?;
+            let Ok(p) = signed.parse() else {
+                continue;
+            };
+            let Some(authored) = out.get_mut(&p.author) else {
+                continue;
+            };
+            let id = signed.id();
+            authored.events.push(id);
+            locals.insert(local);
+            if matches!(p.body, EventBody::Post(_)) && meta.original.is_none() {
+                threads.insert(id, self.thread_replies(&id)?);
+            }
+        }
+        for item in self.trees().outbox.iter() {
+            let (k, _) = item?;
+            let local = k
+                .get(32..40)
+                .map(|b| super::origin_log::decode_u64("outbox", b))
+                .transpose()?;
+            // Which erased member's it is does not matter: all of them go.
+            if local.is_some_and(|l| locals.contains(&l))
+                && let Some(authored) = out.values_mut().next()
+            {
+                authored.outbox.push(k);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -29,7 +29,7 @@ pub(super) fn abort(e: StoreError) -> TxError {
 
 impl Trees {
     /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them.
-    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 17] {
+    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 18] {
         [
             self.events.clone(),
             self.event_ids.clone(),
@@ -48,6 +48,7 @@ impl Trees {
             self.held.clone(),
             self.conflicts.clone(),
             self.topics.clone(),
+            self.erasures.clone(),
         ]
     }
 }
@@ -72,6 +73,11 @@ pub(super) struct Tx<'a> {
     pub(super) conflicts: &'a TransactionalTree,
     /// Read only: which topics are organisation-only.
     pub(super) topics: &'a TransactionalTree,
+    /// Erased members and their tombstones.
+    pub(super) erasures: &'a TransactionalTree,
+    /// What each erasure in this group must reach beyond the slots it lists (read before
+    /// the transaction).
+    pub(super) erasing: &'a HashMap<kindred_protocol::MemberId, super::erase::Authored>,
     /// The stored replies of the posts this group's retractions name (read before the
     /// transaction; the group's own replies are tracked in `group`).
     pub(super) threads: &'a HashMap<EventId, Vec<EventId>>,
@@ -110,6 +116,7 @@ impl<'a> Tx<'a> {
         ctx: &'a IngestContext<'a>,
         maybe_held: bool,
         threads: &'a HashMap<EventId, Vec<EventId>>,
+        erasing: &'a HashMap<kindred_protocol::MemberId, super::erase::Authored>,
     ) -> Self {
         Self {
             events: &views[0],
@@ -129,7 +136,9 @@ impl<'a> Tx<'a> {
             held: &views[14],
             conflicts: &views[15],
             topics: &views[16],
+            erasures: &views[17],
             threads,
+            erasing,
             ctx,
             maybe_held,
             group: RefCell::default(),
@@ -182,8 +191,19 @@ impl<'a> Tx<'a> {
         } else if self.event_ids.get(id.as_bytes())?.is_some() {
             return Ok(IngestOutcome::Duplicate(id));
         }
-        let signed = event.signed().to_bytes();
+        let mut signed = event.signed().to_bytes();
         let mut decision = rules::decide(&self.rules_context(), id, p, self)?;
+        // An erased member's shared-log event arriving after their erasure: its slot holds
+        // the erasure's tombstone, never the content.
+        let mut tombstoned = false;
+        if let (Decision::Refuse(Refusal::Erased(_)), Some(seq)) = (&decision, seq)
+            && let Some(tombstone) = self
+                .erasures
+                .get(super::super::erasures::slot_key(&p.origin, seq))?
+        {
+            signed = tombstone.to_vec();
+            tombstoned = true;
+        }
         if seq.is_none() {
             // Nothing but the shared log needs a refused or waiting event kept: these are
             // not stored (a local write that cannot apply is refused to its writer).
@@ -233,6 +253,10 @@ impl<'a> Tx<'a> {
             }
             Decision::Refuse(reason) => {
                 meta.quarantined = true;
+                if tombstoned {
+                    meta.kind = kindred_protocol::EventKind::Tombstone.code();
+                    meta.retracted_by = Some(id);
+                }
                 self.refused(id, p, &reason)?;
                 (Verdict::Refused(reason), Vec::new(), None)
             }

@@ -36,6 +36,10 @@ impl Tx<'_> {
 impl View for Tx<'_> {
     type Error = TxError;
 
+    fn erased(&self, member: &MemberId) -> Result<bool, TxError> {
+        Ok(self.erasures.get(super::super::erasures::member_key(member))?.is_some())
+    }
+
     fn bound_node(&self, name: &str) -> Result<Option<(NodeId, bool)>, TxError> {
         if name == self.ctx.self_name {
             return Ok(Some((self.ctx.self_id, true)));

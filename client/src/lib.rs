@@ -379,6 +379,37 @@ impl Client {
         .await
     }
 
+    /// Deletes the signed-in member's own account (password and username typed again):
+    /// erased now, or after the node's grace period.
+    pub async fn delete_me(&self, req: &DeleteAccount) -> Result<AccountDeletion, ClientError> {
+        self.send(Method::POST, self.api(&["me", "delete"])?, Some(req))
+            .await
+    }
+
+    /// Deletes a member's account (admins; username typed again).
+    pub async fn delete_member(
+        &self,
+        username: &str,
+        req: &DeleteMember,
+    ) -> Result<AccountDeletion, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["members", username, "delete"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// Stops a member's scheduled deletion during the grace period (admins).
+    pub async fn stop_deletion(&self, username: &str) -> Result<(), ClientError> {
+        self.send(
+            Method::DELETE,
+            self.api(&["members", username, "delete"])?,
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Sets a new password with a reset link's token (no sign-in needed); every session of
     /// the member ends.
     pub async fn reset_password(&self, req: &ResetPassword) -> Result<(), ClientError> {

@@ -173,6 +173,25 @@ impl TestNode {
         client
     }
 
+    /// As [`TestNode::member`], returning the refusal instead of failing.
+    pub async fn member_try(
+        &self,
+        admin: &Client,
+        username: &str,
+    ) -> Result<Client, kindred_client::ClientError> {
+        let invite = admin.create_invite(&CreateInvite::default()).await?;
+        let (client, _) = self
+            .client()
+            .redeem_invite(&RedeemInviteRequest {
+                code: invite.code,
+                username: username.into(),
+                display_name: format!("{username} (display)"),
+                password: PASSWORD.into(),
+            })
+            .await?;
+        Ok(client)
+    }
+
     /// Stops the node gracefully and waits until it has flushed and closed its database.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {

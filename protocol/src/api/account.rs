@@ -169,6 +169,36 @@ pub struct ResetLinkCreated {
     pub expires_at: Timestamp,
 }
 
+/// `POST /api/v1/me/delete`: a member deletes their own account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteAccount {
+    /// Their password, as at sign-in.
+    pub password: String,
+    /// Their username typed again, to confirm.
+    pub confirm: String,
+}
+
+/// `POST /api/v1/members/{username}/delete`: an admin deletes a member's account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteMember {
+    /// The member's username typed again, to confirm.
+    pub confirm: String,
+}
+
+/// What a deletion came to: erased now, or at `erase_at` (the node's grace period) unless
+/// an admin stops it (`DELETE /api/v1/members/{username}/delete`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeletion {
+    /// Whose account.
+    pub username: String,
+    /// Erased now: everything they wrote is gone here, and every partner node is told.
+    pub erased: bool,
+    /// When it will be erased, while the grace period runs.
+    pub erase_at: Option<Timestamp>,
+    /// How many of their posts, replies, reactions and other shared events were erased.
+    pub events_erased: u64,
+}
+
 /// `POST /api/v1/password-reset`: sets a new password with a reset link's token. Every
 /// session of the member ends.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use axum::extract::State;
 use super::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use kindred_protocol::api::{
+    AccountDeletion, DeleteAccount, DeleteMember,
     ChangePassword, CreateInvite, InviteCreated, InviteView, LoginRequest, MemberView,
     RedeemInviteRequest, ResetLinkCreated, ResetPassword, SessionCreated, SessionView,
     SetupRequest, UpdateMe, UpdateMember,
@@ -142,6 +143,32 @@ pub(crate) async fn reset_link(
 ) -> Result<(StatusCode, Json<ResetLinkCreated>), AppError> {
     let created = node.admin_reset_link(&auth, &member).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub(crate) async fn delete_me(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiJson(req): ApiJson<DeleteAccount>,
+) -> Result<Json<AccountDeletion>, AppError> {
+    Ok(Json(node.delete_own_account(&auth, req).await?))
+}
+
+pub(crate) async fn delete_member(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(member): ApiPath<String>,
+    ApiJson(req): ApiJson<DeleteMember>,
+) -> Result<Json<AccountDeletion>, AppError> {
+    Ok(Json(node.delete_member_account(&auth, &member, req).await?))
+}
+
+pub(crate) async fn stop_deletion(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(member): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    node.stop_deletion(&auth, &member).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn reset_password(

@@ -47,6 +47,11 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/members", get(accounts::members))
         .route("/members/{member}", patch(accounts::update_member))
         .route("/members/{member}/reset-link", post(accounts::reset_link))
+        .route("/me/delete", post(accounts::delete_me))
+        .route(
+            "/members/{member}/delete",
+            post(accounts::delete_member).delete(accounts::stop_deletion),
+        )
         .route("/password-reset", post(accounts::reset_password))
         .route("/members/{member}/posts", get(content::member_posts))
         .route("/topics", get(content::topics).post(content::create_topic))

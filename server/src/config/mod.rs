@@ -4,9 +4,11 @@
 
 mod federation;
 mod metrics;
+mod privacy;
 
 pub use federation::FederationSection;
 pub use metrics::MetricsSection;
+pub use privacy::{PrivacySection, RetentionSection};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,10 @@ pub struct Config {
     pub search: SearchSection,
     /// `[metrics]`: Prometheus metrics on their own address.
     pub metrics: MetricsSection,
+    /// `[privacy]`: the data controller and safeguarding lead, for the privacy page.
+    pub privacy: PrivacySection,
+    /// `[retention]`: how long chat messages and check-ins are kept.
+    pub retention: RetentionSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,
@@ -276,6 +282,9 @@ pub struct AccountsSection {
     pub min_password_chars: usize,
     /// How long a password-reset link an admin makes stays valid, in hours.
     pub reset_link_hours: u64,
+    /// Days between asking for an account's deletion and its erasure, during which an
+    /// admin can stop it; 0 erases at once.
+    pub deletion_grace_days: u64,
 }
 
 /// Size and rate limits for clients.
@@ -415,6 +424,7 @@ impl Default for AccountsSection {
             invite_hours: 24 * 7,
             min_password_chars: 10,
             reset_link_hours: 24,
+            deletion_grace_days: 0,
         }
     }
 }

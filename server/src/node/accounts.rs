@@ -172,7 +172,15 @@ impl Node {
                 "\"node\" is reserved for the node itself; please choose another username.",
             ));
         }
-        self.any_member_id(username)
+        let id = self.any_member_id(username)?;
+        if self.store().erasure(&id)?.is_some() {
+            // Every node refuses anything under an erased member's id, for ever.
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That username belonged to an account that was deleted; please choose another.",
+            ));
+        }
+        Ok(id)
     }
 
     fn any_member_id(&self, username: &str) -> Result<MemberId, AppError> {
@@ -278,6 +286,7 @@ impl Node {
             happy_to_talk_about: String::new(),
             read_markers: true,
             time_zone: None,
+            deletion_due_at: None,
         };
         Ok((record, member_id))
     }
@@ -382,6 +391,12 @@ impl Node {
                 "That username and password do not match.",
             ));
         };
+        if member.deletion_due_at.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Suspended,
+                "This account is being deleted. If that is a mistake, ask your organisation's admin to stop it soon.",
+            ));
+        }
         if member.suspended {
             return Err(AppError::new(
                 ErrorCode::Suspended,
@@ -429,7 +444,7 @@ impl Node {
             .store()
             .member(&session.username)?
             .ok_or_else(unauthorized)?;
-        if member.suspended {
+        if member.suspended || member.deletion_due_at.is_some() {
             return Err(AppError::new(
                 ErrorCode::Suspended,
                 "This account is suspended.",

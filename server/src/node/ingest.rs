@@ -70,6 +70,11 @@ enum Request {
     Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Decide again what waits for these (a name a pairing or a block settled).
     Release(Vec<crate::rules::Awaiting>, ReplyMany),
+    /// Expire old content (retention), after what is queued before it.
+    Expire(
+        crate::store::Expiry,
+        oneshot::Sender<Result<u64, crate::store::StoreError>>,
+    ),
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -234,6 +239,21 @@ impl IngestHandle {
         let _ = self.tx.send(Request::Stop).await;
     }
 
+    /// Replaces old content with tombstones (`Store::expire`) in the writer's turn;
+    /// returns how many events, once durable.
+    pub(crate) async fn expire(&self, expiry: crate::store::Expiry) -> Result<u64, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Expire(expiry, reply))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        let expired = rx
+            .await
+            .map_err(|_| IngestError::Closed)?
+            .map_err(|e| IngestError::Store(e.to_string()))?;
+        Ok(expired)
+    }
+
     /// Decides again whatever waits for `targets`; returns once that is durable.
     pub(crate) async fn release(
         &self,
@@ -330,7 +350,15 @@ impl Actor {
                 group.truncate(at);
                 stopping = true;
             }
+            let (expiries, group): (Vec<_>, Vec<_>) = group
+                .into_iter()
+                .partition(|r| matches!(r, Request::Expire(..)));
             self.write_group(group);
+            for request in expiries {
+                if let Request::Expire(expiry, reply) = request {
+                    let _ = reply.send(self.store.expire(&expiry));
+                }
+            }
         }
         tracing::debug!("ingest actor stopped");
     }
@@ -345,7 +373,8 @@ impl Actor {
         let mut release = Vec::new();
         for request in group {
             match request {
-                Request::Stop => {}
+                // Taken out of the group before it is written.
+                Request::Stop | Request::Expire(..) => {}
                 Request::Release(targets, reply) => {
                     waiters.push(Waiter::Many(reply, 0));
                     release.extend(targets);

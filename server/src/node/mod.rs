@@ -9,6 +9,9 @@ mod clock;
 mod content;
 mod data_dir;
 mod display_names;
+mod erasure;
+mod housekeeping;
+mod retention;
 pub mod doctor;
 mod durable;
 mod ingest;
@@ -244,6 +247,7 @@ impl Node {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let keypair = key_file::load_or_create(&dir)?;
+        crate::store::compact_if_due(&dir.join("db"))?;
         let store = Store::open(&dir.join("db"))?;
         check_name(&store, &mut config, &keypair.node_id())?;
         // The organisation's name may change, but only when it is set: a start that does
@@ -364,6 +368,7 @@ impl Node {
                 ))
             });
         tokio::spawn(backup::control::serve(self.clone()));
+        tokio::spawn(housekeeping::run(self.clone()));
         if let Some(address) = self.config().metrics.listen {
             let metrics = TcpListener::bind(address).await.map_err(|e| {
                 NodeError::Serve(std::io::Error::new(
@@ -410,6 +415,19 @@ impl Node {
             tracing::error!(error = %e, "the mentoring processor ended abnormally");
         }
         self.wait_for_tasks().await;
+        let db = self.config().server.data_dir.join("db");
+        if Arc::strong_count(&self.inner) == 1 {
+            // The database is closed once this last holder goes: erased content can be
+            // taken out of its files now rather than at the next start.
+            drop(self);
+            match tokio::task::spawn_blocking(move || crate::store::compact_if_due(&db)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "compacting after an erasure failed; the next start tries again")
+                }
+                Err(e) => tracing::debug!(error = %e, "runtime stopped while compacting"),
+            }
+        }
         served.map_err(NodeError::Serve)
     }
 

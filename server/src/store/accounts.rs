@@ -52,6 +52,10 @@ pub(crate) struct MemberRecord {
     /// Their own time zone (IANA name); `None`: the organisation's.
     #[serde(default)]
     pub(crate) time_zone: Option<String>,
+    /// When their account is to be deleted and erased (ms), once they or an admin asked;
+    /// until then they cannot sign in and an admin can stop it.
+    #[serde(default)]
+    pub(crate) deletion_due_at: Option<u64>,
 }
 
 fn yes() -> bool {

@@ -7,7 +7,7 @@
 //! - `c` → () while erased content may still sit in the database files' free space: the
 //!   next start compacts the database (`compact.rs`).
 
-use kindred_protocol::{MemberId, NodeId};
+use kindred_protocol::{EventId, EventPayload, MemberId, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::origin_log::origin_seq_key;
@@ -50,16 +50,53 @@ impl Store {
         }
     }
 
-    /// Every erased member this node knows of.
-    pub(crate) fn erased_members(&self) -> Result<Vec<(MemberId, ErasureRecord)>, StoreError> {
+    /// Every event by `member` held here: payload, stored kind and id. A full scan (an
+    /// erasure, or an export, is rare).
+    pub(crate) fn events_by(
+        &self,
+        member: &MemberId,
+    ) -> Result<Vec<(EventPayload, u16, EventId)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.trees().erasures.scan_prefix(b"m") {
-            let (k, v) = item?;
-            let text = std::str::from_utf8(&k[1..]).map_err(|e| StoreError::corrupt("erasures", e))?;
-            let member = MemberId::parse(text).map_err(|e| StoreError::corrupt("erasures", e))?;
-            out.push((member, from_json("erasures", &v)?));
+        for item in self.trees().events.iter() {
+            let (k, record) = item?;
+            let local = super::origin_log::decode_u64("events", &k)?;
+            let meta = super::events::meta_in(&record, local)?;
+            let signed = super::events::signed_in(&record)?;
+            let p = super::events::payload_of(&signed)?;
+            if p.author == *member {
+                out.push((p, meta.kind, signed.id()));
+            }
         }
         Ok(out)
+    }
+
+    /// Removes an erased member's account and everything kept only for it: sign-in,
+    /// sessions, reset links, conversation settings and blocks.
+    pub(crate) fn remove_account(&self, username: &str, member: &MemberId) -> Result<(), StoreError> {
+        let t = self.writer();
+        t.members.remove(username.as_bytes())?;
+        for (hash, _) in self.sessions_of(username)? {
+            t.sessions.remove(hash)?;
+        }
+        let prefix = super::keys::text_prefix(username);
+        for item in t.member_sessions.scan_prefix(&prefix) {
+            t.member_sessions.remove(item?.0)?;
+        }
+        for item in t.password_resets.iter() {
+            let (k, v) = item?;
+            let reset: super::ResetRecord = from_json("password_resets", &v)?;
+            if reset.username == username {
+                t.password_resets.remove(k)?;
+            }
+        }
+        for tag in [b'm', b'k'] {
+            let mut prefix = vec![tag];
+            super::keys::push_text(&mut prefix, member.as_str());
+            for item in t.chat.scan_prefix(&prefix) {
+                t.chat.remove(item?.0)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether erased content may still be in the database files (a compaction is due).

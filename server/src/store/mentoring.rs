@@ -262,6 +262,42 @@ impl Store {
         Ok(())
     }
 
+    /// Drops what an erased member wrote from mentoring records: their offer and requests
+    /// go; each match they were in is kept for the other person (that it happened, its
+    /// dates, the other's own check-ins and reflections) without the erased member's notes,
+    /// answer, check-ins, reflections or closing words.
+    pub(crate) fn erase_mentoring(&self, member: &MemberId) -> Result<(), StoreError> {
+        let _writing = self.writer();
+        let t = self.mentoring();
+        t.remove(key(b'o', member.as_str()))?;
+        let requests = key(b'Q', member.as_str());
+        for item in t.scan_prefix(&requests) {
+            let (k, _) = item?;
+            t.remove(&k)?;
+            t.remove(key(b'q', &String::from_utf8_lossy(&k[requests.len()..])))?;
+        }
+        for mut m in self.matches_of(member)? {
+            if m.buddy == *member {
+                m.note.clear();
+                m.request = None;
+            }
+            if m.mentor == *member {
+                m.answer_message = None;
+            }
+            m.checkins.retain(|c| c.by != *member);
+            m.reflections.retain(|r| r.by != *member);
+            if m.closed_by.as_ref() == Some(member) {
+                m.closing = None;
+            }
+            if m.agreed.as_ref().is_some_and(|a| a.by == *member) && m.confirmed.is_none() {
+                m.agreement = None;
+                m.agreed = None;
+            }
+            t.insert(match_key(&m.id), to_json("mentoring", &m)?)?;
+        }
+        Ok(())
+    }
+
     /// Stores a request.
     pub(crate) fn put_request(&self, r: &RequestRecord) -> Result<(), StoreError> {
         let _writing = self.writer();

@@ -8,6 +8,7 @@ mod backup;
 mod browser;
 mod chat;
 mod doctor;
+mod erasure;
 mod federation;
 mod finding;
 mod live;

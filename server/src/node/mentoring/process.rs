@@ -77,6 +77,9 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     let own = node.config().node.name.as_str();
     let at = p.created_at.as_millis();
     match p.body {
+        // Whatever of theirs this processor applied before is dropped; later events of
+        // theirs are refused at ingest and never come here.
+        EventBody::Erasure(_) => store.erase_mentoring(&p.author)?,
         EventBody::MentorOffer(offer) => store.put_offer(&OfferRecord {
             id: *id,
             mentor: p.author,

@@ -1,0 +1,238 @@
+//! Deleting an account, and erasing the member across the federation.
+//!
+//! A member (or an admin) asks; after the node's grace period (`accounts.deletion_grace_days`,
+//! 0: at once) the home node signs a tombstone for each of the member's events on its
+//! shared log, publishes them in erasure events (`rules/erasure.rs` says what every node
+//! then does), and removes the account: sign-in, sessions, reset links, conversation
+//! settings and blocks. The username stays taken, so nobody can later write under the
+//! erased member's id (every node refuses it). During the grace period the member cannot
+//! sign in and an admin can stop the deletion.
+
+use kindred_protocol::event::body::erasure::{ErasedSlot, Erasure, MAX_ERASED_SLOTS};
+use kindred_protocol::{EventBody, EventId, EventKind, MemberId, References, SignedEvent};
+
+use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorCode, Role};
+
+use super::Node;
+use super::accounts::Auth;
+use super::ingest::{Draft, Reach};
+use crate::error::AppError;
+use crate::store::MemberRecord;
+
+/// What a deletion request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deletion {
+    /// Erased now.
+    Erased {
+        /// How many of the member's shared-log events were replaced by tombstones.
+        slots: usize,
+    },
+    /// Erased at this time (ms), unless an admin stops it first.
+    Scheduled(u64),
+}
+
+impl Node {
+    /// A member deletes their own account (password and username typed again).
+    pub(crate) async fn delete_own_account(
+        &self,
+        auth: &Auth,
+        req: DeleteAccount,
+    ) -> Result<AccountDeletion, AppError> {
+        if req.confirm.trim() != auth.member.username {
+            return Err(AppError::bad_request(
+                "To confirm, type your username exactly as you sign in with it.",
+            ));
+        }
+        if !super::passwords::verify(
+            auth.member.password_hash.clone(),
+            req.password,
+            auth.member.password_precis,
+        )
+        .await
+        {
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "That password is not right.",
+            ));
+        }
+        let username = auth.member.username.clone();
+        let done = self.delete_account(&username, &auth.member_id).await?;
+        Ok(deletion_view(username, done))
+    }
+
+    /// An admin deletes a member's account (username typed again).
+    pub(crate) async fn delete_member_account(
+        &self,
+        auth: &Auth,
+        username: &str,
+        req: DeleteMember,
+    ) -> Result<AccountDeletion, AppError> {
+        auth.require(Role::Admin)?;
+        if req.confirm.trim() != username {
+            return Err(AppError::bad_request(
+                "To confirm, type the member's username exactly.",
+            ));
+        }
+        if username == auth.member.username {
+            return Err(AppError::bad_request(
+                "To delete your own account, use \"Delete my account\" on your account page.",
+            ));
+        }
+        let done = self.delete_account(username, &auth.member_id).await?;
+        Ok(deletion_view(username.to_owned(), done))
+    }
+
+    /// An admin stops a scheduled deletion.
+    pub(crate) async fn stop_deletion(&self, auth: &Auth, username: &str) -> Result<(), AppError> {
+        auth.require(Role::Admin)?;
+        if self.cancel_deletion(username).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(
+                "That member's account is not waiting to be deleted.",
+            ))
+        }
+    }
+
+    /// Deletes `username`'s account: at once, or at the end of the grace period.
+    pub(crate) async fn delete_account(
+        &self,
+        username: &str,
+        asked_by: &MemberId,
+    ) -> Result<Deletion, AppError> {
+        let mut member = self.existing_member(username)?;
+        let grace_ms = self
+            .config()
+            .accounts
+            .deletion_grace_days
+            .saturating_mul(24 * 3_600_000);
+        if grace_ms == 0 {
+            let slots = self.erase_member(username).await?;
+            tracing::info!(%username, by = %asked_by, slots, "account deleted and erased");
+            return Ok(Deletion::Erased { slots });
+        }
+        let due = self.now().as_millis().saturating_add(grace_ms);
+        let due = member.deletion_due_at.map_or(due, |d| d.min(due));
+        member.deletion_due_at = Some(due);
+        self.store().put_member(&member)?;
+        self.end_sessions(username)?;
+        self.store().durable().await?;
+        tracing::info!(%username, by = %asked_by, due, "account deletion scheduled");
+        Ok(Deletion::Scheduled(due))
+    }
+
+    /// Stops a scheduled deletion. False when none was scheduled.
+    pub(crate) async fn cancel_deletion(&self, username: &str) -> Result<bool, AppError> {
+        let mut member = self.existing_member(username)?;
+        if member.deletion_due_at.take().is_none() {
+            return Ok(false);
+        }
+        self.store().put_member(&member)?;
+        self.store().durable().await?;
+        tracing::info!(%username, "scheduled account deletion stopped");
+        Ok(true)
+    }
+
+    /// Erases every member whose grace period has ended (the housekeeping task).
+    pub(crate) async fn erase_due_accounts(&self) -> Result<usize, AppError> {
+        let now = self.now().as_millis();
+        let mut erased = 0;
+        for member in self.store().members()? {
+            if member.deletion_due_at.is_some_and(|due| due <= now) {
+                let slots = self.erase_member(&member.username).await?;
+                tracing::info!(username = %member.username, slots, "grace period over: account erased");
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
+    fn existing_member(&self, username: &str) -> Result<MemberRecord, AppError> {
+        self.store()
+            .member(username)?
+            .ok_or_else(|| AppError::not_found("There is no member with that username here."))
+    }
+
+    fn end_sessions(&self, username: &str) -> Result<(), AppError> {
+        for (hash, _) in self.store().sessions_of(username)? {
+            self.store().remove_session(&hash)?;
+        }
+        self.store().accounts_changed();
+        Ok(())
+    }
+
+    /// Erases `username` now: publishes the erasure, then removes the account. Returns how
+    /// many shared-log events it covers.
+    pub(crate) async fn erase_member(&self, username: &str) -> Result<usize, AppError> {
+        let member_id = self.member_id(username)?;
+        // Nothing more of theirs is written from here on.
+        if let Some(mut member) = self.store().member(username)? {
+            member.suspended = true;
+            self.store().put_member(&member)?;
+        }
+        self.end_sessions(username)?;
+        let slots = self.tombstones_of(&member_id)?;
+        let count = slots.len();
+        let mut parts: Vec<Vec<ErasedSlot>> = slots
+            .chunks(MAX_ERASED_SLOTS)
+            .map(<[ErasedSlot]>::to_vec)
+            .collect();
+        if parts.is_empty() {
+            // A member who only chatted is erased all the same.
+            parts.push(Vec::new());
+        }
+        for slots in parts {
+            let draft = Draft {
+                author: member_id.clone(),
+                reach: Reach::Shared,
+                refs: References::default(),
+                body: EventBody::Erasure(Erasure { slots }),
+                not_before: 0,
+            };
+            self.ingest().local(draft).await?;
+        }
+        self.store().remove_account(username, &member_id)?;
+        self.store().accounts_changed();
+        self.store().durable().await?;
+        Ok(count)
+    }
+
+    /// This node's signed tombstone for each of the member's events on its shared log.
+    fn tombstones_of(&self, member: &MemberId) -> Result<Vec<ErasedSlot>, AppError> {
+        let own = self.node_id();
+        let mut slots: Vec<(u64, EventId)> = self
+            .store()
+            .events_by(member)?
+            .into_iter()
+            .filter(|(p, kind, _)| p.origin == own && *kind != EventKind::Tombstone.code())
+            .filter_map(|(p, _, id)| p.seq().map(|seq| (seq, id)))
+            .collect();
+        slots.sort();
+        slots.dedup_by_key(|(seq, _)| *seq);
+        Ok(slots
+            .into_iter()
+            .map(|(seq, id)| ErasedSlot {
+                seq,
+                id,
+                signature: *SignedEvent::tombstone(self.keypair(), seq, &id, member).signature(),
+            })
+            .collect())
+    }
+}
+
+fn deletion_view(username: String, done: Deletion) -> AccountDeletion {
+    match done {
+        Deletion::Erased { slots } => AccountDeletion {
+            username,
+            erased: true,
+            erase_at: None,
+            events_erased: slots as u64,
+        },
+        Deletion::Scheduled(at) => AccountDeletion {
+            username,
+            erased: false,
+            erase_at: Some(kindred_protocol::Timestamp(at)),
+            events_erased: 0,
+        },
+    }
+}

@@ -1,0 +1,228 @@
+//! Compaction: rewriting the database into a fresh folder after an erasure.
+//!
+//! sled appends; what an erasure removes stays in the files' free space until sled reuses
+//! it, which may be never. So after an erasure (`erasures` tree, key `c`) the next start
+//! copies every live record into `db.compacting`, then swaps it in. The search index is
+//! not copied (it holds words of erased posts); the node rebuilds it from the event log.
+//!
+//! Crash-safe: the copy is complete and flushed before `db.compacted` (an empty marker)
+//! is written; a start that finds the marker finishes the swap, and one that finds a
+//! `db.compacting` without it throws the partial copy away.
+
+use std::path::{Path, PathBuf};
+
+use super::backup::Item;
+use super::erasures::COMPACT_KEY;
+use super::{SnapshotError, Store, StoreError};
+
+/// Records written to the fresh database per batch.
+const BATCH: usize = 2_000;
+
+fn sibling(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    db.with_file_name(name)
+}
+
+/// Compacts the database in `db` if an erasure asked for it, finishing or discarding an
+/// interrupted compaction first. Returns whether it compacted.
+///
+/// Errors: [`StoreError`] when the database cannot be read or the copy written (the
+/// original is left in place, untouched).
+pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
+    let fresh = sibling(db, ".compacting");
+    let marker = sibling(db, ".compacted");
+    let old = sibling(db, ".old");
+    if marker.exists() {
+        finish_swap(db, &fresh, &marker, &old)?;
+    } else if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(io)?;
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io)?;
+    }
+    if !db.exists() {
+        return Ok(false);
+    }
+    let store = Store::open_as_is(db)?;
+    if !store.compaction_due()? {
+        return Ok(false);
+    }
+    let started = std::time::Instant::now();
+    let before = store.size_on_disk()?;
+    copy_into(&store, &fresh)?;
+    drop(store);
+    std::fs::File::create(&marker).map_err(io)?;
+    sync_dir(db)?;
+    finish_swap(db, &fresh, &marker, &old)?;
+    std::fs::remove_dir_all(&old).map_err(io)?;
+    tracing::info!(
+        before_bytes = before,
+        after_bytes = dir_size(db),
+        ms = started.elapsed().as_millis() as u64,
+        "database compacted after an erasure: erased content is gone from its files"
+    );
+    Ok(true)
+}
+
+fn copy_into(store: &Store, fresh: &Path) -> Result<(), StoreError> {
+    let target = Store::open_as_is(fresh)?;
+    let mut tree: Option<&'static str> = None;
+    let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut failed: Option<StoreError> = None;
+    let flush = |tree: Option<&'static str>, batch: &mut Vec<(Vec<u8>, Vec<u8>)>| {
+        if let (Some(name), false) = (tree, batch.is_empty()) {
+            let result = target.load(name, batch);
+            batch.clear();
+            return result;
+        }
+        Ok(())
+    };
+    let result = store.snapshot(|item| {
+        let outcome = match item {
+            Item::Tree(name) => {
+                let r = flush(tree, &mut batch);
+                tree = Some(name);
+                r
+            }
+            Item::Record(k, v) => {
+                if !(tree == Some("erasures") && k == COMPACT_KEY) {
+                    batch.push((k.to_vec(), v.to_vec()));
+                }
+                if batch.len() >= BATCH {
+                    flush(tree, &mut batch)
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        outcome.map_err(|e| {
+            failed = Some(e);
+            std::io::Error::other("copy failed")
+        })
+    });
+    match result {
+        Ok(()) => {}
+        Err(SnapshotError::Store(e)) => return Err(e),
+        Err(SnapshotError::Sink(_)) => {
+            return Err(failed.unwrap_or(StoreError::Closed));
+        }
+    }
+    flush(tree, &mut batch)?;
+    target.flush_now()?;
+    Ok(())
+}
+
+fn finish_swap(db: &Path, fresh: &Path, marker: &Path, old: &Path) -> Result<(), StoreError> {
+    if fresh.exists() {
+        if db.exists() {
+            std::fs::rename(db, old).map_err(io)?;
+        }
+        std::fs::rename(fresh, db).map_err(io)?;
+    }
+    sync_dir(db)?;
+    std::fs::remove_file(marker).map_err(io)?;
+    sync_dir(db)
+}
+
+fn sync_dir(db: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = db.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Db(sled::Error::Io(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_contain(dir: &Path, needle: &[u8]) -> bool {
+        walk(dir).iter().any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn what_was_removed_leaves_the_files_and_the_rest_stays() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("db");
+        {
+            let store = Store::open(&db).expect("open");
+            let t = store.writer();
+            t.profiles
+                .insert(b"gone", &b"ERASED-MARKER-7f3a"[..])
+                .expect("insert");
+            t.profiles.insert(b"kept", &b"still here"[..]).expect("insert");
+            store.flush_now().expect("flush");
+            t.profiles.remove(b"gone").expect("remove");
+            t.erasures.insert(COMPACT_KEY, &[]).expect("mark");
+            drop(t);
+            store.flush_now().expect("flush");
+        }
+        assert!(
+            files_contain(&db, b"ERASED-MARKER-7f3a"),
+            "sled keeps removed values in its files: the reason this exists"
+        );
+        assert!(compact_if_due(&db).expect("compact"));
+        assert!(!files_contain(dir.path(), b"ERASED-MARKER-7f3a"));
+        let store = Store::open(&db).expect("open again");
+        assert_eq!(
+            store.trees().profiles.get(b"kept").expect("read").as_deref(),
+            Some(&b"still here"[..])
+        );
+        assert!(!store.compaction_due().expect("read"));
+        drop(store);
+        assert!(!compact_if_due(&db).expect("nothing due"));
+    }
+
+    #[test]
+    fn an_interrupted_compaction_is_finished_or_thrown_away() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("db");
+        drop(Store::open(&db).expect("open"));
+        // A copy left without its marker: thrown away, the original kept.
+        std::fs::create_dir(sibling(&db, ".compacting")).expect("partial copy");
+        assert!(!compact_if_due(&db).expect("recover"));
+        assert!(!sibling(&db, ".compacting").exists());
+        assert!(db.exists());
+        // A complete copy with its marker, the original already moved: swapped in.
+        std::fs::rename(&db, sibling(&db, ".compacting")).expect("move");
+        std::fs::File::create(sibling(&db, ".compacted")).expect("marker");
+        assert!(!compact_if_due(&db).expect("recover"));
+        assert!(db.exists());
+        assert!(!sibling(&db, ".compacted").exists());
+        drop(Store::open(&db).expect("opens"));
+    }
+}

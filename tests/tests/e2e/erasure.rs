@@ -1,0 +1,167 @@
+//! Erasure that reaches every node: a member deletes their account at A, and their posts,
+//! replies, reactions, profile and chat messages go from A, from the hub B, from C (down
+//! during the erasure, catching up afterwards) and never reach D (paired later, fed the
+//! tombstones); nothing of theirs is left in any node's data folder once stopped.
+#![allow(clippy::unwrap_used)]
+
+use kindred_client::Client;
+use kindred_protocol::api::*;
+use kindred_tests::{PASSWORD, TestNode, eventually, pair};
+
+use super::trust_support::{id, topic};
+
+fn new_post(title: &str, body: &str) -> NewPost {
+    NewPost {
+        title: title.into(),
+        body: body.into(),
+        tags: vec![],
+        content_warning: None,
+    }
+}
+
+fn new_reply(body: &str) -> NewReply {
+    NewReply {
+        body: body.into(),
+        reply_to: None,
+        content_warning: None,
+    }
+}
+
+/// Whether any file under `dir` holds `needle` (the raw bytes, free space included).
+fn on_disk(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(on_disk(&path, needle));
+        } else if std::fs::read(&path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+async fn sign_in(node: &TestNode, who: &str) -> Client {
+    node.client().login(who, PASSWORD).await.unwrap().0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
+    let marker = format!("ERASEME{}", std::process::id());
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("hub.test").await;
+    let mut c = TestNode::named("c.test").await;
+    let (admin_a, admin_b, admin_c) = (a.admin().await, b.admin().await, c.admin().await);
+    for admin in [&admin_a, &admin_b, &admin_c] {
+        topic(admin, "Funding").await;
+    }
+    pair(&admin_b, &admin_a).await;
+    pair(&admin_b, &admin_c).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let bob = b.member(&admin_b, "bob").await;
+    let cat = c.member(&admin_c, "cat").await;
+
+    // Ann writes everywhere: a post, a reply and a reaction on Bob's post, a message to Cat.
+    let hers = ann
+        .create_post("Funding", &new_post(&format!("{marker} bid"), &format!("{marker} in the body")))
+        .await
+        .unwrap();
+    let bobs = bob
+        .create_post("Funding", &new_post("Bob asks", "What worked for you?"))
+        .await
+        .unwrap();
+    eventually(30, || async { ann.thread(&bobs.id).await.ok() }).await;
+    ann.reply(&bobs.id, &new_reply(&format!("{marker} reply"))).await.unwrap();
+    ann.react(&bobs.id, "me-too").await.unwrap();
+    let bob_reply = eventually(30, || async { bob.thread(&hers.id).await.ok() }).await;
+    assert_eq!(bob_reply.post.title, format!("{marker} bid"));
+    bob.reply(&hers.id, &new_reply("Bob answers Ann")).await.unwrap();
+    let dm = ann
+        .send_message(&id("@cat:c.test"), &format!("{marker} private"))
+        .await
+        .unwrap();
+    // C holds all of it before it goes down.
+    eventually(30, || async {
+        let t = cat.thread(&bobs.id).await.ok()?;
+        let h = cat.history(&dm.conversation, None, None).await.ok()?;
+        (t.replies.len() == 1 && !t.post.reactions.is_empty() && h.items.len() == 1)
+            .then_some(())
+    })
+    .await;
+    cat.thread(&hers.id).await.unwrap();
+    c.stop().await;
+
+    // Ann deletes her account (a wrong confirmation is refused first).
+    let wrong = ann
+        .delete_me(&DeleteAccount {
+            password: PASSWORD.into(),
+            confirm: "an".into(),
+        })
+        .await;
+    assert!(wrong.is_err());
+    let done = ann
+        .delete_me(&DeleteAccount {
+            password: PASSWORD.into(),
+            confirm: "ann".into(),
+        })
+        .await
+        .unwrap();
+    assert!(done.erased);
+    assert!(done.events_erased >= 3, "{done:?}");
+    assert!(a.client().login("ann", PASSWORD).await.is_err());
+    let again = a.member_try(&admin_a, "ann").await;
+    assert!(again.is_err(), "an erased username is never given out again");
+
+    // A and the hub B: her post (and its thread), reply, reaction and profile are gone.
+    for (who, client) in [("A", &admin_a), ("B", &admin_b)] {
+        eventually(30, || async {
+            let gone = client.thread(&hers.id).await.is_err();
+            let t = client.thread(&bobs.id).await.ok()?;
+            let people = client.people(Some("ann")).await.ok()?;
+            (gone && t.replies.is_empty() && t.post.reactions.is_empty() && people.is_empty())
+                .then_some(())
+        })
+        .await;
+        let found = client.search(&marker, None).await.unwrap();
+        assert!(found.items.is_empty(), "{who} still finds her words");
+    }
+
+    // C was down: it catches up through the hub and drops what it held.
+    c.start_again().await;
+    let cat = sign_in(&c, "cat").await;
+    eventually(30, || async {
+        let gone = cat.thread(&hers.id).await.is_err();
+        let t = cat.thread(&bobs.id).await.ok()?;
+        let h = cat.history(&dm.conversation, None, None).await.ok()?;
+        (gone && t.replies.is_empty() && t.post.reactions.is_empty() && h.items.is_empty())
+            .then_some(())
+    })
+    .await;
+
+    // D joins after the erasure: it is sent tombstones, and A's later posts after them.
+    let mut d = TestNode::named("d.test").await;
+    let admin_d = d.admin().await;
+    topic(&admin_d, "Funding").await;
+    let later = admin_a
+        .create_post("Funding", &new_post("After the erasure", "Still here"))
+        .await
+        .unwrap();
+    pair(&admin_b, &admin_d).await;
+    eventually(30, || async { admin_d.thread(&later.id).await.ok() }).await;
+    assert!(admin_d.thread(&hers.id).await.is_err());
+    assert!(admin_d.thread(&bobs.id).await.unwrap().replies.is_empty());
+
+    // Once stopped, no node's folder holds her words, in any file.
+    for node in [&mut a, &mut b, &mut c, &mut d] {
+        node.stop().await;
+        let found = on_disk(&node.data_dir(), marker.as_bytes());
+        assert!(found.is_empty(), "still on disk in {found:?}");
+    }
+    // And after a restart nothing comes back.
+    b.start_again().await;
+    let admin_b = sign_in(&b, "admin").await;
+    assert!(admin_b.thread(&hers.id).await.is_err());
+    assert!(admin_b.thread(&bobs.id).await.unwrap().replies.is_empty());
+}

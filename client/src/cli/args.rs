@@ -67,6 +67,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         password: PasswordArgs,
     },
+    /// Delete your account: everything you wrote is erased here and on every partner
+    /// node (after the node's grace period, if it has one). Cannot be undone.
+    DeleteAccount {
+        /// Your username, typed again to confirm.
+        #[arg(long)]
+        confirm: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
     /// Change your display name.
     Rename {
         /// The new display name.
@@ -451,6 +460,20 @@ pub(crate) enum MembersCommand {
     },
     /// Reinstate a suspended member.
     Reinstate {
+        /// The username.
+        username: String,
+    },
+    /// Delete a member's account and erase what they wrote across the federation (after
+    /// the node's grace period, if it has one).
+    Delete {
+        /// The username.
+        username: String,
+        /// The username typed again, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Stop a member's account deletion while the grace period runs.
+    StopDeletion {
         /// The username.
         username: String,
     },

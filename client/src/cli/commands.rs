@@ -128,6 +128,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 &me,
             )?;
         }
+        Command::DeleteAccount { confirm, password } => {
+            let client = signed_in()?;
+            let password = prompt_secret("Password: ", &password)?;
+            let done = client
+                .delete_me(&DeleteAccount { password, confirm })
+                .await?;
+            print(deletion_words(&done), &done)?;
+        }
         Command::Password { password } => {
             let client = signed_in()?;
             let current = prompt_secret("Current password: ", &password)?;
@@ -729,6 +737,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let m = update_member(&signed_in()?, &username, None, Some(false)).await?;
             print(format!("{} is reinstated.", m.id), &m)?;
         }
+        Command::Members(MembersCommand::Delete { username, confirm }) => {
+            let done = signed_in()?
+                .delete_member(&username, &DeleteMember { confirm })
+                .await?;
+            print(deletion_words(&done), &done)?;
+        }
+        Command::Members(MembersCommand::StopDeletion { username }) => {
+            signed_in()?.stop_deletion(&username).await?;
+            print(format!("{username}'s account will not be deleted."), &())?;
+        }
         Command::Members(MembersCommand::ResetLink { username }) => {
             let r = signed_in()?.reset_link(&username).await?;
             print(
@@ -888,6 +906,21 @@ fn prompt_secret(prompt: &str, args: &PasswordArgs) -> anyhow::Result<String> {
 
 /// Reads a password: from standard input with --password-stdin, else by prompting (twice
 /// when choosing a new one).
+fn deletion_words(done: &AccountDeletion) -> String {
+    match done.erase_at {
+        Some(at) if !done.erased => format!(
+            "{}'s account will be deleted and erased on {}; until then they cannot sign in, and an admin can stop it (kindred-cli members stop-deletion {}).",
+            done.username,
+            output::time(at),
+            done.username
+        ),
+        _ => format!(
+            "{}'s account is deleted: {} posts, replies and reactions were erased here, and every partner node is told to erase them too.",
+            done.username, done.events_erased
+        ),
+    }
+}
+
 fn read_password(args: &PasswordArgs, new: bool) -> anyhow::Result<String> {
     if args.password_stdin || !std::io::stdin().is_terminal() {
         return prompt_secret("", args);

@@ -10,9 +10,9 @@ use super::EventId;
 use super::payload::{
     EVENT_FORMAT_VERSION, EVENT_MAGIC, EventPayload, ORIGIN_RANGE, TOMBSTONE_MAGIC,
 };
-use crate::identity::MemberId;
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, SignError, VerifyError};
+use crate::identity::MemberId;
 use crate::identity::{NodeId, NodeKeypair};
 use crate::limits::MAX_EVENT_PAYLOAD_BYTES;
 

@@ -7,12 +7,12 @@
 
 use ed25519_dalek::Signature;
 
-use crate::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, HandshakeError, RandomnessError, VerifyError};
 use crate::hex_id::hex_id;
 use crate::identity::{NodeId, NodeKeypair, NodeName};
 use crate::limits::MAX_NODE_NAME_BYTES;
+use crate::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
 /// First bytes of every handshake transcript (never the start of an event payload).
 pub const HANDSHAKE_MAGIC: [u8; 4] = *b"KDHS";

@@ -6,10 +6,9 @@ use axum::extract::State;
 use super::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use kindred_protocol::api::{
-    AccountDeletion, DeleteAccount, DeleteMember,
-    ChangePassword, CreateInvite, InviteCreated, InviteView, LoginRequest, MemberView,
-    RedeemInviteRequest, ResetLinkCreated, ResetPassword, SessionCreated, SessionView,
-    SetupRequest, UpdateMe, UpdateMember,
+    AccountDeletion, ChangePassword, CreateInvite, DeleteAccount, DeleteMember, InviteCreated,
+    InviteView, LoginRequest, MemberView, RedeemInviteRequest, ResetLinkCreated, ResetPassword,
+    SessionCreated, SessionView, SetupRequest, UpdateMe, UpdateMember,
 };
 
 use super::extract::{ApiJson, ApiPath};

@@ -129,7 +129,10 @@ async fn run_with_permit(
     node.federation()
         .stats(&theirs.node_id)
         .protocol_version
-        .store(theirs.protocol_version, std::sync::atomic::Ordering::Relaxed);
+        .store(
+            theirs.protocol_version,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     let far = offset.unsigned_abs() > node.config().federation.clock_warning_ms;
     if far {
         tracing::warn!(peer = %theirs.node_id, name = %theirs.node_name, offset_ms = offset, "a node's clock is far from this node's; one of them is wrong");

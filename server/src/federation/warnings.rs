@@ -63,7 +63,9 @@ impl Node {
         for peer in self.store().peers()? {
             let stats = self.federation().stats(&peer.node_id);
             let offset = *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner());
-            let version = stats.protocol_version.load(std::sync::atomic::Ordering::Relaxed);
+            let version = stats
+                .protocol_version
+                .load(std::sync::atomic::Ordering::Relaxed);
             if version != 0 && version < kindred_protocol::ERASURE_PROTOCOL_VERSION {
                 let now = self.now();
                 out.push(FederationWarning {

@@ -13,11 +13,7 @@ pub(crate) async fn run(node: Node) {
     let mut shutdown = node.shutdown_signal();
     let mut first = true;
     loop {
-        let wait = if first {
-            Duration::from_secs(5)
-        } else {
-            EVERY
-        };
+        let wait = if first { Duration::from_secs(5) } else { EVERY };
         first = false;
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -90,9 +90,9 @@ mod tests {
             (
                 "another node erases someone else's member",
                 e(&other, "@ann:home.example", good.clone()),
-                Decision::Refuse(Refusal::NameBoundElsewhere {
-                    author: MemberId::parse("@ann:home.example").expect("member"),
-                    bound_to: home.node_id(),
+                Decision::Refuse(Refusal::OriginHasAnotherName {
+                    known: "other.example".into(),
+                    claimed: "home.example".into(),
                 }),
             ),
             (
@@ -123,7 +123,8 @@ mod tests {
             ),
         ];
         for (case, p, expected) in rows {
-            let got = decide(&view.context(), EventId::from_bytes([1; 32]), &p, &view).expect("decide");
+            let got =
+                decide(&view.context(), EventId::from_bytes([1; 32]), &p, &view).expect("decide");
             assert_eq!(got, expected, "{case}");
         }
         // Once erased, nothing by the member applies, whatever the kind; the erasure's
@@ -138,7 +139,13 @@ mod tests {
         );
         let next_part = e(&home, "@ann:home.example", good);
         assert_eq!(
-            decide(&view.context(), EventId::from_bytes([3; 32]), &next_part, &view).expect("decide"),
+            decide(
+                &view.context(),
+                EventId::from_bytes([3; 32]),
+                &next_part,
+                &view
+            )
+            .expect("decide"),
             Decision::Apply(Effect::Erase)
         );
         let bob = payload(&home, "@bob:home.example", 11, post());

@@ -184,7 +184,9 @@ mod tests {
             t.profiles
                 .insert(b"gone", &b"ERASED-MARKER-7f3a"[..])
                 .expect("insert");
-            t.profiles.insert(b"kept", &b"still here"[..]).expect("insert");
+            t.profiles
+                .insert(b"kept", &b"still here"[..])
+                .expect("insert");
             store.flush_now().expect("flush");
             t.profiles.remove(b"gone").expect("remove");
             t.erasures.insert(COMPACT_KEY, &[]).expect("mark");
@@ -199,7 +201,12 @@ mod tests {
         assert!(!files_contain(dir.path(), b"ERASED-MARKER-7f3a"));
         let store = Store::open(&db).expect("open again");
         assert_eq!(
-            store.trees().profiles.get(b"kept").expect("read").as_deref(),
+            store
+                .trees()
+                .profiles
+                .get(b"kept")
+                .expect("read")
+                .as_deref(),
             Some(&b"still here"[..])
         );
         assert!(!store.compaction_due().expect("read"));

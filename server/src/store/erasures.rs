@@ -72,7 +72,11 @@ impl Store {
 
     /// Removes an erased member's account and everything kept only for it: sign-in,
     /// sessions, reset links, conversation settings and blocks.
-    pub(crate) fn remove_account(&self, username: &str, member: &MemberId) -> Result<(), StoreError> {
+    pub(crate) fn remove_account(
+        &self,
+        username: &str,
+        member: &MemberId,
+    ) -> Result<(), StoreError> {
         let t = self.writer();
         t.members.remove(username.as_bytes())?;
         for (hash, _) in self.sessions_of(username)? {

@@ -65,7 +65,10 @@ impl BodyCodec for Erasure {
                     "shared-log sequence numbers start at 1",
                 ));
             }
-            if slots.last().is_some_and(|last: &ErasedSlot| last.seq >= seq) {
+            if slots
+                .last()
+                .is_some_and(|last: &ErasedSlot| last.seq >= seq)
+            {
                 return Err(DecodeError::Inconsistent(
                     "an erasure lists its slots in ascending order without repeats",
                 ));
@@ -104,9 +107,13 @@ mod signature_hex {
         let text = String::deserialize(d)?;
         let bytes = (0..text.len())
             .step_by(2)
-            .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
             .ok_or_else(|| serde::de::Error::custom("signature is not hex"))?;
-        <[u8; 64]>::try_from(bytes).map_err(|_| serde::de::Error::custom("signature is not 64 bytes"))
+        <[u8; 64]>::try_from(bytes)
+            .map_err(|_| serde::de::Error::custom("signature is not 64 bytes"))
     }
 }

@@ -37,7 +37,10 @@ impl View for Tx<'_> {
     type Error = TxError;
 
     fn erased(&self, member: &MemberId) -> Result<bool, TxError> {
-        Ok(self.erasures.get(super::super::erasures::member_key(member))?.is_some())
+        Ok(self
+            .erasures
+            .get(super::super::erasures::member_key(member))?
+            .is_some())
     }
 
     fn bound_node(&self, name: &str) -> Result<Option<(NodeId, bool)>, TxError> {

@@ -1,0 +1,82 @@
+//! Tombstones: what a node holds and relays in place of an erased event.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::event::body::erasure::{ErasedSlot, Erasure};
+use kindred_protocol::{
+    Audience, EventBody, EventId, EventPayload, MemberId, NodeKeypair, References, SignedEvent,
+    Timestamp,
+};
+
+#[test]
+fn a_tombstone_keeps_the_erased_id_and_only_its_origin_can_sign_one() {
+    let key = NodeKeypair::generate().unwrap();
+    let ann = MemberId::parse("@ann:a.example").unwrap();
+    let erased = EventId::from_bytes([9; 32]);
+    let tomb = SignedEvent::tombstone(&key, 4, &erased, &ann);
+    assert!(tomb.is_tombstone());
+    assert_eq!(tomb.id(), erased);
+    let verified = SignedEvent::from_bytes(&tomb.to_bytes())
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(verified.id(), erased);
+    assert_eq!(verified.payload().audience, Audience::Shared { seq: 4 });
+    assert_eq!(verified.payload().author, ann);
+    assert!(matches!(verified.payload().body, EventBody::Tombstone(_)));
+
+    // Another node's signature, a changed number or author: refused.
+    let other = NodeKeypair::generate().unwrap();
+    let forged = SignedEvent::tombstone(&other, 4, &erased, &ann);
+    let relabelled = SignedEvent::from_parts(
+        EventPayload::tombstone_bytes(&key.node_id(), 4, &erased, &ann),
+        *forged.signature(),
+    );
+    assert!(relabelled.verify().is_err());
+    let slot = ErasedSlot {
+        seq: 5,
+        id: erased,
+        signature: *tomb.signature(),
+    };
+    assert!(
+        SignedEvent::tombstone_of(&key.node_id(), &ann, &slot)
+            .verify()
+            .is_err()
+    );
+    // A node's own record of an erased directed event (number 0) never travels.
+    let local = SignedEvent::from_parts(
+        EventPayload::tombstone_bytes(&key.node_id(), 0, &erased, &ann),
+        [0; 64],
+    );
+    assert!(local.clone().verify().is_err());
+    assert_eq!(local.parse().unwrap().audience, Audience::Local);
+}
+
+#[test]
+fn no_event_can_pass_itself_off_as_a_tombstone_and_erasures_are_ordered() {
+    let key = NodeKeypair::generate().unwrap();
+    let payload = |body| EventPayload {
+        origin: key.node_id(),
+        created_at: Timestamp(1),
+        audience: Audience::Shared { seq: 1 },
+        author: MemberId::parse("@ann:a.example").unwrap(),
+        refs: References::default(),
+        body,
+    };
+    let tomb_body = EventBody::Tombstone(kindred_protocol::event::body::erasure::Tombstone {
+        erased: EventId::from_bytes([1; 32]),
+    });
+    assert!(payload(tomb_body).to_bytes().is_err());
+    let slot = |seq| ErasedSlot {
+        seq,
+        id: EventId::from_bytes([2; 32]),
+        signature: [0; 64],
+    };
+    let ok = payload(EventBody::Erasure(Erasure {
+        slots: vec![slot(1), slot(2)],
+    }));
+    assert!(ok.to_bytes().is_ok());
+    let repeated = payload(EventBody::Erasure(Erasure {
+        slots: vec![slot(2), slot(2)],
+    }));
+    assert!(repeated.to_bytes().is_err());
+}

@@ -178,4 +178,8 @@ pub struct MessageView {
     /// Reactions.
     #[serde(default)]
     pub reactions: Vec<ReactionCount>,
+    /// The message's words are gone: its author's account was erased, or it was older
+    /// than the node keeps messages. `body` is empty; show "Message deleted" in its place.
+    #[serde(default)]
+    pub deleted: bool,
 }

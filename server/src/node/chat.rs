@@ -354,6 +354,8 @@ impl Node {
                 && !blocked.contains(&m.author.to_string())
             {
                 items.push(m);
+            } else if let Some(m) = self.deleted_message(&mid, id)? {
+                items.push(m);
             }
         }
         Ok(Page { items, next_cursor })
@@ -876,6 +878,36 @@ impl Node {
             edited_at: meta.edited_at.map(Timestamp),
             reply_to: original.refs.reply_to,
             reactions: self.reaction_counts(id, viewer)?,
+            deleted: false,
+        }))
+    }
+
+    /// The place of a message whose words are gone (erased or expired), shown as
+    /// "Message deleted"; `None` when `id` is not such a message.
+    fn deleted_message(
+        &self,
+        id: &EventId,
+        conversation: &ConversationId,
+    ) -> Result<Option<MessageView>, AppError> {
+        let Some(stored) = self.store().stored(id)? else {
+            return Ok(None);
+        };
+        if stored.meta.kind != kindred_protocol::EventKind::Tombstone.code() {
+            return Ok(None);
+        }
+        let author = crate::store::payload_of(&stored.event)?.author;
+        Ok(Some(MessageView {
+            id: *id,
+            conversation: *conversation,
+            author,
+            author_name: String::new(),
+            body: String::new(),
+            body_html: String::new(),
+            created_at: Timestamp(stored.meta.sort_ts),
+            edited_at: None,
+            reply_to: None,
+            reactions: Vec::new(),
+            deleted: true,
         }))
     }
 }

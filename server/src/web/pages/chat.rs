@@ -192,6 +192,7 @@ struct MessageItem {
     when: When,
     edited: bool,
     seen_by: Vec<String>,
+    deleted: bool,
 }
 
 fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -> MessageItem {
@@ -205,6 +206,7 @@ fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -
         when: When::new(m.created_at, now, &viewer.tz),
         edited: m.edited_at.is_some(),
         seen_by: Vec::new(),
+        deleted: m.deleted,
     }
 }
 

@@ -224,6 +224,34 @@ impl Client {
         Err(error_from(status, &bytes))
     }
 
+    /// A download's bytes (a data export's ZIP).
+    async fn download(&self, url: Url) -> Result<Vec<u8>, ClientError> {
+        let mut req = self.http.get(url);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        Err(error_from(status, &bytes))
+    }
+
+    /// `GET /api/v1/me/export`: everything the node holds about the signed-in member, as a
+    /// ZIP (`kindred-export.json` and a readable `index.html`).
+    pub async fn export_me(&self) -> Result<Vec<u8>, ClientError> {
+        self.download(self.api(&["me", "export"])?).await
+    }
+
+    /// `GET /api/v1/members/{username}/export`: a member's data export (admins, for a
+    /// subject-access request).
+    pub async fn export_member(&self, username: &str) -> Result<Vec<u8>, ClientError> {
+        self.download(self.api(&["members", username, "export"])?)
+            .await
+    }
+
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ClientError> {
         self.send::<(), T>(Method::GET, url, None).await
     }

@@ -67,6 +67,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         password: PasswordArgs,
     },
+    /// Download everything your node holds about you, as a ZIP (JSON and a readable page).
+    Export {
+        /// Where to save it (default: kindred-export-<username>.zip here).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Delete your account: everything you wrote is erased here and on every partner
     /// node (after the node's grace period, if it has one). Cannot be undone.
     DeleteAccount {
@@ -471,6 +477,15 @@ pub(crate) enum MembersCommand {
         /// The username typed again, to confirm.
         #[arg(long)]
         confirm: String,
+    },
+    /// Download everything the node holds about a member, as a ZIP (for a subject-access
+    /// request).
+    Export {
+        /// The username.
+        username: String,
+        /// Where to save it (default: kindred-export-<username>.zip here).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Stop a member's account deletion while the grace period runs.
     StopDeletion {

@@ -128,6 +128,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 &me,
             )?;
         }
+        Command::Export { out } => {
+            let client = signed_in()?;
+            let me = client.me().await?;
+            let bytes = client.export_me().await?;
+            let path = save_export(out, &me.username, &bytes)?;
+            print(
+                format!("Saved your data to {} ({} bytes). It is personal: keep it somewhere safe.", path.display(), bytes.len()),
+                &path,
+            )?;
+        }
         Command::DeleteAccount { confirm, password } => {
             let client = signed_in()?;
             let password = prompt_secret("Password: ", &password)?;
@@ -743,6 +753,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print(deletion_words(&done), &done)?;
         }
+        Command::Members(MembersCommand::Export { username, out }) => {
+            let bytes = signed_in()?.export_member(&username).await?;
+            let path = save_export(out, &username, &bytes)?;
+            print(
+                format!("Saved {username}'s data to {} ({} bytes). It is personal: give it only to them.", path.display(), bytes.len()),
+                &path,
+            )?;
+        }
         Command::Members(MembersCommand::StopDeletion { username }) => {
             signed_in()?.stop_deletion(&username).await?;
             print(format!("{username}'s account will not be deleted."), &())?;
@@ -906,6 +924,27 @@ fn prompt_secret(prompt: &str, args: &PasswordArgs) -> anyhow::Result<String> {
 
 /// Reads a password: from standard input with --password-stdin, else by prompting (twice
 /// when choosing a new one).
+/// Writes an export to `out` (or `kindred-export-<username>.zip`), readable only by the
+/// user who ran the command, never over an existing file.
+fn save_export(
+    out: Option<std::path::PathBuf>,
+    username: &str,
+    bytes: &[u8],
+) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = out.unwrap_or_else(|| format!("kindred-export-{username}.zip").into());
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e} (choose another name with --out)", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(path)
+}
+
 fn deletion_words(done: &AccountDeletion) -> String {
     match done.erase_at {
         Some(at) if !done.erased => format!(

@@ -144,6 +144,39 @@ pub(crate) async fn reset_link(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+pub(crate) async fn export_me(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<axum::response::Response, AppError> {
+    Ok(zip_download(node.export_own(&auth).await?))
+}
+
+pub(crate) async fn export_member(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(member): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    Ok(zip_download(node.export_for_admin(&auth, &member).await?))
+}
+
+/// A data export as a download: never cached (it is personal data).
+pub(crate) fn zip_download(file: crate::node::ExportFile) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file.file_name),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        file.bytes,
+    )
+        .into_response()
+}
+
 pub(crate) async fn delete_me(
     State(node): State<Node>,
     auth: Auth,

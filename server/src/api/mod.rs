@@ -48,6 +48,8 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/members/{member}", patch(accounts::update_member))
         .route("/members/{member}/reset-link", post(accounts::reset_link))
         .route("/me/delete", post(accounts::delete_me))
+        .route("/me/export", get(accounts::export_me))
+        .route("/members/{member}/export", get(accounts::export_member))
         .route(
             "/members/{member}/delete",
             post(accounts::delete_member).delete(accounts::stop_deletion),

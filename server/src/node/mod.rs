@@ -12,6 +12,7 @@ mod display_names;
 pub mod doctor;
 mod durable;
 mod erasure;
+mod export;
 mod housekeeping;
 mod ingest;
 mod invite_codes;
@@ -43,6 +44,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
+pub(crate) use export::ExportFile;
 pub use clock::{Clock, SkewedClock, SystemClock};
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};

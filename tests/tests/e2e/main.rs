@@ -9,6 +9,7 @@ mod browser;
 mod chat;
 mod doctor;
 mod erasure;
+mod export;
 mod federation;
 mod finding;
 mod live;

@@ -129,6 +129,10 @@ pub struct MemberView {
     /// Whether `time_zone` is their own choice (false: the organisation's).
     #[serde(default)]
     pub own_time_zone: bool,
+    /// When their account will be deleted and erased, if a deletion is waiting out the
+    /// node's grace period.
+    #[serde(default)]
+    pub deletion_due_at: Option<Timestamp>,
 }
 
 /// `POST /api/v1/invites`: an admin invites someone.

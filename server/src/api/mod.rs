@@ -3,6 +3,7 @@
 //! `docs/api.md`.
 
 mod accounts;
+pub(crate) use accounts::zip_download;
 mod answers;
 mod auth;
 mod chat;

@@ -209,6 +209,7 @@ impl Node {
                 .clone()
                 .unwrap_or_else(|| self.config().node.time_zone.clone()),
             own_time_zone: m.time_zone.is_some(),
+            deletion_due_at: m.deletion_due_at.map(Timestamp),
         })
     }
 

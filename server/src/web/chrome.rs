@@ -89,6 +89,12 @@ notices! {
     RoundSent = "round-sent", "The proposals are sent to the mentors.";
     /// After taking back a chat message.
     MessageTakenBack = "message-taken-back", "Your message is taken back.";
+    /// An admin stopped a member's account deletion.
+    DeletionStopped = "deletion-stopped", "Their account will not be deleted.";
+    /// An admin deleted a member's account.
+    MemberDeleted = "member-deleted", "The account is deleted: what they wrote is erased here, and every partner node is told to erase it.";
+    /// An admin asked for a member's account to be deleted after the grace period.
+    MemberDeletionScheduled = "member-deletion-scheduled", "The account will be deleted when the grace period ends. Until then they cannot sign in, and you can stop it here.";
 }
 
 impl Flash {

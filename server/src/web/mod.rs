@@ -28,7 +28,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
-    use pages::{accounts, admin, chat, content, coordinator, help, mentoring, profile, settings};
+    use pages::{
+        accounts, admin, chat, content, coordinator, help, mentoring, profile, settings, your_data,
+    };
     Router::new()
         .route("/", get(content::home))
         .route("/signin", get(accounts::signin_form).post(accounts::signin))
@@ -151,6 +153,24 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             post(coordinator::send_round),
         )
         .route("/settings", get(settings::settings))
+        .route("/settings/export", get(your_data::export_own))
+        .route(
+            "/settings/delete",
+            get(your_data::delete_own_form).post(your_data::delete_own),
+        )
+        .route("/privacy", get(your_data::privacy))
+        .route(
+            "/admin/members/{username}/export",
+            get(your_data::export_member),
+        )
+        .route(
+            "/admin/members/{username}/delete",
+            get(your_data::delete_member_form).post(your_data::delete_member),
+        )
+        .route(
+            "/admin/members/{username}/stop-deletion",
+            post(your_data::stop_deletion),
+        )
         .route("/settings/profile", post(settings::profile))
         .route("/settings/password", post(settings::password))
         .route(

@@ -11,3 +11,4 @@ mod mentoring_match;
 mod mentoring_match_view;
 pub(crate) mod profile;
 pub(crate) mod settings;
+pub(crate) mod your_data;

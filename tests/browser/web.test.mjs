@@ -404,6 +404,60 @@ test("with JavaScript off, an admin invites someone who joins, posts and asks fo
   await page.getByRole("heading", { name: "Suggested mentors" }).waitFor();
 });
 
+test("a member gets back in with a reset link, downloads their data and deletes their account", async () => {
+  // Bob (B's admin, no scripts) makes Dee a reset link; Dee uses it once.
+  const admin = await people["bob-nojs"].newPage();
+  await admin.goto(`${B}/admin/members`);
+  await admin.getByRole("button", { name: "Password reset link for Dee Khan" }).click();
+  const link = await admin.locator("#reset-link").inputValue();
+  const dee = await (await contextFor("dee-again")).newPage();
+  await dee.goto(link);
+  await expectNoAxeViolations(dee, "password reset page");
+  await fill(dee, "New password", `${PASSWORD}-new`);
+  await dee.getByRole("button", { name: "Set my new password" }).click();
+  await dee.getByText("Your new password is set").waitFor();
+  await dee.goto(`${B}/signin`);
+  await fill(dee, "Username", "dee");
+  await fill(dee, "Password", `${PASSWORD}-new`);
+  await dee.getByRole("button", { name: "Sign in" }).click();
+  await dee.waitForURL(`${B}/`);
+
+  // Her data, from Settings.
+  await dee.goto(`${B}/settings`);
+  const [download] = await Promise.all([
+    dee.waitForEvent("download"),
+    dee.getByRole("link", { name: "Download your data" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^kindred-export-dee-\d{4}-\d{2}-\d{2}\.zip$/);
+  const bytes = await (await import("node:fs/promises")).readFile(await download.path());
+  assert.equal(bytes.subarray(0, 2).toString(), "PK", "a ZIP file");
+
+  // The privacy page says where things go; then she deletes her account.
+  await dee.getByRole("link", { name: "Privacy" }).click();
+  await dee.getByRole("heading", { name: "What is kept, and where it goes" }).waitFor();
+  await expectNoAxeViolations(dee, "privacy page");
+  await dee.goto(`${B}/settings/delete`);
+  await expectNoAxeViolations(dee, "delete account page");
+  await fill(dee, "Your password", `${PASSWORD}-new`);
+  await fill(dee, "Type the username to confirm", "de");
+  await dee.getByRole("button", { name: "Delete my account" }).click();
+  await dee.locator("#confirm-error").waitFor();
+  await expectNoAxeViolations(dee, "delete account page with a problem");
+  await fill(dee, "Your password", `${PASSWORD}-new`);
+  await fill(dee, "Type the username to confirm", "dee");
+  await dee.getByRole("button", { name: "Delete my account" }).click();
+  await dee.getByRole("heading", { name: "Your account is deleted" }).waitFor();
+  await expectNoAxeViolations(dee, "account deleted page");
+  await dee.goto(`${B}/signin`);
+  await fill(dee, "Username", "dee");
+  await fill(dee, "Password", `${PASSWORD}-new`);
+  await dee.getByRole("button", { name: "Sign in" }).click();
+  await dee.locator("#username-error").getByText("do not match").waitFor();
+  // Her post is gone for everyone.
+  await admin.goto(`${B}/topics/Funding`);
+  assert.equal(await admin.getByText("Written without scripts").count(), 0);
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
   // A cohort round to review (nobody at A is waiting, so it proposes no pairs).
   const coordinator = await people.ada.newPage();
@@ -424,6 +478,7 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
   const pages = [
     ["signed-out sign in", signedOut, `${A}/signin`],
     ["signed-out help", signedOut, `${A}/help`],
+    ["signed-out privacy", signedOut, `${A}/privacy`],
     ["signed-out 404", signedOut, `${A}/nowhere`],
     ["member home", people.cal, `${A}/`],
     ["member topic", people.cal, `${A}/topics/Funding`],
@@ -432,6 +487,8 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member chat", people.cal, `${A}/chat`],
     ["member new group", people.cal, `${A}/chat/new`],
     ["member settings", people.cal, `${A}/settings`],
+    ["member delete account", people.cal, `${A}/settings/delete`],
+    ["admin delete a member", people.ada, `${A}/admin/members/cal/delete`],
     ["member mentoring", people.bea, `${B}/mentoring`],
     ["admin home", people.ada, `${A}/`],
     ["admin help", people.ada, `${A}/help`],
@@ -583,7 +640,11 @@ fetch("${B}/api/v1/peers/invites", { method: "POST", mode: "no-cors", credential
 });
 
 test("no page logged a console error (CSP violations, failed loads, script errors)", () => {
-  // A 404 page is expected to report its own status.
-  const unexpected = consoleErrors.filter((e) => !(e.includes("/nowhere") && e.includes("404")));
+  // A 404 page is expected to report its own status, and a form sent back with a problem
+  // its 400 (Dee's deliberately wrong confirmation, and her sign-in once she is deleted).
+  const expected = (e) =>
+    (e.includes("/nowhere") && e.includes("404")) ||
+    (e.includes("dee-again") && /\/(settings\/delete|signin)\b/.test(e) && e.includes("400"));
+  const unexpected = consoleErrors.filter((e) => !expected(e));
   assert.deepEqual(unexpected, []);
 });

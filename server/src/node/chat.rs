@@ -136,6 +136,9 @@ impl Node {
         if members.is_empty() {
             return Err(AppError::bad_request("Who would you like to talk with?"));
         }
+        for m in &members {
+            self.refuse_erased(m)?;
+        }
         let name = req
             .name
             .map(|n| n.trim().to_owned())
@@ -439,6 +442,11 @@ impl Node {
         // it, so say so rather than "sent".
         if record.kind == ConversationKind::Direct
             && let Some(other) = record.members.iter().find(|m| **m != auth.member_id)
+        {
+            self.refuse_erased(other)?;
+        }
+        if record.kind == ConversationKind::Direct
+            && let Some(other) = record.members.iter().find(|m| **m != auth.member_id)
             && self.is_away(other)?
         {
             return Err(AppError::new(
@@ -706,6 +714,7 @@ impl Node {
                 "Only the group's admins can add people.",
             ));
         }
+        self.refuse_erased(&req.member)?;
         let max = self.config().chat.max_group_members;
         let mut members = record.members.clone();
         if !members.contains(&req.member) {
@@ -786,6 +795,17 @@ impl Node {
     /// Whom the member has blocked.
     pub(crate) fn blocks(&self, auth: &Auth) -> Result<Vec<String>, AppError> {
         Ok(self.store().member_blocks(&auth.member_id)?)
+    }
+
+    /// Refuses to write to someone whose account was deleted: nobody would ever read it.
+    fn refuse_erased(&self, member: &MemberId) -> Result<(), AppError> {
+        if self.store().erasure(member)?.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Gone,
+                format!("{member}'s account was deleted, so messages cannot reach them."),
+            ));
+        }
+        Ok(())
     }
 
     /// Sends one person a message, opening the one-to-one conversation if needed.

@@ -75,7 +75,7 @@ impl Node {
         }
         if username == auth.member.username {
             return Err(AppError::bad_request(
-                "To delete your own account, use \"Delete my account\" on your account page.",
+                "To delete your own account, use \"Delete my account\" in Settings.",
             ));
         }
         let done = self.delete_account(username, &auth.member_id).await?;
@@ -101,6 +101,18 @@ impl Node {
         asked_by: &MemberId,
     ) -> Result<Deletion, AppError> {
         let mut member = self.existing_member(username)?;
+        let other_admins = self
+            .store()
+            .members()?
+            .iter()
+            .filter(|m| m.role == Role::Admin && m.username != username && !m.suspended)
+            .count();
+        if member.role == Role::Admin && other_admins == 0 {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "This is the only admin account here: make someone else an admin first, so the node is never left without one.",
+            ));
+        }
         let grace_ms = self
             .config()
             .accounts
@@ -162,15 +174,25 @@ impl Node {
     }
 
     /// Erases `username` now: publishes the erasure, then removes the account. Returns how
-    /// many shared-log events it covers.
+    /// many shared-log events it covers. One erasure at a time; a second request for the
+    /// same member finds the account gone. Interrupted (a crash between parts), it is
+    /// finished by the housekeeping after the next start: the deletion is recorded as due
+    /// before the first part is written, and the parts already published are tombstones.
     pub(crate) async fn erase_member(&self, username: &str) -> Result<usize, AppError> {
+        let _one_at_a_time = self.limits().erasing.lock().await;
         let member_id = self.member_id(username)?;
-        // Nothing more of theirs is written from here on.
-        if let Some(mut member) = self.store().member(username)? {
-            member.suspended = true;
-            self.store().put_member(&member)?;
-        }
+        // Nothing more of theirs is written from here on, and a restart finishes this.
+        let Some(mut member) = self.store().member(username)? else {
+            return Err(AppError::not_found(
+                "That account has already been deleted.",
+            ));
+        };
+        member.suspended = true;
+        let now = self.now().as_millis();
+        member.deletion_due_at = Some(member.deletion_due_at.map_or(now, |d| d.min(now)));
+        self.store().put_member(&member)?;
         self.end_sessions(username)?;
+        self.store().durable().await?;
         let slots = self.tombstones_of(&member_id)?;
         let count = slots.len();
         let mut parts: Vec<Vec<ErasedSlot>> = slots

@@ -215,6 +215,8 @@ pub(crate) struct Limits {
     pub(crate) searches: tokio::sync::Semaphore,
     /// Held while a backup snapshot is taken and sent: one at a time.
     pub(crate) backup: std::sync::Mutex<()>,
+    /// Held while an account is erased: one at a time, so two requests never both publish.
+    pub(crate) erasing: tokio::sync::Mutex<()>,
 }
 
 impl Node {
@@ -307,6 +309,7 @@ impl Node {
                 config.limits.concurrent_searches,
             )),
             backup: std::sync::Mutex::new(()),
+            erasing: tokio::sync::Mutex::new(()),
         };
         let node = Node {
             inner: Arc::new(Inner {

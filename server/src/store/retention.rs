@@ -17,6 +17,10 @@ pub(crate) struct Expiry {
     pub(crate) checkins_before: Option<u64>,
 }
 
+fn before_of(expiry: &Expiry) -> u64 {
+    expiry.checkins_before.unwrap_or(0)
+}
+
 impl Store {
     /// Replaces the content of every event `expiry` covers with a local tombstone and
     /// returns how many. A check-in goes only once its match has closed.
@@ -50,7 +54,7 @@ impl Store {
                 if !closed {
                     continue;
                 }
-                matches_to_clear.push(c.proposal);
+                matches_to_clear.push((c.proposal, before_of(expiry)));
             }
             let id = signed.id();
             let tombstone = SignedEvent::from_parts(
@@ -66,8 +70,8 @@ impl Store {
         drop(t);
         matches_to_clear.sort();
         matches_to_clear.dedup();
-        for id in matches_to_clear {
-            self.clear_checkins(&id)?;
+        for (id, before) in matches_to_clear {
+            self.clear_checkins(&id, before)?;
         }
         if expired > 0 {
             self.writer()
@@ -77,9 +81,10 @@ impl Store {
         Ok(expired)
     }
 
-    fn clear_checkins(&self, id: &EventId) -> Result<(), StoreError> {
+    /// Drops a closed match's check-ins written before `before` (ms); later ones stay.
+    fn clear_checkins(&self, id: &EventId, before: u64) -> Result<(), StoreError> {
         if let Some(mut m) = self.match_record(id)? {
-            m.checkins.clear();
+            m.checkins.retain(|c| c.at >= before);
             self.put_match(&m)?;
         }
         Ok(())

@@ -6,6 +6,7 @@
 
 use kindred_client::Client;
 use kindred_protocol::api::*;
+use kindred_protocol::event::body::mentoring::{Availability, BuddyRequest, Mode};
 use kindred_tests::{PASSWORD, TestNode, eventually, pair};
 
 use super::trust_support::{id, topic};
@@ -182,4 +183,150 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
     let admin_b = sign_in(&b, "admin").await;
     assert!(admin_b.thread(&hers.id).await.is_err());
     assert!(admin_b.thread(&bobs.id).await.unwrap().replies.is_empty());
+}
+
+fn offer() -> PublishOffer {
+    PublishOffer {
+        topics: vec!["funding".into()],
+        other_topics: String::new(),
+        lived_experience: vec![],
+        languages: vec!["english".into()],
+        region: "Highlands".into(),
+        mode: Mode::Online,
+        availability: Availability {
+            hours_per_month: 4,
+            days: 0b0000_0011,
+        },
+        capacity: 1,
+        bio: "Community fundraising".into(),
+        prefers_other_orgs: true,
+    }
+}
+
+fn request() -> BuddyRequest {
+    BuddyRequest {
+        topics: vec!["funding".into()],
+        goals: "Write our first lottery bid".into(),
+        languages: vec!["english".into()],
+        region: "Glasgow".into(),
+        mode: Mode::Either,
+        availability: Availability {
+            hours_per_month: 2,
+            days: 0b0000_0001,
+        },
+        must: vec![],
+        nice_to_have: vec![],
+        wants_other_org: true,
+    }
+}
+
+/// What the others shared with an erased member stays theirs to use: a group she made is
+/// run by the rest (without the name she gave it), a match with her ends so the mentor's
+/// place is free, nobody can write to her any more, and the only admin cannot leave the
+/// node without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_others_shared_with_an_erased_member_stays_usable() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let bob = b.member(&admin_b, "bob").await;
+    let cy = b.member(&admin_b, "cy").await;
+
+    // Ann's group with Bob and Cy, named by her; she is its only admin.
+    let group = ann
+        .create_conversation(&CreateConversation {
+            members: vec![id("@bob:b.test"), id("@cy:b.test")],
+            name: Some("GROUPNAMEBYANN".into()),
+        })
+        .await
+        .unwrap();
+    ann.post_message(
+        &group.id,
+        &NewMessage {
+            body: "Welcome both".into(),
+            reply_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    eventually(30, || async { bob.conversation(&group.id).await.ok() }).await;
+
+    // Bob mentors Ann; the match is active.
+    bob.publish_offer(&offer()).await.unwrap();
+    ann.create_request(&request()).await.unwrap();
+    eventually(30, || async {
+        let s = ann.suggestions(Some(10)).await.ok()?;
+        s.iter().any(|s| s.offer.mentor == id("@bob:b.test")).then_some(())
+    })
+    .await;
+    let proposal = ann
+        .propose(&Propose {
+            mentor: id("@bob:b.test"),
+            note: "ANNSNOTE please".into(),
+            request: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    eventually(30, || async { bob.get_match(&proposal).await.ok() }).await;
+    bob.answer(&proposal, true, None).await.unwrap();
+    eventually(30, || async {
+        (ann.get_match(&proposal).await.ok()?.status == MatchStatus::Active).then_some(())
+    })
+    .await;
+
+    // The only admin cannot delete themselves; two admins deleting Ann at once erase once.
+    let only = admin_a
+        .delete_me(&DeleteAccount {
+            password: PASSWORD.into(),
+            confirm: "admin".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(only.to_string().contains("only admin"), "{only}");
+    let confirm = DeleteMember {
+        confirm: "ann".into(),
+    };
+    let (first, second) = tokio::join!(
+        admin_a.delete_member("ann", &confirm),
+        admin_a.delete_member("ann", &confirm)
+    );
+    assert_eq!(
+        [first.is_ok(), second.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+
+    // At B: the group goes on without her, run by the others, without her name for it.
+    let view = eventually(30, || async {
+        let v = bob.conversation(&group.id).await.ok()?;
+        (v.members.len() == 2).then_some(v)
+    })
+    .await;
+    assert!(view.name.is_empty(), "{view:?}");
+    assert!(view.admins.contains(&id("@bob:b.test")));
+    bob.add_participant(&group.id, &id("@admin:b.test"), false)
+        .await
+        .unwrap();
+    // The match has ended, and the mentor's place is free for someone else.
+    let m = eventually(30, || async {
+        let m = bob.get_match(&proposal).await.ok()?;
+        (m.status == MatchStatus::Closed).then_some(m)
+    })
+    .await;
+    assert!(!m.note.contains("ANNSNOTE"), "{m:?}");
+    eventually(30, || async {
+        let offers = cy.offers().await.ok()?;
+        let o = offers.into_iter().find(|o| o.mentor == id("@bob:b.test"))?;
+        (o.offer.places_left == 1).then_some(())
+    })
+    .await;
+    // Nobody can write to her any more.
+    let refused = bob
+        .send_message(&id("@ann:a.test"), "Are you there?")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Gone), "{refused}");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::body::mentoring::{Agreement, Answer, MatchAnswer};
-use kindred_protocol::{EventBody, EventId, MemberId, Timestamp};
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId, Timestamp};
 use tokio::sync::watch;
 
 use crate::node::Node;
@@ -58,6 +58,36 @@ fn apply_pending(node: &Node) -> Result<u64, StoreError> {
     }
 }
 
+/// A member was erased: their mentoring content goes; their active matches end (the
+/// mentor's place is freed) and proposals waiting on either side are over, so the other
+/// person is never left with a match nobody can close. On the member's own node (a node
+/// restored from a backup catching up its log), their account goes too.
+fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(), StoreError> {
+    let store = node.store();
+    store.erase_mentoring(member)?;
+    let own = node.config().node.name.as_str();
+    for mut m in store.matches_of(member)? {
+        let ended = match m.status {
+            MatchStatus::Active => MatchStatus::Closed,
+            MatchStatus::Pending if m.buddy == *member => MatchStatus::Withdrawn,
+            MatchStatus::Pending => MatchStatus::NoLongerAvailable,
+            _ => continue,
+        };
+        if m.status == MatchStatus::Active && m.mentor.node_name() == own && m.mentor != *member {
+            store.release_place(&m.mentor)?;
+            node.mentoring_changed(&m.mentor);
+        }
+        m.status = ended;
+        m.closed_at.get_or_insert(at);
+        put_match(node, &m)?;
+    }
+    if origin == node.node_id() && member.node_name() == own {
+        store.remove_account(member.localpart(), member)?;
+        store.accounts_changed();
+    }
+    Ok(())
+}
+
 /// Stores a proposal or match and tells its members on this node, live.
 fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
     node.store().put_match(m)?;
@@ -79,7 +109,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
     match p.body {
         // Whatever of theirs this processor applied before is dropped; later events of
         // theirs are refused at ingest and never come here.
-        EventBody::Erasure(_) => store.erase_mentoring(&p.author)?,
+        EventBody::Erasure(_) => erased(node, &p.author, p.origin, stored.meta.received_at)?,
         EventBody::MentorOffer(offer) => store.put_offer(&OfferRecord {
             id: *id,
             mentor: p.author,

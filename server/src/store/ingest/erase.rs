@@ -25,6 +25,8 @@ pub(crate) struct Authored {
     pub(crate) events: Vec<EventId>,
     /// Outbox entries for the member's directed events not yet delivered.
     pub(crate) outbox: Vec<sled::IVec>,
+    /// Group conversations they are in.
+    pub(crate) groups: Vec<kindred_protocol::event::ConversationId>,
 }
 
 impl Tx<'_> {
@@ -61,6 +63,9 @@ impl Tx<'_> {
             }
             for key in &authored.outbox {
                 self.outbox.remove(key)?;
+            }
+            for c in &authored.groups {
+                self.leave_group(c, &authored.events)?;
             }
         }
         self.drop_profile(member)?;
@@ -130,6 +135,27 @@ impl Tx<'_> {
             encode_record(&event, &meta, &bytes),
         )?;
         Ok(())
+    }
+
+    /// Takes the erased member out of a group (the erasure is recorded first, so
+    /// `leave_out_erased` sees them); a name they gave the group goes with them.
+    fn leave_group(
+        &self,
+        c: &kindred_protocol::event::ConversationId,
+        theirs: &[EventId],
+    ) -> Result<(), TxError> {
+        let Some(mut record) = self.conversation_record(c)? else {
+            return Ok(());
+        };
+        let before = record.members.clone();
+        self.leave_out_erased(&mut record)?;
+        if record.update.is_some_and(|u| theirs.contains(&u)) {
+            record.name.clear();
+        }
+        for m in before.iter().filter(|m| !record.members.contains(m)) {
+            self.chat.remove(super::super::chat::participant_key(m, c))?;
+        }
+        self.put_conversation(c, &record)
     }
 
     /// Removes the member's reaction if `event` is the one it holds.

@@ -263,6 +263,23 @@ impl Store {
                 threads.insert(id, self.thread_replies(&id)?);
             }
         }
+        for item in self.trees().chat.scan_prefix([b'c']) {
+            let (k, v) = item?;
+            let record: super::ConversationRecord = super::from_json("chat", &v)?;
+            if record.kind != kindred_protocol::event::body::chat::ConversationKind::Group {
+                continue;
+            }
+            let Ok(id) = <[u8; 16]>::try_from(&k[1..]) else {
+                continue;
+            };
+            for (member, authored) in out.iter_mut() {
+                if record.members.contains(member) {
+                    authored
+                        .groups
+                        .push(kindred_protocol::event::ConversationId::from_bytes(id));
+                }
+            }
+        }
         for item in self.trees().outbox.iter() {
             let (k, _) = item?;
             let local = k

@@ -254,6 +254,13 @@ impl TestNode {
         self.boot_again(listener).await;
     }
 
+    /// Stops the node and starts it again on the same data folder with another clock (a
+    /// node months later, for retention and grace periods) and, if it may, the same port.
+    pub async fn restart_with_clock(&mut self, clock: std::sync::Arc<dyn kindred_server::Clock>) {
+        self.clock = clock;
+        self.restart().await;
+    }
+
     /// Boots a stopped node on its data folder again, listening on `listener`.
     async fn boot_again(&mut self, listener: tokio::net::TcpListener) {
         let dir = self._dir.take();

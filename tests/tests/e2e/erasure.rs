@@ -330,3 +330,62 @@ async fn what_others_shared_with_an_erased_member_stays_usable() {
         .unwrap_err();
     assert_eq!(refused.code(), Some(ErrorCode::Gone), "{refused}");
 }
+
+/// Retention: with chat messages kept for a month, a node two months on shows "Message
+/// deleted" in their place and keeps no words of them; newer messages stay. A deletion
+/// with a grace period waits, and an admin can stop it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn old_messages_expire_and_a_grace_period_can_be_stopped() {
+    let mut a = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        c.retention.chat_message_months = 1;
+        c.accounts.deletion_grace_days = 7;
+    })
+    .await;
+    let admin = a.admin().await;
+    let ann = a.member(&admin, "ann").await;
+    a.member(&admin, "bob").await;
+    let old = ann
+        .send_message(&id("@bob:a.test"), "OLDWORDS from long ago")
+        .await
+        .unwrap();
+
+    // Two months on, the housekeeping expires it.
+    let later = std::sync::Arc::new(kindred_server::SkewedClock(60 * 24 * 3_600_000));
+    a.restart_with_clock(later.clone()).await;
+    let ann = sign_in(&a, "ann").await;
+    eventually(30, || async {
+        let h = ann.history(&old.conversation, None, None).await.ok()?;
+        (h.items.len() == 1 && h.items[0].deleted).then_some(())
+    })
+    .await;
+    let fresh = ann
+        .send_message(&id("@bob:a.test"), "New words")
+        .await
+        .unwrap();
+    let h = ann.history(&old.conversation, None, None).await.unwrap();
+    assert_eq!(h.items[0].id, fresh.id);
+    assert!(!h.items[0].deleted);
+
+    // Ann asks to delete her account: it waits out the grace period; the admin stops it.
+    let admin = sign_in(&a, "admin").await;
+    let done = ann
+        .delete_me(&DeleteAccount {
+            password: PASSWORD.into(),
+            confirm: "ann".into(),
+        })
+        .await
+        .unwrap();
+    assert!(!done.erased);
+    assert!(done.erase_at.is_some());
+    assert!(a.client().login("ann", PASSWORD).await.is_err());
+    let members = admin.members().await.unwrap();
+    let listed = members.iter().find(|m| m.username == "ann").unwrap();
+    assert!(listed.deletion_due_at.is_some());
+    admin.stop_deletion("ann").await.unwrap();
+    assert!(admin.stop_deletion("ann").await.is_err());
+    sign_in(&a, "ann").await;
+
+    a.stop().await;
+    assert!(on_disk(&a.data_dir(), b"OLDWORDS").is_empty());
+}

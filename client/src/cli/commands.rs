@@ -134,7 +134,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes = client.export_me().await?;
             let path = save_export(out, &me.username, &bytes)?;
             print(
-                format!("Saved your data to {} ({} bytes). It is personal: keep it somewhere safe.", path.display(), bytes.len()),
+                format!(
+                    "Saved your data to {} ({} bytes). It is personal: keep it somewhere safe.",
+                    path.display(),
+                    bytes.len()
+                ),
                 &path,
             )?;
         }
@@ -757,7 +761,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes = signed_in()?.export_member(&username).await?;
             let path = save_export(out, &username, &bytes)?;
             print(
-                format!("Saved {username}'s data to {} ({} bytes). It is personal: give it only to them.", path.display(), bytes.len()),
+                format!(
+                    "Saved {username}'s data to {} ({} bytes). It is personal: give it only to them.",
+                    path.display(),
+                    bytes.len()
+                ),
                 &path,
             )?;
         }
@@ -939,7 +947,12 @@ fn save_export(
         .create_new(true)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e} (choose another name with --out)", path.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create {}: {e} (choose another name with --out)",
+                path.display()
+            )
+        })?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(path)

@@ -44,8 +44,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
-pub(crate) use export::ExportFile;
 pub use clock::{Clock, SkewedClock, SystemClock};
+pub(crate) use export::ExportFile;
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
 use live::LiveHub;

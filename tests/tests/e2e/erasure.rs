@@ -258,7 +258,9 @@ async fn what_others_shared_with_an_erased_member_stays_usable() {
     ann.create_request(&request()).await.unwrap();
     eventually(30, || async {
         let s = ann.suggestions(Some(10)).await.ok()?;
-        s.iter().any(|s| s.offer.mentor == id("@bob:b.test")).then_some(())
+        s.iter()
+            .any(|s| s.offer.mentor == id("@bob:b.test"))
+            .then_some(())
     })
     .await;
     let proposal = ann
@@ -294,7 +296,10 @@ async fn what_others_shared_with_an_erased_member_stays_usable() {
         admin_a.delete_member("ann", &confirm)
     );
     assert_eq!(
-        [first.is_ok(), second.is_ok()].iter().filter(|ok| **ok).count(),
+        [first.is_ok(), second.is_ok()]
+            .iter()
+            .filter(|ok| **ok)
+            .count(),
         1,
         "{first:?} {second:?}"
     );

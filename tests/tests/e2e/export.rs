@@ -63,7 +63,13 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
         .await
         .unwrap();
     eventually(30, || async {
-        (bo.history(&dm.conversation, None, None).await.ok()?.items.len() == 1).then_some(())
+        (bo.history(&dm.conversation, None, None)
+            .await
+            .ok()?
+            .items
+            .len()
+            == 1)
+            .then_some(())
     })
     .await;
     bo.post_message(
@@ -76,7 +82,13 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
     .await
     .unwrap();
     eventually(30, || async {
-        (sam.history(&dm.conversation, None, None).await.ok()?.items.len() == 2).then_some(())
+        (sam.history(&dm.conversation, None, None)
+            .await
+            .ok()?
+            .items
+            .len()
+            == 2)
+            .then_some(())
     })
     .await;
 
@@ -102,9 +114,15 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
         .iter()
         .map(|m| m["body"].as_str().unwrap())
         .collect();
-    assert_eq!(bodies, ["Shall we talk about bids?", "Yes please, Thursday?"]);
+    assert_eq!(
+        bodies,
+        ["Shall we talk about bids?", "Yes please, Thursday?"]
+    );
     // The page is readable and escapes what members wrote.
-    assert!(html.contains("What &lt;b&gt;worked&lt;/b&gt; for our bid") || html.contains("What &#60;b&#62;worked"));
+    assert!(
+        html.contains("What &lt;b&gt;worked&lt;/b&gt; for our bid")
+            || html.contains("What &#60;b&#62;worked")
+    );
     assert!(!html.contains("<script>alert"));
     assert!(html.contains("Yes please, Thursday?"));
 

@@ -18,7 +18,6 @@ use super::Node;
 use super::accounts::Auth;
 use crate::error::AppError;
 
-
 /// The export format's name and version, in the JSON's `format` field.
 pub(crate) const SCHEMA: &str = "kindred-export/1";
 
@@ -57,7 +56,10 @@ impl Node {
             .map_err(AppError::internal)??;
         let json = serde_json::to_vec_pretty(&export).map_err(AppError::internal)?;
         let html = page::render(&export)?;
-        let bytes = zip_of(&[("kindred-export.json", &json), ("index.html", html.as_bytes())])?;
+        let bytes = zip_of(&[
+            ("kindred-export.json", &json),
+            ("index.html", html.as_bytes()),
+        ])?;
         let tz = match self.store().member(username)? {
             Some(m) => self.time_zone_of(&m),
             None => jiff::tz::TimeZone::UTC,

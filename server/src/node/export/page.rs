@@ -75,8 +75,16 @@ pub(super) fn render(e: &Export) -> Result<String, AppError> {
             .sessions
             .iter()
             .map(|s| {
-                let device = s.device.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-                format!("Since {}, until {}{device}", when(s.created_at), when(s.expires_at))
+                let device = s
+                    .device
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                format!(
+                    "Since {}, until {}{device}",
+                    when(s.created_at),
+                    when(s.expires_at)
+                )
             })
             .collect(),
         conversations: e

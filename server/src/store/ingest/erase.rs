@@ -153,7 +153,8 @@ impl Tx<'_> {
             record.name.clear();
         }
         for m in before.iter().filter(|m| !record.members.contains(m)) {
-            self.chat.remove(super::super::chat::participant_key(m, c))?;
+            self.chat
+                .remove(super::super::chat::participant_key(m, c))?;
         }
         self.put_conversation(c, &record)
     }

@@ -9,12 +9,12 @@ use kindred_protocol::Timestamp;
 use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorCode};
 use serde::Deserialize;
 
+use crate::api::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form};
-use crate::api::SESSION_COOKIE;
 use crate::web::session::{Viewer, secure_cookies, set_cookie, signed_in_viewer};
 use crate::web::time::When;
 
@@ -118,7 +118,9 @@ pub(crate) async fn export_member(
     viewer: Viewer,
     Path(username): Path<String>,
 ) -> Result<Response, PageError> {
-    Ok(download(node.export_for_admin(&viewer.auth, &username).await?))
+    Ok(download(
+        node.export_for_admin(&viewer.auth, &username).await?,
+    ))
 }
 
 #[derive(askama::Template)]
@@ -250,13 +252,19 @@ pub(crate) async fn delete_member(
     let form: DeleteForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     if form.confirm.trim() != username {
-        problems.add("confirm", format!("Type their username, {username}, exactly."));
+        problems.add(
+            "confirm",
+            format!("Type their username, {username}, exactly."),
+        );
     }
     if problems.is_empty() {
         let req = DeleteMember {
             confirm: form.confirm,
         };
-        match node.delete_member_account(&viewer.auth, &username, req).await {
+        match node
+            .delete_member_account(&viewer.auth, &username, req)
+            .await
+        {
             Ok(done) => {
                 let flash = if done.erased {
                     Flash::MemberDeleted

@@ -716,3 +716,116 @@ async fn a_pair_agree_check_in_and_reflect_from_the_cli() {
     });
     cli.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_exports_their_data_and_deletes_their_account_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = Config::default();
+    config.server.data_dir = dir.path().join("data");
+    config.server.listen = listener.local_addr().unwrap();
+    let (node, token) = Node::open(config.clone()).unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(node.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{}", config.server.listen);
+    let admin = Cli {
+        node: url.clone(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let sam = Cli {
+        node: url.clone(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let kit = Cli {
+        node: url,
+        home: tempfile::tempdir().unwrap(),
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let cli_task = tokio::task::spawn_blocking(move || {
+        let token = token.unwrap();
+        admin.ok(
+            &[
+                "setup",
+                "--token",
+                &token,
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        for (who, name) in [(&sam, "sam"), (&kit, "kit")] {
+            let invite: serde_json::Value =
+                serde_json::from_str(&admin.ok(&["--json", "invites", "create"], "")).unwrap();
+            who.ok(
+                &[
+                    "join",
+                    invite["link"].as_str().unwrap(),
+                    "--username",
+                    name,
+                    "--password-stdin",
+                ],
+                "a long enough password\n",
+            );
+        }
+        admin.ok(&["topics", "create", "Funding"], "");
+        sam.ok(
+            &[
+                "post",
+                "Funding",
+                "--title",
+                "Our bid",
+                "--body",
+                "What worked for us",
+            ],
+            "",
+        );
+
+        // Sam's own export, saved where asked, never over an existing file.
+        let zip = out_dir.path().join("mine.zip");
+        let said = sam.ok(&["export", "--out", zip.to_str().unwrap()], "");
+        assert!(said.contains("Saved your data"), "{said}");
+        let bytes = std::fs::read(&zip).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        let again = sam.run(&["export", "--out", zip.to_str().unwrap()], "");
+        assert!(!again.status.success());
+        // An admin's export for a subject-access request; a member cannot make one.
+        let theirs = out_dir.path().join("sam.zip");
+        admin.ok(
+            &[
+                "members",
+                "export",
+                "sam",
+                "--out",
+                theirs.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(std::fs::metadata(&theirs).unwrap().len() > 100);
+        let refused = kit.run(&["members", "export", "sam", "--out", "/dev/null"], "");
+        assert!(!refused.status.success());
+
+        // Sam deletes their account: a wrong confirmation is refused first.
+        let wrong = sam.run(
+            &["delete-account", "--confirm", "sma", "--password-stdin"],
+            "a long enough password\n",
+        );
+        assert!(!wrong.status.success());
+        let done = sam.ok(
+            &["delete-account", "--confirm", "sam", "--password-stdin"],
+            "a long enough password\n",
+        );
+        assert!(done.contains("is deleted"), "{done}");
+        // The admin deletes Kit's.
+        let done = admin.ok(&["members", "delete", "kit", "--confirm", "kit"], "");
+        assert!(done.contains("kit's account is deleted"), "{done}");
+        let members = admin.ok(&["members", "list"], "");
+        assert!(
+            !members.contains("sam") && !members.contains("kit"),
+            "{members}"
+        );
+    });
+    cli_task.await.unwrap();
+}

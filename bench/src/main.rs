@@ -7,7 +7,8 @@
 //!
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
 //! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
-//! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]` for the others.
+//! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]`, `erasure [messages]`
+//! for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +21,7 @@ use anyhow::{Context, bail};
 mod backup;
 mod chat;
 mod corpus;
+mod erasure;
 mod federation;
 mod gap;
 mod matching;
@@ -81,6 +83,14 @@ fn main() -> anyhow::Result<()> {
                 .transpose()?
                 .unwrap_or(10_000);
             tokio::runtime::Runtime::new()?.block_on(chat::bench(messages))
+        }
+        Some("erasure") => {
+            let messages: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(10_000);
+            tokio::runtime::Runtime::new()?.block_on(erasure::bench(messages))
         }
         Some("gap") => {
             let events: u64 = std::env::args()

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use kindred_client::Client;
 use kindred_protocol::MemberId;
-use kindred_protocol::api::{
-    CreateInvite, DeleteMember, NewMessage, NewPost, RedeemInviteRequest,
-};
+use kindred_protocol::api::{CreateInvite, DeleteMember, NewMessage, NewPost, RedeemInviteRequest};
 
 use crate::{bench_topic, setup_admin, spawn};
 
@@ -169,7 +167,10 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
         )
         .await?;
     let at_a = t.elapsed().as_secs_f64();
-    until("B to drop the posts", async || admin_b.thread(&last).await.is_err()).await?;
+    until("B to drop the posts", async || {
+        admin_b.thread(&last).await.is_err()
+    })
+    .await?;
     let at_b = t.elapsed().as_secs_f64();
     until("C to drop the posts and messages", async || {
         admin_c.thread(&last).await.is_err()

@@ -129,6 +129,13 @@ pub(crate) fn peer(p: &kindred_protocol::api::PeerView) -> String {
             kindred_protocol::api::clock_offset_words(offset)
         ));
     }
+    if p.protocol_version
+        .is_some_and(|v| v < kindred_protocol::ERASURE_PROTOCOL_VERSION)
+    {
+        line.push_str(
+            "\n    WARNING: it runs an older Kindred that cannot carry out erasures (deleted accounts stay there); ask its admin to upgrade",
+        );
+    }
     if p.refused > 0 {
         line.push_str(&format!(
             "\n    {} of its events broke the federation's rules (see the node's log)",
@@ -315,6 +322,7 @@ mod tests {
             added_at: None,
             refused: 0,
             clock_offset_ms: Some(-7_200_000),
+            protocol_version: Some(2),
             organisation: Some("Beta Wellbeing Hub".into()),
             down_since: Some(Timestamp(0)),
         };
@@ -324,6 +332,7 @@ mod tests {
             "{down}"
         );
         assert!(down.starts_with("Beta Wellbeing Hub (b.test)"), "{down}");
+        assert!(down.contains("cannot carry out erasures"), "{down}");
         assert!(
             down.contains(&format!(
                 "Not reachable since {}: their address did not answer",

@@ -42,7 +42,7 @@ impl Store {
             } else {
                 None
             };
-            if !cutoff.is_some_and(|before| meta.received_at < before) {
+            if cutoff.is_none_or(|before| meta.received_at >= before) {
                 continue;
             }
             let signed = signed_in(&record)?;

@@ -202,7 +202,7 @@ pub(crate) async fn delete_own(
             confirm: form.confirm,
         };
         match node.delete_own_account(&viewer.auth, req).await {
-            Ok(done) => return Ok(deleted(&node, &viewer, &done)?),
+            Ok(done) => return deleted(&node, &viewer, &done),
             Err(AppError::Refused {
                 code: ErrorCode::InvalidCredentials,
                 message,

@@ -134,3 +134,28 @@ fn echoed_nonce_self_connection_and_other_versions_are_refused() {
 fn nonces_are_fresh() {
     assert_ne!(Nonce::random().unwrap(), Nonce::random().unwrap());
 }
+
+/// A version-2 node (before erasures) still links: both sides sign the transcript with
+/// the lower version, which is what a version-2 node writes there. Version 1 is refused.
+#[test]
+fn a_node_on_the_previous_version_still_links_and_an_older_one_does_not() {
+    let a = node(1, "a.example");
+    let b = node(2, "b.example");
+    let initiator = Handshake::new(Role::Initiator, Hello::new(&a.0, a.1.clone()).unwrap());
+    let mut old_hello = Hello::new(&b.0, b.1.clone()).unwrap();
+    old_hello.protocol_version = kindred_protocol::MIN_PROTOCOL_VERSION;
+    let old = Handshake::new(Role::Responder, old_hello.clone());
+    let proof = old.prove(&b.0, initiator.hello()).unwrap();
+    assert_eq!(initiator.verify(&old_hello, &proof).unwrap(), b.0.node_id());
+    // What the old node signs is the transcript with its own version, 2.
+    let transcript =
+        kindred_protocol::peer::transcript(Role::Responder, initiator.hello(), &old_hello);
+    assert_eq!(&transcript[4..6], &2u16.to_be_bytes());
+
+    let mut ancient = Hello::new(&b.0, b.1.clone()).unwrap();
+    ancient.protocol_version = 1;
+    assert!(matches!(
+        initiator.check_hello(&ancient),
+        Err(HandshakeError::VersionMismatch { .. })
+    ));
+}

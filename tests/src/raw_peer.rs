@@ -19,6 +19,9 @@ pub struct RawPeer {
     pub keypair: NodeKeypair,
     /// Its name.
     pub name: NodeName,
+    /// The link protocol version its hello gives (this crate's, unless a test plays an
+    /// older node).
+    pub protocol_version: u16,
 }
 
 /// What a handshake exchanged, for replay tests.
@@ -38,6 +41,7 @@ impl RawPeer {
             socket,
             keypair: NodeKeypair::from_seed(&[seed; 32]),
             name: NodeName::new(name)?,
+            protocol_version: kindred_protocol::PROTOCOL_VERSION,
         })
     }
 
@@ -69,7 +73,8 @@ impl RawPeer {
     /// Runs the handshake as initiator; returns what it sent (for replays) and the node's
     /// answer frames.
     pub async fn handshake(&mut self) -> anyhow::Result<Recorded> {
-        let hello = Hello::new(&self.keypair, self.name.clone())?;
+        let mut hello = Hello::new(&self.keypair, self.name.clone())?;
+        hello.protocol_version = self.protocol_version;
         let state = Handshake::new(Role::Initiator, hello.clone());
         self.send(&PeerFrame::Hello(hello.clone())).await?;
         let Some(PeerFrame::Hello(theirs)) = self.recv().await else {
@@ -92,7 +97,26 @@ impl RawPeer {
         seed: u8,
         name: &str,
     ) -> anyhow::Result<Self> {
+        Self::paired_as(
+            url,
+            invite_token,
+            seed,
+            name,
+            kindred_protocol::PROTOCOL_VERSION,
+        )
+        .await
+    }
+
+    /// As [`RawPeer::paired`], saying link protocol `version` in its hello (an older node).
+    pub async fn paired_as(
+        url: &str,
+        invite_token: &str,
+        seed: u8,
+        name: &str,
+        version: u16,
+    ) -> anyhow::Result<Self> {
         let mut raw = Self::connect(url, seed, name).await?;
+        raw.protocol_version = version;
         raw.handshake().await?;
         raw.send(&PeerFrame::Pair {
             secret: invite_secret(invite_token)?,

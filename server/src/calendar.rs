@@ -47,6 +47,11 @@ pub(crate) fn human_time(millis: u64, tz: &TimeZone) -> String {
     zoned(millis, tz).strftime("%-d %b at %H:%M").to_string()
 }
 
+/// "30 November 2026, 06:22", in `tz`: a moment in a record kept for years.
+pub(crate) fn date_time(millis: u64, tz: &TimeZone) -> String {
+    zoned(millis, tz).strftime("%-d %B %Y, %H:%M").to_string()
+}
+
 /// "17 Nov", in `tz`, for labels where the year is said elsewhere.
 pub(crate) fn day_month(millis: u64, tz: &TimeZone) -> String {
     zoned(millis, tz).strftime("%-d %b").to_string()

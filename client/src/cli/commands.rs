@@ -148,7 +148,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let done = client
                 .delete_me(&DeleteAccount { password, confirm })
                 .await?;
-            print(deletion_words(&done), &done)?;
+            print(own_deletion_words(&done), &done)?;
         }
         Command::Password { password } => {
             let client = signed_in()?;
@@ -728,12 +728,20 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let lines: Vec<String> = members
                 .iter()
                 .map(|m| {
+                    let deleting = m
+                        .deletion_due_at
+                        .map(|at| format!("  BEING DELETED on {}", output::time(at)))
+                        .unwrap_or_default();
                     format!(
-                        "{}  {}  {}{}",
+                        "{}  {}  {}{}{deleting}",
                         m.id,
                         m.display_name,
                         m.role,
-                        if m.suspended { "  SUSPENDED" } else { "" }
+                        if m.suspended && m.deletion_due_at.is_none() {
+                            "  SUSPENDED"
+                        } else {
+                            ""
+                        }
                     )
                 })
                 .collect();
@@ -956,6 +964,19 @@ fn save_export(
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(path)
+}
+
+fn own_deletion_words(done: &AccountDeletion) -> String {
+    match done.erase_at {
+        Some(at) if !done.erased => format!(
+            "Your account will be deleted and everything you wrote erased on {}. Until then you cannot sign in; if you change your mind, ask your organisation's admin to stop it before then.",
+            output::time(at)
+        ),
+        _ => format!(
+            "Your account is deleted: {} posts, replies and reactions were erased here, and every partner node is told to erase them too.",
+            done.events_erased
+        ),
+    }
 }
 
 fn deletion_words(done: &AccountDeletion) -> String {

@@ -183,6 +183,24 @@ impl Node {
         Ok(id)
     }
 
+    /// Whether the signed-in member may have their password checked again now (changing
+    /// it, deleting their account): 10 tries in 15 minutes, so a session someone else got
+    /// hold of cannot be used to guess the password.
+    pub(crate) fn password_check_allowed(&self, auth: &Auth) -> Result<(), AppError> {
+        if self
+            .limits()
+            .password_checks
+            .try_take(&auth.member.username)
+        {
+            return Ok(());
+        }
+        tracing::warn!(member = %auth.member_id, "too many password checks for one member");
+        Err(AppError::new(
+            ErrorCode::RateLimited,
+            "Too many tries. Please wait a few minutes and try again.",
+        ))
+    }
+
     fn any_member_id(&self, username: &str) -> Result<MemberId, AppError> {
         MemberId::new(username, &self.config().node.name).map_err(|_| {
             let rule = "Usernames use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit";
@@ -746,6 +764,7 @@ impl Node {
         auth: &Auth,
         req: ChangePassword,
     ) -> Result<(), AppError> {
+        self.password_check_allowed(auth)?;
         if !super::passwords::verify(
             auth.member.password_hash.clone(),
             req.current_password,

@@ -612,7 +612,9 @@ impl Node {
         state.last_read = Some(pos);
         self.store().put_participant(&auth.member_id, id, &state)?;
         self.store().durable().await?;
-        if auth.member.read_markers {
+        // A message whose words are gone (erased, expired, taken back) cannot be pointed
+        // at for others: the position is kept here only.
+        if auth.member.read_markers && self.message_view(up_to, None)?.is_some() {
             let recipients = self.recipients(&record.members)?;
             self.write(
                 auth,

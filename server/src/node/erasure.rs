@@ -43,6 +43,7 @@ impl Node {
                 "To confirm, type your username exactly as you sign in with it.",
             ));
         }
+        self.password_check_allowed(auth)?;
         if !super::passwords::verify(
             auth.member.password_hash.clone(),
             req.password,
@@ -100,12 +101,20 @@ impl Node {
         username: &str,
         asked_by: &MemberId,
     ) -> Result<Deletion, AppError> {
+        // The check that another admin stays and the deletion are one step: two admins
+        // deleting themselves at once cannot both pass it.
+        let one_at_a_time = self.limits().erasing.lock().await;
         let mut member = self.existing_member(username)?;
         let other_admins = self
             .store()
             .members()?
             .iter()
-            .filter(|m| m.role == Role::Admin && m.username != username && !m.suspended)
+            .filter(|m| {
+                m.role == Role::Admin
+                    && m.username != username
+                    && !m.suspended
+                    && m.deletion_due_at.is_none()
+            })
             .count();
         if member.role == Role::Admin && other_admins == 0 {
             return Err(AppError::new(
@@ -119,7 +128,7 @@ impl Node {
             .deletion_grace_days
             .saturating_mul(24 * 3_600_000);
         if grace_ms == 0 {
-            let slots = self.erase_member(username).await?;
+            let slots = self.erase_locked(username).await?;
             tracing::info!(%username, by = %asked_by, slots, "account deleted and erased");
             return Ok(Deletion::Erased { slots });
         }
@@ -129,6 +138,7 @@ impl Node {
         self.store().put_member(&member)?;
         self.end_sessions(username)?;
         self.store().durable().await?;
+        drop(one_at_a_time);
         tracing::info!(%username, by = %asked_by, due, "account deletion scheduled");
         Ok(Deletion::Scheduled(due))
     }
@@ -180,6 +190,11 @@ impl Node {
     /// before the first part is written, and the parts already published are tombstones.
     pub(crate) async fn erase_member(&self, username: &str) -> Result<usize, AppError> {
         let _one_at_a_time = self.limits().erasing.lock().await;
+        self.erase_locked(username).await
+    }
+
+    /// As [`Node::erase_member`], the caller holding `limits().erasing`.
+    async fn erase_locked(&self, username: &str) -> Result<usize, AppError> {
         let member_id = self.member_id(username)?;
         // Nothing more of theirs is written from here on, and a restart finishes this.
         let Some(mut member) = self.store().member(username)? else {

@@ -217,6 +217,11 @@ pub(crate) struct Limits {
     pub(crate) backup: std::sync::Mutex<()>,
     /// Held while an account is erased: one at a time, so two requests never both publish.
     pub(crate) erasing: tokio::sync::Mutex<()>,
+    /// Passwords checked for a signed-in member (changing the password, deleting the
+    /// account), per member: a stolen session cannot be used to guess the password.
+    pub(crate) password_checks: RateLimiter<String>,
+    /// Data exports being made: one at a time, so they cannot crowd out everyone else.
+    pub(crate) exports: tokio::sync::Semaphore,
 }
 
 impl Node {
@@ -310,6 +315,8 @@ impl Node {
             )),
             backup: std::sync::Mutex::new(()),
             erasing: tokio::sync::Mutex::new(()),
+            password_checks: RateLimiter::new(10, Duration::from_secs(15 * 60)),
+            exports: tokio::sync::Semaphore::new(1),
         };
         let node = Node {
             inner: Arc::new(Inner {

@@ -197,6 +197,22 @@ impl Store {
     }
 
     fn open_with(dir: &Path, upgrade: bool) -> Result<Self, StoreError> {
+        // sled's background flusher lets go of the files a moment after the last handle
+        // closes: a reopen right after a stop (a restart, a compaction) waits for it, up to
+        // two seconds, before calling the folder in use.
+        let mut tries = 0;
+        loop {
+            match Self::open_once(dir, upgrade) {
+                Err(StoreError::InUse { .. }) if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path, upgrade: bool) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(24 * 1024 * 1024)

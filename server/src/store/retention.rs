@@ -56,6 +56,13 @@ impl Store {
                 }
                 matches_to_clear.push((c.proposal, before_of(expiry)));
             }
+            if let EventBody::ChatMessage(m) = &p.body
+                && meta.retracted_by.is_some()
+            {
+                // Taken back before: it stays gone rather than coming back as "deleted".
+                let key = super::chat::message_key(&m.conversation, meta.received_at, local);
+                t.chat.remove(&key[..])?;
+            }
             let id = signed.id();
             let tombstone = SignedEvent::from_parts(
                 EventPayload::tombstone_bytes(&p.origin, 0, &id, &p.author),

@@ -92,6 +92,62 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
     })
     .await;
 
+    // Sam mentors Eve, on the same node: Eve's private check-in is hers, not Sam's.
+    let eve = a.member(&admin_a, "eve").await;
+    sam.publish_offer(&super::erasure::offer()).await.unwrap();
+    eve.create_request(&super::erasure::request())
+        .await
+        .unwrap();
+    let proposal = eve
+        .propose(&Propose {
+            mentor: id("@sam:a.test"),
+            note: "Hello Sam".into(),
+            request: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    sam.answer(&proposal, true, None).await.unwrap();
+    eve.check_in(
+        &proposal,
+        &NewCheckIn {
+            pulse: 2,
+            fit: Some(kindred_protocol::event::body::mentoring::Fit::NotGood),
+            note: Some("EVES PRIVATE NOTE".into()),
+            share_fit: false,
+        },
+    )
+    .await
+    .unwrap();
+    sam.check_in(
+        &proposal,
+        &NewCheckIn {
+            pulse: 4,
+            fit: None,
+            note: Some("Sams own note".into()),
+            share_fit: false,
+        },
+    )
+    .await
+    .unwrap();
+    // A moderator takes one of Sam's posts down, saying why.
+    let other = sam
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "Off topic".into(),
+                body: "Selling raffle tickets".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin_a
+        .retract(&other.id, Some("Adverts are not allowed here".into()))
+        .await
+        .unwrap();
+
     let (json, html) = files(&sam.export_me().await.unwrap());
     assert_eq!(json["format"], "kindred-export/1");
     assert_eq!(json["member"], "@sam:a.test");
@@ -118,6 +174,21 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
         bodies,
         ["Shall we talk about bids?", "Yes please, Thursday?"]
     );
+    let text = json.to_string();
+    assert!(
+        !text.contains("EVES PRIVATE NOTE"),
+        "another person's private note leaked"
+    );
+    assert!(text.contains("Sams own note"));
+    assert!(json["mentoring"]["offer"].is_object());
+    assert_eq!(json["mentoring"]["matches"].as_array().unwrap().len(), 1);
+    let moderation = json["moderation"].to_string();
+    assert!(
+        moderation.contains("Adverts are not allowed here"),
+        "{moderation}"
+    );
+    assert!(html.contains("Adverts are not allowed here"));
+    assert!(html.contains("Sams own note"));
     // The page is readable and escapes what members wrote.
     assert!(
         html.contains("What &lt;b&gt;worked&lt;/b&gt; for our bid")

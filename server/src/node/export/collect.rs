@@ -39,8 +39,11 @@ pub(crate) struct Export {
     pub(crate) conversations: Vec<Conversation>,
     /// Their mentor offer, buddy requests, proposals and matches.
     pub(crate) mentoring: Mentoring,
-    /// Moderators' decisions about what they wrote.
+    /// What others did to what they wrote: moderators taking it down (with their
+    /// reason), moderation decisions.
     pub(crate) moderation: Vec<Written>,
+    /// The people they blocked.
+    pub(crate) blocked: Vec<String>,
 }
 
 /// The account as stored (never the password hash).
@@ -89,6 +92,8 @@ pub(crate) struct Conversation {
     pub(crate) id: ConversationId,
     pub(crate) name: String,
     pub(crate) members: Vec<MemberId>,
+    /// They muted it.
+    pub(crate) muted: bool,
     pub(crate) messages: Vec<Message>,
 }
 
@@ -152,10 +157,23 @@ pub(crate) fn collect(node: &Node, username: &str) -> Result<Export, AppError> {
         mentoring: Mentoring {
             offer: store.offer(&member)?,
             requests: store.requests_of(&member)?,
-            matches: store.matches_of(&member)?,
+            matches: store
+                .matches_of(&member)?
+                .into_iter()
+                .map(|m| only_theirs(m, &member))
+                .collect(),
         },
         moderation,
+        blocked: store.member_blocks(&member)?,
     })
+}
+
+/// A match as the member may see it: the other person's check-ins and private
+/// reflection are theirs, not this member's (both may be on this node).
+fn only_theirs(mut m: MatchRecord, member: &MemberId) -> MatchRecord {
+    m.checkins.retain(|c| c.by == *member);
+    m.reflections.retain(|r| r.by == *member);
+    m
 }
 
 /// What `member` wrote, and moderation decisions about it: one pass over the log.
@@ -217,6 +235,9 @@ fn pick(
             mine.push(item(content_of(&p.body)));
         } else if let EventBody::ModerationDecision(d) = &p.body {
             decisions.push((d.target, item(content_of(&p.body))));
+        } else if let (EventBody::Retraction(_), Some(target)) = (&p.body, p.refs.retracts) {
+            // Someone else taking the member's entry down: a moderator.
+            decisions.push((target, item(content_of(&p.body))));
         }
     }
     Ok(())
@@ -225,7 +246,7 @@ fn pick(
 fn conversations_of(node: &Node, member: &MemberId) -> Result<Vec<Conversation>, AppError> {
     let store = node.store();
     let mut out = Vec::new();
-    for (id, _) in store.conversations_of(member)? {
+    for (id, state) in store.conversations_of(member)? {
         let Some(record) = store.conversation(&id)? else {
             continue;
         };
@@ -267,6 +288,7 @@ fn conversations_of(node: &Node, member: &MemberId) -> Result<Vec<Conversation>,
             id,
             name: record.name,
             members: record.members,
+            muted: state.muted,
             messages,
         });
     }

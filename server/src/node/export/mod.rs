@@ -48,22 +48,29 @@ impl Node {
     }
 
     async fn export_member(&self, username: &str, asked_by: &str) -> Result<ExportFile, AppError> {
+        // One at a time (the others wait their turn): each reads the whole event log.
+        let _turn = self
+            .limits()
+            .exports
+            .acquire()
+            .await
+            .map_err(AppError::internal)?;
         let started = std::time::Instant::now();
         let node = self.clone();
         let name = username.to_owned();
         let export = tokio::task::spawn_blocking(move || collect::collect(&node, &name))
             .await
             .map_err(AppError::internal)??;
-        let json = serde_json::to_vec_pretty(&export).map_err(AppError::internal)?;
-        let html = page::render(&export)?;
-        let bytes = zip_of(&[
-            ("kindred-export.json", &json),
-            ("index.html", html.as_bytes()),
-        ])?;
         let tz = match self.store().member(username)? {
             Some(m) => self.time_zone_of(&m),
             None => jiff::tz::TimeZone::UTC,
         };
+        let json = serde_json::to_vec_pretty(&export).map_err(AppError::internal)?;
+        let html = page::render(&export, &tz)?;
+        let bytes = zip_of(&[
+            ("kindred-export.json", &json),
+            ("index.html", html.as_bytes()),
+        ])?;
         let date = crate::calendar::date_value(export.exported_at.as_millis(), &tz);
         tracing::info!(
             member = %export.member,

@@ -1,6 +1,10 @@
 //! The export's readable page (`index.html`): the same data as the JSON, for a person.
+//! Dates are in the member's time zone, with the year; every field of what they wrote is
+//! shown as words (numbers, yes/no, lists), not only the text ones.
 
 use askama::Template;
+use jiff::tz::TimeZone;
+use serde_json::Value;
 
 use super::collect::{Export, Written};
 use crate::error::AppError;
@@ -9,21 +13,27 @@ use crate::error::AppError;
 #[template(path = "export.html", whitespace = "minimize")]
 struct ExportPage<'a> {
     e: &'a Export,
+    zone: String,
     exported: String,
     joined: String,
+    deletion: Option<String>,
     sessions: Vec<String>,
     conversations: Vec<ConversationItem>,
     written: Vec<Row>,
     moderation: Vec<Row>,
+    /// Mentoring records, each a title and its fields as words.
+    mentoring: Vec<(String, String)>,
 }
 
-/// A conversation: its title and messages (when, who, words; `None` when deleted).
+/// A conversation: its title, whether muted, and messages (when, who, words; `None`
+/// when deleted).
 struct ConversationItem {
     title: String,
+    muted: bool,
     messages: Vec<(String, String, Option<String>)>,
 }
 
-/// One event as a row: when, what, where, and its words.
+/// One event as a row: when, what, where, and its fields as words.
 struct Row {
     when: String,
     kind: String,
@@ -32,45 +42,77 @@ struct Row {
     text: String,
 }
 
-fn row(w: &Written) -> Row {
-    let text = match &w.content {
-        serde_json::Value::Object(fields) => fields
+/// A JSON value as words: text as it is, numbers, yes/no, lists joined, objects as
+/// "name: value" lines (nested ones indented by their name).
+fn words(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(words).collect::<Vec<_>>().join(", "),
+        Value::Object(fields) => fields
             .iter()
-            .filter_map(|(k, v)| match v {
-                serde_json::Value::String(s) if !s.is_empty() => Some(format!("{k}: {s}")),
-                serde_json::Value::Array(items) if !items.is_empty() => Some(format!(
-                    "{k}: {}",
-                    items
-                        .iter()
-                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-                _ => None,
+            .filter_map(|(k, v)| {
+                let text = words(v);
+                (!text.is_empty()).then(|| format!("{}: {text}", k.replace('_', " ")))
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        _ => String::new(),
-    };
-    Row {
-        when: when(w.created_at),
-        kind: w.kind.replace('_', " "),
-        reach: w.reach,
-        taken_down: w.taken_down,
-        text,
     }
 }
 
-fn when(t: kindred_protocol::Timestamp) -> String {
-    crate::calendar::human_time(t.as_millis(), &jiff::tz::TimeZone::UTC) + " UTC"
+fn row(w: &Written, tz: &TimeZone) -> Row {
+    Row {
+        when: when(w.created_at, tz),
+        kind: w.kind.replace('_', " "),
+        reach: w.reach,
+        taken_down: w.taken_down,
+        text: words(&w.content),
+    }
 }
 
-/// Renders the page.
-pub(super) fn render(e: &Export) -> Result<String, AppError> {
+fn when(t: kindred_protocol::Timestamp, tz: &TimeZone) -> String {
+    crate::calendar::date_time(t.as_millis(), tz)
+}
+
+/// Renders the page, dates in `tz`.
+pub(super) fn render(e: &Export, tz: &TimeZone) -> Result<String, AppError> {
+    let value = |v: &dyn erased::Json| v.json();
+    let mut mentoring = Vec::new();
+    if let Some(offer) = &e.mentoring.offer {
+        mentoring.push(("Your mentor offer".to_owned(), words(&value(offer))));
+    }
+    for r in &e.mentoring.requests {
+        mentoring.push((
+            format!(
+                "Your request of {}",
+                when(kindred_protocol::Timestamp(r.created_at), tz)
+            ),
+            words(&value(r)),
+        ));
+    }
+    for m in &e.mentoring.matches {
+        let other = if m.buddy == e.member {
+            &m.mentor
+        } else {
+            &m.buddy
+        };
+        mentoring.push((
+            format!(
+                "Match with {other}, proposed {}",
+                when(kindred_protocol::Timestamp(m.created_at), tz)
+            ),
+            words(&value(m)),
+        ));
+    }
     ExportPage {
         e,
-        exported: when(e.exported_at),
-        joined: when(e.account.created_at),
+        zone: tz.iana_name().unwrap_or("UTC").to_owned(),
+        exported: when(e.exported_at, tz),
+        joined: when(e.account.created_at, tz),
+        deletion: e.account.deletion_due_at.map(|t| when(t, tz)),
         sessions: e
             .sessions
             .iter()
@@ -82,8 +124,8 @@ pub(super) fn render(e: &Export) -> Result<String, AppError> {
                     .unwrap_or_default();
                 format!(
                     "Since {}, until {}{device}",
-                    when(s.created_at),
-                    when(s.expires_at)
+                    when(s.created_at, tz),
+                    when(s.expires_at, tz)
                 )
             })
             .collect(),
@@ -97,12 +139,13 @@ pub(super) fn render(e: &Export) -> Result<String, AppError> {
                 } else {
                     c.name.clone()
                 },
+                muted: c.muted,
                 messages: c
                     .messages
                     .iter()
                     .map(|m| {
                         (
-                            when(m.created_at),
+                            when(m.created_at, tz),
                             m.author.to_string(),
                             (!m.deleted).then(|| m.body.clone()),
                         )
@@ -110,9 +153,23 @@ pub(super) fn render(e: &Export) -> Result<String, AppError> {
                     .collect(),
             })
             .collect(),
-        written: e.written.iter().map(row).collect(),
-        moderation: e.moderation.iter().map(row).collect(),
+        written: e.written.iter().map(|w| row(w, tz)).collect(),
+        moderation: e.moderation.iter().map(|w| row(w, tz)).collect(),
+        mentoring,
     }
     .render()
     .map_err(AppError::internal)
+}
+
+/// Any record the page shows field by field.
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use kindred_protocol::event::body::erasure::Erasure;
 use kindred_protocol::{EventBody, EventId, EventKind, EventPayload, MemberId, SignedEvent};
 
-use super::super::chat::marker_key;
+use super::super::chat::{marker_key, message_key};
 use super::super::erasures::{COMPACT_KEY, ErasureRecord, member_key, slot_key};
 use super::super::events::encode_record;
 use super::super::federation::{listed_count_key, profile_count_key};
@@ -116,6 +116,11 @@ impl Tx<'_> {
             }
             EventBody::ReadMarker(m) => {
                 self.chat.remove(marker_key(&m.conversation, member))?;
+            }
+            // Taken back before: it stays gone rather than coming back as "deleted".
+            EventBody::ChatMessage(m) if meta.retracted_by.is_some() => {
+                let key = message_key(&m.conversation, meta.received_at, meta.local_seq);
+                self.chat.remove(&key[..])?;
             }
             _ => {}
         }

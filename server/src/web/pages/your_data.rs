@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use kindred_protocol::Timestamp;
 use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorCode};
 use serde::Deserialize;
 
@@ -16,7 +15,6 @@ use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form};
 use crate::web::session::{Viewer, secure_cookies, set_cookie, signed_in_viewer};
-use crate::web::time::When;
 
 /// A kind of data and where it goes.
 struct Travel {
@@ -78,6 +76,10 @@ pub(crate) async fn privacy(
                 goes_to: "every partner organisation's node",
             },
             Travel {
+                what: "Your mentor offer, if you offer mentoring (what you can help with, languages, region, availability, a short bio)",
+                goes_to: "every partner organisation's node",
+            },
+            Travel {
                 what: "Chat messages, and your name when you chat",
                 goes_to: "only the nodes of the people in that conversation",
             },
@@ -133,6 +135,8 @@ struct DeletePage {
     username: String,
     grace_days: u64,
     problems: Problems,
+    /// What was typed in the confirmation field, kept when the form comes back.
+    confirm: String,
 }
 
 fn delete_page(node: &Node, viewer: &Viewer, other: Option<String>) -> DeletePage {
@@ -149,6 +153,7 @@ fn delete_page(node: &Node, viewer: &Viewer, other: Option<String>) -> DeletePag
         other,
         grace_days: node.config().accounts.deletion_grace_days,
         problems: Problems::default(),
+        confirm: String::new(),
     }
 }
 
@@ -174,7 +179,8 @@ pub(crate) struct DeleteForm {
 struct DeletedPage {
     chrome: Chrome,
     erased: bool,
-    erase_at: Option<When>,
+    /// The day it will be erased, while the grace period runs.
+    erase_on: Option<String>,
 }
 
 pub(crate) async fn delete_own(
@@ -199,7 +205,7 @@ pub(crate) async fn delete_own(
     if problems.is_empty() {
         let req = DeleteAccount {
             password: form.password,
-            confirm: form.confirm,
+            confirm: form.confirm.clone(),
         };
         match node.delete_own_account(&viewer.auth, req).await {
             Ok(done) => return deleted(&node, &viewer, &done),
@@ -212,17 +218,23 @@ pub(crate) async fn delete_own(
     }
     let mut page = delete_page(&node, &viewer, None);
     page.problems = problems;
+    page.confirm = form.confirm;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
 }
 
 /// The page after one's own deletion; the browser's session cookie is cleared.
 fn deleted(node: &Node, viewer: &Viewer, done: &AccountDeletion) -> Result<Response, PageError> {
+    let title = if done.erased {
+        "Your account is deleted"
+    } else {
+        "Your account will be deleted"
+    };
     let page = DeletedPage {
-        chrome: Chrome::public(node, "Your account is deleted"),
+        chrome: Chrome::public(node, title),
         erased: done.erased,
-        erase_at: done
+        erase_on: done
             .erase_at
-            .map(|at| When::new(at, Timestamp::now(), &viewer.tz)),
+            .map(|at| crate::calendar::human_date(at.as_millis(), &viewer.tz)),
     };
     let mut response = render(&page, &page.chrome)?;
     response.headers_mut().append(
@@ -238,7 +250,7 @@ pub(crate) async fn delete_member_form(
     viewer: Viewer,
     Path(username): Path<String>,
 ) -> Result<Response, PageError> {
-    viewer.auth.require(kindred_protocol::api::Role::Admin)?;
+    let username = existing_member(&node, &viewer, &username)?;
     let page = delete_page(&node, &viewer, Some(username));
     render(&page, &page.chrome)
 }
@@ -249,6 +261,7 @@ pub(crate) async fn delete_member(
     Path(username): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
+    let username = existing_member(&node, &viewer, &username)?;
     let form: DeleteForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     if form.confirm.trim() != username {
@@ -259,7 +272,7 @@ pub(crate) async fn delete_member(
     }
     if problems.is_empty() {
         let req = DeleteMember {
-            confirm: form.confirm,
+            confirm: form.confirm.clone(),
         };
         match node
             .delete_member_account(&viewer.auth, &username, req)
@@ -278,7 +291,18 @@ pub(crate) async fn delete_member(
     }
     let mut page = delete_page(&node, &viewer, Some(username));
     page.problems = problems;
+    page.confirm = form.confirm;
     render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+}
+
+/// The admin's pages about a member: only for admins, only for a member of this node
+/// (the username is one the node knows, so it is safe in the page's links).
+fn existing_member(node: &Node, viewer: &Viewer, username: &str) -> Result<String, PageError> {
+    viewer.auth.require(kindred_protocol::api::Role::Admin)?;
+    match node.store().member(username).map_err(AppError::from)? {
+        Some(m) => Ok(m.username),
+        None => Err(AppError::not_found("There is no member with that username here.").into()),
+    }
 }
 
 pub(crate) async fn stop_deletion(

@@ -51,13 +51,63 @@ fn a_tombstone_keeps_the_erased_id_and_only_its_origin_can_sign_one() {
     assert_eq!(local.parse().unwrap().audience, Audience::Local);
 }
 
+/// An erasure verifies only when every tombstone in it is its origin's, for that author,
+/// number and id: a relay could otherwise be handed tombstones its peers refuse.
+#[test]
+fn an_erasure_with_a_forged_tombstone_does_not_verify() {
+    let key = NodeKeypair::generate().unwrap();
+    let other = NodeKeypair::generate().unwrap();
+    let ann = MemberId::parse("@ann:a.example").unwrap();
+    let bob = MemberId::parse("@bob:a.example").unwrap();
+    let id = EventId::from_bytes([5; 32]);
+    let slot = |signer: &NodeKeypair, who: &MemberId, seq: u64| ErasedSlot {
+        seq,
+        id,
+        signature: *SignedEvent::tombstone(signer, seq, &id, who).signature(),
+    };
+    let erasure = |slots: Vec<ErasedSlot>| {
+        SignedEvent::sign(
+            &EventPayload {
+                origin: key.node_id(),
+                created_at: Timestamp(1),
+                audience: Audience::Shared { seq: 10 },
+                author: ann.clone(),
+                refs: References::default(),
+                body: EventBody::Erasure(Erasure { slots }),
+            },
+            &key,
+        )
+    };
+    let good = erasure(vec![slot(&key, &ann, 3), slot(&key, &ann, 4)]).unwrap();
+    assert!(good.verify().is_ok());
+    for (case, slots) in [
+        (
+            "another node's signature",
+            vec![slot(&key, &ann, 3), slot(&other, &ann, 4)],
+        ),
+        ("another author's tombstone", vec![slot(&key, &bob, 3)]),
+    ] {
+        let forged = erasure(slots).unwrap();
+        assert!(forged.verify().is_err(), "{case}");
+    }
+    let mut moved = slot(&key, &ann, 3);
+    moved.seq = 5;
+    assert!(
+        erasure(vec![moved]).unwrap().verify().is_err(),
+        "a tombstone moved to another number"
+    );
+    // Only events before the erasure in its origin's log.
+    assert!(erasure(vec![slot(&key, &ann, 10)]).is_err());
+    assert!(erasure(vec![slot(&key, &ann, 11)]).is_err());
+}
+
 #[test]
 fn no_event_can_pass_itself_off_as_a_tombstone_and_erasures_are_ordered() {
     let key = NodeKeypair::generate().unwrap();
     let payload = |body| EventPayload {
         origin: key.node_id(),
         created_at: Timestamp(1),
-        audience: Audience::Shared { seq: 1 },
+        audience: Audience::Shared { seq: 10 },
         author: MemberId::parse("@ann:a.example").unwrap(),
         refs: References::default(),
         body,

@@ -9,6 +9,42 @@ use super::{SignedEvent, VerifiedEvent};
 use crate::error::VerifyError;
 use crate::identity::NodeId;
 
+/// Verifies the tombstone signatures an erasure carries, all at once (the same checks as
+/// [`verify_batch`]); any bad one fails the whole erasure.
+pub(crate) fn verify_tombstones(
+    key: &VerifyingKey,
+    origin: &NodeId,
+    author: &crate::identity::MemberId,
+    erasure: &super::body::erasure::Erasure,
+) -> Result<(), VerifyError> {
+    if erasure.slots.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<Vec<u8>> = erasure
+        .slots
+        .iter()
+        .map(|slot| super::EventPayload::tombstone_bytes(origin, slot.seq, &slot.id, author))
+        .collect();
+    if erasure
+        .slots
+        .iter()
+        .any(|slot| !r_is_strict(&slot.signature))
+    {
+        return Err(VerifyError::BadSignature);
+    }
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let signatures: Vec<Signature> = erasure
+        .slots
+        .iter()
+        .map(|slot| Signature::from_bytes(&slot.signature))
+        .collect();
+    let keys = vec![*key; refs.len()];
+    if ed25519_dalek::verify_batch(&refs, &signatures, &keys).is_ok() {
+        return Ok(());
+    }
+    Err(VerifyError::BadSignature)
+}
+
 /// Verifies many events at once. Results come back in input order.
 ///
 /// Origin keys are decoded once per origin and weak keys refused. Each signature's `R` must
@@ -103,7 +139,7 @@ const SMALL_ORDER_Y: [[u8; 32]; 5] = [
 /// `R` is not one of the small-order points. A non-canonical sign bit can only occur with
 /// x = 0, i.e. y = 1 or y = p-1, both small order, so it is refused too. An `R` that is
 /// not on the curve at all makes the batch equation fail and the single path refuse it.
-fn r_is_strict(signature: &[u8; 64]) -> bool {
+pub(crate) fn r_is_strict(signature: &[u8; 64]) -> bool {
     let mut y = [0u8; 32];
     y.copy_from_slice(&signature[..32]);
     y[31] &= 0x7f;

@@ -229,6 +229,14 @@ impl EventPayload {
             EventKind::Post if refs.thread_root.is_some() || refs.reply_to.is_some() => Err(
                 DecodeError::Inconsistent("a post starts a thread; it is not a reply"),
             ),
+            EventKind::Erasure
+                if matches!(&self.body, EventBody::Erasure(e)
+                    if e.slots.iter().any(|s| Some(s.seq) >= self.seq())) =>
+            {
+                Err(DecodeError::Inconsistent(
+                    "an erasure lists only events before it in its origin's log",
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::EventId;
+use super::kind::EventBody;
 use super::payload::{
     EVENT_FORMAT_VERSION, EVENT_MAGIC, EventPayload, ORIGIN_RANGE, TOMBSTONE_MAGIC,
 };
@@ -144,6 +145,12 @@ impl SignedEvent {
             return Err(VerifyError::Decode(DecodeError::Inconsistent(
                 "only a shared-log slot has a tombstone that travels",
             )));
+        }
+        // An erasure is only as good as the tombstones it hands out: each must be its
+        // origin's, or a node relaying one would be refused by its peers.
+        if let EventBody::Erasure(erasure) = &payload.body {
+            let key = payload.origin.verifying_key()?;
+            super::batch::verify_tombstones(&key, &payload.origin, &payload.author, erasure)?;
         }
         Ok(VerifiedEvent {
             id: self.id(),

@@ -431,7 +431,7 @@ pub(crate) fn decide<V: View>(
     }
     let directed = matches!(p.audience, Audience::Directed { .. });
     Ok(match &p.body {
-        EventBody::Erasure(e) => erasure::erasure(p, e),
+        EventBody::Erasure(_) => erasure::erasure(),
         EventBody::Tombstone(_) => Decision::Apply(Effect::Tombstone),
         EventBody::Post(_) | EventBody::Reply(_) if p.refs.replaces.is_some() => {
             content::edit(ctx, p, view)?

@@ -251,6 +251,17 @@ pub(super) fn marker<V: View>(
     if let Err(decision) = membership(&m.conversation, &p.author, view)? {
         return Ok(decision);
     }
+    // A message whose author was erased still marks a place in the conversation: read up
+    // to it is read up to it, whether the marker came before the erasure or after.
+    if view
+        .entry(&m.up_to)?
+        .is_some_and(|e| e.kind == EventKind::Tombstone.code() && !e.held)
+    {
+        return Ok(Decision::Apply(Effect::ReadMarker {
+            conversation: m.conversation,
+            up_to: m.up_to,
+        }));
+    }
     let (up_to, _) = match message_in(m.up_to, &m.conversation, view)? {
         Ok(found) => found,
         Err(decision) => return Ok(decision),

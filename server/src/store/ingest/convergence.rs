@@ -1,7 +1,8 @@
 //! Convergence in any order, as a property: every node that receives the same events ends
 //! up showing the same threads, counts, reactions, edits, take-downs, profiles,
 //! conversations, chat reactions and read markers, whatever order they arrived in, in
-//! whatever groups, with restarts in between.
+//! whatever groups, with restarts in between; and when a member is erased, no node shows
+//! anything of theirs, whichever of their events arrived before or after the erasure.
 //!
 //! Why receivers of generated streams model every topology: a relay (line, hub, mesh)
 //! passes on each origin's shared log in order and never alters it, and directed events
@@ -47,6 +48,16 @@ struct Script {
     streams: Vec<Vec<VerifiedEvent>>,
 }
 
+impl Script {
+    /// Whether origin 1's member was erased.
+    fn erased(&self) -> bool {
+        self.streams
+            .iter()
+            .flatten()
+            .any(|e| matches!(e.payload().body, EventBody::Erasure(_)))
+    }
+}
+
 /// What an origin may refer to when it writes.
 #[derive(Default)]
 struct Written {
@@ -54,6 +65,8 @@ struct Written {
     entries: Vec<(EventId, u8)>,
     messages: Vec<(EventId, u8)>,
     time: u64,
+    /// Every shared-log event written: origin, number, id, author.
+    log: Vec<(u8, u64, EventId, MemberId)>,
 }
 
 fn group() -> ConversationId {
@@ -88,6 +101,10 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
                 },
             };
             let is_shared = matches!(audience, Audience::Shared { .. });
+            let seq = match audience {
+                Audience::Shared { seq } => seq,
+                _ => 0,
+            };
             let payload = EventPayload {
                 origin: keys[i].node_id(),
                 created_at: Timestamp(w.time),
@@ -104,6 +121,7 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
                 .unwrap_or_else(|_| unreachable!("test events are within limits"));
             let id = event.id();
             if is_shared {
+                w.log.push((o, seq, id, event.payload().author.clone()));
                 shared[i].push(event);
             } else {
                 directed[i].push(event);
@@ -128,8 +146,43 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
         admins: vec![author(0)],
     });
     sign(0, None, References::default(), create, &mut w);
+    let mut erased = false;
     for &(o, op, a, b) in actions {
         let o = o % ORIGINS;
+        if erased && o == 1 {
+            // An erased member writes nothing more.
+            continue;
+        }
+        if op % 11 == 10 {
+            // Origin 1's member is erased: a tombstone for each of their shared events.
+            let i = 1usize;
+            let slots: Vec<_> = w
+                .log
+                .iter()
+                .filter(|(origin, _, _, by)| *origin == 1 && *by == author(1))
+                .map(
+                    |(_, seq, id, _)| kindred_protocol::event::body::erasure::ErasedSlot {
+                        seq: *seq,
+                        id: *id,
+                        signature: *kindred_protocol::SignedEvent::tombstone(
+                            &keys[i],
+                            *seq,
+                            id,
+                            &author(1),
+                        )
+                        .signature(),
+                    },
+                )
+                .collect();
+            let body =
+                EventBody::Erasure(kindred_protocol::event::body::erasure::Erasure { slots });
+            sign(1, Some(()), References::default(), body, &mut w);
+            w.posts.retain(|(_, by)| *by != 1);
+            w.entries.retain(|(_, by)| *by != 1);
+            w.messages.retain(|(_, by)| *by != 1);
+            erased = true;
+            continue;
+        }
         let pick = |list: &[(EventId, u8)], own: bool| -> Option<EventId> {
             let choices: Vec<EventId> = list
                 .iter()
@@ -138,7 +191,7 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
                 .collect();
             (!choices.is_empty()).then(|| choices[a as usize % choices.len()])
         };
-        match op % 10 {
+        match op % 11 {
             0 => {
                 let topic = if a % 2 == 0 { "Funding" } else { "Burnout" };
                 let body = EventBody::Post(Post {
@@ -436,6 +489,20 @@ proptest! {
     ) {
         let script = script(&actions);
         let first = receive(0, &script, &orders[0], &restarts[0]);
+        if script.erased() {
+            let gone = member("@m:o1.test");
+            prop_assert!(!first.members.contains(&gone), "an erased member left the group");
+            prop_assert!(!first.profiles.contains_key(gone.as_str()));
+            prop_assert!(!first.markers.keys().any(|m| m == gone.as_str()));
+            let theirs: BTreeSet<EventId> = script
+                .streams
+                .iter()
+                .flatten()
+                .filter(|e| e.payload().author == gone)
+                .map(VerifiedEvent::id)
+                .collect();
+            prop_assert!(first.entries.keys().all(|id| !theirs.contains(id)));
+        }
         for r in 1..RECEIVERS {
             let other = receive(r, &script, &orders[r as usize], &restarts[r as usize]);
             prop_assert_eq!(&first, &other);

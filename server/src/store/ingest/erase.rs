@@ -9,13 +9,14 @@ use kindred_protocol::{EventBody, EventId, EventKind, EventPayload, MemberId, Si
 
 use super::super::chat::{marker_key, message_key};
 use super::super::erasures::{COMPACT_KEY, ErasureRecord, member_key, slot_key};
+use super::super::events::EventMeta;
 use super::super::events::encode_record;
 use super::super::federation::{listed_count_key, profile_count_key};
 use super::super::profiles::ProfileRecord;
 use super::super::reactions::reaction_key;
 use super::super::{from_json, to_json};
-use super::Change;
 use super::tx::{Tx, TxError, abort};
+use super::{Change, IngestOutcome};
 
 /// What an erasure must reach beyond the slots it lists, found before the transaction
 /// (sled cannot scan inside one).
@@ -162,6 +163,49 @@ impl Tx<'_> {
                 .remove(super::super::chat::participant_key(m, c))?;
         }
         self.put_conversation(c, &record)
+    }
+
+    /// A directed event by an erased member that arrives after the erasure: stored as the
+    /// local tombstone the erasure leaves in place of one that came before (a chat
+    /// message's place shows "Message deleted"), and what waited for it decided again.
+    pub(super) fn erased_directed(
+        &self,
+        id: EventId,
+        p: &EventPayload,
+        local_seq: &mut u64,
+    ) -> Result<IngestOutcome, TxError> {
+        *local_seq += 1;
+        self.event_ids
+            .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+        let meta = EventMeta {
+            local_seq: *local_seq,
+            received_at: self.ctx.now,
+            sort_ts: self.sort_time(p),
+            kind: EventKind::Tombstone.code(),
+            retracted_by: Some(id),
+            ..EventMeta::default()
+        };
+        if let EventBody::ChatMessage(m) = &p.body
+            && p.refs.replaces.is_none()
+            && p.refs.retracts.is_none()
+        {
+            let key = message_key(&m.conversation, meta.received_at, meta.local_seq);
+            self.chat.insert(&key[..], id.as_bytes())?;
+        }
+        let bytes = SignedEvent::from_parts(
+            EventPayload::tombstone_bytes(&p.origin, 0, &id, &p.author),
+            [0; 64],
+        )
+        .to_bytes();
+        self.put_new(&id, &meta, &bytes)?;
+        tracing::info!(%id, author = %p.author, "an erased member's message arrived after the erasure: kept as a tombstone");
+        let changes = self.release(vec![crate::rules::Awaiting::Event(id)], local_seq)?;
+        Ok(IngestOutcome::Stored {
+            id,
+            local_seq: meta.local_seq,
+            verdict: super::Verdict::Refused(crate::rules::Refusal::Erased(p.author.clone())),
+            changes,
+        })
     }
 
     /// Removes the member's reaction if `event` is the one it holds.

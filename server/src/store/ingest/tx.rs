@@ -218,6 +218,11 @@ impl<'a> Tx<'a> {
                 }
                 _ => {}
             }
+            if let Decision::Refuse(Refusal::Erased(_)) = &decision {
+                // Kept as the erasure would have left it had it come first, so every node
+                // ends the same whatever the order: a local tombstone in its place.
+                return self.erased_directed(id, p, local_seq);
+            }
             if let Decision::Refuse(reason) = decision {
                 self.refused(id, p, &reason)?;
                 return Ok(IngestOutcome::Refused { id, reason });

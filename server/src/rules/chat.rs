@@ -138,8 +138,17 @@ pub(super) fn update<V: View>(
     if current.admins.contains(author) {
         return Ok(Decision::Apply(Effect::Conversation(state)));
     }
+    // From another node, a change its author may not make *yet* waits for the
+    // conversation to change: the update that made them a member or admin (or the
+    // erasure that left them the group's admins) may still be on its way from another
+    // node. Bounded by the origin's hold quota. A local write is refused at once.
+    let wait = p.origin != ctx.self_id;
     if !current.members.contains(author) {
-        return Ok(Decision::Refuse(Refusal::NotAMember(author.clone())));
+        return Ok(if wait {
+            Decision::Hold(Awaiting::Conversation(u.conversation))
+        } else {
+            Decision::Refuse(Refusal::NotAMember(author.clone()))
+        });
     }
     // Not an admin: the only change allowed is leaving, which removes the leaver alone.
     let mut remaining = set(&current.members);
@@ -149,6 +158,8 @@ pub(super) fn update<V: View>(
         && u.name == current.name;
     if leaves {
         Ok(Decision::Apply(Effect::Conversation(state)))
+    } else if wait {
+        Ok(Decision::Hold(Awaiting::Conversation(u.conversation)))
     } else {
         Ok(Decision::Refuse(Refusal::ConversationChange(
             author.clone(),
@@ -384,17 +395,22 @@ mod tests {
                     &["@ann:a.org", "@me:self.org"],
                     2_000,
                 ),
-                Decision::Refuse(Refusal::ConversationChange(member("@h:h.org"))),
+                Decision::Hold(Awaiting::Conversation(c)),
             ),
             (
                 "a member makes itself admin",
                 group_update("@h:h.org", 9, c, &all, &["@h:h.org"], 2_000),
-                Decision::Refuse(Refusal::ConversationChange(member("@h:h.org"))),
+                Decision::Hold(Awaiting::Conversation(c)),
+            ),
+            (
+                "a member here makes itself admin: refused to its writer at once",
+                group_update("@me:self.org", 0, c, &all, &["@me:self.org"], 2_000),
+                Decision::Refuse(Refusal::ConversationChange(member("@me:self.org"))),
             ),
             (
                 "a member's leave that also removes someone else",
                 group_update("@h:h.org", 9, c, &["@ann:a.org"], &["@ann:a.org"], 2_000),
-                Decision::Refuse(Refusal::ConversationChange(member("@h:h.org"))),
+                Decision::Hold(Awaiting::Conversation(c)),
             ),
             (
                 "an update older than the state held",

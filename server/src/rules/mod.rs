@@ -425,7 +425,13 @@ pub(crate) fn decide<V: View>(
     if let Some(decision) = names::author(ctx, p, view)? {
         return Ok(decision);
     }
-    let erasing = matches!(p.body, EventBody::Erasure(_) | EventBody::Tombstone(_));
+    // A conversation update by an erased member still shapes the group for the others
+    // (who is in it, who runs it), as it would have had it come before the erasure;
+    // storage drops their words (the name) and leaves them out.
+    let erasing = matches!(
+        p.body,
+        EventBody::Erasure(_) | EventBody::Tombstone(_) | EventBody::ConversationUpdate(_)
+    );
     if !erasing && view.erased(&p.author)? {
         return Ok(Decision::Refuse(Refusal::Erased(p.author.clone())));
     }

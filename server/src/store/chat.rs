@@ -41,6 +41,29 @@ pub(crate) struct ConversationRecord {
     pub(crate) last_activity: Option<u64>,
 }
 
+impl ConversationRecord {
+    /// The group as it stands with erased members left out (`docs/protocol.md`,
+    /// "Erasure"): they are no longer in it; a group left without an admin has every
+    /// remaining member as its admins; a name from an erased member's update goes. Worked
+    /// out whenever the state is read, so it is the same on every node whatever arrived
+    /// first. One-to-one conversations keep both people.
+    pub(crate) fn leave_out(&mut self, erased: &[MemberId], name_theirs: bool) {
+        if self.kind != ConversationKind::Group {
+            return;
+        }
+        if !erased.is_empty() {
+            self.members.retain(|m| !erased.contains(m));
+            self.admins.retain(|m| !erased.contains(m));
+            if self.admins.is_empty() {
+                self.admins = self.members.clone();
+            }
+        }
+        if name_theirs {
+            self.name.clear();
+        }
+    }
+}
+
 /// A local member's own state in a conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ParticipantState {
@@ -141,10 +164,26 @@ impl Store {
         &self,
         c: &ConversationId,
     ) -> Result<Option<ConversationRecord>, StoreError> {
-        match self.trees().chat.get(conversation_key(c))? {
-            None => Ok(None),
-            Some(v) => from_json("chat", &v).map(Some),
+        let mut record: ConversationRecord = match self.trees().chat.get(conversation_key(c))? {
+            None => return Ok(None),
+            Some(v) => from_json("chat", &v)?,
+        };
+        if record.kind == ConversationKind::Group {
+            let mut erased = Vec::new();
+            for m in &record.members {
+                if self.erasure(m)?.is_some() {
+                    erased.push(m.clone());
+                }
+            }
+            let name_theirs = match record.update {
+                Some(u) => self
+                    .event_meta(&u)?
+                    .is_some_and(|m| m.kind == kindred_protocol::EventKind::Tombstone.code()),
+                None => false,
+            };
+            record.leave_out(&erased, name_theirs);
         }
+        Ok(Some(record))
     }
 
     /// A local member's state in a conversation; `None` if they are not in it.

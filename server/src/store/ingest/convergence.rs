@@ -138,14 +138,15 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
     let mut everyone: Vec<MemberId> = (0..ORIGINS).map(author).collect();
     everyone.extend((0..RECEIVERS).map(|r| member(&format!("@m:r{r}.test"))));
     everyone.sort();
+    // Origin 1's member runs the group (and may be erased: the others then run it).
     let create = EventBody::ConversationUpdate(ConversationUpdate {
         conversation: group(),
         kind: ConversationKind::Group,
         name: "Circle".into(),
-        members: everyone,
-        admins: vec![author(0)],
+        members: everyone.clone(),
+        admins: vec![author(1)],
     });
-    sign(0, None, References::default(), create, &mut w);
+    sign(1, None, References::default(), create, &mut w);
     let mut erased = false;
     for &(o, op, a, b) in actions {
         let o = o % ORIGINS;
@@ -153,7 +154,28 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
             // An erased member writes nothing more.
             continue;
         }
-        if op % 11 == 10 {
+        if op % 12 == 11 {
+            // After the erasure, a remaining member renames the group (everyone left is
+            // its admin now); a node may get it before the erasure.
+            if !erased {
+                continue;
+            }
+            let rest: Vec<MemberId> = everyone
+                .iter()
+                .filter(|m| **m != author(1))
+                .cloned()
+                .collect();
+            let body = EventBody::ConversationUpdate(ConversationUpdate {
+                conversation: group(),
+                kind: ConversationKind::Group,
+                name: format!("Renamed {}", w.time),
+                members: rest.clone(),
+                admins: rest,
+            });
+            sign(o, None, References::default(), body, &mut w);
+            continue;
+        }
+        if op % 12 == 10 {
             // Origin 1's member is erased: a tombstone for each of their shared events.
             let i = 1usize;
             let slots: Vec<_> = w
@@ -191,7 +213,7 @@ fn script(actions: &[(u8, u8, u8, u8)]) -> Script {
                 .collect();
             (!choices.is_empty()).then(|| choices[a as usize % choices.len()])
         };
-        match op % 11 {
+        match op % 12 {
             0 => {
                 let topic = if a % 2 == 0 { "Funding" } else { "Burnout" };
                 let body = EventBody::Post(Post {
@@ -345,6 +367,8 @@ struct Shown {
     entries: BTreeMap<EventId, EntryShown>,
     topics: BTreeMap<String, (u64, u64)>,
     members: Vec<MemberId>,
+    admins: Vec<MemberId>,
+    group_name: String,
     markers: BTreeMap<String, EventId>,
     profiles: BTreeMap<String, (String, bool)>,
 }
@@ -384,11 +408,18 @@ fn shown(store: &Store, ids: &BTreeSet<EventId>) -> Shown {
         .into_iter()
         .map(|(t, s)| (t, (s.posts, s.replies)))
         .collect();
-    let members = store
+    let conversation = store
         .conversation(&group())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .map(|c| c.members)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let members = conversation
+        .as_ref()
+        .map(|c| c.members.clone())
         .unwrap_or_default();
+    let admins = conversation
+        .as_ref()
+        .map(|c| c.admins.clone())
+        .unwrap_or_default();
+    let group_name = conversation.map(|c| c.name).unwrap_or_default();
     let markers = store
         .markers(&group())
         .unwrap_or_else(|e| panic!("{e}"))
@@ -405,6 +436,8 @@ fn shown(store: &Store, ids: &BTreeSet<EventId>) -> Shown {
         entries,
         topics,
         members,
+        admins,
+        group_name,
         markers,
         profiles,
     }
@@ -488,23 +521,31 @@ proptest! {
         restarts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3), RECEIVERS as usize),
     ) {
         let script = script(&actions);
-        let first = receive(0, &script, &orders[0], &restarts[0]);
+        // A read position on a message of the erased member depends on whether the message
+        // came before a change that left its author out of the group (the documented
+        // limit: a message from someone removed at the same moment); the message itself
+        // is gone everywhere, so such positions are not compared.
+        let theirs: BTreeSet<EventId> = script
+            .streams
+            .iter()
+            .flatten()
+            .filter(|e| script.erased() && e.payload().author == member("@m:o1.test"))
+            .map(VerifiedEvent::id)
+            .collect();
+        let comparable = |mut shown: Shown| {
+            shown.markers.retain(|_, up_to| !theirs.contains(up_to));
+            shown
+        };
+        let first = comparable(receive(0, &script, &orders[0], &restarts[0]));
         if script.erased() {
             let gone = member("@m:o1.test");
             prop_assert!(!first.members.contains(&gone), "an erased member left the group");
             prop_assert!(!first.profiles.contains_key(gone.as_str()));
             prop_assert!(!first.markers.keys().any(|m| m == gone.as_str()));
-            let theirs: BTreeSet<EventId> = script
-                .streams
-                .iter()
-                .flatten()
-                .filter(|e| e.payload().author == gone)
-                .map(VerifiedEvent::id)
-                .collect();
             prop_assert!(first.entries.keys().all(|id| !theirs.contains(id)));
         }
         for r in 1..RECEIVERS {
-            let other = receive(r, &script, &orders[r as usize], &restarts[r as usize]);
+            let other = comparable(receive(r, &script, &orders[r as usize], &restarts[r as usize]));
             prop_assert_eq!(&first, &other);
         }
     }

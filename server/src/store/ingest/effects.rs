@@ -224,7 +224,7 @@ impl Tx<'_> {
                 Change::MessageRetracted(*conversation, *original)
             }
             Effect::Conversation(state) => match &p.body {
-                EventBody::ConversationUpdate(u) => self.conversation(u, state)?,
+                EventBody::ConversationUpdate(u) => self.conversation(u, state, &p.author)?,
                 _ => Change::None,
             },
             Effect::ReadMarker {
@@ -352,6 +352,7 @@ impl Tx<'_> {
         &self,
         update: &ConversationUpdate,
         state: &ConversationState,
+        author: &MemberId,
     ) -> Result<Change, TxError> {
         let c = update.conversation;
         let current = self.conversation_record(&c)?;
@@ -368,7 +369,14 @@ impl Tx<'_> {
             update: state.update,
             last_activity: current.and_then(|r| r.last_activity),
         };
-        self.leave_out_erased(&mut record)?;
+        let mut erased = Vec::new();
+        for m in &record.members {
+            if crate::rules::View::erased(self, m)? {
+                erased.push(m.clone());
+            }
+        }
+        // The name an erased member gave goes, as it does when the erasure comes after.
+        record.leave_out(&erased, crate::rules::View::erased(self, author)?);
         self.put_conversation(&c, &record)?;
         let ours = |m: &&MemberId| m.node_name() == self.ctx.self_name;
         for m in record.members.iter().filter(ours) {
@@ -388,31 +396,6 @@ impl Tx<'_> {
             self.chat.remove(participant_key(m, &c))?;
         }
         Ok(Change::Conversation(c, removed))
-    }
-
-    /// Erased members are no longer in any group, whatever an update says (one that
-    /// arrives after the erasure, or was made before it): a group left without an admin
-    /// has every remaining member as its admins, the same on every node. One-to-one
-    /// conversations keep both people, so the other can still read it.
-    pub(super) fn leave_out_erased(&self, record: &mut ConversationRecord) -> Result<(), TxError> {
-        if record.kind != kindred_protocol::event::body::chat::ConversationKind::Group {
-            return Ok(());
-        }
-        let mut erased = Vec::new();
-        for m in &record.members {
-            if crate::rules::View::erased(self, m)? {
-                erased.push(m.clone());
-            }
-        }
-        if erased.is_empty() {
-            return Ok(());
-        }
-        record.members.retain(|m| !erased.contains(m));
-        record.admins.retain(|m| !erased.contains(m));
-        if record.admins.is_empty() {
-            record.admins = record.members.clone();
-        }
-        Ok(())
     }
 
     /// A participant's read marker: the newest they sent (effective time, then id) wins.

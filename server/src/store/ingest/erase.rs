@@ -66,7 +66,7 @@ impl Tx<'_> {
                 self.outbox.remove(key)?;
             }
             for c in &authored.groups {
-                self.leave_group(c, &authored.events)?;
+                self.leave_group(c)?;
             }
         }
         self.drop_profile(member)?;
@@ -94,6 +94,11 @@ impl Tx<'_> {
         let Some(p) = self.payload(&event)? else {
             return Ok(());
         };
+        if meta.held && matches!(p.body, EventBody::ConversationUpdate(_)) {
+            // Still to shape the group when what it waits for comes; its words are
+            // dropped then (`release.rs`).
+            return Ok(());
+        }
         // The slot's tombstone names the author; an origin cannot erase one member's
         // events under another's erasure.
         if p.author != *member || p.seq() != slot.map(|(seq, _)| seq) {
@@ -134,6 +139,18 @@ impl Tx<'_> {
             )
             .to_bytes(),
         };
+        if meta.held {
+            // Final now: nothing it waited for can change what it is. What waits for it
+            // is decided again after the erasure (`tx.rs`).
+            meta.held = false;
+            if slot.is_none() {
+                let size = self
+                    .events
+                    .get(meta.local_seq.to_be_bytes())?
+                    .map_or(0, |r| r.len());
+                self.adjust_quota(&p.origin, -(size as i64))?;
+            }
+        }
         meta.kind = EventKind::Tombstone.code();
         meta.retracted_by.get_or_insert(erasure);
         self.events.insert(
@@ -143,26 +160,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Takes the erased member out of a group (the erasure is recorded first, so
-    /// `leave_out_erased` sees them); a name they gave the group goes with them.
-    fn leave_group(
-        &self,
-        c: &kindred_protocol::event::ConversationId,
-        theirs: &[EventId],
-    ) -> Result<(), TxError> {
-        let Some(mut record) = self.conversation_record(c)? else {
-            return Ok(());
-        };
-        let before = record.members.clone();
-        self.leave_out_erased(&mut record)?;
-        if record.update.is_some_and(|u| theirs.contains(&u)) {
-            record.name.clear();
+    /// Writes a group as it now stands without the erased member (reads work it out
+    /// anyway; this keeps the stored record in step).
+    fn leave_group(&self, c: &kindred_protocol::event::ConversationId) -> Result<(), TxError> {
+        match self.conversation_record(c)? {
+            Some(record) => self.put_conversation(c, &record),
+            None => Ok(()),
         }
-        for m in before.iter().filter(|m| !record.members.contains(m)) {
-            self.chat
-                .remove(super::super::chat::participant_key(m, c))?;
-        }
-        self.put_conversation(c, &record)
     }
 
     /// A directed event by an erased member that arrives after the erasure: stored as the

@@ -241,6 +241,25 @@ impl Store {
         if out.is_empty() {
             return Ok(out);
         }
+        // What this same group stores before the erasure is not in the trees yet.
+        for event in events {
+            let p = event.payload();
+            if let Some(authored) = out.get_mut(&p.author) {
+                authored.events.push(event.id());
+                if matches!(p.body, EventBody::Post(_)) && p.refs.replaces.is_none() {
+                    threads.entry(event.id()).or_default();
+                }
+            }
+            if let EventBody::ConversationUpdate(u) = &p.body
+                && u.kind == kindred_protocol::event::body::chat::ConversationKind::Group
+            {
+                for (member, authored) in out.iter_mut() {
+                    if u.members.contains(member) && !authored.groups.contains(&u.conversation) {
+                        authored.groups.push(u.conversation);
+                    }
+                }
+            }
+        }
         let mut locals = std::collections::HashSet::new();
         for item in self.trees().events.iter() {
             let (k, record) = item?;
@@ -272,11 +291,24 @@ impl Store {
             let Ok(id) = <[u8; 16]>::try_from(&k[1..]) else {
                 continue;
             };
+            let id = kindred_protocol::event::ConversationId::from_bytes(id);
             for (member, authored) in out.iter_mut() {
-                if record.members.contains(member) {
-                    authored
-                        .groups
-                        .push(kindred_protocol::event::ConversationId::from_bytes(id));
+                if record.members.contains(member) && !authored.groups.contains(&id) {
+                    authored.groups.push(id);
+                }
+            }
+        }
+        // Changes waiting for a conversation may be allowed once the member is out of it
+        // (the group's admins change): they are decided again.
+        for item in self.trees().held.scan_prefix(b"c") {
+            let (k, _) = item?;
+            let Ok(id) = <[u8; 16]>::try_from(&k[1..]) else {
+                continue;
+            };
+            let id = kindred_protocol::event::ConversationId::from_bytes(id);
+            for authored in out.values_mut() {
+                if !authored.groups.contains(&id) {
+                    authored.groups.push(id);
                 }
             }
         }

@@ -7,11 +7,11 @@ use std::collections::VecDeque;
 
 use kindred_protocol::{EventBody, EventId, EventPayload};
 
-use super::super::events::{RecordParts, corrupt, meta_in, payload_of, signed_in};
+use super::super::events::{RecordParts, corrupt, encode_record, meta_in, payload_of, signed_in};
 use super::super::held::gone_key;
 use super::Change;
 use super::tx::{Tx, TxError, abort};
-use crate::rules::{self, Awaiting, Decision, Effect};
+use crate::rules::{self, Awaiting, Decision, Effect, Refusal};
 
 /// What an applied event may have been awaited as.
 pub(super) fn targets(id: EventId, p: &EventPayload, effect: &Effect) -> Vec<Awaiting> {
@@ -78,10 +78,30 @@ impl Tx<'_> {
         let directed = p.seq().is_none();
         let size = signed.len() as i64;
         let decision = rules::decide(&self.rules_context(), id, &p, self)?;
+        let erased = rules::View::erased(self, &p.author)?;
+        let local_tombstone = || {
+            kindred_protocol::SignedEvent::from_parts(
+                kindred_protocol::EventPayload::tombstone_bytes(&p.origin, 0, &id, &p.author),
+                [0; 64],
+            )
+            .to_bytes()
+        };
         match decision {
             Decision::Hold(awaiting) => {
                 self.hold(&awaiting, seq)?;
                 Ok(None)
+            }
+            Decision::Refuse(Refusal::Erased(_)) if directed => {
+                // As if it had arrived after the erasure: a local tombstone in its place.
+                self.adjust_quota(&p.origin, -size)?;
+                meta.held = false;
+                meta.kind = kindred_protocol::EventKind::Tombstone.code();
+                meta.retracted_by = Some(id);
+                self.events.insert(
+                    &seq.to_be_bytes(),
+                    encode_record(&id, &meta, &local_tombstone()),
+                )?;
+                Ok(Some((Change::None, vec![Awaiting::Event(id)])))
             }
             Decision::Refuse(reason) => {
                 self.refused(id, &p, &reason)?;
@@ -111,6 +131,15 @@ impl Tx<'_> {
                         .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
                 }
                 let change = self.carry_out(id, &p, &effect, &mut meta)?;
+                let signed = if erased && directed {
+                    // An erased member's conversation update, applied for the others:
+                    // kept without their words.
+                    meta.kind = kindred_protocol::EventKind::Tombstone.code();
+                    meta.retracted_by = Some(id);
+                    local_tombstone()
+                } else {
+                    signed
+                };
                 self.put_new(&id, &meta, &signed)?;
                 tracing::debug!(%id, origin = %p.origin, "held event applied: what it waited for arrived");
                 Ok(Some((change, targets(id, &p, &effect))))

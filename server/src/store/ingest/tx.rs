@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use kindred_protocol::{Audience, EventId, EventPayload, NodeId, VerifiedEvent};
+use kindred_protocol::{Audience, EventBody, EventId, EventPayload, NodeId, VerifiedEvent};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::super::conflicts::{Conflict, ConflictKind, conflict_key, sighted};
@@ -196,6 +196,18 @@ impl<'a> Tx<'a> {
         // An erased member's shared-log event arriving after their erasure: its slot holds
         // the erasure's tombstone, never the content.
         let mut tombstoned = false;
+        if let (Decision::Apply(_), EventBody::ConversationUpdate(_), None) =
+            (&decision, &p.body, seq)
+            && rules::View::erased(self, &p.author)?
+        {
+            // Applied for the others' sake; kept without the erased member's words.
+            signed = kindred_protocol::SignedEvent::from_parts(
+                EventPayload::tombstone_bytes(&p.origin, 0, &id, &p.author),
+                [0; 64],
+            )
+            .to_bytes();
+            tombstoned = true;
+        }
         if let (Decision::Refuse(Refusal::Erased(_)), Some(seq)) = (&decision, seq)
             && let Some(tombstone) = self
                 .erasures
@@ -225,6 +237,16 @@ impl<'a> Tx<'a> {
             }
             if let Decision::Refuse(reason) = decision {
                 self.refused(id, p, &reason)?;
+                if !matches!(
+                    reason,
+                    Refusal::NotForThisNode | Refusal::UnknownDirectedKind(_)
+                ) {
+                    // Something here may refer to it (a reaction or read position that
+                    // came first, or comes later): refused in turn, never left waiting.
+                    self.held
+                        .insert(&super::super::held::gone_key(&id)[..], &[])?;
+                    self.release(vec![Awaiting::Event(id)], local_seq)?;
+                }
                 return Ok(IngestOutcome::Refused { id, reason });
             }
         }
@@ -244,6 +266,10 @@ impl<'a> Tx<'a> {
         let (verdict, mut changes, effect) = match decision {
             Decision::Apply(effect) => {
                 let change = self.carry_out(id, p, &effect, &mut meta)?;
+                if tombstoned {
+                    meta.kind = kindred_protocol::EventKind::Tombstone.code();
+                    meta.retracted_by = Some(id);
+                }
                 (Verdict::Applied, vec![change], Some(effect))
             }
             Decision::Hold(awaiting) => {
@@ -277,7 +303,17 @@ impl<'a> Tx<'a> {
         self.put_new(&id, &meta, &signed)?;
         match (&effect, &verdict) {
             (Some(effect), _) => {
-                changes.extend(self.release(super::release::targets(id, p, effect), local_seq)?);
+                let mut targets = super::release::targets(id, p, effect);
+                if let rules::Effect::Erase = effect
+                    && let Some(theirs) = self.erasing.get(&p.author)
+                {
+                    // Groups left without them: changes by the members now their admins
+                    // may have been waiting for this; and what waited for their events
+                    // (now final, as tombstones).
+                    targets.extend(theirs.groups.iter().map(|c| Awaiting::Conversation(*c)));
+                    targets.extend(theirs.events.iter().map(|e| Awaiting::Event(*e)));
+                }
+                changes.extend(self.release(targets, local_seq)?);
             }
             // What waited for a refused event is refused in turn.
             (None, Verdict::Refused(_)) => {

@@ -26,10 +26,26 @@ impl Tx<'_> {
         &self,
         c: &ConversationId,
     ) -> Result<Option<ConversationRecord>, TxError> {
-        match self.chat.get(conversation_key(c))? {
-            None => Ok(None),
-            Some(v) => from_json("chat", &v).map(Some).map_err(abort),
+        let mut record: ConversationRecord = match self.chat.get(conversation_key(c))? {
+            None => return Ok(None),
+            Some(v) => from_json("chat", &v).map_err(abort)?,
+        };
+        if record.kind == kindred_protocol::event::body::chat::ConversationKind::Group {
+            let mut erased = Vec::new();
+            for m in &record.members {
+                if View::erased(self, m)? {
+                    erased.push(m.clone());
+                }
+            }
+            let name_theirs = match record.update {
+                Some(u) => self
+                    .meta(&u)?
+                    .is_some_and(|m| m.kind == kindred_protocol::EventKind::Tombstone.code()),
+                None => false,
+            };
+            record.leave_out(&erased, name_theirs);
         }
+        Ok(Some(record))
     }
 }
 

@@ -679,6 +679,19 @@ impl Node {
         req: UpdateMember,
     ) -> Result<MemberView, AppError> {
         auth.require(Role::Admin)?;
+        // Role changes, suspensions and deletions one at a time, each checked against the
+        // accounts as they are then: two admins demoting each other at once cannot both
+        // succeed, and the node always keeps an admin.
+        let _accounts = self.limits().erasing.lock().await;
+        let active_admin =
+            |m: &MemberRecord| m.role == Role::Admin && !m.suspended && m.deletion_due_at.is_none();
+        if !self
+            .store()
+            .member(&auth.member.username)?
+            .is_some_and(|m| active_admin(&m))
+        {
+            return Err(AppError::forbidden("Only admins can change members."));
+        }
         let Some(mut member) = self.store().member(username)? else {
             return Err(AppError::not_found("No such member."));
         };
@@ -695,6 +708,19 @@ impl Node {
         let suspension_changed = req.suspended.is_some_and(|s| s != member.suspended);
         if let Some(suspended) = req.suspended {
             member.suspended = suspended;
+        }
+        let admins_left = self
+            .store()
+            .members()?
+            .iter()
+            .filter(|m| m.username != member.username && active_admin(m))
+            .count()
+            + usize::from(active_admin(&member));
+        if admins_left == 0 {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "The node would have no admin left: make someone else an admin first.",
+            ));
         }
         self.store().put_member(&member)?;
         if member.suspended {

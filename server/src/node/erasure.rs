@@ -157,8 +157,19 @@ impl Node {
 
     /// Erases every member whose grace period has ended (the housekeeping task).
     pub(crate) async fn erase_due_accounts(&self) -> Result<usize, AppError> {
-        let now = self.now().as_millis();
         let mut erased = 0;
+        // First what a crash or a stop cut short (or what a restored node wrote of an
+        // erased member before it caught up): the clock has nothing to do with these.
+        for username in self.store().pending_erasures()? {
+            let slots = self.erase_member(&username).await?;
+            tracing::info!(%username, slots, "an erasure cut short is finished");
+            erased += 1;
+        }
+        if let Some(why) = self.clock_in_doubt() {
+            tracing::warn!(%why, "deletions whose grace period may be over wait: this node's clock is in doubt");
+            return Ok(erased);
+        }
+        let now = self.now().as_millis();
         for member in self.store().members()? {
             if member.deletion_due_at.is_some_and(|due| due <= now) {
                 let slots = self.erase_member(&member.username).await?;
@@ -196,16 +207,27 @@ impl Node {
     /// As [`Node::erase_member`], the caller holding `limits().erasing`.
     async fn erase_locked(&self, username: &str) -> Result<usize, AppError> {
         let member_id = self.member_id(username)?;
+        let resuming = self
+            .store()
+            .pending_erasures()?
+            .iter()
+            .any(|u| u == username);
         // Nothing more of theirs is written from here on, and a restart finishes this.
-        let Some(mut member) = self.store().member(username)? else {
-            return Err(AppError::not_found(
-                "That account has already been deleted.",
-            ));
-        };
-        member.suspended = true;
-        let now = self.now().as_millis();
-        member.deletion_due_at = Some(member.deletion_due_at.map_or(now, |d| d.min(now)));
-        self.store().put_member(&member)?;
+        match self.store().member(username)? {
+            Some(mut member) => {
+                member.suspended = true;
+                let now = self.now().as_millis();
+                member.deletion_due_at = Some(member.deletion_due_at.map_or(now, |d| d.min(now)));
+                self.store().put_member(&member)?;
+            }
+            None if resuming => {}
+            None => {
+                return Err(AppError::not_found(
+                    "That account has already been deleted.",
+                ));
+            }
+        }
+        self.store().erasure_pending(username)?;
         self.end_sessions(username)?;
         self.store().durable().await?;
         let slots = self.tombstones_of(&member_id)?;
@@ -214,8 +236,10 @@ impl Node {
             .chunks(MAX_ERASED_SLOTS)
             .map(<[ErasedSlot]>::to_vec)
             .collect();
-        if parts.is_empty() {
-            // A member who only chatted is erased all the same.
+        // A member who only chatted is erased all the same (once: a resumed erasure with
+        // nothing left to list publishes nothing more).
+        let announced = self.store().erasure(&member_id)?.is_some();
+        if parts.is_empty() && !announced {
             parts.push(Vec::new());
         }
         for slots in parts {
@@ -229,6 +253,7 @@ impl Node {
             self.ingest().local(draft).await?;
         }
         self.store().remove_account(username, &member_id)?;
+        self.store().erasure_done(username)?;
         self.store().accounts_changed();
         self.store().durable().await?;
         Ok(count)

@@ -8,9 +8,16 @@ use super::Node;
 /// How often housekeeping runs (and once shortly after start).
 const EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Runs housekeeping until the node shuts down.
+/// Runs housekeeping until the node shuts down. The first round waits until the node has
+/// heard from its peers how far they hold its log (so its links, and what they say of its
+/// clock, are known).
 pub(crate) async fn run(node: Node) {
     let mut shutdown = node.shutdown_signal();
+    let mut ready = node.federation().own_log.ready();
+    tokio::select! {
+        _ = ready.wait_for(|r| *r) => {}
+        _ = shutdown.changed() => return,
+    }
     let mut first = true;
     loop {
         let wait = if first { Duration::from_secs(5) } else { EVERY };
@@ -23,6 +30,29 @@ pub(crate) async fn run(node: Node) {
             return;
         }
         once(&node).await;
+    }
+}
+
+impl Node {
+    /// Why this node's clock cannot be trusted for what removes data by date (retention,
+    /// a deletion's grace period), if a connected peer's clock is far from it: one of the
+    /// two is wrong, and a wrong clock must not erase anything. `None` when no peer says so.
+    pub(crate) fn clock_in_doubt(&self) -> Option<String> {
+        let limit = self.config().federation.clock_warning_ms;
+        let fed = self.federation();
+        for peer in self.store().peers().ok()? {
+            let stats = fed.stats(&peer.node_id);
+            let offset = *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(offset) = offset
+                && offset.unsigned_abs() > limit
+            {
+                return Some(format!(
+                    "{}'s clock is {} ms from this node's",
+                    peer.name, offset
+                ));
+            }
+        }
+        None
     }
 }
 

@@ -215,7 +215,9 @@ pub(crate) struct Limits {
     pub(crate) searches: tokio::sync::Semaphore,
     /// Held while a backup snapshot is taken and sent: one at a time.
     pub(crate) backup: std::sync::Mutex<()>,
-    /// Held while an account is erased: one at a time, so two requests never both publish.
+    /// Held while an account is erased, deleted or has its role or suspension changed: one
+    /// at a time, so two requests never both publish an erasure or both remove the last
+    /// admin.
     pub(crate) erasing: tokio::sync::Mutex<()>,
     /// Passwords checked for a signed-in member (changing the password, deleting the
     /// account), per member: a stolen session cannot be used to guess the password.

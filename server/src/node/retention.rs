@@ -13,6 +13,12 @@ impl Node {
     /// Expires what the retention settings say is too old; returns how many events.
     pub(crate) async fn apply_retention(&self) -> Result<u64, AppError> {
         let r = &self.config().retention;
+        if (r.chat_message_months > 0 || r.closed_match_checkin_months > 0)
+            && let Some(why) = self.clock_in_doubt()
+        {
+            tracing::warn!(%why, "retention waits: this node's clock is in doubt");
+            return Ok(0);
+        }
         let now = self.now().as_millis();
         let before = |months: u32| {
             (months > 0).then(|| now.saturating_sub(u64::from(months).saturating_mul(MONTH_MS)))

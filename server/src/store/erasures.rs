@@ -41,6 +41,13 @@ pub(crate) fn slot_key(origin: &NodeId, seq: u64) -> [u8; 41] {
 /// The key marking that a compaction is due.
 pub(crate) const COMPACT_KEY: &[u8] = b"c";
 
+/// The key marking that this node is erasing one of its own members (`p` ‖ username):
+/// written before the first part is published, removed once the account is gone, so an
+/// erasure a crash or a stop cut short is finished after the next start.
+fn pending_key(username: &str) -> Vec<u8> {
+    [&b"p"[..], username.as_bytes()].concat()
+}
+
 impl Store {
     /// Whether `member` was erased, and when.
     pub(crate) fn erasure(&self, member: &MemberId) -> Result<Option<ErasureRecord>, StoreError> {
@@ -101,6 +108,28 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Records that this node is erasing its member `username` (see [`pending_key`]).
+    pub(crate) fn erasure_pending(&self, username: &str) -> Result<(), StoreError> {
+        self.writer().erasures.insert(pending_key(username), &[])?;
+        Ok(())
+    }
+
+    /// The erasure of `username` is complete.
+    pub(crate) fn erasure_done(&self, username: &str) -> Result<(), StoreError> {
+        self.writer().erasures.remove(pending_key(username))?;
+        Ok(())
+    }
+
+    /// This node's members whose erasure is to be finished.
+    pub(crate) fn pending_erasures(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().erasures.scan_prefix(b"p") {
+            let (k, _) = item?;
+            out.push(String::from_utf8_lossy(&k[1..]).into_owned());
+        }
+        Ok(out)
     }
 
     /// Whether erased content may still be in the database files (a compaction is due).

@@ -325,6 +325,32 @@ async fn what_others_shared_with_an_erased_member_stays_usable() {
         admin_a
     };
 
+    // Two admins demoting each other at once: one of them stays an admin.
+    let kit = a.member(&admin_a, "kit").await;
+    let to = |role| UpdateMember {
+        role: Some(role),
+        suspended: None,
+    };
+    admin_a
+        .update_member("kit", &to(Role::Admin))
+        .await
+        .unwrap();
+    let me_name = admin_a.me().await.unwrap().username;
+    let demote = to(Role::Member);
+    let (one, other) = tokio::join!(
+        admin_a.update_member("kit", &demote),
+        kit.update_member(&me_name, &demote)
+    );
+    assert_eq!(
+        [one.is_ok(), other.is_ok()]
+            .iter()
+            .filter(|ok| **ok)
+            .count(),
+        1,
+        "{one:?} {other:?}"
+    );
+    let admin_a = if one.is_ok() { admin_a } else { kit };
+
     // The only admin cannot delete themselves; two admins deleting Ann at once erase once.
     let me = admin_a.me().await.unwrap().username;
     let only = admin_a

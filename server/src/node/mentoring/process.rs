@@ -82,7 +82,11 @@ fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(),
         put_match(node, &m)?;
     }
     if origin == node.node_id() && member.node_name() == own {
+        // A restored node catching up its own log (or this node's own erasure): the
+        // account goes, and anything of theirs written since the erasure (a restored node
+        // writing before it caught up) is erased by the housekeeping.
         store.remove_account(member.localpart(), member)?;
+        store.erasure_pending(member.localpart())?;
         store.accounts_changed();
     }
     Ok(())

@@ -96,6 +96,19 @@ fn an_admin_backs_up_a_running_node_and_restores_it_elsewhere() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("but not its key"), "{said}");
     assert!(!elsewhere.join("node.key").exists());
+
+    // Nor with another node's key in its place.
+    let other = root.path().join("other");
+    let mut stranger = support::start(&other, "south.test", "127.0.0.1:0");
+    stranger.kill();
+    std::fs::copy(other.join("node.key"), elsewhere.join("node.key")).unwrap();
+    let out = kindred(
+        &["serve", "--listen", "127.0.0.1:0", "--data"],
+        &[&elsewhere],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("holds the database of node"), "{said}");
 }
 
 fn sidecar_path(file: &std::path::Path) -> std::path::PathBuf {

@@ -116,6 +116,19 @@ pub enum NodeError {
         /// The data folder.
         path: PathBuf,
     },
+    /// The database belongs to another node key than the one in `node.key`.
+    #[error(
+        "{} holds the database of node {belongs_to}, but its key file (node.key) is for node {key}: put that node's own node.key back (from a backup: kindred restore), or move the db folder aside to start a new node. The key cannot change: it is the node's identity to every peer",
+        path.display()
+    )]
+    KeyReplaced {
+        /// The data folder.
+        path: PathBuf,
+        /// The node the database was made by.
+        belongs_to: NodeId,
+        /// The node the key file is for.
+        key: NodeId,
+    },
     /// A restore into the folder was cut short.
     #[error(
         "a restore into {} did not finish, so it holds only part of the node: restore the backup again into an empty folder (kindred restore)",
@@ -260,6 +273,7 @@ impl Node {
         let keypair = key_file::load_or_create(&dir)?;
         crate::store::compact_if_due(&dir.join("db"))?;
         let store = Store::open(&dir.join("db"))?;
+        check_key(&store, &dir, &keypair.node_id())?;
         check_name(&store, &mut config, &keypair.node_id())?;
         // The organisation's name may change, but only when it is set: a start that does
         // not say keeps the one the node last had.
@@ -625,6 +639,35 @@ fn derived_key(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
 
 /// Member ids include the node name, so the name is fixed at first start, and bound to
 /// this node's key (no other node can ever be bound to it here).
+/// Refuses a database made with another node key (a key file replaced or mixed up): the
+/// node would otherwise start as a new identity on the old data, its peers would refuse
+/// it, and edits of its earlier posts would answer success and go nowhere. A database from
+/// before the key was recorded belongs to the key whose own log it holds.
+fn check_key(store: &Store, dir: &std::path::Path, id: &NodeId) -> Result<(), NodeError> {
+    let belongs_to = match store.node_id()? {
+        Some(recorded) => Some(recorded),
+        None => match store.node_name()? {
+            // Its own name is bound first-hand to the node that made it.
+            Some(name) => store
+                .binding(&name)?
+                .filter(|(node, first_hand)| {
+                    *first_hand && node != id && store.origin_head(node).is_ok_and(|h| h > 0)
+                })
+                .map(|(node, _)| node),
+            None => None,
+        },
+    };
+    match belongs_to {
+        Some(other) if other != *id => Err(NodeError::KeyReplaced {
+            path: dir.to_owned(),
+            belongs_to: other,
+            key: *id,
+        }),
+        Some(_) => Ok(()),
+        None => Ok(store.set_node_id(id)?),
+    }
+}
+
 fn check_name(store: &Store, config: &mut Config, id: &NodeId) -> Result<(), NodeError> {
     // A node that has a name keeps it; only a first start has to be given one.
     if !config.node.name_chosen {

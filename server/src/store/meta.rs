@@ -8,6 +8,7 @@ const NODE_NAME_KEY: &[u8] = b"node_name";
 /// The organisation's name as last configured (kept so a start without it keeps it).
 const ORGANISATION_KEY: &[u8] = b"organisation";
 const ANNOUNCED_KEY: &[u8] = b"announced";
+const NODE_ID_KEY: &[u8] = b"node_id";
 
 /// Checks the schema version: refuses a newer one, records it in a new database, and
 /// returns the older version a database must be upgraded from, if any.
@@ -99,6 +100,24 @@ impl Store {
         self.writer()
             .meta
             .insert(ORGANISATION_KEY, name.as_bytes())?;
+        self.writer().meta.flush()?;
+        Ok(())
+    }
+
+    /// The node key this database was made with (absent in databases from before it was
+    /// recorded).
+    pub(crate) fn node_id(&self) -> Result<Option<kindred_protocol::NodeId>, StoreError> {
+        match self.trees().meta.get(NODE_ID_KEY)? {
+            None => Ok(None),
+            Some(v) => <[u8; 32]>::try_from(v.as_ref())
+                .map(|b| Some(kindred_protocol::NodeId::from_bytes(b)))
+                .map_err(|e| StoreError::corrupt("meta", e)),
+        }
+    }
+
+    /// Records the node key this database belongs to, on disk before it returns.
+    pub(crate) fn set_node_id(&self, id: &kindred_protocol::NodeId) -> Result<(), StoreError> {
+        self.writer().meta.insert(NODE_ID_KEY, id.as_bytes())?;
         self.writer().meta.flush()?;
         Ok(())
     }

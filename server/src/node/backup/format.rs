@@ -53,7 +53,7 @@ pub enum FormatError {
     #[error("this is not a Kindred backup file")]
     NotABackup,
     /// The file ends before its checksum: cut short while copying, or a backup that failed.
-    #[error("the backup is incomplete (it ends before its checksum); use another one")]
+    #[error("the backup is damaged or incomplete (it ends before its checksum); use another one")]
     Truncated,
     /// The bytes do not match the checksum.
     #[error("the backup is damaged (its checksum does not match); use another one")]

@@ -297,3 +297,42 @@ async fn a_backup_never_writes_through_links_or_over_what_is_not_a_file() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+/// A restore says which account deletions were waiting in the backup (an admin may have
+/// stopped one since, and must stop it again).
+#[tokio::test]
+async fn a_restore_names_the_deletions_waiting_in_the_backup() {
+    let node = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        c.accounts.deletion_grace_days = 7;
+    })
+    .await;
+    let admin = node.admin().await;
+    let sam = node.member(&admin, "sam").await;
+    let done = sam
+        .delete_me(&DeleteAccount {
+            password: kindred_tests::PASSWORD.into(),
+            confirm: "sam".into(),
+        })
+        .await
+        .unwrap();
+    let due = done.erase_at.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("a.kbak");
+    let (data, out) = (node.data_dir(), file.clone());
+    tokio::task::spawn_blocking(move || backup::backup(&data, &out, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    admin.stop_deletion("sam").await.unwrap();
+    let target = folder.path().join("restored");
+    let target2 = target.clone();
+    let pending = tokio::task::spawn_blocking(move || {
+        backup::restore(&file, &target2, |_| {}).unwrap();
+        backup::pending_deletions(&target2).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(pending, vec![("sam".to_owned(), due.as_millis())]);
+    assert!(target.join("db").exists());
+}

@@ -75,9 +75,15 @@ fn megabytes(bytes: u64) -> String {
 }
 
 fn when(summary: &Summary) -> String {
-    jiff::Timestamp::from_millisecond(summary.header.created_at_ms)
+    when_ms(u64::try_from(summary.header.created_at_ms).unwrap_or(0))
+}
+
+fn when_ms(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|_| "an unknown time".to_owned())
+        .unwrap_or_else(|| "an unknown time".to_owned())
 }
 
 pub(crate) fn backup(args: BackupArgs) -> anyhow::Result<()> {
@@ -152,6 +158,18 @@ pub(crate) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         data.display(),
         started.elapsed().as_secs_f64()
     );
+    let pending = backup::pending_deletions(&data)?;
+    if !pending.is_empty() {
+        let list: Vec<String> = pending
+            .iter()
+            .map(|(username, due)| format!("{username} (due {})", when_ms(*due)))
+            .collect();
+        say!(
+            "Account deletions were waiting in this backup and are waiting again: {}.
+             If an admin stopped any of them after the backup, stop it again on the Members page once the node is up.",
+            list.join(", ")
+        );
+    }
     say!(
         "Before you start it: make sure the old node is stopped for good (two nodes with one key split the federation),\n\
          and start it while its paired nodes are up: it first fetches back from them what it wrote after this backup.\n\

@@ -11,6 +11,9 @@
 pub(crate) mod control;
 pub mod format;
 mod output;
+mod pending;
+
+pub use pending::pending_deletions;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};

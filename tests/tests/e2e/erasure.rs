@@ -106,6 +106,9 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
     }
     c.stop().await;
 
+    // Bob has the hub's pages open: he is told live when her posts go.
+    let mut live = bob.stream().await.unwrap();
+
     // Ann deletes her account (a wrong confirmation is refused first).
     let wrong = ann
         .delete_me(&DeleteAccount {
@@ -129,6 +132,18 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
         again.is_err(),
         "an erased username is never given out again"
     );
+
+    let told = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(Ok(m)) = live.next().await {
+            if matches!(m, StreamMessage::Retracted { id } if id == hers.id) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(told, "open pages are told her post is gone");
 
     // A and the hub B: her post (and its thread), reply, reaction and profile are gone.
     for (who, client) in [("A", &admin_a), ("B", &admin_b)] {

@@ -111,10 +111,23 @@ impl Tx<'_> {
                     && !meta.held
                     && !meta.quarantined =>
             {
-                self.retract(erasure, event)?;
+                let change = self.retract(erasure, event)?;
+                self.group.borrow_mut().erased.push(change);
                 if let Some(now) = self.meta(&event)? {
                     meta = now;
                 }
+            }
+            // Pages open on it are told at once.
+            EventBody::ChatMessage(m)
+                if meta.retracted_by.is_none()
+                    && meta.original.is_none()
+                    && p.refs.replaces.is_none()
+                    && p.refs.retracts.is_none() =>
+            {
+                self.group
+                    .borrow_mut()
+                    .erased
+                    .push(Change::MessageRetracted(m.conversation, event));
             }
             EventBody::Reaction(r) => self.drop_reaction(&r.target, &r.reaction, member, event)?,
             EventBody::ChatReaction(r) => {

@@ -108,6 +108,9 @@ pub(super) struct GroupState {
     pub(super) replies: HashMap<EventId, Vec<Position>>,
     /// This group held an event.
     held_any: bool,
+    /// What an erasure in this group took down, for live updates (one effect, many
+    /// changes).
+    pub(super) erased: Vec<super::Change>,
 }
 
 impl<'a> Tx<'a> {
@@ -266,11 +269,14 @@ impl<'a> Tx<'a> {
         let (verdict, mut changes, effect) = match decision {
             Decision::Apply(effect) => {
                 let change = self.carry_out(id, p, &effect, &mut meta)?;
+                let erased = std::mem::take(&mut self.group.borrow_mut().erased);
                 if tombstoned {
                     meta.kind = kindred_protocol::EventKind::Tombstone.code();
                     meta.retracted_by = Some(id);
                 }
-                (Verdict::Applied, vec![change], Some(effect))
+                let mut changes = vec![change];
+                changes.extend(erased);
+                (Verdict::Applied, changes, Some(effect))
             }
             Decision::Hold(awaiting) => {
                 meta.held = true;

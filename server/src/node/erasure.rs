@@ -161,7 +161,12 @@ impl Node {
         // First what a crash or a stop cut short (or what a restored node wrote of an
         // erased member before it caught up): the clock has nothing to do with these.
         for username in self.store().pending_erasures()? {
-            let slots = self.erase_member(&username).await?;
+            let _one_at_a_time = self.limits().erasing.lock().await;
+            // Finished meanwhile (by the request that started it).
+            if !self.store().pending_erasures()?.contains(&username) {
+                continue;
+            }
+            let slots = self.erase_locked(&username).await?;
             tracing::info!(%username, slots, "an erasure cut short is finished");
             erased += 1;
         }
@@ -266,7 +271,12 @@ impl Node {
             .store()
             .events_by(member)?
             .into_iter()
-            .filter(|(p, kind, _)| p.origin == own && *kind != EventKind::Tombstone.code())
+            // Never their erasure itself: the erasure must reach every node.
+            .filter(|(p, kind, _)| {
+                p.origin == own
+                    && *kind != EventKind::Tombstone.code()
+                    && *kind != EventKind::Erasure.code()
+            })
             .filter_map(|(p, _, id)| p.seq().map(|seq| (seq, id)))
             .collect();
         slots.sort();

@@ -22,8 +22,10 @@ pub(crate) async fn run(node: Node) {
     loop {
         let wait = if first { Duration::from_secs(5) } else { EVERY };
         first = false;
+        let wake = node.signals().housekeeping.clone();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
             _ = shutdown.changed() => return,
         }
         if *shutdown.borrow() {
@@ -35,24 +37,32 @@ pub(crate) async fn run(node: Node) {
 
 impl Node {
     /// Why this node's clock cannot be trusted for what removes data by date (retention,
-    /// a deletion's grace period), if a connected peer's clock is far from it: one of the
-    /// two is wrong, and a wrong clock must not erase anything. `None` when no peer says so.
+    /// a deletion's grace period): every paired node whose clock it knows says it is more
+    /// than `federation.clock_warning_ms` off (so a single partner with a wrong clock
+    /// cannot hold erasures up while others agree with this node). `None` when no peer
+    /// says so, or none has been heard from (a node alone must keep its clock right:
+    /// `kindred doctor`, NTP).
     pub(crate) fn clock_in_doubt(&self) -> Option<String> {
         let limit = self.config().federation.clock_warning_ms;
         let fed = self.federation();
+        let mut far = Vec::new();
+        let mut known = 0;
         for peer in self.store().peers().ok()? {
             let stats = fed.stats(&peer.node_id);
             let offset = *stats.clock_offset.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(offset) = offset
-                && offset.unsigned_abs() > limit
-            {
-                return Some(format!(
-                    "{}'s clock is {} ms from this node's",
-                    peer.name, offset
-                ));
+            if let Some(offset) = offset {
+                known += 1;
+                if offset.unsigned_abs() > limit {
+                    far.push(format!("{} ({offset} ms)", peer.name));
+                }
             }
         }
-        None
+        (known > 0 && far.len() == known).then(|| {
+            format!(
+                "every paired node's clock is far from this node's: {}",
+                far.join(", ")
+            )
+        })
     }
 }
 

@@ -97,12 +97,16 @@ pub(crate) struct Signals {
     pub(crate) stored: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// What is on disk: links send nothing beyond it.
     pub(crate) durable: std::sync::Arc<super::durable::DurableLog>,
+    /// Wakes the housekeeping at once (an erasure of this node's own member came back
+    /// to a node restored from a backup and is to be finished).
+    pub(crate) housekeeping: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Signals {
     pub(crate) fn new(durable: super::durable::DurableLog) -> Self {
         Self {
             durable: std::sync::Arc::new(durable),
+            housekeeping: std::sync::Arc::new(tokio::sync::Notify::new()),
             shared_log: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             outbox: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             stored: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
@@ -463,6 +467,14 @@ impl Actor {
                         0
                     }
                 };
+                let own_erasure_back = outcomes.iter().zip(&events).any(|(o, e)| {
+                    matches!(o, IngestOutcome::Forked { .. })
+                        && e.payload().origin == self.origin
+                        && matches!(e.payload().body, kindred_protocol::EventBody::Erasure(_))
+                });
+                if own_erasure_back {
+                    self.signals.housekeeping.notify_one();
+                }
                 let mut heads: Vec<(NodeId, u64)> = Vec::new();
                 for (outcome, event) in outcomes.iter().zip(&events) {
                     let origin = event.payload().origin;

@@ -44,7 +44,7 @@ pub(crate) const COMPACT_KEY: &[u8] = b"c";
 /// The key marking that this node is erasing one of its own members (`p` ‖ username):
 /// written before the first part is published, removed once the account is gone, so an
 /// erasure a crash or a stop cut short is finished after the next start.
-fn pending_key(username: &str) -> Vec<u8> {
+pub(crate) fn pending_key(username: &str) -> Vec<u8> {
     [&b"p"[..], username.as_bytes()].concat()
 }
 

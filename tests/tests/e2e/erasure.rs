@@ -159,6 +159,11 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
         assert!(found.is_empty(), "{who} still finds her words");
     }
 
+    // A restarts at once (its erasure finished): nothing is erased twice, and the erasure
+    // events themselves still reach the nodes that are behind.
+    a.restart().await;
+    let admin_a = sign_in(&a, "admin").await;
+
     // C was down: it catches up through the hub and drops what it held.
     c.start_again().await;
     let cat = sign_in(&c, "cat").await;
@@ -570,4 +575,71 @@ async fn tombstones_travel_in_place_of_erased_events_and_old_nodes_are_named() {
             .any(|w| w.kind == WarningKind::OldVersion && w.message.contains("old.test")),
         "{warnings:?}"
     );
+}
+
+/// A home node restored from a backup taken before an erasure, started while its peers are
+/// down, writes over the erasure's number (the member can sign in and post). When its peer
+/// comes back with the erasure, the node carries it out (its own signature) and erases
+/// what the member wrote meanwhile; the account goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_restored_before_an_erasure_still_carries_it_out() {
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    topic(&admin_a, "Funding").await;
+    topic(&admin_b, "Funding").await;
+    pair(&admin_a, &admin_b).await;
+    let gil = a.member(&admin_a, "gil").await;
+    let old = gil
+        .create_post("Funding", &new_post("GILOLD", "before the backup"))
+        .await
+        .unwrap();
+    eventually(30, || async { admin_b.thread(&old.id).await.ok() }).await;
+    let backup = tempfile::tempdir().unwrap();
+    a.stop().await;
+    kindred_tests::copy_dir(&a.data_dir(), backup.path());
+    a.start_again().await;
+    let admin_a = sign_in(&a, "admin").await;
+    admin_a
+        .delete_member(
+            "gil",
+            &DeleteMember {
+                confirm: "gil".into(),
+            },
+        )
+        .await
+        .unwrap();
+    eventually(30, || async {
+        admin_b.thread(&old.id).await.is_err().then_some(())
+    })
+    .await;
+
+    // Restored from the backup while B is down: A waits for B a few seconds, then writes.
+    b.stop().await;
+    a.stop().await;
+    std::fs::remove_dir_all(a.data_dir()).unwrap();
+    kindred_tests::copy_dir(backup.path(), &a.data_dir());
+    a.start_again().await;
+    let gil = sign_in(&a, "gil").await;
+    let new = gil
+        .create_post("Funding", &new_post("GILNEW", "after the restore"))
+        .await
+        .unwrap();
+
+    // B comes back with the erasure: A carries it out, and erases the new post too.
+    b.start_again().await;
+    let admin_a = sign_in(&a, "admin").await;
+    eventually(60, || async {
+        let old_gone = admin_a.thread(&old.id).await.is_err();
+        let new_gone = admin_a.thread(&new.id).await.is_err();
+        let account = admin_a
+            .members()
+            .await
+            .ok()?
+            .iter()
+            .any(|m| m.username == "gil");
+        (old_gone && new_gone && !account).then_some(())
+    })
+    .await;
+    assert!(a.client().login("gil", PASSWORD).await.is_err());
 }

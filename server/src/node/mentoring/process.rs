@@ -81,10 +81,14 @@ fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(),
         m.closed_at.get_or_insert(at);
         put_match(node, &m)?;
     }
-    if origin == node.node_id() && member.node_name() == own {
-        // A restored node catching up its own log (or this node's own erasure): the
-        // account goes, and anything of theirs written since the erasure (a restored node
-        // writing before it caught up) is erased by the housekeeping.
+    if origin == node.node_id()
+        && member.node_name() == own
+        && store.member(member.localpart())?.is_some()
+    {
+        // A restored node catching up its own log (or this node's own erasure, while it
+        // is being published): the account goes, and anything of theirs written since
+        // the erasure (a restored node writing before it caught up) is erased by the
+        // housekeeping. Once the account is gone there is nothing left to do.
         store.remove_account(member.localpart(), member)?;
         store.erasure_pending(member.localpart())?;
         store.accounts_changed();

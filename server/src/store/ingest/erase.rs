@@ -88,7 +88,8 @@ impl Tx<'_> {
         let Some(mut meta) = self.meta(&event)? else {
             return Ok(());
         };
-        if meta.kind == EventKind::Tombstone.code() {
+        if meta.kind == EventKind::Tombstone.code() || meta.kind == EventKind::Erasure.code() {
+            // An erasure is never itself erased: nodes that are behind must still get it.
             return Ok(());
         }
         let Some(p) = self.payload(&event)? else {

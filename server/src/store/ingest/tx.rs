@@ -179,6 +179,20 @@ impl<'a> Tx<'a> {
                 // Every shared event at or below the head is stored, so this is a second
                 // event its origin signed with a number it had used.
                 self.record_fork(&p.origin, seq, id)?;
+                if let EventBody::Erasure(e) = &p.body
+                    && p.origin == self.ctx.self_id
+                {
+                    // This node, restored from an old backup, wrote over the number of an
+                    // erasure it had published: the erasure is its own (its signature),
+                    // so it is carried out all the same, and what the member wrote since
+                    // is erased by the housekeeping.
+                    tracing::warn!(%id, member = %p.author, "an erasure this node published before a restore comes back: carried out");
+                    self.erase(id, p, e)?;
+                    self.erasures.insert(
+                        super::super::erasures::pending_key(p.author.localpart()),
+                        &[],
+                    )?;
+                }
                 return Ok(IngestOutcome::Forked {
                     id,
                     origin: p.origin,

@@ -109,6 +109,13 @@ fn an_admin_backs_up_a_running_node_and_restores_it_elsewhere() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("holds the database of node"), "{said}");
+    // And it is not backed up as if the key were its own.
+    let refused = root.path().join("mixed.kbak");
+    let out = kindred(&["backup", "--data"], &[&elsewhere, &refused]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("holds the database of node"), "{said}");
+    assert!(!refused.exists());
 }
 
 fn sidecar_path(file: &std::path::Path) -> std::path::PathBuf {

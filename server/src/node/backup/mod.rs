@@ -279,6 +279,16 @@ fn offline_backup(
     out: &Path,
 ) -> Result<(), BackupError> {
     let keypair = read_key(data_dir)?;
+    if let Some(belongs_to) = store.node_id()?
+        && belongs_to != keypair.node_id()
+    {
+        // A backup of it would pair the database with the wrong identity.
+        return Err(BackupError::Node(NodeError::KeyReplaced {
+            path: data_dir.to_owned(),
+            belongs_to,
+            key: keypair.node_id(),
+        }));
+    }
     let name = store.node_name()?.unwrap_or_default();
     let writer = BufWriter::with_capacity(1 << 20, file);
     let header = header(&store, &name, &keypair, store.record_estimate());

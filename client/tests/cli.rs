@@ -717,31 +717,41 @@ async fn a_pair_agree_check_in_and_reflect_from_the_cli() {
     cli.await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_exports_their_data_and_deletes_their_account_from_the_cli() {
+/// A fresh node serving on loopback until the returned sender is dropped: its folder,
+/// address and set-up token.
+async fn fresh_node() -> (
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+    String,
+    Option<String>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut config = Config::default();
     config.server.data_dir = dir.path().join("data");
     config.server.listen = listener.local_addr().unwrap();
     let (node, token) = Node::open(config.clone()).unwrap();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(node.serve(listener, async move {
         let _ = stopped.await;
     }));
-    let url = format!("http://{}", config.server.listen);
-    let admin = Cli {
-        node: url.clone(),
-        home: tempfile::tempdir().unwrap(),
-    };
-    let sam = Cli {
-        node: url.clone(),
-        home: tempfile::tempdir().unwrap(),
-    };
-    let kit = Cli {
-        node: url,
-        home: tempfile::tempdir().unwrap(),
-    };
+    (dir, stop, format!("http://{}", config.server.listen), token)
+}
+
+impl Cli {
+    /// A CLI user of the node at `url`, with their own credentials folder.
+    fn of(url: &str) -> Self {
+        Cli {
+            node: url.to_owned(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_exports_their_data_and_deletes_their_account_from_the_cli() {
+    let (_dir, _stop, url, token) = fresh_node().await;
+    let (admin, sam, kit) = (Cli::of(&url), Cli::of(&url), Cli::of(&url));
     let out_dir = tempfile::tempdir().unwrap();
     let cli_task = tokio::task::spawn_blocking(move || {
         let token = token.unwrap();

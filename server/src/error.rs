@@ -66,6 +66,7 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
     }
 }
 
@@ -103,10 +104,19 @@ impl IntoResponse for AppError {
     }
 }
 
+/// What members read when the disk is full.
+const STORAGE_FULL: &str = "This organisation's Kindred node has run out of disk space, so \
+     nothing new can be saved right now: what you sent was not saved. Reading still works. \
+     Please try again later; the node's admin has been told.";
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Closed => Self::new(ErrorCode::Unavailable, "The node is shutting down."),
+            e if e.is_full() => {
+                tracing::warn!(error = %e, "a write was refused: the disk is full");
+                Self::new(ErrorCode::StorageFull, STORAGE_FULL)
+            }
             e => AppError::internal(e),
         }
     }
@@ -129,6 +139,7 @@ impl From<IngestError> for AppError {
                     format!("That change cannot be made: {reason}."),
                 )
             }
+            IngestError::Store(e) if e.is_full() => e.into(),
             e @ IngestError::Store(_) => AppError::internal(e),
         }
     }

@@ -19,7 +19,9 @@ pub mod tls;
 mod web;
 
 pub use config::{Config, LogFormat};
-pub use node::{Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor, operator};
+pub use node::{
+    Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor, operator, storage,
+};
 
 /// Opens the node in `config.server.data_dir`, prints the one-time set-up link while no
 /// admin exists, and serves on `listener` until `shutdown` completes.

@@ -210,14 +210,13 @@ impl TestNode {
             self.task.is_none(),
             "stop the node before reading its database"
         );
-        let db = sled::open(self.data_dir().join("db")).unwrap();
         let holds = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-        db.tree_names().iter().any(|name| {
-            db.open_tree(name).unwrap().iter().any(|item| {
-                let (k, v) = item.unwrap();
-                holds(&k) || holds(&v)
-            })
+        let mut found = false;
+        kindred_server::storage::each_record(&self.data_dir(), |_, k, v| {
+            found |= holds(k) || holds(v);
         })
+        .unwrap();
+        found
     }
 
     /// Stops the node and starts it again on the same data folder and, when the OS lets

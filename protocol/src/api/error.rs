@@ -50,4 +50,7 @@ pub enum ErrorCode {
     Internal,
     /// The node is shutting down or overloaded (503).
     Unavailable,
+    /// The node's disk is full: nothing new can be saved until its admin frees space; what
+    /// was sent was not saved (507). Reading still works.
+    StorageFull,
 }

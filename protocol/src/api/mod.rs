@@ -25,8 +25,13 @@ use crate::{NodeId, NodeName};
 /// `GET /healthz`: who this node is and that it is up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// Always `ok` when the node answers.
+    /// `ok`, or `degraded` when something needs its admin (see `problems`); reads work
+    /// either way.
     pub status: String,
+    /// What is wrong, one sentence each (the disk is full or running low); empty when
+    /// `ok`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// The node's federation name.
     pub name: NodeName,
     /// The node's public key.

@@ -7,8 +7,15 @@ use kindred_protocol::api::Health;
 use crate::node::Node;
 
 pub(crate) async fn health(State(node): State<Node>) -> Json<Health> {
+    let problems = node.disk_status().problems();
     Json(Health {
-        status: "ok".to_owned(),
+        status: if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .to_owned(),
+        problems,
         name: node.config().node.name.clone(),
         node_id: node.node_id(),
         organisation: node.config().node.organisation.clone(),

@@ -5,10 +5,12 @@
 mod federation;
 mod metrics;
 mod privacy;
+mod storage;
 
 pub use federation::FederationSection;
 pub use metrics::MetricsSection;
 pub use privacy::{PrivacySection, RetentionSection};
+pub use storage::{StorageEngine, StorageSection};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,8 @@ pub struct Config {
     pub privacy: PrivacySection,
     /// `[retention]`: how long chat messages and check-ins are kept.
     pub retention: RetentionSection,
+    /// `[storage]`: the storage engine and the low-space warning.
+    pub storage: StorageSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,

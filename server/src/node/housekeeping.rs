@@ -68,6 +68,9 @@ impl Node {
 
 /// One round; failures are logged and tried again next round.
 pub(crate) async fn once(node: &Node) {
+    for problem in node.disk_status().problems() {
+        tracing::warn!(data_dir = %node.config().server.data_dir.display(), "{problem}");
+    }
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }

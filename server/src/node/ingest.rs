@@ -54,8 +54,8 @@ pub(crate) enum IngestError {
     #[error("refused: {0}")]
     Refused(Refusal),
     /// Storage failed; the event is not stored.
-    #[error("storage failed: {0}")]
-    Store(String),
+    #[error("storage failed")]
+    Store(#[source] crate::store::StoreError),
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Closed,
@@ -167,6 +167,7 @@ impl IngestHandle {
             metrics,
         } = setup;
         let origin = keypair.node_id();
+        let reverts = store.reverts();
         let next_seq = store.origin_head(&origin)? + 1;
         let name = store.node_name()?.unwrap_or_default();
         let (tx, rx) = mpsc::channel(4096);
@@ -175,6 +176,7 @@ impl IngestHandle {
             keypair,
             origin,
             next_seq,
+            reverts,
             last_time: Timestamp::default(),
             hold_quota,
             profile_quota,
@@ -188,7 +190,10 @@ impl IngestHandle {
         let thread = std::thread::Builder::new()
             .name("kindred-ingest".to_owned())
             .spawn(move || actor.run(rx))
-            .map_err(|e| StoreError::corrupt("ingest", e))?;
+            .map_err(|source| StoreError::Thread {
+                what: "ingest",
+                source,
+            })?;
         Ok((Self { tx, own_log_ready }, thread))
     }
 
@@ -254,7 +259,7 @@ impl IngestHandle {
         let expired = rx
             .await
             .map_err(|_| IngestError::Closed)?
-            .map_err(|e| IngestError::Store(e.to_string()))?;
+            .map_err(IngestError::Store)?;
         Ok(expired)
     }
 
@@ -317,6 +322,8 @@ struct Actor {
     origin: NodeId,
     /// The next shared-log number for this node's own events.
     next_seq: u64,
+    /// The store's count of thrown-away writes when `next_seq` was last read from it.
+    reverts: u64,
     /// The time given to the previous group.
     last_time: Timestamp,
     /// Bytes of directed events each other node may have held here at once.
@@ -368,6 +375,18 @@ impl Actor {
     }
 
     fn write_group(&mut self, group: Vec<Request>) {
+        // A failed write (a full disk) may have thrown away events numbered but never
+        // acknowledged: numbering goes on from what is stored, so the log has no gap.
+        let reverts = self.store.reverts();
+        if reverts != self.reverts {
+            match self.store.origin_head(&self.origin) {
+                Ok(head) => {
+                    self.next_seq = head + 1;
+                    self.reverts = reverts;
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read own log head"),
+            }
+        }
         // Never earlier than this node's previous events, even if the clock steps back.
         let now = self.clock.now().max(self.last_time);
         self.last_time = now;
@@ -500,7 +519,7 @@ impl Actor {
                     metrics.group_stored(group, started.elapsed().as_secs_f64());
                     if let Err(e) = flushed {
                         for waiter in waiters {
-                            waiter.fail(&e.to_string());
+                            waiter.fail(e);
                         }
                         return;
                     }
@@ -561,7 +580,7 @@ impl Actor {
                     Err(e) => tracing::error!(error = %e, "cannot read own log head"),
                 }
                 for waiter in waiters {
-                    waiter.fail(&e.to_string());
+                    waiter.fail(&e);
                 }
             }
         }
@@ -569,14 +588,14 @@ impl Actor {
 }
 
 impl Waiter {
-    fn fail(self, message: &str) {
+    fn fail(self, e: &crate::store::StoreError) {
         // Requesters may have gone; there is nobody else to tell.
         match self {
             Waiter::One(reply) => {
-                let _ = reply.send(Err(IngestError::Store(message.to_owned())));
+                let _ = reply.send(Err(IngestError::Store(e.again())));
             }
             Waiter::Many(reply, _) => {
-                let _ = reply.send(Err(IngestError::Store(message.to_owned())));
+                let _ = reply.send(Err(IngestError::Store(e.again())));
             }
         }
     }

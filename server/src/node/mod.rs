@@ -8,6 +8,7 @@ pub(crate) mod chat;
 mod clock;
 mod content;
 mod data_dir;
+mod disk;
 mod display_names;
 pub mod doctor;
 mod durable;
@@ -31,6 +32,7 @@ mod retention;
 mod search;
 mod short_ids;
 mod sign_in_guard;
+pub mod storage;
 mod views;
 
 use std::net::IpAddr;
@@ -141,6 +143,31 @@ pub enum NodeError {
     /// The database failed (its message says how).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The database cannot be read: damaged files.
+    #[error(
+        "the database in {} cannot be read ({source}). Nothing was changed. See what is damaged with `kindred storage check --data {}`; `--repair` rebuilds damaged indexes; otherwise restore the latest backup (`kindred restore`)",
+        path.display(),
+        path.parent().unwrap_or(path).display()
+    )]
+    Unreadable {
+        /// The database folder.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: StoreError,
+    },
+    /// A storage migration could not be done (the message says why).
+    #[error("storage migration: {0}")]
+    Migration(String),
+    /// A storage migration was interrupted while it swapped folders.
+    #[error(
+        "a storage migration of {} was interrupted; run `kindred storage migrate` again with the same engine to finish it before starting the node",
+        path.display()
+    )]
+    UnfinishedMigration {
+        /// The data folder.
+        path: PathBuf,
+    },
     /// No randomness for keys or tokens.
     #[error("no randomness available")]
     Randomness(#[source] RandomnessError),
@@ -267,12 +294,22 @@ impl Node {
         if dir.join(backup::RESTORING).exists() {
             return Err(NodeError::UnfinishedRestore { path: dir });
         }
+        if dir.join(storage::MIGRATING).exists() {
+            return Err(NodeError::UnfinishedMigration { path: dir });
+        }
         if dir.join("db").exists() && !dir.join("node.key").exists() {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let keypair = key_file::load_or_create(&dir)?;
         crate::store::compact_if_due(&dir.join("db"))?;
-        let store = Store::open(&dir.join("db"))?;
+        let engine = config.storage.engine_for_new_folders();
+        let store = open_store(&dir.join("db"), engine)?;
+        if config.storage.engine.is_some_and(|e| e != store.engine()) {
+            tracing::warn!(
+                configured = %engine, used = %store.engine(),
+                "the data folder was created on another storage engine, which it keeps; `kindred storage migrate --to {engine}` moves it"
+            );
+        }
         check_key(&store, &dir, &keypair.node_id())?;
         check_name(&store, &mut config, &keypair.node_id())?;
         // The organisation's name may change, but only when it is set: a start that does
@@ -708,4 +745,38 @@ fn check_name(store: &Store, config: &mut Config, id: &NodeId) -> Result<(), Nod
         }
     }
     Ok(())
+}
+
+/// Opens the database and reads a little of it back (the schema, the newest events'
+/// signatures), so damaged files stop the start with a message naming the check command
+/// instead of failing members' requests later. An engine that panics on damaged files
+/// (sled on a truncated file) is treated as unreadable too.
+fn open_store(
+    db: &std::path::Path,
+    engine: crate::config::StorageEngine,
+) -> Result<Store, NodeError> {
+    let unreadable = |source: StoreError| NodeError::Unreadable {
+        path: db.to_owned(),
+        source,
+    };
+    let opened =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open_on(db, engine)));
+    let store = match opened {
+        Ok(Ok(store)) => store,
+        Ok(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
+            return Err(NodeError::Store(e));
+        }
+        Ok(Err(StoreError::Storage(e))) if e.is_full() => {
+            return Err(NodeError::Store(StoreError::Storage(e)));
+        }
+        Ok(Err(e)) => return Err(unreadable(e)),
+        Err(_) => {
+            return Err(unreadable(StoreError::corrupt(
+                "files",
+                std::io::Error::other("the storage engine failed while reading them"),
+            )));
+        }
+    };
+    store.quick_check().map_err(unreadable)?;
+    Ok(store)
 }

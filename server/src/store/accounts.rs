@@ -8,11 +8,10 @@
 //!
 //! Tokens and codes are stored only as hashes: a copy of the database does not sign anyone in.
 
+use super::kv::{TransactionError, TxError};
 use kindred_protocol::MemberId;
 use kindred_protocol::api::Role;
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::keys::text_prefix;
 use super::{Store, StoreError, from_json, to_json};
@@ -185,7 +184,7 @@ impl Store {
         let t = self.writer();
         t.sessions.insert(hash, to_json("sessions", session)?)?;
         t.member_sessions
-            .insert(session_index_key(&session.username, hash), &[])?;
+            .insert(session_index_key(&session.username, hash), [])?;
         Ok(())
     }
 
@@ -296,8 +295,8 @@ impl Store {
     ) -> Result<InviteRecord, RedeemError> {
         let t = self.writer();
         let member_json = to_json("members", member).map_err(RedeemError::Store)?;
-        let result = (&t.invites, &t.members).transaction(|(invites, members)| {
-            let abort = |e: RedeemError| ConflictableTransactionError::Abort(e);
+        let result = self.transaction([&t.invites, &t.members], |[invites, members]| {
+            let abort = |e: RedeemError| TxError::Abort(e);
             let Some(bytes) = invites.get(hash)? else {
                 return Err(abort(RedeemError::Unknown));
             };

@@ -74,6 +74,28 @@ impl Store {
         }
     }
 
+    /// The first record in which `other` differs from this database (the search index
+    /// left out: it is rebuilt), or `None` when they hold the same.
+    pub(crate) fn first_difference(&self, other: &Store) -> Result<Option<String>, StoreError> {
+        for ((name, mine), (_, theirs)) in self.trees().all().into_iter().zip(other.trees().all()) {
+            if REBUILT.contains(&name) {
+                continue;
+            }
+            let mut a = mine.iter();
+            let mut b = theirs.iter();
+            loop {
+                match (a.next().transpose()?, b.next().transpose()?) {
+                    (None, None) => break,
+                    (Some(x), Some(y)) if x == y => {}
+                    (Some((k, _)), _) | (None, Some((k, _))) => {
+                        return Ok(Some(format!("{name}: the record {k:?} differs")));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// About how many records a snapshot will hand over (for a progress bar; counted
     /// without stopping writers, so it may be a little off).
     pub(crate) fn record_estimate(&self) -> u64 {
@@ -108,7 +130,7 @@ impl Store {
             }
             sink(Item::Tree(name)).map_err(SnapshotError::Sink)?;
             for record in tree.iter() {
-                let (k, v) = record.map_err(StoreError::Db)?;
+                let (k, v) = record.map_err(StoreError::Storage)?;
                 sink(Item::Record(&k, &v)).map_err(SnapshotError::Sink)?;
             }
         }
@@ -139,7 +161,7 @@ impl Store {
                 std::io::Error::other(format!("unknown tree {tree}")),
             ));
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = super::kv::Batch::default();
         for (k, v) in records {
             batch.insert(k.as_slice(), v.as_slice());
         }
@@ -195,7 +217,7 @@ const TREE_NAMES: [&str; 32] = [
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &sled::Tree); 32] {
+    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 32] {
         let trees = [
             &self.meta,
             &self.events,
@@ -258,7 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         for (name, tree) in store.trees().all() {
-            assert_eq!(tree.name(), name.as_bytes());
+            assert_eq!(tree.name(), name);
         }
     }
 

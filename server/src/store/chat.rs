@@ -359,7 +359,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = block_key(member, other);
         if blocked {
-            self.writer().chat.insert(key, &[])?;
+            self.writer().chat.insert(key, [])?;
         } else {
             self.writer().chat.remove(key)?;
         }

@@ -1,5 +1,5 @@
 //! Group commit: writers ask to be told when their writes are durable; one thread flushes
-//! sled once for everyone who asked since its last flush, then tells them all. Many
+//! the database once for everyone who asked since its last flush, then tells them all. Many
 //! concurrent writers therefore share one fsync.
 
 use std::sync::mpsc;
@@ -18,12 +18,17 @@ pub(crate) struct Committer {
 
 impl Committer {
     /// Starts the commit thread for `db`; it ends when the committer is dropped.
-    pub(crate) fn start(db: sled::Db) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+    pub(crate) fn start(
+        db: super::kv::Db,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let (tx, rx) = mpsc::channel::<OnDurable>();
         let thread = std::thread::Builder::new()
             .name("kindred-commit".to_owned())
             .spawn(move || run(db, rx))
-            .map_err(|e| StoreError::corrupt("commit thread", e))?;
+            .map_err(|source| StoreError::Thread {
+                what: "group commit",
+                source,
+            })?;
         Ok((Self { tx }, thread))
     }
 
@@ -37,22 +42,21 @@ impl Committer {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.when_durable(Box::new(move |result| {
             // The waiter may have gone away (request cancelled); nothing to tell then.
-            let _ = tx.send(result.map_err(|e| e.to_string()));
+            let _ = tx.send(result.map_err(StoreError::again));
         }));
         match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(StoreError::corrupt("flush", std::io::Error::other(message))),
+            Ok(result) => result,
             Err(_) => Err(StoreError::Closed),
         }
     }
 }
 
-fn run(db: sled::Db, rx: mpsc::Receiver<OnDurable>) {
+fn run(db: super::kv::Db, rx: mpsc::Receiver<OnDurable>) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
         let t0 = std::time::Instant::now();
-        let result = db.flush().map(|_| ()).map_err(StoreError::from);
+        let result = db.flush().map_err(StoreError::from);
         tracing::trace!(waiting = waiting.len(), took = ?t0.elapsed(), "flushed");
         if let Err(e) = &result {
             tracing::error!(error = %e, waiting = waiting.len(), "flush failed");

@@ -112,7 +112,7 @@ impl Store {
 
     /// Records that this node is erasing its member `username` (see [`pending_key`]).
     pub(crate) fn erasure_pending(&self, username: &str) -> Result<(), StoreError> {
-        self.writer().erasures.insert(pending_key(username), &[])?;
+        self.writer().erasures.insert(pending_key(username), [])?;
         Ok(())
     }
 

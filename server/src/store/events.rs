@@ -305,7 +305,7 @@ impl Store {
     }
 
     /// An event's arrival number and stored record, by id.
-    fn record(&self, id: &EventId) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+    fn record(&self, id: &EventId) -> Result<Option<(u64, super::kv::Value)>, StoreError> {
         let Some(seq) = self.local_seq_of(id)? else {
             return Ok(None);
         };

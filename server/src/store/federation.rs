@@ -183,7 +183,7 @@ impl Store {
     pub(crate) fn set_blocked(&self, node: &NodeId, blocked: bool) -> Result<(), StoreError> {
         let tree = &self.writer().blocked_nodes;
         if blocked {
-            tree.insert(node.as_bytes(), &[])?;
+            tree.insert(node.as_bytes(), [])?;
         } else {
             tree.remove(node.as_bytes())?;
         }

@@ -10,6 +10,7 @@
 //! - `r` ‖ round id (text) → [`RoundRecord`] (JSON)
 //! - `w` → the last local seq the processor applied (u64 BE)
 
+use super::kv::{TransactionError, TxError};
 use kindred_protocol::api::{CohortRound, MatchStatus};
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::mentoring::{
@@ -17,7 +18,6 @@ use kindred_protocol::event::body::mentoring::{
 };
 use kindred_protocol::{EventId, MemberId};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::keys::push_text;
 use super::origin_log::decode_u64;
@@ -224,7 +224,7 @@ fn index_key(prefix: u8, member: &MemberId, tail: &[u8]) -> Vec<u8> {
 }
 
 impl Store {
-    fn mentoring(&self) -> &sled::Tree {
+    fn mentoring(&self) -> &super::kv::Keyspace {
         &self.trees().mentoring
     }
 
@@ -304,7 +304,7 @@ impl Store {
         self.mentoring()
             .insert(key(b'q', &r.id), to_json("mentoring", r)?)?;
         self.mentoring()
-            .insert(index_key(b'Q', &r.member, r.id.as_bytes()), &[])?;
+            .insert(index_key(b'Q', &r.member, r.id.as_bytes()), [])?;
         Ok(())
     }
 
@@ -355,8 +355,8 @@ impl Store {
         let _writing = self.writer();
         let t = self.mentoring();
         t.insert(match_key(&m.id), to_json("mentoring", m)?)?;
-        t.insert(index_key(b'B', &m.buddy, m.id.as_bytes()), &[])?;
-        t.insert(index_key(b'M', &m.mentor, m.id.as_bytes()), &[])?;
+        t.insert(index_key(b'B', &m.buddy, m.id.as_bytes()), [])?;
+        t.insert(index_key(b'M', &m.mentor, m.id.as_bytes()), [])?;
         Ok(())
     }
 
@@ -410,8 +410,8 @@ impl Store {
         message: Option<String>,
     ) -> Result<bool, StoreError> {
         let _writing = self.writer();
-        let result = self.mentoring().transaction(|t| {
-            let abort = |e: StoreError| ConflictableTransactionError::Abort(e);
+        let result = self.transaction([self.mentoring()], |[t]| {
+            let abort = |e: StoreError| TxError::Abort(e);
             let Some(bytes) = t.get(match_key(proposal))? else {
                 return Ok(false);
             };
@@ -429,7 +429,7 @@ impl Store {
             if active >= capacity {
                 return Ok(false);
             }
-            t.insert(counter, &(active + 1).to_be_bytes())?;
+            t.insert(counter, (active + 1).to_be_bytes())?;
             m.status = MatchStatus::Active;
             m.answered_at = Some(now);
             m.answer_message = message.clone();
@@ -487,7 +487,7 @@ impl Store {
     /// Records the processor's progress.
     pub(crate) fn set_mentoring_watermark(&self, seq: u64) -> Result<(), StoreError> {
         let _writing = self.writer();
-        self.mentoring().insert([b'w'], &seq.to_be_bytes())?;
+        self.mentoring().insert([b'w'], seq.to_be_bytes())?;
         Ok(())
     }
 }

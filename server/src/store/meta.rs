@@ -12,7 +12,7 @@ const NODE_ID_KEY: &[u8] = b"node_id";
 
 /// Checks the schema version: refuses a newer one, records it in a new database, and
 /// returns the older version a database must be upgraded from, if any.
-pub(super) fn check_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError> {
+pub(super) fn check_schema(meta: &super::kv::Keyspace) -> Result<Option<u32>, StoreError> {
     let found = match meta.get(SCHEMA_KEY)? {
         None => None,
         Some(bytes) => Some(
@@ -35,8 +35,8 @@ pub(super) fn check_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError>
     }
 }
 
-pub(super) fn record_schema(meta: &sled::Tree) -> Result<(), StoreError> {
-    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+pub(super) fn record_schema(meta: &super::kv::Keyspace) -> Result<(), StoreError> {
+    meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes())?;
     meta.flush()?;
     Ok(())
 }
@@ -131,7 +131,7 @@ impl Store {
     /// Replaces the set-up token's hash (a new token each start until an admin exists).
     pub(crate) fn set_setup_token_hash(&self, hash: Option<[u8; 32]>) -> Result<(), StoreError> {
         match hash {
-            Some(h) => self.writer().meta.insert(SETUP_TOKEN_KEY, &h)?,
+            Some(h) => self.writer().meta.insert(SETUP_TOKEN_KEY, h)?,
             None => self.writer().meta.remove(SETUP_TOKEN_KEY)?,
         };
         Ok(())

@@ -1,5 +1,6 @@
-//! Storage: sled, one tree per kind of record, typed keys and values behind this module.
-//! Nothing outside `store` touches sled. The event log trees are written only by the ingest
+//! Storage: one keyspace ("tree") per kind of record, typed keys and values behind this
+//! module, on the engine interface in [`kv`] (redb, sled, or memory). Nothing outside
+//! `store` touches an engine. The event log trees are written only by the ingest
 //! path (one writer); account trees are written by API handlers. Writes are acknowledged
 //! only once durable, through the group commit in [`commit`].
 //!
@@ -9,6 +10,7 @@
 pub(crate) mod accounts;
 mod backup;
 mod chat;
+mod check;
 mod commit;
 mod compact;
 mod conflicts;
@@ -19,6 +21,7 @@ mod held;
 mod ingest;
 mod introducers;
 mod keys;
+pub(crate) mod kv;
 mod mentoring;
 mod meta;
 mod names;
@@ -40,7 +43,8 @@ use thiserror::Error;
 pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use backup::{Item as SnapshotItem, SnapshotError};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
-pub(crate) use compact::compact_if_due;
+pub(crate) use check::CheckReport;
+pub(crate) use compact::{compact_if_due, copy_into};
 pub(crate) use conflicts::ConflictKind;
 pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
@@ -63,9 +67,9 @@ pub(crate) const SCHEMA_VERSION: u32 = 8;
 /// Why a storage operation failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// The database engine failed (I/O, corruption).
-    #[error("database error: {0}")]
-    Db(#[from] sled::Error),
+    /// The database engine failed: the disk is full, I/O failed, the files are damaged.
+    #[error("storage error: {0}")]
+    Storage(#[from] kv::KvError),
     /// A stored record could not be decoded.
     #[error("stored record in {tree} is damaged")]
     Corrupt {
@@ -85,6 +89,15 @@ pub enum StoreError {
         /// Version this build supports.
         supported: u32,
     },
+    /// A storage thread could not be started (the system is out of threads or memory).
+    #[error("cannot start the {what} thread")]
+    Thread {
+        /// Which thread.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The group-commit thread is gone (the node is shutting down).
     #[error("the node is shutting down")]
     Closed,
@@ -100,6 +113,39 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the disk is full (the write was not made; it may be tried again once
+    /// there is space).
+    pub(crate) fn is_full(&self) -> bool {
+        matches!(self, StoreError::Storage(e) if e.is_full())
+    }
+
+    /// The same kind of error again, for a second waiter (the group commit tells many
+    /// writers of one failed flush).
+    pub(crate) fn again(&self) -> StoreError {
+        match self {
+            StoreError::Closed => StoreError::Closed,
+            StoreError::Storage(kv::KvError::Full(e)) => StoreError::Storage(kv::KvError::Full(
+                std::io::Error::new(e.kind(), e.to_string()),
+            )),
+            StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
+            StoreError::Thread { what, source } => StoreError::Thread {
+                what,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            StoreError::SchemaTooNew { found, supported } => StoreError::SchemaTooNew {
+                found: *found,
+                supported: *supported,
+            },
+            StoreError::Corrupt { tree, source } => StoreError::Corrupt {
+                tree,
+                source: Box::new(std::io::Error::other(source.to_string())),
+            },
+            StoreError::Storage(e) => {
+                StoreError::Storage(kv::KvError::Io(std::io::Error::other(e.to_string())))
+            }
+        }
+    }
+
     pub(crate) fn corrupt(
         tree: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,
@@ -111,11 +157,11 @@ impl StoreError {
     }
 }
 
-/// The node's database. Cheap to clone; all clones share one sled instance.
+/// The node's database. Cheap to clone; all clones share one engine instance.
 #[derive(Clone)]
 pub(crate) struct Store {
     /// Shared so the group-commit thread can flush it.
-    db: sled::Db,
+    db: kv::Db,
     /// Trees and the commit thread, shared by all clones.
     shared: Arc<Shared>,
 }
@@ -149,60 +195,79 @@ impl Drop for Shared {
 
 /// Every tree, by name. See `docs/architecture.md` for what each holds.
 pub(crate) struct Trees {
-    pub(crate) meta: sled::Tree,
-    pub(crate) events: sled::Tree,
-    pub(crate) event_ids: sled::Tree,
-    pub(crate) origin_runs: sled::Tree,
-    pub(crate) origin_head: sled::Tree,
-    pub(crate) topic_timeline: sled::Tree,
-    pub(crate) thread_replies: sled::Tree,
-    pub(crate) author_timeline: sled::Tree,
-    pub(crate) reactions: sled::Tree,
-    pub(crate) topic_stats: sled::Tree,
-    pub(crate) topics: sled::Tree,
-    pub(crate) members: sled::Tree,
-    pub(crate) sessions: sled::Tree,
-    pub(crate) member_sessions: sled::Tree,
-    pub(crate) invites: sled::Tree,
-    pub(crate) search_postings: sled::Tree,
-    pub(crate) search_docs: sled::Tree,
-    pub(crate) search_meta: sled::Tree,
-    pub(crate) peers: sled::Tree,
-    pub(crate) peer_invites: sled::Tree,
-    pub(crate) blocked_nodes: sled::Tree,
-    pub(crate) outbox: sled::Tree,
-    pub(crate) origin_names: sled::Tree,
-    pub(crate) profiles: sled::Tree,
-    pub(crate) chat: sled::Tree,
-    pub(crate) mentoring: sled::Tree,
-    pub(crate) node_names: sled::Tree,
-    pub(crate) held: sled::Tree,
-    pub(crate) conflicts: sled::Tree,
-    pub(crate) introducers: sled::Tree,
-    pub(crate) password_resets: sled::Tree,
-    pub(crate) erasures: sled::Tree,
+    pub(crate) meta: kv::Keyspace,
+    pub(crate) events: kv::Keyspace,
+    pub(crate) event_ids: kv::Keyspace,
+    pub(crate) origin_runs: kv::Keyspace,
+    pub(crate) origin_head: kv::Keyspace,
+    pub(crate) topic_timeline: kv::Keyspace,
+    pub(crate) thread_replies: kv::Keyspace,
+    pub(crate) author_timeline: kv::Keyspace,
+    pub(crate) reactions: kv::Keyspace,
+    pub(crate) topic_stats: kv::Keyspace,
+    pub(crate) topics: kv::Keyspace,
+    pub(crate) members: kv::Keyspace,
+    pub(crate) sessions: kv::Keyspace,
+    pub(crate) member_sessions: kv::Keyspace,
+    pub(crate) invites: kv::Keyspace,
+    pub(crate) search_postings: kv::Keyspace,
+    pub(crate) search_docs: kv::Keyspace,
+    pub(crate) search_meta: kv::Keyspace,
+    pub(crate) peers: kv::Keyspace,
+    pub(crate) peer_invites: kv::Keyspace,
+    pub(crate) blocked_nodes: kv::Keyspace,
+    pub(crate) outbox: kv::Keyspace,
+    pub(crate) origin_names: kv::Keyspace,
+    pub(crate) profiles: kv::Keyspace,
+    pub(crate) chat: kv::Keyspace,
+    pub(crate) mentoring: kv::Keyspace,
+    pub(crate) node_names: kv::Keyspace,
+    pub(crate) held: kv::Keyspace,
+    pub(crate) conflicts: kv::Keyspace,
+    pub(crate) introducers: kv::Keyspace,
+    pub(crate) password_resets: kv::Keyspace,
+    pub(crate) erasures: kv::Keyspace,
 }
 
 impl Store {
     /// Opens (or creates) the database in `dir`, checking its schema version and upgrading
     /// an older one.
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, true)
+        Self::open_with(dir, true, None)
+    }
+
+    /// As [`Store::open`]; a new database is created on `engine` (an existing one stays
+    /// on the engine it was created with).
+    pub(crate) fn open_on(dir: &Path, engine: kv::Engine) -> Result<Self, StoreError> {
+        Self::open_with(dir, true, Some(engine))
     }
 
     /// Opens the database in `dir` as it is, without upgrading an older schema (a backup
     /// of a stopped node must not change it: "back up before upgrading").
     pub(crate) fn open_as_is(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, false)
+        Self::open_with(dir, false, None)
     }
 
-    fn open_with(dir: &Path, upgrade: bool) -> Result<Self, StoreError> {
+    /// As [`Store::open_as_is`]; a new database is created on `engine` (a copy: a
+    /// compaction, a migration).
+    pub(crate) fn open_as_is_on(dir: &Path, engine: kv::Engine) -> Result<Self, StoreError> {
+        Self::open_with(dir, false, Some(engine))
+    }
+
+    fn open_with(
+        dir: &Path,
+        upgrade: bool,
+        engine: Option<kv::Engine>,
+    ) -> Result<Self, StoreError> {
+        let engine = kv::Engine::found_in(dir)
+            .or(engine)
+            .unwrap_or_else(kv::Engine::for_new_folders);
         // sled's background flusher lets go of the files a moment after the last handle
         // closes: a reopen right after a stop (a restart, a compaction) waits for it, up to
         // two seconds, before calling the folder in use.
         let mut tries = 0;
         loop {
-            match Self::open_once(dir, upgrade) {
+            match Self::open_once(dir, upgrade, engine) {
                 Err(StoreError::InUse { .. }) if tries < 100 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -212,27 +277,14 @@ impl Store {
         }
     }
 
-    fn open_once(dir: &Path, upgrade: bool) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(24 * 1024 * 1024)
-            // Durability comes from our own group commit; keep sled's background flush as
-            // a second line.
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| match e {
-                // sled's file lock: another process has this database open.
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
-                    StoreError::InUse {
-                        path: dir.to_owned(),
-                    }
-                }
-                other => StoreError::Db(other),
-            })?;
-        let t = |name: &str| db.open_tree(name);
+    fn open_once(dir: &Path, upgrade: bool, engine: kv::Engine) -> Result<Self, StoreError> {
+        let db = kv::Db::open(dir, engine).map_err(|e| match e {
+            kv::KvError::Locked => StoreError::InUse {
+                path: dir.to_owned(),
+            },
+            other => StoreError::Storage(other),
+        })?;
+        let t = |name: &str| db.keyspace(name);
         let trees = Trees {
             meta: t("meta")?,
             events: t("events")?,
@@ -316,6 +368,32 @@ impl Store {
             Some(c) => c.when_durable(then),
             None => then(Err(&StoreError::Closed)),
         }
+    }
+
+    /// Runs `body` over transactional views of `spaces` and commits its writes together
+    /// (see [`kv::Db::transaction`]).
+    pub(crate) fn transaction<const N: usize, R, E>(
+        &self,
+        spaces: [&kv::Keyspace; N],
+        body: impl Fn(&[kv::TxKeyspace<'_>; N]) -> Result<R, kv::TxError<E>>,
+    ) -> Result<R, kv::TransactionError<E>> {
+        self.db.transaction(spaces, body)
+    }
+
+    /// How many times writes not yet durable were thrown away after a failed write (a
+    /// writer that numbers its log reads the head again when this changes).
+    pub(crate) fn reverts(&self) -> u64 {
+        self.db.reverts()
+    }
+
+    /// Whether the last write failed because the disk is full.
+    pub(crate) fn disk_full(&self) -> bool {
+        self.db.full()
+    }
+
+    /// The engine this database is on.
+    pub(crate) fn engine(&self) -> kv::Engine {
+        self.db.engine()
     }
 
     /// Bytes the database's files take on disk.

@@ -121,10 +121,10 @@ impl Store {
     ) -> Result<Option<SignedEvent>, StoreError> {
         let t = self.trees();
         // The run holding `seq` is the last one starting at or before it.
-        let mut runs = t
+        let runs = t
             .origin_runs
             .range(origin_seq_key(origin, 0)..=origin_seq_key(origin, seq));
-        let Some(item) = runs.next_back() else {
+        let Some(item) = runs.rev().next() else {
             return Ok(None);
         };
         let (key, value) = item?;

@@ -83,7 +83,7 @@ impl Store {
         if expired > 0 {
             self.writer()
                 .erasures
-                .insert(super::erasures::COMPACT_KEY, &[])?;
+                .insert(super::erasures::COMPACT_KEY, [])?;
         }
         Ok(expired)
     }

@@ -17,9 +17,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::kv::{TransactionError, TxKeyspace};
 use kindred_protocol::EventId;
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::events::{BadRecord, Reader};
 use super::keys::text_prefix;
@@ -124,11 +123,11 @@ fn without(entries: &[u8], id: &EventId) -> Vec<u8> {
         .collect()
 }
 
-type TxError = ConflictableTransactionError<StoreError>;
+type TxError = super::kv::TxError<StoreError>;
 
 /// Removes an indexed entry's postings from its segment.
 fn remove_postings(
-    postings: &TransactionalTree,
+    postings: &TxKeyspace<'_>,
     id: &EventId,
     doc: &SearchDoc,
 ) -> Result<(), TxError> {
@@ -177,9 +176,10 @@ impl Store {
     /// new postings form segment `up_to` (unique: the watermark only moves forward).
     pub(crate) fn apply_index(&self, ops: &[IndexOp], up_to: u64) -> Result<(), StoreError> {
         let t = self.writer();
-        let result = (&t.search_postings, &t.search_docs, &t.search_meta).transaction(
-            |(postings, docs, meta)| {
-                let abort = ConflictableTransactionError::Abort;
+        let result = self.transaction(
+            [&t.search_postings, &t.search_docs, &t.search_meta],
+            |[postings, docs, meta]| {
+                let abort = TxError::Abort;
                 let mut total = match meta.get(TOTAL_LEN)? {
                     None => 0,
                     Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
@@ -213,7 +213,7 @@ impl Store {
                         remove_postings(postings, id, &old)?;
                     }
                     if let IndexOp::Remove(_) = op {
-                        docs.remove(&key)?;
+                        docs.remove(key)?;
                     }
                     if let IndexOp::Put(_, doc) = op {
                         for (term, tf) in &doc.terms {
@@ -237,11 +237,11 @@ impl Store {
                         segment: up_to,
                         ..doc.clone()
                     };
-                    docs.insert(&e.local_seq.to_be_bytes(), doc.encode())?;
+                    docs.insert(e.local_seq.to_be_bytes(), doc.encode())?;
                 }
-                meta.insert(TOTAL_LEN, &total.to_be_bytes())?;
-                meta.insert(DOC_COUNT, &count.to_be_bytes())?;
-                meta.insert(WATERMARK, &up_to.to_be_bytes())?;
+                meta.insert(TOTAL_LEN, total.to_be_bytes())?;
+                meta.insert(DOC_COUNT, count.to_be_bytes())?;
+                meta.insert(WATERMARK, up_to.to_be_bytes())?;
                 Ok(())
             },
         );

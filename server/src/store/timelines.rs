@@ -12,7 +12,7 @@ use super::{Store, StoreError};
 
 /// Reads up to `limit` positions under `prefix`, newest first, strictly older than `before`.
 fn newest_first(
-    tree: &sled::Tree,
+    tree: &super::kv::Keyspace,
     prefix: &[u8],
     before: Option<Position>,
     limit: usize,

@@ -330,7 +330,7 @@ mod tests {
             store
                 .trees()
                 .meta
-                .insert("schema_version", &1u32.to_be_bytes())
+                .insert("schema_version", 1u32.to_be_bytes())
                 .unwrap();
             store.flush_now().unwrap();
         }

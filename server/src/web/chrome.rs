@@ -163,6 +163,9 @@ pub(crate) struct Chrome {
     pub(crate) live_conversation: Option<String>,
     /// Other `data-*` attributes on `<body>` for the live script (name without `data-`).
     pub(crate) live_data: Vec<(&'static str, String)>,
+    /// What is wrong with the node that the viewer should know: a full disk (everyone
+    /// signed in: why saving fails), space running low (admins).
+    pub(crate) alerts: Vec<String>,
 }
 
 impl Chrome {
@@ -241,6 +244,10 @@ impl Chrome {
             flash: viewer.flash.map(Flash::message),
             ..Self::public(node, title)
         };
+        let disk = node.disk_status();
+        if disk.full || viewer.auth.member.role >= kindred_protocol::api::Role::Admin {
+            chrome.alerts = disk.problems();
+        }
         // The Chat link says "new" while an unmuted conversation has unread messages.
         let unread = node.has_unread(&viewer.auth.member_id).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot tell whether there are unread messages");
@@ -271,6 +278,7 @@ impl Chrome {
             live_chat_list: false,
             live_conversation: None,
             live_data: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 

@@ -15,8 +15,38 @@ pub struct Proc {
 /// Starts the node on `listen` (use `127.0.0.1:0` for an ephemeral port) and reads its
 /// address (and set-up token) from what it prints.
 pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args(["serve", "--listen", listen, "--name", name, "--data"])
+    Proc::from_child(command(data, name, listen).spawn().unwrap())
+}
+
+/// As [`start`], on the storage engine `engine` (for a new folder).
+pub fn start_on(data: &Path, name: &str, listen: &str, engine: &str) -> Proc {
+    try_start_on(data, name, listen, engine).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As [`start_on`]; a node that exits instead gives what it printed to stderr.
+pub fn try_start_on(data: &Path, name: &str, listen: &str, engine: &str) -> Result<Proc, String> {
+    let mut child = command(data, name, listen)
+        .env("KINDRED_STORAGE__ENGINE", engine)
+        // Small test filesystems are not "running low".
+        .env("KINDRED_STORAGE__LOW_SPACE_MIB", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    match Proc::try_from_child(child) {
+        Some(p) => Ok(p),
+        None => Err(said.join().unwrap_or_default()),
+    }
+}
+
+fn command(data: &Path, name: &str, listen: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kindred"));
+    c.args(["serve", "--listen", listen, "--name", name, "--data"])
         .arg(data)
         .env("RUST_LOG", "error")
         // The tests read back thousands of posts with one session.
@@ -24,23 +54,26 @@ pub fn start(data: &Path, name: &str, listen: &str) -> Proc {
         // A restarted node whose peer is down waits this long before writing.
         .env("KINDRED_FEDERATION__OWN_LOG_WAIT_SECONDS", "3")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Proc::from_child(child)
+        .stderr(Stdio::null());
+    c
 }
 
 impl Proc {
     /// Waits for a started node (stdout piped) to print its address.
-    pub fn from_child(mut child: Child) -> Proc {
+    pub fn from_child(child: Child) -> Proc {
+        Self::try_from_child(child).expect("the node exited before printing its address")
+    }
+
+    /// As [`Proc::from_child`]; `None` when the node exits first.
+    pub fn try_from_child(mut child: Child) -> Option<Proc> {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut token = None;
         loop {
             let Some(Ok(line)) = lines.next() else {
-                child.kill().unwrap();
+                let _ = child.kill();
                 child.wait().unwrap();
-                panic!("the node exited before printing its address");
+                return None;
             };
             if let Some(t) = line.split_whitespace().find(|w| w.starts_with("kdsetup_")) {
                 token.get_or_insert_with(|| t.to_owned());
@@ -48,11 +81,11 @@ impl Proc {
             if let Some(url) = line.split("listening on ").nth(1) {
                 // Keep draining stdout so the node never blocks on a full pipe.
                 std::thread::spawn(move || lines.for_each(drop));
-                return Proc {
+                return Some(Proc {
                     child,
                     url: url.trim().to_owned(),
                     token,
-                };
+                });
             }
         }
     }

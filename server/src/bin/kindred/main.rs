@@ -11,6 +11,7 @@ macro_rules! say {
 
 mod backup;
 mod doctor;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ enum Command {
     /// What the server's operator can do when no admin can sign in.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check a stopped node's database, or move it to another storage engine.
+    #[command(subcommand)]
+    Storage(storage::StorageCommand),
 }
 
 #[derive(Subcommand)]
@@ -93,6 +97,11 @@ fn main() {
         Command::Admin(AdminCommand::ResetLink { username, folder }) => {
             reset_link(&username, &folder)
         }
+        Command::Storage(command) => match storage::run(command) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
         Command::Doctor(args) => match doctor::doctor(args) {
             Ok(true) => Ok(()),
             Ok(false) => std::process::exit(1),

@@ -98,7 +98,10 @@ impl Indexer {
         let thread = std::thread::Builder::new()
             .name("kindred-index".to_owned())
             .spawn(move || run(store, &analyzer, rx, progress_tx))
-            .map_err(|e| StoreError::corrupt("indexer", e))?;
+            .map_err(|source| StoreError::Thread {
+                what: "search indexer",
+                source,
+            })?;
         Ok(Self {
             wake: std::sync::Mutex::new(Some(wake)),
             progress,

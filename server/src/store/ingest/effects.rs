@@ -66,9 +66,9 @@ impl Tx<'_> {
             Effect::Post { topic } => {
                 let key = topic_key(topic);
                 let pos = position(meta, id);
-                self.topic_timeline.insert(text_position(&key, pos), &[])?;
+                self.topic_timeline.insert(text_position(&key, pos), [])?;
                 self.author_timeline
-                    .insert(text_position(p.author.as_str(), pos), &[])?;
+                    .insert(text_position(p.author.as_str(), pos), [])?;
                 self.bump_stats(&key, &p.origin, 1, 0, Some(meta.sort_ts), Some(topic))?;
                 meta.topic = Some(key);
                 Change::New(id)
@@ -255,7 +255,7 @@ impl Tx<'_> {
         self.thread_replies
             .insert(thread_key(&root, pos), &p.origin.as_bytes()[..])?;
         self.author_timeline
-            .insert(text_position(p.author.as_str(), pos), &[])?;
+            .insert(text_position(p.author.as_str(), pos), [])?;
         root_meta.reply_count += 1;
         self.put_meta(&root, &root_meta)?;
         if let Some(topic) = &root_meta.topic {

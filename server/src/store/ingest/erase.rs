@@ -25,7 +25,7 @@ pub(crate) struct Authored {
     /// Every event by the member held here that is not a tombstone yet.
     pub(crate) events: Vec<EventId>,
     /// Outbox entries for the member's directed events not yet delivered.
-    pub(crate) outbox: Vec<sled::IVec>,
+    pub(crate) outbox: Vec<crate::store::kv::Value>,
     /// Group conversations they are in.
     pub(crate) groups: Vec<kindred_protocol::event::ConversationId>,
 }
@@ -51,7 +51,7 @@ impl Tx<'_> {
         self.erasures
             .insert(key, to_json("erasures", &record).map_err(abort)?)?;
         // The content may linger in the database files' free space until they are rewritten.
-        self.erasures.insert(COMPACT_KEY, &[])?;
+        self.erasures.insert(COMPACT_KEY, [])?;
         for slot in &erasure.slots {
             let tombstone = SignedEvent::tombstone_of(&p.origin, member, slot).to_bytes();
             self.erasures
@@ -168,7 +168,7 @@ impl Tx<'_> {
         meta.kind = EventKind::Tombstone.code();
         meta.retracted_by.get_or_insert(erasure);
         self.events.insert(
-            &meta.local_seq.to_be_bytes(),
+            meta.local_seq.to_be_bytes(),
             encode_record(&event, &meta, &bytes),
         )?;
         Ok(())
@@ -194,7 +194,7 @@ impl Tx<'_> {
     ) -> Result<IngestOutcome, TxError> {
         *local_seq += 1;
         self.event_ids
-            .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+            .insert(id.as_bytes(), local_seq.to_be_bytes())?;
         let meta = EventMeta {
             local_seq: *local_seq,
             received_at: self.ctx.now,

@@ -25,10 +25,9 @@ mod view;
 
 use std::collections::HashMap;
 
+use super::kv::TransactionError;
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::{EventBody, EventId, MemberId, NodeId, VerifiedEvent};
-use sled::Transactional;
-use sled::transaction::{TransactionError, UnabortableTransactionError};
 
 use super::{Store, StoreError};
 use crate::rules::{Awaiting, Refusal};
@@ -181,7 +180,7 @@ impl Store {
         let erasing = self.erasing(events, &mut threads)?;
         let writing = self.writer();
         let trees = writing.ingest_trees();
-        let result = trees[..].transaction(|views| {
+        let result = self.transaction(trees, |views| {
             let tx = Tx::new(views, ctx, maybe_held, &threads, &erasing);
             let mut local_seq = start_seq;
             let outcomes = events
@@ -326,16 +325,5 @@ impl Store {
             }
         }
         Ok(out)
-    }
-}
-
-impl From<UnabortableTransactionError> for StoreError {
-    fn from(e: UnabortableTransactionError) -> Self {
-        match e {
-            UnabortableTransactionError::Storage(e) => StoreError::Db(e),
-            UnabortableTransactionError::Conflict => {
-                StoreError::corrupt("transaction", std::io::Error::other("conflict"))
-            }
-        }
     }
 }

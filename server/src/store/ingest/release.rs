@@ -98,7 +98,7 @@ impl Tx<'_> {
                 meta.kind = kindred_protocol::EventKind::Tombstone.code();
                 meta.retracted_by = Some(id);
                 self.events.insert(
-                    &seq.to_be_bytes(),
+                    seq.to_be_bytes(),
                     encode_record(&id, &meta, &local_tombstone()),
                 )?;
                 Ok(Some((Change::None, vec![Awaiting::Event(id)])))
@@ -107,9 +107,9 @@ impl Tx<'_> {
                 self.refused(id, &p, &reason)?;
                 if directed {
                     self.adjust_quota(&p.origin, -size)?;
-                    self.events.remove(&seq.to_be_bytes())?;
+                    self.events.remove(seq.to_be_bytes())?;
                     self.event_ids.remove(id.as_bytes())?;
-                    self.held.insert(&gone_key(&id)[..], &[])?;
+                    self.held.insert(&gone_key(&id)[..], [])?;
                 } else {
                     meta.held = false;
                     meta.quarantined = true;
@@ -122,13 +122,13 @@ impl Tx<'_> {
                 meta.held = false;
                 if directed {
                     self.adjust_quota(&p.origin, -size)?;
-                    self.events.remove(&seq.to_be_bytes())?;
+                    self.events.remove(seq.to_be_bytes())?;
                     *local_seq += 1;
                     meta.local_seq = *local_seq;
                     meta.received_at = self.ctx.now;
                     meta.sort_ts = self.sort_time(&p);
                     self.event_ids
-                        .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+                        .insert(id.as_bytes(), local_seq.to_be_bytes())?;
                 }
                 let change = self.carry_out(id, &p, &effect, &mut meta)?;
                 let signed = if erased && directed {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use kindred_protocol::{Audience, EventBody, EventId, EventPayload, NodeId, VerifiedEvent};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::super::conflicts::{Conflict, ConflictKind, conflict_key, sighted};
 use super::super::events::{
@@ -15,66 +14,67 @@ use super::super::events::{
 use super::super::federation::outbox_key;
 use super::super::held::{awaiting_key, decode_waiting, quota_key};
 use super::super::keys::Position;
+use super::super::kv::TxKeyspace;
 use super::super::origin_log::{Run, decode_u64, origin_seq_key};
 use super::super::topics::TopicStats;
 use super::super::{StoreError, Trees, from_json, to_json};
 use super::{IngestContext, IngestOutcome, Verdict};
 use crate::rules::{self, Awaiting, Decision, Refusal};
 
-pub(super) type TxError = ConflictableTransactionError<StoreError>;
+pub(super) type TxError = super::super::kv::TxError<StoreError>;
 
 pub(super) fn abort(e: StoreError) -> TxError {
-    ConflictableTransactionError::Abort(e)
+    super::super::kv::TxError::Abort(e)
 }
 
 impl Trees {
     /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them.
-    pub(crate) fn ingest_trees(&self) -> [sled::Tree; 18] {
+    pub(crate) fn ingest_trees(&self) -> [&super::super::kv::Keyspace; 18] {
         [
-            self.events.clone(),
-            self.event_ids.clone(),
-            self.origin_runs.clone(),
-            self.origin_head.clone(),
-            self.topic_timeline.clone(),
-            self.thread_replies.clone(),
-            self.author_timeline.clone(),
-            self.reactions.clone(),
-            self.topic_stats.clone(),
-            self.outbox.clone(),
-            self.profiles.clone(),
-            self.chat.clone(),
-            self.origin_names.clone(),
-            self.node_names.clone(),
-            self.held.clone(),
-            self.conflicts.clone(),
-            self.topics.clone(),
-            self.erasures.clone(),
+            &self.events,
+            &self.event_ids,
+            &self.origin_runs,
+            &self.origin_head,
+            &self.topic_timeline,
+            &self.thread_replies,
+            &self.author_timeline,
+            &self.reactions,
+            &self.topic_stats,
+            &self.outbox,
+            &self.profiles,
+            &self.chat,
+            &self.origin_names,
+            &self.node_names,
+            &self.held,
+            &self.conflicts,
+            &self.topics,
+            &self.erasures,
         ]
     }
 }
 
 /// The transactional views of the trees the ingest path writes.
 pub(super) struct Tx<'a> {
-    pub(super) events: &'a TransactionalTree,
-    pub(super) event_ids: &'a TransactionalTree,
-    pub(super) origin_runs: &'a TransactionalTree,
-    pub(super) origin_head: &'a TransactionalTree,
-    pub(super) topic_timeline: &'a TransactionalTree,
-    pub(super) thread_replies: &'a TransactionalTree,
-    pub(super) author_timeline: &'a TransactionalTree,
-    pub(super) reactions: &'a TransactionalTree,
-    pub(super) topic_stats: &'a TransactionalTree,
-    pub(super) outbox: &'a TransactionalTree,
-    pub(super) profiles: &'a TransactionalTree,
-    pub(super) chat: &'a TransactionalTree,
-    pub(super) origin_names: &'a TransactionalTree,
-    pub(super) node_names: &'a TransactionalTree,
-    pub(super) held: &'a TransactionalTree,
-    pub(super) conflicts: &'a TransactionalTree,
+    pub(super) events: &'a TxKeyspace<'a>,
+    pub(super) event_ids: &'a TxKeyspace<'a>,
+    pub(super) origin_runs: &'a TxKeyspace<'a>,
+    pub(super) origin_head: &'a TxKeyspace<'a>,
+    pub(super) topic_timeline: &'a TxKeyspace<'a>,
+    pub(super) thread_replies: &'a TxKeyspace<'a>,
+    pub(super) author_timeline: &'a TxKeyspace<'a>,
+    pub(super) reactions: &'a TxKeyspace<'a>,
+    pub(super) topic_stats: &'a TxKeyspace<'a>,
+    pub(super) outbox: &'a TxKeyspace<'a>,
+    pub(super) profiles: &'a TxKeyspace<'a>,
+    pub(super) chat: &'a TxKeyspace<'a>,
+    pub(super) origin_names: &'a TxKeyspace<'a>,
+    pub(super) node_names: &'a TxKeyspace<'a>,
+    pub(super) held: &'a TxKeyspace<'a>,
+    pub(super) conflicts: &'a TxKeyspace<'a>,
     /// Read only: which topics are organisation-only.
-    pub(super) topics: &'a TransactionalTree,
+    pub(super) topics: &'a TxKeyspace<'a>,
     /// Erased members and their tombstones.
-    pub(super) erasures: &'a TransactionalTree,
+    pub(super) erasures: &'a TxKeyspace<'a>,
     /// What each erasure in this group must reach beyond the slots it lists (read before
     /// the transaction).
     pub(super) erasing: &'a HashMap<kindred_protocol::MemberId, super::erase::Authored>,
@@ -115,7 +115,7 @@ pub(super) struct GroupState {
 
 impl<'a> Tx<'a> {
     pub(super) fn new(
-        views: &'a [TransactionalTree],
+        views: &'a [TxKeyspace<'a>; 18],
         ctx: &'a IngestContext<'a>,
         maybe_held: bool,
         threads: &'a HashMap<EventId, Vec<EventId>>,
@@ -190,7 +190,7 @@ impl<'a> Tx<'a> {
                     self.erase(id, p, e)?;
                     self.erasures.insert(
                         super::super::erasures::pending_key(p.author.localpart()),
-                        &[],
+                        [],
                     )?;
                 }
                 return Ok(IngestOutcome::Forked {
@@ -261,7 +261,7 @@ impl<'a> Tx<'a> {
                     // Something here may refer to it (a reaction or read position that
                     // came first, or comes later): refused in turn, never left waiting.
                     self.held
-                        .insert(&super::super::held::gone_key(&id)[..], &[])?;
+                        .insert(&super::super::held::gone_key(&id)[..], [])?;
                     self.release(vec![Awaiting::Event(id)], local_seq)?;
                 }
                 return Ok(IngestOutcome::Refused { id, reason });
@@ -272,7 +272,7 @@ impl<'a> Tx<'a> {
         }
         *local_seq += 1;
         self.event_ids
-            .insert(id.as_bytes(), &local_seq.to_be_bytes())?;
+            .insert(id.as_bytes(), local_seq.to_be_bytes())?;
         let mut meta = EventMeta {
             local_seq: *local_seq,
             received_at: self.ctx.now,
@@ -474,7 +474,7 @@ impl<'a> Tx<'a> {
     /// Changes a counter kept in `origin_names` by `delta` (never below 0).
     pub(super) fn add_to_count(&self, key: &[u8], delta: i64) -> Result<(), TxError> {
         let now = self.count(key)?.saturating_add_signed(delta);
-        self.origin_names.insert(key, &now.to_be_bytes())?;
+        self.origin_names.insert(key, now.to_be_bytes())?;
         Ok(())
     }
 
@@ -497,7 +497,7 @@ impl<'a> Tx<'a> {
         if now == 0 {
             self.held.remove(&key[..])?;
         } else {
-            self.held.insert(&key[..], &now.to_be_bytes())?;
+            self.held.insert(&key[..], now.to_be_bytes())?;
         }
         Ok(())
     }
@@ -540,7 +540,7 @@ impl<'a> Tx<'a> {
 
     fn put_run(&self, origin: &NodeId, run: &Run) -> Result<(), TxError> {
         self.origin_runs
-            .insert(&origin_seq_key(origin, run.first_seq)[..], &run.value())?;
+            .insert(&origin_seq_key(origin, run.first_seq)[..], run.value())?;
         Ok(())
     }
 
@@ -550,7 +550,7 @@ impl<'a> Tx<'a> {
         for (origin, run) in &group.runs {
             self.put_run(origin, run)?;
             self.origin_head
-                .insert(origin.as_bytes(), &run.last_seq().to_be_bytes())?;
+                .insert(origin.as_bytes(), run.last_seq().to_be_bytes())?;
         }
         for (key, stats) in &group.stats {
             self.topic_stats.insert(
@@ -570,7 +570,10 @@ impl<'a> Tx<'a> {
     }
 
     /// A held event's arrival number and record.
-    pub(super) fn record(&self, id: &EventId) -> Result<Option<(u64, sled::IVec)>, TxError> {
+    pub(super) fn record(
+        &self,
+        id: &EventId,
+    ) -> Result<Option<(u64, super::super::kv::Value)>, TxError> {
         let Some(seq) = self.local_seq_of(id)? else {
             return Ok(None);
         };
@@ -605,7 +608,7 @@ impl<'a> Tx<'a> {
         signed: &[u8],
     ) -> Result<(), TxError> {
         self.events.insert(
-            &meta.local_seq.to_be_bytes(),
+            meta.local_seq.to_be_bytes(),
             encode_record(id, meta, signed),
         )?;
         Ok(())
@@ -619,7 +622,7 @@ impl<'a> Tx<'a> {
         };
         let parts = RecordParts::split(&record).map_err(|e| abort(corrupt(e)))?;
         self.events
-            .insert(&key, encode_record(id, meta, parts.signed))?;
+            .insert(key, encode_record(id, meta, parts.signed))?;
         Ok(())
     }
 }

@@ -84,15 +84,15 @@ impl Store {
             // A move a crash interrupted starts again from nothing.
             t.events.clear()?;
             t.event_ids.clear()?;
-            let origin_seq = self.db.open_tree(LEGACY_ORIGIN_SEQ)?;
+            let origin_seq = self.db.keyspace(LEGACY_ORIGIN_SEQ)?;
             origin_seq.clear()?;
-            let local_log = self.db.open_tree("local_log")?;
-            let events_by_id = self.db.open_tree("events_by_id")?;
-            let event_meta = self.db.open_tree("event_meta")?;
-            let origin_seq_event = self.db.open_tree("origin_seq_event")?;
+            let local_log = self.db.keyspace("local_log")?;
+            let events_by_id = self.db.keyspace("events_by_id")?;
+            let event_meta = self.db.keyspace("event_meta")?;
+            let origin_seq_event = self.db.keyspace("origin_seq_event")?;
             tracing::info!(events = local_log.len(), "moving events to arrival order");
-            let mut events = sled::Batch::default();
-            let mut ids = sled::Batch::default();
+            let mut events = super::kv::Batch::default();
+            let mut ids = super::kv::Batch::default();
             let mut pending = 0;
             for item in local_log.iter() {
                 let (key, id) = item?;
@@ -108,7 +108,7 @@ impl Store {
                 };
                 meta.local_seq = seq;
                 events.insert(&key, encode_record(&id, &meta, &signed));
-                ids.insert(id.as_bytes(), &seq.to_be_bytes());
+                ids.insert(id.as_bytes(), seq.to_be_bytes());
                 pending += 1;
                 if pending == MOVE_BATCH {
                     t.events.apply_batch(std::mem::take(&mut events))?;
@@ -118,7 +118,7 @@ impl Store {
             }
             t.events.apply_batch(events)?;
             t.event_ids.apply_batch(ids)?;
-            let mut by_origin = sled::Batch::default();
+            let mut by_origin = super::kv::Batch::default();
             for item in origin_seq_event.iter() {
                 let (key, id) = item?;
                 let id = legacy_id("origin_seq_event", &id)?;
@@ -131,7 +131,7 @@ impl Store {
         }
         for name in LEGACY_EVENT_TREES {
             if self.tree_exists(name) {
-                self.db.drop_tree(name)?;
+                self.db.drop_keyspace(name)?;
             }
         }
         self.db.flush()?;
@@ -146,8 +146,8 @@ impl Store {
         }
         let t = self.trees();
         t.origin_runs.clear()?;
-        let origin_seq = self.db.open_tree(LEGACY_ORIGIN_SEQ)?;
-        let mut runs = sled::Batch::default();
+        let origin_seq = self.db.keyspace(LEGACY_ORIGIN_SEQ)?;
+        let mut runs = super::kv::Batch::default();
         let mut put = |origin: &NodeId, run: &Run| {
             runs.insert(&origin_seq_key(origin, run.first_seq)[..], &run.value()[..]);
         };
@@ -171,7 +171,7 @@ impl Store {
         }
         t.origin_runs.apply_batch(runs)?;
         self.db.flush()?;
-        self.db.drop_tree(LEGACY_ORIGIN_SEQ)?;
+        self.db.drop_keyspace(LEGACY_ORIGIN_SEQ)?;
         self.db.flush()?;
         Ok(())
     }
@@ -179,9 +179,8 @@ impl Store {
     /// Whether the database has a tree of this name (a legacy one, during upgrades).
     fn tree_exists(&self, name: &str) -> bool {
         self.db
-            .tree_names()
-            .iter()
-            .any(|n| n.as_ref() == name.as_bytes())
+            .keyspace_names()
+            .is_ok_and(|names| names.iter().any(|n| n == name))
     }
 }
 

@@ -38,7 +38,7 @@ impl Store {
                 .map(|e| e.meta.received_at)
                 .unwrap_or(0))
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::kv::Batch::default();
         for item in t.chat.scan_prefix(b"x") {
             let (k, v) = item?;
             if k.len() != 33 {

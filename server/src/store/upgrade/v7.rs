@@ -38,9 +38,9 @@ impl Store {
         for (node, (all, listed)) in counts {
             let t = self.trees();
             t.origin_names
-                .insert(&profile_count_key(&node)[..], &all.to_be_bytes())?;
+                .insert(&profile_count_key(&node)[..], all.to_be_bytes())?;
             t.origin_names
-                .insert(&listed_count_key(&node)[..], &listed.to_be_bytes())?;
+                .insert(&listed_count_key(&node)[..], listed.to_be_bytes())?;
         }
         Ok(())
     }

@@ -206,7 +206,7 @@ mod tests {
             let meta = store.event_meta(&pos.id).unwrap().unwrap();
             assert_eq!(meta.topic.as_deref(), Some("cafe"));
         }
-        let keys: Vec<_> = store.trees().topics.iter().keys().collect();
+        let keys: Vec<_> = store.trees().topics.iter().collect();
         assert_eq!(keys.len(), 1);
     }
 }

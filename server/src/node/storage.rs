@@ -1,0 +1,199 @@
+//! `kindred storage`: checking a stopped node's database, rebuilding its indexes, and
+//! moving it to another engine.
+//!
+//! A migration copies every record into `db.migrating` on the new engine, reads both back
+//! to compare them, and only then swaps the folders, keeping the old one beside as
+//! `db.<engine>-before-migration` until the admin removes it. While the swap is under way a
+//! marker file (`MIGRATION-IN-PROGRESS`) keeps the node from starting; running the command
+//! again finishes it.
+
+use std::path::{Path, PathBuf};
+
+use super::NodeError;
+use crate::config::StorageEngine;
+use crate::store::{CheckReport, Store, StoreError};
+
+/// A file present while a migration swaps folders; a node does not start where it is.
+pub const MIGRATING: &str = "MIGRATION-IN-PROGRESS";
+
+/// What `kindred storage check` found, in words an admin can act on.
+#[derive(Debug)]
+pub struct CheckSummary {
+    /// One line per finding.
+    pub lines: Vec<String>,
+    /// Nothing is wrong.
+    pub healthy: bool,
+    /// What is wrong can be rebuilt from the log (`--repair`).
+    pub repairable: bool,
+    /// `--repair` rebuilt the indexes.
+    pub repaired: bool,
+}
+
+fn summary(report: &CheckReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let engine = report.engine.map_or("unknown", StorageEngine::name);
+    lines.push(match report.engine_check {
+        Some(true) => format!("engine: {engine}; its own check of the file found nothing wrong"),
+        Some(false) => format!("engine: {engine}; ITS OWN CHECK FOUND DAMAGE in the file"),
+        None => format!("engine: {engine} (it has no checksums of its own to check)"),
+    });
+    lines.push(format!("records read: {}", report.records));
+    for u in &report.unreadable {
+        lines.push(format!("UNREADABLE {u}"));
+    }
+    lines.push(format!(
+        "events checked: {} (signature and id), {} damaged; {} local tombstones",
+        report.events, report.bad_events, report.local_tombstones
+    ));
+    lines.extend(
+        report
+            .bad_event_lines
+            .iter()
+            .map(|l| format!("DAMAGED {l}")),
+    );
+    lines.push(format!("id index problems: {}", report.index_problems));
+    lines.extend(report.index_lines.iter().map(|l| format!("INDEX {l}")));
+    if report.search_damaged {
+        lines.push("the search index is damaged (it is rebuilt from the log)".into());
+    }
+    lines
+}
+
+/// Checks the database of the stopped node in `data_dir`; with `repair`, rebuilds the
+/// indexes when that is all that is wrong.
+///
+/// Errors: the node is running ([`StoreError::InUse`]), or the database cannot be opened
+/// at all.
+pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
+    let store = Store::open_as_is(&data_dir.join("db"))?;
+    let report = store.check()?;
+    let mut lines = summary(&report);
+    let (healthy, repairable) = (report.is_healthy(), report.repairable());
+    let mut repaired = false;
+    if repair && !healthy && repairable {
+        store.rebuild_indexes()?;
+        let after = store.check()?;
+        lines.push("rebuilt the id index and cleared the search index (rebuilt at start)".into());
+        repaired = after.is_healthy() || after.bad_events == 0 && after.unreadable.is_empty();
+    }
+    Ok(CheckSummary {
+        lines,
+        healthy,
+        repairable,
+        repaired,
+    })
+}
+
+/// What a migration did.
+#[derive(Debug)]
+pub struct MigrateSummary {
+    /// The engine the data was on.
+    pub from: StorageEngine,
+    /// Bytes on disk before and after.
+    pub bytes_before: u64,
+    /// Bytes on disk after.
+    pub bytes_after: u64,
+    /// Where the old database was kept.
+    pub kept: PathBuf,
+}
+
+/// Moves the stopped node's database in `data_dir` to `to`, verifying the copy first.
+///
+/// Errors: the node is running, the database is already on `to`
+/// ([`NodeError::Migration`]), or the copy differs from the original (nothing is swapped).
+pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, NodeError> {
+    let db = data_dir.join("db");
+    let fresh = data_dir.join("db.migrating");
+    let marker = data_dir.join(MIGRATING);
+    if marker.exists() {
+        return finish(data_dir, &db, &fresh, &marker);
+    }
+    let store = Store::open_as_is(&db)?;
+    let from = store.engine();
+    if from == to {
+        return Err(NodeError::Migration(format!(
+            "the database is already on {to}"
+        )));
+    }
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(|e| io(&fresh, e))?;
+    }
+    let bytes_before = store.size_on_disk()?;
+    crate::store::copy_into(&store, &fresh, to)?;
+    let copy = Store::open_as_is(&fresh)?;
+    if let Some(difference) = store.first_difference(&copy)? {
+        drop(copy);
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Err(NodeError::Migration(format!(
+            "the copy is not the same as the original ({difference}); nothing was changed"
+        )));
+    }
+    drop(copy);
+    drop(store);
+    std::fs::write(&marker, from.name()).map_err(|e| io(&marker, e))?;
+    let mut summary = finish(data_dir, &db, &fresh, &marker)?;
+    summary.bytes_before = bytes_before;
+    Ok(summary)
+}
+
+/// Swaps the verified copy in (again, after an interruption).
+fn finish(
+    data_dir: &Path,
+    db: &Path,
+    fresh: &Path,
+    marker: &Path,
+) -> Result<MigrateSummary, NodeError> {
+    let from: StorageEngine = std::fs::read_to_string(marker)
+        .map_err(|e| io(marker, e))?
+        .trim()
+        .parse()
+        .map_err(NodeError::Migration)?;
+    let kept = data_dir.join(format!("db.{from}-before-migration"));
+    if fresh.exists() {
+        if db.exists() {
+            std::fs::rename(db, &kept).map_err(|e| io(db, e))?;
+        }
+        std::fs::rename(fresh, db).map_err(|e| io(fresh, e))?;
+    }
+    sync(data_dir)?;
+    std::fs::remove_file(marker).map_err(|e| io(marker, e))?;
+    sync(data_dir)?;
+    let store = Store::open_as_is(db)?;
+    Ok(MigrateSummary {
+        from,
+        bytes_before: 0,
+        bytes_after: store.size_on_disk()?,
+        kept,
+    })
+}
+
+fn sync(dir: &Path) -> Result<(), NodeError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir, e))
+}
+
+fn io(path: &Path, source: std::io::Error) -> NodeError {
+    NodeError::DataDir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Calls `f` with every record of the stopped node's database (tree name, key, value): for
+/// tools and tests that look for what a database holds, whatever its engine.
+///
+/// Errors: the node is running, or a record cannot be read.
+pub fn each_record(
+    data_dir: &Path,
+    mut f: impl FnMut(&str, &[u8], &[u8]),
+) -> Result<(), NodeError> {
+    let store = Store::open_as_is(&data_dir.join("db"))?;
+    for (name, tree) in store.trees().all() {
+        for item in tree.iter() {
+            let (k, v) = item.map_err(StoreError::from)?;
+            f(name, &k, &v);
+        }
+    }
+    Ok(())
+}

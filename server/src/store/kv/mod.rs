@@ -1,0 +1,755 @@
+//! The storage interface: named keyspaces of ordered byte keys and values, plain reads and
+//! writes, ordered scans, atomic batches, compare-and-swap, and transactions across
+//! several keyspaces. Every typed module of `store` is written against this; the engines
+//! behind it ([`Engine`]) are interchangeable.
+//!
+//! What every engine promises (checked by the conformance tests in `kv/conformance.rs`):
+//! - keys are ordered bytewise; scans run in key order (or reverse) and see writes made
+//!   before they started (not necessarily ones made while they run);
+//! - a transaction's writes become visible together or not at all, and two transactions
+//!   never interleave on the same keys (an engine may run the body again after a conflict,
+//!   so a body must not have side effects outside its views);
+//! - nothing is durable until [`Db::flush`] returns (the group commit in `commit.rs`
+//!   calls it); what was flushed survives a crash of the process.
+
+mod memory;
+mod redb_engine;
+mod sled_engine;
+
+#[cfg(test)]
+mod conformance;
+
+use std::ops::{Bound, RangeBounds};
+use std::path::Path;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+/// A key and its value, as an engine hands them over.
+pub(crate) type Entry = (Vec<u8>, Vec<u8>);
+
+/// Stored bytes (a key or a value) as read: derefs to `[u8]`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub(crate) struct Value(Vec<u8>);
+
+impl Value {
+    #[cfg(test)]
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02x?}", self.0)
+    }
+}
+
+impl std::ops::Deref for Value {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Value {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Value {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Self(v)
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Self(v.to_vec())
+    }
+}
+
+impl From<Value> for Vec<u8> {
+    fn from(v: Value) -> Self {
+        v.0
+    }
+}
+
+fn owned(v: Option<Vec<u8>>) -> Option<Value> {
+    v.map(Value)
+}
+
+/// Which engine stores a node's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// sled 0.34 (the engine Kindred started with; unmaintained).
+    Sled,
+    /// redb: a copy-on-write B-tree with checksums, crash-safe by design.
+    Redb,
+    /// Nothing on disk (tests and benchmarks); gone when the node stops.
+    Memory,
+}
+
+impl Engine {
+    /// The engine a new data folder is created on.
+    pub const DEFAULT: Engine = Engine::Sled;
+
+    /// The engine new data folders are created on when the configuration does not say:
+    /// `KINDRED_STORAGE__ENGINE` if it names one (as the config override would; the test
+    /// suite runs once per engine this way), otherwise [`Engine::DEFAULT`].
+    pub fn for_new_folders() -> Engine {
+        std::env::var("KINDRED_STORAGE__ENGINE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Engine::DEFAULT)
+    }
+
+    /// The name used in configuration and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sled => "sled",
+            Engine::Redb => "redb",
+            Engine::Memory => "memory",
+        }
+    }
+
+    /// The engine whose files are in `dir`, if any.
+    pub(crate) fn found_in(dir: &Path) -> Option<Engine> {
+        if dir.join(redb_engine::FILE).exists() {
+            Some(Engine::Redb)
+        } else if dir.join("conf").exists() || dir.join("db").exists() {
+            Some(Engine::Sled)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sled" => Ok(Engine::Sled),
+            "redb" => Ok(Engine::Redb),
+            "memory" => Ok(Engine::Memory),
+            other => Err(format!(
+                "unknown storage engine {other:?}: use \"redb\" or \"sled\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the engine failed, by what happened.
+#[derive(Debug, Error)]
+pub enum KvError {
+    /// The disk is full (or the quota reached): nothing was written.
+    #[error("the disk is full")]
+    Full(#[source] std::io::Error),
+    /// Reading or writing the files failed.
+    #[error("reading or writing the database files failed")]
+    Io(#[source] std::io::Error),
+    /// The files are damaged (a checksum or structure check failed).
+    #[error("the database files are damaged: {0}")]
+    Corrupt(String),
+    /// Another process holds the database open.
+    #[error("the database is in use by another process")]
+    Locked,
+    /// The database was closed (the node is stopping).
+    #[error("the database is closed")]
+    Closed,
+    /// Anything else the engine reported.
+    #[error("{engine} failed: {message}")]
+    Engine {
+        /// Which engine.
+        engine: &'static str,
+        /// What it said.
+        message: String,
+    },
+}
+
+impl KvError {
+    /// Classifies an I/O error (a full disk is told apart: writes wait for space).
+    pub(crate) fn from_io(e: std::io::Error) -> Self {
+        // ENOSPC (28) and EDQUOT (122) on Linux; `StorageFull` where std maps it.
+        if e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28 | 122))
+        {
+            KvError::Full(e)
+        } else {
+            KvError::Io(e)
+        }
+    }
+
+    /// Whether this is a full disk.
+    pub(crate) fn is_full(&self) -> bool {
+        matches!(self, KvError::Full(_))
+    }
+}
+
+/// What a transaction body's storage operation can fail with.
+#[derive(Debug)]
+pub(crate) enum TxFault {
+    /// Another transaction got there first: the engine runs the body again.
+    Conflict,
+    /// The engine failed.
+    Storage(KvError),
+}
+
+/// How a transaction body ends early: `Abort` carries the caller's own error out.
+#[derive(Debug)]
+pub(crate) enum TxError<E> {
+    /// The body gave up; nothing it wrote is kept.
+    Abort(E),
+    /// Another transaction got there first: the engine runs the body again.
+    Conflict,
+    /// The engine failed.
+    Storage(KvError),
+}
+
+impl<E> From<TxFault> for TxError<E> {
+    fn from(f: TxFault) -> Self {
+        match f {
+            TxFault::Conflict => TxError::Conflict,
+            TxFault::Storage(e) => TxError::Storage(e),
+        }
+    }
+}
+
+/// How a whole transaction failed.
+#[derive(Debug)]
+pub(crate) enum TransactionError<E> {
+    /// The body aborted with its own error; nothing was written.
+    Abort(E),
+    /// The engine failed; nothing was written.
+    Storage(KvError),
+}
+
+/// Writes applied together by [`Keyspace::apply_batch`].
+#[derive(Default, Debug)]
+pub(crate) struct Batch {
+    pub(crate) ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    pub(crate) fn insert(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.ops
+            .push((key.as_ref().to_vec(), Some(value.as_ref().to_vec())));
+    }
+
+    pub(crate) fn remove(&mut self, key: impl AsRef<[u8]>) {
+        self.ops.push((key.as_ref().to_vec(), None));
+    }
+}
+
+/// A range of keys, owned.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyRange {
+    pub(crate) lower: Bound<Vec<u8>>,
+    pub(crate) upper: Bound<Vec<u8>>,
+}
+
+impl KeyRange {
+    fn of<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> Self {
+        let own = |b: Bound<&K>| match b {
+            Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        Self {
+            lower: own(range.start_bound()),
+            upper: own(range.end_bound()),
+        }
+    }
+
+    /// Every key starting with `prefix`.
+    pub(crate) fn prefix(prefix: &[u8]) -> Self {
+        Self {
+            lower: Bound::Included(prefix.to_vec()),
+            upper: match prefix_end(prefix) {
+                Some(end) => Bound::Excluded(end),
+                None => Bound::Unbounded,
+            },
+        }
+    }
+
+    /// Whether no key can be inside (a reversed or empty range).
+    pub(crate) fn is_empty(&self) -> bool {
+        match (&self.lower, &self.upper) {
+            (Bound::Included(l), Bound::Included(u)) => l > u,
+            (Bound::Included(l) | Bound::Excluded(l), Bound::Excluded(u))
+            | (Bound::Excluded(l), Bound::Included(u)) => l >= u,
+            _ => false,
+        }
+    }
+
+    /// The rest of the range after `key` has been seen (going forward) or before it
+    /// (going backward).
+    pub(crate) fn after(&self, key: &[u8], reverse: bool) -> Self {
+        let mut next = self.clone();
+        if reverse {
+            next.upper = Bound::Excluded(key.to_vec());
+        } else {
+            next.lower = Bound::Excluded(key.to_vec());
+        }
+        next
+    }
+}
+
+/// The first key after every key starting with `prefix` (none if it is all 0xFF).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A transaction body as an engine runs it: the views of its keyspaces in; whether to
+/// commit out.
+pub(crate) type TxBody<'b> = dyn FnMut(&[&dyn TxOps]) -> Result<(), TxError<()>> + 'b;
+
+/// One engine's database: its keyspaces, durability and transactions.
+pub(crate) trait Backend: Send + Sync {
+    /// Opens a keyspace, creating it when missing.
+    fn keyspace(&self, name: &str) -> Result<Arc<dyn KeyspaceOps>, KvError>;
+    /// Removes a keyspace and everything in it; whether it existed.
+    fn drop_keyspace(&self, name: &str) -> Result<bool, KvError>;
+    /// The names of the keyspaces that exist.
+    fn keyspace_names(&self) -> Result<Vec<String>, KvError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), KvError>;
+    /// Bytes the files take on disk.
+    fn size_on_disk(&self) -> Result<u64, KvError>;
+    /// Runs `body` over transactional views of `spaces`, in that order, and commits what
+    /// it wrote unless it returns an error (run again on `TxError::Conflict`).
+    fn transaction(
+        &self,
+        spaces: &[&str],
+        body: &mut TxBody<'_>,
+    ) -> Result<(), TransactionError<()>>;
+    /// Checks the files' own structure and checksums, where the engine has them; `None`
+    /// when it has no such check.
+    #[allow(dead_code)] // Used by `kindred storage check`, which lands next.
+    fn verify(&self) -> Result<Option<bool>, KvError>;
+    /// Gives unused space back to the file system where the engine can; whether it did.
+    #[allow(dead_code)] // Used by compaction, which lands next.
+    fn compact(&self) -> Result<bool, KvError>;
+    /// The engine.
+    fn engine(&self) -> Engine;
+    /// How many times writes that were not durable yet were thrown away (an engine that
+    /// reopens its files after a failed write, which it does first if one is due); 0 for
+    /// the others.
+    fn reverts(&self) -> u64 {
+        0
+    }
+}
+
+/// A keyspace's plain (non-transactional) operations.
+pub(crate) trait KeyspaceOps: Send + Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
+    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
+    /// Sets `key` to `new` only if it holds `old` now; otherwise what it holds.
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<Result<(), Option<Vec<u8>>>, KvError>;
+    fn apply_batch(&self, batch: Batch) -> Result<(), KvError>;
+    /// Up to `limit` entries of `range`, in order (or reverse order).
+    fn scan(&self, range: &KeyRange, reverse: bool, limit: usize) -> Result<Vec<Entry>, KvError>;
+    fn clear(&self) -> Result<(), KvError>;
+}
+
+/// A keyspace's operations inside a transaction (no scans: not every engine has them).
+pub(crate) trait TxOps {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault>;
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxFault>;
+    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault>;
+}
+
+/// Whether the last write found the disk full: set by a write that fails so, cleared by
+/// one that succeeds (`/healthz` and the admin pages report it).
+#[derive(Default)]
+struct Health {
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl Health {
+    fn note<T>(&self, result: Result<T, KvError>) -> Result<T, KvError> {
+        let full = matches!(&result, Err(e) if e.is_full());
+        if full || result.is_ok() {
+            self.full.store(full, std::sync::atomic::Ordering::Release);
+        }
+        result
+    }
+}
+
+/// An open database on one engine. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Db {
+    backend: Arc<dyn Backend>,
+    health: Arc<Health>,
+}
+
+impl Db {
+    /// Opens (or creates) the database in `dir` on `engine`.
+    pub(crate) fn open(dir: &Path, engine: Engine) -> Result<Self, KvError> {
+        let backend: Arc<dyn Backend> = match engine {
+            Engine::Sled => Arc::new(sled_engine::SledDb::open(dir)?),
+            Engine::Redb => Arc::new(redb_engine::RedbDb::open(dir)?),
+            Engine::Memory => Arc::new(memory::MemoryDb::default()),
+        };
+        Ok(Self {
+            backend,
+            health: Arc::default(),
+        })
+    }
+
+    /// Whether the last write failed because the disk is full.
+    pub(crate) fn full(&self) -> bool {
+        self.health.full.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        self.backend.engine()
+    }
+
+    /// Opens a keyspace, creating it when missing.
+    pub(crate) fn keyspace(&self, name: &str) -> Result<Keyspace, KvError> {
+        Ok(Keyspace {
+            name: Arc::from(name),
+            ops: self.backend.keyspace(name)?,
+            backend: self.backend.clone(),
+            health: self.health.clone(),
+        })
+    }
+
+    pub(crate) fn drop_keyspace(&self, name: &str) -> Result<bool, KvError> {
+        self.backend.drop_keyspace(name)
+    }
+
+    pub(crate) fn keyspace_names(&self) -> Result<Vec<String>, KvError> {
+        self.backend.keyspace_names()
+    }
+
+    /// Makes every write so far durable.
+    pub(crate) fn flush(&self) -> Result<(), KvError> {
+        self.health.note(self.backend.flush())
+    }
+
+    pub(crate) fn size_on_disk(&self) -> Result<u64, KvError> {
+        self.backend.size_on_disk()
+    }
+
+    /// The engine's own check of its files (`None`: it has none).
+    #[allow(dead_code)] // Used by `kindred storage check`, which lands next.
+    pub(crate) fn verify(&self) -> Result<Option<bool>, KvError> {
+        self.backend.verify()
+    }
+
+    /// How many times writes that were not durable yet were thrown away after a failed
+    /// write (the writer of a numbered log reads its head again when this changes).
+    pub(crate) fn reverts(&self) -> u64 {
+        self.backend.reverts()
+    }
+
+    /// Gives unused space back where the engine can; whether it did.
+    #[allow(dead_code)] // Used by compaction, which lands next.
+    pub(crate) fn compact(&self) -> Result<bool, KvError> {
+        self.backend.compact()
+    }
+
+    /// Runs `body` over transactional views of `spaces` (in that order) and commits its
+    /// writes atomically, unless it aborts. The body may run more than once.
+    pub(crate) fn transaction<const N: usize, R, E>(
+        &self,
+        spaces: [&Keyspace; N],
+        body: impl Fn(&[TxKeyspace<'_>; N]) -> Result<R, TxError<E>>,
+    ) -> Result<R, TransactionError<E>> {
+        let names: Vec<&str> = spaces.iter().map(|s| &*s.name).collect();
+        let mut out: Option<Result<R, E>> = None;
+        let result = self.backend.transaction(&names, &mut |views| {
+            let views: Vec<TxKeyspace<'_>> = views.iter().map(|v| TxKeyspace(*v)).collect();
+            let Ok(views) = <[TxKeyspace<'_>; N]>::try_from(views) else {
+                return Err(TxError::Storage(KvError::Engine {
+                    engine: "kv",
+                    message: "an engine gave the wrong number of views".into(),
+                }));
+            };
+            match body(&views) {
+                Ok(r) => {
+                    out = Some(Ok(r));
+                    Ok(())
+                }
+                Err(TxError::Abort(e)) => {
+                    out = Some(Err(e));
+                    Err(TxError::Abort(()))
+                }
+                Err(TxError::Conflict) => Err(TxError::Conflict),
+                Err(TxError::Storage(e)) => Err(TxError::Storage(e)),
+            }
+        });
+        match &result {
+            Ok(()) => self
+                .health
+                .full
+                .store(false, std::sync::atomic::Ordering::Release),
+            Err(TransactionError::Storage(e)) if e.is_full() => {
+                self.health
+                    .full
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            Err(_) => {}
+        }
+        match (result, out) {
+            (Ok(()), Some(Ok(r))) => Ok(r),
+            (Err(TransactionError::Abort(())), Some(Err(e))) => Err(TransactionError::Abort(e)),
+            (Err(TransactionError::Storage(e)), _) => Err(TransactionError::Storage(e)),
+            _ => Err(TransactionError::Storage(KvError::Engine {
+                engine: self.engine().name(),
+                message: "a transaction ended without its outcome".into(),
+            })),
+        }
+    }
+}
+
+/// A compare-and-swap found another value than the one expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompareAndSwapError {
+    /// What the key holds (none: absent).
+    pub(crate) current: Option<Value>,
+}
+
+/// A named keyspace. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Keyspace {
+    name: Arc<str>,
+    ops: Arc<dyn KeyspaceOps>,
+    backend: Arc<dyn Backend>,
+    health: Arc<Health>,
+}
+
+impl Keyspace {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, KvError> {
+        Ok(owned(self.ops.get(key.as_ref())?))
+    }
+
+    pub(crate) fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, KvError> {
+        Ok(self.ops.get(key.as_ref())?.is_some())
+    }
+
+    /// Stores `value` under `key`; the value it replaced.
+    pub(crate) fn insert(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<Option<Value>, KvError> {
+        Ok(owned(
+            self.health
+                .note(self.ops.insert(key.as_ref(), value.as_ref()))?,
+        ))
+    }
+
+    /// Removes `key`; the value it held.
+    pub(crate) fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, KvError> {
+        Ok(owned(self.health.note(self.ops.remove(key.as_ref()))?))
+    }
+
+    /// Sets `key` to `new` (none: removes it) only if it holds `old` (none: absent) now;
+    /// whether it did.
+    pub(crate) fn compare_and_swap<O: AsRef<[u8]>, N: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        old: Option<O>,
+        new: Option<N>,
+    ) -> Result<Result<(), CompareAndSwapError>, KvError> {
+        let swapped = self.health.note(self.ops.compare_and_swap(
+            key.as_ref(),
+            old.as_ref().map(AsRef::as_ref),
+            new.as_ref().map(AsRef::as_ref),
+        ))?;
+        Ok(swapped.map_err(|current| CompareAndSwapError {
+            current: owned(current),
+        }))
+    }
+
+    /// Replaces the value under `key` with what `f` makes of it (none: removes it),
+    /// retrying if another writer changes it meanwhile; the new value.
+    pub(crate) fn update_and_fetch(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut f: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<Option<Value>, KvError> {
+        let key = key.as_ref();
+        loop {
+            let old = self.ops.get(key)?;
+            let new = f(old.as_deref());
+            if self
+                .ops
+                .compare_and_swap(key, old.as_deref(), new.as_deref())?
+                .is_ok()
+            {
+                return Ok(owned(new));
+            }
+        }
+    }
+
+    /// Applies every write of `batch` together.
+    pub(crate) fn apply_batch(&self, batch: Batch) -> Result<(), KvError> {
+        self.health.note(self.ops.apply_batch(batch))
+    }
+
+    /// Makes every write so far (to any keyspace) durable.
+    pub(crate) fn flush(&self) -> Result<(), KvError> {
+        self.health.note(self.backend.flush())
+    }
+
+    /// Removes everything.
+    pub(crate) fn clear(&self) -> Result<(), KvError> {
+        self.ops.clear()
+    }
+
+    /// Every entry, in key order.
+    pub(crate) fn iter(&self) -> Iter {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    pub(crate) fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
+        Iter::new(self.ops.clone(), KeyRange::prefix(prefix.as_ref()))
+    }
+
+    /// Every entry in `range`, in key order.
+    pub(crate) fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
+        Iter::new(self.ops.clone(), KeyRange::of(range))
+    }
+
+    /// The entry with the greatest key.
+    pub(crate) fn last(&self) -> Result<Option<(Value, Value)>, KvError> {
+        Ok(self
+            .ops
+            .scan(&KeyRange::of::<&[u8], _>(..), true, 1)?
+            .into_iter()
+            .next()
+            .map(|(k, v)| (Value(k), Value(v))))
+    }
+
+    /// Counts the entries (a full scan).
+    pub(crate) fn len(&self) -> usize {
+        self.iter().map_while(Result::ok).count()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        !matches!(self.iter().next(), Some(Ok(_)))
+    }
+}
+
+/// Entries of a keyspace in key order (or reverse, with [`Iter::rev`] before the first
+/// `next`), read in pages so no read lock is held between pages.
+pub(crate) struct Iter {
+    ops: Arc<dyn KeyspaceOps>,
+    range: KeyRange,
+    reverse: bool,
+    page: std::vec::IntoIter<Entry>,
+    done: bool,
+    failed: bool,
+}
+
+/// Entries read at a time: enough to make paging cheap, few enough to keep memory flat.
+const PAGE: usize = 256;
+
+impl Iter {
+    fn new(ops: Arc<dyn KeyspaceOps>, range: KeyRange) -> Self {
+        let done = range.is_empty();
+        Self {
+            ops,
+            range,
+            reverse: false,
+            page: Vec::new().into_iter(),
+            done,
+            failed: false,
+        }
+    }
+
+    /// Goes from the greatest key down instead.
+    pub(crate) fn rev(mut self) -> Self {
+        self.reverse = !self.reverse;
+        self
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Result<(Value, Value), KvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some((k, v)) = self.page.next() {
+            return Some(Ok((Value(k), Value(v))));
+        }
+        if self.done || self.failed {
+            return None;
+        }
+        match self.ops.scan(&self.range, self.reverse, PAGE) {
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+            Ok(page) => {
+                if page.len() < PAGE {
+                    self.done = true;
+                }
+                if let Some((last, _)) = page.last() {
+                    self.range = self.range.after(last, self.reverse);
+                }
+                self.page = page.into_iter();
+                self.page.next().map(|(k, v)| Ok((Value(k), Value(v))))
+            }
+        }
+    }
+}
+
+/// A keyspace inside a transaction.
+#[derive(Clone, Copy)]
+pub(crate) struct TxKeyspace<'a>(&'a dyn TxOps);
+
+impl TxKeyspace<'_> {
+    pub(crate) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, TxFault> {
+        Ok(owned(self.0.get(key.as_ref())?))
+    }
+
+    pub(crate) fn insert(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<Option<Value>, TxFault> {
+        Ok(owned(self.0.insert(key.as_ref(), value.as_ref())?))
+    }
+
+    pub(crate) fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>, TxFault> {
+        Ok(owned(self.0.remove(key.as_ref())?))
+    }
+}

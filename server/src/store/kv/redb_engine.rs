@@ -1,0 +1,427 @@
+//! The redb engine: one file (`kindred.redb`), a keyspace is a table of byte keys and
+//! values. redb is a copy-on-write B-tree whose pages carry checksums; a commit either
+//! lands whole or not at all. Writes commit without waiting for the disk, and
+//! [`Backend::flush`] makes them durable with one fsync (the group commit).
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+
+use super::{
+    Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
+    TxError, TxFault, TxOps,
+};
+
+/// The database file inside the data folder's `db` directory.
+pub(crate) const FILE: &str = "kindred.redb";
+
+/// Page cache: as much as sled was given, so the two compare fairly.
+const CACHE_BYTES: usize = 24 * 1024 * 1024;
+
+type Def<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
+type Guard<'a> = redb::AccessGuard<'a, &'static [u8]>;
+
+struct Shared {
+    /// Exclusive only to check, compact or reopen the file; `None` while a reopen after a
+    /// failed write has not succeeded yet (the disk is still full).
+    db: RwLock<Option<redb::Database>>,
+    path: PathBuf,
+    /// A commit since the last durable one.
+    dirty: AtomicBool,
+    /// A write or flush failed: redb refuses everything after an I/O error until the file
+    /// is opened again, which also throws away what was not durable yet (never
+    /// acknowledged). Done before the next operation, so writes resume by themselves once
+    /// there is space.
+    broken: AtomicBool,
+    /// How many times unflushed writes were thrown away by such a reopen.
+    reverts: std::sync::atomic::AtomicU64,
+}
+
+pub(super) struct RedbDb {
+    shared: Arc<Shared>,
+}
+
+fn kv(e: impl Into<redb::Error>) -> KvError {
+    match e.into() {
+        redb::Error::Io(io) => KvError::from_io(io),
+        redb::Error::Corrupted(m) => KvError::Corrupt(m),
+        redb::Error::DatabaseAlreadyOpen => KvError::Locked,
+        redb::Error::DatabaseClosed => KvError::Closed,
+        redb::Error::PreviousIo => KvError::Io(std::io::Error::other(
+            "an earlier write to the database file failed",
+        )),
+        other => KvError::Engine {
+            engine: "redb",
+            message: other.to_string(),
+        },
+    }
+}
+
+fn fault(e: impl Into<redb::Error>) -> TxFault {
+    TxFault::Storage(kv(e))
+}
+
+impl RedbDb {
+    pub(super) fn open(dir: &Path) -> Result<Self, KvError> {
+        std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
+        let path = dir.join(FILE);
+        let db = open_file(&path)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                db: RwLock::new(Some(db)),
+                path,
+                dirty: AtomicBool::new(false),
+                broken: AtomicBool::new(false),
+                reverts: std::sync::atomic::AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+fn open_file(path: &Path) -> Result<redb::Database, KvError> {
+    redb::Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(kv)
+}
+
+/// The open database, for the length of one operation.
+struct Open<'a>(std::sync::RwLockReadGuard<'a, Option<redb::Database>>);
+
+impl std::ops::Deref for Open<'_> {
+    type Target = redb::Database;
+
+    fn deref(&self) -> &redb::Database {
+        // `Shared::db` hands out a guard only when the database is open.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("checked open"))
+    }
+}
+
+impl Shared {
+    /// The database, opened again first if a write failed since.
+    fn db(&self) -> Result<Open<'_>, KvError> {
+        if self.broken.load(Ordering::Acquire) {
+            self.reopen()?;
+        }
+        let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            return Err(KvError::Closed);
+        }
+        Ok(Open(guard))
+    }
+
+    fn reopen(&self) -> Result<(), KvError> {
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if !self.broken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // The old handle holds the file lock: closed before the file is opened again.
+        drop(slot.take());
+        let db = open_file(&self.path)?;
+        *slot = Some(db);
+        self.broken.store(false, Ordering::Release);
+        self.dirty.store(false, Ordering::Release);
+        self.reverts.fetch_add(1, Ordering::AcqRel);
+        tracing::warn!(
+            file = %self.path.display(),
+            "the database was opened again after a failed write; writes that were not yet durable (never acknowledged) were dropped"
+        );
+        Ok(())
+    }
+
+    /// Notes an error that leaves redb refusing writes until the file is opened again.
+    fn failed(&self, e: KvError) -> KvError {
+        if matches!(e, KvError::Full(_) | KvError::Io(_)) {
+            self.broken.store(true, Ordering::Release);
+        }
+        e
+    }
+
+    /// Runs `f` in a write transaction that commits without waiting for the disk.
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, KvError>,
+    ) -> Result<R, KvError> {
+        let result = (|| {
+            let db = self.db()?;
+            let mut txn = db.begin_write().map_err(kv)?;
+            txn.set_durability(Durability::None).map_err(kv)?;
+            let r = f(&txn)?;
+            txn.commit().map_err(kv)?;
+            self.dirty.store(true, Ordering::Release);
+            Ok(r)
+        })();
+        result.map_err(|e| self.failed(e))
+    }
+}
+
+impl Backend for RedbDb {
+    fn keyspace(&self, name: &str) -> Result<Arc<dyn KeyspaceOps>, KvError> {
+        self.shared.write(|txn| {
+            txn.open_table(Def::new(name)).map_err(kv)?;
+            Ok(())
+        })?;
+        Ok(Arc::new(RedbTable {
+            shared: self.shared.clone(),
+            name: name.to_owned(),
+        }))
+    }
+
+    fn drop_keyspace(&self, name: &str) -> Result<bool, KvError> {
+        self.shared
+            .write(|txn| txn.delete_table(Def::new(name)).map_err(kv))
+    }
+
+    fn keyspace_names(&self) -> Result<Vec<String>, KvError> {
+        let db = self.shared.db()?;
+        let txn = db.begin_read().map_err(kv)?;
+        Ok(txn
+            .list_tables()
+            .map_err(kv)?
+            .map(|t| t.name().to_owned())
+            .collect())
+    }
+
+    fn flush(&self) -> Result<(), KvError> {
+        if !self.shared.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let result = (|| {
+            let db = self.shared.db()?;
+            let mut txn = db.begin_write().map_err(kv)?;
+            txn.set_durability(Durability::Immediate).map_err(kv)?;
+            txn.commit().map_err(kv)
+        })();
+        if result.is_err() {
+            self.shared.dirty.store(true, Ordering::Release);
+        }
+        result.map_err(|e| self.shared.failed(e))
+    }
+
+    fn size_on_disk(&self) -> Result<u64, KvError> {
+        Ok(std::fs::metadata(&self.shared.path)
+            .map_err(KvError::from_io)?
+            .len())
+    }
+
+    fn transaction(
+        &self,
+        spaces: &[&str],
+        body: &mut TxBody<'_>,
+    ) -> Result<(), TransactionError<()>> {
+        let storage = |e: KvError| TransactionError::Storage(self.shared.failed(e));
+        let db = self.shared.db().map_err(storage)?;
+        let mut txn = db.begin_write().map_err(|e| storage(kv(e)))?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| storage(kv(e)))?;
+        {
+            let views = spaces
+                .iter()
+                .map(|name| {
+                    Ok(RedbTx {
+                        table: RefCell::new(txn.open_table(Def::new(name)).map_err(kv)?),
+                    })
+                })
+                .collect::<Result<Vec<_>, KvError>>()
+                .map_err(storage)?;
+            let refs: Vec<&dyn TxOps> = views.iter().map(|v| v as &dyn TxOps).collect();
+            match body(&refs) {
+                Ok(()) => {}
+                Err(TxError::Abort(())) => return Err(TransactionError::Abort(())),
+                // One writer at a time: nothing can conflict.
+                Err(TxError::Conflict) => {
+                    return Err(storage(KvError::Engine {
+                        engine: "redb",
+                        message: "a conflict without a concurrent writer".into(),
+                    }));
+                }
+                Err(TxError::Storage(e)) => return Err(storage(e)),
+            }
+        }
+        txn.commit().map_err(|e| storage(kv(e)))?;
+        self.shared.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn verify(&self) -> Result<Option<bool>, KvError> {
+        let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
+        let db = slot.as_mut().ok_or(KvError::Closed)?;
+        db.check_integrity().map(Some).map_err(kv)
+    }
+
+    fn compact(&self) -> Result<bool, KvError> {
+        self.flush()?;
+        let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
+        let db = slot.as_mut().ok_or(KvError::Closed)?;
+        db.compact().map_err(kv)
+    }
+
+    fn reverts(&self) -> u64 {
+        // A pending reopen happens now, so the caller reads what survived it.
+        if self.shared.broken.load(Ordering::Acquire)
+            && let Err(e) = self.shared.reopen()
+        {
+            tracing::debug!(error = %e, "the database cannot be opened again yet");
+        }
+        self.shared.reverts.load(Ordering::Acquire)
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::Redb
+    }
+}
+
+struct RedbTable {
+    shared: Arc<Shared>,
+    name: String,
+}
+
+impl RedbTable {
+    fn def(&self) -> Def<'_> {
+        Def::new(&self.name)
+    }
+
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>) -> Result<R, KvError>,
+        missing: impl FnOnce() -> R,
+    ) -> Result<R, KvError> {
+        let db = self.shared.db()?;
+        let txn = db.begin_read().map_err(kv)?;
+        match txn.open_table(self.def()) {
+            Ok(table) => f(&table),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(missing()),
+            Err(e) => Err(kv(e)),
+        }
+    }
+}
+
+fn borrowed(b: &std::ops::Bound<Vec<u8>>) -> std::ops::Bound<&[u8]> {
+    match b {
+        std::ops::Bound::Included(k) => std::ops::Bound::Included(k.as_slice()),
+        std::ops::Bound::Excluded(k) => std::ops::Bound::Excluded(k.as_slice()),
+        std::ops::Bound::Unbounded => std::ops::Bound::Unbounded,
+    }
+}
+
+fn bytes(g: Guard<'_>) -> Vec<u8> {
+    g.value().to_vec()
+}
+
+impl KeyspaceOps for RedbTable {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        self.read(|t| Ok(t.get(key).map_err(kv)?.map(bytes)), || None)
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        self.shared.write(|txn| {
+            let mut t = txn.open_table(self.def()).map_err(kv)?;
+            let old = t.insert(key, value).map_err(kv)?.map(bytes);
+            Ok(old)
+        })
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        self.shared.write(|txn| {
+            let mut t = txn.open_table(self.def()).map_err(kv)?;
+            let old = t.remove(key).map_err(kv)?.map(bytes);
+            Ok(old)
+        })
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<Result<(), Option<Vec<u8>>>, KvError> {
+        self.shared.write(|txn| {
+            let mut t = txn.open_table(self.def()).map_err(kv)?;
+            let now = t.get(key).map_err(kv)?.map(bytes);
+            if now.as_deref() != old {
+                return Ok(Err(now));
+            }
+            match new {
+                Some(v) => t.insert(key, v).map_err(kv)?,
+                None => t.remove(key).map_err(kv)?,
+            };
+            Ok(Ok(()))
+        })
+    }
+
+    fn apply_batch(&self, batch: Batch) -> Result<(), KvError> {
+        self.shared.write(|txn| {
+            let mut t = txn.open_table(self.def()).map_err(kv)?;
+            for (k, v) in &batch.ops {
+                match v {
+                    Some(v) => t.insert(k.as_slice(), v.as_slice()).map_err(kv)?,
+                    None => t.remove(k.as_slice()).map_err(kv)?,
+                };
+            }
+            Ok(())
+        })
+    }
+
+    fn scan(&self, range: &KeyRange, reverse: bool, limit: usize) -> Result<Vec<Entry>, KvError> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bounds = (borrowed(&range.lower), borrowed(&range.upper));
+        self.read(
+            |t| {
+                let iter = t.range::<&[u8]>(bounds).map_err(kv)?;
+                let own = |item: Result<(Guard<'_>, Guard<'_>), redb::StorageError>| {
+                    item.map(|(k, v)| (bytes(k), bytes(v))).map_err(kv)
+                };
+                if reverse {
+                    iter.rev().take(limit).map(own).collect()
+                } else {
+                    iter.take(limit).map(own).collect()
+                }
+            },
+            Vec::new,
+        )
+    }
+
+    fn clear(&self) -> Result<(), KvError> {
+        self.shared.write(|txn| {
+            txn.delete_table(self.def()).map_err(kv)?;
+            txn.open_table(self.def()).map_err(kv)?;
+            Ok(())
+        })
+    }
+}
+
+/// A table inside the one write transaction.
+struct RedbTx<'txn> {
+    table: RefCell<redb::Table<'txn, &'static [u8], &'static [u8]>>,
+}
+
+impl TxOps for RedbTx<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
+        Ok(self.table.borrow().get(key).map_err(fault)?.map(bytes))
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
+        Ok(self
+            .table
+            .borrow_mut()
+            .insert(key, value)
+            .map_err(fault)?
+            .map(bytes))
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
+        Ok(self
+            .table
+            .borrow_mut()
+            .remove(key)
+            .map_err(fault)?
+            .map(bytes))
+    }
+}

@@ -7,8 +7,8 @@
 //!
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
 //! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
-//! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]`, `erasure [messages]`
-//! for the others.
+//! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]`, `erasure [messages]`,
+//! `storage [posts]` (every engine side by side) for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -27,6 +27,7 @@ mod gap;
 mod matching;
 mod search;
 mod security;
+mod storage;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
@@ -132,6 +133,14 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or(100_000);
             tokio::runtime::Runtime::new()?.block_on(backup::bench(posts))
         }
+        Some("storage") => {
+            let posts: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(20_000);
+            tokio::runtime::Runtime::new()?.block_on(storage::bench(posts))
+        }
         Some("federation") => {
             let events: u64 = std::env::args()
                 .nth(2)
@@ -168,6 +177,9 @@ fn node_mode() -> anyhow::Result<()> {
     config.limits.requests_per_minute = 100_000_000;
     config.limits.connections_per_address = 100_000;
     config.limits.stream_queue = 1024;
+    // The fan-out run opens its thousand live streams with one session from one address.
+    config.limits.streams_per_session = 100_000;
+    config.limits.streams_per_address = 100_000;
     if let Some(cap) = std::env::var("KINDRED_BENCH_MAX_CONNECTIONS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -68,7 +68,8 @@ impl RedbDb {
     pub(super) fn open(dir: &Path) -> Result<Self, KvError> {
         std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
         let path = dir.join(FILE);
-        let db = open_file(&path)?;
+        let mut db = open_file(&path)?;
+        give_space_back(&mut db, &path)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 db: RwLock::new(Some(db)),
@@ -79,6 +80,41 @@ impl RedbDb {
             }),
         })
     }
+}
+
+/// A file with more than this share of free pages is compacted when it is opened.
+const COMPACT_FREE_SHARE: f64 = 0.25;
+
+/// ... and only when that much would come back (bytes): small files are left alone.
+const COMPACT_MIN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Space freed inside the file (retracted, erased or re-indexed records) is reused by
+/// later writes but not given back to the file system; when much of the file is free, it
+/// is compacted as it opens (before anything else uses it). A start after deleting a lot
+/// therefore returns the space.
+fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> {
+    let file = std::fs::metadata(path).map_err(KvError::from_io)?.len();
+    let used = {
+        let txn = db.begin_write().map_err(kv)?;
+        let stats = txn.stats().map_err(kv)?;
+        txn.abort().map_err(kv)?;
+        stats.allocated_pages() * stats.page_size() as u64
+    };
+    let free = file.saturating_sub(used);
+    if free < COMPACT_MIN_BYTES || (free as f64) < file as f64 * COMPACT_FREE_SHARE {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    // Compaction may take several passes to move every page it can.
+    while db.compact().map_err(kv)? {}
+    let after = std::fs::metadata(path).map_err(KvError::from_io)?.len();
+    tracing::info!(
+        before_bytes = file,
+        after_bytes = after,
+        ms = started.elapsed().as_millis() as u64,
+        "gave unused space in the database file back to the disk"
+    );
+    Ok(())
 }
 
 fn open_file(path: &Path) -> Result<redb::Database, KvError> {

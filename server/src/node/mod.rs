@@ -301,7 +301,8 @@ impl Node {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let keypair = key_file::load_or_create(&dir)?;
-        crate::store::compact_if_due(&dir.join("db"))?;
+        let db = dir.join("db");
+        unless_panicked(&db, || crate::store::compact_if_due(&db))?;
         let engine = config.storage.engine_for_new_folders();
         let store = open_store(&dir.join("db"), engine)?;
         if config.storage.engine.is_some_and(|e| e != store.engine()) {
@@ -747,36 +748,49 @@ fn check_name(store: &Store, config: &mut Config, id: &NodeId) -> Result<(), Nod
     Ok(())
 }
 
+/// What a failure to open the database means for the admin: damaged files (named as
+/// such, with the check command) or something else (in use, newer schema, a full disk).
+fn unreadable_or(db: &std::path::Path, e: StoreError) -> NodeError {
+    match e {
+        e @ (StoreError::InUse { .. }
+        | StoreError::SchemaTooNew { .. }
+        | StoreError::Thread { .. }) => NodeError::Store(e),
+        e if e.is_full() => NodeError::Store(e),
+        source => NodeError::Unreadable {
+            path: db.to_owned(),
+            source,
+        },
+    }
+}
+
+/// Runs `f` on the database in `db`; an engine that panics on damaged files (sled on a
+/// truncated file) counts as unreadable files, like an error that says so.
+fn unless_panicked<T>(
+    db: &std::path::Path,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, NodeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(|e| unreadable_or(db, e)),
+        Err(_) => Err(unreadable_or(
+            db,
+            StoreError::corrupt(
+                "files",
+                std::io::Error::other("the storage engine failed while reading them"),
+            ),
+        )),
+    }
+}
+
 /// Opens the database and reads a little of it back (the schema, the newest events'
 /// signatures), so damaged files stop the start with a message naming the check command
-/// instead of failing members' requests later. An engine that panics on damaged files
-/// (sled on a truncated file) is treated as unreadable too.
+/// instead of failing members' requests later.
 fn open_store(
     db: &std::path::Path,
     engine: crate::config::StorageEngine,
 ) -> Result<Store, NodeError> {
-    let unreadable = |source: StoreError| NodeError::Unreadable {
-        path: db.to_owned(),
-        source,
-    };
-    let opened =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open_on(db, engine)));
-    let store = match opened {
-        Ok(Ok(store)) => store,
-        Ok(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
-            return Err(NodeError::Store(e));
-        }
-        Ok(Err(StoreError::Storage(e))) if e.is_full() => {
-            return Err(NodeError::Store(StoreError::Storage(e)));
-        }
-        Ok(Err(e)) => return Err(unreadable(e)),
-        Err(_) => {
-            return Err(unreadable(StoreError::corrupt(
-                "files",
-                std::io::Error::other("the storage engine failed while reading them"),
-            )));
-        }
-    };
-    store.quick_check().map_err(unreadable)?;
-    Ok(store)
+    unless_panicked(db, || {
+        let store = Store::open_on(db, engine)?;
+        store.quick_check()?;
+        Ok(store)
+    })
 }

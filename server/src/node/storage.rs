@@ -65,7 +65,21 @@ fn summary(report: &CheckReport) -> Vec<String> {
 /// Errors: the node is running ([`StoreError::InUse`]), or the database cannot be opened
 /// at all.
 pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
-    let store = Store::open_as_is(&data_dir.join("db"))?;
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Store::open_as_is(&data_dir.join("db"))
+    }));
+    let store = match opened {
+        Ok(Ok(store)) => store,
+        Ok(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
+            return Err(e.into());
+        }
+        Ok(Err(e)) => return Ok(cannot_open(&e.to_string())),
+        Err(_) => {
+            return Ok(cannot_open(
+                "the storage engine failed while reading the files",
+            ));
+        }
+    };
     let report = store.check()?;
     let mut lines = summary(&report);
     let (healthy, repairable) = (report.is_healthy(), report.repairable());
@@ -82,6 +96,16 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
         repairable,
         repaired,
     })
+}
+
+/// The summary for a database that does not even open.
+fn cannot_open(why: &str) -> CheckSummary {
+    CheckSummary {
+        lines: vec![format!("CANNOT OPEN the database: {why}")],
+        healthy: false,
+        repairable: false,
+        repaired: false,
+    }
 }
 
 /// What a migration did.

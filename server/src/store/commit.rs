@@ -51,8 +51,22 @@ impl Committer {
     }
 }
 
+/// Writes nobody waits for (sessions, settings) are made durable this often at the
+/// latest (an engine whose flush finds nothing new does nothing).
+const BACKGROUND_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn run(db: super::kv::Db, rx: mpsc::Receiver<OnDurable>) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(BACKGROUND_FLUSH) {
+            Ok(first) => first,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = db.flush() {
+                    tracing::error!(error = %e, "background flush failed");
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
         let t0 = std::time::Instant::now();

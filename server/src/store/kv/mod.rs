@@ -101,7 +101,7 @@ pub enum Engine {
 
 impl Engine {
     /// The engine a new data folder is created on.
-    pub const DEFAULT: Engine = Engine::Sled;
+    pub const DEFAULT: Engine = Engine::Redb;
 
     /// The engine new data folders are created on when the configuration does not say:
     /// `KINDRED_STORAGE__ENGINE` if it names one (as the config override would; the test

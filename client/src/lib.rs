@@ -185,16 +185,46 @@ impl Client {
         url: Url,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let mut req = self.http.request(method, url);
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let resp = req.send().await?;
-        let status = resp.status();
-        let bytes = resp.bytes().await?;
+        // A write carries an Idempotency-Key, so sending it again after a timeout, a
+        // dropped connection or a server error never does it twice: it is tried up to
+        // three times, the node answering a repeat with its first answer.
+        let key = (method != Method::GET).then(idempotency_key);
+        let mut attempt = 0;
+        let (status, bytes) = loop {
+            attempt += 1;
+            let mut req = self.http.request(method.clone(), url.clone());
+            if let Some(token) = &self.token {
+                req = req.bearer_auth(token);
+            }
+            if let Some(key) = &key {
+                req = req.header("Idempotency-Key", key);
+            }
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let sent = async {
+                let resp = req.send().await?;
+                let status = resp.status();
+                Ok::<_, reqwest::Error>((status, resp.bytes().await?))
+            }
+            .await;
+            let retry = key.is_some()
+                && attempt < WRITE_ATTEMPTS
+                && match &sent {
+                    Err(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+                    Ok((status, _)) => matches!(
+                        *status,
+                        StatusCode::INTERNAL_SERVER_ERROR
+                            | StatusCode::BAD_GATEWAY
+                            | StatusCode::GATEWAY_TIMEOUT
+                    ),
+                };
+            if retry {
+                tokio::time::sleep(std::time::Duration::from_millis(250 * attempt as u64)).await;
+                continue;
+            }
+            break sent?;
+        };
         if status.is_success() {
             let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
                 &b"null"[..]
@@ -1137,4 +1167,21 @@ fn error_from(status: StatusCode, bytes: &[u8]) -> ClientError {
             body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
         },
     }
+}
+
+/// How many times a write is sent at most.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// A fresh Idempotency-Key: 128 random bits, hex (a repeat is what the key is for, so it
+/// must never collide with another write's).
+fn idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: the time in nanoseconds is unique enough for one client's writes.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_be_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

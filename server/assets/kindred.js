@@ -25,6 +25,21 @@
     toggle.addEventListener("click", function () { fold(!nav.classList.contains("folded")); });
   }
 
+  // A form that writes carries a key of its own (made at its first sending and kept), so
+  // sending it twice (a double click, a reload after a timeout, the back button) writes
+  // once: the node answers a repeat with its first answer.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form || (form.method || "").toLowerCase() !== "post" || form.elements._idem) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "_idem";
+    input.value = window.crypto && crypto.randomUUID
+      ? crypto.randomUUID()
+      : Date.now().toString(16) + Math.random().toString(16).slice(2);
+    form.appendChild(input);
+  }, true);
+
   // Copy buttons need a script (and a secure context), so they start hidden; the field is
   // read-only and selectable either way.
   Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {

@@ -12,6 +12,7 @@ mod content;
 mod extract;
 mod federation;
 mod health;
+mod idempotency;
 mod limits;
 mod mentoring;
 mod metrics;
@@ -164,6 +165,11 @@ pub(crate) fn router(node: Node) -> Router {
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn(answers::api_answers))
         .merge(crate::web::routes(node.clone()))
+        // Writes sent again with the same key (API header, web form field) are done once.
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            idempotency::idempotent,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
             metrics::track_request,

@@ -4,6 +4,9 @@
 
 use super::Node;
 
+/// Free space under which the disk counts as full (bytes): no post fits any more.
+const FULL_UNDER: u64 = 1024 * 1024;
+
 /// The disk holding the data folder, now.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DiskStatus {
@@ -46,7 +49,9 @@ impl Node {
             .low_space_mib
             .saturating_mul(1024 * 1024);
         DiskStatus {
-            full: self.store().disk_full(),
+            // A write that failed for want of space, or (since a small write may still fit
+            // inside the engine's files afterwards) next to nothing left.
+            full: self.store().disk_full() || free_bytes.is_some_and(|f| f < FULL_UNDER),
             free_bytes,
             low: free_bytes.is_some_and(|f| f < threshold),
         }

@@ -71,6 +71,9 @@ pub(crate) async fn once(node: &Node) {
     for problem in node.disk_status().problems() {
         tracing::warn!(data_dir = %node.config().server.data_dir.display(), "{problem}");
     }
+    if let Err(e) = node.store().idempotent_expire(node.now().0) {
+        tracing::warn!(error = %e, "removing expired idempotency keys failed");
+    }
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }

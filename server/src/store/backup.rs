@@ -175,12 +175,18 @@ impl Store {
     }
 }
 
-/// Trees a snapshot leaves out because the node rebuilds them from the event log when they
-/// are empty (`node/search`: no watermark means a full rebuild).
-const REBUILT: [&str; 3] = ["search_postings", "search_docs", "search_meta"];
+/// Trees a snapshot leaves out: the search index, which the node rebuilds from the event
+/// log when it is empty (`node/search`: no watermark means a full rebuild), and the
+/// idempotency records, which matter for a day only.
+const REBUILT: [&str; 4] = [
+    "search_postings",
+    "search_docs",
+    "search_meta",
+    "idempotency",
+];
 
 /// Every tree's name, in the order snapshots list them.
-const TREE_NAMES: [&str; 32] = [
+const TREE_NAMES: [&str; 33] = [
     "meta",
     "events",
     "event_ids",
@@ -213,11 +219,12 @@ const TREE_NAMES: [&str; 32] = [
     "introducers",
     "password_resets",
     "erasures",
+    "idempotency",
 ];
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 32] {
+    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 33] {
         let trees = [
             &self.meta,
             &self.events,
@@ -251,6 +258,7 @@ impl Trees {
             &self.introducers,
             &self.password_resets,
             &self.erasures,
+            &self.idempotency,
         ];
         std::array::from_fn(|i| (TREE_NAMES[i], trees[i]))
     }

@@ -18,6 +18,7 @@ mod erasures;
 mod events;
 mod federation;
 mod held;
+pub(crate) mod idempotency;
 mod ingest;
 mod introducers;
 mod keys;
@@ -227,6 +228,7 @@ pub(crate) struct Trees {
     pub(crate) introducers: kv::Keyspace,
     pub(crate) password_resets: kv::Keyspace,
     pub(crate) erasures: kv::Keyspace,
+    pub(crate) idempotency: kv::Keyspace,
 }
 
 impl Store {
@@ -318,6 +320,7 @@ impl Store {
             introducers: t("introducers")?,
             password_resets: t("password_resets")?,
             erasures: t("erasures")?,
+            idempotency: t("idempotency")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

@@ -12,6 +12,7 @@ mod erasure;
 mod export;
 mod federation;
 mod finding;
+mod idempotency;
 mod live;
 mod long_lists;
 mod mentoring;

@@ -88,7 +88,30 @@ struct ServeArgs {
     log_format: Option<LogFormat>,
 }
 
+/// A panic (a bug, or an engine meeting damaged files: sled panics on some) is said in one
+/// line an admin can read and report; the backtrace follows only with `RUST_BACKTRACE=1`.
+/// Where the node catches it (opening a damaged database), its own message follows.
+fn panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("kindred: internal error: {message}{place}");
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
 fn main() {
+    panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),

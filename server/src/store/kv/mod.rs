@@ -395,10 +395,21 @@ struct Health {
 }
 
 impl Health {
+    /// Notes a write's outcome: a full disk sets the mark, a write that went through
+    /// clears it.
     fn note<T>(&self, result: Result<T, KvError>) -> Result<T, KvError> {
         let full = matches!(&result, Err(e) if e.is_full());
         if full || result.is_ok() {
             self.full.store(full, std::sync::atomic::Ordering::Release);
+        }
+        result
+    }
+
+    /// Notes a flush's outcome: only a failure counts (a flush with nothing to write
+    /// succeeds on a full disk).
+    fn note_flush(&self, result: Result<(), KvError>) -> Result<(), KvError> {
+        if matches!(&result, Err(e) if e.is_full()) {
+            self.full.store(true, std::sync::atomic::Ordering::Release);
         }
         result
     }
@@ -454,7 +465,7 @@ impl Db {
 
     /// Makes every write so far durable.
     pub(crate) fn flush(&self) -> Result<(), KvError> {
-        self.health.note(self.backend.flush())
+        self.health.note_flush(self.backend.flush())
     }
 
     pub(crate) fn size_on_disk(&self) -> Result<u64, KvError> {
@@ -626,7 +637,7 @@ impl Keyspace {
 
     /// Makes every write so far (to any keyspace) durable.
     pub(crate) fn flush(&self) -> Result<(), KvError> {
-        self.health.note(self.backend.flush())
+        self.health.note_flush(self.backend.flush())
     }
 
     /// Removes everything.

@@ -1,0 +1,209 @@
+//! `Idempotency-Key` (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): a write
+//! sent again with the same key, after a timeout or an error, is answered with the first
+//! answer instead of being done twice. Web forms carry their key in a hidden `_idem`
+//! field (added by the page script), so a form sent twice (a double click, a reload after
+//! a timeout, the back button) posts once. Keys belong to the credential that sent them
+//! (a bearer token or the session cookie), are kept for a day, and may be 1-255 visible
+//! ASCII characters. A key reused for a different request (method, path or body) is
+//! refused with 422; one whose first request is still being handled, with 409. Answers
+//! that leave nothing done (5xx, `storage_full`) are not kept, so a retry does the write.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kindred_protocol::api::ErrorCode;
+use sha2::{Digest, Sha256};
+
+use crate::error::{AppError, error_response};
+use crate::node::Node;
+use crate::store::idempotency::Claim;
+
+/// The request header.
+pub(crate) const HEADER: &str = "idempotency-key";
+
+/// Set on an answer replayed from a key's record.
+const REPLAYED: &str = "idempotent-replayed";
+
+/// Answers larger than this are not kept (no write answers with so much).
+const MAX_KEPT_BODY: usize = 4 * 1024 * 1024;
+
+/// Middleware for the API's writes.
+pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Next) -> Response {
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if !writes {
+        return next.run(req).await;
+    }
+    let credential = super::auth::bearer_of(req.headers())
+        .or_else(|| super::auth::session_cookie_of(req.headers()));
+    let Some(credential) = credential else {
+        // Without a credential there is nobody to keep the key for (set-up, joining and
+        // signing in are safe to refuse twice).
+        return next.run(req).await;
+    };
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let header_key = req.headers().get(HEADER).map(|k| k.as_bytes().to_vec());
+    if header_key.is_none() && !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // The body was read in full before (`http::body`), within the size limit.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return AppError::bad_request("The request body could not be read.").into_response();
+    };
+    let key = match header_key {
+        Some(k) => k,
+        None => match form_key(&bytes) {
+            Some(k) => k.into_bytes(),
+            None => {
+                return next
+                    .run(Request::from_parts(parts, Body::from(bytes)))
+                    .await;
+            }
+        },
+    };
+    let valid = (1..=255).contains(&key.len()) && key.iter().all(|b| (0x21..0x7f).contains(b));
+    if !valid {
+        return AppError::bad_request(
+            "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
+        )
+        .into_response();
+    }
+    let mut scope = Sha256::new();
+    scope.update(b"kindred idempotency scope\0");
+    scope.update(credential.as_bytes());
+    let mut record_key = scope.finalize().to_vec();
+    record_key.extend_from_slice(&key);
+    let mut fp = Sha256::new();
+    fp.update(parts.method.as_str().as_bytes());
+    fp.update([0]);
+    fp.update(
+        parts
+            .uri
+            .path_and_query()
+            .map_or("", |p| p.as_str())
+            .as_bytes(),
+    );
+    fp.update([0]);
+    fp.update(&bytes);
+    let fingerprint: [u8; 32] = fp.finalize().into();
+    let now = node.now().0;
+    let store = node.store().clone();
+    match store.idempotent_claim(&record_key, &fingerprint, now) {
+        Err(e) => return AppError::from(e).into_response(),
+        Ok(Claim::UnderWay) => {
+            return private(error_response(
+                ErrorCode::Conflict,
+                "The same request is still being handled. Please wait a moment, then look before trying again."
+                    .to_owned(),
+            ));
+        }
+        Ok(Claim::Answered {
+            fingerprint: recorded,
+            status,
+            body,
+        }) => {
+            if recorded != fingerprint {
+                let mut r = error_response(
+                    ErrorCode::BadRequest,
+                    "This Idempotency-Key was already used for a different request; use a new key for a new request."
+                        .to_owned(),
+                );
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                return private(r);
+            }
+            return replay(status, &body);
+        }
+        Ok(Claim::New) => {}
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    if status.is_server_error() {
+        // Nothing was done (or a retry may finish it): the key is free again.
+        if let Err(e) = store.idempotent_drop(&record_key) {
+            tracing::warn!(error = %e, "cannot free an idempotency key");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_BODY).await else {
+        // Too big to keep: answered, but a retry cannot be told the same.
+        let _ = store.idempotent_drop(&record_key);
+        return private(error_response(
+            ErrorCode::Internal,
+            "The answer was too large to send.".to_owned(),
+        ));
+    };
+    let kept = envelope(&parts.headers, &body);
+    if let Err(e) = store.idempotent_done(&record_key, &fingerprint, now, status.as_u16(), &kept) {
+        tracing::warn!(error = %e, "cannot record an idempotency key's answer");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A web form's key: its `_idem` field.
+fn form_key(body: &[u8]) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "_idem")
+        .map(|(_, v)| v)
+}
+
+/// The headers an answer needs again (its type, and where a form's answer sends the
+/// browser), each length-prefixed, then the body.
+const KEPT_HEADERS: [header::HeaderName; 2] = [header::CONTENT_TYPE, header::LOCATION];
+
+fn envelope(headers: &axum::http::HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    for name in KEPT_HEADERS {
+        let value = headers.get(&name).map_or(&[][..], HeaderValue::as_bytes);
+        let len = u16::try_from(value.len()).unwrap_or(0);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&value[..usize::from(len)]);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// The first answer again, from its [`envelope`].
+fn replay(status: u16, kept: &[u8]) -> Response {
+    let mut rest = kept;
+    let mut headers = Vec::new();
+    for name in KEPT_HEADERS {
+        let len = rest
+            .get(..2)
+            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        let value = rest.get(2..2 + len).unwrap_or_default();
+        rest = rest.get(2 + len..).unwrap_or_default();
+        if let Ok(v) = HeaderValue::from_bytes(value)
+            && !value.is_empty()
+        {
+            headers.push((name, v));
+        }
+    }
+    let mut r = Response::new(Body::from(rest.to_vec()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    for (name, value) in headers {
+        r.headers_mut().insert(name, value);
+    }
+    r.headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    private(r)
+}
+
+/// An answer made here, with what every answer of the node's carries.
+fn private(mut r: Response) -> Response {
+    crate::http::private(r.headers_mut());
+    r
+}

@@ -3,7 +3,7 @@
 //! answer instead of being done twice. Web forms carry their key in a hidden `_idem`
 //! field (added by the page script), so a form sent twice (a double click, a reload after
 //! a timeout, the back button) posts once. Keys belong to the credential that sent them
-//! (a bearer token or the session cookie), are kept for a day, and may be 1-255 visible
+//! (a bearer token or the session cookie), are kept for an hour, and may be 1-255 visible
 //! ASCII characters. A key reused for a different request (method, path or body) is
 //! refused with 422; one whose first request is still being handled, with 409. Answers
 //! that leave nothing done (5xx, `storage_full`) are not kept, so a retry does the write.
@@ -130,15 +130,13 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     let status = response.status();
     if status.is_server_error() {
         // Nothing was done (or a retry may finish it): the key is free again.
-        if let Err(e) = store.idempotent_drop(&record_key) {
-            tracing::warn!(error = %e, "cannot free an idempotency key");
-        }
+        store.idempotent_drop(&record_key);
         return response;
     }
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_BODY).await else {
         // Too big to keep: answered, but a retry cannot be told the same.
-        let _ = store.idempotent_drop(&record_key);
+        store.idempotent_drop(&record_key);
         return private(error_response(
             ErrorCode::Internal,
             "The answer was too large to send.".to_owned(),

@@ -1,15 +1,16 @@
 //! Idempotency keys (the IETF httpapi `Idempotency-Key` header draft): the first request
-//! with a key is recorded as under way, then with its response; a retry with the same key
-//! gets the recorded response instead of doing the write again.
+//! with a key is noted as under way (in memory), then its response is recorded; a retry
+//! with the same key gets the recorded response instead of doing the write again.
 //!
 //! Keys: `scope (32) ‖ key`, the scope being a hash of the caller's credential, so two
-//! members' keys never meet. Values: `state (1) ‖ at (8) ‖ fingerprint (32) ‖ status (2) ‖
-//! body`, `state` 0 while under way, 1 once answered.
+//! members' keys never meet. Values (answers only): `at (8) ‖ fingerprint (32) ‖
+//! status (2) ‖ body`.
 
 use super::{Store, StoreError};
 
-/// How long a recorded response is replayed (ms): a day, as the draft suggests.
-pub(crate) const KEEP_MS: u64 = 24 * 60 * 60 * 1000;
+/// How long a recorded response is replayed (ms): an hour, long past any automatic retry
+/// or reload (the draft leaves the time to the server).
+pub(crate) const KEEP_MS: u64 = 60 * 60 * 1000;
 
 /// A request under way for longer than this (ms) was cut short (a crash): another may
 /// take its key.
@@ -34,9 +35,8 @@ pub(crate) enum Claim {
     },
 }
 
-fn encode(state: u8, at: u64, fingerprint: &[u8; 32], status: u16, body: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(43 + body.len());
-    v.push(state);
+fn encode(at: u64, fingerprint: &[u8; 32], status: u16, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(42 + body.len());
     v.extend_from_slice(&at.to_be_bytes());
     v.extend_from_slice(fingerprint);
     v.extend_from_slice(&status.to_be_bytes());
@@ -45,7 +45,6 @@ fn encode(state: u8, at: u64, fingerprint: &[u8; 32], status: u16, body: &[u8]) 
 }
 
 struct Record<'a> {
-    state: u8,
     at: u64,
     fingerprint: [u8; 32],
     status: u16,
@@ -54,31 +53,86 @@ struct Record<'a> {
 
 fn decode(v: &[u8]) -> Result<Record<'_>, StoreError> {
     let bad = || StoreError::corrupt("idempotency", std::io::Error::other("short record"));
-    let state = *v.first().ok_or_else(bad)?;
     let at = v
-        .get(1..9)
+        .get(0..8)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(u64::from_be_bytes)
         .ok_or_else(bad)?;
     let fingerprint = v
-        .get(9..41)
+        .get(8..40)
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or_else(bad)?;
     let status = v
-        .get(41..43)
+        .get(40..42)
         .and_then(|b| <[u8; 2]>::try_from(b).ok())
         .map(u16::from_be_bytes)
         .ok_or_else(bad)?;
     Ok(Record {
-        state,
         at,
         fingerprint,
         status,
-        body: &v[43..],
+        body: &v[42..],
     })
 }
 
+/// Keys being handled and answers not yet written, in memory: claiming a key costs no
+/// write, and answers are written in batches (at most [`PERSIST_EVERY_MS`] late, or
+/// [`PERSIST_BATCH`] at a time) instead of one write per request. A crash loses only the
+/// answers of that last moment, whose writes were acknowledged in the same window.
+#[derive(Default)]
+pub(crate) struct Recent {
+    inner: std::sync::Mutex<RecentInner>,
+}
+
+#[derive(Default)]
+struct RecentInner {
+    /// Keys under way: fingerprint and since when.
+    under_way: std::collections::HashMap<Vec<u8>, ([u8; 32], u64)>,
+    /// Answers not written yet, by key (encoded records).
+    unwritten: std::collections::HashMap<Vec<u8>, Vec<u8>>,
+    /// When the oldest unwritten answer was made (ms).
+    oldest: Option<u64>,
+}
+
+/// Answers wait at most this long (ms) before they are written...
+const PERSIST_EVERY_MS: u64 = 1_000;
+
+/// ... or until this many are waiting.
+const PERSIST_BATCH: usize = 256;
+
+/// Writes what waits in `recent` into `tree` and makes it durable (the store is closing).
+pub(super) fn persist_on_close(
+    recent: &Recent,
+    tree: &super::kv::Keyspace,
+) -> Result<(), StoreError> {
+    let waiting = std::mem::take(
+        &mut recent
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwritten,
+    );
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let mut batch = super::kv::Batch::default();
+    for (k, v) in &waiting {
+        batch.insert(k, v);
+    }
+    tree.apply_batch(batch)?;
+    tree.flush()?;
+    Ok(())
+}
+
 impl Store {
+    fn recent(&self) -> std::sync::MutexGuard<'_, RecentInner> {
+        self.shared
+            .idempotency
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Claims `key` for a request with `fingerprint` at `now` (ms), atomically: of two
     /// requests racing with one key, one gets [`Claim::New`].
     pub(crate) fn idempotent_claim(
@@ -87,36 +141,31 @@ impl Store {
         fingerprint: &[u8; 32],
         now: u64,
     ) -> Result<Claim, StoreError> {
-        let t = self.writer();
-        let mine = encode(0, now, fingerprint, 0, &[]);
-        loop {
-            let current = t.idempotency.get(key)?;
-            if let Some(v) = &current {
-                let r = decode(v)?;
-                let stale = now.saturating_sub(r.at);
-                match r.state {
-                    1 if stale < KEEP_MS => {
-                        return Ok(Claim::Answered {
-                            fingerprint: r.fingerprint,
-                            status: r.status,
-                            body: r.body.to_vec(),
-                        });
-                    }
-                    0 if stale < ABANDONED_MS => return Ok(Claim::UnderWay),
-                    // Expired, or cut short: the key is free again.
-                    _ => {}
-                }
-            }
-            if t.idempotency
-                .compare_and_swap(key, current.as_deref(), Some(&mine[..]))?
-                .is_ok()
-            {
-                return Ok(Claim::New);
+        let mut recent = self.recent();
+        if let Some((_, since)) = recent.under_way.get(key)
+            && now.saturating_sub(*since) < ABANDONED_MS
+        {
+            return Ok(Claim::UnderWay);
+        }
+        let answered = match recent.unwritten.get(key) {
+            Some(v) => Some(v.clone()),
+            None => self.trees().idempotency.get(key)?.map(|v| v.to_vec()),
+        };
+        if let Some(v) = answered {
+            let r = decode(&v)?;
+            if now.saturating_sub(r.at) < KEEP_MS {
+                return Ok(Claim::Answered {
+                    fingerprint: r.fingerprint,
+                    status: r.status,
+                    body: r.body.to_vec(),
+                });
             }
         }
+        recent.under_way.insert(key.to_vec(), (*fingerprint, now));
+        Ok(Claim::New)
     }
 
-    /// Records the response to a claimed key.
+    /// Records the response to a claimed key (written with the next batch).
     pub(crate) fn idempotent_done(
         &self,
         key: &[u8],
@@ -125,20 +174,55 @@ impl Store {
         status: u16,
         body: &[u8],
     ) -> Result<(), StoreError> {
-        self.writer()
-            .idempotency
-            .insert(key, encode(1, now, fingerprint, status, body))?;
+        let due = {
+            let mut recent = self.recent();
+            recent.under_way.remove(key);
+            recent
+                .unwritten
+                .insert(key.to_vec(), encode(now, fingerprint, status, body));
+            let oldest = *recent.oldest.get_or_insert(now);
+            recent.unwritten.len() >= PERSIST_BATCH
+                || now.saturating_sub(oldest) >= PERSIST_EVERY_MS
+        };
+        if due {
+            self.idempotent_persist()?;
+        }
         Ok(())
     }
 
     /// Frees a claimed key (the request failed in a way a retry may mend).
-    pub(crate) fn idempotent_drop(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.writer().idempotency.remove(key)?;
+    pub(crate) fn idempotent_drop(&self, key: &[u8]) {
+        self.recent().under_way.remove(key);
+    }
+
+    /// Writes the answers waiting in memory, in one batch.
+    pub(crate) fn idempotent_persist(&self) -> Result<(), StoreError> {
+        let waiting = {
+            let mut recent = self.recent();
+            recent.oldest = None;
+            std::mem::take(&mut recent.unwritten)
+        };
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let mut batch = super::kv::Batch::default();
+        for (k, v) in &waiting {
+            batch.insert(k, v);
+        }
+        if let Err(e) = self.writer().idempotency.apply_batch(batch) {
+            // Kept in memory for the next try (newer answers win).
+            let mut recent = self.recent();
+            for (k, v) in waiting {
+                recent.unwritten.entry(k).or_insert(v);
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 
-    /// Removes records older than a day; how many.
+    /// Writes what waits, then removes records older than [`KEEP_MS`]; how many.
     pub(crate) fn idempotent_expire(&self, now: u64) -> Result<u64, StoreError> {
+        self.idempotent_persist()?;
         let t = self.writer();
         let mut gone = 0;
         for item in t.idempotency.iter() {

@@ -180,10 +180,16 @@ struct Shared {
     accounts_generation: std::sync::atomic::AtomicU64,
     /// Writes hold it shared, a snapshot exclusively (`backup.rs`).
     gate: std::sync::RwLock<()>,
+    /// Idempotency keys under way and answers not written yet.
+    idempotency: idempotency::Recent,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        // Idempotency answers still in memory are written and made durable last.
+        if let Err(e) = idempotency::persist_on_close(&self.idempotency, &self.trees.idempotency) {
+            tracing::warn!(error = %e, "writing the last idempotency answers failed");
+        }
         // Closing the request queue ends the thread after its last flush.
         self.committer.take();
         if let Some(thread) = self.thread.take()
@@ -332,6 +338,7 @@ impl Store {
                 thread: Some(thread),
                 accounts_generation: std::sync::atomic::AtomicU64::new(0),
                 gate: std::sync::RwLock::new(()),
+                idempotency: idempotency::Recent::default(),
             }),
         };
         if let Some(from) = upgrade_from.filter(|_| upgrade) {

@@ -158,13 +158,21 @@ async fn try_one(engine: &str, how: Damage) -> Outcome {
     }
 }
 
-const DAMAGES: [Damage; 7] = [
+const DAMAGES: [Damage; 15] = [
     Damage::Truncate4k,
     Damage::ZeroPage(300),
     Damage::ZeroPage(700),
-    Damage::Flip(100),
+    Damage::Flip(50),
+    Damage::Flip(150),
+    Damage::Flip(250),
+    Damage::Flip(350),
+    Damage::Flip(450),
     Damage::Flip(500),
-    Damage::Flip(900),
+    Damage::Flip(550),
+    Damage::Flip(650),
+    Damage::Flip(750),
+    Damage::Flip(850),
+    Damage::Flip(950),
     Damage::Half,
 ];
 
@@ -191,4 +199,22 @@ async fn sled_never_crashes_on_damage() {
         seen.push((how, try_one("sled", how).await));
     }
     eprintln!("sled: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_beside_its_key_is_refused_not_started_afresh() {
+    for engine in ["redb", "sled"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _, _) = filled(dir.path(), engine).await;
+        std::fs::remove_dir_all(data.join("db")).unwrap();
+        let said = support::try_start_on(&data, "localhost", "127.0.0.1:0", engine)
+            .map(|_| ())
+            .expect_err("a node without its database must not start as a new one");
+        assert!(said.contains("no database"), "{engine}: {said}");
+        // The check says there is nothing there, and creates nothing.
+        let (code, said) = check(&data);
+        assert_eq!(code, 1, "{engine}: {said}");
+        assert!(said.contains("no Kindred database"), "{engine}: {said}");
+        assert!(!data.join("db").exists(), "{engine}: the check created a database");
+    }
 }

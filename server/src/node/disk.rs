@@ -16,15 +16,23 @@ pub(crate) struct DiskStatus {
     pub(crate) free_bytes: Option<u64>,
     /// Free space is under the configured threshold.
     pub(crate) low: bool,
+    /// Whether writes come back by themselves once space is freed (redb), or need a
+    /// restart (sled).
+    pub(crate) resumes: bool,
 }
 
 impl DiskStatus {
     /// What is wrong, one plain sentence each (empty when nothing is).
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.full {
+        if self.full && self.resumes {
             out.push(
                 "The disk is full: new posts, messages and sign-ins cannot be saved until space is freed (they resume by themselves). Reading still works."
+                    .to_owned(),
+            );
+        } else if self.full {
+            out.push(
+                "The disk is full: new posts, messages and sign-ins cannot be saved. Free space, then restart the node (its storage engine, sled, does not recover by itself; `kindred storage migrate --to redb` moves it to one that does). Reading still works."
                     .to_owned(),
             );
         } else if self.low {
@@ -54,6 +62,7 @@ impl Node {
             full: self.store().disk_full() || free_bytes.is_some_and(|f| f < FULL_UNDER),
             free_bytes,
             low: free_bytes.is_some_and(|f| f < threshold),
+            resumes: self.store().engine() != crate::store::kv::Engine::Sled,
         }
     }
 }

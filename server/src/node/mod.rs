@@ -118,6 +118,15 @@ pub enum NodeError {
         /// The data folder.
         path: PathBuf,
     },
+    /// The key file is there but the database is not (deleted, emptied, lost).
+    #[error(
+        "{} has this node's key (node.key) but no database: the db folder is missing or empty. Restore the latest backup (kindred restore, into a new folder), or move node.key aside to start a new node from nothing. Starting anyway would give the node's identity an empty history, which its peers refuse",
+        path.display()
+    )]
+    DatabaseMissing {
+        /// The data folder.
+        path: PathBuf,
+    },
     /// The database belongs to another node key than the one in `node.key`.
     #[error(
         "{} holds the database of node {belongs_to}, but its key file (node.key) is for node {key}: put that node's own node.key back (from a backup: kindred restore), or move the db folder aside to start a new node. The key cannot change: it is the node's identity to every peer",
@@ -145,7 +154,7 @@ pub enum NodeError {
     Store(#[from] StoreError),
     /// The database cannot be read: damaged files.
     #[error(
-        "the database in {} cannot be read ({source}). Nothing was changed. See what is damaged with `kindred storage check --data {}`; `--repair` rebuilds damaged indexes; otherwise restore the latest backup (`kindred restore`)",
+        "the database in {} cannot be read. Nothing was changed. See what is damaged with `kindred storage check --data {}`; `--repair` rebuilds damaged indexes; otherwise restore the latest backup (`kindred restore`)",
         path.display(),
         path.parent().unwrap_or(path).display()
     )]
@@ -156,12 +165,21 @@ pub enum NodeError {
         #[source]
         source: StoreError,
     },
+    /// There is no database where a storage command was pointed.
+    #[error(
+        "there is no Kindred database in {}: give the node's data folder (the one holding node.key and db) with --data, or the config with --config",
+        path.display()
+    )]
+    NoDatabase {
+        /// The folder given.
+        path: PathBuf,
+    },
     /// A storage migration could not be done (the message says why).
     #[error("storage migration: {0}")]
     Migration(String),
     /// A storage migration was interrupted while it swapped folders.
     #[error(
-        "a storage migration of {} was interrupted; run `kindred storage migrate` again with the same engine to finish it before starting the node",
+        "a storage migration of {} was interrupted; run `kindred storage migrate --to <engine>` again (any engine: it finishes the one under way) before starting the node or checking it",
         path.display()
     )]
     UnfinishedMigration {
@@ -300,11 +318,21 @@ impl Node {
         if dir.join("db").exists() && !dir.join("node.key").exists() {
             return Err(NodeError::KeyMissing { path: dir });
         }
+        let key_existed = dir.join("node.key").exists();
+        if key_existed
+            && crate::store::kv::Engine::found_in(&dir.join("db")).is_none()
+            && config.storage.engine_for_new_folders() != crate::config::StorageEngine::Memory
+        {
+            return Err(NodeError::DatabaseMissing { path: dir });
+        }
         let keypair = key_file::load_or_create(&dir)?;
         let db = dir.join("db");
         unless_panicked(&db, || crate::store::compact_if_due(&db))?;
         let engine = config.storage.engine_for_new_folders();
         let store = open_store(&dir.join("db"), engine)?;
+        if key_existed && store.node_id()?.is_none() && store.is_fresh() {
+            return Err(NodeError::DatabaseMissing { path: dir });
+        }
         if config.storage.engine.is_some_and(|e| e != store.engine()) {
             tracing::warn!(
                 configured = %engine, used = %store.engine(),

@@ -65,6 +65,12 @@ fn summary(report: &CheckReport) -> Vec<String> {
 /// Errors: the node is running ([`StoreError::InUse`]), or the database cannot be opened
 /// at all.
 pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
+    if data_dir.join(MIGRATING).exists() {
+        return Err(NodeError::UnfinishedMigration {
+            path: data_dir.to_owned(),
+        });
+    }
+    there(data_dir)?;
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Store::open_as_is(&data_dir.join("db"))
     }));
@@ -85,10 +91,17 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
     let (healthy, repairable) = (report.is_healthy(), report.repairable());
     let mut repaired = false;
     if repair && !healthy && repairable {
-        store.rebuild_indexes()?;
-        let after = store.check()?;
-        lines.push("rebuilt the id index and cleared the search index (rebuilt at start)".into());
-        repaired = after.is_healthy() || after.bad_events == 0 && after.unreadable.is_empty();
+        match store.rebuild_indexes().and_then(|()| store.check()) {
+            Ok(after) => {
+                lines.push(
+                    "rebuilt the id index and cleared the search index (rebuilt at start)".into(),
+                );
+                repaired = after.is_healthy();
+            }
+            Err(e) => lines.push(format!("COULD NOT REPAIR: {e}")),
+        }
+    } else if repair && !healthy {
+        lines.push("nothing was repaired: stored records themselves are damaged".into());
     }
     Ok(CheckSummary {
         lines,
@@ -132,6 +145,12 @@ pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, Nod
     if marker.exists() {
         return finish(data_dir, &db, &fresh, &marker);
     }
+    if to == StorageEngine::Memory {
+        return Err(NodeError::Migration(
+            "the memory engine keeps nothing on disk: move to redb or sled".into(),
+        ));
+    }
+    there(data_dir)?;
     let store = Store::open_as_is(&db)?;
     let from = store.engine();
     if from == to {
@@ -172,7 +191,15 @@ fn finish(
         .trim()
         .parse()
         .map_err(NodeError::Migration)?;
-    let kept = data_dir.join(format!("db.{from}-before-migration"));
+    // A folder kept by an earlier migration stays: this one gets the next free name.
+    let kept = (1..)
+        .map(|n| match n {
+            1 => data_dir.join(format!("db.{from}-before-migration")),
+            n => data_dir.join(format!("db.{from}-before-migration-{n}")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| data_dir.join("db.before-migration"));
+    let resumed = !db.exists() || std::fs::metadata(marker).is_ok_and(|_| !fresh.exists());
     if fresh.exists() {
         if db.exists() {
             std::fs::rename(db, &kept).map_err(|e| io(db, e))?;
@@ -180,8 +207,12 @@ fn finish(
         std::fs::rename(fresh, db).map_err(|e| io(fresh, e))?;
     }
     sync(data_dir)?;
+    owned_like_the_folder(data_dir, db)?;
     std::fs::remove_file(marker).map_err(|e| io(marker, e))?;
     sync(data_dir)?;
+    if resumed {
+        tracing::info!("finished a migration that had been interrupted");
+    }
     let store = Store::open_as_is(db)?;
     Ok(MigrateSummary {
         from,
@@ -189,6 +220,44 @@ fn finish(
         bytes_after: store.size_on_disk()?,
         kept,
     })
+}
+
+/// The database of a data folder that has one; otherwise what to check.
+fn there(data_dir: &Path) -> Result<(), NodeError> {
+    if crate::store::kv::Engine::found_in(&data_dir.join("db")).is_none() {
+        return Err(NodeError::NoDatabase {
+            path: data_dir.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The new database belongs to whoever owns the data folder (a migration run with sudo
+/// must not leave root's files to a node running as its own user) and is private to
+/// them, as the node keeps it.
+fn owned_like_the_folder(data_dir: &Path, db: &Path) -> Result<(), NodeError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let owner = std::fs::metadata(data_dir).map_err(|e| io(data_dir, e))?;
+    let mut stack = vec![db.to_owned()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
+        if meta.uid() != owner.uid() || meta.gid() != owner.gid() {
+            std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid()))
+                .map_err(|e| io(&path, e))?;
+        }
+        let mode = if meta.is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io(&path, e))?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)
+                .map_err(|e| io(&path, e))?
+                .flatten()
+            {
+                stack.push(entry.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn sync(dir: &Path) -> Result<(), NodeError> {
@@ -212,6 +281,7 @@ pub fn each_record(
     data_dir: &Path,
     mut f: impl FnMut(&str, &[u8], &[u8]),
 ) -> Result<(), NodeError> {
+    there(data_dir)?;
     let store = Store::open_as_is(&data_dir.join("db"))?;
     for (name, tree) in store.trees().all() {
         for item in tree.iter() {

@@ -133,7 +133,7 @@ fn main() {
     };
     if let Err(e) = result {
         // One line an admin can read: what failed and why, without a backtrace.
-        eprintln!("kindred: {e:#}");
+        eprintln!("kindred: {}", said_once(&e));
         std::process::exit(1);
     }
 }
@@ -261,4 +261,20 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests and flushing");
+}
+
+/// An error and its causes, each said once: a cause whose words its wrapper already
+/// repeats ("storage error: the disk is full" over "the disk is full") is left out.
+fn said_once(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let words = cause.to_string();
+        if !text.contains(&words) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&words);
+        }
+    }
+    text
 }

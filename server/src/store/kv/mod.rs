@@ -165,7 +165,7 @@ pub enum KvError {
     #[error("reading or writing the database files failed")]
     Io(#[source] std::io::Error),
     /// The files are damaged (a checksum or structure check failed).
-    #[error("the database files are damaged: {0}")]
+    #[error("the database files are damaged ({0})")]
     Corrupt(String),
     /// Another process holds the database open.
     #[error("the database is in use by another process")]

@@ -1,19 +1,24 @@
 //! The redb engine: one file (`kindred.redb`), a keyspace is a table of byte keys and
 //! values. redb is a copy-on-write B-tree whose pages carry checksums; a commit either
-//! lands whole or not at all. Writes commit without waiting for the disk, and
-//! [`Backend::flush`] makes them durable with one fsync (the group commit).
+//! lands whole or not at all. Every commit is durable when it returns (one fsync; the
+//! ingest path commits a whole group of events at once, which is its group commit), so a
+//! failed write never takes earlier ones with it, and [`Backend::flush`] has nothing left
+//! to do.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::{
     Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
     TxError, TxFault, TxOps,
 };
+
+/// What redb says after a failed write, until the file is opened again.
+const EARLIER_WRITE: &str = "an earlier write to the database file failed";
 
 /// The database file inside the data folder's `db` directory.
 pub(crate) const FILE: &str = "kindred.redb";
@@ -29,15 +34,15 @@ struct Shared {
     /// failed write has not succeeded yet (the disk is still full).
     db: RwLock<Option<redb::Database>>,
     path: PathBuf,
-    /// A commit since the last durable one.
-    dirty: AtomicBool,
     /// A write or flush failed: redb refuses everything after an I/O error until the file
     /// is opened again, which also throws away what was not durable yet (never
     /// acknowledged). Done before the next operation, so writes resume by themselves once
     /// there is space.
     broken: AtomicBool,
-    /// How many times unflushed writes were thrown away by such a reopen.
+    /// How many times the file was opened again.
     reverts: std::sync::atomic::AtomicU64,
+    /// The last failed write found the disk full.
+    full: AtomicBool,
 }
 
 pub(super) struct RedbDb {
@@ -50,9 +55,7 @@ fn kv(e: impl Into<redb::Error>) -> KvError {
         redb::Error::Corrupted(m) => KvError::Corrupt(m),
         redb::Error::DatabaseAlreadyOpen => KvError::Locked,
         redb::Error::DatabaseClosed => KvError::Closed,
-        redb::Error::PreviousIo => KvError::Io(std::io::Error::other(
-            "an earlier write to the database file failed",
-        )),
+        redb::Error::PreviousIo => KvError::Io(std::io::Error::other(EARLIER_WRITE)),
         other => KvError::Engine {
             engine: "redb",
             message: other.to_string(),
@@ -74,9 +77,9 @@ impl RedbDb {
             shared: Arc::new(Shared {
                 db: RwLock::new(Some(db)),
                 path,
-                dirty: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
                 reverts: std::sync::atomic::AtomicU64::new(0),
+                full: AtomicBool::new(false),
             }),
         })
     }
@@ -161,21 +164,44 @@ impl Shared {
         let db = open_file(&self.path)?;
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
-        self.dirty.store(false, Ordering::Release);
         self.reverts.fetch_add(1, Ordering::AcqRel);
         tracing::warn!(
             file = %self.path.display(),
-            "the database was opened again after a failed write; writes that were not yet durable (never acknowledged) were dropped"
+            "the database was opened again after a failed write"
         );
         Ok(())
     }
 
-    /// Notes an error that leaves redb refusing writes until the file is opened again.
+    /// Notes an error that leaves redb refusing writes until the file is opened again. A
+    /// write refused because an earlier one failed (another writer's, a moment before)
+    /// fails for the same reason: a full disk stays a full disk.
     fn failed(&self, e: KvError) -> KvError {
-        if matches!(e, KvError::Full(_) | KvError::Io(_)) {
-            self.broken.store(true, Ordering::Release);
+        match e {
+            KvError::Full(io) => {
+                self.broken.store(true, Ordering::Release);
+                self.full.store(true, Ordering::Release);
+                KvError::Full(io)
+            }
+            KvError::Io(io)
+                if io.kind() == std::io::ErrorKind::Other && io.to_string() == EARLIER_WRITE =>
+            {
+                self.broken.store(true, Ordering::Release);
+                if self.full.load(Ordering::Acquire) {
+                    KvError::Full(std::io::Error::new(
+                        std::io::ErrorKind::StorageFull,
+                        EARLIER_WRITE,
+                    ))
+                } else {
+                    KvError::Io(io)
+                }
+            }
+            KvError::Io(io) => {
+                self.broken.store(true, Ordering::Release);
+                self.full.store(false, Ordering::Release);
+                KvError::Io(io)
+            }
+            other => other,
         }
-        e
     }
 
     /// Runs `f` in a write transaction that commits without waiting for the disk.
@@ -185,11 +211,9 @@ impl Shared {
     ) -> Result<R, KvError> {
         let result = (|| {
             let db = self.db()?;
-            let mut txn = db.begin_write().map_err(kv)?;
-            txn.set_durability(Durability::None).map_err(kv)?;
+            let txn = db.begin_write().map_err(kv)?;
             let r = f(&txn)?;
             txn.commit().map_err(kv)?;
-            self.dirty.store(true, Ordering::Release);
             Ok(r)
         })();
         result.map_err(|e| self.failed(e))
@@ -224,19 +248,8 @@ impl Backend for RedbDb {
     }
 
     fn flush(&self) -> Result<(), KvError> {
-        if !self.shared.dirty.swap(false, Ordering::AcqRel) {
-            return Ok(());
-        }
-        let result = (|| {
-            let db = self.shared.db()?;
-            let mut txn = db.begin_write().map_err(kv)?;
-            txn.set_durability(Durability::Immediate).map_err(kv)?;
-            txn.commit().map_err(kv)
-        })();
-        if result.is_err() {
-            self.shared.dirty.store(true, Ordering::Release);
-        }
-        result.map_err(|e| self.shared.failed(e))
+        // Every commit was durable when it returned.
+        Ok(())
     }
 
     fn size_on_disk(&self) -> Result<u64, KvError> {
@@ -252,9 +265,7 @@ impl Backend for RedbDb {
     ) -> Result<(), TransactionError<()>> {
         let storage = |e: KvError| TransactionError::Storage(self.shared.failed(e));
         let db = self.shared.db().map_err(storage)?;
-        let mut txn = db.begin_write().map_err(|e| storage(kv(e)))?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| storage(kv(e)))?;
+        let txn = db.begin_write().map_err(|e| storage(kv(e)))?;
         {
             let views = spaces
                 .iter()
@@ -280,7 +291,6 @@ impl Backend for RedbDb {
             }
         }
         txn.commit().map_err(|e| storage(kv(e)))?;
-        self.shared.dirty.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -291,7 +301,6 @@ impl Backend for RedbDb {
     }
 
     fn compact(&self) -> Result<bool, KvError> {
-        self.flush()?;
         let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
         let db = slot.as_mut().ok_or(KvError::Closed)?;
         db.compact().map_err(kv)

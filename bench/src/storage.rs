@@ -68,7 +68,9 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
         admin.search("grant0 fund1", Some(1)).await?;
         let retracted = disk_usage(&data.join("db"));
         drop(node);
+        let t = Instant::now();
         let node = spawn_with_env(&data, "storage.bench", &env)?;
+        let start_secs = t.elapsed().as_secs_f64();
         let restarted = disk_usage(&data.join("db"));
         drop(node);
         // Where the bytes are: the biggest keyspaces by key and value bytes.
@@ -92,7 +94,10 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
             retracted as f64 / 1e6,
             restarted as f64 / 1e6,
         );
-        println!("       live data: {}", biggest.join(", "));
+        println!(
+            "       restart (checks included) {start_secs:.1} s; live data: {}",
+            biggest.join(", ")
+        );
     }
     Ok(())
 }

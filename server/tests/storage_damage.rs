@@ -215,6 +215,9 @@ async fn a_lost_database_beside_its_key_is_refused_not_started_afresh() {
         let (code, said) = check(&data);
         assert_eq!(code, 1, "{engine}: {said}");
         assert!(said.contains("no Kindred database"), "{engine}: {said}");
-        assert!(!data.join("db").exists(), "{engine}: the check created a database");
+        assert!(
+            !data.join("db").exists(),
+            "{engine}: the check created a database"
+        );
     }
 }

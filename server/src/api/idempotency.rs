@@ -50,6 +50,11 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if req.headers().get_all(HEADER).iter().count() > 1 {
+        return private(
+            AppError::bad_request("Send one Idempotency-Key header, not several.").into_response(),
+        );
+    }
     let header_key = req.headers().get(HEADER).map(|k| k.as_bytes().to_vec());
     if header_key.is_none() && !form {
         return next.run(req).await;
@@ -72,10 +77,10 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     };
     let valid = (1..=255).contains(&key.len()) && key.iter().all(|b| (0x21..0x7f).contains(b));
     if !valid {
-        return AppError::bad_request(
-            "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
-        )
-        .into_response();
+        return private(
+            AppError::bad_request("The Idempotency-Key must be 1 to 255 visible ASCII characters.")
+                .into_response(),
+        );
     }
     let mut scope = Sha256::new();
     scope.update(b"kindred idempotency scope\0");
@@ -128,7 +133,9 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status();
-    if status.is_server_error() {
+    // An answer made while the disk is full (a web form shows it as a problem with the
+    // form) is not kept either: once there is room, the same form must be able to post.
+    if status.is_server_error() || store.disk_full() {
         // Nothing was done (or a retry may finish it): the key is free again.
         store.idempotent_drop(&record_key);
         return response;

@@ -86,7 +86,14 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
             ));
         }
     };
-    let report = store.check()?;
+    let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.check())) {
+        Ok(report) => report?,
+        Err(_) => {
+            return Ok(cannot_open(
+                "the storage engine failed while reading the files (they are damaged)",
+            ));
+        }
+    };
     let mut lines = summary(&report);
     let (healthy, repairable) = (report.is_healthy(), report.repairable());
     let mut repaired = false;
@@ -126,6 +133,10 @@ fn cannot_open(why: &str) -> CheckSummary {
 pub struct MigrateSummary {
     /// The engine the data was on.
     pub from: StorageEngine,
+    /// The engine it is on now.
+    pub to: StorageEngine,
+    /// This run finished a migration an earlier one began.
+    pub resumed: bool,
     /// Bytes on disk before and after.
     pub bytes_before: u64,
     /// Bytes on disk after.
@@ -162,9 +173,22 @@ pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, Nod
         std::fs::remove_dir_all(&fresh).map_err(|e| io(&fresh, e))?;
     }
     let bytes_before = store.size_on_disk()?;
-    crate::store::copy_into(&store, &fresh, to)?;
-    let copy = Store::open_as_is(&fresh)?;
-    if let Some(difference) = store.first_difference(&copy)? {
+    let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::store::copy_into(&store, &fresh, to)?;
+        let copy = Store::open_as_is(&fresh)?;
+        let difference = store.first_difference(&copy)?;
+        Ok::<_, StoreError>((copy, difference))
+    }));
+    let (copy, difference) = match copied {
+        Ok(result) => result?,
+        Err(_) => {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(NodeError::Migration(
+                "the database cannot be read to the end (its files are damaged); nothing was changed. See `kindred storage check`".into(),
+            ));
+        }
+    };
+    if let Some(difference) = difference {
         drop(copy);
         let _ = std::fs::remove_dir_all(&fresh);
         return Err(NodeError::Migration(format!(
@@ -173,7 +197,7 @@ pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, Nod
     }
     drop(copy);
     drop(store);
-    std::fs::write(&marker, from.name()).map_err(|e| io(&marker, e))?;
+    std::fs::write(&marker, format!("{from}\n{to}\n")).map_err(|e| io(&marker, e))?;
     let mut summary = finish(data_dir, &db, &fresh, &marker)?;
     summary.bytes_before = bytes_before;
     Ok(summary)
@@ -186,19 +210,32 @@ fn finish(
     fresh: &Path,
     marker: &Path,
 ) -> Result<MigrateSummary, NodeError> {
-    let from: StorageEngine = std::fs::read_to_string(marker)
-        .map_err(|e| io(marker, e))?
+    let said = std::fs::read_to_string(marker).map_err(|e| io(marker, e))?;
+    let mut lines = said.lines();
+    let from: StorageEngine = lines
+        .next()
+        .unwrap_or_default()
         .trim()
         .parse()
         .map_err(NodeError::Migration)?;
-    // A folder kept by an earlier migration stays: this one gets the next free name.
-    let kept = (1..)
-        .map(|n| match n {
-            1 => data_dir.join(format!("db.{from}-before-migration")),
-            n => data_dir.join(format!("db.{from}-before-migration-{n}")),
-        })
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| data_dir.join("db.before-migration"));
+    let to: StorageEngine = lines
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .map_err(NodeError::Migration)?;
+    // A folder kept by an earlier migration stays: this one gets the next free name (or,
+    // when the original was moved aside already, the last one taken).
+    let names = (1..).map(|n| match n {
+        1 => data_dir.join(format!("db.{from}-before-migration")),
+        n => data_dir.join(format!("db.{from}-before-migration-{n}")),
+    });
+    let free = names.clone().find(|p| !p.exists()).unwrap_or_default();
+    let kept = if db.exists() && fresh.exists() {
+        free
+    } else {
+        names.take_while(|p| p.exists()).last().unwrap_or(free)
+    };
     let resumed = !db.exists() || std::fs::metadata(marker).is_ok_and(|_| !fresh.exists());
     if fresh.exists() {
         if db.exists() {
@@ -213,18 +250,41 @@ fn finish(
     if resumed {
         tracing::info!("finished a migration that had been interrupted");
     }
-    let store = Store::open_as_is(db)?;
     Ok(MigrateSummary {
         from,
+        to,
+        resumed,
         bytes_before: 0,
-        bytes_after: store.size_on_disk()?,
+        bytes_after: folder_bytes(db),
         kept,
     })
 }
 
+/// Bytes the files under `dir` take.
+fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => folder_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// The database of a data folder that has one; otherwise what to check.
 fn there(data_dir: &Path) -> Result<(), NodeError> {
-    if crate::store::kv::Engine::found_in(&data_dir.join("db")).is_none() {
+    let db = data_dir.join("db");
+    // The engine's main file must hold something: an emptied one is no database.
+    let holds = |file: &str| std::fs::metadata(db.join(file)).is_ok_and(|m| m.len() > 0);
+    let found = match crate::store::kv::Engine::found_in(&db) {
+        Some(StorageEngine::Redb) => holds(crate::store::kv::REDB_FILE),
+        Some(StorageEngine::Sled) => holds("db"),
+        _ => false,
+    };
+    if !found {
         return Err(NodeError::NoDatabase {
             path: data_dir.to_owned(),
         });

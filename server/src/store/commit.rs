@@ -51,22 +51,11 @@ impl Committer {
     }
 }
 
-/// Writes nobody waits for (sessions, settings) are made durable this often at the
-/// latest (an engine whose flush finds nothing new does nothing).
-const BACKGROUND_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
-
 fn run(db: super::kv::Db, rx: mpsc::Receiver<OnDurable>) {
-    loop {
-        let first = match rx.recv_timeout(BACKGROUND_FLUSH) {
-            Ok(first) => first,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = db.flush() {
-                    tracing::error!(error = %e, "background flush failed");
-                }
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
+    // Writes nobody waits for are durable all the same: redb's commits are durable when
+    // they return, and sled flushes them within a second by itself. (A flush of our own on
+    // a timer raced sled's transactions into a deadlock.)
+    while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
         let t0 = std::time::Instant::now();

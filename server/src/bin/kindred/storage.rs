@@ -59,12 +59,21 @@ pub(crate) fn run(command: StorageCommand) -> anyhow::Result<bool> {
             let dir = folder.resolve()?;
             say!("Moving the database in {} to {to} ...", dir.display());
             let done = storage::migrate(&dir, to)?;
-            say!(
-                "Done: moved from {} to {to} and checked record by record ({} before, {} after).",
-                done.from,
-                size(done.bytes_before),
-                size(done.bytes_after)
-            );
+            let to = done.to;
+            if done.resumed {
+                say!(
+                    "Done: finished the move from {} to {to} that had been interrupted (its copy was checked record by record before; {} now).",
+                    done.from,
+                    size(done.bytes_after)
+                );
+            } else {
+                say!(
+                    "Done: moved from {} to {to} and checked record by record ({} before, {} after).",
+                    done.from,
+                    size(done.bytes_before),
+                    size(done.bytes_after)
+                );
+            }
             say!(
                 "The old database is kept in {}; remove it once the node runs well.",
                 done.kept.display()

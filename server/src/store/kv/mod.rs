@@ -16,6 +16,8 @@ mod memory;
 mod redb_engine;
 mod sled_engine;
 
+pub(crate) use redb_engine::FILE as REDB_FILE;
+
 #[cfg(test)]
 mod conformance;
 

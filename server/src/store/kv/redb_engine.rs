@@ -17,6 +17,10 @@ use super::{
     TxError, TxFault, TxOps,
 };
 
+/// Free space (bytes) under which the disk counts as full for redb's file: a reopen waits
+/// for more, and an I/O failure meanwhile is the disk being full.
+const REOPEN_ROOM: u64 = 2 * 1024 * 1024;
+
 /// What redb says after a failed write, until the file is opened again.
 const EARLIER_WRITE: &str = "an earlier write to the database file failed";
 
@@ -147,6 +151,19 @@ impl Shared {
         if self.broken.load(Ordering::Acquire) {
             self.reopen()?;
         }
+        self.current()
+    }
+
+    /// The database for reading: the handle as it is (after a failed write redb refuses
+    /// writes, not reads), so members keep reading while the disk is full.
+    fn for_reading(&self) -> Result<Open<'_>, KvError> {
+        match self.current() {
+            Err(KvError::Closed) => self.db(),
+            other => other,
+        }
+    }
+
+    fn current(&self) -> Result<Open<'_>, KvError> {
         let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             return Err(KvError::Closed);
@@ -154,14 +171,34 @@ impl Shared {
         Ok(Open(guard))
     }
 
+    /// Free bytes on the file's disk (none when the system cannot say).
+    fn free_bytes(&self) -> Option<u64> {
+        let dir = self.path.parent()?;
+        rustix::fs::statvfs(dir)
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    }
+
     fn reopen(&self) -> Result<(), KvError> {
         let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
         if !self.broken.load(Ordering::Acquire) {
             return Ok(());
         }
+        // Opening again needs room (redb may write as it opens): while there is none, the
+        // old handle stays for reading and writes are refused as the disk being full.
+        if self.free_bytes().is_some_and(|f| f < REOPEN_ROOM) {
+            return Err(KvError::Full(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no room to write yet",
+            )));
+        }
         // The old handle holds the file lock: closed before the file is opened again.
         drop(slot.take());
-        let db = open_file(&self.path)?;
+        let db = match open_file(&self.path) {
+            Ok(db) => db,
+            // Once more: the old handle's lock may take a moment to go.
+            Err(_) => open_file(&self.path)?,
+        };
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
         self.reverts.fetch_add(1, Ordering::AcqRel);
@@ -176,6 +213,14 @@ impl Shared {
     /// write refused because an earlier one failed (another writer's, a moment before)
     /// fails for the same reason: a full disk stays a full disk.
     fn failed(&self, e: KvError) -> KvError {
+        // An I/O failure while the disk has no room left is the disk being full, whatever
+        // call reported it (a read-back of a short write, a file growing).
+        let e = match e {
+            KvError::Io(io) if self.free_bytes().is_some_and(|f| f < REOPEN_ROOM) => {
+                KvError::Full(io)
+            }
+            other => other,
+        };
         match e {
             KvError::Full(io) => {
                 self.broken.store(true, Ordering::Release);
@@ -238,7 +283,7 @@ impl Backend for RedbDb {
     }
 
     fn keyspace_names(&self) -> Result<Vec<String>, KvError> {
-        let db = self.shared.db()?;
+        let db = self.shared.for_reading()?;
         let txn = db.begin_read().map_err(kv)?;
         Ok(txn
             .list_tables()
@@ -336,7 +381,7 @@ impl RedbTable {
         f: impl FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>) -> Result<R, KvError>,
         missing: impl FnOnce() -> R,
     ) -> Result<R, KvError> {
-        let db = self.shared.db()?;
+        let db = self.shared.for_reading()?;
         let txn = db.begin_read().map_err(kv)?;
         match txn.open_table(self.def()) {
             Ok(table) => f(&table),

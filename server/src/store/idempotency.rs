@@ -205,11 +205,22 @@ impl Store {
         if waiting.is_empty() {
             return Ok(());
         }
-        let mut batch = super::kv::Batch::default();
-        for (k, v) in &waiting {
-            batch.insert(k, v);
-        }
-        if let Err(e) = self.writer().idempotency.apply_batch(batch) {
+        let written = if self.engine() == super::kv::Engine::Sled {
+            // sled's batches take the lock its transactions take, and racing the ingest
+            // transaction and a flush with them hung sled: plain inserts there (the
+            // answers need not land together).
+            let t = self.writer();
+            waiting
+                .iter()
+                .try_for_each(|(k, v)| t.idempotency.insert(k, v).map(drop))
+        } else {
+            let mut batch = super::kv::Batch::default();
+            for (k, v) in &waiting {
+                batch.insert(k, v);
+            }
+            self.writer().idempotency.apply_batch(batch)
+        };
+        if let Err(e) = written {
             // Kept in memory for the next try (newer answers win).
             let mut recent = self.recent();
             for (k, v) in waiting {

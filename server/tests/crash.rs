@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kindred_client::Client;
 use kindred_protocol::EventId;
-use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
+use kindred_protocol::api::NewPost;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_posts_survive_sigkill_mid_burst_on_redb() {
@@ -31,25 +31,7 @@ async fn sigkill_rounds(engine: &str) {
     let data = dir.path().join("data");
 
     let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
-    let token = node.token.clone();
-    let (admin, session) = Client::new(&node.url)
-        .unwrap()
-        .setup(&SetupRequest {
-            token: token.unwrap(),
-            username: "admin".into(),
-            display_name: "Admin".into(),
-            password: "correct horse battery".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    let (_, session) = support::admin_with_funding(&node).await;
     let token = session.token;
     let acked: Arc<Mutex<Vec<EventId>>> = Arc::default();
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use kindred_client::Client;
-use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
+use kindred_protocol::api::NewPost;
 
 fn kindred(args: &[&str], data: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
@@ -28,24 +28,7 @@ async fn a_node_moves_between_engines_and_back_keeping_everything() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
-    let (admin, session) = Client::new(&node.url)
-        .unwrap()
-        .setup(&SetupRequest {
-            token: node.token.clone().unwrap(),
-            username: "admin".into(),
-            display_name: "Admin".into(),
-            password: "correct horse battery".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    let (admin, session) = support::admin_with_funding(&node).await;
     let mut ids = Vec::new();
     for i in 0..50 {
         let post = NewPost {

@@ -14,30 +14,13 @@ use std::process::Command;
 
 use kindred_client::Client;
 use kindred_protocol::EventId;
-use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
+use kindred_protocol::api::NewPost;
 
 /// A node with some posts, stopped: its data folder and the acknowledged posts' ids.
 async fn filled(dir: &Path, engine: &str) -> (PathBuf, String, Vec<EventId>) {
     let data = dir.join("data");
     let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
-    let (admin, session) = Client::new(&node.url)
-        .unwrap()
-        .setup(&SetupRequest {
-            token: node.token.clone().unwrap(),
-            username: "admin".into(),
-            display_name: "Admin".into(),
-            password: "correct horse battery".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    let (admin, session) = support::admin_with_funding(&node).await;
     let mut ids = Vec::new();
     for i in 0..300 {
         let post = NewPost {

@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use kindred_client::{Client, ClientError};
-use kindred_protocol::api::{CreateTopic, ErrorCode, NewPost, SetupRequest};
+use kindred_protocol::api::{ErrorCode, NewPost};
 
 /// A tmpfs mounted for the test, unmounted when dropped.
 struct SmallDisk {
@@ -80,24 +80,7 @@ async fn bad_day(engine: &str, resumes: bool) {
     };
     let data = disk.path().join("data");
     let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
-    let (admin, session) = Client::new(&node.url)
-        .unwrap()
-        .setup(&SetupRequest {
-            token: node.token.clone().unwrap(),
-            username: "admin".into(),
-            display_name: "Admin".into(),
-            password: "correct horse battery".into(),
-        })
-        .await
-        .unwrap();
-    admin
-        .create_topic(&CreateTopic {
-            name: "Funding".into(),
-            description: String::new(),
-            shared: true,
-        })
-        .await
-        .unwrap();
+    let (_, session) = support::admin_with_funding(&node).await;
     let client = Client::new(&node.url)
         .unwrap()
         .with_token(session.token.clone());

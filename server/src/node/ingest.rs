@@ -167,7 +167,6 @@ impl IngestHandle {
             metrics,
         } = setup;
         let origin = keypair.node_id();
-        let reverts = store.reverts();
         let next_seq = store.origin_head(&origin)? + 1;
         let name = store.node_name()?.unwrap_or_default();
         let (tx, rx) = mpsc::channel(4096);
@@ -176,7 +175,6 @@ impl IngestHandle {
             keypair,
             origin,
             next_seq,
-            reverts,
             last_time: Timestamp::default(),
             hold_quota,
             profile_quota,
@@ -322,8 +320,6 @@ struct Actor {
     origin: NodeId,
     /// The next shared-log number for this node's own events.
     next_seq: u64,
-    /// The store's count of thrown-away writes when `next_seq` was last read from it.
-    reverts: u64,
     /// The time given to the previous group.
     last_time: Timestamp,
     /// Bytes of directed events each other node may have held here at once.
@@ -375,18 +371,6 @@ impl Actor {
     }
 
     fn write_group(&mut self, group: Vec<Request>) {
-        // A failed write (a full disk) may have thrown away events numbered but never
-        // acknowledged: numbering goes on from what is stored, so the log has no gap.
-        let reverts = self.store.reverts();
-        if reverts != self.reverts {
-            match self.store.origin_head(&self.origin) {
-                Ok(head) => {
-                    self.next_seq = head + 1;
-                    self.reverts = reverts;
-                }
-                Err(e) => tracing::error!(error = %e, "cannot read own log head"),
-            }
-        }
         // Never earlier than this node's previous events, even if the clock steps back.
         let now = self.clock.now().max(self.last_time);
         self.last_time = now;

@@ -224,6 +224,8 @@ fn finish(
         .trim()
         .parse()
         .map_err(NodeError::Migration)?;
+    // Both folders in place: this run made the copy; otherwise an earlier one did.
+    let resumed = !(db.exists() && fresh.exists());
     // A folder kept by an earlier migration stays: this one gets the next free name (or,
     // when the original was moved aside already, the last one taken).
     let names = (1..).map(|n| match n {
@@ -231,12 +233,11 @@ fn finish(
         n => data_dir.join(format!("db.{from}-before-migration-{n}")),
     });
     let free = names.clone().find(|p| !p.exists()).unwrap_or_default();
-    let kept = if db.exists() && fresh.exists() {
+    let kept = if !resumed {
         free
     } else {
         names.take_while(|p| p.exists()).last().unwrap_or(free)
     };
-    let resumed = !db.exists() || std::fs::metadata(marker).is_ok_and(|_| !fresh.exists());
     if fresh.exists() {
         if db.exists() {
             std::fs::rename(db, &kept).map_err(|e| io(db, e))?;

@@ -390,12 +390,6 @@ impl Store {
         self.db.transaction(spaces, body)
     }
 
-    /// How many times writes not yet durable were thrown away after a failed write (a
-    /// writer that numbers its log reads the head again when this changes).
-    pub(crate) fn reverts(&self) -> u64 {
-        self.db.reverts()
-    }
-
     /// Whether the last write failed because the disk is full.
     pub(crate) fn disk_full(&self) -> bool {
         self.db.full()

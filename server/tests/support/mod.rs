@@ -122,3 +122,32 @@ pub fn get(url: &str, path: &str) -> String {
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default()
 }
+
+/// Sets up the first admin of a node just started (from its printed token) and creates the
+/// shared topic "Funding": the admin's client and session.
+pub async fn admin_with_funding(
+    node: &Proc,
+) -> (
+    kindred_client::Client,
+    kindred_protocol::api::SessionCreated,
+) {
+    let (admin, session) = kindred_client::Client::new(&node.url)
+        .unwrap()
+        .setup(&kindred_protocol::api::SetupRequest {
+            token: node.token.clone().unwrap(),
+            username: "admin".into(),
+            display_name: "Admin".into(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap();
+    admin
+        .create_topic(&kindred_protocol::api::CreateTopic {
+            name: "Funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    (admin, session)
+}

@@ -111,10 +111,6 @@ impl Backend for MemoryDb {
         Ok(None)
     }
 
-    fn compact(&self) -> Result<bool, KvError> {
-        Ok(false)
-    }
-
     fn engine(&self) -> Engine {
         Engine::Memory
     }

@@ -14,14 +14,20 @@
 
 mod memory;
 mod redb_engine;
+mod scan;
 mod sled_engine;
+mod value;
+
+pub(crate) use scan::{Iter, KeyRange};
+pub(crate) use value::Value;
+use value::owned;
 
 pub(crate) use redb_engine::FILE as REDB_FILE;
 
 #[cfg(test)]
 mod conformance;
 
-use std::ops::{Bound, RangeBounds};
+use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,65 +35,6 @@ use thiserror::Error;
 
 /// A key and its value, as an engine hands them over.
 pub(crate) type Entry = (Vec<u8>, Vec<u8>);
-
-/// Stored bytes (a key or a value) as read: derefs to `[u8]`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub(crate) struct Value(Vec<u8>);
-
-impl Value {
-    #[cfg(test)]
-    pub(crate) fn into_vec(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-impl std::fmt::Debug for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:02x?}", self.0)
-    }
-}
-
-impl std::ops::Deref for Value {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl AsRef<[u8]> for Value {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Value {
-    fn borrow(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl From<Vec<u8>> for Value {
-    fn from(v: Vec<u8>) -> Self {
-        Self(v)
-    }
-}
-
-impl From<&[u8]> for Value {
-    fn from(v: &[u8]) -> Self {
-        Self(v.to_vec())
-    }
-}
-
-impl From<Value> for Vec<u8> {
-    fn from(v: Value) -> Self {
-        v.0
-    }
-}
-
-fn owned(v: Option<Vec<u8>>) -> Option<Value> {
-    v.map(Value)
-}
 
 /// Which engine stores a node's data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -258,72 +205,6 @@ impl Batch {
     }
 }
 
-/// A range of keys, owned.
-#[derive(Clone, Debug)]
-pub(crate) struct KeyRange {
-    pub(crate) lower: Bound<Vec<u8>>,
-    pub(crate) upper: Bound<Vec<u8>>,
-}
-
-impl KeyRange {
-    fn of<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> Self {
-        let own = |b: Bound<&K>| match b {
-            Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        Self {
-            lower: own(range.start_bound()),
-            upper: own(range.end_bound()),
-        }
-    }
-
-    /// Every key starting with `prefix`.
-    pub(crate) fn prefix(prefix: &[u8]) -> Self {
-        Self {
-            lower: Bound::Included(prefix.to_vec()),
-            upper: match prefix_end(prefix) {
-                Some(end) => Bound::Excluded(end),
-                None => Bound::Unbounded,
-            },
-        }
-    }
-
-    /// Whether no key can be inside (a reversed or empty range).
-    pub(crate) fn is_empty(&self) -> bool {
-        match (&self.lower, &self.upper) {
-            (Bound::Included(l), Bound::Included(u)) => l > u,
-            (Bound::Included(l) | Bound::Excluded(l), Bound::Excluded(u))
-            | (Bound::Excluded(l), Bound::Included(u)) => l >= u,
-            _ => false,
-        }
-    }
-
-    /// The rest of the range after `key` has been seen (going forward) or before it
-    /// (going backward).
-    pub(crate) fn after(&self, key: &[u8], reverse: bool) -> Self {
-        let mut next = self.clone();
-        if reverse {
-            next.upper = Bound::Excluded(key.to_vec());
-        } else {
-            next.lower = Bound::Excluded(key.to_vec());
-        }
-        next
-    }
-}
-
-/// The first key after every key starting with `prefix` (none if it is all 0xFF).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xFF {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
 /// A transaction body as an engine runs it: the views of its keyspaces in; whether to
 /// commit out.
 pub(crate) type TxBody<'b> = dyn FnMut(&[&dyn TxOps]) -> Result<(), TxError<()>> + 'b;
@@ -349,19 +230,9 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Result<(), TransactionError<()>>;
     /// Checks the files' own structure and checksums, where the engine has them; `None`
     /// when it has no such check.
-    #[allow(dead_code)] // Used by `kindred storage check`, which lands next.
     fn verify(&self) -> Result<Option<bool>, KvError>;
-    /// Gives unused space back to the file system where the engine can; whether it did.
-    #[allow(dead_code)] // Used by compaction, which lands next.
-    fn compact(&self) -> Result<bool, KvError>;
     /// The engine.
     fn engine(&self) -> Engine;
-    /// How many times writes that were not durable yet were thrown away (an engine that
-    /// reopens its files after a failed write, which it does first if one is due); 0 for
-    /// the others.
-    fn reverts(&self) -> u64 {
-        0
-    }
 }
 
 /// A keyspace's plain (non-transactional) operations.
@@ -475,21 +346,8 @@ impl Db {
     }
 
     /// The engine's own check of its files (`None`: it has none).
-    #[allow(dead_code)] // Used by `kindred storage check`, which lands next.
     pub(crate) fn verify(&self) -> Result<Option<bool>, KvError> {
         self.backend.verify()
-    }
-
-    /// How many times writes that were not durable yet were thrown away after a failed
-    /// write (the writer of a numbered log reads its head again when this changes).
-    pub(crate) fn reverts(&self) -> u64 {
-        self.backend.reverts()
-    }
-
-    /// Gives unused space back where the engine can; whether it did.
-    #[allow(dead_code)] // Used by compaction, which lands next.
-    pub(crate) fn compact(&self) -> Result<bool, KvError> {
-        self.backend.compact()
     }
 
     /// Runs `body` over transactional views of `spaces` (in that order) and commits its
@@ -669,7 +527,7 @@ impl Keyspace {
             .scan(&KeyRange::of::<&[u8], _>(..), true, 1)?
             .into_iter()
             .next()
-            .map(|(k, v)| (Value(k), Value(v))))
+            .map(|(k, v)| (Value::from(k), Value::from(v))))
     }
 
     /// Counts the entries (a full scan).
@@ -679,69 +537,6 @@ impl Keyspace {
 
     pub(crate) fn is_empty(&self) -> bool {
         !matches!(self.iter().next(), Some(Ok(_)))
-    }
-}
-
-/// Entries of a keyspace in key order (or reverse, with [`Iter::rev`] before the first
-/// `next`), read in pages so no read lock is held between pages.
-pub(crate) struct Iter {
-    ops: Arc<dyn KeyspaceOps>,
-    range: KeyRange,
-    reverse: bool,
-    page: std::vec::IntoIter<Entry>,
-    done: bool,
-    failed: bool,
-}
-
-/// Entries read at a time: enough to make paging cheap, few enough to keep memory flat.
-const PAGE: usize = 256;
-
-impl Iter {
-    fn new(ops: Arc<dyn KeyspaceOps>, range: KeyRange) -> Self {
-        let done = range.is_empty();
-        Self {
-            ops,
-            range,
-            reverse: false,
-            page: Vec::new().into_iter(),
-            done,
-            failed: false,
-        }
-    }
-
-    /// Goes from the greatest key down instead.
-    pub(crate) fn rev(mut self) -> Self {
-        self.reverse = !self.reverse;
-        self
-    }
-}
-
-impl Iterator for Iter {
-    type Item = Result<(Value, Value), KvError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some((k, v)) = self.page.next() {
-            return Some(Ok((Value(k), Value(v))));
-        }
-        if self.done || self.failed {
-            return None;
-        }
-        match self.ops.scan(&self.range, self.reverse, PAGE) {
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-            Ok(page) => {
-                if page.len() < PAGE {
-                    self.done = true;
-                }
-                if let Some((last, _)) = page.last() {
-                    self.range = self.range.after(last, self.reverse);
-                }
-                self.page = page.into_iter();
-                self.page.next().map(|(k, v)| Ok((Value(k), Value(v))))
-            }
-        }
     }
 }
 

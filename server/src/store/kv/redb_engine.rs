@@ -43,8 +43,6 @@ struct Shared {
     /// acknowledged). Done before the next operation, so writes resume by themselves once
     /// there is space.
     broken: AtomicBool,
-    /// How many times the file was opened again.
-    reverts: std::sync::atomic::AtomicU64,
     /// The last failed write found the disk full.
     full: AtomicBool,
 }
@@ -82,7 +80,6 @@ impl RedbDb {
                 db: RwLock::new(Some(db)),
                 path,
                 broken: AtomicBool::new(false),
-                reverts: std::sync::atomic::AtomicU64::new(0),
                 full: AtomicBool::new(false),
             }),
         })
@@ -201,7 +198,6 @@ impl Shared {
         };
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
-        self.reverts.fetch_add(1, Ordering::AcqRel);
         tracing::warn!(
             file = %self.path.display(),
             "the database was opened again after a failed write"
@@ -343,22 +339,6 @@ impl Backend for RedbDb {
         let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
         let db = slot.as_mut().ok_or(KvError::Closed)?;
         db.check_integrity().map(Some).map_err(kv)
-    }
-
-    fn compact(&self) -> Result<bool, KvError> {
-        let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
-        let db = slot.as_mut().ok_or(KvError::Closed)?;
-        db.compact().map_err(kv)
-    }
-
-    fn reverts(&self) -> u64 {
-        // A pending reopen happens now, so the caller reads what survived it.
-        if self.shared.broken.load(Ordering::Acquire)
-            && let Err(e) = self.shared.reopen()
-        {
-            tracing::debug!(error = %e, "the database cannot be opened again yet");
-        }
-        self.shared.reverts.load(Ordering::Acquire)
     }
 
     fn engine(&self) -> Engine {

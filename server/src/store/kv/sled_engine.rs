@@ -148,10 +148,6 @@ impl Backend for SledDb {
         Ok(None)
     }
 
-    fn compact(&self) -> Result<bool, KvError> {
-        Ok(false)
-    }
-
     fn engine(&self) -> Engine {
         Engine::Sled
     }

@@ -106,8 +106,8 @@ impl IntoResponse for AppError {
 
 /// What members read when the disk is full.
 const STORAGE_FULL: &str = "This organisation's Kindred node has run out of disk space, so \
-     nothing new can be saved right now: what you sent was not saved. Reading still works. \
-     Please try again later; the node's admin has been told.";
+     it cannot save anything new: what you sent was not saved. The node's admin has been told \
+     and needs to free some space; please try again later.";
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {

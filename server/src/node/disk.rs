@@ -32,7 +32,7 @@ impl DiskStatus {
             );
         } else if self.full {
             out.push(
-                "The disk is full: new posts, messages and sign-ins cannot be saved. Free space, then restart the node (its storage engine, sled, does not recover by itself; `kindred storage migrate --to redb` moves it to one that does). Reading still works."
+                "The disk is full: new posts, messages and sign-ins cannot be saved. Free space, then restart the node (its storage engine, sled, does not recover by itself; `kindred storage migrate --to redb` moves it to one that does). Until then reading may fail too."
                     .to_owned(),
             );
         } else if self.low {

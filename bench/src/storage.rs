@@ -20,7 +20,12 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
         "{:<6} {:>9} {:>10} {:>10} {:>14} {:>14} {:>9}",
         "engine", "posts/s", "folder MB", "B/post", "after retract", "after restart", "RSS MB"
     );
-    for engine in ["sled", "redb"] {
+    let engines: Vec<String> = match std::env::var("KINDRED_BENCH_ENGINES") {
+        Ok(list) => list.split(',').map(str::to_owned).collect(),
+        Err(_) => vec!["sled".into(), "redb".into()],
+    };
+    for engine in &engines {
+        let engine = engine.as_str();
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("node");
         let env = [("KINDRED_STORAGE__ENGINE", engine)];
@@ -84,7 +89,7 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
         trees.sort_by_key(|(_, (_, bytes))| std::cmp::Reverse(*bytes));
         let biggest: Vec<String> = trees
             .iter()
-            .take(4)
+            .take(12)
             .map(|(name, (n, bytes))| format!("{name} {n} records {:.1} MB", *bytes as f64 / 1e6))
             .collect();
         println!(

@@ -11,6 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use kindred_client::{Client, ClientError};
+use kindred_protocol::EventId;
 use kindred_protocol::api::{ErrorCode, NewPost};
 
 /// A tmpfs mounted for the test, unmounted when dropped.
@@ -146,6 +147,8 @@ async fn bad_day(engine: &str, resumes: bool) {
         }
     }
 
+    reply_form_while_full(&node.url, &session.token, &acked[0], engine).await;
+
     std::fs::remove_file(&filler).unwrap();
     if resumes {
         // No restart: the next write finds the space.
@@ -197,6 +200,63 @@ async fn bad_day(engine: &str, resumes: bool) {
         "{engine}: {} acknowledged posts kept through a full disk and a restart while full",
         acked.len()
     );
+}
+
+/// A reply sent from the web page while the disk is full: the form comes back (nothing
+/// typed is lost) with the full-disk sentence once and the status 507, not 400.
+async fn reply_form_while_full(url: &str, token: &str, post: &EventId, engine: &str) {
+    let cookie = format!("kindred_session={token}");
+    let (status, html) = raw_http(url, "GET", &format!("/posts/{post}"), &cookie, "").await;
+    if status != 200 {
+        // sled may refuse the read too; that is checked above.
+        assert_eq!(status, 507, "{engine}");
+        return;
+    }
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the thread page has a reply form")
+        .to_owned();
+    let typed = "Thank you, this helped our bid";
+    let form = format!("_csrf={csrf}&body={}", typed.replace(' ', "+"));
+    let (status, html) =
+        raw_http(url, "POST", &format!("/posts/{post}/reply"), &cookie, &form).await;
+    assert_eq!(
+        status, 507,
+        "{engine}: a full disk is not the member's mistake"
+    );
+    assert_eq!(
+        html.matches("run out of disk space").count(),
+        1,
+        "{engine}: said once"
+    );
+    assert!(
+        html.contains(typed),
+        "{engine}: what the member typed is kept"
+    );
+}
+
+/// One HTTP/1.1 request as a browser sends it (a form body when `form` is not empty);
+/// the status and the body.
+async fn raw_http(url: &str, method: &str, path: &str, cookie: &str, form: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,13 @@
 //! Reading submitted forms: the CSRF check first, then the fields; and the list of problems
 //! shown at the top of a form and next to each field.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::PageError;
 use super::session::{Viewer, check_form_token};
-use crate::error::AppError;
+use crate::error::{AppError, status_of};
 
 #[derive(Deserialize)]
 struct CsrfField {
@@ -92,17 +92,24 @@ pub(crate) struct Problem {
     pub(crate) message: String,
 }
 
-/// The problems found with a submitted form.
+/// The problems found with a submitted form, and the status to answer the redrawn form
+/// with (400, or the node's own trouble such as 507 when its disk is full).
 #[derive(Default)]
-pub(crate) struct Problems(pub(crate) Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>, Option<StatusCode>);
 
 impl Problems {
     /// Adds a problem with `field`.
     pub(crate) fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push(Problem {
-            field,
-            message: message.into(),
-        });
+        let message = message.into();
+        // A form retried against the same trouble says it once.
+        if self
+            .0
+            .iter()
+            .any(|p| p.field == field && p.message == message)
+        {
+            return;
+        }
+        self.0.push(Problem { field, message });
     }
 
     /// Adds a refusal from the node, about `field` (or the whole form when empty).
@@ -112,12 +119,24 @@ impl Problems {
         error: AppError,
     ) -> Result<(), PageError> {
         match error {
+            // The node's own trouble (a full disk, shutting down) is about the whole form,
+            // not the field, and the redrawn form answers with its status.
+            AppError::Refused { code, message } if status_of(code).is_server_error() => {
+                self.add("", message);
+                self.1 = self.1.max(Some(status_of(code)));
+                Ok(())
+            }
             AppError::Refused { message, .. } => {
                 self.add(field, message);
                 Ok(())
             }
             internal => Err(internal.into()),
         }
+    }
+
+    /// The status for the redrawn form: 400, or the node's trouble it met (507, 503).
+    pub(crate) fn status(&self) -> StatusCode {
+        self.1.unwrap_or(StatusCode::BAD_REQUEST)
     }
 
     /// Whether there are none.

@@ -152,7 +152,7 @@ pub(crate) async fn signin(
         username: form.username,
         problems,
     };
-    let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
+    let response = render_with_status(&page, &page.chrome, page.problems.status())?;
     Ok(with_cookie(response, cookie))
 }
 
@@ -317,7 +317,7 @@ pub(crate) async fn setup(
     }
     let (csrf, cookie) = form_token(&node, &headers);
     let page = setup_page(&node, csrf, form, problems);
-    let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
+    let response = render_with_status(&page, &page.chrome, page.problems.status())?;
     Ok(with_cookie(response, cookie))
 }
 
@@ -395,7 +395,7 @@ pub(crate) async fn join(
     }
     let (csrf, cookie) = form_token(&node, &headers);
     let page = join_page(&node, &code, csrf, form, problems);
-    let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
+    let response = render_with_status(&page, &page.chrome, page.problems.status())?;
     Ok(with_cookie(response.into_response(), cookie))
 }
 
@@ -460,6 +460,6 @@ pub(crate) async fn reset(
     }
     let (csrf, cookie) = form_token(&node, &headers);
     let page = reset_page(&node, &token, username, csrf, problems);
-    let response = render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)?;
+    let response = render_with_status(&page, &page.chrome, page.problems.status())?;
     Ok(with_cookie(response.into_response(), cookie))
 }

@@ -310,7 +310,7 @@ pub(crate) async fn create_topic(
     page.name = form.name;
     page.description = form.description;
     page.shared = form.shared.is_some();
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(Deserialize)]
@@ -486,7 +486,7 @@ pub(crate) async fn add_peer(
     let mut page = peers_page(&node, &viewer)?;
     page.problems = problems;
     page.token = form.token;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 fn node_id(text: &str) -> Result<kindred_protocol::NodeId, PageError> {

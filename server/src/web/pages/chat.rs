@@ -358,7 +358,7 @@ pub(crate) async fn send(
     let mut page = conversation_page(&node, &viewer, &id, None, "").await?;
     page.problems = problems;
     page.draft = form.body;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 /// One message, for the live script to add to an open conversation.
@@ -519,7 +519,7 @@ pub(crate) async fn new_group(
         .cloned()
         .collect();
     page.chosen = chosen;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(Deserialize)]
@@ -691,7 +691,7 @@ pub(crate) async fn edit_message(
         }
     }
     let page = EditMessagePage::new(&node, &viewer, id, &mid, form.body, problems);
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(askama::Template)]

@@ -336,7 +336,7 @@ pub(crate) async fn reply(
                         form.body,
                         form.content_warning,
                     )?;
-                    return render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST);
+                    return render_with_status(&page, &page.chrome, page.problems.status());
                 }
             },
             None => None,
@@ -367,7 +367,7 @@ pub(crate) async fn reply(
         form.body,
         form.content_warning,
     )?;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(Deserialize)]
@@ -504,7 +504,7 @@ pub(crate) async fn compose(
         }
     }
     let page = compose_page(&node, &viewer, &topic, form, problems);
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 fn edit_page(
@@ -600,7 +600,7 @@ pub(crate) async fn edit(
         }
     }
     let page = edit_page(&node, &viewer, &view, form, problems);
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(askama::Template)]

@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::EventId;
 use kindred_protocol::api::{
@@ -367,7 +366,7 @@ pub(crate) async fn publish_offer(
         editing: node.store().offer(&viewer.auth.member_id)?.is_some(),
         problems,
     };
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 pub(crate) async fn offer_status(
@@ -519,7 +518,7 @@ pub(crate) async fn ask(
         criteria: criteria_rows(Some(&form)),
         problems,
     };
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 pub(crate) async fn withdraw_request(
@@ -662,7 +661,7 @@ pub(crate) async fn propose(
             let found = node.suggestions(&viewer.auth, Some(&request.id), 5).await?;
             let mut page = suggestions_page(&node, &viewer, &request, &found);
             page.problems.add("", message);
-            render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+            render_with_status(&page, &page.chrome, page.problems.status())
         }
         Err(e) => Err(e.into()),
     }

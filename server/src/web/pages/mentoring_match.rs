@@ -5,7 +5,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::EventId;
 use kindred_protocol::api::{AnswerProposal, NewCheckIn};
@@ -42,7 +41,7 @@ async fn match_problem(
     let m = node.get_match(&viewer.auth, id).await?;
     let mut page = match_page(node, viewer, m);
     page.problems.refused(field, error)?;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 /// After an action on a match: back to the match page with a notice, or the page again

@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::Timestamp;
 use kindred_protocol::api::{ChangePassword, ErrorCode, MemberView, UpdateMe};
@@ -147,7 +146,7 @@ pub(crate) async fn profile(
     page.display_name = form.display_name;
     page.happy_to_talk_about = form.happy_to_talk_about;
     page.time_zone = form.time_zone;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 #[derive(Deserialize)]
@@ -189,7 +188,7 @@ pub(crate) async fn password(
     }
     let mut page = settings_page(&node, &viewer)?;
     page.password_problems = problems;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 pub(crate) async fn sign_out_device(

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorCode};
 use serde::Deserialize;
@@ -219,7 +219,7 @@ pub(crate) async fn delete_own(
     let mut page = delete_page(&node, &viewer, None);
     page.problems = problems;
     page.confirm = form.confirm;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 /// The page after one's own deletion; the browser's session cookie is cleared.
@@ -292,7 +292,7 @@ pub(crate) async fn delete_member(
     let mut page = delete_page(&node, &viewer, Some(username));
     page.problems = problems;
     page.confirm = form.confirm;
-    render_with_status(&page, &page.chrome, StatusCode::BAD_REQUEST)
+    render_with_status(&page, &page.chrome, page.problems.status())
 }
 
 /// The admin's pages about a member: only for admins, only for a member of this node

@@ -110,6 +110,7 @@ async fn try_one(engine: &str, how: Damage) -> Outcome {
     let (data, token, ids) = filled(dir.path(), engine).await;
     let file = files(&data.join("db")).into_iter().next().unwrap();
     damage(&file, how);
+    let damaged = std::fs::read(&file).unwrap();
     let node = match support::try_start_on(&data, "localhost", "127.0.0.1:0", engine) {
         Ok(node) => node,
         Err(said) => {
@@ -117,6 +118,18 @@ async fn try_one(engine: &str, how: Damage) -> Outcome {
                 said.contains("kindred storage check"),
                 "{engine} {how:?}: a refused start names the check: {said}"
             );
+            let (code, said) = check(&data);
+            assert_eq!(code, 1, "{engine} {how:?}: {said}");
+            if engine == "redb" {
+                // A refused start or check never loses the file as it was: untouched, or
+                // kept beside it from a recovery that failed.
+                let copy = file.with_file_name("kindred.redb.before-recovery");
+                assert!(
+                    std::fs::read(&file).unwrap() == damaged
+                        || std::fs::read(&copy).ok().as_ref() == Some(&damaged),
+                    "{engine} {how:?}: the damaged file was changed and not kept"
+                );
+            }
             return Outcome::Refused;
         }
     };

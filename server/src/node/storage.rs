@@ -71,28 +71,30 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
         });
     }
     there(data_dir)?;
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Store::open_as_is(&data_dir.join("db"))
-    }));
-    let store = match opened {
-        Ok(Ok(store)) => store,
-        Ok(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
+    let db = data_dir.join("db");
+    let limit = time_limit(&db);
+    let store = match within(limit, move || Store::open_as_is(&db)) {
+        Finished::Done(Ok(store)) => store,
+        Finished::Done(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
             return Err(e.into());
         }
-        Ok(Err(e)) => return Ok(cannot_open(&e.to_string())),
-        Err(_) => {
+        Finished::Done(Err(e)) => return Ok(cannot_open(&e.to_string())),
+        Finished::Failed => {
             return Ok(cannot_open(
                 "the storage engine failed while reading the files",
             ));
         }
+        Finished::Stuck => return Ok(stuck(limit)),
     };
-    let report = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.check())) {
-        Ok(report) => report?,
-        Err(_) => {
+    let checking = store.clone();
+    let report = match within(limit, move || checking.check()) {
+        Finished::Done(report) => report?,
+        Finished::Failed => {
             return Ok(cannot_open(
                 "the storage engine failed while reading the files (they are damaged)",
             ));
         }
+        Finished::Stuck => return Ok(stuck(limit)),
     };
     let mut lines = summary(&report);
     let (healthy, repairable) = (report.is_healthy(), report.repairable());
@@ -116,6 +118,54 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
         repairable,
         repaired,
     })
+}
+
+/// How a piece of work given a time limit ended.
+enum Finished<T> {
+    Done(T),
+    /// It panicked (sled on damaged files).
+    Failed,
+    /// It was still running at the limit (redb on some damaged files loops).
+    Stuck,
+}
+
+/// Runs `work` on its own thread and waits at most `limit` for it: a storage engine reading
+/// damaged files can panic or loop, and a tool must still answer. A stuck thread is left
+/// behind; the command exits soon after.
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Finished<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("storage-check".into())
+        .spawn(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+    if spawned.is_err() {
+        return Finished::Failed;
+    }
+    match rx.recv_timeout(limit) {
+        Ok(Ok(done)) => Finished::Done(done),
+        Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Finished::Failed,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Finished::Stuck,
+    }
+}
+
+/// Time a healthy database of this size needs at most to be opened, checked or copied,
+/// with a wide margin (measured: about 1.2 s per GB for redb's checksum check, and some
+/// 20,000 events a second for signatures): 5 minutes, plus 2 minutes per GB.
+fn time_limit(db: &Path) -> std::time::Duration {
+    let gb = folder_bytes(db) / 1_000_000_000;
+    std::time::Duration::from_secs(300 + 120 * gb)
+}
+
+/// The summary for a check that did not finish in time.
+fn stuck(limit: std::time::Duration) -> CheckSummary {
+    cannot_open(&format!(
+        "the storage engine was still reading after {} minutes, far longer than a healthy database of this size needs: its files are most likely damaged. Restore the latest backup (kindred restore)",
+        limit.as_secs() / 60
+    ))
 }
 
 /// The summary for a database that does not even open.
@@ -173,15 +223,16 @@ pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, Nod
         std::fs::remove_dir_all(&fresh).map_err(|e| io(&fresh, e))?;
     }
     let bytes_before = store.size_on_disk()?;
-    let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::store::copy_into(&store, &fresh, to)?;
-        let copy = Store::open_as_is(&fresh)?;
-        let difference = store.first_difference(&copy)?;
+    let (source, target) = (store.clone(), fresh.clone());
+    let copied = within(time_limit(&db), move || {
+        crate::store::copy_into(&source, &target, to)?;
+        let copy = Store::open_as_is(&target)?;
+        let difference = source.first_difference(&copy)?;
         Ok::<_, StoreError>((copy, difference))
-    }));
+    });
     let (copy, difference) = match copied {
-        Ok(result) => result?,
-        Err(_) => {
+        Finished::Done(result) => result?,
+        Finished::Failed | Finished::Stuck => {
             let _ = std::fs::remove_dir_all(&fresh);
             return Err(NodeError::Migration(
                 "the database cannot be read to the end (its files are damaged); nothing was changed. See `kindred storage check`".into(),

@@ -121,11 +121,73 @@ fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> 
     Ok(())
 }
 
+/// Opens (or creates) the file. An existing file is first opened read-only, which writes
+/// nothing: a damaged one is refused as it is, so nothing here can make it worse. A file
+/// that was not closed cleanly (the node was killed, or the file was cut short) needs
+/// redb's recovery, which rewrites its header and allocation state; a copy is kept beside
+/// it until the recovery has succeeded ([`RECOVERY_COPY`]), when there is room for one.
 fn open_file(path: &Path) -> Result<redb::Database, KvError> {
-    redb::Database::builder()
-        .set_cache_size(CACHE_BYTES)
-        .create(path)
-        .map_err(kv)
+    let mut builder = redb::Database::builder();
+    builder.set_cache_size(CACHE_BYTES);
+    let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if !existing {
+        return builder.create(path).map_err(kv);
+    }
+    match builder.open_read_only(path) {
+        Ok(clean) => drop(clean),
+        Err(redb::DatabaseError::RepairAborted) => return recover(&builder, path),
+        Err(e) => return Err(kv(e)),
+    }
+    builder.create(path).map_err(kv)
+}
+
+/// Beside the database file while redb recovers it: the file as it was.
+pub(crate) const RECOVERY_COPY: &str = "kindred.redb.before-recovery";
+
+fn recover(builder: &redb::Builder, path: &Path) -> Result<redb::Database, KvError> {
+    let copy = path.with_file_name(RECOVERY_COPY);
+    let size = std::fs::metadata(path).map_err(KvError::from_io)?.len();
+    let room = path
+        .parent()
+        .and_then(free_bytes)
+        .is_some_and(|free| free > size.saturating_add(REOPEN_ROOM));
+    // A copy left by an earlier recovery that failed is the older file: never replaced.
+    let kept = copy.exists() || (room && keep_copy(path, &copy).is_ok());
+    if !kept {
+        tracing::warn!(
+            path = %path.display(),
+            "the database file was not closed cleanly and there is no room for a copy: recovering it in place"
+        );
+    }
+    match builder.create(path) {
+        Ok(db) => {
+            if kept {
+                let _ = std::fs::remove_file(&copy);
+            }
+            tracing::info!(path = %path.display(), "recovered the database file after an unclean stop");
+            Ok(db)
+        }
+        Err(e) => {
+            let e = kv(e);
+            if kept {
+                tracing::error!(copy = %copy.display(), error = %e, "recovery failed; the file as it was before is kept");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Bytes free for this user on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    rustix::fs::statvfs(dir)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+/// Copies `path` to `copy` and makes the copy durable.
+fn keep_copy(path: &Path, copy: &Path) -> std::io::Result<()> {
+    std::fs::copy(path, copy)?;
+    std::fs::File::open(copy)?.sync_all()
 }
 
 /// The open database, for the length of one operation.
@@ -170,10 +232,7 @@ impl Shared {
 
     /// Free bytes on the file's disk (none when the system cannot say).
     fn free_bytes(&self) -> Option<u64> {
-        let dir = self.path.parent()?;
-        rustix::fs::statvfs(dir)
-            .ok()
-            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+        free_bytes(self.path.parent()?)
     }
 
     fn reopen(&self) -> Result<(), KvError> {

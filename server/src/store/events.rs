@@ -174,14 +174,32 @@ impl<'a> Reader<'a> {
         self.take().map(u64::from_be_bytes)
     }
 
-    pub(super) fn u32(&mut self) -> Result<u32, BadRecord> {
-        self.take().map(u32::from_be_bytes)
+    /// An unsigned LEB128 varint (7 bits a byte, low bits first), at most 10 bytes.
+    pub(super) fn varint(&mut self) -> Result<u64, BadRecord> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let [byte] = self.take::<1>()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(BadRecord)
     }
 
     /// Whether everything has been read.
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Appends `value` as an unsigned LEB128 varint (read back by [`Reader::varint`]).
+pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 /// One `events` value: `id ‖ meta length ‖ meta ‖ signed bytes`.
@@ -285,6 +303,16 @@ impl Store {
         match self.trees().event_ids.get(id.as_bytes())? {
             None => Ok(None),
             Some(v) => decode_u64("event_ids", &v).map(Some),
+        }
+    }
+
+    /// The id of the event stored with arrival number `local_seq` (without decoding it).
+    pub(crate) fn id_at(&self, local_seq: u64) -> Result<Option<EventId>, StoreError> {
+        match self.trees().events.get(local_seq.to_be_bytes())? {
+            None => Ok(None),
+            Some(record) => RecordParts::split(&record)
+                .map(|parts| Some(parts.id))
+                .map_err(corrupt),
         }
     }
 

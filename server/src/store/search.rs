@@ -1,26 +1,32 @@
 //! The search index, kept by the indexer thread a moment behind the event log:
 //!
-//! - `search_postings`: term (u8 len ‖ text) ‖ segment (u64 BE) → the entries of that
-//!   term written by one indexing batch, each entry id (32) ‖ term frequency (u32 BE) ‖
-//!   entry length (u32 BE), so ranking needs no second read. A batch writes one value per
-//!   distinct term rather than one per term and entry: common words share one write.
+//! - `search_postings`: term (u8 len ‖ text) ‖ segment (u64 BE) → the postings of that
+//!   term written by one indexing batch, in ascending order of the entry's arrival number,
+//!   each as three LEB128 varints: the arrival number's distance from the previous posting's
+//!   (the first: the number itself), the term's frequency in the entry, and the entry's
+//!   length; ranking needs no second read, and a posting takes 3 to 6 bytes. A batch writes
+//!   one value per distinct term rather than one per term and entry: common words share
+//!   one write.
 //! - `search_docs`: the entry's (original's) local seq (u64 BE) → [`SearchDoc`] in binary:
-//!   segment (u64 BE) ‖ length (u32 BE) ‖ per term: u8 length ‖ text ‖ frequency (u32 BE),
+//!   segment (varint) ‖ length (varint) ‖ per term: u8 length ‖ text ‖ frequency (varint),
 //!   so an edit or retraction can remove exactly what was indexed. Keyed by arrival so new
-//!   entries are appended (cheap in sled) rather than written at random ids.
+//!   entries are appended rather than written at random ids.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
-//!   (u64 BE, sum of document lengths for BM25).
+//!   (u64 BE, sum of document lengths for BM25), `docs` (u64 BE, entries indexed).
+//!
+//! Postings name entries by arrival number, not by id (8 bytes or fewer against 32): a
+//! search maps only the entries it shows back to ids ([`Store::id_at`]).
 //!
 //! Everything here is derived from the event log and rebuilt from the watermark after a
-//! crash (or from scratch when the layout changes, see `meta`); index writes are
-//! idempotent.
+//! crash (or from scratch when the layout changes: the pipeline id in `node::search`
+//! names the layout too); index writes are idempotent.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::kv::{TransactionError, TxKeyspace};
 use kindred_protocol::EventId;
 
-use super::events::{BadRecord, Reader};
+use super::events::{BadRecord, Reader, put_varint};
 use super::keys::text_prefix;
 use super::origin_log::decode_u64;
 use super::{Store, StoreError};
@@ -33,8 +39,9 @@ const DOC_COUNT: &[u8] = b"docs";
 const ANALYZER: &[u8] = b"analyzer";
 /// Postings read per query term at most, so a very common word cannot make a search slow.
 const MAX_POSTINGS_PER_TERM: usize = 50_000;
-/// Bytes of one posting: id, term frequency, entry length.
-const ENTRY: usize = 40;
+
+/// One posting: the entry's arrival number, the term's frequency in it, its length.
+pub(crate) type Posting = (u64, u32, u32);
 
 /// What the index holds for one entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,15 +56,15 @@ pub(crate) struct SearchDoc {
 
 impl SearchDoc {
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(12 + self.terms.len() * 12);
-        out.extend_from_slice(&self.segment.to_be_bytes());
-        out.extend_from_slice(&self.len.to_be_bytes());
+        let mut out = Vec::with_capacity(8 + self.terms.len() * 10);
+        put_varint(&mut out, self.segment);
+        put_varint(&mut out, u64::from(self.len));
         for (term, tf) in &self.terms {
             // The tokenizer keeps terms to 40 bytes; a longer one is cut, never misread.
             let bytes = &term.as_bytes()[..term.len().min(255)];
             out.push(bytes.len() as u8);
             out.extend_from_slice(bytes);
-            out.extend_from_slice(&tf.to_be_bytes());
+            put_varint(&mut out, u64::from(*tf));
         }
         out
     }
@@ -68,14 +75,15 @@ impl SearchDoc {
 
     fn read(r: &mut Reader<'_>) -> Result<Self, BadRecord> {
         let mut doc = SearchDoc {
-            segment: r.u64()?,
-            len: r.u32()?,
+            segment: r.varint()?,
+            len: u32::try_from(r.varint()?).map_err(|_| BadRecord)?,
             terms: BTreeMap::new(),
         };
         while !r.is_empty() {
             let [n] = r.take::<1>()?;
             let term = std::str::from_utf8(r.slice(usize::from(n))?).map_err(|_| BadRecord)?;
-            doc.terms.insert(term.to_owned(), r.u32()?);
+            let tf = u32::try_from(r.varint()?).map_err(|_| BadRecord)?;
+            doc.terms.insert(term.to_owned(), tf);
         }
         Ok(doc)
     }
@@ -86,7 +94,7 @@ impl SearchDoc {
 pub(crate) struct IndexedEntry {
     /// The original post or reply (what search results point to).
     pub(crate) id: EventId,
-    /// Its arrival number, the `search_docs` key.
+    /// Its arrival number, the `search_docs` key and what postings name.
     pub(crate) local_seq: u64,
 }
 
@@ -105,36 +113,52 @@ fn posting_key(term: &str, segment: u64) -> Vec<u8> {
     key
 }
 
-fn entry(id: &EventId, tf: u32, len: u32) -> [u8; ENTRY] {
-    let mut out = [0u8; ENTRY];
-    out[..32].copy_from_slice(id.as_bytes());
-    out[32..36].copy_from_slice(&tf.to_be_bytes());
-    out[36..].copy_from_slice(&len.to_be_bytes());
+/// One posting list's bytes, sorted by arrival number (the list is sorted in place).
+fn encode_postings(list: &mut [Posting]) -> Vec<u8> {
+    list.sort_unstable_by_key(|p| p.0);
+    let mut out = Vec::with_capacity(list.len() * 4);
+    let mut previous = 0;
+    for &(seq, tf, len) in list.iter() {
+        put_varint(&mut out, seq - previous);
+        put_varint(&mut out, u64::from(tf));
+        put_varint(&mut out, u64::from(len));
+        previous = seq;
+    }
     out
 }
 
-/// The entries of a posting value without `id`'s.
-fn without(entries: &[u8], id: &EventId) -> Vec<u8> {
-    entries
-        .chunks(ENTRY)
-        .filter(|e| e.get(..32) != Some(id.as_bytes().as_slice()))
-        .flatten()
-        .copied()
-        .collect()
+/// Reads one posting list's bytes, appending at most `room` postings to `out`.
+fn decode_postings(bytes: &[u8], out: &mut Vec<Posting>, room: usize) -> Result<(), BadRecord> {
+    let mut r = Reader(bytes);
+    let mut seq = 0u64;
+    let mut taken = 0;
+    while !r.is_empty() && taken < room {
+        seq = seq.checked_add(r.varint()?).ok_or(BadRecord)?;
+        let tf = u32::try_from(r.varint()?).map_err(|_| BadRecord)?;
+        let len = u32::try_from(r.varint()?).map_err(|_| BadRecord)?;
+        out.push((seq, tf, len));
+        taken += 1;
+    }
+    Ok(())
+}
+
+/// A posting list's bytes without the entry `seq`.
+fn without(entries: &[u8], seq: u64) -> Result<Vec<u8>, BadRecord> {
+    let mut list = Vec::new();
+    decode_postings(entries, &mut list, usize::MAX)?;
+    list.retain(|p| p.0 != seq);
+    Ok(encode_postings(&mut list))
 }
 
 type TxError = super::kv::TxError<StoreError>;
 
 /// Removes an indexed entry's postings from its segment.
-fn remove_postings(
-    postings: &TxKeyspace<'_>,
-    id: &EventId,
-    doc: &SearchDoc,
-) -> Result<(), TxError> {
+fn remove_postings(postings: &TxKeyspace<'_>, seq: u64, doc: &SearchDoc) -> Result<(), TxError> {
     for term in doc.terms.keys() {
         let key = posting_key(term, doc.segment);
         if let Some(entries) = postings.get(&key)? {
-            let rest = without(&entries, id);
+            let rest = without(&entries, seq)
+                .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
             if rest.is_empty() {
                 postings.remove(key)?;
             } else {
@@ -190,27 +214,27 @@ impl Store {
                     Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
                 };
                 // This batch's segment, by term, and the entries it indexes.
-                let mut segment: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+                let mut segment: BTreeMap<&str, Vec<Posting>> = BTreeMap::new();
                 let mut indexed: HashMap<IndexedEntry, &SearchDoc> = HashMap::new();
                 for op in ops {
                     let e = match op {
                         IndexOp::Put(e, _) | IndexOp::Remove(e) => *e,
                     };
-                    let (id, key) = (&e.id, e.local_seq.to_be_bytes());
+                    let (seq, key) = (e.local_seq, e.local_seq.to_be_bytes());
                     if let Some(earlier) = indexed.remove(&e) {
                         // Indexed earlier in this batch: take it out of the new segment.
                         total = total.saturating_sub(u64::from(earlier.len));
                         count = count.saturating_sub(1);
                         for term in earlier.terms.keys() {
-                            if let Some(entries) = segment.get_mut(term.as_str()) {
-                                *entries = without(entries, id);
+                            if let Some(list) = segment.get_mut(term.as_str()) {
+                                list.retain(|p| p.0 != seq);
                             }
                         }
                     } else if let Some(old) = docs.get(key)? {
                         let old = SearchDoc::decode(&old).map_err(abort)?;
                         total = total.saturating_sub(u64::from(old.len));
                         count = count.saturating_sub(1);
-                        remove_postings(postings, id, &old)?;
+                        remove_postings(postings, seq, &old)?;
                     }
                     if let IndexOp::Remove(_) = op {
                         docs.remove(key)?;
@@ -220,16 +244,16 @@ impl Store {
                             segment
                                 .entry(term.as_str())
                                 .or_default()
-                                .extend_from_slice(&entry(id, *tf, doc.len));
+                                .push((seq, *tf, doc.len));
                         }
                         total += u64::from(doc.len);
                         count += 1;
                         indexed.insert(e, doc);
                     }
                 }
-                for (term, entries) in segment {
-                    if !entries.is_empty() {
-                        postings.insert(posting_key(term, up_to), entries)?;
+                for (term, mut list) in segment {
+                    if !list.is_empty() {
+                        postings.insert(posting_key(term, up_to), encode_postings(&mut list))?;
                     }
                 }
                 for (e, doc) in indexed {
@@ -265,26 +289,17 @@ impl Store {
         Ok((docs, total))
     }
 
-    /// Entries containing `term`, with the term's frequency in each and the entry's length.
-    pub(crate) fn postings(&self, term: &str) -> Result<Vec<(EventId, u32, u32)>, StoreError> {
+    /// Entries containing `term` (by arrival number), with the term's frequency in each and
+    /// the entry's length; at most [`MAX_POSTINGS_PER_TERM`], oldest batches first.
+    pub(crate) fn postings(&self, term: &str) -> Result<Vec<Posting>, StoreError> {
         let mut out = Vec::new();
         for item in self.trees().search_postings.scan_prefix(text_prefix(term)) {
             let (_, entries) = item?;
-            if entries.len() % ENTRY != 0 {
-                return Err(StoreError::corrupt(
-                    "search_postings",
-                    std::io::Error::other("a posting list of the wrong length"),
-                ));
-            }
-            for e in entries.chunks_exact(ENTRY) {
-                if out.len() >= MAX_POSTINGS_PER_TERM {
-                    return Ok(out);
-                }
-                let mut id = [0u8; 32];
-                id.copy_from_slice(&e[..32]);
-                let tf = u32::from_be_bytes([e[32], e[33], e[34], e[35]]);
-                let len = u32::from_be_bytes([e[36], e[37], e[38], e[39]]);
-                out.push((EventId::from_bytes(id), tf, len));
+            let room = MAX_POSTINGS_PER_TERM - out.len();
+            decode_postings(&entries, &mut out, room)
+                .map_err(|e| StoreError::corrupt("search_postings", e))?;
+            if out.len() >= MAX_POSTINGS_PER_TERM {
+                break;
             }
         }
         Ok(out)
@@ -329,15 +344,49 @@ mod tests {
         assert!(SearchDoc::decode(&damaged).is_err());
     }
 
-    fn ids(store: &Store, term: &str) -> Vec<EventId> {
-        let mut ids: Vec<EventId> = store
+    fn ids(store: &Store, term: &str) -> Vec<u64> {
+        let mut ids: Vec<u64> = store
             .postings(term)
             .unwrap()
             .into_iter()
-            .map(|(id, _, _)| id)
+            .map(|(seq, _, _)| seq)
             .collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn posting_lists_survive_their_binary_form_in_any_order() {
+        let mut list = vec![
+            (300, 1, 40),
+            (7, 2, 1),
+            (u64::MAX, u32::MAX, u32::MAX),
+            (8, 1, 200),
+        ];
+        let bytes = encode_postings(&mut list);
+        let mut back = Vec::new();
+        decode_postings(&bytes, &mut back, usize::MAX).unwrap();
+        assert_eq!(
+            back,
+            [
+                (7, 2, 1),
+                (8, 1, 200),
+                (300, 1, 40),
+                (u64::MAX, u32::MAX, u32::MAX)
+            ]
+        );
+        // Small numbers take a byte each: a posting of a nearby entry is 3 bytes.
+        assert_eq!(encode_postings(&mut [(5, 1, 90), (6, 1, 100)]).len(), 6);
+        let mut some = Vec::new();
+        decode_postings(&bytes, &mut some, 2).unwrap();
+        assert_eq!(some.len(), 2, "stops at the room given");
+        assert!(
+            without(&bytes, 8).unwrap().len() < bytes.len(),
+            "an entry can be taken out"
+        );
+        // A list cut short, or a varint running past 10 bytes, is damage.
+        assert!(decode_postings(&bytes[..bytes.len() - 1], &mut Vec::new(), usize::MAX).is_err());
+        assert!(decode_postings(&[0xff; 11], &mut Vec::new(), usize::MAX).is_err());
     }
 
     #[test]
@@ -355,17 +404,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(store.trees().search_postings.len(), 2, "one list per term");
-        assert_eq!(ids(&store, "grant"), [a.id, b.id]);
-        assert_eq!(store.postings("grant").unwrap()[0], (a.id, 2, 3));
+        assert_eq!(ids(&store, "grant"), [a.local_seq, b.local_seq]);
+        assert_eq!(store.postings("grant").unwrap()[0], (a.local_seq, 2, 3));
         assert_eq!(store.index_stats().unwrap(), (2, 4));
 
         // An edit in a later batch moves the entry; a retraction removes it.
         store
             .apply_index(&[IndexOp::Put(a, doc(&[("lottery", 1)]))], 20)
             .unwrap();
-        assert_eq!(ids(&store, "grant"), [b.id]);
+        assert_eq!(ids(&store, "grant"), [b.local_seq]);
         assert!(ids(&store, "bid").is_empty());
-        assert_eq!(ids(&store, "lottery"), [a.id]);
+        assert_eq!(ids(&store, "lottery"), [a.local_seq]);
         store.apply_index(&[IndexOp::Remove(b)], 30).unwrap();
         assert!(ids(&store, "grant").is_empty());
         assert_eq!(store.index_stats().unwrap(), (1, 1));
@@ -387,7 +436,7 @@ mod tests {
             )
             .unwrap();
         assert!(ids(&store, "first").is_empty());
-        assert_eq!(ids(&store, "second"), [a.id]);
+        assert_eq!(ids(&store, "second"), [a.local_seq]);
         assert_eq!(store.index_stats().unwrap(), (1, 1));
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use kindred_protocol::MemberId;
 use kindred_protocol::api::{ErrorCode, SearchHit};
-use kindred_protocol::{EventId, MemberId};
 
 use super::{Analyzer, Wake};
 use crate::error::AppError;
@@ -98,13 +98,13 @@ fn boost(
     factor
 }
 
-/// BM25 scores of the entries matching `terms`. Rarer terms say most about what was
+/// BM25 scores of the entries (by arrival number) matching `terms`. Rarer terms say most about what was
 /// meant, so they are scored first; if `deadline` passes, the scores so far are used.
 fn score(
     store: &Store,
     terms: &[String],
     deadline: Instant,
-) -> Result<(Vec<(EventId, f32)>, bool), StoreError> {
+) -> Result<(Vec<(u64, f32)>, bool), StoreError> {
     let (docs, total_len) = store.index_stats()?;
     let n = docs.max(1) as f32;
     let avg_len = (total_len as f32 / n).max(1.0);
@@ -117,22 +117,22 @@ fn score(
         lists.push(store.postings(term)?);
     }
     lists.sort_by_key(Vec::len);
-    let mut scores: HashMap<EventId, f32> = HashMap::new();
+    let mut scores: HashMap<u64, f32> = HashMap::new();
     let mut cut_short = false;
     'terms: for postings in lists {
         let df = postings.len() as f32;
         let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-        for (i, (id, tf, len)) in postings.into_iter().enumerate() {
+        for (i, (seq, tf, len)) in postings.into_iter().enumerate() {
             if i % BUDGET_CHECK_EVERY == 0 && Instant::now() >= deadline {
                 cut_short = true;
                 break 'terms;
             }
             let tf = tf as f32;
             let norm = k1 * (1.0 - b + b * len as f32 / avg_len);
-            *scores.entry(id).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
+            *scores.entry(seq).or_default() += idf * tf * (k1 + 1.0) / (tf + norm);
         }
     }
-    let mut ranked: Vec<(EventId, f32)> = scores.into_iter().collect();
+    let mut ranked: Vec<(u64, f32)> = scores.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok((ranked, cut_short))
 }
@@ -195,10 +195,14 @@ impl Node {
             let mut hits = Vec::new();
             // Re-rank a few more than are shown: enough for a phrase or title match from
             // lower down to come up, few enough to stay cheap.
-            for (id, score) in ranked {
+            for (seq, score) in ranked {
                 if hits.len() >= (limit * 4).max(RERANK_AT_LEAST) {
                     break;
                 }
+                // Postings name entries by arrival; only those shown are looked up.
+                let Some(id) = node.store().id_at(seq)? else {
+                    continue;
+                };
                 if let Some(post) = node.post_view(&id, Some(&viewer))? {
                     let score = score * boost(&analyzer, &phrase, &terms, &post);
                     hits.push(SearchHit { score, post });

@@ -4,7 +4,9 @@
 //!
 //! Keys: `scope (32) ‖ key`, the scope being a hash of the caller's credential, so two
 //! members' keys never meet. Values (answers only): `at (8) ‖ fingerprint (32) ‖
-//! status (2) ‖ body`.
+//! status (2) ‖ body`; when the status has its top bit ([`DEFLATED`]) set, the body is
+//! raw DEFLATE (RFC 1951): an answer is mostly JSON text and shrinks to about a third,
+//! and an hour of answers is a large share of a busy node's new data.
 
 use super::{Store, StoreError};
 
@@ -35,13 +37,56 @@ pub(crate) enum Claim {
     },
 }
 
+/// Set on the stored status when the body is deflated (HTTP statuses stop at 599).
+const DEFLATED: u16 = 0x8000;
+
+/// Bodies shorter than this are kept as they are: deflating them gains nothing.
+const DEFLATE_FROM: usize = 128;
+
 fn encode(at: u64, fingerprint: &[u8; 32], status: u16, body: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(42 + body.len());
     v.extend_from_slice(&at.to_be_bytes());
     v.extend_from_slice(fingerprint);
-    v.extend_from_slice(&status.to_be_bytes());
-    v.extend_from_slice(body);
+    match deflate(body) {
+        Some(small) if body.len() >= DEFLATE_FROM && small.len() < body.len() => {
+            v.extend_from_slice(&(status | DEFLATED).to_be_bytes());
+            v.extend_from_slice(&small);
+        }
+        _ => {
+            v.extend_from_slice(&status.to_be_bytes());
+            v.extend_from_slice(body);
+        }
+    }
     v
+}
+
+fn deflate(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(body.len() / 2),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
+}
+
+/// Inflates a stored body, refusing one that would grow past the API's largest answer
+/// (a damaged record must not exhaust memory).
+fn inflate(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    const MOST: u64 = 16 * 1024 * 1024;
+    let mut out = Vec::with_capacity(stored.len() * 3);
+    flate2::read::DeflateDecoder::new(stored)
+        .take(MOST + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::corrupt("idempotency", e))?;
+    if out.len() as u64 > MOST {
+        return Err(StoreError::corrupt(
+            "idempotency",
+            std::io::Error::other("an answer that inflates past 16 MiB"),
+        ));
+    }
+    Ok(out)
 }
 
 struct Record<'a> {
@@ -154,10 +199,15 @@ impl Store {
         if let Some(v) = answered {
             let r = decode(&v)?;
             if now.saturating_sub(r.at) < KEEP_MS {
+                let body = if r.status & DEFLATED != 0 {
+                    inflate(r.body)?
+                } else {
+                    r.body.to_vec()
+                };
                 return Ok(Claim::Answered {
                     fingerprint: r.fingerprint,
-                    status: r.status,
-                    body: r.body.to_vec(),
+                    status: r.status & !DEFLATED,
+                    body,
                 });
             }
         }
@@ -250,6 +300,44 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_answers_are_kept_deflated_and_replayed_whole_after_a_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fp = [3; 32];
+        let body = format!(
+            "{{\"items\":[{}]}}",
+            "{\"title\":\"Funding ideas\"},".repeat(40)
+        );
+        let stored = encode(5, &fp, 201, body.as_bytes());
+        assert!(stored.len() < body.len() / 2, "{} bytes", stored.len());
+        // Short answers are kept as they are.
+        assert_eq!(encode(5, &fp, 409, b"{}").len(), 44);
+        {
+            let store = Store::open(dir.path()).expect("open");
+            assert_eq!(
+                store.idempotent_claim(b"k", &fp, 1).expect("claim"),
+                Claim::New
+            );
+            store
+                .idempotent_done(b"k", &fp, 2, 201, body.as_bytes())
+                .expect("done");
+        }
+        let store = Store::open(dir.path()).expect("open again");
+        assert_eq!(
+            store.idempotent_claim(b"k", &fp, 3).expect("claim"),
+            Claim::Answered {
+                fingerprint: fp,
+                status: 201,
+                body: body.into_bytes()
+            }
+        );
+        // A damaged deflated body is damage, not a crash or a wrong answer.
+        let mut damaged = stored.clone();
+        damaged.truncate(50);
+        let r = decode(&damaged).expect("header");
+        assert!(inflate(r.body).is_err());
+    }
 
     #[test]
     fn a_key_is_claimed_once_answered_then_replayed_and_freed_after_a_day() {

@@ -190,7 +190,11 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
         .await
         .unwrap();
     pair(&admin_b, &admin_d).await;
-    eventually(30, || async { admin_d.thread(&later.id).await.ok() }).await;
+    eventually(30, || async {
+        admin_d.thread(&later.id).await.ok()?;
+        admin_d.thread(&bobs.id).await.ok()
+    })
+    .await;
     assert!(admin_d.thread(&hers.id).await.is_err());
     assert!(admin_d.thread(&bobs.id).await.unwrap().replies.is_empty());
 

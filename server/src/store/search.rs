@@ -7,10 +7,12 @@
 //!   length; ranking needs no second read, and a posting takes 3 to 6 bytes. A batch writes
 //!   one value per distinct term rather than one per term and entry: common words share
 //!   one write.
-//! - `search_docs`: the entry's (original's) local seq (u64 BE) → [`SearchDoc`] in binary:
-//!   segment (varint) ‖ length (varint) ‖ per term: u8 length ‖ text ‖ frequency (varint),
-//!   so an edit or retraction can remove exactly what was indexed. Keyed by arrival so new
-//!   entries are appended rather than written at random ids.
+//! - `search_docs`: the entry's (original's) local seq (u64 BE) → [`IndexedDoc`] as three
+//!   varints: segment ‖ length ‖ the local seq of the version whose words were indexed.
+//!   An edit or retraction removes exactly what was indexed by reading that version again
+//!   through the same text pipeline (its signed bytes stay in the log), so the terms are
+//!   not stored twice. Keyed by arrival so new entries are appended rather than written at
+//!   random ids.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
 //!   (u64 BE, sum of document lengths for BM25), `docs` (u64 BE, entries indexed).
 //!
@@ -43,49 +45,49 @@ const MAX_POSTINGS_PER_TERM: usize = 50_000;
 /// One posting: the entry's arrival number, the term's frequency in it, its length.
 pub(crate) type Posting = (u64, u32, u32);
 
-/// What the index holds for one entry.
+/// The words of one version of an entry, as the text pipeline found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SearchDoc {
     /// Number of indexed tokens (title and tags count twice).
     pub(crate) len: u32,
     /// Distinct terms with their frequencies.
     pub(crate) terms: BTreeMap<String, u32>,
-    /// The indexing batch whose postings hold this entry (set when stored).
-    pub(crate) segment: u64,
 }
 
-impl SearchDoc {
+/// What `search_docs` holds for an indexed entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IndexedDoc {
+    /// The indexing batch whose postings hold the entry.
+    pub(crate) segment: u64,
+    /// Its number of indexed tokens.
+    pub(crate) len: u32,
+    /// The local seq of the version whose words were indexed.
+    pub(crate) version: u64,
+}
+
+impl IndexedDoc {
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + self.terms.len() * 10);
+        let mut out = Vec::with_capacity(16);
         put_varint(&mut out, self.segment);
         put_varint(&mut out, u64::from(self.len));
-        for (term, tf) in &self.terms {
-            // The tokenizer keeps terms to 40 bytes; a longer one is cut, never misread.
-            let bytes = &term.as_bytes()[..term.len().min(255)];
-            out.push(bytes.len() as u8);
-            out.extend_from_slice(bytes);
-            put_varint(&mut out, u64::from(*tf));
-        }
+        put_varint(&mut out, self.version);
         out
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        Self::read(&mut Reader(bytes)).map_err(|e| StoreError::corrupt("search_docs", e))
-    }
-
-    fn read(r: &mut Reader<'_>) -> Result<Self, BadRecord> {
-        let mut doc = SearchDoc {
-            segment: r.varint()?,
-            len: u32::try_from(r.varint()?).map_err(|_| BadRecord)?,
-            terms: BTreeMap::new(),
+        let read = |r: &mut Reader<'_>| -> Result<Self, BadRecord> {
+            let doc = IndexedDoc {
+                segment: r.varint()?,
+                len: u32::try_from(r.varint()?).map_err(|_| BadRecord)?,
+                version: r.varint()?,
+            };
+            if r.is_empty() {
+                Ok(doc)
+            } else {
+                Err(BadRecord)
+            }
         };
-        while !r.is_empty() {
-            let [n] = r.take::<1>()?;
-            let term = std::str::from_utf8(r.slice(usize::from(n))?).map_err(|_| BadRecord)?;
-            let tf = u32::try_from(r.varint()?).map_err(|_| BadRecord)?;
-            doc.terms.insert(term.to_owned(), tf);
-        }
-        Ok(doc)
+        read(&mut Reader(bytes)).map_err(|e| StoreError::corrupt("search_docs", e))
     }
 }
 
@@ -98,13 +100,39 @@ pub(crate) struct IndexedEntry {
     pub(crate) local_seq: u64,
 }
 
-/// A change to apply to the index.
+/// A change to apply to the index. `indexed` is what the entry's indexed version holds, read
+/// again before the batch ([`Store::indexed_doc`]): the postings to take out. It is `None`
+/// when the entry is not indexed, or its indexed version's words are gone (erased: the
+/// index is rebuilt at the next start then, see `compact.rs`, and until then the entry's
+/// postings point at something no search shows).
 #[derive(Debug, Clone)]
 pub(crate) enum IndexOp {
-    /// Index (or re-index) an entry.
-    Put(IndexedEntry, SearchDoc),
+    /// Index (or re-index) an entry with the words of its version `version` (a local seq).
+    Put {
+        entry: IndexedEntry,
+        version: u64,
+        doc: SearchDoc,
+        indexed: Option<SearchDoc>,
+    },
     /// Remove an entry.
-    Remove(IndexedEntry),
+    Remove {
+        entry: IndexedEntry,
+        indexed: Option<SearchDoc>,
+    },
+}
+
+impl IndexOp {
+    fn entry(&self) -> IndexedEntry {
+        match self {
+            IndexOp::Put { entry, .. } | IndexOp::Remove { entry, .. } => *entry,
+        }
+    }
+
+    fn indexed(&self) -> Option<&SearchDoc> {
+        match self {
+            IndexOp::Put { indexed, .. } | IndexOp::Remove { indexed, .. } => indexed.as_ref(),
+        }
+    }
 }
 
 fn posting_key(term: &str, segment: u64) -> Vec<u8> {
@@ -152,10 +180,15 @@ fn without(entries: &[u8], seq: u64) -> Result<Vec<u8>, BadRecord> {
 
 type TxError = super::kv::TxError<StoreError>;
 
-/// Removes an indexed entry's postings from its segment.
-fn remove_postings(postings: &TxKeyspace<'_>, seq: u64, doc: &SearchDoc) -> Result<(), TxError> {
+/// Removes an indexed entry's postings (its terms `doc`) from `segment`.
+fn remove_postings(
+    postings: &TxKeyspace<'_>,
+    seq: u64,
+    segment: u64,
+    doc: &SearchDoc,
+) -> Result<(), TxError> {
     for term in doc.terms.keys() {
-        let key = posting_key(term, doc.segment);
+        let key = posting_key(term, segment);
         if let Some(entries) = postings.get(&key)? {
             let rest = without(&entries, seq)
                 .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
@@ -215,13 +248,11 @@ impl Store {
                 };
                 // This batch's segment, by term, and the entries it indexes.
                 let mut segment: BTreeMap<&str, Vec<Posting>> = BTreeMap::new();
-                let mut indexed: HashMap<IndexedEntry, &SearchDoc> = HashMap::new();
+                let mut indexed: HashMap<IndexedEntry, (&SearchDoc, u64)> = HashMap::new();
                 for op in ops {
-                    let e = match op {
-                        IndexOp::Put(e, _) | IndexOp::Remove(e) => *e,
-                    };
+                    let e = op.entry();
                     let (seq, key) = (e.local_seq, e.local_seq.to_be_bytes());
-                    if let Some(earlier) = indexed.remove(&e) {
+                    if let Some((earlier, _)) = indexed.remove(&e) {
                         // Indexed earlier in this batch: take it out of the new segment.
                         total = total.saturating_sub(u64::from(earlier.len));
                         count = count.saturating_sub(1);
@@ -231,24 +262,28 @@ impl Store {
                             }
                         }
                     } else if let Some(old) = docs.get(key)? {
-                        let old = SearchDoc::decode(&old).map_err(abort)?;
+                        let old = IndexedDoc::decode(&old).map_err(abort)?;
                         total = total.saturating_sub(u64::from(old.len));
                         count = count.saturating_sub(1);
-                        remove_postings(postings, seq, &old)?;
-                    }
-                    if let IndexOp::Remove(_) = op {
-                        docs.remove(key)?;
-                    }
-                    if let IndexOp::Put(_, doc) = op {
-                        for (term, tf) in &doc.terms {
-                            segment
-                                .entry(term.as_str())
-                                .or_default()
-                                .push((seq, *tf, doc.len));
+                        if let Some(words) = op.indexed() {
+                            remove_postings(postings, seq, old.segment, words)?;
                         }
-                        total += u64::from(doc.len);
-                        count += 1;
-                        indexed.insert(e, doc);
+                    }
+                    match op {
+                        IndexOp::Remove { .. } => {
+                            docs.remove(key)?;
+                        }
+                        IndexOp::Put { doc, version, .. } => {
+                            for (term, tf) in &doc.terms {
+                                segment
+                                    .entry(term.as_str())
+                                    .or_default()
+                                    .push((seq, *tf, doc.len));
+                            }
+                            total += u64::from(doc.len);
+                            count += 1;
+                            indexed.insert(e, (doc, *version));
+                        }
                     }
                 }
                 for (term, mut list) in segment {
@@ -256,12 +291,13 @@ impl Store {
                         postings.insert(posting_key(term, up_to), encode_postings(&mut list))?;
                     }
                 }
-                for (e, doc) in indexed {
-                    let doc = SearchDoc {
+                for (e, (doc, version)) in indexed {
+                    let stored = IndexedDoc {
                         segment: up_to,
-                        ..doc.clone()
+                        len: doc.len,
+                        version,
                     };
-                    docs.insert(e.local_seq.to_be_bytes(), doc.encode())?;
+                    docs.insert(e.local_seq.to_be_bytes(), stored.encode())?;
                 }
                 meta.insert(TOTAL_LEN, total.to_be_bytes())?;
                 meta.insert(DOC_COUNT, count.to_be_bytes())?;
@@ -273,6 +309,14 @@ impl Store {
             Ok(()) => Ok(()),
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// What the index holds for the entry with arrival number `seq`, if it is indexed.
+    pub(crate) fn indexed_doc(&self, seq: u64) -> Result<Option<IndexedDoc>, StoreError> {
+        match self.trees().search_docs.get(seq.to_be_bytes())? {
+            None => Ok(None),
+            Some(v) => IndexedDoc::decode(&v).map(Some),
         }
     }
 
@@ -321,7 +365,15 @@ mod tests {
         SearchDoc {
             len: terms.iter().map(|(_, tf)| tf).sum(),
             terms: terms.iter().map(|(t, tf)| ((*t).to_owned(), *tf)).collect(),
-            segment: 0,
+        }
+    }
+
+    fn put(entry: IndexedEntry, doc: SearchDoc, indexed: Option<SearchDoc>) -> IndexOp {
+        IndexOp::Put {
+            entry,
+            version: entry.local_seq,
+            doc,
+            indexed,
         }
     }
 
@@ -333,15 +385,20 @@ mod tests {
     }
 
     #[test]
-    fn a_doc_survives_the_binary_form() {
-        let d = SearchDoc {
-            segment: 9,
-            ..doc(&[("grant", 2), ("bid", 1), ("héllo", 7)])
+    fn an_indexed_doc_survives_its_binary_form() {
+        let d = IndexedDoc {
+            segment: 9_000_000,
+            len: 420,
+            version: 9_000_123,
         };
-        assert_eq!(SearchDoc::decode(&d.encode()).unwrap(), d);
+        assert_eq!(IndexedDoc::decode(&d.encode()).unwrap(), d);
+        assert!(d.encode().len() <= 10, "a few bytes, not the terms");
         let mut damaged = d.encode();
         damaged.truncate(damaged.len() - 1);
-        assert!(SearchDoc::decode(&damaged).is_err());
+        assert!(IndexedDoc::decode(&damaged).is_err());
+        let mut longer = d.encode();
+        longer.push(1);
+        assert!(IndexedDoc::decode(&longer).is_err());
     }
 
     fn ids(store: &Store, term: &str) -> Vec<u64> {
@@ -397,8 +454,8 @@ mod tests {
         store
             .apply_index(
                 &[
-                    IndexOp::Put(a, doc(&[("grant", 2), ("bid", 1)])),
-                    IndexOp::Put(b, doc(&[("grant", 1)])),
+                    put(a, doc(&[("grant", 2), ("bid", 1)]), None),
+                    put(b, doc(&[("grant", 1)]), None),
                 ],
                 10,
             )
@@ -407,18 +464,35 @@ mod tests {
         assert_eq!(ids(&store, "grant"), [a.local_seq, b.local_seq]);
         assert_eq!(store.postings("grant").unwrap()[0], (a.local_seq, 2, 3));
         assert_eq!(store.index_stats().unwrap(), (2, 4));
+        let stored = store.indexed_doc(a.local_seq).unwrap().unwrap();
+        assert_eq!((stored.segment, stored.len, stored.version), (10, 3, 1));
 
-        // An edit in a later batch moves the entry; a retraction removes it.
+        // An edit in a later batch moves the entry (the words it had are taken out); a
+        // retraction removes it.
+        let had = doc(&[("grant", 2), ("bid", 1)]);
         store
-            .apply_index(&[IndexOp::Put(a, doc(&[("lottery", 1)]))], 20)
+            .apply_index(&[put(a, doc(&[("lottery", 1)]), Some(had))], 20)
             .unwrap();
         assert_eq!(ids(&store, "grant"), [b.local_seq]);
         assert!(ids(&store, "bid").is_empty());
         assert_eq!(ids(&store, "lottery"), [a.local_seq]);
-        store.apply_index(&[IndexOp::Remove(b)], 30).unwrap();
+        let remove = IndexOp::Remove {
+            entry: b,
+            indexed: Some(doc(&[("grant", 1)])),
+        };
+        store.apply_index(&[remove], 30).unwrap();
         assert!(ids(&store, "grant").is_empty());
         assert_eq!(store.index_stats().unwrap(), (1, 1));
         assert_eq!(store.indexed_up_to().unwrap(), 30);
+        assert!(store.indexed_doc(b.local_seq).unwrap().is_none());
+
+        // An entry whose indexed words are gone (erased) still leaves the statistics.
+        let gone = IndexOp::Remove {
+            entry: a,
+            indexed: None,
+        };
+        store.apply_index(&[gone], 40).unwrap();
+        assert_eq!(store.index_stats().unwrap(), (0, 0));
     }
 
     #[test]
@@ -429,8 +503,8 @@ mod tests {
         store
             .apply_index(
                 &[
-                    IndexOp::Put(a, doc(&[("first", 1)])),
-                    IndexOp::Put(a, doc(&[("second", 1)])),
+                    put(a, doc(&[("first", 1)]), None),
+                    put(a, doc(&[("second", 1)]), None),
                 ],
                 5,
             )

@@ -278,6 +278,22 @@ async fn search_ranks_titles_bodies_and_tags_and_forgets_retracted_posts() {
     .unwrap();
     assert!(sam.search("coproduction", None).await.unwrap().is_empty());
     assert_eq!(sam.search("honoraria", None).await.unwrap().len(), 1);
+    // A second edit takes out what the first one put in (the index reads the version it
+    // indexed again to know its words).
+    sam.edit(
+        &a.id,
+        &EditPost {
+            title: Some("Paying people".into()),
+            body: "Stipends".into(),
+            tags: Some(vec![]),
+            content_warning: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(sam.search("honoraria", None).await.unwrap().is_empty());
+    let hits = sam.search("stipends", None).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.post.id).collect::<Vec<_>>(), [a.id]);
 
     let e = sam.search("a", None).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::BadRequest));

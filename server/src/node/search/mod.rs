@@ -47,11 +47,38 @@ fn document(analyzer: &Analyzer, title: Option<&str>, body: &str, tags: &[String
         add(tag, 2);
     }
     add(body, 1);
-    SearchDoc {
-        len,
-        terms,
-        segment: 0,
+    SearchDoc { len, terms }
+}
+
+/// The words of a stored post or reply (`None` for anything else, a tombstone included).
+fn words_of(analyzer: &Analyzer, event: &kindred_protocol::SignedEvent) -> Option<SearchDoc> {
+    let p = payload_of(event).ok()?;
+    match &p.body {
+        EventBody::Post(post) => Some(document(
+            analyzer,
+            Some(&post.title),
+            &post.body,
+            &post.tags,
+        )),
+        EventBody::Reply(reply) => Some(document(analyzer, None, &reply.body, &[])),
+        _ => None,
     }
+}
+
+/// The words the index holds for `entry`: its indexed version read again through the same
+/// pipeline (`None` when it is not indexed or that version's words are gone).
+fn indexed_words(
+    store: &Store,
+    analyzer: &Analyzer,
+    entry: &IndexedEntry,
+) -> Result<Option<SearchDoc>, StoreError> {
+    let Some(doc) = store.indexed_doc(entry.local_seq)? else {
+        return Ok(None);
+    };
+    Ok(store
+        .stored_at(doc.version)?
+        .and_then(|version| words_of(analyzer, &version.event))
+        .filter(|words| words.len == doc.len))
 }
 
 /// The indexer waits for writing to pause this long before indexing...
@@ -207,17 +234,20 @@ fn op_for(
         id, meta, event, ..
     } = stored;
     let p = payload_of(&event)?;
-    let doc = match &p.body {
-        EventBody::Post(post) => document(analyzer, Some(&post.title), &post.body, &post.tags),
-        EventBody::Reply(reply) => document(analyzer, None, &reply.body, &[]),
-        EventBody::Retraction(_) => {
-            let Some(target) = p.refs.retracts else {
-                return Ok(None);
-            };
-            return Ok(original_of(store, target)?.map(|(e, _)| IndexOp::Remove(e)));
-        }
-        _ => return Ok(None),
+    if let EventBody::Retraction(_) = &p.body {
+        let Some(target) = p.refs.retracts else {
+            return Ok(None);
+        };
+        let Some((entry, _)) = original_of(store, target)? else {
+            return Ok(None);
+        };
+        let indexed = indexed_words(store, analyzer, &entry)?;
+        return Ok(Some(IndexOp::Remove { entry, indexed }));
+    }
+    let Some(doc) = words_of(analyzer, &event) else {
+        return Ok(None);
     };
+    let version = meta.local_seq;
     let (original, original_meta) = match meta.original {
         None => (
             IndexedEntry {
@@ -236,7 +266,13 @@ fn op_for(
         // Retracted, or an older version than the one shown: nothing to index.
         return Ok(None);
     }
-    Ok(Some(IndexOp::Put(original, doc)))
+    let indexed = indexed_words(store, analyzer, &original)?;
+    Ok(Some(IndexOp::Put {
+        entry: original,
+        version,
+        doc,
+        indexed,
+    }))
 }
 
 /// The entry an event belongs to (itself, or what it is a version of), with its meta.

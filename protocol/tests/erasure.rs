@@ -1,7 +1,7 @@
 //! Tombstones: what a node holds and relays in place of an erased event.
 #![allow(clippy::unwrap_used)]
 
-use kindred_protocol::event::body::erasure::{ErasedSlot, Erasure};
+use kindred_protocol::event::body::erasure::{ErasedSlot, Erasure, Redaction};
 use kindred_protocol::{
     Audience, EventBody, EventId, EventPayload, MemberId, NodeKeypair, References, SignedEvent,
     Timestamp,
@@ -129,4 +129,58 @@ fn no_event_can_pass_itself_off_as_a_tombstone_and_erasures_are_ordered() {
         slots: vec![slot(2), slot(2)],
     }));
     assert!(repeated.to_bytes().is_err());
+}
+
+/// A redaction carries the origin's tombstones for its own taken-down events: verified like
+/// an erasure's, never empty, and only for events before it on the shared log.
+#[test]
+fn a_redaction_verifies_only_with_its_origins_tombstones() {
+    let key = NodeKeypair::generate().unwrap();
+    let other = NodeKeypair::generate().unwrap();
+    let ann = MemberId::parse("@ann:a.example").unwrap();
+    let bob = MemberId::parse("@bob:a.example").unwrap();
+    let id = EventId::from_bytes([6; 32]);
+    let slot = |signer: &NodeKeypair, who: &MemberId, seq: u64| ErasedSlot {
+        seq,
+        id,
+        signature: *SignedEvent::tombstone(signer, seq, &id, who).signature(),
+    };
+    let redaction = |slots: Vec<ErasedSlot>, audience: Audience| {
+        SignedEvent::sign(
+            &EventPayload {
+                origin: key.node_id(),
+                created_at: Timestamp(1),
+                audience,
+                author: ann.clone(),
+                refs: References::default(),
+                body: EventBody::Redaction(Redaction { slots }),
+            },
+            &key,
+        )
+    };
+    let shared = Audience::Shared { seq: 10 };
+    let good = redaction(vec![slot(&key, &ann, 3)], shared.clone()).unwrap();
+    let verified = SignedEvent::from_bytes(&good.to_bytes())
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert!(matches!(verified.payload().body, EventBody::Redaction(_)));
+    for (case, slots) in [
+        ("another node's signature", vec![slot(&other, &ann, 3)]),
+        ("another author's tombstone", vec![slot(&key, &bob, 3)]),
+    ] {
+        assert!(
+            redaction(slots, shared.clone()).unwrap().verify().is_err(),
+            "{case}"
+        );
+    }
+    assert!(redaction(vec![], shared.clone()).is_err(), "empty");
+    assert!(
+        redaction(vec![slot(&key, &ann, 10)], shared).is_err(),
+        "itself or later"
+    );
+    assert!(
+        redaction(vec![slot(&key, &ann, 3)], Audience::Local).is_err(),
+        "on the shared log only"
+    );
 }

@@ -9,32 +9,26 @@ use super::{SignedEvent, VerifiedEvent};
 use crate::error::VerifyError;
 use crate::identity::NodeId;
 
-/// Verifies the tombstone signatures an erasure carries, all at once (the same checks as
-/// [`verify_batch`]); any bad one fails the whole erasure.
+/// Verifies the tombstone signatures an erasure or a redaction carries (`slots`), all at
+/// once (the same checks as [`verify_batch`]); any bad one fails the whole event.
 pub(crate) fn verify_tombstones(
     key: &VerifyingKey,
     origin: &NodeId,
     author: &crate::identity::MemberId,
-    erasure: &super::body::erasure::Erasure,
+    slots: &[super::body::erasure::ErasedSlot],
 ) -> Result<(), VerifyError> {
-    if erasure.slots.is_empty() {
+    if slots.is_empty() {
         return Ok(());
     }
-    let messages: Vec<Vec<u8>> = erasure
-        .slots
+    let messages: Vec<Vec<u8>> = slots
         .iter()
         .map(|slot| super::EventPayload::tombstone_bytes(origin, slot.seq, &slot.id, author))
         .collect();
-    if erasure
-        .slots
-        .iter()
-        .any(|slot| !r_is_strict(&slot.signature))
-    {
+    if slots.iter().any(|slot| !r_is_strict(&slot.signature)) {
         return Err(VerifyError::BadSignature);
     }
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let signatures: Vec<Signature> = erasure
-        .slots
+    let signatures: Vec<Signature> = slots
         .iter()
         .map(|slot| Signature::from_bytes(&slot.signature))
         .collect();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::BodyCodec;
 use super::body::chat::{ChatMessage, ChatReaction, ConversationUpdate, ReadMarker};
-use super::body::erasure::{Erasure, Tombstone};
+use super::body::erasure::{Erasure, Redaction, Tombstone};
 use super::body::mentoring::{
     BuddyRequest, CheckIn, MatchAnswer, MatchProposal, MatchUpdate, MentorOffer,
 };
@@ -147,6 +147,9 @@ event_kinds! {
     NodeAnnouncement(NodeAnnouncement) = 17, SharedLog;
     /// A member's account is deleted: drop everything they wrote.
     Erasure(Erasure) = 18, SharedLog;
+    /// The origin's tombstones for events of its own that were taken down: their content
+    /// goes from every node.
+    Redaction(Redaction) = 19, SharedLog;
     /// What a node holds in place of an erased shared-log event. Never inside an event
     /// payload: tombstones have their own signed form (`SignedEvent::tombstone`).
     Tombstone(Tombstone) = 0xFFFF, SharedLog;

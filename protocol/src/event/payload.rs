@@ -237,6 +237,15 @@ impl EventPayload {
                     "an erasure lists only events before it in its origin's log",
                 ))
             }
+            EventKind::Redaction
+                if self.seq().is_none()
+                    || matches!(&self.body, EventBody::Redaction(r)
+                        if r.slots.iter().any(|s| Some(s.seq) >= self.seq())) =>
+            {
+                Err(DecodeError::Inconsistent(
+                    "a redaction is on its origin's shared log and lists only events before it there",
+                ))
+            }
             _ => Ok(()),
         }
     }

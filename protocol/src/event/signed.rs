@@ -146,11 +146,16 @@ impl SignedEvent {
                 "only a shared-log slot has a tombstone that travels",
             )));
         }
-        // An erasure is only as good as the tombstones it hands out: each must be its
-        // origin's, or a node relaying one would be refused by its peers.
-        if let EventBody::Erasure(erasure) = &payload.body {
+        // An erasure or redaction is only as good as the tombstones it hands out: each must
+        // be its origin's, or a node relaying one would be refused by its peers.
+        let slots = match &payload.body {
+            EventBody::Erasure(e) => Some(&e.slots),
+            EventBody::Redaction(r) => Some(&r.slots),
+            _ => None,
+        };
+        if let Some(slots) = slots {
             let key = payload.origin.verifying_key()?;
-            super::batch::verify_tombstones(&key, &payload.origin, &payload.author, erasure)?;
+            super::batch::verify_tombstones(&key, &payload.origin, &payload.author, slots)?;
         }
         Ok(VerifiedEvent {
             id: self.id(),

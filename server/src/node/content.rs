@@ -5,9 +5,10 @@ use kindred_protocol::api::{
     CreateTopic, EditPost, EntryKind, NewPost, NewReply, Page, PostView, REACTIONS, ReactionCount,
     Retract, Role, ThreadView, TopicView, UpdateTopic,
 };
+use kindred_protocol::event::body::erasure::{ErasedSlot, Redaction};
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use kindred_protocol::limits::*;
-use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
+use kindred_protocol::{EventBody, EventId, MemberId, References, SignedEvent, Timestamp};
 
 use super::{Auth, Draft, Node, Reach};
 use crate::error::AppError;
@@ -379,6 +380,43 @@ impl Node {
         )
         .await?;
         tracing::info!(by = %auth.member_id, %id, own, "entry retracted");
+        if let Err(e) = self.redact(id, &current.author).await {
+            // The entry is down either way; its words stay stored until redacted.
+            tracing::warn!(%id, error = %e, "a retracted entry's content could not be redacted");
+        }
+        Ok(())
+    }
+
+    /// Publishes the redaction of a retracted entry of this node: this node's tombstone
+    /// for the entry and each edit of it, so every node drops their words
+    /// (`docs/protocol.md`, "Redaction"). Authored as the entry's author, as the
+    /// tombstones are. Organisation-only entries have no shared-log slot and are not
+    /// redacted (their words stay on this node only).
+    async fn redact(&self, id: &EventId, author: &MemberId) -> Result<(), AppError> {
+        let own = self.node_id();
+        let slots: Vec<ErasedSlot> = self
+            .store()
+            .versions_in_slots(id, &own, author)?
+            .into_iter()
+            .take(kindred_protocol::event::body::erasure::MAX_ERASED_SLOTS)
+            .map(|(seq, version)| ErasedSlot {
+                seq,
+                id: version,
+                signature: *SignedEvent::tombstone(self.keypair(), seq, &version, author)
+                    .signature(),
+            })
+            .collect();
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let draft = Draft {
+            author: author.clone(),
+            reach: Reach::Shared,
+            refs: References::default(),
+            body: EventBody::Redaction(Redaction { slots }),
+            not_before: 0,
+        };
+        self.ingest().local(draft).await?;
         Ok(())
     }
 

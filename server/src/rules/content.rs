@@ -170,6 +170,38 @@ pub(super) fn retraction<V: View>(
     Ok(Decision::Apply(Effect::Retract { original }))
 }
 
+/// A redaction takes the content of slots its origin signed tombstones for: only the
+/// author's own posts and replies (and edits of them) from that origin that are taken down
+/// (retracted, or never shown: refused). Slots not held here, or held as something else,
+/// are skipped: the redaction itself is always kept (the origin's log stays whole).
+pub(super) fn redaction<V: View>(
+    p: &EventPayload,
+    r: &kindred_protocol::event::body::erasure::Redaction,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let mut slots = Vec::new();
+    for slot in &r.slots {
+        let Some(entry) = view.entry(&slot.id)? else {
+            continue;
+        };
+        let taken_down = entry.retracted
+            || entry.refused
+            || match entry.original {
+                Some(original) => view.entry(&original)?.is_some_and(|o| o.retracted),
+                None => false,
+            };
+        if is_entry(entry.kind)
+            && entry.origin == p.origin
+            && entry.author == p.author
+            && taken_down
+            && !entry.held
+        {
+            slots.push(slot.clone());
+        }
+    }
+    Ok(Decision::Apply(Effect::Redact { slots }))
+}
+
 pub(super) fn profile<V: View>(
     ctx: &Context<'_>,
     id: EventId,

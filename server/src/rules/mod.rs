@@ -281,6 +281,13 @@ pub(crate) enum Effect {
     Erase,
     /// A tombstone stored in an erased event's slot: held as taken down.
     Tombstone,
+    /// The listed slots' content is replaced by their tombstones (their events are the
+    /// redaction's author's taken-down posts and replies, and edits of them, signed by the
+    /// same origin); slots that are not are left as they are.
+    Redact {
+        /// The slots to redact.
+        slots: Vec<kindred_protocol::event::body::erasure::ErasedSlot>,
+    },
     /// A participant's shared read position.
     ReadMarker {
         /// The conversation.
@@ -446,6 +453,7 @@ pub(crate) fn decide<V: View>(
         EventBody::Reply(_) => content::reply(ctx, p, view)?,
         EventBody::Reaction(r) => content::reaction(ctx, p, r, view)?,
         EventBody::Retraction(_) => content::retraction(ctx, p, view)?,
+        EventBody::Redaction(r) => content::redaction(p, r, view)?,
         EventBody::Profile(_) => content::profile(ctx, id, p, view)?,
         EventBody::ChatMessage(m) => chat::message(p, m, view)?,
         EventBody::ConversationUpdate(u) => chat::update(ctx, id, p, u, view)?,

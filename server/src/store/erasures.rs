@@ -5,7 +5,10 @@
 //! - `s` ‖ origin (32) ‖ seq (u64 BE) → the tombstone's signed bytes, stored in that slot
 //!   when the erased event arrives after the erasure (its content is never stored);
 //! - `c` → () while erased content may still sit in the database files' free space: the
-//!   next start compacts the database (`compact.rs`).
+//!   next start compacts the database (`compact.rs`);
+//! - `r` ‖ redaction local seq ‖ version local seq (u64 BE each) → the signed bytes a
+//!   redaction replaced, kept only until the search indexer has passed the redaction
+//!   (it reads them to take the version's words out of the index; `ingest/redact.rs`).
 
 use kindred_protocol::{EventId, EventPayload, MemberId, NodeId};
 use serde::{Deserialize, Serialize};
@@ -49,6 +52,39 @@ pub(crate) fn pending_key(username: &str) -> Vec<u8> {
 }
 
 impl Store {
+    /// The signed bytes a redaction replaced in version `version` (a local seq), while the
+    /// indexer still needs them.
+    pub(crate) fn redacted_version(
+        &self,
+        version: u64,
+    ) -> Result<Option<kindred_protocol::SignedEvent>, StoreError> {
+        for item in self.trees().erasures.scan_prefix(b"r") {
+            let (k, v) = item?;
+            if k.len() == 17 && k[9..] == version.to_be_bytes() {
+                return super::events::signed_event(&v).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Drops what redactions up to local seq `up_to` kept for the indexer (it has passed
+    /// them). Returns how many were dropped.
+    pub(crate) fn drop_redacted_up_to(&self, up_to: u64) -> Result<usize, StoreError> {
+        let mut done = Vec::new();
+        for item in self.trees().erasures.scan_prefix(b"r") {
+            let (k, _) = item?;
+            match k.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                Some(seq) if u64::from_be_bytes(seq) <= up_to => done.push(k),
+                Some(_) => break,
+                None => done.push(k),
+            }
+        }
+        for k in &done {
+            self.writer().erasures.remove(k)?;
+        }
+        Ok(done.len())
+    }
+
     /// Whether `member` was erased, and when.
     pub(crate) fn erasure(&self, member: &MemberId) -> Result<Option<ErasureRecord>, StoreError> {
         match self.trees().erasures.get(member_key(member))? {

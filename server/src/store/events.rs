@@ -389,6 +389,42 @@ impl Store {
         }
     }
 
+    /// The shared-log slots (number, id) of an entry and of every edit of it by `author`
+    /// from `origin`: what a redaction of the entry lists. Edits arrive after their
+    /// original, so the log is read from the original on (a retraction is rare).
+    pub(crate) fn versions_in_slots(
+        &self,
+        original: &EventId,
+        origin: &kindred_protocol::NodeId,
+        author: &kindred_protocol::MemberId,
+    ) -> Result<Vec<(u64, EventId)>, StoreError> {
+        let Some(from) = self.local_seq_of(original)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in self.trees().events.range(from.to_be_bytes()..) {
+            let (k, record) = item?;
+            let local = decode_u64("events", &k)?;
+            let meta = meta_in(&record, local)?;
+            if local != from && meta.original != Some(*original) {
+                continue;
+            }
+            if meta.kind == kindred_protocol::EventKind::Tombstone.code() {
+                continue;
+            }
+            let signed = signed_in(&record)?;
+            let p = payload_of(&signed)?;
+            if p.origin == *origin
+                && p.author == *author
+                && let Some(seq) = p.seq()
+            {
+                out.push((seq, signed.id()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Events in arrival order after `after`, at most `limit`.
     pub(crate) fn stored_after(
         &self,

@@ -19,6 +19,7 @@ mod mentoring;
 mod mentoring_agreement;
 mod metrics;
 mod peer_learning;
+mod redaction;
 mod restart_and_limits;
 mod slow_clients;
 mod tls;

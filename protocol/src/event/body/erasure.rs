@@ -45,17 +45,56 @@ pub struct Tombstone {
     pub erased: EventId,
 }
 
+/// A redaction: the origin's tombstones for its own shared-log events that were taken
+/// down (a retracted post or reply and each of its edits), so every node replaces their
+/// content with the tombstone and relays the tombstone in their place. Published right
+/// after the retraction it completes (nodes that do not know the kind keep and relay it,
+/// and still take the entry down by the retraction). The term is Matrix's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    /// The slots whose content goes (at most [`MAX_ERASED_SLOTS`], ascending, no repeats).
+    pub slots: Vec<ErasedSlot>,
+}
+
 impl BodyCodec for Erasure {
     fn encode(&self, w: &mut Writer) {
-        w.count(self.slots.len());
-        for slot in &self.slots {
-            w.u64(slot.seq);
-            w.raw(slot.id.as_bytes());
-            w.raw(&slot.signature);
-        }
+        encode_slots(w, &self.slots);
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            slots: decode_slots(r)?,
+        })
+    }
+}
+
+impl BodyCodec for Redaction {
+    fn encode(&self, w: &mut Writer) {
+        encode_slots(w, &self.slots);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let slots = decode_slots(r)?;
+        if slots.is_empty() {
+            return Err(DecodeError::Inconsistent(
+                "a redaction lists at least one slot",
+            ));
+        }
+        Ok(Self { slots })
+    }
+}
+
+fn encode_slots(w: &mut Writer, slots: &[ErasedSlot]) {
+    w.count(slots.len());
+    for slot in slots {
+        w.u64(slot.seq);
+        w.raw(slot.id.as_bytes());
+        w.raw(&slot.signature);
+    }
+}
+
+fn decode_slots(r: &mut Reader<'_>) -> Result<Vec<ErasedSlot>, DecodeError> {
+    {
         let count = r.count("erasure.slots", MAX_ERASED_SLOTS)?;
         let mut slots = Vec::with_capacity(count);
         for _ in 0..count {
@@ -79,7 +118,7 @@ impl BodyCodec for Erasure {
                 signature: r.array("erasure.signature")?,
             });
         }
-        Ok(Self { slots })
+        Ok(slots)
     }
 }
 

@@ -230,7 +230,10 @@ fn pick(
                 .or(target_of(&p.body)),
             content,
         };
-        if p.author == *member && stored.meta.kind != EventKind::Tombstone.code() {
+        if p.author == *member && stored.meta.kind == EventKind::Tombstone.code() {
+            // Taken down and redacted: its words are gone, what was decided about it stays.
+            ids.insert(stored.id);
+        } else if p.author == *member {
             ids.insert(stored.id);
             mine.push(item(content_of(&p.body)));
         } else if let EventBody::ModerationDecision(d) = &p.body {
@@ -339,6 +342,7 @@ fn content_of(body: &EventBody) -> Value {
         EventBody::MatchUpdate(b) => serde_json::to_value(b),
         EventBody::NodeAnnouncement(b) => serde_json::to_value(b),
         EventBody::Erasure(b) => serde_json::to_value(b),
+        EventBody::Redaction(b) => serde_json::to_value(b),
         EventBody::Tombstone(b) => serde_json::to_value(b),
         EventBody::Unknown { .. } => Ok(Value::Null),
     };

@@ -75,10 +75,19 @@ fn indexed_words(
     let Some(doc) = store.indexed_doc(entry.local_seq)? else {
         return Ok(None);
     };
-    Ok(store
-        .stored_at(doc.version)?
-        .and_then(|version| words_of(analyzer, &version.event))
-        .filter(|words| words.len == doc.len))
+    let words = match store.stored_at(doc.version)? {
+        Some(version) => words_of(analyzer, &version.event),
+        None => None,
+    };
+    // A version redacted since it was indexed: its former bytes are kept until the
+    // indexer has passed the redaction.
+    let words = match words {
+        Some(words) => Some(words),
+        None => store
+            .redacted_version(doc.version)?
+            .and_then(|event| words_of(analyzer, &event)),
+    };
+    Ok(words.filter(|words| words.len == doc.len))
 }
 
 /// The indexer waits for writing to pause this long before indexing...
@@ -220,6 +229,7 @@ fn index_pending(store: &Store, analyzer: &Analyzer, mut up_to: u64) -> Result<u
             }
         }
         store.apply_index(&ops, last)?;
+        store.drop_redacted_up_to(last)?;
         up_to = last;
     }
 }

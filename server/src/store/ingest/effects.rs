@@ -63,6 +63,7 @@ impl Tx<'_> {
                 meta.retracted_by = Some(id);
                 Change::None
             }
+            Effect::Redact { slots } => self.redact(id, p, meta.local_seq, slots)?,
             Effect::Post { topic } => {
                 let key = topic_key(topic);
                 let pos = position(meta, id);

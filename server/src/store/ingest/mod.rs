@@ -19,6 +19,7 @@
 mod convergence;
 mod effects;
 mod erase;
+mod redact;
 mod release;
 mod tx;
 mod view;

@@ -90,6 +90,15 @@ impl Proc {
         }
     }
 
+    /// SIGTERM, and waits for the node to stop as an admin's `systemctl stop` would.
+    pub fn stop(&mut self) {
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(self.child.id() as i32).unwrap(),
+            rustix::process::Signal::TERM,
+        );
+        self.child.wait().unwrap();
+    }
+
     /// SIGKILL, no chance to flush or say goodbye.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

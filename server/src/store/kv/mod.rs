@@ -13,6 +13,7 @@
 //!   calls it); what was flushed survives a crash of the process.
 
 mod memory;
+mod redb_dry;
 mod redb_engine;
 mod scan;
 mod sled_engine;

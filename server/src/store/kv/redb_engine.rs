@@ -121,60 +121,32 @@ fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> 
     Ok(())
 }
 
-/// Opens (or creates) the file. An existing file is first opened read-only, which writes
-/// nothing: a damaged one is refused as it is, so nothing here can make it worse. A file
-/// that was not closed cleanly (the node was killed, or the file was cut short) needs
-/// redb's recovery, which rewrites its header and allocation state; a copy is kept beside
-/// it until the recovery has succeeded ([`RECOVERY_COPY`]), when there is room for one.
+/// Opens (or creates) the file. An existing file is first opened in a dry run
+/// ([`super::redb_dry`]: redb's recovery after an abrupt stop and its checksum check, with
+/// every write kept in memory), so a damaged file is refused exactly as it was, and a
+/// recovery is only carried out once it is known to succeed.
 fn open_file(path: &Path) -> Result<redb::Database, KvError> {
     let mut builder = redb::Database::builder();
     builder.set_cache_size(CACHE_BYTES);
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
-    if !existing {
-        return builder.create(path).map_err(kv);
-    }
-    match builder.open_read_only(path) {
-        Ok(clean) => drop(clean),
-        Err(redb::DatabaseError::RepairAborted) => return recover(&builder, path),
-        Err(e) => return Err(kv(e)),
-    }
-    builder.create(path).map_err(kv)
-}
-
-/// Beside the database file while redb recovers it: the file as it was.
-pub(crate) const RECOVERY_COPY: &str = "kindred.redb.before-recovery";
-
-fn recover(builder: &redb::Builder, path: &Path) -> Result<redb::Database, KvError> {
-    let copy = path.with_file_name(RECOVERY_COPY);
-    let size = std::fs::metadata(path).map_err(KvError::from_io)?.len();
-    let room = path
-        .parent()
-        .and_then(free_bytes)
-        .is_some_and(|free| free > size.saturating_add(REOPEN_ROOM));
-    // A copy left by an earlier recovery that failed is the older file: never replaced.
-    let kept = copy.exists() || (room && keep_copy(path, &copy).is_ok());
-    if !kept {
-        tracing::warn!(
-            path = %path.display(),
-            "the database file was not closed cleanly and there is no room for a copy: recovering it in place"
+    if existing {
+        let started = std::time::Instant::now();
+        match super::redb_dry::dry_run(path, super::redb_dry::Locks::Take)? {
+            super::redb_dry::DryRun::Healthy => {}
+            super::redb_dry::DryRun::Damaged(why) => {
+                tracing::error!(path = %path.display(), %why, "the database file is damaged; it was left as it is");
+                return Err(KvError::Corrupt(format!(
+                    "the database file {} is damaged ({why}); it was not changed",
+                    path.display()
+                )));
+            }
+        }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "the database file passed redb's checksum check"
         );
     }
-    match builder.create(path) {
-        Ok(db) => {
-            if kept {
-                let _ = std::fs::remove_file(&copy);
-            }
-            tracing::info!(path = %path.display(), "recovered the database file after an unclean stop");
-            Ok(db)
-        }
-        Err(e) => {
-            let e = kv(e);
-            if kept {
-                tracing::error!(copy = %copy.display(), error = %e, "recovery failed; the file as it was before is kept");
-            }
-            Err(e)
-        }
-    }
+    builder.create(path).map_err(kv)
 }
 
 /// Bytes free for this user on the file system holding `dir`.
@@ -182,12 +154,6 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     rustix::fs::statvfs(dir)
         .ok()
         .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-}
-
-/// Copies `path` to `copy` and makes the copy durable.
-fn keep_copy(path: &Path, copy: &Path) -> std::io::Result<()> {
-    std::fs::copy(path, copy)?;
-    std::fs::File::open(copy)?.sync_all()
 }
 
 /// The open database, for the length of one operation.
@@ -322,10 +288,14 @@ impl Shared {
 
 impl Backend for RedbDb {
     fn keyspace(&self, name: &str) -> Result<Arc<dyn KeyspaceOps>, KvError> {
-        self.shared.write(|txn| {
-            txn.open_table(Def::new(name)).map_err(kv)?;
-            Ok(())
-        })?;
+        // Created when missing; an existing one is opened without a write (opening a
+        // database must not change its file).
+        if !self.keyspace_names()?.iter().any(|n| n == name) {
+            self.shared.write(|txn| {
+                txn.open_table(Def::new(name)).map_err(kv)?;
+                Ok(())
+            })?;
+        }
         Ok(Arc::new(RedbTable {
             shared: self.shared.clone(),
             name: name.to_owned(),
@@ -394,10 +364,19 @@ impl Backend for RedbDb {
         Ok(())
     }
 
+    /// redb's checksum check, run in a dry run against the file as it is on disk (the
+    /// live handle's own check could repair, that is write to, a damaged file). Committed
+    /// writes are all durable, so the file holds everything.
     fn verify(&self) -> Result<Option<bool>, KvError> {
-        let mut slot = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
-        let db = slot.as_mut().ok_or(KvError::Closed)?;
-        db.check_integrity().map(Some).map_err(kv)
+        let _exclusive = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
+        match super::redb_dry::dry_run(&self.shared.path, super::redb_dry::Locks::HeldByUs) {
+            Ok(super::redb_dry::DryRun::Healthy) => Ok(Some(true)),
+            Ok(super::redb_dry::DryRun::Damaged(why)) => {
+                tracing::error!(%why, "redb's checksum check found damage");
+                Ok(Some(false))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn engine(&self) -> Engine {

@@ -124,6 +124,21 @@ async fn try_one(engine: &str, how: Damage, clean_stop: bool) -> Outcome {
             );
             let (code, said) = check(&data);
             assert_eq!(code, 1, "{engine} {how:?}: {said}");
+            // Nor is it moved to another engine as if it were whole.
+            let other = if engine == "redb" { "sled" } else { "redb" };
+            let moved = Command::new(env!("CARGO_BIN_EXE_kindred"))
+                .args(["storage", "migrate", "--to", other, "--data"])
+                .arg(&data)
+                .output()
+                .unwrap();
+            assert!(
+                !moved.status.success(),
+                "{engine} {how:?}: a damaged database was migrated"
+            );
+            assert!(
+                data.join("db").exists(),
+                "{engine} {how:?}: the database stays where it was"
+            );
             if engine == "redb" {
                 // A refused start or check leaves the damaged file exactly as it was.
                 assert!(

@@ -100,14 +100,21 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
     let (healthy, repairable) = (report.is_healthy(), report.repairable());
     let mut repaired = false;
     if repair && !healthy && repairable {
-        match store.rebuild_indexes().and_then(|()| store.check()) {
-            Ok(after) => {
+        let repairing = store.clone();
+        match within(limit, move || {
+            repairing.rebuild_indexes().and_then(|()| repairing.check())
+        }) {
+            Finished::Done(Ok(after)) => {
                 lines.push(
                     "rebuilt the id index and cleared the search index (rebuilt at start)".into(),
                 );
                 repaired = after.is_healthy();
             }
-            Err(e) => lines.push(format!("COULD NOT REPAIR: {e}")),
+            Finished::Done(Err(e)) => lines.push(format!("COULD NOT REPAIR: {e}")),
+            Finished::Failed | Finished::Stuck => lines.push(
+                "COULD NOT REPAIR: the storage engine failed or stopped answering while rebuilding"
+                    .into(),
+            ),
         }
     } else if repair && !healthy {
         lines.push("nothing was repaired: stored records themselves are damaged".into());
@@ -156,7 +163,7 @@ fn within<T: Send + 'static>(
 /// with a wide margin (measured: about 1.2 s per GB for redb's checksum check, and some
 /// 20,000 events a second for signatures): 5 minutes, plus 2 minutes per GB.
 fn time_limit(db: &Path) -> std::time::Duration {
-    let gb = folder_bytes(db) / 1_000_000_000;
+    let gb = folder_bytes(db).div_ceil(1_000_000_000);
     std::time::Duration::from_secs(300 + 120 * gb)
 }
 
@@ -212,7 +219,28 @@ pub fn migrate(data_dir: &Path, to: StorageEngine) -> Result<MigrateSummary, Nod
         ));
     }
     there(data_dir)?;
-    let store = Store::open_as_is(&db)?;
+    let limit = time_limit(&db);
+    let opening = db.clone();
+    let store = match within(limit, move || Store::open_as_is(&opening)) {
+        Finished::Done(store) => store?,
+        Finished::Failed | Finished::Stuck => {
+            return Err(NodeError::Migration(
+                "the database cannot be opened (its files are damaged); nothing was changed. See `kindred storage check`".into(),
+            ));
+        }
+    };
+    // A damaged database is not carried over as if whole: the copy is compared with the
+    // original, which would agree with its damage.
+    let checking = store.clone();
+    match within(limit, move || checking.check()) {
+        Finished::Done(Ok(report)) if report.is_healthy() => {}
+        Finished::Done(Err(e)) => return Err(e.into()),
+        _ => {
+            return Err(NodeError::Migration(
+                "the database is damaged, so it was not moved; nothing was changed. `kindred storage check` says what is damaged (and `--repair` rebuilds damaged indexes); otherwise restore the latest backup".into(),
+            ));
+        }
+    }
     let from = store.engine();
     if from == to {
         return Err(NodeError::Migration(format!(

@@ -103,3 +103,36 @@ async fn sigkill_rounds(engine: &str) {
         acked.lock().unwrap().len()
     );
 }
+
+/// An answer recorded for an `Idempotency-Key` outlives a SIGKILL once the node's
+/// once-a-second round has written it: the retry gets the first answer, not a second post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_answer_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let (_, session) = support::admin_with_funding(&node).await;
+    let auth = format!("Authorization: Bearer {}", session.token);
+    let headers = [
+        auth.as_str(),
+        "Content-Type: application/json",
+        "Idempotency-Key: crash-retry-1",
+    ];
+    let body = r#"{"title":"Sent once","body":"Retried after a crash","tags":[]}"#;
+    let path = "/api/v1/topics/Funding/posts";
+    let (status, first) = support::http(&node.url, "POST", path, &headers, body).await;
+    assert_eq!(status, 201, "{first}");
+    // Well past the round that writes answers (every half second, for answers a second old).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    node.kill();
+    let node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let (status, again) = support::http(&node.url, "POST", path, &headers, body).await;
+    assert_eq!(status, 201, "{again}");
+    assert!(
+        again.to_lowercase().contains("idempotent-replayed: true"),
+        "{again}"
+    );
+    let id = |answer: &str| answer.split("\"id\":\"").nth(1).map(|r| r[..64].to_owned());
+    assert!(id(&first).is_some(), "{first}");
+    assert_eq!(id(&first), id(&again), "the same post, not a second one");
+}

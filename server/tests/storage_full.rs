@@ -237,26 +237,10 @@ async fn reply_form_while_full(url: &str, token: &str, post: &EventId, engine: &
     );
 }
 
-/// One HTTP/1.1 request as a browser sends it (a form body when `form` is not empty);
-/// the status and the body.
 async fn raw_http(url: &str, method: &str, path: &str, cookie: &str, form: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
+    let cookie = format!("Cookie: {cookie}");
+    let kind = "Content-Type: application/x-www-form-urlencoded";
+    support::http(url, method, path, &[&cookie, kind], form).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,28 @@ pub(crate) async fn run(node: Node) {
     }
 }
 
+/// Writes idempotency answers that have waited in memory a second or more, every second
+/// until the node shuts down: a retry after a crash then still finds its answer (the
+/// batches written as answers come cover busy moments, this the quiet ones).
+pub(crate) async fn keep_answers(node: Node) {
+    let mut shutdown = node.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if !node.store().idempotent_due(node.now().0) {
+            continue;
+        }
+        let store = node.store().clone();
+        match tokio::task::spawn_blocking(move || store.idempotent_persist()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "writing idempotency answers failed"),
+            Err(e) => tracing::warn!(error = %e, "writing idempotency answers stopped"),
+        }
+    }
+}
+
 impl Node {
     /// Why this node's clock cannot be trusted for what removes data by date (retention,
     /// a deletion's grace period): every paired node whose clock it knows says it is more

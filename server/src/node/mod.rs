@@ -463,6 +463,7 @@ impl Node {
             });
         tokio::spawn(backup::control::serve(self.clone()));
         tokio::spawn(housekeeping::run(self.clone()));
+        tokio::spawn(housekeeping::keep_answers(self.clone()));
         if let Some(address) = self.config().metrics.listen {
             let metrics = TcpListener::bind(address).await.map_err(|e| {
                 NodeError::Serve(std::io::Error::new(

@@ -121,9 +121,9 @@ fn decode(v: &[u8]) -> Result<Record<'_>, StoreError> {
 }
 
 /// Keys being handled and answers not yet written, in memory: claiming a key costs no
-/// write, and answers are written in batches (at most [`PERSIST_EVERY_MS`] late, or
-/// [`PERSIST_BATCH`] at a time) instead of one write per request. A crash loses only the
-/// answers of that last moment, whose writes were acknowledged in the same window.
+/// write, and answers are written in batches (when [`PERSIST_BATCH`] wait, or by the node's
+/// once-a-second round, `node::housekeeping::keep_answers`) instead of one write per
+/// request. A crash loses only the answers of that last second or so.
 #[derive(Default)]
 pub(crate) struct Recent {
     inner: std::sync::Mutex<RecentInner>,
@@ -243,6 +243,13 @@ impl Store {
     /// Frees a claimed key (the request failed in a way a retry may mend).
     pub(crate) fn idempotent_drop(&self, key: &[u8]) {
         self.recent().under_way.remove(key);
+    }
+
+    /// Whether answers made at least [`PERSIST_EVERY_MS`] before `now` wait to be written.
+    pub(crate) fn idempotent_due(&self, now: u64) -> bool {
+        self.recent()
+            .oldest
+            .is_some_and(|oldest| now.saturating_sub(oldest) >= PERSIST_EVERY_MS)
     }
 
     /// Writes the answers waiting in memory, in one batch.

@@ -248,6 +248,19 @@ pub(super) fn dry_run(path: &Path, locks: Locks) -> Result<DryRun, super::KvErro
     })
 }
 
+/// A database on the file whose writes stay in memory, for reading while the disk is full
+/// (its recovery, if the file needs one, runs in memory too). Nothing may be written
+/// through it that should last: the caller refuses writes meanwhile.
+pub(super) fn open_view(path: &Path) -> Result<redb::Database, super::KvError> {
+    let overlay = Overlay::open(path, Locks::Take).map_err(super::KvError::from_io)?;
+    redb::Database::builder()
+        .create_with_backend(overlay)
+        .map_err(|e| super::KvError::Engine {
+            engine: "redb",
+            message: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,10 @@ struct Shared {
     broken: AtomicBool,
     /// The last failed write found the disk full.
     full: AtomicBool,
+    /// `db` is a read-only view of the file ([`super::redb_dry::open_view`]) while the disk
+    /// is full: redb refuses reads too after a failed write, and opening the file again
+    /// needs room. Writes never reach it: they wait for `broken` to clear.
+    read_view: AtomicBool,
 }
 
 pub(super) struct RedbDb {
@@ -80,6 +84,7 @@ impl RedbDb {
                 db: RwLock::new(Some(db)),
                 path,
                 broken: AtomicBool::new(false),
+                read_view: AtomicBool::new(false),
                 full: AtomicBool::new(false),
             }),
         })
@@ -179,12 +184,43 @@ impl Shared {
         self.current()
     }
 
-    /// The database for reading: the handle as it is (after a failed write redb refuses
-    /// writes, not reads), so members keep reading while the disk is full.
+    /// The database for reading. After a failed write redb refuses reads too, so the
+    /// handle is first opened again (when there is room) or replaced by a read-only view,
+    /// and members keep reading while the disk is full.
     fn for_reading(&self) -> Result<Open<'_>, KvError> {
+        if self.broken.load(Ordering::Acquire) && !self.read_view.load(Ordering::Acquire) {
+            self.settle_for_reading();
+        }
         match self.current() {
             Err(KvError::Closed) => self.db(),
             other => other,
+        }
+    }
+
+    /// Opens the file again if there is room, or else reads through a view of it whose
+    /// writes stay in memory (it is opened like a dry run: recovery included).
+    fn settle_for_reading(&self) {
+        if self.free_bytes().is_none_or(|f| f >= REOPEN_ROOM) {
+            if let Err(e) = self.reopen() {
+                tracing::warn!(error = %e, "the database could not be opened again after a failed write");
+            }
+            return;
+        }
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if !self.broken.load(Ordering::Acquire) || self.read_view.load(Ordering::Acquire) {
+            return;
+        }
+        // The broken handle holds the file lock: closed first.
+        drop(slot.take());
+        match super::redb_dry::open_view(&self.path) {
+            Ok(view) => {
+                *slot = Some(view);
+                self.read_view.store(true, Ordering::Release);
+                tracing::warn!(file = %self.path.display(), "the disk is full: reading through a read-only view until there is room to write");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the database cannot be read while the disk is full");
+            }
         }
     }
 
@@ -223,6 +259,7 @@ impl Shared {
         };
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
+        self.read_view.store(false, Ordering::Release);
         tracing::warn!(
             file = %self.path.display(),
             "the database was opened again after a failed write"
@@ -399,13 +436,17 @@ impl RedbTable {
         f: impl FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>) -> Result<R, KvError>,
         missing: impl FnOnce() -> R,
     ) -> Result<R, KvError> {
-        let db = self.shared.for_reading()?;
-        let txn = db.begin_read().map_err(kv)?;
-        match txn.open_table(self.def()) {
-            Ok(table) => f(&table),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(missing()),
-            Err(e) => Err(kv(e)),
-        }
+        let result = (|| {
+            let db = self.shared.for_reading()?;
+            let txn = db.begin_read().map_err(kv)?;
+            match txn.open_table(self.def()) {
+                Ok(table) => f(&table),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(missing()),
+                Err(e) => Err(kv(e)),
+            }
+        })();
+        // A read that meets the failed write of another (before it was noticed) says why.
+        result.map_err(|e| self.shared.failed(e))
     }
 }
 

@@ -363,7 +363,15 @@ impl Node {
         if !self.store().take_setup_token(hash)? {
             return Err(invalid());
         }
-        if !self.store().create_member(&record)? {
+        let created = match self.store().create_member(&record) {
+            Ok(created) => created,
+            Err(e) => {
+                // Not created (a full disk): the token stays good for the next try.
+                let _ = self.store().set_setup_token_hash(Some(hash));
+                return Err(e.into());
+            }
+        };
+        if !created {
             self.store().set_setup_token_hash(Some(hash))?;
             return Err(AppError::new(
                 ErrorCode::Conflict,
@@ -371,7 +379,9 @@ impl Node {
             ));
         }
         tracing::info!(username = %record.username, "first admin created");
-        self.start_session(&record, user_agent).await
+        self.start_session(&record, user_agent)
+            .await
+            .map_err(created_but_not_signed_in)
     }
 
     /// Signs in. Wrong username and wrong password get the same answer.
@@ -641,7 +651,9 @@ impl Node {
                     self.store().put_member(&record)?;
                 }
                 tracing::info!(member = %member_id, "invite redeemed");
-                self.start_session(&record, user_agent).await
+                self.start_session(&record, user_agent)
+                    .await
+                    .map_err(created_but_not_signed_in)
             }
             Err(RedeemError::Unknown) => Err(AppError::not_found("That invite code is not valid.")),
             Err(RedeemError::Spent) => Err(AppError::new(
@@ -815,5 +827,20 @@ impl Node {
             }
         }
         Ok(self.store().durable().await?)
+    }
+}
+
+/// The account was made but the session could not be saved (the node's own trouble, such
+/// as a full disk): say so, or the person would think nothing happened and try again with
+/// a used token or invite.
+fn created_but_not_signed_in(e: AppError) -> AppError {
+    match e {
+        AppError::Refused { code, .. } if crate::error::status_of(code).is_server_error() => {
+            AppError::new(
+                code,
+                "Your account was created, but this node could not sign you in just now (it cannot save anything new). Sign in with your username and password once its admin has freed some space.",
+            )
+        }
+        other => other,
     }
 }

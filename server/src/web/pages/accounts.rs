@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::api::SESSION_COOKIE;
 use crate::api::client_address::ClientAddress;
-use crate::error::AppError;
+use crate::error::{AppError, status_of};
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render_with_status, see_other};
 use crate::web::error::PageError;
@@ -389,6 +389,11 @@ pub(crate) async fn join(
                     ..
                 },
             ) => problems.refused("username", e)?,
+            // The node's own trouble (a full disk): the form comes back with what was
+            // typed, to send again later.
+            Err(e @ AppError::Refused { code, .. }) if status_of(code).is_server_error() => {
+                problems.refused("", e)?
+            }
             // A used, expired or unknown invite: nothing on this form can fix that.
             Err(e) => return Err(e.into()),
         }

@@ -188,7 +188,7 @@ pub(crate) async fn password(
     }
     let mut page = settings_page(&node, &viewer)?;
     page.password_problems = problems;
-    render_with_status(&page, &page.chrome, page.problems.status())
+    render_with_status(&page, &page.chrome, page.password_problems.status())
 }
 
 pub(crate) async fn sign_out_device(

@@ -212,6 +212,12 @@ pub struct NodeSection {
     /// does not choose it keeps the one the node last had.
     #[serde(skip)]
     pub organisation_chosen: bool,
+    /// This start accepts a node key other than the one the database was made with (the
+    /// admin replaced `node.key` on purpose, for example after it leaked): the command
+    /// line's `--key-rotated`, for one start. Never from the file: a key mix-up must not be
+    /// accepted by a setting left behind.
+    #[serde(skip)]
+    pub key_rotated: bool,
 }
 
 /// Where the node listens and keeps its data.
@@ -396,6 +402,7 @@ impl Default for NodeSection {
             // file or the environment did.
             name_chosen: true,
             organisation_chosen: true,
+            key_rotated: false,
         }
     }
 }

@@ -301,6 +301,7 @@ impl Node {
         if current.author != auth.member_id {
             return Err(AppError::forbidden("Only the author can edit this."));
         }
+        self.signed_with_this_key(&current)?;
         let body = required("post", &req.body)?;
         check_len("post", &body, MAX_POST_BODY_BYTES)?;
         let content_warning = clean_cw(req.content_warning)?;
@@ -355,6 +356,7 @@ impl Node {
     ) -> Result<(), AppError> {
         let current = self.visible(id, None)?;
         let own = current.author == auth.member_id;
+        self.signed_with_this_key(&current)?;
         let moderator = auth.member.role >= Role::Moderator && current.origin == self.node_id();
         if !own && !moderator {
             return Err(AppError::forbidden(
@@ -383,6 +385,18 @@ impl Node {
         if let Err(e) = self.redact(id, &current.author).await {
             // The entry is down either way; its words stay stored until redacted.
             tracing::warn!(%id, error = %e, "a retracted entry's content could not be redacted");
+        }
+        Ok(())
+    }
+
+    /// Refuses to change what this node signed with a key it had before a rotation: its
+    /// peers would refuse the change (the entry is not the new key's).
+    fn signed_with_this_key(&self, current: &PostView) -> Result<(), AppError> {
+        if current.origin != self.node_id() && self.is_self(&current.origin) {
+            return Err(AppError::new(
+                kindred_protocol::api::ErrorCode::Conflict,
+                "This was published under this organisation's previous node key (the key has since been changed), so it can no longer be edited or retracted.",
+            ));
         }
         Ok(())
     }

@@ -111,7 +111,7 @@ pub enum NodeError {
     /// The database is there but the node key is not: a new key would make this a
     /// different node to every peer.
     #[error(
-        "{} holds this node's database but not its key (node.key): restore the key from a backup (kindred restore), or move the db folder aside to start a new node",
+        "{} holds this node's database but not its key (node.key): restore the key from a backup (kindred restore), or move the db folder aside to start a new node. If the key was removed on purpose (it leaked), start once with --key-rotated: a new key is made, and peers must pair with the node again",
         path.display()
     )]
     KeyMissing {
@@ -129,7 +129,7 @@ pub enum NodeError {
     },
     /// The database belongs to another node key than the one in `node.key`.
     #[error(
-        "{} holds the database of node {belongs_to}, but its key file (node.key) is for node {key}: put that node's own node.key back (from a backup: kindred restore), or move the db folder aside to start a new node. The key cannot change: it is the node's identity to every peer",
+        "{} holds the database of node {belongs_to}, but its key file (node.key) is for node {key}: put that node's own node.key back (from a backup: kindred restore), or move the db folder aside to start a new node. If the key was replaced on purpose (the old one leaked), start once with --key-rotated; the key is the node's identity to every peer, so they must pair with it again",
         path.display()
     )]
     KeyReplaced {
@@ -217,6 +217,9 @@ struct Inner {
     tls_client: Arc<rustls::ClientConfig>,
     /// This node's key pair (signs events and handshakes).
     keypair: NodeKeypair,
+    /// The keys this node had before a rotation (`--key-rotated`): what it signed with them
+    /// is its own.
+    previous_ids: Vec<NodeId>,
     /// Where the node reads the time (events, arrivals, hellos).
     clock: Arc<dyn Clock>,
     /// The database.
@@ -315,7 +318,7 @@ impl Node {
         if dir.join(storage::MIGRATING).exists() {
             return Err(NodeError::UnfinishedMigration { path: dir });
         }
-        if dir.join("db").exists() && !dir.join("node.key").exists() {
+        if dir.join("db").exists() && !dir.join("node.key").exists() && !config.node.key_rotated {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let key_existed = dir.join("node.key").exists();
@@ -339,7 +342,7 @@ impl Node {
                 "the data folder was created on another storage engine, which it keeps; `kindred storage migrate --to {engine}` moves it"
             );
         }
-        check_key(&store, &dir, &keypair.node_id())?;
+        check_key(&store, &dir, &keypair.node_id(), config.node.key_rotated)?;
         check_name(&store, &mut config, &keypair.node_id())?;
         // The organisation's name may change, but only when it is set: a start that does
         // not say keeps the one the node last had.
@@ -408,6 +411,7 @@ impl Node {
                 config,
                 tls_server,
                 tls_client,
+                previous_ids: store.previous_node_ids()?,
                 keypair,
                 clock,
                 store,
@@ -593,6 +597,11 @@ impl Node {
         self.inner.keypair.node_id()
     }
 
+    /// Whether `origin` is this node: its key, or one it had before a rotation.
+    pub(crate) fn is_self(&self, origin: &NodeId) -> bool {
+        *origin == self.node_id() || self.inner.previous_ids.contains(origin)
+    }
+
     /// The loaded configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
@@ -710,7 +719,12 @@ fn derived_key(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
 /// node would otherwise start as a new identity on the old data, its peers would refuse
 /// it, and edits of its earlier posts would answer success and go nowhere. A database from
 /// before the key was recorded belongs to the key whose own log it holds.
-fn check_key(store: &Store, dir: &std::path::Path, id: &NodeId) -> Result<(), NodeError> {
+fn check_key(
+    store: &Store,
+    dir: &std::path::Path,
+    id: &NodeId,
+    rotated: bool,
+) -> Result<(), NodeError> {
     let belongs_to = match store.node_id()? {
         Some(recorded) => Some(recorded),
         None => match store.node_name()? {
@@ -725,6 +739,15 @@ fn check_key(store: &Store, dir: &std::path::Path, id: &NodeId) -> Result<(), No
         },
     };
     match belongs_to {
+        Some(other) if other != *id && rotated => {
+            store.add_previous_node_id(&other)?;
+            store.set_node_id(id)?;
+            tracing::warn!(
+                previous = %other, now = %id,
+                "the node key was rotated (--key-rotated): peers know this node by its previous key and must pair with it again; what was signed with the previous key stays as it was, and can no longer be edited or retracted from here"
+            );
+            Ok(())
+        }
         Some(other) if other != *id => Err(NodeError::KeyReplaced {
             path: dir.to_owned(),
             belongs_to: other,

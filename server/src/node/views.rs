@@ -170,7 +170,7 @@ impl Node {
         // Only while its author's name is bound to the node that signed it: events a node
         // wrote under a name that has since been taken from it (an impostor blocked) are
         // never shown as the rightful node's members'.
-        if original.origin != self.node_id() {
+        if !self.is_self(&original.origin) {
             if self.store().bound_node(original.author.node_name())? != Some(original.origin) {
                 return Ok(None);
             }

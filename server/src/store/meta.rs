@@ -9,6 +9,8 @@ const NODE_NAME_KEY: &[u8] = b"node_name";
 const ORGANISATION_KEY: &[u8] = b"organisation";
 const ANNOUNCED_KEY: &[u8] = b"announced";
 const NODE_ID_KEY: &[u8] = b"node_id";
+/// The node keys this database had before a rotation (32 bytes each).
+const PREVIOUS_IDS_KEY: &[u8] = b"previous_node_ids";
 
 /// Checks the schema version: refuses a newer one, records it in a new database, and
 /// returns the older version a database must be upgraded from, if any.
@@ -113,6 +115,38 @@ impl Store {
                 .map(|b| Some(kindred_protocol::NodeId::from_bytes(b)))
                 .map_err(|e| StoreError::corrupt("meta", e)),
         }
+    }
+
+    /// Adds `id` to the keys this node had before (a rotation), on disk before it returns.
+    pub(crate) fn add_previous_node_id(
+        &self,
+        id: &kindred_protocol::NodeId,
+    ) -> Result<(), StoreError> {
+        let mut all = self.previous_node_ids()?;
+        if !all.contains(id) {
+            all.push(*id);
+        }
+        let bytes: Vec<u8> = all.iter().flat_map(|n| *n.as_bytes()).collect();
+        self.writer().meta.insert(PREVIOUS_IDS_KEY, bytes)?;
+        self.writer().meta.flush()?;
+        Ok(())
+    }
+
+    /// The keys this node had before, oldest first.
+    pub(crate) fn previous_node_ids(&self) -> Result<Vec<kindred_protocol::NodeId>, StoreError> {
+        let Some(v) = self.trees().meta.get(PREVIOUS_IDS_KEY)? else {
+            return Ok(Vec::new());
+        };
+        if v.len() % 32 != 0 {
+            return Err(StoreError::corrupt(
+                "meta",
+                std::io::Error::other("previous node keys of the wrong length"),
+            ));
+        }
+        Ok(v.chunks_exact(32)
+            .filter_map(|c| <[u8; 32]>::try_from(c).ok())
+            .map(kindred_protocol::NodeId::from_bytes)
+            .collect())
     }
 
     /// Records the node key this database belongs to, on disk before it returns.

@@ -44,6 +44,24 @@ pub fn try_start_on(data: &Path, name: &str, listen: &str, engine: &str) -> Resu
     }
 }
 
+/// Starts a node with extra command-line `args`, or says why it did not start.
+#[allow(dead_code)]
+pub fn try_start_with(data: &Path, name: &str, args: &[&str]) -> Result<Proc, String> {
+    let mut c = command(data, name, "127.0.0.1:0");
+    c.args(args).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    match Proc::try_from_child(child) {
+        Some(p) => Ok(p),
+        None => Err(said.join().unwrap_or_default()),
+    }
+}
+
 fn command(data: &Path, name: &str, listen: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kindred"));
     c.args(["serve", "--listen", listen, "--name", name, "--data"])

@@ -86,6 +86,11 @@ struct ServeArgs {
     /// Log format (overrides log.format).
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// Accept a node key other than the one the database was made with, for this start:
+    /// the admin replaced (or removed) node.key on purpose, for example because it leaked.
+    /// Peers know the node by its key and must pair with it again.
+    #[arg(long)]
+    key_rotated: bool,
 }
 
 /// A panic (a bug, or an engine meeting damaged files: sled panics on some) is said in one
@@ -207,6 +212,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(format) = args.log_format {
         config.log.format = format;
     }
+    config.node.key_rotated = args.key_rotated;
     // The flags are checked as the file was.
     config.validate()?;
     choose_name(&mut config)?;

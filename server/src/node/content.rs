@@ -374,6 +374,8 @@ impl Node {
             retracts: Some(*id),
             ..References::default()
         };
+        // Owed from before the retraction on: a stop in between is made good later.
+        self.store().redaction_due(id, &current.author)?;
         self.write(
             auth,
             reach_of(&current),
@@ -383,10 +385,29 @@ impl Node {
         .await?;
         tracing::info!(by = %auth.member_id, %id, own, "entry retracted");
         if let Err(e) = self.redact(id, &current.author).await {
-            // The entry is down either way; its words stay stored until redacted.
-            tracing::warn!(%id, error = %e, "a retracted entry's content could not be redacted");
+            // The entry is down either way; housekeeping tries the redaction again.
+            tracing::warn!(%id, error = %e, "a retracted entry's content could not be redacted yet");
         }
         Ok(())
+    }
+
+    /// Publishes the redactions still owed (a stop or a full disk came between a
+    /// retraction and its redaction); an entry that was not retracted after all owes none.
+    pub(crate) async fn finish_redactions(&self) -> Result<usize, AppError> {
+        let mut done = 0;
+        for (id, author) in self.store().redactions_due()? {
+            let retracted = self
+                .store()
+                .event_meta(&id)?
+                .is_some_and(|m| m.retracted_by.is_some());
+            if retracted {
+                self.redact(&id, &author).await?;
+                done += 1;
+            } else {
+                self.store().redaction_done(&id)?;
+            }
+        }
+        Ok(done)
     }
 
     /// Refuses to change what this node signed with a key it had before a rotation: its
@@ -412,7 +433,6 @@ impl Node {
             .store()
             .versions_in_slots(id, &own, author)?
             .into_iter()
-            .take(kindred_protocol::event::body::erasure::MAX_ERASED_SLOTS)
             .map(|(seq, version)| ErasedSlot {
                 seq,
                 id: version,
@@ -420,17 +440,20 @@ impl Node {
                     .signature(),
             })
             .collect();
-        if slots.is_empty() {
-            return Ok(());
+        // An entry edited more often than one redaction lists gets as many as it needs.
+        for part in slots.chunks(kindred_protocol::event::body::erasure::MAX_ERASED_SLOTS) {
+            let draft = Draft {
+                author: author.clone(),
+                reach: Reach::Shared,
+                refs: References::default(),
+                body: EventBody::Redaction(Redaction {
+                    slots: part.to_vec(),
+                }),
+                not_before: 0,
+            };
+            self.ingest().local(draft).await?;
         }
-        let draft = Draft {
-            author: author.clone(),
-            reach: Reach::Shared,
-            refs: References::default(),
-            body: EventBody::Redaction(Redaction { slots }),
-            not_before: 0,
-        };
-        self.ingest().local(draft).await?;
+        self.store().redaction_done(id)?;
         Ok(())
     }
 

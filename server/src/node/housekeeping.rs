@@ -96,6 +96,11 @@ pub(crate) async fn once(node: &Node) {
     if let Err(e) = node.store().idempotent_expire(node.now().0) {
         tracing::warn!(error = %e, "removing expired idempotency keys failed");
     }
+    match node.finish_redactions().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "published redactions a stop had cut short"),
+        Err(e) => tracing::warn!(error = %e, "publishing owed redactions failed"),
+    }
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }

@@ -741,10 +741,17 @@ fn check_key(
     match belongs_to {
         Some(other) if other != *id && rotated => {
             store.add_previous_node_id(&other)?;
+            let forgotten = store.forget_peers()?;
             store.set_node_id(id)?;
             tracing::warn!(
-                previous = %other, now = %id,
-                "the node key was rotated (--key-rotated): peers know this node by its previous key and must pair with it again; what was signed with the previous key stays as it was, and can no longer be edited or retracted from here"
+                previous = %other, now = %id, pairings_forgotten = forgotten,
+                "the node key was rotated (--key-rotated): peers know this node by its previous key, so its pairings are forgotten and each partner must pair with it again (their admin blocks the old node first); what was signed with the previous key stays as it was, and can no longer be edited or retracted from here"
+            );
+            Ok(())
+        }
+        Some(_) if rotated => {
+            tracing::info!(
+                "--key-rotated was given, but the key is the one this database was made with: nothing was rotated"
             );
             Ok(())
         }

@@ -6,6 +6,7 @@
 //!   when the erased event arrives after the erasure (its content is never stored);
 //! - `c` → () while erased content may still sit in the database files' free space: the
 //!   next start compacts the database (`compact.rs`);
+//! - `d` ‖ entry id → its author: a redaction this node owes (see `node/content.rs`);
 //! - `r` ‖ redaction local seq ‖ version local seq (u64 BE each) → the signed bytes a
 //!   redaction replaced, kept only until the search indexer has passed the redaction
 //!   (it reads them to take the version's words out of the index; `ingest/redact.rs`).
@@ -38,6 +39,14 @@ pub(crate) fn slot_key(origin: &NodeId, seq: u64) -> [u8; 41] {
     let mut key = [0u8; 41];
     key[0] = b's';
     key[1..].copy_from_slice(&origin_seq_key(origin, seq));
+    key
+}
+
+/// The key of a redaction this node still owes (`d` ‖ entry id).
+fn due_key(entry: &EventId) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = b'd';
+    key[1..].copy_from_slice(entry.as_bytes());
     key
 }
 
@@ -79,10 +88,62 @@ impl Store {
                 None => done.push(k),
             }
         }
-        for k in &done {
-            self.writer().erasures.remove(k)?;
+        if done.is_empty() {
+            return Ok(0);
+        }
+        if self.engine() == super::kv::Engine::Sled {
+            // sled's batches take its transactions' lock (see `idempotency.rs`).
+            for k in &done {
+                self.writer().erasures.remove(k)?;
+            }
+        } else {
+            // One write for them all (each its own commit would cost a disk sync apiece).
+            let mut batch = super::kv::Batch::default();
+            for k in &done {
+                batch.remove(k);
+            }
+            self.writer().erasures.apply_batch(batch)?;
         }
         Ok(done.len())
+    }
+
+    /// Notes that this node owes a redaction of `entry` by `author` (written before the
+    /// retraction, removed once the redaction is published), so one cut short by a crash
+    /// is published later.
+    pub(crate) fn redaction_due(
+        &self,
+        entry: &EventId,
+        author: &MemberId,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .erasures
+            .insert(due_key(entry), author.as_str().as_bytes())?;
+        Ok(())
+    }
+
+    /// The redaction is published (or not needed).
+    pub(crate) fn redaction_done(&self, entry: &EventId) -> Result<(), StoreError> {
+        self.writer().erasures.remove(due_key(entry))?;
+        Ok(())
+    }
+
+    /// Redactions still owed: entry and author.
+    pub(crate) fn redactions_due(&self) -> Result<Vec<(EventId, MemberId)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().erasures.scan_prefix(b"d") {
+            let (k, v) = item?;
+            let Some(id) = k.get(1..33).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
+                continue;
+            };
+            let Ok(author) = std::str::from_utf8(&v)
+                .map_err(drop)
+                .and_then(|a| MemberId::parse(a).map_err(drop))
+            else {
+                continue;
+            };
+            out.push((EventId::from_bytes(id), author));
+        }
+        Ok(out)
     }
 
     /// Whether `member` was erased, and when.

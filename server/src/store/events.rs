@@ -391,7 +391,7 @@ impl Store {
 
     /// The shared-log slots (number, id) of an entry and of every edit of it by `author`
     /// from `origin`: what a redaction of the entry lists. Edits arrive after their
-    /// original, so the log is read from the original on (a retraction is rare).
+    /// original and up to its newest edit, so only that stretch of the log is read.
     pub(crate) fn versions_in_slots(
         &self,
         original: &EventId,
@@ -401,8 +401,18 @@ impl Store {
         let Some(from) = self.local_seq_of(original)? else {
             return Ok(Vec::new());
         };
+        // Edits lie between the original and its newest edit in arrival order: most
+        // entries have none, and the read stops at the newest.
+        let until = match self.event_meta(original)?.and_then(|m| m.latest) {
+            Some(latest) => self.local_seq_of(&latest)?.unwrap_or(from),
+            None => from,
+        };
         let mut out = Vec::new();
-        for item in self.trees().events.range(from.to_be_bytes()..) {
+        for item in self
+            .trees()
+            .events
+            .range(from.to_be_bytes()..=until.max(from).to_be_bytes())
+        {
             let (k, record) = item?;
             let local = decode_u64("events", &k)?;
             let meta = meta_in(&record, local)?;

@@ -118,6 +118,16 @@ impl Store {
         }
     }
 
+    /// Forgets every pairing and what waited to be sent to paired nodes: after this node's
+    /// key was rotated, no peer knows it any more, and each must pair with it again.
+    /// Returns how many pairings were forgotten.
+    pub(crate) fn forget_peers(&self) -> Result<usize, StoreError> {
+        let peers = self.peers()?.len();
+        self.writer().peers.clear()?;
+        self.writer().outbox.clear()?;
+        Ok(peers)
+    }
+
     /// Adds or updates a paired node.
     pub(crate) fn put_peer(&self, peer: &PeerRecord) -> Result<(), StoreError> {
         self.writer()

@@ -3,7 +3,7 @@
 //! stored content with the tombstone, and a node paired later is sent only tombstones.
 
 use kindred_protocol::api::*;
-use kindred_tests::{TestNode, eventually, pair};
+use kindred_tests::{PASSWORD, TestNode, eventually, pair};
 
 use super::trust_support::topic;
 
@@ -142,4 +142,37 @@ async fn a_moderators_retraction_is_redacted_too() {
     assert!(admin.search(&word, None).await.unwrap().is_empty());
     a.stop().await;
     assert!(!a.stored_anywhere(word.as_bytes()));
+}
+
+/// A node whose key was rotated on purpose forgets its pairings; once its partner blocks
+/// the old node, the two pair again and carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rotated_node_pairs_again() {
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("hub.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    for admin in [&admin_a, &admin_b] {
+        topic(admin, "Funding").await;
+    }
+    pair(&admin_b, &admin_a).await;
+    let old_a = admin_a.health().await.unwrap().node_id;
+    a.stop().await;
+    std::fs::remove_file(a.data_dir().join("node.key")).unwrap();
+    a.config.node.key_rotated = true;
+    a.start_again().await;
+    let admin_a = a.client().login("admin", PASSWORD).await.unwrap().0;
+    assert_ne!(admin_a.health().await.unwrap().node_id, old_a, "a new key");
+    assert!(
+        admin_a.peers().await.unwrap().is_empty(),
+        "pairings forgotten"
+    );
+
+    admin_b.block_peer(&old_a).await.unwrap();
+    pair(&admin_b, &admin_a).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let post = ann
+        .create_post("Funding", &new_post("After the rotation", "Still here"))
+        .await
+        .unwrap();
+    eventually(30, || async { admin_b.thread(&post.id).await.ok() }).await;
 }

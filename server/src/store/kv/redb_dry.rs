@@ -231,6 +231,16 @@ pub(super) enum DryRun {
 /// Opens `path` the way the engine would, and runs redb's checksum check, without
 /// changing the file. Errors: the file cannot be read, or it is in use (`Locked`).
 pub(super) fn dry_run(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
+    // redb asserts on some damaged files: a panic here is damage found, not a crash.
+    match std::panic::catch_unwind(|| dry_run_inner(path, locks)) {
+        Ok(result) => result,
+        Err(_) => Ok(DryRun::Damaged(
+            "redb stopped reading it (its structures are damaged)".into(),
+        )),
+    }
+}
+
+fn dry_run_inner(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
     let overlay = Overlay::open(path, locks).map_err(super::KvError::from_io)?;
     let opened = redb::Database::builder().create_with_backend(overlay);
     let mut db = match opened {

@@ -106,8 +106,8 @@ impl IntoResponse for AppError {
 
 /// What members read when the disk is full.
 const STORAGE_FULL: &str = "This organisation's Kindred node has run out of disk space, so \
-     it cannot save anything new: what you sent was not saved. The node's admin has been told \
-     and needs to free some space; please try again later.";
+     it cannot save anything new: what you sent was not saved. Its admin needs to free some \
+     space on it; please try again later.";
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {

@@ -359,24 +359,25 @@ impl Node {
         let (record, _) = self
             .new_member(&req.username, &req.display_name, &req.password, Role::Admin)
             .await?;
-        // One admin however many set-ups race: only the one that takes the token goes on.
-        if !self.store().take_setup_token(hash)? {
-            return Err(invalid());
-        }
-        let created = match self.store().create_member(&record) {
-            Ok(created) => created,
-            Err(e) => {
-                // Not created (a full disk): the token stays good for the next try.
-                let _ = self.store().set_setup_token_hash(Some(hash));
-                return Err(e.into());
-            }
-        };
-        if !created {
-            self.store().set_setup_token_hash(Some(hash))?;
+        // The account first, so a write that fails (a full disk) leaves the token good for
+        // the next try; then one admin however many set-ups race: only the one that takes
+        // the token keeps its account.
+        if !self.store().create_member(&record)? {
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 "That username is taken.",
             ));
+        }
+        match self.store().take_setup_token(hash) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.store().uncreate_member(&record.username)?;
+                return Err(invalid());
+            }
+            Err(e) => {
+                let _ = self.store().uncreate_member(&record.username);
+                return Err(e.into());
+            }
         }
         tracing::info!(username = %record.username, "first admin created");
         self.start_session(&record, user_agent)

@@ -158,6 +158,13 @@ impl Store {
         Ok(swapped.is_ok())
     }
 
+    /// Takes back a member record just created by a set-up that then lost its race.
+    pub(crate) fn uncreate_member(&self, username: &str) -> Result<(), StoreError> {
+        self.writer().members.remove(username.as_bytes())?;
+        self.accounts_changed();
+        Ok(())
+    }
+
     /// Replaces a member's record.
     pub(crate) fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
         self.writer()

@@ -21,6 +21,7 @@ async fn a_rotated_key_is_accepted_only_when_the_admin_says_so() {
     let before = admin.create_post("Funding", &post("Before")).await.unwrap();
     node.kill();
 
+    std::fs::copy(data.join("node.key"), root.path().join("north.key")).unwrap();
     // Another key in its place: refused, naming the flag for a deliberate rotation.
     let other = root.path().join("other");
     let mut stranger = support::start(&other, "south.test", "127.0.0.1:0");
@@ -80,6 +81,15 @@ async fn a_rotated_key_is_accepted_only_when_the_admin_says_so() {
         Some("Before")
     );
     drop(node);
+
+    // The key rotated away is never taken back.
+    let new_key = std::fs::read(data.join("node.key")).unwrap();
+    std::fs::copy(root.path().join("north.key"), data.join("node.key")).unwrap();
+    let said = support::try_start_with(&data, "north.test", &["--key-rotated"])
+        .map(|_| ())
+        .expect_err("the old key is refused");
+    assert!(said.contains("rotated away before"), "{said}");
+    std::fs::write(data.join("node.key"), new_key).unwrap();
 
     // From then on the database is the new key's: a plain start works.
     let mut node = support::try_start_with(&data, "north.test", &[]).unwrap();

@@ -140,6 +140,17 @@ pub enum NodeError {
         /// The node the key file is for.
         key: NodeId,
     },
+    /// `--key-rotated` with a key this node rotated away before.
+    #[error(
+        "the key in {}/node.key ({key}) is one this node rotated away before (most likely because it leaked); it is not taken back. Put a new key in its place (move node.key away: a new one is made) and start with --key-rotated",
+        path.display()
+    )]
+    KeyRetired {
+        /// The data folder.
+        path: PathBuf,
+        /// The retired key.
+        key: NodeId,
+    },
     /// A restore into the folder was cut short.
     #[error(
         "a restore into {} did not finish, so it holds only part of the node: restore the backup again into an empty folder (kindred restore)",
@@ -739,6 +750,13 @@ fn check_key(
         },
     };
     match belongs_to {
+        Some(other) if other != *id && rotated && store.previous_node_ids()?.contains(id) => {
+            // A key rotated away (it leaked, most likely) is never taken back.
+            Err(NodeError::KeyRetired {
+                path: dir.to_owned(),
+                key: *id,
+            })
+        }
         Some(other) if other != *id && rotated => {
             store.add_previous_node_id(&other)?;
             let forgotten = store.forget_peers()?;

@@ -149,7 +149,7 @@ async fn a_moderators_retraction_is_redacted_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rotated_node_pairs_again() {
     let mut a = TestNode::named("a.test").await;
-    let mut b = TestNode::named("hub.test").await;
+    let b = TestNode::named("hub.test").await;
     let (admin_a, admin_b) = (a.admin().await, b.admin().await);
     for admin in [&admin_a, &admin_b] {
         topic(admin, "Funding").await;

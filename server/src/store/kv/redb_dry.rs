@@ -307,7 +307,7 @@ mod tests {
         let path = dir.path().join("db");
         {
             let db = redb::Database::create(&path).unwrap();
-            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("t");
+            let def: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new("t");
             let tx = db.begin_write().unwrap();
             {
                 let mut t = tx.open_table(def).unwrap();

@@ -25,31 +25,24 @@ pub fn start_on(data: &Path, name: &str, listen: &str, engine: &str) -> Proc {
 
 /// As [`start_on`]; a node that exits instead gives what it printed to stderr.
 pub fn try_start_on(data: &Path, name: &str, listen: &str, engine: &str) -> Result<Proc, String> {
-    let mut child = command(data, name, listen)
-        .env("KINDRED_STORAGE__ENGINE", engine)
+    let mut c = command(data, name, listen);
+    c.env("KINDRED_STORAGE__ENGINE", engine)
         // Small test filesystems are not "running low".
-        .env("KINDRED_STORAGE__LOW_SPACE_MIB", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let said = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-        text
-    });
-    match Proc::try_from_child(child) {
-        Some(p) => Ok(p),
-        None => Err(said.join().unwrap_or_default()),
-    }
+        .env("KINDRED_STORAGE__LOW_SPACE_MIB", "1");
+    spawn_saying_why(c)
 }
 
 /// Starts a node with extra command-line `args`, or says why it did not start.
 #[allow(dead_code)]
 pub fn try_start_with(data: &Path, name: &str, args: &[&str]) -> Result<Proc, String> {
     let mut c = command(data, name, "127.0.0.1:0");
-    c.args(args).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
+    c.args(args);
+    spawn_saying_why(c)
+}
+
+/// Spawns `c`; a node that exits instead of listening gives what it printed to stderr.
+fn spawn_saying_why(mut c: Command) -> Result<Proc, String> {
+    let mut child = c.stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let said = std::thread::spawn(move || {
         let mut text = String::new();

@@ -7,6 +7,11 @@
 //! ASCII characters. A key reused for a different request (method, path or body) is
 //! refused with 422; one whose first request is still being handled, with 409. Answers
 //! that leave nothing done (5xx, `storage_full`) are not kept, so a retry does the write.
+//!
+//! A request that writes events (a post, a reply, a message) has its key recorded with
+//! each event in the event's own commit (`node::write_key`): its answer is kept in memory
+//! for quick retries, and a retry after a crash, or after the answer has left memory, is
+//! handled again and gets the events it wrote the first time instead of new ones.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -117,21 +122,26 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
             body,
         }) => {
             if recorded != fingerprint {
-                let mut r = error_response(
-                    ErrorCode::BadRequest,
-                    "This Idempotency-Key was already used for a different request; use a new key for a new request."
-                        .to_owned(),
-                );
-                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-                return private(r);
+                return reused();
             }
             return replay(status, &body);
         }
+        Ok(Claim::Reused) => return reused(),
         Ok(Claim::New) => {}
     }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The events the request writes are recorded under its key as they are stored, so a
+    // retry after a crash that lost this answer finds them (`node::write_key`).
+    let key = crate::node::write_key::WriteKey::new(record_key.clone(), fingerprint);
+    let mut response = crate::node::write_key::under(
+        key.clone(),
+        next.run(Request::from_parts(parts, Body::from(bytes))),
+    )
+    .await;
+    if key.replayed() {
+        response
+            .headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
     let status = response.status();
     // An answer made while the disk is full (a web form shows it as a problem with the
     // form) is not kept either: once there is room, the same form must be able to post.
@@ -150,10 +160,28 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         ));
     };
     let kept = envelope(&parts.headers, &body);
-    if let Err(e) = store.idempotent_done(&record_key, &fingerprint, now, status.as_u16(), &kept) {
+    if key.wrote() || key.replayed() {
+        // Its events carry the key in their own commit, so a retry after a crash (or
+        // after this answer has left memory) is handled again and finds them: the answer
+        // is kept in memory only, for the retries of the next moments.
+        store.idempotent_remember(&record_key, &fingerprint, now, status.as_u16(), kept);
+    } else if let Err(e) =
+        store.idempotent_done(&record_key, &fingerprint, now, status.as_u16(), &kept)
+    {
         tracing::warn!(error = %e, "cannot record an idempotency key's answer");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The answer to a key sent again with a different request (422, as the draft says).
+fn reused() -> Response {
+    let mut r = error_response(
+        ErrorCode::BadRequest,
+        "This Idempotency-Key was already used for a different request; use a new key for a new request."
+            .to_owned(),
+    );
+    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    private(r)
 }
 
 /// A web form's key: its `_idem` field.

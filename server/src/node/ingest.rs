@@ -11,6 +11,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use super::live::LiveSender;
+use super::write_key::WriteKey;
 use crate::rules::Refusal;
 use crate::store::{IngestContext, IngestOutcome, Store, StoreError, Verdict};
 
@@ -59,13 +60,18 @@ pub(crate) enum IngestError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Closed,
+    /// The request was carried out before (its idempotency key's written record names the
+    /// event), and that event has been taken down since: it is not written again.
+    #[error("done before, and taken down since")]
+    DoneAndGone,
 }
 
 type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>>;
 type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
-    Local(Box<Draft>, Reply),
+    /// A local event, and the idempotency key of the request making it.
+    Local(Box<Draft>, Option<WriteKey>, Reply),
     /// Remote events.
     Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Decide again what waits for these (a name a pairing or a block settled).
@@ -211,11 +217,22 @@ impl IngestHandle {
             }
         }
         let (reply, rx) = oneshot::channel();
+        let key = super::write_key::current();
         self.tx
-            .send(Request::Local(Box::new(draft), reply))
+            .send(Request::Local(Box::new(draft), key.clone(), reply))
             .await
             .map_err(|_| IngestError::Closed)?;
         let (outcome, event) = rx.await.map_err(|_| IngestError::Closed)??;
+        if let Some(key) = &key {
+            match &outcome {
+                IngestOutcome::Stored {
+                    verdict: Verdict::Applied,
+                    ..
+                } => key.note_written(),
+                IngestOutcome::Duplicate(_) => key.note_replayed(),
+                _ => {}
+            }
+        }
         match &outcome {
             IngestOutcome::Stored {
                 verdict: Verdict::Applied,
@@ -370,6 +387,60 @@ impl Actor {
         tracing::debug!("ingest actor stopped");
     }
 
+    /// What a draft says, whenever and with whatever number it is made: a request made
+    /// again (a retry after a crash) builds the same draft, so its written record is found.
+    /// The first 16 bytes of SHA-256 of the payload's canonical bytes, dated 0 and
+    /// numbered 1; `None` for a draft that breaks a limit (it fails to sign anyway).
+    fn digest(&self, draft: &Draft) -> Option<[u8; 16]> {
+        use sha2::{Digest, Sha256};
+        let payload = EventPayload {
+            origin: self.origin,
+            created_at: Timestamp(0),
+            audience: match &draft.reach {
+                Reach::Shared => Audience::Shared { seq: 1 },
+                Reach::Local => Audience::Local,
+                Reach::Directed(recipients) => Audience::Directed {
+                    recipients: recipients.clone(),
+                },
+            },
+            author: draft.author.clone(),
+            refs: draft.refs.clone(),
+            body: draft.body.clone(),
+        };
+        let bytes = payload.to_bytes().ok()?;
+        let mut digest = [0; 16];
+        digest.copy_from_slice(&Sha256::digest(&bytes)[..16]);
+        Some(digest)
+    }
+
+    /// The answer for a draft its request already wrote (a retry whose first answer was
+    /// lost): the stored event, as a duplicate. `None` when it was not written before.
+    #[allow(clippy::type_complexity)]
+    fn written_before(
+        &self,
+        draft_key: &[u8],
+        fingerprint: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<Result<(IngestOutcome, VerifiedEvent), IngestError>>, StoreError> {
+        let Some((recorded, id)) = self.store.idempotent_written(draft_key, now.as_millis())?
+        else {
+            return Ok(None);
+        };
+        if recorded != *fingerprint {
+            // The key was used for another request (refused before it gets here).
+            return Ok(None);
+        }
+        let stored = self.store.event(&id)?;
+        Ok(Some(match stored.map(|e| e.verify()) {
+            Some(Ok(event)) => {
+                tracing::info!(event = %id, "a request made again after its answer was lost: its event was stored before");
+                Ok((IngestOutcome::Duplicate(id), event))
+            }
+            // A tombstone now (retracted or erased since), or gone (retention).
+            _ => Err(IngestError::DoneAndGone),
+        }))
+    }
+
     fn write_group(&mut self, group: Vec<Request>) {
         // Never earlier than this node's previous events, even if the clock steps back.
         let now = self.clock.now().max(self.last_time);
@@ -378,6 +449,8 @@ impl Actor {
         let mut waiters = Vec::with_capacity(group.len());
         let mut seq = self.next_seq;
         let mut release = Vec::new();
+        // Written records of requests with idempotency keys: (event index, key, value).
+        let mut written = Vec::new();
         for request in group {
             match request {
                 // Taken out of the group before it is written.
@@ -390,8 +463,27 @@ impl Actor {
                     waiters.push(Waiter::Many(reply, batch.len()));
                     events.extend(batch);
                 }
-                Request::Local(draft, reply) => {
+                Request::Local(draft, key, reply) => {
                     let draft = *draft;
+                    let record = key.and_then(|k| {
+                        let digest = self.digest(&draft)?;
+                        let draft_key =
+                            crate::store::idempotency::written_key(&k.record, &digest);
+                        Some((draft_key, k.fingerprint))
+                    });
+                    if let Some((draft_key, fingerprint)) = &record {
+                        match self.written_before(draft_key, fingerprint, now) {
+                            Ok(None) => {}
+                            Ok(Some(done)) => {
+                                let _ = reply.send(done);
+                                continue;
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(IngestError::Store(e)));
+                                continue;
+                            }
+                        }
+                    }
                     let audience = match &draft.reach {
                         Reach::Shared => Audience::Shared { seq },
                         Reach::Local => Audience::Local,
@@ -412,6 +504,14 @@ impl Actor {
                         Ok(event) => {
                             if shared {
                                 seq += 1;
+                            }
+                            if let Some((draft_key, fingerprint)) = record {
+                                let value = crate::store::idempotency::written_value(
+                                    now.as_millis(),
+                                    &fingerprint,
+                                    &event.id(),
+                                );
+                                written.push((events.len(), draft_key, value));
                             }
                             events.push(event);
                             waiters.push(Waiter::One(reply));
@@ -437,7 +537,9 @@ impl Actor {
             profile_quota: self.profile_quota,
             skews: &skews,
         };
-        let stored = self.store.ingest_and_release(&events, &release, &ctx);
+        let stored = self
+            .store
+            .ingest_and_release(&events, &release, &written, &ctx);
         tracing::trace!(events = events.len(), took = ?started.elapsed(), "group stored");
         match stored {
             Ok((outcomes, released)) => {

@@ -34,6 +34,7 @@ mod short_ids;
 mod sign_in_guard;
 pub mod storage;
 mod views;
+pub(crate) mod write_key;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

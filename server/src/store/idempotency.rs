@@ -7,6 +7,15 @@
 //! status (2) ‖ body`; when the status has its top bit ([`DEFLATED`]) set, the body is
 //! raw DEFLATE (RFC 1951): an answer is mostly JSON text and shrinks to about a third,
 //! and an hour of answers is a large share of a busy node's new data.
+//!
+//! "Written" records say which event a request made: `scope ‖ key ‖ 0x00 ‖ draft (16)`
+//! → `at ‖ fingerprint ‖ 0 (2) ‖ event id (32)`, `draft` being a digest of what the
+//! event says (`node::ingest`). The ingest writes them in the same transaction as the
+//! event, so they survive whatever cuts the request short before its answer is written
+//! (`node::write_key`). A key's bytes are visible ASCII, so no answer's key has the
+//! zero byte.
+
+use kindred_protocol::EventId;
 
 use super::{Store, StoreError};
 
@@ -21,8 +30,12 @@ const ABANDONED_MS: u64 = 60 * 1000;
 /// What a key says about a new request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Claim {
-    /// First use: go ahead, then [`Store::idempotent_done`] or [`Store::idempotent_drop`].
+    /// First use (or a request whose answer was lost after it wrote: its events are
+    /// found again by their written records): go ahead, then [`Store::idempotent_done`] or
+    /// [`Store::idempotent_drop`].
     New,
+    /// The key's request wrote events but was a different request (another fingerprint).
+    Reused,
     /// The same request is still being handled.
     UnderWay,
     /// Answered before with this status and body.
@@ -102,6 +115,24 @@ fn inflate(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+/// Separates a key from a draft digest in a written record's key.
+const WRITTEN: u8 = 0;
+
+/// The key of the record saying which event the request with stored key `record` made
+/// from a draft with digest `draft`.
+pub(crate) fn written_key(record: &[u8], draft: &[u8; 16]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(record.len() + 17);
+    k.extend_from_slice(record);
+    k.push(WRITTEN);
+    k.extend_from_slice(draft);
+    k
+}
+
+/// A written record's value: made at `at` (ms) by the request with `fingerprint`.
+pub(crate) fn written_value(at: u64, fingerprint: &[u8; 32], event: &EventId) -> Vec<u8> {
+    encode(at, fingerprint, 0, event.as_bytes())
+}
+
 struct Record<'a> {
     at: u64,
     fingerprint: [u8; 32],
@@ -150,7 +181,16 @@ struct RecentInner {
     unwritten: std::collections::HashMap<Vec<u8>, Vec<u8>>,
     /// When the oldest unwritten answer was made (ms).
     oldest: Option<u64>,
+    /// Answers of requests whose events carry their key (never written): encoded records
+    /// by key, and the keys oldest first, at most [`REMEMBERED`].
+    remembered: std::collections::HashMap<Vec<u8>, Vec<u8>>,
+    remembered_order: std::collections::VecDeque<Vec<u8>>,
 }
+
+/// Answers kept in memory only (about a KB each): at a few posts a minute that is many
+/// hours, more than [`KEEP_MS`]; under a flood, a retry after they are gone is handled
+/// again and finds its events by their written records.
+const REMEMBERED: usize = 8192;
 
 /// Answers wait at most this long (ms) before they are written...
 const PERSIST_EVERY_MS: u64 = 1_000;
@@ -205,7 +245,11 @@ impl Store {
         {
             return Ok(Claim::UnderWay);
         }
-        let answered = match recent.unwritten.get(key) {
+        let answered = match recent
+            .unwritten
+            .get(key)
+            .or_else(|| recent.remembered.get(key))
+        {
             Some(v) => Some(v.clone()),
             None => self.trees().idempotency.get(key)?.map(|v| v.to_vec()),
         };
@@ -224,8 +268,38 @@ impl Store {
                 });
             }
         }
+        // Events written by this key's request, whose answer was never written.
+        let mut prefix = key.to_vec();
+        prefix.push(WRITTEN);
+        if let Some(item) = self.trees().idempotency.scan_prefix(&prefix).next() {
+            let (_, v) = item?;
+            let r = decode(&v)?;
+            if now.saturating_sub(r.at) < KEEP_MS && r.fingerprint != *fingerprint {
+                return Ok(Claim::Reused);
+            }
+        }
         recent.under_way.insert(key.to_vec(), (*fingerprint, now));
         Ok(Claim::New)
+    }
+
+    /// The event the request with written-record key `key` made, if it is recorded and
+    /// younger than [`KEEP_MS`] at `now` (ms), with that request's fingerprint.
+    pub(crate) fn idempotent_written(
+        &self,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<([u8; 32], EventId)>, StoreError> {
+        let Some(v) = self.trees().idempotency.get(key)? else {
+            return Ok(None);
+        };
+        let r = decode(&v)?;
+        if now.saturating_sub(r.at) >= KEEP_MS {
+            return Ok(None);
+        }
+        let id = <[u8; 32]>::try_from(r.body).map_err(|_| {
+            StoreError::corrupt("idempotency", std::io::Error::other("short written record"))
+        })?;
+        Ok(Some((r.fingerprint, EventId::from_bytes(id))))
     }
 
     /// Records the response to a claimed key (written with the next batch).
@@ -251,6 +325,34 @@ impl Store {
             self.idempotent_persist()?;
         }
         Ok(())
+    }
+
+    /// Records the response to a claimed key in memory only: the request's events carry
+    /// its key (see the module's written records), so the answer need not survive a
+    /// restart.
+    pub(crate) fn idempotent_remember(
+        &self,
+        key: &[u8],
+        fingerprint: &[u8; 32],
+        now: u64,
+        status: u16,
+        body: Vec<u8>,
+    ) {
+        let mut record = Vec::with_capacity(42 + body.len());
+        record.extend_from_slice(&now.to_be_bytes());
+        record.extend_from_slice(fingerprint);
+        record.extend_from_slice(&status.to_be_bytes());
+        record.extend_from_slice(&body);
+        let mut recent = self.recent();
+        recent.under_way.remove(key);
+        if recent.remembered.insert(key.to_vec(), record).is_none() {
+            recent.remembered_order.push_back(key.to_vec());
+        }
+        while recent.remembered_order.len() > REMEMBERED {
+            if let Some(old) = recent.remembered_order.pop_front() {
+                recent.remembered.remove(&old);
+            }
+        }
     }
 
     /// Frees a claimed key (the request failed in a way a retry may mend).
@@ -357,6 +459,65 @@ mod tests {
         damaged.truncate(50);
         let r = decode(&damaged).expect("header");
         assert!(inflate(r.body).is_err());
+    }
+
+    #[test]
+    fn a_written_record_names_its_event_and_keeps_the_key_to_its_request() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        let fp = [9; 32];
+        let event = EventId::from_bytes([4; 32]);
+        let key = written_key(b"k", &[1; 16]);
+        assert_eq!(&key[..2], b"k\0", "no answer's key holds the zero byte");
+        store
+            .writer()
+            .idempotency
+            .insert(&key, written_value(1_000, &fp, &event))
+            .expect("insert");
+        assert_eq!(
+            store.idempotent_written(&key, 2_000).expect("read"),
+            Some((fp, event))
+        );
+        // Another draft of the same request was not written.
+        let other = written_key(b"k", &[2; 16]);
+        assert_eq!(store.idempotent_written(&other, 2_000).expect("read"), None);
+        // The request again (same fingerprint) goes ahead and finds its events; another
+        // request with that key is refused.
+        assert_eq!(
+            store.idempotent_claim(b"k", &[8; 32], 2_000).expect("claim"),
+            Claim::Reused
+        );
+        assert_eq!(
+            store.idempotent_claim(b"k", &fp, 2_000).expect("claim"),
+            Claim::New
+        );
+        // An answer kept in memory only is replayed, and gone after a restart.
+        store.idempotent_remember(b"k", &fp, 2_001, 201, b"{}".to_vec());
+        assert_eq!(
+            store.idempotent_claim(b"k", &fp, 2_002).expect("claim"),
+            Claim::Answered {
+                fingerprint: fp,
+                status: 201,
+                body: b"{}".to_vec()
+            }
+        );
+        // After an hour the record is gone with the answers.
+        assert_eq!(
+            store
+                .idempotent_written(&key, 1_000 + KEEP_MS)
+                .expect("read"),
+            None
+        );
+        assert_eq!(
+            store.idempotent_expire(1_000 + KEEP_MS).expect("expire"),
+            1
+        );
+        drop(store);
+        let store = Store::open(dir.path()).expect("open again");
+        assert_eq!(
+            store.idempotent_claim(b"k", &[8; 32], 2_003).expect("claim"),
+            Claim::New
+        );
     }
 
     #[test]

@@ -163,16 +163,19 @@ impl Store {
         events: &[VerifiedEvent],
         ctx: &IngestContext<'_>,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
-        Ok(self.ingest_and_release(events, &[], ctx)?.0)
+        Ok(self.ingest_and_release(events, &[], &[], ctx)?.0)
     }
 
     /// As [`Store::ingest`], then decides again whatever waits for `release` (a name an
     /// admin's pairing or block just settled); returns the outcomes and what members will
-    /// see change from the release.
+    /// see change from the release. `written` are idempotency records
+    /// (`idempotency::written_key`, `written_value`) for the events at those indexes,
+    /// stored in the same transaction when their event is stored and applied.
     pub(crate) fn ingest_and_release(
         &self,
         events: &[VerifiedEvent],
         release: &[Awaiting],
+        written: &[(usize, Vec<u8>, Vec<u8>)],
         ctx: &IngestContext<'_>,
     ) -> Result<(Vec<IngestOutcome>, Vec<Change>), StoreError> {
         let start_seq = self.last_local_seq()?;
@@ -190,6 +193,15 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             let released = tx.release(release.to_vec(), &mut local_seq)?;
             tx.finish_group()?;
+            for (at, key, value) in written {
+                if let Some(IngestOutcome::Stored {
+                    verdict: Verdict::Applied,
+                    ..
+                }) = outcomes.get(*at)
+                {
+                    views[18].insert(key, value)?;
+                }
+            }
             Ok((outcomes, released))
         });
         match result {

@@ -28,8 +28,9 @@ pub(super) fn abort(e: StoreError) -> TxError {
 }
 
 impl Trees {
-    /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them.
-    pub(crate) fn ingest_trees(&self) -> [&super::super::kv::Keyspace; 18] {
+    /// The trees the ingest transaction writes, in the order [`Tx::new`] reads them; the
+    /// last, `idempotency`, takes the group's written records (`Store::ingest_and_release`).
+    pub(crate) fn ingest_trees(&self) -> [&super::super::kv::Keyspace; 19] {
         [
             &self.events,
             &self.event_ids,
@@ -49,6 +50,7 @@ impl Trees {
             &self.conflicts,
             &self.topics,
             &self.erasures,
+            &self.idempotency,
         ]
     }
 }
@@ -115,7 +117,7 @@ pub(super) struct GroupState {
 
 impl<'a> Tx<'a> {
     pub(super) fn new(
-        views: &'a [TxKeyspace<'a>; 18],
+        views: &'a [TxKeyspace<'a>; 19],
         ctx: &'a IngestContext<'a>,
         maybe_held: bool,
         threads: &'a HashMap<EventId, Vec<EventId>>,

@@ -49,6 +49,10 @@ struct Shared {
     /// is full: redb refuses reads too after a failed write, and opening the file again
     /// needs room. Writes never reach it: they wait for `broken` to clear.
     read_view: AtomicBool,
+    /// The file passed the dry run's checksum check as it was opened, and nothing but
+    /// this handle has written to it since: the start-up check ([`KvDb::verify`]) takes
+    /// that answer instead of reading every page a second time.
+    checked_at_open: AtomicBool,
 }
 
 pub(super) struct RedbDb {
@@ -77,6 +81,7 @@ impl RedbDb {
     pub(super) fn open(dir: &Path) -> Result<Self, KvError> {
         std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
         let path = dir.join(FILE);
+        let existed = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
         let mut db = open_file(&path)?;
         give_space_back(&mut db, &path)?;
         Ok(Self {
@@ -86,6 +91,7 @@ impl RedbDb {
                 broken: AtomicBool::new(false),
                 read_view: AtomicBool::new(false),
                 full: AtomicBool::new(false),
+                checked_at_open: AtomicBool::new(existed),
             }),
         })
     }
@@ -405,6 +411,9 @@ impl Backend for RedbDb {
     /// live handle's own check could repair, that is write to, a damaged file). Committed
     /// writes are all durable, so the file holds everything.
     fn verify(&self) -> Result<Option<bool>, KvError> {
+        if self.shared.checked_at_open.swap(false, Ordering::SeqCst) {
+            return Ok(Some(true));
+        }
         let _exclusive = self.shared.db.write().unwrap_or_else(|p| p.into_inner());
         match super::redb_dry::dry_run(&self.shared.path, super::redb_dry::Locks::HeldByUs) {
             Ok(super::redb_dry::DryRun::Healthy) => Ok(Some(true)),

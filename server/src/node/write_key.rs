@@ -1,0 +1,87 @@
+//! The idempotency key a request's writes are made under.
+//!
+//! The API's `Idempotency-Key` middleware (`api::idempotency`) keeps each answer, but an
+//! answer is only written a moment after the request it answers: a crash in between would
+//! leave the event stored and the answer gone, and the client's retry would write it again.
+//! So the middleware runs the request inside [`under`], and the ingest writes, in the same
+//! transaction as each event the request makes, a record of which event that was
+//! (`store::idempotency`, "written" records). A retry (after a crash, a timeout or a lost
+//! answer) is handled again; when it reaches the ingest with the same event to make, it
+//! gets the stored one back instead (`IngestOutcome::Duplicate`), and answers from it. The
+//! answers of requests that wrote events are therefore not kept at all: the event's own
+//! commit is what makes the request idempotent, as in Stripe's "atomic phases" design.
+//!
+//! Carried as a task-local value rather than a parameter, because every write path of the
+//! node reaches the ingest through [`super::ingest::IngestHandle::local`], within the
+//! request's task.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The key of the request being handled.
+#[derive(Debug, Clone)]
+pub(crate) struct WriteKey {
+    /// The stored key: the scope of the sender's credential and their key
+    /// (`store::idempotency`).
+    pub(crate) record: Vec<u8>,
+    /// The request's fingerprint (method, path and body hashed): a key reused for another
+    /// request never replays this one's events.
+    pub(crate) fingerprint: [u8; 32],
+    /// What the request's writes found, told back to the middleware.
+    seen: Arc<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// An event was stored with its written record.
+    wrote: AtomicBool,
+    /// An event was found written by an earlier try of the request.
+    replayed: AtomicBool,
+}
+
+impl WriteKey {
+    /// The key `record` of a request with `fingerprint`.
+    pub(crate) fn new(record: Vec<u8>, fingerprint: [u8; 32]) -> Self {
+        Self {
+            record,
+            fingerprint,
+            seen: Arc::default(),
+        }
+    }
+
+    /// Notes that an event of the request was stored with its written record.
+    pub(crate) fn note_written(&self) {
+        self.seen.wrote.store(true, Ordering::Relaxed);
+    }
+
+    /// Notes that an event was found written by an earlier try.
+    pub(crate) fn note_replayed(&self) {
+        self.seen.replayed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the request stored an event with its written record (so a retry finds it
+    /// without a kept answer).
+    pub(crate) fn wrote(&self) -> bool {
+        self.seen.wrote.load(Ordering::Relaxed)
+    }
+
+    /// Whether the request found an event an earlier try had written.
+    pub(crate) fn replayed(&self) -> bool {
+        self.seen.replayed.load(Ordering::Relaxed)
+    }
+}
+
+tokio::task_local! {
+    static WRITE_KEY: WriteKey;
+}
+
+/// Runs `request` with `key` as the key of every event it writes.
+pub(crate) async fn under<F: Future>(key: WriteKey, request: F) -> F::Output {
+    WRITE_KEY.scope(key, request).await
+}
+
+/// The key of the request this task is handling, if it carries one.
+pub(crate) fn current() -> Option<WriteKey> {
+    WRITE_KEY.try_with(Clone::clone).ok()
+}

@@ -135,13 +135,16 @@ async fn a_post_retried_after_sigkill_is_not_posted_twice() {
         );
         let id = |answer: &str| answer.split("\"id\":\"").nth(1).map(|r| r[..64].to_owned());
         assert!(id(&first).is_some(), "{engine}: {first}");
-        assert_eq!(id(&first), id(&again), "{engine}: the same post, not a second one");
+        assert_eq!(
+            id(&first),
+            id(&again),
+            "{engine}: the same post, not a second one"
+        );
         // Sent a third time, the answer is the one kept in memory since.
         let (status, third) = support::http(&node.url, "POST", path, &headers, body).await;
         assert_eq!(status, 201, "{engine}: {third}");
         assert_eq!(id(&first), id(&third), "{engine}");
-        let (status, listing) =
-            support::http(&node.url, "GET", path, &[auth.as_str()], "").await;
+        let (status, listing) = support::http(&node.url, "GET", path, &[auth.as_str()], "").await;
         assert_eq!(status, 200, "{engine}: {listing}");
         assert_eq!(
             listing.matches("\"title\":\"Sent once\"").count(),

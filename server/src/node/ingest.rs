@@ -467,8 +467,7 @@ impl Actor {
                     let draft = *draft;
                     let record = key.and_then(|k| {
                         let digest = self.digest(&draft)?;
-                        let draft_key =
-                            crate::store::idempotency::written_key(&k.record, &digest);
+                        let draft_key = crate::store::idempotency::written_key(&k.record, &digest);
                         Some((draft_key, k.fingerprint))
                     });
                     if let Some((draft_key, fingerprint)) = &record {

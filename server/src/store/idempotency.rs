@@ -484,7 +484,9 @@ mod tests {
         // The request again (same fingerprint) goes ahead and finds its events; another
         // request with that key is refused.
         assert_eq!(
-            store.idempotent_claim(b"k", &[8; 32], 2_000).expect("claim"),
+            store
+                .idempotent_claim(b"k", &[8; 32], 2_000)
+                .expect("claim"),
             Claim::Reused
         );
         assert_eq!(
@@ -508,14 +510,13 @@ mod tests {
                 .expect("read"),
             None
         );
-        assert_eq!(
-            store.idempotent_expire(1_000 + KEEP_MS).expect("expire"),
-            1
-        );
+        assert_eq!(store.idempotent_expire(1_000 + KEEP_MS).expect("expire"), 1);
         drop(store);
         let store = Store::open(dir.path()).expect("open again");
         assert_eq!(
-            store.idempotent_claim(b"k", &[8; 32], 2_003).expect("claim"),
+            store
+                .idempotent_claim(b"k", &[8; 32], 2_003)
+                .expect("claim"),
             Claim::New
         );
     }

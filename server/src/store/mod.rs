@@ -367,14 +367,18 @@ impl Store {
     /// Waits until everything written so far is on disk. Concurrent callers share flushes.
     pub(crate) async fn durable(&self) -> Result<(), StoreError> {
         match &self.shared.committer {
+            Some(_) if self.engine().durable_on_commit() => Ok(()),
             Some(c) => c.durable().await,
             None => Err(StoreError::Closed),
         }
     }
 
-    /// Runs `then` once everything written so far is on disk (from the commit thread).
+    /// Runs `then` once everything written so far is on disk: at once where every write
+    /// is durable when it returns (no hop through the commit thread, which a single
+    /// writer would wait for on every post), otherwise from the commit thread.
     pub(crate) fn when_durable(&self, then: commit::OnDurable) {
         match &self.shared.committer {
+            Some(_) if self.engine().durable_on_commit() => then(Ok(())),
             Some(c) => c.when_durable(then),
             None => then(Err(&StoreError::Closed)),
         }

@@ -53,6 +53,12 @@ impl Engine {
     /// The engine a new data folder is created on.
     pub const DEFAULT: Engine = Engine::Redb;
 
+    /// Whether every write is durable when it returns (redb commits with a disk sync
+    /// each; the memory engine has nothing to wait for), so nobody need wait for a flush.
+    pub(crate) fn durable_on_commit(self) -> bool {
+        !matches!(self, Engine::Sled)
+    }
+
     /// The engine new data folders are created on when the configuration does not say:
     /// `KINDRED_STORAGE__ENGINE` if it names one (as the config override would; the test
     /// suite runs once per engine this way), otherwise [`Engine::DEFAULT`].

@@ -158,3 +158,65 @@ async fn a_post_retried_after_sigkill_is_not_posted_twice() {
         assert_eq!(status, 422, "{engine}: {refused}");
     }
 }
+
+/// Requests retried after a SIGKILL that lost their answers never write over what changed
+/// since: an edit that filled in a field from the post as it was is not made again over a
+/// newer edit, and a retraction whose retry finds its own change in the way says it was
+/// carried out instead of "not found".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_after_sigkill_never_write_over_newer_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let (_, session) = support::admin_with_funding(&node).await;
+    let auth = format!("Authorization: Bearer {}", session.token);
+    let json = "Content-Type: application/json";
+    let body = r#"{"title":"First title","body":"First words","tags":[]}"#;
+    let (status, created) = support::http(
+        &node.url,
+        "POST",
+        "/api/v1/topics/Funding/posts",
+        &[auth.as_str(), json],
+        body,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created.split("\"id\":\"").nth(1).unwrap()[..64].to_owned();
+    let path = format!("/api/v1/posts/{id}");
+    let edit_key = [auth.as_str(), json, "Idempotency-Key: edit-1"];
+    let (status, edited) =
+        support::http(&node.url, "PUT", &path, &edit_key, r#"{"body":"Old edit"}"#).await;
+    assert_eq!(status, 200, "{edited}");
+    node.kill();
+    let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let newer = r#"{"title":"Newer title","body":"Newer words"}"#;
+    let (status, answer) =
+        support::http(&node.url, "PUT", &path, &[auth.as_str(), json], newer).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, again) =
+        support::http(&node.url, "PUT", &path, &edit_key, r#"{"body":"Old edit"}"#).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(
+        again.to_lowercase().contains("idempotent-replayed: true"),
+        "{again}"
+    );
+    let (_, shown) = support::http(&node.url, "GET", &path, &[auth.as_str()], "").await;
+    assert!(shown.contains("Newer words"), "{shown}");
+    assert!(
+        !shown.contains("Old edit"),
+        "the old edit was made again: {shown}"
+    );
+
+    let retract_key = [auth.as_str(), "Idempotency-Key: retract-1"];
+    let (status, answer) = support::http(&node.url, "DELETE", &path, &retract_key, "").await;
+    assert_eq!(status, 204, "{answer}");
+    node.kill();
+    let node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let (status, again) = support::http(&node.url, "DELETE", &path, &retract_key, "").await;
+    assert_eq!(status, 409, "{again}");
+    assert!(again.contains("carried out before"), "{again}");
+    assert!(
+        again.to_lowercase().contains("idempotent-replayed: true"),
+        "{again}"
+    );
+}

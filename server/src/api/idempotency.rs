@@ -107,6 +107,7 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     let fingerprint: [u8; 32] = fp.finalize().into();
     let now = node.now().0;
     let store = node.store().clone();
+    let mut again = false;
     match store.idempotent_claim(&record_key, &fingerprint, now) {
         Err(e) => return AppError::from(e).into_response(),
         Ok(Claim::UnderWay) => {
@@ -128,6 +129,7 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         }
         Ok(Claim::Reused) => return reused(),
         Ok(Claim::New) => {}
+        Ok(Claim::Again) => again = true,
     }
     // The events the request writes are recorded under its key as they are stored, so a
     // retry after a crash that lost this answer finds them (`node::write_key`).
@@ -137,6 +139,13 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         next.run(Request::from_parts(parts, Body::from(bytes))),
     )
     .await;
+    if again && !key.replayed() && response.status().is_client_error() {
+        // The first try did what was asked (its events are stored) and a restart lost its
+        // answer; handled again, the request finds its own change in the way (a post
+        // already retracted, a proposal already answered). That refusal would be wrong.
+        store.idempotent_drop(&record_key);
+        return carried_out_before();
+    }
     if key.replayed() {
         response
             .headers_mut()
@@ -171,6 +180,19 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         tracing::warn!(error = %e, "cannot record an idempotency key's answer");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The answer to a request sent again whose first try made its change but whose answer
+/// was lost in a restart, when handling it again cannot give that answer.
+fn carried_out_before() -> Response {
+    let mut r = error_response(
+        ErrorCode::Conflict,
+        "This request was carried out before the node restarted, and its answer was lost. Look at what it changed before sending it again with a new key."
+            .to_owned(),
+    );
+    r.headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    private(r)
 }
 
 /// The answer to a key sent again with a different request (422, as the draft says).

@@ -477,7 +477,13 @@ impl Node {
             )
             .await?;
         self.message_view(&mid, Some(&auth.member_id))?
-            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
+            // Deleted since: a retry of the request that sent it, after a restart.
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Gone,
+                    "That message has been deleted since it was sent.",
+                )
+            })
     }
 
     /// One of the member's own messages in a conversation they are in, with the
@@ -524,7 +530,13 @@ impl Node {
         )
         .await?;
         self.message_view(mid, Some(&auth.member_id))?
-            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
+            // Deleted since: a retry of the request that sent it, after a restart.
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Gone,
+                    "That message has been deleted since it was sent.",
+                )
+            })
     }
 
     /// Takes back one's own message.

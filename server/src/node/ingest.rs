@@ -11,7 +11,6 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use super::live::LiveSender;
-use super::write_key::WriteKey;
 use crate::rules::Refusal;
 use crate::store::{IngestContext, IngestOutcome, Store, StoreError, Verdict};
 
@@ -70,8 +69,9 @@ type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>
 type ReplyMany = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
 enum Request {
-    /// A local event, and the idempotency key of the request making it.
-    Local(Box<Draft>, Option<WriteKey>, Reply),
+    /// A local event, and the written-record key and fingerprint of the request making it
+    /// (`node::write_key`).
+    Local(Box<Draft>, Option<(Vec<u8>, [u8; 32])>, Reply),
     /// Remote events.
     Remote(Vec<VerifiedEvent>, ReplyMany),
     /// Decide again what waits for these (a name a pairing or a block settled).
@@ -218,8 +218,16 @@ impl IngestHandle {
         }
         let (reply, rx) = oneshot::channel();
         let key = super::write_key::current();
+        let record = key.as_ref().map(|k| {
+            let kind = draft.body.kind_code();
+            let n = k.next_of_kind(kind);
+            (
+                crate::store::idempotency::written_key(&k.record, kind, n),
+                k.fingerprint,
+            )
+        });
         self.tx
-            .send(Request::Local(Box::new(draft), key.clone(), reply))
+            .send(Request::Local(Box::new(draft), record, reply))
             .await
             .map_err(|_| IngestError::Closed)?;
         let (outcome, event) = rx.await.map_err(|_| IngestError::Closed)??;
@@ -387,32 +395,6 @@ impl Actor {
         tracing::debug!("ingest actor stopped");
     }
 
-    /// What a draft says, whenever and with whatever number it is made: a request made
-    /// again (a retry after a crash) builds the same draft, so its written record is found.
-    /// The first 16 bytes of SHA-256 of the payload's canonical bytes, dated 0 and
-    /// numbered 1; `None` for a draft that breaks a limit (it fails to sign anyway).
-    fn digest(&self, draft: &Draft) -> Option<[u8; 16]> {
-        use sha2::{Digest, Sha256};
-        let payload = EventPayload {
-            origin: self.origin,
-            created_at: Timestamp(0),
-            audience: match &draft.reach {
-                Reach::Shared => Audience::Shared { seq: 1 },
-                Reach::Local => Audience::Local,
-                Reach::Directed(recipients) => Audience::Directed {
-                    recipients: recipients.clone(),
-                },
-            },
-            author: draft.author.clone(),
-            refs: draft.refs.clone(),
-            body: draft.body.clone(),
-        };
-        let bytes = payload.to_bytes().ok()?;
-        let mut digest = [0; 16];
-        digest.copy_from_slice(&Sha256::digest(&bytes)[..16]);
-        Some(digest)
-    }
-
     /// The answer for a draft its request already wrote (a retry whose first answer was
     /// lost): the stored event, as a duplicate. `None` when it was not written before.
     #[allow(clippy::type_complexity)]
@@ -463,13 +445,8 @@ impl Actor {
                     waiters.push(Waiter::Many(reply, batch.len()));
                     events.extend(batch);
                 }
-                Request::Local(draft, key, reply) => {
+                Request::Local(draft, record, reply) => {
                     let draft = *draft;
-                    let record = key.and_then(|k| {
-                        let digest = self.digest(&draft)?;
-                        let draft_key = crate::store::idempotency::written_key(&k.record, &digest);
-                        Some((draft_key, k.fingerprint))
-                    });
                     if let Some((draft_key, fingerprint)) = &record {
                         match self.written_before(draft_key, fingerprint, now) {
                             Ok(None) => {}

@@ -5,19 +5,24 @@
 //! leave the event stored and the answer gone, and the client's retry would write it again.
 //! So the middleware runs the request inside [`under`], and the ingest writes, in the same
 //! transaction as each event the request makes, a record of which event that was
-//! (`store::idempotency`, "written" records). A retry (after a crash, a timeout or a lost
-//! answer) is handled again; when it reaches the ingest with the same event to make, it
-//! gets the stored one back instead (`IngestOutcome::Duplicate`), and answers from it. The
-//! answers of requests that wrote events are therefore not kept at all: the event's own
-//! commit is what makes the request idempotent, as in Stripe's "atomic phases" design.
+//! (`store::idempotency`, "written" records), named by the event's kind and how many of
+//! that kind the request had made before it. A retry (after a crash, a timeout or a lost
+//! answer) is handled again; when it comes to its first event of a kind, say, and the first
+//! try stored one, it gets that one back (`IngestOutcome::Duplicate`) instead of writing
+//! anything, and answers from it. Not what the event says: a retry's draft can differ from
+//! the first try's (a field filled in from the current state, a random id), and it must not
+//! be written over what happened since. The answers of requests that wrote events are not
+//! written at all: the event's own commit is what makes the request idempotent, as in
+//! Stripe's "atomic phases" design.
 //!
 //! Carried as a task-local value rather than a parameter, because every write path of the
 //! node reaches the ingest through [`super::ingest::IngestHandle::local`], within the
 //! request's task.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The key of the request being handled.
 #[derive(Debug, Clone)]
@@ -38,6 +43,8 @@ struct Seen {
     wrote: AtomicBool,
     /// An event was found written by an earlier try of the request.
     replayed: AtomicBool,
+    /// Events of each kind (protocol kind code) the request has made so far.
+    made: Mutex<HashMap<u16, u16>>,
 }
 
 impl WriteKey {
@@ -48,6 +55,15 @@ impl WriteKey {
             fingerprint,
             seen: Arc::default(),
         }
+    }
+
+    /// The number of the request's next event of `kind` (0 for its first), counted.
+    pub(crate) fn next_of_kind(&self, kind: u16) -> u16 {
+        let mut made = self.seen.made.lock().unwrap_or_else(|p| p.into_inner());
+        let n = made.entry(kind).or_insert(0);
+        let this = *n;
+        *n = n.saturating_add(1);
+        this
     }
 
     /// Notes that an event of the request was stored with its written record.

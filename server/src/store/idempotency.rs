@@ -8,9 +8,9 @@
 //! raw DEFLATE (RFC 1951): an answer is mostly JSON text and shrinks to about a third,
 //! and an hour of answers is a large share of a busy node's new data.
 //!
-//! "Written" records say which event a request made: `scope ‖ key ‖ 0x00 ‖ draft (16)`
-//! → `at ‖ fingerprint ‖ 0 (2) ‖ event id (32)`, `draft` being a digest of what the
-//! event says (`node::ingest`). The ingest writes them in the same transaction as the
+//! "Written" records say which event a request made: `scope ‖ key ‖ 0x00 ‖ kind (2) ‖
+//! n (2)` → `at ‖ fingerprint ‖ 0 (2) ‖ event id (32)`: the request's `n`th event of
+//! that protocol kind (from 0). The ingest writes them in the same transaction as the
 //! event, so they survive whatever cuts the request short before its answer is written
 //! (`node::write_key`). A key's bytes are visible ASCII, so no answer's key has the
 //! zero byte.
@@ -36,6 +36,9 @@ pub(crate) enum Claim {
     New,
     /// The key's request wrote events but was a different request (another fingerprint).
     Reused,
+    /// As [`Claim::New`], for the same request again whose earlier try wrote events but
+    /// whose answer was lost (a restart): it is handled again, finding those events.
+    Again,
     /// The same request is still being handled.
     UnderWay,
     /// Answered before with this status and body.
@@ -118,13 +121,14 @@ fn inflate(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
 /// Separates a key from a draft digest in a written record's key.
 const WRITTEN: u8 = 0;
 
-/// The key of the record saying which event the request with stored key `record` made
-/// from a draft with digest `draft`.
-pub(crate) fn written_key(record: &[u8], draft: &[u8; 16]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(record.len() + 17);
+/// The key of the record saying which event was the `n`th of protocol kind `kind` that
+/// the request with stored key `record` made.
+pub(crate) fn written_key(record: &[u8], kind: u16, n: u16) -> Vec<u8> {
+    let mut k = Vec::with_capacity(record.len() + 5);
     k.extend_from_slice(record);
     k.push(WRITTEN);
-    k.extend_from_slice(draft);
+    k.extend_from_slice(&kind.to_be_bytes());
+    k.extend_from_slice(&n.to_be_bytes());
     k
 }
 
@@ -271,15 +275,19 @@ impl Store {
         // Events written by this key's request, whose answer was never written.
         let mut prefix = key.to_vec();
         prefix.push(WRITTEN);
+        let mut again = false;
         if let Some(item) = self.trees().idempotency.scan_prefix(&prefix).next() {
             let (_, v) = item?;
             let r = decode(&v)?;
-            if now.saturating_sub(r.at) < KEEP_MS && r.fingerprint != *fingerprint {
-                return Ok(Claim::Reused);
+            if now.saturating_sub(r.at) < KEEP_MS {
+                if r.fingerprint != *fingerprint {
+                    return Ok(Claim::Reused);
+                }
+                again = true;
             }
         }
         recent.under_way.insert(key.to_vec(), (*fingerprint, now));
-        Ok(Claim::New)
+        Ok(if again { Claim::Again } else { Claim::New })
     }
 
     /// The event the request with written-record key `key` made, if it is recorded and
@@ -467,7 +475,7 @@ mod tests {
         let store = Store::open(dir.path()).expect("open");
         let fp = [9; 32];
         let event = EventId::from_bytes([4; 32]);
-        let key = written_key(b"k", &[1; 16]);
+        let key = written_key(b"k", 3, 0);
         assert_eq!(&key[..2], b"k\0", "no answer's key holds the zero byte");
         store
             .writer()
@@ -478,8 +486,8 @@ mod tests {
             store.idempotent_written(&key, 2_000).expect("read"),
             Some((fp, event))
         );
-        // Another draft of the same request was not written.
-        let other = written_key(b"k", &[2; 16]);
+        // The request's second event of that kind was not written.
+        let other = written_key(b"k", 3, 1);
         assert_eq!(store.idempotent_written(&other, 2_000).expect("read"), None);
         // The request again (same fingerprint) goes ahead and finds its events; another
         // request with that key is refused.
@@ -491,7 +499,7 @@ mod tests {
         );
         assert_eq!(
             store.idempotent_claim(b"k", &fp, 2_000).expect("claim"),
-            Claim::New
+            Claim::Again
         );
         // An answer kept in memory only is replayed, and gone after a restart.
         store.idempotent_remember(b"k", &fp, 2_001, 201, b"{}".to_vec());

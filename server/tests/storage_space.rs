@@ -1,0 +1,82 @@
+//! Space given back (issue 17, item 4): retracting half of a node's posts takes their words
+//! out of the stored records on every engine, so the records they took shrink to their
+//! tombstones instead of the folder growing by what was retracted.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use kindred_protocol::api::NewPost;
+
+/// Bytes of every record of every keyspace (keys and values), and of the `events`
+/// keyspace alone.
+fn stored_bytes(data: &std::path::Path) -> (u64, u64) {
+    let (mut all, mut events) = (0, 0);
+    kindred_server::storage::each_record(data, |tree, k, v| {
+        let n = (k.len() + v.len()) as u64;
+        all += n;
+        if tree == "events" {
+            events += n;
+        }
+    })
+    .unwrap();
+    (all, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retracting_half_the_posts_gives_their_words_space_back() {
+    const POSTS: usize = 40;
+    // About 3 KB of words a post: what the retractions must give back dwarfs what they
+    // add (a retraction, a redaction and its tombstones: well under 1 KB a post).
+    let words = "A reflection on what worked when we co-produced the winter wellbeing sessions. "
+        .repeat(40);
+    for engine in ["redb", "sled"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
+        let (admin, _) = support::admin_with_funding(&node).await;
+        let mut ids = Vec::new();
+        for i in 0..POSTS {
+            let post = admin
+                .create_post(
+                    "Funding",
+                    &NewPost {
+                        title: format!("Reflection {i}"),
+                        body: words.clone(),
+                        tags: vec![],
+                        content_warning: None,
+                    },
+                )
+                .await
+                .unwrap();
+            ids.push(post.id);
+        }
+        node.stop();
+        let (all_before, events_before) = stored_bytes(&data);
+        let node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
+        let admin = kindred_client::Client::new(&node.url)
+            .unwrap()
+            .with_token(admin.token().unwrap());
+        for id in ids.iter().step_by(2) {
+            admin.retract(id, None).await.unwrap();
+        }
+        // The search index passes the redactions (its stash of the replaced words goes).
+        admin.search("reflection", Some(1)).await.unwrap();
+        let mut node = node;
+        node.stop();
+        let (all_after, events_after) = stored_bytes(&data);
+        let retracted_words = (POSTS / 2 * words.len()) as u64;
+        eprintln!(
+            "{engine}: events {events_before} -> {events_after} bytes, all records \
+             {all_before} -> {all_after}, {retracted_words} bytes of words retracted"
+        );
+        assert!(
+            events_after + retracted_words * 3 / 4 <= events_before,
+            "{engine}: events took {events_before} bytes, {events_after} after retracting \
+             {retracted_words} bytes of words"
+        );
+        assert!(
+            all_after < all_before,
+            "{engine}: all records took {all_before} bytes, {all_after} after retracting half"
+        );
+    }
+}

@@ -132,10 +132,6 @@ impl From<IngestError> for AppError {
                 Self::bad_request(format!("That cannot be posted: {detail}."))
             }
             IngestError::Closed => Self::new(ErrorCode::Unavailable, "The node is shutting down."),
-            IngestError::DoneAndGone => Self::new(
-                ErrorCode::Gone,
-                "This request was carried out before, and what it wrote has been taken down since.",
-            ),
             IngestError::Refused(reason) => {
                 tracing::info!(%reason, "a local write was refused by the rules");
                 Self::new(

@@ -8,10 +8,11 @@
 //! refused with 422; one whose first request is still being handled, with 409. Answers
 //! that leave nothing done (5xx, `storage_full`) are not kept, so a retry does the write.
 //!
-//! A request that writes events (a post, a reply, a message) has its key recorded with
-//! each event in the event's own commit (`node::write_key`): its answer is kept in memory
-//! for quick retries, and a retry after a crash, or after the answer has left memory, is
-//! handled again and gets the events it wrote the first time instead of new ones.
+//! A request that stores events (a post, a reply, a message) has its key recorded with
+//! each event in the event's own commit (`node::write_key`). Its answer, when it is a
+//! success, is kept in memory only, for quick retries; a retry after a crash, or after the
+//! answer has left memory, is not carried out again but told it was (409), since handling
+//! it again could write over what changed since.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -107,15 +108,14 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     let fingerprint: [u8; 32] = fp.finalize().into();
     let now = node.now().0;
     let store = node.store().clone();
-    let mut again = false;
     match store.idempotent_claim(&record_key, &fingerprint, now) {
         Err(e) => return AppError::from(e).into_response(),
         Ok(Claim::UnderWay) => {
-            return private(error_response(
-                ErrorCode::Conflict,
-                "The same request is still being handled. Please wait a moment, then look before trying again."
-                    .to_owned(),
-            ));
+            return refusal(
+                form,
+                StatusCode::CONFLICT,
+                "The same request is still being handled. Please wait a moment, then look before trying again.",
+            );
         }
         Ok(Claim::Answered {
             fingerprint: recorded,
@@ -123,34 +123,31 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
             body,
         }) => {
             if recorded != fingerprint {
-                return reused();
+                return reused(form);
             }
             return replay(status, &body);
         }
-        Ok(Claim::Reused) => return reused(),
+        Ok(Claim::Reused) => return reused(form),
         Ok(Claim::New) => {}
-        Ok(Claim::Again) => again = true,
+        Ok(Claim::Again) => {
+            let mut r = refusal(
+                form,
+                StatusCode::CONFLICT,
+                "This was sent before and carried out, but the node restarted before it could answer. Look at what it changed before sending anything again.",
+            );
+            r.headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            return r;
+        }
     }
     // The events the request writes are recorded under its key as they are stored, so a
     // retry after a crash that lost this answer finds them (`node::write_key`).
     let key = crate::node::write_key::WriteKey::new(record_key.clone(), fingerprint);
-    let mut response = crate::node::write_key::under(
+    let response = crate::node::write_key::under(
         key.clone(),
         next.run(Request::from_parts(parts, Body::from(bytes))),
     )
     .await;
-    if again && !key.replayed() && response.status().is_client_error() {
-        // The first try did what was asked (its events are stored) and a restart lost its
-        // answer; handled again, the request finds its own change in the way (a post
-        // already retracted, a proposal already answered). That refusal would be wrong.
-        store.idempotent_drop(&record_key);
-        return carried_out_before();
-    }
-    if key.replayed() {
-        response
-            .headers_mut()
-            .insert(REPLAYED, HeaderValue::from_static("true"));
-    }
     let status = response.status();
     // An answer made while the disk is full (a web form shows it as a problem with the
     // form) is not kept either: once there is room, the same form must be able to post.
@@ -169,10 +166,12 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         ));
     };
     let kept = envelope(&parts.headers, &body);
-    if key.wrote() || key.replayed() {
+    if key.wrote() && status.is_success() {
         // Its events carry the key in their own commit, so a retry after a crash (or
-        // after this answer has left memory) is handled again and finds them: the answer
-        // is kept in memory only, for the retries of the next moments.
+        // after this answer has left memory) is known to be carried out: the answer is
+        // kept in memory only, for the retries of the next moments. (A refusal that
+        // stored something, say an answer that found the mentor's places taken, is kept
+        // on disk, so its retry is told the same refusal.)
         store.idempotent_remember(&record_key, &fingerprint, now, status.as_u16(), kept);
     } else if let Err(e) =
         store.idempotent_done(&record_key, &fingerprint, now, status.as_u16(), &kept)
@@ -182,27 +181,42 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     Response::from_parts(parts, Body::from(body))
 }
 
-/// The answer to a request sent again whose first try made its change but whose answer
-/// was lost in a restart, when handling it again cannot give that answer.
-fn carried_out_before() -> Response {
-    let mut r = error_response(
-        ErrorCode::Conflict,
-        "This request was carried out before the node restarted, and its answer was lost. Look at what it changed before sending it again with a new key."
-            .to_owned(),
-    );
-    r.headers_mut()
-        .insert(REPLAYED, HeaderValue::from_static("true"));
-    private(r)
+/// The answer to a key sent again with a different request (422, as the draft says).
+fn reused(form: bool) -> Response {
+    refusal(
+        form,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+    )
 }
 
-/// The answer to a key sent again with a different request (422, as the draft says).
-fn reused() -> Response {
-    let mut r = error_response(
-        ErrorCode::BadRequest,
-        "This Idempotency-Key was already used for a different request; use a new key for a new request."
-            .to_owned(),
+/// A refusal of the key's request: the API's JSON error, or for a web form a short page
+/// saying the same (forms are sent by people, who read it).
+fn refusal(form: bool, status: StatusCode, message: &str) -> Response {
+    if !form {
+        let code = if status == StatusCode::CONFLICT {
+            ErrorCode::Conflict
+        } else {
+            ErrorCode::BadRequest
+        };
+        let mut r = error_response(code, message.to_owned());
+        *r.status_mut() = status;
+        return private(r);
+    }
+    // The messages are this module's own text: nothing in them needs escaping.
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Already sent - Kindred</title></head><body><main>\
+         <h1>Already sent</h1><p>{message}</p><p><a href=\"/\">Back to Kindred</a></p>\
+         </main></body></html>"
     );
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut r = Response::new(Body::from(page));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     private(r)
 }
 

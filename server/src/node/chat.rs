@@ -477,13 +477,7 @@ impl Node {
             )
             .await?;
         self.message_view(&mid, Some(&auth.member_id))?
-            // Deleted since: a retry of the request that sent it, after a restart.
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::Gone,
-                    "That message has been deleted since it was sent.",
-                )
-            })
+            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
     }
 
     /// One of the member's own messages in a conversation they are in, with the
@@ -530,13 +524,7 @@ impl Node {
         )
         .await?;
         self.message_view(mid, Some(&auth.member_id))?
-            // Deleted since: a retry of the request that sent it, after a restart.
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::Gone,
-                    "That message has been deleted since it was sent.",
-                )
-            })
+            .ok_or_else(|| AppError::internal(std::io::Error::other("message vanished")))
     }
 
     /// Takes back one's own message.

@@ -661,7 +661,8 @@ impl Node {
             // Re-read: another request may have published it meanwhile.
             let member = self.store().member(&auth.member.username)?;
             if member.is_some_and(|m| !m.profile_published) {
-                self.publish_profile(&auth.member, &auth.member_id).await?;
+                super::write_key::incidental(self.publish_profile(&auth.member, &auth.member_id))
+                    .await?;
             }
         }
         let draft = Draft {

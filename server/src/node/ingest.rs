@@ -59,10 +59,6 @@ pub(crate) enum IngestError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Closed,
-    /// The request was carried out before (its idempotency key's written record names the
-    /// event), and that event has been taken down since: it is not written again.
-    #[error("done before, and taken down since")]
-    DoneAndGone,
 }
 
 type Reply = oneshot::Sender<Result<(IngestOutcome, VerifiedEvent), IngestError>>;
@@ -231,15 +227,15 @@ impl IngestHandle {
             .await
             .map_err(|_| IngestError::Closed)?;
         let (outcome, event) = rx.await.map_err(|_| IngestError::Closed)??;
-        if let Some(key) = &key {
-            match &outcome {
-                IngestOutcome::Stored {
-                    verdict: Verdict::Applied,
-                    ..
-                } => key.note_written(),
-                IngestOutcome::Duplicate(_) => key.note_replayed(),
-                _ => {}
-            }
+        if let (
+            Some(key),
+            IngestOutcome::Stored {
+                verdict: Verdict::Applied,
+                ..
+            },
+        ) = (&key, &outcome)
+        {
+            key.note_written();
         }
         match &outcome {
             IngestOutcome::Stored {
@@ -395,34 +391,6 @@ impl Actor {
         tracing::debug!("ingest actor stopped");
     }
 
-    /// The answer for a draft its request already wrote (a retry whose first answer was
-    /// lost): the stored event, as a duplicate. `None` when it was not written before.
-    #[allow(clippy::type_complexity)]
-    fn written_before(
-        &self,
-        draft_key: &[u8],
-        fingerprint: &[u8; 32],
-        now: Timestamp,
-    ) -> Result<Option<Result<(IngestOutcome, VerifiedEvent), IngestError>>, StoreError> {
-        let Some((recorded, id)) = self.store.idempotent_written(draft_key, now.as_millis())?
-        else {
-            return Ok(None);
-        };
-        if recorded != *fingerprint {
-            // The key was used for another request (refused before it gets here).
-            return Ok(None);
-        }
-        let stored = self.store.event(&id)?;
-        Ok(Some(match stored.map(|e| e.verify()) {
-            Some(Ok(event)) => {
-                tracing::info!(event = %id, "a request made again after its answer was lost: its event was stored before");
-                Ok((IngestOutcome::Duplicate(id), event))
-            }
-            // A tombstone now (retracted or erased since), or gone (retention).
-            _ => Err(IngestError::DoneAndGone),
-        }))
-    }
-
     fn write_group(&mut self, group: Vec<Request>) {
         // Never earlier than this node's previous events, even if the clock steps back.
         let now = self.clock.now().max(self.last_time);
@@ -447,19 +415,6 @@ impl Actor {
                 }
                 Request::Local(draft, record, reply) => {
                     let draft = *draft;
-                    if let Some((draft_key, fingerprint)) = &record {
-                        match self.written_before(draft_key, fingerprint, now) {
-                            Ok(None) => {}
-                            Ok(Some(done)) => {
-                                let _ = reply.send(done);
-                                continue;
-                            }
-                            Err(e) => {
-                                let _ = reply.send(Err(IngestError::Store(e)));
-                                continue;
-                            }
-                        }
-                    }
                     let audience = match &draft.reach {
                         Reach::Shared => Audience::Shared { seq },
                         Reach::Local => Audience::Local,

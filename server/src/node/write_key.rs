@@ -4,16 +4,14 @@
 //! answer is only written a moment after the request it answers: a crash in between would
 //! leave the event stored and the answer gone, and the client's retry would write it again.
 //! So the middleware runs the request inside [`under`], and the ingest writes, in the same
-//! transaction as each event the request makes, a record of which event that was
-//! (`store::idempotency`, "written" records), named by the event's kind and how many of
-//! that kind the request had made before it. A retry (after a crash, a timeout or a lost
-//! answer) is handled again; when it comes to its first event of a kind, say, and the first
-//! try stored one, it gets that one back (`IngestOutcome::Duplicate`) instead of writing
-//! anything, and answers from it. Not what the event says: a retry's draft can differ from
-//! the first try's (a field filled in from the current state, a random id), and it must not
-//! be written over what happened since. The answers of requests that wrote events are not
-//! written at all: the event's own commit is what makes the request idempotent, as in
-//! Stripe's "atomic phases" design.
+//! transaction as each event the request makes, a record that the request with this key
+//! made it (`store::idempotency`, "written" records, named by the event's kind and how
+//! many of that kind the request had made before it). A retry whose answer is gone (a
+//! restart) finds them and is not carried out again (`Claim::Again`): handling it again
+//! could write over what changed since (an edit filled in from the post as it was, a
+//! setting changed back) or map its events wrongly. So the answers of requests that wrote
+//! events need not be written at all: the event's own commit is what makes the request
+//! idempotent, as in Stripe's "atomic phases" design.
 //!
 //! Carried as a task-local value rather than a parameter, because every write path of the
 //! node reaches the ingest through [`super::ingest::IngestHandle::local`], within the
@@ -41,8 +39,6 @@ pub(crate) struct WriteKey {
 struct Seen {
     /// An event was stored with its written record.
     wrote: AtomicBool,
-    /// An event was found written by an earlier try of the request.
-    replayed: AtomicBool,
     /// Events of each kind (protocol kind code) the request has made so far.
     made: Mutex<HashMap<u16, u16>>,
 }
@@ -71,33 +67,31 @@ impl WriteKey {
         self.seen.wrote.store(true, Ordering::Relaxed);
     }
 
-    /// Notes that an event was found written by an earlier try.
-    pub(crate) fn note_replayed(&self) {
-        self.seen.replayed.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the request stored an event with its written record (so a retry finds it
-    /// without a kept answer).
+    /// Whether the request stored an event with its written record (so a retry is known
+    /// to have been carried out without a kept answer).
     pub(crate) fn wrote(&self) -> bool {
         self.seen.wrote.load(Ordering::Relaxed)
-    }
-
-    /// Whether the request found an event an earlier try had written.
-    pub(crate) fn replayed(&self) -> bool {
-        self.seen.replayed.load(Ordering::Relaxed)
     }
 }
 
 tokio::task_local! {
-    static WRITE_KEY: WriteKey;
+    static WRITE_KEY: Option<WriteKey>;
 }
 
 /// Runs `request` with `key` as the key of every event it writes.
 pub(crate) async fn under<F: Future>(key: WriteKey, request: F) -> F::Output {
-    WRITE_KEY.scope(key, request).await
+    WRITE_KEY.scope(Some(key), request).await
+}
+
+/// Runs `write` without the request's key: an event written on the way, not what the
+/// request is for (a member's profile published before their first post). A crash after
+/// it and before the request's own event leaves the request not carried out, so its retry
+/// is done, not refused.
+pub(crate) async fn incidental<F: Future>(write: F) -> F::Output {
+    WRITE_KEY.scope(None, write).await
 }
 
 /// The key of the request this task is handling, if it carries one.
 pub(crate) fn current() -> Option<WriteKey> {
-    WRITE_KEY.try_with(Clone::clone).ok()
+    WRITE_KEY.try_with(Clone::clone).ok().flatten()
 }

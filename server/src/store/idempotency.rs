@@ -30,14 +30,13 @@ const ABANDONED_MS: u64 = 60 * 1000;
 /// What a key says about a new request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Claim {
-    /// First use (or a request whose answer was lost after it wrote: its events are
-    /// found again by their written records): go ahead, then [`Store::idempotent_done`] or
-    /// [`Store::idempotent_drop`].
+    /// First use: go ahead, then [`Store::idempotent_done`],
+    /// [`Store::idempotent_remember`] or [`Store::idempotent_drop`].
     New,
     /// The key's request wrote events but was a different request (another fingerprint).
     Reused,
-    /// As [`Claim::New`], for the same request again whose earlier try wrote events but
-    /// whose answer was lost (a restart): it is handled again, finding those events.
+    /// The same request again, whose earlier try stored events but whose answer is gone
+    /// (a restart): it was carried out, and is not to be carried out again.
     Again,
     /// The same request is still being handled.
     UnderWay,
@@ -275,39 +274,19 @@ impl Store {
         // Events written by this key's request, whose answer was never written.
         let mut prefix = key.to_vec();
         prefix.push(WRITTEN);
-        let mut again = false;
         if let Some(item) = self.trees().idempotency.scan_prefix(&prefix).next() {
             let (_, v) = item?;
             let r = decode(&v)?;
             if now.saturating_sub(r.at) < KEEP_MS {
-                if r.fingerprint != *fingerprint {
-                    return Ok(Claim::Reused);
-                }
-                again = true;
+                return Ok(if r.fingerprint == *fingerprint {
+                    Claim::Again
+                } else {
+                    Claim::Reused
+                });
             }
         }
         recent.under_way.insert(key.to_vec(), (*fingerprint, now));
-        Ok(if again { Claim::Again } else { Claim::New })
-    }
-
-    /// The event the request with written-record key `key` made, if it is recorded and
-    /// younger than [`KEEP_MS`] at `now` (ms), with that request's fingerprint.
-    pub(crate) fn idempotent_written(
-        &self,
-        key: &[u8],
-        now: u64,
-    ) -> Result<Option<([u8; 32], EventId)>, StoreError> {
-        let Some(v) = self.trees().idempotency.get(key)? else {
-            return Ok(None);
-        };
-        let r = decode(&v)?;
-        if now.saturating_sub(r.at) >= KEEP_MS {
-            return Ok(None);
-        }
-        let id = <[u8; 32]>::try_from(r.body).map_err(|_| {
-            StoreError::corrupt("idempotency", std::io::Error::other("short written record"))
-        })?;
-        Ok(Some((r.fingerprint, EventId::from_bytes(id))))
+        Ok(Claim::New)
     }
 
     /// Records the response to a claimed key (written with the next batch).
@@ -470,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn a_written_record_names_its_event_and_keeps_the_key_to_its_request() {
+    fn a_written_record_says_its_request_was_carried_out_and_keeps_the_key_to_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open");
         let fp = [9; 32];
@@ -482,14 +461,10 @@ mod tests {
             .idempotency
             .insert(&key, written_value(1_000, &fp, &event))
             .expect("insert");
-        assert_eq!(
-            store.idempotent_written(&key, 2_000).expect("read"),
-            Some((fp, event))
-        );
-        // The request's second event of that kind was not written.
-        let other = written_key(b"k", 3, 1);
-        assert_eq!(store.idempotent_written(&other, 2_000).expect("read"), None);
-        // The request again (same fingerprint) goes ahead and finds its events; another
+        // Each of the request's events has its own record.
+        assert_ne!(key, written_key(b"k", 3, 1));
+        assert_ne!(key, written_key(b"k", 4, 0));
+        // The request again (same fingerprint) is known to be carried out; another
         // request with that key is refused.
         assert_eq!(
             store
@@ -512,12 +487,6 @@ mod tests {
             }
         );
         // After an hour the record is gone with the answers.
-        assert_eq!(
-            store
-                .idempotent_written(&key, 1_000 + KEEP_MS)
-                .expect("read"),
-            None
-        );
         assert_eq!(store.idempotent_expire(1_000 + KEEP_MS).expect("expire"), 1);
         drop(store);
         let store = Store::open(dir.path()).expect("open again");

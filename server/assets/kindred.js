@@ -40,6 +40,14 @@
     form.appendChild(input);
   }, true);
 
+  // Changed after it was sent (back to the page, the text edited): a new request, so a
+  // new key at its next sending.
+  document.addEventListener("input", function (e) {
+    var form = e.target && e.target.form;
+    var key = form && form.querySelector("input[name=_idem]");
+    if (key) key.remove();
+  }, true);
+
   // Copy buttons need a script (and a secure context), so they start hidden; the field is
   // read-only and selectable either way.
   Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {

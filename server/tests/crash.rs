@@ -208,6 +208,36 @@ async fn retries_after_sigkill_never_write_over_newer_changes() {
         "the old edit was made again: {shown}"
     );
 
+    // A setting stores no event: its answer is written before it is sent, so the retry
+    // after a SIGKILL gets it back instead of setting it again over a newer change.
+    let tz_key = [auth.as_str(), json, "Idempotency-Key: zone-1"];
+    let tokyo = r#"{"time_zone":"Asia/Tokyo"}"#;
+    let (status, answer) = support::http(&node.url, "PATCH", "/api/v1/me", &tz_key, tokyo).await;
+    assert_eq!(status, 200, "{answer}");
+    node.kill();
+    let mut node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let new_york = r#"{"time_zone":"America/New_York"}"#;
+    let (status, answer) = support::http(
+        &node.url,
+        "PATCH",
+        "/api/v1/me",
+        &[auth.as_str(), json],
+        new_york,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, again) = support::http(&node.url, "PATCH", "/api/v1/me", &tz_key, tokyo).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(
+        again.to_lowercase().contains("idempotent-replayed: true"),
+        "{again}"
+    );
+    let (_, me) = support::http(&node.url, "GET", "/api/v1/me", &[auth.as_str()], "").await;
+    assert!(
+        me.contains("America/New_York"),
+        "the old setting came back: {me}"
+    );
+
     let retract_key = [auth.as_str(), "Idempotency-Key: retract-1"];
     let (status, answer) = support::http(&node.url, "DELETE", &path, &retract_key, "").await;
     assert_eq!(status, 204, "{answer}");

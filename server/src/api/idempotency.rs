@@ -112,9 +112,10 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         Err(e) => return AppError::from(e).into_response(),
         Ok(Claim::UnderWay) => {
             return refusal(
-                form,
+                form.then_some(&node),
                 StatusCode::CONFLICT,
-                "The same request is still being handled. Please wait a moment, then look before trying again.",
+                "Still being sent",
+                "This is still being sent. Please wait a moment, then look before sending it again.",
             );
         }
         Ok(Claim::Answered {
@@ -123,17 +124,18 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
             body,
         }) => {
             if recorded != fingerprint {
-                return reused(form);
+                return reused(form.then_some(&node));
             }
             return replay(status, &body);
         }
-        Ok(Claim::Reused) => return reused(form),
+        Ok(Claim::Reused) => return reused(form.then_some(&node)),
         Ok(Claim::New) => {}
         Ok(Claim::Again) => {
             let mut r = refusal(
-                form,
+                form.then_some(&node),
                 StatusCode::CONFLICT,
-                "This was sent before and carried out, but the node restarted before it could answer. Look at what it changed before sending anything again.",
+                "Already sent",
+                "This was sent before and carried out (all of it, or the part done before the node restarted), and its answer is gone. Look at what changed before sending anything again.",
             );
             r.headers_mut()
                 .insert(REPLAYED, HeaderValue::from_static("true"));
@@ -173,8 +175,7 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
         // stored something, say an answer that found the mentor's places taken, is kept
         // on disk, so its retry is told the same refusal.)
         store.idempotent_remember(&record_key, &fingerprint, now, status.as_u16(), kept);
-    } else if let Err(e) =
-        store.idempotent_done(&record_key, &fingerprint, now, status.as_u16(), &kept)
+    } else if let Err(e) = keep_durably(&store, &record_key, &fingerprint, now, status, &kept).await
     {
         tracing::warn!(error = %e, "cannot record an idempotency key's answer");
     }
@@ -182,42 +183,61 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
 }
 
 /// The answer to a key sent again with a different request (422, as the draft says).
-fn reused(form: bool) -> Response {
-    refusal(
-        form,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "This Idempotency-Key was already used for a different request; use a new key for a new request.",
-    )
+fn reused(page: Option<&Node>) -> Response {
+    match page {
+        None => refusal(
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+            "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+        ),
+        Some(node) => refusal(
+            Some(node),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Sent before with other content",
+            "This form was already sent with different content. Please reload the page, then send it again.",
+        ),
+    }
 }
 
-/// A refusal of the key's request: the API's JSON error, or for a web form a short page
-/// saying the same (forms are sent by people, who read it).
-fn refusal(form: bool, status: StatusCode, message: &str) -> Response {
-    if !form {
-        let code = if status == StatusCode::CONFLICT {
-            ErrorCode::Conflict
-        } else {
-            ErrorCode::BadRequest
-        };
-        let mut r = error_response(code, message.to_owned());
-        *r.status_mut() = status;
-        return private(r);
-    }
-    // The messages are this module's own text: nothing in them needs escaping.
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Already sent - Kindred</title></head><body><main>\
-         <h1>Already sent</h1><p>{message}</p><p><a href=\"/\">Back to Kindred</a></p>\
-         </main></body></html>"
-    );
-    let mut r = Response::new(Body::from(page));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+/// A refusal of the key's request: the API's JSON error, or for a web form (`page` is the
+/// node then) an error page in the site's layout titled `title`, since people read it.
+fn refusal(page: Option<&Node>, status: StatusCode, title: &str, message: &str) -> Response {
+    let r = match page {
+        Some(node) => crate::web::error::problem_page(node, status, title, message),
+        None => {
+            let code = if status == StatusCode::CONFLICT {
+                ErrorCode::Conflict
+            } else {
+                ErrorCode::BadRequest
+            };
+            let mut r = error_response(code, message.to_owned());
+            *r.status_mut() = status;
+            r
+        }
+    };
     private(r)
+}
+
+/// Writes the answer of a request that stored no events, durably, before it is sent: a
+/// retry after a crash gets this answer instead of doing the write again over whatever
+/// changed since (a setting, a role). The answers waiting from other requests go in the
+/// same write.
+async fn keep_durably(
+    store: &crate::store::Store,
+    record_key: &[u8],
+    fingerprint: &[u8; 32],
+    now: u64,
+    status: StatusCode,
+    kept: &[u8],
+) -> Result<(), crate::store::StoreError> {
+    store.idempotent_done(record_key, fingerprint, now, status.as_u16(), kept)?;
+    let writer = store.clone();
+    match tokio::task::spawn_blocking(move || writer.idempotent_persist()).await {
+        Ok(written) => written?,
+        Err(_) => return Err(crate::store::StoreError::Closed),
+    }
+    store.durable().await
 }
 
 /// A web form's key: its `_idem` field.

@@ -88,6 +88,24 @@ struct ErrorTemplate {
     signed_out: bool,
 }
 
+/// A whole error page in the site's layout (with the help banner), for answers made
+/// outside the page handlers: the idempotency middleware's refusals of a web form sent
+/// again.
+pub(crate) fn problem_page(
+    node: &Node,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
+    let template = ErrorTemplate {
+        chrome: Chrome::public(node, title),
+        message: message.to_owned(),
+        signed_out: false,
+    };
+    render_with_status(&template, &template.chrome, status)
+        .unwrap_or_else(|_| (status, message.to_owned()).into_response())
+}
+
 /// Middleware: turns error markers into full error pages.
 pub(crate) async fn error_pages(State(node): State<Node>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;

@@ -5,7 +5,7 @@
 
 mod assets;
 mod chrome;
-mod error;
+pub(crate) mod error;
 mod forms;
 mod pages;
 mod session;

@@ -215,10 +215,8 @@ impl IngestHandle {
         let (reply, rx) = oneshot::channel();
         let key = super::write_key::current();
         let record = key.as_ref().map(|k| {
-            let kind = draft.body.kind_code();
-            let n = k.next_of_kind(kind);
             (
-                crate::store::idempotency::written_key(&k.record, kind, n),
+                crate::store::idempotency::written_key(&k.record),
                 k.fingerprint,
             )
         });
@@ -440,7 +438,6 @@ impl Actor {
                                 let value = crate::store::idempotency::written_value(
                                     now.as_millis(),
                                     &fingerprint,
-                                    &event.id(),
                                 );
                                 written.push((events.len(), draft_key, value));
                             }

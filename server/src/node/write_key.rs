@@ -5,11 +5,10 @@
 //! leave the event stored and the answer gone, and the client's retry would write it again.
 //! So the middleware runs the request inside [`under`], and the ingest writes, in the same
 //! transaction as each event the request makes, a record that the request with this key
-//! made it (`store::idempotency`, "written" records, named by the event's kind and how
-//! many of that kind the request had made before it). A retry whose answer is gone (a
+//! stored events (`store::idempotency`, "written" records). A retry whose answer is gone (a
 //! restart) finds them and is not carried out again (`Claim::Again`): handling it again
 //! could write over what changed since (an edit filled in from the post as it was, a
-//! setting changed back) or map its events wrongly. So the answers of requests that wrote
+//! setting changed back). So the answers of requests that wrote
 //! events need not be written at all: the event's own commit is what makes the request
 //! idempotent, as in Stripe's "atomic phases" design.
 //!
@@ -17,10 +16,9 @@
 //! node reaches the ingest through [`super::ingest::IngestHandle::local`], within the
 //! request's task.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// The key of the request being handled.
 #[derive(Debug, Clone)]
@@ -39,8 +37,6 @@ pub(crate) struct WriteKey {
 struct Seen {
     /// An event was stored with its written record.
     wrote: AtomicBool,
-    /// Events of each kind (protocol kind code) the request has made so far.
-    made: Mutex<HashMap<u16, u16>>,
 }
 
 impl WriteKey {
@@ -51,15 +47,6 @@ impl WriteKey {
             fingerprint,
             seen: Arc::default(),
         }
-    }
-
-    /// The number of the request's next event of `kind` (0 for its first), counted.
-    pub(crate) fn next_of_kind(&self, kind: u16) -> u16 {
-        let mut made = self.seen.made.lock().unwrap_or_else(|p| p.into_inner());
-        let n = made.entry(kind).or_insert(0);
-        let this = *n;
-        *n = n.saturating_add(1);
-        this
     }
 
     /// Notes that an event of the request was stored with its written record.

@@ -8,14 +8,11 @@
 //! raw DEFLATE (RFC 1951): an answer is mostly JSON text and shrinks to about a third,
 //! and an hour of answers is a large share of a busy node's new data.
 //!
-//! "Written" records say which event a request made: `scope ‖ key ‖ 0x00 ‖ kind (2) ‖
-//! n (2)` → `at ‖ fingerprint ‖ 0 (2) ‖ event id (32)`: the request's `n`th event of
-//! that protocol kind (from 0). The ingest writes them in the same transaction as the
-//! event, so they survive whatever cuts the request short before its answer is written
-//! (`node::write_key`). A key's bytes are visible ASCII, so no answer's key has the
-//! zero byte.
-
-use kindred_protocol::EventId;
+//! A "written" record says that a request stored events: `scope ‖ key ‖ 0x00` → `at ‖
+//! fingerprint ‖ 0 (2)`. The ingest writes it in the same transaction as each of the
+//! request's events, so it survives whatever cuts the request short before its answer is
+//! written (`node::write_key`). A key's bytes are visible ASCII, so no answer's key has
+//! the zero byte.
 
 use super::{Store, StoreError};
 
@@ -117,23 +114,21 @@ fn inflate(stored: &[u8]) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-/// Separates a key from a draft digest in a written record's key.
+/// Ends a written record's key after the request's key (a key's bytes are visible ASCII,
+/// so no answer's key holds it).
 const WRITTEN: u8 = 0;
 
-/// The key of the record saying which event was the `n`th of protocol kind `kind` that
-/// the request with stored key `record` made.
-pub(crate) fn written_key(record: &[u8], kind: u16, n: u16) -> Vec<u8> {
-    let mut k = Vec::with_capacity(record.len() + 5);
+/// The key of the record saying that the request with stored key `record` stored events.
+pub(crate) fn written_key(record: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(record.len() + 1);
     k.extend_from_slice(record);
     k.push(WRITTEN);
-    k.extend_from_slice(&kind.to_be_bytes());
-    k.extend_from_slice(&n.to_be_bytes());
     k
 }
 
 /// A written record's value: made at `at` (ms) by the request with `fingerprint`.
-pub(crate) fn written_value(at: u64, fingerprint: &[u8; 32], event: &EventId) -> Vec<u8> {
-    encode(at, fingerprint, 0, event.as_bytes())
+pub(crate) fn written_value(at: u64, fingerprint: &[u8; 32]) -> Vec<u8> {
+    encode(at, fingerprint, 0, &[])
 }
 
 struct Record<'a> {
@@ -191,8 +186,8 @@ struct RecentInner {
 }
 
 /// Answers kept in memory only (about a KB each): at a few posts a minute that is many
-/// hours, more than [`KEEP_MS`]; under a flood, a retry after they are gone is handled
-/// again and finds its events by their written records.
+/// hours, more than [`KEEP_MS`]; under a flood, a retry after they are gone is told its
+/// request was carried out ([`Claim::Again`], from its written record).
 const REMEMBERED: usize = 8192;
 
 /// Answers wait at most this long (ms) before they are written...
@@ -271,11 +266,8 @@ impl Store {
                 });
             }
         }
-        // Events written by this key's request, whose answer was never written.
-        let mut prefix = key.to_vec();
-        prefix.push(WRITTEN);
-        if let Some(item) = self.trees().idempotency.scan_prefix(&prefix).next() {
-            let (_, v) = item?;
+        // Events stored by this key's request, whose answer was never written.
+        if let Some(v) = self.trees().idempotency.get(written_key(key))? {
             let r = decode(&v)?;
             if now.saturating_sub(r.at) < KEEP_MS {
                 return Ok(if r.fingerprint == *fingerprint {
@@ -453,17 +445,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open");
         let fp = [9; 32];
-        let event = EventId::from_bytes([4; 32]);
-        let key = written_key(b"k", 3, 0);
+        let key = written_key(b"k");
         assert_eq!(&key[..2], b"k\0", "no answer's key holds the zero byte");
         store
             .writer()
             .idempotency
-            .insert(&key, written_value(1_000, &fp, &event))
+            .insert(&key, written_value(1_000, &fp))
             .expect("insert");
-        // Each of the request's events has its own record.
-        assert_ne!(key, written_key(b"k", 3, 1));
-        assert_ne!(key, written_key(b"k", 4, 0));
         // The request again (same fingerprint) is known to be carried out; another
         // request with that key is refused.
         assert_eq!(

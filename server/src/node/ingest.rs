@@ -529,6 +529,7 @@ impl Actor {
                 }
                 let metrics = self.metrics.clone();
                 let group = events.len();
+                let store = self.store.clone();
                 self.store.when_durable(Box::new(move |flushed| {
                     metrics.group_stored(group, started.elapsed().as_secs_f64());
                     if let Err(e) = flushed {
@@ -537,6 +538,9 @@ impl Actor {
                         }
                         return;
                     }
+                    // Before anyone is told: a start that finds the log ending earlier
+                    // knows acknowledged events were lost.
+                    store.acknowledge(last_local);
                     signals.durable.advance(last_local, &heads);
                     for change in released {
                         live.publish(change);

@@ -177,6 +177,22 @@ pub enum NodeError {
         #[source]
         source: StoreError,
     },
+    /// The database's log ends before events it acknowledged (see
+    /// [`StoreError::WentBack`]).
+    #[error(
+        "the database in {} lost its newest writes: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored}. Its newest commit was damaged and the storage engine went back to the one before, or its files were replaced by older ones. Nothing was changed. `kindred storage check --data {}` shows the rest; `kindred storage check --repair --data {}` accepts the loss (the node then fetches back from its peers what it had sent them); restoring the latest backup (`kindred restore`) may keep more",
+        path.display(),
+        path.parent().unwrap_or(path).display(),
+        path.parent().unwrap_or(path).display()
+    )]
+    WentBack {
+        /// The database folder.
+        path: PathBuf,
+        /// Where the log ended when writers were last answered.
+        acknowledged: u64,
+        /// Where it ends now.
+        stored: u64,
+    },
     /// There is no database where a storage command was pointed.
     #[error(
         "there is no Kindred database in {}: give the node's data folder (the one holding node.key and db) with --data, or the config with --config",
@@ -834,6 +850,14 @@ fn unreadable_or(db: &std::path::Path, e: StoreError) -> NodeError {
         | StoreError::SchemaTooNew { .. }
         | StoreError::Thread { .. }) => NodeError::Store(e),
         e if e.is_full() => NodeError::Store(e),
+        StoreError::WentBack {
+            acknowledged,
+            stored,
+        } => NodeError::WentBack {
+            path: db.to_owned(),
+            acknowledged,
+            stored,
+        },
         source => NodeError::Unreadable {
             path: db.to_owned(),
             source,

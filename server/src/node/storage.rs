@@ -56,7 +56,16 @@ fn summary(report: &CheckReport) -> Vec<String> {
     if report.search_damaged {
         lines.push("the search index is damaged (it is rebuilt from the log)".into());
     }
+    if let Some((acknowledged, stored)) = report.went_back {
+        lines.push(went_back(acknowledged, stored));
+    }
     lines
+}
+
+fn went_back(acknowledged: u64, stored: u64) -> String {
+    format!(
+        "WENT BACK: events up to arrival number {acknowledged} were acknowledged as stored, but the log ends at {stored}: the newest commit was damaged and the engine went back to the one before, or the files were replaced by older ones. `--repair` accepts the loss (the node then fetches back from its peers what it had sent them); restoring the latest backup may keep more"
+    )
 }
 
 /// Checks the database of the stopped node in `data_dir`; with `repair`, rebuilds the
@@ -73,8 +82,27 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
     there(data_dir)?;
     let db = data_dir.join("db");
     let limit = time_limit(&db);
-    let store = match within(limit, move || Store::open_as_is(&db)) {
+    let opening = move || {
+        if repair {
+            Store::open_accepting_loss(&db)
+        } else {
+            Store::open_as_is(&db)
+        }
+    };
+    let store = match within(limit, opening) {
         Finished::Done(Ok(store)) => store,
+        Finished::Done(Err(StoreError::WentBack {
+            acknowledged,
+            stored,
+        })) => {
+            // Refused as it is (on redb, before its recovery would write to the file).
+            return Ok(CheckSummary {
+                lines: vec![went_back(acknowledged, stored)],
+                healthy: false,
+                repairable: true,
+                repaired: false,
+            });
+        }
         Finished::Done(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
             return Err(e.into());
         }
@@ -102,12 +130,18 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
     if repair && !healthy && repairable {
         let repairing = store.clone();
         match within(limit, move || {
-            repairing.rebuild_indexes().and_then(|()| repairing.check())
+            repairing
+                .rebuild_indexes()
+                .and_then(|()| repairing.accept_went_back())
+                .and_then(|()| repairing.check())
         }) {
             Finished::Done(Ok(after)) => {
                 lines.push(
                     "rebuilt the id index and cleared the search index (rebuilt at start)".into(),
                 );
+                if report.went_back.is_some() {
+                    lines.push("accepted where the log ends now".into());
+                }
                 repaired = after.is_healthy();
             }
             Finished::Done(Err(e)) => lines.push(format!("COULD NOT REPAIR: {e}")),

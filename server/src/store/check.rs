@@ -38,6 +38,9 @@ pub(crate) struct CheckReport {
     pub(crate) index_lines: Vec<String>,
     /// The search index could not be read (rebuilt from the log on request).
     pub(crate) search_damaged: bool,
+    /// The log ends before the acknowledged mark: (acknowledged, stored end). Repairing
+    /// accepts the loss.
+    pub(crate) went_back: Option<(u64, u64)>,
 }
 
 impl CheckReport {
@@ -48,6 +51,7 @@ impl CheckReport {
             && self.bad_events == 0
             && self.index_problems == 0
             && !self.search_damaged
+            && self.went_back.is_none()
     }
 
     /// Whether what is wrong can be rebuilt from the log (indexes only, every record
@@ -105,6 +109,13 @@ impl Store {
         }
         self.check_events(&mut report);
         self.check_id_index(&mut report);
+        report.went_back = match self.check_went_back() {
+            Err(StoreError::WentBack {
+                acknowledged,
+                stored,
+            }) => Some((acknowledged, stored)),
+            _ => None,
+        };
         Ok(report)
     }
 

@@ -8,6 +8,7 @@
 //! the protocol crate before ingest).
 
 pub(crate) mod accounts;
+mod acknowledged;
 mod backup;
 mod chat;
 mod check;
@@ -102,6 +103,19 @@ pub enum StoreError {
     /// The group-commit thread is gone (the node is shutting down).
     #[error("the node is shutting down")]
     Closed,
+    /// The arrival log ends before the last event a writer was told was stored: the
+    /// engine went back to an earlier commit (redb does when its newest commit's pages
+    /// fail their checksums, as after a power cut, though here they were damaged later),
+    /// or the files were replaced by older ones.
+    #[error(
+        "the database went back: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored} (its newest commit was damaged, or its files were replaced by older ones)"
+    )]
+    WentBack {
+        /// Where the log ended when writers were last answered.
+        acknowledged: u64,
+        /// Where it ends now.
+        stored: u64,
+    },
     /// Another process holds the database open.
     #[error(
         "the data folder {} is in use by another Kindred node that is running; stop that one first (for a service: systemctl stop kindred), or give this one another folder with --data",
@@ -129,6 +143,13 @@ impl StoreError {
                 std::io::Error::new(e.kind(), e.to_string()),
             )),
             StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
+            StoreError::WentBack {
+                acknowledged,
+                stored,
+            } => StoreError::WentBack {
+                acknowledged: *acknowledged,
+                stored: *stored,
+            },
             StoreError::Thread { what, source } => StoreError::Thread {
                 what,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -182,6 +203,8 @@ struct Shared {
     gate: std::sync::RwLock<()>,
     /// Idempotency keys under way and answers not written yet.
     idempotency: idempotency::Recent,
+    /// The acknowledged mark beside the files (none in memory).
+    mark: Option<acknowledged::Mark>,
 }
 
 impl Drop for Shared {
@@ -241,31 +264,39 @@ impl Store {
     /// Opens (or creates) the database in `dir`, checking its schema version and upgrading
     /// an older one.
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, true, None)
+        Self::open_with(dir, true, None, true)
     }
 
     /// As [`Store::open`]; a new database is created on `engine` (an existing one stays
     /// on the engine it was created with).
     pub(crate) fn open_on(dir: &Path, engine: kv::Engine) -> Result<Self, StoreError> {
-        Self::open_with(dir, true, Some(engine))
+        Self::open_with(dir, true, Some(engine), true)
     }
 
     /// Opens the database in `dir` as it is, without upgrading an older schema (a backup
     /// of a stopped node must not change it: "back up before upgrading").
     pub(crate) fn open_as_is(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, false, None)
+        Self::open_with(dir, false, None, true)
     }
 
     /// As [`Store::open_as_is`]; a new database is created on `engine` (a copy: a
     /// compaction, a migration).
     pub(crate) fn open_as_is_on(dir: &Path, engine: kv::Engine) -> Result<Self, StoreError> {
-        Self::open_with(dir, false, Some(engine))
+        Self::open_with(dir, false, Some(engine), true)
+    }
+
+    /// As [`Store::open_as_is`], also when the log ends before the acknowledged mark
+    /// (`kindred storage check --repair` accepting the loss; every other open refuses it:
+    /// [`StoreError::WentBack`]).
+    pub(crate) fn open_accepting_loss(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, false, None, false)
     }
 
     fn open_with(
         dir: &Path,
         upgrade: bool,
         engine: Option<kv::Engine>,
+        guard: bool,
     ) -> Result<Self, StoreError> {
         let engine = kv::Engine::found_in(dir)
             .or(engine)
@@ -275,7 +306,7 @@ impl Store {
         // two seconds, before calling the folder in use.
         let mut tries = 0;
         loop {
-            match Self::open_once(dir, upgrade, engine) {
+            match Self::open_once(dir, upgrade, engine, guard) {
                 Err(StoreError::InUse { .. }) if tries < 100 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -285,10 +316,31 @@ impl Store {
         }
     }
 
-    fn open_once(dir: &Path, upgrade: bool, engine: kv::Engine) -> Result<Self, StoreError> {
-        let db = kv::Db::open(dir, engine).map_err(|e| match e {
+    fn open_once(
+        dir: &Path,
+        upgrade: bool,
+        engine: kv::Engine,
+        guard: bool,
+    ) -> Result<Self, StoreError> {
+        // The events keyspace must reach the acknowledged mark (see `acknowledged`).
+        let mark = (guard && engine != kv::Engine::Memory)
+            .then(|| acknowledged::read(dir))
+            .flatten()
+            .filter(|&m| m > 0);
+        let mark_key = mark.map(u64::to_be_bytes);
+        let expect = mark_key.as_ref().map(|k| kv::Expect {
+            keyspace: "events",
+            last_key_at_least: k,
+        });
+        let db = kv::Db::open_expecting(dir, engine, expect).map_err(|e| match e {
             kv::KvError::Locked => StoreError::InUse {
                 path: dir.to_owned(),
+            },
+            kv::KvError::WentBack { found } => StoreError::WentBack {
+                acknowledged: mark.unwrap_or(0),
+                stored: found
+                    .and_then(|k| <[u8; 8]>::try_from(k).ok())
+                    .map_or(0, u64::from_be_bytes),
             },
             other => StoreError::Storage(other),
         })?;
@@ -339,12 +391,48 @@ impl Store {
                 accounts_generation: std::sync::atomic::AtomicU64::new(0),
                 gate: std::sync::RwLock::new(()),
                 idempotency: idempotency::Recent::default(),
+                mark: (engine != kv::Engine::Memory).then(|| acknowledged::Mark::new(dir)),
             }),
         };
         if let Some(from) = upgrade_from.filter(|_| upgrade) {
             store.upgrade_schema(from)?;
         }
         Ok(store)
+    }
+
+    /// Records that everything stored so far is durable and its writers are about to be
+    /// told: the arrival log ends at `end` (see [`acknowledged`]).
+    pub(crate) fn acknowledge(&self, end: u64) {
+        if let Some(mark) = &self.shared.mark {
+            mark.record(end);
+        }
+    }
+
+    /// Whether the arrival log ends before the acknowledged mark: `Err(WentBack)` if so.
+    /// A database with no mark (in memory, never written, a fresh copy) passes.
+    pub(crate) fn check_went_back(&self) -> Result<(), StoreError> {
+        let Some(mark) = &self.shared.mark else {
+            return Ok(());
+        };
+        let Some(acknowledged) = acknowledged::read(mark.dir()) else {
+            return Ok(());
+        };
+        let stored = self.last_local_seq()?;
+        if stored < acknowledged {
+            return Err(StoreError::WentBack {
+                acknowledged,
+                stored,
+            });
+        }
+        Ok(())
+    }
+
+    /// Accepts that the log went back (`kindred storage check --repair`): the mark is set
+    /// to where the log ends now.
+    pub(crate) fn accept_went_back(&self) -> Result<(), StoreError> {
+        let end = self.last_local_seq()?;
+        self.acknowledge(end);
+        Ok(())
     }
 
     /// Changes whenever a member or session is written or removed.

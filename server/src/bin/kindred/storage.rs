@@ -10,7 +10,8 @@ pub(crate) enum StorageCommand {
     /// Check every stored record, event signature and index of a stopped node (exit code 1
     /// when something is damaged).
     Check {
-        /// Rebuild the indexes when they are all that is damaged.
+        /// Rebuild the indexes when they are all that is damaged, and accept a log that
+        /// lost its newest writes (the node fetches back from peers what it had sent).
         #[arg(long)]
         repair: bool,
         #[command(flatten)]
@@ -42,11 +43,13 @@ pub(crate) fn run(command: StorageCommand) -> anyhow::Result<bool> {
                 return Ok(true);
             }
             if summary.repaired {
-                say!("Repaired: the indexes were rebuilt from the log. Start the node again.");
+                say!("Repaired (see above). Start the node again.");
                 return Ok(true);
             }
             if summary.repairable {
-                say!("Only indexes are damaged: run this again with --repair to rebuild them.");
+                say!(
+                    "No stored record is damaged: run this again with --repair to mend what is listed above."
+                );
             } else {
                 say!(
                     "Stored records are damaged. Restore the latest backup into a new folder \

@@ -22,8 +22,10 @@ pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watc
     // Sweep for expiries twice per expiry period, between every second and every 30 s.
     let expiry = node.config().mentoring.proposal_expiry_minutes * 60;
     let mut sweep = tokio::time::interval(Duration::from_secs((expiry / 2).clamp(1, 30)));
+    let mut written = None;
     loop {
-        match apply_pending(&node) {
+        let applied = *done.borrow();
+        match apply_pending(&node, &mut written, applied) {
             Ok(up_to) => {
                 done.send_replace(up_to);
             }
@@ -36,26 +38,67 @@ pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watc
                     tracing::error!(error = %e, "expiring proposals failed");
                 }
             }
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => {
+                // What was applied since the watermark was last written need not be read
+                // again at the next start.
+                let up_to = *done.borrow();
+                if written.is_some_and(|w| w < up_to)
+                    && let Err(e) = node.store().set_mentoring_watermark(up_to)
+                {
+                    tracing::warn!(error = %e, "cannot record the mentoring processor's progress");
+                }
+                return;
+            }
         }
     }
 }
 
-/// Applies everything stored after the watermark; returns the new watermark.
-fn apply_pending(node: &Node) -> Result<u64, StoreError> {
+/// The stored watermark may lag this many events behind what was applied: events of
+/// kinds the processor does not handle change nothing when applied again after a restart,
+/// so writing the watermark after each of them (a disk sync apiece on redb, one per post
+/// with a single writer) is not worth it; this bounds the re-reading at start.
+const WATERMARK_LAG: u64 = 4096;
+
+/// Applies everything stored after the watermark; returns how far it has applied.
+/// `written` is the watermark as last written (read on the first call); `applied`, how
+/// far the previous call got.
+fn apply_pending(node: &Node, written: &mut Option<u64>, applied: u64) -> Result<u64, StoreError> {
     let store = node.store();
-    let mut up_to = store.mentoring_watermark()?;
+    let mut stored_mark = match *written {
+        Some(w) => w,
+        None => store.mentoring_watermark()?,
+    };
+    *written = Some(stored_mark);
+    let mut up_to = applied.max(stored_mark);
     loop {
         let batch = store.stored_after(up_to, 512)?;
         let Some(last) = batch.last().map(|e| e.local_seq) else {
             return Ok(up_to);
         };
+        let mut changed = false;
         for stored in batch {
-            apply(node, stored)?;
+            changed |= apply(node, stored)?;
         }
-        store.set_mentoring_watermark(last)?;
+        if changed || last - stored_mark >= WATERMARK_LAG {
+            store.set_mentoring_watermark(last)?;
+            stored_mark = last;
+            *written = Some(last);
+        }
         up_to = last;
     }
+}
+
+/// Whether the processor does anything with events of this kind.
+fn handles(body: &EventBody) -> bool {
+    matches!(
+        body,
+        EventBody::Erasure(_)
+            | EventBody::MentorOffer(_)
+            | EventBody::MatchProposal(_)
+            | EventBody::MatchAnswer(_)
+            | EventBody::CheckIn(_)
+            | EventBody::MatchUpdate(_)
+    )
 }
 
 /// A member was erased: their mentoring content goes; their active matches end (the
@@ -103,15 +146,20 @@ fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
+/// Applies one event; whether it was of a kind the processor handles (its watermark is
+/// then written, see [`WATERMARK_LAG`]).
+fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
     let store = node.store();
     if stored.meta.quarantined || stored.meta.held {
         // Refused, or waiting (a held directed event is moved to the end of the log when
         // what it waits for arrives, so it comes by again).
-        return Ok(());
+        return Ok(false);
     }
     let id = &stored.id;
     let p = payload_of(&stored.event)?;
+    if !handles(&p.body) {
+        return Ok(false);
+    }
     let own = node.config().node.name.as_str();
     let at = p.created_at.as_millis();
     match p.body {
@@ -132,13 +180,13 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         }
         EventBody::MatchAnswer(answer) => {
             let Some(mut m) = store.match_record(&answer.proposal)? else {
-                return Ok(());
+                return Ok(true);
             };
             m.status = match rules::answer(&parties(&m), &p.author, answer.answer) {
                 Ok(status) => status,
                 Err(reason) => {
                     tracing::info!(%id, %reason, "match answer not applied");
-                    return Ok(());
+                    return Ok(true);
                 }
             };
             m.answered_at = Some(at);
@@ -157,11 +205,11 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         }
         EventBody::CheckIn(checkin) => {
             let Some(mut m) = store.match_record(&checkin.proposal)? else {
-                return Ok(());
+                return Ok(true);
             };
             if let Err(reason) = rules::check_in(&parties(&m), &p.author) {
                 tracing::info!(%id, %reason, "check-in not applied");
-                return Ok(());
+                return Ok(true);
             }
             if !m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
                 m.checkins.push(CheckInRecord {
@@ -178,11 +226,11 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         }
         EventBody::MatchUpdate(update) => {
             let Some(mut m) = store.match_record(&update.proposal)? else {
-                return Ok(());
+                return Ok(true);
             };
             if let Err(reason) = rules::match_update(&parties(&m), &p.author) {
                 tracing::info!(%id, %reason, "match update not applied");
-                return Ok(());
+                return Ok(true);
             }
             if let Some(a) = update.agreement {
                 propose_agreement(&mut m, a, *id, &p.author, at);
@@ -217,7 +265,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<(), StoreError> {
         }
         _ => {}
     }
-    Ok(())
+    Ok(true)
 }
 
 /// An agreement proposed by `by` at `at`: the newest proposal stands (ties broken by id),

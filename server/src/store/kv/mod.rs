@@ -129,6 +129,13 @@ pub enum KvError {
     /// The database was closed (the node is stopping).
     #[error("the database is closed")]
     Closed,
+    /// The database does not hold what it was expected to ([`Expect`]): it was refused
+    /// as it is.
+    #[error("the database ends before what it acknowledged")]
+    WentBack {
+        /// The last key the keyspace holds.
+        found: Option<Vec<u8>>,
+    },
     /// Anything else the engine reported.
     #[error("{engine} failed: {message}")]
     Engine {
@@ -302,14 +309,55 @@ pub(crate) struct Db {
     health: Arc<Health>,
 }
 
+/// What an existing database must hold to be opened: `keyspace`'s last key is at least
+/// `last_key_at_least` (the store's acknowledged mark). One that does not is refused with
+/// [`KvError::WentBack`]; on redb before its recovery writes anything, so the file stays
+/// as it was.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Expect<'a> {
+    pub(crate) keyspace: &'a str,
+    pub(crate) last_key_at_least: &'a [u8],
+}
+
+impl Expect<'_> {
+    fn check(&self, last: Option<&[u8]>) -> Result<(), KvError> {
+        match last {
+            Some(k) if k >= self.last_key_at_least => Ok(()),
+            found => Err(KvError::WentBack {
+                found: found.map(<[u8]>::to_vec),
+            }),
+        }
+    }
+}
+
 impl Db {
     /// Opens (or creates) the database in `dir` on `engine`.
+    #[cfg(test)]
     pub(crate) fn open(dir: &Path, engine: Engine) -> Result<Self, KvError> {
+        Self::open_expecting(dir, engine, None)
+    }
+
+    /// As [`Db::open`], refusing a database that does not hold what `expect` says.
+    pub(crate) fn open_expecting(
+        dir: &Path,
+        engine: Engine,
+        expect: Option<Expect<'_>>,
+    ) -> Result<Self, KvError> {
         let backend: Arc<dyn Backend> = match engine {
             Engine::Sled => Arc::new(sled_engine::SledDb::open(dir)?),
-            Engine::Redb => Arc::new(redb_engine::RedbDb::open(dir)?),
+            Engine::Redb => Arc::new(redb_engine::RedbDb::open(dir, expect)?),
             Engine::Memory => Arc::new(memory::MemoryDb::default()),
         };
+        if let Some(expect) = expect {
+            // redb was checked before it opened for real; sled has no earlier moment.
+            let last = backend
+                .keyspace(expect.keyspace)?
+                .scan(&KeyRange::prefix(&[]), true, 1)?
+                .into_iter()
+                .next()
+                .map(|(k, _)| k);
+            expect.check(last.as_deref())?;
+        }
         Ok(Self {
             backend,
             health: Arc::default(),

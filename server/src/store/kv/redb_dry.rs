@@ -231,8 +231,18 @@ pub(super) enum DryRun {
 /// Opens `path` the way the engine would, and runs redb's checksum check, without
 /// changing the file. Errors: the file cannot be read, or it is in use (`Locked`).
 pub(super) fn dry_run(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
+    dry_run_expecting(path, locks, None)
+}
+
+/// As [`dry_run`]; a file that passes is then read for what `expect` says it must hold
+/// ([`super::KvError::WentBack`] if it does not).
+pub(super) fn dry_run_expecting(
+    path: &Path,
+    locks: Locks,
+    expect: Option<super::Expect<'_>>,
+) -> Result<DryRun, super::KvError> {
     // redb asserts on some damaged files: a panic here is damage found, not a crash.
-    match std::panic::catch_unwind(|| dry_run_inner(path, locks)) {
+    match std::panic::catch_unwind(|| dry_run_inner(path, locks, expect)) {
         Ok(result) => result,
         Err(_) => Ok(DryRun::Damaged(
             "redb stopped reading it (its structures are damaged)".into(),
@@ -240,7 +250,11 @@ pub(super) fn dry_run(path: &Path, locks: Locks) -> Result<DryRun, super::KvErro
     }
 }
 
-fn dry_run_inner(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
+fn dry_run_inner(
+    path: &Path,
+    locks: Locks,
+    expect: Option<super::Expect<'_>>,
+) -> Result<DryRun, super::KvError> {
     let overlay = Overlay::open(path, locks).map_err(super::KvError::from_io)?;
     let opened = redb::Database::builder().create_with_backend(overlay);
     let mut db = match opened {
@@ -251,11 +265,33 @@ fn dry_run_inner(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
         }
         Err(e) => return Ok(DryRun::Damaged(format!("it does not open: {e}"))),
     };
-    Ok(match db.check_integrity() {
+    let found = match db.check_integrity() {
         Ok(true) => DryRun::Healthy,
         Ok(false) => DryRun::Damaged("its checksum check found damaged pages".into()),
         Err(e) => DryRun::Damaged(format!("its checksum check failed: {e}")),
-    })
+    };
+    if let (DryRun::Healthy, Some(expect)) = (&found, expect) {
+        expect.check(last_key(&db, expect.keyspace)?.as_deref())?;
+    }
+    Ok(found)
+}
+
+/// The last key of the table `name` in `db` (`None` when it is empty or missing).
+fn last_key(db: &redb::Database, name: &str) -> Result<Option<Vec<u8>>, super::KvError> {
+    use redb::{ReadableDatabase, ReadableTable};
+    let engine = |e: &dyn std::fmt::Display| super::KvError::Engine {
+        engine: "redb",
+        message: e.to_string(),
+    };
+    let txn = db.begin_read().map_err(|e| engine(&e))?;
+    let def = redb::TableDefinition::<&[u8], &[u8]>::new(name);
+    let table = match txn.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(engine(&e)),
+    };
+    let last = table.last().map_err(|e| engine(&e))?;
+    Ok(last.map(|(k, _)| k.value().to_vec()))
 }
 
 /// A database on the file whose writes stay in memory, for reading while the disk is full

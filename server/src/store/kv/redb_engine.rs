@@ -78,11 +78,11 @@ fn fault(e: impl Into<redb::Error>) -> TxFault {
 }
 
 impl RedbDb {
-    pub(super) fn open(dir: &Path) -> Result<Self, KvError> {
+    pub(super) fn open(dir: &Path, expect: Option<super::Expect<'_>>) -> Result<Self, KvError> {
         std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
         let path = dir.join(FILE);
         let existed = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
-        let mut db = open_file(&path)?;
+        let mut db = open_file(&path, expect)?;
         give_space_back(&mut db, &path)?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -135,14 +135,15 @@ fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> 
 /// Opens (or creates) the file. An existing file is first opened in a dry run
 /// ([`super::redb_dry`]: redb's recovery after an abrupt stop and its checksum check, with
 /// every write kept in memory), so a damaged file is refused exactly as it was, and a
-/// recovery is only carried out once it is known to succeed.
-fn open_file(path: &Path) -> Result<redb::Database, KvError> {
+/// recovery is only carried out once it is known to succeed. A file that passes the check
+/// but not `expect` (redb went back to an earlier commit) is refused as it is too.
+fn open_file(path: &Path, expect: Option<super::Expect<'_>>) -> Result<redb::Database, KvError> {
     let mut builder = redb::Database::builder();
     builder.set_cache_size(CACHE_BYTES);
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     if existing {
         let started = std::time::Instant::now();
-        match super::redb_dry::dry_run(path, super::redb_dry::Locks::Take)? {
+        match super::redb_dry::dry_run_expecting(path, super::redb_dry::Locks::Take, expect)? {
             super::redb_dry::DryRun::Healthy => {}
             super::redb_dry::DryRun::Damaged(why) => {
                 tracing::error!(path = %path.display(), %why, "the database file is damaged; it was left as it is");
@@ -258,10 +259,10 @@ impl Shared {
         }
         // The old handle holds the file lock: closed before the file is opened again.
         drop(slot.take());
-        let db = match open_file(&self.path) {
+        let db = match open_file(&self.path, None) {
             Ok(db) => db,
             // Once more: the old handle's lock may take a moment to go.
-            Err(_) => open_file(&self.path)?,
+            Err(_) => open_file(&self.path, None)?,
         };
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);

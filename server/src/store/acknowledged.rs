@@ -1,0 +1,126 @@
+//! The acknowledged mark: where the arrival log ended when writers were last told their
+//! events were stored, kept in a small file (`acknowledged`) beside the engine's files.
+//!
+//! Why: an engine that checksums its commits (redb) takes a newest commit whose pages
+//! fail their checksums for one a power cut tore, and opens the commit before it. After a
+//! power cut that is right (nobody was told the torn commit's writes were stored), but
+//! when the pages were damaged later it silently drops writes that were acknowledged.
+//! The mark tells the two apart: a log that ends before the mark went back.
+//!
+//! The mark is written after each durable group, before anyone is answered, with one
+//! positioned write and no sync of its own: it need only outlive the process (a mark
+//! older than the log, after a power cut, is never wrong; one newer than the log cannot
+//! happen, since it is written after the log is durable). It holds the log's end exactly,
+//! not its highest end: refusing a held event can remove the log's last number.
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The file's name, inside the database folder.
+pub(crate) const FILE: &str = "acknowledged";
+
+/// The mark as written: the number, then its complement (a file cut short or garbled is
+/// then no mark at all rather than a wrong one).
+fn encode(end: u64) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..8].copy_from_slice(&end.to_be_bytes());
+    out[8..].copy_from_slice(&(!end).to_be_bytes());
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<u64> {
+    let end = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    let check = u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+    (check == !end).then_some(end)
+}
+
+/// The mark in `dir`, if there is a whole one (none before the first write, after a
+/// compaction or a migration: their copies are complete).
+pub(crate) fn read(dir: &Path) -> Option<u64> {
+    let bytes = std::fs::read(dir.join(FILE)).ok()?;
+    let end = decode(&bytes);
+    if end.is_none() {
+        tracing::warn!(
+            file = %dir.join(FILE).display(),
+            "the acknowledged mark is garbled; it is written again at the next write"
+        );
+    }
+    end
+}
+
+/// Writes the mark of one database folder. The file is opened at the first write, so a
+/// database only read (a check, a backup of a stopped node) is left as it was.
+pub(crate) struct Mark {
+    dir: PathBuf,
+    /// The file (once opened) and the end last written to it.
+    state: Mutex<Option<(std::fs::File, u64)>>,
+}
+
+impl Mark {
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The database folder the mark is in.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records that the arrival log ends at `end` and all of it is durable. A failure is
+    /// logged and otherwise ignored: the mark guards against an engine's silent loss, and
+    /// a missing mark only means that loss would not be noticed.
+    pub(crate) fn record(&self, end: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.as_ref().is_some_and(|(_, written)| *written == end) {
+            return;
+        }
+        if state.is_none() {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(self.dir.join(FILE))
+            {
+                Ok(file) => *state = Some((file, u64::MAX)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open the acknowledged mark");
+                    return;
+                }
+            }
+        }
+        if let Some((file, written)) = state.as_mut() {
+            match file.write_all_at(&encode(end), 0) {
+                Ok(()) => *written = end,
+                Err(e) => tracing::warn!(error = %e, "cannot write the acknowledged mark"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_reads_back_and_a_garbled_one_is_none() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert_eq!(read(dir.path()), None);
+        let mark = Mark::new(dir.path());
+        mark.record(41);
+        assert_eq!(read(dir.path()), Some(41));
+        // The end can go down (a refused held event was the log's last).
+        mark.record(40);
+        assert_eq!(read(dir.path()), Some(40));
+        let mut bytes = std::fs::read(dir.path().join(FILE)).expect("read");
+        bytes[3] ^= 1;
+        std::fs::write(dir.path().join(FILE), &bytes).expect("write");
+        assert_eq!(read(dir.path()), None);
+        std::fs::write(dir.path().join(FILE), &bytes[..9]).expect("write");
+        assert_eq!(read(dir.path()), None);
+    }
+}

@@ -17,8 +17,15 @@ use crate::{bench_topic, rss_mb, setup_admin, spawn_with_env};
 pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
     println!("Kindred storage engines side by side ({posts} posts, 16 writers)");
     println!(
-        "{:<6} {:>9} {:>10} {:>10} {:>14} {:>14} {:>9}",
-        "engine", "posts/s", "folder MB", "B/post", "after retract", "after restart", "RSS MB"
+        "{:<6} {:>9} {:>10} {:>10} {:>14} {:>14} {:>14} {:>9}",
+        "engine",
+        "posts/s",
+        "folder MB",
+        "B/post",
+        "after retract",
+        "after restart",
+        "re-indexed",
+        "RSS MB"
     );
     let engines: Vec<String> = match std::env::var("KINDRED_BENCH_ENGINES") {
         Ok(list) => list.split(',').map(str::to_owned).collect(),
@@ -30,7 +37,7 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
         let data = dir.path().join("node");
         let env = [("KINDRED_STORAGE__ENGINE", engine)];
         let node = spawn_with_env(&data, "storage.bench", &env)?;
-        let (admin, _) = setup_admin(&node).await?;
+        let (admin, token) = setup_admin(&node).await?;
         bench_topic(&admin).await?;
         let started = Instant::now();
         write_posts(&admin, 0, posts).await?;
@@ -77,6 +84,10 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
         let node = spawn_with_env(&data, "storage.bench", &env)?;
         let start_secs = t.elapsed().as_secs_f64();
         let restarted = disk_usage(&data.join("db"));
+        // And once the search index is whole again (a start that compacted rebuilds it).
+        let client = kindred_client::Client::new(&node.url)?.with_token(token);
+        client.search("grant0 fund1", Some(1)).await?;
+        let reindexed = disk_usage(&data.join("db"));
         drop(node);
         // Where the bytes are: the biggest keyspaces by key and value bytes.
         let mut trees: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
@@ -93,11 +104,12 @@ pub(crate) async fn bench(posts: u64) -> anyhow::Result<()> {
             .map(|(name, (n, bytes))| format!("{name} {n} records {:.1} MB", *bytes as f64 / 1e6))
             .collect();
         println!(
-            "{engine:<6} {rate:>9.0} {:>10.1} {:>10.0} {:>14.1} {:>14.1} {rss:>9.0}",
+            "{engine:<6} {rate:>9.0} {:>10.1} {:>10.0} {:>14.1} {:>14.1} {:>14.1} {rss:>9.0}",
             filled as f64 / 1e6,
             filled as f64 / posts as f64,
             retracted as f64 / 1e6,
             restarted as f64 / 1e6,
+            reindexed as f64 / 1e6,
         );
         println!(
             "       restart (checks included) {start_secs:.1} s; live data: {}",

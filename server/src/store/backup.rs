@@ -117,6 +117,15 @@ impl Store {
     /// [`SnapshotError::Sink`] when `sink` fails (the snapshot stops there).
     pub(crate) fn snapshot(
         &self,
+        sink: impl FnMut(Item<'_>) -> std::io::Result<()>,
+    ) -> Result<(), SnapshotError> {
+        self.snapshot_leaving(&REBUILT, sink)
+    }
+
+    /// As [`Store::snapshot`], leaving out the trees named in `leave`.
+    pub(crate) fn snapshot_leaving(
+        &self,
+        leave: &[&str],
         mut sink: impl FnMut(Item<'_>) -> std::io::Result<()>,
     ) -> Result<(), SnapshotError> {
         let _all = self
@@ -125,7 +134,7 @@ impl Store {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, tree) in self.trees().all() {
-            if REBUILT.contains(&name) {
+            if leave.contains(&name) {
                 continue;
             }
             sink(Item::Tree(name)).map_err(SnapshotError::Sink)?;
@@ -175,9 +184,12 @@ impl Store {
     }
 }
 
-/// Trees a snapshot leaves out: the search index, which the node rebuilds from the event
-/// log when it is empty (`node/search`: no watermark means a full rebuild), and the
-/// idempotency records, which matter for a day only.
+/// The search index's trees: the node rebuilds them from the event log when they are
+/// empty (`node/search`: no watermark means a full rebuild).
+pub(crate) const SEARCH_INDEX: [&str; 3] = ["search_postings", "search_docs", "search_meta"];
+
+/// Trees a snapshot (a backup) leaves out: the search index, and the idempotency records,
+/// which matter for an hour only.
 const REBUILT: [&str; 4] = [
     "search_postings",
     "search_docs",

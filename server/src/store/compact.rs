@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use super::backup::Item;
-use super::erasures::COMPACT_KEY;
+use super::erasures::{COMPACT_KEY, REDACTED_KEY};
 use super::kv::Engine;
 use super::{SnapshotError, Store, StoreError};
 
@@ -66,8 +66,9 @@ pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// Copies every record of `store` but the search index (and a due compaction's mark)
-/// into a new database in `fresh` on `engine`, flushed when this returns.
+/// Copies every record of `store` but the search index (and a due compaction's marks)
+/// into a new database in `fresh` on `engine`, flushed when this returns. Idempotency
+/// records are copied: a client retrying across the restart must still be recognised.
 pub(crate) fn copy_into(store: &Store, fresh: &Path, engine: Engine) -> Result<(), StoreError> {
     let target = Store::open_as_is_on(fresh, engine)?;
     let mut tree: Option<&'static str> = None;
@@ -81,7 +82,7 @@ pub(crate) fn copy_into(store: &Store, fresh: &Path, engine: Engine) -> Result<(
         }
         Ok(())
     };
-    let result = store.snapshot(|item| {
+    let result = store.snapshot_leaving(&super::backup::SEARCH_INDEX, |item| {
         let outcome = match item {
             Item::Tree(name) => {
                 let r = flush(tree, &mut batch);
@@ -89,7 +90,7 @@ pub(crate) fn copy_into(store: &Store, fresh: &Path, engine: Engine) -> Result<(
                 r
             }
             Item::Record(k, v) => {
-                if !(tree == Some("erasures") && k == COMPACT_KEY) {
+                if !(tree == Some("erasures") && (k == COMPACT_KEY || k == REDACTED_KEY)) {
                     batch.push((k.to_vec(), v.to_vec()));
                 }
                 if batch.len() >= BATCH {

@@ -53,6 +53,16 @@ fn due_key(entry: &EventId) -> [u8; 33] {
 /// The key marking that a compaction is due.
 pub(crate) const COMPACT_KEY: &[u8] = b"c";
 
+/// The key counting bytes redactions replaced since the last compaction (u64 BE): their
+/// records shrank to tombstones, and the pages they filled are left partly empty, which
+/// only a copy gives back ([`REDACTED_SHARE`]).
+pub(crate) const REDACTED_KEY: &[u8] = b"t";
+
+/// A compaction is due at the next start once redactions have replaced this share of the
+/// database's size on disk (one eighth): a node whose members took down much of what they
+/// wrote gets the space back, and one retraction now and then never costs a full copy.
+const REDACTED_SHARE: u64 = 8;
+
 /// The key marking that this node is erasing one of its own members (`p` ‖ username):
 /// written before the first part is published, removed once the account is gone, so an
 /// erasure a crash or a stop cut short is finished after the next start.
@@ -230,7 +240,18 @@ impl Store {
     }
 
     /// Whether erased content may still be in the database files (a compaction is due).
+    /// Also true once redactions replaced an eighth of the size on disk
+    /// ([`REDACTED_SHARE`]).
     pub(crate) fn compaction_due(&self) -> Result<bool, StoreError> {
-        Ok(self.trees().erasures.get(COMPACT_KEY)?.is_some())
+        if self.trees().erasures.get(COMPACT_KEY)?.is_some() {
+            return Ok(true);
+        }
+        let redacted = self
+            .trees()
+            .erasures
+            .get(REDACTED_KEY)?
+            .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
+            .map_or(0, u64::from_be_bytes);
+        Ok(redacted > 0 && redacted >= self.size_on_disk()? / REDACTED_SHARE)
     }
 }

@@ -32,6 +32,7 @@ impl Tx<'_> {
         slots: &[ErasedSlot],
     ) -> Result<Change, TxError> {
         let mut done = 0;
+        let mut replaced = 0u64;
         for slot in slots {
             let Some((seq, record)) = self.record(&slot.id)? else {
                 continue;
@@ -48,8 +49,10 @@ impl Tx<'_> {
                 continue;
             }
             let tombstone = SignedEvent::tombstone_of(&p.origin, &p.author, slot);
+            let former = signed.to_bytes();
+            replaced += former.len() as u64;
             self.erasures
-                .insert(&stash_key(local_seq, seq)[..], signed.to_bytes())?;
+                .insert(&stash_key(local_seq, seq)[..], former)?;
             meta.kind = EventKind::Tombstone.code();
             meta.retracted_by.get_or_insert(id);
             self.events.insert(
@@ -57,6 +60,17 @@ impl Tx<'_> {
                 encode_record(&slot.id, &meta, &tombstone.to_bytes()),
             )?;
             done += 1;
+        }
+        if replaced > 0 {
+            // Counted toward a compaction (see `erasures::REDACTED_KEY`).
+            let key = super::super::erasures::REDACTED_KEY;
+            let before = self
+                .erasures
+                .get(key)?
+                .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
+                .map_or(0, u64::from_be_bytes);
+            self.erasures
+                .insert(key, (before + replaced).to_be_bytes())?;
         }
         tracing::info!(redaction = %id, slots = done, "taken-down content replaced by its tombstones");
         Ok(Change::None)

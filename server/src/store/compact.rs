@@ -1,8 +1,11 @@
-//! Compaction: rewriting the database into a fresh folder after an erasure.
+//! Compaction: rewriting the database into a fresh folder after an erasure, or after
+//! take-downs replaced much of it.
 //!
 //! sled appends; what an erasure removes stays in the files' free space until sled reuses
-//! it, which may be never. So after an erasure (`erasures` tree, key `c`) the next start
-//! copies every live record into `db.compacting`, then swaps it in. The search index is
+//! it, which may be never, and redb leaves the pages a take-down emptied half full. So
+//! after an erasure (`erasures` tree, key `c`), or once redactions replaced an eighth of
+//! the database's size (key `t`), the next start copies every live record into
+//! `db.compacting`, then swaps it in. The search index is
 //! not copied (it holds words of erased posts); the node rebuilds it from the event log.
 //!
 //! Crash-safe: the copy is complete and flushed before `db.compacted` (an empty marker)

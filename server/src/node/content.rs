@@ -657,10 +657,14 @@ impl Node {
         body: EventBody,
         not_before: u64,
     ) -> Result<EventId, AppError> {
-        if reach == Reach::Shared {
-            // Re-read: another request may have published it meanwhile.
-            let member = self.store().member(&auth.member.username)?;
-            if member.is_some_and(|m| !m.profile_published) {
+        let unpublished = |node: &Node| -> Result<bool, AppError> {
+            // Read afresh: another request may have published it meanwhile.
+            let member = node.store().member(&auth.member.username)?;
+            Ok(member.is_some_and(|m| !m.profile_published))
+        };
+        if reach == Reach::Shared && unpublished(self)? {
+            let _one = self.limits().first_profile.lock().await;
+            if unpublished(self)? {
                 super::write_key::incidental(self.publish_profile(&auth.member, &auth.member_id))
                     .await?;
             }

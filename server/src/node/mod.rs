@@ -313,6 +313,9 @@ pub(crate) struct Limits {
     pub(crate) password_checks: RateLimiter<String>,
     /// Data exports being made: one at a time, so they cannot crowd out everyone else.
     pub(crate) exports: tokio::sync::Semaphore,
+    /// Held while a member's profile is published on the way to their first shared
+    /// event, so parallel first posts publish it once.
+    pub(crate) first_profile: tokio::sync::Mutex<()>,
 }
 
 impl Node {
@@ -430,6 +433,7 @@ impl Node {
             erasing: tokio::sync::Mutex::new(()),
             password_checks: RateLimiter::new(10, Duration::from_secs(15 * 60)),
             exports: tokio::sync::Semaphore::new(1),
+            first_profile: tokio::sync::Mutex::new(()),
         };
         let node = Node {
             inner: Arc::new(Inner {

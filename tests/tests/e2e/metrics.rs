@@ -108,3 +108,53 @@ async fn a_paired_node_reports_its_members_events_requests_and_peers() {
         .unwrap();
     assert_eq!(main.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_members_parallel_first_posts_publish_their_profile_once() {
+    let address = free_port();
+    let a = TestNode::start_with(|c| c.metrics.listen = Some(address)).await;
+    let admin = a.admin().await;
+    topic(&admin, "Funding").await;
+    let before = profiles_stored(address).await;
+    let member = a.member(&admin, "newcomer").await;
+    // Twenty first posts at once, each with its own key (a phone on a slow line retrying
+    // with new keys behaves the same).
+    let posts: Vec<_> = (0..20)
+        .map(|i| {
+            let member = member.clone();
+            tokio::spawn(async move {
+                member
+                    .create_post(
+                        "Funding",
+                        &NewPost {
+                            title: format!("First words {i}"),
+                            body: "Hello from a new member".into(),
+                            tags: vec![],
+                            content_warning: None,
+                        },
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for p in posts {
+        p.await.unwrap().unwrap();
+    }
+    assert_eq!(profiles_stored(address).await, before + 1);
+}
+
+/// Profile events this node has stored, from `/metrics`.
+async fn profiles_stored(address: std::net::SocketAddr) -> u64 {
+    let text = http()
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("kindred_events_stored_total") && l.contains(r#"kind="Profile""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}

@@ -19,6 +19,7 @@
 mod convergence;
 mod effects;
 mod erase;
+mod group;
 mod redact;
 mod release;
 mod tx;

@@ -234,7 +234,21 @@ async fn a_lost_database_beside_its_key_is_refused_not_started_afresh() {
             !data.join("db").exists(),
             "{engine}: the check created a database"
         );
-    }
+    } // A database file emptied (its acknowledged mark kept) is no database either, and
+    // nothing is created in its place.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _, _) = filled(dir.path(), "redb", true).await;
+    let file = data.join("db").join("kindred.redb");
+    std::fs::write(&file, b"").unwrap();
+    let said = support::try_start_on(&data, "localhost", "127.0.0.1:0", "redb")
+        .map(|_| ())
+        .expect_err("an emptied database must not start afresh");
+    assert!(said.contains("no database"), "{said}");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        0,
+        "a file was made"
+    );
 }
 
 /// Copies the files of `from` into `to` (created), all but the acknowledged mark.

@@ -8,10 +8,15 @@
 //! The mark tells the two apart: a log that ends before the mark went back.
 //!
 //! The mark is written after each durable group, before anyone is answered, with one
-//! positioned write and no sync of its own: it need only outlive the process (a mark
-//! older than the log, after a power cut, is never wrong; one newer than the log cannot
-//! happen, since it is written after the log is durable). It holds the log's end exactly,
-//! not its highest end: refusing a held event can remove the log's last number.
+//! positioned write and no sync of its own: it need only outlive the process. A mark
+//! older than the log (a power cut lost its last writes) is never wrong, and the log only
+//! grows past a mark written after it was durable. It holds the log's end exactly, not its
+//! highest end: refusing a held directed event removes its record, and when that record is
+//! the log's very last and its group stores nothing new, the end goes down. A stop in the
+//! moment between that commit and the lower mark (or a power cut losing the lower mark)
+//! makes the next start refuse although nothing was lost; `kindred storage check
+//! --repair` then accepts the log as it is. Rare (a held event at the end, refused with
+//! nothing else arriving), and on the safe side.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -55,6 +60,9 @@ pub(crate) struct Mark {
     dir: PathBuf,
     /// The file (once opened) and the end last written to it.
     state: Mutex<Option<(std::fs::File, u64)>>,
+    /// A failure to open or write the mark was logged (once is enough: it repeats for
+    /// every group).
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl Mark {
@@ -62,6 +70,7 @@ impl Mark {
         Self {
             dir: dir.to_owned(),
             state: Mutex::new(None),
+            warned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -88,7 +97,7 @@ impl Mark {
             {
                 Ok(file) => *state = Some((file, u64::MAX)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot open the acknowledged mark");
+                    self.warn(&e);
                     return;
                 }
             }
@@ -96,8 +105,19 @@ impl Mark {
         if let Some((file, written)) = state.as_mut() {
             match file.write_all_at(&encode(end), 0) {
                 Ok(()) => *written = end,
-                Err(e) => tracing::warn!(error = %e, "cannot write the acknowledged mark"),
+                Err(e) => self.warn(&e),
             }
+        }
+    }
+}
+
+impl Mark {
+    fn warn(&self, e: &std::io::Error) {
+        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                file = %self.dir.join(FILE).display(), error = %e,
+                "cannot write the acknowledged mark: the node runs, but a database that loses its newest writes will not be noticed at the next start"
+            );
         }
     }
 }

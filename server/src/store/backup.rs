@@ -122,7 +122,8 @@ impl Store {
         self.snapshot_leaving(&REBUILT, sink)
     }
 
-    /// As [`Store::snapshot`], leaving out the trees named in `leave`.
+    /// As [`Store::snapshot`], leaving out the trees named in `leave` (which must include
+    /// the search index: the words it still has to take out are left out too).
     pub(crate) fn snapshot_leaving(
         &self,
         leave: &[&str],
@@ -140,6 +141,12 @@ impl Store {
             sink(Item::Tree(name)).map_err(SnapshotError::Sink)?;
             for record in tree.iter() {
                 let (k, v) = record.map_err(StoreError::Storage)?;
+                // The words redactions replaced, kept only until the search indexer has
+                // taken them out: every copy leaves the index out (it is rebuilt), so
+                // nothing needs them, and a copy must not carry retracted words.
+                if name == "erasures" && k.first() == Some(&super::ingest::STASH_TAG) {
+                    continue;
+                }
                 sink(Item::Record(&k, &v)).map_err(SnapshotError::Sink)?;
             }
         }

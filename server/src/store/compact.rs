@@ -28,11 +28,15 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Compacts the database in `db` if an erasure asked for it, finishing or discarding an
-/// interrupted compaction first. Returns whether it compacted.
+/// Compacts the database in `db` if an erasure or take-downs asked for it, finishing or
+/// discarding an interrupted compaction first. Returns whether it compacted.
 ///
-/// Errors: [`StoreError`] when the database cannot be read or the copy written (the
-/// original is left in place, untouched).
+/// A compaction that would not fit on the disk (the copy needs about the database's size
+/// free) is skipped with a warning, and one whose copy fails on a full disk is thrown
+/// away: it only gives space back, so it never stops a start. It stays due for the next.
+///
+/// Errors: [`StoreError`] when the database cannot be read, or the copy cannot be thrown
+/// away or swapped in (the original is left in place, untouched).
 pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
     let fresh = sibling(db, ".compacting");
     let marker = sibling(db, ".compacted");
@@ -54,7 +58,24 @@ pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
     }
     let started = std::time::Instant::now();
     let before = store.size_on_disk()?;
-    copy_into(&store, &fresh, store.engine())?;
+    let free = free_bytes(db);
+    if free.is_some_and(|free| free < before) {
+        tracing::warn!(
+            database_bytes = before,
+            free_bytes = free,
+            "a compaction is due (after an erasure or many take-downs) but the disk has too little room for the copy; skipped, and tried at the next start. Until then, erased or retracted words may remain in the database's free space"
+        );
+        return Ok(false);
+    }
+    if let Err(e) = copy_into(&store, &fresh, store.engine()) {
+        drop(store);
+        std::fs::remove_dir_all(&fresh).map_err(io)?;
+        if e.is_full() {
+            tracing::warn!(error = %e, "the disk filled up during a compaction; the copy was thrown away and the start goes on (tried again at the next start)");
+            return Ok(false);
+        }
+        return Err(e);
+    }
     drop(store);
     std::fs::File::create(&marker).map_err(io)?;
     sync_dir(db)?;
@@ -132,6 +153,14 @@ fn finish_swap(db: &Path, fresh: &Path, marker: &Path, old: &Path) -> Result<(),
     sync_dir(db)
 }
 
+/// Bytes free for this user on the file system holding `db` (`None` if it cannot say).
+fn free_bytes(db: &Path) -> Option<u64> {
+    let dir = db.parent().unwrap_or(db);
+    rustix::fs::statvfs(dir)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
 fn sync_dir(db: &Path) -> Result<(), StoreError> {
     if let Some(parent) = db.parent() {
         std::fs::File::open(parent)
@@ -196,6 +225,16 @@ mod tests {
                 .expect("insert");
             store.flush_now().expect("flush");
             t.profiles.remove(b"gone").expect("remove");
+            // Words a redaction replaced, waiting for the indexer: not copied either.
+            t.erasures
+                .insert(
+                    &super::super::ingest::stash_key_for_tests(7, 3)[..],
+                    &b"RETRACTED-MARKER-9c1d"[..],
+                )
+                .expect("stash");
+            t.idempotency
+                .insert(b"scope-key", &b"an answer"[..])
+                .expect("answer");
             t.erasures.insert(COMPACT_KEY, []).expect("mark");
             drop(t);
             store.flush_now().expect("flush");
@@ -209,6 +248,7 @@ mod tests {
         }
         assert!(compact_if_due(&db).expect("compact"));
         assert!(!files_contain(dir.path(), b"ERASED-MARKER-7f3a"));
+        assert!(!files_contain(dir.path(), b"RETRACTED-MARKER-9c1d"));
         let store = Store::open(&db).expect("open again");
         assert_eq!(
             store
@@ -219,7 +259,31 @@ mod tests {
                 .as_deref(),
             Some(&b"still here"[..])
         );
+        // Idempotency records stay: a retry across the restart is still recognised.
+        assert!(
+            store
+                .trees()
+                .idempotency
+                .get(b"scope-key")
+                .expect("read")
+                .is_some()
+        );
         assert!(!store.compaction_due().expect("read"));
+        // Take-downs that replaced an eighth of the size make one due (a byte does not).
+        let size = store.size_on_disk().expect("size");
+        store
+            .writer()
+            .erasures
+            .insert(REDACTED_KEY, 1u64.to_be_bytes())
+            .expect("count");
+        assert!(!store.compaction_due().expect("read"));
+        store
+            .writer()
+            .erasures
+            .insert(REDACTED_KEY, size.to_be_bytes())
+            .expect("count");
+        assert!(store.compaction_due().expect("read"));
+        store.writer().erasures.remove(REDACTED_KEY).expect("reset");
         drop(store);
         assert!(!compact_if_due(&db).expect("nothing due"));
     }

@@ -108,7 +108,7 @@ pub enum StoreError {
     /// fail their checksums, as after a power cut, though here they were damaged later),
     /// or the files were replaced by older ones.
     #[error(
-        "the database went back: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored} (its newest commit was damaged, or its files were replaced by older ones)"
+        "the database went back: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored} (its newest commit was damaged, or its files were replaced by older ones). Nothing was changed: `kindred storage check` shows it, and `kindred storage check --repair` accepts the loss"
     )]
     WentBack {
         /// Where the log ended when writers were last answered.

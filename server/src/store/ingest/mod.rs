@@ -33,6 +33,9 @@ use kindred_protocol::{EventBody, EventId, MemberId, NodeId, VerifiedEvent};
 
 use super::{Store, StoreError};
 use crate::rules::{Awaiting, Refusal};
+pub(crate) use redact::STASH_TAG;
+#[cfg(test)]
+pub(crate) use redact::stash_key as stash_key_for_tests;
 use tx::Tx;
 
 /// What storing an event changed, for live updates.

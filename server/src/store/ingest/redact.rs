@@ -11,12 +11,15 @@ use super::super::events::{encode_record, meta_in, payload_of, signed_in};
 use super::Change;
 use super::tx::{Tx, TxError, abort};
 
+/// The first byte of a stash key ([`stash_key`]).
+pub(crate) const STASH_TAG: u8 = b'r';
+
 /// Key in the `erasures` tree of a redacted version's former signed bytes, kept for the
 /// search indexer: `r` ‖ the redaction's local seq ‖ the version's local seq (both u64 BE).
 /// The indexer removes every stash whose redaction it has passed.
 pub(crate) fn stash_key(redaction: u64, version: u64) -> [u8; 17] {
     let mut key = [0u8; 17];
-    key[0] = b'r';
+    key[0] = STASH_TAG;
     key[1..9].copy_from_slice(&redaction.to_be_bytes());
     key[9..].copy_from_slice(&version.to_be_bytes());
     key

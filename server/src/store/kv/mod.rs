@@ -79,9 +79,10 @@ impl Engine {
         }
     }
 
-    /// The engine whose files are in `dir`, if any.
+    /// The engine whose files are in `dir`, if any (an empty redb file is none: emptied,
+    /// it holds no database).
     pub(crate) fn found_in(dir: &Path) -> Option<Engine> {
-        if dir.join(redb_engine::FILE).exists() {
+        if std::fs::metadata(dir.join(redb_engine::FILE)).is_ok_and(|m| m.len() > 0) {
             Some(Engine::Redb)
         } else if dir.join("conf").exists() || dir.join("db").exists() {
             Some(Engine::Sled)

@@ -176,8 +176,58 @@
       });
   }
 
+  // Messages that came while the member was not looking: the Chat link says "new" (as
+  // the node draws it on the next page) and the title counts them, so a tab in the
+  // background shows it. The count goes when the member comes back to this page.
+  var baseTitle = document.title;
+  var unseen = 0;
+  function unseenMessage() {
+    unseen += 1;
+    document.title = "(" + unseen + ") " + baseTitle;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && conversation && unseen) {
+      unseen = 0;
+      document.title = baseTitle;
+    }
+  });
+  function chatBadge() {
+    var link = document.querySelector('nav.main a[href="/chat"]');
+    if (!link || link.querySelector(".badge")) return;
+    var badge = document.createElement("span");
+    badge.className = "badge unread";
+    badge.textContent = "new";
+    link.appendChild(document.createTextNode(" "));
+    link.appendChild(badge);
+  }
+
+  // Runs `then` unless the member muted the conversation (the node's list says so).
+  function unlessMuted(id, then) {
+    fetch("/fragments/conversations", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var list = new DOMParser().parseFromString(html, "text/html");
+        var link = list.querySelector('a[href="/chat/' + id + '"]');
+        var line = link && link.parentElement;
+        var muted = line && Array.prototype.some.call(line.querySelectorAll(".badge"), function (b) {
+          return b.textContent === "Muted";
+        });
+        if (!muted) then();
+      });
+  }
+
   function onMessage(message) {
     var who = message.author_name;
+    if (message.author !== me && !(conversation && message.conversation === conversation && document.visibilityState === "visible")) {
+      unlessMuted(message.conversation, function () {
+        unseenMessage();
+        if (conversation && message.conversation === conversation) return;
+        chatBadge();
+        // The chat list and the conversation say so themselves (below).
+        if (!conversation && body.getAttribute("data-chat-list") !== "yes") announce("New message from " + who + ".");
+      });
+    }
     if (conversation && message.conversation === conversation) {
       var list = document.getElementById("messages");
       if (!list) return;

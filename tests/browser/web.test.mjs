@@ -280,6 +280,21 @@ test("a member at A and a member at B chat across organisations, live", async ()
   await cal.locator("#messages").getByText("Seen by Bea Brown").waitFor({ timeout: 20000 });
   await expectNoAxeViolations(cal, "conversation");
   await screenshot(cal, "conversation");
+
+  // Bea is elsewhere on her node: the navigation's Chat link says "new" and the title
+  // counts Cal's message, without a reload.
+  await bea.goto(`${B}/`);
+  await eventually("Bea's live stream", async () =>
+    bea.evaluate(() => document.documentElement.dataset.live === "connected"), 10);
+  const chatLink = bea.locator('nav.main a[href="/chat"]');
+  assert.equal(await chatLink.locator(".badge").count(), 0, "nothing unread yet");
+  const title = await bea.title();
+  await fill(cal, "Your message", "One more thing about the rota.");
+  await cal.getByRole("button", { name: "Send" }).click();
+  await chatLink.locator(".badge.unread", { hasText: "new" }).waitFor({ timeout: 20000 });
+  await eventually("the title to count the message", async () => (await bea.title()) === `(1) ${title}`);
+  await announced(bea, "New message from Cal Jones.");
+  await expectNoAxeViolations(bea, "home with a new message");
 });
 
 test("a mentoring flow from offer to an accepted match and a first message", async () => {

@@ -1,5 +1,6 @@
-//! The stylesheet and script, built into the binary and served under content-hashed names
-//! so browsers cache them for good and a new version is fetched the moment it changes.
+//! The stylesheet, script and icon, built into the binary and served under content-hashed
+//! names so browsers cache them for good and a new version is fetched the moment it
+//! changes; and the web app manifest, so a phone can add the site to its home screen.
 
 use std::sync::LazyLock;
 
@@ -45,6 +46,57 @@ static JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+static ICON: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "kindred",
+        "svg",
+        include_str!("../../assets/icon.svg"),
+        "image/svg+xml",
+    )
+});
+
+/// The icon's URL.
+pub(crate) fn icon_url() -> String {
+    format!("/assets/{}", ICON.name)
+}
+
+/// The colour of the site's header and icon (the stylesheet's light `--accent`).
+pub(crate) const THEME_COLOUR: &str = "#0f5c4a";
+
+/// `GET /manifest.webmanifest`: the Web Application Manifest (W3C), named after the
+/// organisation, opening the home page in its own window.
+pub(crate) async fn manifest(
+    axum::extract::State(node): axum::extract::State<crate::node::Node>,
+) -> Response {
+    let organisation = &node.config().node.organisation;
+    let manifest = serde_json::json!({
+        "name": format!("Kindred · {organisation}"),
+        "short_name": "Kindred",
+        "description": format!("Peer support and learning with {organisation} and partner organisations"),
+        "lang": "en-GB",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": THEME_COLOUR,
+        "icons": [{ "src": icon_url(), "sizes": "any", "type": "image/svg+xml", "purpose": "any" }],
+    });
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/manifest+json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        manifest.to_string(),
+    )
+        .into_response()
+}
+
 /// The stylesheet's URL.
 pub(crate) fn css_url() -> String {
     format!("/assets/{}", CSS.name)
@@ -57,7 +109,7 @@ pub(crate) fn js_url() -> String {
 
 /// `GET /assets/{name}`.
 pub(crate) async fn asset(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*CSS, &*JS].into_iter().find(|a| a.name == name) else {
+    let Some(asset) = [&*CSS, &*JS, &*ICON].into_iter().find(|a| a.name == name) else {
         return (StatusCode::NOT_FOUND, "No such file.").into_response();
     };
     (

@@ -151,6 +151,10 @@ pub(crate) struct Chrome {
     pub(crate) css: String,
     /// Script URL.
     pub(crate) js: String,
+    /// Icon URL (the tab's, and the home screen's through the manifest).
+    pub(crate) icon: String,
+    /// The browser's colour for the page's surroundings (`theme-color`).
+    pub(crate) theme_colour: &'static str,
     /// `data-topic` for live updates.
     pub(crate) live_topic: Option<String>,
     /// `data-thread` for live updates.
@@ -272,6 +276,8 @@ impl Chrome {
             help_lines: node.config().help.lines.clone(),
             css: super::assets::css_url(),
             js: super::assets::js_url(),
+            icon: super::assets::icon_url(),
+            theme_colour: super::assets::THEME_COLOUR,
             live_topic: None,
             live_thread: None,
             live_home: false,

@@ -23,8 +23,8 @@ use crate::node::Node;
 
 /// No inline script or style, nothing from anywhere else, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-     base-uri 'none'";
+     img-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
@@ -183,6 +183,7 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         )
         .route("/fragments/posts/{id}", get(content::fragment))
         .route("/assets/{name}", get(assets::asset))
+        .route("/manifest.webmanifest", get(assets::manifest))
         // Browsers ask for it on every site; there is none, and that is not an error.
         .route(
             "/favicon.ico",

@@ -467,6 +467,28 @@ async fn pages_are_private_small_and_accessible_by_construction() {
             .contains("immutable")
     );
     assert_eq!(browser.get("/assets/kindred.0000.css").await.status, 404);
+
+    // A phone can add the site to its home screen: a manifest (allowed by the policy)
+    // named after the organisation, with an icon the tab shows too.
+    assert!(csp.contains("manifest-src 'self'"));
+    assert!(home.has("<link rel=\"manifest\" href=\"/manifest.webmanifest\">"));
+    assert!(home.has("<meta name=\"theme-color\""));
+    let manifest = stranger.get("/manifest.webmanifest").await;
+    assert_eq!(manifest.status, 200);
+    assert_eq!(
+        manifest.headers["content-type"],
+        "application/manifest+json"
+    );
+    let m: serde_json::Value = serde_json::from_str(&manifest.html).unwrap();
+    assert_eq!(m["start_url"], "/");
+    assert_eq!(m["display"], "standalone");
+    assert!(m["name"].as_str().unwrap().contains("Kindred"));
+    let icon = m["icons"][0]["src"].as_str().unwrap().to_owned();
+    assert!(home.has(&format!("<link rel=\"icon\" href=\"{icon}\"")));
+    let icon = stranger.get(&icon).await;
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.headers["content-type"], "image/svg+xml");
+    assert!(icon.html.starts_with("<svg"));
 }
 
 /// Issue 16, item 4: a sign-in link that carries a hostile `next` never sends the member

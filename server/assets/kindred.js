@@ -305,6 +305,10 @@
       }
     } else if (body.getAttribute("data-mentoring") === "yes") {
       refreshFrom("/mentoring", "#current-matches", function () { announce(words); });
+    } else {
+      // Elsewhere: the navigation as the node draws it now ("new" on Mentoring while an
+      // answer is waited for), and a word in the live region.
+      refreshFrom("/mentoring", "#main-menu", function () { announce(words); });
     }
   }
 

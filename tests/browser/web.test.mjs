@@ -328,11 +328,22 @@ test("a mentoring flow from offer to an accepted match and a first message", asy
   });
   await expectNoAxeViolations(bea, "suggestions");
   await screenshot(bea, "mentoring-suggestions");
+  // Ada is on her home page meanwhile.
+  await ada.goto(`${A}/`);
+  await eventually("Ada's live stream", async () =>
+    ada.evaluate(() => document.documentElement.dataset.live === "connected"), 10);
+  const mentoringLink = ada.locator('nav.main a[href="/mentoring"]');
+  assert.equal(await mentoringLink.locator(".badge").count(), 0, "nothing waits for Ada yet");
   await fill(bea, "A note to Ada Admin (optional)", "Hello Ada, I would love some help with my first bid.");
   await bea.getByRole("button", { name: "Ask Ada Admin" }).click();
   await bea.getByText("Waiting for an answer").waitFor();
   urls.match = bea.url();
   await bea.waitForLoadState("networkidle");
+
+  // Without a reload, her Mentoring link says "new" and the live region says why.
+  await mentoringLink.locator(".badge.unread", { hasText: "new" }).waitFor({ timeout: 20000 });
+  await announced(ada, "A new request is waiting for an answer.");
+  await expectNoAxeViolations(ada, "home with a mentoring request waiting");
 
   // Ada's mentoring page updates by itself; she answers with the keyboard alone.
   await ada.goto(`${A}/mentoring`);

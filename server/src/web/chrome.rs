@@ -257,9 +257,19 @@ impl Chrome {
             tracing::warn!(error = %e, "cannot tell whether there are unread messages");
             false
         });
+        // The Mentoring link, while a request or an agreement waits for their answer.
+        let waiting = node
+            .mentoring_waiting(&viewer.auth.member_id)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot tell whether mentoring waits for an answer");
+                false
+            });
         for link in &mut chrome.nav {
             if link.href == "/chat" {
                 link.badge = unread.then_some("new");
+            }
+            if link.href == "/mentoring" {
+                link.badge = waiting.then_some("new");
             }
         }
         chrome

@@ -351,6 +351,26 @@ impl Node {
         self.match_view(auth, m)
     }
 
+    /// Whether something waits for the member's answer: a request to them as a mentor, or
+    /// an agreement the other person proposed (the navigation's Mentoring link says "new").
+    pub(crate) fn mentoring_waiting(
+        &self,
+        member: &kindred_protocol::MemberId,
+    ) -> Result<bool, AppError> {
+        Ok(self
+            .store()
+            .matches_of(member)?
+            .iter()
+            .any(|m| match m.status {
+                MatchStatus::Pending => m.mentor == *member,
+                MatchStatus::Active => m
+                    .agreed
+                    .as_ref()
+                    .is_some_and(|a| a.by != *member && a.confirmed_by.is_none()),
+                _ => false,
+            }))
+    }
+
     /// The member's proposals and matches, newest first.
     pub(crate) async fn my_matches(&self, auth: &Auth) -> Result<Vec<MatchView>, AppError> {
         self.mentoring_caught_up().await?;

@@ -12,11 +12,10 @@
 //! older than the log (a power cut lost its last writes) is never wrong, and the log only
 //! grows past a mark written after it was durable. It holds the log's end exactly, not its
 //! highest end: refusing a held directed event removes its record, and when that record is
-//! the log's very last and its group stores nothing new, the end goes down. A stop in the
-//! moment between that commit and the lower mark (or a power cut losing the lower mark)
-//! makes the next start refuse although nothing was lost; `kindred storage check
-//! --repair` then accepts the log as it is. Rare (a held event at the end, refused with
-//! nothing else arriving), and on the safe side.
+//! the log's very last and its group stores nothing new, the end goes down. So that a stop
+//! before the lower mark is written (or a power cut that loses it) is not taken for lost
+//! writes, the same commit keeps the highest removed number (`held::REMOVED_END_KEY`), and
+//! the check takes the log's end as the larger of the two.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -125,6 +124,59 @@ impl Mark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_ending_before_the_mark_is_refused_unless_its_end_was_removed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("db");
+        for engine in [
+            super::super::kv::Engine::Redb,
+            super::super::kv::Engine::Sled,
+        ] {
+            let _ = std::fs::remove_dir_all(&db);
+            let store = super::super::Store::open_on(&db, engine).expect("open");
+            let t = store.writer();
+            for seq in 1..=5u64 {
+                t.events
+                    .insert(seq.to_be_bytes(), b"record")
+                    .expect("write");
+            }
+            drop(t);
+            store.acknowledge(5);
+            store.flush_now().expect("flush");
+            drop(store);
+            let store = super::super::Store::open_on(&db, engine).expect("whole");
+            // The last record goes without the mark being lowered: a crash in between.
+            store
+                .writer()
+                .events
+                .remove(5u64.to_be_bytes())
+                .expect("remove");
+            store.flush_now().expect("flush");
+            drop(store);
+            assert!(matches!(
+                super::super::Store::open_on(&db, engine),
+                Err(super::super::StoreError::WentBack {
+                    acknowledged: 5,
+                    stored: 4
+                })
+            ));
+            // As a refused held event leaves it: the removed number is kept.
+            let store = super::super::Store::open_accepting_loss(&db).expect("accepting");
+            store
+                .writer()
+                .held
+                .insert(super::super::held::REMOVED_END_KEY, 5u64.to_be_bytes())
+                .expect("write");
+            store.acknowledge(5);
+            store.flush_now().expect("flush");
+            drop(store);
+            assert!(
+                super::super::Store::open_on(&db, engine).is_ok(),
+                "{engine}"
+            );
+        }
+    }
 
     #[test]
     fn a_mark_reads_back_and_a_garbled_one_is_none() {

@@ -35,6 +35,12 @@ pub(crate) fn gone_key(id: &kindred_protocol::EventId) -> [u8; 33] {
     key
 }
 
+/// Key of the highest arrival number a refused held event left when its record was
+/// removed (u64 BE): the arrival log's end never goes below it as far as the
+/// acknowledged mark is concerned (`store/acknowledged.rs`), so a log whose last record
+/// was dropped this way is not taken for one that lost writes.
+pub(crate) const REMOVED_END_KEY: &[u8] = b"z";
+
 /// Key of an origin's held directed bytes.
 pub(crate) fn quota_key(origin: &NodeId) -> [u8; 33] {
     let mut key = [0u8; 33];
@@ -59,6 +65,15 @@ impl Store {
         [b'e', b'c', b'n']
             .iter()
             .all(|p| held.scan_prefix([*p]).next().is_none())
+    }
+
+    /// The highest arrival number removed from the log's end ([`REMOVED_END_KEY`]; 0 when
+    /// none was).
+    pub(crate) fn removed_end(&self) -> Result<u64, StoreError> {
+        match self.trees().held.get(REMOVED_END_KEY)? {
+            None => Ok(0),
+            Some(v) => decode_u64("held", &v),
+        }
     }
 }
 

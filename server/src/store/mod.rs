@@ -331,6 +331,7 @@ impl Store {
         let expect = mark_key.as_ref().map(|k| kv::Expect {
             keyspace: "events",
             last_key_at_least: k,
+            or_value: Some(("held", held::REMOVED_END_KEY)),
         });
         let db = kv::Db::open_expecting(dir, engine, expect).map_err(|e| match e {
             kv::KvError::Locked => StoreError::InUse {
@@ -417,7 +418,7 @@ impl Store {
         let Some(acknowledged) = acknowledged::read(mark.dir()) else {
             return Ok(());
         };
-        let stored = self.last_local_seq()?;
+        let stored = self.last_local_seq()?.max(self.removed_end()?);
         if stored < acknowledged {
             return Err(StoreError::WentBack {
                 acknowledged,

@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use kindred_protocol::{EventBody, EventId, EventPayload};
 
 use super::super::events::{RecordParts, corrupt, encode_record, meta_in, payload_of, signed_in};
-use super::super::held::gone_key;
+use super::super::held::{REMOVED_END_KEY, gone_key};
+use super::super::origin_log::decode_u64;
 use super::Change;
 use super::tx::{Tx, TxError, abort};
 use crate::rules::{self, Awaiting, Decision, Effect, Refusal};
@@ -29,6 +30,19 @@ pub(super) fn targets(id: EventId, p: &EventPayload, effect: &Effect) -> Vec<Awa
 }
 
 impl Tx<'_> {
+    /// Keeps the highest arrival number whose record was removed, so the log's end as the
+    /// acknowledged mark sees it never goes down (see `held::REMOVED_END_KEY`).
+    fn note_removed(&self, seq: u64) -> Result<(), TxError> {
+        let before = match self.held.get(REMOVED_END_KEY)? {
+            None => 0,
+            Some(v) => decode_u64("held", &v).map_err(abort)?,
+        };
+        if seq > before {
+            self.held.insert(REMOVED_END_KEY, seq.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Decides again every event waiting for `first` (and for what those release);
     /// returns what members will see change.
     pub(super) fn release(
@@ -108,6 +122,7 @@ impl Tx<'_> {
                 if directed {
                     self.adjust_quota(&p.origin, -size)?;
                     self.events.remove(seq.to_be_bytes())?;
+                    self.note_removed(seq)?;
                     self.event_ids.remove(id.as_bytes())?;
                     self.held.insert(&gone_key(&id)[..], [])?;
                 } else {

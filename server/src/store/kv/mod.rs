@@ -221,23 +221,27 @@ pub(crate) struct Db {
 }
 
 /// What an existing database must hold to be opened: `keyspace`'s last key is at least
-/// `last_key_at_least` (the store's acknowledged mark). One that does not is refused with
+/// `last_key_at_least` (the store's acknowledged mark), or else the value stored under
+/// `or_value` (a keyspace and a key) is. One that does not is refused with
 /// [`KvError::WentBack`]; on redb before its recovery writes anything, so the file stays
 /// as it was.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Expect<'a> {
     pub(crate) keyspace: &'a str,
     pub(crate) last_key_at_least: &'a [u8],
+    pub(crate) or_value: Option<(&'a str, &'a [u8])>,
 }
 
 impl Expect<'_> {
-    fn check(&self, last: Option<&[u8]>) -> Result<(), KvError> {
-        match last {
-            Some(k) if k >= self.last_key_at_least => Ok(()),
-            found => Err(KvError::WentBack {
-                found: found.map(<[u8]>::to_vec),
-            }),
+    /// `last`: the keyspace's last key; `value`: what `or_value` names holds.
+    fn check(&self, last: Option<&[u8]>, value: Option<&[u8]>) -> Result<(), KvError> {
+        let reaches = |b: Option<&[u8]>| b.is_some_and(|b| b >= self.last_key_at_least);
+        if reaches(last) || reaches(value) {
+            return Ok(());
         }
+        Err(KvError::WentBack {
+            found: last.map(<[u8]>::to_vec),
+        })
     }
 }
 
@@ -267,7 +271,11 @@ impl Db {
                 .into_iter()
                 .next()
                 .map(|(k, _)| k);
-            expect.check(last.as_deref())?;
+            let value = match expect.or_value {
+                Some((space, key)) => backend.keyspace(space)?.get(key)?,
+                None => None,
+            };
+            expect.check(last.as_deref(), value.as_deref())?;
         }
         Ok(Self {
             backend,

@@ -271,9 +271,35 @@ fn dry_run_inner(
         Err(e) => DryRun::Damaged(format!("its checksum check failed: {e}")),
     };
     if let (DryRun::Healthy, Some(expect)) = (&found, expect) {
-        expect.check(last_key(&db, expect.keyspace)?.as_deref())?;
+        let value = match expect.or_value {
+            Some((space, key)) => value_of(&db, space, key)?,
+            None => None,
+        };
+        expect.check(last_key(&db, expect.keyspace)?.as_deref(), value.as_deref())?;
     }
     Ok(found)
+}
+
+/// What `key` holds in the table `name` of `db` (`None` when absent or missing).
+fn value_of(
+    db: &redb::Database,
+    name: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, super::KvError> {
+    use redb::ReadableDatabase;
+    let engine = |e: &dyn std::fmt::Display| super::KvError::Engine {
+        engine: "redb",
+        message: e.to_string(),
+    };
+    let txn = db.begin_read().map_err(|e| engine(&e))?;
+    let def = redb::TableDefinition::<&[u8], &[u8]>::new(name);
+    let table = match txn.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(engine(&e)),
+    };
+    let value = table.get(key).map_err(|e| engine(&e))?;
+    Ok(value.map(|v| v.value().to_vec()))
 }
 
 /// The last key of the table `name` in `db` (`None` when it is empty or missing).

@@ -39,6 +39,10 @@ async fn a_node_moves_between_engines_and_back_keeping_everything() {
         };
         ids.push(admin.create_post("Funding", &post).await.unwrap().id);
     }
+    // Two taken down, the last just before the stop: their redactions leave a compaction
+    // due and words waiting for the indexer, neither of which a copy carries.
+    admin.retract(&ids[0], None).await.unwrap();
+    admin.retract(&ids[1], None).await.unwrap();
     // Not while the node runs.
     let (ok, said) = kindred(&["storage", "migrate", "--to", "sled"], &data);
     assert!(!ok && said.contains("in use"), "{said}");
@@ -68,7 +72,7 @@ async fn a_node_moves_between_engines_and_back_keeping_everything() {
 
     let node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
     let client = Client::new(&node.url).unwrap().with_token(session.token);
-    for id in &ids {
+    for id in &ids[2..] {
         assert!(client.thread(id).await.is_ok(), "post {id} lost");
     }
 }

@@ -337,3 +337,59 @@ async fn a_database_that_lost_acknowledged_writes_is_refused_until_the_loss_is_a
         client.create_post("Funding", &post).await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_stopped_between_its_renames_is_finished_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, token, ids) = filled(dir.path(), "redb", true).await;
+    // The original moved aside, the complete copy not yet in its place: `db` is missing.
+    std::fs::rename(data.join("db"), data.join("db.compacting")).unwrap();
+    std::fs::File::create(data.join("db.compacted")).unwrap();
+    let node = support::start_on(&data, "localhost", "127.0.0.1:0", "redb");
+    let client = Client::new(&node.url).unwrap().with_token(token);
+    assert!(client.thread(&ids[ids.len() - 1]).await.is_ok());
+    assert!(!data.join("db.compacting").exists() && !data.join("db.compacted").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_pointed_at_an_emptied_database_create_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _, _) = filled(dir.path(), "redb", true).await;
+    let file = data.join("db").join("kindred.redb");
+    std::fs::write(&file, b"").unwrap();
+    // With the acknowledged mark and without it.
+    for round in 0..2 {
+        if round == 1 {
+            std::fs::remove_file(data.join("db").join("acknowledged")).unwrap();
+        }
+        let out = dir.path().join(format!("backup-{round}.kbak"));
+        let backup = Command::new(env!("CARGO_BIN_EXE_kindred"))
+            .arg("backup")
+            .arg(&out)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            !backup.status.success(),
+            "round {round}: an empty folder was backed up"
+        );
+        for args in [
+            &["storage", "check"][..],
+            &["storage", "migrate", "--to", "sled"][..],
+        ] {
+            let ran = Command::new(env!("CARGO_BIN_EXE_kindred"))
+                .args(args)
+                .arg("--data")
+                .arg(&data)
+                .output()
+                .unwrap();
+            assert!(!ran.status.success(), "round {round}: {args:?}");
+        }
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            0,
+            "round {round}: a database was made"
+        );
+    }
+}

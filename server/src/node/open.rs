@@ -48,12 +48,16 @@ impl Node {
         if dir.join(storage::MIGRATING).exists() {
             return Err(NodeError::UnfinishedMigration { path: dir });
         }
+        // A compaction a stop cut short between its two renames leaves the database
+        // beside `db`, not in it: put it back before anything looks for it.
+        crate::store::finish_interrupted(&dir.join("db"))
+            .map_err(|e| unreadable_or(&dir.join("db"), e))?;
         if dir.join("db").exists() && !dir.join("node.key").exists() && !config.node.key_rotated {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let key_existed = dir.join("node.key").exists();
         if key_existed
-            && crate::store::kv::Engine::found_in(&dir.join("db")).is_none()
+            && crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_none()
             && config.storage.engine_for_new_folders() != crate::config::StorageEngine::Memory
         {
             return Err(NodeError::DatabaseMissing { path: dir });

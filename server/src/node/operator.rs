@@ -40,7 +40,7 @@ pub fn reset_link(config: &Config, username: &str) -> Result<ResetLinkCreated, O
     if let Some(answer) = super::backup::control::request_reset_link(dir, username)? {
         return answer.map_err(OperatorError::Refused);
     }
-    if !dir.join("db").exists() {
+    if crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_none() {
         return Err(BackupError::NoNode(dir.clone()).into());
     }
     let store = Store::open(&dir.join("db"))?;

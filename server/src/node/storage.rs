@@ -390,15 +390,8 @@ fn folder_bytes(dir: &Path) -> u64 {
 
 /// The database of a data folder that has one; otherwise what to check.
 fn there(data_dir: &Path) -> Result<(), NodeError> {
-    let db = data_dir.join("db");
     // The engine's main file must hold something: an emptied one is no database.
-    let holds = |file: &str| std::fs::metadata(db.join(file)).is_ok_and(|m| m.len() > 0);
-    let found = match crate::store::kv::Engine::found_in(&db) {
-        Some(StorageEngine::Redb) => holds(crate::store::kv::REDB_FILE),
-        Some(StorageEngine::Sled) => holds("db"),
-        _ => false,
-    };
-    if !found {
+    if crate::store::kv::Engine::holding_data_in(&data_dir.join("db")).is_none() {
         return Err(NodeError::NoDatabase {
             path: data_dir.to_owned(),
         });

@@ -81,8 +81,9 @@ impl Store {
             if REBUILT.contains(&name) {
                 continue;
             }
-            let mut a = mine.iter();
-            let mut b = theirs.iter();
+            let kept = |r: &Result<(super::kv::Value, super::kv::Value), super::kv::KvError>| !matches!(r, Ok((k, _)) if left_out_of_copies(name, k));
+            let mut a = mine.iter().filter(kept);
+            let mut b = theirs.iter().filter(kept);
             loop {
                 match (a.next().transpose()?, b.next().transpose()?) {
                     (None, None) => break,
@@ -141,10 +142,7 @@ impl Store {
             sink(Item::Tree(name)).map_err(SnapshotError::Sink)?;
             for record in tree.iter() {
                 let (k, v) = record.map_err(StoreError::Storage)?;
-                // The words redactions replaced, kept only until the search indexer has
-                // taken them out: every copy leaves the index out (it is rebuilt), so
-                // nothing needs them, and a copy must not carry retracted words.
-                if name == "erasures" && k.first() == Some(&super::ingest::STASH_TAG) {
+                if left_out_of_copies(name, &k) {
                     continue;
                 }
                 sink(Item::Record(&k, &v)).map_err(SnapshotError::Sink)?;
@@ -189,6 +187,17 @@ impl Store {
     pub(crate) fn has_tree(name: &str) -> bool {
         TREE_NAMES.contains(&name)
     }
+}
+
+/// Records no copy carries (a backup, a compaction, a migration), beyond whole trees: in
+/// `erasures`, the words redactions replaced that wait for the search indexer (every copy
+/// leaves the index out, to be rebuilt, so nothing needs them, and a copy must not carry
+/// retracted words), and the marks of a compaction due (a copy is compacted).
+pub(crate) fn left_out_of_copies(tree: &str, key: &[u8]) -> bool {
+    tree == "erasures"
+        && (key.first() == Some(&super::ingest::STASH_TAG)
+            || key == super::erasures::COMPACT_KEY
+            || key == super::erasures::REDACTED_KEY)
 }
 
 /// The search index's trees: the node rebuilds them from the event log when they are

@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use super::backup::Item;
+#[cfg(test)]
 use super::erasures::{COMPACT_KEY, REDACTED_KEY};
 use super::kv::Engine;
 use super::{SnapshotError, Store, StoreError};
@@ -38,18 +39,14 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
 /// Errors: [`StoreError`] when the database cannot be read, or the copy cannot be thrown
 /// away or swapped in (the original is left in place, untouched).
 pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
-    let fresh = sibling(db, ".compacting");
-    let marker = sibling(db, ".compacted");
-    let old = sibling(db, ".old");
-    if marker.exists() {
-        finish_swap(db, &fresh, &marker, &old)?;
-    } else if fresh.exists() {
-        std::fs::remove_dir_all(&fresh).map_err(io)?;
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io)?;
-    }
-    if !db.exists() {
+    finish_interrupted(db)?;
+    let (fresh, marker, old) = (
+        sibling(db, ".compacting"),
+        sibling(db, ".compacted"),
+        sibling(db, ".old"),
+    );
+    if super::kv::Engine::holding_data_in(db).is_none() {
+        // Nothing to compact (a first start; an emptied database is refused later).
         return Ok(false);
     }
     let store = Store::open_as_is(db)?;
@@ -67,17 +64,29 @@ pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
         );
         return Ok(false);
     }
+    let given_up = |e: &StoreError| {
+        tracing::warn!(error = %e, "the disk filled up during a compaction (space or inodes); the copy was thrown away and the node goes on (tried again at the next start)");
+    };
     if let Err(e) = copy_into(&store, &fresh, store.engine()) {
         drop(store);
-        std::fs::remove_dir_all(&fresh).map_err(io)?;
+        if fresh.exists() {
+            std::fs::remove_dir_all(&fresh).map_err(io)?;
+        }
         if e.is_full() {
-            tracing::warn!(error = %e, "the disk filled up during a compaction; the copy was thrown away and the start goes on (tried again at the next start)");
+            given_up(&e);
             return Ok(false);
         }
         return Err(e);
     }
     drop(store);
-    std::fs::File::create(&marker).map_err(io)?;
+    if let Err(e) = std::fs::File::create(&marker).map_err(io) {
+        std::fs::remove_dir_all(&fresh).map_err(io)?;
+        if e.is_full() {
+            given_up(&e);
+            return Ok(false);
+        }
+        return Err(e);
+    }
     sync_dir(db)?;
     finish_swap(db, &fresh, &marker, &old)?;
     std::fs::remove_dir_all(&old).map_err(io)?;
@@ -88,6 +97,26 @@ pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
         "database compacted after an erasure: erased content is gone from its files"
     );
     Ok(true)
+}
+
+/// Finishes a compaction a stop interrupted (its copy complete, with its marker: swapped
+/// in, even when the original was already moved aside and `db` is missing) or throws its
+/// partial copy away. Run before anything looks for the database in `db`.
+///
+/// Errors: the swap or the removal failed (I/O).
+pub(crate) fn finish_interrupted(db: &Path) -> Result<(), StoreError> {
+    let fresh = sibling(db, ".compacting");
+    let marker = sibling(db, ".compacted");
+    let old = sibling(db, ".old");
+    if marker.exists() {
+        finish_swap(db, &fresh, &marker, &old)?;
+    } else if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(io)?;
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Copies every record of `store` but the search index (and a due compaction's marks)
@@ -114,9 +143,7 @@ pub(crate) fn copy_into(store: &Store, fresh: &Path, engine: Engine) -> Result<(
                 r
             }
             Item::Record(k, v) => {
-                if !(tree == Some("erasures") && (k == COMPACT_KEY || k == REDACTED_KEY)) {
-                    batch.push((k.to_vec(), v.to_vec()));
-                }
+                batch.push((k.to_vec(), v.to_vec()));
                 if batch.len() >= BATCH {
                     flush(tree, &mut batch)
                 } else {

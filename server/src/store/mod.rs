@@ -46,7 +46,7 @@ pub(crate) use accounts::{InviteRecord, MemberRecord, SessionRecord};
 pub(crate) use backup::{Item as SnapshotItem, SnapshotError};
 pub(crate) use chat::{ConversationRecord, ParticipantState};
 pub(crate) use check::CheckReport;
-pub(crate) use compact::{compact_if_due, copy_into};
+pub(crate) use compact::{compact_if_due, copy_into, finish_interrupted};
 pub(crate) use conflicts::ConflictKind;
 pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
@@ -108,13 +108,20 @@ pub enum StoreError {
     /// fail their checksums, as after a power cut, though here they were damaged later),
     /// or the files were replaced by older ones.
     #[error(
-        "the database went back: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored} (its newest commit was damaged, or its files were replaced by older ones). Nothing was changed: `kindred storage check` shows it, and `kindred storage check --repair` accepts the loss"
+        "the database went back: events up to arrival number {acknowledged} were acknowledged as stored, but it ends at {stored} (its newest commit was damaged, or its files were replaced by older ones). Nothing was changed: `kindred storage check --data <the node's data folder>` shows it, and with `--repair` accepts the loss"
     )]
     WentBack {
         /// Where the log ended when writers were last answered.
         acknowledged: u64,
         /// Where it ends now.
         stored: u64,
+    },
+    /// There is no database where one was expected (reading or copying an existing
+    /// one): the folder is missing, or its engine's main file is empty.
+    #[error("there is no database in {}", path.display())]
+    NoDatabase {
+        /// The database folder.
+        path: std::path::PathBuf,
     },
     /// Another process holds the database open.
     #[error(
@@ -143,6 +150,7 @@ impl StoreError {
                 std::io::Error::new(e.kind(), e.to_string()),
             )),
             StoreError::InUse { path } => StoreError::InUse { path: path.clone() },
+            StoreError::NoDatabase { path } => StoreError::NoDatabase { path: path.clone() },
             StoreError::WentBack {
                 acknowledged,
                 stored,
@@ -298,6 +306,13 @@ impl Store {
         engine: Option<kv::Engine>,
         guard: bool,
     ) -> Result<Self, StoreError> {
+        // Reading an existing database as it is (a check, a backup, a copy's source) must
+        // not create one where there is none.
+        if !upgrade && engine.is_none() && kv::Engine::holding_data_in(dir).is_none() {
+            return Err(StoreError::NoDatabase {
+                path: dir.to_owned(),
+            });
+        }
         let engine = kv::Engine::found_in(dir)
             .or(engine)
             .unwrap_or_else(kv::Engine::for_new_folders);

@@ -258,6 +258,7 @@ fn source(data_dir: &Path) -> Result<Source, BackupError> {
     }
     match Store::open_as_is(&data_dir.join("db")) {
         Ok(store) => Ok(Source::Offline(store)),
+        Err(StoreError::NoDatabase { .. }) => Err(BackupError::NoNode(data_dir.to_owned())),
         Err(in_use @ StoreError::InUse { .. }) => {
             for _ in 0..75 {
                 std::thread::sleep(std::time::Duration::from_millis(200));

@@ -26,8 +26,6 @@ pub(crate) use scan::{Iter, KeyRange};
 pub(crate) use value::Value;
 use value::owned;
 
-pub(crate) use redb_engine::FILE as REDB_FILE;
-
 #[cfg(test)]
 mod conformance;
 
@@ -88,6 +86,19 @@ impl Engine {
             Some(Engine::Sled)
         } else {
             None
+        }
+    }
+}
+
+impl Engine {
+    /// As [`Engine::found_in`], only when the engine's main file holds something: an
+    /// emptied file (redb's `kindred.redb`, sled's `db`) is no database to read or copy.
+    pub(crate) fn holding_data_in(dir: &Path) -> Option<Engine> {
+        let holds = |file: &str| std::fs::metadata(dir.join(file)).is_ok_and(|m| m.len() > 0);
+        match Self::found_in(dir)? {
+            Engine::Redb => Some(Engine::Redb),
+            Engine::Sled => holds("db").then_some(Engine::Sled),
+            Engine::Memory => None,
         }
     }
 }

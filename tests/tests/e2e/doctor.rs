@@ -82,4 +82,19 @@ async fn a_node_that_is_not_running_is_a_problem_not_a_crash() {
         found.iter().any(|p| p.contains("The node is not running")),
         "{found:?}"
     );
+    // Its database file emptied (a bad copy, a full disk's accident): said, with the way
+    // back.
+    let db = a.config.server.data_dir.join("db");
+    for e in std::fs::read_dir(&db).unwrap().flatten() {
+        if e.path().is_file() && e.file_name() != "acknowledged" {
+            std::fs::write(e.path(), b"").unwrap();
+        }
+    }
+    let found = problems(&doctor::run(&a.config).await.findings);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("database is missing or empty") && p.contains("kindred restore")),
+        "{found:?}"
+    );
 }

@@ -36,7 +36,15 @@ pub(super) fn check(config: &Config) -> Vec<Finding> {
         ));
         return found;
     }
-    if !dir.join("db").exists() || !dir.join("node.key").exists() {
+    let has_database = crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_some();
+    if dir.join("node.key").exists() && !has_database && dir.join("db").exists() {
+        // The key stays, the database is gone or emptied: the node must not start afresh
+        // under an identity its peers know (it refuses to).
+        found.push(Finding::problem(
+            format!("{shown} has this node's key but its database is missing or empty."),
+            "Restore the latest backup into a new folder (kindred restore) and point the node at it; what it had from its peers comes back from them.",
+        ));
+    } else if !dir.join("db").exists() || !dir.join("node.key").exists() {
         found.push(Finding::warning(
             format!("{shown} holds no node yet (no db or node.key)."),
             "If the node has run before, check server.data_dir; otherwise start it once.",

@@ -286,6 +286,27 @@ fn value_of(
     name: &str,
     key: &[u8],
 ) -> Result<Option<Vec<u8>>, super::KvError> {
+    read_table(db, name, |t| {
+        Ok(redb::ReadableTable::get(t, key)?.map(|v| v.value().to_vec()))
+    })
+}
+
+/// The last key of the table `name` in `db` (`None` when it is empty or missing).
+fn last_key(db: &redb::Database, name: &str) -> Result<Option<Vec<u8>>, super::KvError> {
+    read_table(db, name, |t| {
+        Ok(redb::ReadableTable::last(t)?.map(|(k, _)| k.value().to_vec()))
+    })
+}
+
+/// Runs `read` on the table `name` of `db` in a read transaction; a missing table reads
+/// as `None`.
+fn read_table(
+    db: &redb::Database,
+    name: &str,
+    read: impl FnOnce(
+        &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    ) -> Result<Option<Vec<u8>>, redb::StorageError>,
+) -> Result<Option<Vec<u8>>, super::KvError> {
     use redb::ReadableDatabase;
     let engine = |e: &dyn std::fmt::Display| super::KvError::Engine {
         engine: "redb",
@@ -293,31 +314,11 @@ fn value_of(
     };
     let txn = db.begin_read().map_err(|e| engine(&e))?;
     let def = redb::TableDefinition::<&[u8], &[u8]>::new(name);
-    let table = match txn.open_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(engine(&e)),
-    };
-    let value = table.get(key).map_err(|e| engine(&e))?;
-    Ok(value.map(|v| v.value().to_vec()))
-}
-
-/// The last key of the table `name` in `db` (`None` when it is empty or missing).
-fn last_key(db: &redb::Database, name: &str) -> Result<Option<Vec<u8>>, super::KvError> {
-    use redb::{ReadableDatabase, ReadableTable};
-    let engine = |e: &dyn std::fmt::Display| super::KvError::Engine {
-        engine: "redb",
-        message: e.to_string(),
-    };
-    let txn = db.begin_read().map_err(|e| engine(&e))?;
-    let def = redb::TableDefinition::<&[u8], &[u8]>::new(name);
-    let table = match txn.open_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(engine(&e)),
-    };
-    let last = table.last().map_err(|e| engine(&e))?;
-    Ok(last.map(|(k, _)| k.value().to_vec()))
+    match txn.open_table(def) {
+        Ok(table) => read(&table).map_err(|e| engine(&e)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(engine(&e)),
+    }
 }
 
 /// A database on the file whose writes stay in memory, for reading while the disk is full

@@ -59,7 +59,7 @@ pub(crate) const COMPACT_KEY: &[u8] = b"c";
 pub(crate) const REDACTED_KEY: &[u8] = b"t";
 
 /// A compaction is due at the next start once redactions have replaced this share of the
-/// database's size on disk (one eighth): a node whose members took down much of what they
+/// database's records (one eighth of the bytes in use): a node whose members took down much of what they
 /// wrote gets the space back, and one retraction now and then never costs a full copy.
 const REDACTED_SHARE: u64 = 8;
 
@@ -252,6 +252,6 @@ impl Store {
             .get(REDACTED_KEY)?
             .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
             .map_or(0, u64::from_be_bytes);
-        Ok(redacted > 0 && redacted >= self.size_on_disk()? / REDACTED_SHARE)
+        Ok(redacted > 0 && redacted >= self.size_in_use()? / REDACTED_SHARE)
     }
 }

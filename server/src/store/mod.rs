@@ -513,6 +513,11 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// Bytes of the database's files that hold records ([`kv::Db::size_in_use`]).
+    pub(crate) fn size_in_use(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_in_use()?)
+    }
+
     /// Flushes synchronously (shutdown).
     pub(crate) fn flush_now(&self) -> Result<(), StoreError> {
         self.db.flush()?;

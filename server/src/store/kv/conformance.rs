@@ -178,6 +178,71 @@ fn a_transaction_commits_all_or_nothing() {
     });
 }
 
+/// redb commits without waiting for the disk once the journal holds the writes: a copy
+/// of the folder taken while it is open (what an abrupt stop leaves) holds every write
+/// that returned, across checkpoints.
+#[test]
+fn redb_writes_survive_an_abrupt_stop_through_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db");
+    let db = Db::open(&path, Engine::Redb).expect("open");
+    let t = db.keyspace("t").expect("keyspace");
+    let big = vec![7u8; 64 * 1024];
+    for i in 0..40u32 {
+        let r: Result<(), TransactionError<()>> = db.transaction([&t], |[t]| {
+            t.insert(i.to_be_bytes(), &big)?;
+            if i % 5 == 4 {
+                t.remove((i - 1).to_be_bytes())?;
+            }
+            Ok(())
+        });
+        assert!(r.is_ok());
+    }
+    t.insert(b"single", b"1").expect("insert");
+    assert!(
+        t.compare_and_swap(b"single", Some(b"1"), Some(b"2"))
+            .expect("cas")
+            .is_ok()
+    );
+    let stopped = dir.path().join("stopped");
+    std::fs::create_dir_all(&stopped).expect("dir");
+    for file in [super::redb_engine::FILE, super::redb_journal::FILE] {
+        std::fs::copy(path.join(file), stopped.join(file)).expect("copy");
+    }
+    // The database file alone has only what the last checkpoint held.
+    let without = dir.path().join("without");
+    std::fs::create_dir_all(&without).expect("dir");
+    std::fs::copy(
+        path.join(super::redb_engine::FILE),
+        without.join(super::redb_engine::FILE),
+    )
+    .expect("copy");
+    drop(t);
+    drop(db);
+    {
+        let db = Db::open(&without, Engine::Redb).expect("open the file alone");
+        let t = db.keyspace("t").expect("keyspace");
+        assert_eq!(t.get(b"single").expect("get"), None);
+    }
+    let db = Db::open(&stopped, Engine::Redb).expect("open the copy");
+    let t = db.keyspace("t").expect("keyspace");
+    for i in 0..40u32 {
+        let expected = if i % 5 == 3 { None } else { Some(&big[..]) };
+        assert_eq!(
+            t.get(i.to_be_bytes()).expect("get").as_deref(),
+            expected,
+            "{i}"
+        );
+    }
+    assert_eq!(t.get(b"single").expect("get").as_deref(), Some(&b"2"[..]));
+    assert!(
+        !db.keyspace_names()
+            .expect("names")
+            .iter()
+            .any(|n| n.contains("journal"))
+    );
+}
+
 #[test]
 fn flushed_writes_survive_a_reopen() {
     for engine in [Engine::Sled, Engine::Redb] {

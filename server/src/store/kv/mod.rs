@@ -16,6 +16,7 @@ mod error;
 mod memory;
 mod redb_dry;
 mod redb_engine;
+mod redb_journal;
 mod scan;
 mod sled_engine;
 mod value;
@@ -157,6 +158,11 @@ pub(crate) trait Backend: Send + Sync {
     fn flush(&self) -> Result<(), KvError>;
     /// Bytes the files take on disk.
     fn size_on_disk(&self) -> Result<u64, KvError>;
+    /// Bytes of the files that hold records (without space freed inside them that later
+    /// writes reuse).
+    fn size_in_use(&self) -> Result<u64, KvError> {
+        self.size_on_disk()
+    }
     /// Runs `body` over transactional views of `spaces`, in that order, and commits what
     /// it wrote unless it returns an error (run again on `TxError::Conflict`).
     fn transaction(
@@ -328,6 +334,10 @@ impl Db {
 
     pub(crate) fn size_on_disk(&self) -> Result<u64, KvError> {
         self.backend.size_on_disk()
+    }
+
+    pub(crate) fn size_in_use(&self) -> Result<u64, KvError> {
+        self.backend.size_in_use()
     }
 
     /// The engine's own check of its files (`None`: it has none).

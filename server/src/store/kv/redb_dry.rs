@@ -265,11 +265,19 @@ fn dry_run_inner(
         }
         Err(e) => return Ok(DryRun::Damaged(format!("it does not open: {e}"))),
     };
-    let found = match db.check_integrity() {
+    let mut found = match db.check_integrity() {
         Ok(true) => DryRun::Healthy,
         Ok(false) => DryRun::Damaged("its checksum check found damaged pages".into()),
         Err(e) => DryRun::Damaged(format!("its checksum check failed: {e}")),
     };
+    if let DryRun::Healthy = found {
+        // What the journal holds on top, as opening for real applies it.
+        match with_journal(&db, path) {
+            Ok(()) => {}
+            Err(super::KvError::Corrupt(why)) => found = DryRun::Damaged(why),
+            Err(e) => return Err(e),
+        }
+    }
     if let (DryRun::Healthy, Some(expect)) = (&found, expect) {
         let value = match expect.or_value {
             Some((space, key)) => value_of(&db, space, key)?,
@@ -278,6 +286,13 @@ fn dry_run_inner(
         expect.check(last_key(&db, expect.keyspace)?.as_deref(), value.as_deref())?;
     }
     Ok(found)
+}
+
+/// Applies the journal beside `path` to `db` (an overlay: in memory).
+fn with_journal(db: &redb::Database, path: &Path) -> Result<(), super::KvError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let records = super::redb_journal::read(dir)?;
+    super::redb_journal::replay(db, &records).map(|_| ())
 }
 
 /// What `key` holds in the table `name` of `db` (`None` when absent or missing).
@@ -326,12 +341,15 @@ fn read_table(
 /// through it that should last: the caller refuses writes meanwhile.
 pub(super) fn open_view(path: &Path) -> Result<redb::Database, super::KvError> {
     let overlay = Overlay::open(path, Locks::Take).map_err(super::KvError::from_io)?;
-    redb::Database::builder()
+    let view = redb::Database::builder()
         .create_with_backend(overlay)
         .map_err(|e| super::KvError::Engine {
             engine: "redb",
             message: e.to_string(),
-        })
+        })?;
+    // Acknowledged writes may be in the journal only.
+    with_journal(&view, path)?;
+    Ok(view)
 }
 
 #[cfg(test)]

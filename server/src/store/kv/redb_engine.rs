@@ -1,17 +1,20 @@
 //! The redb engine: one file (`kindred.redb`), a keyspace is a table of byte keys and
 //! values. redb is a copy-on-write B-tree whose pages carry checksums; a commit either
-//! lands whole or not at all. Every commit is durable when it returns (one fsync; the
-//! ingest path commits a whole group of events at once, which is its group commit), so a
-//! failed write never takes earlier ones with it, and [`Backend::flush`] has nothing left
-//! to do.
+//! lands whole or not at all. Every commit is durable when it returns: its writes are in
+//! the redo journal ([`super::redb_journal`], one sequential write and one disk flush)
+//! before redb commits them without waiting for the disk; a checkpoint now and then is a
+//! durable redb commit. The ingest path commits a whole group of events at once (its group
+//! commit). A failed write never takes earlier ones with it, and [`Backend::flush`] has
+//! nothing left to do.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
+use super::redb_journal::{self, Journal, Op};
 use super::{
     Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
     TxError, TxFault, TxOps,
@@ -53,6 +56,9 @@ struct Shared {
     /// this handle has written to it since: the start-up check ([`KvDb::verify`]) takes
     /// that answer instead of reading every page a second time.
     checked_at_open: AtomicBool,
+    /// The redo journal; taken only while holding redb's write transaction (so in commit
+    /// order), never the other way round.
+    journal: Mutex<Journal>,
 }
 
 pub(super) struct RedbDb {
@@ -82,10 +88,12 @@ impl RedbDb {
         std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
         let path = dir.join(FILE);
         let existed = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
-        let mut db = open_file(&path, expect)?;
+        let (mut db, applied) = open_file(&path, expect)?;
         give_space_back(&mut db, &path)?;
+        let journal = Journal::open(dir, applied).map_err(KvError::from_io)?;
         Ok(Self {
             shared: Arc::new(Shared {
+                journal: Mutex::new(journal),
                 db: RwLock::new(Some(db)),
                 path,
                 broken: AtomicBool::new(false),
@@ -132,12 +140,18 @@ fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> 
     Ok(())
 }
 
-/// Opens (or creates) the file. An existing file is first opened in a dry run
-/// ([`super::redb_dry`]: redb's recovery after an abrupt stop and its checksum check, with
-/// every write kept in memory), so a damaged file is refused exactly as it was, and a
-/// recovery is only carried out once it is known to succeed. A file that passes the check
-/// but not `expect` (redb went back to an earlier commit) is refused as it is too.
-fn open_file(path: &Path, expect: Option<super::Expect<'_>>) -> Result<redb::Database, KvError> {
+/// Opens (or creates) the file, and applies the journal's writes it does not hold yet;
+/// returns it with the journal record it holds up to. An existing file is first opened in
+/// a dry run ([`super::redb_dry`]: redb's recovery after an abrupt stop, its checksum
+/// check and the journal's writes, with every write kept in memory), so a damaged file is
+/// refused exactly as it was, and a recovery is only carried out once it is known to
+/// succeed. A file that passes the check but not `expect` (redb went back to an earlier
+/// commit) is refused as it is too.
+fn open_file(
+    path: &Path,
+    expect: Option<super::Expect<'_>>,
+) -> Result<(redb::Database, u64), KvError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     let mut builder = redb::Database::builder();
     builder.set_cache_size(CACHE_BYTES);
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
@@ -157,8 +171,15 @@ fn open_file(path: &Path, expect: Option<super::Expect<'_>>) -> Result<redb::Dat
             ms = started.elapsed().as_millis() as u64,
             "the database file passed redb's checksum check"
         );
+    } else if std::fs::metadata(dir.join(redb_journal::FILE)).is_ok() {
+        // Writes on top of a database that is gone cannot be applied to a new one.
+        tracing::warn!(dir = %dir.display(), "removing a journal left without its database file");
+        std::fs::remove_file(dir.join(redb_journal::FILE)).map_err(KvError::from_io)?;
     }
-    builder.create(path).map_err(kv)
+    let db = builder.create(path).map_err(kv)?;
+    let records = redb_journal::read(dir)?;
+    let applied = redb_journal::replay(&db, &records)?;
+    Ok((db, applied))
 }
 
 /// Bytes free for this user on the file system holding `dir`.
@@ -259,11 +280,13 @@ impl Shared {
         }
         // The old handle holds the file lock: closed before the file is opened again.
         drop(slot.take());
-        let db = match open_file(&self.path, None) {
-            Ok(db) => db,
+        let (db, applied) = match open_file(&self.path, None) {
+            Ok(opened) => opened,
             // Once more: the old handle's lock may take a moment to go.
             Err(_) => open_file(&self.path, None)?,
         };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        *self.journal() = Journal::open(dir, applied).map_err(KvError::from_io)?;
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
         self.read_view.store(false, Ordering::Release);
@@ -314,7 +337,13 @@ impl Shared {
         }
     }
 
-    /// Runs `f` in a write transaction that commits without waiting for the disk.
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in a durable write transaction, which is also a checkpoint: for the writes
+    /// that are not worth a journal record (creating and dropping keyspaces, batches of
+    /// derived records).
     fn write<R>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<R, KvError>,
@@ -323,10 +352,84 @@ impl Shared {
             let db = self.db()?;
             let txn = db.begin_write().map_err(kv)?;
             let r = f(&txn)?;
+            let mut journal = self.journal();
+            redb_journal::set_applied(&txn, journal.last_seq())?;
             txn.commit().map_err(kv)?;
+            journal.checkpointed();
             Ok(r)
         })();
         result.map_err(|e| self.failed(e))
+    }
+
+    /// Runs `f` in a write transaction whose writes `f` also lists in `ops`: they go to the
+    /// journal, and once that is on the disk redb commits without waiting for it.
+    fn write_journaled<R>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction, &RefCell<Vec<Op>>) -> Result<R, KvError>,
+    ) -> Result<R, KvError> {
+        let result = (|| {
+            let db = self.db()?;
+            let txn = db.begin_write().map_err(kv)?;
+            let ops = RefCell::new(Vec::new());
+            let r = f(&txn, &ops)?;
+            self.commit_journaled(&db, txn, ops.into_inner())?;
+            Ok(r)
+        })();
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Journals `ops` (the writes made in `txn`), commits `txn` and, when one is due,
+    /// checkpoints. Nothing is committed if the journal could not be written.
+    fn commit_journaled(
+        &self,
+        db: &redb::Database,
+        mut txn: redb::WriteTransaction,
+        ops: Vec<Op>,
+    ) -> Result<(), KvError> {
+        if ops.is_empty() {
+            return txn.abort().map_err(kv);
+        }
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| KvError::Engine {
+                engine: "redb",
+                message: e.to_string(),
+            })?;
+        let due = {
+            let mut journal = self.journal();
+            if let Err(e) = journal.append(&ops) {
+                let _ = txn.abort();
+                return Err(KvError::from_io(e));
+            }
+            if let Err(e) = txn.commit() {
+                // The journal has a write redb refused: it is applied when the file is
+                // opened again, before anything else is written.
+                self.broken.store(true, Ordering::Release);
+                return Err(kv(e));
+            }
+            journal.due()
+        };
+        if due {
+            // The write is durable in the journal whatever happens here.
+            if let Err(e) = self.checkpoint(db) {
+                let e = self.failed(e);
+                tracing::warn!(error = %e, "a checkpoint of the database failed; the journal keeps the writes");
+            }
+        }
+        Ok(())
+    }
+
+    /// A durable commit holding every journaled write: the journal starts again.
+    fn checkpoint(&self, db: &redb::Database) -> Result<(), KvError> {
+        let txn = db.begin_write().map_err(kv)?;
+        let mut journal = self.journal();
+        if !journal.due() {
+            // Another writer's checkpoint came first.
+            return txn.abort().map_err(kv);
+        }
+        redb_journal::set_applied(&txn, journal.last_seq())?;
+        txn.commit().map_err(kv)?;
+        journal.checkpointed();
+        Ok(())
     }
 }
 
@@ -358,6 +461,7 @@ impl Backend for RedbDb {
             .list_tables()
             .map_err(kv)?
             .map(|t| t.name().to_owned())
+            .filter(|name| name != redb_journal::TABLE)
             .collect())
     }
 
@@ -366,10 +470,22 @@ impl Backend for RedbDb {
         Ok(())
     }
 
+    /// The database file's size; not the journal's (a fixed 2 MiB or so that nothing
+    /// can give back).
     fn size_on_disk(&self) -> Result<u64, KvError> {
         Ok(std::fs::metadata(&self.shared.path)
             .map_err(KvError::from_io)?
             .len())
+    }
+
+    /// Allocated pages: the file also holds pages freed since the last checkpoint, which
+    /// only later writes reuse.
+    fn size_in_use(&self) -> Result<u64, KvError> {
+        let db = self.shared.db()?;
+        let txn = db.begin_write().map_err(kv)?;
+        let stats = txn.stats().map_err(kv)?;
+        txn.abort().map_err(kv)?;
+        Ok(stats.allocated_pages() * stats.page_size() as u64)
     }
 
     fn transaction(
@@ -380,6 +496,7 @@ impl Backend for RedbDb {
         let storage = |e: KvError| TransactionError::Storage(self.shared.failed(e));
         let db = self.shared.db().map_err(storage)?;
         let txn = db.begin_write().map_err(|e| storage(kv(e)))?;
+        let ops = RefCell::new(Vec::new());
         {
             // Tables open at their first use: a group of posts touches 8 or so of the
             // ingest's 19 keyspaces, and opening one costs a lookup and a close.
@@ -389,6 +506,7 @@ impl Backend for RedbDb {
                     txn: &txn,
                     name,
                     table: RefCell::new(None),
+                    ops: &ops,
                 })
                 .collect();
             let refs: Vec<&dyn TxOps> = views.iter().map(|v| v as &dyn TxOps).collect();
@@ -405,13 +523,15 @@ impl Backend for RedbDb {
                 Err(TxError::Storage(e)) => return Err(storage(e)),
             }
         }
-        txn.commit().map_err(|e| storage(kv(e)))?;
+        self.shared
+            .commit_journaled(&db, txn, ops.into_inner())
+            .map_err(storage)?;
         Ok(())
     }
 
     /// redb's checksum check, run in a dry run against the file as it is on disk (the
-    /// live handle's own check could repair, that is write to, a damaged file). Committed
-    /// writes are all durable, so the file holds everything.
+    /// live handle's own check could repair, that is write to, a damaged file), with the
+    /// journal's writes applied on top in memory.
     fn verify(&self) -> Result<Option<bool>, KvError> {
         if self.shared.checked_at_open.swap(false, Ordering::SeqCst) {
             return Ok(Some(true));
@@ -440,6 +560,21 @@ struct RedbTable {
 impl RedbTable {
     fn def(&self) -> Def<'_> {
         Def::new(&self.name)
+    }
+
+    fn inserted(&self, key: &[u8], value: &[u8]) -> Op {
+        Op::Insert {
+            table: self.name.clone(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        }
+    }
+
+    fn removed(&self, key: &[u8]) -> Op {
+        Op::Remove {
+            table: self.name.clone(),
+            key: key.to_vec(),
+        }
     }
 
     fn read<R>(
@@ -479,17 +614,19 @@ impl KeyspaceOps for RedbTable {
     }
 
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.shared.write(|txn| {
+        self.shared.write_journaled(|txn, ops| {
             let mut t = txn.open_table(self.def()).map_err(kv)?;
             let old = t.insert(key, value).map_err(kv)?.map(bytes);
+            ops.borrow_mut().push(self.inserted(key, value));
             Ok(old)
         })
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.shared.write(|txn| {
+        self.shared.write_journaled(|txn, ops| {
             let mut t = txn.open_table(self.def()).map_err(kv)?;
             let old = t.remove(key).map_err(kv)?.map(bytes);
+            ops.borrow_mut().push(self.removed(key));
             Ok(old)
         })
     }
@@ -500,16 +637,22 @@ impl KeyspaceOps for RedbTable {
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> Result<Result<(), Option<Vec<u8>>>, KvError> {
-        self.shared.write(|txn| {
+        self.shared.write_journaled(|txn, ops| {
             let mut t = txn.open_table(self.def()).map_err(kv)?;
             let now = t.get(key).map_err(kv)?.map(bytes);
             if now.as_deref() != old {
                 return Ok(Err(now));
             }
             match new {
-                Some(v) => t.insert(key, v).map_err(kv)?,
-                None => t.remove(key).map_err(kv)?,
-            };
+                Some(v) => {
+                    t.insert(key, v).map_err(kv)?;
+                    ops.borrow_mut().push(self.inserted(key, v));
+                }
+                None => {
+                    t.remove(key).map_err(kv)?;
+                    ops.borrow_mut().push(self.removed(key));
+                }
+            }
             Ok(Ok(()))
         })
     }
@@ -565,6 +708,8 @@ struct RedbTx<'txn> {
     txn: &'txn redb::WriteTransaction,
     name: &'txn str,
     table: RefCell<Option<WriteTable<'txn>>>,
+    /// The transaction's writes so far, for the journal.
+    ops: &'txn RefCell<Vec<Op>>,
 }
 
 impl<'txn> RedbTx<'txn> {
@@ -587,10 +732,24 @@ impl TxOps for RedbTx<'_> {
     }
 
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
-        self.with(|t| Ok(t.insert(key, value)?.map(bytes)))
+        let old = self.with(|t| Ok(t.insert(key, value)?.map(bytes)))?;
+        self.ops.borrow_mut().push(Op::Insert {
+            table: self.name.to_owned(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        });
+        Ok(old)
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
-        self.with(|t| Ok(t.remove(key)?.map(bytes)))
+        let old = self.with(|t| Ok(t.remove(key)?.map(bytes)))?;
+        // Removing what is not there changes nothing, here or when applied again.
+        if old.is_some() {
+            self.ops.borrow_mut().push(Op::Remove {
+                table: self.name.to_owned(),
+                key: key.to_vec(),
+            });
+        }
+        Ok(old)
     }
 }

@@ -348,7 +348,7 @@ impl Store {
             last_key_at_least: k,
             or_value: Some(("held", held::REMOVED_END_KEY)),
         });
-        let db = kv::Db::open_expecting(dir, engine, expect).map_err(|e| match e {
+        let db = kv::Db::open_expecting(dir, engine, expect, !guard).map_err(|e| match e {
             kv::KvError::Locked => StoreError::InUse {
                 path: dir.to_owned(),
             },

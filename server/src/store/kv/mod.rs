@@ -266,18 +266,21 @@ impl Db {
     /// Opens (or creates) the database in `dir` on `engine`.
     #[cfg(test)]
     pub(crate) fn open(dir: &Path, engine: Engine) -> Result<Self, KvError> {
-        Self::open_expecting(dir, engine, None)
+        Self::open_expecting(dir, engine, None, false)
     }
 
     /// As [`Db::open`], refusing a database that does not hold what `expect` says.
+    /// `accept_loss` (an operator's repair): a damaged or missing redb journal is gone past
+    /// (logged) instead of refused.
     pub(crate) fn open_expecting(
         dir: &Path,
         engine: Engine,
         expect: Option<Expect<'_>>,
+        accept_loss: bool,
     ) -> Result<Self, KvError> {
         let backend: Arc<dyn Backend> = match engine {
             Engine::Sled => Arc::new(sled_engine::SledDb::open(dir)?),
-            Engine::Redb => Arc::new(redb_engine::RedbDb::open(dir, expect)?),
+            Engine::Redb => Arc::new(redb_engine::RedbDb::open(dir, expect, accept_loss)?),
             Engine::Memory => Arc::new(memory::MemoryDb::default()),
         };
         if let Some(expect) = expect {

@@ -231,22 +231,25 @@ pub(super) enum DryRun {
 /// Opens `path` the way the engine would, and runs redb's checksum check, without
 /// changing the file. Errors: the file cannot be read, or it is in use (`Locked`).
 pub(super) fn dry_run(path: &Path, locks: Locks) -> Result<DryRun, super::KvError> {
-    dry_run_expecting(path, locks, None)
+    dry_run_expecting(path, locks, None, true)
 }
 
-/// As [`dry_run`]; a file that passes is then read for what `expect` says it must hold
-/// ([`super::KvError::WentBack`] if it does not).
+/// As [`dry_run`]; a file that passes is then read, with its journal's writes, for what
+/// `expect` says it must hold ([`super::KvError::WentBack`] if it does not). `strict`:
+/// see [`super::redb_journal::pending`].
 pub(super) fn dry_run_expecting(
     path: &Path,
     locks: Locks,
     expect: Option<super::Expect<'_>>,
+    strict: bool,
 ) -> Result<DryRun, super::KvError> {
     // redb asserts on some damaged files: a panic here is damage found, not a crash.
-    match std::panic::catch_unwind(|| dry_run_inner(path, locks, expect)) {
+    match std::panic::catch_unwind(|| dry_run_inner(path, locks, expect, strict)) {
         Ok(result) => result,
-        Err(_) => Ok(DryRun::Damaged(
-            "redb stopped reading it (its structures are damaged)".into(),
-        )),
+        Err(_) => Ok(DryRun::Damaged(format!(
+            "the database file {} is damaged (redb stopped reading it: its structures are damaged)",
+            path.display()
+        ))),
     }
 }
 
@@ -254,6 +257,7 @@ fn dry_run_inner(
     path: &Path,
     locks: Locks,
     expect: Option<super::Expect<'_>>,
+    strict: bool,
 ) -> Result<DryRun, super::KvError> {
     let overlay = Overlay::open(path, locks).map_err(super::KvError::from_io)?;
     let opened = redb::Database::builder().create_with_backend(overlay);
@@ -263,16 +267,27 @@ fn dry_run_inner(
         Err(redb::DatabaseError::Storage(redb::StorageError::Io(e))) => {
             return Err(super::KvError::from_io(e));
         }
-        Err(e) => return Ok(DryRun::Damaged(format!("it does not open: {e}"))),
+        Err(e) => {
+            return Ok(DryRun::Damaged(format!(
+                "the database file {} is damaged (it does not open: {e})",
+                path.display()
+            )));
+        }
+    };
+    let file = |why: String| {
+        DryRun::Damaged(format!(
+            "the database file {} is damaged ({why})",
+            path.display()
+        ))
     };
     let mut found = match db.check_integrity() {
         Ok(true) => DryRun::Healthy,
-        Ok(false) => DryRun::Damaged("its checksum check found damaged pages".into()),
-        Err(e) => DryRun::Damaged(format!("its checksum check failed: {e}")),
+        Ok(false) => file("its checksum check found damaged pages".into()),
+        Err(e) => file(format!("its checksum check failed: {e}")),
     };
     if let DryRun::Healthy = found {
         // What the journal holds on top, as opening for real applies it.
-        match with_journal(&db, path) {
+        match with_journal(&db, path, strict) {
             Ok(()) => {}
             Err(super::KvError::Corrupt(why)) => found = DryRun::Damaged(why),
             Err(e) => return Err(e),
@@ -289,10 +304,19 @@ fn dry_run_inner(
 }
 
 /// Applies the journal beside `path` to `db` (an overlay: in memory).
-fn with_journal(db: &redb::Database, path: &Path) -> Result<(), super::KvError> {
+fn with_journal(db: &redb::Database, path: &Path, strict: bool) -> Result<(), super::KvError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let records = super::redb_journal::read(dir)?;
-    super::redb_journal::replay(db, &records).map(|_| ())
+    let records = super::redb_journal::pending(db, dir, strict)?;
+    if records.is_empty() {
+        return Ok(());
+    }
+    let engine = |e: &dyn std::fmt::Display| super::KvError::Engine {
+        engine: "redb",
+        message: e.to_string(),
+    };
+    let txn = db.begin_write().map_err(|e| engine(&e))?;
+    super::redb_journal::apply(&txn, &records)?;
+    txn.commit().map_err(|e| engine(&e))
 }
 
 /// What `key` holds in the table `name` of `db` (`None` when absent or missing).
@@ -348,7 +372,7 @@ pub(super) fn open_view(path: &Path) -> Result<redb::Database, super::KvError> {
             message: e.to_string(),
         })?;
     // Acknowledged writes may be in the journal only.
-    with_journal(&view, path)?;
+    with_journal(&view, path, false)?;
     Ok(view)
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
-use super::redb_journal::{self, Journal, Op};
+use super::redb_journal::{self, Identity, Journal, Op};
 use super::{
     Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
     TxError, TxFault, TxOps,
@@ -59,6 +59,8 @@ struct Shared {
     /// The redo journal; taken only while holding redb's write transaction (so in commit
     /// order), never the other way round.
     journal: Mutex<Journal>,
+    /// The database's id, in its journal's header.
+    id: [u8; 16],
 }
 
 pub(super) struct RedbDb {
@@ -84,16 +86,23 @@ fn fault(e: impl Into<redb::Error>) -> TxFault {
 }
 
 impl RedbDb {
-    pub(super) fn open(dir: &Path, expect: Option<super::Expect<'_>>) -> Result<Self, KvError> {
+    /// Opens (or creates) the database in `dir`. `accept_loss`: a journal that is missing,
+    /// cut, another database's or damaged is logged and gone past instead of refused.
+    pub(super) fn open(
+        dir: &Path,
+        expect: Option<super::Expect<'_>>,
+        accept_loss: bool,
+    ) -> Result<Self, KvError> {
         std::fs::create_dir_all(dir).map_err(KvError::from_io)?;
         let path = dir.join(FILE);
         let existed = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
-        let (mut db, applied) = open_file(&path, expect)?;
+        let (mut db, ident) = open_file(&path, expect, !accept_loss)?;
         give_space_back(&mut db, &path)?;
-        let journal = Journal::open(dir, applied).map_err(KvError::from_io)?;
+        let journal = Journal::open(dir, ident).map_err(KvError::from_io)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 journal: Mutex::new(journal),
+                id: ident.id,
                 db: RwLock::new(Some(db)),
                 path,
                 broken: AtomicBool::new(false),
@@ -140,46 +149,71 @@ fn give_space_back(db: &mut redb::Database, path: &Path) -> Result<(), KvError> 
     Ok(())
 }
 
-/// Opens (or creates) the file, and applies the journal's writes it does not hold yet;
-/// returns it with the journal record it holds up to. An existing file is first opened in
-/// a dry run ([`super::redb_dry`]: redb's recovery after an abrupt stop, its checksum
-/// check and the journal's writes, with every write kept in memory), so a damaged file is
-/// refused exactly as it was, and a recovery is only carried out once it is known to
-/// succeed. A file that passes the check but not `expect` (redb went back to an earlier
-/// commit) is refused as it is too.
+/// Opens (or creates) the file and applies the journal's writes it does not hold yet, in
+/// one durable commit that also starts a new journal generation; returns it with its
+/// journal identity. An existing file is first opened in a dry run ([`super::redb_dry`]:
+/// redb's recovery after an abrupt stop, its checksum check and the journal's writes, with
+/// every write kept in memory), so a damaged file or journal is refused exactly as it was,
+/// and a recovery is only carried out once it is known to succeed. A file that passes the
+/// check but not `expect` (redb went back to an earlier commit) is refused as it is too.
+/// `strict`: see [`redb_journal::pending`].
 fn open_file(
     path: &Path,
     expect: Option<super::Expect<'_>>,
-) -> Result<(redb::Database, u64), KvError> {
+    strict: bool,
+) -> Result<(redb::Database, Identity), KvError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut builder = redb::Database::builder();
     builder.set_cache_size(CACHE_BYTES);
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     if existing {
         let started = std::time::Instant::now();
-        match super::redb_dry::dry_run_expecting(path, super::redb_dry::Locks::Take, expect)? {
+        match super::redb_dry::dry_run_expecting(
+            path,
+            super::redb_dry::Locks::Take,
+            expect,
+            strict,
+        )? {
             super::redb_dry::DryRun::Healthy => {}
             super::redb_dry::DryRun::Damaged(why) => {
-                tracing::error!(path = %path.display(), %why, "the database file is damaged; it was left as it is");
-                return Err(KvError::Corrupt(format!(
-                    "the database file {} is damaged ({why}); it was not changed",
-                    path.display()
-                )));
+                tracing::error!(path = %path.display(), %why, "the database is damaged; it was left as it is");
+                return Err(KvError::Corrupt(format!("{why}; nothing was changed")));
             }
         }
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
             "the database file passed redb's checksum check"
         );
-    } else if std::fs::metadata(dir.join(redb_journal::FILE)).is_ok() {
-        // Writes on top of a database that is gone cannot be applied to a new one.
-        tracing::warn!(dir = %dir.display(), "removing a journal left without its database file");
-        std::fs::remove_file(dir.join(redb_journal::FILE)).map_err(KvError::from_io)?;
     }
     let db = builder.create(path).map_err(kv)?;
-    let records = redb_journal::read(dir)?;
-    let applied = redb_journal::replay(&db, &records)?;
-    Ok((db, applied))
+    let records = redb_journal::pending(&db, dir, strict)?;
+    let id = match redb_journal::identity(&db)? {
+        Some(ident) => ident.id,
+        None => {
+            // The journal is made before the database names it, so that a database
+            // naming one always has it.
+            let mut id = redb_journal::random_u64().to_le_bytes().to_vec();
+            id.extend(redb_journal::random_u64().to_le_bytes());
+            let id: [u8; 16] = id.try_into().unwrap_or([0; 16]);
+            redb_journal::Journal::create(dir, id).map_err(KvError::from_io)?;
+            id
+        }
+    };
+    let ident = Identity {
+        id,
+        generation: redb_journal::random_u64(),
+    };
+    let txn = db.begin_write().map_err(kv)?;
+    redb_journal::apply(&txn, &records)?;
+    redb_journal::set_identity(&txn, ident)?;
+    txn.commit().map_err(kv)?;
+    if !records.is_empty() {
+        tracing::info!(
+            records = records.len(),
+            "applied the journal's writes the database file did not hold yet (the node had stopped without a checkpoint)"
+        );
+    }
+    Ok((db, ident))
 }
 
 /// Bytes free for this user on the file system holding `dir`.
@@ -280,13 +314,13 @@ impl Shared {
         }
         // The old handle holds the file lock: closed before the file is opened again.
         drop(slot.take());
-        let (db, applied) = match open_file(&self.path, None) {
+        let (db, ident) = match open_file(&self.path, None, true) {
             Ok(opened) => opened,
             // Once more: the old handle's lock may take a moment to go.
-            Err(_) => open_file(&self.path, None)?,
+            Err(_) => open_file(&self.path, None, true)?,
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        *self.journal() = Journal::open(dir, applied).map_err(KvError::from_io)?;
+        *self.journal() = Journal::open(dir, ident).map_err(KvError::from_io)?;
         *slot = Some(db);
         self.broken.store(false, Ordering::Release);
         self.read_view.store(false, Ordering::Release);
@@ -353,9 +387,9 @@ impl Shared {
             let txn = db.begin_write().map_err(kv)?;
             let r = f(&txn)?;
             let mut journal = self.journal();
-            redb_journal::set_applied(&txn, journal.last_seq())?;
+            let next = self.next_generation(&txn, &journal)?;
             txn.commit().map_err(kv)?;
-            journal.checkpointed();
+            journal.checkpointed(next);
             Ok(r)
         })();
         result.map_err(|e| self.failed(e))
@@ -426,10 +460,27 @@ impl Shared {
             // Another writer's checkpoint came first.
             return txn.abort().map_err(kv);
         }
-        redb_journal::set_applied(&txn, journal.last_seq())?;
+        let next = self.next_generation(&txn, &journal)?;
         txn.commit().map_err(kv)?;
-        journal.checkpointed();
+        journal.checkpointed(next);
         Ok(())
+    }
+
+    /// Names, in the durable commit `txn`, the generation the journal starts after it.
+    fn next_generation(
+        &self,
+        txn: &redb::WriteTransaction,
+        journal: &Journal,
+    ) -> Result<u64, KvError> {
+        let generation = journal.next_generation();
+        redb_journal::set_identity(
+            txn,
+            Identity {
+                id: self.id,
+                generation,
+            },
+        )?;
+        Ok(generation)
     }
 }
 

@@ -28,7 +28,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::KvError;
@@ -36,24 +36,31 @@ use super::KvError;
 /// The journal file in the database's folder.
 pub(crate) const FILE: &str = "kindred.journal";
 
-/// The table holding `applied`; not a keyspace (never listed, copied or compared).
+/// The table holding the database's id and current generation; not a keyspace (never
+/// listed, copied or compared).
 pub(super) const TABLE: &str = "kindred:journal";
 
-const APPLIED_KEY: &[u8] = b"applied";
+const ID_KEY: &[u8] = b"id";
+const GENERATION_KEY: &[u8] = b"generation";
+
+/// The file starts with magic, the database's id (16 bytes) and a CRC-32 of both.
+const FILE_MAGIC: [u8; 4] = *b"KJh1";
+const FILE_HEADER: usize = 64;
 
 const MAGIC: [u8; 4] = *b"KJr1";
 
-/// magic, payload length (u32), base (u64), seq (u64), CRC-32 (u32).
+/// magic, payload length (u32), generation (u64), seq (u64), CRC-32 (u32).
 const HEADER: usize = 4 + 4 + 8 + 8 + 4;
 
-/// The file grows by this many bytes (of zeros) at a time.
-const CHUNK: u64 = 2 * 1024 * 1024;
+/// Bytes for records (written with zeros when the file is made); it grows only for a
+/// record larger than what is left.
+const CHUNK: u64 = 1024 * 1024;
 
 /// A checkpoint is due once the journal holds this many bytes ...
 const CHECKPOINT_BYTES: u64 = CHUNK / 2;
 /// ... or this many records ...
 const CHECKPOINT_RECORDS: u32 = 4096;
-/// ... or the last one is this old. Bounds what redb keeps in memory and what an open
+/// ... or the first one is this old. Bounds what redb keeps in memory and what an open
 /// after an abrupt stop applies again.
 const CHECKPOINT_AGE: Duration = Duration::from_secs(1);
 
@@ -74,7 +81,7 @@ pub(super) enum Op {
 /// One commit, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Record {
-    base: u64,
+    generation: u64,
     seq: u64,
     ops: Vec<Op>,
 }
@@ -82,7 +89,7 @@ pub(super) struct Record {
 const INSERT: u8 = 1;
 const REMOVE: u8 = 2;
 
-fn encode(base: u64, seq: u64, ops: &[Op]) -> Vec<u8> {
+fn encode(generation: u64, seq: u64, ops: &[Op]) -> Vec<u8> {
     let mut payload = Vec::new();
     for op in ops {
         let (tag, table, key, value) = match op {
@@ -102,27 +109,29 @@ fn encode(base: u64, seq: u64, ops: &[Op]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&base.to_le_bytes());
+    out.extend_from_slice(&generation.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&checksum(base, seq, &payload).to_le_bytes());
+    out.extend_from_slice(&checksum(generation, seq, &payload).to_le_bytes());
     out.extend_from_slice(&payload);
     out
 }
 
-fn checksum(base: u64, seq: u64, payload: &[u8]) -> u32 {
+fn checksum(generation: u64, seq: u64, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
-    h.update(&base.to_le_bytes());
+    h.update(&generation.to_le_bytes());
     h.update(&seq.to_le_bytes());
     h.update(payload);
     h.finalize()
 }
 
-/// What lies at an offset of the file.
+/// What lies at an offset of the records.
 enum Found {
-    Whole(Record, usize),
-    /// Framed, but its checksum or contents fail; the next record would start at `next`.
+    Whole(Record),
+    /// A header whose record fails its checksum, does not decode or runs past the file's
+    /// end (generation and seq as the header says).
     Bad {
-        next: usize,
+        generation: u64,
+        seq: u64,
     },
     /// Zeros, or not even a header.
     End,
@@ -136,32 +145,40 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-fn read_at(bytes: &[u8], at: usize) -> Found {
+/// The record at `at` and where the next one starts.
+fn read_at(bytes: &[u8], at: usize) -> (Found, usize) {
     let Some(header) = bytes.get(at..at + HEADER) else {
-        return Found::End;
+        return (Found::End, at);
     };
     if header[..4] != MAGIC {
-        return Found::End;
+        return (Found::End, at);
     }
-    let (Some(len), Some(base), Some(seq), Some(crc)) = (
+    let (Some(len), Some(generation), Some(seq), Some(crc)) = (
         u32_at(header, 4),
         u64_at(header, 8),
         u64_at(header, 16),
         u32_at(header, 24),
     ) else {
-        return Found::End;
+        return (Found::End, at);
     };
     let start = at + HEADER;
-    let Some(payload) = bytes.get(start..start + len as usize) else {
-        return Found::End;
+    let next = start.saturating_add(len as usize);
+    let Some(payload) = bytes.get(start..next) else {
+        return (Found::Bad { generation, seq }, next);
     };
-    let next = start + len as usize;
-    if checksum(base, seq, payload) != crc {
-        return Found::Bad { next };
+    if checksum(generation, seq, payload) != crc {
+        return (Found::Bad { generation, seq }, next);
     }
     match decode_ops(payload) {
-        Some(ops) => Found::Whole(Record { base, seq, ops }, next),
-        None => Found::Bad { next },
+        Some(ops) => (
+            Found::Whole(Record {
+                generation,
+                seq,
+                ops,
+            }),
+            next,
+        ),
+        None => (Found::Bad { generation, seq }, next),
     }
 }
 
@@ -191,55 +208,57 @@ fn decode_ops(mut p: &[u8]) -> Option<Vec<Op>> {
     Some(ops)
 }
 
-/// The records of the current generation, in order: from the file's start while each
-/// follows on from the one before. Errors: a damaged record inside the run (described).
-fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
+/// The records of `generation` in `records` (the file past its header), in order: from
+/// the start while each follows on from the one before (seq 1, 2, ...). A torn last
+/// append ends the run. Damage is anything of this generation past the run's end (a
+/// record inside it failed), described; the run before it is returned with it.
+fn parse(records: &[u8], generation: u64) -> (Vec<Record>, Option<String>) {
     let mut out: Vec<Record> = Vec::new();
     let mut at = 0;
-    loop {
-        match read_at(bytes, at) {
-            Found::Whole(record, next) => {
-                if let Some(last) = out.last()
-                    && (record.base != last.base || record.seq != last.seq + 1)
-                {
-                    break;
-                }
-                out.push(record);
+    let stop = loop {
+        let expected = out.len() as u64 + 1;
+        match read_at(records, at) {
+            (Found::Whole(r), next) if r.generation == generation && r.seq == expected => {
+                out.push(r);
                 at = next;
             }
-            Found::Bad { next } => {
-                // A torn last append has nothing of its generation after it.
-                if let (Some(last), Found::Whole(after, _)) = (out.last(), read_at(bytes, next))
-                    && after.base == last.base
-                    && after.seq == last.seq + 2
-                {
-                    return Err(format!(
-                        "record {} at byte {at} fails its checksum",
-                        last.seq + 1
-                    ));
-                }
-                break;
+            (Found::Bad { generation: g, seq }, next)
+                if g == generation && seq == expected && next > records.len() =>
+            {
+                return (
+                    out,
+                    Some(format!(
+                        "record {seq} runs past the end of the file (it was cut)"
+                    )),
+                );
             }
-            Found::End => break,
+            _ => break at,
         }
+    };
+    // A torn append is the last thing written: nothing of this generation follows it.
+    let mut from = stop + 1;
+    while let Some(found) = records
+        .get(from..)
+        .and_then(|rest| rest.windows(4).position(|w| w == MAGIC))
+    {
+        let here = from + found;
+        if let (Found::Whole(r), _) = read_at(records, here)
+            && r.generation == generation
+        {
+            let why = format!(
+                "record {} fails its checksum or framing, and record {} follows it",
+                stop_seq(&out),
+                r.seq
+            );
+            return (out, Some(why));
+        }
+        from = here + 1;
     }
-    Ok(out)
+    (out, None)
 }
 
-/// The journal's records in `dir` (none when there is no journal). Errors: it cannot be
-/// read, or it is damaged inside ([`KvError::Corrupt`]).
-pub(super) fn read(dir: &Path) -> Result<Vec<Record>, KvError> {
-    let bytes = match std::fs::read(dir.join(FILE)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(KvError::from_io(e)),
-    };
-    parse(&bytes).map_err(|why| {
-        KvError::Corrupt(format!(
-            "the journal {} is damaged: {why}",
-            dir.join(FILE).display()
-        ))
-    })
+fn stop_seq(run: &[Record]) -> u64 {
+    run.last().map_or(1, |r| r.seq + 1)
 }
 
 fn engine(e: impl std::fmt::Display) -> KvError {
@@ -251,78 +270,153 @@ fn engine(e: impl std::fmt::Display) -> KvError {
 
 type Def<'a> = redb::TableDefinition<'a, &'static [u8], &'static [u8]>;
 
-/// The last record `db` holds the writes of (0 before the first).
-fn applied(db: &redb::Database) -> Result<u64, KvError> {
+/// A database's journal identity: its id (in the file's header) and the generation its
+/// unapplied records carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Identity {
+    pub(super) id: [u8; 16],
+    pub(super) generation: u64,
+}
+
+/// `db`'s identity; `None` for a database made before the journal (or not yet).
+pub(super) fn identity(db: &redb::Database) -> Result<Option<Identity>, KvError> {
     use redb::ReadableDatabase;
     let txn = db.begin_read().map_err(engine)?;
     let table = match txn.open_table(Def::new(TABLE)) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
         Err(e) => return Err(engine(e)),
     };
-    let value = table.get(APPLIED_KEY).map_err(engine)?;
-    Ok(value
-        .and_then(|v| v.value().try_into().ok().map(u64::from_be_bytes))
-        .unwrap_or(0))
+    let id = table.get(ID_KEY).map_err(engine)?;
+    let generation = table.get(GENERATION_KEY).map_err(engine)?;
+    Ok(match (id, generation) {
+        (Some(id), Some(g)) => match (
+            <[u8; 16]>::try_from(id.value()),
+            <[u8; 8]>::try_from(g.value()),
+        ) {
+            (Ok(id), Ok(g)) => Some(Identity {
+                id,
+                generation: u64::from_be_bytes(g),
+            }),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
-/// Records, inside the commit `txn` (which must be durable), that it holds every record
-/// up to `seq`.
-pub(super) fn set_applied(txn: &redb::WriteTransaction, seq: u64) -> Result<(), KvError> {
+/// Records, inside the durable commit `txn`, that `db` holds every journaled write so
+/// far and that new records carry `generation`.
+pub(super) fn set_identity(txn: &redb::WriteTransaction, ident: Identity) -> Result<(), KvError> {
     let mut table = txn.open_table(Def::new(TABLE)).map_err(engine)?;
+    table.insert(ID_KEY, &ident.id[..]).map_err(engine)?;
     table
-        .insert(APPLIED_KEY, &seq.to_be_bytes()[..])
+        .insert(GENERATION_KEY, &ident.generation.to_be_bytes()[..])
         .map_err(engine)?;
     Ok(())
 }
 
-/// Applies to `db`, in one durable commit, the records it does not hold yet; returns the
-/// number the next generation follows. Records that do not follow on from what `db`
-/// holds (it went back to an earlier checkpoint) are left out, with an error in the log:
-/// what they needed is gone, and the caller's check of what was acknowledged decides.
-pub(super) fn replay(db: &redb::Database, records: &[Record]) -> Result<u64, KvError> {
-    let applied = applied(db)?;
-    let newest = records.last().map_or(applied, |r| r.seq).max(applied);
-    let newer: Vec<&Record> = records.iter().filter(|r| r.seq > applied).collect();
-    let follows = newer.first().is_some_and(|r| r.seq == applied + 1);
-    if !newer.is_empty() && !follows {
-        tracing::error!(
-            applied,
-            journal_from = newer.first().map(|r| r.seq),
-            "the journal starts after what the database holds: its records were not applied"
-        );
+/// A fresh random generation (or id).
+pub(super) fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Without the system's randomness, the clock still tells generations apart.
+    if getrandom::fill(&mut b).is_err() {
+        b = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64))
+        .to_le_bytes();
     }
-    if newest == applied {
-        return Ok(applied);
+    u64::from_le_bytes(b)
+}
+
+fn header_bytes(id: [u8; 16]) -> [u8; FILE_HEADER] {
+    let mut h = [0u8; FILE_HEADER];
+    h[..4].copy_from_slice(&FILE_MAGIC);
+    h[4..20].copy_from_slice(&id);
+    let crc = crc32fast::hash(&h[..20]);
+    h[20..24].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn header_id(bytes: &[u8]) -> Option<[u8; 16]> {
+    let h = bytes.get(..FILE_HEADER)?;
+    if h[..4] != FILE_MAGIC || u32_at(h, 20)? != crc32fast::hash(&h[..20]) {
+        return None;
     }
-    let txn = db.begin_write().map_err(engine)?;
-    if follows {
-        for record in &newer {
-            for op in &record.ops {
-                match op {
-                    Op::Insert { table, key, value } => {
-                        let mut t = txn.open_table(Def::new(table)).map_err(engine)?;
-                        t.insert(key.as_slice(), value.as_slice()).map_err(engine)?;
-                    }
-                    Op::Remove { table, key } => {
-                        let mut t = txn.open_table(Def::new(table)).map_err(engine)?;
-                        t.remove(key.as_slice()).map_err(engine)?;
-                    }
+    h[4..20].try_into().ok()
+}
+
+fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+/// The journal's writes `db` does not hold yet, in order. `strict`: a journal that is
+/// missing, cut short, from another database or damaged inside is refused
+/// ([`KvError::Corrupt`], saying which); otherwise (a loss the operator accepted) it is
+/// logged and what can be read is used.
+pub(super) fn pending(
+    db: &redb::Database,
+    dir: &Path,
+    strict: bool,
+) -> Result<Vec<Record>, KvError> {
+    // A database made before the journal, or a new one: nothing can be waiting.
+    let Some(ident) = identity(db)? else {
+        return Ok(Vec::new());
+    };
+    let path = path_in(dir);
+    let refuse = |why: String| -> Result<(), KvError> {
+        let message = format!("the database's journal {} {why}", path.display());
+        if strict {
+            return Err(KvError::Corrupt(message));
+        }
+        tracing::error!(%message, "going on without what it held, as asked");
+        Ok(())
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            refuse("is missing: the newest writes may be in it".into())?;
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(KvError::from_io(e)),
+    };
+    match header_id(&bytes) {
+        Some(id) if id == ident.id => {}
+        Some(_) => {
+            refuse("belongs to another database".into())?;
+            return Ok(Vec::new());
+        }
+        None => {
+            refuse("has a damaged header".into())?;
+            return Ok(Vec::new());
+        }
+    }
+    if (bytes.len() as u64) < FILE_HEADER as u64 + CHUNK {
+        refuse(format!("was cut short ({} bytes)", bytes.len()))?;
+    }
+    let (records, damage) = parse(&bytes[FILE_HEADER..], ident.generation);
+    if let Some(why) = damage {
+        refuse(format!("is damaged: {why}"))?;
+    }
+    Ok(records)
+}
+
+/// Applies `records` inside `txn`.
+pub(super) fn apply(txn: &redb::WriteTransaction, records: &[Record]) -> Result<(), KvError> {
+    for record in records {
+        for op in &record.ops {
+            match op {
+                Op::Insert { table, key, value } => {
+                    let mut t = txn.open_table(Def::new(table)).map_err(engine)?;
+                    t.insert(key.as_slice(), value.as_slice()).map_err(engine)?;
+                }
+                Op::Remove { table, key } => {
+                    let mut t = txn.open_table(Def::new(table)).map_err(engine)?;
+                    t.remove(key.as_slice()).map_err(engine)?;
                 }
             }
         }
-        tracing::info!(
-            records = newer.len(),
-            "applied the journal's writes after an abrupt stop"
-        );
     }
-    // Numbered past every record in the file, so no old one can pass for a new one.
-    set_applied(&txn, newest)?;
-    txn.commit().map_err(|e| match e {
-        redb::CommitError::Storage(redb::StorageError::Io(io)) => KvError::from_io(io),
-        other => engine(other),
-    })?;
-    Ok(newest)
+    Ok(())
 }
 
 /// The open journal, appended to by each commit.
@@ -332,45 +426,62 @@ pub(super) struct Journal {
     len: u64,
     /// Where the next record goes.
     at: u64,
-    /// The generation: the `applied` of the checkpoint it follows.
-    base: u64,
+    generation: u64,
     next_seq: u64,
     records: u32,
     since: Instant,
 }
 
 impl Journal {
-    /// Opens (or creates) the journal in `dir`, starting a generation after `applied`.
-    pub(super) fn open(dir: &Path, applied: u64) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(FILE))?;
+    /// Makes a new journal for the database `id` (a whole file, written, then moved in
+    /// place), replacing any there.
+    pub(super) fn create(dir: &Path, id: [u8; 16]) -> io::Result<()> {
+        let temp = dir.join(format!("{FILE}.new"));
+        let file = File::create(&temp)?;
+        file.write_all_at(&header_bytes(id), 0)?;
+        zero(&file, FILE_HEADER as u64, FILE_HEADER as u64 + CHUNK)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path_in(dir))?;
+        File::open(dir)?.sync_all()
+    }
+
+    /// Opens the journal of the database `ident` (made afresh when it is missing or not
+    /// that database's), starting its generation: the database holds every older record,
+    /// which is wiped.
+    pub(super) fn open(dir: &Path, ident: Identity) -> io::Result<Self> {
+        let path = path_in(dir);
+        let ours = std::fs::read(&path)
+            .ok()
+            .and_then(|b| header_id(&b))
+            .is_some_and(|id| id == ident.id);
+        if !ours {
+            Self::create(dir, ident.id)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let len = file.metadata()?.len();
         let journal = Self {
             file,
             len,
-            at: 0,
-            base: applied,
-            next_seq: applied + 1,
+            at: FILE_HEADER as u64,
+            generation: ident.generation,
+            next_seq: 1,
             records: 0,
             since: Instant::now(),
         };
-        // The database holds it all now (the caller applied it).
         journal.wipe(len);
         Ok(journal)
     }
 
-    /// Appends one commit's writes and waits for the disk; returns its number. On an
-    /// error nothing counts as written (a half-written record is overwritten by the next).
-    pub(super) fn append(&mut self, ops: &[Op]) -> io::Result<u64> {
-        let seq = self.next_seq;
-        let record = encode(self.base, seq, ops);
+    /// Appends one commit's writes and waits for the disk. On an error nothing counts
+    /// as written (a half-written record is overwritten by the next).
+    pub(super) fn append(&mut self, ops: &[Op]) -> io::Result<()> {
+        let record = encode(self.generation, self.next_seq, ops);
         let end = self.at + record.len() as u64;
         if end > self.len {
-            self.grow(end)?;
+            let new_len = end.div_ceil(CHUNK) * CHUNK + FILE_HEADER as u64;
+            zero(&self.file, self.len, new_len)?;
+            self.file.sync_all()?;
+            self.len = new_len;
         }
         let written = self
             .file
@@ -383,46 +494,23 @@ impl Journal {
             let _ = self.file.sync_data();
             return Err(e);
         }
+        if self.records == 0 {
+            self.since = Instant::now();
+        }
         self.at = end;
         self.next_seq += 1;
         self.records += 1;
-        Ok(seq)
-    }
-
-    /// Overwrites the file's first `upto` bytes with zeros: records the database holds are
-    /// not kept, so what a member erased does not linger here. They reach the disk with
-    /// the next append's flush (or the system's own writeback).
-    fn wipe(&self, upto: u64) {
-        let zeros = vec![0u8; 64 * 1024];
-        let mut at = 0;
-        while at < upto.min(self.len) {
-            let n = (upto.min(self.len) - at).min(zeros.len() as u64) as usize;
-            if let Err(e) = self.file.write_all_at(&zeros[..n], at) {
-                tracing::warn!(error = %e, "the journal's applied records could not be wiped");
-                return;
-            }
-            at += n as u64;
-        }
-    }
-
-    /// Writes zeros up to a whole chunk past `end`, and makes the new length durable.
-    fn grow(&mut self, end: u64) -> io::Result<()> {
-        let new_len = end.div_ceil(CHUNK) * CHUNK;
-        let zeros = vec![0u8; 64 * 1024];
-        let mut at = self.len;
-        while at < new_len {
-            let n = (new_len - at).min(zeros.len() as u64) as usize;
-            self.file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
-        }
-        self.file.sync_all()?;
-        self.len = new_len;
         Ok(())
     }
 
-    /// The number of the last record appended (or the generation's base).
-    pub(super) fn last_seq(&self) -> u64 {
-        self.next_seq - 1
+    /// Overwrites the records before `upto` with zeros: records the database holds are
+    /// not kept, so what a member erased does not linger here. They reach the disk with
+    /// the next append's flush (or the system's own writeback); records left behind are
+    /// of an older generation, never applied again.
+    fn wipe(&self, upto: u64) {
+        if let Err(e) = zero(&self.file, FILE_HEADER as u64, upto.min(self.len)) {
+            tracing::warn!(error = %e, "the journal's applied records could not be wiped");
+        }
     }
 
     /// Whether a checkpoint is due.
@@ -433,15 +521,32 @@ impl Journal {
                 || self.since.elapsed() >= CHECKPOINT_AGE)
     }
 
-    /// A durable commit now holds every record: they are wiped, and the next generation
-    /// starts at the beginning of the file.
-    pub(super) fn checkpointed(&mut self) {
-        self.wipe(self.at);
-        self.base = self.last_seq();
-        self.at = 0;
-        self.records = 0;
-        self.since = Instant::now();
+    /// The generation the next checkpoint starts.
+    pub(super) fn next_generation(&self) -> u64 {
+        random_u64()
     }
+
+    /// A durable commit now holds every record and names `generation` as the next: the
+    /// records are wiped, and the new generation starts at the beginning of the file.
+    pub(super) fn checkpointed(&mut self, generation: u64) {
+        self.wipe(self.at);
+        self.generation = generation;
+        self.at = FILE_HEADER as u64;
+        self.next_seq = 1;
+        self.records = 0;
+    }
+}
+
+/// Writes zeros to `file` from `from` to `to`.
+fn zero(file: &File, from: u64, to: u64) -> io::Result<()> {
+    let zeros = vec![0u8; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -462,92 +567,156 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn records_round_trip_and_a_run_stops_at_a_torn_end_or_an_older_generation() {
-        let mut bytes = Vec::new();
-        for seq in 1..=3 {
-            bytes.extend(encode(0, seq, &ops(seq as u8)));
-        }
-        let whole = parse(&bytes).expect("parse");
-        assert_eq!(whole.len(), 3);
-        assert_eq!(whole[2].ops, ops(3));
-
-        // A torn last record: the two before it stand.
-        let torn = &bytes[..bytes.len() - 2];
-        assert_eq!(parse(torn).expect("parse").len(), 2);
-
-        // A new generation written over the start of an older one stops where it ends.
-        let mut newer = encode(3, 4, &ops(4));
-        newer.resize(bytes.len(), 0);
-        let first = encode(3, 4, &ops(4)).len();
-        newer[first..].copy_from_slice(&bytes[first..]);
-        let run = parse(&newer).expect("parse");
-        assert_eq!(run.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4]);
-    }
-
-    #[test]
-    fn a_damaged_record_inside_the_run_is_refused() {
+    /// Three records of generation 9, and where each starts.
+    fn three() -> (Vec<u8>, Vec<usize>) {
         let mut bytes = Vec::new();
         let mut starts = Vec::new();
         for seq in 1..=3 {
             starts.push(bytes.len());
-            bytes.extend(encode(0, seq, &ops(seq as u8)));
+            bytes.extend(encode(9, seq, &ops(seq as u8)));
         }
-        bytes[starts[1] + HEADER + 3] ^= 0x40;
-        let err = parse(&bytes).expect_err("damage");
-        assert!(err.contains("record 2"), "{err}");
+        bytes.resize(bytes.len() + 4096, 0);
+        (bytes, starts)
+    }
+
+    fn seqs(run: &[Record]) -> Vec<u64> {
+        run.iter().map(|r| r.seq).collect()
     }
 
     #[test]
-    fn appends_wait_for_the_disk_and_a_checkpoint_starts_again_at_the_beginning() {
+    fn a_run_is_its_generation_in_order_and_ends_at_a_torn_append() {
+        let (bytes, starts) = three();
+        let (run, damage) = parse(&bytes, 9);
+        assert_eq!((seqs(&run), damage), (vec![1, 2, 3], None));
+        assert_eq!(run[2].ops, ops(3));
+        // Another generation's records are not this one's.
+        assert_eq!(parse(&bytes, 8), (Vec::new(), None));
+
+        // A torn last append: the two before it stand, nothing is damaged.
+        let mut torn = bytes.clone();
+        torn[starts[2] + HEADER + 2..starts[2] + HEADER + 6].fill(0);
+        let (run, damage) = parse(&torn, 9);
+        assert_eq!((seqs(&run), damage), (vec![1, 2], None));
+
+        // A new generation written over the start of an older one ends where it ends.
+        let mut newer = bytes.clone();
+        let first = encode(10, 1, &ops(4));
+        newer[..first.len()].copy_from_slice(&first);
+        let (run, damage) = parse(&newer, 10);
+        assert_eq!((seqs(&run), damage), (vec![1], None));
+    }
+
+    #[test]
+    fn damage_inside_the_run_or_a_cut_file_is_found() {
+        let (bytes, starts) = three();
+        for at in [
+            starts[1] + HEADER + 3, // the payload
+            starts[1],              // the magic
+            starts[1] + 5,          // the length
+            starts[1] + 12,         // the generation
+        ] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            let (run, damage) = parse(&damaged, 9);
+            assert_eq!(seqs(&run), vec![1], "byte {at}");
+            assert!(damage.is_some_and(|d| d.contains("record 2")), "byte {at}");
+        }
+        // Cut inside the last record.
+        let (run, damage) = parse(&bytes[..starts[2] + HEADER + 2], 9);
+        assert_eq!(seqs(&run), vec![1, 2]);
+        assert!(damage.is_some_and(|d| d.contains("cut")));
+    }
+
+    fn redb(dir: &Path) -> redb::Database {
+        redb::Database::create(dir.join("t.redb")).expect("db")
+    }
+
+    fn set(db: &redb::Database, ident: Identity) {
+        let txn = db.begin_write().expect("write");
+        set_identity(&txn, ident).expect("identity");
+        txn.commit().expect("commit");
+    }
+
+    #[test]
+    fn appends_are_pending_until_a_checkpoint_names_the_next_generation() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut journal = Journal::open(dir.path(), 7).expect("open");
-        assert_eq!(journal.append(&ops(1)).expect("append"), 8);
-        assert_eq!(journal.append(&ops(2)).expect("append"), 9);
-        let records = read(dir.path()).expect("read");
-        assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [8, 9]);
+        let db = redb(dir.path());
+        // A database without an identity has nothing pending, whatever lies beside it.
+        assert!(pending(&db, dir.path(), true).expect("none").is_empty());
+
+        let ident = Identity {
+            id: [1; 16],
+            generation: 5,
+        };
+        Journal::create(dir.path(), ident.id).expect("create");
+        set(&db, ident);
+        let mut journal = Journal::open(dir.path(), ident).expect("open");
+        journal.append(&ops(1)).expect("append");
+        journal.append(&ops(2)).expect("append");
+        assert_eq!(seqs(&pending(&db, dir.path(), true).expect("read")), [1, 2]);
         assert_eq!(
             std::fs::metadata(dir.path().join(FILE))
                 .expect("meta")
                 .len(),
-            CHUNK
+            FILE_HEADER as u64 + CHUNK
         );
 
-        journal.checkpointed();
-        assert_eq!(journal.append(&ops(3)).expect("append"), 10);
-        let records = read(dir.path()).expect("read");
-        assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [10]);
-    }
-
-    #[test]
-    fn replay_applies_what_follows_once_and_skips_what_does_not_follow() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = redb::Database::create(dir.path().join("t.redb")).expect("db");
-        let records: Vec<Record> = (1..=2)
-            .map(|seq| Record {
-                base: 0,
-                seq,
-                ops: ops(seq as u8),
-            })
-            .collect();
-        assert_eq!(replay(&db, &records).expect("replay"), 2);
-        // Again: nothing newer, nothing changes.
-        assert_eq!(replay(&db, &records).expect("replay"), 2);
-        let read_value = |key: &[u8]| {
+        let txn = db.begin_write().expect("write");
+        apply(&txn, &pending(&db, dir.path(), true).expect("read")).expect("apply");
+        set_identity(
+            &txn,
+            Identity {
+                generation: 6,
+                ..ident
+            },
+        )
+        .expect("identity");
+        txn.commit().expect("commit");
+        journal.checkpointed(6);
+        assert!(pending(&db, dir.path(), true).expect("read").is_empty());
+        journal.append(&ops(3)).expect("append");
+        assert_eq!(seqs(&pending(&db, dir.path(), true).expect("read")), [1]);
+        {
             use redb::ReadableDatabase;
             let txn = db.begin_read().expect("read");
             let t = txn.open_table(Def::new("events")).expect("table");
-            t.get(key).expect("get").map(|v| v.value().to_vec())
-        };
-        assert_eq!(read_value(&[2]), Some(vec![2; 3]));
+            assert!(t.get(&[2u8][..]).expect("get").is_some());
+        }
+    }
 
-        // Records after a gap (the database went back) are left out, numbered past.
-        let later = vec![Record {
-            base: 4,
-            seq: 5,
-            ops: ops(5),
-        }];
-        assert_eq!(replay(&db, &later).expect("replay"), 5);
-        assert_eq!(read_value(&[5]), None);
+    #[test]
+    fn a_journal_missing_cut_or_from_another_database_is_refused_unless_accepted() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = redb(dir.path());
+        let ident = Identity {
+            id: [1; 16],
+            generation: 5,
+        };
+        set(&db, ident);
+        let path = dir.path().join(FILE);
+        let refused = |db: &redb::Database| match pending(db, dir.path(), true) {
+            Err(KvError::Corrupt(why)) => why,
+            other => panic!("not refused: {other:?}"),
+        };
+        assert!(refused(&db).contains("missing"));
+        assert!(
+            pending(&db, dir.path(), false)
+                .expect("accepted")
+                .is_empty()
+        );
+
+        Journal::create(dir.path(), [2; 16]).expect("create");
+        assert!(refused(&db).contains("another database"));
+
+        Journal::create(dir.path(), ident.id).expect("create");
+        let mut journal = Journal::open(dir.path(), ident).expect("open");
+        journal.append(&ops(1)).expect("append");
+        let bytes = std::fs::read(&path).expect("read");
+        std::fs::write(&path, &bytes[..FILE_HEADER + 100]).expect("cut");
+        assert!(refused(&db).contains("cut"));
+        assert_eq!(
+            seqs(&pending(&db, dir.path(), false).expect("accepted")),
+            [1]
+        );
     }
 }

@@ -96,3 +96,37 @@ fn a_first_start_without_a_name_refuses_and_says_how_to_choose_one() {
         "{said}"
     );
 }
+
+/// A first start stopped after it made the node key but before the database recorded it
+/// (a kill or a power cut in its first moments) is taken up again at the next start, not
+/// refused as a database lost beside its key: nothing was ever signed or stored.
+#[test]
+fn a_first_start_cut_short_is_taken_up_again() {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(data.join("db"))
+        .unwrap();
+    // What the first start had written when it stopped: its mark, the key, an empty db.
+    std::fs::write(data.join("first-start"), b"").unwrap();
+    let mut key = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(data.join("node.key"))
+        .unwrap();
+    std::io::Write::write_all(&mut key, format!("{}\n", "ab".repeat(32)).as_bytes()).unwrap();
+    drop(key);
+    let mut node = support::start_on(&data, "north.test", "127.0.0.1:0", "redb");
+    node.stop();
+    assert!(
+        !data.join("first-start").exists(),
+        "the finished first start takes its mark away"
+    );
+    // Started once, the same folder starts again as any other.
+    let mut node = support::start_on(&data, "north.test", "127.0.0.1:0", "redb");
+    node.stop();
+}

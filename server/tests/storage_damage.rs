@@ -196,6 +196,23 @@ async fn try_on(engine: &str, how: Damage, clean_stop: bool, in_journal: bool) -
                     "{engine} {how:?}: the damaged file was changed"
                 );
             }
+            if in_journal {
+                // The admin accepts the loss of what the journal held: the node starts.
+                let repaired = Command::new(env!("CARGO_BIN_EXE_kindred"))
+                    .args(["storage", "check", "--repair", "--data"])
+                    .arg(&data)
+                    .output()
+                    .unwrap();
+                assert!(
+                    repaired.status.success(),
+                    "journal {how:?}: {}",
+                    String::from_utf8_lossy(&repaired.stdout)
+                );
+                let (code, said) = check(&data);
+                assert_eq!(code, 0, "journal {how:?}: after the repair: {said}");
+                support::try_start_on(&data, "localhost", "127.0.0.1:0", engine)
+                    .unwrap_or_else(|e| panic!("journal {how:?}: after the repair: {e}"));
+            }
             return Outcome::Refused;
         }
     };

@@ -9,6 +9,35 @@ use kindred_protocol::NodeKeypair;
 
 use super::NodeError;
 
+/// A file in the data folder from before a first start makes the node key until the
+/// database has recorded it: a first start stopped in between (a kill, a power cut) is
+/// taken up again at the next, instead of looking like a database lost beside its key.
+const FIRST_START: &str = "first-start";
+
+/// Marks the start of a first start (before the key is made).
+pub(crate) fn begin_first_start(dir: &Path) -> Result<(), NodeError> {
+    let path = dir.join(FIRST_START);
+    std::fs::File::create(&path)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::File::open(dir)?.sync_all())
+        .map_err(|source| NodeError::KeyFile { path, source })
+}
+
+/// Whether a first start began and has not finished.
+pub(crate) fn first_start_unfinished(dir: &Path) -> bool {
+    dir.join(FIRST_START).exists()
+}
+
+/// Marks the first start finished: the database has recorded the key.
+pub(crate) fn finish_first_start(dir: &Path) -> Result<(), NodeError> {
+    let path = dir.join(FIRST_START);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(NodeError::KeyFile { path, source }),
+    }
+}
+
 /// Loads the key in `dir`, or creates one if there is none.
 pub(crate) fn load_or_create(dir: &Path) -> Result<NodeKeypair, NodeError> {
     let path = dir.join("node.key");

@@ -179,6 +179,18 @@ pub enum NodeError {
         #[source]
         source: StoreError,
     },
+    /// The redb journal cannot be used (missing, cut, another database's, damaged).
+    #[error(
+        "the database in {} cannot be opened: {why}. Nothing was changed. `kindred storage check --repair --data {}` goes past the journal, losing the writes it held (those since the last checkpoint, about a second's); restoring the latest backup (`kindred restore`) may keep more",
+        path.display(),
+        path.parent().unwrap_or(path).display()
+    )]
+    Journal {
+        /// The database folder.
+        path: PathBuf,
+        /// What is wrong with the journal.
+        why: String,
+    },
     /// The database's log ends before events it acknowledged (see
     /// [`StoreError::WentBack`]).
     #[error(

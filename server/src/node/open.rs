@@ -56,7 +56,13 @@ impl Node {
             return Err(NodeError::KeyMissing { path: dir });
         }
         let key_existed = dir.join("node.key").exists();
+        if !key_existed {
+            key_file::begin_first_start(&dir)?;
+        }
+        // A first start that was stopped before it finished has nothing to lose.
+        let first_start = key_file::first_start_unfinished(&dir);
         if key_existed
+            && !first_start
             && crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_none()
             && config.storage.engine_for_new_folders() != crate::config::StorageEngine::Memory
         {
@@ -67,7 +73,7 @@ impl Node {
         unless_panicked(&db, || crate::store::compact_if_due(&db))?;
         let engine = config.storage.engine_for_new_folders();
         let store = open_store(&dir.join("db"), engine)?;
-        if key_existed && store.node_id()?.is_none() && store.is_fresh() {
+        if key_existed && !first_start && store.node_id()?.is_none() && store.is_fresh() {
             return Err(NodeError::DatabaseMissing { path: dir });
         }
         if config.storage.engine.is_some_and(|e| e != store.engine()) {
@@ -77,6 +83,7 @@ impl Node {
             );
         }
         check_key(&store, &dir, &keypair.node_id(), config.node.key_rotated)?;
+        key_file::finish_first_start(&dir)?;
         check_name(&store, &mut config, &keypair.node_id())?;
         // The organisation's name may change, but only when it is set: a start that does
         // not say keeps the one the node last had.
@@ -294,6 +301,10 @@ fn unreadable_or(db: &std::path::Path, e: StoreError) -> NodeError {
         | StoreError::SchemaTooNew { .. }
         | StoreError::Thread { .. }) => NodeError::Store(e),
         e if e.is_full() => NodeError::Store(e),
+        StoreError::Storage(crate::store::kv::KvError::Journal(why)) => NodeError::Journal {
+            path: db.to_owned(),
+            why,
+        },
         StoreError::WentBack {
             acknowledged,
             stored,

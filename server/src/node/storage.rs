@@ -103,6 +103,16 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckSummary, NodeError> {
                 repaired: false,
             });
         }
+        Finished::Done(Err(StoreError::Storage(crate::store::kv::KvError::Journal(why)))) => {
+            return Ok(CheckSummary {
+                lines: vec![format!(
+                    "JOURNAL {why}. --repair goes past it, losing the writes it held (those since the last checkpoint, about a second's)"
+                )],
+                healthy: false,
+                repairable: true,
+                repaired: false,
+            });
+        }
         Finished::Done(Err(e @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. }))) => {
             return Err(e.into());
         }

@@ -37,7 +37,8 @@ pub(super) fn check(config: &Config) -> Vec<Finding> {
         return found;
     }
     let has_database = crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_some();
-    if dir.join("node.key").exists() && !has_database && dir.join("db").exists() {
+    let first_start = crate::node::key_file::first_start_unfinished(dir);
+    if dir.join("node.key").exists() && !has_database && dir.join("db").exists() && !first_start {
         // The key stays, the database is gone or emptied: the node must not start afresh
         // under an identity its peers know (it refuses to).
         found.push(Finding::problem(

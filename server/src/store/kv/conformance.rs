@@ -223,7 +223,7 @@ fn redb_writes_survive_an_abrupt_stop_through_the_journal() {
         // Refused without its journal, unless the loss is accepted.
         assert!(matches!(
             Db::open(&without, Engine::Redb),
-            Err(KvError::Corrupt(why)) if why.contains("missing")
+            Err(KvError::Journal(why)) if why.contains("missing")
         ));
         let db = Db::open_expecting(&without, Engine::Redb, None, true).expect("accepted");
         let t = db.keyspace("t").expect("keyspace");

@@ -15,6 +15,10 @@ pub enum KvError {
     /// The files are damaged (a checksum or structure check failed).
     #[error("the database files are damaged ({0})")]
     Corrupt(String),
+    /// The redb journal beside the database is missing, cut short, another database's or
+    /// damaged: what it held cannot be applied (an operator may accept the loss).
+    #[error("{0}")]
+    Journal(String),
     /// Another process holds the database open.
     #[error("the database is in use by another process")]
     Locked,

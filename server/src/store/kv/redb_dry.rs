@@ -290,6 +290,7 @@ fn dry_run_inner(
         match with_journal(&db, path, strict) {
             Ok(()) => {}
             Err(super::KvError::Corrupt(why)) => found = DryRun::Damaged(why),
+            // Refused as it is, for what it is (`--repair` can go past it).
             Err(e) => return Err(e),
         }
     }

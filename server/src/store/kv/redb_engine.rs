@@ -237,6 +237,21 @@ impl std::ops::Deref for Open<'_> {
     }
 }
 
+impl Drop for Shared {
+    /// A clean close checkpoints, so the next open has nothing to apply (and says so).
+    fn drop(&mut self) {
+        if self.broken.load(Ordering::Acquire) || self.read_view.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(db) = self.current() else {
+            return;
+        };
+        if let Err(e) = self.checkpoint(&db, false) {
+            tracing::warn!(error = %e, "the database could not be checkpointed as it closed; the next start applies its journal");
+        }
+    }
+}
+
 impl Shared {
     /// The database, opened again first if a write failed since.
     fn db(&self) -> Result<Open<'_>, KvError> {
@@ -444,7 +459,7 @@ impl Shared {
         };
         if due {
             // The write is durable in the journal whatever happens here.
-            if let Err(e) = self.checkpoint(db) {
+            if let Err(e) = self.checkpoint(db, true) {
                 let e = self.failed(e);
                 tracing::warn!(error = %e, "a checkpoint of the database failed; the journal keeps the writes");
             }
@@ -453,11 +468,11 @@ impl Shared {
     }
 
     /// A durable commit holding every journaled write: the journal starts again.
-    fn checkpoint(&self, db: &redb::Database) -> Result<(), KvError> {
+    /// `if_due`: only when one is due (another writer's may have come first).
+    fn checkpoint(&self, db: &redb::Database, if_due: bool) -> Result<(), KvError> {
         let txn = db.begin_write().map_err(kv)?;
         let mut journal = self.journal();
-        if !journal.due() {
-            // Another writer's checkpoint came first.
+        if !journal.holds_records() || (if_due && !journal.due()) {
             return txn.abort().map_err(kv);
         }
         let next = self.next_generation(&txn, &journal)?;

@@ -366,7 +366,7 @@ pub(super) fn pending(
     let refuse = |why: String| -> Result<(), KvError> {
         let message = format!("the database's journal {} {why}", path.display());
         if strict {
-            return Err(KvError::Corrupt(message));
+            return Err(KvError::Journal(message));
         }
         tracing::error!(%message, "going on without what it held, as asked");
         Ok(())
@@ -436,8 +436,14 @@ impl Journal {
     /// Makes a new journal for the database `id` (a whole file, written, then moved in
     /// place), replacing any there.
     pub(super) fn create(dir: &Path, id: [u8; 16]) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
         let temp = dir.join(format!("{FILE}.new"));
-        let file = File::create(&temp)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
         file.write_all_at(&header_bytes(id), 0)?;
         zero(&file, FILE_HEADER as u64, FILE_HEADER as u64 + CHUNK)?;
         file.sync_all()?;
@@ -445,16 +451,15 @@ impl Journal {
         File::open(dir)?.sync_all()
     }
 
-    /// Opens the journal of the database `ident` (made afresh when it is missing or not
-    /// that database's), starting its generation: the database holds every older record,
-    /// which is wiped.
+    /// Opens the journal of the database `ident` (made afresh when it is missing, cut
+    /// short or not that database's: an operator accepted that), starting its generation:
+    /// the database holds every older record, which is wiped.
     pub(super) fn open(dir: &Path, ident: Identity) -> io::Result<Self> {
         let path = path_in(dir);
-        let ours = std::fs::read(&path)
-            .ok()
-            .and_then(|b| header_id(&b))
-            .is_some_and(|id| id == ident.id);
-        if !ours {
+        let whole = std::fs::read(&path).ok().is_some_and(|b| {
+            header_id(&b) == Some(ident.id) && b.len() as u64 >= FILE_HEADER as u64 + CHUNK
+        });
+        if !whole {
             Self::create(dir, ident.id)?;
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
@@ -511,6 +516,11 @@ impl Journal {
         if let Err(e) = zero(&self.file, FILE_HEADER as u64, upto.min(self.len)) {
             tracing::warn!(error = %e, "the journal's applied records could not be wiped");
         }
+    }
+
+    /// Whether records were appended since the last checkpoint.
+    pub(super) fn holds_records(&self) -> bool {
+        self.records > 0
     }
 
     /// Whether a checkpoint is due.
@@ -695,7 +705,7 @@ mod tests {
         set(&db, ident);
         let path = dir.path().join(FILE);
         let refused = |db: &redb::Database| match pending(db, dir.path(), true) {
-            Err(KvError::Corrupt(why)) => why,
+            Err(KvError::Journal(why)) => why,
             other => panic!("not refused: {other:?}"),
         };
         assert!(refused(&db).contains("missing"));

@@ -198,6 +198,13 @@ fn redb_writes_survive_an_abrupt_stop_through_the_journal() {
         });
         assert!(r.is_ok());
     }
+    // A large commit is a checkpoint of its own instead of a journal record.
+    let huge = vec![9u8; 300 * 1024];
+    let r: Result<(), TransactionError<()>> = db.transaction([&t], |[t]| {
+        t.insert(b"huge", &huge)?;
+        Ok(())
+    });
+    assert!(r.is_ok());
     t.insert(b"single", b"1").expect("insert");
     assert!(
         t.compare_and_swap(b"single", Some(b"1"), Some(b"2"))
@@ -240,6 +247,7 @@ fn redb_writes_survive_an_abrupt_stop_through_the_journal() {
         );
     }
     assert_eq!(t.get(b"single").expect("get").as_deref(), Some(&b"2"[..]));
+    assert_eq!(t.get(b"huge").expect("get").as_deref(), Some(&huge[..]));
     assert!(
         !db.keyspace_names()
             .expect("names")

@@ -64,6 +64,22 @@ const CHECKPOINT_RECORDS: u32 = 4096;
 /// after an abrupt stop applies again.
 const CHECKPOINT_AGE: Duration = Duration::from_secs(1);
 
+/// Whether a commit writing `ops` is better made durable in redb itself (a checkpoint)
+/// than journaled: a quarter of the space before a checkpoint is due.
+pub(super) fn too_large(ops: &[Op]) -> bool {
+    let mut bytes = 0;
+    for op in ops {
+        bytes += match op {
+            Op::Insert { table, key, value } => table.len() + key.len() + value.len() + 11,
+            Op::Remove { table, key } => table.len() + key.len() + 7,
+        };
+        if bytes as u64 > CHECKPOINT_BYTES / 4 {
+            return true;
+        }
+    }
+    false
+}
+
 /// One write of a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Op {

@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{ReadableDatabase, TableDefinition, TableHandle};
 
-use super::redb_journal::{self, Identity, Journal, Op};
+use super::redb_journal::{self, Identity, Journal};
 use super::{
-    Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
-    TxError, TxFault, TxOps,
+    Backend, Engine, KeyspaceOps, KvError, TransactionError, TxBody, TxError, TxFault, TxOps,
 };
 
 /// Free space (bytes) under which the disk counts as full for redb's file: a reopen waits
@@ -32,6 +31,11 @@ pub(crate) const FILE: &str = "kindred.redb";
 
 /// Page cache: as much as sled was given, so the two compare fairly.
 const CACHE_BYTES: usize = 24 * 1024 * 1024;
+
+mod commit;
+mod table;
+
+use table::{RedbTable, RedbTx};
 
 type Def<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
 type Guard<'a> = redb::AccessGuard<'a, &'static [u8]>;
@@ -237,21 +241,6 @@ impl std::ops::Deref for Open<'_> {
     }
 }
 
-impl Drop for Shared {
-    /// A clean close checkpoints, so the next open has nothing to apply (and says so).
-    fn drop(&mut self) {
-        if self.broken.load(Ordering::Acquire) || self.read_view.load(Ordering::Acquire) {
-            return;
-        }
-        let Ok(db) = self.current() else {
-            return;
-        };
-        if let Err(e) = self.checkpoint(&db, false) {
-            tracing::warn!(error = %e, "the database could not be checkpointed as it closed; the next start applies its journal");
-        }
-    }
-}
-
 impl Shared {
     /// The database, opened again first if a write failed since.
     fn db(&self) -> Result<Open<'_>, KvError> {
@@ -385,127 +374,6 @@ impl Shared {
             other => other,
         }
     }
-
-    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
-        self.journal.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` in a durable write transaction, which is also a checkpoint: for the writes
-    /// that are not worth a journal record (creating and dropping keyspaces, batches of
-    /// derived records).
-    fn write<R>(
-        &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, KvError>,
-    ) -> Result<R, KvError> {
-        let result = (|| {
-            let db = self.db()?;
-            let txn = db.begin_write().map_err(kv)?;
-            let r = f(&txn)?;
-            let mut journal = self.journal();
-            let next = self.next_generation(&txn, &journal)?;
-            txn.commit().map_err(kv)?;
-            journal.checkpointed(next);
-            Ok(r)
-        })();
-        result.map_err(|e| self.failed(e))
-    }
-
-    /// Runs `f` in a write transaction whose writes `f` also lists in `ops`: they go to the
-    /// journal, and once that is on the disk redb commits without waiting for it.
-    fn write_journaled<R>(
-        &self,
-        f: impl FnOnce(&redb::WriteTransaction, &RefCell<Vec<Op>>) -> Result<R, KvError>,
-    ) -> Result<R, KvError> {
-        let result = (|| {
-            let db = self.db()?;
-            let txn = db.begin_write().map_err(kv)?;
-            let ops = RefCell::new(Vec::new());
-            let r = f(&txn, &ops)?;
-            self.commit_journaled(&db, txn, ops.into_inner())?;
-            Ok(r)
-        })();
-        result.map_err(|e| self.failed(e))
-    }
-
-    /// Journals `ops` (the writes made in `txn`), commits `txn` and, when one is due,
-    /// checkpoints. Nothing is committed if the journal could not be written.
-    fn commit_journaled(
-        &self,
-        db: &redb::Database,
-        mut txn: redb::WriteTransaction,
-        ops: Vec<Op>,
-    ) -> Result<(), KvError> {
-        if ops.is_empty() {
-            return txn.abort().map_err(kv);
-        }
-        if redb_journal::too_large(&ops) {
-            // A large group (a catch-up's, an import's) costs the disk less as a
-            // checkpoint of its own than written twice, to the journal and then the file.
-            let mut journal = self.journal();
-            let next = self.next_generation(&txn, &journal)?;
-            txn.commit().map_err(kv)?;
-            journal.checkpointed(next);
-            return Ok(());
-        }
-        txn.set_durability(redb::Durability::None)
-            .map_err(|e| KvError::Engine {
-                engine: "redb",
-                message: e.to_string(),
-            })?;
-        let due = {
-            let mut journal = self.journal();
-            if let Err(e) = journal.append(&ops) {
-                let _ = txn.abort();
-                return Err(KvError::from_io(e));
-            }
-            if let Err(e) = txn.commit() {
-                // The journal has a write redb refused: it is applied when the file is
-                // opened again, before anything else is written.
-                self.broken.store(true, Ordering::Release);
-                return Err(kv(e));
-            }
-            journal.due()
-        };
-        if due {
-            // The write is durable in the journal whatever happens here.
-            if let Err(e) = self.checkpoint(db, true) {
-                let e = self.failed(e);
-                tracing::warn!(error = %e, "a checkpoint of the database failed; the journal keeps the writes");
-            }
-        }
-        Ok(())
-    }
-
-    /// A durable commit holding every journaled write: the journal starts again.
-    /// `if_due`: only when one is due (another writer's may have come first).
-    fn checkpoint(&self, db: &redb::Database, if_due: bool) -> Result<(), KvError> {
-        let txn = db.begin_write().map_err(kv)?;
-        let mut journal = self.journal();
-        if !journal.holds_records() || (if_due && !journal.due()) {
-            return txn.abort().map_err(kv);
-        }
-        let next = self.next_generation(&txn, &journal)?;
-        txn.commit().map_err(kv)?;
-        journal.checkpointed(next);
-        Ok(())
-    }
-
-    /// Names, in the durable commit `txn`, the generation the journal starts after it.
-    fn next_generation(
-        &self,
-        txn: &redb::WriteTransaction,
-        journal: &Journal,
-    ) -> Result<u64, KvError> {
-        let generation = journal.next_generation();
-        redb_journal::set_identity(
-            txn,
-            Identity {
-                id: self.id,
-                generation,
-            },
-        )?;
-        Ok(generation)
-    }
 }
 
 impl Backend for RedbDb {
@@ -624,207 +492,5 @@ impl Backend for RedbDb {
 
     fn engine(&self) -> Engine {
         Engine::Redb
-    }
-}
-
-struct RedbTable {
-    shared: Arc<Shared>,
-    name: String,
-}
-
-impl RedbTable {
-    fn def(&self) -> Def<'_> {
-        Def::new(&self.name)
-    }
-
-    fn inserted(&self, key: &[u8], value: &[u8]) -> Op {
-        Op::Insert {
-            table: self.name.clone(),
-            key: key.to_vec(),
-            value: value.to_vec(),
-        }
-    }
-
-    fn removed(&self, key: &[u8]) -> Op {
-        Op::Remove {
-            table: self.name.clone(),
-            key: key.to_vec(),
-        }
-    }
-
-    fn read<R>(
-        &self,
-        f: impl FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>) -> Result<R, KvError>,
-        missing: impl FnOnce() -> R,
-    ) -> Result<R, KvError> {
-        let result = (|| {
-            let db = self.shared.for_reading()?;
-            let txn = db.begin_read().map_err(kv)?;
-            match txn.open_table(self.def()) {
-                Ok(table) => f(&table),
-                Err(redb::TableError::TableDoesNotExist(_)) => Ok(missing()),
-                Err(e) => Err(kv(e)),
-            }
-        })();
-        // A read that meets the failed write of another (before it was noticed) says why.
-        result.map_err(|e| self.shared.failed(e))
-    }
-}
-
-fn borrowed(b: &std::ops::Bound<Vec<u8>>) -> std::ops::Bound<&[u8]> {
-    match b {
-        std::ops::Bound::Included(k) => std::ops::Bound::Included(k.as_slice()),
-        std::ops::Bound::Excluded(k) => std::ops::Bound::Excluded(k.as_slice()),
-        std::ops::Bound::Unbounded => std::ops::Bound::Unbounded,
-    }
-}
-
-fn bytes(g: Guard<'_>) -> Vec<u8> {
-    g.value().to_vec()
-}
-
-impl KeyspaceOps for RedbTable {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.read(|t| Ok(t.get(key).map_err(kv)?.map(bytes)), || None)
-    }
-
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.shared.write_journaled(|txn, ops| {
-            let mut t = txn.open_table(self.def()).map_err(kv)?;
-            let old = t.insert(key, value).map_err(kv)?.map(bytes);
-            ops.borrow_mut().push(self.inserted(key, value));
-            Ok(old)
-        })
-    }
-
-    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.shared.write_journaled(|txn, ops| {
-            let mut t = txn.open_table(self.def()).map_err(kv)?;
-            let old = t.remove(key).map_err(kv)?.map(bytes);
-            ops.borrow_mut().push(self.removed(key));
-            Ok(old)
-        })
-    }
-
-    fn compare_and_swap(
-        &self,
-        key: &[u8],
-        old: Option<&[u8]>,
-        new: Option<&[u8]>,
-    ) -> Result<Result<(), Option<Vec<u8>>>, KvError> {
-        self.shared.write_journaled(|txn, ops| {
-            let mut t = txn.open_table(self.def()).map_err(kv)?;
-            let now = t.get(key).map_err(kv)?.map(bytes);
-            if now.as_deref() != old {
-                return Ok(Err(now));
-            }
-            match new {
-                Some(v) => {
-                    t.insert(key, v).map_err(kv)?;
-                    ops.borrow_mut().push(self.inserted(key, v));
-                }
-                None => {
-                    t.remove(key).map_err(kv)?;
-                    ops.borrow_mut().push(self.removed(key));
-                }
-            }
-            Ok(Ok(()))
-        })
-    }
-
-    fn apply_batch(&self, batch: Batch) -> Result<(), KvError> {
-        self.shared.write(|txn| {
-            let mut t = txn.open_table(self.def()).map_err(kv)?;
-            for (k, v) in &batch.ops {
-                match v {
-                    Some(v) => t.insert(k.as_slice(), v.as_slice()).map_err(kv)?,
-                    None => t.remove(k.as_slice()).map_err(kv)?,
-                };
-            }
-            Ok(())
-        })
-    }
-
-    fn scan(&self, range: &KeyRange, reverse: bool, limit: usize) -> Result<Vec<Entry>, KvError> {
-        if range.is_empty() {
-            return Ok(Vec::new());
-        }
-        let bounds = (borrowed(&range.lower), borrowed(&range.upper));
-        self.read(
-            |t| {
-                let iter = t.range::<&[u8]>(bounds).map_err(kv)?;
-                let own = |item: Result<(Guard<'_>, Guard<'_>), redb::StorageError>| {
-                    item.map(|(k, v)| (bytes(k), bytes(v))).map_err(kv)
-                };
-                if reverse {
-                    iter.rev().take(limit).map(own).collect()
-                } else {
-                    iter.take(limit).map(own).collect()
-                }
-            },
-            Vec::new,
-        )
-    }
-
-    fn clear(&self) -> Result<(), KvError> {
-        self.shared.write(|txn| {
-            txn.delete_table(self.def()).map_err(kv)?;
-            txn.open_table(self.def()).map_err(kv)?;
-            Ok(())
-        })
-    }
-}
-
-/// A table inside the one write transaction.
-type WriteTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
-
-/// One keyspace of a write transaction, its table opened at first use.
-struct RedbTx<'txn> {
-    txn: &'txn redb::WriteTransaction,
-    name: &'txn str,
-    table: RefCell<Option<WriteTable<'txn>>>,
-    /// The transaction's writes so far, for the journal.
-    ops: &'txn RefCell<Vec<Op>>,
-}
-
-impl<'txn> RedbTx<'txn> {
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut WriteTable<'txn>) -> Result<R, redb::StorageError>,
-    ) -> Result<R, TxFault> {
-        let mut slot = self.table.borrow_mut();
-        let table = match slot.take() {
-            Some(table) => slot.insert(table),
-            None => slot.insert(self.txn.open_table(Def::new(self.name)).map_err(fault)?),
-        };
-        f(table).map_err(fault)
-    }
-}
-
-impl TxOps for RedbTx<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
-        self.with(|t| Ok(t.get(key)?.map(bytes)))
-    }
-
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
-        let old = self.with(|t| Ok(t.insert(key, value)?.map(bytes)))?;
-        self.ops.borrow_mut().push(Op::Insert {
-            table: self.name.to_owned(),
-            key: key.to_vec(),
-            value: value.to_vec(),
-        });
-        Ok(old)
-    }
-
-    fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxFault> {
-        let old = self.with(|t| Ok(t.remove(key)?.map(bytes)))?;
-        // Removing what is not there changes nothing, here or when applied again.
-        if old.is_some() {
-            self.ops.borrow_mut().push(Op::Remove {
-                table: self.name.to_owned(),
-                key: key.to_vec(),
-            });
-        }
-        Ok(old)
     }
 }

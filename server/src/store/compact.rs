@@ -64,25 +64,16 @@ pub(crate) fn compact_if_due(db: &Path) -> Result<bool, StoreError> {
         );
         return Ok(false);
     }
-    let given_up = |e: &StoreError| {
-        tracing::warn!(error = %e, "the disk filled up during a compaction (space or inodes); the copy was thrown away and the node goes on (tried again at the next start)");
-    };
-    if let Err(e) = copy_into(&store, &fresh, store.engine()) {
-        drop(store);
+    let copied = copy_into(&store, &fresh, store.engine());
+    drop(store);
+    // The copy is only taken once the marker says it is whole.
+    let marked = copied.and_then(|()| std::fs::File::create(&marker).map(drop).map_err(io));
+    if let Err(e) = marked {
         if fresh.exists() {
             std::fs::remove_dir_all(&fresh).map_err(io)?;
         }
         if e.is_full() {
-            given_up(&e);
-            return Ok(false);
-        }
-        return Err(e);
-    }
-    drop(store);
-    if let Err(e) = std::fs::File::create(&marker).map_err(io) {
-        std::fs::remove_dir_all(&fresh).map_err(io)?;
-        if e.is_full() {
-            given_up(&e);
+            tracing::warn!(error = %e, "the disk filled up during a compaction (space or inodes); the copy was thrown away and the node goes on (tried again at the next start)");
             return Ok(false);
         }
         return Err(e);

@@ -112,6 +112,8 @@ fn a_first_start_cut_short_is_taken_up_again() {
         .unwrap();
     // What the first start had written when it stopped: its mark, the key, an empty db.
     std::fs::write(data.join("first-start"), b"").unwrap();
+    // redb had begun its file: the start was killed before its first commit was whole.
+    std::fs::write(data.join("db").join("kindred.redb"), vec![0u8; 73_728]).unwrap();
     let mut key = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -126,6 +128,16 @@ fn a_first_start_cut_short_is_taken_up_again() {
         !data.join("first-start").exists(),
         "the finished first start takes its mark away"
     );
+    let aside: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("db.unfinished-first-start-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "what the stopped start began is kept aside");
     // Started once, the same folder starts again as any other.
     let mut node = support::start_on(&data, "north.test", "127.0.0.1:0", "redb");
     node.stop();

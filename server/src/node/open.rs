@@ -61,6 +61,9 @@ impl Node {
         }
         // A first start that was stopped before it finished has nothing to lose.
         let first_start = key_file::first_start_unfinished(&dir);
+        if first_start {
+            set_aside_unfinished_first_start(&dir)?;
+        }
         if key_existed
             && !first_start
             && crate::store::kv::Engine::holding_data_in(&dir.join("db")).is_none()
@@ -295,6 +298,34 @@ fn check_name(store: &Store, config: &mut Config, id: &NodeId) -> Result<(), Nod
 
 /// What a failure to open the database means for the admin: damaged files (named as
 /// such, with the check command) or something else (in use, newer schema, a full disk).
+/// Moves aside what a first start stopped in its first moments left in `db` (a database
+/// that never recorded the node, or one too unfinished to open): nothing was ever served
+/// from it. Kept beside as `db.unfinished-first-start-<ms>`, not deleted. A database that
+/// recorded the node is left alone (the start stopped just before taking its mark away).
+fn set_aside_unfinished_first_start(dir: &std::path::Path) -> Result<(), NodeError> {
+    let db = dir.join("db");
+    if !db.exists() {
+        return Ok(());
+    }
+    let recorded = crate::store::Store::open_as_is(&db)
+        .ok()
+        .and_then(|store| store.node_id().ok().flatten())
+        .is_some();
+    if recorded {
+        return Ok(());
+    }
+    let aside = dir.join(format!(
+        "db.unfinished-first-start-{}",
+        kindred_protocol::Timestamp::now().as_millis()
+    ));
+    std::fs::rename(&db, &aside).map_err(|source| NodeError::DataDir {
+        path: db.clone(),
+        source,
+    })?;
+    tracing::warn!(kept = %aside.display(), "a first start was stopped before it finished; what it had begun was moved aside and the first start begins again");
+    Ok(())
+}
+
 fn unreadable_or(db: &std::path::Path, e: StoreError) -> NodeError {
     match e {
         e @ (StoreError::InUse { .. }

@@ -142,3 +142,26 @@ fn a_first_start_cut_short_is_taken_up_again() {
     let mut node = support::start_on(&data, "north.test", "127.0.0.1:0", "redb");
     node.stop();
 }
+
+/// A stop the moment the node says it is listening (a service manager restarting it, an
+/// admin's quick Ctrl-C) is a clean one: the signals are listened for before the node
+/// opens, so none ends the process by its default action (which left the control socket
+/// behind and skipped the database's checkpoint).
+#[test]
+fn a_stop_right_after_the_start_is_a_clean_one() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    for _ in 0..5 {
+        let mut node = support::start_on(&data, "north.test", "127.0.0.1:0", "redb");
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(node.child.id() as i32).unwrap(),
+            rustix::process::Signal::TERM,
+        );
+        let status = node.child.wait().unwrap();
+        assert!(status.success(), "stopped cleanly: {status:?}");
+        assert!(
+            !data.join("control.sock").exists(),
+            "the control socket is gone"
+        );
+    }
+}

@@ -219,10 +219,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Listened for before the node opens: a stop from then on is a clean one (taken
+        // once the node has opened), never the signal's default of ending the process.
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-        kindred_server::run(listener, config, shutdown_signal()).await?;
+        kindred_server::run(listener, config, shutdown).await?;
         Ok(())
     })
 }
@@ -243,30 +246,18 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Starts listening for SIGINT (Ctrl-C) and SIGTERM now; the future completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing requests and flushing");
+        tracing::info!("shutting down: finishing requests and flushing");
+    })
 }
 
 /// An error and its causes, each said once: a cause whose words its wrapper already

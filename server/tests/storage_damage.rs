@@ -89,8 +89,19 @@ fn damage(file: &Path, how: Damage) {
 
 /// `kindred storage check` on the folder: (exit code, output).
 fn check(data: &Path) -> (i32, String) {
+    check_with(data, &[])
+}
+
+/// `kindred storage check --repair`: the admin accepts the loss.
+fn repair(data: &Path) -> (i32, String) {
+    check_with(data, &["--repair"])
+}
+
+fn check_with(data: &Path, flags: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args(["storage", "check", "--data"])
+        .args(["storage", "check"])
+        .args(flags)
+        .arg("--data")
         .arg(data)
         .output()
         .unwrap();
@@ -198,16 +209,8 @@ async fn try_on(engine: &str, how: Damage, clean_stop: bool, in_journal: bool) -
             }
             if in_journal {
                 // The admin accepts the loss of what the journal held: the node starts.
-                let repaired = Command::new(env!("CARGO_BIN_EXE_kindred"))
-                    .args(["storage", "check", "--repair", "--data"])
-                    .arg(&data)
-                    .output()
-                    .unwrap();
-                assert!(
-                    repaired.status.success(),
-                    "journal {how:?}: {}",
-                    String::from_utf8_lossy(&repaired.stdout)
-                );
+                let (code, said) = repair(&data);
+                assert_eq!(code, 0, "journal {how:?}: {said}");
                 let (code, said) = check(&data);
                 assert_eq!(code, 0, "journal {how:?}: after the repair: {said}");
                 support::try_start_on(&data, "localhost", "127.0.0.1:0", engine)
@@ -318,17 +321,8 @@ async fn a_journal_from_another_database_is_refused() {
     assert!(std::fs::read(b.join("db").join(JOURNAL)).unwrap() == before);
     // The admin accepts the loss (the writes since B's last checkpoint): B starts with
     // what its own file holds, none of A's writes, and writes again.
-    let repaired = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args(["storage", "check", "--repair", "--data"])
-        .arg(&b)
-        .output()
-        .unwrap();
-    assert!(
-        repaired.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&repaired.stdout),
-        String::from_utf8_lossy(&repaired.stderr)
-    );
+    let (code, said) = repair(&b);
+    assert_eq!(code, 0, "{said}");
     let node = support::start_on(&b, "localhost", "127.0.0.1:0", "redb");
     let (admin, _) = Client::new(&node.url)
         .unwrap()
@@ -460,16 +454,8 @@ async fn a_database_that_lost_acknowledged_writes_is_refused_until_the_loss_is_a
             .unwrap();
         assert!(!moved.status.success(), "{engine}: migrated as if whole");
         // The admin accepts the loss; the node starts with what the files hold.
-        let repaired = Command::new(env!("CARGO_BIN_EXE_kindred"))
-            .args(["storage", "check", "--repair", "--data"])
-            .arg(&data)
-            .output()
-            .unwrap();
-        assert!(
-            repaired.status.success(),
-            "{engine}: {}",
-            String::from_utf8_lossy(&repaired.stdout)
-        );
+        let (code, said) = repair(&data);
+        assert_eq!(code, 0, "{engine}: {said}");
         let node = support::start_on(&data, "localhost", "127.0.0.1:0", engine);
         let client = Client::new(&node.url).unwrap().with_token(token);
         assert!(client.thread(&ids[ids.len() - 1]).await.is_ok(), "{engine}");

@@ -10,8 +10,10 @@ pub(crate) enum StorageCommand {
     /// Check every stored record, event signature and index of a stopped node (exit code 1
     /// when something is damaged).
     Check {
-        /// Rebuild the indexes when they are all that is damaged, and accept a log that
-        /// lost its newest writes (the node fetches back from peers what it had sent).
+        /// Rebuild the indexes when they are all that is damaged, accept a log that lost
+        /// its newest writes (the node fetches back from peers what it had sent), and go
+        /// past a damaged, missing or foreign journal (losing the writes since the last
+        /// checkpoint, about a second's).
         #[arg(long)]
         repair: bool,
         #[command(flatten)]

@@ -196,9 +196,7 @@ fn open_file(
         None => {
             // The journal is made before the database names it, so that a database
             // naming one always has it.
-            let mut id = redb_journal::random_u64().to_le_bytes().to_vec();
-            id.extend(redb_journal::random_u64().to_le_bytes());
-            let id: [u8; 16] = id.try_into().unwrap_or([0; 16]);
+            let id = redb_journal::random_id();
             redb_journal::Journal::create(dir, id).map_err(KvError::from_io)?;
             id
         }

@@ -147,6 +147,14 @@ pub(super) fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// A fresh random database id (two random generations side by side).
+pub(super) fn random_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&random_u64().to_le_bytes());
+    id[8..].copy_from_slice(&random_u64().to_le_bytes());
+    id
+}
+
 fn header_bytes(id: [u8; 16]) -> [u8; FILE_HEADER] {
     let mut h = [0u8; FILE_HEADER];
     h[..4].copy_from_slice(&FILE_MAGIC);
@@ -275,10 +283,19 @@ impl Journal {
     /// the database holds every older record, which is wiped.
     pub(super) fn open(dir: &Path, ident: Identity) -> io::Result<Self> {
         let path = path_in(dir);
-        let whole = std::fs::read(&path).ok().is_some_and(|b| {
-            header_id(&b) == Some(ident.id) && b.len() as u64 >= FILE_HEADER as u64 + CHUNK
-        });
-        if !whole {
+        // Only the header and the length are needed: the records were read by the open.
+        let whole = |file: &File| -> io::Result<bool> {
+            let mut header = [0u8; FILE_HEADER];
+            file.read_exact_at(&mut header, 0)?;
+            Ok(header_id(&header) == Some(ident.id)
+                && file.metadata()?.len() >= FILE_HEADER as u64 + CHUNK)
+        };
+        let ours = OpenOptions::new()
+            .read(true)
+            .open(&path)
+            .and_then(|f| whole(&f))
+            .unwrap_or(false);
+        if !ours {
             Self::create(dir, ident.id)?;
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
@@ -379,21 +396,8 @@ fn zero(file: &File, from: u64, to: u64) -> io::Result<()> {
 }
 #[cfg(test)]
 mod tests {
+    use super::record::tests::ops;
     use super::*;
-
-    fn ops(n: u8) -> Vec<Op> {
-        vec![
-            Op::Insert {
-                table: "events".into(),
-                key: vec![n],
-                value: vec![n; 3],
-            },
-            Op::Remove {
-                table: "held".into(),
-                key: vec![n, n],
-            },
-        ]
-    }
 
     fn seqs(run: &[Record]) -> Vec<u64> {
         run.iter().map(|r| r.seq).collect()

@@ -203,10 +203,11 @@ fn stop_seq(run: &[Record]) -> u64 {
     run.last().map_or(1, |r| r.seq + 1)
 }
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn ops(n: u8) -> Vec<Op> {
+    /// Two writes (an insert and a removal) named after `n`; the journal's tests use them too.
+    pub(in super::super) fn ops(n: u8) -> Vec<Op> {
         vec![
             Op::Insert {
                 table: "events".into(),

@@ -388,6 +388,43 @@ impl Client {
             .await
     }
 
+    /// The member's notifications, newest first; `before` (a `seq`) for older ones.
+    pub async fn notifications(
+        &self,
+        before: Option<u64>,
+    ) -> Result<NotificationList, ClientError> {
+        let mut url = self.api(&["notifications"])?;
+        if let Some(before) = before {
+            url.query_pairs_mut()
+                .append_pair("before", &before.to_string());
+        }
+        self.get(url).await
+    }
+
+    /// Marks notifications up to `up_to` (a `seq`) as seen.
+    pub async fn mark_notifications_read(&self, up_to: u64) -> Result<(), ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["notifications", "read"])?,
+            Some(&MarkNotificationsRead { up_to }),
+        )
+        .await
+    }
+
+    /// The member's email address and choices.
+    pub async fn email_settings(&self) -> Result<EmailSettings, ClientError> {
+        self.get(self.api(&["me", "email"])?).await
+    }
+
+    /// Changes the member's email settings (a new address is sent a confirmation link).
+    pub async fn update_email_settings(
+        &self,
+        req: &UpdateEmailSettings,
+    ) -> Result<EmailSettings, ClientError> {
+        self.send(Method::PUT, self.api(&["me", "email"])?, Some(req))
+            .await
+    }
+
     /// Changes the member's password.
     pub async fn change_password(&self, req: &ChangePassword) -> Result<(), ClientError> {
         self.send(Method::POST, self.api(&["me", "password"])?, Some(req))

@@ -201,6 +201,31 @@
     link.appendChild(badge);
   }
 
+  // The Notifications link shows how many are unread, as the node draws it; a new one
+  // is announced in the polite live region.
+  var lastUnread = (function () {
+    var b = document.querySelector('nav.main a[href="/notifications"] .badge');
+    return b ? parseInt(b.textContent, 10) || 0 : 0;
+  })();
+  function onNotifications(unread) {
+    var link = document.querySelector('nav.main a[href="/notifications"]');
+    if (!link) return;
+    var badge = link.querySelector(".badge");
+    if (unread > 0) {
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "badge unread";
+        link.appendChild(document.createTextNode(" "));
+        link.appendChild(badge);
+      }
+      badge.textContent = (unread >= 100 ? "99+" : unread) + " new";
+      if (unread > lastUnread) announce(unread === 1 ? "You have a new notification." : "You have " + unread + " new notifications.");
+    } else if (badge) {
+      badge.remove();
+    }
+    lastUnread = unread;
+  }
+
   // Runs `then` unless the member muted the conversation (the node's list says so).
   function unlessMuted(id, then) {
     fetch("/fragments/conversations", { credentials: "same-origin" })
@@ -330,6 +355,7 @@
       else if (m.type === "new") onNew(m.post);
       else if (m.type === "message") onMessage(m.message);
       else if (m.type === "match") onMatch(m);
+      else if (m.type === "notifications") onNotifications(m.unread);
       else if (m.type === "message_edited" && m.message.conversation === conversation) {
         var old = document.getElementById("message-" + m.message.id);
         if (old) {

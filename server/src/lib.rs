@@ -19,6 +19,7 @@ pub mod tls;
 mod web;
 
 pub use config::{Config, LogFormat};
+pub use node::notifications::send_test_email;
 pub use node::{
     Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor, operator, storage,
 };

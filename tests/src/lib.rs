@@ -12,6 +12,7 @@ use kindred_protocol::NodeName;
 use kindred_protocol::api::{CreateInvite, RedeemInviteRequest, SetupRequest};
 
 pub mod raw_peer;
+pub mod smtp_sink;
 pub mod web;
 use kindred_server::{Config, Node};
 use tokio::sync::oneshot;

@@ -221,6 +221,19 @@ pub(crate) enum Command {
     /// Mentoring for coordinators.
     #[command(subcommand)]
     Mentoring(MentoringCommand),
+    /// What concerns you: replies and reactions to what you wrote, and mentoring news.
+    /// Listing them marks them seen.
+    Notifications {
+        /// Only those older than this number (from an earlier list).
+        #[arg(long)]
+        before: Option<u64>,
+        /// Leave them unread.
+        #[arg(long)]
+        keep_unread: bool,
+    },
+    /// Your email address and what is emailed to you.
+    #[command(subcommand)]
+    Email(EmailCommand),
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),
@@ -241,6 +254,71 @@ pub(crate) struct BodyArgs {
     /// Read the text from a file.
     #[arg(long)]
     pub(crate) body_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum EmailCommand {
+    /// Show your address and choices.
+    Show,
+    /// Change your address or choices (a new address is sent a link to confirm it).
+    Set {
+        /// Your email address.
+        #[arg(long)]
+        address: Option<String>,
+        /// Email about chat messages (never their words).
+        #[arg(long)]
+        chat: Option<OnOff>,
+        /// Email about replies to what you wrote.
+        #[arg(long)]
+        replies: Option<OnOff>,
+        /// Email about mentoring.
+        #[arg(long)]
+        mentoring: Option<OnOff>,
+        /// Email about reactions to what you wrote.
+        #[arg(long)]
+        reactions: Option<OnOff>,
+        /// Quote the first lines of replies.
+        #[arg(long)]
+        previews: Option<OnOff>,
+        /// The digest: off, daily or weekly.
+        #[arg(long)]
+        digest: Option<Digest>,
+        /// A topic the digest covers (repeat for more; the digest covers every topic
+        /// when none is followed).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        /// Follow every topic again.
+        #[arg(long, conflicts_with = "topics")]
+        all_topics: bool,
+        /// Quiet hours start (0-23, your time zone).
+        #[arg(long)]
+        quiet_from: Option<u8>,
+        /// Quiet hours end (0-23).
+        #[arg(long)]
+        quiet_to: Option<u8>,
+    },
+    /// Remove your address: no more email.
+    Remove,
+}
+
+/// A setting turned on or off.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// How often the digest comes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Digest {
+    /// Never.
+    Off,
+    /// Every day.
+    Daily,
+    /// Every week.
+    Weekly,
 }
 
 #[derive(Subcommand)]

@@ -711,6 +711,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             print("You left the group.".to_owned(), &())?;
         }
+        Command::Notifications {
+            before,
+            keep_unread,
+        } => super::notifications::list(&signed_in()?, before, keep_unread, &print).await?,
+        Command::Email(cmd) => super::notifications::email(&signed_in()?, cmd, &print).await?,
         Command::Mentor(cmd) => super::mentoring::mentor(&signed_in()?, cmd, &print).await?,
         Command::Buddy(cmd) => super::mentoring::buddy(&signed_in()?, cmd, &print).await?,
         Command::Matches(cmd) => super::mentoring::matches(&signed_in()?, cmd, &print).await?,

@@ -4,6 +4,7 @@ pub(crate) mod args;
 mod commands;
 mod credentials;
 mod mentoring;
+mod notifications;
 mod output;
 
 pub(crate) use commands::run;

@@ -7,6 +7,17 @@ use crate::{EventId, MemberId, NodeId, Timestamp};
 /// The reactions offered in peer support, by wire name.
 pub const REACTIONS: &[&str] = &["thank-you", "i-hear-you", "helpful", "me-too"];
 
+/// The words people see for a reaction in [`REACTIONS`] ("Reaction" for any other).
+pub fn reaction_label(name: &str) -> &'static str {
+    match name {
+        "thank-you" => "Thank you",
+        "i-hear-you" => "I hear you",
+        "helpful" => "Helpful",
+        "me-too" => "Me too",
+        _ => "Reaction",
+    }
+}
+
 /// A topic with activity counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicView {

@@ -8,6 +8,7 @@ mod content;
 mod error;
 mod federation;
 mod mentoring;
+mod notifications;
 mod stream;
 
 pub use account::*;
@@ -16,6 +17,7 @@ pub use content::*;
 pub use error::{ApiErrorBody, ApiErrorDetail, ErrorCode};
 pub use federation::*;
 pub use mentoring::*;
+pub use notifications::*;
 pub use stream::StreamMessage;
 
 use serde::{Deserialize, Serialize};

@@ -76,6 +76,12 @@ pub enum StreamMessage {
         /// Its id.
         id: ConversationId,
     },
+    /// The member's unread notifications changed (one arrived, or they were seen
+    /// elsewhere): the new count, for the navigation's badge.
+    Notifications {
+        /// Unread notifications (capped at 100).
+        unread: u32,
+    },
     /// A proposal or match the member is part of changed (proposed, answered, agreed,
     /// checked in, closed); fetch it for the details.
     Match {

@@ -16,6 +16,7 @@ mod idempotency;
 mod limits;
 mod mentoring;
 mod metrics;
+mod notifications;
 mod stream;
 
 pub(crate) use auth::SESSION_COOKIE;
@@ -155,6 +156,12 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/peers/warnings", get(federation::warnings))
         .route("/peers/{node}/block", post(federation::block))
         .route("/peers/{node}/unblock", post(federation::unblock))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::read))
+        .route(
+            "/me/email",
+            get(notifications::email).put(notifications::update_email),
+        )
         .route("/stream", get(stream::stream))
         .fallback(|| async {
             error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())

@@ -2,11 +2,13 @@
 //! `KINDRED_SECTION__KEY` environment overrides. Unknown keys and invalid values are refused
 //! at start-up with a message naming the key.
 
+mod email;
 mod federation;
 mod metrics;
 mod privacy;
 mod storage;
 
+pub use email::{EmailSection, SmtpSecurity};
 pub use federation::FederationSection;
 pub use metrics::MetricsSection;
 pub use privacy::{PrivacySection, RetentionSection};
@@ -53,6 +55,8 @@ pub struct Config {
     pub retention: RetentionSection,
     /// `[storage]`: the storage engine and the low-space warning.
     pub storage: StorageSection,
+    /// `[email]`: the SMTP relay for notifications and digests (off by default).
+    pub email: EmailSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,
@@ -543,6 +547,9 @@ impl Config {
                 "node.organisation {:?} cannot be used: {e}",
                 self.node.organisation
             )));
+        }
+        if let Some(problem) = self.email.problem() {
+            return Err(ConfigError::Value(problem));
         }
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err(ConfigError::Value(

@@ -104,6 +104,15 @@ pub(crate) async fn once(node: &Node) {
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }
+    let keep = node.now().0.saturating_sub(super::notifications::KEEP_MS);
+    match node.store().prune_notes(keep) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            notifications = n,
+            "removed notifications older than 90 days"
+        ),
+        Err(e) => tracing::warn!(error = %e, "removing old notifications failed"),
+    }
     if let Err(e) = node.apply_retention().await {
         tracing::warn!(error = %e, "applying the retention settings failed");
     }

@@ -87,6 +87,20 @@ impl LiveHub {
 }
 
 impl Node {
+    /// Sends `message` to one member's open streams.
+    pub(crate) fn tell_member(&self, member: &MemberId, message: &StreamMessage) {
+        if !self.live_hub().has_listeners() {
+            return;
+        }
+        match serde_json::to_string(message) {
+            Ok(text) => self.live_hub().send(Update {
+                to: Some(Arc::new(vec![member.clone()])),
+                text: Utf8Bytes::from(text),
+            }),
+            Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
+        }
+    }
+
     /// Tells this node's members in a proposal or match that it changed.
     pub(crate) fn tell_match(&self, m: &crate::store::MatchRecord) {
         let own = self.config().node.name.as_str();

@@ -21,6 +21,7 @@ mod key_file;
 mod live;
 mod markdown;
 mod mentoring;
+pub(crate) mod notifications;
 mod open;
 pub mod operator;
 mod password_resets;
@@ -367,6 +368,8 @@ impl Node {
             });
         tokio::spawn(backup::control::serve(self.clone()));
         tokio::spawn(housekeeping::run(self.clone()));
+        tokio::spawn(notifications::follow::run(self.clone()));
+        tokio::spawn(notifications::mailer::run(self.clone()));
         tokio::spawn(housekeeping::keep_answers(self.clone()));
         if let Some(address) = self.config().metrics.listen {
             let metrics = TcpListener::bind(address).await.map_err(|e| {

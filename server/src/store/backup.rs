@@ -214,7 +214,7 @@ const REBUILT: [&str; 4] = [
 ];
 
 /// Every tree's name, in the order snapshots list them.
-const TREE_NAMES: [&str; 33] = [
+const TREE_NAMES: [&str; 34] = [
     "meta",
     "events",
     "event_ids",
@@ -248,11 +248,12 @@ const TREE_NAMES: [&str; 33] = [
     "password_resets",
     "erasures",
     "idempotency",
+    "notifications",
 ];
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 33] {
+    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 34] {
         let trees = [
             &self.meta,
             &self.events,
@@ -287,6 +288,7 @@ impl Trees {
             &self.password_resets,
             &self.erasures,
             &self.idempotency,
+            &self.notifications,
         ];
         std::array::from_fn(|i| (TREE_NAMES[i], trees[i]))
     }

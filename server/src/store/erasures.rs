@@ -214,6 +214,7 @@ impl Store {
                 t.chat.remove(item?.0)?;
             }
         }
+        self.remove_notifications_of(member)?;
         Ok(())
     }
 

@@ -27,6 +27,7 @@ pub(crate) mod kv;
 mod mentoring;
 mod meta;
 mod names;
+mod notifications;
 mod origin_log;
 mod password_resets;
 mod profiles;
@@ -57,6 +58,7 @@ pub(crate) use mentoring::{
     RequestRecord, RoundRecord,
 };
 pub(crate) use names::Binding;
+pub(crate) use notifications::{MailJob, NoteRecord, NotifySettings, event_seq};
 pub(crate) use password_resets::ResetRecord;
 pub(crate) use retention::Expiry;
 pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
@@ -266,6 +268,7 @@ pub(crate) struct Trees {
     pub(crate) password_resets: kv::Keyspace,
     pub(crate) erasures: kv::Keyspace,
     pub(crate) idempotency: kv::Keyspace,
+    pub(crate) notifications: kv::Keyspace,
 }
 
 impl Store {
@@ -395,6 +398,7 @@ impl Store {
             password_resets: t("password_resets")?,
             erasures: t("erasures")?,
             idempotency: t("idempotency")?,
+            notifications: t("notifications")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

@@ -121,8 +121,9 @@ pub(crate) struct NavLink {
     pub(crate) label: &'static str,
     /// Whether it is the current section.
     pub(crate) current: bool,
-    /// A short mark after the label, such as "new" on Chat.
-    pub(crate) badge: Option<&'static str>,
+    /// A short mark after the label, such as "new" on Chat or "3 new" on
+    /// Notifications.
+    pub(crate) badge: Option<String>,
 }
 
 /// The signed-in member as the page header shows them.
@@ -212,6 +213,12 @@ impl Chrome {
                 badge: None,
             },
             NavLink {
+                href: "/notifications",
+                label: "Notifications",
+                current: false,
+                badge: None,
+            },
+            NavLink {
                 href: "/settings",
                 label: "Settings",
                 current: false,
@@ -264,12 +271,27 @@ impl Chrome {
                 tracing::warn!(error = %e, "cannot tell whether mentoring waits for an answer");
                 false
             });
+        let notifications = node
+            .unread_notifications(&viewer.auth.member_id)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot count unread notifications");
+                0
+            });
         for link in &mut chrome.nav {
             if link.href == "/chat" {
-                link.badge = unread.then_some("new");
+                link.badge = unread.then(|| "new".to_owned());
             }
             if link.href == "/mentoring" {
-                link.badge = waiting.then_some("new");
+                link.badge = waiting.then(|| "new".to_owned());
+            }
+            if link.href == "/notifications" && notifications > 0 {
+                link.badge = Some(
+                    if notifications as usize >= crate::node::notifications::UNREAD_CAP {
+                        "99+ new".to_owned()
+                    } else {
+                        format!("{notifications} new")
+                    },
+                );
             }
         }
         chrome

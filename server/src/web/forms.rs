@@ -80,6 +80,16 @@ pub(crate) fn member_pairs(viewer: &Viewer, body: &[u8]) -> Result<FormPairs, Pa
     fields(body).map(FormPairs)
 }
 
+/// A checkbox in a group.
+pub(crate) struct Choice {
+    /// What the form sends when it is ticked.
+    pub(crate) value: String,
+    /// What it says.
+    pub(crate) label: String,
+    /// Whether it is ticked.
+    pub(crate) checked: bool,
+}
+
 /// A form with nothing in it but its CSRF field (a button).
 #[derive(Deserialize)]
 pub(crate) struct NoFields {}

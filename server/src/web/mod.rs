@@ -29,7 +29,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
     use pages::{
-        accounts, admin, chat, content, coordinator, help, mentoring, profile, settings, your_data,
+        accounts, admin, chat, content, coordinator, help, mentoring, notifications, profile,
+        settings, your_data,
     };
     Router::new()
         .route("/", get(content::home))
@@ -153,6 +154,16 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             post(coordinator::send_round),
         )
         .route("/settings", get(settings::settings))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/settings/email",
+            get(notifications::email).post(notifications::save_email),
+        )
+        .route("/email/verify", get(notifications::verify))
+        .route(
+            "/email/unsubscribe",
+            get(notifications::unsubscribe_form).post(notifications::unsubscribe),
+        )
         .route("/settings/export", get(your_data::export_own))
         .route(
             "/settings/delete",

@@ -22,13 +22,7 @@ pub(crate) struct ReactionButton {
 
 /// The words people see for a reaction.
 pub(crate) fn reaction_label(name: &str) -> &'static str {
-    match name {
-        "thank-you" => "Thank you",
-        "i-hear-you" => "I hear you",
-        "helpful" => "Helpful",
-        "me-too" => "Me too",
-        _ => "Reaction",
-    }
+    kindred_protocol::api::reaction_label(name)
 }
 
 /// A post or reply ready for a template.

@@ -48,9 +48,24 @@ enum Command {
     /// What the server's operator can do when no admin can sign in.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check the node's email settings.
+    #[command(subcommand)]
+    Email(EmailCommand),
     /// Check a stopped node's database, or move it to another storage engine.
     #[command(subcommand)]
     Storage(storage::StorageCommand),
+}
+
+#[derive(Subcommand)]
+enum EmailCommand {
+    /// Send a test email through the relay in [email] (exit code 1 if it fails).
+    Test {
+        /// Where to send it.
+        address: String,
+        /// The node's TOML config file (as given to kindred serve).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +145,7 @@ fn main() {
             Ok(false) => std::process::exit(1),
             Err(e) => Err(e),
         },
+        Command::Email(EmailCommand::Test { address, config }) => email_test(&address, config),
         Command::Doctor(args) => match doctor::doctor(args) {
             Ok(true) => Ok(()),
             Ok(false) => std::process::exit(1),
@@ -274,4 +290,24 @@ fn said_once(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// `kindred email test`: sends one email and says what happened.
+fn email_test(address: &str, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = Config::load(config.as_deref(), std::env::vars())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match runtime.block_on(kindred_server::send_test_email(&config, address)) {
+        Ok(()) => {
+            say!(
+                "Sent a test email to {address}. If it does not arrive within a few minutes, look in the spam folder, then at the relay's own logs."
+            );
+            Ok(())
+        }
+        Err(why) => {
+            say!("The test email was not sent: {why}");
+            std::process::exit(1);
+        }
+    }
 }

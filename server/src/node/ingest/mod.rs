@@ -104,6 +104,8 @@ pub(crate) struct Signals {
     /// Wakes the housekeeping at once (an erasure of this node's own member came back
     /// to a node restored from a backup and is to be finished).
     pub(crate) housekeeping: std::sync::Arc<tokio::sync::Notify>,
+    /// Wakes the mailer at once (an address to confirm: the member is waiting for it).
+    pub(crate) mail: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Signals {
@@ -111,6 +113,7 @@ impl Signals {
         Self {
             durable: std::sync::Arc::new(durable),
             housekeeping: std::sync::Arc::new(tokio::sync::Notify::new()),
+            mail: std::sync::Arc::new(tokio::sync::Notify::new()),
             shared_log: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             outbox: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             stored: std::sync::Arc::new(tokio::sync::watch::channel(0).0),

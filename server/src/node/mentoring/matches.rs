@@ -413,12 +413,6 @@ impl Node {
             (m.status == MatchStatus::Active || m.status == MatchStatus::Closed)
                 .then(|| direct_conversation(&m.buddy, &m.mentor))
         });
-        // Check-ins follow the rhythm both agreed (two weeks until they have).
-        let rhythm_days = m
-            .confirmed
-            .as_ref()
-            .map(|c| u32::from(c.terms.rhythm_days))
-            .unwrap_or(14);
         // The newest proposal, unless it is what both agreed already.
         let confirmed_id = m.confirmed.as_ref().map(|c| c.state.id);
         let pending = m
@@ -426,18 +420,7 @@ impl Node {
             .clone()
             .map(|terms| (terms, m.agreed.clone()))
             .filter(|(_, state)| state.as_ref().is_none_or(|s| Some(s.id) != confirmed_id));
-        let last_mine = m
-            .checkins
-            .iter()
-            .filter(|c| c.by == auth.member_id)
-            .map(|c| c.at)
-            .max()
-            .or(m.answered_at)
-            .unwrap_or(m.created_at);
-        // Due the same local time that many days on, in the member's calendar (a week is
-        // a week across a clock change).
-        let due_at =
-            crate::calendar::days_later(last_mine, rhythm_days, &self.time_zone_of(&auth.member));
+        let due_at = checkin_due_at(&m, &auth.member_id, &self.time_zone_of(&auth.member));
         let checkin_due = m.status == MatchStatus::Active && Timestamp::now().as_millis() >= due_at;
         Ok(MatchView {
             checkin_due,
@@ -494,4 +477,24 @@ fn agreement_status(state: Option<&AgreementState>) -> AgreementStatus {
             confirmed_at: s.confirmed_at.map(Timestamp),
         },
     }
+}
+
+/// When `member`'s next check-in on `m` is due (ms): the rhythm both agreed (two weeks
+/// until they have) after their last check-in, or after the match began, at the same
+/// local time in `zone` (a week is a week across a clock change).
+pub(crate) fn checkin_due_at(m: &MatchRecord, member: &MemberId, zone: &jiff::tz::TimeZone) -> u64 {
+    let rhythm_days = m
+        .confirmed
+        .as_ref()
+        .map(|c| u32::from(c.terms.rhythm_days))
+        .unwrap_or(14);
+    let last_mine = m
+        .checkins
+        .iter()
+        .filter(|c| c.by == *member)
+        .map(|c| c.at)
+        .max()
+        .or(m.answered_at)
+        .unwrap_or(m.created_at);
+    crate::calendar::days_later(last_mine, rhythm_days, zone)
 }

@@ -19,3 +19,5 @@ mod matches;
 mod offers;
 pub(crate) mod process;
 pub(crate) mod report;
+
+pub(crate) use matches::checkin_due_at;

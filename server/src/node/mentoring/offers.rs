@@ -331,10 +331,21 @@ impl Node {
     ) -> Result<Vec<Suggestion>, AppError> {
         let request = self.own_request(auth, request)?;
         self.mentoring_caught_up().await?;
+        self.score_offers(&auth.member_id, &request, limit)
+    }
+
+    /// The best `limit` offers for `member`'s `request`, as [`Node::suggestions`] (which
+    /// waits for the mentoring processor first).
+    pub(crate) fn score_offers(
+        &self,
+        member: &MemberId,
+        request: &crate::store::RequestRecord,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>, AppError> {
         let own = self.config().node.name.as_str();
         let already: Vec<MemberId> = self
             .store()
-            .matches_of(&auth.member_id)?
+            .matches_of(member)?
             .into_iter()
             .filter(|m| {
                 matches!(
@@ -347,7 +358,7 @@ impl Node {
             .collect();
         let mut scored = Vec::new();
         for record in self.store().offers()? {
-            if record.mentor == auth.member_id
+            if record.mentor == *member
                 || already.contains(&record.mentor)
                 || self.offer_blocked(&record)?
             {

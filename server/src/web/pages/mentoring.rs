@@ -18,7 +18,9 @@ use crate::error::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{FormPairs, NoFields, Problems, member_form, member_pairs, split_tags};
+use crate::web::forms::{
+    Choice, FormPairs, NoFields, Problems, member_form, member_pairs, split_tags,
+};
 use crate::web::session::Viewer;
 
 pub(crate) use super::mentoring_match::{
@@ -99,13 +101,6 @@ pub(super) fn status_code(status: MatchStatus) -> String {
         Ok(serde_json::Value::String(code)) => code,
         _ => String::new(),
     }
-}
-
-/// A checkbox in a group.
-struct Choice {
-    value: String,
-    label: String,
-    checked: bool,
 }
 
 /// A match in a list.

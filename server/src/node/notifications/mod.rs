@@ -1,0 +1,330 @@
+//! Notifications: what concerns a member (replies to what they wrote, reactions, their
+//! mentoring proposals and matches, reminders), recorded by the notifier as events
+//! arrive ([`follow`], deciding who is told in [`derive`]), listed on the web, the API
+//! and the CLI, and emailed by the [`mailer`] to members who chose so.
+//!
+//! A notification stores only what it is about (kind, event, actor); its words are made
+//! when it is read, so a retracted or erased event, or a blocked node, leaves nothing
+//! behind in the list.
+
+mod compose;
+pub(crate) mod derive;
+mod digest;
+pub(crate) mod follow;
+pub(crate) mod links;
+pub(crate) mod mailer;
+mod reminders;
+pub(crate) mod settings;
+mod smtp;
+
+use kindred_protocol::api::{NotificationKind, NotificationList, NotificationView};
+use kindred_protocol::event::body::mentoring::Answer;
+use kindred_protocol::{EventBody, MemberId, Timestamp};
+
+use super::{Auth, Node};
+use crate::error::AppError;
+use crate::store::{NoteRecord, StoreError};
+
+/// Unread notifications are counted up to this many.
+pub(crate) const UNREAD_CAP: usize = 100;
+
+/// Notifications are kept this long (ms): 90 days.
+pub(crate) const KEEP_MS: u64 = 90 * 24 * 60 * 60 * 1000;
+
+/// Notifications listed in one page.
+const PAGE: usize = 30;
+
+/// What a notification says, for the member who gets it.
+pub(crate) struct Described {
+    /// The plain sentence.
+    pub(crate) text: String,
+    /// A path on this node's website.
+    pub(crate) link: String,
+    /// The actor's display name and organisation.
+    pub(crate) actor: Option<(String, String)>,
+}
+
+impl Node {
+    /// Records a notification (once: `false` when it was recorded before), marking it for
+    /// email when the member chose email for its kind.
+    pub(crate) fn record_note(
+        &self,
+        member: &MemberId,
+        seq: u64,
+        note: &NoteRecord,
+    ) -> Result<bool, StoreError> {
+        if self.store().note(member, seq)?.is_some() {
+            return Ok(false);
+        }
+        let settings = self.store().notify_settings(member)?;
+        let email = self.config().email.enabled()
+            && settings.verified_at.is_some()
+            && settings.kinds.wants(note.kind);
+        self.store().put_note(member, seq, note, email)?;
+        if note.kind != NotificationKind::Chat {
+            self.tell_notifications(member);
+        }
+        Ok(true)
+    }
+
+    /// The signed-in member's notifications, newest first, older than `before`.
+    pub(crate) fn notifications(
+        &self,
+        auth: &Auth,
+        before: Option<u64>,
+    ) -> Result<NotificationList, AppError> {
+        let member = &auth.member_id;
+        let read_up_to = self.store().notify_settings(member)?.read_up_to;
+        let mut items = Vec::new();
+        let mut cursor = before;
+        let mut more = true;
+        // Chat notifications and those about what is gone are skipped, so read on until a
+        // page is full or the list ends.
+        while items.len() < PAGE && more {
+            let batch = self.store().notes(member, cursor, PAGE * 2)?;
+            more = batch.len() == PAGE * 2;
+            for (seq, note) in batch {
+                cursor = Some(seq);
+                if items.len() >= PAGE {
+                    more = true;
+                    break;
+                }
+                if let Some(view) = self.notification_view(member, seq, &note, read_up_to)? {
+                    items.push(view);
+                }
+            }
+        }
+        Ok(NotificationList {
+            unread: self.unread_notifications(member)?,
+            next_before: if more { cursor } else { None },
+            items,
+        })
+    }
+
+    /// How many notifications the member has not seen (up to [`UNREAD_CAP`]).
+    pub(crate) fn unread_notifications(&self, member: &MemberId) -> Result<u32, StoreError> {
+        let read_up_to = self.store().notify_settings(member)?.read_up_to;
+        let mut unread = 0u32;
+        for seq in self
+            .store()
+            .note_seqs_after(member, read_up_to, UNREAD_CAP * 4)?
+        {
+            let Some(note) = self.store().note(member, seq)? else {
+                continue;
+            };
+            if note.kind != NotificationKind::Chat && self.describe(member, &note)?.is_some() {
+                unread += 1;
+                if unread as usize >= UNREAD_CAP {
+                    break;
+                }
+            }
+        }
+        Ok(unread)
+    }
+
+    /// Marks notifications up to `up_to` as seen (a mark never goes back).
+    pub(crate) fn mark_notifications_read(
+        &self,
+        member: &MemberId,
+        up_to: u64,
+    ) -> Result<(), StoreError> {
+        let mut settings = self.store().notify_settings(member)?;
+        if up_to > settings.read_up_to {
+            settings.read_up_to = up_to;
+            self.store().put_notify_settings(member, &settings)?;
+            self.tell_notifications(member);
+        }
+        Ok(())
+    }
+
+    fn notification_view(
+        &self,
+        member: &MemberId,
+        seq: u64,
+        note: &NoteRecord,
+        read_up_to: u64,
+    ) -> Result<Option<NotificationView>, StoreError> {
+        if note.kind == NotificationKind::Chat {
+            return Ok(None);
+        }
+        let Some(described) = self.describe(member, note)? else {
+            return Ok(None);
+        };
+        let (actor_name, organisation) = described.actor.unzip();
+        Ok(Some(NotificationView {
+            seq,
+            kind: note.kind,
+            at: Timestamp(note.at),
+            actor: note.actor.clone(),
+            actor_name,
+            organisation,
+            text: described.text,
+            link: described.link,
+            event: note.event,
+            read: seq <= read_up_to,
+        }))
+    }
+
+    /// What a notification says; `None` when what it is about is gone (retracted, erased,
+    /// from a node blocked since) or the member has blocked its actor since.
+    pub(crate) fn describe(
+        &self,
+        member: &MemberId,
+        note: &NoteRecord,
+    ) -> Result<Option<Described>, StoreError> {
+        let actor = match &note.actor {
+            Some(actor) => {
+                if self.store().has_blocked(member, actor)? || self.is_blocked_member(actor)? {
+                    return Ok(None);
+                }
+                Some(self.author_labels(actor)?)
+            }
+            None => None,
+        };
+        let who = actor
+            .as_ref()
+            .map(|(name, org)| format!("{name} ({org})"))
+            .unwrap_or_default();
+        if note.kind == NotificationKind::Reminder {
+            let (Some(text), Some(subject)) = (&note.text, note.subject) else {
+                return Ok(None);
+            };
+            if self.store().match_record(&subject)?.is_none() {
+                return Ok(None);
+            }
+            return Ok(Some(Described {
+                text: text.clone(),
+                link: format!("/mentoring/matches/{subject}"),
+                actor,
+            }));
+        }
+        let Some(id) = note.event else {
+            return Ok(None);
+        };
+        let Some((meta, payload)) = self.shown(&id)? else {
+            return Ok(None);
+        };
+        let (text, link) = match &payload.body {
+            EventBody::Reply(_) => {
+                let root = meta.thread_root.or(payload.refs.thread_root).unwrap_or(id);
+                let title = self.post_title(&root)?.unwrap_or_default();
+                let whose = match payload
+                    .refs
+                    .reply_to
+                    .and_then(|t| self.payload(&t).ok().flatten())
+                {
+                    Some(target) if target.author == *member => match target.body {
+                        EventBody::Reply(_) => "your reply in",
+                        _ => "your post",
+                    },
+                    _ => "in your thread",
+                };
+                (
+                    format!("{who} replied to {whose} “{title}”"),
+                    format!("/posts/{root}?at={id}#post-{id}"),
+                )
+            }
+            EventBody::Reaction(r) => {
+                let Some((title, reply)) = self.reaction_target(&r.target)? else {
+                    return Ok(None);
+                };
+                let what = if reply { "your reply in" } else { "your post" };
+                let root = self
+                    .store()
+                    .event_meta(&r.target)?
+                    .and_then(|m| m.thread_root)
+                    .unwrap_or(r.target);
+                (
+                    format!(
+                        "{who} reacted “{}” to {what} “{}”",
+                        kindred_protocol::api::reaction_label(&r.reaction),
+                        title.unwrap_or_default()
+                    ),
+                    format!("/posts/{root}?at={}#post-{}", r.target, r.target),
+                )
+            }
+            EventBody::ChatMessage(m) => (
+                format!("{who} sent you a message"),
+                format!("/chat/{}", m.conversation),
+            ),
+            EventBody::MatchProposal(_) => (
+                format!("{who} asked you to be their mentor"),
+                format!("/mentoring/matches/{id}"),
+            ),
+            EventBody::MatchAnswer(a) => (
+                match a.answer {
+                    Answer::Accepted => format!("{who} said yes to being your mentor"),
+                    Answer::Expired => {
+                        format!("Your request to {who} ended: it was not answered in time")
+                    }
+                    _ => format!("{who} could not take on your request"),
+                },
+                format!("/mentoring/matches/{}", a.proposal),
+            ),
+            EventBody::MatchUpdate(u) => (
+                if u.closing.is_some() {
+                    format!("{who} ended your match")
+                } else if u.confirms.is_some() {
+                    format!("{who} confirmed your agreement")
+                } else {
+                    format!("{who} proposed an agreement for your match")
+                },
+                format!("/mentoring/matches/{}", u.proposal),
+            ),
+            EventBody::CheckIn(c) => (
+                format!("{who} checked in on your match"),
+                format!("/mentoring/matches/{}", c.proposal),
+            ),
+            _ => return Ok(None),
+        };
+        Ok(Some(Described { text, link, actor }))
+    }
+
+    /// Tells the member's open pages that their notifications changed (the badge).
+    fn tell_notifications(&self, member: &MemberId) {
+        match self.unread_notifications(member) {
+            Ok(unread) => self.tell_member(
+                member,
+                &kindred_protocol::api::StreamMessage::Notifications { unread },
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot count unread notifications"),
+        }
+    }
+}
+
+/// Sends a test email to `to` through the configured relay (`kindred email test`): the
+/// settings work when this returns `Ok`.
+///
+/// Errors: email is not configured, or the relay refused or could not be reached (the
+/// message says which, with the relay's answer).
+pub async fn send_test_email(config: &crate::Config, to: &str) -> Result<(), String> {
+    if !config.email.enabled() {
+        return Err(
+            "email is not set up: add an [email] section with smtp_host (deploy/email.md)"
+                .to_owned(),
+        );
+    }
+    let to = settings::clean_address(to).map_err(|e| e.to_string())?;
+    let relay = smtp::Relay::new(&config.email).map_err(|e| e.to_string())?;
+    let org = &config.node.organisation;
+    let job = crate::store::MailJob {
+        member: None,
+        to,
+        subject: format!("A test email from {org}'s Kindred"),
+        text: format!(
+            "This is a test from the Kindred node {} ({}). If you can read it, its email settings work.\n",
+            config.node.name,
+            config.public_url()
+        ),
+        html: format!(
+            "<p>This is a test from the Kindred node {} ({}). If you can read it, its email settings work.</p>",
+            compose::escape(config.node.name.as_str()),
+            compose::escape(&config.public_url())
+        ),
+        unsubscribe: None,
+        attempts: 0,
+        next_at: 0,
+        created_at: 0,
+    };
+    relay.send(&job).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,286 @@
+//! A member's email address and choices: giving and confirming an address, choosing
+//! what is emailed, and unsubscribing from a link without signing in.
+
+use kindred_protocol::MemberId;
+use kindred_protocol::api::{EmailKinds, EmailSettings, ErrorCode, UpdateEmailSettings};
+
+use super::links::{self, LinkError, Purpose};
+use crate::error::AppError;
+use crate::node::{Auth, Node};
+use crate::store::NotifySettings;
+
+/// A confirmation link works this long (ms).
+const VERIFY_FOR_MS: u64 = 48 * 60 * 60 * 1000;
+
+/// A confirmation link is sent again at most this often (ms).
+const RESEND_AFTER_MS: u64 = 60 * 1000;
+
+/// The longest address accepted (RFC 5321 §4.5.3.1.3: a path is at most 256 octets).
+const MAX_ADDRESS_BYTES: usize = 254;
+
+/// What a one-click unsubscribe link turns off: a kind of notification, the digest,
+/// or every email.
+pub(crate) const UNSUBSCRIBE_CHOICES: [&str; 6] =
+    ["chat", "replies", "mentoring", "reactions", "digest", "all"];
+
+/// Checks an address as typed: one address, no display name, no spaces.
+///
+/// Errors: a bad request saying what is wrong.
+pub(crate) fn clean_address(typed: &str) -> Result<String, AppError> {
+    let address = typed.trim();
+    if address.len() > MAX_ADDRESS_BYTES {
+        return Err(AppError::bad_request(format!(
+            "An email address can be at most {MAX_ADDRESS_BYTES} characters long."
+        )));
+    }
+    match address.parse::<lettre::Address>() {
+        Ok(parsed) if !address.contains(['<', '>', ' ', ',']) => Ok(parsed.to_string()),
+        _ => Err(AppError::bad_request(
+            "That does not look like an email address. It should look like name@example.org.",
+        )),
+    }
+}
+
+impl Node {
+    /// The member's email settings.
+    pub(crate) fn email_settings(&self, member: &MemberId) -> Result<EmailSettings, AppError> {
+        let s = self.store().notify_settings(member)?;
+        Ok(EmailSettings {
+            available: self.config().email.enabled(),
+            address: s.address,
+            verified: s.verified_at.is_some(),
+            kinds: s.kinds,
+            digest: s.digest,
+            topics: self.followed_topic_names(&s.topics)?,
+            previews: s.previews,
+            quiet_from: s.quiet_from,
+            quiet_to: s.quiet_to,
+            last_failure: s.last_failure,
+        })
+    }
+
+    /// Changes the member's email settings. A new address (or the same one while it is
+    /// unconfirmed) is sent a confirmation link; nothing else is emailed to it until the
+    /// link is followed.
+    ///
+    /// Errors: the node sends no email (when an address is given); a bad address or
+    /// hour; a link asked for again within a minute.
+    pub(crate) async fn update_email_settings(
+        &self,
+        auth: &Auth,
+        req: UpdateEmailSettings,
+    ) -> Result<EmailSettings, AppError> {
+        let member = &auth.member_id;
+        let now = self.now().0;
+        let mut s = self.store().notify_settings(member)?;
+        for (name, hour) in [("quiet_from", req.quiet_from), ("quiet_to", req.quiet_to)] {
+            if hour.is_some_and(|h| h > 23) {
+                return Err(AppError::bad_request(format!(
+                    "{name} is an hour of the day, from 0 to 23."
+                )));
+            }
+        }
+        let mut send_link = false;
+        if let Some(typed) = &req.address {
+            if typed.trim().is_empty() {
+                s.address = None;
+                s.verified_at = None;
+                s.last_failure = None;
+            } else {
+                if !self.config().email.enabled() {
+                    return Err(AppError::new(
+                        ErrorCode::Unavailable,
+                        "This node does not send email yet: its administrator has not set it up.",
+                    ));
+                }
+                let address = clean_address(typed)?;
+                let same = s.address.as_deref() == Some(address.as_str());
+                if !(same && s.verified_at.is_some()) {
+                    if same && s.link_sent_at.is_some_and(|t| now < t + RESEND_AFTER_MS) {
+                        return Err(AppError::new(
+                            ErrorCode::RateLimited,
+                            "A confirmation link was sent to that address a moment ago. Please look for it (and in your spam folder) before asking for another.",
+                        ));
+                    }
+                    s.address = Some(address);
+                    s.verified_at = None;
+                    s.last_failure = None;
+                    s.link_sent_at = Some(now);
+                    send_link = true;
+                }
+            }
+        }
+        if let Some(kinds) = req.kinds {
+            s.kinds = kinds;
+        }
+        if let Some(digest) = req.digest {
+            s.digest = digest;
+        }
+        if let Some(topics) = &req.topics {
+            s.topics = self.topic_keys_of(topics)?;
+        }
+        if let Some(previews) = req.previews {
+            s.previews = previews;
+        }
+        if let Some(h) = req.quiet_from {
+            s.quiet_from = h;
+        }
+        if let Some(h) = req.quiet_to {
+            s.quiet_to = h;
+        }
+        if send_link && let Some(address) = s.address.clone() {
+            let expires = now + VERIFY_FOR_MS;
+            let token = links::token(self.keypair(), Purpose::Verify, member, &address, expires);
+            let link = format!(
+                "{}/email/verify?member={}&token={token}",
+                self.config().public_url(),
+                urlencode(member.as_str())
+            );
+            let job = self.verification_email(member, &auth.member.display_name, &address, &link);
+            self.store().put_notify_settings(member, &s)?;
+            self.queue_mail(job)?;
+        } else {
+            self.store().put_notify_settings(member, &s)?;
+        }
+        self.email_settings(member)
+    }
+
+    /// Confirms `member`'s address from the link sent to it.
+    ///
+    /// Errors: a link that is damaged, expired, or for an address the member no longer
+    /// has.
+    pub(crate) fn verify_email(&self, member: &MemberId, token: &str) -> Result<String, AppError> {
+        let mut s = self.store().notify_settings(member)?;
+        let Some(address) = s.address.clone() else {
+            return Err(AppError::bad_request(
+                "This link is for an email address that is no longer on the account. Add it again in your settings.",
+            ));
+        };
+        let now = self.now().0;
+        match links::check(
+            self.keypair(),
+            Purpose::Verify,
+            member,
+            &address,
+            token,
+            now,
+        ) {
+            Ok(()) => {}
+            Err(LinkError::Expired) => {
+                return Err(AppError::bad_request(
+                    "This link has expired. Ask for a new one in your settings (Email).",
+                ));
+            }
+            Err(LinkError::Damaged) => {
+                return Err(AppError::bad_request(
+                    "This link is not complete, or is for an address the account no longer has. Copy the whole link from the newest email, or ask for a new one in your settings.",
+                ));
+            }
+        }
+        if s.verified_at.is_none() {
+            s.verified_at = Some(now);
+            s.digest_since.get_or_insert(now);
+            s.last_failure = None;
+            self.store().put_notify_settings(member, &s)?;
+            tracing::info!(%member, "email address confirmed");
+        }
+        Ok(address)
+    }
+
+    /// The one-click unsubscribe link (RFC 8058) for `choice` (see
+    /// [`UNSUBSCRIBE_CHOICES`]).
+    pub(crate) fn unsubscribe_link(&self, member: &MemberId, choice: &str) -> String {
+        let token = links::token(self.keypair(), Purpose::Unsubscribe, member, choice, 0);
+        format!(
+            "{}/email/unsubscribe?member={}&choice={choice}&token={token}",
+            self.config().public_url(),
+            urlencode(member.as_str())
+        )
+    }
+
+    /// Turns off `choice` for `member`, from a link in an email (no sign-in).
+    ///
+    /// Errors: an unknown choice or a damaged link.
+    pub(crate) fn unsubscribe(
+        &self,
+        member: &MemberId,
+        choice: &str,
+        token: &str,
+    ) -> Result<(), AppError> {
+        if !UNSUBSCRIBE_CHOICES.contains(&choice)
+            || links::check(
+                self.keypair(),
+                Purpose::Unsubscribe,
+                member,
+                choice,
+                token,
+                0,
+            )
+            .is_err()
+        {
+            return Err(AppError::bad_request(
+                "This unsubscribe link is not complete. Copy the whole link from the email, or change what you get in your settings (Email).",
+            ));
+        }
+        let mut s: NotifySettings = self.store().notify_settings(member)?;
+        match choice {
+            "chat" => s.kinds.chat = false,
+            "replies" => s.kinds.replies = false,
+            "mentoring" => s.kinds.mentoring = false,
+            "reactions" => s.kinds.reactions = false,
+            "digest" => s.digest = kindred_protocol::api::DigestFrequency::Off,
+            _ => {
+                s.kinds = EmailKinds {
+                    chat: false,
+                    replies: false,
+                    mentoring: false,
+                    reactions: false,
+                };
+                s.digest = kindred_protocol::api::DigestFrequency::Off;
+            }
+        }
+        self.store().put_notify_settings(member, &s)?;
+        tracing::info!(%member, choice, "unsubscribed from a link");
+        Ok(())
+    }
+}
+
+impl Node {
+    /// Keys of the topics named (as typed, any case), refusing names of no known topic.
+    fn topic_keys_of(&self, names: &[String]) -> Result<Vec<String>, AppError> {
+        let known: Vec<String> = self.topic_views()?.into_iter().map(|t| t.name).collect();
+        let mut keys = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let key = crate::rules::topic_key(name);
+            if !known.iter().any(|k| crate::rules::topic_key(k) == key) {
+                return Err(AppError::bad_request(format!(
+                    "There is no topic called {name:?}. Topics: {}.",
+                    known.join(", ")
+                )));
+            }
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The names followed topics are shown by.
+    fn followed_topic_names(&self, keys: &[String]) -> Result<Vec<String>, AppError> {
+        let known = self.topic_views()?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                known
+                    .iter()
+                    .find(|t| crate::rules::topic_key(&t.name) == *k)
+                    .map_or_else(|| k.clone(), |t| t.name.clone())
+            })
+            .collect())
+    }
+}
+
+/// Percent-encodes a query value (member ids hold `@` and `:`).
+pub(crate) fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

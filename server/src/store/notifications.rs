@@ -1,0 +1,414 @@
+//! The `notifications` tree: what each of this node's members is told of, their email
+//! settings, and the email queue. Keys start with a tag:
+//!
+//! - `n ‖ member ‖ seq` → [`NoteRecord`]: a notification (seq: the arrival number of the
+//!   event it is about, see [`event_seq`]);
+//! - `p ‖ member ‖ seq` → empty: a notification still to be considered for email;
+//! - `s ‖ member` → [`NotifySettings`]: read mark and email settings;
+//! - `q ‖ job` → [`MailJob`]: an email waiting to be sent (job: a big-endian number);
+//! - `w` → the notifier's watermark (the last arrival number it has read);
+//! - `r ‖ reminder key` → empty: a reminder already given (so it is given once).
+
+use kindred_protocol::api::{DigestFrequency, EmailKinds, NotificationKind};
+use kindred_protocol::{EventId, MemberId};
+use serde::{Deserialize, Serialize};
+
+use super::keys::push_text;
+use super::{Store, StoreError, from_json, to_json};
+
+const TREE: &str = "notifications";
+
+/// The number of the notification about the event at arrival number `local_seq`. The
+/// numbers between two events' are for reminders given after the first was read (see
+/// `node/notifications/reminders.rs`), so a member's notifications are numbered in the
+/// order they were given and a read mark never passes one not yet given.
+pub(crate) fn event_seq(local_seq: u64) -> u64 {
+    local_seq << 8
+}
+
+/// One notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NoteRecord {
+    /// What it is about.
+    pub(crate) kind: NotificationKind,
+    /// When it arrived (ms).
+    pub(crate) at: u64,
+    /// The event it is about (a reply, reaction, message, mentoring event).
+    pub(crate) event: Option<EventId>,
+    /// Who did it.
+    pub(crate) actor: Option<MemberId>,
+    /// For reminders and other notifications with no event: the match or proposal.
+    #[serde(default)]
+    pub(crate) subject: Option<EventId>,
+    /// For reminders: what is due, in plain words.
+    #[serde(default)]
+    pub(crate) text: Option<String>,
+}
+
+/// A member's read mark and email settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct NotifySettings {
+    /// Notifications up to this number are seen.
+    pub(crate) read_up_to: u64,
+    /// The email address given, verified or not.
+    pub(crate) address: Option<String>,
+    /// When the address was verified (ms); `None` while unverified.
+    pub(crate) verified_at: Option<u64>,
+    /// When the last verification link was sent (ms), so links are not sent in a stream.
+    pub(crate) link_sent_at: Option<u64>,
+    /// What is emailed.
+    pub(crate) kinds: EmailKinds,
+    /// The digest.
+    pub(crate) digest: DigestFrequency,
+    /// When the last digest was sent, or settings began (ms).
+    pub(crate) digest_since: Option<u64>,
+    /// Followed topics' keys ([`crate::rules::topic_key`]); empty: every topic.
+    pub(crate) topics: Vec<String>,
+    /// Reply previews.
+    pub(crate) previews: bool,
+    /// Quiet hours (local hours, 0-23); equal means none.
+    pub(crate) quiet_from: u8,
+    /// See `quiet_from`.
+    pub(crate) quiet_to: u8,
+    /// When emails were sent to this member in the last hour (ms), for the rate limit.
+    pub(crate) sent: Vec<u64>,
+    /// Why the last email failed for good, until one gets through.
+    pub(crate) last_failure: Option<String>,
+}
+
+/// An email waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MailJob {
+    /// The member it is for (`None`: an address check by the operator).
+    pub(crate) member: Option<MemberId>,
+    /// The address, as it was when the email was made.
+    pub(crate) to: String,
+    /// Subject line.
+    pub(crate) subject: String,
+    /// Plain text part.
+    pub(crate) text: String,
+    /// HTML part.
+    pub(crate) html: String,
+    /// The one-click unsubscribe link (RFC 8058), for notification and digest emails.
+    pub(crate) unsubscribe: Option<String>,
+    /// Tries so far.
+    pub(crate) attempts: u32,
+    /// Not before (ms).
+    pub(crate) next_at: u64,
+    /// Made (ms).
+    pub(crate) created_at: u64,
+}
+
+fn member_key(tag: u8, member: &MemberId) -> Vec<u8> {
+    let mut key = vec![tag];
+    push_text(&mut key, member.as_str());
+    key
+}
+
+fn note_key(tag: u8, member: &MemberId, seq: u64) -> Vec<u8> {
+    let mut key = member_key(tag, member);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn seq_of(key: &[u8]) -> u64 {
+    key.len()
+        .checked_sub(8)
+        .and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+impl Store {
+    /// Records a notification for `member` (once: the same `seq` again replaces it), and
+    /// marks it for email when `email` is true.
+    pub(crate) fn put_note(
+        &self,
+        member: &MemberId,
+        seq: u64,
+        note: &NoteRecord,
+        email: bool,
+    ) -> Result<(), StoreError> {
+        let t = self.writer();
+        t.notifications
+            .insert(note_key(b'n', member, seq), to_json(TREE, note)?)?;
+        if email {
+            t.notifications.insert(note_key(b'p', member, seq), [])?;
+        }
+        Ok(())
+    }
+
+    /// A member's notifications, newest first, below `before`, at most `limit`.
+    pub(crate) fn notes(
+        &self,
+        member: &MemberId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, NoteRecord)>, StoreError> {
+        let start = note_key(b'n', member, 0);
+        let end = note_key(b'n', member, before.unwrap_or(u64::MAX));
+        let mut out = Vec::new();
+        for item in self.trees().notifications.range(start..end).rev() {
+            let (k, v) = item?;
+            out.push((seq_of(&k), from_json(TREE, &v)?));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One notification.
+    pub(crate) fn note(
+        &self,
+        member: &MemberId,
+        seq: u64,
+    ) -> Result<Option<NoteRecord>, StoreError> {
+        match self
+            .trees()
+            .notifications
+            .get(note_key(b'n', member, seq))?
+        {
+            None => Ok(None),
+            Some(v) => from_json(TREE, &v).map(Some),
+        }
+    }
+
+    /// Removes a notification (its event is gone, or it is too old).
+    pub(crate) fn remove_note(&self, member: &MemberId, seq: u64) -> Result<(), StoreError> {
+        let t = self.writer();
+        t.notifications.remove(note_key(b'n', member, seq))?;
+        t.notifications.remove(note_key(b'p', member, seq))?;
+        Ok(())
+    }
+
+    /// Removes notifications older than `cutoff` (ms); returns how many.
+    pub(crate) fn prune_notes(&self, cutoff: u64) -> Result<usize, StoreError> {
+        let mut old = Vec::new();
+        for item in self.trees().notifications.scan_prefix([b'n']) {
+            let (k, v) = item?;
+            let note: NoteRecord = from_json(TREE, &v)?;
+            if note.at < cutoff
+                && let Some((member, rest)) = super::keys::split_text(&k[1..])
+                && let Ok(member) = member.parse::<MemberId>()
+            {
+                old.push((member, seq_of(rest)));
+            }
+        }
+        for (member, seq) in &old {
+            self.remove_note(member, *seq)?;
+        }
+        Ok(old.len())
+    }
+
+    /// The numbers of a member's notifications above `after`, oldest first, at most
+    /// `limit` (for counting unread ones).
+    pub(crate) fn note_seqs_after(
+        &self,
+        member: &MemberId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let start = note_key(b'n', member, after.saturating_add(1));
+        let end = note_key(b'n', member, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.trees().notifications.range(start..end) {
+            out.push(seq_of(&item?.0));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Members with notifications waiting to be considered for email, and the numbers of
+    /// those notifications (oldest first).
+    pub(crate) fn pending_email(&self) -> Result<Vec<(MemberId, Vec<u64>)>, StoreError> {
+        let mut out: Vec<(MemberId, Vec<u64>)> = Vec::new();
+        for item in self.trees().notifications.scan_prefix([b'p']) {
+            let (k, _) = item?;
+            let Some((member, rest)) = super::keys::split_text(&k[1..]) else {
+                continue;
+            };
+            let Ok(member) = member.parse::<MemberId>() else {
+                continue;
+            };
+            let seq = seq_of(rest);
+            match out.last_mut() {
+                Some((m, seqs)) if *m == member => seqs.push(seq),
+                _ => out.push((member, vec![seq])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Notifications considered for email (sent, or skipped because seen).
+    pub(crate) fn email_considered(
+        &self,
+        member: &MemberId,
+        seqs: &[u64],
+    ) -> Result<(), StoreError> {
+        let t = self.writer();
+        for seq in seqs {
+            t.notifications.remove(note_key(b'p', member, *seq))?;
+        }
+        Ok(())
+    }
+
+    /// A member's settings (defaults when none were saved).
+    pub(crate) fn notify_settings(&self, member: &MemberId) -> Result<NotifySettings, StoreError> {
+        match self.trees().notifications.get(member_key(b's', member))? {
+            None => Ok(NotifySettings::default()),
+            Some(v) => from_json(TREE, &v),
+        }
+    }
+
+    /// Saves a member's settings.
+    pub(crate) fn put_notify_settings(
+        &self,
+        member: &MemberId,
+        settings: &NotifySettings,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .notifications
+            .insert(member_key(b's', member), to_json(TREE, settings)?)?;
+        Ok(())
+    }
+
+    /// Every member with saved settings.
+    pub(crate) fn all_notify_settings(
+        &self,
+    ) -> Result<Vec<(MemberId, NotifySettings)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().notifications.scan_prefix([b's']) {
+            let (k, v) = item?;
+            let Some((member, _)) = super::keys::split_text(&k[1..]) else {
+                continue;
+            };
+            if let Ok(member) = member.parse::<MemberId>() {
+                out.push((member, from_json(TREE, &v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queues an email. `job` numbers are unique (see [`Store::next_mail_job`]).
+    pub(crate) fn queue_mail(&self, job_id: u64, job: &MailJob) -> Result<(), StoreError> {
+        let mut key = vec![b'q'];
+        key.extend_from_slice(&job_id.to_be_bytes());
+        self.writer()
+            .notifications
+            .insert(key, to_json(TREE, job)?)?;
+        Ok(())
+    }
+
+    /// A number for a new email job: one above the highest queued, and above `floor`.
+    pub(crate) fn next_mail_job(&self, floor: u64) -> Result<u64, StoreError> {
+        let mut end = vec![b'q'];
+        end.extend_from_slice(&[0xFF; 8]);
+        let last = self
+            .trees()
+            .notifications
+            .range([b'q'].as_slice()..end.as_slice())
+            .rev()
+            .next()
+            .transpose()?
+            .map_or(0, |(k, _)| seq_of(&k));
+        Ok(last.max(floor) + 1)
+    }
+
+    /// Queued emails, in the order they were queued.
+    pub(crate) fn mail_queue(&self) -> Result<Vec<(u64, MailJob)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().notifications.scan_prefix([b'q']) {
+            let (k, v) = item?;
+            out.push((seq_of(&k), from_json(TREE, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Removes a sent (or given up) email.
+    pub(crate) fn unqueue_mail(&self, job_id: u64) -> Result<(), StoreError> {
+        let mut key = vec![b'q'];
+        key.extend_from_slice(&job_id.to_be_bytes());
+        self.writer().notifications.remove(key)?;
+        Ok(())
+    }
+
+    /// The notifier's progress through the arrival log.
+    pub(crate) fn notifier_watermark(&self) -> Result<Option<u64>, StoreError> {
+        match self.trees().notifications.get([b'w'])? {
+            None => Ok(None),
+            Some(v) => <[u8; 8]>::try_from(&v[..])
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|e| StoreError::corrupt(TREE, e)),
+        }
+    }
+
+    /// Records the notifier's progress.
+    pub(crate) fn set_notifier_watermark(&self, seq: u64) -> Result<(), StoreError> {
+        self.writer()
+            .notifications
+            .insert([b'w'], seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Records that the reminder `key` was given; `false` if it had been already.
+    pub(crate) fn reminder_once(&self, key: &str) -> Result<bool, StoreError> {
+        let mut k = vec![b'r'];
+        k.extend_from_slice(key.as_bytes());
+        let t = self.writer();
+        Ok(t.notifications.insert(k, [])?.is_none())
+    }
+
+    /// Removes everything kept for `member` (their account is erased).
+    pub(crate) fn remove_notifications_of(&self, member: &MemberId) -> Result<(), StoreError> {
+        let t = self.writer();
+        for tag in [b'n', b'p'] {
+            for item in t.notifications.scan_prefix(member_key(tag, member)) {
+                t.notifications.remove(item?.0)?;
+            }
+        }
+        t.notifications.remove(member_key(b's', member))?;
+        for item in t.notifications.scan_prefix([b'q']) {
+            let (k, v) = item?;
+            let job: MailJob = from_json(TREE, &v)?;
+            if job.member.as_ref() == Some(member) {
+                t.notifications.remove(k)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Queues `job` for `member`, marks `seqs` considered and saves `settings`, in one
+    /// transaction: an email is never both lost and marked sent, nor queued twice.
+    pub(crate) fn queue_batch(
+        &self,
+        member: &MemberId,
+        seqs: &[u64],
+        job_id: u64,
+        job: &MailJob,
+        settings: &NotifySettings,
+    ) -> Result<(), StoreError> {
+        let job_json = to_json(TREE, job)?;
+        let settings_json = to_json(TREE, settings)?;
+        let mut job_key = vec![b'q'];
+        job_key.extend_from_slice(&job_id.to_be_bytes());
+        let _writing = self.writer();
+        let result = self.transaction([&self.trees().notifications], |[t]| {
+            for seq in seqs {
+                t.remove(note_key(b'p', member, *seq))?;
+            }
+            t.insert(&job_key, &job_json)?;
+            t.insert(member_key(b's', member), &settings_json)?;
+            Ok::<_, super::kv::TxError<StoreError>>(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(super::kv::TransactionError::Abort(e)) => Err(e),
+            Err(super::kv::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+}

@@ -64,8 +64,10 @@
     });
   });
 
+  var lastAnnounced = 0;
   function announce(text) {
     if (!region) return;
+    lastAnnounced = Date.now();
     // Replace rather than append so each message is read once.
     region.textContent = "";
     window.setTimeout(function () { region.textContent = text; }, 50);
@@ -219,7 +221,8 @@
         link.appendChild(badge);
       }
       badge.textContent = (unread >= 100 ? "99+" : unread) + " new";
-      if (unread > lastUnread) announce(unread === 1 ? "You have a new notification." : "You have " + unread + " new notifications.");
+      // What the page itself just announced (a reply in this thread) is not said twice.
+      if (unread > lastUnread && Date.now() - lastAnnounced > 3000) announce(unread === 1 ? "You have a new notification." : "You have " + unread + " new notifications.");
     } else if (badge) {
       badge.remove();
     }

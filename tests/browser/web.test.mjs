@@ -208,6 +208,19 @@ test("a reply from B appears live in the thread at A", async () => {
   assert.match(await toggle.innerText(), /Hide reply$/);
   await ada.getByText("the bid was for her").waitFor();
   await screenshot(ada, "thread");
+
+  // Both replies are in Ada's notifications: the badge came without a reload, and the
+  // page lists them and clears it.
+  const badge = ada.locator('nav.main a[href="/notifications"] .badge');
+  await eventually("the Notifications badge to count both replies", async () =>
+    (await badge.count()) === 1 && (await badge.textContent()) === "2 new");
+  await ada.getByRole("link", { name: /^Notifications/ }).click();
+  await ada.waitForURL(`${A}/notifications`);
+  await ada.getByText(/replied to your post “Small grants that worked for us”/).first().waitFor();
+  assert.equal(await ada.locator("#notifications li").count(), 2);
+  assert.equal(await ada.locator('nav.main a[href="/notifications"] .badge').count(), 0);
+  await expectNoAxeViolations(ada, "notifications");
+  await screenshot(ada, "notifications");
 });
 
 test("with JavaScript off, a member reads, reacts and replies with plain forms", async () => {
@@ -513,6 +526,9 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member chat", people.cal, `${A}/chat`],
     ["member new group", people.cal, `${A}/chat/new`],
     ["member settings", people.cal, `${A}/settings`],
+    ["member notifications", people.cal, `${A}/notifications`],
+    ["member email settings", people.cal, `${A}/settings/email`],
+    ["signed-out unsubscribe", signedOut, `${A}/email/unsubscribe?member=%40cal%3Aalpha.test&choice=chat&token=0.00`],
     ["member delete account", people.cal, `${A}/settings/delete`],
     ["admin delete a member", people.ada, `${A}/admin/members/cal/delete`],
     ["member mentoring", people.bea, `${B}/mentoring`],

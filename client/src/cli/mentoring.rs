@@ -516,10 +516,11 @@ pub(crate) async fn cohort(
 pub(crate) fn dashboard_text(d: &Dashboard) -> String {
     let closed: Vec<String> = d.closed.iter().map(|(r, n)| format!("{r}: {n}")).collect();
     format!(
-        "open requests {}\npending proposals {}\nactive matches {}\nat risk {}\nclosed: {}\nfirst-meeting fit: good {}, deciding {}, not good {}\naverage days to match: {}",
+        "open requests {}\npending proposals {}\nactive matches {}\ncheck-in overdue {}\nat risk {}\nclosed: {}\nfirst-meeting fit: good {}, deciding {}, not good {}\naverage days to match: {}",
         d.open_requests,
         d.pending_proposals,
         d.active_matches,
+        d.checkin_overdue,
         d.at_risk,
         if closed.is_empty() {
             "none".to_owned()

@@ -373,6 +373,10 @@ pub struct Dashboard {
     pub active_matches: u64,
     /// Active matches with no check-in for two rhythms, or where a side said "not a good fit".
     pub at_risk: u64,
+    /// Active matches whose check-in is overdue: no check-in by either person within the
+    /// rhythm they agreed (two weeks without one); both were reminded.
+    #[serde(default)]
+    pub checkin_overdue: u64,
     /// Why matches ended, as this organisation's people said in their private reflections
     /// (one count per person; "no reason given yet" until someone here gives one).
     pub closed: Vec<(String, u64)>,

@@ -50,7 +50,14 @@ async fn web_interface_in_a_real_browser() {
 
     // A is brand new: the suite sets it up from its printed link. B has an admin, a
     // member and a shared topic, as another organisation would.
-    let a = TestNode::organisation("alpha.test", "Riverside Community Health").await;
+    // A sends email (to a sink), so its email settings page shows the whole form.
+    let sink = kindred_tests::smtp_sink::SmtpSink::start().await;
+    let a = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("alpha.test").unwrap();
+        c.node.organisation = "Riverside Community Health".into();
+        sink.configure(c);
+    })
+    .await;
     let b = TestNode::organisation("beta.test", "Hillside Wellbeing Hub").await;
     let b_admin = b.admin().await;
     b_admin

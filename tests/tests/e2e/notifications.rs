@@ -741,6 +741,8 @@ async fn a_check_in_due_by_the_agreed_rhythm_reminds_on_the_web_and_by_email() {
             })
     })
     .await;
+    // The coordinator's dashboard counts the match as overdue.
+    assert_eq!(admin.dashboard().await.unwrap().checkin_overdue, 1);
     // Given once per due date.
     tokio::time::sleep(std::time::Duration::from_secs(12)).await;
     let reminders = sam

@@ -253,9 +253,10 @@ impl Node {
         let mut pending = 0;
         let mut active = 0;
         let mut at_risk = 0;
+        let mut checkin_overdue = 0;
         let mut closed: BTreeMap<String, u64> = BTreeMap::new();
         let mut fit = [0u64; 3];
-        let now = Timestamp::now().as_millis();
+        let now = self.now().as_millis();
         let matches: Vec<MatchRecord> = self
             .store()
             .matches()?
@@ -293,6 +294,15 @@ impl Node {
                             2 * u32::try_from(rhythm).unwrap_or(u32::MAX / 2),
                             &self.organisation_zone(),
                         );
+                    let overdue = now
+                        > crate::calendar::days_later(
+                            last,
+                            u32::try_from(rhythm).unwrap_or(u32::MAX),
+                            &self.organisation_zone(),
+                        );
+                    if overdue {
+                        checkin_overdue += 1;
+                    }
                     let unhappy = m.checkins.iter().any(|c| c.fit == Some(Fit::NotGood));
                     if quiet || unhappy {
                         at_risk += 1;
@@ -339,6 +349,7 @@ impl Node {
             pending_proposals: pending,
             active_matches: active,
             at_risk,
+            checkin_overdue,
             closed: closed.into_iter().collect(),
             fit,
             average_days_to_match,

@@ -186,7 +186,7 @@ impl Node {
             .offer(&auth.member_id)?
             .map(|o| u32::from(o.offer.capacity))
             .unwrap_or(0);
-        let now = Timestamp::now().as_millis();
+        let now = self.now().as_millis();
         if !self
             .store()
             .accept_if_room(id, capacity, now, message.clone())?
@@ -421,7 +421,7 @@ impl Node {
             .map(|terms| (terms, m.agreed.clone()))
             .filter(|(_, state)| state.as_ref().is_none_or(|s| Some(s.id) != confirmed_id));
         let due_at = checkin_due_at(&m, &auth.member_id, &self.time_zone_of(&auth.member));
-        let checkin_due = m.status == MatchStatus::Active && Timestamp::now().as_millis() >= due_at;
+        let checkin_due = m.status == MatchStatus::Active && self.now().as_millis() >= due_at;
         Ok(MatchView {
             checkin_due,
             id: m.id,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::body::mentoring::{Agreement, Answer, MatchAnswer};
-use kindred_protocol::{EventBody, EventId, MemberId, NodeId, Timestamp};
+use kindred_protocol::{EventBody, EventId, MemberId, NodeId};
 use tokio::sync::watch;
 
 use crate::node::Node;
@@ -372,7 +372,7 @@ impl Node {
     pub(crate) async fn expire_proposals(&self) -> Result<(), crate::error::AppError> {
         let own = self.config().node.name.clone();
         let limit = self.config().mentoring.proposal_expiry_minutes * 60_000;
-        let now = Timestamp::now().as_millis();
+        let now = self.now().as_millis();
         for m in self.store().matches()? {
             if m.status == MatchStatus::Pending
                 && m.mentor.node_name() == own.as_str()

@@ -25,6 +25,7 @@ pub(crate) fn dashboard_csv(d: &Dashboard, tz: &jiff::tz::TimeZone) -> Result<St
     row("pending_proposals", "", "", d.pending_proposals.to_string())?;
     row("active_matches", "", "", d.active_matches.to_string())?;
     row("at_risk", "", "", d.at_risk.to_string())?;
+    row("checkin_overdue", "", "", d.checkin_overdue.to_string())?;
     for (reason, n) in &d.closed {
         row("ended_by_reason", reason, "", n.to_string())?;
     }
@@ -87,6 +88,7 @@ mod tests {
             pending_proposals: 1,
             active_matches: 4,
             at_risk: 1,
+            checkin_overdue: 2,
             closed: vec![
                 ("goals met".into(), 2),
                 ("=HYPERLINK(\"x\")".into(), 1),
@@ -107,6 +109,7 @@ mod tests {
         assert_eq!(lines[0], "measure,category,week_starting,count");
         for expected in [
             "open_requests,,,3",
+            "checkin_overdue,,,2",
             "ended_by_reason,goals met,,2",
             "ended_by_reason,\"'=HYPERLINK(\"\"x\"\")\",,1",
             "ended_by_reason,\"moving on, sadly\",,1",

@@ -198,10 +198,10 @@ impl Node {
         )
     }
 
-    /// Turns off `choice` for `member`, from a link in an email (no sign-in).
+    /// Whether an unsubscribe link is whole and this node's.
     ///
-    /// Errors: an unknown choice or a damaged link.
-    pub(crate) fn unsubscribe(
+    /// Errors: an unknown choice or a damaged link (a bad request saying what to do).
+    pub(crate) fn check_unsubscribe(
         &self,
         member: &MemberId,
         choice: &str,
@@ -222,6 +222,19 @@ impl Node {
                 "This unsubscribe link is not complete. Copy the whole link from the email, or change what you get in your settings (Email).",
             ));
         }
+        Ok(())
+    }
+
+    /// Turns off `choice` for `member`, from a link in an email (no sign-in).
+    ///
+    /// Errors: an unknown choice or a damaged link.
+    pub(crate) fn unsubscribe(
+        &self,
+        member: &MemberId,
+        choice: &str,
+        token: &str,
+    ) -> Result<(), AppError> {
+        self.check_unsubscribe(member, choice, token)?;
         let mut s: NotifySettings = self.store().notify_settings(member)?;
         match choice {
             "chat" => s.kinds.chat = false,

@@ -246,6 +246,20 @@ pub(crate) async fn unsubscribe_form(
     headers: HeaderMap,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, PageError> {
+    let checked = q
+        .member
+        .parse::<MemberId>()
+        .map_err(|_| crate::error::AppError::bad_request("This link is not complete."))
+        .and_then(|member| node.check_unsubscribe(&member, &q.choice, &q.token));
+    if let Err(e) = checked {
+        let page = LinkPage {
+            chrome: link_chrome(&node, &headers, "This link did not work"),
+            heading: "This link did not work".to_owned(),
+            message: e.to_string(),
+            confirm: None,
+        };
+        return render_with_status(&page, &page.chrome, axum::http::StatusCode::BAD_REQUEST);
+    }
     let words = choice_words(&q.choice);
     let heading = format!("Stop {words}?");
     let page = LinkPage {

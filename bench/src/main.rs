@@ -8,7 +8,7 @@
 //! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
 //! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
 //! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]`, `erasure [messages]`,
-//! `storage [posts]` (every engine side by side) for the others.
+//! `storage [posts]` (every engine side by side), `digest [posts] [members]` for the others.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +21,7 @@ use anyhow::{Context, bail};
 mod backup;
 mod chat;
 mod corpus;
+mod digest;
 mod erasure;
 mod federation;
 mod gap;
@@ -133,6 +134,19 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or(100_000);
             tokio::runtime::Runtime::new()?.block_on(backup::bench(posts))
         }
+        Some("digest") => {
+            let posts: u64 = std::env::args()
+                .nth(2)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(100_000);
+            let members: u64 = std::env::args()
+                .nth(3)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(1_000);
+            tokio::runtime::Runtime::new()?.block_on(digest::bench(posts, members))
+        }
         Some("storage") => {
             let posts: u64 = std::env::args()
                 .nth(2)
@@ -188,10 +202,28 @@ fn node_mode() -> anyhow::Result<()> {
         config.limits.max_connections = cap;
     }
     config.chat.messages_per_minute = 100_000_000;
+    if let Some(port) = std::env::var("KINDRED_BENCH_SMTP_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+    {
+        // Email to the benchmark's SMTP sink (the digest benchmark).
+        config.email.smtp_host = Some("127.0.0.1".into());
+        config.email.smtp_port = Some(port);
+        config.email.security = kindred_server::config::SmtpSecurity::None;
+        config.email.from = "Kindred bench <bench@bench.example>".into();
+        config.email.batch_minutes = 0;
+        config.email.per_node_per_hour = 10_000_000;
+    }
+    // A clock the benchmark moves on by writing an offset (ms) into a file (digests due a
+    // week later).
+    let clock: Arc<dyn kindred_server::Clock> = match std::env::var("KINDRED_BENCH_CLOCK_FILE") {
+        Ok(file) => Arc::new(digest::FileClock::follow(file.into())),
+        Err(_) => Arc::new(kindred_server::SystemClock),
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        kindred_server::run(listener, config, std::future::pending()).await?;
+        kindred_server::run_with_clock(listener, config, clock, std::future::pending()).await?;
         Ok(())
     })
 }

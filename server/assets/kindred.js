@@ -203,28 +203,22 @@
     link.appendChild(badge);
   }
 
-  // The Notifications link shows how many are unread, as the node draws it; a new one
-  // is announced in the polite live region.
-  var lastUnread = (function () {
-    var b = document.querySelector('nav.main a[href="/notifications"] .badge');
-    return b ? parseInt(b.textContent, 10) || 0 : 0;
-  })();
+  // The Notifications link's unread count, as the node draws it; a new one is announced
+  // unless the page just announced it (a reply in this thread).
+  var noteLink = document.querySelector('nav.main a[href="/notifications"]');
+  var lastUnread = noteLink && noteLink.querySelector(".badge") ? parseInt(noteLink.textContent.replace(/\D+/g, ""), 10) || 0 : 0;
   function onNotifications(unread) {
-    var link = document.querySelector('nav.main a[href="/notifications"]');
-    if (!link) return;
-    var badge = link.querySelector(".badge");
-    if (unread > 0) {
+    if (!noteLink) return;
+    var badge = noteLink.querySelector(".badge");
+    if (!unread) { if (badge) badge.remove(); }
+    else {
       if (!badge) {
         badge = document.createElement("span");
         badge.className = "badge unread";
-        link.appendChild(document.createTextNode(" "));
-        link.appendChild(badge);
+        noteLink.append(" ", badge);
       }
-      badge.textContent = (unread >= 100 ? "99+" : unread) + " new";
-      // What the page itself just announced (a reply in this thread) is not said twice.
-      if (unread > lastUnread && Date.now() - lastAnnounced > 3000) announce(unread === 1 ? "You have a new notification." : "You have " + unread + " new notifications.");
-    } else if (badge) {
-      badge.remove();
+      badge.textContent = (unread > 99 ? "99+" : unread) + " new";
+      if (unread > lastUnread && Date.now() - lastAnnounced > 3000) announce("You have " + unread + " new notification" + (unread > 1 ? "s." : "."));
     }
     lastUnread = unread;
   }

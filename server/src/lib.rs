@@ -28,12 +28,23 @@ pub use node::{
 /// admin exists, and serves on `listener` until `shutdown` completes.
 pub async fn run(
     listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    run_with_clock(listener, config, std::sync::Arc::new(SystemClock), shutdown).await
+}
+
+/// As [`run`], reading the time from `clock` (benchmarks that move time on: digests a
+/// week later).
+pub async fn run_with_clock(
+    listener: tokio::net::TcpListener,
     mut config: Config,
+    clock: std::sync::Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     // With port 0 the OS picks the port; record the real one so links and logs are right.
     config.server.listen = listener.local_addr().map_err(NodeError::Serve)?;
-    let (node, setup_token) = Node::open(config)?;
+    let (node, setup_token) = Node::open_with_clock(config, clock)?;
     if let Some(token) = setup_token {
         announce_setup(&node, &token);
     }

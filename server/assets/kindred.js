@@ -181,16 +181,16 @@
   // Messages that came while the member was not looking: the Chat link says "new" (as
   // the node draws it on the next page) and the title counts them, so a tab in the
   // background shows it. The count goes when the member comes back to this page.
-  var baseTitle = document.title;
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
   var unseen = 0;
   function unseenMessage() {
     unseen += 1;
-    document.title = "(" + unseen + ") " + baseTitle;
+    setTitle();
   }
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible" && conversation && unseen) {
       unseen = 0;
-      document.title = baseTitle;
+      setTitle();
     }
   });
   function chatBadge() {
@@ -205,7 +205,7 @@
 
   // The Notifications link's unread count, as the node draws it; a new one is announced
   // unless the page just announced it (a reply in this thread).
-  var noteLink = document.querySelector('nav.main a[href="/notifications"]');
+  var noteLink = document.querySelector("a.notifications-link");
   var lastUnread = noteLink && noteLink.querySelector(".badge") ? parseInt(noteLink.textContent.replace(/\D+/g, ""), 10) || 0 : 0;
   function onNotifications(unread) {
     if (!noteLink) return;
@@ -221,6 +221,12 @@
       if (unread > lastUnread && Date.now() - lastAnnounced > 3000) announce("You have " + unread + " new notification" + (unread > 1 ? "s." : "."));
     }
     lastUnread = unread;
+    setTitle();
+  }
+  // The title counts unread notifications and messages that came while away.
+  function setTitle() {
+    var n = unseen + lastUnread;
+    document.title = n ? "(" + n + ") " + baseTitle : baseTitle;
   }
 
   // Runs `then` unless the member muted the conversation (the node's list says so).

@@ -16,6 +16,19 @@ const B = env("KINDRED_B_URL");
 const B_ADMIN_USER = env("KINDRED_B_ADMIN_USER");
 const B_USER = env("KINDRED_B_USER");
 const PASSWORD = env("KINDRED_PASSWORD");
+/** Lists the links in the emails node A sent (to the test's SMTP sink), one a line. */
+const MAIL_LINKS = env("KINDRED_MAIL_LINKS");
+
+/** The newest link to `path` in an email, waiting for one to arrive. */
+async function linkFromEmail(path, seen = []) {
+  let found;
+  await eventually(`an email with a link to ${path}`, async () => {
+    const links = (await (await fetch(MAIL_LINKS)).text()).split("\n");
+    found = links.filter((l) => l.includes(path) && !seen.includes(l)).pop();
+    return Boolean(found);
+  });
+  return found;
+}
 
 let browser;
 /** Browser contexts (separate cookie jars) per person. */
@@ -211,14 +224,14 @@ test("a reply from B appears live in the thread at A", async () => {
 
   // Both replies are in Ada's notifications: the badge came without a reload, and the
   // page lists them and clears it.
-  const badge = ada.locator('nav.main a[href="/notifications"] .badge');
+  const badge = ada.locator("a.notifications-link .badge");
   await eventually("the Notifications badge to count both replies", async () =>
     (await badge.count()) === 1 && (await badge.textContent()) === "2 new");
   await ada.getByRole("link", { name: /^Notifications/ }).click();
   await ada.waitForURL(`${A}/notifications`);
   await ada.getByText(/replied to your post “Small grants that worked for us”/).first().waitFor();
   assert.equal(await ada.locator("#notifications li").count(), 2);
-  assert.equal(await ada.locator('nav.main a[href="/notifications"] .badge').count(), 0);
+  assert.equal(await ada.locator("a.notifications-link .badge").count(), 0);
   await expectNoAxeViolations(ada, "notifications");
   await screenshot(ada, "notifications");
 });
@@ -497,6 +510,38 @@ test("a member gets back in with a reset link, downloads their data and deletes 
   assert.equal(await admin.getByText("Written without scripts").count(), 0);
 });
 
+test("a member confirms an email address, gets an email about a reply and unsubscribes without signing in", async () => {
+  const page = await people.cal.newPage();
+  await page.goto(`${A}/settings/email`);
+  await fill(page, "Email address", "cal@riverside.example");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("We sent a link to").waitFor();
+  await expectNoAxeViolations(page, "email settings waiting for a confirmation");
+  await page.goto(await linkFromEmail("/email/verify"));
+  await page.getByRole("heading", { name: "Your email address is confirmed" }).waitFor();
+  await expectNoAxeViolations(page, "address confirmed");
+
+  // Ada replies to Cal's first post; Cal's email says so, with a one-click unsubscribe.
+  const ada = await people.ada.newPage();
+  await ada.goto(`${A}/topics/Funding`);
+  await ada.getByRole("link", { name: "Hello from Cal" }).click();
+  await fill(ada, "Your reply", "Welcome, Cal! Ask us anything.");
+  await ada.getByRole("button", { name: "Post reply" }).click();
+  await ada.getByText("Your reply is posted.").waitFor();
+  urls.unsubscribe = await linkFromEmail("/email/unsubscribe");
+  assert.match(urls.unsubscribe, /choice=replies/);
+
+  const stranger = watchConsole(await browser.newContext({ viewport: PHONE }), "unsubscribing");
+  const mail = await stranger.newPage();
+  await mail.goto(urls.unsubscribe);
+  await expectNoAxeViolations(mail, "unsubscribe confirmation");
+  await mail.getByRole("button", { name: "Yes, stop them" }).click();
+  await mail.getByRole("heading", { name: "You are unsubscribed" }).waitFor();
+  await page.goto(`${A}/settings/email`);
+  assert.equal(await page.getByLabel("Replies to what I wrote").isChecked(), false);
+  assert.equal(await page.getByLabel("Chat messages").isChecked(), true);
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
   // A cohort round to review (nobody at A is waiting, so it proposes no pairs).
   const coordinator = await people.ada.newPage();
@@ -528,7 +573,7 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member settings", people.cal, `${A}/settings`],
     ["member notifications", people.cal, `${A}/notifications`],
     ["member email settings", people.cal, `${A}/settings/email`],
-    ["signed-out unsubscribe", signedOut, `${A}/email/unsubscribe?member=%40cal%3Aalpha.test&choice=chat&token=0.00`],
+    ["signed-out unsubscribe", signedOut, urls.unsubscribe],
     ["member delete account", people.cal, `${A}/settings/delete`],
     ["admin delete a member", people.ada, `${A}/admin/members/cal/delete`],
     ["member mentoring", people.bea, `${B}/mentoring`],

@@ -136,6 +136,48 @@ impl SmtpSink {
         *self.turned_away.lock().unwrap()
     }
 
+    /// Every link (`http://...`) in the messages received so far, oldest first.
+    pub fn links(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for mail in self.mails() {
+            let text = mail.readable();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find("http") {
+                let tail = &rest[at..];
+                let end = tail
+                    .find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+                    .unwrap_or(tail.len());
+                let link = tail[..end].replace("&amp;", "&");
+                if !out.contains(&link) {
+                    out.push(link);
+                }
+                rest = &tail[end..];
+            }
+        }
+        out
+    }
+
+    /// Serves [`SmtpSink::links`] as plain text at `http://<address>/links` (for the
+    /// browser suite, which follows links from emails); returns the address.
+    pub async fn serve_links(&self) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sink = self.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let body = sink.links().join("\n");
+                let mut request = [0u8; 1024];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\naccess-control-allow-origin: *\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        addr
+    }
+
     /// Points a node's `[email]` at this sink (no TLS: it is on loopback).
     pub fn configure(&self, config: &mut kindred_server::Config) {
         config.email.smtp_host = Some("127.0.0.1".to_owned());

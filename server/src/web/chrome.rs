@@ -130,6 +130,11 @@ pub(crate) struct NavLink {
 pub(crate) struct Me {
     /// Display name.
     pub(crate) name: String,
+    /// Unread notifications (the Notifications link's mark and the page title's count;
+    /// 0 on the notifications page itself).
+    pub(crate) unread: u32,
+    /// Whether this is the notifications page.
+    pub(crate) on_notifications: bool,
     /// The form token for the sign-out form (and every other form on the page).
     pub(crate) csrf: String,
 }
@@ -213,12 +218,6 @@ impl Chrome {
                 badge: None,
             },
             NavLink {
-                href: "/notifications",
-                label: "Notifications",
-                current: false,
-                badge: None,
-            },
-            NavLink {
                 href: "/settings",
                 label: "Settings",
                 current: false,
@@ -249,6 +248,8 @@ impl Chrome {
         let mut chrome = Self {
             me: Some(Me {
                 name: viewer.auth.member.display_name.clone(),
+                unread: 0,
+                on_notifications: section == "/notifications",
                 csrf: viewer.csrf.clone(),
             }),
             nav,
@@ -284,15 +285,11 @@ impl Chrome {
             if link.href == "/mentoring" {
                 link.badge = waiting.then(|| "new".to_owned());
             }
-            if link.href == "/notifications" && notifications > 0 {
-                link.badge = Some(
-                    if notifications as usize >= crate::node::notifications::UNREAD_CAP {
-                        "99+ new".to_owned()
-                    } else {
-                        format!("{notifications} new")
-                    },
-                );
-            }
+        }
+        if let Some(me) = &mut chrome.me
+            && section != "/notifications"
+        {
+            me.unread = notifications;
         }
         chrome
     }

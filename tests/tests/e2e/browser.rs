@@ -56,8 +56,10 @@ async fn web_interface_in_a_real_browser() {
         c.node.name = kindred_protocol::NodeName::new("alpha.test").unwrap();
         c.node.organisation = "Riverside Community Health".into();
         sink.configure(c);
+        c.email.batch_minutes = 0;
     })
     .await;
+    let links = sink.serve_links().await;
     let b = TestNode::organisation("beta.test", "Hillside Wellbeing Hub").await;
     let b_admin = b.admin().await;
     b_admin
@@ -95,6 +97,7 @@ async fn web_interface_in_a_real_browser() {
         .env("KINDRED_B_ADMIN_USER", "admin")
         .env("KINDRED_B_USER", "bea")
         .env("KINDRED_PASSWORD", PASSWORD)
+        .env("KINDRED_MAIL_LINKS", format!("http://{links}/links"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // The nodes keep serving on this runtime while the suite runs on a blocking thread.

@@ -44,6 +44,8 @@ pub(crate) struct Export {
     pub(crate) moderation: Vec<Written>,
     /// The people they blocked.
     pub(crate) blocked: Vec<String>,
+    /// Their email address and what they chose to get by email.
+    pub(crate) email: kindred_protocol::api::EmailSettings,
 }
 
 /// The account as stored (never the password hash).
@@ -165,6 +167,7 @@ pub(crate) fn collect(node: &Node, username: &str) -> Result<Export, AppError> {
         },
         moderation,
         blocked: store.member_blocks(&member)?,
+        email: node.email_settings(&member)?,
     })
 }
 

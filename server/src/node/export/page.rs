@@ -23,6 +23,8 @@ struct ExportPage<'a> {
     moderation: Vec<Row>,
     /// Mentoring records, each a title and its fields as words.
     mentoring: Vec<(String, String)>,
+    /// The email address and choices, as words.
+    email: String,
 }
 
 /// A conversation: its title, whether muted, and messages (when, who, words; `None`
@@ -156,6 +158,7 @@ pub(super) fn render(e: &Export, tz: &TimeZone) -> Result<String, AppError> {
         written: e.written.iter().map(|w| row(w, tz)).collect(),
         moderation: e.moderation.iter().map(|w| row(w, tz)).collect(),
         mentoring,
+        email: words(&value(&e.email)),
     }
     .render()
     .map_err(AppError::internal)

@@ -51,12 +51,7 @@ pub(crate) async fn list(
         node.mark_notifications_read(&viewer.auth.member_id, top)?;
     }
     let now = Timestamp::now();
-    let mut chrome = Chrome::member(&node, &viewer, "Notifications", "/notifications");
-    for link in &mut chrome.nav {
-        if link.href == "/notifications" {
-            link.badge = None;
-        }
-    }
+    let chrome = Chrome::member(&node, &viewer, "Notifications", "/notifications");
     let page = NotificationsPage {
         chrome,
         items: list

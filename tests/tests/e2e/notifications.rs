@@ -432,6 +432,56 @@ async fn a_queued_email_survives_a_restart_and_a_busy_relay() {
     assert!(mail.readable().contains("/email/verify"));
     assert_eq!(sink.mails().len(), 1, "sent once");
 
+    // An email waiting for a busy relay is not sent to an address the member replaced.
+    confirm_address(&sam, &sink, "sam@riverside.example").await;
+    let topic_admin = admin.clone();
+    super::trust_support::topic(&topic_admin, "Funding").await;
+    let p = sam
+        .create_post(
+            "Funding",
+            &NewPost {
+                title: "Hello".into(),
+                body: "Hi".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    sink.set_mode(Mode::Busy);
+    let away = sink.turned_away();
+    admin
+        .reply(
+            &p.id,
+            &NewReply {
+                body: "Welcome".into(),
+                reply_to: None,
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    eventually(20, || async { (sink.turned_away() > away).then_some(()) }).await;
+    sam.update_email_settings(&UpdateEmailSettings {
+        address: Some("sam.new@riverside.example".into()),
+        ..UpdateEmailSettings::default()
+    })
+    .await
+    .unwrap();
+    let delivered = sink.mails_to("sam@riverside.example").len();
+    sink.set_mode(Mode::Accept);
+    clock.advance(10 * 60 * 1000);
+    eventually(20, || async {
+        sink.mails_to("sam.new@riverside.example").pop()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        sink.mails_to("sam@riverside.example").len(),
+        delivered,
+        "nothing more to the old address"
+    );
+
     // A relay that refuses the address for good: given up, and the member is told.
     sink.set_mode(Mode::Refuse);
     sam.update_email_settings(&UpdateEmailSettings {
@@ -837,6 +887,18 @@ async fn the_notifications_page_shows_and_clears_its_badge_and_email_settings_sa
         sink.mails_to("sam@riverside.example").pop()
     })
     .await;
+    // Saving other choices while the address waits sends no second link, and is no error.
+    let again = web
+        .submit(
+            "/settings/email",
+            "/settings/email",
+            &[("address", "sam@riverside.example"), ("chat", "on")],
+        )
+        .await;
+    assert_eq!(again.status, 303, "{}", again.html);
+    assert!(sam.email_settings().await.unwrap().kinds.chat);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(sink.mails_to("sam@riverside.example").len(), 1);
     // A bad address is refused on its field.
     let bad = web
         .submit(

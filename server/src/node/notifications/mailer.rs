@@ -64,9 +64,11 @@ impl Node {
         let store = self.store();
         let mut settings = store.notify_settings(member)?;
         let account = store.member(member.localpart())?;
-        let (Some(address), Some(_), Some(account)) =
-            (settings.address.clone(), settings.verified_at, account)
-        else {
+        let (Some(address), Some(_), Some(account)) = (
+            settings.address.clone(),
+            settings.verified_at,
+            account.filter(|a| !a.suspended),
+        ) else {
             store.email_considered(member, seqs)?;
             return Ok(false);
         };
@@ -158,6 +160,24 @@ impl Node {
             return Ok(true);
         };
         Ok(state.muted || state.last_read.is_some_and(|r| r >= pos))
+    }
+
+    /// Whether a queued email should still go: a notification or digest only to the
+    /// member's current, confirmed address; a confirmation link only to the address
+    /// still waiting for it.
+    fn still_wanted(&self, job: &MailJob) -> bool {
+        let Some(member) = &job.member else {
+            return true;
+        };
+        let Ok(s) = self.store().notify_settings(member) else {
+            return true;
+        };
+        let same = s.address.as_deref() == Some(job.to.as_str());
+        if job.unsubscribe.is_some() {
+            same && s.verified_at.is_some()
+        } else {
+            same
+        }
     }
 
     /// Records what became of an email: sent (`None`), or given up with why.
@@ -259,6 +279,14 @@ async fn send_due(
             return;
         }
         if job.next_at > now {
+            continue;
+        }
+        if !node.still_wanted(&job) {
+            // The member changed or removed their address, or unsubscribed from everything,
+            // since it was made: it is not sent to the old one.
+            if let Err(e) = node.store().unqueue_mail(id) {
+                tracing::warn!(error = %e, "cannot drop an email no longer wanted");
+            }
             continue;
         }
         let outcome = relay.send(&job).await;

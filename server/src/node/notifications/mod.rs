@@ -60,6 +60,11 @@ impl Node {
         let email = self.config().email.enabled()
             && settings.verified_at.is_some()
             && settings.kinds.wants(note.kind);
+        if note.kind == NotificationKind::Chat && !email {
+            // Chat is never listed (the chat page has its own unread marks): a chat
+            // notification exists only to be emailed.
+            return Ok(false);
+        }
         self.store().put_note(member, seq, note, email)?;
         if note.kind != NotificationKind::Chat {
             self.tell_notifications(member);

@@ -114,6 +114,12 @@ impl Node {
             s.kinds = kinds;
         }
         if let Some(digest) = req.digest {
+            // A digest turned on covers from now, not from when the address was confirmed.
+            if s.digest == kindred_protocol::api::DigestFrequency::Off
+                && digest != kindred_protocol::api::DigestFrequency::Off
+            {
+                s.digest_since = Some(now);
+            }
             s.digest = digest;
         }
         if let Some(topics) = &req.topics {

@@ -131,8 +131,9 @@ pub(crate) async fn save_email(
     let typed = form.get("address").trim();
     let hour = |name: &str| form.get(name).parse::<u8>().ok();
     let req = UpdateEmailSettings {
-        // The same address again is not sent a new link unless it is unconfirmed.
-        address: (current.address.as_deref() != Some(typed) || !current.verified)
+        // A new link goes only to a new address, or when asked for again ("Send the link
+        // again"): saving other choices while the address waits sends nothing.
+        address: (current.address.as_deref() != Some(typed) || form.has("resend"))
             .then(|| typed.to_owned())
             .filter(|a| !(a.is_empty() && current.address.is_none())),
         kinds: Some(EmailKinds {

@@ -121,12 +121,13 @@ pub(crate) async fn thread(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RepliesQuery>,
 ) -> Result<Json<ThreadView>, AppError> {
-    Ok(Json(node.thread(
-        &event_id(&id)?,
+    let id = event_id(&id)?;
+    let thread = node.thread(&id, &auth.member_id, q.after.as_deref(), q.limit)?;
+    node.looked_at(
         &auth.member_id,
-        q.after.as_deref(),
-        q.limit,
-    )?))
+        crate::node::notifications::Looked::Thread(id),
+    );
+    Ok(Json(thread))
 }
 
 pub(crate) async fn reply(

@@ -131,7 +131,12 @@ pub(crate) async fn get_match(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MatchView>, AppError> {
-    Ok(Json(node.get_match(&auth, &match_id(&id)?).await?))
+    let m = node.get_match(&auth, &match_id(&id)?).await?;
+    node.looked_at(
+        &auth.member_id,
+        crate::node::notifications::Looked::Match(m.id),
+    );
+    Ok(Json(m))
 }
 
 pub(crate) async fn answer(

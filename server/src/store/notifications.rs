@@ -43,6 +43,10 @@ pub(crate) struct NoteRecord {
     /// For reminders: what is due, in plain words.
     #[serde(default)]
     pub(crate) text: Option<String>,
+    /// Seen on the website where it happened (the thread, the match) before the
+    /// notifications were: it is not unread, and not emailed.
+    #[serde(default)]
+    pub(crate) seen: bool,
 }
 
 /// A member's read mark and email settings.
@@ -112,6 +116,12 @@ fn note_key(tag: u8, member: &MemberId, seq: u64) -> Vec<u8> {
     key
 }
 
+fn job_key(id: u64) -> Vec<u8> {
+    let mut key = vec![b'q'];
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
 fn seq_of(key: &[u8]) -> u64 {
     key.len()
         .checked_sub(8)
@@ -172,6 +182,19 @@ impl Store {
             None => Ok(None),
             Some(v) => from_json(TREE, &v).map(Some),
         }
+    }
+
+    /// Writes a notification again (seen), leaving its email mark as it is.
+    pub(crate) fn update_note(
+        &self,
+        member: &MemberId,
+        seq: u64,
+        note: &NoteRecord,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .notifications
+            .insert(note_key(b'n', member, seq), to_json(TREE, note)?)?;
+        Ok(())
     }
 
     /// Removes a notification (its event is gone, or it is too old).
@@ -292,7 +315,24 @@ impl Store {
         Ok(out)
     }
 
-    /// Queues an email. `job` numbers are unique (see [`Store::next_mail_job`]).
+    /// Queues a new email under the next free number; returns the number. Two callers
+    /// at once never take the same one (the key is claimed by a compare-and-swap).
+    pub(crate) fn enqueue_mail(&self, job: &MailJob) -> Result<u64, StoreError> {
+        let json = to_json(TREE, job)?;
+        let t = self.writer();
+        let mut id = self.next_mail_job()?;
+        loop {
+            match t
+                .notifications
+                .compare_and_swap(job_key(id), None::<&[u8]>, Some(&json))?
+            {
+                Ok(()) => return Ok(id),
+                Err(_) => id += 1,
+            }
+        }
+    }
+
+    /// Writes a queued email again under its number (a retry's new time).
     pub(crate) fn queue_mail(&self, job_id: u64, job: &MailJob) -> Result<(), StoreError> {
         let mut key = vec![b'q'];
         key.extend_from_slice(&job_id.to_be_bytes());
@@ -302,8 +342,8 @@ impl Store {
         Ok(())
     }
 
-    /// A number for a new email job: one above the highest queued, and above `floor`.
-    pub(crate) fn next_mail_job(&self, floor: u64) -> Result<u64, StoreError> {
+    /// A number for a new email job: one above the highest queued.
+    fn next_mail_job(&self) -> Result<u64, StoreError> {
         let mut end = vec![b'q'];
         end.extend_from_slice(&[0xFF; 8]);
         let last = self
@@ -314,7 +354,7 @@ impl Store {
             .next()
             .transpose()?
             .map_or(0, |(k, _)| seq_of(&k));
-        Ok(last.max(floor) + 1)
+        Ok(last + 1)
     }
 
     /// Queued emails, in the order they were queued.
@@ -388,27 +428,96 @@ impl Store {
         &self,
         member: &MemberId,
         seqs: &[u64],
-        job_id: u64,
         job: &MailJob,
         settings: &NotifySettings,
     ) -> Result<(), StoreError> {
         let job_json = to_json(TREE, job)?;
         let settings_json = to_json(TREE, settings)?;
-        let mut job_key = vec![b'q'];
-        job_key.extend_from_slice(&job_id.to_be_bytes());
         let _writing = self.writer();
-        let result = self.transaction([&self.trees().notifications], |[t]| {
-            for seq in seqs {
-                t.remove(note_key(b'p', member, *seq))?;
+        let mut id = self.next_mail_job()?;
+        loop {
+            let key = job_key(id);
+            let result = self.transaction([&self.trees().notifications], |[t]| {
+                if t.get(&key)?.is_some() {
+                    // Taken by an email queued at the same moment: the next number.
+                    return Err(super::kv::TxError::Abort(None));
+                }
+                for seq in seqs {
+                    t.remove(note_key(b'p', member, *seq))?;
+                }
+                t.insert(&key, &job_json)?;
+                t.insert(member_key(b's', member), &settings_json)?;
+                Ok::<_, super::kv::TxError<Option<StoreError>>>(())
+            });
+            match result {
+                Ok(()) => return Ok(()),
+                Err(super::kv::TransactionError::Abort(None)) => id += 1,
+                Err(super::kv::TransactionError::Abort(Some(e))) => return Err(e),
+                Err(super::kv::TransactionError::Storage(e)) => return Err(e.into()),
             }
-            t.insert(&job_key, &job_json)?;
-            t.insert(member_key(b's', member), &settings_json)?;
-            Ok::<_, super::kv::TxError<StoreError>>(())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(super::kv::TransactionError::Abort(e)) => Err(e),
-            Err(super::kv::TransactionError::Storage(e)) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn job(n: usize) -> MailJob {
+        MailJob {
+            member: None,
+            to: format!("n{n}@x.example"),
+            subject: String::new(),
+            text: String::new(),
+            html: String::new(),
+            unsubscribe: None,
+            attempts: 0,
+            next_at: 0,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn emails_queued_at_once_all_keep_their_own_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let member: MemberId = "@sam:a.example".parse().unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let store = &store;
+                let member = &member;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        if i % 2 == 0 {
+                            store.enqueue_mail(&job(t * 100 + i)).unwrap();
+                        } else {
+                            let settings = NotifySettings::default();
+                            store
+                                .queue_batch(member, &[], &job(t * 100 + i), &settings)
+                                .unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let queue = store.mail_queue().unwrap();
+        assert_eq!(queue.len(), 100);
+        let mut to: Vec<&str> = queue.iter().map(|(_, j)| j.to.as_str()).collect();
+        to.sort_unstable();
+        to.dedup();
+        assert_eq!(to.len(), 100, "no email replaced another");
+    }
+
+    #[test]
+    fn key_layout_is_pinned() {
+        let sam: MemberId = "@sam:a.example".parse().unwrap();
+        let key = note_key(b'n', &sam, event_seq(2) + 1);
+        assert_eq!(key[0], b'n');
+        assert_eq!(usize::from(key[1]), "@sam:a.example".len());
+        assert_eq!(&key[2..16], b"@sam:a.example");
+        assert_eq!(key[16..], [0, 0, 0, 0, 0, 0, 2, 1]);
+        assert_eq!(seq_of(&key), 513);
+        assert_eq!(job_key(7), [b'q', 0, 0, 0, 0, 0, 0, 0, 7]);
     }
 }

@@ -468,6 +468,10 @@ async fn a_queued_email_survives_a_restart_and_a_busy_relay() {
     })
     .await
     .unwrap();
+    // Both the reply's email and the new address's link were turned away, and are
+    // waiting to be tried again (moving the clock on before then would only move their
+    // next try on with it).
+    eventually(20, || async { (sink.turned_away() > away + 1).then_some(()) }).await;
     let delivered = sink.mails_to("sam@riverside.example").len();
     sink.set_mode(Mode::Accept);
     clock.advance(10 * 60 * 1000);
@@ -855,6 +859,36 @@ async fn the_notifications_page_shows_and_clears_its_badge_and_email_settings_sa
     let home = web.get("/").await;
     assert!(!home.has("1 new"), "seen");
     assert_eq!(sam.notifications(None).await.unwrap().unread, 0);
+
+    // Reading the thread where a reply arrived is seeing it: not unread, not emailed.
+    let again = kim
+        .reply(
+            &p.id,
+            &NewReply {
+                body: "And again".into(),
+                reply_to: None,
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    notified(&sam, again.id).await;
+    assert_eq!(sam.notifications(None).await.unwrap().unread, 1);
+    let thread = web.get(&format!("/posts/{}", p.id)).await;
+    assert_eq!(thread.status, 200);
+    assert!(
+        !thread.has("badge unread\">1 new"),
+        "the thread page counts it seen"
+    );
+    let list = sam.notifications(None).await.unwrap();
+    assert_eq!(list.unread, 0);
+    assert!(
+        list.items
+            .iter()
+            .find(|n| n.event == Some(again.id))
+            .unwrap()
+            .read
+    );
 
     // Email settings through the form: the address waits for its confirmation.
     let saved = web

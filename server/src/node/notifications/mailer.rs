@@ -43,8 +43,7 @@ pub(crate) fn in_quiet_hours(hour: u8, from: u8, to: u8) -> bool {
 impl Node {
     /// Queues an email and wakes the mailer.
     pub(crate) fn queue_mail(&self, job: MailJob) -> Result<(), StoreError> {
-        let id = self.store().next_mail_job(0)?;
-        self.store().queue_mail(id, &job)?;
+        self.store().enqueue_mail(&job)?;
         self.signals().mail.notify_one();
         Ok(())
     }
@@ -80,6 +79,7 @@ impl Node {
                 continue;
             };
             if seq <= settings.read_up_to
+                || note.seen
                 || !settings.kinds.wants(note.kind)
                 || self.chat_seen(member, &note)?
             {
@@ -130,8 +130,7 @@ impl Node {
         }
         let job = self.notification_email(member, &account.display_name, &address, &lines, now);
         settings.sent.push(now);
-        let id = store.next_mail_job(0)?;
-        store.queue_batch(member, seqs, id, &job, &settings)?;
+        store.queue_batch(member, seqs, &job, &settings)?;
         Ok(true)
     }
 

@@ -34,6 +34,15 @@ pub(crate) const KEEP_MS: u64 = 90 * 24 * 60 * 60 * 1000;
 /// Notifications listed in one page.
 const PAGE: usize = 30;
 
+/// What a member looks at, which makes the notifications about it seen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Looked {
+    /// A thread, by its post.
+    Thread(kindred_protocol::EventId),
+    /// A proposal or match, by its proposal.
+    Match(kindred_protocol::EventId),
+}
+
 /// What a notification says, for the member who gets it.
 pub(crate) struct Described {
     /// The plain sentence.
@@ -117,7 +126,10 @@ impl Node {
             let Some(note) = self.store().note(member, seq)? else {
                 continue;
             };
-            if note.kind != NotificationKind::Chat && self.describe(member, &note)?.is_some() {
+            if note.kind != NotificationKind::Chat
+                && !note.seen
+                && self.describe(member, &note)?.is_some()
+            {
                 unread += 1;
                 if unread as usize >= UNREAD_CAP {
                     break;
@@ -125,6 +137,70 @@ impl Node {
             }
         }
         Ok(unread)
+    }
+
+    /// The member is looking at `what` on the website or through the API: unread
+    /// notifications about it are seen (and not emailed). Failures are logged: looking
+    /// must not fail because of them.
+    pub(crate) fn looked_at(&self, member: &MemberId, what: Looked) {
+        if let Err(e) = self.mark_seen(member, what) {
+            tracing::warn!(error = %e, "cannot mark notifications seen");
+        }
+    }
+
+    fn mark_seen(&self, member: &MemberId, what: Looked) -> Result<(), StoreError> {
+        let read_up_to = self.store().notify_settings(member)?.read_up_to;
+        let mut changed = false;
+        for seq in self
+            .store()
+            .note_seqs_after(member, read_up_to, UNREAD_CAP * 4)?
+        {
+            let Some(mut note) = self.store().note(member, seq)? else {
+                continue;
+            };
+            if note.seen || note.kind == NotificationKind::Chat || !self.is_about(&note, what)? {
+                continue;
+            }
+            note.seen = true;
+            self.store().update_note(member, seq, &note)?;
+            changed = true;
+        }
+        if changed {
+            self.tell_notifications(member);
+        }
+        Ok(())
+    }
+
+    /// Whether a notification is about the thread or match `what`.
+    fn is_about(&self, note: &NoteRecord, what: Looked) -> Result<bool, StoreError> {
+        let Some(payload) = note.event.map(|e| self.payload(&e)).transpose()?.flatten() else {
+            return Ok(matches!(what, Looked::Match(id) if note.subject == Some(id)));
+        };
+        Ok(match (what, &payload.body) {
+            (Looked::Thread(root), EventBody::Reply(_)) => {
+                payload.refs.thread_root == Some(root)
+                    || note
+                        .event
+                        .map(|e| self.store().event_meta(&e))
+                        .transpose()?
+                        .flatten()
+                        .and_then(|m| m.thread_root)
+                        == Some(root)
+            }
+            (Looked::Thread(root), EventBody::Reaction(r)) => {
+                r.target == root
+                    || self
+                        .store()
+                        .event_meta(&r.target)?
+                        .and_then(|m| m.thread_root)
+                        == Some(root)
+            }
+            (Looked::Match(id), EventBody::MatchProposal(_)) => note.event == Some(id),
+            (Looked::Match(id), EventBody::MatchAnswer(a)) => a.proposal == id,
+            (Looked::Match(id), EventBody::MatchUpdate(u)) => u.proposal == id,
+            (Looked::Match(id), EventBody::CheckIn(c)) => c.proposal == id,
+            _ => false,
+        })
     }
 
     /// Marks notifications up to `up_to` as seen (a mark never goes back).
@@ -166,7 +242,7 @@ impl Node {
             text: described.text,
             link: described.link,
             event: note.event,
-            read: seq <= read_up_to,
+            read: seq <= read_up_to || note.seen,
         }))
     }
 

@@ -282,6 +282,10 @@ pub(crate) async fn thread(
     if let (EntryKind::Reply, Some(root)) = (view.kind, view.thread_root) {
         return Ok(see_other(&node, &reply_url(&root, &id), None));
     }
+    node.looked_at(
+        &viewer.auth.member_id,
+        crate::node::notifications::Looked::Thread(id),
+    );
     let page = thread_page(
         &node,
         &viewer,

@@ -26,6 +26,10 @@ pub(crate) async fn match_detail(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let m = node.get_match(&viewer.auth, &match_id(&id)?).await?;
+    node.looked_at(
+        &viewer.auth.member_id,
+        crate::node::notifications::Looked::Match(m.id),
+    );
     let page = match_page(&node, &viewer, m);
     render(&page, &page.chrome)
 }

@@ -123,6 +123,11 @@ impl SmtpSink {
         self.mails.lock().unwrap().clone()
     }
 
+    /// How many messages were received (without copying them).
+    pub fn count(&self) -> usize {
+        self.mails.lock().unwrap().len()
+    }
+
     /// Messages received for `address`.
     pub fn mails_to(&self, address: &str) -> Vec<Mail> {
         self.mails()

@@ -64,6 +64,18 @@ impl Default for EmailSection {
     }
 }
 
+/// Whether `host` names this machine: `localhost` (any case, or a name under it) or a
+/// loopback address (`127.0.0.1`, `::1`, with or without brackets).
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl EmailSection {
     /// Whether the node sends email.
     pub fn enabled(&self) -> bool {
@@ -77,6 +89,13 @@ impl EmailSection {
             SmtpSecurity::Tls => 465,
             SmtpSecurity::None => 25,
         })
+    }
+
+    /// The host to connect to (an IPv6 address without its brackets).
+    pub fn host(&self) -> Option<&str> {
+        self.smtp_host
+            .as_deref()
+            .map(|h| h.trim().trim_start_matches('[').trim_end_matches(']'))
     }
 
     /// What is wrong with the settings, naming the key; `None` when they can be used.
@@ -94,7 +113,7 @@ impl EmailSection {
         if self.password.is_some() && self.password_file.is_some() {
             return Some("email.password and email.password_file: set one, not both".to_owned());
         }
-        if self.security == SmtpSecurity::None && !super::url_is_local(&format!("smtp://{host}")) {
+        if self.security == SmtpSecurity::None && !is_loopback_host(host) {
             return Some(format!(
                 "email.security = \"none\" sends passwords and members' addresses unencrypted: it is only allowed for a relay on this machine, not {host}; use \"starttls\" or \"tls\""
             ));
@@ -109,5 +128,33 @@ impl EmailSection {
             return Some("email.batch_minutes must be at most 1440 (a day)".to_owned());
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unencrypted_relay_must_be_on_this_machine() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.0.0.2",
+            "::1",
+            "[::1]",
+            "mail.localhost",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "smtp.example.org",
+            "10.0.0.1",
+            "localhost.example.org",
+            "::2",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

@@ -791,6 +791,8 @@ impl Node {
         }
         self.store()
             .set_member_block(&auth.member_id, member, blocked)?;
+        // What they did leaves (or comes back to) the notifications: the count changes.
+        self.tell_notifications(&auth.member_id);
         Ok(self.store().durable().await?)
     }
 

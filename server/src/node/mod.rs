@@ -229,6 +229,12 @@ pub enum NodeError {
         /// The data folder.
         path: PathBuf,
     },
+    /// `[email]` is set but cannot be used (the password file cannot be read, the sender
+    /// is not an address): starting would promise members emails that never leave.
+    #[error(
+        "email is set up but cannot be used: {0}. Fix the [email] section (deploy/email.md; `kindred email test` checks it), or remove email.smtp_host to run without email"
+    )]
+    Email(String),
     /// No randomness for keys or tokens.
     #[error("no randomness available")]
     Randomness(#[source] RandomnessError),
@@ -341,6 +347,7 @@ impl Node {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
+        notifications::check_relay(self.config()).map_err(NodeError::Email)?;
         let fan_out = self
             .take_live_rx()
             .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));

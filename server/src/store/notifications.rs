@@ -61,6 +61,9 @@ pub(crate) struct NotifySettings {
     pub(crate) verified_at: Option<u64>,
     /// When the last verification link was sent (ms), so links are not sent in a stream.
     pub(crate) link_sent_at: Option<u64>,
+    /// When verification links were sent in the last hour (ms), whatever the address: a
+    /// member cannot make the node email strangers.
+    pub(crate) links_sent: Vec<u64>,
     /// What is emailed.
     pub(crate) kinds: EmailKinds,
     /// The digest.
@@ -205,6 +208,20 @@ impl Store {
         Ok(())
     }
 
+    /// The number of a member's newest notification.
+    pub(crate) fn newest_note_seq(&self, member: &MemberId) -> Result<Option<u64>, StoreError> {
+        let start = note_key(b'n', member, 0);
+        let end = note_key(b'n', member, u64::MAX);
+        Ok(self
+            .trees()
+            .notifications
+            .range(start..end)
+            .rev()
+            .next()
+            .transpose()?
+            .map(|(k, _)| seq_of(&k)))
+    }
+
     /// Removes notifications older than `cutoff` (ms); returns how many.
     pub(crate) fn prune_notes(&self, cutoff: u64) -> Result<usize, StoreError> {
         let mut old = Vec::new();
@@ -332,13 +349,22 @@ impl Store {
         }
     }
 
-    /// Writes a queued email again under its number (a retry's new time).
-    pub(crate) fn queue_mail(&self, job_id: u64, job: &MailJob) -> Result<(), StoreError> {
-        let mut key = vec![b'q'];
-        key.extend_from_slice(&job_id.to_be_bytes());
-        self.writer()
-            .notifications
-            .insert(key, to_json(TREE, job)?)?;
+    /// Writes a queued email again under its number with a retry's new time, only if it
+    /// is still queued as `before` (not removed with its member meanwhile).
+    pub(crate) fn requeue_mail(
+        &self,
+        job_id: u64,
+        before: &MailJob,
+        job: &MailJob,
+    ) -> Result<(), StoreError> {
+        let old = to_json(TREE, before)?;
+        let new = to_json(TREE, job)?;
+        // Err: it is gone or changed, and stays so.
+        let _ = self.writer().notifications.compare_and_swap(
+            job_key(job_id),
+            Some(&old),
+            Some(&new),
+        )?;
         Ok(())
     }
 

@@ -115,12 +115,26 @@ async fn replies_reactions_and_mentoring_from_another_node_are_notified() {
     // Seen: the count goes to nothing, the items stay, marked read.
     let list = sam.notifications(None).await.unwrap();
     assert_eq!(list.unread, 1);
-    sam.mark_notifications_read(list.items[0].seq)
-        .await
-        .unwrap();
+    // A mark far ahead stops at the newest notification: what comes later is unread.
+    sam.mark_notifications_read(u64::MAX).await.unwrap();
     let list = sam.notifications(None).await.unwrap();
     assert_eq!(list.unread, 0);
     assert!(list.items[0].read);
+
+    let later = kim
+        .reply(
+            &p.id,
+            &NewReply {
+                body: "One more thought".into(),
+                reply_to: None,
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!notified(&sam, later.id).await.read);
+    assert_eq!(sam.notifications(None).await.unwrap().unread, 1);
+    kim.retract(&later.id, None).await.unwrap();
 
     // A retracted reply leaves nothing behind in the list.
     kim.retract(&reply.id, None).await.unwrap();
@@ -312,9 +326,12 @@ async fn a_chat_message_across_nodes_is_emailed_once_without_its_words() {
         })
         .await;
     }
-    // Nothing before the batching time is up.
+    // Nothing before the batching time is up. Reading the notification list (which never
+    // shows chat) does not count as reading the messages.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(sink.mails_to("sam@riverside.example").len(), 1);
+    sam.notifications(None).await.unwrap();
+    sam.mark_notifications_read(u64::MAX).await.unwrap();
     clock.advance(4 * 60 * 1000);
     let mail = eventually(20, || async {
         let all = sink.mails_to("sam@riverside.example");
@@ -471,7 +488,10 @@ async fn a_queued_email_survives_a_restart_and_a_busy_relay() {
     // Both the reply's email and the new address's link were turned away, and are
     // waiting to be tried again (moving the clock on before then would only move their
     // next try on with it).
-    eventually(20, || async { (sink.turned_away() > away + 1).then_some(()) }).await;
+    eventually(20, || async {
+        (sink.turned_away() > away + 1).then_some(())
+    })
+    .await;
     let delivered = sink.mails_to("sam@riverside.example").len();
     sink.set_mode(Mode::Accept);
     clock.advance(10 * 60 * 1000);
@@ -486,7 +506,9 @@ async fn a_queued_email_survives_a_restart_and_a_busy_relay() {
         "nothing more to the old address"
     );
 
-    // A relay that refuses the address for good: given up, and the member is told.
+    // A relay that refuses the address for good: given up, and the member is told. (An
+    // hour on: a member has three confirmation links an hour.)
+    clock.advance(60 * 60 * 1000);
     sink.set_mode(Mode::Refuse);
     sam.update_email_settings(&UpdateEmailSettings {
         address: Some("nobody@riverside.example".into()),
@@ -933,6 +955,18 @@ async fn the_notifications_page_shows_and_clears_its_badge_and_email_settings_sa
     assert!(sam.email_settings().await.unwrap().kinds.chat);
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(sink.mails_to("sam@riverside.example").len(), 1);
+    // A reaction taken back at once leaves nothing in the list.
+    kim.react(&p.id, "me-too").await.unwrap();
+    kim.unreact(&p.id, "me-too").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        sam.notifications(None)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|n| n.kind != NotificationKind::Reaction)
+    );
     // A bad address is refused on its field.
     let bad = web
         .submit(
@@ -956,4 +990,55 @@ async fn the_notifications_page_shows_and_clears_its_badge_and_email_settings_sa
         sam.email_settings().await.unwrap().address.as_deref(),
         Some("sam@riverside.example")
     );
+    // A member cannot make the node email strangers: three confirmation links an hour.
+    for n in 1..=2 {
+        sam.update_email_settings(&UpdateEmailSettings {
+            address: Some(format!("someone{n}@elsewhere.example")),
+            ..UpdateEmailSettings::default()
+        })
+        .await
+        .unwrap();
+    }
+    let refused = sam
+        .update_email_settings(&UpdateEmailSettings {
+            address: Some("someone3@elsewhere.example".into()),
+            ..UpdateEmailSettings::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::RateLimited));
+    let removed = sam
+        .update_email_settings(&UpdateEmailSettings {
+            address: Some(String::new()),
+            ..UpdateEmailSettings::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed.address, None);
+    let still = sam
+        .update_email_settings(&UpdateEmailSettings {
+            address: Some("someone4@elsewhere.example".into()),
+            ..UpdateEmailSettings::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        still.code(),
+        Some(ErrorCode::RateLimited),
+        "removing the address resets nothing"
+    );
+    let confirm = eventually(20, || async {
+        sink.mails_to("someone1@elsewhere.example").pop()
+    })
+    .await;
+    assert!(
+        !confirm.readable().contains("sam (display)"),
+        "a stranger is not greeted with a name the member chose"
+    );
+    sam.update_email_settings(&UpdateEmailSettings {
+        address: Some("sam@riverside.example".into()),
+        ..UpdateEmailSettings::default()
+    })
+    .await
+    .unwrap_err();
 }

@@ -26,6 +26,16 @@ pub(crate) struct Line {
     pub(crate) kind: NotificationKind,
 }
 
+/// Lines in one notification email; the rest are counted and linked.
+const MAX_LINES: usize = 20;
+
+/// Text for a header (the subject): RFC 2047 encoded words typed into a display name
+/// (`=?utf-8?b?...?=`) would be decoded by mail programs into words the name rules never
+/// saw, so their opening is broken up.
+pub(crate) fn header_text(text: &str) -> String {
+    text.replace("=?", "= ?")
+}
+
 /// Escapes text for HTML.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -84,20 +94,19 @@ impl Node {
         let Some((meta, payload)) = self.shown(id)? else {
             return Ok(None);
         };
-        let current = match meta.latest {
-            Some(latest) => self.payload(&latest)?.unwrap_or(payload),
-            None => payload,
-        };
-        let EventBody::Reply(reply) = current.body else {
+        let answers = payload.refs.reply_to;
+        let current = self.current_version(&meta, payload)?;
+        let EventBody::Reply(reply) = &current.body else {
             return Ok(None);
         };
-        if reply.content_warning.is_some() {
-            return Ok(None);
+        // Under a warning anywhere it hangs from (as each is now: an edit may add one),
+        // nothing is quoted.
+        for above in [answers, meta.thread_root].into_iter().flatten() {
+            if self.warned(&above)? {
+                return Ok(None);
+            }
         }
-        if let Some(root) = meta.thread_root
-            && let Some((_, root)) = self.shown(&root)?
-            && matches!(&root.body, EventBody::Post(p) if p.content_warning.is_some())
-        {
+        if reply.content_warning.is_some() {
             return Ok(None);
         }
         let text = crate::node::plain_text(&reply.body);
@@ -106,6 +115,40 @@ impl Node {
             cut.push('…');
         }
         Ok(Some(cut))
+    }
+
+    /// An event as it reads now (its newest edit).
+    fn current_version(
+        &self,
+        meta: &crate::store::EventMeta,
+        original: kindred_protocol::EventPayload,
+    ) -> Result<kindred_protocol::EventPayload, StoreError> {
+        Ok(match meta.latest {
+            Some(latest) => self.payload(&latest)?.unwrap_or(original),
+            None => original,
+        })
+    }
+
+    /// The content warning a post or reply carries now, if any; `None` too when it is
+    /// not shown.
+    pub(crate) fn warning_of(
+        &self,
+        id: &kindred_protocol::EventId,
+    ) -> Result<Option<String>, StoreError> {
+        let Some((meta, original)) = self.shown(id)? else {
+            return Ok(None);
+        };
+        Ok(match self.current_version(&meta, original)?.body {
+            EventBody::Post(p) => p.content_warning,
+            EventBody::Reply(r) => r.content_warning,
+            _ => None,
+        })
+    }
+
+    /// Whether a post or reply is under a content warning now (or cannot be read: then
+    /// nothing of it is quoted either).
+    fn warned(&self, id: &kindred_protocol::EventId) -> Result<bool, StoreError> {
+        Ok(self.shown(id)?.is_none() || self.warning_of(id)?.is_some())
     }
 
     /// The footer every email ends with: the node, and where to find help now.
@@ -148,10 +191,14 @@ impl Node {
     ) -> MailJob {
         let org = &self.config().node.organisation;
         let base = self.config().public_url();
-        let subject = match lines {
+        let subject = header_text(&match lines {
             [one] => one.text.clone(),
             _ => format!("{} new things for you on {org}'s Kindred", lines.len()),
-        };
+        });
+        // A flood (a hostile node's hundreds of replies) makes one short email, not a
+        // huge one a relay may refuse: the rest are on the notifications page.
+        let more = lines.len().saturating_sub(MAX_LINES);
+        let lines = &lines[..lines.len().min(MAX_LINES)];
         let choice = match lines.first().map(|l| l.kind) {
             Some(first) if lines.iter().all(|l| l.kind == first) => match first {
                 NotificationKind::Chat => "chat",
@@ -177,6 +224,14 @@ impl Node {
                 let _ = write!(html, "<br><q>{}</q>", escape(p));
             }
             html.push_str("</li>");
+        }
+        if more > 0 {
+            let _ = writeln!(text, "- and {more} more: {base}/notifications");
+            let _ = write!(
+                html,
+                "<li><a href=\"{}/notifications\">and {more} more</a></li>",
+                escape(&base)
+            );
         }
         let settings = format!("{base}/settings/email");
         let what = match choice {
@@ -211,23 +266,19 @@ impl Node {
         }
     }
 
-    /// The email asking a member to confirm their address.
-    pub(crate) fn verification_email(
-        &self,
-        member: &MemberId,
-        name: &str,
-        to: &str,
-        link: &str,
-    ) -> MailJob {
+    /// The email asking a member to confirm their address. It goes to an address
+    /// nobody has confirmed yet, so it carries nothing the member wrote (not even their
+    /// name): only who runs the node and the link.
+    pub(crate) fn verification_email(&self, member: &MemberId, to: &str, link: &str) -> MailJob {
         let org = &self.config().node.organisation;
-        let subject = format!("Confirm your email address for {org}'s Kindred");
+        let subject = header_text(&format!("Confirm your email address for {org}'s Kindred"));
         let (foot_text, foot_html) = self.footer();
         let text = format!(
-            "Hello {name},\n\nPlease confirm that this is your email address by opening this link (it works for 48 hours):\n\n{link}\n\nUntil you do, nothing else is sent to it. If you did not ask for this, you can ignore this email.\n\n{foot_text}"
+            "Hello,\n\nSomeone with an account on {org}'s Kindred (a peer-support network) gave this email address. If that was you, confirm it by opening this link (it works for 48 hours):\n\n{link}\n\nUntil it is confirmed, nothing else is sent to it. If it was not you, ignore this email: nothing more will come.\n\n{foot_text}"
         );
         let html = format!(
-            "<p>Hello {},</p><p>Please confirm that this is your email address: <a href=\"{l}\">confirm my address</a> (the link works for 48 hours).</p><p>Until you do, nothing else is sent to it. If you did not ask for this, you can ignore this email.</p>{foot_html}",
-            escape(name),
+            "<p>Hello,</p><p>Someone with an account on {o}'s Kindred (a peer-support network) gave this email address. If that was you, <a href=\"{l}\">confirm it</a> (the link works for 48 hours).</p><p>Until it is confirmed, nothing else is sent to it. If it was not you, ignore this email: nothing more will come.</p>{foot_html}",
+            o = escape(org),
             l = escape(link)
         );
         let now = self.now().0;

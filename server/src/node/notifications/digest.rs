@@ -100,6 +100,16 @@ impl Node {
         let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
+        let thanks = self
+            .reaction_counts(id, None)?
+            .iter()
+            .find(|r| r.reaction == "thank-you")
+            .map_or(0, |r| r.count);
+        // Only a discussed or thanked post can be in a digest: the rest (most of a week's)
+        // are not read further nor kept.
+        if meta.reply_count == 0 && thanks == 0 {
+            return Ok(None);
+        }
         let current = match meta.latest {
             Some(latest) => self.payload(&latest)?.unwrap_or(original.clone()),
             None => original.clone(),
@@ -107,11 +117,6 @@ impl Node {
         let EventBody::Post(post) = current.body else {
             return Ok(None);
         };
-        let thanks = self
-            .store()
-            .reactions_except(id, None, |_| false)?
-            .get("thank-you")
-            .map_or(0, |(n, _)| *n);
         Ok(Some(Candidate {
             id: *id,
             topic: topic.to_owned(),

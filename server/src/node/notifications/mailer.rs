@@ -24,9 +24,10 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 /// Temporary failures are retried this long after the email was made.
 const GIVE_UP_AFTER_MS: u64 = 24 * HOUR_MS;
 
-/// Waits before the next try: 1, 2, 4 ... minutes, at most an hour.
+/// Waits before the next try after `attempts` failed ones: 1, 2, 4 ... minutes, at most
+/// an hour.
 fn backoff(attempts: u32) -> u64 {
-    (60_000u64 << attempts.min(6)).min(HOUR_MS)
+    (60_000u64 << attempts.saturating_sub(1).min(6)).min(HOUR_MS)
 }
 
 /// Whether `hour` falls in quiet hours from `from` to `to` (equal: none).
@@ -78,7 +79,9 @@ impl Node {
             let Some(note) = store.note(member, seq)? else {
                 continue;
             };
-            if seq <= settings.read_up_to
+            // The list never shows chat, so its read mark says nothing of chat: whether a
+            // message was seen is the conversation's read position (`chat_seen`).
+            if (seq <= settings.read_up_to && note.kind != NotificationKind::Chat)
                 || note.seen
                 || !settings.kinds.wants(note.kind)
                 || self.chat_seen(member, &note)?
@@ -232,9 +235,14 @@ pub(crate) async fn run(node: Node) {
             Err(e) => tracing::warn!(error = %e, "batching emails stopped"),
         }
         let digests = node.clone();
+        let started = std::time::Instant::now();
         match tokio::task::spawn_blocking(move || digests.send_digests(now)).await {
             Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(digests = n, "digests queued"),
+            Ok(Ok(n)) => tracing::info!(
+                digests = n,
+                ms = started.elapsed().as_millis() as u64,
+                "digests queued"
+            ),
             Ok(Err(e)) => tracing::warn!(error = %e, "making digests failed; will retry"),
             Err(e) => tracing::warn!(error = %e, "making digests stopped"),
         }
@@ -288,7 +296,7 @@ async fn send_due(
             }
             continue;
         }
-        let outcome = relay.send(&job).await;
+        let outcome = relay.send(id, &job).await;
         let now = node.now().0;
         let result = match outcome {
             Ok(()) => {
@@ -296,15 +304,27 @@ async fn send_due(
                 tracing::info!(job = id, "email sent");
                 node.mail_done(id, &job, None)
             }
-            Err(SendError::Transient(why)) if now < job.created_at + GIVE_UP_AFTER_MS => {
+            Err(SendError::Recipient(why)) => {
+                tracing::warn!(job = id, %why, "email given up: the address was refused");
+                node.mail_done(id, &job, Some(why))
+            }
+            Err(e) if now < job.created_at + GIVE_UP_AFTER_MS => {
+                if let SendError::Permanent(why) = &e {
+                    tracing::error!(job = id, %why, "email not sent: the node's [email] settings do not work (deploy/email.md); it is kept and tried again");
+                } else {
+                    tracing::warn!(job = id, error = %e, "email not sent; will try again");
+                }
+                let before = job.clone();
                 job.attempts += 1;
                 job.next_at = now + backoff(job.attempts);
-                tracing::warn!(job = id, attempts = job.attempts, %why, "email not sent; will try again");
-                node.store().queue_mail(id, &job)
+                // Only while it is still queued: an account erased meanwhile took its
+                // emails with it.
+                node.store().requeue_mail(id, &before, &job)
             }
             Err(e) => {
-                tracing::warn!(job = id, error = %e, "email given up");
-                node.mail_done(id, &job, Some(e.to_string()))
+                // A day of failures that were not the address's: nothing to tell the member.
+                tracing::error!(job = id, error = %e, "email given up after a day of tries");
+                node.store().unqueue_mail(id)
             }
         };
         if let Err(e) = result {
@@ -330,8 +350,9 @@ mod tests {
 
     #[test]
     fn retries_wait_longer_each_time_up_to_an_hour() {
-        assert_eq!(backoff(0), 60_000);
-        assert_eq!(backoff(1), 120_000);
+        assert_eq!(backoff(1), 60_000);
+        assert_eq!(backoff(2), 120_000);
+        assert_eq!(backoff(3), 240_000);
         assert_eq!(backoff(20), HOUR_MS);
     }
 }

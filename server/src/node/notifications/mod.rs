@@ -209,6 +209,10 @@ impl Node {
         member: &MemberId,
         up_to: u64,
     ) -> Result<(), StoreError> {
+        // Never past the newest notification: a mark ahead of it would pass, unseen,
+        // notifications not given yet.
+        let newest = self.store().newest_note_seq(member)?.unwrap_or(0);
+        let up_to = up_to.min(newest);
         let mut settings = self.store().notify_settings(member)?;
         if up_to > settings.read_up_to {
             settings.read_up_to = up_to;
@@ -288,7 +292,7 @@ impl Node {
         let (text, link) = match &payload.body {
             EventBody::Reply(_) => {
                 let root = meta.thread_root.or(payload.refs.thread_root).unwrap_or(id);
-                let title = self.post_title(&root)?.unwrap_or_default();
+                let title = self.title_or_warning(&root, self.post_title(&root)?)?;
                 let whose = match payload
                     .refs
                     .reply_to
@@ -301,14 +305,28 @@ impl Node {
                     _ => "in your thread",
                 };
                 (
-                    format!("{who} replied to {whose} “{title}”"),
+                    format!("{who} replied to {whose} {title}"),
                     format!("/posts/{root}?at={id}#post-{id}"),
                 )
             }
             EventBody::Reaction(r) => {
+                // Taken back since: nothing to tell.
+                let still = self
+                    .reaction_counts(&r.target, Some(&payload.author))?
+                    .iter()
+                    .any(|c| c.reaction == r.reaction && c.mine);
+                if !still {
+                    return Ok(None);
+                }
                 let Some((title, reply)) = self.reaction_target(&r.target)? else {
                     return Ok(None);
                 };
+                let root_of_target = self
+                    .store()
+                    .event_meta(&r.target)?
+                    .and_then(|m| m.thread_root)
+                    .unwrap_or(r.target);
+                let title = self.title_or_warning(&root_of_target, title)?;
                 let what = if reply { "your reply in" } else { "your post" };
                 let root = self
                     .store()
@@ -317,9 +335,8 @@ impl Node {
                     .unwrap_or(r.target);
                 (
                     format!(
-                        "{who} reacted “{}” to {what} “{}”",
+                        "{who} reacted “{}” to {what} {title}",
                         kindred_protocol::api::reaction_label(&r.reaction),
-                        title.unwrap_or_default()
                     ),
                     format!("/posts/{root}?at={}#post-{}", r.target, r.target),
                 )
@@ -361,8 +378,21 @@ impl Node {
         Ok(Some(Described { text, link, actor }))
     }
 
+    /// A post's title in quotes, or, when it is under a content warning now, the warning
+    /// (the list is read in passing, where a title about self-harm should not jump out).
+    fn title_or_warning(
+        &self,
+        post: &kindred_protocol::EventId,
+        title: Option<String>,
+    ) -> Result<String, StoreError> {
+        Ok(match self.warning_of(post)? {
+            Some(warning) => format!("(content warning: {warning})"),
+            None => format!("“{}”", title.unwrap_or_default()),
+        })
+    }
+
     /// Tells the member's open pages that their notifications changed (the badge).
-    fn tell_notifications(&self, member: &MemberId) {
+    pub(crate) fn tell_notifications(&self, member: &MemberId) {
         match self.unread_notifications(member) {
             Ok(unread) => self.tell_member(
                 member,
@@ -371,6 +401,17 @@ impl Node {
             Err(e) => tracing::warn!(error = %e, "cannot count unread notifications"),
         }
     }
+}
+
+/// Whether the configured relay can be set up (the password file read, the sender an
+/// address); `Ok` when email is off. Nothing is sent or connected.
+pub(crate) fn check_relay(config: &crate::Config) -> Result<(), String> {
+    if !config.email.enabled() {
+        return Ok(());
+    }
+    smtp::Relay::new(&config.email)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Sends a test email to `to` through the configured relay (`kindred email test`): the
@@ -407,5 +448,5 @@ pub async fn send_test_email(config: &crate::Config, to: &str) -> Result<(), Str
         next_at: 0,
         created_at: 0,
     };
-    relay.send(&job).await.map_err(|e| e.to_string())
+    relay.send(0, &job).await.map_err(|e| e.to_string())
 }

@@ -12,8 +12,13 @@ use crate::store::NotifySettings;
 /// A confirmation link works this long (ms).
 const VERIFY_FOR_MS: u64 = 48 * 60 * 60 * 1000;
 
-/// A confirmation link is sent again at most this often (ms).
+/// A confirmation link is sent again to the same address at most this often (ms).
 const RESEND_AFTER_MS: u64 = 60 * 1000;
+
+/// Confirmation links one member may have sent in an hour, to any addresses.
+const LINKS_PER_HOUR: usize = 3;
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
 
 /// The longest address accepted (RFC 5321 §4.5.3.1.3: a path is at most 256 octets).
 const MAX_ADDRESS_BYTES: usize = 254;
@@ -22,6 +27,10 @@ const MAX_ADDRESS_BYTES: usize = 254;
 /// or every email.
 pub(crate) const UNSUBSCRIBE_CHOICES: [&str; 6] =
     ["chat", "replies", "mentoring", "reactions", "digest", "all"];
+
+/// What a confirmation link that does not work says (damaged, another's, or for an
+/// address no longer on the account).
+const LINK_FAILED: &str = "This link is not complete, or is for an address the account no longer has. Copy the whole link from the newest email, or ask for a new one in your settings (Email).";
 
 /// Checks an address as typed: one address, no display name, no spaces.
 ///
@@ -33,12 +42,28 @@ pub(crate) fn clean_address(typed: &str) -> Result<String, AppError> {
             "An email address can be at most {MAX_ADDRESS_BYTES} characters long."
         )));
     }
-    match address.parse::<lettre::Address>() {
-        Ok(parsed) if !address.contains(['<', '>', ' ', ',']) => Ok(parsed.to_string()),
-        _ => Err(AppError::bad_request(
+    let refused = || {
+        AppError::bad_request(
             "That does not look like an email address. It should look like name@example.org.",
-        )),
+        )
+    };
+    // Nothing invisible, direction-changing or look-alike (full-width letters): the
+    // address is shown back to the member, and to whoever reads the node's logs.
+    if address.chars().any(|c| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{FF00}'..='\u{FFEF}')
+            || ['<', '>', ',', '[', ']'].contains(&c)
+    }) {
+        return Err(refused());
     }
+    let parsed = address.parse::<lettre::Address>().map_err(|_| refused())?;
+    // A domain people can be reached at: a name with a dot, not this machine.
+    let domain = parsed.domain().to_ascii_lowercase();
+    if !domain.contains('.') || domain == "localhost" || domain.ends_with(".localhost") {
+        return Err(refused());
+    }
+    Ok(parsed.to_string())
 }
 
 impl Node {
@@ -63,8 +88,11 @@ impl Node {
     /// unconfirmed) is sent a confirmation link; nothing else is emailed to it until the
     /// link is followed.
     ///
+    /// A link to the same unconfirmed address within a minute of the last is not sent
+    /// again (the other changes are saved).
+    ///
     /// Errors: the node sends no email (when an address is given); a bad address or
-    /// hour; a link asked for again within a minute.
+    /// hour; more than three confirmation links in an hour.
     pub(crate) async fn update_email_settings(
         &self,
         auth: &Auth,
@@ -95,13 +123,16 @@ impl Node {
                 }
                 let address = clean_address(typed)?;
                 let same = s.address.as_deref() == Some(address.as_str());
-                if !(same && s.verified_at.is_some()) {
-                    if same && s.link_sent_at.is_some_and(|t| now < t + RESEND_AFTER_MS) {
+                let just_sent = same && s.link_sent_at.is_some_and(|t| now < t + RESEND_AFTER_MS);
+                if !(just_sent || same && s.verified_at.is_some()) {
+                    s.links_sent.retain(|t| now < t + HOUR_MS);
+                    if s.links_sent.len() >= LINKS_PER_HOUR {
                         return Err(AppError::new(
                             ErrorCode::RateLimited,
-                            "A confirmation link was sent to that address a moment ago. Please look for it (and in your spam folder) before asking for another.",
+                            "Several confirmation links were sent in the last hour. Please look for them (and in your spam folder), or try again in an hour.",
                         ));
                     }
+                    s.links_sent.push(now);
                     s.address = Some(address);
                     s.verified_at = None;
                     s.last_failure = None;
@@ -142,7 +173,7 @@ impl Node {
                 self.config().public_url(),
                 urlencode(member.as_str())
             );
-            let job = self.verification_email(member, &auth.member.display_name, &address, &link);
+            let job = self.verification_email(member, &address, &link);
             self.store().put_notify_settings(member, &s)?;
             self.queue_mail(job)?;
         } else {
@@ -157,10 +188,10 @@ impl Node {
     /// has.
     pub(crate) fn verify_email(&self, member: &MemberId, token: &str) -> Result<String, AppError> {
         let mut s = self.store().notify_settings(member)?;
+        // One answer for every link that does not work, so a forged one tells nobody
+        // whether the member has an address.
         let Some(address) = s.address.clone() else {
-            return Err(AppError::bad_request(
-                "This link is for an email address that is no longer on the account. Add it again in your settings.",
-            ));
+            return Err(AppError::bad_request(LINK_FAILED));
         };
         let now = self.now().0;
         match links::check(
@@ -177,11 +208,7 @@ impl Node {
                     "This link has expired. Ask for a new one in your settings (Email).",
                 ));
             }
-            Err(LinkError::Damaged) => {
-                return Err(AppError::bad_request(
-                    "This link is not complete, or is for an address the account no longer has. Copy the whole link from the newest email, or ask for a new one in your settings.",
-                ));
-            }
+            Err(LinkError::Damaged) => return Err(AppError::bad_request(LINK_FAILED)),
         }
         if s.verified_at.is_none() {
             s.verified_at = Some(now);
@@ -241,6 +268,12 @@ impl Node {
         token: &str,
     ) -> Result<(), AppError> {
         self.check_unsubscribe(member, choice, token)?;
+        if member.node_name() != self.config().node.name.as_str()
+            || self.store().member(member.localpart())?.is_none()
+        {
+            // The account is gone, and with it everything it was emailed.
+            return Ok(());
+        }
         let mut s: NotifySettings = self.store().notify_settings(member)?;
         match choice {
             "chat" => s.kinds.chat = false,
@@ -302,4 +335,31 @@ impl Node {
 /// Percent-encodes a query value (member ids hold `@` and `:`).
 pub(crate) fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_people_can_be_reached_at_and_nothing_hidden() {
+        assert_eq!(
+            clean_address(" sam@riverside.example ").ok().as_deref(),
+            Some("sam@riverside.example")
+        );
+        for bad in [
+            "sam at riverside",
+            "Sam <sam@riverside.example>",
+            "sam@riverside.example, ann@riverside.example",
+            "user\u{202e}@riverside.example",
+            "user\u{200b}@riverside.example",
+            "\u{FF55}ser@riverside.example",
+            "user@[127.0.0.1]",
+            "user@localhost",
+            "a@b",
+            "sam@riverside.example\r\nBcc: x@y.example",
+        ] {
+            assert!(clean_address(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -21,10 +21,47 @@ pub(crate) enum SendError {
     /// Worth trying again later: the relay was unreachable, busy, or answered 4xx.
     #[error("the email server could not take it now: {0}")]
     Transient(String),
-    /// Never going to work as it is: the relay refused the address or the message
-    /// (5xx), or the settings are wrong.
-    #[error("the email server refused it: {0}")]
+    /// The relay refused this recipient for good (no such mailbox, RFC 3463 5.1.x and
+    /// 5.2.x): the member's address needs changing.
+    #[error("the email server refused the address: {0}")]
+    Recipient(String),
+    /// The node's side is wrong (the relay refused its sign-in, its sender, or TLS), or
+    /// the settings cannot be used: nothing any member can change, and every email would
+    /// meet it. Kept, and tried again once the admin has fixed `[email]`.
+    #[error("the node's email settings do not work: {0}")]
     Permanent(String),
+}
+
+impl SendError {
+    /// Sorts a relay's answer: the recipient's fault, the node's, or passing.
+    fn of(e: &lettre::transport::smtp::Error) -> SendError {
+        let text = e.to_string();
+        if !e.is_permanent() {
+            return if e.is_tls() || e.is_client() {
+                // No STARTTLS, a certificate that does not verify: settings, not a busy day.
+                SendError::Permanent(text)
+            } else {
+                SendError::Transient(text)
+            };
+        }
+        let code = e.status().map(u16::from);
+        let lower = text.to_ascii_lowercase();
+        // RFC 3463: 5.1.x are addressing problems, 5.2.x the mailbox's own. Without an
+        // enhanced code, the words of a recipient refusal.
+        let recipient = matches!(code, Some(550..=553))
+            && (lower.contains(" 5.1.")
+                || lower.contains(" 5.2.")
+                || lower.contains("): 5.1.")
+                || lower.contains("): 5.2.")
+                || ["mailbox", "recipient", "user unknown", "no such user"]
+                    .iter()
+                    .any(|w| lower.contains(w)));
+        if recipient {
+            SendError::Recipient(text)
+        } else {
+            SendError::Permanent(text)
+        }
+    }
 }
 
 /// The relay, set up from `[email]`.
@@ -39,7 +76,7 @@ impl Relay {
     /// Errors: email is not configured, the sender or host is unusable, or the password
     /// file cannot be read.
     pub(crate) fn new(config: &EmailSection) -> Result<Self, SendError> {
-        let host = config.smtp_host.as_deref().ok_or_else(|| {
+        let host = config.host().ok_or_else(|| {
             SendError::Permanent("email is not set up ([email] smtp_host)".to_owned())
         })?;
         let from: Mailbox = config
@@ -79,8 +116,9 @@ impl Relay {
         })
     }
 
-    /// Sends `job`.
-    pub(crate) async fn send(&self, job: &MailJob) -> Result<(), SendError> {
+    /// Sends `job` (`id`: its queue number, in its Message-ID, so a copy sent again after
+    /// an abrupt stop is known for the same email by mail programs).
+    pub(crate) async fn send(&self, id: u64, job: &MailJob) -> Result<(), SendError> {
         let to: Mailbox = job
             .to
             .parse()
@@ -88,7 +126,12 @@ impl Relay {
         let mut message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(job.subject.clone());
+            .subject(job.subject.clone())
+            .message_id(Some(format!(
+                "<kindred.{}.{id}@{}>",
+                job.created_at,
+                self.from.email.domain()
+            )));
         if let Some(link) = &job.unsubscribe {
             // RFC 2369 and RFC 8058: mail programs show an unsubscribe button that posts
             // `List-Unsubscribe=One-Click` to the link, no sign-in needed.
@@ -121,8 +164,7 @@ impl Relay {
             .map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-            Err(e) => Err(SendError::Transient(e.to_string())),
+            Err(e) => Err(SendError::of(&e)),
         }
     }
 }

@@ -44,6 +44,8 @@ pub async fn run_with_clock(
 ) -> Result<(), NodeError> {
     // With port 0 the OS picks the port; record the real one so links and logs are right.
     config.server.listen = listener.local_addr().map_err(NodeError::Serve)?;
+    // Before anything opens: a node that cannot send email says so and nothing more.
+    node::notifications::check_relay(&config).map_err(NodeError::Email)?;
     let (node, setup_token) = Node::open_with_clock(config, clock)?;
     if let Some(token) = setup_token {
         announce_setup(&node, &token);

@@ -107,6 +107,30 @@ pub(crate) struct MailJob {
     pub(crate) created_at: u64,
 }
 
+impl MailJob {
+    /// A new email, due at `now` (ms), not tried yet.
+    pub(crate) fn new(
+        member: Option<&MemberId>,
+        to: &str,
+        subject: String,
+        (text, html): (String, String),
+        unsubscribe: Option<String>,
+        now: u64,
+    ) -> Self {
+        Self {
+            member: member.cloned(),
+            to: to.to_owned(),
+            subject,
+            text,
+            html,
+            unsubscribe,
+            attempts: 0,
+            next_at: now,
+            created_at: now,
+        }
+    }
+}
+
 fn member_key(tag: u8, member: &MemberId) -> Vec<u8> {
     let mut key = vec![tag];
     push_text(&mut key, member.as_str());

@@ -253,17 +253,14 @@ impl Node {
         let (foot_text, foot_html) = self.footer();
         text.push_str(&foot_text);
         html.push_str(&foot_html);
-        MailJob {
-            member: Some(member.clone()),
-            to: to.to_owned(),
+        MailJob::new(
+            Some(member),
+            to,
             subject,
-            text,
-            html,
-            unsubscribe: Some(unsubscribe),
-            attempts: 0,
-            next_at: now,
-            created_at: now,
-        }
+            (text, html),
+            Some(unsubscribe),
+            now,
+        )
     }
 
     /// The email asking a member to confirm their address. It goes to an address
@@ -281,17 +278,6 @@ impl Node {
             o = escape(org),
             l = escape(link)
         );
-        let now = self.now().0;
-        MailJob {
-            member: Some(member.clone()),
-            to: to.to_owned(),
-            subject,
-            text,
-            html,
-            unsubscribe: None,
-            attempts: 0,
-            next_at: now,
-            created_at: now,
-        }
+        MailJob::new(Some(member), to, subject, (text, html), None, self.now().0)
     }
 }

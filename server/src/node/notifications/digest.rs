@@ -238,17 +238,14 @@ impl Node {
             s = escape(&settings_url),
             u = escape(&unsubscribe)
         );
-        Ok(Some(MailJob {
-            member: Some(member.clone()),
-            to: to.to_owned(),
-            subject: format!("{org}'s Kindred: what the network learned {period}"),
-            text,
-            html,
-            unsubscribe: Some(unsubscribe),
-            attempts: 0,
-            next_at: now,
-            created_at: now,
-        }))
+        Ok(Some(MailJob::new(
+            Some(member),
+            to,
+            format!("{org}'s Kindred: what the network learned {period}"),
+            (text, html),
+            Some(unsubscribe),
+            now,
+        )))
     }
 
     /// Names and organisations of the mentors whose offers fit the member's open request.

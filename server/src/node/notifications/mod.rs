@@ -429,24 +429,26 @@ pub async fn send_test_email(config: &crate::Config, to: &str) -> Result<(), Str
     let to = settings::clean_address(to).map_err(|e| e.to_string())?;
     let relay = smtp::Relay::new(&config.email).map_err(|e| e.to_string())?;
     let org = &config.node.organisation;
-    let job = crate::store::MailJob {
-        member: None,
-        to,
-        subject: format!("A test email from {org}'s Kindred"),
-        text: format!(
-            "This is a test from the Kindred node {} ({}). If you can read it, its email settings work.\n",
-            config.node.name,
-            config.public_url()
+    // Its time makes its Message-ID, so a second test is not taken for a copy of the first.
+    let now = kindred_protocol::Timestamp::now().as_millis();
+    let job = crate::store::MailJob::new(
+        None,
+        &to,
+        format!("A test email from {org}'s Kindred"),
+        (
+            format!(
+                "This is a test from the Kindred node {} ({}). If you can read it, its email settings work.\n",
+                config.node.name,
+                config.public_url()
+            ),
+            format!(
+                "<p>This is a test from the Kindred node {} ({}). If you can read it, its email settings work.</p>",
+                compose::escape(config.node.name.as_str()),
+                compose::escape(&config.public_url())
+            ),
         ),
-        html: format!(
-            "<p>This is a test from the Kindred node {} ({}). If you can read it, its email settings work.</p>",
-            compose::escape(config.node.name.as_str()),
-            compose::escape(&config.public_url())
-        ),
-        unsubscribe: None,
-        attempts: 0,
-        next_at: 0,
-        created_at: 0,
-    };
+        None,
+        now,
+    );
     relay.send(0, &job).await.map_err(|e| e.to_string())
 }

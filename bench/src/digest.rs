@@ -113,6 +113,7 @@ pub(crate) async fn bench(posts: u64, members: u64) -> anyhow::Result<()> {
                                 replies: false,
                                 mentoring: false,
                                 reactions: false,
+                                moderation: false,
                             }),
                             topics: Some(vec![
                                 topic_name(i % TOPICS),

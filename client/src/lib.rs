@@ -411,6 +411,69 @@ impl Client {
         .await
     }
 
+    /// `POST /api/v1/reports`: reports a post, reply, chat message or person to the
+    /// moderators.
+    pub async fn report(&self, req: &ReportRequest) -> Result<ReportFiled, ClientError> {
+        self.send(Method::POST, self.api(&["reports"])?, Some(req))
+            .await
+    }
+
+    /// `GET /api/v1/moderation/queue` (moderators and admins).
+    pub async fn moderation_queue(&self) -> Result<ModerationQueue, ClientError> {
+        self.get(self.api(&["moderation", "queue"])?).await
+    }
+
+    /// `POST /api/v1/moderation/actions` (moderators and admins).
+    pub async fn moderate(&self, req: &ModerationRequest) -> Result<ModerationDone, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["moderation", "actions"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/moderation/audit` (admins), newest first.
+    pub async fn moderation_audit(&self, before: Option<u64>) -> Result<AuditLog, ClientError> {
+        let mut url = self.api(&["moderation", "audit"])?;
+        if let Some(before) = before {
+            url.query_pairs_mut()
+                .append_pair("before", &before.to_string());
+        }
+        self.get(url).await
+    }
+
+    /// `GET /api/v1/moderation/audit.csv` (admins): the whole log as CSV.
+    pub async fn moderation_audit_csv(&self) -> Result<String, ClientError> {
+        let bytes = self
+            .download(self.api(&["moderation", "audit.csv"])?)
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `GET /api/v1/me/standing`: the member's warnings, pause or suspension.
+    pub async fn standing(&self) -> Result<Standing, ClientError> {
+        self.get(self.api(&["me", "standing"])?).await
+    }
+
+    /// `POST /api/v1/me/appeal`: asks for the latest decision to be reviewed (once).
+    pub async fn appeal(&self, note: &str) -> Result<(), ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["me", "appeal"])?,
+            Some(&AppealRequest {
+                note: note.to_owned(),
+            }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/appeal`: a suspended member's appeal, with their credentials.
+    pub async fn appeal_signed_out(&self, req: &SignedOutAppeal) -> Result<(), ClientError> {
+        self.send(Method::POST, self.api(&["appeal"])?, Some(req))
+            .await
+    }
+
     /// The member's email address and choices.
     pub async fn email_settings(&self) -> Result<EmailSettings, ClientError> {
         self.get(self.api(&["me", "email"])?).await

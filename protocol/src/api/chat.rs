@@ -182,4 +182,8 @@ pub struct MessageView {
     /// than the node keeps messages. `body` is empty; show "Message deleted" in its place.
     #[serde(default)]
     pub deleted: bool,
+    /// Hidden on this node by its moderators: the reason, shown in its place (the body
+    /// is then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<String>,
 }

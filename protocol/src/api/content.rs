@@ -185,6 +185,10 @@ pub struct PostView {
     pub reactions: Vec<ReactionCount>,
     /// Organisation-only (not shared with the federation).
     pub local_only: bool,
+    /// Hidden on this node by its moderators: the reason, shown in its place. Title,
+    /// body, tags and content warning are then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<String>,
 }
 
 /// `GET /api/v1/post-ids/{short}`: the full id of the one post or reply the viewer can

@@ -8,6 +8,7 @@ mod content;
 mod error;
 mod federation;
 mod mentoring;
+mod moderation;
 mod notifications;
 mod stream;
 
@@ -17,6 +18,7 @@ pub use content::*;
 pub use error::{ApiErrorBody, ApiErrorDetail, ErrorCode};
 pub use federation::*;
 pub use mentoring::*;
+pub use moderation::*;
 pub use notifications::*;
 pub use stream::StreamMessage;
 

@@ -22,6 +22,9 @@ pub enum NotificationKind {
     Reminder,
     /// A chat message (emailed only; never listed).
     Chat,
+    /// A moderators' decision: about a report the member made, or about what they wrote
+    /// or their account (a warning, a pause, a suspension, an appeal's outcome).
+    Moderation,
 }
 
 /// One notification, as its member sees it.
@@ -82,6 +85,13 @@ pub struct EmailKinds {
     pub mentoring: bool,
     /// Reactions to the member's posts and replies.
     pub reactions: bool,
+    /// Moderators' decisions about the member's reports or account.
+    #[serde(default = "yes")]
+    pub moderation: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for EmailKinds {
@@ -91,6 +101,7 @@ impl Default for EmailKinds {
             replies: true,
             mentoring: true,
             reactions: false,
+            moderation: true,
         }
     }
 }
@@ -103,6 +114,7 @@ impl EmailKinds {
             NotificationKind::Reply => self.replies,
             NotificationKind::Reaction => self.reactions,
             NotificationKind::Mentoring | NotificationKind::Reminder => self.mentoring,
+            NotificationKind::Moderation => self.moderation,
         }
     }
 }

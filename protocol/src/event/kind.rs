@@ -13,6 +13,7 @@ use super::body::mentoring::{
 use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use super::body::profile::{NodeAnnouncement, Profile};
+use super::body::report::Report;
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 
@@ -150,6 +151,9 @@ event_kinds! {
     /// The origin's tombstones for events of its own that were taken down: their content
     /// goes from every node.
     Redaction(Redaction) = 19, SharedLog;
+    /// A member's report, sent by their node to the home node of what it is about, without
+    /// naming the reporter.
+    Report(Report) = 20, Directed;
     /// What a node holds in place of an erased shared-log event. Never inside an event
     /// payload: tombstones have their own signed form (`SignedEvent::tombstone`).
     Tombstone(Tombstone) = 0xFFFF, SharedLog;

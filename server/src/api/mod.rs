@@ -16,6 +16,7 @@ mod idempotency;
 mod limits;
 mod mentoring;
 mod metrics;
+mod moderation;
 mod notifications;
 mod stream;
 
@@ -162,6 +163,14 @@ pub(crate) fn router(node: Node) -> Router {
             "/me/email",
             get(notifications::email).put(notifications::update_email),
         )
+        .route("/reports", post(moderation::report))
+        .route("/moderation/queue", get(moderation::queue))
+        .route("/moderation/actions", post(moderation::act))
+        .route("/moderation/audit", get(moderation::audit))
+        .route("/moderation/audit.csv", get(moderation::audit_csv))
+        .route("/me/standing", get(moderation::standing))
+        .route("/me/appeal", post(moderation::appeal))
+        .route("/appeal", post(moderation::appeal_signed_out))
         .route("/stream", get(stream::stream))
         .fallback(|| async {
             error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())

@@ -5,12 +5,14 @@
 mod email;
 mod federation;
 mod metrics;
+mod moderation;
 mod privacy;
 mod storage;
 
 pub use email::{EmailSection, SmtpSecurity};
 pub use federation::FederationSection;
 pub use metrics::MetricsSection;
+pub use moderation::ModerationSection;
 pub use privacy::{PrivacySection, RetentionSection};
 pub use storage::{StorageEngine, StorageSection};
 
@@ -57,6 +59,8 @@ pub struct Config {
     pub storage: StorageSection,
     /// `[email]`: the SMTP relay for notifications and digests (off by default).
     pub email: EmailSection,
+    /// `[moderation]`: hiding by reports, the suspension ladder, community guidelines.
+    pub moderation: ModerationSection,
 }
 
 /// TLS. With `cert_file` and `key_file` the node serves HTTPS itself (members' browsers,

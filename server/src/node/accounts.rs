@@ -392,6 +392,38 @@ impl Node {
         address: IpAddr,
         user_agent: Option<String>,
     ) -> Result<SessionCreated, AppError> {
+        let mut member = self.check_credentials(&req, address).await?;
+        if member.deletion_due_at.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Suspended,
+                "This account is being deleted. If that is a mistake, ask your organisation's admin to stop it soon.",
+            ));
+        }
+        if member.suspended {
+            return Err(AppError::new(
+                ErrorCode::Suspended,
+                self.suspension_message(&member)?,
+            ));
+        }
+        if !member.password_precis
+            && let Ok(prepared) = super::passwords::prepare(&req.password)
+        {
+            // A hash from before passwords were prepared: replaced now the password is known.
+            member.password_hash = super::passwords::hash(prepared).await?;
+            member.password_precis = true;
+            self.store().put_member(&member)?;
+        }
+        self.start_session(&member, user_agent).await
+    }
+
+    /// The member whose username and password these are, through the sign-in guard
+    /// (throttled per account-and-address, address and device). Wrong username and wrong
+    /// password get the same answer.
+    pub(crate) async fn check_credentials(
+        &self,
+        req: &LoginRequest,
+        address: IpAddr,
+    ) -> Result<MemberRecord, AppError> {
         let guard = &self.limits().sign_in;
         let username = req.username.trim().to_lowercase();
         let device = req
@@ -413,7 +445,7 @@ impl Node {
             None => (dummy_hash().await, true),
         };
         let ok = super::passwords::verify(hash, req.password.clone(), precis).await;
-        let Some(mut member) = member.filter(|_| ok) else {
+        let Some(member) = member.filter(|_| ok) else {
             guard.failed(&username, address, device);
             tracing::info!(%address, username = %typed(), known_device = device.is_some(), "failed sign-in");
             return Err(AppError::new(
@@ -421,27 +453,7 @@ impl Node {
                 "That username and password do not match.",
             ));
         };
-        if member.deletion_due_at.is_some() {
-            return Err(AppError::new(
-                ErrorCode::Suspended,
-                "This account is being deleted. If that is a mistake, ask your organisation's admin to stop it soon.",
-            ));
-        }
-        if member.suspended {
-            return Err(AppError::new(
-                ErrorCode::Suspended,
-                "This account is suspended. Please contact your organisation's admin.",
-            ));
-        }
-        if !member.password_precis
-            && let Ok(prepared) = super::passwords::prepare(&req.password)
-        {
-            // A hash from before passwords were prepared: replaced now the password is known.
-            member.password_hash = super::passwords::hash(prepared).await?;
-            member.password_precis = true;
-            self.store().put_member(&member)?;
-        }
-        self.start_session(&member, user_agent).await
+        Ok(member)
     }
 
     /// Resolves a bearer token to its member and session.
@@ -735,21 +747,31 @@ impl Node {
                 "The node would have no admin left: make someone else an admin first.",
             ));
         }
-        self.store().put_member(&member)?;
+        self.save_member(&member, suspension_changed).await?;
+        tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
+        self.member_view(&member)
+    }
+
+    /// Writes a member whose role or suspension changed: a suspended member's sessions
+    /// end, and other nodes are told when `suspension_changed` (they list a suspended
+    /// member as not taking messages, and list them again once reinstated).
+    pub(crate) async fn save_member(
+        &self,
+        member: &MemberRecord,
+        suspension_changed: bool,
+    ) -> Result<(), AppError> {
+        self.store().put_member(member)?;
         if member.suspended {
             for (hash, _) in self.store().sessions_of(&member.username)? {
                 self.store().remove_session(&hash)?;
             }
         }
         self.store().durable().await?;
-        // Other nodes list a suspended member as not taking messages (their profile says
-        // unlisted while suspended), and list them again once reinstated.
         if suspension_changed && (member.profile_published || member.listed) {
             let id = self.member_id(&member.username)?;
-            self.publish_profile(&member, &id).await?;
+            self.publish_profile(member, &id).await?;
         }
-        tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
-        self.member_view(&member)
+        Ok(())
     }
 
     /// Changes the member's own display name.

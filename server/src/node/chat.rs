@@ -891,6 +891,12 @@ impl Node {
             None => first.body.clone(),
         };
         let author_name = self.author_labels(&original.author)?.0;
+        let hidden = self.hidden_reason(id, &original.author);
+        let body = if hidden.is_some() {
+            String::new()
+        } else {
+            body
+        };
         Ok(Some(MessageView {
             id: *id,
             conversation: first.conversation,
@@ -898,6 +904,7 @@ impl Node {
             author_name,
             body_html: markdown::render(&body),
             body,
+            hidden,
             created_at: original.created_at,
             edited_at: meta.edited_at.map(Timestamp),
             reply_to: original.refs.reply_to,
@@ -932,6 +939,7 @@ impl Node {
             reply_to: None,
             reactions: Vec::new(),
             deleted: true,
+            hidden: None,
         }))
     }
 }

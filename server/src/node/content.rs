@@ -602,6 +602,15 @@ impl Node {
         body: EventBody,
         not_before: u64,
     ) -> Result<EventId, AppError> {
+        if matches!(
+            body,
+            EventBody::Post(_) | EventBody::Reply(_) | EventBody::ChatMessage(_)
+        ) && self.posting_paused(&auth.member_id)?
+        {
+            return Err(AppError::forbidden(
+                "Your posting is paused while our moderators look at reports about what you wrote. You can still read; you will hear what they decide.",
+            ));
+        }
         let unpublished = |node: &Node| -> Result<bool, AppError> {
             // Read afresh: another request may have published it meanwhile.
             let member = node.store().member(&auth.member.username)?;

@@ -101,6 +101,11 @@ pub(crate) async fn once(node: &Node) {
         Ok(n) => tracing::info!(entries = n, "published redactions a stop had cut short"),
         Err(e) => tracing::warn!(error = %e, "publishing owed redactions failed"),
     }
+    match node.end_suspensions(node.now().0).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(members = n, "suspensions ended"),
+        Err(e) => tracing::warn!(error = %e, "ending suspensions whose time is up failed"),
+    }
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }

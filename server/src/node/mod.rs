@@ -21,6 +21,7 @@ mod key_file;
 mod live;
 mod markdown;
 mod mentoring;
+mod moderation;
 pub(crate) mod notifications;
 mod open;
 pub mod operator;
@@ -287,6 +288,8 @@ struct Inner {
     signals: Signals,
     /// Peers, links and blocks.
     federation: crate::federation::Federation,
+    /// What moderators hid on this node.
+    hidden: moderation::HiddenSet,
     /// How far the mentoring processor has applied the arrival log.
     mentoring_done: watch::Receiver<u64>,
     /// The processor's side of `mentoring_done`, taken when serving starts.
@@ -540,6 +543,11 @@ impl Node {
 
     pub(crate) fn federation(&self) -> &crate::federation::Federation {
         &self.inner.federation
+    }
+
+    /// What moderators hid on this node.
+    pub(crate) fn hidden_set(&self) -> &moderation::HiddenSet {
+        &self.inner.hidden
     }
 
     pub(crate) fn signals(&self) -> &Signals {

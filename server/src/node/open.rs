@@ -159,6 +159,7 @@ impl Node {
                 previous_ids: store.previous_node_ids()?,
                 keypair,
                 clock,
+                hidden: super::moderation::HiddenSet::load(&store)?,
                 store,
                 ingest,
                 ingest_thread: std::sync::Mutex::new(Some(thread)),

@@ -52,6 +52,17 @@ impl Node {
         };
         let (author_name, organisation) = self.author_labels(&original.author)?;
         let topic = self.topic_display_name(&topic)?;
+        // Hidden here by moderators: the reason shows in its place, and nothing of it.
+        let hidden = self.hidden_reason(id, &original.author);
+        let (title, body, tags, cw) = match hidden {
+            Some(_) => (
+                title.map(|_| String::new()),
+                String::new(),
+                Vec::new(),
+                None,
+            ),
+            None => (title, body, tags, cw),
+        };
         Ok(Some(PostView {
             id: *id,
             kind,
@@ -73,6 +84,7 @@ impl Node {
             reply_count: self.reply_count(id, meta.reply_count)?,
             reactions: self.reaction_counts(id, viewer)?,
             local_only: original.seq().is_none(),
+            hidden,
         }))
     }
 
@@ -81,6 +93,9 @@ impl Node {
         let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
+        if self.hidden_reason(id, &original.author).is_some() {
+            return Ok(None);
+        }
         let current = match meta.latest {
             Some(latest) => self.payload(&latest)?.unwrap_or(original),
             None => original,

@@ -12,7 +12,8 @@
 //! - `content`: posts, replies, reactions, edits, retractions, profiles;
 //! - `chat`: conversations, messages, chat reactions, read markers;
 //! - `mentoring`: the directed mentoring kinds, at ingest and in the mentoring processor;
-//! - `erasure`: a member's erasure, and that nothing of an erased member applies again.
+//! - `erasure`: a member's erasure, and that nothing of an erased member applies again;
+//! - `moderation`: reports from other nodes, and which moderation action a role may take.
 
 mod chat;
 mod content;
@@ -20,6 +21,7 @@ mod erasure;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod mentoring;
+pub(crate) mod moderation;
 mod names;
 
 use kindred_protocol::event::ConversationId;
@@ -180,6 +182,9 @@ pub(crate) enum Refusal {
     /// The author's account was deleted and their home node erased them.
     #[error("{0} was erased at their home node")]
     Erased(MemberId),
+    /// A report signed as a member rather than as its node (it would name the reporter).
+    #[error("a report is written as its node (@node:<name>), never as a member")]
+    ReportAuthor,
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
     HoldQuota,
@@ -464,6 +469,7 @@ pub(crate) fn decide<V: View>(
         EventBody::MatchAnswer(a) => mentoring::in_match(p, &a.proposal, view)?,
         EventBody::CheckIn(c) => mentoring::in_match(p, &c.proposal, view)?,
         EventBody::MatchUpdate(u) => mentoring::update(p, u, view)?,
+        EventBody::Report(r) => moderation::report(ctx, p, r, view)?,
         EventBody::MentorOffer(_) | EventBody::ModerationDecision(_) => {
             Decision::Apply(Effect::Keep)
         }

@@ -214,7 +214,7 @@ const REBUILT: [&str; 4] = [
 ];
 
 /// Every tree's name, in the order snapshots list them.
-const TREE_NAMES: [&str; 34] = [
+const TREE_NAMES: [&str; 35] = [
     "meta",
     "events",
     "event_ids",
@@ -249,11 +249,12 @@ const TREE_NAMES: [&str; 34] = [
     "erasures",
     "idempotency",
     "notifications",
+    "moderation",
 ];
 
 impl Trees {
     /// Every tree with its name (the names are [`TREE_NAMES`], in that order).
-    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 34] {
+    pub(crate) fn all(&self) -> [(&'static str, &super::kv::Keyspace); 35] {
         let trees = [
             &self.meta,
             &self.events,
@@ -289,6 +290,7 @@ impl Trees {
             &self.erasures,
             &self.idempotency,
             &self.notifications,
+            &self.moderation,
         ];
         std::array::from_fn(|i| (TREE_NAMES[i], trees[i]))
     }

@@ -215,6 +215,7 @@ impl Store {
             }
         }
         self.remove_notifications_of(member)?;
+        self.forget_in_moderation(member)?;
         Ok(())
     }
 

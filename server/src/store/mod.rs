@@ -26,6 +26,7 @@ mod keys;
 pub(crate) mod kv;
 mod mentoring;
 mod meta;
+mod moderation;
 mod names;
 mod notifications;
 mod origin_log;
@@ -57,6 +58,7 @@ pub(crate) use mentoring::{
     AgreementState, CheckInRecord, ConfirmedAgreement, MatchRecord, OfferRecord, Reflection,
     RequestRecord, RoundRecord,
 };
+pub(crate) use moderation::{AuditRecord, HiddenRecord, ReportRecord, StandingRecord};
 pub(crate) use names::Binding;
 pub(crate) use notifications::{MailJob, NoteRecord, NotifySettings, event_seq};
 pub(crate) use password_resets::ResetRecord;
@@ -269,6 +271,7 @@ pub(crate) struct Trees {
     pub(crate) erasures: kv::Keyspace,
     pub(crate) idempotency: kv::Keyspace,
     pub(crate) notifications: kv::Keyspace,
+    pub(crate) moderation: kv::Keyspace,
 }
 
 impl Store {
@@ -399,6 +402,7 @@ impl Store {
             erasures: t("erasures")?,
             idempotency: t("idempotency")?,
             notifications: t("notifications")?,
+            moderation: t("moderation")?,
         };
         let upgrade_from = meta::check_schema(&trees.meta)?;
         let (committer, thread) = commit::Committer::start(db.clone())?;

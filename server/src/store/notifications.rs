@@ -40,9 +40,12 @@ pub(crate) struct NoteRecord {
     /// For reminders and other notifications with no event: the match or proposal.
     #[serde(default)]
     pub(crate) subject: Option<EventId>,
-    /// For reminders: what is due, in plain words.
+    /// For reminders and moderation notices: what happened, in plain words.
     #[serde(default)]
     pub(crate) text: Option<String>,
+    /// For moderation notices: the page on this node's website to see.
+    #[serde(default)]
+    pub(crate) link: Option<String>,
     /// Seen on the website where it happened (the thread, the match) before the
     /// notifications were: it is not unread, and not emailed.
     #[serde(default)]

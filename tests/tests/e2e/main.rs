@@ -18,6 +18,7 @@ mod long_lists;
 mod mentoring;
 mod mentoring_agreement;
 mod metrics;
+mod moderation;
 mod notifications;
 mod peer_learning;
 mod redaction;

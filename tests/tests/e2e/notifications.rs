@@ -590,6 +590,7 @@ async fn a_weekly_digest_gathers_three_nodes_learning_in_followed_topics() {
                 replies: false,
                 mentoring: false,
                 reactions: false,
+                moderation: false,
             }),
             ..UpdateEmailSettings::default()
         })

@@ -6,6 +6,7 @@ pub mod mentoring;
 pub mod moderation;
 pub mod peer_learning;
 pub mod profile;
+pub mod report;
 
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;

@@ -55,20 +55,26 @@ impl Node {
         let body = dashboard_csv(&d, &tz).map_err(AppError::internal)?;
         let today =
             crate::calendar::date_value(kindred_protocol::Timestamp::now().as_millis(), &tz);
-        let disposition = format!("attachment; filename=\"mentoring-counts-{today}.csv\"");
-        Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, disposition),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-            body,
-        )
-            .into_response())
+        Ok(csv_response(&format!("mentoring-counts-{today}.csv"), body))
     }
 }
 
-fn inert(cell: &str) -> String {
+/// A CSV file to download as `filename`, never cached.
+pub(crate) fn csv_response(filename: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A cell as a spreadsheet will not run it as a formula (OWASP's advice on CSV injection).
+pub(crate) fn inert(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell.to_owned(),

@@ -79,6 +79,11 @@ impl Node {
                 format!("{who} replied to something you wrote")
             }
             NotificationKind::Reaction => format!("{who} reacted to something you wrote"),
+            // A warning's or a report's words stay on the website.
+            NotificationKind::Moderation => format!(
+                "A message from {}'s moderators",
+                self.config().node.organisation
+            ),
             _ => described.text,
         };
         Ok(Some(Line {
@@ -205,6 +210,7 @@ impl Node {
                 NotificationKind::Reply => "replies",
                 NotificationKind::Reaction => "reactions",
                 NotificationKind::Mentoring | NotificationKind::Reminder => "mentoring",
+                NotificationKind::Moderation => "moderation",
             },
             _ => "all",
         };

@@ -48,6 +48,7 @@ pub(crate) fn notes_for(
                 actor: Some(payload.author.clone()),
                 subject: None,
                 text: None,
+                link: None,
                 seen: false,
             },
         ));

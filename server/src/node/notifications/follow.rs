@@ -6,7 +6,9 @@ use tokio::sync::watch;
 
 use super::derive::notes_for;
 use crate::node::Node;
+use crate::store::payload_of;
 use crate::store::{StoreError, event_seq};
+use kindred_protocol::{EventBody, EventKind};
 
 /// How often due reminders are looked for.
 const REMINDERS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -96,6 +98,19 @@ fn follow(node: &Node, from: u64, up_to: u64, mut written: u64) -> Result<(u64, 
         };
         let mut told = false;
         for stored in batch.into_iter().filter(|e| e.local_seq <= up_to) {
+            // Reports from other nodes go to the moderators' queue as they are read here,
+            // once each (filing is idempotent), in the same pass as the notifications.
+            if stored.meta.kind == EventKind::Report.code()
+                && !stored.meta.held
+                && !stored.meta.quarantined
+            {
+                let payload = payload_of(&stored.event)?;
+                if let EventBody::Report(report) = &payload.body
+                    && !node.is_self(&payload.origin)
+                {
+                    node.file_remote_report(&stored.id, &payload, report)?;
+                }
+            }
             for (member, note) in notes_for(node, &stored)? {
                 told |= node.record_note(&member, event_seq(stored.local_seq), &note)?;
             }

@@ -270,6 +270,16 @@ impl Node {
             .as_ref()
             .map(|(name, org)| format!("{name} ({org})"))
             .unwrap_or_default();
+        if note.kind == NotificationKind::Moderation {
+            let Some(text) = &note.text else {
+                return Ok(None);
+            };
+            return Ok(Some(Described {
+                text: text.clone(),
+                link: note.link.clone().unwrap_or_else(|| "/notifications".into()),
+                actor,
+            }));
+        }
         if note.kind == NotificationKind::Reminder {
             let (Some(text), Some(subject)) = (&note.text, note.subject) else {
                 return Ok(None);

@@ -87,6 +87,7 @@ impl Node {
                     actor: None,
                     subject: Some(*subject),
                     text: Some(text),
+                    link: None,
                     seen: false,
                 };
                 return self.record_note(member, seq, &note);

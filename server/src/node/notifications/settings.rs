@@ -280,6 +280,7 @@ impl Node {
             "replies" => s.kinds.replies = false,
             "mentoring" => s.kinds.mentoring = false,
             "reactions" => s.kinds.reactions = false,
+            "moderation" => s.kinds.moderation = false,
             "digest" => s.digest = kindred_protocol::api::DigestFrequency::Off,
             _ => {
                 s.kinds = EmailKinds {
@@ -287,6 +288,7 @@ impl Node {
                     replies: false,
                     mentoring: false,
                     reactions: false,
+                    moderation: false,
                 };
                 s.digest = kindred_protocol::api::DigestFrequency::Off;
             }

@@ -203,7 +203,10 @@ impl Node {
                 let Some(id) = node.store().id_at(seq)? else {
                     continue;
                 };
-                if let Some(post) = node.post_view(&id, Some(&viewer))? {
+                // Hidden here: its words must not be found either.
+                if let Some(post) = node.post_view(&id, Some(&viewer))?
+                    && post.hidden.is_none()
+                {
                     let score = score * boost(&analyzer, &phrase, &terms, &post);
                     hits.push(SearchHit { score, post });
                 }

@@ -141,6 +141,7 @@ pub(crate) async fn save_email(
             replies: form.has("replies"),
             mentoring: form.has("mentoring"),
             reactions: form.has("reactions"),
+            moderation: form.has("moderation"),
         }),
         digest: Some(digest),
         topics: Some(form.all("topic")),

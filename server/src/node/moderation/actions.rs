@@ -1,0 +1,491 @@
+//! What moderators do about reports (`rules::moderation::allowed` says who may), what
+//! the people concerned are told, a member's standing and their one appeal per sanction,
+//! and suspensions ending on time.
+
+use kindred_protocol::api::{
+    ErrorCode, LoginRequest, MAX_MODERATION_NOTE_BYTES, ModerationAction, ModerationDone,
+    ModerationRequest, ReportTarget, Retract, Role, Standing,
+};
+use kindred_protocol::{EventBody, MemberId, Timestamp};
+
+use crate::error::AppError;
+use crate::node::{Auth, Node};
+use crate::rules::moderation::allowed;
+use crate::store::{HiddenRecord, MemberRecord, StandingRecord, StoreError};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What moderators decided, as a reporter is told it.
+fn outcome_for_reporter(action: ModerationAction) -> &'static str {
+    match action {
+        ModerationAction::Dismiss => "decided that no action was needed",
+        ModerationAction::Hide => "hid it on this node",
+        ModerationAction::Retract => "took it down",
+        ModerationAction::Warn => "warned the person who wrote it",
+        ModerationAction::Suspend => "suspended the account of the person who wrote it",
+        ModerationAction::Restore | ModerationAction::Reinstate => "reviewed it again",
+    }
+}
+
+impl Node {
+    /// Carries out a moderator's action on reported (or any) content or a person.
+    pub(crate) async fn moderate(
+        &self,
+        auth: &Auth,
+        req: ModerationRequest,
+    ) -> Result<ModerationDone, AppError> {
+        use ModerationAction as A;
+        let note = req.note.trim().to_owned();
+        if note.len() > MAX_MODERATION_NOTE_BYTES {
+            return Err(AppError::bad_request(format!(
+                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
+            )));
+        }
+        let needs_note = matches!(req.action, A::Hide | A::Retract | A::Warn | A::Suspend);
+        if needs_note && note.is_empty() {
+            return Err(AppError::bad_request(
+                "Please write a reason: the people concerned are shown it.",
+            ));
+        }
+        let (author, kind) = self.author_of(&req.target)?;
+        let home_here = author.node_name() == self.config().node.name.as_str();
+        allowed(auth.member.role, req.action, home_here)
+            .map_err(|refusal| AppError::forbidden(refusal.message()))?;
+        let by = Some(&auth.member_id);
+        let mut until = None;
+        let message = match req.action {
+            A::Dismiss => {
+                if self
+                    .hidden_set()
+                    .get(&req.target)
+                    .is_some_and(|h| h.by_reports())
+                {
+                    self.set_hidden(&req.target, None)?;
+                }
+                let mut standing = self.store().standing(&author)?;
+                let mut changed = false;
+                if standing.paused && home_here {
+                    standing.paused = false;
+                    changed = true;
+                    self.tell_moderation(
+                        &author,
+                        "Moderators looked at the reports: you can post again.".to_owned(),
+                        "/standing",
+                    );
+                }
+                if standing.appeal.is_some() && matches!(req.target, ReportTarget::Member(_)) {
+                    standing.appeal = None;
+                    changed = true;
+                    let why = if note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {note}")
+                    };
+                    self.tell_moderation(
+                        &author,
+                        format!("Moderators looked at your appeal and the decision stands.{why}"),
+                        "/standing",
+                    );
+                }
+                if changed {
+                    self.store().put_standing(&author, &standing)?;
+                }
+                "Dismissed: nothing was changed.".to_owned()
+            }
+            A::Hide => {
+                self.set_hidden(
+                    &req.target,
+                    Some(HiddenRecord {
+                        reason: note.clone(),
+                        by: by.cloned(),
+                        at: self.now().as_millis(),
+                    }),
+                )?;
+                match &req.target {
+                    ReportTarget::Member(_) => {
+                        "Hidden here: everything they wrote shows the reason instead.".to_owned()
+                    }
+                    ReportTarget::Event(_) => {
+                        "Hidden here: the reason shows in its place.".to_owned()
+                    }
+                }
+            }
+            A::Restore => {
+                self.set_hidden(&req.target, None)?;
+                "Shown again.".to_owned()
+            }
+            A::Retract => {
+                let ReportTarget::Event(id) = &req.target else {
+                    return Err(AppError::bad_request(
+                        "Retract takes down a post or reply; for a person, suspend or hide them.",
+                    ));
+                };
+                if kind == "message" {
+                    return Err(AppError::bad_request(
+                        "Only its author can take back a chat message; hide it here instead.",
+                    ));
+                }
+                if kind == "gone" {
+                    return Err(AppError::new(
+                        ErrorCode::Gone,
+                        "It has been taken down already.",
+                    ));
+                }
+                self.retract(
+                    auth,
+                    id,
+                    Retract {
+                        reason: Some(note.clone()),
+                    },
+                )
+                .await?;
+                "Taken down, on every node.".to_owned()
+            }
+            A::Warn => {
+                self.not_self(auth, &author)?;
+                let mut standing = self.store().standing(&author)?;
+                standing.warnings += 1;
+                standing.last_note = Some(note.clone());
+                let seq = self.audit(by, "warn", &req.target, Some(&author), &note)?;
+                standing.sanction = Some(seq);
+                self.store().put_standing(&author, &standing)?;
+                self.tell_moderation(
+                    &author,
+                    format!("A moderator warned you about something you wrote: {note}"),
+                    "/standing",
+                );
+                return self.close_reports(&req.target, req.action, &note, None, false);
+            }
+            A::Suspend => {
+                self.not_self(auth, &author)?;
+                let mut member = self.local_member(&author)?;
+                if member.role == Role::Admin {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        "Admins are not suspended here: change their role on the Members page first.",
+                    ));
+                }
+                let mut standing = self.store().standing(&author)?;
+                standing.suspensions += 1;
+                let days = self
+                    .config()
+                    .moderation
+                    .suspension_length(standing.suspensions);
+                let now = self.now().as_millis();
+                standing.suspended_until = days.map(|d| now + u64::from(d) * DAY_MS);
+                standing.suspended = true;
+                standing.paused = false;
+                standing.last_note = Some(note.clone());
+                until = standing.suspended_until.map(Timestamp);
+                let length = match days {
+                    Some(d) => format!("for {d} days"),
+                    None => "permanently".to_owned(),
+                };
+                let seq = self.audit(
+                    by,
+                    "suspend",
+                    &req.target,
+                    Some(&author),
+                    &format!("{length}: {note}"),
+                )?;
+                standing.sanction = Some(seq);
+                self.store().put_standing(&author, &standing)?;
+                let changed = !member.suspended;
+                member.suspended = true;
+                self.save_member(&member, changed).await?;
+                self.tell_moderation(
+                    &author,
+                    format!("Your account was suspended {length}: {note}"),
+                    "/standing",
+                );
+                return self.close_reports(&req.target, req.action, &note, until, false);
+            }
+            A::Reinstate => {
+                let mut member = self.local_member(&author)?;
+                let mut standing = self.store().standing(&author)?;
+                let was = standing.suspended || standing.paused;
+                standing.suspended = false;
+                standing.suspended_until = None;
+                standing.paused = false;
+                standing.appeal = None;
+                self.store().put_standing(&author, &standing)?;
+                if member.suspended && was {
+                    member.suspended = false;
+                    self.save_member(&member, true).await?;
+                }
+                self.tell_moderation(
+                    &author,
+                    "Moderators reviewed the decision about your account: you can take part again."
+                        .to_owned(),
+                    "/standing",
+                );
+                "Reinstated.".to_owned()
+            }
+        };
+        self.audit(
+            by,
+            action_name(req.action),
+            &req.target,
+            Some(&author),
+            &note,
+        )?;
+        let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
+        let mut done = self.close_reports(&req.target, req.action, &note, until, !tell)?;
+        done.message = format!("{message} {}", done.message).trim().to_owned();
+        Ok(done)
+    }
+
+    /// Closes the open reports about `target`, telling this node's reporters what was
+    /// decided (unless `quiet`).
+    fn close_reports(
+        &self,
+        target: &ReportTarget,
+        action: ModerationAction,
+        note: &str,
+        until: Option<Timestamp>,
+        quiet: bool,
+    ) -> Result<ModerationDone, AppError> {
+        if matches!(
+            action,
+            ModerationAction::Restore | ModerationAction::Reinstate
+        ) {
+            return Ok(ModerationDone {
+                message: String::new(),
+                until,
+                reports_closed: 0,
+            });
+        }
+        let mut closed = 0u32;
+        for (id, mut report) in self.store().reports()? {
+            if !report.open || &report.target != target {
+                continue;
+            }
+            report.open = false;
+            report.outcome = Some(format!("{}: {note}", action_name(action)));
+            self.store().put_report(id, &report)?;
+            closed += 1;
+            if let Some(reporter) = &report.reporter
+                && !quiet
+            {
+                let what = match target {
+                    ReportTarget::Member(_) => "the person you reported",
+                    ReportTarget::Event(_) => "what you reported",
+                };
+                self.tell_moderation(
+                    reporter,
+                    format!(
+                        "Thank you for your report. Moderators looked at {what} and {}.",
+                        outcome_for_reporter(action)
+                    ),
+                    "/notifications",
+                );
+            }
+        }
+        Ok(ModerationDone {
+            message: match closed {
+                0 => String::new(),
+                1 => "1 report closed.".to_owned(),
+                n => format!("{n} reports closed."),
+            },
+            until,
+            reports_closed: closed,
+        })
+    }
+
+    /// Who wrote `target` (or who it is) and what it is: `post`, `reply`, `message` or
+    /// `person`.
+    pub(super) fn author_of(
+        &self,
+        target: &ReportTarget,
+    ) -> Result<(MemberId, &'static str), AppError> {
+        match target {
+            ReportTarget::Member(m) => Ok((m.clone(), "person")),
+            ReportTarget::Event(id) => {
+                let Some(payload) = self.payload(id)? else {
+                    // Gone from here (a directed message erased): its reports still name
+                    // who wrote it.
+                    return self
+                        .store()
+                        .reports()?
+                        .into_iter()
+                        .find(|(_, r)| &r.target == target)
+                        .and_then(|(_, r)| r.author)
+                        .map(|a| (a, "gone"))
+                        .ok_or_else(|| AppError::not_found("Nothing with that id is held here."));
+                };
+                let kind = match payload.body {
+                    EventBody::Post(_) => "post",
+                    EventBody::Reply(_) => "reply",
+                    EventBody::ChatMessage(_) => "message",
+                    // Taken down or erased since it was reported.
+                    EventBody::Tombstone(_) => "gone",
+                    _ => {
+                        return Err(AppError::bad_request(
+                            "Only posts, replies, chat messages and people can be moderated.",
+                        ));
+                    }
+                };
+                Ok((payload.author, kind))
+            }
+        }
+    }
+
+    fn not_self(&self, auth: &Auth, author: &MemberId) -> Result<(), AppError> {
+        if *author == auth.member_id {
+            return Err(AppError::bad_request(
+                "Ask another moderator: nobody moderates themselves.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn local_member(&self, member: &MemberId) -> Result<MemberRecord, AppError> {
+        self.store()
+            .member(member.localpart())?
+            .ok_or_else(|| AppError::not_found("That member's account is not here any more."))
+    }
+
+    /// A member's own standing.
+    pub(crate) fn standing_of(&self, member: &MemberId) -> Result<Standing, AppError> {
+        let s = self.store().standing(member)?;
+        Ok(Standing {
+            warnings: s.warnings,
+            paused: s.paused,
+            suspended_until: s.suspended_until.filter(|_| s.suspended).map(Timestamp),
+            suspended: s.suspended,
+            last_note: s.last_note.clone(),
+            can_appeal: can_appeal(&s),
+            appeal_pending: s.appeal.is_some(),
+        })
+    }
+
+    /// The words a suspended member sees when they try to sign in.
+    pub(crate) fn suspension_message(&self, member: &MemberRecord) -> Result<String, AppError> {
+        let id = self.member_id(&member.username)?;
+        let s = self.store().standing(&id)?;
+        if !s.suspended {
+            return Ok(
+                "This account is suspended. Please contact your organisation's admin.".to_owned(),
+            );
+        }
+        let until = match s.suspended_until {
+            Some(t) => format!(
+                " until {}",
+                crate::calendar::human_date(t, &self.time_zone_of(member))
+            ),
+            None => String::new(),
+        };
+        let appeal = if can_appeal(&s) {
+            " You can ask for this decision to be reviewed: choose \"Ask for a review\" on the sign-in page."
+        } else {
+            ""
+        };
+        Ok(format!(
+            "This account is suspended{until} by the moderators.{appeal}"
+        ))
+    }
+
+    /// A signed-in member's appeal against their latest sanction.
+    pub(crate) fn appeal(&self, member: &MemberId, note: &str) -> Result<(), AppError> {
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(AppError::bad_request(
+                "Please say why the decision should be looked at again.",
+            ));
+        }
+        if note.len() > MAX_MODERATION_NOTE_BYTES {
+            return Err(AppError::bad_request(format!(
+                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
+            )));
+        }
+        let mut s = self.store().standing(member)?;
+        if s.appeal.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "Your appeal is waiting for a moderator.",
+            ));
+        }
+        if !can_appeal(&s) {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "There is no decision to appeal, or you have appealed it already.",
+            ));
+        }
+        s.appealed = s.sanction;
+        s.appeal = Some(note.to_owned());
+        s.appeal_at = Some(self.now().as_millis());
+        self.store().put_standing(member, &s)?;
+        self.audit(
+            Some(member),
+            "appeal",
+            &ReportTarget::Member(member.clone()),
+            Some(member),
+            note,
+        )?;
+        Ok(())
+    }
+
+    /// A suspended member's appeal, made with their username and password (they cannot
+    /// sign in).
+    pub(crate) async fn appeal_signed_out(
+        &self,
+        credentials: &LoginRequest,
+        note: &str,
+        address: std::net::IpAddr,
+    ) -> Result<(), AppError> {
+        let member = self.check_credentials(credentials, address).await?;
+        let id = self.member_id(&member.username)?;
+        self.appeal(&id, note)
+    }
+
+    /// Ends the suspensions whose time is up (housekeeping); returns how many.
+    pub(crate) async fn end_suspensions(&self, now: u64) -> Result<usize, AppError> {
+        let mut ended = 0;
+        for (member, mut s) in self.store().standings()? {
+            if !s.suspended || s.suspended_until.is_none_or(|t| t > now) {
+                continue;
+            }
+            s.suspended = false;
+            s.suspended_until = None;
+            self.store().put_standing(&member, &s)?;
+            if let Some(mut record) = self.store().member(member.localpart())?
+                && record.suspended
+            {
+                record.suspended = false;
+                self.save_member(&record, true).await?;
+            }
+            self.audit(
+                None,
+                "suspension_ended",
+                &ReportTarget::Member(member.clone()),
+                Some(&member),
+                "",
+            )?;
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
+    /// Whether `member` may post now (not paused by reports).
+    pub(crate) fn posting_paused(&self, member: &MemberId) -> Result<bool, StoreError> {
+        Ok(self.store().standing(member)?.paused)
+    }
+}
+
+/// A sanction stands and was not appealed yet.
+fn can_appeal(s: &StandingRecord) -> bool {
+    (s.suspended || s.paused || s.warnings > 0) && s.sanction.is_some() && s.appealed != s.sanction
+}
+
+/// An action's name in the audit log.
+pub(super) fn action_name(action: ModerationAction) -> &'static str {
+    match action {
+        ModerationAction::Dismiss => "dismiss",
+        ModerationAction::Hide => "hide",
+        ModerationAction::Restore => "restore",
+        ModerationAction::Retract => "retract",
+        ModerationAction::Warn => "warn",
+        ModerationAction::Suspend => "suspend",
+        ModerationAction::Reinstate => "reinstate",
+    }
+}

@@ -1,0 +1,141 @@
+//! Keeping people safe: members report posts, replies, chat messages and people
+//! ([`reports`]); moderators work through a queue ([`queue`]) and act ([`actions`]):
+//! dismiss, hide here, retract, warn, suspend on a ladder, reinstate; a sanctioned member
+//! may appeal once; every action is in the audit log.
+//!
+//! Who may do what is `rules::moderation`; the records are `store/moderation.rs`. What
+//! is hidden here is mirrored in memory ([`HiddenSet`]), since every post and message
+//! shown is checked against it.
+
+mod actions;
+mod queue;
+mod reports;
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kindred_protocol::api::{NotificationKind, ReportTarget};
+use kindred_protocol::{EventId, MemberId};
+
+use super::Node;
+use crate::store::{AuditRecord, HiddenRecord, NoteRecord, Store, StoreError, event_seq};
+
+/// What is hidden on this node, loaded at start and kept in step with the store.
+#[derive(Default)]
+pub(crate) struct HiddenSet {
+    any: AtomicBool,
+    items: RwLock<HashMap<ReportTarget, HiddenRecord>>,
+}
+
+impl HiddenSet {
+    /// Loads what the store holds.
+    pub(crate) fn load(store: &Store) -> Result<Self, StoreError> {
+        let items: HashMap<_, _> = store.hidden_all()?.into_iter().collect();
+        Ok(Self {
+            any: AtomicBool::new(!items.is_empty()),
+            items: RwLock::new(items),
+        })
+    }
+
+    /// Why `target` is hidden, if it is.
+    pub(crate) fn get(&self, target: &ReportTarget) -> Option<HiddenRecord> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        self.items
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(target)
+            .cloned()
+    }
+
+    fn set(&self, target: ReportTarget, record: Option<HiddenRecord>) {
+        let mut items = self.items.write().unwrap_or_else(|p| p.into_inner());
+        match record {
+            Some(r) => {
+                items.insert(target, r);
+            }
+            None => {
+                items.remove(&target);
+            }
+        }
+        self.any.store(!items.is_empty(), Ordering::Release);
+    }
+}
+
+impl Node {
+    /// Why an entry (post, reply, message) by `author` is hidden on this node: hidden
+    /// itself, or everything by its author hidden here. `None` when shown.
+    pub(crate) fn hidden_reason(&self, id: &EventId, author: &MemberId) -> Option<String> {
+        let hidden = self.hidden_set();
+        hidden
+            .get(&ReportTarget::Event(*id))
+            .or_else(|| hidden.get(&ReportTarget::Member(author.clone())))
+            .map(|h| h.reason)
+    }
+
+    /// Hides `target` here (or shows it again, with `None`), in the store and in memory.
+    pub(crate) fn set_hidden(
+        &self,
+        target: &ReportTarget,
+        record: Option<HiddenRecord>,
+    ) -> Result<(), StoreError> {
+        match &record {
+            Some(r) => self.store().put_hidden(target, r)?,
+            None => self.store().remove_hidden(target)?,
+        }
+        self.hidden_set().set(target.clone(), record);
+        Ok(())
+    }
+
+    /// Writes one audit entry; returns its number.
+    pub(crate) fn audit(
+        &self,
+        by: Option<&MemberId>,
+        action: &str,
+        target: &ReportTarget,
+        author: Option<&MemberId>,
+        note: &str,
+    ) -> Result<u64, StoreError> {
+        let record = AuditRecord {
+            at: self.now().as_millis(),
+            by: by.cloned(),
+            action: action.to_owned(),
+            target: target.clone(),
+            author: author.cloned(),
+            note: note.to_owned(),
+        };
+        let seq = self.store().audit(&record)?;
+        tracing::info!(by = ?by.map(MemberId::as_str), action, %target, "moderation");
+        Ok(seq)
+    }
+
+    /// Tells a member of this node about a moderation decision (a notification of kind
+    /// `moderation`, emailed when they chose so), in plain words, linking to `link`.
+    pub(crate) fn tell_moderation(&self, member: &MemberId, text: String, link: &str) {
+        let result = (|| -> Result<bool, StoreError> {
+            let after = self.store().last_local_seq()?;
+            for k in 1..=255u64 {
+                let seq = event_seq(after) + k;
+                if self.store().note(member, seq)?.is_none() {
+                    let note = NoteRecord {
+                        kind: NotificationKind::Moderation,
+                        at: self.now().as_millis(),
+                        event: None,
+                        actor: None,
+                        subject: None,
+                        text: Some(text),
+                        link: Some(link.to_owned()),
+                        seen: false,
+                    };
+                    return self.record_note(member, seq, &note);
+                }
+            }
+            Ok(false)
+        })();
+        if let Err(e) = result {
+            tracing::warn!(%member, error = %e, "a moderation notification could not be recorded");
+        }
+    }
+}

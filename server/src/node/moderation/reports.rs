@@ -1,0 +1,271 @@
+//! Filing reports: a member's own (kept here with their note; what the content's home
+//! node needs goes there as a `report` event authored by this node, never naming them),
+//! and those other nodes send here. Then the thresholds: enough reports from different
+//! people hide the content until a moderator looks, and reports on enough of one member's
+//! content in a day pause their posting.
+
+use std::collections::HashSet;
+
+use kindred_protocol::api::{MAX_MODERATION_NOTE_BYTES, ReportFiled, ReportRequest, ReportTarget};
+use kindred_protocol::event::body::report::Report;
+use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, References};
+
+use crate::error::AppError;
+use crate::node::ingest::{Draft, Reach};
+use crate::node::{Auth, Node};
+use crate::store::{HiddenRecord, ReportRecord, StoreError};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What a report is about, as this node knows it.
+pub(super) struct Reported {
+    /// Who wrote it, or who is reported.
+    pub(super) author: MemberId,
+}
+
+impl Node {
+    /// Files the signed-in member's report. Refused (404) when they cannot see what they
+    /// report; a second open report by them about the same thing is not filed again.
+    pub(crate) async fn report(
+        &self,
+        auth: &Auth,
+        req: ReportRequest,
+    ) -> Result<ReportFiled, AppError> {
+        let note = req.note.trim().to_owned();
+        if note.len() > MAX_MODERATION_NOTE_BYTES {
+            return Err(AppError::bad_request(format!(
+                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
+            )));
+        }
+        let reported = self.reported_as_seen_by(&req.target, &auth.member_id)?;
+        if reported.author == auth.member_id {
+            return Err(AppError::bad_request(
+                "You cannot report yourself or what you wrote; you can edit or retract it.",
+            ));
+        }
+        let elsewhere = reported.author.node_name() != self.config().node.name.as_str();
+        let organisation = self.organisation_of(&reported.author);
+        let message = if elsewhere {
+            format!(
+                "Thank you. Our moderators will look at this, and {organisation}'s moderators have been told too, without your name. You will hear what was decided."
+            )
+        } else {
+            "Thank you. Our moderators will look at this; you will hear what was decided."
+                .to_owned()
+        };
+        if let Some((id, _)) = self.store().reports()?.into_iter().find(|(_, r)| {
+            r.open && r.target == req.target && r.reporter.as_ref() == Some(&auth.member_id)
+        }) {
+            return Ok(ReportFiled { id, message });
+        }
+        let record = ReportRecord {
+            target: req.target.clone(),
+            reason: req.reason,
+            note: (!note.is_empty()).then_some(note),
+            reporter: Some(auth.member_id.clone()),
+            from_node: None,
+            from_organisation: self.config().node.organisation.clone(),
+            author: Some(reported.author.clone()),
+            at: self.now().as_millis(),
+            open: true,
+            outcome: None,
+        };
+        let id = self.store().add_report(&record)?;
+        tracing::info!(report = id, target = %req.target, reason = ?req.reason, "report filed");
+        if elsewhere {
+            // The home node acts on its members' content; it learns what and why, and which
+            // organisation, never who.
+            match self.home_node(&reported.author)? {
+                Some(home) if !self.federation().is_blocked(&home) => {
+                    let author = MemberId::new("node", &self.config().node.name)
+                        .map_err(|e| AppError::bad_request(e.to_string()))?;
+                    self.ingest()
+                        .local(Draft {
+                            author,
+                            reach: Reach::Directed(vec![home]),
+                            refs: References::default(),
+                            body: EventBody::Report(Report {
+                                target: req.target.clone(),
+                                reason: req.reason,
+                            }),
+                            not_before: 0,
+                        })
+                        .await?;
+                }
+                _ => tracing::info!(
+                    report = id,
+                    "the reported member's node is not known or blocked: the report stays here"
+                ),
+            }
+        }
+        self.after_report(&req.target, &reported.author)?;
+        Ok(ReportFiled { id, message })
+    }
+
+    /// What `target` is and who wrote it, when `viewer` can see it: a post or reply shown
+    /// to them, a message in a conversation they are in, a person this node knows.
+    fn reported_as_seen_by(
+        &self,
+        target: &ReportTarget,
+        viewer: &MemberId,
+    ) -> Result<Reported, AppError> {
+        match target {
+            ReportTarget::Event(id) => {
+                if let Some(post) = self.post_view(id, Some(viewer))? {
+                    return Ok(Reported {
+                        author: post.author,
+                    });
+                }
+                if let Some(m) = self.message_view(id, Some(viewer))?
+                    && self.store().participant(viewer, &m.conversation)?.is_some()
+                    && self
+                        .store()
+                        .conversation(&m.conversation)?
+                        .is_some_and(|c| c.members.contains(viewer))
+                {
+                    return Ok(Reported { author: m.author });
+                }
+                Err(AppError::not_found(
+                    "That post or message does not exist, or you cannot see it.",
+                ))
+            }
+            ReportTarget::Member(member) => {
+                let known = if member.node_name() == self.config().node.name.as_str() {
+                    self.store().member(member.localpart())?.is_some()
+                } else {
+                    self.store().profile(member)?.is_some()
+                };
+                if !known {
+                    return Err(AppError::not_found("No such person is known here."));
+                }
+                Ok(Reported {
+                    author: member.clone(),
+                })
+            }
+        }
+    }
+
+    /// Files a report another node sent about this node's member or what they wrote (the
+    /// rules checked that). Called by the notifier as it reads the arrival log; each
+    /// report event is filed once.
+    pub(crate) fn file_remote_report(
+        &self,
+        event: &EventId,
+        payload: &EventPayload,
+        report: &Report,
+    ) -> Result<(), StoreError> {
+        let now = self.now().as_millis();
+        let day = now / DAY_MS;
+        let cap = u64::from(self.config().moderation.remote_reports_per_node_per_day);
+        if self.store().count_remote_report(&payload.origin, day)? > cap {
+            tracing::warn!(origin = %payload.origin, %event, "too many reports from one node today: dropped");
+            return Ok(());
+        }
+        let author = match &report.target {
+            ReportTarget::Member(m) => Some(m.clone()),
+            ReportTarget::Event(id) => self.payload(id)?.map(|p| p.author),
+        };
+        let Some(author) = author else {
+            return Ok(());
+        };
+        let record = ReportRecord {
+            target: report.target.clone(),
+            reason: report.reason,
+            note: None,
+            reporter: None,
+            from_node: Some(payload.origin),
+            from_organisation: self
+                .store()
+                .announcement(&payload.origin)?
+                .map(|a| a.organisation)
+                .filter(|o| !o.is_empty())
+                .unwrap_or_else(|| payload.author.node_name().to_owned()),
+            author: Some(author.clone()),
+            at: now,
+            open: true,
+            outcome: None,
+        };
+        if let Some(id) = self.store().add_remote_report(event, &record)? {
+            tracing::info!(report = id, origin = %payload.origin, target = %report.target, "report received from another node");
+            self.after_report(&report.target, &author)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the thresholds after a report on `target` by `author`.
+    fn after_report(&self, target: &ReportTarget, author: &MemberId) -> Result<(), StoreError> {
+        let settings = &self.config().moderation;
+        let reports = self.store().reports()?;
+        // One voice per member here, one per other node.
+        let voices = |about: &ReportTarget| {
+            reports
+                .iter()
+                .filter(|(_, r)| r.open && &r.target == about)
+                .map(|(_, r)| match (&r.reporter, &r.from_node) {
+                    (Some(m), _) => m.to_string(),
+                    (None, Some(node)) => node.to_string(),
+                    (None, None) => String::new(),
+                })
+                .collect::<HashSet<_>>()
+                .len()
+        };
+        if let ReportTarget::Event(_) = target
+            && settings.hide_after_reports > 0
+            && voices(target) >= settings.hide_after_reports as usize
+            && self.hidden_set().get(target).is_none()
+        {
+            self.set_hidden(
+                target,
+                Some(HiddenRecord {
+                    reason: "Hidden while moderators look at reports about it.".to_owned(),
+                    by: None,
+                    at: self.now().as_millis(),
+                }),
+            )?;
+            self.audit(
+                None,
+                "hidden_by_reports",
+                target,
+                Some(author),
+                &format!("{} reports", voices(target)),
+            )?;
+        }
+        let local = author.node_name() == self.config().node.name.as_str();
+        if local && settings.pause_after_reports_per_day > 0 {
+            let since = self.now().as_millis().saturating_sub(DAY_MS);
+            let reported: HashSet<&ReportTarget> = reports
+                .iter()
+                .filter(|(_, r)| {
+                    r.open
+                        && r.at >= since
+                        && r.author.as_ref() == Some(author)
+                        && matches!(r.target, ReportTarget::Event(_))
+                })
+                .map(|(_, r)| &r.target)
+                .collect();
+            let mut standing = self.store().standing(author)?;
+            if reported.len() >= settings.pause_after_reports_per_day as usize && !standing.paused {
+                let who = ReportTarget::Member(author.clone());
+                let seq = self.audit(
+                    None,
+                    "paused_by_reports",
+                    &who,
+                    Some(author),
+                    &format!(
+                        "reports on {} of their posts and messages today",
+                        reported.len()
+                    ),
+                )?;
+                standing.paused = true;
+                standing.sanction = Some(seq);
+                self.store().put_standing(author, &standing)?;
+                self.tell_moderation(
+                    author,
+                    "Your posting is paused while our moderators look at reports about what you wrote. You can still read, and you will hear what they decide.".to_owned(),
+                    "/standing",
+                );
+            }
+        }
+        Ok(())
+    }
+}

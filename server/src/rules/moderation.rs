@@ -1,0 +1,253 @@
+//! Reports and who may moderate. A report crosses to the home node of what it is about
+//! as a directed event authored by the reporting node itself (`@node:<name>`), so it can
+//! never name, or pass as, a member; it applies only at the node whose member wrote the
+//! content or is reported. Locally, [`allowed`] is the one table of which moderation
+//! action a role may take on what.
+
+use kindred_protocol::api::{ModerationAction, Role};
+use kindred_protocol::event::body::report::{Report, ReportTarget};
+use kindred_protocol::{EventPayload, MemberId};
+
+use super::{Context, Decision, Effect, Refusal, View};
+
+/// A report from another node (the author check has passed: it is signed by the node its
+/// author names).
+pub(super) fn report<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    report: &Report,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    if p.author.localpart() != "node" {
+        return Ok(Decision::Refuse(Refusal::ReportAuthor));
+    }
+    let ours = |m: &MemberId| m.node_name() == ctx.self_name;
+    if p.origin == ctx.self_id {
+        // This node's own report, on its way to the home node of what it is about.
+        let elsewhere = match &report.target {
+            ReportTarget::Member(m) => !ours(m),
+            ReportTarget::Event(id) => view.entry(id)?.is_some_and(|e| !ours(&e.author)),
+        };
+        return Ok(if elsewhere {
+            Decision::Apply(Effect::Keep)
+        } else {
+            Decision::Refuse(Refusal::Malformed(
+                "a node files its own members' reports itself",
+            ))
+        });
+    }
+    Ok(match &report.target {
+        ReportTarget::Member(m) if ours(m) => Decision::Apply(Effect::Keep),
+        ReportTarget::Member(_) => Decision::Refuse(Refusal::NotForThisNode),
+        ReportTarget::Event(id) => match view.entry(id)? {
+            Some(e) if e.refused => Decision::Refuse(Refusal::TargetRefused(*id)),
+            Some(e) if ours(&e.author) => Decision::Apply(Effect::Keep),
+            // Not written here (or never held here): this node has nothing to act on.
+            _ => Decision::Refuse(Refusal::NotForThisNode),
+        },
+    })
+}
+
+/// Why a moderation action is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotAllowed {
+    /// Members cannot moderate.
+    NotAModerator,
+    /// Only the content's home node can take it down, warn or suspend its author.
+    NotHomeHere,
+    /// Only admins suspend or reinstate.
+    AdminsOnly,
+}
+
+impl NotAllowed {
+    /// The refusal in plain words.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            NotAllowed::NotAModerator => "Only moderators and admins can do this.",
+            NotAllowed::NotHomeHere => {
+                "This was written at another organisation: you can hide it here, and their moderators have been sent the reports."
+            }
+            NotAllowed::AdminsOnly => "Only admins can suspend a member or end a suspension.",
+        }
+    }
+}
+
+/// Whether someone with `role` may take `action` on content or a person whose home node
+/// is this one (`home_here`) or another.
+pub(crate) fn allowed(
+    role: Role,
+    action: ModerationAction,
+    home_here: bool,
+) -> Result<(), NotAllowed> {
+    use ModerationAction as A;
+    if role == Role::Member {
+        return Err(NotAllowed::NotAModerator);
+    }
+    match action {
+        A::Dismiss | A::Hide | A::Restore => Ok(()),
+        A::Retract | A::Warn if home_here => Ok(()),
+        A::Suspend | A::Reinstate if home_here && role == Role::Admin => Ok(()),
+        A::Suspend | A::Reinstate if home_here => Err(NotAllowed::AdminsOnly),
+        A::Retract | A::Warn | A::Suspend | A::Reinstate => Err(NotAllowed::NotHomeHere),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::memory::{Memory, directed, event, member, node};
+    use super::super::{Decision, Effect, Refusal, decide};
+    use super::{NotAllowed, allowed};
+    use kindred_protocol::api::{ModerationAction as A, Role};
+    use kindred_protocol::event::body::report::{Report, ReportReason, ReportTarget};
+    use kindred_protocol::{EventBody, EventPayload};
+
+    fn report(origin: u8, author: &str, target: ReportTarget) -> EventPayload {
+        event(
+            origin,
+            author,
+            directed(),
+            EventBody::Report(Report {
+                target,
+                reason: ReportReason::Harmful,
+            }),
+        )
+    }
+
+    #[test]
+    fn reports_by_origin_author_and_target() {
+        let mut mem = Memory::new();
+        mem.bind("c.org", node(3));
+        mem.bind("a.org", node(1));
+        let ours = mem.apply(&event(
+            0,
+            "@ann:self.org",
+            super::super::memory::shared(),
+            Memory::post_body("x"),
+        ));
+        let theirs = mem.apply(&event(
+            1,
+            "@abe:a.org",
+            super::super::memory::shared(),
+            Memory::post_body("x"),
+        ));
+        let unknown = kindred_protocol::EventId::from_bytes([7; 32]);
+        let ok = Decision::Apply(Effect::Keep);
+        // (what, event, expected)
+        let cases = [
+            (
+                "a node reports its peer's member's post at that peer",
+                report(3, "@node:c.org", ReportTarget::Event(ours)),
+                ok.clone(),
+            ),
+            (
+                "a report about a member here",
+                report(
+                    3,
+                    "@node:c.org",
+                    ReportTarget::Member(member("@ann:self.org")),
+                ),
+                ok.clone(),
+            ),
+            (
+                "a member cannot sign a report: it would name the reporter",
+                report(3, "@cal:c.org", ReportTarget::Event(ours)),
+                Decision::Refuse(Refusal::ReportAuthor),
+            ),
+            (
+                "a node cannot report in another node's name",
+                report(3, "@node:a.org", ReportTarget::Event(ours)),
+                Decision::Refuse(Refusal::OriginHasAnotherName {
+                    known: "c.org".into(),
+                    claimed: "a.org".into(),
+                }),
+            ),
+            (
+                "nor as this node",
+                report(3, "@node:self.org", ReportTarget::Event(ours)),
+                Decision::Refuse(Refusal::ThisNodesName(member("@node:self.org"))),
+            ),
+            (
+                "this node's own report, sent to the author's node",
+                report(0, "@node:self.org", ReportTarget::Event(theirs)),
+                ok.clone(),
+            ),
+            (
+                "but never about its own members: their reports stay here",
+                report(0, "@node:self.org", ReportTarget::Event(ours)),
+                Decision::Refuse(Refusal::Malformed(
+                    "a node files its own members' reports itself",
+                )),
+            ),
+            (
+                "content written at another node is that node's to act on",
+                report(3, "@node:c.org", ReportTarget::Event(theirs)),
+                Decision::Refuse(Refusal::NotForThisNode),
+            ),
+            (
+                "a member of another node",
+                report(3, "@node:c.org", ReportTarget::Member(member("@abe:a.org"))),
+                Decision::Refuse(Refusal::NotForThisNode),
+            ),
+            (
+                "content this node never held",
+                report(3, "@node:c.org", ReportTarget::Event(unknown)),
+                Decision::Refuse(Refusal::NotForThisNode),
+            ),
+        ];
+        for (what, p, expected) in cases {
+            let id = mem.id_of(&p);
+            assert_eq!(
+                decide(&mem.context(), id, &p, &mem).unwrap(),
+                expected,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn who_may_moderate_what() {
+        let all = [
+            A::Dismiss,
+            A::Hide,
+            A::Restore,
+            A::Retract,
+            A::Warn,
+            A::Suspend,
+            A::Reinstate,
+        ];
+        // (role, home here, the actions allowed)
+        let cases: [(Role, bool, &[A]); 6] = [
+            (Role::Member, true, &[]),
+            (Role::Member, false, &[]),
+            (
+                Role::Moderator,
+                true,
+                &[A::Dismiss, A::Hide, A::Restore, A::Retract, A::Warn],
+            ),
+            (Role::Moderator, false, &[A::Dismiss, A::Hide, A::Restore]),
+            (Role::Admin, true, &all),
+            (Role::Admin, false, &[A::Dismiss, A::Hide, A::Restore]),
+        ];
+        for (role, home, may) in cases {
+            for action in all {
+                let got = allowed(role, action, home);
+                assert_eq!(
+                    got.is_ok(),
+                    may.contains(&action),
+                    "{role} {action:?} {home}"
+                );
+                if role == Role::Member {
+                    assert_eq!(got, Err(NotAllowed::NotAModerator));
+                }
+            }
+        }
+        assert_eq!(
+            allowed(Role::Moderator, A::Suspend, true),
+            Err(NotAllowed::AdminsOnly)
+        );
+        assert_eq!(
+            allowed(Role::Admin, A::Suspend, false),
+            Err(NotAllowed::NotHomeHere)
+        );
+    }
+}

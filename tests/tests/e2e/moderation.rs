@@ -1,0 +1,541 @@
+//! Keeping people safe across organisations: reports reach the reporter's and the
+//! author's moderators (the author's never learn who reported), reports hide content while
+//! nobody is on duty, moderators hide others' content on their own node, the sanctions
+//! ladder and the appeal, and the audit log.
+#![allow(clippy::unwrap_used)]
+
+use kindred_client::{Client, ClientError};
+use kindred_protocol::api::*;
+use kindred_protocol::{EventId, MemberId, Timestamp};
+use kindred_tests::{PASSWORD, TestNode, eventually, pair};
+
+fn id(text: &str) -> MemberId {
+    MemberId::parse(text).unwrap()
+}
+
+async fn topic(admin: &Client) {
+    admin
+        .create_topic(&CreateTopic {
+            name: "funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+}
+
+async fn post(client: &Client, title: &str) -> PostView {
+    client
+        .create_post(
+            "funding",
+            &NewPost {
+                title: title.into(),
+                body: format!("{title}: the body"),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+fn report_of(target: ReportTarget, reason: ReportReason, note: &str) -> ReportRequest {
+    ReportRequest {
+        target,
+        reason,
+        note: note.into(),
+    }
+}
+
+async fn act(client: &Client, target: ReportTarget, action: ModerationAction, note: &str) {
+    client
+        .moderate(&ModerationRequest {
+            target,
+            action,
+            note: note.into(),
+        })
+        .await
+        .unwrap();
+}
+
+fn status(e: ClientError) -> u16 {
+    match e {
+        ClientError::Api { status, .. } => status,
+        other => panic!("not an API refusal: {other}"),
+    }
+}
+
+/// The notifications' texts of kind `moderation`.
+async fn moderation_news(client: &Client) -> Vec<String> {
+    client
+        .notifications(None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|n| n.kind == NotificationKind::Moderation)
+        .map(|n| n.text)
+        .collect()
+}
+
+/// A report at C about a post written at A lands in C's queue with the reporter and in
+/// A's without, however the nodes are connected (C is paired with A through a hub B).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_reaches_both_queues_without_naming_the_reporter() {
+    let mut a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let mut b = TestNode::organisation("b.test", "County Partnership").await;
+    let c = TestNode::organisation("c.test", "Carers Together").await;
+    let (admin_a, admin_b, admin_c) = (a.admin().await, b.admin().await, c.admin().await);
+    pair(&admin_a, &admin_b).await;
+    pair(&admin_c, &admin_b).await;
+    topic(&admin_a).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let quill = c.member(&admin_c, "quill").await;
+    let written = post(&ann, "Grant tips").await;
+    eventually(30, || async { quill.thread(&written.id).await.ok() }).await;
+
+    let filed = quill
+        .report(&report_of(
+            ReportTarget::Event(written.id),
+            ReportReason::Misinformation,
+            "This grant closed last year",
+        ))
+        .await
+        .unwrap();
+    assert!(filed.message.contains("Riverside Hub"), "{}", filed.message);
+    // Reporting again while it is open files nothing new.
+    let again = quill
+        .report(&report_of(
+            ReportTarget::Event(written.id),
+            ReportReason::Spam,
+            "",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.id, filed.id);
+
+    let here = admin_c.moderation_queue().await.unwrap();
+    assert_eq!(here.items.len(), 1);
+    let item = &here.items[0];
+    assert_eq!(item.target, ReportTarget::Event(written.id));
+    assert_eq!(item.kind, "post");
+    assert!(!item.home_here);
+    assert_eq!(item.reports[0].reporter, Some(id("@quill:c.test")));
+    assert_eq!(
+        item.reports[0].note.as_deref(),
+        Some("This grant closed last year")
+    );
+
+    let there = eventually(30, || async {
+        let q = admin_a.moderation_queue().await.unwrap();
+        (!q.items.is_empty()).then_some(q)
+    })
+    .await;
+    let item = &there.items[0];
+    assert!(item.home_here);
+    assert_eq!(item.author, Some(id("@ann:a.test")));
+    assert_eq!(item.reports.len(), 1);
+    assert_eq!(item.reports[0].reason, ReportReason::Misinformation);
+    assert_eq!(item.reports[0].reporter, None);
+    assert_eq!(item.reports[0].note, None);
+    assert_eq!(item.reports[0].from_organisation, "Carers Together");
+    let json = serde_json::to_string(&there).unwrap();
+    assert!(!json.contains("quill"), "{json}");
+    // The author is not told of a report; members cannot see the queue.
+    assert!(moderation_news(&ann).await.is_empty());
+    assert_eq!(status(ann.moderation_queue().await.unwrap_err()), 403);
+
+    // C's moderators cannot take down or warn at another organisation, only hide here.
+    let refused = admin_c
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Event(written.id),
+            action: ModerationAction::Retract,
+            note: "wrong".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), 403);
+
+    // A's moderator takes it down; it goes everywhere.
+    act(
+        &admin_a,
+        ReportTarget::Event(written.id),
+        ModerationAction::Retract,
+        "Out of date and misleading",
+    )
+    .await;
+    assert!(admin_a.moderation_queue().await.unwrap().items.is_empty());
+    eventually(30, || async {
+        quill.thread(&written.id).await.is_err().then_some(())
+    })
+    .await;
+    // C's own queue still has the report until C's moderators close it; they are told
+    // nothing about A's decision here, but the content is gone.
+    act(
+        &admin_c,
+        ReportTarget::Event(written.id),
+        ModerationAction::Dismiss,
+        "",
+    )
+    .await;
+    let news = eventually(10, || async {
+        let n = moderation_news(&quill).await;
+        (!n.is_empty()).then_some(n)
+    })
+    .await;
+    assert!(news[0].contains("Thank you for your report"), "{news:?}");
+
+    // Nothing anywhere at A or at the hub names the reporter.
+    a.stop().await;
+    b.stop().await;
+    assert!(!a.stored_anywhere(b"quill"));
+    assert!(!b.stored_anywhere(b"quill"));
+}
+
+/// Three different voices hide a post until a moderator looks; a dismissal shows it
+/// again and tells the reporters. A report from another node counts once per node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_hide_content_until_a_moderator_dismisses_them() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let c = TestNode::organisation("c.test", "Carers Together").await;
+    let (admin_a, admin_c) = (a.admin().await, c.admin().await);
+    pair(&admin_a, &admin_c).await;
+    topic(&admin_a).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let bo = a.member(&admin_a, "bo").await;
+    let di = a.member(&admin_a, "di").await;
+    let cal = c.member(&admin_c, "cal").await;
+    let cy = c.member(&admin_c, "cy").await;
+    let written = post(&ann, "Honest reflection").await;
+    let target = ReportTarget::Event(written.id);
+    eventually(30, || async { cal.thread(&written.id).await.ok() }).await;
+
+    // Two members at C are two reports but one voice at A.
+    for reporter in [&cal, &cy] {
+        reporter
+            .report(&report_of(target.clone(), ReportReason::Harmful, ""))
+            .await
+            .unwrap();
+    }
+    bo.report(&report_of(target.clone(), ReportReason::Harmful, "unkind"))
+        .await
+        .unwrap();
+    eventually(30, || async {
+        let q = admin_a.moderation_queue().await.unwrap();
+        (q.items.first().map(|i| i.reports.len()) == Some(3)).then_some(())
+    })
+    .await;
+    assert!(bo.thread(&written.id).await.unwrap().post.hidden.is_none());
+    di.report(&report_of(target.clone(), ReportReason::Harmful, ""))
+        .await
+        .unwrap();
+    let seen = bo.thread(&written.id).await.unwrap().post;
+    assert!(seen.hidden.is_some());
+    assert_eq!(seen.title.as_deref(), Some(""));
+    assert!(seen.body.is_empty() && seen.body_html.is_empty());
+    let q = admin_a.moderation_queue().await.unwrap();
+    assert!(q.items[0].hidden_by_reports);
+    // Search does not find its words while it is hidden.
+    let found = bo.search("Honest reflection", None).await.unwrap();
+    assert!(found.iter().all(|h| h.post.id != written.id));
+
+    act(
+        &admin_a,
+        target.clone(),
+        ModerationAction::Dismiss,
+        "Fine on a second read",
+    )
+    .await;
+    assert!(bo.thread(&written.id).await.unwrap().post.hidden.is_none());
+    assert!(admin_a.moderation_queue().await.unwrap().items.is_empty());
+    for reporter in [&bo, &di] {
+        let news = moderation_news(reporter).await;
+        assert_eq!(news.len(), 1, "{news:?}");
+        assert!(news[0].contains("no action was needed"), "{news:?}");
+    }
+    let log = admin_a.moderation_audit(None).await.unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["dismiss", "hidden_by_reports"]);
+    let csv = admin_a.moderation_audit_csv().await.unwrap();
+    assert!(
+        csv.starts_with("seq,at,by,action,target,author,note"),
+        "{csv}"
+    );
+    assert!(csv.contains("Fine on a second read"));
+    assert_eq!(status(bo.moderation_audit(None).await.unwrap_err()), 403);
+}
+
+/// A moderator hides another organisation's post, and one of its members, on their own
+/// node: the reason shows in place, through an edit, a restart and a catch-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hidden_remote_content_stays_hidden() {
+    let mut a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let c = TestNode::organisation("c.test", "Carers Together").await;
+    let (admin_a, admin_c) = (a.admin().await, c.admin().await);
+    pair(&admin_a, &admin_c).await;
+    topic(&admin_c).await;
+    let cal = c.member(&admin_c, "cal").await;
+    let ceri = c.member(&admin_c, "ceri").await;
+    let bo = a.member(&admin_a, "bo").await;
+    let first = post(&cal, "First from cal").await;
+    let other = post(&ceri, "From ceri").await;
+    eventually(30, || async { bo.thread(&other.id).await.ok() }).await;
+    eventually(30, || async { bo.thread(&first.id).await.ok() }).await;
+
+    act(
+        &admin_a,
+        ReportTarget::Event(first.id),
+        ModerationAction::Hide,
+        "Shares a person's details",
+    )
+    .await;
+    let seen = bo.thread(&first.id).await.unwrap().post;
+    assert_eq!(seen.hidden.as_deref(), Some("Shares a person's details"));
+    // Still shown at its own node.
+    assert!(cal.thread(&first.id).await.unwrap().post.hidden.is_none());
+    // An edit arriving later stays hidden.
+    cal.edit(
+        &first.id,
+        &EditPost {
+            title: Some("Edited title".into()),
+            body: "edited".into(),
+            tags: None,
+            content_warning: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // A whole member: everything they write is hidden here, what is already here too.
+    act(
+        &admin_a,
+        ReportTarget::Member(id("@ceri:c.test")),
+        ModerationAction::Hide,
+        "Repeated abuse",
+    )
+    .await;
+    a.restart().await;
+    let bo = a.client().login("bo", PASSWORD).await.unwrap().0;
+    assert!(bo.thread(&first.id).await.unwrap().post.hidden.is_some());
+    assert_eq!(
+        bo.thread(&other.id).await.unwrap().post.hidden.as_deref(),
+        Some("Repeated abuse")
+    );
+    let later = post(&ceri, "After the hide").await;
+    let seen = eventually(30, || async { bo.thread(&later.id).await.ok() }).await;
+    assert_eq!(seen.post.hidden.as_deref(), Some("Repeated abuse"));
+    assert!(seen.post.body.is_empty());
+    let edited = eventually(30, || async {
+        let t = bo.thread(&first.id).await.ok()?;
+        t.post.edited_at.is_some().then_some(t)
+    })
+    .await;
+    assert!(edited.post.hidden.is_some() && edited.post.body.is_empty());
+
+    let admin_a = a.client().login("admin", PASSWORD).await.unwrap().0;
+    act(
+        &admin_a,
+        ReportTarget::Member(id("@ceri:c.test")),
+        ModerationAction::Restore,
+        "",
+    )
+    .await;
+    assert!(bo.thread(&later.id).await.unwrap().post.hidden.is_none());
+}
+
+/// Warn, then suspend for two weeks, a month, then for good; a suspended member appeals
+/// without signing in, once; a moderator who is not an admin cannot suspend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sanctions_ladder_and_the_appeal() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let admin = a.admin().await;
+    topic(&admin).await;
+    let ann = a.member(&admin, "ann").await;
+    let mo = a.member(&admin, "mo").await;
+    admin
+        .update_member(
+            "mo",
+            &UpdateMember {
+                role: Some(Role::Moderator),
+                suspended: None,
+            },
+        )
+        .await
+        .unwrap();
+    let written = post(&ann, "A post").await;
+    let by_post = ReportTarget::Event(written.id);
+
+    act(
+        &mo,
+        by_post.clone(),
+        ModerationAction::Warn,
+        "Please keep it kind",
+    )
+    .await;
+    let standing = ann.standing().await.unwrap();
+    assert_eq!(standing.warnings, 1);
+    assert!(standing.can_appeal);
+    let news = moderation_news(&ann).await;
+    assert!(news[0].contains("Please keep it kind"), "{news:?}");
+    let refused = mo
+        .moderate(&ModerationRequest {
+            target: by_post.clone(),
+            action: ModerationAction::Suspend,
+            note: "again".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), 403);
+    // Nobody moderates themselves, and a reason is needed.
+    let empty = admin
+        .moderate(&ModerationRequest {
+            target: by_post.clone(),
+            action: ModerationAction::Suspend,
+            note: " ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(empty), 400);
+
+    let ladder = [Some(14u64), Some(30), None];
+    for (step, days) in ladder.iter().enumerate() {
+        let done = admin
+            .moderate(&ModerationRequest {
+                target: ReportTarget::Member(id("@ann:a.test")),
+                action: ModerationAction::Suspend,
+                note: format!("step {step}"),
+            })
+            .await
+            .unwrap();
+        match days {
+            Some(d) => {
+                let until = done.until.unwrap().as_millis();
+                let now = Timestamp::now().as_millis();
+                let expected = now + d * 24 * 60 * 60 * 1000;
+                assert!(until.abs_diff(expected) < 60_000, "step {step}");
+            }
+            None => assert_eq!(done.until, None),
+        }
+        let refused = a.client().login("ann", PASSWORD).await.unwrap_err();
+        let ClientError::Api { code, message, .. } = refused else {
+            panic!("a refusal");
+        };
+        assert_eq!(code, ErrorCode::Suspended);
+        assert!(message.contains("moderators"), "{message}");
+        if step == 0 {
+            assert!(message.contains("review"), "{message}");
+            // The appeal, made without signing in; once.
+            let appeal = SignedOutAppeal {
+                credentials: LoginRequest {
+                    username: "ann".into(),
+                    password: PASSWORD.into(),
+                    device: None,
+                },
+                note: "I was quoting someone else".into(),
+            };
+            a.client().appeal_signed_out(&appeal).await.unwrap();
+            let again = a.client().appeal_signed_out(&appeal).await.unwrap_err();
+            assert_eq!(status(again), 409);
+            let wrong = SignedOutAppeal {
+                credentials: LoginRequest {
+                    password: "not it".into(),
+                    ..appeal.credentials.clone()
+                },
+                ..appeal
+            };
+            assert_eq!(
+                status(a.client().appeal_signed_out(&wrong).await.unwrap_err()),
+                401
+            );
+            let q = mo.moderation_queue().await.unwrap();
+            let item = q.items.iter().find(|i| i.appeal.is_some()).unwrap();
+            assert_eq!(item.appeal.as_deref(), Some("I was quoting someone else"));
+            assert_eq!(item.target, ReportTarget::Member(id("@ann:a.test")));
+            assert!(item.history.iter().any(|h| h.action == "suspend"));
+            act(
+                &admin,
+                ReportTarget::Member(id("@ann:a.test")),
+                ModerationAction::Reinstate,
+                "Agreed on review",
+            )
+            .await;
+            let (back, _) = a.client().login("ann", PASSWORD).await.unwrap();
+            assert!(!back.standing().await.unwrap().suspended);
+        }
+    }
+    let log = admin.moderation_audit(None).await.unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "suspend",
+            "suspend",
+            "reinstate",
+            "appeal",
+            "suspend",
+            "warn"
+        ]
+    );
+}
+
+/// Reports on five of one member's posts in a day pause their posting until a moderator
+/// looks; they can still read and react.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_reports_pause_posting_until_reviewed() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let admin = a.admin().await;
+    topic(&admin).await;
+    let ann = a.member(&admin, "ann").await;
+    let bo = a.member(&admin, "bo").await;
+    let mut ids: Vec<EventId> = Vec::new();
+    for i in 0..5 {
+        ids.push(post(&ann, &format!("Post {i}")).await.id);
+    }
+    for id in &ids[..4] {
+        bo.report(&report_of(ReportTarget::Event(*id), ReportReason::Spam, ""))
+            .await
+            .unwrap();
+    }
+    post(&ann, "Still posting").await;
+    bo.report(&report_of(
+        ReportTarget::Event(ids[4]),
+        ReportReason::Spam,
+        "",
+    ))
+    .await
+    .unwrap();
+    assert!(ann.standing().await.unwrap().paused);
+    let refused = ann
+        .create_post(
+            "funding",
+            &NewPost {
+                title: "more".into(),
+                body: "more".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), 403);
+    assert!(ann.thread(&ids[0]).await.is_ok());
+    // Reporting oneself is refused.
+    let own = ann
+        .report(&report_of(
+            ReportTarget::Event(ids[0]),
+            ReportReason::Spam,
+            "",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status(own), 400);
+    act(
+        &admin,
+        ReportTarget::Member(id("@ann:a.test")),
+        ModerationAction::Dismiss,
+        "",
+    )
+    .await;
+    assert!(!ann.standing().await.unwrap().paused);
+    post(&ann, "Back again").await;
+}

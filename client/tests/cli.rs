@@ -839,3 +839,121 @@ async fn a_member_exports_their_data_and_deletes_their_account_from_the_cli() {
     });
     cli_task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reports_and_a_moderator_acts_from_the_cli() {
+    let (_dir, _stop, url, token) = fresh_node().await;
+    let (admin, sam, kit) = (Cli::of(&url), Cli::of(&url), Cli::of(&url));
+    let cli_task = tokio::task::spawn_blocking(move || {
+        let token = token.unwrap();
+        admin.ok(
+            &[
+                "setup",
+                "--token",
+                &token,
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        for (who, name) in [(&sam, "sam"), (&kit, "kit")] {
+            let invite: serde_json::Value =
+                serde_json::from_str(&admin.ok(&["--json", "invites", "create"], "")).unwrap();
+            who.ok(
+                &[
+                    "join",
+                    invite["link"].as_str().unwrap(),
+                    "--username",
+                    name,
+                    "--password-stdin",
+                ],
+                "a long enough password\n",
+            );
+        }
+        admin.ok(&["topics", "create", "Funding"], "");
+        let post: serde_json::Value = serde_json::from_str(&sam.ok(
+            &[
+                "--json", "post", "Funding", "--title", "Our bid", "--body", "Call me",
+            ],
+            "",
+        ))
+        .unwrap();
+        let id = post["id"].as_str().unwrap();
+        let short = &id[..10];
+
+        let said = kit.ok(
+            &[
+                "report",
+                short,
+                "--reason",
+                "safety",
+                "--note",
+                "Worried about sam",
+            ],
+            "",
+        );
+        assert!(said.contains("moderators will look"), "{said}");
+        assert!(said.contains("help lines"), "{said}");
+        // Members cannot see the queue (exit code 3: forbidden).
+        assert!(!kit.run(&["moderation", "queue"], "").status.success());
+        let queue = admin.ok(&["moderation", "queue"], "");
+        assert!(queue.contains("Worried about sam"), "{queue}");
+        assert!(queue.contains("A risk to someone's safety"), "{queue}");
+
+        // Suspending needs --yes.
+        let unsure = admin.run(
+            &[
+                "moderation",
+                "act",
+                "@sam:localhost",
+                "suspend",
+                "--note",
+                "Check-in needed",
+            ],
+            "",
+        );
+        assert!(!unsure.status.success());
+        assert!(String::from_utf8_lossy(&unsure.stderr).contains("--yes"));
+        admin.ok(
+            &[
+                "moderation",
+                "act",
+                short,
+                "hide",
+                "--note",
+                "Shares a phone number",
+            ],
+            "",
+        );
+        let done = admin.ok(
+            &[
+                "moderation",
+                "act",
+                "@sam:localhost",
+                "warn",
+                "--note",
+                "Please keep numbers private",
+            ],
+            "",
+        );
+        assert!(done.starts_with("Warned"), "{done}");
+        let standing = sam.ok(&["standing"], "");
+        assert!(
+            standing.contains("Warnings from the moderators: 1"),
+            "{standing}"
+        );
+        let appealed = sam.ok(&["standing", "--appeal", "It was the office number"], "");
+        assert!(appealed.contains("with the moderators"), "{appealed}");
+        let log = admin.ok(&["moderation", "log"], "");
+        assert!(
+            log.contains("appeal") && log.contains("warn") && log.contains("hide"),
+            "{log}"
+        );
+        let csv = admin.ok(&["moderation", "log", "--csv"], "");
+        assert!(csv.starts_with("seq,at,by,action"), "{csv}");
+        let news = kit.ok(&["notifications"], "");
+        assert!(news.contains("Thank you for your report"), "{news}");
+    });
+    cli_task.await.unwrap();
+}

@@ -234,6 +234,28 @@ pub(crate) enum Command {
     /// Your email address and what is emailed to you.
     #[command(subcommand)]
     Email(EmailCommand),
+    /// Report a post, reply, chat message or person to the moderators. The person is
+    /// never told who reported them.
+    Report {
+        /// A post's or reply's id (or its first 8+ characters), a chat message's id, or a
+        /// member id such as @sam:riverside.example.
+        what: String,
+        /// Why.
+        #[arg(long, value_enum)]
+        reason: ReasonArg,
+        /// Anything the moderators should know (stays on your organisation's node).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Moderators: the review queue, actions, and the log (admins).
+    #[command(subcommand)]
+    Moderation(ModerationCommand),
+    /// Your warnings, pause or suspension; `--appeal` asks once for a review.
+    Standing {
+        /// Why the latest decision should be looked at again.
+        #[arg(long)]
+        appeal: Option<String>,
+    },
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),
@@ -277,6 +299,9 @@ pub(crate) enum EmailCommand {
         /// Email about reactions to what you wrote.
         #[arg(long)]
         reactions: Option<OnOff>,
+        /// Email about moderators' decisions on your reports or account.
+        #[arg(long)]
+        moderation: Option<OnOff>,
         /// Quote the first lines of replies.
         #[arg(long)]
         previews: Option<OnOff>,
@@ -299,6 +324,72 @@ pub(crate) enum EmailCommand {
     },
     /// Remove your address: no more email.
     Remove,
+}
+
+/// Why something is reported.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReasonArg {
+    /// Harmful or abusive.
+    Harmful,
+    /// A risk to someone's safety.
+    Safety,
+    /// Spam.
+    Spam,
+    /// Misinformation.
+    Misinformation,
+    /// Breaks the community guidelines.
+    Guidelines,
+    /// Something else (say what in --note).
+    Other,
+}
+
+/// What a moderator does.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ActionArg {
+    /// Close the reports: no action needed (an appeal: the decision stands).
+    Dismiss,
+    /// Hide it (or everything a person writes) on this node; --note is shown in its place.
+    Hide,
+    /// Show it again.
+    Restore,
+    /// Take it down everywhere (content written here only; needs --yes).
+    Retract,
+    /// Warn the author (a member here).
+    Warn,
+    /// Suspend the author, the next step of the ladder (admins; needs --yes).
+    Suspend,
+    /// End a suspension or pause (admins).
+    Reinstate,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ModerationCommand {
+    /// Open reports, grouped by what they are about, and appeals.
+    Queue,
+    /// Act on a post, reply, chat message (by id) or person (by member id).
+    Act {
+        /// What the action is about.
+        what: String,
+        /// The action.
+        #[arg(value_enum)]
+        action: ActionArg,
+        /// The reason (needed to hide, take down, warn or suspend; the people concerned
+        /// see it).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Confirm an action that is hard to undo (retract, suspend).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The moderation log, newest first (admins).
+    Log {
+        /// Only entries older than this number.
+        #[arg(long)]
+        before: Option<u64>,
+        /// The whole log as CSV.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 /// A setting turned on or off.

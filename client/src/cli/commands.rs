@@ -716,6 +716,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             keep_unread,
         } => super::notifications::list(&signed_in()?, before, keep_unread, &print).await?,
         Command::Email(cmd) => super::notifications::email(&signed_in()?, cmd, &print).await?,
+        Command::Report { what, reason, note } => {
+            let client = signed_in()?;
+            let target = super::moderation::target(&client, &what).await?;
+            super::moderation::report(&client, target, reason, note, &print).await?
+        }
+        Command::Moderation(cmd) => {
+            super::moderation::moderation(&signed_in()?, cmd, &print).await?
+        }
+        Command::Standing { appeal } => {
+            super::moderation::standing(&signed_in()?, appeal, &print).await?
+        }
         Command::Mentor(cmd) => super::mentoring::mentor(&signed_in()?, cmd, &print).await?,
         Command::Buddy(cmd) => super::mentoring::buddy(&signed_in()?, cmd, &print).await?,
         Command::Matches(cmd) => super::mentoring::matches(&signed_in()?, cmd, &print).await?,
@@ -832,7 +843,7 @@ fn remember(creds: &mut Credentials, node: &str, session: &SessionCreated) -> an
 
 /// A post or reply given by its full id or, as git takes commit ids, any unique start of
 /// it of 8 or more characters (the node says which post that is, or that it is ambiguous).
-async fn post_id(client: &Client, text: &str) -> anyhow::Result<EventId> {
+pub(crate) async fn post_id(client: &Client, text: &str) -> anyhow::Result<EventId> {
     let text = text.trim();
     if text.len() == 64 {
         return parse_id(text);

@@ -4,6 +4,7 @@ pub(crate) mod args;
 mod commands;
 mod credentials;
 mod mentoring;
+mod moderation;
 mod notifications;
 mod output;
 

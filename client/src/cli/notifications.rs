@@ -70,11 +70,12 @@ fn settings_text(s: &EmailSettings) -> String {
         DigestFrequency::Weekly => "weekly",
     };
     let mut text = format!(
-        "{address}\nchat {}, replies {}, mentoring {}, reactions {}, previews {}, digest {digest}",
+        "{address}\nchat {}, replies {}, mentoring {}, reactions {}, moderation {}, previews {}, digest {digest}",
         yes(s.kinds.chat),
         yes(s.kinds.replies),
         yes(s.kinds.mentoring),
         yes(s.kinds.reactions),
+        yes(s.kinds.moderation),
         yes(s.previews)
     );
     if !s.topics.is_empty() {
@@ -114,6 +115,7 @@ pub(crate) async fn email(
             replies,
             mentoring,
             reactions,
+            moderation,
             previews,
             digest,
             topics,
@@ -127,6 +129,7 @@ pub(crate) async fn email(
             kinds.replies = on(replies).unwrap_or(kinds.replies);
             kinds.mentoring = on(mentoring).unwrap_or(kinds.mentoring);
             kinds.reactions = on(reactions).unwrap_or(kinds.reactions);
+            kinds.moderation = on(moderation).unwrap_or(kinds.moderation);
             client
                 .update_email_settings(&UpdateEmailSettings {
                     address,

@@ -93,6 +93,12 @@ notices! {
     DeletionStopped = "deletion-stopped", "Their account will not be deleted.";
     /// An admin deleted a member's account.
     MemberDeleted = "member-deleted", "The account is deleted: what they wrote is erased here, and every partner node is told to erase it.";
+    /// After reporting a concern.
+    Reported = "reported", "Thank you for telling us. The moderators will look at it, and you will get a notification when they have decided.";
+    /// After a moderation action.
+    Moderated = "moderated", "Done. It is recorded in the moderation log.";
+    /// After asking for a review.
+    Appealed = "appealed", "Your request for a review is with the moderators.";
     /// An admin asked for a member's account to be deleted after the grace period.
     MemberDeletionScheduled = "member-deletion-scheduled", "The account will be deleted when the grace period ends. Until then they cannot sign in, and you can stop it here.";
 }
@@ -284,6 +290,17 @@ impl Chrome {
             }
             if link.href == "/mentoring" {
                 link.badge = waiting.then(|| "new".to_owned());
+            }
+            if link.href == "/admin" {
+                // Moderators see how much waits in the review queue.
+                link.badge = match node.open_reports() {
+                    Ok(0) => None,
+                    Ok(n) => Some(format!("{n} to review")),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot count open reports");
+                        None
+                    }
+                };
             }
         }
         if let Some(me) = &mut chrome.me

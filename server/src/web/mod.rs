@@ -29,8 +29,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// The web pages' routes (merged into the node's router).
 pub(crate) fn routes(node: Node) -> Router<Node> {
     use pages::{
-        accounts, admin, chat, content, coordinator, help, mentoring, notifications, profile,
-        settings, your_data,
+        accounts, admin, chat, content, coordinator, help, mentoring, moderation, notifications,
+        profile, settings, your_data,
     };
     Router::new()
         .route("/", get(content::home))
@@ -46,6 +46,21 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             get(accounts::reset_form).post(accounts::reset),
         )
         .route("/help", get(help::help))
+        .route("/guidelines", get(moderation::guidelines))
+        .route(
+            "/report",
+            get(moderation::report_form).post(moderation::report),
+        )
+        .route("/admin/moderation", get(moderation::queue))
+        .route("/admin/moderation/act", post(moderation::act))
+        .route("/admin/moderation/log", get(moderation::log))
+        .route("/admin/moderation/log.csv", get(moderation::log_csv))
+        .route("/standing", get(moderation::standing))
+        .route("/standing/appeal", post(moderation::appeal))
+        .route(
+            "/appeal",
+            get(moderation::appeal_form).post(moderation::appeal_signed_out),
+        )
         .route("/topics/{topic}", get(content::topic))
         .route(
             "/topics/{topic}/new",

@@ -76,6 +76,8 @@ pub(crate) struct Entry {
     pub(crate) author_id: String,
     /// For a reply, its thread's title.
     pub(crate) thread_title: Option<String>,
+    /// Hidden on this node by its moderators: the reason shown in its place.
+    pub(crate) hidden: Option<String>,
 }
 
 impl Entry {
@@ -127,6 +129,7 @@ impl Entry {
             author_url: profile_url(&post.author),
             author_id: post.author.to_string(),
             thread_title: post.thread_title.clone(),
+            hidden: post.hidden.clone(),
             id,
         }
     }

@@ -33,4 +33,5 @@ mod web;
 mod web_admin;
 mod web_chat;
 mod web_mentoring;
+mod web_moderation;
 mod web_people;

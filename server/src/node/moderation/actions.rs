@@ -154,7 +154,11 @@ impl Node {
                     format!("A moderator warned you about something you wrote: {note}"),
                     "/standing",
                 );
-                return self.close_reports(&req.target, req.action, &note, None, false);
+                let mut done = self.close_reports(&req.target, req.action, &note, None, false)?;
+                done.message = format!("Warned: they are told why. {}", done.message)
+                    .trim()
+                    .to_owned();
+                return Ok(done);
             }
             A::Suspend => {
                 self.not_self(auth, &author)?;
@@ -198,7 +202,11 @@ impl Node {
                     format!("Your account was suspended {length}: {note}"),
                     "/standing",
                 );
-                return self.close_reports(&req.target, req.action, &note, until, false);
+                let mut done = self.close_reports(&req.target, req.action, &note, until, false)?;
+                done.message = format!("Suspended {length}: they are told why. {}", done.message)
+                    .trim()
+                    .to_owned();
+                return Ok(done);
             }
             A::Reinstate => {
                 let mut member = self.local_member(&author)?;

@@ -89,6 +89,43 @@ impl Node {
         Ok(())
     }
 
+    /// The community guidelines as safe HTML: `moderation.guidelines` (Markdown), or a
+    /// short default naming the organisation.
+    pub(crate) fn guidelines_html(&self) -> String {
+        let text = &self.config().moderation.guidelines;
+        if text.trim().is_empty() {
+            super::markdown::render(&default_guidelines(&self.config().node.organisation))
+        } else {
+            super::markdown::render(text)
+        }
+    }
+
+    /// How long `member`'s next suspension would last, in days; `None`: permanently.
+    pub(crate) fn next_suspension_days(
+        &self,
+        member: &MemberId,
+    ) -> Result<Option<u32>, StoreError> {
+        let done = self.store().standing(member)?.suspensions;
+        Ok(self.config().moderation.suspension_length(done + 1))
+    }
+
+    /// Open reports waiting for a moderator (the queue's length in reports).
+    pub(crate) fn open_reports(&self) -> Result<usize, StoreError> {
+        let appeals = self
+            .store()
+            .standings()?
+            .iter()
+            .filter(|(_, s)| s.appeal.is_some())
+            .count();
+        Ok(self
+            .store()
+            .reports()?
+            .iter()
+            .filter(|(_, r)| r.open)
+            .count()
+            + appeals)
+    }
+
     /// Writes one audit entry; returns its number.
     pub(crate) fn audit(
         &self,
@@ -138,4 +175,23 @@ impl Node {
             tracing::warn!(%member, error = %e, "a moderation notification could not be recorded");
         }
     }
+}
+
+/// The guidelines a node shows until its admins write their own.
+fn default_guidelines(organisation: &str) -> String {
+    format!(
+        "Kindred at {organisation} is a place for people from community and health \
+organisations to learn from each other. To keep it safe and useful:\n\n\
+- **Be kind and assume good intent.** People share honestly here, often about hard things.\n\
+- **Respect privacy.** Do not share anyone's personal details, or stories that are not \
+yours to tell, without their permission.\n\
+- **Use content warnings** for posts about suicide, self-harm, abuse, bereavement or other \
+things that may be hard to read.\n\
+- **No harassment, hate or discrimination**, and no spam or advertising.\n\
+- **Share what you know to be accurate**, and say when you are not sure.\n\
+- **This is peer support, not a crisis service.** If someone is at risk, use the help \
+lines on every page and tell a moderator.\n\n\
+If something here breaks these guidelines, use **Report** next to it. Moderators look at \
+every report; the person you report is never told who reported them."
+    )
 }

@@ -102,6 +102,28 @@ impl Node {
         Ok(ReportFiled { id, message })
     }
 
+    /// What the report form says is being reported, in plain words ("the post “Grant
+    /// tips” by Ann (Riverside Hub)"); 404 when `viewer` cannot see it.
+    pub(crate) fn report_subject(
+        &self,
+        target: &ReportTarget,
+        viewer: &MemberId,
+    ) -> Result<String, AppError> {
+        let reported = self.reported_as_seen_by(target, viewer)?;
+        let (name, org) = self.author_labels(&reported.author)?;
+        let who = format!("{name} ({org})");
+        Ok(match target {
+            ReportTarget::Member(_) => who,
+            ReportTarget::Event(id) => match self.post_view(id, Some(viewer))? {
+                Some(p) => match p.title.filter(|t| !t.is_empty()) {
+                    Some(title) => format!("the post “{title}” by {who}"),
+                    None => format!("a reply by {who}"),
+                },
+                None => format!("a chat message from {who}"),
+            },
+        })
+    }
+
     /// What `target` is and who wrote it, when `viewer` can see it: a post or reply shown
     /// to them, a message in a conversation they are in, a person this node knows.
     fn reported_as_seen_by(

@@ -193,6 +193,7 @@ struct MessageItem {
     edited: bool,
     seen_by: Vec<String>,
     deleted: bool,
+    hidden: Option<String>,
 }
 
 fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -> MessageItem {
@@ -207,6 +208,7 @@ fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -
         edited: m.edited_at.is_some(),
         seen_by: Vec::new(),
         deleted: m.deleted,
+        hidden: m.hidden.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod help;
 pub(crate) mod mentoring;
 mod mentoring_match;
 mod mentoring_match_view;
+pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod profile;
 pub(crate) mod settings;

@@ -1,0 +1,227 @@
+//! `kindred-cli report`, `kindred-cli moderation` and `kindred-cli standing`.
+
+use anyhow::bail;
+use kindred_client::Client;
+use kindred_protocol::api::{
+    ModerationAction, ModerationRequest, ReportReason, ReportRequest, ReportTarget,
+};
+
+use super::args::{ActionArg, ModerationCommand, ReasonArg};
+use super::commands::erased::Json;
+use super::commands::{parse_member, post_id};
+use super::output;
+
+type Print<'a> = dyn Fn(String, &dyn Json) -> anyhow::Result<()> + 'a;
+
+/// A member id (`@name:node`), or a post, reply or message id (a post or reply also by
+/// its first 8 or more characters).
+pub(crate) async fn target(client: &Client, what: &str) -> anyhow::Result<ReportTarget> {
+    let what = what.trim();
+    if what.starts_with('@') {
+        return Ok(ReportTarget::Member(parse_member(what)?));
+    }
+    Ok(ReportTarget::Event(post_id(client, what).await?))
+}
+
+/// Files a report.
+pub(crate) async fn report(
+    client: &Client,
+    target: ReportTarget,
+    reason: ReasonArg,
+    note: String,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    let reason = match reason {
+        ReasonArg::Harmful => ReportReason::Harmful,
+        ReasonArg::Safety => ReportReason::Safety,
+        ReasonArg::Spam => ReportReason::Spam,
+        ReasonArg::Misinformation => ReportReason::Misinformation,
+        ReasonArg::Guidelines => ReportReason::Guidelines,
+        ReasonArg::Other => ReportReason::Other,
+    };
+    let filed = client
+        .report(&ReportRequest {
+            target,
+            reason,
+            note,
+        })
+        .await?;
+    let mut text = filed.message.clone();
+    if reason == ReportReason::Safety {
+        text.push_str(
+            "\nIf someone is in danger now, do not wait for the moderators: see the help lines on your organisation's Help page.",
+        );
+    }
+    print(text, &filed)
+}
+
+/// The moderators' commands.
+pub(crate) async fn moderation(
+    client: &Client,
+    cmd: ModerationCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    match cmd {
+        ModerationCommand::Queue => {
+            let queue = client.moderation_queue().await?;
+            let mut lines = Vec::new();
+            for item in &queue.items {
+                let what = match &item.target {
+                    ReportTarget::Event(id) => format!("{} {id}", item.kind),
+                    ReportTarget::Member(m) => format!("person {m}"),
+                };
+                lines.push(format!("{what} by {}", item.author_label));
+                if !item.excerpt.is_empty() {
+                    lines.push(format!("  “{}”", item.excerpt.replace('\n', " ")));
+                }
+                if let Some(h) = &item.hidden {
+                    lines.push(format!("  hidden here: {h}"));
+                }
+                if let Some(appeal) = &item.appeal {
+                    lines.push(format!("  APPEAL: {appeal}"));
+                }
+                for r in &item.reports {
+                    let from = match &r.reporter {
+                        Some(m) => m.to_string(),
+                        None => format!("a member of {}", r.from_organisation),
+                    };
+                    let note = r
+                        .note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default();
+                    lines.push(format!(
+                        "  {}  {} from {from}{note}",
+                        output::time(r.at),
+                        r.reason.label()
+                    ));
+                }
+                if !item.home_here {
+                    lines.push("  written at another organisation: you can hide it here".into());
+                }
+            }
+            if lines.is_empty() {
+                lines.push("Nothing to review.".to_owned());
+            }
+            print(lines.join("\n"), &queue)
+        }
+        ModerationCommand::Act {
+            what,
+            action,
+            note,
+            yes,
+        } => {
+            let action = match action {
+                ActionArg::Dismiss => ModerationAction::Dismiss,
+                ActionArg::Hide => ModerationAction::Hide,
+                ActionArg::Restore => ModerationAction::Restore,
+                ActionArg::Retract => ModerationAction::Retract,
+                ActionArg::Warn => ModerationAction::Warn,
+                ActionArg::Suspend => ModerationAction::Suspend,
+                ActionArg::Reinstate => ModerationAction::Reinstate,
+            };
+            let hard = matches!(
+                action,
+                ModerationAction::Retract | ModerationAction::Suspend
+            );
+            if hard && !yes {
+                bail!(
+                    "{} cannot be undone by itself: run the command again with --yes to go ahead.",
+                    if action == ModerationAction::Retract {
+                        "Taking it down everywhere"
+                    } else {
+                        "A suspension signs them out at once and"
+                    }
+                );
+            }
+            let target = target(client, &what).await?;
+            let done = client
+                .moderate(&ModerationRequest {
+                    target,
+                    action,
+                    note,
+                })
+                .await?;
+            let mut text = done.message.clone();
+            if let Some(until) = done.until {
+                text.push_str(&format!(" Until {}.", output::time(until)));
+            }
+            print(text, &done)
+        }
+        ModerationCommand::Log { before, csv } => {
+            if csv {
+                let csv = client.moderation_audit_csv().await?;
+                return print(csv.trim_end().to_owned(), &csv);
+            }
+            let log = client.moderation_audit(before).await?;
+            let mut lines: Vec<String> = log
+                .items
+                .iter()
+                .map(|e| {
+                    let by =
+                        e.by.as_ref()
+                            .map_or_else(|| "automatic".to_owned(), ToString::to_string);
+                    let about = e
+                        .author
+                        .as_ref()
+                        .map_or_else(|| e.target.to_string(), ToString::to_string);
+                    format!(
+                        "{:>5}  {}  {by}  {}  {about}  {}",
+                        e.seq,
+                        output::time(e.at),
+                        e.action,
+                        e.note
+                    )
+                })
+                .collect();
+            if lines.is_empty() {
+                lines.push("No moderation actions yet.".to_owned());
+            }
+            if let Some(older) = log.next_before {
+                lines.push(format!(
+                    "Older ones: kindred-cli moderation log --before {older}"
+                ));
+            }
+            print(lines.join("\n"), &log)
+        }
+    }
+}
+
+/// The member's standing, and their appeal.
+pub(crate) async fn standing(
+    client: &Client,
+    appeal: Option<String>,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    if let Some(note) = appeal {
+        client.appeal(&note).await?;
+    }
+    let s = client.standing().await?;
+    let mut lines = Vec::new();
+    if s.suspended {
+        lines.push(match s.suspended_until {
+            Some(t) => format!("Your account is suspended until {}.", output::time(t)),
+            None => "Your account is suspended.".to_owned(),
+        });
+    } else if s.paused {
+        lines.push(
+            "Your posting is paused while moderators look at reports; you can still read."
+                .to_owned(),
+        );
+    } else if s.warnings > 0 {
+        lines.push(format!("Warnings from the moderators: {}.", s.warnings));
+    } else {
+        lines.push("Nothing to say: the moderators have not needed to contact you.".to_owned());
+    }
+    if let Some(n) = &s.last_note {
+        lines.push(format!("Their last words: “{n}”"));
+    }
+    if s.appeal_pending {
+        lines.push("Your request for a review is with the moderators.".to_owned());
+    } else if s.can_appeal {
+        lines.push(
+            "You can ask once for a review: kindred-cli standing --appeal \"why\"".to_owned(),
+        );
+    }
+    print(lines.join("\n"), &s)
+}

@@ -1,0 +1,658 @@
+//! Keeping people safe on the web: the report form (with the organisation's urgent-help
+//! lines), the moderators' queue at `/admin/moderation` with a confirmation step for the
+//! actions that are hard to undo, the audit log, a member's own standing and appeal, the
+//! signed-out appeal of a suspended member, and the community guidelines.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use kindred_protocol::api::{
+    AuditEntry, LoginRequest, ModerationAction, ModerationRequest, QueueItem, ReportReason,
+    ReportRequest, ReportTarget, Role, Standing,
+};
+use kindred_protocol::{EventId, MemberId, Timestamp};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::node::Node;
+use crate::rules::moderation::allowed;
+use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
+use crate::web::error::PageError;
+use crate::web::forms::{Problems, member_form, public_form};
+use crate::web::session::{Viewer, form_token, signed_in_viewer};
+use crate::web::time::When;
+
+/// `?event=` or `?member=`: what a page is about.
+#[derive(Deserialize, Default)]
+pub(crate) struct TargetQuery {
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    member: String,
+}
+
+impl TargetQuery {
+    fn target(&self) -> Result<ReportTarget, PageError> {
+        if !self.event.is_empty() {
+            let id: EventId = self
+                .event
+                .parse()
+                .map_err(|_| AppError::not_found("That link is incomplete."))?;
+            return Ok(ReportTarget::Event(id));
+        }
+        let member = MemberId::parse(self.member.trim())
+            .map_err(|_| AppError::not_found("That link is incomplete."))?;
+        Ok(ReportTarget::Member(member))
+    }
+}
+
+/// A path on this site to go back to (anything else goes home).
+fn local_path(back: &str) -> String {
+    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
+        back.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+struct ReasonChoice {
+    value: &'static str,
+    label: &'static str,
+    checked: bool,
+}
+
+fn reason_value(r: ReportReason) -> &'static str {
+    match r {
+        ReportReason::Harmful => "harmful",
+        ReportReason::Safety => "safety",
+        ReportReason::Spam => "spam",
+        ReportReason::Misinformation => "misinformation",
+        ReportReason::Guidelines => "guidelines",
+        ReportReason::Other => "other",
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "report.html", whitespace = "minimize")]
+struct ReportPage {
+    chrome: Chrome,
+    csrf: String,
+    subject: String,
+    event: String,
+    member: String,
+    reasons: Vec<ReasonChoice>,
+    note: String,
+    back: String,
+    intro: String,
+    problems: Problems,
+}
+
+fn report_page(
+    node: &Node,
+    viewer: &Viewer,
+    q: &TargetQuery,
+    chosen: Option<ReportReason>,
+    note: String,
+    back: String,
+    problems: Problems,
+) -> Result<ReportPage, PageError> {
+    let target = q.target()?;
+    let subject = node.report_subject(&target, &viewer.auth.member_id)?;
+    Ok(ReportPage {
+        chrome: Chrome::member(node, viewer, "Report a concern", ""),
+        csrf: viewer.csrf.clone(),
+        subject,
+        event: q.event.clone(),
+        member: q.member.clone(),
+        reasons: ReportReason::ALL
+            .iter()
+            .map(|r| ReasonChoice {
+                value: reason_value(*r),
+                label: r.label(),
+                checked: chosen == Some(*r),
+            })
+            .collect(),
+        note,
+        back,
+        intro: node.config().help.intro.clone(),
+        problems,
+    })
+}
+
+pub(crate) async fn report_form(
+    State(node): State<Node>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(q): Query<TargetQuery>,
+) -> Result<Response, PageError> {
+    // Back to where the member was, when that was a page of this site.
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .filter(|u| {
+            node.config()
+                .public_url()
+                .starts_with(u.origin().ascii_serialization().as_str())
+        })
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .unwrap_or_else(|| "/".to_owned());
+    let page = report_page(
+        &node,
+        &viewer,
+        &q,
+        None,
+        String::new(),
+        back,
+        Problems::default(),
+    )?;
+    render(&page, &page.chrome)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReportForm {
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    back: String,
+}
+
+pub(crate) async fn report(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: ReportForm = member_form(&viewer, &body)?;
+    let q = TargetQuery {
+        event: form.event.clone(),
+        member: form.member.clone(),
+    };
+    let reason = ReportReason::ALL
+        .iter()
+        .copied()
+        .find(|r| reason_value(*r) == form.reason);
+    let back = local_path(&form.back);
+    let mut problems = Problems::default();
+    match reason {
+        None => problems.add(
+            "reason-harmful",
+            "Choose the reason closest to your concern.",
+        ),
+        Some(reason) => {
+            let req = ReportRequest {
+                target: q.target()?,
+                reason,
+                note: form.note.clone(),
+            };
+            match node.report(&viewer.auth, req).await {
+                Ok(_) => return Ok(see_other(&node, &back, Some(Flash::Reported))),
+                Err(e) => problems.refused("note", e)?,
+            }
+        }
+    }
+    let page = report_page(&node, &viewer, &q, reason, form.note, back, problems)?;
+    render_with_status(&page, &page.chrome, page.problems.status())
+}
+
+/// An action button on a queue row.
+struct ActionButton {
+    value: &'static str,
+    label: &'static str,
+    danger: bool,
+}
+
+struct QueueRow {
+    item: QueueItem,
+    event: String,
+    member: String,
+    actions: Vec<ActionButton>,
+    history: Vec<(When, AuditEntry)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "moderation_queue.html", whitespace = "minimize")]
+struct QueuePage {
+    chrome: Chrome,
+    csrf: String,
+    rows: Vec<QueueRow>,
+    is_admin: bool,
+    section: &'static str,
+    problems: Problems,
+}
+
+fn buttons(role: Role, item: &QueueItem) -> Vec<ActionButton> {
+    use ModerationAction as A;
+    let hidden = item.hidden.is_some();
+    let person = matches!(item.target, ReportTarget::Member(_));
+    let gone = item.kind == "gone";
+    [
+        (
+            A::Dismiss,
+            if item.appeal.is_some() {
+                "Keep the decision"
+            } else {
+                "Dismiss: no action needed"
+            },
+            false,
+        ),
+        (
+            A::Hide,
+            if person {
+                "Hide everything they write here"
+            } else {
+                "Hide here"
+            },
+            false,
+        ),
+        (A::Restore, "Show again", false),
+        (A::Retract, "Take down everywhere", true),
+        (A::Warn, "Warn the author", false),
+        (A::Suspend, "Suspend the author", true),
+        (A::Reinstate, "Reinstate", false),
+    ]
+    .into_iter()
+    .filter(|(a, _, _)| match a {
+        A::Hide => !hidden && !gone,
+        A::Restore => hidden,
+        A::Retract => !person && !gone && item.kind != "message",
+        A::Reinstate => item.appeal.is_some(),
+        _ => true,
+    })
+    .filter(|(a, _, _)| allowed(role, *a, item.home_here).is_ok())
+    .map(|(a, label, danger)| ActionButton {
+        value: action_value(a),
+        label,
+        danger,
+    })
+    .collect()
+}
+
+fn action_value(a: ModerationAction) -> &'static str {
+    match a {
+        ModerationAction::Dismiss => "dismiss",
+        ModerationAction::Hide => "hide",
+        ModerationAction::Restore => "restore",
+        ModerationAction::Retract => "retract",
+        ModerationAction::Warn => "warn",
+        ModerationAction::Suspend => "suspend",
+        ModerationAction::Reinstate => "reinstate",
+    }
+}
+
+fn parse_action(text: &str) -> Option<ModerationAction> {
+    use ModerationAction as A;
+    [
+        A::Dismiss,
+        A::Hide,
+        A::Restore,
+        A::Retract,
+        A::Warn,
+        A::Suspend,
+        A::Reinstate,
+    ]
+    .into_iter()
+    .find(|a| action_value(*a) == text)
+}
+
+fn queue_page(node: &Node, viewer: &Viewer, problems: Problems) -> Result<QueuePage, PageError> {
+    let queue = node.moderation_queue(&viewer.auth)?;
+    let now = Timestamp::now();
+    let rows = queue
+        .items
+        .into_iter()
+        .map(|item| {
+            let (event, member) = match &item.target {
+                ReportTarget::Event(id) => (id.to_string(), String::new()),
+                ReportTarget::Member(m) => (String::new(), m.to_string()),
+            };
+            QueueRow {
+                event,
+                member,
+                actions: buttons(viewer.auth.member.role, &item),
+                history: item
+                    .history
+                    .iter()
+                    .map(|h| (When::new(h.at, now, &viewer.tz), h.clone()))
+                    .collect(),
+                item,
+            }
+        })
+        .collect();
+    Ok(QueuePage {
+        chrome: Chrome::member(node, viewer, "Reports", "/admin"),
+        csrf: viewer.csrf.clone(),
+        rows,
+        is_admin: viewer.auth.member.role >= Role::Admin,
+        section: "moderation",
+        problems,
+    })
+}
+
+pub(crate) async fn queue(State(node): State<Node>, viewer: Viewer) -> Result<Response, PageError> {
+    let page = queue_page(&node, &viewer, Problems::default())?;
+    render(&page, &page.chrome)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActForm {
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    confirmed: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "moderation_confirm.html", whitespace = "minimize")]
+struct ConfirmPage {
+    chrome: Chrome,
+    csrf: String,
+    event: String,
+    member: String,
+    action: &'static str,
+    note: String,
+    question: String,
+    consequence: String,
+    button: &'static str,
+}
+
+pub(crate) async fn act(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: ActForm = member_form(&viewer, &body)?;
+    let q = TargetQuery {
+        event: form.event.clone(),
+        member: form.member.clone(),
+    };
+    let target = q.target()?;
+    let Some(action) = parse_action(&form.action) else {
+        return Err(AppError::bad_request("Choose an action.").into());
+    };
+    let hard = matches!(
+        action,
+        ModerationAction::Suspend | ModerationAction::Retract
+    );
+    if hard && form.confirmed != "yes" && !form.note.trim().is_empty() {
+        let subject = node
+            .report_subject(&target, &viewer.auth.member_id)
+            .unwrap_or_else(|_| "what was reported".to_owned());
+        let (question, consequence, button) = if action == ModerationAction::Suspend {
+            let author = match &target {
+                ReportTarget::Member(m) => m.clone(),
+                ReportTarget::Event(id) => node
+                    .payload(id)?
+                    .map(|p| p.author)
+                    .ok_or_else(|| AppError::not_found("It is not here any more."))?,
+            };
+            let name = node.author_labels(&author)?.0;
+            let length = match node.next_suspension_days(&author)? {
+                Some(d) => format!("for {d} days"),
+                None => "permanently (this is their last step)".to_owned(),
+            };
+            (
+                format!("Suspend {name} {length}?"),
+                "They are signed out at once, cannot sign in, post or chat, and are told why. They can ask once for the decision to be reviewed.".to_owned(),
+                "Yes, suspend them",
+            )
+        } else {
+            (
+                format!("Take down {subject} everywhere?"),
+                "It goes from this node and from every organisation it was shared with. This cannot be undone.".to_owned(),
+                "Yes, take it down",
+            )
+        };
+        let page = ConfirmPage {
+            chrome: Chrome::member(&node, &viewer, question.clone(), "/admin"),
+            csrf: viewer.csrf.clone(),
+            event: form.event,
+            member: form.member,
+            action: action_value(action),
+            note: form.note,
+            question,
+            consequence,
+            button,
+        };
+        return render(&page, &page.chrome);
+    }
+    let req = ModerationRequest {
+        target,
+        action,
+        note: form.note,
+    };
+    match node.moderate(&viewer.auth, req).await {
+        Ok(_) => Ok(see_other(
+            &node,
+            "/admin/moderation",
+            Some(Flash::Moderated),
+        )),
+        Err(e) => {
+            let mut problems = Problems::default();
+            problems.refused("", e)?;
+            let page = queue_page(&node, &viewer, problems)?;
+            render_with_status(&page, &page.chrome, page.problems.status())
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "moderation_log.html", whitespace = "minimize")]
+struct LogPage {
+    chrome: Chrome,
+    entries: Vec<(When, AuditEntry)>,
+    older: Option<u64>,
+    is_admin: bool,
+    section: &'static str,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BeforeQuery {
+    before: Option<u64>,
+}
+
+pub(crate) async fn log(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Query(q): Query<BeforeQuery>,
+) -> Result<Response, PageError> {
+    let log = node.audit_log(&viewer.auth, q.before)?;
+    let now = Timestamp::now();
+    let page = LogPage {
+        chrome: Chrome::member(&node, &viewer, "Moderation log", "/admin"),
+        entries: log
+            .items
+            .into_iter()
+            .map(|e| (When::new(e.at, now, &viewer.tz), e))
+            .collect(),
+        older: log.next_before,
+        is_admin: true,
+        section: "moderation-log",
+    };
+    render(&page, &page.chrome)
+}
+
+pub(crate) async fn log_csv(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    Ok(node.audit_download(&viewer.auth)?)
+}
+
+#[derive(askama::Template)]
+#[template(path = "standing.html", whitespace = "minimize")]
+struct StandingPage {
+    chrome: Chrome,
+    csrf: String,
+    standing: Standing,
+    until: Option<String>,
+    note: String,
+    problems: Problems,
+}
+
+fn standing_page(
+    node: &Node,
+    viewer: &Viewer,
+    note: String,
+    problems: Problems,
+) -> Result<StandingPage, PageError> {
+    let standing = node.standing_of(&viewer.auth.member_id)?;
+    Ok(StandingPage {
+        chrome: Chrome::member(node, viewer, "Your account and the moderators", "/settings"),
+        csrf: viewer.csrf.clone(),
+        until: standing
+            .suspended_until
+            .map(|t| crate::calendar::human_date(t.as_millis(), &viewer.tz)),
+        standing,
+        note,
+        problems,
+    })
+}
+
+pub(crate) async fn standing(
+    State(node): State<Node>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let page = standing_page(&node, &viewer, String::new(), Problems::default())?;
+    render(&page, &page.chrome)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AppealForm {
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(crate) async fn appeal(
+    State(node): State<Node>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: AppealForm = member_form(&viewer, &body)?;
+    match node.appeal(&viewer.auth.member_id, &form.note) {
+        Ok(()) => Ok(see_other(&node, "/standing", Some(Flash::Appealed))),
+        Err(e) => {
+            let mut problems = Problems::default();
+            problems.refused("note", e)?;
+            let page = standing_page(&node, &viewer, form.note, problems)?;
+            render_with_status(&page, &page.chrome, page.problems.status())
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "appeal.html", whitespace = "minimize")]
+struct AppealPage {
+    chrome: Chrome,
+    csrf: String,
+    username: String,
+    note: String,
+    done: bool,
+    problems: Problems,
+}
+
+pub(crate) async fn appeal_form(
+    State(node): State<Node>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (csrf, cookie) = form_token(&node, &headers);
+    let page = AppealPage {
+        chrome: Chrome::public(&node, "Ask for a review"),
+        csrf,
+        username: String::new(),
+        note: String::new(),
+        done: false,
+        problems: Problems::default(),
+    };
+    let mut response = render(&page, &page.chrome)?;
+    if let Some(cookie) = cookie {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+pub(crate) async fn appeal_signed_out(
+    State(node): State<Node>,
+    crate::api::client_address::ClientAddress(address): crate::api::client_address::ClientAddress,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: AppealForm = public_form(&headers, &body)?;
+    let credentials = LoginRequest {
+        username: form.username.clone(),
+        password: form.password,
+        device: None,
+    };
+    let mut problems = Problems::default();
+    let done = match node
+        .appeal_signed_out(&credentials, &form.note, address)
+        .await
+    {
+        Ok(()) => true,
+        Err(e) => {
+            problems.refused("note", e)?;
+            false
+        }
+    };
+    let (csrf, _) = form_token(&node, &headers);
+    let page = AppealPage {
+        chrome: Chrome::public(&node, "Ask for a review"),
+        csrf,
+        username: form.username,
+        note: if done { String::new() } else { form.note },
+        done,
+        problems,
+    };
+    render_with_status(
+        &page,
+        &page.chrome,
+        if done {
+            axum::http::StatusCode::OK
+        } else {
+            page.problems.status()
+        },
+    )
+}
+
+#[derive(askama::Template)]
+#[template(path = "guidelines.html", whitespace = "minimize")]
+struct GuidelinesPage {
+    chrome: Chrome,
+    html: String,
+}
+
+pub(crate) async fn guidelines(
+    State(node): State<Node>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let chrome = match signed_in_viewer(&node, &headers) {
+        Some(viewer) => Chrome::member(&node, &viewer, "Community guidelines", "/help"),
+        None => Chrome::public(&node, "Community guidelines"),
+    };
+    let page = GuidelinesPage {
+        chrome,
+        html: node.guidelines_html(),
+    };
+    render(&page, &page.chrome)
+}

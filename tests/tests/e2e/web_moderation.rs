@@ -1,0 +1,191 @@
+//! Keeping people safe from the web with JavaScript off: a member reports a post with the
+//! help lines in view, a moderator works the queue (hiding shows the reason in place;
+//! suspending asks first), the suspended member asks for a review from the sign-in page,
+//! and the guidelines are linked from every page.
+#![allow(clippy::unwrap_used)]
+
+use kindred_protocol::api::*;
+use kindred_tests::web::Browser;
+use kindred_tests::{PASSWORD, TestNode};
+
+#[tokio::test]
+async fn a_report_from_the_web_to_a_decision() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let ann = node.member(&admin, "ann").await;
+    node.member(&admin, "bo").await;
+    let post = ann
+        .create_post(
+            "funding",
+            &NewPost {
+                title: "Grant tips".into(),
+                body: "Apply early".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    let thread = format!("/posts/{}", post.id);
+
+    let mut bo = Browser::new(&node.url());
+    bo.sign_in("bo", PASSWORD).await;
+    let page = bo.get(&thread).await;
+    let report_link = format!("/report?event={}", post.id);
+    assert!(page.has(&report_link), "{}", page.html);
+    assert!(page.has("href=\"/guidelines\""));
+    let form = bo.get(&report_link).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.has("the post “Grant tips” by ann (display)"),
+        "{}",
+        form.html
+    );
+    assert!(form.has("Samaritans"));
+    // No reason chosen: the form comes back with the problem.
+    let missing = bo
+        .submit(
+            &report_link,
+            "/report",
+            &[("event", &post.id.to_string()), ("back", &thread)],
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.has("Choose the reason closest to your concern."));
+    let sent = bo
+        .submit(
+            &report_link,
+            "/report",
+            &[
+                ("event", &post.id.to_string()),
+                ("reason", "harmful"),
+                ("note", "Names a client"),
+                ("back", &thread),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    assert_eq!(sent.location.as_deref(), Some(thread.as_str()));
+    assert!(bo.follow(&sent).await.has("Thank you for telling us."));
+    // Off-site "back" addresses go home instead.
+    let elsewhere = bo
+        .submit(
+            &report_link,
+            "/report",
+            &[
+                ("event", &post.id.to_string()),
+                ("reason", "spam"),
+                ("back", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.location.as_deref(), Some("/"));
+
+    let mut mod_b = Browser::new(&node.url());
+    mod_b.sign_in("admin", PASSWORD).await;
+    let home = mod_b.get("/").await;
+    assert!(home.has("1 to review"), "{}", home.html);
+    let queue = mod_b.get("/admin/moderation").await;
+    assert!(queue.has("Names a client"));
+    assert!(queue.has("value=\"hide\""));
+    assert!(queue.has("value=\"suspend\""));
+    // Hiding needs a reason.
+    let no_reason = mod_b
+        .submit(
+            "/admin/moderation",
+            "/admin/moderation/act",
+            &[
+                ("event", &post.id.to_string()),
+                ("action", "hide"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(no_reason.status, 400);
+    let hidden = mod_b
+        .submit(
+            "/admin/moderation",
+            "/admin/moderation/act",
+            &[
+                ("event", &post.id.to_string()),
+                ("action", "hide"),
+                ("note", "Shares a client's details"),
+            ],
+        )
+        .await;
+    assert_eq!(hidden.status, 303, "{}", hidden.html);
+    let seen = bo.get(&thread).await;
+    assert!(
+        seen.has("Hidden by moderators here: Shares a client&#39;s details"),
+        "{}",
+        seen.html
+    );
+    assert!(!seen.has("Apply early"));
+
+    // Suspending asks first, then suspends.
+    let ask = mod_b
+        .submit(
+            "/admin/moderation",
+            "/admin/moderation/act",
+            &[
+                ("member", "@ann:localhost"),
+                ("action", "suspend"),
+                ("note", "Repeated sharing of clients' details"),
+            ],
+        )
+        .await;
+    assert_eq!(ask.status, 200, "{}", ask.html);
+    assert!(ask.has("for 14 days?"), "{}", ask.html);
+    assert!(node.client().login("ann", PASSWORD).await.is_ok());
+    let done = mod_b
+        .submit(
+            "/admin/moderation",
+            "/admin/moderation/act",
+            &[
+                ("member", "@ann:localhost"),
+                ("action", "suspend"),
+                ("note", "Repeated sharing of clients' details"),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert!(node.client().login("ann", PASSWORD).await.is_err());
+
+    // Ann asks for a review without signing in.
+    let mut ann_b = Browser::new(&node.url());
+    let signin = ann_b.get("/signin").await;
+    assert!(signin.has("href=\"/appeal\""));
+    let appealed = ann_b
+        .submit(
+            "/appeal",
+            "/appeal",
+            &[
+                ("username", "ann"),
+                ("password", PASSWORD),
+                ("note", "The details were made up for the example"),
+            ],
+        )
+        .await;
+    assert_eq!(appealed.status, 200, "{}", appealed.html);
+    assert!(appealed.has("Your request is with the moderators"));
+    let queue = mod_b.get("/admin/moderation").await;
+    assert!(queue.has("The details were made up for the example"));
+    assert!(queue.has("value=\"reinstate\""));
+    let log = mod_b.get("/admin/moderation/log").await;
+    assert!(log.has("Repeated sharing of clients"));
+    let csv = mod_b.get("/admin/moderation/log.csv").await;
+    assert!(csv.html.starts_with("seq,at,by,action"), "{}", csv.html);
+
+    let guidelines = ann_b.get("/guidelines").await;
+    assert_eq!(guidelines.status, 200);
+    assert!(guidelines.has("Be kind"));
+}

@@ -93,6 +93,9 @@
 
   function onNew(post) {
     var who = post.author_name + " (" + post.organisation + ")";
+    // Never read out a title behind a content warning or hidden by moderators.
+    var label = post.hidden ? "hidden by moderators" :
+      post.content_warning ? "content warning: " + post.content_warning : (post.title || "");
     if (thread && post.thread_root === thread) {
       var replies = document.getElementById("replies");
       if (!replies) return;
@@ -105,14 +108,14 @@
       if (!posts) return;
       fragment(post.id).then(function (html) {
         if (html) insert(posts, html, true);
-        announce("New post in " + topic + ": " + (post.title || "") + ", by " + who + ".");
+        announce("New post in " + topic + ": " + label + ", by " + who + ".");
       });
     } else if (body.getAttribute("data-home") === "yes" && post.kind === "post") {
       var fresh = document.getElementById("fresh-posts");
       if (!fresh) return;
       fragment(post.id).then(function (html) {
         if (html) { fresh.hidden = false; insert(document.getElementById("fresh-list"), html, true); }
-        announce("New post in " + post.topic + ": " + (post.title || "") + ", by " + who + ".");
+        announce("New post in " + post.topic + ": " + label + ", by " + who + ".");
       });
     }
   }

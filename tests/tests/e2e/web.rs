@@ -147,7 +147,17 @@ async fn set_up_write_reply_react_and_search_without_javascript() {
     let id = post_id(&posted);
     let thread = browser.follow(&posted).await;
     assert!(thread.has("Your post is published."));
-    assert!(thread.has("<h1 id=\"post-title\">What helped after a hard week</h1>"));
+    // Behind its content warning, the title and tags too are shown only once opened.
+    assert!(thread.has("<h1 id=\"post-title\">Content warning: work stress</h1>"));
+    assert!(thread.has("<h2 class=\"cw-title\">What helped after a hard week</h2>"));
+    assert!(thread.has("<title>Content warning: work stress"));
+    let listed = browser.get(topic_path).await;
+    assert!(
+        !listed.has("What helped after a hard week"),
+        "{}",
+        listed.html
+    );
+    assert!(listed.has("Content warning: work stress"));
     assert!(thread.has("<strong>Walking</strong>"));
     assert!(thread.has("&lt;script&gt;"), "raw HTML is shown as text");
     assert!(!thread.has("<script>alert"));

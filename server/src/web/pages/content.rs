@@ -247,7 +247,14 @@ fn thread_page(
             }
         },
     };
-    let mut chrome = Chrome::member(node, viewer, post.title.clone(), "/");
+    // The page's title is read out and shown in tabs and history: behind a content
+    // warning or hidden by moderators, it never names what the post is about.
+    let page_title = match (&post.hidden, &post.content_warning) {
+        (Some(_), _) => "Hidden post".to_owned(),
+        (None, Some(cw)) => format!("Content warning: {cw}"),
+        (None, None) => post.title.clone(),
+    };
+    let mut chrome = Chrome::member(node, viewer, page_title, "/");
     // New replies arrive at the end: only the last page shows them live.
     if thread.next_cursor.is_none() {
         chrome.live_thread = Some(post.id.clone());

@@ -456,6 +456,17 @@ impl Client {
         self.get(self.api(&["me", "standing"])?).await
     }
 
+    /// `GET /api/v1/me/safety`: muted words and topics, and a break.
+    pub async fn safety(&self) -> Result<SafetySettings, ClientError> {
+        self.get(self.api(&["me", "safety"])?).await
+    }
+
+    /// `PUT /api/v1/me/safety`.
+    pub async fn update_safety(&self, req: &UpdateSafety) -> Result<SafetySettings, ClientError> {
+        self.send(Method::PUT, self.api(&["me", "safety"])?, Some(req))
+            .await
+    }
+
     /// `POST /api/v1/me/appeal`: asks for the latest decision to be reviewed (once).
     pub async fn appeal(&self, note: &str) -> Result<(), ClientError> {
         self.send(

@@ -250,6 +250,9 @@ pub(crate) enum Command {
     /// Moderators: the review queue, actions, and the log (admins).
     #[command(subcommand)]
     Moderation(ModerationCommand),
+    /// Muted words and topics, and taking a break (what you see only).
+    #[command(subcommand)]
+    Safety(SafetyCommand),
     /// Your warnings, pause or suspension; `--appeal` asks once for a review.
     Standing {
         /// Why the latest decision should be looked at again.
@@ -360,6 +363,33 @@ pub(crate) enum ActionArg {
     Suspend,
     /// End a suspension or pause (admins).
     Reinstate,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SafetyCommand {
+    /// Show your mutes and break.
+    Show,
+    /// Change them.
+    Set {
+        /// Mute a word or phrase (repeat for more).
+        #[arg(long)]
+        mute: Vec<String>,
+        /// Unmute a word or phrase.
+        #[arg(long)]
+        unmute: Vec<String>,
+        /// Mute a topic.
+        #[arg(long)]
+        mute_topic: Vec<String>,
+        /// Unmute a topic.
+        #[arg(long)]
+        unmute_topic: Vec<String>,
+        /// Take a break of this many days.
+        #[arg(long = "break", conflicts_with = "end_break")]
+        break_days: Option<u32>,
+        /// End your break now.
+        #[arg(long)]
+        end_break: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -724,6 +724,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Moderation(cmd) => {
             super::moderation::moderation(&signed_in()?, cmd, &print).await?
         }
+        Command::Safety(cmd) => super::moderation::safety(&signed_in()?, cmd, &print).await?,
         Command::Standing { appeal } => {
             super::moderation::standing(&signed_in()?, appeal, &print).await?
         }

@@ -225,3 +225,66 @@ pub(crate) async fn standing(
     }
     print(lines.join("\n"), &s)
 }
+
+/// Shows or changes the member's mutes and break.
+pub(crate) async fn safety(
+    client: &Client,
+    cmd: super::args::SafetyCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    use super::args::SafetyCommand;
+    let settings = match cmd {
+        SafetyCommand::Show => client.safety().await?,
+        SafetyCommand::Set {
+            mute,
+            unmute,
+            mute_topic,
+            unmute_topic,
+            break_days,
+            end_break,
+        } => {
+            let current = client.safety().await?;
+            let same = |a: &str, b: &str| {
+                kindred_protocol::text::fold(a.trim()) == kindred_protocol::text::fold(b.trim())
+            };
+            let mut words: Vec<String> = current
+                .muted_words
+                .into_iter()
+                .filter(|w| !unmute.iter().any(|u| same(u, w)))
+                .collect();
+            words.extend(mute);
+            let mut topics: Vec<String> = current
+                .muted_topics
+                .into_iter()
+                .filter(|t| !unmute_topic.iter().any(|u| same(u, t)))
+                .collect();
+            topics.extend(mute_topic);
+            client
+                .update_safety(&kindred_protocol::api::UpdateSafety {
+                    muted_words: Some(words),
+                    muted_topics: Some(topics),
+                    break_days: if end_break { Some(0) } else { break_days },
+                })
+                .await?
+        }
+    };
+    let mut lines = vec![
+        if settings.muted_words.is_empty() {
+            "No muted words.".to_owned()
+        } else {
+            format!("Muted words: {}", settings.muted_words.join(", "))
+        },
+        if settings.muted_topics.is_empty() {
+            "No muted topics.".to_owned()
+        } else {
+            format!("Muted topics: {}", settings.muted_topics.join(", "))
+        },
+    ];
+    if let Some(until) = settings.break_until {
+        lines.push(format!(
+            "On a break until {}: out of the directory, no badges or emails.",
+            output::time(until)
+        ));
+    }
+    print(lines.join("\n"), &settings)
+}

@@ -186,4 +186,7 @@ pub struct MessageView {
     /// is then empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<String>,
+    /// Collapsed for this reader (a muted word, a blocked author): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<String>,
 }

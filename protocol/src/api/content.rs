@@ -189,6 +189,10 @@ pub struct PostView {
     /// body, tags and content warning are then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<String>,
+    /// Collapsed for this reader, who muted something in it or blocked its author: why,
+    /// in plain words ("you muted “grant”"). The content is still there to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<String>,
 }
 
 /// `GET /api/v1/post-ids/{short}`: the full id of the one post or reply the viewer can

@@ -229,3 +229,38 @@ pub struct SignedOutAppeal {
     /// Why the decision should be looked at again.
     pub note: String,
 }
+
+/// Most words or phrases a member may mute, and most topics.
+pub const MAX_MUTES: usize = 100;
+/// Longest muted word or phrase (bytes).
+pub const MAX_MUTE_BYTES: usize = 100;
+/// Longest break (days).
+pub const MAX_BREAK_DAYS: u32 = 365;
+
+/// `GET /api/v1/me/safety`: the member's personal safety tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetySettings {
+    /// Words and phrases whose posts, replies and messages are collapsed behind a notice
+    /// (whole words, ignoring case, accents and width).
+    pub muted_words: Vec<String>,
+    /// Topics whose posts are collapsed, by name.
+    pub muted_topics: Vec<String>,
+    /// Taking a break until then: out of the people directory, shown as away to others,
+    /// and notifications come without badges or emails.
+    #[serde(default)]
+    pub break_until: Option<Timestamp>,
+}
+
+/// `PUT /api/v1/me/safety`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateSafety {
+    /// The whole list of muted words and phrases.
+    #[serde(default)]
+    pub muted_words: Option<Vec<String>>,
+    /// The whole list of muted topics.
+    #[serde(default)]
+    pub muted_topics: Option<Vec<String>>,
+    /// Take a break for this many days (1 to [`MAX_BREAK_DAYS`]); 0 ends a break.
+    #[serde(default)]
+    pub break_days: Option<u32>,
+}

@@ -41,10 +41,11 @@ pub(crate) struct PeopleQuery {
 
 pub(crate) async fn people(
     State(node): State<Node>,
-    _auth: Auth,
+    auth: Auth,
     ApiQuery(q): ApiQuery<PeopleQuery>,
 ) -> Result<Json<Page<PersonView>>, AppError> {
     Ok(Json(node.people(
+        &auth.member_id,
         q.q.as_deref(),
         q.after.as_deref(),
         q.limit,

@@ -169,6 +169,10 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/moderation/audit", get(moderation::audit))
         .route("/moderation/audit.csv", get(moderation::audit_csv))
         .route("/me/standing", get(moderation::standing))
+        .route(
+            "/me/safety",
+            get(moderation::safety).put(moderation::update_safety),
+        )
         .route("/me/appeal", post(moderation::appeal))
         .route("/appeal", post(moderation::appeal_signed_out))
         .route("/stream", get(stream::stream))

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::api::{
     AppealRequest, AuditLog, ModerationDone, ModerationQueue, ModerationRequest, ReportFiled,
-    ReportRequest, SignedOutAppeal, Standing,
+    ReportRequest, SafetySettings, SignedOutAppeal, Standing, UpdateSafety,
 };
 use serde::Deserialize;
 
@@ -82,4 +82,19 @@ pub(crate) async fn appeal_signed_out(
     node.appeal_signed_out(&req.credentials, &req.note, address)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn safety(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<Json<SafetySettings>, AppError> {
+    Ok(Json(node.safety(&auth)?))
+}
+
+pub(crate) async fn update_safety(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiJson(req): ApiJson<UpdateSafety>,
+) -> Result<Json<SafetySettings>, AppError> {
+    Ok(Json(node.update_safety(&auth, req).await?))
 }

@@ -306,6 +306,9 @@ impl Node {
             read_markers: true,
             time_zone: None,
             deletion_due_at: None,
+            muted_words: Vec::new(),
+            muted_topics: Vec::new(),
+            break_until: None,
         };
         Ok((record, member_id))
     }

@@ -791,6 +791,8 @@ impl Node {
         }
         self.store()
             .set_member_block(&auth.member_id, member, blocked)?;
+        // Their posts and messages collapse for the member (or open again).
+        self.forget_mutes(&auth.member_id);
         // What they did leaves (or comes back to) the notifications: the count changes.
         self.tell_notifications(&auth.member_id);
         Ok(self.store().durable().await?)
@@ -897,6 +899,12 @@ impl Node {
         } else {
             body
         };
+        let muted = match viewer {
+            Some(v) if hidden.is_none() && *v != original.author => {
+                self.mutes_of(v)?.reason(&original.author, None, &[&body])
+            }
+            _ => None,
+        };
         Ok(Some(MessageView {
             id: *id,
             conversation: first.conversation,
@@ -905,6 +913,7 @@ impl Node {
             body_html: markdown::render(&body),
             body,
             hidden,
+            muted,
             created_at: original.created_at,
             edited_at: meta.edited_at.map(Timestamp),
             reply_to: original.refs.reply_to,
@@ -940,6 +949,7 @@ impl Node {
             reactions: Vec::new(),
             deleted: true,
             hidden: None,
+            muted: None,
         }))
     }
 }

@@ -647,9 +647,9 @@ impl Node {
             organisation: self.config().node.organisation.clone(),
             bio: String::new(),
             happy_to_talk_about: member.happy_to_talk_about.clone(),
-            // A suspended member takes no messages anywhere.
-            listed: member.listed && !member.suspended,
-            away: member.suspended,
+            // A suspended member takes no messages anywhere; one taking a break is away.
+            listed: member.listed && !member.suspended && !self.on_break(member),
+            away: member.suspended || self.on_break(member),
         });
         let draft = Draft {
             author: id.clone(),

@@ -106,6 +106,11 @@ pub(crate) async fn once(node: &Node) {
         Ok(n) => tracing::info!(members = n, "suspensions ended"),
         Err(e) => tracing::warn!(error = %e, "ending suspensions whose time is up failed"),
     }
+    match node.end_breaks().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(members = n, "breaks ended"),
+        Err(e) => tracing::warn!(error = %e, "ending breaks whose time is up failed"),
+    }
     if let Err(e) = node.erase_due_accounts().await {
         tracing::warn!(error = %e, "erasing accounts whose grace period is over failed");
     }

@@ -33,6 +33,7 @@ pub(crate) mod rate_limit;
 mod reannounce;
 mod redaction;
 mod retention;
+mod safety;
 mod search;
 mod short_ids;
 mod sign_in_guard;
@@ -290,6 +291,8 @@ struct Inner {
     federation: crate::federation::Federation,
     /// What moderators hid on this node.
     hidden: moderation::HiddenSet,
+    /// Members' muted words, topics and blocks, read once.
+    mutes: safety::MuteCache,
     /// How far the mentoring processor has applied the arrival log.
     mentoring_done: watch::Receiver<u64>,
     /// The processor's side of `mentoring_done`, taken when serving starts.

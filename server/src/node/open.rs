@@ -160,6 +160,7 @@ impl Node {
                 keypair,
                 clock,
                 hidden: super::moderation::HiddenSet::load(&store)?,
+                mutes: Default::default(),
                 store,
                 ingest,
                 ingest_thread: std::sync::Mutex::new(Some(thread)),

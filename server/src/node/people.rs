@@ -58,16 +58,29 @@ impl Node {
     /// malformed cursor.
     pub(crate) fn people(
         &self,
+        viewer: &MemberId,
         query: Option<&str>,
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<PersonView>, AppError> {
+        // Nobody the viewer blocked, and nobody moderators hid here.
+        let blocked: std::collections::HashSet<String> =
+            self.store().member_blocks(viewer)?.into_iter().collect();
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let after = after.map(parse_cursor).transpose()?;
         let query = query.map(fold).filter(|q| !q.trim().is_empty());
         let mut found: Vec<PersonView> = self
             .listed_people()?
             .into_iter()
+            .filter(|p| {
+                !blocked.contains(p.member.as_str())
+                    && self
+                        .hidden_set()
+                        .get(&kindred_protocol::api::ReportTarget::Member(
+                            p.member.clone(),
+                        ))
+                        .is_none()
+            })
             .filter(|p| query.as_deref().is_none_or(|q| matches(p, q)))
             .filter(|p| after.as_ref().is_none_or(|a| sort_key(p) > *a))
             .collect();
@@ -103,7 +116,7 @@ impl Node {
             }
             let (display_name, organisation) = if local {
                 match self.store().member(member.localpart())? {
-                    Some(m) if m.listed && !m.suspended => {
+                    Some(m) if m.listed && !m.suspended && !self.on_break(&m) => {
                         (m.display_name, self.config().node.organisation.clone())
                     }
                     _ => continue,

@@ -32,7 +32,7 @@ impl Node {
             return Ok(self
                 .store()
                 .member(member.localpart())?
-                .is_some_and(|m| m.suspended));
+                .is_some_and(|m| m.suspended || self.on_break(&m)));
         }
         Ok(self.store().profile(member)?.is_some_and(|p| p.away))
     }
@@ -50,11 +50,12 @@ impl Node {
         let profile = self.store().profile(member)?;
         let (display_name, organisation, listed, away) = if local {
             let m = self.store().member(member.localpart())?.ok_or_else(gone)?;
+            let on_break = self.on_break(&m);
             (
                 m.display_name,
                 self.config().node.organisation.clone(),
-                m.listed && !m.suspended,
-                m.suspended,
+                m.listed && !m.suspended && !on_break,
+                m.suspended || on_break,
             )
         } else {
             if self.is_blocked_member(member)? {

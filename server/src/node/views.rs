@@ -54,6 +54,15 @@ impl Node {
         let topic = self.topic_display_name(&topic)?;
         // Hidden here by moderators: the reason shows in its place, and nothing of it.
         let hidden = self.hidden_reason(id, &original.author);
+        // Collapsed for this reader by their own mutes and blocks.
+        let muted = match viewer {
+            Some(v) if hidden.is_none() && *v != original.author => self.mutes_of(v)?.reason(
+                &original.author,
+                Some(&topic),
+                &[title.as_deref().unwrap_or(""), &body, &tags.join(" ")],
+            ),
+            _ => None,
+        };
         let (title, body, tags, cw) = match hidden {
             Some(_) => (
                 title.map(|_| String::new()),
@@ -85,6 +94,7 @@ impl Node {
             reactions: self.reaction_counts(id, viewer)?,
             local_only: original.seq().is_none(),
             hidden,
+            muted,
         }))
     }
 

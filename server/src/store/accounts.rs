@@ -55,6 +55,15 @@ pub(crate) struct MemberRecord {
     /// until then they cannot sign in and an admin can stop it.
     #[serde(default)]
     pub(crate) deletion_due_at: Option<u64>,
+    /// Muted words and phrases, as typed (`node/safety.rs`).
+    #[serde(default)]
+    pub(crate) muted_words: Vec<String>,
+    /// Muted topics, by key.
+    #[serde(default)]
+    pub(crate) muted_topics: Vec<String>,
+    /// Taking a break until then (ms).
+    #[serde(default)]
+    pub(crate) break_until: Option<u64>,
 }
 
 fn yes() -> bool {

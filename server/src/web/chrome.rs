@@ -93,6 +93,12 @@ notices! {
     DeletionStopped = "deletion-stopped", "Their account will not be deleted.";
     /// An admin deleted a member's account.
     MemberDeleted = "member-deleted", "The account is deleted: what they wrote is erased here, and every partner node is told to erase it.";
+    /// After saving mutes or a break.
+    SafetySaved = "safety-saved", "Saved. Only what you see has changed.";
+    /// After blocking someone.
+    Blocked = "blocked", "Blocked. What they write is folded away for you, and they cannot message you.";
+    /// After unblocking someone.
+    Unblocked = "unblocked", "Unblocked.";
     /// After reporting a concern.
     Reported = "reported", "Thank you for telling us. The moderators will look at it, and you will get a notification when they have decided.";
     /// After a moderation action.

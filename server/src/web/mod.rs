@@ -30,7 +30,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub(crate) fn routes(node: Node) -> Router<Node> {
     use pages::{
         accounts, admin, chat, content, coordinator, help, mentoring, moderation, notifications,
-        profile, settings, your_data,
+        profile, safety, settings, your_data,
     };
     Router::new()
         .route("/", get(content::home))
@@ -98,6 +98,8 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/peers/{node}/unblock", post(admin::unblock_peer))
         .route("/people", get(chat::people))
         .route("/people/{member}", get(profile::profile))
+        .route("/people/{member}/{action}", post(safety::block))
+        .route("/settings/safety", get(safety::safety).post(safety::save))
         .route("/chat", get(chat::list))
         .route("/chat/start", post(chat::start))
         .route("/chat/new", get(chat::new_group_form).post(chat::new_group))

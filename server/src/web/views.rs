@@ -78,6 +78,9 @@ pub(crate) struct Entry {
     pub(crate) thread_title: Option<String>,
     /// Hidden on this node by its moderators: the reason shown in its place.
     pub(crate) hidden: Option<String>,
+    /// What `content_warning` is: "Content warning", or "Collapsed" when the reader
+    /// muted something in it or blocked its author (the reason is then the warning).
+    pub(crate) cw_label: &'static str,
 }
 
 impl Entry {
@@ -114,10 +117,16 @@ impl Entry {
             body_html: post.body_html.clone(),
             excerpt: excerpt(&post.body, 220),
             tags: post.tags.clone(),
-            content_warning: post
-                .content_warning
-                .clone()
-                .filter(|c| !c.trim().is_empty()),
+            content_warning: post.muted.clone().or_else(|| {
+                post.content_warning
+                    .clone()
+                    .filter(|c| !c.trim().is_empty())
+            }),
+            cw_label: if post.muted.is_some() {
+                "Collapsed"
+            } else {
+                "Content warning"
+            },
             reply_count: post.reply_count,
             reactions,
             mine,

@@ -23,6 +23,7 @@ mod notifications;
 mod peer_learning;
 mod redaction;
 mod restart_and_limits;
+mod safety;
 mod slow_clients;
 mod tls;
 mod trust_names;

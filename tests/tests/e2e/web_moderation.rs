@@ -189,3 +189,88 @@ async fn a_report_from_the_web_to_a_decision() {
     assert_eq!(guidelines.status, 200);
     assert!(guidelines.has("Be kind"));
 }
+
+#[tokio::test]
+async fn muting_blocking_and_a_break_from_the_web() {
+    let node = TestNode::start().await;
+    let admin = node.admin().await;
+    admin
+        .create_topic(&CreateTopic {
+            name: "funding".into(),
+            description: String::new(),
+            shared: true,
+        })
+        .await
+        .unwrap();
+    let bo = node.member(&admin, "bo").await;
+    node.member(&admin, "ann").await;
+    let post = bo
+        .create_post(
+            "funding",
+            &NewPost {
+                title: "Our café grant".into(),
+                body: "It worked".into(),
+                tags: vec![],
+                content_warning: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut ann = Browser::new(&node.url());
+    ann.sign_in("ann", PASSWORD).await;
+    let settings = ann.get("/settings").await;
+    assert!(settings.has("href=\"/settings/safety\""));
+    let saved = ann
+        .submit(
+            "/settings/safety",
+            "/settings/safety",
+            &[("words", "CAFE\n\nself harm"), ("break", "keep")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let page = ann.follow(&saved).await;
+    assert!(page.has("Saved. Only what you see has changed."));
+    assert!(page.has("CAFE\nself harm"), "{}", page.html);
+    let thread = ann.get(&format!("/posts/{}", post.id)).await;
+    assert!(thread.has("Collapsed: you muted “CAFE”"), "{}", thread.html);
+    assert!(!thread.has("<h1 id=\"post-title\">Our café grant"));
+
+    // Block from the profile page, unblock from the safety page.
+    let profile = ann.get("/people/@bo:localhost").await;
+    assert!(
+        profile.has("Block <bdi>bo (display)</bdi>"),
+        "{}",
+        profile.html
+    );
+    let blocked = ann
+        .submit("/people/@bo:localhost", "/people/@bo:localhost/block", &[])
+        .await;
+    assert_eq!(blocked.status, 303, "{}", blocked.html);
+    let safety = ann.get("/settings/safety").await;
+    assert!(safety.has("bo (display)"));
+    let unblocked = ann
+        .submit("/settings/safety", "/people/%40bo%3Alocalhost/unblock", &[])
+        .await;
+    assert_eq!(unblocked.status, 303, "{}", unblocked.html);
+    let none = ann.get("/settings/safety").await;
+    assert!(none.has("Nobody."));
+    let odd = ann
+        .submit("/settings/safety", "/people/@bo:localhost/delete", &[])
+        .await;
+    assert_eq!(odd.status, 404);
+
+    // A break of three days.
+    let on = ann
+        .submit(
+            "/settings/safety",
+            "/settings/safety",
+            &[("words", ""), ("break", "3")],
+        )
+        .await;
+    assert_eq!(on.status, 303);
+    assert!(
+        ann.get("/settings/safety")
+            .await
+            .has("You are on a break until")
+    );
+}

@@ -66,16 +66,19 @@ impl Node {
             return Ok(false);
         }
         let settings = self.store().notify_settings(member)?;
+        // Taking a break: listed, but no badge and no email.
+        let on_break = self.member_on_break(member);
         let email = self.config().email.enabled()
             && settings.verified_at.is_some()
-            && settings.kinds.wants(note.kind);
+            && settings.kinds.wants(note.kind)
+            && !on_break;
         if note.kind == NotificationKind::Chat && !email {
             // Chat is never listed (the chat page has its own unread marks): a chat
             // notification exists only to be emailed.
             return Ok(false);
         }
         self.store().put_note(member, seq, note, email)?;
-        if note.kind != NotificationKind::Chat {
+        if note.kind != NotificationKind::Chat && !on_break {
             self.tell_notifications(member);
         }
         Ok(true)
@@ -117,6 +120,9 @@ impl Node {
 
     /// How many notifications the member has not seen (up to [`UNREAD_CAP`]).
     pub(crate) fn unread_notifications(&self, member: &MemberId) -> Result<u32, StoreError> {
+        if self.member_on_break(member) {
+            return Ok(0);
+        }
         let read_up_to = self.store().notify_settings(member)?.read_up_to;
         let mut unread = 0u32;
         for seq in self

@@ -89,7 +89,7 @@ pub(crate) async fn people(
     Query(q): Query<PeopleQuery>,
 ) -> Result<Response, PageError> {
     let me = &viewer.auth.member_id;
-    let found = node.people(Some(&q.q), q.after.as_deref(), None)?;
+    let found = node.people(&viewer.auth.member_id, Some(&q.q), q.after.as_deref(), None)?;
     let people = found
         .items
         .into_iter()
@@ -194,6 +194,7 @@ struct MessageItem {
     seen_by: Vec<String>,
     deleted: bool,
     hidden: Option<String>,
+    muted: Option<String>,
 }
 
 fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -> MessageItem {
@@ -209,6 +210,7 @@ fn message_item(node: &Node, viewer: &Viewer, m: &MessageView, now: Timestamp) -
         seen_by: Vec::new(),
         deleted: m.deleted,
         hidden: m.hidden.clone(),
+        muted: m.muted.clone(),
     }
 }
 
@@ -289,7 +291,7 @@ async fn conversation_page(
         is_group: view.kind == ConversationKind::Group,
         is_admin: view.admins.contains(me),
         candidates: if view.kind == ConversationKind::Group && view.admins.contains(me) {
-            node.people(Some(find), None, None)?
+            node.people(&viewer.auth.member_id, Some(find), None, None)?
                 .items
                 .into_iter()
                 .filter(|p| !view.members.iter().any(|m| m.member == p.member))
@@ -453,7 +455,12 @@ fn new_group_page(
     query: &PickerQuery,
 ) -> Result<NewGroupPage, PageError> {
     let me = &viewer.auth.member_id;
-    let found = node.people(Some(&query.q), query.after.as_deref(), None)?;
+    let found = node.people(
+        &viewer.auth.member_id,
+        Some(&query.q),
+        query.after.as_deref(),
+        None,
+    )?;
     Ok(NewGroupPage {
         chrome: Chrome::member(node, viewer, "Start a group conversation", "/chat"),
         csrf: viewer.csrf.clone(),

@@ -12,5 +12,6 @@ mod mentoring_match_view;
 pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod profile;
+pub(crate) mod safety;
 pub(crate) mod settings;
 pub(crate) mod your_data;

@@ -28,6 +28,7 @@ struct ProfilePage {
     /// The next page of their posts.
     more: Option<String>,
     paged: bool,
+    blocked: bool,
 }
 
 /// `?before=<cursor>` for older posts.
@@ -56,6 +57,7 @@ pub(crate) async fn profile(
         chrome: Chrome::member(&node, &viewer, person.display_name.clone(), "/people"),
         csrf: viewer.csrf.clone(),
         is_me: member == *me,
+        blocked: node.store().has_blocked(me, &member)?,
         person,
         posts,
         more: page.next_cursor,

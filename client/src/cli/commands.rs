@@ -1046,6 +1046,7 @@ pub(crate) mod erased {
 /// quietly, as command-line tools do, instead of panicking.
 fn say(text: &str) {
     use std::io::Write;
+    let text = printable(text);
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -1058,4 +1059,41 @@ fn say(text: &str) {
 
 fn now_ms() -> u64 {
     kindred_protocol::Timestamp::now().as_millis()
+}
+
+/// `text` without the control characters a terminal would act on (escape sequences that
+/// recolour, clear or retitle it, carriage returns that overwrite a line): what members
+/// write reaches moderators' and admins' terminals. Line breaks and tabs stay, and so
+/// does a carriage return before a line break (CSV).
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |(i, c): (usize, char)| {
+        c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && text[i + 1..].starts_with('\n'))
+    };
+    if !text.char_indices().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.char_indices()
+            .map(|(i, c)| if unsafe_char((i, c)) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn terminal_controls_are_replaced() {
+        assert_eq!(
+            printable("plain\nlines\tand tabs"),
+            "plain\nlines\tand tabs"
+        );
+        assert_eq!(printable("a,b\r\nc,d\r\n"), "a,b\r\nc,d\r\n");
+        assert_eq!(
+            printable("\x1b[31mred\x1b]0;t\x07\rover"),
+            "\u{FFFD}[31mred\u{FFFD}]0;t\u{FFFD}\u{FFFD}over"
+        );
+        assert_eq!(printable("c1 \u{9b}2J"), "c1 \u{FFFD}2J");
+    }
 }

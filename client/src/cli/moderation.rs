@@ -20,6 +20,20 @@ pub(crate) async fn target(client: &Client, what: &str) -> anyhow::Result<Report
     if what.starts_with('@') {
         return Ok(ReportTarget::Member(parse_member(what)?));
     }
+    if !what.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!(
+            "{what:?} is neither a member id (like @sam:riverside.example) nor an id of a post, reply or message (letters 0-9 and a-f)"
+        );
+    }
+    if what.len() < 64 {
+        // Posts and replies can be named by the start of their id; messages cannot.
+        return match post_id(client, what).await {
+            Ok(id) => Ok(ReportTarget::Event(id)),
+            Err(e) => Err(e.context(
+                "a chat message is named by its whole id (64 characters, as `chat history --json` shows)",
+            )),
+        };
+    }
     Ok(ReportTarget::Event(post_id(client, what).await?))
 }
 

@@ -1,7 +1,8 @@
 //! `GET /api/v1/stream`: the live-update websocket. Each message is one JSON
 //! `StreamMessage`. A client that falls `limits.stream_queue` messages behind (close code
 //! 4008), or stops reading for five seconds, is disconnected rather than slowing anyone; the session is
-//! re-checked every minute so a sign-out or suspension also ends the stream.
+//! re-checked before each send and every minute, so a sign-out or suspension ends the
+//! stream before anything more is sent.
 
 use std::time::Duration;
 
@@ -78,6 +79,11 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
                     Ok(batch) => batch,
                     Err(close) => break close,
                 };
+                // Nothing more once the session is gone (signed out, suspended): the check
+                // is a cache lookup while accounts are unchanged.
+                if node.authenticate(&token).is_err() {
+                    break Some((SESSION_ENDED, "session ended"));
+                }
                 match send_within(SEND_TIMEOUT, send_all(&mut socket, batch)).await {
                     Ok(Ok(())) => {
                         let now = tokio::time::Instant::now();

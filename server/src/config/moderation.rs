@@ -20,6 +20,10 @@ pub struct ModerationSection {
     /// At most this many reports a day from one other node are filed here (more are
     /// dropped and logged), so a hostile node cannot flood the queue.
     pub remote_reports_per_node_per_day: u32,
+    /// At most this many reports a day from one member of this node (more are refused
+    /// with `rate_limited`), so one person cannot flood the queue or use up what other
+    /// nodes accept from this one.
+    pub reports_per_member_per_day: u32,
     /// The community guidelines (Markdown), shown at `/guidelines` and linked from the
     /// footer, the sign-up page and the report form. Empty: a short default.
     pub guidelines: String,
@@ -32,6 +36,7 @@ impl Default for ModerationSection {
             pause_after_reports_per_day: 5,
             suspension_days: vec![14, 30],
             remote_reports_per_node_per_day: 200,
+            reports_per_member_per_day: 20,
             guidelines: String::new(),
         }
     }

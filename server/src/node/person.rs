@@ -69,6 +69,12 @@ impl Node {
                 p.away,
             )
         };
+        // Hidden here by moderators: no longer listed or written to from here.
+        let hidden = self
+            .hidden_set()
+            .get(&kindred_protocol::api::ReportTarget::Member(member.clone()))
+            .is_some();
+        let (listed, away) = (listed && !hidden, away || hidden);
         let conversation = if member == viewer {
             None
         } else {

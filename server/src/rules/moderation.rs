@@ -48,11 +48,26 @@ pub(super) fn report<V: View>(
     })
 }
 
+/// Who an action concerns, as far as who may take it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Concerned {
+    /// Written by, or is, a member of this node (retract, warn, suspend are possible).
+    pub(crate) home_here: bool,
+    /// Written by, or is, the moderator acting.
+    pub(crate) yourself: bool,
+    /// Written by, or is, a moderator or admin of this node.
+    pub(crate) staff: bool,
+}
+
 /// Why a moderation action is not allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NotAllowed {
     /// Members cannot moderate.
     NotAModerator,
+    /// Nobody moderates themselves or what they wrote.
+    Yourself,
+    /// Reports about moderators and admins are for admins.
+    StaffToAdmins,
     /// Only the content's home node can take it down, warn or suspend its author.
     NotHomeHere,
     /// Only admins suspend or reinstate.
@@ -64,6 +79,12 @@ impl NotAllowed {
     pub(crate) fn message(self) -> &'static str {
         match self {
             NotAllowed::NotAModerator => "Only moderators and admins can do this.",
+            NotAllowed::Yourself => {
+                "Ask another moderator: nobody moderates themselves or what they wrote."
+            }
+            NotAllowed::StaffToAdmins => {
+                "This concerns a moderator or admin here: only admins can act on it."
+            }
             NotAllowed::NotHomeHere => {
                 "This was written at another organisation: you can hide it here, and their moderators have been sent the reports."
             }
@@ -72,17 +93,23 @@ impl NotAllowed {
     }
 }
 
-/// Whether someone with `role` may take `action` on content or a person whose home node
-/// is this one (`home_here`) or another.
+/// Whether someone with `role` may take `action` on content or a person it `concerns`.
 pub(crate) fn allowed(
     role: Role,
     action: ModerationAction,
-    home_here: bool,
+    concerns: Concerned,
 ) -> Result<(), NotAllowed> {
     use ModerationAction as A;
     if role == Role::Member {
         return Err(NotAllowed::NotAModerator);
     }
+    if concerns.yourself {
+        return Err(NotAllowed::Yourself);
+    }
+    if concerns.staff && role != Role::Admin {
+        return Err(NotAllowed::StaffToAdmins);
+    }
+    let home_here = concerns.home_here;
     match action {
         A::Dismiss | A::Hide | A::Restore => Ok(()),
         A::Retract | A::Warn if home_here => Ok(()),
@@ -96,7 +123,7 @@ pub(crate) fn allowed(
 mod tests {
     use super::super::memory::{Memory, directed, event, member, node};
     use super::super::{Decision, Effect, Refusal, decide};
-    use super::{NotAllowed, allowed};
+    use super::{Concerned, NotAllowed, allowed};
     use kindred_protocol::api::{ModerationAction as A, Role};
     use kindred_protocol::event::body::report::{Report, ReportReason, ReportTarget};
     use kindred_protocol::{EventBody, EventPayload};
@@ -204,6 +231,13 @@ mod tests {
         }
     }
 
+    fn at_home(home_here: bool) -> Concerned {
+        Concerned {
+            home_here,
+            ..Concerned::default()
+        }
+    }
+
     #[test]
     fn who_may_moderate_what() {
         let all = [
@@ -230,7 +264,7 @@ mod tests {
         ];
         for (role, home, may) in cases {
             for action in all {
-                let got = allowed(role, action, home);
+                let got = allowed(role, action, at_home(home));
                 assert_eq!(
                     got.is_ok(),
                     may.contains(&action),
@@ -242,12 +276,33 @@ mod tests {
             }
         }
         assert_eq!(
-            allowed(Role::Moderator, A::Suspend, true),
+            allowed(Role::Moderator, A::Suspend, at_home(true)),
             Err(NotAllowed::AdminsOnly)
         );
         assert_eq!(
-            allowed(Role::Admin, A::Suspend, false),
+            allowed(Role::Admin, A::Suspend, at_home(false)),
             Err(NotAllowed::NotHomeHere)
         );
+        // Nobody acts on themselves; only admins act on staff, whatever the action.
+        for action in all {
+            for role in [Role::Moderator, Role::Admin] {
+                let me = Concerned {
+                    home_here: true,
+                    yourself: true,
+                    staff: true,
+                };
+                assert_eq!(allowed(role, action, me), Err(NotAllowed::Yourself));
+            }
+            let staff = Concerned {
+                home_here: true,
+                yourself: false,
+                staff: true,
+            };
+            assert_eq!(
+                allowed(Role::Moderator, action, staff),
+                Err(NotAllowed::StaffToAdmins)
+            );
+            assert!(allowed(Role::Admin, action, staff).is_ok());
+        }
     }
 }

@@ -89,6 +89,9 @@ pub(crate) struct StandingRecord {
     pub(crate) appeal: Option<String>,
     /// When the appeal was made (ms).
     pub(crate) appeal_at: Option<u64>,
+    /// When a moderator last reviewed reports about them (ms): earlier reports no longer
+    /// count towards a pause.
+    pub(crate) reviewed_at: Option<u64>,
 }
 
 /// One moderation action.

@@ -299,7 +299,7 @@ impl Chrome {
             }
             if link.href == "/admin" {
                 // Moderators see how much waits in the review queue.
-                link.badge = match node.open_reports() {
+                link.badge = match node.open_reports(&viewer.auth) {
                     Ok(0) => None,
                     Ok(n) => Some(format!("{n} to review")),
                     Err(e) => {

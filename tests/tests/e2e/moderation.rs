@@ -397,78 +397,119 @@ async fn the_sanctions_ladder_and_the_appeal() {
         .unwrap_err();
     assert_eq!(status(empty), 400);
 
-    let ladder = [Some(14u64), Some(30), None];
-    for (step, days) in ladder.iter().enumerate() {
-        let done = admin
-            .moderate(&ModerationRequest {
-                target: ReportTarget::Member(id("@ann:a.test")),
-                action: ModerationAction::Suspend,
-                note: format!("step {step}"),
-            })
-            .await
-            .unwrap();
-        match days {
-            Some(d) => {
-                let until = done.until.unwrap().as_millis();
-                let now = Timestamp::now().as_millis();
-                let expected = now + d * 24 * 60 * 60 * 1000;
-                assert!(until.abs_diff(expected) < 60_000, "step {step}");
-            }
-            None => assert_eq!(done.until, None),
+    let ann_id = || ReportTarget::Member(id("@ann:a.test"));
+    let suspend = |note: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .moderate(&ModerationRequest {
+                    target: ReportTarget::Member(id("@ann:a.test")),
+                    action: ModerationAction::Suspend,
+                    note: note.into(),
+                })
+                .await
         }
-        let refused = a.client().login("ann", PASSWORD).await.unwrap_err();
-        let ClientError::Api { code, message, .. } = refused else {
-            panic!("a refusal");
-        };
-        assert_eq!(code, ErrorCode::Suspended);
-        assert!(message.contains("moderators"), "{message}");
-        if step == 0 {
-            assert!(message.contains("review"), "{message}");
-            // The appeal, made without signing in; once.
-            let appeal = SignedOutAppeal {
-                credentials: LoginRequest {
-                    username: "ann".into(),
-                    password: PASSWORD.into(),
-                    device: None,
-                },
-                note: "I was quoting someone else".into(),
-            };
-            a.client().appeal_signed_out(&appeal).await.unwrap();
-            let again = a.client().appeal_signed_out(&appeal).await.unwrap_err();
-            assert_eq!(status(again), 409);
-            let wrong = SignedOutAppeal {
-                credentials: LoginRequest {
-                    password: "not it".into(),
-                    ..appeal.credentials.clone()
-                },
-                ..appeal
-            };
-            assert_eq!(
-                status(a.client().appeal_signed_out(&wrong).await.unwrap_err()),
-                401
-            );
-            let q = mo.moderation_queue().await.unwrap();
-            let item = q.items.iter().find(|i| i.appeal.is_some()).unwrap();
-            assert_eq!(item.appeal.as_deref(), Some("I was quoting someone else"));
-            assert_eq!(item.target, ReportTarget::Member(id("@ann:a.test")));
-            assert!(item.history.iter().any(|h| h.action == "suspend"));
-            act(
-                &admin,
-                ReportTarget::Member(id("@ann:a.test")),
-                ModerationAction::Reinstate,
-                "Agreed on review",
-            )
-            .await;
-            let (back, _) = a.client().login("ann", PASSWORD).await.unwrap();
-            assert!(!back.standing().await.unwrap().suspended);
-        }
-    }
+    };
+    let days_until = |done: &ModerationDone| {
+        done.until.map(|t| {
+            let left = t.as_millis() - Timestamp::now().as_millis();
+            (left + 60_000) / (24 * 60 * 60 * 1000)
+        })
+    };
+    let first = suspend("first").await.unwrap();
+    assert_eq!(days_until(&first), Some(14));
+    assert!(
+        first.message.starts_with("Suspended for 14 days"),
+        "{}",
+        first.message
+    );
+    // Suspending again while suspended is refused, saying until when.
+    let again = suspend("again").await.unwrap_err();
+    assert_eq!(status(again), 409);
+    let refused = a.client().login("ann", PASSWORD).await.unwrap_err();
+    let ClientError::Api { code, message, .. } = refused else {
+        panic!("a refusal");
+    };
+    assert_eq!(code, ErrorCode::Suspended);
+    assert!(
+        message.contains("moderators") && message.contains("review"),
+        "{message}"
+    );
+
+    // The appeal, made without signing in; once; with the right password only.
+    let appeal = SignedOutAppeal {
+        credentials: LoginRequest {
+            username: "ann".into(),
+            password: PASSWORD.into(),
+            device: None,
+        },
+        note: "I was quoting someone else".into(),
+    };
+    a.client().appeal_signed_out(&appeal).await.unwrap();
+    let twice = a.client().appeal_signed_out(&appeal).await.unwrap_err();
+    assert_eq!(status(twice), 409);
+    let wrong = SignedOutAppeal {
+        credentials: LoginRequest {
+            password: "not it".into(),
+            ..appeal.credentials.clone()
+        },
+        ..appeal
+    };
+    assert_eq!(
+        status(a.client().appeal_signed_out(&wrong).await.unwrap_err()),
+        401
+    );
+    let q = mo.moderation_queue().await.unwrap();
+    let item = q.items.iter().find(|i| i.appeal.is_some()).unwrap();
+    assert_eq!(item.appeal.as_deref(), Some("I was quoting someone else"));
+    assert_eq!(item.target, ann_id());
+    assert!(item.history.iter().any(|h| h.action == "suspend"));
+    // Upheld: reinstated, and the overturned suspension does not count.
+    act(
+        &admin,
+        ann_id(),
+        ModerationAction::Reinstate,
+        "Agreed on review",
+    )
+    .await;
+    let (back, _) = a.client().login("ann", PASSWORD).await.unwrap();
+    assert!(!back.standing().await.unwrap().suspended);
+    assert_eq!(days_until(&suspend("second").await.unwrap()), Some(14));
+    // Reinstated without an appeal, the ladder goes on: a month, then for good.
+    act(&admin, ann_id(), ModerationAction::Reinstate, "").await;
+    assert_eq!(days_until(&suspend("third").await.unwrap()), Some(30));
+    act(&admin, ann_id(), ModerationAction::Reinstate, "").await;
+    let last = suspend("fourth").await.unwrap();
+    assert_eq!(last.until, None);
+    assert!(
+        last.message.starts_with("Suspended permanently"),
+        "{}",
+        last.message
+    );
+    // The Members page and moderation are one suspension.
+    admin
+        .update_member(
+            "ann",
+            &UpdateMember {
+                role: None,
+                suspended: Some(false),
+            },
+        )
+        .await
+        .unwrap();
+    let (back, _) = a.client().login("ann", PASSWORD).await.unwrap();
+    let standing = back.standing().await.unwrap();
+    assert!(!standing.suspended && standing.suspended_until.is_none());
+
     let log = admin.moderation_audit(None).await.unwrap();
     let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
         [
             "suspend",
+            "reinstate",
+            "suspend",
+            "reinstate",
             "suspend",
             "reinstate",
             "appeal",
@@ -478,8 +519,9 @@ async fn the_sanctions_ladder_and_the_appeal() {
     );
 }
 
-/// Reports on five of one member's posts in a day pause their posting until a moderator
-/// looks; they can still read and react.
+/// Reports on five of one member's posts in a day, from several people, pause their
+/// posting until a moderator looks; one person reporting everything does not; what a
+/// moderator reviewed no longer counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_reports_pause_posting_until_reviewed() {
     let a = TestNode::organisation("a.test", "Riverside Hub").await;
@@ -487,23 +529,28 @@ async fn many_reports_pause_posting_until_reviewed() {
     topic(&admin).await;
     let ann = a.member(&admin, "ann").await;
     let bo = a.member(&admin, "bo").await;
+    let cy = a.member(&admin, "cy").await;
+    let di = a.member(&admin, "di").await;
     let mut ids: Vec<EventId> = Vec::new();
-    for i in 0..5 {
+    for i in 0..6 {
         ids.push(post(&ann, &format!("Post {i}")).await.id);
     }
-    for id in &ids[..4] {
-        bo.report(&report_of(ReportTarget::Event(*id), ReportReason::Spam, ""))
-            .await
-            .unwrap();
+    let report = |who: &Client, id: EventId| {
+        let who = who.clone();
+        async move {
+            who.report(&report_of(ReportTarget::Event(id), ReportReason::Spam, ""))
+                .await
+                .unwrap();
+        }
+    };
+    // One person reporting everything is one voice.
+    for id in &ids[..5] {
+        report(&bo, *id).await;
     }
+    assert!(!ann.standing().await.unwrap().paused);
     post(&ann, "Still posting").await;
-    bo.report(&report_of(
-        ReportTarget::Event(ids[4]),
-        ReportReason::Spam,
-        "",
-    ))
-    .await
-    .unwrap();
+    report(&cy, ids[0]).await;
+    report(&di, ids[1]).await;
     assert!(ann.standing().await.unwrap().paused);
     let refused = ann
         .create_post(
@@ -529,13 +576,158 @@ async fn many_reports_pause_posting_until_reviewed() {
         .await
         .unwrap_err();
     assert_eq!(status(own), 400);
-    act(
-        &admin,
-        ReportTarget::Member(id("@ann:a.test")),
-        ModerationAction::Dismiss,
-        "",
-    )
-    .await;
+    let done = admin
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Member(id("@ann:a.test")),
+            action: ModerationAction::Dismiss,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        done.message.contains("no longer paused"),
+        "{}",
+        done.message
+    );
     assert!(!ann.standing().await.unwrap().paused);
     post(&ann, "Back again").await;
+    // The reports a moderator reviewed do not pause them again.
+    report(&cy, ids[5]).await;
+    assert!(!ann.standing().await.unwrap().paused);
+    // Moderators are never paused automatically, and nobody sees reports about
+    // themselves; a moderator's are for admins.
+    let mo = a.member(&admin, "mo").await;
+    admin
+        .update_member(
+            "mo",
+            &UpdateMember {
+                role: Some(Role::Moderator),
+                suspended: None,
+            },
+        )
+        .await
+        .unwrap();
+    let by_mo = post(&mo, "Moderator's post").await;
+    report(&bo, by_mo.id).await;
+    let mine = mo.moderation_queue().await.unwrap();
+    assert!(
+        mine.items
+            .iter()
+            .all(|i| i.target != ReportTarget::Event(by_mo.id))
+    );
+    let refused = mo
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Event(by_mo.id),
+            action: ModerationAction::Dismiss,
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), 403);
+    let theirs = admin.moderation_queue().await.unwrap();
+    assert!(
+        theirs
+            .items
+            .iter()
+            .any(|i| i.target == ReportTarget::Event(by_mo.id))
+    );
+    // Nobody who does not exist can be acted on (a later account must not inherit it).
+    let ghost = admin
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Member(id("@ghost:a.test")),
+            action: ModerationAction::Warn,
+            note: "pre-warned".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(ghost), 404);
+}
+
+/// Nothing hidden here reaches anyone by email: no notification (so no email) about a
+/// hidden member's reply, and the moderators' own words stay on the website.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hidden_content_is_not_emailed() {
+    use kindred_tests::smtp_sink::{MovableClock, SmtpSink};
+    let sink = SmtpSink::start().await;
+    let clock = std::sync::Arc::new(MovableClock::default());
+    let a = TestNode::start_with_clock(clock.clone(), |c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        sink.configure(c);
+        c.email.batch_minutes = 1;
+    })
+    .await;
+    let admin = a.admin().await;
+    topic(&admin).await;
+    let sam = a.member(&admin, "sam").await;
+    let pest = a.member(&admin, "pest").await;
+    let kit = a.member(&admin, "kit").await;
+    super::notifications::confirm_address(&sam, &sink, "sam@riverside.example").await;
+    sam.update_email_settings(&UpdateEmailSettings {
+        previews: Some(true),
+        ..UpdateEmailSettings::default()
+    })
+    .await
+    .unwrap();
+    let mine = post(&sam, "Grant tips").await;
+    act(
+        &admin,
+        ReportTarget::Member(id("@pest:a.test")),
+        ModerationAction::Hide,
+        "Harassment",
+    )
+    .await;
+    let reply = |who: &Client, body: &'static str| {
+        let who = who.clone();
+        async move {
+            who.reply(
+                &mine.id,
+                &NewReply {
+                    body: body.into(),
+                    reply_to: None,
+                    content_warning: None,
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    reply(&pest, "wombat harassing words").await;
+    let visible = reply(&kit, "narwhal kind words").await;
+    eventually(20, || async {
+        let n = sam.notifications(None).await.ok()?;
+        n.items
+            .iter()
+            .any(|i| i.event == Some(visible.id))
+            .then_some(())
+    })
+    .await;
+    let list = sam.notifications(None).await.unwrap();
+    assert_eq!(list.items.len(), 1, "{:?}", list.items);
+    clock.advance(2 * 60 * 1000);
+    let mail = eventually(20, || async {
+        sink.mails_to("sam@riverside.example")
+            .into_iter()
+            .find(|m| m.readable().contains("narwhal"))
+    })
+    .await;
+    let text = mail.readable();
+    assert!(!text.contains("wombat"), "{text}");
+    assert!(!text.contains("pest"), "{text}");
+
+    // A warning's words stay on the website: the email only says there is news.
+    act(
+        &admin,
+        ReportTarget::Member(id("@sam:a.test")),
+        ModerationAction::Warn,
+        "Please do not share the quokka list",
+    )
+    .await;
+    clock.advance(2 * 60 * 1000);
+    let news = eventually(20, || async {
+        sink.mails_to("sam@riverside.example")
+            .into_iter()
+            .find(|m| m.readable().contains("moderators"))
+    })
+    .await;
+    assert!(!news.readable().contains("quokka"), "{}", news.readable());
 }

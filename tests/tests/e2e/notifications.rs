@@ -242,7 +242,7 @@ fn link_in(mail: &Mail, path: &str) -> String {
 }
 
 /// Sets `client`'s address and follows the link the node sends to it.
-async fn confirm_address(client: &Client, sink: &SmtpSink, address: &str) {
+pub(super) async fn confirm_address(client: &Client, sink: &SmtpSink, address: &str) {
     let settings = client
         .update_email_settings(&UpdateEmailSettings {
             address: Some(address.into()),

@@ -10,10 +10,20 @@ use kindred_protocol::{EventBody, MemberId, Timestamp};
 
 use crate::error::AppError;
 use crate::node::{Auth, Node};
-use crate::rules::moderation::allowed;
+use crate::rules::moderation::{Concerned, allowed};
 use crate::store::{HiddenRecord, MemberRecord, StandingRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What [`Node::check_action`] found.
+pub(crate) struct Checked {
+    /// Who wrote it, or who it is.
+    pub(crate) author: MemberId,
+    /// `post`, `reply`, `message`, `person` or `gone`.
+    pub(crate) kind: &'static str,
+    /// The author is a member of this node.
+    pub(crate) home_here: bool,
+}
 
 /// What moderators decided, as a reporter is told it.
 fn outcome_for_reporter(action: ModerationAction) -> &'static str {
@@ -47,10 +57,11 @@ impl Node {
                 "Please write a reason: the people concerned are shown it.",
             ));
         }
-        let (author, kind) = self.author_of(&req.target)?;
-        let home_here = author.node_name() == self.config().node.name.as_str();
-        allowed(auth.member.role, req.action, home_here)
-            .map_err(|refusal| AppError::forbidden(refusal.message()))?;
+        let Checked {
+            author,
+            kind,
+            home_here,
+        } = self.check_action(auth, &req.target, req.action)?;
         let by = Some(&auth.member_id);
         let mut until = None;
         let message = match req.action {
@@ -64,9 +75,16 @@ impl Node {
                 }
                 let mut standing = self.store().standing(&author)?;
                 let mut changed = false;
+                let mut unpaused = false;
+                if home_here && matches!(req.target, ReportTarget::Member(_)) {
+                    // Reviewed: the reports so far no longer count towards a pause.
+                    standing.reviewed_at = Some(self.now().as_millis());
+                    changed = true;
+                }
                 if standing.paused && home_here {
                     standing.paused = false;
                     changed = true;
+                    unpaused = true;
                     self.tell_moderation(
                         &author,
                         "Moderators looked at the reports: you can post again.".to_owned(),
@@ -90,7 +108,11 @@ impl Node {
                 if changed {
                     self.store().put_standing(&author, &standing)?;
                 }
-                "Dismissed: nothing was changed.".to_owned()
+                if unpaused {
+                    "Dismissed: their posting is no longer paused.".to_owned()
+                } else {
+                    "Dismissed: nothing was changed.".to_owned()
+                }
             }
             A::Hide => {
                 self.set_hidden(
@@ -142,10 +164,11 @@ impl Node {
                 "Taken down, on every node.".to_owned()
             }
             A::Warn => {
-                self.not_self(auth, &author)?;
                 let mut standing = self.store().standing(&author)?;
                 standing.warnings += 1;
                 standing.last_note = Some(note.clone());
+                // A newer decision: an appeal against the older one is answered by it.
+                standing.appeal = None;
                 let seq = self.audit(by, "warn", &req.target, Some(&author), &note)?;
                 standing.sanction = Some(seq);
                 self.store().put_standing(&author, &standing)?;
@@ -161,14 +184,7 @@ impl Node {
                 return Ok(done);
             }
             A::Suspend => {
-                self.not_self(auth, &author)?;
                 let mut member = self.local_member(&author)?;
-                if member.role == Role::Admin {
-                    return Err(AppError::new(
-                        ErrorCode::Conflict,
-                        "Admins are not suspended here: change their role on the Members page first.",
-                    ));
-                }
                 let mut standing = self.store().standing(&author)?;
                 standing.suspensions += 1;
                 let days = self
@@ -179,6 +195,7 @@ impl Node {
                 standing.suspended_until = days.map(|d| now + u64::from(d) * DAY_MS);
                 standing.suspended = true;
                 standing.paused = false;
+                standing.appeal = None;
                 standing.last_note = Some(note.clone());
                 until = standing.suspended_until.map(Timestamp);
                 let length = match days {
@@ -211,13 +228,18 @@ impl Node {
             A::Reinstate => {
                 let mut member = self.local_member(&author)?;
                 let mut standing = self.store().standing(&author)?;
-                let was = standing.suspended || standing.paused;
+                if standing.suspended && standing.appeal.is_some() {
+                    // Overturned on appeal: it does not count towards the ladder.
+                    standing.suspensions = standing.suspensions.saturating_sub(1);
+                }
                 standing.suspended = false;
                 standing.suspended_until = None;
                 standing.paused = false;
                 standing.appeal = None;
+                standing.reviewed_at = Some(self.now().as_millis());
                 self.store().put_standing(&author, &standing)?;
-                if member.suspended && was {
+                // Whichever page suspended them (Members, or moderation), they are back.
+                if member.suspended {
                     member.suspended = false;
                     self.save_member(&member, true).await?;
                 }
@@ -307,7 +329,19 @@ impl Node {
         target: &ReportTarget,
     ) -> Result<(MemberId, &'static str), AppError> {
         match target {
-            ReportTarget::Member(m) => Ok((m.clone(), "person")),
+            ReportTarget::Member(m) => {
+                // Only people who exist: an action on a name nobody has yet would wait
+                // for whoever takes it.
+                let known = if m.node_name() == self.config().node.name.as_str() {
+                    self.store().member(m.localpart())?.is_some()
+                } else {
+                    self.store().profile(m)?.is_some()
+                };
+                if !known {
+                    return Err(AppError::not_found("No such person is known here."));
+                }
+                Ok((m.clone(), "person"))
+            }
             ReportTarget::Event(id) => {
                 let Some(payload) = self.payload(id)? else {
                     // Gone from here (a directed message erased): its reports still name
@@ -338,13 +372,59 @@ impl Node {
         }
     }
 
-    fn not_self(&self, auth: &Auth, author: &MemberId) -> Result<(), AppError> {
-        if *author == auth.member_id {
-            return Err(AppError::bad_request(
-                "Ask another moderator: nobody moderates themselves.",
-            ));
+    /// Whether `auth` may take `action` on `target` now, before anything is done or a
+    /// confirmation is asked for: who it concerns (`rules::moderation::allowed`), that
+    /// the person exists, and that a suspension is not already running.
+    pub(crate) fn check_action(
+        &self,
+        auth: &Auth,
+        target: &ReportTarget,
+        action: ModerationAction,
+    ) -> Result<Checked, AppError> {
+        let (author, kind) = self.author_of(target)?;
+        let home_here = author.node_name() == self.config().node.name.as_str();
+        let account = if home_here {
+            self.store().member(author.localpart())?
+        } else {
+            None
+        };
+        let concerns = Concerned {
+            home_here,
+            yourself: author == auth.member_id,
+            staff: account.as_ref().is_some_and(|m| m.role >= Role::Moderator),
+        };
+        allowed(auth.member.role, action, concerns)
+            .map_err(|refusal| AppError::forbidden(refusal.message()))?;
+        if action == ModerationAction::Suspend {
+            let member = account.ok_or_else(|| {
+                AppError::not_found("That member's account is not here any more.")
+            })?;
+            if member.role == Role::Admin {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "Admins are not suspended here: change their role on the Members page first.",
+                ));
+            }
+            if member.suspended {
+                let standing = self.store().standing(&author)?;
+                let until = match standing.suspended_until.filter(|_| standing.suspended) {
+                    Some(t) => format!(
+                        " until {}",
+                        crate::calendar::human_date(t, &self.organisation_zone())
+                    ),
+                    None => String::new(),
+                };
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!("They are already suspended{until}."),
+                ));
+            }
         }
-        Ok(())
+        Ok(Checked {
+            author,
+            kind,
+            home_here,
+        })
     }
 
     fn local_member(&self, member: &MemberId) -> Result<MemberRecord, AppError> {
@@ -455,7 +535,13 @@ impl Node {
             }
             s.suspended = false;
             s.suspended_until = None;
+            s.appeal = None;
             self.store().put_standing(&member, &s)?;
+            self.tell_moderation(
+                &member,
+                "Your suspension has ended: welcome back. Please read the community guidelines again before you post.".to_owned(),
+                "/guidelines",
+            );
             if let Some(mut record) = self.store().member(member.localpart())?
                 && record.suspended
             {
@@ -472,6 +558,45 @@ impl Node {
             ended += 1;
         }
         Ok(ended)
+    }
+
+    /// Closes the open reports about `id` once it has been taken down (by its author, or
+    /// by its home node's moderators, perhaps at another organisation) and tells this
+    /// node's reporters. Called by the notifier as retractions arrive.
+    pub(crate) fn reported_content_gone(
+        &self,
+        id: &kindred_protocol::EventId,
+    ) -> Result<(), StoreError> {
+        let target = ReportTarget::Event(*id);
+        for (n, mut report) in self.store().reports()? {
+            if !report.open || report.target != target {
+                continue;
+            }
+            report.open = false;
+            report.outcome = Some("taken down".to_owned());
+            self.store().put_report(n, &report)?;
+            if let Some(reporter) = &report.reporter {
+                self.tell_moderation(
+                    reporter,
+                    "Thank you for your report: what you reported has been taken down.".to_owned(),
+                    "/notifications",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a moderation suspension when an admin reinstated the member on the Members
+    /// page (their account is already active again).
+    pub(crate) fn end_moderation_suspension(&self, member: &MemberId) -> Result<(), StoreError> {
+        let mut s = self.store().standing(member)?;
+        if s.suspended {
+            s.suspended = false;
+            s.suspended_until = None;
+            s.appeal = None;
+            self.store().put_standing(member, &s)?;
+        }
+        Ok(())
     }
 
     /// Whether `member` may post now (not paused by reports).

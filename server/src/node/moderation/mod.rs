@@ -109,21 +109,21 @@ impl Node {
         Ok(self.config().moderation.suspension_length(done + 1))
     }
 
-    /// Open reports waiting for a moderator (the queue's length in reports).
-    pub(crate) fn open_reports(&self) -> Result<usize, StoreError> {
+    /// Open reports and appeals waiting for `auth` to review (the Admin link's count).
+    pub(crate) fn open_reports(&self, auth: &super::Auth) -> Result<usize, StoreError> {
         let appeals = self
             .store()
             .standings()?
             .iter()
-            .filter(|(_, s)| s.appeal.is_some())
+            .filter(|(m, s)| s.appeal.is_some() && self.may_review(auth, m))
             .count();
-        Ok(self
+        let reports = self
             .store()
             .reports()?
             .iter()
-            .filter(|(_, r)| r.open)
-            .count()
-            + appeals)
+            .filter(|(_, r)| r.open && r.author.as_ref().is_none_or(|a| self.may_review(auth, a)))
+            .count();
+        Ok(reports + appeals)
     }
 
     /// Writes one audit entry; returns its number.

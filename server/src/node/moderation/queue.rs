@@ -62,9 +62,16 @@ impl Node {
         let mut items = Vec::new();
         for target in order {
             let group = groups.remove(&target).unwrap_or_default();
+            let author = group.first().and_then(|(_, r)| r.author.clone());
+            if author.is_some_and(|a| !self.may_review(auth, &a)) {
+                continue;
+            }
             items.push(self.queue_item(&target, &group, &reports, &history)?);
         }
         for (member, standing) in self.store().standings()? {
+            if !self.may_review(auth, &member) {
+                continue;
+            }
             if let Some(appeal) = standing.appeal {
                 let target = ReportTarget::Member(member.clone());
                 let mut item = self.queue_item(&target, &[], &reports, &history)?;
@@ -73,6 +80,24 @@ impl Node {
             }
         }
         Ok(ModerationQueue { items })
+    }
+
+    /// Whether `auth` may see reports and appeals about `member`: never their own, and
+    /// those about this node's moderators and admins only if they are an admin (so no
+    /// one reviews, or learns who reported, themselves).
+    pub(crate) fn may_review(&self, auth: &Auth, member: &MemberId) -> bool {
+        if *member == auth.member_id {
+            return false;
+        }
+        if auth.member.role >= Role::Admin || member.node_name() != self.config().node.name.as_str()
+        {
+            return true;
+        }
+        self.store()
+            .member(member.localpart())
+            .ok()
+            .flatten()
+            .is_none_or(|m| m.role < Role::Moderator)
     }
 
     fn queue_item(
@@ -282,11 +307,14 @@ impl Node {
                 w.write_record([
                     seq.to_string(),
                     crate::calendar::date_time(r.at, &tz),
-                    r.by.map(|m| m.to_string())
-                        .unwrap_or_else(|| "(automatic)".into()),
+                    inert(
+                        &r.by
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| "(automatic)".into()),
+                    ),
                     r.action,
-                    r.target.to_string(),
-                    r.author.map(|m| m.to_string()).unwrap_or_default(),
+                    inert(&r.target.to_string()),
+                    inert(&r.author.map(|m| m.to_string()).unwrap_or_default()),
                     inert(&r.note),
                 ])?;
             }

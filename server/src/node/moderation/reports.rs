@@ -44,8 +44,17 @@ impl Node {
             ));
         }
         let elsewhere = reported.author.node_name() != self.config().node.name.as_str();
+        // A message in a conversation where the reporter is the only one from this
+        // organisation: the other node could tell who reported it from "which
+        // organisation", so the report stays with this node's moderators.
+        let revealing = elsewhere && self.sole_member_here(&req.target, &auth.member_id)?;
         let organisation = self.organisation_of(&reported.author);
-        let message = if elsewhere {
+        let message = if revealing {
+            format!(
+                "Thank you. Our moderators will look at this; you will hear what was decided. Because you are the only one from {} in this conversation, {organisation}'s moderators are not sent it: they could tell it was you.",
+                self.config().node.organisation
+            )
+        } else if elsewhere {
             format!(
                 "Thank you. Our moderators will look at this, and {organisation}'s moderators have been told too, without your name. You will hear what was decided."
             )
@@ -53,10 +62,22 @@ impl Node {
             "Thank you. Our moderators will look at this; you will hear what was decided."
                 .to_owned()
         };
-        if let Some((id, _)) = self.store().reports()?.into_iter().find(|(_, r)| {
+        let reports = self.store().reports()?;
+        if let Some((id, _)) = reports.iter().find(|(_, r)| {
             r.open && r.target == req.target && r.reporter.as_ref() == Some(&auth.member_id)
         }) {
-            return Ok(ReportFiled { id, message });
+            return Ok(ReportFiled { id: *id, message });
+        }
+        let since = self.now().as_millis().saturating_sub(DAY_MS);
+        let today = reports
+            .iter()
+            .filter(|(_, r)| r.reporter.as_ref() == Some(&auth.member_id) && r.at >= since)
+            .count();
+        if today >= self.config().moderation.reports_per_member_per_day as usize {
+            return Err(AppError::new(
+                kindred_protocol::api::ErrorCode::RateLimited,
+                "You have sent as many reports as one person can in a day. If someone is in danger, please use the help lines; otherwise our moderators will get to what you sent.",
+            ));
         }
         let record = ReportRecord {
             target: req.target.clone(),
@@ -72,7 +93,7 @@ impl Node {
         };
         let id = self.store().add_report(&record)?;
         tracing::info!(report = id, target = %req.target, reason = ?req.reason, "report filed");
-        if elsewhere {
+        if elsewhere && !revealing {
             // The home node acts on its members' content; it learns what and why, and which
             // organisation, never who.
             match self.home_node(&reported.author)? {
@@ -122,6 +143,32 @@ impl Node {
                 None => format!("a chat message from {who}"),
             },
         })
+    }
+
+    /// Whether `target` is a chat message in a conversation where `reporter` is the only
+    /// member from this node.
+    fn sole_member_here(
+        &self,
+        target: &ReportTarget,
+        reporter: &MemberId,
+    ) -> Result<bool, AppError> {
+        let ReportTarget::Event(id) = target else {
+            return Ok(false);
+        };
+        let Some(kindred_protocol::EventBody::ChatMessage(m)) = self.payload(id)?.map(|p| p.body)
+        else {
+            return Ok(false);
+        };
+        let own = self.config().node.name.as_str();
+        Ok(self
+            .store()
+            .conversation(&m.conversation)?
+            .is_some_and(|c| {
+                c.members
+                    .iter()
+                    .filter(|p| p.node_name() == own)
+                    .all(|p| p == reporter)
+            }))
     }
 
     /// What `target` is and who wrote it, when `viewer` can see it: a post or reply shown
@@ -218,16 +265,11 @@ impl Node {
     fn after_report(&self, target: &ReportTarget, author: &MemberId) -> Result<(), StoreError> {
         let settings = &self.config().moderation;
         let reports = self.store().reports()?;
-        // One voice per member here, one per other node.
         let voices = |about: &ReportTarget| {
             reports
                 .iter()
                 .filter(|(_, r)| r.open && &r.target == about)
-                .map(|(_, r)| match (&r.reporter, &r.from_node) {
-                    (Some(m), _) => m.to_string(),
-                    (None, Some(node)) => node.to_string(),
-                    (None, None) => String::new(),
-                })
+                .map(|(_, r)| voice(r))
                 .collect::<HashSet<_>>()
                 .len()
         };
@@ -252,10 +294,22 @@ impl Node {
                 &format!("{} reports", voices(target)),
             )?;
         }
-        let local = author.node_name() == self.config().node.name.as_str();
-        if local && settings.pause_after_reports_per_day > 0 {
-            let since = self.now().as_millis().saturating_sub(DAY_MS);
-            let reported: HashSet<&ReportTarget> = reports
+        // Moderators and admins are never paused automatically: reports about them go
+        // to the admins.
+        let pausable = author.node_name() == self.config().node.name.as_str()
+            && self
+                .store()
+                .member(author.localpart())?
+                .is_some_and(|m| m.role == kindred_protocol::api::Role::Member);
+        if pausable && settings.pause_after_reports_per_day > 0 {
+            let mut standing = self.store().standing(author)?;
+            // Reports since a moderator last reviewed them, within a day.
+            let since = self
+                .now()
+                .as_millis()
+                .saturating_sub(DAY_MS)
+                .max(standing.reviewed_at.unwrap_or(0));
+            let recent: Vec<&ReportRecord> = reports
                 .iter()
                 .filter(|(_, r)| {
                     r.open
@@ -263,10 +317,16 @@ impl Node {
                         && r.author.as_ref() == Some(author)
                         && matches!(r.target, ReportTarget::Event(_))
                 })
-                .map(|(_, r)| &r.target)
+                .map(|(_, r)| r)
                 .collect();
-            let mut standing = self.store().standing(author)?;
-            if reported.len() >= settings.pause_after_reports_per_day as usize && !standing.paused {
+            let pieces: HashSet<&ReportTarget> = recent.iter().map(|r| &r.target).collect();
+            // Several people, not one person (or one other node) reporting everything.
+            let voices: HashSet<String> = recent.iter().map(|r| voice(r)).collect();
+            let enough_voices = voices.len() >= settings.hide_after_reports.max(2) as usize;
+            if pieces.len() >= settings.pause_after_reports_per_day as usize
+                && enough_voices
+                && !standing.paused
+            {
                 let who = ReportTarget::Member(author.clone());
                 let seq = self.audit(
                     None,
@@ -275,7 +335,7 @@ impl Node {
                     Some(author),
                     &format!(
                         "reports on {} of their posts and messages today",
-                        reported.len()
+                        pieces.len()
                     ),
                 )?;
                 standing.paused = true;
@@ -289,5 +349,15 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+/// Who a report speaks for, for thresholds: one voice per member here, one per other
+/// node.
+fn voice(r: &ReportRecord) -> String {
+    match (&r.reporter, &r.from_node) {
+        (Some(m), _) => m.to_string(),
+        (None, Some(node)) => node.to_string(),
+        (None, None) => String::new(),
     }
 }

@@ -99,6 +99,20 @@ impl Node {
         let Some((meta, payload)) = self.shown(id)? else {
             return Ok(None);
         };
+        // Hidden here by moderators, or under anything hidden: nothing is quoted.
+        if self.hidden_reason(id, &payload.author).is_some() {
+            return Ok(None);
+        }
+        for above in [payload.refs.reply_to, meta.thread_root]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(p) = self.payload(&above)?
+                && self.hidden_reason(&above, &p.author).is_some()
+            {
+                return Ok(None);
+            }
+        }
         let answers = payload.refs.reply_to;
         let current = self.current_version(&meta, payload)?;
         let EventBody::Reply(reply) = &current.body else {

@@ -45,6 +45,9 @@ pub(crate) struct Candidate {
     sort_ts: u64,
     replies: u64,
     thanks: u64,
+    /// Who wrote it, and its words, for each reader's mutes and blocks.
+    author: MemberId,
+    words: String,
 }
 
 /// The window's posts, ranked two ways.
@@ -100,6 +103,9 @@ impl Node {
         let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
+        if self.hidden_reason(id, &original.author).is_some() {
+            return Ok(None);
+        }
         let thanks = self
             .reaction_counts(id, None)?
             .iter()
@@ -119,6 +125,8 @@ impl Node {
         };
         Ok(Some(Candidate {
             id: *id,
+            author: original.author.clone(),
+            words: format!("{}\n{}\n{}", post.title, post.body, post.tags.join(" ")),
             topic: topic.to_owned(),
             topic_name: topic_name.to_owned(),
             title: post.content_warning.is_none().then_some(post.title),
@@ -143,8 +151,14 @@ impl Node {
         let Some(to) = settings.address.as_deref() else {
             return Ok(None);
         };
+        // Nothing the member muted, or from someone they blocked.
+        let mutes = self.mutes_of(member)?;
         let fits = |c: &&Candidate| {
-            c.sort_ts >= since && (settings.topics.is_empty() || settings.topics.contains(&c.topic))
+            c.sort_ts >= since
+                && (settings.topics.is_empty() || settings.topics.contains(&c.topic))
+                && mutes
+                    .reason(&c.author, Some(&c.topic_name), &[&c.words])
+                    .is_none()
         };
         let discussed: Vec<&Candidate> = ranked
             .by_replies

@@ -111,6 +111,13 @@ fn follow(node: &Node, from: u64, up_to: u64, mut written: u64) -> Result<(u64, 
                     node.file_remote_report(&stored.id, &payload, report)?;
                 }
             }
+            if stored.meta.kind == EventKind::Retraction.code()
+                && !stored.meta.held
+                && !stored.meta.quarantined
+                && let Some(target) = payload_of(&stored.event)?.refs.retracts
+            {
+                node.reported_content_gone(&target)?;
+            }
             for (member, note) in notes_for(node, &stored)? {
                 told |= node.record_note(&member, event_seq(stored.local_seq), &note)?;
             }

@@ -305,6 +305,10 @@ impl Node {
         let Some((meta, payload)) = self.shown(&id)? else {
             return Ok(None);
         };
+        // Nothing about what moderators hid here, or from someone they hid.
+        if self.hidden_reason(&id, &payload.author).is_some() {
+            return Ok(None);
+        }
         let (text, link) = match &payload.body {
             EventBody::Reply(_) => {
                 let root = meta.thread_root.or(payload.refs.thread_root).unwrap_or(id);

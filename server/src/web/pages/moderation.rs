@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::node::Node;
-use crate::rules::moderation::allowed;
+use crate::rules::moderation::{Concerned, allowed};
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form, public_form};
@@ -49,7 +49,12 @@ impl TargetQuery {
 
 /// A path on this site to go back to (anything else goes home).
 fn local_path(back: &str) -> String {
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
+    // A path on this site only: no other host ("//x", "/\\x"), and nothing a browser
+    // would strip or a header could not hold (tabs, new lines, other control characters).
+    if back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.chars().any(|c| c == '\\' || c.is_control())
+    {
         back.to_owned()
     } else {
         "/".to_owned()
@@ -268,7 +273,14 @@ fn buttons(role: Role, item: &QueueItem) -> Vec<ActionButton> {
         A::Reinstate => item.appeal.is_some(),
         _ => true,
     })
-    .filter(|(a, _, _)| allowed(role, *a, item.home_here).is_ok())
+    .filter(|(a, _, _)| {
+        // The queue shows nobody their own reports, and staff's only to admins.
+        let concerns = Concerned {
+            home_here: item.home_here,
+            ..Concerned::default()
+        };
+        allowed(role, *a, concerns).is_ok()
+    })
     .map(|(a, label, danger)| ActionButton {
         value: action_value(a),
         label,
@@ -390,6 +402,13 @@ pub(crate) async fn act(
         ModerationAction::Suspend | ModerationAction::Retract
     );
     if hard && form.confirmed != "yes" && !form.note.trim().is_empty() {
+        // Whatever would refuse the action is said now, not after a confirmation.
+        if let Err(e) = node.check_action(&viewer.auth, &target, action) {
+            let mut problems = Problems::default();
+            problems.refused("", e)?;
+            let page = queue_page(&node, &viewer, problems)?;
+            return render_with_status(&page, &page.chrome, page.problems.status());
+        }
         let subject = node
             .report_subject(&target, &viewer.auth.member_id)
             .unwrap_or_else(|_| "what was reported".to_owned());

@@ -5,6 +5,7 @@
 
 mod assets;
 mod chrome;
+mod confirm;
 pub(crate) mod error;
 mod forms;
 mod pages;

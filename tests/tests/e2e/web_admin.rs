@@ -318,8 +318,18 @@ async fn admins_pair_two_nodes_and_block_from_the_web() {
     let page = admin_a.get("/admin/peers").await;
     let end = page.html.find("/block\"").unwrap();
     let id = page.html[end - 64..end].to_owned();
-    let blocked = admin_a
+    // Blocking asks first: it may cut the organisation off from most of the network.
+    let ask = admin_a
         .submit("/admin/peers", &format!("/admin/peers/{id}/block"), &[])
+        .await;
+    assert_eq!(ask.status, 200, "{}", ask.html);
+    assert!(ask.has("Yes, block it"), "{}", ask.html);
+    let blocked = admin_a
+        .submit(
+            "/admin/peers",
+            &format!("/admin/peers/{id}/block"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(blocked.status, 303, "{}", blocked.html);
     let page = admin_a.follow(&blocked).await;

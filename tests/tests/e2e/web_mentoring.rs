@@ -231,11 +231,30 @@ async fn a_buddy_and_a_mentor_at_two_organisations_are_matched_from_the_web() {
     let csv = coordinator.get("/admin/mentoring/counts.csv").await;
     assert_eq!(csv.status, 200);
     assert!(csv.has("active_matches,,,1"), "{}", csv.html);
-    let closed = bea
+    // Ending a match asks first, keeping what was typed.
+    let ask = bea
         .submit(
             &at_bea,
             &format!("{at_bea}/close"),
             &[("reason", "Goals met"), ("rating", "5")],
+        )
+        .await;
+    assert_eq!(ask.status, 200, "{}", ask.html);
+    assert!(ask.has("End this match?"));
+    assert!(
+        ask.has("name=\"reason\" value=\"Goals met\""),
+        "{}",
+        ask.html
+    );
+    let closed = bea
+        .submit(
+            &at_bea,
+            &format!("{at_bea}/close"),
+            &[
+                ("reason", "Goals met"),
+                ("rating", "5"),
+                ("confirmed", "yes"),
+            ],
         )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.html);

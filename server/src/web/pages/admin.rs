@@ -501,7 +501,26 @@ pub(crate) async fn block_peer(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let _: NoFields = member_form(&viewer, &body)?;
-    node.admin_block(&viewer.auth, node_id(&id)?).await?;
+    let peer = node_id(&id)?;
+    if !crate::web::confirm::confirmed(&body) {
+        let name = node
+            .store()
+            .origin_name(&peer)?
+            .unwrap_or_else(|| "this node".to_owned());
+        return crate::web::confirm::ask_first(
+            &node,
+            &viewer,
+            &body,
+            crate::web::confirm::Ask {
+                question: format!("Block {name}?"),
+                consequence: "Nothing more is exchanged with it, and what it and the organisations it brought in wrote is hidden here. If it is your hub, that may be most of the network: to deal with one post or person, hide them from the Reports page instead. You can unblock it later.".to_owned(),
+                action: &format!("/admin/peers/{id}/block"),
+                button: "Yes, block it",
+                cancel: "/admin/peers",
+            },
+        );
+    }
+    node.admin_block(&viewer.auth, peer).await?;
     Ok(see_other(&node, "/admin/peers", Some(Flash::PeerBlocked)))
 }
 

@@ -230,6 +230,20 @@ pub(crate) async fn close(
         Ok(req) => req,
         Err(error) => return match_problem(&node, &viewer, &id, "reason", error).await,
     };
+    if !crate::web::confirm::confirmed(&body) {
+        return crate::web::confirm::ask_first(
+            &node,
+            &viewer,
+            &body,
+            crate::web::confirm::Ask {
+                question: "End this match?".to_owned(),
+                consequence: "The other person is told that the match has ended, and it cannot be started again: you would need a new request. Why, and how it went, stay private to you.".to_owned(),
+                action: &format!("/mentoring/matches/{id}/close"),
+                button: "Yes, end the match",
+                cancel: &format!("/mentoring/matches/{id}"),
+            },
+        );
+    }
     let result = node.close_match(&viewer.auth, &id, req).await;
     after_match_action(
         &node,

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::node::Node;
 use crate::rules::moderation::{Concerned, allowed};
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
+use crate::web::confirm::{Ask, ask_first, confirmed};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form, public_form};
 use crate::web::session::{Viewer, form_token, signed_in_viewer};
@@ -365,22 +366,6 @@ pub(crate) struct ActForm {
     action: String,
     #[serde(default)]
     note: String,
-    #[serde(default)]
-    confirmed: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "moderation_confirm.html", whitespace = "minimize")]
-struct ConfirmPage {
-    chrome: Chrome,
-    csrf: String,
-    event: String,
-    member: String,
-    action: &'static str,
-    note: String,
-    question: String,
-    consequence: String,
-    button: &'static str,
 }
 
 pub(crate) async fn act(
@@ -401,7 +386,7 @@ pub(crate) async fn act(
         action,
         ModerationAction::Suspend | ModerationAction::Retract
     );
-    if hard && form.confirmed != "yes" && !form.note.trim().is_empty() {
+    if hard && !confirmed(&body) && !form.note.trim().is_empty() {
         // Whatever would refuse the action is said now, not after a confirmation.
         if let Err(e) = node.check_action(&viewer.auth, &target, action) {
             let mut problems = Problems::default();
@@ -437,18 +422,18 @@ pub(crate) async fn act(
                 "Yes, take it down",
             )
         };
-        let page = ConfirmPage {
-            chrome: Chrome::member(&node, &viewer, question.clone(), "/admin"),
-            csrf: viewer.csrf.clone(),
-            event: form.event,
-            member: form.member,
-            action: action_value(action),
-            note: form.note,
-            question,
-            consequence,
-            button,
-        };
-        return render(&page, &page.chrome);
+        return ask_first(
+            &node,
+            &viewer,
+            &body,
+            Ask {
+                question,
+                consequence: format!("{consequence} Reason: “{}”", form.note.trim()),
+                action: "/admin/moderation/act",
+                button,
+                cancel: "/admin/moderation",
+            },
+        );
     }
     let req = ModerationRequest {
         target,

@@ -791,6 +791,21 @@ impl Client {
             .await
     }
 
+    /// Sets what this node does with another node's shared moderation decisions (admins);
+    /// the node by its id or name.
+    pub async fn set_peer_decisions(
+        &self,
+        node: &str,
+        policy: DecisionPolicy,
+    ) -> Result<SetDecisionPolicy, ClientError> {
+        self.send(
+            Method::PUT,
+            self.api(&["peers", node, "decisions"])?,
+            Some(&SetDecisionPolicy { policy }),
+        )
+        .await
+    }
+
     /// Lifts a block on a node given by its id or name (admins).
     pub async fn unblock_peer_named(&self, node: &str) -> Result<(), ClientError> {
         self.send::<(), ()>(Method::POST, self.api(&["peers", node, "unblock"])?, None)

@@ -410,6 +410,10 @@ pub(crate) enum ModerationCommand {
         /// Confirm an action that is hard to undo (retract, suspend).
         #[arg(long)]
         yes: bool,
+        /// For hide and restore: also share the decision (without your name) with partner
+        /// organisations, who choose whether to follow it.
+        #[arg(long)]
+        share: bool,
     },
     /// The moderation log, newest first (admins).
     Log {
@@ -526,6 +530,27 @@ pub(crate) enum PeersCommand {
         #[arg(value_name = "NODE")]
         target: String,
     },
+    /// What to do with a node's shared moderation decisions: adopt them, review them in
+    /// the queue, or ignore them.
+    Decisions {
+        /// The node's id or name.
+        #[arg(value_name = "NODE")]
+        target: String,
+        /// adopt, review or ignore.
+        #[arg(value_enum)]
+        policy: PolicyArg,
+    },
+}
+
+/// What to do with a node's shared moderation decisions.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PolicyArg {
+    /// Follow them: what they hide is hidden here too.
+    Adopt,
+    /// Put them in the review queue.
+    Review,
+    /// Do nothing with them.
+    Ignore,
 }
 
 #[derive(Subcommand)]

@@ -483,6 +483,22 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 &(),
             )?;
         }
+        Command::Peers(PeersCommand::Decisions { target, policy }) => {
+            let client = signed_in()?;
+            let who = peer_named(&client, &target).await?;
+            let policy = match policy {
+                PolicyArg::Adopt => DecisionPolicy::Adopt,
+                PolicyArg::Review => DecisionPolicy::Review,
+                PolicyArg::Ignore => DecisionPolicy::Ignore,
+            };
+            let set = client.set_peer_decisions(&who.key, policy).await?;
+            let what = match set.policy {
+                DecisionPolicy::Adopt => "are followed here: what they hide is hidden here too",
+                DecisionPolicy::Review => "go to the review queue",
+                DecisionPolicy::Ignore => "are ignored",
+            };
+            print(format!("{}'s shared decisions {what}.", who.label), &set)?;
+        }
         Command::Peers(PeersCommand::Unblock { target }) => {
             let client = signed_in()?;
             let who = peer_named(&client, &target).await?;

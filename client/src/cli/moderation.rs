@@ -124,6 +124,7 @@ pub(crate) async fn moderation(
             action,
             note,
             yes,
+            share,
         } => {
             let action = match action {
                 ActionArg::Dismiss => ModerationAction::Dismiss,
@@ -154,6 +155,7 @@ pub(crate) async fn moderation(
                     target,
                     action,
                     note,
+                    share,
                 })
                 .await?;
             let mut text = done.message.clone();

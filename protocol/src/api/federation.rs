@@ -70,6 +70,14 @@ pub struct PeerView {
     /// none is.
     #[serde(default)]
     pub down_since: Option<Timestamp>,
+    /// What this node does with the moderation decisions it shares: paired peers' are
+    /// reviewed unless an admin chose otherwise, others' ignored.
+    #[serde(default = "review")]
+    pub decisions: crate::api::DecisionPolicy,
+}
+
+fn review() -> crate::api::DecisionPolicy {
+    crate::api::DecisionPolicy::Review
 }
 
 /// Where a link to a peer stands, for people: see [`PeerView::status`].

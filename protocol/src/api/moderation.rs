@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::event::body::report::{ReportReason, ReportTarget};
+pub use crate::event::body::report::{DecisionAction, ReportReason, ReportTarget};
 use crate::{MemberId, Timestamp};
 
 /// Longest note a reporter, moderator or appealing member may write (bytes).
@@ -61,6 +61,11 @@ pub struct ModerationRequest {
     pub target: ReportTarget,
     /// What to do.
     pub action: ModerationAction,
+    /// For hide and restore: also publish the decision (without the moderator's name) for
+    /// partner organisations to follow, review or ignore, as each has chosen for this
+    /// node. The note is published with it, so at most 1,000 bytes.
+    #[serde(default)]
+    pub share: bool,
     /// Why, in words the author (warn, suspend), the reporters (every outcome) and, for
     /// hide, everyone who sees the notice in its place may read. Required except for
     /// dismiss, restore and reinstate (up to [`MAX_MODERATION_NOTE_BYTES`]).
@@ -99,6 +104,10 @@ pub struct ReportView {
     pub at: Timestamp,
     /// Open (not yet decided).
     pub open: bool,
+    /// Not a member's report but another node's shared decision waiting for review:
+    /// what its moderators did ("hide" or "restore"); `note` is their reason.
+    #[serde(default)]
+    pub decision: Option<DecisionAction>,
 }
 
 /// One line of context around reported content.
@@ -263,4 +272,24 @@ pub struct UpdateSafety {
     /// Take a break for this many days (1 to [`MAX_BREAK_DAYS`]); 0 ends a break.
     #[serde(default)]
     pub break_days: Option<u32>,
+}
+
+/// What this node does with another node's shared moderation decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionPolicy {
+    /// Follow them: what they hide is hidden here too (with their reason), until they
+    /// show it again or a moderator here restores it.
+    Adopt,
+    /// Put them in the review queue for a moderator here to follow or not.
+    Review,
+    /// Do nothing with them.
+    Ignore,
+}
+
+/// `PUT /api/v1/peers/{node}/decisions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDecisionPolicy {
+    /// The new policy.
+    pub policy: DecisionPolicy,
 }

@@ -13,7 +13,7 @@ use super::body::mentoring::{
 use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use super::body::profile::{NodeAnnouncement, Profile};
-use super::body::report::Report;
+use super::body::report::{Report, SharedDecision};
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 
@@ -154,6 +154,9 @@ event_kinds! {
     /// A member's report, sent by their node to the home node of what it is about, without
     /// naming the reporter.
     Report(Report) = 20, Directed;
+    /// A node's moderators' decision (hidden there, or shown again), shared for other
+    /// nodes to follow, review or ignore.
+    SharedDecision(SharedDecision) = 21, SharedLog;
     /// What a node holds in place of an erased shared-log event. Never inside an event
     /// payload: tombstones have their own signed form (`SignedEvent::tombstone`).
     Tombstone(Tombstone) = 0xFFFF, SharedLog;

@@ -90,3 +90,17 @@ pub(crate) async fn unblock(
     node.admin_unblock(&auth, node_id(&node, &id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `PUT /api/v1/peers/{node}/decisions`: what this node does with that node's shared
+/// moderation decisions (admins).
+pub(crate) async fn decisions(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    super::extract::ApiJson(req): super::extract::ApiJson<kindred_protocol::api::SetDecisionPolicy>,
+) -> Result<axum::Json<kindred_protocol::api::SetDecisionPolicy>, AppError> {
+    let policy = node.set_decisions_from(&auth, &node_id(&node, &id)?, req.policy)?;
+    Ok(axum::Json(kindred_protocol::api::SetDecisionPolicy {
+        policy,
+    }))
+}

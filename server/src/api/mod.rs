@@ -157,6 +157,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/peers/warnings", get(federation::warnings))
         .route("/peers/{node}/block", post(federation::block))
         .route("/peers/{node}/unblock", post(federation::unblock))
+        .route("/peers/{node}/decisions", put(federation::decisions))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read))
         .route(

@@ -518,6 +518,7 @@ impl Node {
                 down_since: (*stats.down_since.lock().unwrap_or_else(|p| p.into_inner()))
                     .filter(|_| since.is_none())
                     .map(Timestamp),
+                decisions: self.decisions_from(&peer.node_id)?,
             });
         }
         for node in self.store().blocked_nodes()? {
@@ -560,6 +561,7 @@ impl Node {
                     .map(|a| a.organisation)
                     .filter(|o| !o.trim().is_empty()),
                 down_since: None,
+                decisions: self.decisions_from(&node)?,
             });
         }
         Ok(views)

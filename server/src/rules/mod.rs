@@ -182,8 +182,11 @@ pub(crate) enum Refusal {
     /// The author's account was deleted and their home node erased them.
     #[error("{0} was erased at their home node")]
     Erased(MemberId),
-    /// A report signed as a member rather than as its node (it would name the reporter).
-    #[error("a report is written as its node (@node:<name>), never as a member")]
+    /// A report or shared decision signed as a member rather than as its node (it would
+    /// name the reporter or the moderator).
+    #[error(
+        "reports and shared decisions are written as their node (@node:<name>), never as a member"
+    )]
     ReportAuthor,
     /// The origin's quota of held directed events is used up.
     #[error("too many events from this node wait for something that has not arrived")]
@@ -470,6 +473,7 @@ pub(crate) fn decide<V: View>(
         EventBody::CheckIn(c) => mentoring::in_match(p, &c.proposal, view)?,
         EventBody::MatchUpdate(u) => mentoring::update(p, u, view)?,
         EventBody::Report(r) => moderation::report(ctx, p, r, view)?,
+        EventBody::SharedDecision(_) => moderation::decision(p),
         EventBody::MentorOffer(_) | EventBody::ModerationDecision(_) => {
             Decision::Apply(Effect::Keep)
         }

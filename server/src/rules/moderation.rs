@@ -48,6 +48,17 @@ pub(super) fn report<V: View>(
     })
 }
 
+/// A node's shared moderation decision: a statement of what it decided for itself, so
+/// only its authorship is checked here (each node then follows, reviews or ignores it as
+/// it chose for that node, `node/moderation/decisions.rs`).
+pub(super) fn decision(p: &EventPayload) -> Decision {
+    if p.author.localpart() == "node" {
+        Decision::Apply(Effect::Keep)
+    } else {
+        Decision::Refuse(Refusal::ReportAuthor)
+    }
+}
+
 /// Who an action concerns, as far as who may take it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Concerned {
@@ -125,7 +136,9 @@ mod tests {
     use super::super::{Decision, Effect, Refusal, decide};
     use super::{Concerned, NotAllowed, allowed};
     use kindred_protocol::api::{ModerationAction as A, Role};
-    use kindred_protocol::event::body::report::{Report, ReportReason, ReportTarget};
+    use kindred_protocol::event::body::report::{
+        DecisionAction, Report, ReportReason, ReportTarget, SharedDecision,
+    };
     use kindred_protocol::{EventBody, EventPayload};
 
     fn report(origin: u8, author: &str, target: ReportTarget) -> EventPayload {
@@ -221,6 +234,38 @@ mod tests {
                 Decision::Refuse(Refusal::NotForThisNode),
             ),
         ];
+        let decision = |origin: u8, author: &str| {
+            event(
+                origin,
+                author,
+                super::super::memory::shared(),
+                EventBody::SharedDecision(SharedDecision {
+                    target: ReportTarget::Event(theirs),
+                    action: DecisionAction::Hide,
+                    reason: "abuse".into(),
+                }),
+            )
+        };
+        let cases = cases.into_iter().chain([
+            (
+                "a node shares its decision",
+                decision(3, "@node:c.org"),
+                ok.clone(),
+            ),
+            (
+                "a member cannot sign one: it would name the moderator",
+                decision(3, "@cal:c.org"),
+                Decision::Refuse(Refusal::ReportAuthor),
+            ),
+            (
+                "nor can a node share one as another node",
+                decision(3, "@node:a.org"),
+                Decision::Refuse(Refusal::OriginHasAnotherName {
+                    known: "c.org".into(),
+                    claimed: "a.org".into(),
+                }),
+            ),
+        ]);
         for (what, p, expected) in cases {
             let id = mem.id_of(&p);
             assert_eq!(

@@ -8,7 +8,9 @@
 //!   `m ‖ member id`);
 //! - `s ‖ member id` → [`StandingRecord`] (this node's members only);
 //! - `a ‖ seq` → [`AuditRecord`], in the order actions were taken;
-//! - `d ‖ node id ‖ day` → reports filed from that node that day (u64).
+//! - `d ‖ node id ‖ day` → reports filed from that node that day (u64);
+//! - `p ‖ node id` → what this node does with that node's shared decisions (1 adopt,
+//!   2 review, 3 ignore).
 //!
 //! The decisions are made in `node/moderation/`; this module only keeps them.
 
@@ -45,6 +47,9 @@ pub(crate) struct ReportRecord {
     pub(crate) open: bool,
     /// What was decided, in the moderator's words, once closed.
     pub(crate) outcome: Option<String>,
+    /// Another node's shared decision waiting for review, rather than a report.
+    #[serde(default)]
+    pub(crate) decision: Option<kindred_protocol::api::DecisionAction>,
 }
 
 /// Something hidden on this node.
@@ -56,12 +61,15 @@ pub(crate) struct HiddenRecord {
     pub(crate) by: Option<MemberId>,
     /// When (ms).
     pub(crate) at: u64,
+    /// Hidden by following this node's shared decision.
+    #[serde(default)]
+    pub(crate) from_node: Option<NodeId>,
 }
 
 impl HiddenRecord {
     /// Hidden automatically by reports, not yet reviewed.
     pub(crate) fn by_reports(&self) -> bool {
-        self.by.is_none()
+        self.by.is_none() && self.from_node.is_none()
     }
 }
 
@@ -336,6 +344,44 @@ impl Store {
                 Err(_) => n += 1,
             }
         }
+    }
+
+    /// What this node does with `node`'s shared decisions, when an admin chose.
+    pub(crate) fn decision_policy(
+        &self,
+        node: &NodeId,
+    ) -> Result<Option<kindred_protocol::api::DecisionPolicy>, StoreError> {
+        use kindred_protocol::api::DecisionPolicy as P;
+        let mut key = vec![b'p'];
+        key.extend_from_slice(node.as_bytes());
+        Ok(self
+            .trees()
+            .moderation
+            .get(key)?
+            .and_then(|v| match v.first() {
+                Some(1) => Some(P::Adopt),
+                Some(2) => Some(P::Review),
+                Some(3) => Some(P::Ignore),
+                _ => None,
+            }))
+    }
+
+    /// Records what this node does with `node`'s shared decisions.
+    pub(crate) fn set_decision_policy(
+        &self,
+        node: &NodeId,
+        policy: kindred_protocol::api::DecisionPolicy,
+    ) -> Result<(), StoreError> {
+        use kindred_protocol::api::DecisionPolicy as P;
+        let mut key = vec![b'p'];
+        key.extend_from_slice(node.as_bytes());
+        let code = match policy {
+            P::Adopt => 1u8,
+            P::Review => 2,
+            P::Ignore => 3,
+        };
+        self.writer().moderation.insert(key, [code].as_slice())?;
+        Ok(())
     }
 
     /// Forgets a member who is erased: their standing, and their name as a reporter (the

@@ -71,6 +71,8 @@ notices! {
     PeerAdded = "peer-added", "Paired. The two nodes are connecting now; this page shows when they are.";
     /// After blocking a node.
     PeerBlocked = "peer-blocked", "Blocked. Nothing more is exchanged with that node.";
+    /// After choosing what to do with a peer's shared decisions.
+    PeerUpdated = "peer-updated", "Saved.";
     /// After unblocking a node.
     PeerUnblocked = "peer-unblocked", "Unblocked. The nodes will reconnect.";
     /// After leaving a group conversation.

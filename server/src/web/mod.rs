@@ -97,6 +97,7 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/peers/invites", post(admin::create_peer_invite))
         .route("/admin/peers/{node}/block", post(admin::block_peer))
         .route("/admin/peers/{node}/unblock", post(admin::unblock_peer))
+        .route("/admin/peers/{node}/decisions", post(admin::peer_decisions))
         .route("/people", get(chat::people))
         .route("/people/{member}", get(profile::profile))
         .route("/people/{member}/{action}", post(safety::block))

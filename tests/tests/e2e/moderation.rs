@@ -53,6 +53,7 @@ async fn act(client: &Client, target: ReportTarget, action: ModerationAction, no
             target,
             action,
             note: note.into(),
+            share: false,
         })
         .await
         .unwrap();
@@ -151,6 +152,7 @@ async fn a_report_reaches_both_queues_without_naming_the_reporter() {
             target: ReportTarget::Event(written.id),
             action: ModerationAction::Retract,
             note: "wrong".into(),
+            share: false,
         })
         .await
         .unwrap_err();
@@ -382,6 +384,7 @@ async fn the_sanctions_ladder_and_the_appeal() {
             target: by_post.clone(),
             action: ModerationAction::Suspend,
             note: "again".into(),
+            share: false,
         })
         .await
         .unwrap_err();
@@ -392,6 +395,7 @@ async fn the_sanctions_ladder_and_the_appeal() {
             target: by_post.clone(),
             action: ModerationAction::Suspend,
             note: " ".into(),
+            share: false,
         })
         .await
         .unwrap_err();
@@ -406,6 +410,7 @@ async fn the_sanctions_ladder_and_the_appeal() {
                     target: ReportTarget::Member(id("@ann:a.test")),
                     action: ModerationAction::Suspend,
                     note: note.into(),
+                    share: false,
                 })
                 .await
         }
@@ -581,6 +586,7 @@ async fn many_reports_pause_posting_until_reviewed() {
             target: ReportTarget::Member(id("@ann:a.test")),
             action: ModerationAction::Dismiss,
             note: String::new(),
+            share: false,
         })
         .await
         .unwrap();
@@ -620,6 +626,7 @@ async fn many_reports_pause_posting_until_reviewed() {
             target: ReportTarget::Event(by_mo.id),
             action: ModerationAction::Dismiss,
             note: String::new(),
+            share: false,
         })
         .await
         .unwrap_err();
@@ -637,6 +644,7 @@ async fn many_reports_pause_posting_until_reviewed() {
             target: ReportTarget::Member(id("@ghost:a.test")),
             action: ModerationAction::Warn,
             note: "pre-warned".into(),
+            share: false,
         })
         .await
         .unwrap_err();
@@ -730,4 +738,106 @@ async fn hidden_content_is_not_emailed() {
     })
     .await;
     assert!(!news.readable().contains("quokka"), "{}", news.readable());
+}
+
+/// A node shares a decision to hide another organisation's post: a paired node reviews
+/// it by default, follows it once its admin chose to adopt that node's decisions, and
+/// shows the post again when the deciding node does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_decisions_are_reviewed_adopted_or_ignored() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let b = TestNode::organisation("b.test", "County Partnership").await;
+    let c = TestNode::organisation("c.test", "Carers Together").await;
+    let (admin_a, admin_b, admin_c) = (a.admin().await, b.admin().await, c.admin().await);
+    pair(&admin_a, &admin_b).await;
+    pair(&admin_c, &admin_b).await;
+    topic(&admin_c).await;
+    let cal = c.member(&admin_c, "cal").await;
+    let bo = b.member(&admin_b, "bo").await;
+    let first = post(&cal, "First").await;
+    let second = post(&cal, "Second").await;
+    for id in [first.id, second.id] {
+        eventually(30, || async { admin_a.thread(&id).await.ok() }).await;
+        eventually(30, || async { bo.thread(&id).await.ok() }).await;
+    }
+    let hide = |id: EventId, note: &'static str| {
+        let admin_a = admin_a.clone();
+        async move {
+            admin_a
+                .moderate(&ModerationRequest {
+                    target: ReportTarget::Event(id),
+                    action: ModerationAction::Hide,
+                    note: note.into(),
+                    share: true,
+                })
+                .await
+                .unwrap();
+        }
+    };
+    hide(first.id, "Shares a client's address").await;
+    // B reviews A's decisions by default: a queue item, nothing hidden yet.
+    let queue = eventually(30, || async {
+        let q = admin_b.moderation_queue().await.ok()?;
+        (!q.items.is_empty()).then_some(q)
+    })
+    .await;
+    let report = &queue.items[0].reports[0];
+    assert_eq!(report.decision, Some(DecisionAction::Hide));
+    assert_eq!(report.note.as_deref(), Some("Shares a client's address"));
+    assert_eq!(report.from_organisation, "Riverside Hub");
+    assert!(bo.thread(&first.id).await.unwrap().post.hidden.is_none());
+    // B follows A from now on.
+    let a_id = a.client().health().await.unwrap().node_id;
+    let set = admin_b
+        .set_peer_decisions(&a_id.to_string(), DecisionPolicy::Adopt)
+        .await
+        .unwrap();
+    assert_eq!(set.policy, DecisionPolicy::Adopt);
+    let peers = admin_b.peers().await.unwrap();
+    assert_eq!(
+        peers.iter().find(|p| p.node_id == a_id).unwrap().decisions,
+        DecisionPolicy::Adopt
+    );
+    hide(second.id, "Spam").await;
+    let hidden = eventually(30, || async {
+        let p = bo.thread(&second.id).await.ok()?.post;
+        p.hidden
+    })
+    .await;
+    assert_eq!(hidden, "Spam (Riverside Hub)");
+    // A shows it again: B follows.
+    admin_a
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Event(second.id),
+            action: ModerationAction::Restore,
+            note: "Checked: a real offer".into(),
+            share: true,
+        })
+        .await
+        .unwrap();
+    eventually(30, || async {
+        bo.thread(&second.id)
+            .await
+            .ok()?
+            .post
+            .hidden
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let log = admin_b.moderation_audit(None).await.unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["adopted_restore", "adopted_hide"]);
+    // C's own member: its moderators are at C, which leaves A's decision alone.
+    assert!(cal.thread(&first.id).await.unwrap().post.hidden.is_none());
+    assert!(admin_c.moderation_queue().await.unwrap().items.is_empty());
+    // Members cannot choose; a node unknown here cannot be chosen for.
+    assert_eq!(
+        status(
+            bo.set_peer_decisions(&a_id.to_string(), DecisionPolicy::Ignore)
+                .await
+                .unwrap_err()
+        ),
+        403
+    );
 }

@@ -71,8 +71,8 @@ pub struct Report {
     pub reason: ReportReason,
 }
 
-impl BodyCodec for Report {
-    fn encode(&self, w: &mut Writer) {
+impl Report {
+    fn encode_target(&self, w: &mut Writer) {
         match &self.target {
             ReportTarget::Event(id) => {
                 w.u8(1);
@@ -83,23 +83,81 @@ impl BodyCodec for Report {
                 w.str(m.as_str());
             }
         }
+    }
+
+    fn decode_target(r: &mut Reader<'_>, kind: &'static str) -> Result<ReportTarget, DecodeError> {
+        let (field, event, member) = match kind {
+            "decision" => ("decision.target", "decision.event", "decision.member"),
+            _ => ("report.target", "report.event", "report.member"),
+        };
+        Ok(match r.u8(field)? {
+            1 => ReportTarget::Event(read_event_id(r, event)?),
+            2 => ReportTarget::Member(read_member(r, member)?),
+            v => {
+                return Err(DecodeError::InvalidValue {
+                    field,
+                    value: u64::from(v),
+                });
+            }
+        })
+    }
+}
+
+impl BodyCodec for Report {
+    fn encode(&self, w: &mut Writer) {
+        self.encode_target(w);
         w.u8(self.reason.code());
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let target = match r.u8("report.target")? {
-            1 => ReportTarget::Event(read_event_id(r, "report.event")?),
-            2 => ReportTarget::Member(read_member(r, "report.member")?),
-            v => {
-                return Err(DecodeError::InvalidValue {
-                    field: "report.target",
-                    value: u64::from(v),
-                });
-            }
-        };
         Ok(Self {
-            target,
+            target: Report::decode_target(r, "report")?,
             reason: ReportReason::decode(r)?,
+        })
+    }
+}
+
+wire_enum!(
+    /// What a node's moderators decided about something, shared with other nodes.
+    DecisionAction, "decision.action" {
+        /// Hidden at the deciding node.
+        Hide = 1,
+        /// Shown again there.
+        Restore = 2,
+    }
+);
+
+/// A node's moderators' decision, published on the shared log (authored as
+/// `@node:<name>`, never naming the moderator) for other nodes to follow, review or
+/// ignore as each chooses for that node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedDecision {
+    /// What it is about.
+    pub target: ReportTarget,
+    /// What they decided.
+    pub action: DecisionAction,
+    /// Why, in their words (at most 1,000 bytes).
+    pub reason: String,
+}
+
+impl BodyCodec for SharedDecision {
+    fn encode(&self, w: &mut Writer) {
+        Report {
+            target: self.target.clone(),
+            reason: ReportReason::Other,
+        }
+        .encode_target(w);
+        w.u8(self.action.code());
+        w.str(&self.reason);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            target: Report::decode_target(r, "decision")?,
+            action: DecisionAction::decode(r)?,
+            reason: r
+                .str("decision.reason", crate::limits::MAX_REASON_BYTES)?
+                .to_owned(),
         })
     }
 }

@@ -347,6 +347,7 @@ fn content_of(body: &EventBody) -> Value {
         EventBody::Erasure(b) => serde_json::to_value(b),
         EventBody::Redaction(b) => serde_json::to_value(b),
         EventBody::Report(b) => serde_json::to_value(b),
+        EventBody::SharedDecision(b) => serde_json::to_value(b),
         EventBody::Tombstone(b) => serde_json::to_value(b),
         EventBody::Unknown { .. } => Ok(Value::Null),
     };

@@ -3,8 +3,8 @@
 //! and suspensions ending on time.
 
 use kindred_protocol::api::{
-    ErrorCode, LoginRequest, MAX_MODERATION_NOTE_BYTES, ModerationAction, ModerationDone,
-    ModerationRequest, ReportTarget, Retract, Role, Standing,
+    DecisionAction, ErrorCode, LoginRequest, MAX_MODERATION_NOTE_BYTES, ModerationAction,
+    ModerationDone, ModerationRequest, ReportTarget, Retract, Role, Standing,
 };
 use kindred_protocol::{EventBody, MemberId, Timestamp};
 
@@ -56,6 +56,12 @@ impl Node {
             return Err(AppError::bad_request(
                 "Please write a reason: the people concerned are shown it.",
             ));
+        }
+        if req.share && note.len() > super::decisions::MAX_SHARED_REASON {
+            return Err(AppError::bad_request(format!(
+                "A reason shared with other organisations can be at most {} bytes.",
+                super::decisions::MAX_SHARED_REASON
+            )));
         }
         let Checked {
             author,
@@ -121,6 +127,7 @@ impl Node {
                         reason: note.clone(),
                         by: by.cloned(),
                         at: self.now().as_millis(),
+                        from_node: None,
                     }),
                 )?;
                 match &req.target {
@@ -259,6 +266,16 @@ impl Node {
             Some(&author),
             &note,
         )?;
+        if req.share {
+            let shared = match req.action {
+                A::Hide => Some(DecisionAction::Hide),
+                A::Restore => Some(DecisionAction::Restore),
+                _ => None,
+            };
+            if let Some(shared) = shared {
+                self.share_decision(&req.target, shared, &note).await?;
+            }
+        }
         let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
         let mut done = self.close_reports(&req.target, req.action, &note, until, !tell)?;
         done.message = format!("{message} {}", done.message).trim().to_owned();

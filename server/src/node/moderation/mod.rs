@@ -8,6 +8,7 @@
 //! shown is checked against it.
 
 mod actions;
+mod decisions;
 mod queue;
 mod reports;
 

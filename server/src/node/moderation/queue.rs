@@ -123,6 +123,7 @@ impl Node {
                 from_organisation: r.from_organisation.clone(),
                 at: Timestamp(r.at),
                 open: r.open,
+                decision: r.decision,
             })
             .collect();
         let hidden = self.hidden_set().get(target);

@@ -90,6 +90,7 @@ impl Node {
             at: self.now().as_millis(),
             open: true,
             outcome: None,
+            decision: None,
         };
         let id = self.store().add_report(&record)?;
         tracing::info!(report = id, target = %req.target, reason = ?req.reason, "report filed");
@@ -253,6 +254,7 @@ impl Node {
             at: now,
             open: true,
             outcome: None,
+            decision: None,
         };
         if let Some(id) = self.store().add_remote_report(event, &record)? {
             tracing::info!(report = id, origin = %payload.origin, target = %report.target, "report received from another node");
@@ -284,6 +286,7 @@ impl Node {
                     reason: "Hidden while moderators look at reports about it.".to_owned(),
                     by: None,
                     at: self.now().as_millis(),
+                    from_node: None,
                 }),
             )?;
             self.audit(

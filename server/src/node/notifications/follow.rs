@@ -111,6 +111,17 @@ fn follow(node: &Node, from: u64, up_to: u64, mut written: u64) -> Result<(u64, 
                     node.file_remote_report(&stored.id, &payload, report)?;
                 }
             }
+            if stored.meta.kind == EventKind::SharedDecision.code()
+                && !stored.meta.held
+                && !stored.meta.quarantined
+            {
+                let payload = payload_of(&stored.event)?;
+                if let EventBody::SharedDecision(decision) = &payload.body
+                    && !node.is_self(&payload.origin)
+                {
+                    node.receive_decision(&stored.id, &payload, decision)?;
+                }
+            }
             if stored.meta.kind == EventKind::Retraction.code()
                 && !stored.meta.held
                 && !stored.meta.quarantined

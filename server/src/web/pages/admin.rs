@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kindred_protocol::Timestamp;
 use kindred_protocol::api::{
-    AddPeer, CreateInvite, CreateTopic, InviteCreated, MemberView, PeerView, Role, UpdateMember,
-    UpdateTopic,
+    AddPeer, CreateInvite, CreateTopic, DecisionPolicy, InviteCreated, MemberView, PeerView, Role,
+    UpdateMember, UpdateTopic,
 };
 use serde::Deserialize;
 
@@ -522,6 +522,29 @@ pub(crate) async fn block_peer(
     }
     node.admin_block(&viewer.auth, peer).await?;
     Ok(see_other(&node, "/admin/peers", Some(Flash::PeerBlocked)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PolicyForm {
+    #[serde(default)]
+    policy: String,
+}
+
+pub(crate) async fn peer_decisions(
+    State(node): State<Node>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form: PolicyForm = member_form(&viewer, &body)?;
+    let policy = match form.policy.as_str() {
+        "adopt" => DecisionPolicy::Adopt,
+        "ignore" => DecisionPolicy::Ignore,
+        "review" => DecisionPolicy::Review,
+        _ => return Err(AppError::bad_request("Choose review, follow or ignore.").into()),
+    };
+    node.set_decisions_from(&viewer.auth, &node_id(&id)?, policy)?;
+    Ok(see_other(&node, "/admin/peers", Some(Flash::PeerUpdated)))
 }
 
 pub(crate) async fn unblock_peer(

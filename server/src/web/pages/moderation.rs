@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kindred_protocol::api::{
-    AuditEntry, LoginRequest, ModerationAction, ModerationRequest, QueueItem, ReportReason,
-    ReportRequest, ReportTarget, Role, Standing,
+    AuditEntry, DecisionAction, LoginRequest, ModerationAction, ModerationRequest, QueueItem,
+    ReportReason, ReportRequest, ReportTarget, Role, Standing,
 };
 use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
@@ -222,6 +222,9 @@ struct QueueRow {
     event: String,
     member: String,
     actions: Vec<ActionButton>,
+    /// Hide or restore can be shared with other nodes (not for this node's members:
+    /// their moderators are here).
+    can_share: bool,
     history: Vec<(When, AuditEntry)>,
 }
 
@@ -332,6 +335,7 @@ fn queue_page(node: &Node, viewer: &Viewer, problems: Problems) -> Result<QueueP
                 event,
                 member,
                 actions: buttons(viewer.auth.member.role, &item),
+                can_share: !item.home_here && item.kind != "gone",
                 history: item
                     .history
                     .iter()
@@ -366,6 +370,8 @@ pub(crate) struct ActForm {
     action: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    share: String,
 }
 
 pub(crate) async fn act(
@@ -439,6 +445,7 @@ pub(crate) async fn act(
         target,
         action,
         note: form.note,
+        share: form.share == "on",
     };
     match node.moderate(&viewer.auth, req).await {
         Ok(_) => Ok(see_other(

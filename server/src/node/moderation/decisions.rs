@@ -1,0 +1,182 @@
+//! Moderation decisions shared between nodes. A node's moderators may publish what they
+//! hid (or showed again) as a `shared decision` on the shared log, authored as the node,
+//! never naming the moderator. Each node chooses per other node what to do with its
+//! decisions: adopt them (what they hide is hidden here too, with their reason, until
+//! they show it again or a moderator here restores it), put them in the review queue, or
+//! ignore them. Paired peers' decisions are reviewed and others' ignored unless an admin
+//! chose otherwise.
+
+use kindred_protocol::api::{DecisionAction, DecisionPolicy, ReportReason, ReportTarget, Role};
+use kindred_protocol::event::body::report::SharedDecision;
+use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, NodeId, References};
+
+use crate::error::AppError;
+use crate::node::ingest::{Draft, Reach};
+use crate::node::{Auth, Node};
+use crate::store::{HiddenRecord, ReportRecord, StoreError};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Longest reason a shared decision carries (bytes).
+pub(crate) const MAX_SHARED_REASON: usize = kindred_protocol::limits::MAX_REASON_BYTES;
+
+impl Node {
+    /// What this node does with `node`'s shared decisions.
+    pub(crate) fn decisions_from(&self, node: &NodeId) -> Result<DecisionPolicy, StoreError> {
+        if let Some(chosen) = self.store().decision_policy(node)? {
+            return Ok(chosen);
+        }
+        Ok(if self.store().peer(node)?.is_some() {
+            DecisionPolicy::Review
+        } else {
+            DecisionPolicy::Ignore
+        })
+    }
+
+    /// Sets what this node does with `node`'s shared decisions (admins).
+    pub(crate) fn set_decisions_from(
+        &self,
+        auth: &Auth,
+        node: &NodeId,
+        policy: DecisionPolicy,
+    ) -> Result<DecisionPolicy, AppError> {
+        auth.require(Role::Admin)?;
+        if self.is_self(node) {
+            return Err(AppError::bad_request(
+                "That is this node: its own decisions always apply.",
+            ));
+        }
+        if self.store().peer(node)?.is_none() && self.store().origin_name(node)?.is_none() {
+            return Err(AppError::not_found("No such node is known here."));
+        }
+        self.store().set_decision_policy(node, policy)?;
+        tracing::info!(by = %auth.member_id, %node, ?policy, "shared decisions policy set");
+        Ok(policy)
+    }
+
+    /// Publishes this node's decision about `target` for other nodes.
+    pub(crate) async fn share_decision(
+        &self,
+        target: &ReportTarget,
+        action: DecisionAction,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        if reason.len() > MAX_SHARED_REASON {
+            return Err(AppError::bad_request(format!(
+                "A reason shared with other organisations can be at most {MAX_SHARED_REASON} bytes."
+            )));
+        }
+        let author = MemberId::new("node", &self.config().node.name)
+            .map_err(|e| AppError::bad_request(e.to_string()))?;
+        self.ingest()
+            .local(Draft {
+                author,
+                reach: Reach::Shared,
+                refs: References::default(),
+                body: EventBody::SharedDecision(SharedDecision {
+                    target: target.clone(),
+                    action,
+                    reason: reason.to_owned(),
+                }),
+                not_before: 0,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Acts on another node's shared decision as this node chose for that node. Called by
+    /// the notifier as it reads the arrival log; each decision is handled once.
+    pub(crate) fn receive_decision(
+        &self,
+        event: &EventId,
+        payload: &EventPayload,
+        decision: &SharedDecision,
+    ) -> Result<(), StoreError> {
+        let from = payload.origin;
+        let policy = self.decisions_from(&from)?;
+        if policy == DecisionPolicy::Ignore || self.federation().is_blocked(&from) {
+            return Ok(());
+        }
+        // Only about what this node holds, and never about this node's own members: their
+        // moderators are here.
+        let author = match &decision.target {
+            ReportTarget::Member(m) => Some(m.clone()),
+            ReportTarget::Event(id) => self.payload(id)?.map(|p| p.author),
+        };
+        let Some(author) = author else {
+            return Ok(());
+        };
+        if author.node_name() == self.config().node.name.as_str() {
+            return Ok(());
+        }
+        let organisation = self
+            .store()
+            .announcement(&from)?
+            .map(|a| a.organisation)
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| payload.author.node_name().to_owned());
+        let cap = u64::from(self.config().moderation.remote_reports_per_node_per_day);
+        match policy {
+            DecisionPolicy::Adopt => {
+                let current = self.hidden_set().get(&decision.target);
+                match decision.action {
+                    DecisionAction::Hide if current.is_none() => {
+                        self.set_hidden(
+                            &decision.target,
+                            Some(HiddenRecord {
+                                reason: format!("{} ({organisation})", decision.reason),
+                                by: None,
+                                at: self.now().as_millis(),
+                                from_node: Some(from),
+                            }),
+                        )?;
+                        self.audit(
+                            None,
+                            "adopted_hide",
+                            &decision.target,
+                            Some(&author),
+                            &format!("{organisation}: {}", decision.reason),
+                        )?;
+                    }
+                    // Only what was hidden by following that node is shown again by it.
+                    DecisionAction::Restore
+                        if current.is_some_and(|h| h.from_node == Some(from)) =>
+                    {
+                        self.set_hidden(&decision.target, None)?;
+                        self.audit(
+                            None,
+                            "adopted_restore",
+                            &decision.target,
+                            Some(&author),
+                            &format!("{organisation}: {}", decision.reason),
+                        )?;
+                    }
+                    _ => {}
+                }
+            }
+            DecisionPolicy::Review => {
+                let day = self.now().as_millis() / DAY_MS;
+                if self.store().count_remote_report(&from, day)? > cap {
+                    tracing::warn!(origin = %from, %event, "too many shared decisions from one node today: not queued");
+                    return Ok(());
+                }
+                let record = ReportRecord {
+                    target: decision.target.clone(),
+                    reason: ReportReason::Guidelines,
+                    note: Some(decision.reason.clone()),
+                    reporter: None,
+                    from_node: Some(from),
+                    from_organisation: organisation,
+                    author: Some(author),
+                    at: self.now().as_millis(),
+                    open: true,
+                    outcome: None,
+                    decision: Some(decision.action),
+                };
+                self.store().add_remote_report(event, &record)?;
+            }
+            DecisionPolicy::Ignore => {}
+        }
+        Ok(())
+    }
+}

@@ -325,6 +325,7 @@ mod tests {
             protocol_version: Some(2),
             organisation: Some("Beta Wellbeing Hub".into()),
             down_since: Some(Timestamp(0)),
+            decisions: kindred_protocol::api::DecisionPolicy::Review,
         };
         let down = peer(&p);
         assert!(

@@ -44,6 +44,24 @@ pub fn without_invisible(text: &str) -> String {
     text.chars().filter(|c| !is_invisible(*c)).collect()
 }
 
+/// `text` without the characters Unicode says are ignored in display
+/// (Default_Ignorable_Code_Point, UAX #44: joiners, soft hyphens, variation selectors,
+/// tag characters, direction controls, fillers), which can split a word without
+/// showing.
+pub fn without_default_ignorable(text: &str) -> String {
+    let ignorable =
+        icu_properties::CodePointSetData::new::<icu_properties::props::DefaultIgnorableCodePoint>();
+    text.chars().filter(|c| !ignorable.contains(*c)).collect()
+}
+
+/// A word's look-alike key: its UTS #39 skeleton ("Confusable Detection"), lower-cased,
+/// so a Cyrillic "і" or "е" standing in for the Latin letter matches it.
+pub fn look_alike_key(word: &str) -> String {
+    unicode_security::skeleton(word)
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// `text` folded for matching (see the module documentation). Idempotent.
 pub fn fold(text: &str) -> String {
     let mut lower = String::with_capacity(text.len());

@@ -80,22 +80,23 @@
     }).then(function (r) { return r.ok ? r.text() : null; });
   }
 
+  // Inserts a fragment; returns how the node labels it for this reader (a title, or
+  // its warning when it is under one, folded away or hidden), to announce.
   function insert(list, html, atTop) {
     var holder = document.createElement("template");
     holder.innerHTML = html.trim();
     var item = holder.content.firstElementChild;
-    if (!item || document.getElementById(item.id)) return;
+    if (!item || document.getElementById(item.id)) return null;
+    var label = item.getAttribute("data-label");
     item.classList.add("fresh");
     if (atTop) list.insertBefore(item, list.firstChild); else list.appendChild(item);
     var empty = document.getElementById("empty-note");
     if (empty) empty.remove();
+    return label;
   }
 
   function onNew(post) {
     var who = post.author_name + " (" + post.organisation + ")";
-    // Never read out a title behind a content warning or hidden by moderators.
-    var label = post.hidden ? "hidden by moderators" :
-      post.content_warning ? "content warning: " + post.content_warning : (post.title || "");
     if (thread && post.thread_root === thread) {
       var replies = document.getElementById("replies");
       if (!replies) return;
@@ -107,15 +108,17 @@
       var posts = document.getElementById("posts");
       if (!posts) return;
       fragment(post.id).then(function (html) {
-        if (html) insert(posts, html, true);
-        announce("New post in " + topic + ": " + label + ", by " + who + ".");
+        // The label comes from the node, which knows this reader's mutes and blocks.
+        var label = html ? insert(posts, html, true) : null;
+        if (label !== null) announce("New post in " + topic + ": " + label + ", by " + who + ".");
       });
     } else if (body.getAttribute("data-home") === "yes" && post.kind === "post") {
       var fresh = document.getElementById("fresh-posts");
       if (!fresh) return;
       fragment(post.id).then(function (html) {
-        if (html) { fresh.hidden = false; insert(document.getElementById("fresh-list"), html, true); }
-        announce("New post in " + post.topic + ": " + label + ", by " + who + ".");
+        var label = null;
+        if (html) { fresh.hidden = false; label = insert(document.getElementById("fresh-list"), html, true); }
+        if (label !== null) announce("New post in " + post.topic + ": " + label + ", by " + who + ".");
       });
     }
   }

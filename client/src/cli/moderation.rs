@@ -260,6 +260,16 @@ pub(crate) async fn safety(
             end_break,
         } => {
             let current = client.safety().await?;
+            for u in &unmute {
+                let folded = kindred_protocol::text::fold(u.trim());
+                if !current
+                    .muted_words
+                    .iter()
+                    .any(|w| kindred_protocol::text::fold(w.trim()) == folded)
+                {
+                    eprintln!("{u:?} was not muted.");
+                }
+            }
             let same = |a: &str, b: &str| {
                 kindred_protocol::text::fold(a.trim()) == kindred_protocol::text::fold(b.trim())
             };

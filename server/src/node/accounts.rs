@@ -751,9 +751,10 @@ impl Node {
             ));
         }
         self.save_member(&member, suspension_changed).await?;
-        if suspension_changed && !member.suspended {
-            // One suspension, whichever page ended it.
-            self.end_moderation_suspension(&self.member_id(&member.username)?)?;
+        if suspension_changed {
+            // One suspension, whichever page set or ended it: logged, and appealable.
+            let id = self.member_id(&member.username)?;
+            self.members_page_suspension(auth, &id, member.suspended)?;
         }
         tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
         self.member_view(&member)

@@ -17,6 +17,9 @@ use super::{Auth, Node, Reach, markdown};
 use crate::error::AppError;
 use crate::store::{ConversationRecord, ParticipantState};
 
+/// Most people one member may block.
+const MAX_BLOCKS: usize = 1000;
+
 /// The id of the one-to-one conversation between two members (the same on every node).
 pub(crate) fn direct_conversation(a: &MemberId, b: &MemberId) -> ConversationId {
     ConversationId::direct(a, b)
@@ -111,6 +114,28 @@ impl Node {
         Ok(false)
     }
 
+    /// Refuses (403) to start a conversation with, add to a group, or write one to one to
+    /// someone who takes no messages now: suspended or taking a break (their own node
+    /// says so for members elsewhere), or hidden here by moderators. Named as people
+    /// know them.
+    fn refuse_unreachable(&self, member: &MemberId) -> Result<(), AppError> {
+        let hidden = self
+            .hidden_set()
+            .get(&kindred_protocol::api::ReportTarget::Member(member.clone()))
+            .is_some();
+        if hidden || self.is_away(member)? {
+            let name = self
+                .author_labels(member)
+                .map(|(n, _)| n)
+                .unwrap_or_else(|_| member.to_string());
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!("{name} is not taking messages at the moment."),
+            ));
+        }
+        Ok(())
+    }
+
     /// The organisation a member belongs to, as far as this node knows (their node's name
     /// when no profile has arrived yet).
     pub(crate) fn organisation_of(&self, member: &MemberId) -> String {
@@ -164,6 +189,7 @@ impl Node {
             return Err(AppError::bad_request("That group name is too long."));
         }
         for m in &members {
+            self.refuse_unreachable(m)?;
             if self.store().has_blocked(&auth.member_id, m)? {
                 return Err(AppError::bad_request(format!(
                     "You have blocked {m}; unblock them first."
@@ -225,9 +251,17 @@ impl Node {
     /// The member's conversations, most recently active first.
     pub(crate) fn conversations(&self, auth: &Auth) -> Result<Vec<ConversationView>, AppError> {
         let mut out = Vec::new();
+        let blocked = self.store().member_blocks(&auth.member_id)?;
         for (id, _) in self.store().conversations_of(&auth.member_id)? {
             if let Some(view) = self.conversation_view(&auth.member_id, &id)? {
-                out.push(view);
+                // A one-to-one conversation with someone they blocked is not listed.
+                let with_blocked = view.kind == ConversationKind::Direct
+                    && view.members.iter().any(|m| {
+                        m.member != auth.member_id && blocked.contains(&m.member.to_string())
+                    });
+                if !with_blocked {
+                    out.push(view);
+                }
             }
         }
         out.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
@@ -447,12 +481,8 @@ impl Node {
         }
         if record.kind == ConversationKind::Direct
             && let Some(other) = record.members.iter().find(|m| **m != auth.member_id)
-            && self.is_away(other)?
         {
-            return Err(AppError::new(
-                ErrorCode::Forbidden,
-                format!("{other} is not taking messages at the moment."),
-            ));
+            self.refuse_unreachable(other)?;
         }
         if let Some(r) = req.reply_to
             && self.store().message_position(id, &r)?.is_none()
@@ -717,6 +747,9 @@ impl Node {
             ));
         }
         self.refuse_erased(&req.member)?;
+        if !record.members.contains(&req.member) {
+            self.refuse_unreachable(&req.member)?;
+        }
         let max = self.config().chat.max_group_members;
         let mut members = record.members.clone();
         if !members.contains(&req.member) {
@@ -788,6 +821,21 @@ impl Node {
     ) -> Result<(), AppError> {
         if *member == auth.member_id {
             return Err(AppError::bad_request("You cannot block yourself."));
+        }
+        if blocked {
+            let known = if member.node_name() == self.config().node.name.as_str() {
+                self.store().member(member.localpart())?.is_some()
+            } else {
+                self.store().profile(member)?.is_some()
+            };
+            if !known {
+                return Err(AppError::not_found("No such person is known here."));
+            }
+            if self.store().member_blocks(&auth.member_id)?.len() >= MAX_BLOCKS {
+                return Err(AppError::bad_request(format!(
+                    "You can block at most {MAX_BLOCKS} people."
+                )));
+            }
         }
         self.store()
             .set_member_block(&auth.member_id, member, blocked)?;
@@ -901,7 +949,8 @@ impl Node {
         };
         let muted = match viewer {
             Some(v) if hidden.is_none() && *v != original.author => {
-                self.mutes_of(v)?.reason(&original.author, None, &[&body])
+                self.mutes_of(v)?
+                    .reason(&original.author, None, &[&markdown::plain_text(&body)])
             }
             _ => None,
         };

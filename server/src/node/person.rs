@@ -92,7 +92,10 @@ impl Node {
                 .map(|p| p.happy_to_talk_about)
                 .filter(|_| listed)
                 .unwrap_or_default(),
-            can_message: member != viewer && !away && (listed || conversation.is_some()),
+            can_message: member != viewer
+                && !away
+                && !self.store().has_blocked(viewer, member)?
+                && (listed || conversation.is_some()),
             listed,
             away,
             conversation,

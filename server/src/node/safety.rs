@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use kindred_protocol::api::{
     MAX_BREAK_DAYS, MAX_MUTE_BYTES, MAX_MUTES, SafetySettings, UpdateSafety,
 };
-use kindred_protocol::text::{fold, topic_key};
+use kindred_protocol::text::{fold, look_alike_key, topic_key, without_default_ignorable};
 use kindred_protocol::{MemberId, Timestamp};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -25,9 +25,11 @@ use crate::store::{MemberRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// The words of `text` as matching sees them.
+/// The words of `text` as matching sees them: nothing invisible, underscores (Markdown
+/// emphasis, snake_case) as spaces, folded, split by UAX #29, each by its look-alike key.
 fn words(text: &str) -> Vec<String> {
-    fold(text).unicode_words().map(str::to_owned).collect()
+    let bare = without_default_ignorable(text).replace('_', " ");
+    fold(&bare).unicode_words().map(look_alike_key).collect()
 }
 
 /// One member's mutes, prepared for matching.
@@ -70,22 +72,29 @@ impl Mutes {
         if self.is_empty() {
             return None;
         }
+        // The notices never repeat what was muted: seeing the word is what the member
+        // wanted to avoid.
         if self.blocked.contains(author.as_str()) {
-            return Some("you blocked this person".to_owned());
+            return Some("from someone you blocked".to_owned());
         }
         if let Some(topic) = topic
             && self.topics.contains(&topic_key(topic))
         {
-            return Some(format!("you muted the topic “{topic}”"));
+            return Some("in a topic you muted".to_owned());
         }
         if self.phrases.is_empty() {
             return None;
         }
-        let text: Vec<String> = texts.iter().flat_map(|t| words(t)).collect();
-        self.phrases
+        // Each text on its own: a phrase does not run from a title into a body.
+        texts
             .iter()
-            .find(|(phrase, _)| text.windows(phrase.len()).any(|w| w == phrase.as_slice()))
-            .map(|(_, typed)| format!("you muted “{typed}”"))
+            .map(|t| words(t))
+            .any(|text| {
+                self.phrases
+                    .iter()
+                    .any(|(phrase, _)| text.windows(phrase.len()).any(|w| w == phrase.as_slice()))
+            })
+            .then(|| "contains a word you muted".to_owned())
     }
 }
 
@@ -138,6 +147,11 @@ impl Node {
         Ok(self.safety_view(&member))
     }
 
+    /// A member's safety settings as they see them (also for their data export).
+    pub(crate) fn safety_of(&self, member: &MemberRecord) -> SafetySettings {
+        self.safety_view(member)
+    }
+
     fn safety_view(&self, member: &MemberRecord) -> SafetySettings {
         let now = self.now().as_millis();
         let names: HashMap<String, String> = self
@@ -177,6 +191,11 @@ impl Node {
                 let w = w.trim().to_owned();
                 if w.is_empty() {
                     continue;
+                }
+                if w.chars().any(char::is_control) {
+                    return Err(AppError::bad_request(
+                        "A muted word or phrase cannot hold control characters.",
+                    ));
                 }
                 if w.len() > MAX_MUTE_BYTES {
                     return Err(AppError::bad_request(format!(
@@ -316,7 +335,7 @@ mod tests {
 
     #[test]
     fn muted_words_match_whole_words_in_any_form() {
-        let m = mutes(&["café", "self harm", "焦虑"], &["Funding"]);
+        let m = mutes(&["café", "self harm", "焦虑", "suicide"], &["Funding"]);
         let author: MemberId = "@sam:a.org".parse().unwrap();
         // (text, muted)
         let cases = [
@@ -329,6 +348,14 @@ mod tests {
             ("我最近很焦虑", true),
             ("我最近很焦", false),
             ("nothing to see", false),
+            // Markdown emphasis and snake_case, invisible splitters, look-alike letters.
+            ("_suicide_", true),
+            ("self _harm_", true),
+            ("sui\u{00AD}cide", true),
+            ("sui\u{FE0F}cide", true),
+            ("sui\u{E0020}cide", true),
+            ("su\u{0456}cide", true),
+            ("suicides", false),
         ];
         for (text, muted) in cases {
             assert_eq!(
@@ -339,12 +366,17 @@ mod tests {
         }
         assert_eq!(
             m.reason(&author, Some("funding"), &["hello"]).as_deref(),
-            Some("you muted the topic “funding”")
+            Some("in a topic you muted")
         );
         let pest: MemberId = "@pest:b.org".parse().unwrap();
         assert_eq!(
             m.reason(&pest, None, &["hello"]).as_deref(),
-            Some("you blocked this person")
+            Some("from someone you blocked")
+        );
+        // A phrase does not run from one text into the next.
+        assert_eq!(
+            m.reason(&author, None, &["all about self", "harm reduction"]),
+            None
         );
     }
 }

@@ -46,8 +46,10 @@ impl Node {
             }
             _ => return Ok(None),
         };
+        // A reply names its thread's title only when that title may be shown to this
+        // reader: not hidden here, not under a content warning, not folded away for them.
         let thread_title = match (&kind, meta.thread_root) {
-            (EntryKind::Reply, Some(root)) => self.post_title(&root)?,
+            (EntryKind::Reply, Some(root)) => self.shown_title(&root, viewer)?,
             _ => None,
         };
         let (author_name, organisation) = self.author_labels(&original.author)?;
@@ -59,7 +61,13 @@ impl Node {
             Some(v) if hidden.is_none() && *v != original.author => self.mutes_of(v)?.reason(
                 &original.author,
                 Some(&topic),
-                &[title.as_deref().unwrap_or(""), &body, &tags.join(" ")],
+                &[
+                    title.as_deref().unwrap_or(""),
+                    // What readers see: markup and character references resolved.
+                    &markdown::plain_text(&body),
+                    &tags.join(" "),
+                    cw.as_deref().unwrap_or(""),
+                ],
             ),
             _ => None,
         };
@@ -116,6 +124,33 @@ impl Node {
         })
     }
 
+    /// A post's title where it is named in passing (a reply's thread, a reaction's
+    /// target): `None` when it is hidden here, under a content warning, or folded away
+    /// for `viewer` by their mutes. Reads no body and renders no Markdown.
+    pub(crate) fn shown_title(
+        &self,
+        post: &EventId,
+        viewer: Option<&MemberId>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(title) = self.post_title(post)? else {
+            return Ok(None);
+        };
+        if self.warning_of(post)?.is_some() {
+            return Ok(None);
+        }
+        if let Some(viewer) = viewer
+            && let Some(p) = self.payload(post)?
+            && *viewer != p.author
+            && self
+                .mutes_of(viewer)?
+                .reason(&p.author, Some(&self.topic_name_of(post)?), &[&title])
+                .is_some()
+        {
+            return Ok(None);
+        }
+        Ok(Some(title))
+    }
+
     /// What a reaction's target is, for a live update: its title (a reply's thread's) and
     /// whether it is a reply; `None` when it is not shown. Reads no body and renders no
     /// Markdown, as reactions come often.
@@ -126,11 +161,13 @@ impl Node {
         let Some((meta, original)) = self.shown(id)? else {
             return Ok(None);
         };
+        // Sent to every open page: a title under a content warning is not.
+        let listed = |root: &EventId| self.shown_title(root, None);
         Ok(match original.body {
-            EventBody::Post(_) => Some((self.post_title(id)?, false)),
+            EventBody::Post(_) => Some((listed(id)?, false)),
             EventBody::Reply(_) => {
                 let title = match meta.thread_root {
-                    Some(root) => self.post_title(&root)?,
+                    Some(root) => listed(&root)?,
                     None => None,
                 };
                 Some((title, true))

@@ -511,6 +511,7 @@ async fn the_sanctions_ladder_and_the_appeal() {
     assert_eq!(
         actions,
         [
+            "reinstate",
             "suspend",
             "reinstate",
             "suspend",

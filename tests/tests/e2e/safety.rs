@@ -83,16 +83,16 @@ async fn muted_words_topics_and_blocks_fold_things_away_for_one_reader() {
     let seen = |p: PostView| p.muted;
     assert_eq!(
         seen(ann.thread(&cafe.id).await.unwrap().post).as_deref(),
-        Some("you muted “Café”")
+        Some("contains a word you muted")
     );
     assert_eq!(
         seen(ann.thread(&han.id).await.unwrap().post).as_deref(),
-        Some("you muted “焦虑”")
+        Some("contains a word you muted")
     );
     assert_eq!(seen(ann.thread(&plain.id).await.unwrap().post), None);
     assert_eq!(
         seen(ann.thread(&grant.id).await.unwrap().post).as_deref(),
-        Some("you muted the topic “Funding”")
+        Some("in a topic you muted")
     );
     // Folded away, not hidden: the words are still there to open, and nobody else is
     // affected.
@@ -113,7 +113,7 @@ async fn muted_words_topics_and_blocks_fold_things_away_for_one_reader() {
         .unwrap();
     let thread = ann.thread(&plain.id).await.unwrap();
     let r = thread.replies.iter().find(|r| r.id == reply.id).unwrap();
-    assert_eq!(r.muted.as_deref(), Some("you muted “self harm”"));
+    assert_eq!(r.muted.as_deref(), Some("contains a word you muted"));
     let conversation = cy
         .create_conversation(&CreateConversation {
             members: vec![MemberId::parse("@ann:a.test").unwrap()],
@@ -131,7 +131,10 @@ async fn muted_words_topics_and_blocks_fold_things_away_for_one_reader() {
     .await
     .unwrap();
     let history = ann.history(&conversation.id, None, None).await.unwrap();
-    assert_eq!(history.items[0].muted.as_deref(), Some("you muted “Café”"));
+    assert_eq!(
+        history.items[0].muted.as_deref(),
+        Some("contains a word you muted")
+    );
 
     // Blocking someone folds what they post away and leaves them out of the directory.
     bo.update_me(&UpdateMe {
@@ -151,7 +154,7 @@ async fn muted_words_topics_and_blocks_fold_things_away_for_one_reader() {
     assert!(!cy.people(Some("bo")).await.unwrap().is_empty());
     assert_eq!(
         ann.thread(&plain.id).await.unwrap().post.muted.as_deref(),
-        Some("you blocked this person")
+        Some("from someone you blocked")
     );
 
     // Limits are explained.

@@ -46,6 +46,10 @@ pub(crate) struct Export {
     pub(crate) blocked: Vec<String>,
     /// Their email address and what they chose to get by email.
     pub(crate) email: kindred_protocol::api::EmailSettings,
+    /// Their muted words and topics and any break: what they chose not to see.
+    pub(crate) safety: kindred_protocol::api::SafetySettings,
+    /// Their standing with the moderators (warnings, a pause or suspension, an appeal).
+    pub(crate) standing: kindred_protocol::api::Standing,
 }
 
 /// The account as stored (never the password hash).
@@ -168,6 +172,8 @@ pub(crate) fn collect(node: &Node, username: &str) -> Result<Export, AppError> {
         moderation,
         blocked: store.member_blocks(&member)?,
         email: node.email_settings(&member)?,
+        safety: node.safety_of(&record),
+        standing: node.standing_of(&member)?,
     })
 }
 

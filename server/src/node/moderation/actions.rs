@@ -408,10 +408,20 @@ impl Node {
         let concerns = Concerned {
             home_here,
             yourself: author == auth.member_id,
-            staff: account.as_ref().is_some_and(|m| m.role >= Role::Moderator),
+            staff: self.for_admins_only(&author),
         };
         allowed(auth.member.role, action, concerns)
             .map_err(|refusal| AppError::forbidden(refusal.message()))?;
+        if action == ModerationAction::Reinstate {
+            let standing = self.store().standing(&author)?;
+            let suspended = account.as_ref().is_some_and(|m| m.suspended);
+            if !suspended && !standing.paused && !standing.suspended {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "They are not suspended or paused: there is nothing to reinstate.",
+                ));
+            }
+        }
         if action == ModerationAction::Suspend {
             let member = account.ok_or_else(|| {
                 AppError::not_found("That member's account is not here any more.")
@@ -603,17 +613,44 @@ impl Node {
         Ok(())
     }
 
-    /// Ends a moderation suspension when an admin reinstated the member on the Members
-    /// page (their account is already active again).
-    pub(crate) fn end_moderation_suspension(&self, member: &MemberId) -> Result<(), StoreError> {
+    /// Records a suspension set or ended on the Members page (the account is already
+    /// changed): in the moderation log, and as the member's standing, so it can be
+    /// appealed and moderation's reinstate ends it.
+    pub(crate) fn members_page_suspension(
+        &self,
+        auth: &Auth,
+        member: &MemberId,
+        suspended: bool,
+    ) -> Result<(), StoreError> {
+        let target = ReportTarget::Member(member.clone());
         let mut s = self.store().standing(member)?;
-        if s.suspended {
+        if suspended {
+            let note = "Suspended by an admin on the Members page";
+            let seq = self.audit(
+                Some(&auth.member_id),
+                "suspend",
+                &target,
+                Some(member),
+                note,
+            )?;
+            s.suspended = true;
+            s.suspended_until = None;
+            s.sanction = Some(seq);
+            s.appeal = None;
+            s.last_note = Some(note.to_owned());
+        } else {
+            self.audit(
+                Some(&auth.member_id),
+                "reinstate",
+                &target,
+                Some(member),
+                "Reinstated on the Members page",
+            )?;
             s.suspended = false;
             s.suspended_until = None;
             s.appeal = None;
-            self.store().put_standing(member, &s)?;
         }
-        Ok(())
+        self.store().put_standing(member, &s)
     }
 
     /// Whether `member` may post now (not paused by reports).

@@ -89,15 +89,31 @@ impl Node {
         if *member == auth.member_id {
             return false;
         }
-        if auth.member.role >= Role::Admin || member.node_name() != self.config().node.name.as_str()
-        {
-            return true;
+        auth.member.role >= Role::Admin || !self.for_admins_only(member)
+    }
+
+    /// Whether reports about `member` are for admins only: they are a moderator or admin
+    /// here and another admin can review them. (With no other admin, the moderators do,
+    /// so no report goes unread.)
+    pub(crate) fn for_admins_only(&self, member: &MemberId) -> bool {
+        if member.node_name() != self.config().node.name.as_str() {
+            return false;
         }
-        self.store()
+        let is_staff = self
+            .store()
             .member(member.localpart())
             .ok()
             .flatten()
-            .is_none_or(|m| m.role < Role::Moderator)
+            .is_some_and(|m| m.role >= Role::Moderator);
+        is_staff
+            && self.store().members().is_ok_and(|all| {
+                all.iter().any(|m| {
+                    m.role == Role::Admin
+                        && !m.suspended
+                        && m.deletion_due_at.is_none()
+                        && m.username != member.localpart()
+                })
+            })
     }
 
     fn queue_item(

@@ -121,6 +121,23 @@ impl Node {
             }
         }
         self.after_report(&req.target, &reported.author)?;
+        // Someone must be able to read it: with nobody else here who moderates (the
+        // report is about the only one), say so.
+        let own = self.config().node.name.as_str();
+        let reviewer = self.store().members()?.iter().any(|m| {
+            m.role >= kindred_protocol::api::Role::Moderator
+                && !m.suspended
+                && m.deletion_due_at.is_none()
+                && (reported.author.node_name() != own || m.username != reported.author.localpart())
+        });
+        let message = if reviewer || elsewhere {
+            message
+        } else {
+            format!(
+                "{message} Nobody else at {} moderates, so please also tell someone you trust there, or use the help lines if anyone is at risk.",
+                self.config().node.organisation
+            )
+        };
         Ok(ReportFiled { id, message })
     }
 
@@ -137,6 +154,18 @@ impl Node {
         Ok(match target {
             ReportTarget::Member(_) => who,
             ReportTarget::Event(id) => match self.post_view(id, Some(viewer))? {
+                // Never the title of what is under a warning or folded away.
+                Some(p) if p.content_warning.is_some() || p.muted.is_some() => {
+                    let what = if p.title.is_some() {
+                        "a post"
+                    } else {
+                        "a reply"
+                    };
+                    match p.content_warning {
+                        Some(cw) => format!("{what} by {who} (content warning: {cw})"),
+                        None => format!("{what} by {who} that you folded away"),
+                    }
+                }
                 Some(p) => match p.title.filter(|t| !t.is_empty()) {
                     Some(title) => format!("the post “{title}” by {who}"),
                     None => format!("a reply by {who}"),

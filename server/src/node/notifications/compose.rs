@@ -74,7 +74,7 @@ impl Node {
             // The sentence on the website names the post; the email does not.
             NotificationKind::Reply => {
                 if previews && let Some(id) = note.event {
-                    preview = self.reply_preview(&id)?;
+                    preview = self.reply_preview(member, &id)?;
                 }
                 format!("{who} replied to something you wrote")
             }
@@ -95,10 +95,21 @@ impl Node {
     }
 
     /// The first words of a reply, unless it or its thread is under a content warning.
-    fn reply_preview(&self, id: &kindred_protocol::EventId) -> Result<Option<String>, StoreError> {
+    fn reply_preview(
+        &self,
+        member: &MemberId,
+        id: &kindred_protocol::EventId,
+    ) -> Result<Option<String>, StoreError> {
         let Some((meta, payload)) = self.shown(id)? else {
             return Ok(None);
         };
+        // Folded away for the member (a muted word, a blocked author): not quoted.
+        if self
+            .post_view(id, Some(member))?
+            .is_some_and(|p| p.muted.is_some())
+        {
+            return Ok(None);
+        }
         // Hidden here by moderators, or under anything hidden: nothing is quoted.
         if self.hidden_reason(id, &payload.author).is_some() {
             return Ok(None);

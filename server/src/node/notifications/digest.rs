@@ -204,9 +204,9 @@ impl Node {
                     (None, None) => "A post".to_owned(),
                 };
                 let n = if count {
-                    format!("{} replies", c.replies)
+                    kindred_protocol::text::count(c.replies, "reply", "replies")
                 } else {
-                    format!("{} thanks", c.thanks)
+                    kindred_protocol::text::count(c.thanks, "thanks", "thanks")
                 };
                 let url = format!("{base}/posts/{}", c.id);
                 let _ = write!(

@@ -312,20 +312,20 @@ impl Node {
         let (text, link) = match &payload.body {
             EventBody::Reply(_) => {
                 let root = meta.thread_root.or(payload.refs.thread_root).unwrap_or(id);
-                let title = self.title_or_warning(&root, self.post_title(&root)?)?;
+                let title = self.title_or_warning(member, &root, self.post_title(&root)?)?;
                 let whose = match payload
                     .refs
                     .reply_to
                     .and_then(|t| self.payload(&t).ok().flatten())
                 {
                     Some(target) if target.author == *member => match target.body {
-                        EventBody::Reply(_) => "your reply in",
-                        _ => "your post",
+                        EventBody::Reply(_) => "replied to your reply in",
+                        _ => "replied to your post",
                     },
-                    _ => "in your thread",
+                    _ => "replied in your thread",
                 };
                 (
-                    format!("{who} replied to {whose} {title}"),
+                    format!("{who} {whose} {title}"),
                     format!("/posts/{root}?at={id}#post-{id}"),
                 )
             }
@@ -346,7 +346,7 @@ impl Node {
                     .event_meta(&r.target)?
                     .and_then(|m| m.thread_root)
                     .unwrap_or(r.target);
-                let title = self.title_or_warning(&root_of_target, title)?;
+                let title = self.title_or_warning(member, &root_of_target, title)?;
                 let what = if reply { "your reply in" } else { "your post" };
                 let root = self
                     .store()
@@ -402,12 +402,22 @@ impl Node {
     /// (the list is read in passing, where a title about self-harm should not jump out).
     fn title_or_warning(
         &self,
+        member: &MemberId,
         post: &kindred_protocol::EventId,
         title: Option<String>,
     ) -> Result<String, StoreError> {
-        Ok(match self.warning_of(post)? {
-            Some(warning) => format!("(content warning: {warning})"),
-            None => format!("“{}”", title.unwrap_or_default()),
+        // Folded away for this member (a muted word or topic): nothing of it.
+        if self
+            .post_view(post, Some(member))?
+            .is_some_and(|p| p.muted.is_some())
+        {
+            return Ok("(a post you folded away)".to_owned());
+        }
+        Ok(match (self.warning_of(post)?, title) {
+            (Some(warning), _) => format!("(content warning: {warning})"),
+            (None, Some(title)) => format!("“{title}”"),
+            // Hidden here, or gone: say what it was without its words.
+            (None, None) => "(a post)".to_owned(),
         })
     }
 

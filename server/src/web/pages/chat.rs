@@ -139,7 +139,12 @@ fn conversation_items(node: &Node, viewer: &Viewer) -> Result<Vec<ConversationIt
                 } else {
                     m.author_name.clone()
                 };
-                (who, excerpt(&m.body, 120))
+                let text = match (&m.hidden, &m.muted) {
+                    (Some(_), _) => "(hidden by moderators here)".to_owned(),
+                    (None, Some(why)) => format!("(folded away: {why})"),
+                    (None, None) => excerpt(&m.body, 120),
+                };
+                (who, text)
             }),
             when: c.last_activity.map(|t| When::new(t, now, &viewer.tz)),
         })

@@ -188,7 +188,13 @@ fn answered_reply(
     Ok(Some(ReplyingTo {
         id: answered.id.to_string(),
         name: answered.author_name,
-        excerpt: crate::web::views::excerpt(&answered.body, 120),
+        // Quoted only when it may be read in passing.
+        excerpt: match (&answered.hidden, &answered.muted, &answered.content_warning) {
+            (Some(_), _, _) => "(hidden by moderators here)".to_owned(),
+            (None, Some(why), _) => format!("(folded away: {why})"),
+            (None, None, Some(cw)) => format!("(content warning: {cw})"),
+            (None, None, None) => crate::web::views::excerpt(&answered.body, 120),
+        },
     }))
 }
 
@@ -251,7 +257,7 @@ fn thread_page(
     // warning or hidden by moderators, it never names what the post is about.
     let page_title = match (&post.hidden, &post.content_warning) {
         (Some(_), _) => "Hidden post".to_owned(),
-        (None, Some(cw)) => format!("Content warning: {cw}"),
+        (None, Some(cw)) => format!("{}: {cw}", post.cw_label),
         (None, None) => post.title.clone(),
     };
     let mut chrome = Chrome::member(node, viewer, page_title, "/");

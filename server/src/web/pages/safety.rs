@@ -108,13 +108,31 @@ pub(crate) async fn save(
             Some(Flash::SafetySaved),
         )),
         Err(e) => {
+            // Tied to the part of the form it is about; what was chosen stays chosen.
+            let field = match &e {
+                crate::error::AppError::Refused { message, .. } if message.contains("topic") => {
+                    "topics"
+                }
+                crate::error::AppError::Refused { message, .. } if message.contains("break") => {
+                    "break"
+                }
+                _ => "words",
+            };
             let mut problems = Problems::default();
-            problems.refused("words", e)?;
-            let settings = node.safety(&viewer.auth)?;
+            problems.refused(field, e)?;
+            let mut settings = node.safety(&viewer.auth)?;
+            settings.muted_topics = form.all("topic");
             let page = safety_page(&node, &viewer, &settings, typed, problems)?;
             render_with_status(&page, &page.chrome, page.problems.status())
         }
     }
+}
+
+/// Where to go after blocking or unblocking: back to the profile, or the safety page.
+#[derive(serde::Deserialize)]
+pub(crate) struct BackForm {
+    #[serde(default)]
+    back: String,
 }
 
 /// `POST /people/{member}/block` and `/unblock`.
@@ -124,7 +142,7 @@ pub(crate) async fn block(
     Path((member, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let _: crate::web::forms::NoFields = member_form(&viewer, &body)?;
+    let form: BackForm = member_form(&viewer, &body)?;
     let member = node.member_named(&member)?;
     let blocked = match action.as_str() {
         "block" => true,
@@ -134,6 +152,8 @@ pub(crate) async fn block(
     node.set_block(&viewer.auth, &member, blocked).await?;
     let (to, flash) = if blocked {
         (profile_url(&member), Flash::Blocked)
+    } else if form.back == "profile" {
+        (profile_url(&member), Flash::Unblocked)
     } else {
         ("/settings/safety".to_owned(), Flash::Unblocked)
     };

@@ -43,10 +43,24 @@ pub(crate) fn topic(t: &TopicView) -> String {
 /// A post or reply, with its body unless a content warning hides it.
 pub(crate) fn post(p: &PostView, show_body: bool) -> String {
     let mut out = String::new();
-    let heading = match (&p.title, &p.thread_title) {
-        (Some(title), _) => title.clone(),
-        (None, Some(thread)) => format!("Reply in “{thread}”"),
-        (None, None) => "Reply".to_owned(),
+    let open_with = format!(
+        "(open with: kindred-cli thread {})",
+        p.thread_root.unwrap_or(p.id)
+    );
+    // In lists, nothing under a warning, folded away by the reader's mutes, or hidden
+    // by moderators is shown: not even its title or tags.
+    let closed = !show_body && (p.content_warning.is_some() || p.muted.is_some());
+    let heading = match (&p.hidden, &p.muted, &p.content_warning, &p.title) {
+        (Some(reason), _, _, _) => format!("Hidden by moderators here: {reason}"),
+        (None, Some(why), _, _) if !show_body => format!("Folded away: {why} {open_with}"),
+        (None, _, Some(cw), Some(_)) if !show_body => {
+            format!("Post with a content warning: {cw} {open_with}")
+        }
+        (None, _, _, Some(title)) => title.clone(),
+        (None, _, _, None) => match &p.thread_title {
+            Some(thread) => format!("Reply in “{thread}”"),
+            None => "Reply".to_owned(),
+        },
     };
     out.push_str(&format!(
         "{heading}\n  by {} ({}, {}) on {}{}\n  id {}\n",
@@ -61,7 +75,7 @@ pub(crate) fn post(p: &PostView, show_body: bool) -> String {
         },
         p.id
     ));
-    if !p.tags.is_empty() {
+    if !p.tags.is_empty() && !closed {
         out.push_str(&format!("  tags: {}\n", p.tags.join(", ")));
     }
     let mut counts: Vec<String> = p
@@ -82,21 +96,17 @@ pub(crate) fn post(p: &PostView, show_body: bool) -> String {
     if !counts.is_empty() {
         out.push_str(&format!("  {}\n", counts.join(" · ")));
     }
-    match (&p.content_warning, show_body) {
-        (Some(cw), false) => {
-            out.push_str(&format!(
-                "  Content warning: {cw} (open with: kindred-cli thread {})\n",
-                p.thread_root.unwrap_or(p.id)
-            ));
-        }
-        (cw, true) | (cw @ None, false) => {
-            if let Some(cw) = cw {
-                out.push_str(&format!("  Content warning: {cw}\n"));
-            }
-            for line in p.body.lines() {
-                out.push_str(&format!("  | {line}\n"));
-            }
-        }
+    if closed || p.hidden.is_some() {
+        return out;
+    }
+    if let Some(cw) = &p.content_warning {
+        out.push_str(&format!("  Content warning: {cw}\n"));
+    }
+    if let Some(why) = &p.muted {
+        out.push_str(&format!("  Folded away: {why}\n"));
+    }
+    for line in p.body.lines() {
+        out.push_str(&format!("  | {line}\n"));
     }
     out
 }
@@ -190,7 +200,7 @@ pub(crate) fn conversation(c: &kindred_protocol::api::ConversationView) -> Strin
         line.push_str(&format!(
             "\n    last: {}: {}",
             m.author_name,
-            m.body.lines().next().unwrap_or_default()
+            message_text(m, true)
         ));
     }
     line
@@ -211,12 +221,23 @@ pub(crate) fn message(m: &kindred_protocol::api::MessageView) -> String {
         "[{}] {}{edited}: {}",
         time(m.created_at),
         m.author_name,
-        m.body
+        message_text(m, false)
     );
     if !reactions.is_empty() {
         line.push_str(&format!("  ({})", reactions.join(", ")));
     }
     line
+}
+
+/// A message's words, or why they are not shown (hidden here, folded away for the
+/// reader: `--json` has them).
+fn message_text(m: &kindred_protocol::api::MessageView, first_line: bool) -> String {
+    match (&m.hidden, &m.muted) {
+        (Some(reason), _) => format!("(hidden by moderators here: {reason})"),
+        (None, Some(why)) => format!("(folded away: {why}; --json shows it)"),
+        (None, None) if first_line => m.body.lines().next().unwrap_or_default().to_owned(),
+        (None, None) => m.body.clone(),
+    }
 }
 
 /// Chat updates for `chat follow`; other updates are skipped.

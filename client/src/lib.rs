@@ -456,6 +456,31 @@ impl Client {
         self.get(self.api(&["me", "standing"])?).await
     }
 
+    /// `POST /api/v1/safeguarding/referrals`: raise a safeguarding concern.
+    pub async fn refer(&self, req: &NewReferral) -> Result<ReferralView, ClientError> {
+        self.send(
+            Method::POST,
+            self.api(&["safeguarding", "referrals"])?,
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/safeguarding/referrals`.
+    pub async fn referrals(&self) -> Result<Vec<ReferralView>, ClientError> {
+        self.get(self.api(&["safeguarding", "referrals"])?).await
+    }
+
+    /// `POST /api/v1/safeguarding/referrals/{id}/acknowledge` (safeguarding leads).
+    pub async fn acknowledge_referral(&self, id: u64) -> Result<ReferralView, ClientError> {
+        self.send::<(), _>(
+            Method::POST,
+            self.api(&["safeguarding", "referrals", &id.to_string(), "acknowledge"])?,
+            None,
+        )
+        .await
+    }
+
     /// `GET /api/v1/me/safety`: muted words and topics, and a break.
     pub async fn safety(&self) -> Result<SafetySettings, ClientError> {
         self.get(self.api(&["me", "safety"])?).await

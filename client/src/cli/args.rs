@@ -253,6 +253,10 @@ pub(crate) enum Command {
     /// Muted words and topics, and taking a break (what you see only).
     #[command(subcommand)]
     Safety(SafetyCommand),
+    /// Safeguarding concerns raised with other organisations' leads (moderators, admins,
+    /// safeguarding leads).
+    #[command(subcommand)]
+    Safeguarding(SafeguardingCommand),
     /// Your warnings, pause or suspension; `--appeal` asks once for a review.
     Standing {
         /// Why the latest decision should be looked at again.
@@ -363,6 +367,29 @@ pub(crate) enum ActionArg {
     Suspend,
     /// End a suspension or pause (admins).
     Reinstate,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SafeguardingCommand {
+    /// Concerns raised with you (leads) and those you raised.
+    List,
+    /// Raise a concern about a member of any organisation with their safeguarding leads.
+    Refer {
+        /// Their member id, like @sam:riverside.example.
+        member: String,
+        /// The concern, in your words.
+        #[arg(long)]
+        concern: String,
+        /// A post, reply or message it is about (its whole id; repeat for more).
+        #[arg(long)]
+        content: Vec<String>,
+    },
+    /// Mark a concern raised with you as read (leads); the organisation that raised it is
+    /// told.
+    Ack {
+        /// Its number, from `safeguarding list`.
+        id: u64,
+    },
 }
 
 #[derive(Subcommand)]

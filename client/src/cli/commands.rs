@@ -741,6 +741,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             super::moderation::moderation(&signed_in()?, cmd, &print).await?
         }
         Command::Safety(cmd) => super::moderation::safety(&signed_in()?, cmd, &print).await?,
+        Command::Safeguarding(cmd) => {
+            super::moderation::safeguarding(&signed_in()?, cmd, &print).await?
+        }
         Command::Standing { appeal } => {
             super::moderation::standing(&signed_in()?, appeal, &print).await?
         }

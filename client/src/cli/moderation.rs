@@ -314,3 +314,79 @@ pub(crate) async fn safety(
     }
     print(lines.join("\n"), &settings)
 }
+
+/// Safeguarding referrals.
+pub(crate) async fn safeguarding(
+    client: &Client,
+    cmd: super::args::SafeguardingCommand,
+    print: &Print<'_>,
+) -> anyhow::Result<()> {
+    use super::args::SafeguardingCommand as C;
+    match cmd {
+        C::List => {
+            let all = client.referrals().await?;
+            let mut lines = Vec::new();
+            for r in &all {
+                let state = match (r.acknowledged_at, &r.acknowledged_by) {
+                    (Some(t), Some(by)) => format!("read by {by} {}", output::time(t)),
+                    _ => "not read yet".to_owned(),
+                };
+                if r.sent {
+                    lines.push(format!(
+                        "{:>4}  sent {} to {} about {}: {state}",
+                        r.id,
+                        output::time(r.at),
+                        r.organisation,
+                        r.member_label
+                    ));
+                } else {
+                    lines.push(format!(
+                        "{:>4}  from {} ({}) {} about {}: {state}\n      {}\n      reach them: {}",
+                        r.id,
+                        r.referrer,
+                        r.organisation,
+                        output::time(r.at),
+                        r.member_label,
+                        r.concern.replace('\n', " "),
+                        r.contact
+                    ));
+                }
+            }
+            if lines.is_empty() {
+                lines.push("No safeguarding concerns.".to_owned());
+            }
+            print(lines.join("\n"), &all)
+        }
+        C::Refer {
+            member,
+            concern,
+            content,
+        } => {
+            let content = content
+                .iter()
+                .map(|c| super::commands::parse_id(c))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let sent = client
+                .refer(&kindred_protocol::api::NewReferral {
+                    member: parse_member(&member)?,
+                    content,
+                    concern,
+                })
+                .await?;
+            print(
+                format!(
+                    "Sent to {}'s safeguarding leads. You will be told when one has read it.",
+                    sent.organisation
+                ),
+                &sent,
+            )
+        }
+        C::Ack { id } => {
+            let r = client.acknowledge_referral(id).await?;
+            print(
+                format!("Marked as read; {} has been told.", r.organisation),
+                &r,
+            )
+        }
+    }
+}

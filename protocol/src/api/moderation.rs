@@ -293,3 +293,47 @@ pub struct SetDecisionPolicy {
     /// The new policy.
     pub policy: DecisionPolicy,
 }
+
+/// `POST /api/v1/safeguarding/referrals`: raise a safeguarding concern about a member of
+/// any organisation (moderators, admins and safeguarding leads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReferral {
+    /// The member of concern.
+    pub member: MemberId,
+    /// Posts, replies or messages it is about (at most 20).
+    #[serde(default)]
+    pub content: Vec<crate::EventId>,
+    /// The concern, in your words (at most 4,000 bytes).
+    pub concern: String,
+}
+
+/// One safeguarding referral, sent or received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralView {
+    /// Its number on this node.
+    pub id: u64,
+    /// Sent from this node (`true`) or received by it.
+    pub sent: bool,
+    /// The member of concern.
+    pub member: MemberId,
+    /// Their display name and organisation.
+    pub member_label: String,
+    /// The content it is about.
+    pub content: Vec<crate::EventId>,
+    /// The concern.
+    pub concern: String,
+    /// Who raised it, and how to reach them.
+    pub referrer: MemberId,
+    /// The referrer's contact route.
+    pub contact: String,
+    /// The other organisation (where it went, or where it came from).
+    pub organisation: String,
+    /// When it was raised.
+    pub at: Timestamp,
+    /// When a safeguarding lead at the member's organisation read it.
+    #[serde(default)]
+    pub acknowledged_at: Option<Timestamp>,
+    /// Who acknowledged it.
+    #[serde(default)]
+    pub acknowledged_by: Option<MemberId>,
+}

@@ -14,6 +14,7 @@ use super::body::moderation::ModerationDecision;
 use super::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use super::body::profile::{NodeAnnouncement, Profile};
 use super::body::report::{Report, SharedDecision};
+use super::body::safeguarding::{ReferralAcknowledged, SafeguardingReferral};
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 
@@ -157,6 +158,11 @@ event_kinds! {
     /// A node's moderators' decision (hidden there, or shown again), shared for other
     /// nodes to follow, review or ignore.
     SharedDecision(SharedDecision) = 21, SharedLog;
+    /// A safeguarding concern about a member, sent to their home node's safeguarding
+    /// leads.
+    SafeguardingReferral(SafeguardingReferral) = 22, Directed;
+    /// A safeguarding lead read a referral.
+    ReferralAcknowledged(ReferralAcknowledged) = 23, Directed;
     /// What a node holds in place of an erased shared-log event. Never inside an event
     /// payload: tombstones have their own signed form (`SignedEvent::tombstone`).
     Tombstone(Tombstone) = 0xFFFF, SharedLog;

@@ -169,6 +169,14 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/moderation/actions", post(moderation::act))
         .route("/moderation/audit", get(moderation::audit))
         .route("/moderation/audit.csv", get(moderation::audit_csv))
+        .route(
+            "/safeguarding/referrals",
+            get(moderation::referrals).post(moderation::refer),
+        )
+        .route(
+            "/safeguarding/referrals/{id}/acknowledge",
+            post(moderation::acknowledge),
+        )
         .route("/me/standing", get(moderation::standing))
         .route(
             "/me/safety",

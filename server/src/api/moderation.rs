@@ -4,8 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kindred_protocol::api::{
-    AppealRequest, AuditLog, ModerationDone, ModerationQueue, ModerationRequest, ReportFiled,
-    ReportRequest, SafetySettings, SignedOutAppeal, Standing, UpdateSafety,
+    AppealRequest, AuditLog, ModerationDone, ModerationQueue, ModerationRequest, NewReferral,
+    ReferralView, ReportFiled, ReportRequest, SafetySettings, SignedOutAppeal, Standing,
+    UpdateSafety,
 };
 use serde::Deserialize;
 
@@ -97,4 +98,27 @@ pub(crate) async fn update_safety(
     ApiJson(req): ApiJson<UpdateSafety>,
 ) -> Result<Json<SafetySettings>, AppError> {
     Ok(Json(node.update_safety(&auth, req).await?))
+}
+
+pub(crate) async fn refer(
+    State(node): State<Node>,
+    auth: Auth,
+    ApiJson(req): ApiJson<NewReferral>,
+) -> Result<(StatusCode, Json<ReferralView>), AppError> {
+    Ok((StatusCode::CREATED, Json(node.refer(&auth, req).await?)))
+}
+
+pub(crate) async fn referrals(
+    State(node): State<Node>,
+    auth: Auth,
+) -> Result<Json<Vec<ReferralView>>, AppError> {
+    Ok(Json(node.referrals(&auth)?))
+}
+
+pub(crate) async fn acknowledge(
+    State(node): State<Node>,
+    auth: Auth,
+    super::extract::ApiPath(id): super::extract::ApiPath<u64>,
+) -> Result<Json<ReferralView>, AppError> {
+    Ok(Json(node.acknowledge_referral(&auth, id).await?))
 }

@@ -24,6 +24,11 @@ pub struct ModerationSection {
     /// with `rate_limited`), so one person cannot flood the queue or use up what other
     /// nodes accept from this one.
     pub reports_per_member_per_day: u32,
+    /// This node's designated safeguarding leads, by username: they alone read the
+    /// safeguarding concerns other organisations raise about this node's members, and
+    /// may raise concerns themselves. Their contact route is `[privacy]
+    /// safeguarding_lead`.
+    pub safeguarding_leads: Vec<String>,
     /// The community guidelines (Markdown), shown at `/guidelines` and linked from the
     /// footer, the sign-up page and the report form. Empty: a short default.
     pub guidelines: String,
@@ -37,6 +42,7 @@ impl Default for ModerationSection {
             suspension_days: vec![14, 30],
             remote_reports_per_node_per_day: 200,
             reports_per_member_per_day: 20,
+            safeguarding_leads: Vec::new(),
             guidelines: String::new(),
         }
     }

@@ -474,6 +474,8 @@ pub(crate) fn decide<V: View>(
         EventBody::MatchUpdate(u) => mentoring::update(p, u, view)?,
         EventBody::Report(r) => moderation::report(ctx, p, r, view)?,
         EventBody::SharedDecision(_) => moderation::decision(p),
+        EventBody::SafeguardingReferral(r) => moderation::referral(ctx, p, r),
+        EventBody::ReferralAcknowledged(a) => moderation::acknowledged(ctx, p, a, view)?,
         EventBody::MentorOffer(_) | EventBody::ModerationDecision(_) => {
             Decision::Apply(Effect::Keep)
         }

@@ -6,6 +6,7 @@
 
 use kindred_protocol::api::{ModerationAction, Role};
 use kindred_protocol::event::body::report::{Report, ReportTarget};
+use kindred_protocol::event::body::safeguarding::{ReferralAcknowledged, SafeguardingReferral};
 use kindred_protocol::{EventPayload, MemberId};
 
 use super::{Context, Decision, Effect, Refusal, View};
@@ -57,6 +58,50 @@ pub(super) fn decision(p: &EventPayload) -> Decision {
     } else {
         Decision::Refuse(Refusal::ReportAuthor)
     }
+}
+
+/// A safeguarding referral: it goes only to the home node of the member it concerns.
+/// From another node, the member must be this node's; this node's own (outgoing), the
+/// member must be another node's (its own members' concerns stay here).
+pub(super) fn referral(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    referral: &SafeguardingReferral,
+) -> Decision {
+    let ours = referral.member.node_name() == ctx.self_name;
+    if ours != (p.origin == ctx.self_id) {
+        Decision::Apply(Effect::Keep)
+    } else if ours {
+        Decision::Refuse(Refusal::Malformed(
+            "a concern about this node's own member stays with its leads",
+        ))
+    } else {
+        Decision::Refuse(Refusal::NotForThisNode)
+    }
+}
+
+/// An acknowledgement: of a referral this node holds, sent by the other side (the
+/// referral's origin receives it; the member's home node sends it).
+pub(super) fn acknowledged<V: View>(
+    ctx: &Context<'_>,
+    p: &EventPayload,
+    ack: &ReferralAcknowledged,
+    view: &V,
+) -> Result<Decision, V::Error> {
+    let Some(entry) = view.entry(&ack.referral)? else {
+        return Ok(Decision::Refuse(Refusal::NotForThisNode));
+    };
+    if entry.kind != kindred_protocol::EventKind::SafeguardingReferral.code() {
+        return Ok(Decision::Refuse(Refusal::WrongTarget(ack.referral)));
+    }
+    // Received: the referral is this node's; sent: it came from elsewhere.
+    let referral_ours = entry.origin == ctx.self_id;
+    let ack_ours = p.origin == ctx.self_id;
+    Ok(if referral_ours != ack_ours {
+        Decision::Apply(Effect::Keep)
+    } else {
+        Decision::Refuse(Refusal::NotForThisNode)
+    })
 }
 
 /// Who an action concerns, as far as who may take it goes.
@@ -139,6 +184,7 @@ mod tests {
     use kindred_protocol::event::body::report::{
         DecisionAction, Report, ReportReason, ReportTarget, SharedDecision,
     };
+    use kindred_protocol::event::body::safeguarding::{ReferralAcknowledged, SafeguardingReferral};
     use kindred_protocol::{EventBody, EventPayload};
 
     fn report(origin: u8, author: &str, target: ReportTarget) -> EventPayload {
@@ -246,6 +292,73 @@ mod tests {
                 }),
             )
         };
+        let referral = |origin: u8, author: &str, member: &str| {
+            event(
+                origin,
+                author,
+                directed(),
+                EventBody::SafeguardingReferral(SafeguardingReferral {
+                    member: member.parse().unwrap(),
+                    content: vec![],
+                    concern: "worried".into(),
+                    contact: "lead@c.org".into(),
+                }),
+            )
+        };
+        let sent = mem.apply(&referral(0, "@lee:self.org", "@abe:a.org"));
+        let received = mem.apply(&referral(3, "@cal:c.org", "@ann:self.org"));
+        let ack = |origin: u8, author: &str, of| {
+            event(
+                origin,
+                author,
+                directed(),
+                EventBody::ReferralAcknowledged(ReferralAcknowledged { referral: of }),
+            )
+        };
+        let cases = cases.into_iter().chain([
+            (
+                "a concern about a member here, from another node",
+                referral(3, "@cal:c.org", "@ann:self.org"),
+                ok.clone(),
+            ),
+            (
+                "this node's concern about another node's member, on its way",
+                referral(0, "@lee:self.org", "@abe:a.org"),
+                ok.clone(),
+            ),
+            (
+                "a concern about a third node's member is not this node's",
+                referral(3, "@cal:c.org", "@abe:a.org"),
+                Decision::Refuse(Refusal::NotForThisNode),
+            ),
+            (
+                "a concern about this node's own member stays with its leads",
+                referral(0, "@lee:self.org", "@ann:self.org"),
+                Decision::Refuse(Refusal::Malformed(
+                    "a concern about this node's own member stays with its leads",
+                )),
+            ),
+            (
+                "the other node acknowledges this node's referral",
+                ack(1, "@lead:a.org", sent),
+                ok.clone(),
+            ),
+            (
+                "this node acknowledges one it received",
+                ack(0, "@lee:self.org", received),
+                ok.clone(),
+            ),
+            (
+                "nobody acknowledges on another's behalf",
+                ack(3, "@cal:c.org", received),
+                Decision::Refuse(Refusal::NotForThisNode),
+            ),
+            (
+                "only a referral can be acknowledged",
+                ack(3, "@cal:c.org", ours),
+                Decision::Refuse(Refusal::WrongTarget(ours)),
+            ),
+        ]);
         let cases = cases.into_iter().chain([
             (
                 "a node shares its decision",

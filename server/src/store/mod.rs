@@ -58,7 +58,9 @@ pub(crate) use mentoring::{
     AgreementState, CheckInRecord, ConfirmedAgreement, MatchRecord, OfferRecord, Reflection,
     RequestRecord, RoundRecord,
 };
-pub(crate) use moderation::{AuditRecord, HiddenRecord, ReportRecord, StandingRecord};
+pub(crate) use moderation::{
+    AuditRecord, HiddenRecord, ReferralRecord, ReportRecord, StandingRecord,
+};
 pub(crate) use names::Binding;
 pub(crate) use notifications::{MailJob, NoteRecord, NotifySettings, event_seq};
 pub(crate) use password_resets::ResetRecord;

@@ -9,6 +9,7 @@
 //! - `s ‖ member id` → [`StandingRecord`] (this node's members only);
 //! - `a ‖ seq` → [`AuditRecord`], in the order actions were taken;
 //! - `d ‖ node id ‖ day` → reports filed from that node that day (u64);
+//! - `f ‖ id` → [`ReferralRecord`]: a safeguarding referral sent or received;
 //! - `p ‖ node id` → what this node does with that node's shared decisions (1 adopt,
 //!   2 review, 3 ignore).
 //!
@@ -50,6 +51,33 @@ pub(crate) struct ReportRecord {
     /// Another node's shared decision waiting for review, rather than a report.
     #[serde(default)]
     pub(crate) decision: Option<kindred_protocol::api::DecisionAction>,
+}
+
+/// A safeguarding referral sent from or received by this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReferralRecord {
+    /// Sent from this node.
+    pub(crate) sent: bool,
+    /// The referral event (none for a concern about this node's own member).
+    pub(crate) event: Option<EventId>,
+    /// The member of concern.
+    pub(crate) member: MemberId,
+    /// The content it is about.
+    pub(crate) content: Vec<EventId>,
+    /// The concern.
+    pub(crate) concern: String,
+    /// Who raised it.
+    pub(crate) referrer: MemberId,
+    /// How to reach them.
+    pub(crate) contact: String,
+    /// The other organisation.
+    pub(crate) organisation: String,
+    /// Raised (ms).
+    pub(crate) at: u64,
+    /// Read by a safeguarding lead at the member's organisation (ms).
+    pub(crate) acknowledged_at: Option<u64>,
+    /// Who read it.
+    pub(crate) acknowledged_by: Option<MemberId>,
 }
 
 /// Something hidden on this node.
@@ -344,6 +372,33 @@ impl Store {
                 Err(_) => n += 1,
             }
         }
+    }
+
+    /// Records a referral; returns its number.
+    pub(crate) fn add_referral(&self, referral: &ReferralRecord) -> Result<u64, StoreError> {
+        self.append_numbered(b'f', &to_json(TREE, referral)?)
+    }
+
+    /// Writes a referral back (acknowledged).
+    pub(crate) fn put_referral(
+        &self,
+        id: u64,
+        referral: &ReferralRecord,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .moderation
+            .insert(numbered(b'f', id), to_json(TREE, referral)?)?;
+        Ok(())
+    }
+
+    /// Every referral, oldest first.
+    pub(crate) fn referrals(&self) -> Result<Vec<(u64, ReferralRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.trees().moderation.scan_prefix([b'f']) {
+            let (key, value) = item?;
+            out.push((number_of(&key), from_json(TREE, &value)?));
+        }
+        Ok(out)
     }
 
     /// What this node does with `node`'s shared decisions, when an admin chose.

@@ -101,6 +101,10 @@ notices! {
     Blocked = "blocked", "Blocked. What they write is folded away for you, and they cannot message you.";
     /// After unblocking someone.
     Unblocked = "unblocked", "Unblocked.";
+    /// After raising a safeguarding concern.
+    Referred = "referred", "Sent to their safeguarding leads. You will be told when one has read it.";
+    /// After acknowledging a safeguarding concern.
+    Acknowledged = "acknowledged", "Marked as read. The organisation that raised it has been told.";
     /// After reporting a concern.
     Reported = "reported", "Thank you for telling us. The moderators will look at it, and you will get a notification when they have decided.";
     /// After a moderation action.

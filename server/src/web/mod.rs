@@ -56,6 +56,14 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/moderation/act", post(moderation::act))
         .route("/admin/moderation/log", get(moderation::log))
         .route("/admin/moderation/log.csv", get(moderation::log_csv))
+        .route(
+            "/admin/safeguarding",
+            get(moderation::safeguarding).post(moderation::refer),
+        )
+        .route(
+            "/admin/safeguarding/{id}/acknowledge",
+            post(moderation::acknowledge),
+        )
         .route("/standing", get(moderation::standing))
         .route("/standing/appeal", post(moderation::appeal))
         .route(

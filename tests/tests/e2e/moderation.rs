@@ -842,3 +842,101 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
         403
     );
 }
+
+/// A moderator at A raises a safeguarding concern about a member of B: only B's
+/// safeguarding lead reads it (not B's admin, not the member), acknowledges it, and A's
+/// moderator is told; both sides log it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_safeguarding_referral_reaches_only_the_home_nodes_leads() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let b = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("b.test").unwrap();
+        c.node.organisation = "County Partnership".into();
+        c.moderation.safeguarding_leads = vec!["lee".into()];
+        c.privacy.safeguarding_lead = "Lee Jones, 01234 567890".into();
+    })
+    .await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    topic(&admin_b).await;
+    let lee = b.member(&admin_b, "lee").await;
+    let bo = b.member(&admin_b, "bo").await;
+    let worrying = post(&bo, "I can't go on like this").await;
+    eventually(30, || async { admin_a.thread(&worrying.id).await.ok() }).await;
+    let member = a.member(&admin_a, "ann").await;
+
+    // Members cannot raise one.
+    let refused = member
+        .refer(&NewReferral {
+            member: id("@bo:b.test"),
+            content: vec![worrying.id],
+            concern: "worried".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), 403);
+    let sent = admin_a
+        .refer(&NewReferral {
+            member: id("@bo:b.test"),
+            content: vec![worrying.id],
+            concern: "Bo's post reads as a risk to themselves; please check in today.".into(),
+        })
+        .await
+        .unwrap();
+    assert!(sent.sent);
+    assert_eq!(sent.organisation, "County Partnership");
+
+    let received = eventually(30, || async {
+        let r = lee.referrals().await.ok()?;
+        (!r.is_empty()).then_some(r)
+    })
+    .await;
+    let r = &received[0];
+    assert!(!r.sent);
+    assert_eq!(r.member, id("@bo:b.test"));
+    assert_eq!(r.content, vec![worrying.id]);
+    assert_eq!(r.referrer, id("@admin:a.test"));
+    assert_eq!(r.organisation, "Riverside Hub");
+    assert!(r.concern.contains("check in today"));
+    // B's admin is not a lead: nothing received is shown to them; the member sees nothing.
+    assert!(admin_b.referrals().await.unwrap().is_empty());
+    assert_eq!(status(bo.referrals().await.unwrap_err()), 403);
+    assert!(
+        bo.notifications(None)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|n| !n.text.contains("safeguarding"))
+    );
+    let news = lee.notifications(None).await.unwrap();
+    assert!(
+        news.items
+            .iter()
+            .any(|n| n.text.contains("safeguarding concern"))
+    );
+    assert_eq!(
+        status(admin_b.acknowledge_referral(r.id).await.unwrap_err()),
+        403
+    );
+
+    lee.acknowledge_referral(r.id).await.unwrap();
+    let acked = eventually(30, || async {
+        let r = admin_a.referrals().await.ok()?;
+        r.into_iter().find(|r| r.acknowledged_at.is_some())
+    })
+    .await;
+    assert_eq!(acked.acknowledged_by, Some(id("@lee:b.test")));
+    let told = admin_a.notifications(None).await.unwrap();
+    assert!(
+        told.items
+            .iter()
+            .any(|n| n.text.contains("has read the concern"))
+    );
+    for log in [
+        admin_a.moderation_audit(None).await.unwrap(),
+        admin_b.moderation_audit(None).await.unwrap(),
+    ] {
+        assert!(log.items.iter().any(|e| e.action.starts_with("referral_")));
+    }
+}

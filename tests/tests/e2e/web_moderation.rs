@@ -283,3 +283,56 @@ async fn muting_blocking_and_a_break_from_the_web() {
             .has("You are on a break until")
     );
 }
+
+#[tokio::test]
+async fn a_safeguarding_concern_from_the_web() {
+    let node = TestNode::start_with(|c| {
+        c.moderation.safeguarding_leads = vec!["lee".into()];
+    })
+    .await;
+    let admin = node.admin().await;
+    node.member(&admin, "lee").await;
+    node.member(&admin, "bo").await;
+    let mut mod_b = Browser::new(&node.url());
+    mod_b.sign_in("admin", PASSWORD).await;
+    let page = mod_b.get("/admin/safeguarding?member=@bo:localhost").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.has("value=\"@bo:localhost\""));
+    let missing = mod_b
+        .submit(
+            "/admin/safeguarding",
+            "/admin/safeguarding",
+            &[("member", "@bo:localhost"), ("concern", " ")],
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.has("Please describe the concern."));
+    let sent = mod_b
+        .submit(
+            "/admin/safeguarding",
+            "/admin/safeguarding",
+            &[
+                ("member", "@bo:localhost"),
+                ("concern", "Said they feel unsafe at home"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let mut lee = Browser::new(&node.url());
+    lee.sign_in("lee", PASSWORD).await;
+    let mine = lee.get("/admin/safeguarding").await;
+    assert!(mine.has("Said they feel unsafe at home"), "{}", mine.html);
+    let ack = lee
+        .submit(
+            "/admin/safeguarding",
+            "/admin/safeguarding/1/acknowledge",
+            &[],
+        )
+        .await;
+    assert_eq!(ack.status, 303, "{}", ack.html);
+    assert!(lee.get("/admin/safeguarding").await.has(">Read</span>"));
+    // The member concerned cannot open the page.
+    let mut bo = Browser::new(&node.url());
+    bo.sign_in("bo", PASSWORD).await;
+    assert_eq!(bo.get("/admin/safeguarding").await.status, 403);
+}

@@ -7,6 +7,7 @@ pub mod moderation;
 pub mod peer_learning;
 pub mod profile;
 pub mod report;
+pub mod safeguarding;
 
 use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;

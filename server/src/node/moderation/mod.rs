@@ -10,6 +10,7 @@
 mod actions;
 mod decisions;
 mod queue;
+mod referrals;
 mod reports;
 
 use std::collections::HashMap;

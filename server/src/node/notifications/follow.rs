@@ -122,6 +122,22 @@ fn follow(node: &Node, from: u64, up_to: u64, mut written: u64) -> Result<(u64, 
                     node.receive_decision(&stored.id, &payload, decision)?;
                 }
             }
+            let referral = stored.meta.kind == EventKind::SafeguardingReferral.code();
+            let ack = stored.meta.kind == EventKind::ReferralAcknowledged.code();
+            if (referral || ack) && !stored.meta.held && !stored.meta.quarantined {
+                let payload = payload_of(&stored.event)?;
+                if !node.is_self(&payload.origin) {
+                    match &payload.body {
+                        EventBody::SafeguardingReferral(r) => {
+                            node.receive_referral(&stored.id, &payload, r)?;
+                        }
+                        EventBody::ReferralAcknowledged(a) => {
+                            node.referral_acknowledged(&payload, a)?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
             if stored.meta.kind == EventKind::Retraction.code()
                 && !stored.meta.held
                 && !stored.meta.quarantined

@@ -542,6 +542,52 @@ test("a member confirms an email address, gets an email about a reply and unsubs
   assert.equal(await page.getByLabel("Chat messages").isChecked(), true);
 });
 
+test("a member at B reports a post from A; A's moderator hides it and raises a safeguarding concern its lead reads", async () => {
+  // Bea, at B, finds Cal's post and reports it, with the help lines in view.
+  const bea = await people.bea.newPage();
+  await bea.goto(`${B}/topics/Funding`);
+  await bea.getByRole("link", { name: "Hello from Cal" }).click();
+  await bea.getByRole("link", { name: "Report Hello from Cal", exact: true }).click();
+  await bea.getByRole("heading", { name: "Report a concern" }).waitFor();
+  await expectNoAxeViolations(bea, "report form");
+  await screenshot(bea, "report");
+  assert.ok(await bea.getByText("If someone is in danger now").isVisible());
+  await bea.getByLabel("Breaks the community guidelines").check();
+  await fill(bea, "Anything the moderators should know (optional)", "Looks like an advert");
+  await bea.getByRole("button", { name: "Send the report" }).click();
+  await bea.getByText("Thank you for telling us.").waitFor();
+  urls.reportForm = `${B}/report?member=${encodeURIComponent("@cal:alpha.test")}`;
+
+  // At A, the report arrives (without Bea's name) and the Admin link counts it.
+  const ada = await people.ada.newPage();
+  await eventually("the report to reach A's queue", async () => {
+    await ada.goto(`${A}/admin/moderation`);
+    return (await ada.getByText("Breaks the community guidelines").count()) > 0;
+  });
+  assert.equal(await ada.getByText("Bea").count(), 0, "the reporter is not named at A");
+  assert.ok((await ada.getByRole("link", { name: /Admin/ }).textContent()).includes("to review"));
+  await expectNoAxeViolations(ada, "moderation queue");
+  await screenshot(ada, "moderation-queue");
+  await ada.getByLabel("Reason").first().fill("Advertising is not allowed here");
+  await ada.getByRole("button", { name: "Hide here" }).first().click();
+  await ada.getByText("Done. It is recorded in the moderation log.").waitFor();
+
+  // A safeguarding concern about Cal, read by A's safeguarding lead (Ada herself here).
+  await ada.goto(`${A}/admin/safeguarding?member=${encodeURIComponent("@cal:alpha.test")}`);
+  await expectNoAxeViolations(ada, "safeguarding page");
+  await fill(ada, "The concern", "Cal mentioned not feeling safe at home; please check in.");
+  await ada.getByRole("button", { name: "Send to their safeguarding leads" }).click();
+  await ada.getByText("Sent to their safeguarding leads.").waitFor();
+  await ada.getByRole("button", { name: /I have read this/ }).click();
+  await ada.getByText("Marked as read.").waitFor();
+  await expectNoAxeViolations(ada, "safeguarding page after reading");
+  await screenshot(ada, "safeguarding");
+  await ada.goto(`${A}/admin/moderation/log`);
+  await ada.getByRole("cell", { name: "hide" }).first().waitFor();
+  await bea.close();
+  await ada.close();
+});
+
 test("every page passes axe at desktop and phone widths, and reflows at 320px", async () => {
   // A cohort round to review (nobody at A is waiting, so it proposes no pairs).
   const coordinator = await people.ada.newPage();
@@ -596,6 +642,14 @@ test("every page passes axe at desktop and phone widths, and reflows at 320px", 
     ["member edit a message", people.cal, urls.messageEdit],
     ["member take back a message", people.cal, urls.messageRetract],
     ["member profile of someone at another organisation", people.bea, `${B}/people/@cal:alpha.test`],
+    ["member report form", people.bea, urls.reportForm],
+    ["member safety settings", people.cal, `${A}/settings/safety`],
+    ["member standing", people.cal, `${A}/standing`],
+    ["signed-out guidelines", signedOut, `${A}/guidelines`],
+    ["signed-out appeal", signedOut, `${A}/appeal`],
+    ["admin reports", people.ada, `${A}/admin/moderation`],
+    ["admin moderation log", people.ada, `${A}/admin/moderation/log`],
+    ["admin safeguarding", people.ada, `${A}/admin/safeguarding`],
   ];
   for (const [label, context, url] of pages) {
     const page = await context.newPage();

@@ -57,6 +57,8 @@ async fn web_interface_in_a_real_browser() {
         c.node.organisation = "Riverside Community Health".into();
         sink.configure(c);
         c.email.batch_minutes = 0;
+        // The first admin is also the safeguarding lead, as in a small organisation.
+        c.moderation.safeguarding_leads = vec!["ada".into()];
     })
     .await;
     let links = sink.serve_links().await;

@@ -24,6 +24,9 @@ pub struct ModerationSection {
     /// with `rate_limited`), so one person cannot flood the queue or use up what other
     /// nodes accept from this one.
     pub reports_per_member_per_day: u32,
+    /// At most this many safeguarding referrals a day from one other node (more are
+    /// dropped and logged), and from one person here.
+    pub referrals_per_node_per_day: u32,
     /// This node's designated safeguarding leads, by username: they alone read the
     /// safeguarding concerns other organisations raise about this node's members, and
     /// may raise concerns themselves. Their contact route is `[privacy]
@@ -42,6 +45,7 @@ impl Default for ModerationSection {
             suspension_days: vec![14, 30],
             remote_reports_per_node_per_day: 200,
             reports_per_member_per_day: 20,
+            referrals_per_node_per_day: 20,
             safeguarding_leads: Vec::new(),
             guidelines: String::new(),
         }

@@ -8,7 +8,8 @@
 //!   `m ‖ member id`);
 //! - `s ‖ member id` → [`StandingRecord`] (this node's members only);
 //! - `a ‖ seq` → [`AuditRecord`], in the order actions were taken;
-//! - `d ‖ node id ‖ day` → reports filed from that node that day (u64);
+//! - `d ‖ node id ‖ day` → reports filed from that node that day (u64); `D` the same
+//!   for its shared decisions, `R` for its safeguarding referrals;
 //! - `f ‖ id` → [`ReferralRecord`]: a safeguarding referral sent or received;
 //! - `p ‖ node id` → what this node does with that node's shared decisions (1 adopt,
 //!   2 review, 3 ignore).
@@ -335,7 +336,13 @@ impl Store {
     /// Counts one more report from `node` on `day` (days since the epoch); returns the
     /// count including it.
     pub(crate) fn count_remote_report(&self, node: &NodeId, day: u64) -> Result<u64, StoreError> {
-        let mut key = vec![b'd'];
+        self.count_remote(b'd', node, day)
+    }
+
+    /// Counts one more of what `tag` counts (`d` reports, `D` shared decisions, `R`
+    /// referrals) from `node` on `day`; returns the count including it.
+    pub(crate) fn count_remote(&self, tag: u8, node: &NodeId, day: u64) -> Result<u64, StoreError> {
+        let mut key = vec![tag];
         key.extend_from_slice(node.as_bytes());
         key.extend_from_slice(&day.to_be_bytes());
         let count = match self.trees().moderation.get(&key)? {

@@ -26,6 +26,7 @@ mod restart_and_limits;
 mod safety;
 mod slow_clients;
 mod tls;
+mod trust_moderation;
 mod trust_names;
 mod trust_order;
 mod trust_private;

@@ -805,7 +805,7 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
         p.hidden
     })
     .await;
-    assert_eq!(hidden, "Spam (Riverside Hub)");
+    assert_eq!(hidden, "Spam (following Riverside Hub's moderators)");
     // A shows it again: B follows.
     admin_a
         .moderate(&ModerationRequest {
@@ -862,7 +862,9 @@ async fn a_safeguarding_referral_reaches_only_the_home_nodes_leads() {
     let lee = b.member(&admin_b, "lee").await;
     let bo = b.member(&admin_b, "bo").await;
     let worrying = post(&bo, "I can't go on like this").await;
+    let leads_post = post(&lee, "Who to talk to here").await;
     eventually(30, || async { admin_a.thread(&worrying.id).await.ok() }).await;
+    eventually(30, || async { admin_a.thread(&leads_post.id).await.ok() }).await;
     let member = a.member(&admin_a, "ann").await;
 
     // Members cannot raise one.
@@ -927,16 +929,60 @@ async fn a_safeguarding_referral_reaches_only_the_home_nodes_leads() {
     })
     .await;
     assert_eq!(acked.acknowledged_by, Some(id("@lee:b.test")));
-    let told = admin_a.notifications(None).await.unwrap();
-    assert!(
+    eventually(10, || async {
+        let told = admin_a.notifications(None).await.ok()?;
         told.items
             .iter()
             .any(|n| n.text.contains("has read the concern"))
-    );
+            .then_some(())
+    })
+    .await;
     for log in [
         admin_a.moderation_audit(None).await.unwrap(),
         admin_b.moderation_audit(None).await.unwrap(),
     ] {
         assert!(log.items.iter().any(|e| e.action.starts_with("referral_")));
     }
+
+    // A concern about the lead themselves: never shown to them; with no other lead, B's
+    // admins read it instead.
+    admin_a
+        .refer(&NewReferral {
+            member: id("@lee:b.test"),
+            content: vec![],
+            concern: "A member says Lee was dismissive about a disclosure.".into(),
+        })
+        .await
+        .unwrap();
+    let about_lee = eventually(30, || async {
+        let r = admin_b.referrals().await.ok()?;
+        r.into_iter().find(|r| r.member == id("@lee:b.test"))
+    })
+    .await;
+    assert!(
+        lee.referrals()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.member != id("@lee:b.test"))
+    );
+    assert_eq!(
+        status(lee.acknowledge_referral(about_lee.id).await.unwrap_err()),
+        403
+    );
+    assert!(
+        lee.moderation_audit(None).await.is_err(),
+        "lee is not an admin"
+    );
+    admin_b.acknowledge_referral(about_lee.id).await.unwrap();
+    // Content named in a concern must be something the member wrote.
+    let wrong = admin_a
+        .refer(&NewReferral {
+            member: id("@lee:b.test"),
+            content: vec![worrying.id],
+            concern: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status(wrong), 400);
 }

@@ -124,7 +124,7 @@ async fn a_report_from_the_web_to_a_decision() {
     assert_eq!(hidden.status, 303, "{}", hidden.html);
     let seen = bo.get(&thread).await;
     assert!(
-        seen.has("Hidden by moderators here: Shares a client&#39;s details"),
+        seen.has("Hidden by moderators here: <bdi>Shares a client&#39;s details</bdi>"),
         "{}",
         seen.html
     );

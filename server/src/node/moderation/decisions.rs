@@ -17,6 +17,15 @@ use crate::store::{HiddenRecord, ReportRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// Another node's words as shown here: no control or default-ignorable characters
+/// (direction overrides could garble what follows them).
+fn plain(text: &str) -> String {
+    kindred_protocol::text::without_default_ignorable(text)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
 /// Longest reason a shared decision carries (bytes).
 pub(crate) const MAX_SHARED_REASON: usize = kindred_protocol::limits::MAX_REASON_BYTES;
 
@@ -93,10 +102,39 @@ impl Node {
         decision: &SharedDecision,
     ) -> Result<(), StoreError> {
         let from = payload.origin;
-        let policy = self.decisions_from(&from)?;
-        if policy == DecisionPolicy::Ignore || self.federation().is_blocked(&from) {
+        if self.federation().is_blocked(&from) {
             return Ok(());
         }
+        // What was hidden by following this node is shown again when it says so, whatever
+        // this node's choice is now.
+        if decision.action == DecisionAction::Restore
+            && self
+                .hidden_set()
+                .get(&decision.target)
+                .is_some_and(|h| h.from_node == Some(from))
+        {
+            self.set_hidden(&decision.target, None)?;
+            self.audit(
+                None,
+                "adopted_restore",
+                &decision.target,
+                None,
+                &plain(&decision.reason),
+            )?;
+            return Ok(());
+        }
+        let policy = self.decisions_from(&from)?;
+        if policy == DecisionPolicy::Ignore {
+            return Ok(());
+        }
+        let day = self.now().as_millis() / DAY_MS;
+        if self.store().count_remote(b'D', &from, day)?
+            > u64::from(self.config().moderation.remote_reports_per_node_per_day)
+        {
+            tracing::warn!(origin = %from, %event, "too many shared decisions from one node today: not followed");
+            return Ok(());
+        }
+        let reason = plain(&decision.reason);
         // Only about what this node holds, and never about this node's own members: their
         // moderators are here.
         let author = match &decision.target {
@@ -115,7 +153,6 @@ impl Node {
             .map(|a| a.organisation)
             .filter(|o| !o.is_empty())
             .unwrap_or_else(|| payload.author.node_name().to_owned());
-        let cap = u64::from(self.config().moderation.remote_reports_per_node_per_day);
         match policy {
             DecisionPolicy::Adopt => {
                 let current = self.hidden_set().get(&decision.target);
@@ -124,7 +161,7 @@ impl Node {
                         self.set_hidden(
                             &decision.target,
                             Some(HiddenRecord {
-                                reason: format!("{} ({organisation})", decision.reason),
+                                reason: format!("{reason} (following {organisation}'s moderators)"),
                                 by: None,
                                 at: self.now().as_millis(),
                                 from_node: Some(from),
@@ -135,35 +172,29 @@ impl Node {
                             "adopted_hide",
                             &decision.target,
                             Some(&author),
-                            &format!("{organisation}: {}", decision.reason),
-                        )?;
-                    }
-                    // Only what was hidden by following that node is shown again by it.
-                    DecisionAction::Restore
-                        if current.is_some_and(|h| h.from_node == Some(from)) =>
-                    {
-                        self.set_hidden(&decision.target, None)?;
-                        self.audit(
-                            None,
-                            "adopted_restore",
-                            &decision.target,
-                            Some(&author),
-                            &format!("{organisation}: {}", decision.reason),
+                            &format!("{organisation}: {reason}"),
                         )?;
                     }
                     _ => {}
                 }
             }
             DecisionPolicy::Review => {
-                let day = self.now().as_millis() / DAY_MS;
-                if self.store().count_remote_report(&from, day)? > cap {
-                    tracing::warn!(origin = %from, %event, "too many shared decisions from one node today: not queued");
-                    return Ok(());
+                // Its newest decision on this stands for its earlier ones.
+                for (n, mut r) in self.store().reports()? {
+                    if r.open
+                        && r.decision.is_some()
+                        && r.from_node == Some(from)
+                        && r.target == decision.target
+                    {
+                        r.open = false;
+                        r.outcome = Some("replaced by a newer decision".to_owned());
+                        self.store().put_report(n, &r)?;
+                    }
                 }
                 let record = ReportRecord {
                     target: decision.target.clone(),
                     reason: ReportReason::Guidelines,
-                    note: Some(decision.reason.clone()),
+                    note: Some(reason),
                     reporter: None,
                     from_node: Some(from),
                     from_organisation: organisation,

@@ -29,6 +29,11 @@ fn cut(text: &str) -> String {
     out
 }
 
+/// A safeguarding concern about `member` (kept out of what they are shown).
+fn about_them(r: &AuditRecord, member: &MemberId) -> bool {
+    r.action.starts_with("referral_") && r.author.as_ref() == Some(member)
+}
+
 fn entry(seq: u64, r: AuditRecord) -> AuditEntry {
     AuditEntry {
         seq,
@@ -156,7 +161,9 @@ impl Node {
             },
             history: history
                 .iter()
-                .filter(|(_, h)| author.is_some() && h.author == author)
+                .filter(|(_, h)| {
+                    author.is_some() && h.author == author && !h.action.starts_with("referral_")
+                })
                 .take(10)
                 .map(|(seq, h)| entry(*seq, h.clone()))
                 .collect(),
@@ -293,7 +300,14 @@ impl Node {
     /// The audit log, newest first. Admins only.
     pub(crate) fn audit_log(&self, auth: &Auth, before: Option<u64>) -> Result<AuditLog, AppError> {
         auth.require(Role::Admin)?;
-        let page = self.store().audit_log(before, AUDIT_PAGE + 1)?;
+        // Nobody reads of safeguarding concerns about themselves, even in the log.
+        let page: Vec<(u64, AuditRecord)> = self
+            .store()
+            .audit_log(before, usize::MAX)?
+            .into_iter()
+            .filter(|(_, r)| !about_them(r, &auth.member_id))
+            .take(AUDIT_PAGE + 1)
+            .collect();
         let more = page.len() > AUDIT_PAGE;
         let items: Vec<AuditEntry> = page
             .into_iter()
@@ -317,6 +331,7 @@ impl Node {
         let tz = self.organisation_zone();
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut all = self.store().audit_log(None, usize::MAX)?;
+        all.retain(|(_, r)| !about_them(r, &auth.member_id));
         all.reverse();
         let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
             w.write_record(["seq", "at", "by", "action", "target", "author", "note"])?;

@@ -16,6 +16,17 @@ use crate::node::ingest::{Draft, Reach};
 use crate::node::{Auth, Node};
 use crate::store::{ReferralRecord, StoreError};
 
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Text from another node as leads read it: no control or default-ignorable characters
+/// (direction overrides could make it say something else).
+fn plain(text: &str) -> String {
+    kindred_protocol::text::without_default_ignorable(text)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect()
+}
+
 impl Node {
     /// Whether `member` is one of this node's safeguarding leads.
     pub(crate) fn is_safeguarding_lead(&self, member: &MemberId) -> bool {
@@ -34,7 +45,39 @@ impl Node {
             .safeguarding_leads
             .iter()
             .filter_map(|u| self.member_id(&u.to_lowercase()).ok())
+            .filter(|m| {
+                self.store()
+                    .member(m.localpart())
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| !r.suspended && r.deletion_due_at.is_none())
+            })
             .collect()
+    }
+
+    /// Who reads a concern about `member` received here: the safeguarding leads other
+    /// than the member themselves, or, when there are none, the admins other than them,
+    /// so no concern goes unread and nobody reads one about themselves.
+    fn readers_of(&self, member: &MemberId) -> Vec<MemberId> {
+        let leads: Vec<MemberId> = self.leads().into_iter().filter(|l| l != member).collect();
+        if !leads.is_empty() {
+            return leads;
+        }
+        self.store()
+            .members()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.role == Role::Admin && !m.suspended && m.deletion_due_at.is_none())
+            .filter_map(|m| self.member_id(&m.username).ok())
+            .filter(|m| m != member)
+            .collect()
+    }
+
+    /// Whether `auth` may read (and acknowledge) the received referral `r`.
+    fn may_read(&self, auth: &Auth, r: &ReferralRecord) -> bool {
+        !r.sent
+            && r.member != auth.member_id
+            && self.readers_of(&r.member).contains(&auth.member_id)
     }
 
     /// Raises a concern (moderators, admins, safeguarding leads).
@@ -61,6 +104,26 @@ impl Node {
             return Err(AppError::bad_request(format!(
                 "A concern can name at most {MAX_REFERRAL_CONTENT} posts or messages."
             )));
+        }
+        let since = self.now().as_millis().saturating_sub(DAY_MS);
+        let today = self
+            .store()
+            .referrals()?
+            .iter()
+            .filter(|(_, r)| r.referrer == auth.member_id && r.at >= since)
+            .count();
+        if today >= self.config().moderation.referrals_per_node_per_day as usize {
+            return Err(AppError::new(
+                kindred_protocol::api::ErrorCode::RateLimited,
+                "You have raised as many concerns as one person can in a day. If someone is in danger, call the emergency services.",
+            ));
+        }
+        for id in &req.content {
+            if self.payload(id)?.is_none_or(|p| p.author != req.member) {
+                return Err(AppError::bad_request(format!(
+                    "{id} is not something they wrote that this node holds."
+                )));
+            }
         }
         let own = req.member.node_name() == self.config().node.name.as_str();
         let known = if own {
@@ -145,7 +208,7 @@ impl Node {
             "",
         )?;
         if own {
-            self.tell_leads();
+            self.tell_leads(&req.member);
         }
         Ok(self.referral_view(id, record))
     }
@@ -166,34 +229,57 @@ impl Node {
         {
             return Ok(());
         }
+        let day = self.now().as_millis() / DAY_MS;
+        let cap = u64::from(self.config().moderation.referrals_per_node_per_day);
+        if self.store().count_remote(b'R', &payload.origin, day)? > cap {
+            tracing::warn!(origin = %payload.origin, %event, "too many safeguarding referrals from one node today: dropped");
+            return Ok(());
+        }
+        if self.readers_of(&referral.member).is_empty() {
+            tracing::error!(%event, member = %referral.member, "a safeguarding referral arrived, and nobody here can read it: set [moderation] safeguarding_leads");
+        }
         let organisation = self
             .store()
             .announcement(&payload.origin)?
             .map(|a| a.organisation)
             .filter(|o| !o.is_empty())
             .unwrap_or_else(|| payload.author.node_name().to_owned());
+        // Only content this node holds and the member wrote; words without anything that
+        // could reorder or hide what the leads read.
+        let mut content = Vec::new();
+        for id in &referral.content {
+            if !content.contains(id)
+                && self
+                    .payload(id)?
+                    .is_some_and(|p| p.author == referral.member)
+            {
+                content.push(*id);
+            }
+        }
         let record = ReferralRecord {
             sent: false,
             event: Some(*event),
             member: referral.member.clone(),
-            content: referral.content.clone(),
-            concern: referral.concern.clone(),
+            content,
+            concern: plain(&referral.concern),
             referrer: payload.author.clone(),
-            contact: referral.contact.clone(),
+            contact: plain(&referral.contact),
             organisation,
             at: self.now().as_millis(),
             acknowledged_at: None,
             acknowledged_by: None,
         };
         self.store().add_referral(&record)?;
+        // The log says that one came, not from whom: it is read by admins, who may
+        // include the person concerned's colleagues.
         self.audit(
             None,
             "referral_received",
             &ReportTarget::Member(referral.member.clone()),
             Some(&referral.member),
-            &format!("from {}", payload.author),
+            "",
         )?;
-        self.tell_leads();
+        self.tell_leads(&referral.member);
         Ok(())
     }
 
@@ -237,11 +323,16 @@ impl Node {
                 "Safeguarding referrals are for moderators, admins and safeguarding leads.",
             ));
         }
+        // Received: only their readers (never the person concerned); sent: the leads and
+        // whoever raised it.
         let mut out: Vec<ReferralView> = self
             .store()
             .referrals()?
             .into_iter()
-            .filter(|(_, r)| lead || (r.sent && r.referrer == auth.member_id))
+            .filter(|(_, r)| {
+                r.member != auth.member_id
+                    && (self.may_read(auth, r) || (r.sent && lead) || r.referrer == auth.member_id)
+            })
             .map(|(id, r)| self.referral_view(id, r))
             .collect();
         out.reverse();
@@ -254,17 +345,17 @@ impl Node {
         auth: &Auth,
         id: u64,
     ) -> Result<ReferralView, AppError> {
-        if !self.is_safeguarding_lead(&auth.member_id) {
-            return Err(AppError::forbidden(
-                "Only this organisation's safeguarding leads acknowledge referrals.",
-            ));
-        }
         let (_, mut record) = self
             .store()
             .referrals()?
             .into_iter()
             .find(|(n, r)| *n == id && !r.sent)
             .ok_or_else(|| AppError::not_found("No such referral was received here."))?;
+        if !self.may_read(auth, &record) {
+            return Err(AppError::forbidden(
+                "Only this organisation's safeguarding leads acknowledge referrals.",
+            ));
+        }
         if record.acknowledged_at.is_some() {
             return Ok(self.referral_view(id, record));
         }
@@ -315,9 +406,10 @@ impl Node {
         }
     }
 
-    /// Tells each safeguarding lead a concern is waiting (without its words).
-    fn tell_leads(&self) {
-        for lead in self.leads() {
+    /// Tells each reader of a concern about `member` that one is waiting (without its
+    /// words).
+    fn tell_leads(&self, member: &MemberId) {
+        for lead in self.readers_of(member) {
             self.tell_moderation(
                 &lead,
                 "A safeguarding concern is waiting for you to read.".to_owned(),

@@ -501,6 +501,7 @@ pub(crate) async fn block_peer(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let _: NoFields = member_form(&viewer, &body)?;
+    require(&viewer, Role::Admin)?;
     let peer = node_id(&id)?;
     if !crate::web::confirm::confirmed(&body) {
         let name = node
@@ -541,7 +542,7 @@ pub(crate) async fn peer_decisions(
         "adopt" => DecisionPolicy::Adopt,
         "ignore" => DecisionPolicy::Ignore,
         "review" => DecisionPolicy::Review,
-        _ => return Err(AppError::bad_request("Choose review, follow or ignore.").into()),
+        _ => return Err(AppError::bad_request("Choose review, adopt or ignore.").into()),
     };
     node.set_decisions_from(&viewer.auth, &node_id(&id)?, policy)?;
     Ok(see_other(&node, "/admin/peers", Some(Flash::PeerUpdated)))

@@ -687,6 +687,7 @@ struct SafeguardingPage {
     concern: String,
     problems: Problems,
     is_admin: bool,
+    staff: bool,
     section: &'static str,
 }
 
@@ -717,6 +718,7 @@ fn safeguarding_page(
         concern: typed.2,
         problems,
         is_admin: viewer.auth.member.role >= Role::Admin,
+        staff: viewer.is_moderator(),
         section: "safeguarding",
     })
 }
@@ -781,6 +783,11 @@ pub(crate) async fn refer(
                 Err(e) => {
                     let field = match &e {
                         AppError::Refused { message, .. } if message.contains("person") => "member",
+                        AppError::Refused { message, .. }
+                            if message.contains("posts") || message.contains("wrote") =>
+                        {
+                            "content"
+                        }
                         _ => "concern",
                     };
                     problems.refused(field, e)?;

@@ -42,6 +42,8 @@ struct SettingsPage {
     password_problems: Problems,
     password_hint: String,
     devices: Vec<Device>,
+    /// One of the safeguarding leads (a link to their page).
+    lead: bool,
 }
 
 fn settings_page(node: &Node, viewer: &Viewer) -> Result<SettingsPage, PageError> {
@@ -59,6 +61,7 @@ fn settings_page(node: &Node, viewer: &Viewer) -> Result<SettingsPage, PageError
         .collect();
     Ok(SettingsPage {
         chrome: Chrome::member(node, viewer, "Settings", "/settings"),
+        lead: node.is_safeguarding_lead(&viewer.auth.member_id),
         csrf: viewer.csrf.clone(),
         display_name: me.display_name.clone(),
         happy_to_talk_about: me.happy_to_talk_about.clone(),

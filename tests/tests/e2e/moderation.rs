@@ -829,6 +829,24 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
     let log = admin_b.moderation_audit(None).await.unwrap();
     let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["adopted_restore", "adopted_hide"]);
+    // Ignored: a new decision changes nothing at B.
+    admin_b
+        .set_peer_decisions(&a_id.to_string(), DecisionPolicy::Ignore)
+        .await
+        .unwrap();
+    hide(second.id, "Spam again").await;
+    // A's next post comes after the decision in A's log: once B has it, B has read that.
+    topic(&admin_a).await;
+    let later = post(&admin_a, "After the decision").await;
+    eventually(30, || async { bo.thread(&later.id).await.ok() }).await;
+    assert!(bo.thread(&second.id).await.unwrap().post.hidden.is_none());
+    let queue = admin_b.moderation_queue().await.unwrap();
+    assert!(
+        queue
+            .items
+            .iter()
+            .all(|i| i.target != ReportTarget::Event(second.id))
+    );
     // C's own member: its moderators are at C, which leaves A's decision alone.
     assert!(cal.thread(&first.id).await.unwrap().post.hidden.is_none());
     assert!(admin_c.moderation_queue().await.unwrap().items.is_empty());

@@ -31,7 +31,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub(crate) fn routes(node: Node) -> Router<Node> {
     use pages::{
         accounts, admin, chat, content, coordinator, help, mentoring, moderation, notifications,
-        profile, safety, settings, your_data,
+        profile, safeguarding, safety, settings, standing, your_data,
     };
     Router::new()
         .route("/", get(content::home))
@@ -47,7 +47,7 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
             get(accounts::reset_form).post(accounts::reset),
         )
         .route("/help", get(help::help))
-        .route("/guidelines", get(moderation::guidelines))
+        .route("/guidelines", get(standing::guidelines))
         .route(
             "/report",
             get(moderation::report_form).post(moderation::report),
@@ -58,17 +58,17 @@ pub(crate) fn routes(node: Node) -> Router<Node> {
         .route("/admin/moderation/log.csv", get(moderation::log_csv))
         .route(
             "/admin/safeguarding",
-            get(moderation::safeguarding).post(moderation::refer),
+            get(safeguarding::safeguarding).post(safeguarding::refer),
         )
         .route(
             "/admin/safeguarding/{id}/acknowledge",
-            post(moderation::acknowledge),
+            post(safeguarding::acknowledge),
         )
-        .route("/standing", get(moderation::standing))
-        .route("/standing/appeal", post(moderation::appeal))
+        .route("/standing", get(standing::standing))
+        .route("/standing/appeal", post(standing::appeal))
         .route(
             "/appeal",
-            get(moderation::appeal_form).post(moderation::appeal_signed_out),
+            get(standing::appeal_form).post(standing::appeal_signed_out),
         )
         .route("/topics/{topic}", get(content::topic))
         .route(

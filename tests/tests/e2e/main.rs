@@ -19,6 +19,7 @@ mod mentoring;
 mod mentoring_agreement;
 mod metrics;
 mod moderation;
+mod moderation_shared;
 mod notifications;
 mod peer_learning;
 mod redaction;

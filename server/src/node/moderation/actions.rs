@@ -3,15 +3,15 @@
 //! and suspensions ending on time.
 
 use kindred_protocol::api::{
-    DecisionAction, ErrorCode, LoginRequest, MAX_MODERATION_NOTE_BYTES, ModerationAction,
-    ModerationDone, ModerationRequest, ReportTarget, Retract, Role, Standing,
+    DecisionAction, ErrorCode, MAX_MODERATION_NOTE_BYTES, ModerationAction, ModerationDone,
+    ModerationRequest, ReportTarget, Retract, Role,
 };
 use kindred_protocol::{EventBody, MemberId, Timestamp};
 
 use crate::error::AppError;
 use crate::node::{Auth, Node};
 use crate::rules::moderation::{Concerned, allowed};
-use crate::store::{HiddenRecord, MemberRecord, StandingRecord, StoreError};
+use crate::store::{HiddenRecord, MemberRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -460,133 +460,6 @@ impl Node {
             .ok_or_else(|| AppError::not_found("That member's account is not here any more."))
     }
 
-    /// A member's own standing.
-    pub(crate) fn standing_of(&self, member: &MemberId) -> Result<Standing, AppError> {
-        let s = self.store().standing(member)?;
-        Ok(Standing {
-            warnings: s.warnings,
-            paused: s.paused,
-            suspended_until: s.suspended_until.filter(|_| s.suspended).map(Timestamp),
-            suspended: s.suspended,
-            last_note: s.last_note.clone(),
-            can_appeal: can_appeal(&s),
-            appeal_pending: s.appeal.is_some(),
-        })
-    }
-
-    /// The words a suspended member sees when they try to sign in.
-    pub(crate) fn suspension_message(&self, member: &MemberRecord) -> Result<String, AppError> {
-        let id = self.member_id(&member.username)?;
-        let s = self.store().standing(&id)?;
-        if !s.suspended {
-            return Ok(
-                "This account is suspended. Please contact your organisation's admin.".to_owned(),
-            );
-        }
-        let until = match s.suspended_until {
-            Some(t) => format!(
-                " until {}",
-                crate::calendar::human_date(t, &self.time_zone_of(member))
-            ),
-            None => String::new(),
-        };
-        let appeal = if can_appeal(&s) {
-            " You can ask for this decision to be reviewed: choose \"Ask for a review\" on the sign-in page."
-        } else {
-            ""
-        };
-        Ok(format!(
-            "This account is suspended{until} by the moderators.{appeal}"
-        ))
-    }
-
-    /// A signed-in member's appeal against their latest sanction.
-    pub(crate) fn appeal(&self, member: &MemberId, note: &str) -> Result<(), AppError> {
-        let note = note.trim();
-        if note.is_empty() {
-            return Err(AppError::bad_request(
-                "Please say why the decision should be looked at again.",
-            ));
-        }
-        if note.len() > MAX_MODERATION_NOTE_BYTES {
-            return Err(AppError::bad_request(format!(
-                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
-            )));
-        }
-        let mut s = self.store().standing(member)?;
-        if s.appeal.is_some() {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                "Your appeal is waiting for a moderator.",
-            ));
-        }
-        if !can_appeal(&s) {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                "There is no decision to appeal, or you have appealed it already.",
-            ));
-        }
-        s.appealed = s.sanction;
-        s.appeal = Some(note.to_owned());
-        s.appeal_at = Some(self.now().as_millis());
-        self.store().put_standing(member, &s)?;
-        self.audit(
-            Some(member),
-            "appeal",
-            &ReportTarget::Member(member.clone()),
-            Some(member),
-            note,
-        )?;
-        Ok(())
-    }
-
-    /// A suspended member's appeal, made with their username and password (they cannot
-    /// sign in).
-    pub(crate) async fn appeal_signed_out(
-        &self,
-        credentials: &LoginRequest,
-        note: &str,
-        address: std::net::IpAddr,
-    ) -> Result<(), AppError> {
-        let member = self.check_credentials(credentials, address).await?;
-        let id = self.member_id(&member.username)?;
-        self.appeal(&id, note)
-    }
-
-    /// Ends the suspensions whose time is up (housekeeping); returns how many.
-    pub(crate) async fn end_suspensions(&self, now: u64) -> Result<usize, AppError> {
-        let mut ended = 0;
-        for (member, mut s) in self.store().standings()? {
-            if !s.suspended || s.suspended_until.is_none_or(|t| t > now) {
-                continue;
-            }
-            s.suspended = false;
-            s.suspended_until = None;
-            s.appeal = None;
-            self.store().put_standing(&member, &s)?;
-            self.tell_moderation(
-                &member,
-                "Your suspension has ended: welcome back. Please read the community guidelines again before you post.".to_owned(),
-                "/guidelines",
-            );
-            if let Some(mut record) = self.store().member(member.localpart())?
-                && record.suspended
-            {
-                record.suspended = false;
-                self.save_member(&record, true).await?;
-            }
-            self.audit(
-                None,
-                "suspension_ended",
-                &ReportTarget::Member(member.clone()),
-                Some(&member),
-                "",
-            )?;
-            ended += 1;
-        }
-        Ok(ended)
-    }
-
     /// Closes the open reports about `id` once it has been taken down (by its author, or
     /// by its home node's moderators, perhaps at another organisation) and tells this
     /// node's reporters. Called by the notifier as retractions arrive.
@@ -612,56 +485,6 @@ impl Node {
         }
         Ok(())
     }
-
-    /// Records a suspension set or ended on the Members page (the account is already
-    /// changed): in the moderation log, and as the member's standing, so it can be
-    /// appealed and moderation's reinstate ends it.
-    pub(crate) fn members_page_suspension(
-        &self,
-        auth: &Auth,
-        member: &MemberId,
-        suspended: bool,
-    ) -> Result<(), StoreError> {
-        let target = ReportTarget::Member(member.clone());
-        let mut s = self.store().standing(member)?;
-        if suspended {
-            let note = "Suspended by an admin on the Members page";
-            let seq = self.audit(
-                Some(&auth.member_id),
-                "suspend",
-                &target,
-                Some(member),
-                note,
-            )?;
-            s.suspended = true;
-            s.suspended_until = None;
-            s.sanction = Some(seq);
-            s.appeal = None;
-            s.last_note = Some(note.to_owned());
-        } else {
-            self.audit(
-                Some(&auth.member_id),
-                "reinstate",
-                &target,
-                Some(member),
-                "Reinstated on the Members page",
-            )?;
-            s.suspended = false;
-            s.suspended_until = None;
-            s.appeal = None;
-        }
-        self.store().put_standing(member, &s)
-    }
-
-    /// Whether `member` may post now (not paused by reports).
-    pub(crate) fn posting_paused(&self, member: &MemberId) -> Result<bool, StoreError> {
-        Ok(self.store().standing(member)?.paused)
-    }
-}
-
-/// A sanction stands and was not appealed yet.
-fn can_appeal(s: &StandingRecord) -> bool {
-    (s.suspended || s.paused || s.warnings > 0) && s.sanction.is_some() && s.appealed != s.sanction
 }
 
 /// An action's name in the audit log.

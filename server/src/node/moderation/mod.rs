@@ -12,6 +12,7 @@ mod decisions;
 mod queue;
 mod referrals;
 mod reports;
+mod standing;
 
 use std::collections::HashMap;
 use std::sync::RwLock;

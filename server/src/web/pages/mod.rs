@@ -12,6 +12,8 @@ mod mentoring_match_view;
 pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod profile;
+pub(crate) mod safeguarding;
 pub(crate) mod safety;
 pub(crate) mod settings;
+pub(crate) mod standing;
 pub(crate) mod your_data;

@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kindred_protocol::api::{
-    AuditEntry, DecisionAction, LoginRequest, ModerationAction, ModerationRequest, NewReferral,
-    QueueItem, ReferralView, ReportReason, ReportRequest, ReportTarget, Role, Standing,
+    AuditEntry, DecisionAction, ModerationAction, ModerationRequest, QueueItem, ReportReason,
+    ReportRequest, ReportTarget, Role,
 };
 use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
@@ -20,21 +20,21 @@ use crate::rules::moderation::{Concerned, allowed};
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::confirm::{Ask, ask_first, confirmed};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form, public_form};
-use crate::web::session::{Viewer, form_token, signed_in_viewer};
+use crate::web::forms::{Problems, member_form};
+use crate::web::session::Viewer;
 use crate::web::time::When;
 
 /// `?event=` or `?member=`: what a page is about.
 #[derive(Deserialize, Default)]
 pub(crate) struct TargetQuery {
     #[serde(default)]
-    event: String,
+    pub(crate) event: String,
     #[serde(default)]
-    member: String,
+    pub(crate) member: String,
 }
 
 impl TargetQuery {
-    fn target(&self) -> Result<ReportTarget, PageError> {
+    pub(crate) fn target(&self) -> Result<ReportTarget, PageError> {
         if !self.event.is_empty() {
             let id: EventId = self
                 .event
@@ -503,318 +503,4 @@ pub(crate) async fn log_csv(
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     Ok(node.audit_download(&viewer.auth)?)
-}
-
-#[derive(askama::Template)]
-#[template(path = "standing.html", whitespace = "minimize")]
-struct StandingPage {
-    chrome: Chrome,
-    csrf: String,
-    standing: Standing,
-    until: Option<String>,
-    note: String,
-    problems: Problems,
-}
-
-fn standing_page(
-    node: &Node,
-    viewer: &Viewer,
-    note: String,
-    problems: Problems,
-) -> Result<StandingPage, PageError> {
-    let standing = node.standing_of(&viewer.auth.member_id)?;
-    Ok(StandingPage {
-        chrome: Chrome::member(node, viewer, "Your account and the moderators", "/settings"),
-        csrf: viewer.csrf.clone(),
-        until: standing
-            .suspended_until
-            .map(|t| crate::calendar::human_date(t.as_millis(), &viewer.tz)),
-        standing,
-        note,
-        problems,
-    })
-}
-
-pub(crate) async fn standing(
-    State(node): State<Node>,
-    viewer: Viewer,
-) -> Result<Response, PageError> {
-    let page = standing_page(&node, &viewer, String::new(), Problems::default())?;
-    render(&page, &page.chrome)
-}
-
-#[derive(Deserialize)]
-pub(crate) struct AppealForm {
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-}
-
-pub(crate) async fn appeal(
-    State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let form: AppealForm = member_form(&viewer, &body)?;
-    match node.appeal(&viewer.auth.member_id, &form.note) {
-        Ok(()) => Ok(see_other(&node, "/standing", Some(Flash::Appealed))),
-        Err(e) => {
-            let mut problems = Problems::default();
-            problems.refused("note", e)?;
-            let page = standing_page(&node, &viewer, form.note, problems)?;
-            render_with_status(&page, &page.chrome, page.problems.status())
-        }
-    }
-}
-
-#[derive(askama::Template)]
-#[template(path = "appeal.html", whitespace = "minimize")]
-struct AppealPage {
-    chrome: Chrome,
-    csrf: String,
-    username: String,
-    note: String,
-    done: bool,
-    problems: Problems,
-}
-
-pub(crate) async fn appeal_form(
-    State(node): State<Node>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let (csrf, cookie) = form_token(&node, &headers);
-    let page = AppealPage {
-        chrome: Chrome::public(&node, "Ask for a review"),
-        csrf,
-        username: String::new(),
-        note: String::new(),
-        done: false,
-        problems: Problems::default(),
-    };
-    let mut response = render(&page, &page.chrome)?;
-    if let Some(cookie) = cookie {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, cookie);
-    }
-    Ok(response)
-}
-
-pub(crate) async fn appeal_signed_out(
-    State(node): State<Node>,
-    crate::api::client_address::ClientAddress(address): crate::api::client_address::ClientAddress,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let form: AppealForm = public_form(&headers, &body)?;
-    let credentials = LoginRequest {
-        username: form.username.clone(),
-        password: form.password,
-        device: None,
-    };
-    let mut problems = Problems::default();
-    let done = match node
-        .appeal_signed_out(&credentials, &form.note, address)
-        .await
-    {
-        Ok(()) => true,
-        Err(e) => {
-            problems.refused("note", e)?;
-            false
-        }
-    };
-    let (csrf, _) = form_token(&node, &headers);
-    let page = AppealPage {
-        chrome: Chrome::public(&node, "Ask for a review"),
-        csrf,
-        username: form.username,
-        note: if done { String::new() } else { form.note },
-        done,
-        problems,
-    };
-    render_with_status(
-        &page,
-        &page.chrome,
-        if done {
-            axum::http::StatusCode::OK
-        } else {
-            page.problems.status()
-        },
-    )
-}
-
-#[derive(askama::Template)]
-#[template(path = "guidelines.html", whitespace = "minimize")]
-struct GuidelinesPage {
-    chrome: Chrome,
-    html: String,
-}
-
-pub(crate) async fn guidelines(
-    State(node): State<Node>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let chrome = match signed_in_viewer(&node, &headers) {
-        Some(viewer) => Chrome::member(&node, &viewer, "Community guidelines", "/help"),
-        None => Chrome::public(&node, "Community guidelines"),
-    };
-    let page = GuidelinesPage {
-        chrome,
-        html: node.guidelines_html(),
-    };
-    render(&page, &page.chrome)
-}
-
-struct ReferralRow {
-    view: ReferralView,
-    when: When,
-    acknowledged: Option<When>,
-}
-
-#[derive(askama::Template)]
-#[template(path = "safeguarding.html", whitespace = "minimize")]
-struct SafeguardingPage {
-    chrome: Chrome,
-    csrf: String,
-    received: Vec<ReferralRow>,
-    sent: Vec<ReferralRow>,
-    lead: bool,
-    member: String,
-    content: String,
-    concern: String,
-    problems: Problems,
-    is_admin: bool,
-    staff: bool,
-    section: &'static str,
-}
-
-fn safeguarding_page(
-    node: &Node,
-    viewer: &Viewer,
-    typed: (String, String, String),
-    problems: Problems,
-) -> Result<SafeguardingPage, PageError> {
-    let now = Timestamp::now();
-    let (received, sent): (Vec<_>, Vec<_>) = node
-        .referrals(&viewer.auth)?
-        .into_iter()
-        .map(|view| ReferralRow {
-            when: When::new(view.at, now, &viewer.tz),
-            acknowledged: view.acknowledged_at.map(|t| When::new(t, now, &viewer.tz)),
-            view,
-        })
-        .partition(|r| !r.view.sent);
-    Ok(SafeguardingPage {
-        chrome: Chrome::member(node, viewer, "Safeguarding", "/admin"),
-        csrf: viewer.csrf.clone(),
-        received,
-        sent,
-        lead: node.is_safeguarding_lead(&viewer.auth.member_id),
-        member: typed.0,
-        content: typed.1,
-        concern: typed.2,
-        problems,
-        is_admin: viewer.auth.member.role >= Role::Admin,
-        staff: viewer.is_moderator(),
-        section: "safeguarding",
-    })
-}
-
-pub(crate) async fn safeguarding(
-    State(node): State<Node>,
-    viewer: Viewer,
-    Query(q): Query<TargetQuery>,
-) -> Result<Response, PageError> {
-    let typed = (q.member.clone(), q.event.clone(), String::new());
-    let page = safeguarding_page(&node, &viewer, typed, Problems::default())?;
-    render(&page, &page.chrome)
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ReferForm {
-    #[serde(default)]
-    member: String,
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    concern: String,
-}
-
-pub(crate) async fn refer(
-    State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let form: ReferForm = member_form(&viewer, &body)?;
-    let mut problems = Problems::default();
-    let member = MemberId::parse(form.member.trim());
-    let content: Result<Vec<EventId>, _> = form
-        .content
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .map(str::parse)
-        .collect();
-    match (member, content) {
-        (Err(_), _) => problems.add(
-            "member",
-            "Give their member id, like @sam:riverside.example.",
-        ),
-        (_, Err(_)) => problems.add(
-            "content",
-            "Give each post or message by its whole id (64 characters), one per line.",
-        ),
-        (Ok(member), Ok(content)) => {
-            let req = NewReferral {
-                member,
-                content,
-                concern: form.concern.clone(),
-            };
-            match node.refer(&viewer.auth, req).await {
-                Ok(_) => {
-                    return Ok(see_other(
-                        &node,
-                        "/admin/safeguarding",
-                        Some(Flash::Referred),
-                    ));
-                }
-                Err(e) => {
-                    let field = match &e {
-                        AppError::Refused { message, .. } if message.contains("person") => "member",
-                        AppError::Refused { message, .. }
-                            if message.contains("posts") || message.contains("wrote") =>
-                        {
-                            "content"
-                        }
-                        _ => "concern",
-                    };
-                    problems.refused(field, e)?;
-                }
-            }
-        }
-    }
-    let page = safeguarding_page(
-        &node,
-        &viewer,
-        (form.member, form.content, form.concern),
-        problems,
-    )?;
-    render_with_status(&page, &page.chrome, page.problems.status())
-}
-
-pub(crate) async fn acknowledge(
-    State(node): State<Node>,
-    viewer: Viewer,
-    axum::extract::Path(id): axum::extract::Path<u64>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let _: crate::web::forms::NoFields = member_form(&viewer, &body)?;
-    node.acknowledge_referral(&viewer.auth, id).await?;
-    Ok(see_other(
-        &node,
-        "/admin/safeguarding",
-        Some(Flash::Acknowledged),
-    ))
 }

@@ -954,6 +954,41 @@ async fn a_member_reports_and_a_moderator_acts_from_the_cli() {
         assert!(csv.starts_with("seq,at,by,action"), "{csv}");
         let news = kit.ok(&["notifications"], "");
         assert!(news.contains("Thank you for your report"), "{news}");
+        // Suspended, kit cannot sign in, and asks for a review from the CLI.
+        admin.ok(
+            &[
+                "moderation",
+                "act",
+                "@kit:localhost",
+                "suspend",
+                "--note",
+                "Repeated spam",
+                "--yes",
+            ],
+            "",
+        );
+        assert!(
+            !kit.run(
+                &["login", "--username", "kit", "--password-stdin"],
+                "a long enough password\n"
+            )
+            .status
+            .success()
+        );
+        let asked = kit.ok(
+            &[
+                "appeal",
+                "--username",
+                "kit",
+                "--note",
+                "It was a mistake",
+                "--password-stdin",
+            ],
+            "a long enough password\n",
+        );
+        assert!(asked.contains("with the moderators"), "{asked}");
+        let queue = admin.ok(&["moderation", "queue"], "");
+        assert!(queue.contains("APPEAL: It was a mistake"), "{queue}");
     });
     cli_task.await.unwrap();
 }

@@ -263,6 +263,18 @@ pub(crate) enum Command {
         #[arg(long)]
         appeal: Option<String>,
     },
+    /// Ask for a suspension to be reviewed, when you cannot sign in because of it (your
+    /// username and password show it is you; once per decision).
+    Appeal {
+        /// Your sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Why the decision should be looked at again.
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
     /// Members (admins).
     #[command(subcommand)]
     Members(MembersCommand),

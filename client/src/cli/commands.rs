@@ -744,6 +744,28 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Safeguarding(cmd) => {
             super::moderation::safeguarding(&signed_in()?, cmd, &print).await?
         }
+        Command::Appeal {
+            username,
+            note,
+            password,
+        } => {
+            let password = read_password(&password, false)?;
+            let device = creds.devices.get(&device_key(&node, &username)).cloned();
+            anon.appeal_signed_out(&SignedOutAppeal {
+                credentials: LoginRequest {
+                    username,
+                    password,
+                    device,
+                },
+                note,
+            })
+            .await?;
+            print(
+                "Your request for a review is with the moderators. Try signing in again later."
+                    .to_owned(),
+                &(),
+            )?;
+        }
         Command::Standing { appeal } => {
             super::moderation::standing(&signed_in()?, appeal, &print).await?
         }

@@ -54,6 +54,37 @@ pub enum ModerationAction {
     Reinstate,
 }
 
+impl ModerationAction {
+    /// Every action, in the order the queue offers them.
+    pub const ALL: [ModerationAction; 7] = [
+        ModerationAction::Dismiss,
+        ModerationAction::Hide,
+        ModerationAction::Restore,
+        ModerationAction::Retract,
+        ModerationAction::Warn,
+        ModerationAction::Suspend,
+        ModerationAction::Reinstate,
+    ];
+
+    /// Its name, as in JSON, web forms and the audit log (`dismiss`, `hide` ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerationAction::Dismiss => "dismiss",
+            ModerationAction::Hide => "hide",
+            ModerationAction::Restore => "restore",
+            ModerationAction::Retract => "retract",
+            ModerationAction::Warn => "warn",
+            ModerationAction::Suspend => "suspend",
+            ModerationAction::Reinstate => "reinstate",
+        }
+    }
+
+    /// The action named `name` ([`ModerationAction::as_str`]).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
 /// `POST /api/v1/moderation/actions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModerationRequest {

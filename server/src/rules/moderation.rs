@@ -398,15 +398,7 @@ mod tests {
 
     #[test]
     fn who_may_moderate_what() {
-        let all = [
-            A::Dismiss,
-            A::Hide,
-            A::Restore,
-            A::Retract,
-            A::Warn,
-            A::Suspend,
-            A::Reinstate,
-        ];
+        let all = A::ALL;
         // (role, home here, the actions allowed)
         let cases: [(Role, bool, &[A]); 6] = [
             (Role::Member, true, &[]),

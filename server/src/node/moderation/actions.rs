@@ -259,13 +259,7 @@ impl Node {
                 "Reinstated.".to_owned()
             }
         };
-        self.audit(
-            by,
-            action_name(req.action),
-            &req.target,
-            Some(&author),
-            &note,
-        )?;
+        self.audit(by, req.action.as_str(), &req.target, Some(&author), &note)?;
         if req.share {
             let shared = match req.action {
                 A::Hide => Some(DecisionAction::Hide),
@@ -308,7 +302,7 @@ impl Node {
                 continue;
             }
             report.open = false;
-            report.outcome = Some(format!("{}: {note}", action_name(action)));
+            report.outcome = Some(format!("{}: {note}", action.as_str()));
             self.store().put_report(id, &report)?;
             closed += 1;
             if let Some(reporter) = &report.reporter
@@ -484,18 +478,5 @@ impl Node {
             }
         }
         Ok(())
-    }
-}
-
-/// An action's name in the audit log.
-pub(super) fn action_name(action: ModerationAction) -> &'static str {
-    match action {
-        ModerationAction::Dismiss => "dismiss",
-        ModerationAction::Hide => "hide",
-        ModerationAction::Restore => "restore",
-        ModerationAction::Retract => "retract",
-        ModerationAction::Warn => "warn",
-        ModerationAction::Suspend => "suspend",
-        ModerationAction::Reinstate => "reinstate",
     }
 }

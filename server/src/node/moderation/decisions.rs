@@ -17,15 +17,6 @@ use crate::store::{HiddenRecord, ReportRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Another node's words as shown here: no control or default-ignorable characters
-/// (direction overrides could garble what follows them).
-fn plain(text: &str) -> String {
-    kindred_protocol::text::without_default_ignorable(text)
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect()
-}
-
 /// Longest reason a shared decision carries (bytes).
 pub(crate) const MAX_SHARED_REASON: usize = kindred_protocol::limits::MAX_REASON_BYTES;
 
@@ -119,7 +110,7 @@ impl Node {
                 "adopted_restore",
                 &decision.target,
                 None,
-                &plain(&decision.reason),
+                &super::remote_text(&decision.reason, false),
             )?;
             return Ok(());
         }
@@ -134,7 +125,7 @@ impl Node {
             tracing::warn!(origin = %from, %event, "too many shared decisions from one node today: not followed");
             return Ok(());
         }
-        let reason = plain(&decision.reason);
+        let reason = super::remote_text(&decision.reason, false);
         // Only about what this node holds, and never about this node's own members: their
         // moderators are here.
         let author = match &decision.target {

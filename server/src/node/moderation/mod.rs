@@ -198,3 +198,13 @@ If something here breaks these guidelines, use **Report** next to it. Moderators
 every report; the person you report is never told who reported them."
     )
 }
+
+/// Another node's words as shown here: without control or default-ignorable characters
+/// (a direction override could make what follows read as something else), keeping line
+/// breaks when `lines`.
+pub(crate) fn remote_text(text: &str, lines: bool) -> String {
+    kindred_protocol::text::without_default_ignorable(text)
+        .chars()
+        .filter(|c| !c.is_control() || (lines && *c == '\n'))
+        .collect()
+}

@@ -18,15 +18,6 @@ use crate::store::{ReferralRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Text from another node as leads read it: no control or default-ignorable characters
-/// (direction overrides could make it say something else).
-fn plain(text: &str) -> String {
-    kindred_protocol::text::without_default_ignorable(text)
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .collect()
-}
-
 impl Node {
     /// Whether `member` is one of this node's safeguarding leads.
     pub(crate) fn is_safeguarding_lead(&self, member: &MemberId) -> bool {
@@ -261,9 +252,9 @@ impl Node {
             event: Some(*event),
             member: referral.member.clone(),
             content,
-            concern: plain(&referral.concern),
+            concern: super::remote_text(&referral.concern, true),
             referrer: payload.author.clone(),
-            contact: plain(&referral.contact),
+            contact: super::remote_text(&referral.contact, true),
             organisation,
             at: self.now().as_millis(),
             acknowledged_at: None,

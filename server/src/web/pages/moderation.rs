@@ -286,38 +286,11 @@ fn buttons(role: Role, item: &QueueItem) -> Vec<ActionButton> {
         allowed(role, *a, concerns).is_ok()
     })
     .map(|(a, label, danger)| ActionButton {
-        value: action_value(a),
+        value: a.as_str(),
         label,
         danger,
     })
     .collect()
-}
-
-fn action_value(a: ModerationAction) -> &'static str {
-    match a {
-        ModerationAction::Dismiss => "dismiss",
-        ModerationAction::Hide => "hide",
-        ModerationAction::Restore => "restore",
-        ModerationAction::Retract => "retract",
-        ModerationAction::Warn => "warn",
-        ModerationAction::Suspend => "suspend",
-        ModerationAction::Reinstate => "reinstate",
-    }
-}
-
-fn parse_action(text: &str) -> Option<ModerationAction> {
-    use ModerationAction as A;
-    [
-        A::Dismiss,
-        A::Hide,
-        A::Restore,
-        A::Retract,
-        A::Warn,
-        A::Suspend,
-        A::Reinstate,
-    ]
-    .into_iter()
-    .find(|a| action_value(*a) == text)
 }
 
 fn queue_page(node: &Node, viewer: &Viewer, problems: Problems) -> Result<QueuePage, PageError> {
@@ -385,7 +358,7 @@ pub(crate) async fn act(
         member: form.member.clone(),
     };
     let target = q.target()?;
-    let Some(action) = parse_action(&form.action) else {
+    let Some(action) = ModerationAction::named(&form.action) else {
         return Err(AppError::bad_request("Choose an action.").into());
     };
     let hard = matches!(

@@ -5,13 +5,14 @@
 //! process on ephemeral loopback ports.
 
 mod api;
+mod app;
 mod calendar;
 pub mod config;
-mod error;
 mod federation;
 mod http;
 pub mod matching;
 mod metrics;
+mod net;
 mod node;
 mod rules;
 mod store;

@@ -16,6 +16,10 @@ pub struct ApiErrorDetail {
     pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
+    /// The request field the refusal concerns (its JSON name, e.g. `"username"`), when it
+    /// concerns one: forms show the message beside that field. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Stable error codes of the client API.
@@ -53,4 +57,15 @@ pub enum ErrorCode {
     /// The node's disk is full: nothing new can be saved until its admin frees space; what
     /// was sent was not saved (507). Reading still works.
     StorageFull,
+}
+
+impl ErrorCode {
+    /// Whether the fault is the node's own (500, 503, 507) rather than the request's: the
+    /// same request may work later without changing it.
+    pub fn is_node_trouble(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::StorageFull
+        )
+    }
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::client_address::ClientAddress;
+use crate::http::client_address::ClientAddress;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use kindred_protocol::api::{
     AccountDeletion, ChangePassword, CreateInvite, DeleteAccount, DeleteMember, InviteCreated,
@@ -12,7 +12,7 @@ use kindred_protocol::api::{
 };
 
 use super::extract::{ApiJson, ApiPath};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -148,7 +148,7 @@ pub(crate) async fn export_me(
     State(node): State<Node>,
     auth: Auth,
 ) -> Result<axum::response::Response, AppError> {
-    Ok(zip_download(node.export_own(&auth).await?))
+    Ok(crate::http::zip_download(node.export_own(&auth).await?))
 }
 
 pub(crate) async fn export_member(
@@ -156,25 +156,9 @@ pub(crate) async fn export_member(
     auth: Auth,
     ApiPath(member): ApiPath<String>,
 ) -> Result<axum::response::Response, AppError> {
-    Ok(zip_download(node.export_for_admin(&auth, &member).await?))
-}
-
-/// A data export as a download: never cached (it is personal data).
-pub(crate) fn zip_download(file: crate::node::ExportFile) -> axum::response::Response {
-    use axum::http::header;
-    use axum::response::IntoResponse;
-    (
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", file.file_name),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        file.bytes,
-    )
-        .into_response()
+    Ok(crate::http::zip_download(
+        node.export_for_admin(&auth, &member).await?,
+    ))
 }
 
 pub(crate) async fn delete_me(

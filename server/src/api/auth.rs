@@ -13,11 +13,9 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use kindred_protocol::api::ErrorCode;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
-
-/// Name of the web session cookie.
-pub(crate) const SESSION_COOKIE: &str = "kindred_session";
+use crate::web::SESSION_COOKIE;
 
 /// The token from `Authorization: Bearer`.
 pub(crate) fn bearer_of(headers: &HeaderMap) -> Option<String> {

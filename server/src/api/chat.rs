@@ -14,7 +14,7 @@ use kindred_protocol::{EventId, MemberId};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 fn conversation(text: &str) -> Result<ConversationId, AppError> {

@@ -11,7 +11,7 @@ use kindred_protocol::api::{
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 /// `?q=<words>&limit=<n>` for search.

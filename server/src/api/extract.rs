@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use kindred_protocol::api::ErrorCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// `Json<T>` whose rejections are [`AppError`]s with clear messages.
 pub(crate) struct ApiJson<T>(pub(crate) T);

@@ -1,24 +1,16 @@
-//! Federation endpoints: the link websocket other nodes connect to, and the admin's peer
-//! management (`/api/v1/peers`).
+//! The admin's peer management (`/api/v1/peers`). (The link websocket other nodes connect
+//! to is `federation::endpoint`.)
 
 use axum::Json;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use kindred_protocol::NodeId;
 use kindred_protocol::api::{AddPeer, FederationWarning, PeerInviteCreated, PeerView, Role};
 
 use super::extract::{ApiJson, ApiPath};
-use crate::error::AppError;
-use crate::federation::{self, wire};
+use crate::federation;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
-
-/// `GET /federation/v1/link`: another node's link (websocket, binary frames).
-pub(crate) async fn link(State(node): State<Node>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(wire::MAX_MESSAGE)
-        .max_frame_size(wire::MAX_MESSAGE)
-        .on_upgrade(move |socket| federation::accept(node, wire::from_axum(socket)))
-}
 
 /// A node by its id (64 hex characters) or by the name bound to it here (a paired node
 /// or one known through the federation).

@@ -13,8 +13,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use kindred_protocol::api::ErrorCode;
 
-use super::client_address::ClientAddress;
-use crate::error::error_response;
+use crate::http::client_address::ClientAddress;
+use crate::http::error_response;
 use crate::node::Node;
 use crate::node::rate_limit::Slot;
 
@@ -49,14 +49,14 @@ pub(crate) fn take_stream(
     node: &Node,
     session: [u8; 32],
     address: IpAddr,
-) -> Result<StreamSlots, crate::error::AppError> {
+) -> Result<StreamSlots, crate::node::AppError> {
     let limits = &node.config().limits;
     let Some(session_slot) = node
         .limits()
         .streams_by_session
         .take(session, limits.streams_per_session)
     else {
-        return Err(crate::error::AppError::new(
+        return Err(crate::node::AppError::new(
             ErrorCode::RateLimited,
             "Too many live streams open for this session; close a tab or window and try again.",
         ));
@@ -67,7 +67,7 @@ pub(crate) fn take_stream(
         .take(address, limits.streams_per_address)
     else {
         tracing::warn!(%address, "too many live streams from one address");
-        return Err(crate::error::AppError::new(
+        return Err(crate::node::AppError::new(
             ErrorCode::RateLimited,
             "Too many live streams open from your address. Please try again shortly.",
         ));

@@ -13,7 +13,7 @@ use kindred_protocol::event::body::mentoring::{Agreement, BuddyRequest, Closing,
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 fn match_id(text: &str) -> Result<EventId, AppError> {

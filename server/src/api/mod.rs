@@ -1,40 +1,33 @@
 //! The client API under `/api/v1/` (JSON) plus `/healthz`. Handlers are thin: they extract,
 //! call the node, and map errors; the node holds the logic. Every endpoint is listed in
-//! `docs/api.md`.
+//! `docs/api.md`. The app (`app/`) mounts these routes beside the web pages.
 
 mod accounts;
-pub(crate) use accounts::zip_download;
-mod answers;
-mod auth;
+pub(crate) mod auth;
 mod chat;
-pub(crate) mod client_address;
 mod content;
 mod extract;
 mod federation;
 mod health;
-mod idempotency;
-mod limits;
+pub(crate) mod limits;
 mod mentoring;
-mod metrics;
+pub(crate) mod metrics;
 mod moderation;
 mod notifications;
 mod stream;
 
-pub(crate) use auth::SESSION_COOKIE;
-
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post, put};
 use kindred_protocol::api::ErrorCode;
 
-use crate::error::error_response;
+use crate::http::error_response;
 use crate::node::Node;
 
 pub(crate) use metrics::serve as serve_metrics;
 
-/// The node's HTTP routes.
-pub(crate) fn router(node: Node) -> Router {
-    let max_body = node.config().limits.max_request_bytes;
+/// The API's routes: `/healthz` and everything under `/api/v1`, whose unknown paths answer
+/// a JSON 404 and whose answers are never cached.
+pub(crate) fn routes() -> Router<Node> {
     let api = Router::new()
         .route("/setup", post(accounts::setup))
         .route("/sessions", post(accounts::login).get(accounts::sessions))
@@ -190,31 +183,6 @@ pub(crate) fn router(node: Node) -> Router {
         });
     Router::new()
         .route("/healthz", get(health::health))
-        .route("/federation/v1/link", get(federation::link))
         .nest("/api/v1", api)
-        .layer(axum::middleware::from_fn(answers::api_answers))
-        .merge(crate::web::routes(node.clone()))
-        // Writes sent again with the same key (API header, web form field) are done once.
-        .layer(axum::middleware::from_fn_with_state(
-            node.clone(),
-            idempotency::idempotent,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            node.clone(),
-            metrics::track_request,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            node.clone(),
-            limits::per_address,
-        ))
-        .layer(DefaultBodyLimit::max(max_body))
-        // Outermost: a body is read in full, in time, before any limit counts the request.
-        .layer(axum::middleware::from_fn_with_state(
-            crate::http::body::BodyLimits {
-                within: std::time::Duration::from_secs(node.config().limits.body_seconds),
-                max_bytes: max_body,
-            },
-            crate::http::body::read_body_in_time,
-        ))
-        .with_state(node)
+        .layer(axum::middleware::from_fn(crate::http::answers::api_answers))
 }

@@ -10,9 +10,9 @@ use kindred_protocol::api::{
 };
 use serde::Deserialize;
 
-use super::client_address::ClientAddress;
 use super::extract::{ApiJson, ApiQuery};
-use crate::error::AppError;
+use crate::http::client_address::ClientAddress;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 /// `?before=<seq>` for older audit entries.

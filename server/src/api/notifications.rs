@@ -9,7 +9,7 @@ use kindred_protocol::api::{
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 /// `?before=<seq>` for older notifications.

@@ -17,9 +17,9 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::auth::{authorise, stream_token};
-use super::client_address::ClientAddress;
 use super::limits::take_stream;
-use crate::error::AppError;
+use crate::http::client_address::ClientAddress;
+use crate::node::AppError;
 use crate::node::{Auth, Node, Update};
 
 /// Close code for "you were too slow to keep up".

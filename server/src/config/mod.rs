@@ -681,8 +681,8 @@ impl Config {
                 .ok()
                 .and_then(|u| u.host().map(|h| h.to_owned()))
             {
-                Some(url::Host::Ipv4(ip)) => !crate::federation::is_public(&ip.into()),
-                Some(url::Host::Ipv6(ip)) => !crate::federation::is_public(&ip.into()),
+                Some(url::Host::Ipv4(ip)) => !crate::net::is_public(&ip.into()),
+                Some(url::Host::Ipv6(ip)) => !crate::net::is_public(&ip.into()),
                 Some(url::Host::Domain(name)) => {
                     name == "localhost" || name.ends_with(".localhost")
                 }

@@ -5,37 +5,13 @@
 //! keys cannot keep flooding through it. (What an honest peer relays from a hostile one
 //! is the hostile one's peers' to block.)
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashSet;
 
 use kindred_protocol::NodeId;
 
 use super::LinkError;
 use crate::node::Node;
 use crate::store::StoreError;
-
-/// New origins introduced per peer today.
-#[derive(Default)]
-pub(crate) struct Introductions {
-    /// Per peer: the day (days since the epoch) and how many it introduced that day.
-    today: Mutex<HashMap<NodeId, (u64, u32)>>,
-}
-
-impl Introductions {
-    /// Counts one more introduction by `peer`; false when it has used up today's.
-    fn take(&self, peer: NodeId, day: u64, limit: u32) -> bool {
-        let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = today.entry(peer).or_insert((day, 0));
-        if entry.0 != day {
-            *entry = (day, 0);
-        }
-        if entry.1 >= limit {
-            return false;
-        }
-        entry.1 += 1;
-        true
-    }
-}
 
 /// Whether events of `origin` arriving on `peer`'s link may be stored: an origin this
 /// node knows already, the peer itself, or a new one the peer may still introduce today

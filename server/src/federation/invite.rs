@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::dial::{connect, ensure_dialer};
 use super::link::{Intent, run};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::store::PeerInviteRecord;
 

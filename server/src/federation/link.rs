@@ -15,6 +15,7 @@ use super::handshake::{self, recv, refuse, send};
 use super::have_vector::{forks_in, have_vector};
 use super::wire::Wire;
 use super::{LinkError, dial, replicate};
+use crate::node::links::DuplicateLink;
 use crate::node::{Node, RateLimiter};
 use crate::store::PeerRecord;
 
@@ -202,14 +203,14 @@ async fn established(
     let now = Timestamp::now().as_millis();
     let (link_id, mut closed) = match node.federation().register(peer, initiator, now) {
         Ok(r) => r,
-        Err(e) => {
+        Err(DuplicateLink) => {
             refuse(
                 &wire,
                 ErrorCode::INTERNAL,
                 "a link to this node is already open",
             )
             .await;
-            return Err(e);
+            return Err(LinkError::Duplicate);
         }
     };
     tracing::info!(?role, directed_only, "link up");

@@ -16,36 +16,31 @@
 
 mod address;
 mod dial;
+mod endpoint;
 mod handshake;
 mod have_vector;
 mod introductions;
 mod invite;
 mod link;
-pub(crate) mod own_log;
 mod replicate;
 mod warnings;
 pub(crate) mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::Ordering;
 
 use kindred_protocol::api::PeerView;
 use kindred_protocol::{DecodeError, HandshakeError, NodeId, NodeName, Timestamp};
 use thiserror::Error;
-use tokio::sync::{Semaphore, watch};
 
-pub(crate) use address::is_public;
+pub(crate) use endpoint::endpoint;
 pub(crate) use introductions::{admit, blocked_with_introduced};
 pub(crate) use invite::redeem;
 pub(crate) use link::accept;
 
 use crate::node::Node;
+use crate::node::links::{Federation, PeerStats};
 use crate::store::StoreError;
-
-/// Two links between the same nodes opened within this long of each other (ms) were
-/// dialled at the same time from both ends; see `Federation::register`.
-const SIMULTANEOUS_MS: u64 = 10_000;
 
 /// Why a link failed or ended.
 #[derive(Debug, Error)]
@@ -96,199 +91,6 @@ pub(crate) enum LinkError {
 impl From<StoreError> for LinkError {
     fn from(e: StoreError) -> Self {
         LinkError::Store(e.to_string())
-    }
-}
-
-/// Counters for one peer, kept across its links while this node runs.
-#[derive(Default)]
-pub(crate) struct PeerStats {
-    /// Events sent to it.
-    pub(crate) events_sent: AtomicU64,
-    /// Events received from it and stored.
-    pub(crate) events_received: AtomicU64,
-    /// What it last said it holds, per origin (updated as events flow).
-    pub(crate) heads: Mutex<HashMap<NodeId, u64>>,
-    /// The last link error.
-    pub(crate) last_error: Mutex<Option<String>>,
-    /// How far its clock was ahead of ours (ms) when the last link came up.
-    pub(crate) clock_offset: Mutex<Option<i64>>,
-    /// The link protocol version it spoke when the last link came up (0: no link yet).
-    pub(crate) protocol_version: std::sync::atomic::AtomicU16,
-    /// Since when no link has been up (ms), once one went down or an attempt failed;
-    /// `None` while a link is up or before the first attempt.
-    pub(crate) down_since: Mutex<Option<u64>>,
-}
-
-impl PeerStats {
-    /// Records that a link came up (`up`) or that none is up now, keeping the first time
-    /// it went down.
-    pub(crate) fn set_up(&self, up: bool) {
-        let mut down = self.down_since.lock().unwrap_or_else(|p| p.into_inner());
-        if up {
-            *down = None;
-        } else if down.is_none() {
-            *down = Some(Timestamp::now().as_millis());
-        }
-    }
-}
-
-/// One open link.
-struct LinkEntry {
-    /// Distinguishes links to the same peer over time.
-    id: u64,
-    /// Which node opened it; when two links race, the one opened by the smaller id stays.
-    initiator: NodeId,
-    /// Tells the link to close.
-    close: watch::Sender<bool>,
-    /// When it came up (ms).
-    since: u64,
-}
-
-/// The federation state of a node.
-pub(crate) struct Federation {
-    /// Open links by peer.
-    links: Mutex<HashMap<NodeId, LinkEntry>>,
-    /// Counters by peer.
-    stats: Mutex<HashMap<NodeId, Arc<PeerStats>>>,
-    /// Blocked nodes and the nodes they introduced (mirrors the `blocked_nodes` and
-    /// `introducers` trees for fast checks on every event).
-    blocked: RwLock<HashSet<NodeId>>,
-    /// Peers with a dialer running.
-    dialing: Mutex<HashSet<NodeId>>,
-    /// Bumped whenever links open or close or peers change, to wake dialers.
-    changes: watch::Sender<u64>,
-    /// Limits handshakes in progress (a flood of connections cannot pile up).
-    handshakes: Arc<Semaphore>,
-    /// Next link id.
-    next_link: AtomicU64,
-    /// Whether this node has caught up with its own log (shared-log writes wait for it).
-    pub(crate) own_log: own_log::OwnLog,
-    /// New origins each peer introduced today.
-    pub(crate) introductions: introductions::Introductions,
-}
-
-impl Federation {
-    pub(crate) fn new(blocked: HashSet<NodeId>) -> Self {
-        Self {
-            links: Mutex::default(),
-            stats: Mutex::default(),
-            blocked: RwLock::new(blocked.into_iter().collect()),
-            dialing: Mutex::default(),
-            changes: watch::channel(0).0,
-            handshakes: Arc::new(Semaphore::new(32)),
-            next_link: AtomicU64::new(1),
-            own_log: own_log::OwnLog::new(),
-            introductions: introductions::Introductions::default(),
-        }
-    }
-
-    /// Whether events from (and links with) `node` are refused.
-    pub(crate) fn is_blocked(&self, node: &NodeId) -> bool {
-        self.blocked
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(node)
-    }
-
-    /// Whether any node is blocked.
-    pub(crate) fn any_blocked(&self) -> bool {
-        !self
-            .blocked
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
-    }
-
-    pub(crate) fn stats(&self, peer: &NodeId) -> Arc<PeerStats> {
-        self.stats
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(*peer)
-            .or_default()
-            .clone()
-    }
-
-    fn connected(&self, peer: &NodeId) -> Option<u64> {
-        self.links
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(peer)
-            .map(|l| l.since)
-    }
-
-    fn bump(&self) {
-        self.changes.send_modify(|v| *v += 1);
-    }
-
-    /// Registers a link. Two links opened at about the same time (both ends dialled) are
-    /// settled by keeping the one opened by the node with the smaller id (both ends decide
-    /// the same way). A new link from a peer whose link here has been up for longer than
-    /// that replaces it: the peer dialled because its side is gone (it crashed, froze or
-    /// was restored from a backup), and the old link would otherwise shut it out until it
-    /// timed out.
-    fn register(
-        &self,
-        peer: NodeId,
-        initiator: NodeId,
-        now_ms: u64,
-    ) -> Result<(u64, watch::Receiver<bool>), LinkError> {
-        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = links.get(&peer)
-            && existing.initiator != initiator
-            && existing.initiator < initiator
-            && now_ms.saturating_sub(existing.since) < SIMULTANEOUS_MS
-        {
-            return Err(LinkError::Duplicate);
-        }
-        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
-        let (close, closed) = watch::channel(false);
-        let entry = LinkEntry {
-            id,
-            initiator,
-            close,
-            since: now_ms,
-        };
-        if let Some(old) = links.insert(peer, entry) {
-            // The replaced link stops at its next step.
-            let _ = old.close.send(true);
-        }
-        drop(links);
-        self.bump();
-        Ok((id, closed))
-    }
-
-    fn unregister(&self, peer: &NodeId, id: u64) {
-        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-        if links.get(peer).is_some_and(|l| l.id == id) {
-            links.remove(peer);
-        }
-        drop(links);
-        self.bump();
-    }
-
-    fn close_link(&self, peer: &NodeId) {
-        if let Some(link) = self
-            .links
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(peer)
-        {
-            // The link stops at its next step.
-            let _ = link.close.send(true);
-        }
-    }
-
-    /// Closes every link (shutdown).
-    pub(crate) fn close_all(&self) {
-        for link in self
-            .links
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-        {
-            let _ = link.close.send(true);
-        }
-        self.bump();
     }
 }
 
@@ -361,7 +163,7 @@ impl Node {
             dial::ensure_dialer(self, peer.node_id);
         }
         tokio::spawn(dial::watch_outboxes(self.clone()));
-        tokio::spawn(own_log::run(self.clone()));
+        tokio::spawn(crate::node::links::run_own_log(self.clone()));
         Ok(())
     }
 
@@ -372,11 +174,7 @@ impl Node {
         self.store().durable().await?;
         // What it introduced goes with it.
         let blocked = blocked_with_introduced(self)?;
-        *self
-            .federation()
-            .blocked
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = blocked;
+        self.federation().set_blocked(blocked);
         self.federation().close_link(&node);
         self.federation().bump();
         // A name it held only by its own announcement is free again: a node that claimed
@@ -398,11 +196,7 @@ impl Node {
         self.store().set_blocked(&node, false)?;
         self.store().durable().await?;
         let blocked = blocked_with_introduced(self)?;
-        *self
-            .federation()
-            .blocked
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = blocked;
+        self.federation().set_blocked(blocked);
         self.federation().bump();
         if self.store().peer(&node)?.is_some() {
             dial::ensure_dialer(self, node);
@@ -443,10 +237,10 @@ impl Node {
         &self,
         auth: &crate::node::Auth,
         node: NodeId,
-    ) -> Result<(), crate::error::AppError> {
+    ) -> Result<(), crate::node::AppError> {
         auth.require(kindred_protocol::api::Role::Admin)?;
         if node == self.node_id() {
-            return Err(crate::error::AppError::bad_request(
+            return Err(crate::node::AppError::bad_request(
                 "A node cannot block itself.",
             ));
         }
@@ -460,7 +254,7 @@ impl Node {
         &self,
         auth: &crate::node::Auth,
         node: NodeId,
-    ) -> Result<(), crate::error::AppError> {
+    ) -> Result<(), crate::node::AppError> {
         auth.require(kindred_protocol::api::Role::Admin)?;
         self.unblock_node(node).await?;
         tracing::info!(by = %auth.member_id, %node, "node unblocked by admin");
@@ -584,29 +378,4 @@ fn lag(ours: &HashMap<NodeId, u64>, stats: &PeerStats, fed: &Federation) -> (u64
         }
     }
     (we_lack, they_lack)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_dialled_at_once_are_settled_and_a_stale_link_gives_way() {
-        let fed = Federation::new(HashSet::new());
-        let small = NodeId::from_bytes([1; 32]);
-        let big = NodeId::from_bytes([9; 32]);
-        // Here is `small`; the peer is `big`. This node dialled first.
-        let (first, _) = fed.register(big, small, 1_000).unwrap();
-        // The peer's own dial arrives a moment later: the smaller id's link stays.
-        assert!(matches!(
-            fed.register(big, big, 1_500),
-            Err(LinkError::Duplicate)
-        ));
-        assert_eq!(fed.links.lock().unwrap()[&big].id, first);
-        // Long after, the peer dials again: its side of the old link is gone (a crash, a
-        // freeze, a restore), so the new link replaces the old one.
-        let (second, _) = fed.register(big, big, 1_000 + SIMULTANEOUS_MS + 1).unwrap();
-        assert_ne!(second, first);
-        assert_eq!(fed.links.lock().unwrap()[&big].id, second);
-    }
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use kindred_protocol::api::ErrorCode;
 
 use super::registry::Connection;
-use crate::error::error_response;
+use crate::http::error_response;
 
 /// What [`read_body_in_time`] needs.
 #[derive(Clone, Copy)]
@@ -108,7 +108,7 @@ fn closing(parts: &Parts, code: ErrorCode, message: &str) -> Response {
              <title>There is a problem</title><h1>There is a problem</h1><p>{message}</p>\
              <p><a href=\"/\">Go to the home page</a></p></html>"
         );
-        let mut r = (crate::error::status_of(code), page).into_response();
+        let mut r = (crate::http::status_of(code), page).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),

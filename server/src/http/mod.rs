@@ -8,9 +8,14 @@
 //! - open connections are capped below the process's open-file limit ([`open_files`]),
 //!   and at the cap the longest-idle connection makes room ([`registry`]).
 
+pub(crate) mod answers;
 pub(crate) mod body;
+pub(crate) mod client_address;
 pub(crate) mod open_files;
+pub(crate) mod problem;
 pub(crate) mod registry;
+
+pub(crate) use problem::{error_response, status_of};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -232,4 +237,22 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Registered<S> {
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
+}
+
+/// A data export as a download: never cached (it is personal data).
+pub(crate) fn zip_download(file: crate::node::ExportFile) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file.file_name),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        file.bytes,
+    )
+        .into_response()
 }

@@ -13,7 +13,7 @@ use kindred_protocol::{MemberId, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{Node, NodeError};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::accounts::RedeemError;
 use crate::store::{InviteRecord, MemberRecord, SessionRecord};
 
@@ -866,12 +866,10 @@ impl Node {
 /// a used token or invite.
 fn created_but_not_signed_in(e: AppError) -> AppError {
     match e {
-        AppError::Refused { code, .. } if crate::error::status_of(code).is_server_error() => {
-            AppError::new(
-                code,
-                "Your account was created, but this node could not sign you in just now (it cannot save anything new). Sign in with your username and password once its admin has freed some space.",
-            )
-        }
+        AppError::Refused { code, .. } if code.is_node_trouble() => AppError::new(
+            code,
+            "Your account was created, but this node could not sign you in just now (it cannot save anything new). Sign in with your username and password once its admin has freed some space.",
+        ),
         other => other,
     }
 }

@@ -14,7 +14,7 @@ use kindred_protocol::limits::{MAX_CHAT_BODY_BYTES, MAX_SHORT_TEXT_BYTES};
 use kindred_protocol::{EventBody, EventId, MemberId, NodeId, References, Timestamp};
 
 use super::{Auth, Node, Reach, markdown};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::{ConversationRecord, ParticipantState};
 
 /// Most people one member may block.

@@ -10,7 +10,7 @@ use kindred_protocol::limits::*;
 use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
 
 use super::{Auth, Draft, Node, Reach};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::{Position, TopicRecord};
 
 /// Largest page a client may ask for.

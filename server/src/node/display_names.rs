@@ -5,7 +5,7 @@
 use kindred_protocol::limits::MAX_DISPLAY_NAME_BYTES;
 
 use super::Node;
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// `name` as a display name, without looking at other members.
 ///

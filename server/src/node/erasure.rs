@@ -16,7 +16,7 @@ use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorC
 use super::Node;
 use super::accounts::Auth;
 use super::ingest::{Draft, Reach};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::MemberRecord;
 
 /// What a deletion request came to.

@@ -6,7 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// A fresh nonce for a new invite (16 random bytes, hex).
 pub(crate) fn new_nonce() -> Result<String, AppError> {

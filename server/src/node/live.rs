@@ -13,7 +13,7 @@ use kindred_protocol::event::ConversationId;
 use tokio::sync::{broadcast, mpsc};
 
 use super::Node;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::Change;
 
 /// Publishes changes from the ingest path (any thread).

@@ -13,11 +13,13 @@ mod display_names;
 pub mod doctor;
 mod durable;
 mod erasure;
+mod error;
 mod export;
 mod housekeeping;
 mod ingest;
 mod invite_codes;
 mod key_file;
+pub(crate) mod links;
 mod live;
 mod markdown;
 mod mentoring;
@@ -53,6 +55,7 @@ use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
 pub use clock::{Clock, SkewedClock, SystemClock};
+pub(crate) use error::AppError;
 pub(crate) use export::ExportFile;
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
@@ -288,7 +291,7 @@ struct Inner {
     /// New shared-log and directed events, for federation links.
     signals: Signals,
     /// Peers, links and blocks.
-    federation: crate::federation::Federation,
+    federation: links::Federation,
     /// What moderators hid on this node.
     hidden: moderation::HiddenSet,
     /// Members' muted words, topics and blocks, read once.
@@ -397,7 +400,7 @@ impl Node {
             }
             tokio::spawn(crate::api::serve_metrics(self.clone(), metrics));
         }
-        let app = crate::api::router(self.clone());
+        let app = crate::app::app(self.clone());
         let stop = self.inner.shutdown.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -544,7 +547,7 @@ impl Node {
         self.inner.mentoring_done.clone()
     }
 
-    pub(crate) fn federation(&self) -> &crate::federation::Federation {
+    pub(crate) fn federation(&self) -> &links::Federation {
         &self.inner.federation
     }
 
@@ -580,7 +583,7 @@ impl Node {
     }
 
     /// Publishes where this node can be reached, when that changed since the last time.
-    async fn announce(&self) -> Result<(), crate::error::AppError> {
+    async fn announce(&self) -> Result<(), crate::node::AppError> {
         let address = self.config().public_url();
         let organisation = self.config().node.organisation.clone();
         let current = format!("{address}\n{organisation}");
@@ -588,7 +591,7 @@ impl Node {
             return Ok(());
         }
         let author = kindred_protocol::MemberId::new("node", &self.config().node.name)
-            .map_err(|e| crate::error::AppError::bad_request(e.to_string()))?;
+            .map_err(|e| crate::node::AppError::bad_request(e.to_string()))?;
         self.ingest()
             .local(Draft {
                 author,

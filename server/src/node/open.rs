@@ -106,7 +106,7 @@ impl Node {
         for b in blocked.clone() {
             blocked.extend(store.introduced_by(&b)?);
         }
-        let federation = crate::federation::Federation::new(blocked);
+        let federation = crate::node::links::Federation::new(blocked);
         let (mentoring_tx, mentoring_done) = watch::channel(store.mentoring_watermark()?);
         let (ingest, thread) = IngestHandle::start(ingest::IngestSetup {
             store: store.clone(),

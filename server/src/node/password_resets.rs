@@ -8,7 +8,7 @@ use kindred_protocol::api::{ErrorCode, ResetLinkCreated, Role};
 
 use super::Node;
 use super::accounts::{Auth, hash_secret, new_secret};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::ResetRecord;
 
 /// What a reset token starts with.

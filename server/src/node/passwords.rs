@@ -13,7 +13,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// `password` prepared for hashing.
 ///

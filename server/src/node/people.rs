@@ -10,7 +10,7 @@ use kindred_protocol::text::fold;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::Node;
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// People per page when the caller does not say.
 pub(crate) const DEFAULT_PAGE: usize = 50;

@@ -6,7 +6,7 @@ use kindred_protocol::api::ProfileView;
 
 use super::Node;
 use super::chat::direct_conversation;
-use crate::error::AppError;
+use crate::node::AppError;
 
 impl Node {
     /// A member named as people name them: a full member id (`@sam:node`) or a username

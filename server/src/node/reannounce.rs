@@ -7,7 +7,7 @@ use kindred_protocol::event::body::chat::{ConversationKind, ConversationUpdate};
 use kindred_protocol::{EventBody, References};
 
 use super::{Draft, Node, Reach};
-use crate::error::AppError;
+use crate::node::AppError;
 
 impl Node {
     /// Writes each conversation with a member of `name` again (same members, admins and

@@ -6,7 +6,7 @@ use kindred_protocol::event::body::erasure::{ErasedSlot, Redaction};
 use kindred_protocol::{EventBody, EventId, MemberId, References, SignedEvent};
 
 use super::{Draft, Node, Reach};
-use crate::error::AppError;
+use crate::node::AppError;
 
 impl Node {
     /// Publishes the redactions still owed (a stop or a full disk came between a

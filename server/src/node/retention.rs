@@ -3,7 +3,7 @@
 //! timer (`housekeeping.rs`). Shown on the privacy page.
 
 use super::Node;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::Expiry;
 
 /// A month, for retention: 30 days (ms).

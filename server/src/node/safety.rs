@@ -20,7 +20,7 @@ use kindred_protocol::{MemberId, Timestamp};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{Auth, Node};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::{MemberRecord, StoreError};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;

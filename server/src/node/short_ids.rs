@@ -5,7 +5,7 @@ use kindred_protocol::api::ErrorCode;
 use kindred_protocol::{EventId, MemberId};
 
 use super::Node;
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// The fewest hex characters a short id may have (32 bits: a clash among a node's posts
 /// is rare, and is answered with `conflict`, never a guess).

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::error::PageError;
 use super::session::{FLASH_COOKIE, Viewer, set_cookie};
 use crate::config::HelpLine;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 
 /// Declares the notices, each with its cookie code and its text in one place.

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use kindred_protocol::api::ErrorCode;
 
 use super::chrome::{Chrome, render_with_status};
-use crate::error::{AppError, status_of};
+use crate::http::status_of;
+use crate::node::AppError;
 use crate::node::Node;
 
 /// Why a page could not be shown.
@@ -49,7 +50,7 @@ impl IntoResponse for PageError {
                 let to = format!("/signin?next={}", urlencode(&next));
                 axum::response::Redirect::to(&to).into_response()
             }
-            PageError::App(AppError::Refused { code, message }) => {
+            PageError::App(AppError::Refused { code, message, .. }) => {
                 tracing::debug!(?code, %message, "page refused");
                 page_marker(status_of(code), message)
             }

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::PageError;
 use super::session::{Viewer, check_form_token};
-use crate::error::{AppError, status_of};
+use crate::http::status_of;
+use crate::node::AppError;
 
 #[derive(Deserialize)]
 struct CsrfField {
@@ -122,7 +123,9 @@ impl Problems {
         self.0.push(Problem { field, message });
     }
 
-    /// Adds a refusal from the node, about `field` (or the whole form when empty).
+    /// Adds a refusal from the node next to the field it names, or next to `field` when
+    /// it names none (the whole form when that is empty). Form fields are named as the
+    /// API's JSON fields, so the node's name is the form's.
     pub(crate) fn refused(
         &mut self,
         field: &'static str,
@@ -131,13 +134,17 @@ impl Problems {
         match error {
             // The node's own trouble (a full disk, shutting down) is about the whole form,
             // not the field, and the redrawn form answers with its status.
-            AppError::Refused { code, message } if status_of(code).is_server_error() => {
+            AppError::Refused { code, message, .. } if code.is_node_trouble() => {
                 self.add("", message);
                 self.1 = self.1.max(Some(status_of(code)));
                 Ok(())
             }
-            AppError::Refused { message, .. } => {
-                self.add(field, message);
+            AppError::Refused {
+                message,
+                field: named,
+                ..
+            } => {
+                self.add(named.unwrap_or(field), message);
                 Ok(())
             }
             internal => Err(internal.into()),

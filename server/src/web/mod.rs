@@ -13,6 +13,8 @@ mod session;
 mod time;
 mod views;
 
+pub(crate) use session::SESSION_COOKIE;
+
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};

@@ -9,9 +9,11 @@ use kindred_protocol::api::{ErrorCode, Role};
 use sha2::{Digest, Sha256};
 
 use super::error::PageError;
-use crate::api::SESSION_COOKIE;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
+
+/// Name of the session cookie the web pages (and the API, for the pages' script) read.
+pub(crate) const SESSION_COOKIE: &str = "kindred_session";
 
 /// Cookie holding the CSRF token for signed-out forms (sign in, set-up, join).
 const FORM_COOKIE: &str = "kindred_form";

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::super::Node;
 use super::SCHEMA;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::{MatchRecord, OfferRecord, RequestRecord};
 
 /// The whole export, as `kindred-export.json` holds it.

@@ -16,7 +16,7 @@ use kindred_protocol::api::Role;
 
 use super::Node;
 use super::accounts::Auth;
-use crate::error::AppError;
+use crate::node::AppError;
 
 /// The export format's name and version, in the JSON's `format` field.
 pub(crate) const SCHEMA: &str = "kindred-export/1";

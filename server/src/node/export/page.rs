@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::collect::{Export, Written};
-use crate::error::AppError;
+use crate::node::AppError;
 
 #[derive(Template)]
 #[template(path = "export.html", whitespace = "minimize")]

@@ -127,7 +127,7 @@ pub(crate) struct IngestHandle {
     /// Bounded, so a flood of writers waits instead of growing memory.
     tx: mpsc::Sender<Request>,
     /// True once this node has caught up with its own shared log (see
-    /// `federation::own_log`); local shared-log events wait for it.
+    /// `node::links::own_log`); local shared-log events wait for it.
     own_log_ready: tokio::sync::watch::Receiver<bool>,
 }
 

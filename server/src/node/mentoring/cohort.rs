@@ -10,9 +10,9 @@ use kindred_protocol::api::{
 use kindred_protocol::event::body::mentoring::Fit;
 use kindred_protocol::{MemberId, Timestamp};
 
-use crate::error::AppError;
 use crate::matching::assign::{Scores, assign, total};
 use crate::matching::score::{OfferContext, RequestContext, score};
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::store::{MatchRecord, OfferRecord, RequestRecord, RoundRecord};
 

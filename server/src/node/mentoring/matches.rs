@@ -11,7 +11,7 @@ use kindred_protocol::event::body::mentoring::{
 use kindred_protocol::limits::MAX_NOTE_BYTES;
 use kindred_protocol::{EventBody, EventId, MemberId, References, Timestamp};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::chat::direct_conversation;
 use crate::node::{Auth, Draft, Node, Reach};
 use crate::store::{AgreementState, CheckInRecord, MatchRecord};

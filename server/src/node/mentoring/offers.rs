@@ -9,8 +9,8 @@ use kindred_protocol::limits::{
 };
 use kindred_protocol::{EventBody, MemberId, References, Timestamp};
 
-use crate::error::AppError;
 use crate::matching::score::{CRITERIA, OfferContext, RequestContext, score};
+use crate::node::AppError;
 use crate::node::{Auth, Draft, Node, Reach};
 use crate::store::{OfferRecord, RequestRecord};
 

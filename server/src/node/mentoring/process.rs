@@ -369,7 +369,7 @@ impl Node {
     }
 
     /// Answers `Expired` for this node's mentors' proposals left unanswered too long.
-    pub(crate) async fn expire_proposals(&self) -> Result<(), crate::error::AppError> {
+    pub(crate) async fn expire_proposals(&self) -> Result<(), crate::node::AppError> {
         let own = self.config().node.name.clone();
         let limit = self.config().mentoring.proposal_expiry_minutes * 60_000;
         let now = self.now().as_millis();

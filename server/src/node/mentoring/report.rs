@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kindred_protocol::api::Dashboard;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 
 /// The CSV's header row.

@@ -8,7 +8,7 @@ use kindred_protocol::api::{
 };
 use kindred_protocol::{EventBody, MemberId, Timestamp};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::rules::moderation::{Concerned, allowed};
 use crate::store::{HiddenRecord, MemberRecord, StoreError};

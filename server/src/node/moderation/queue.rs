@@ -9,7 +9,7 @@ use kindred_protocol::api::{
 };
 use kindred_protocol::{EventBody, MemberId, Timestamp};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::mentoring::report::{csv_response, inert};
 use crate::node::{Auth, Node};
 use crate::store::{AuditRecord, ReportRecord};

@@ -11,7 +11,7 @@ use kindred_protocol::event::body::safeguarding::{
 };
 use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, References, Timestamp};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::ingest::{Draft, Reach};
 use crate::node::{Auth, Node};
 use crate::store::{ReferralRecord, StoreError};

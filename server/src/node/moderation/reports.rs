@@ -10,7 +10,7 @@ use kindred_protocol::api::{MAX_MODERATION_NOTE_BYTES, ReportFiled, ReportReques
 use kindred_protocol::event::body::report::Report;
 use kindred_protocol::{EventBody, EventId, EventPayload, MemberId, References};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::ingest::{Draft, Reach};
 use crate::node::{Auth, Node};
 use crate::store::{HiddenRecord, ReportRecord, StoreError};

@@ -7,7 +7,7 @@ use kindred_protocol::api::{
 };
 use kindred_protocol::{MemberId, Timestamp};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::store::{MemberRecord, StandingRecord, StoreError};
 

@@ -11,7 +11,7 @@ use kindred_protocol::api::DigestFrequency;
 use kindred_protocol::{EventBody, EventId, MemberId};
 
 use super::compose::escape;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::store::{MailJob, NotifySettings};
 

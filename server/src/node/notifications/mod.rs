@@ -22,7 +22,7 @@ use kindred_protocol::event::body::mentoring::Answer;
 use kindred_protocol::{EventBody, MemberId, Timestamp};
 
 use super::{Auth, Node};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::store::{NoteRecord, StoreError};
 
 /// Unread notifications are counted up to this many.

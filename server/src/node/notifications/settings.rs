@@ -5,7 +5,7 @@ use kindred_protocol::MemberId;
 use kindred_protocol::api::{EmailKinds, EmailSettings, ErrorCode, UpdateEmailSettings};
 
 use super::links::{self, LinkError, Purpose};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::store::NotifySettings;
 

@@ -9,7 +9,7 @@ use kindred_protocol::MemberId;
 use kindred_protocol::api::{ErrorCode, SearchHit};
 
 use super::{Analyzer, Wake};
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::store::{Store, StoreError};
 

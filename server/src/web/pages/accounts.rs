@@ -9,10 +9,10 @@ use kindred_protocol::api::{
 };
 use serde::Deserialize;
 
-use crate::api::SESSION_COOKIE;
-use crate::api::client_address::ClientAddress;
-use crate::error::{AppError, status_of};
+use crate::http::client_address::ClientAddress;
+use crate::node::AppError;
 use crate::node::Node;
+use crate::web::SESSION_COOKIE;
 use crate::web::chrome::{Chrome, Flash, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form, public_form};
@@ -391,7 +391,7 @@ pub(crate) async fn join(
             ) => problems.refused("username", e)?,
             // The node's own trouble (a full disk): the form comes back with what was
             // typed, to send again later.
-            Err(e @ AppError::Refused { code, .. }) if status_of(code).is_server_error() => {
+            Err(e @ AppError::Refused { code, .. }) if code.is_node_trouble() => {
                 problems.refused("", e)?
             }
             // A used, expired or unknown invite: nothing on this form can fix that.

@@ -13,7 +13,7 @@ use kindred_protocol::api::{
 };
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;

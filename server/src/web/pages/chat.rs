@@ -14,7 +14,7 @@ use kindred_protocol::event::body::chat::ConversationKind;
 use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
@@ -700,6 +700,7 @@ pub(crate) async fn edit_message(
             Err(AppError::Refused {
                 code: ErrorCode::BadRequest | ErrorCode::TooLarge | ErrorCode::RateLimited,
                 message,
+                ..
             }) => problems.add("body", message),
             Err(e) => return Err(e.into()),
         }

@@ -11,7 +11,7 @@ use kindred_protocol::api::{
 use kindred_protocol::{EventId, Timestamp};
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
@@ -738,8 +738,8 @@ pub(crate) async fn search(
                 ..
             }) => Vec::new(),
             // Too long, or too many searches at once: say so, with the status.
-            Err(AppError::Refused { code, message }) => {
-                status = crate::error::status_of(code);
+            Err(AppError::Refused { code, message, .. }) => {
+                status = crate::http::status_of(code);
                 problem = Some(message);
                 Vec::new()
             }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use kindred_protocol::api::{CohortRound, Dashboard, EditRound, Role, WeekCounts};
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, see_other};
 use crate::web::error::PageError;

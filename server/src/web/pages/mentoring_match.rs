@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::mentoring::{CALENDAR_DATE, match_id};
 use super::mentoring_match_view::match_page;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;

@@ -14,7 +14,7 @@ use kindred_protocol::api::{
 use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::rules::moderation::{Concerned, allowed};
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};

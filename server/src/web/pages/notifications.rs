@@ -202,7 +202,7 @@ pub(crate) async fn verify(
     let result = q
         .member
         .parse::<MemberId>()
-        .map_err(|_| crate::error::AppError::bad_request("This link is not complete."))
+        .map_err(|_| crate::node::AppError::bad_request("This link is not complete."))
         .and_then(|member| node.verify_email(&member, &q.token));
     let (heading, message, status) = match result {
         Ok(address) => (
@@ -246,7 +246,7 @@ pub(crate) async fn unsubscribe_form(
     let checked = q
         .member
         .parse::<MemberId>()
-        .map_err(|_| crate::error::AppError::bad_request("This link is not complete."))
+        .map_err(|_| crate::node::AppError::bad_request("This link is not complete."))
         .and_then(|member| node.check_unsubscribe(&member, &q.choice, &q.token));
     if let Err(e) = checked {
         let page = LinkPage {
@@ -284,7 +284,7 @@ pub(crate) async fn unsubscribe(
     let result = q
         .member
         .parse::<MemberId>()
-        .map_err(|_| crate::error::AppError::bad_request("This link is not complete."))
+        .map_err(|_| crate::node::AppError::bad_request("This link is not complete."))
         .and_then(|member| node.unsubscribe(&member, &q.choice, &q.token));
     let (heading, message, status) = match result {
         Ok(()) => (

@@ -9,7 +9,7 @@ use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
 
 use super::moderation::TargetQuery;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;

@@ -110,10 +110,10 @@ pub(crate) async fn save(
         Err(e) => {
             // Tied to the part of the form it is about; what was chosen stays chosen.
             let field = match &e {
-                crate::error::AppError::Refused { message, .. } if message.contains("topic") => {
+                crate::node::AppError::Refused { message, .. } if message.contains("topic") => {
                     "topics"
                 }
-                crate::error::AppError::Refused { message, .. } if message.contains("break") => {
+                crate::node::AppError::Refused { message, .. } if message.contains("break") => {
                     "break"
                 }
                 _ => "words",
@@ -147,7 +147,7 @@ pub(crate) async fn block(
     let blocked = match action.as_str() {
         "block" => true,
         "unblock" => false,
-        _ => return Err(crate::error::AppError::not_found("No such page.").into()),
+        _ => return Err(crate::node::AppError::not_found("No such page.").into()),
     };
     node.set_block(&viewer.auth, &member, blocked).await?;
     let (to, flash) = if blocked {

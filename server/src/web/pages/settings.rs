@@ -8,7 +8,7 @@ use kindred_protocol::Timestamp;
 use kindred_protocol::api::{ChangePassword, ErrorCode, MemberView, UpdateMe};
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::node::check_profile;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
@@ -185,6 +185,7 @@ pub(crate) async fn password(
             Err(AppError::Refused {
                 code: ErrorCode::InvalidCredentials,
                 message,
+                ..
             }) => problems.add("current_password", message),
             Err(e) => problems.refused("new_password", e)?,
         }

@@ -115,7 +115,7 @@ pub(crate) async fn appeal_form(
 
 pub(crate) async fn appeal_signed_out(
     State(node): State<Node>,
-    crate::api::client_address::ClientAddress(address): crate::api::client_address::ClientAddress,
+    crate::http::client_address::ClientAddress(address): crate::http::client_address::ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {

@@ -8,9 +8,9 @@ use axum::response::Response;
 use kindred_protocol::api::{AccountDeletion, DeleteAccount, DeleteMember, ErrorCode};
 use serde::Deserialize;
 
-use crate::api::SESSION_COOKIE;
-use crate::error::AppError;
+use crate::node::AppError;
 use crate::node::Node;
+use crate::web::SESSION_COOKIE;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{Problems, member_form};
@@ -103,7 +103,7 @@ pub(crate) async fn privacy(
 
 /// A data export as a download, never cached.
 fn download(file: crate::node::ExportFile) -> Response {
-    crate::api::zip_download(file)
+    crate::http::zip_download(file)
 }
 
 /// `/settings/export`: the member's own data.
@@ -212,6 +212,7 @@ pub(crate) async fn delete_own(
             Err(AppError::Refused {
                 code: ErrorCode::InvalidCredentials,
                 message,
+                ..
             }) => problems.add("password", message),
             Err(e) => problems.refused("", e)?,
         }

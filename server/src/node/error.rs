@@ -1,10 +1,8 @@
-//! `AppError`: what a request can fail with. User errors keep their code and message;
-//! internal errors are logged with their cause and shown to the client as a generic message.
+//! `AppError`: what a request to the node can fail with. User errors keep their code and
+//! message; internal errors keep their cause. How each becomes an HTTP answer is the HTTP
+//! edge's business (`http::problem`): the domain knows nothing of status codes.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use kindred_protocol::api::{ApiErrorBody, ApiErrorDetail, ErrorCode};
+use kindred_protocol::api::ErrorCode;
 use thiserror::Error;
 
 use crate::node::IngestError;
@@ -20,6 +18,9 @@ pub(crate) enum AppError {
         code: ErrorCode,
         /// A sentence for people.
         message: String,
+        /// The request field it concerns (its name in the API's JSON), when it concerns
+        /// one: the API answers it and forms show the message beside that field.
+        field: Option<&'static str>,
     },
     /// Something broke on this node.
     #[error("internal error")]
@@ -31,7 +32,26 @@ impl AppError {
         AppError::Refused {
             code,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// The same refusal, about request field `name` (the API's JSON name). Internal
+    /// errors are left as they are.
+    pub(crate) fn on(self, name: &'static str) -> Self {
+        match self {
+            AppError::Refused { code, message, .. } => AppError::Refused {
+                code,
+                message,
+                field: Some(name),
+            },
+            internal => internal,
+        }
+    }
+
+    /// A 400 about request field `name`.
+    pub(crate) fn invalid(name: &'static str, message: impl Into<String>) -> Self {
+        Self::bad_request(message).on(name)
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -48,59 +68,6 @@ impl AppError {
 
     pub(crate) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         AppError::Internal(Box::new(e))
-    }
-}
-
-/// The HTTP status for an error code.
-pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::Suspended | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::Gone => StatusCode::GONE,
-        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
-        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-    }
-}
-
-/// The JSON error response for a code and message.
-pub(crate) fn error_response(code: ErrorCode, message: String) -> Response {
-    let body = ApiErrorBody {
-        error: ApiErrorDetail { code, message },
-    };
-    (status_of(code), Json(body)).into_response()
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        match self {
-            AppError::Refused { code, message } => {
-                tracing::debug!(?code, %message, "request refused");
-                error_response(code, message)
-            }
-            AppError::Internal(source) => {
-                let mut chain = source.to_string();
-                let mut cause = source.source();
-                while let Some(c) = cause {
-                    chain.push_str(": ");
-                    chain.push_str(&c.to_string());
-                    cause = c.source();
-                }
-                tracing::error!(error = %chain, "request failed");
-                error_response(
-                    ErrorCode::Internal,
-                    "Something went wrong on this node. The admin can find details in its log."
-                        .to_owned(),
-                )
-            }
-        }
     }
 }
 

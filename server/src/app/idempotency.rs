@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use kindred_protocol::api::ErrorCode;
 use sha2::{Digest, Sha256};
 
-use crate::error::{AppError, error_response};
+use crate::http::error_response;
+use crate::node::AppError;
 use crate::node::Node;
 use crate::store::idempotency::Claim;
 
@@ -44,8 +45,8 @@ pub(crate) async fn idempotent(State(node): State<Node>, req: Request, next: Nex
     if !writes {
         return next.run(req).await;
     }
-    let credential = super::auth::bearer_of(req.headers())
-        .or_else(|| super::auth::session_cookie_of(req.headers()));
+    let credential = crate::api::auth::bearer_of(req.headers())
+        .or_else(|| crate::api::auth::session_cookie_of(req.headers()));
     let Some(credential) = credential else {
         // Without a credential there is nobody to keep the key for (set-up, joining and
         // signing in are safe to refuse twice).

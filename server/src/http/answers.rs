@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use kindred_protocol::api::ErrorCode;
 
-use crate::error::error_response;
+use crate::http::error_response;
 
 /// Middleware for the API, `/healthz` and the federation endpoint.
 pub(crate) async fn api_answers(req: Request, next: Next) -> Response {

@@ -51,9 +51,10 @@ async fn an_admin_and_a_member_use_the_cli() {
     let mut config = Config::default();
     config.server.data_dir = dir.path().join("data");
     config.server.listen = listener.local_addr().unwrap();
-    let (node, token) = Node::open(config.clone()).unwrap();
+    let opened = Node::open(config.clone()).unwrap();
+    let token = opened.setup_token.clone();
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(node.serve(listener, async move {
+    tokio::spawn(kindred_server::serve(opened, listener, async move {
         let _ = stopped.await;
     }));
     let url = format!("http://{}", config.server.listen);
@@ -330,8 +331,9 @@ async fn node_at(dir: &std::path::Path, name: &str) -> (String, String) {
     config.server.data_dir = dir.join(name);
     config.server.listen = listener.local_addr().unwrap();
     config.node.name = kindred_protocol::NodeName::new(name).unwrap();
-    let (node, token) = Node::open(config.clone()).unwrap();
-    tokio::spawn(node.serve(listener, std::future::pending()));
+    let opened = Node::open(config.clone()).unwrap();
+    let token = opened.setup_token.clone();
+    tokio::spawn(kindred_server::serve(opened, listener, std::future::pending()));
     (format!("http://{}", config.server.listen), token.unwrap())
 }
 
@@ -730,9 +732,10 @@ async fn fresh_node() -> (
     let mut config = Config::default();
     config.server.data_dir = dir.path().join("data");
     config.server.listen = listener.local_addr().unwrap();
-    let (node, token) = Node::open(config.clone()).unwrap();
+    let opened = Node::open(config.clone()).unwrap();
+    let token = opened.setup_token.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(node.serve(listener, async move {
+    tokio::spawn(kindred_server::serve(opened, listener, async move {
         let _ = stopped.await;
     }));
     (dir, stop, format!("http://{}", config.server.listen), token)

@@ -1,7 +1,7 @@
 //! A Kindred node: storage, client API, federation links and web pages.
 //!
 //! `bin/kindred/main.rs` only parses arguments, loads config, starts tracing and binds; everything else
-//! is here, behind [`Node::open`] and [`Node::serve`], so tests can run several nodes in one
+//! is here, behind [`Node::open`] and [`serve`], so tests can run several nodes in one
 //! process on ephemeral loopback ports.
 
 mod api;
@@ -15,6 +15,7 @@ mod metrics;
 mod net;
 mod node;
 mod rules;
+mod serve;
 mod store;
 pub mod tls;
 mod web;
@@ -22,8 +23,9 @@ mod web;
 pub use config::{Config, LogFormat};
 pub use node::notifications::send_test_email;
 pub use node::{
-    Clock, Node, NodeError, SkewedClock, SystemClock, backup, doctor, operator, storage,
+    Clock, Node, NodeError, Opened, SkewedClock, SystemClock, backup, doctor, operator, storage,
 };
+pub use serve::serve;
 
 /// Opens the node in `config.server.data_dir`, prints the one-time set-up link while no
 /// admin exists, and serves on `listener` until `shutdown` completes.
@@ -47,9 +49,10 @@ pub async fn run_with_clock(
     config.server.listen = listener.local_addr().map_err(NodeError::Serve)?;
     // Before anything opens: a node that cannot send email says so and nothing more.
     node::notifications::check_relay(&config).map_err(NodeError::Email)?;
-    let (node, setup_token) = Node::open_with_clock(config, clock)?;
-    if let Some(token) = setup_token {
-        announce_setup(&node, &token);
+    let opened = Node::open_with_clock(config, clock)?;
+    let node = &opened.node;
+    if let Some(token) = &opened.setup_token {
+        announce_setup(node, token);
     }
     println!(
         "Kindred node {} is listening on http://{}",
@@ -62,7 +65,7 @@ pub async fn run_with_clock(
         address = %node.config().public_url(),
         "node started"
     );
-    node.serve(listener, shutdown).await
+    serve(opened, listener, shutdown).await
 }
 
 /// Prints how to create the first admin. Goes to stdout (not the log) on purpose: it is

@@ -211,12 +211,12 @@ fn certified_key(cert_file: &Path, key_file: &Path) -> Result<Arc<CertifiedKey>,
 pub(crate) async fn watch_certificate(
     certificate: Arc<ServerCertificate>,
     every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
         let checking = certificate.clone();
         match tokio::task::spawn_blocking(move || checking.reload_if_changed()).await {

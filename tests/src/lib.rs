@@ -95,9 +95,10 @@ impl TestNode {
     ) -> Self {
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr;
-        let (node, setup_token) = open_when_free(config.clone(), clock.clone()).await;
+        let opened = open_when_free(config.clone(), clock.clone()).await;
+        let setup_token = opened.setup_token.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(node.serve(listener, async move {
+        let task = tokio::spawn(kindred_server::serve(opened, listener, async move {
             // A dropped sender also stops the node.
             let _ = stopped.await;
         }));
@@ -341,7 +342,7 @@ pub async fn pair(admin_a: &Client, admin_b: &Client) {
 async fn open_when_free(
     config: Config,
     clock: std::sync::Arc<dyn kindred_server::Clock>,
-) -> (Node, Option<String>) {
+) -> kindred_server::Opened {
     let mut last = None;
     let started = std::time::Instant::now();
     for _ in 0..600 {

@@ -44,12 +44,12 @@ pub(crate) async fn track_request(
 
 /// Serves `GET /metrics` on `listener` until the node shuts down.
 pub(crate) async fn serve(node: Node, listener: tokio::net::TcpListener) {
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(node);
     let stopped = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
+        let _ = shutdown.cancelled().await;
     };
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(stopped)

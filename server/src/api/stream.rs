@@ -51,14 +51,17 @@ pub(crate) async fn stream(
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
+            // The stream outlives this request: shutdown waits for it.
+            let tracked = node.tasks().token();
             run(node, auth, token, socket).await;
             drop(slots);
+            drop(tracked);
         }))
 }
 
 async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
     let mut updates = node.live_hub().subscribe();
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let mut recheck = tokio::time::interval(Duration::from_secs(60));
     recheck.tick().await;
     let ready = StreamMessage::Ready {
@@ -110,7 +113,7 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
                     break Some((SESSION_ENDED, "session ended"));
                 }
             }
-            _ = shutdown.changed() => break Some((1001, "node shutting down")),
+            _ = shutdown.cancelled() => break Some((1001, "node shutting down")),
         }
     };
     if let Some((code, reason)) = close {

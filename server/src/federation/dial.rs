@@ -52,7 +52,7 @@ where
         .insert(peer);
     if fresh {
         let node = node.clone();
-        tokio::spawn(async move {
+        node.tasks().clone().spawn(async move {
             dial(node.clone()).await;
             node.federation()
                 .dialing
@@ -66,7 +66,7 @@ where
 /// Watches the outboxes and starts delivery for every node with directed events waiting.
 pub(crate) async fn watch_outboxes(node: Node) {
     let mut changed = node.signals().outbox.subscribe();
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     loop {
         match node.store().outbox_peers() {
             Ok(peers) => {
@@ -81,7 +81,7 @@ pub(crate) async fn watch_outboxes(node: Node) {
         tokio::select! {
             _ = changed.changed() => {}
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }
@@ -90,10 +90,10 @@ pub(crate) async fn watch_outboxes(node: Node) {
 async fn directed_dial_loop(node: &Node, peer: NodeId) {
     let fed = node.federation();
     let mut changes = fed.changes.subscribe();
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let mut failures = 0u32;
     loop {
-        if *shutdown.borrow() || fed.is_blocked(&peer) {
+        if shutdown.is_cancelled() || fed.is_blocked(&peer) {
             return;
         }
         let connected = fed.connected(&peer).is_some();
@@ -104,7 +104,7 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                 _ = changes.changed() => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.cancelled() => return,
             }
             continue;
         }
@@ -131,7 +131,7 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
         };
         let result = tokio::select! {
             r = attempt => r,
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         };
         match result {
             Ok(()) | Err(LinkError::Duplicate) => failures = 0,
@@ -141,7 +141,7 @@ async fn directed_dial_loop(node: &Node, peer: NodeId) {
                 tracing::info!(%peer, error = %e, retry_in = ?delay, "directed delivery link failed");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.changed() => return,
+                    _ = shutdown.cancelled() => return,
                 }
             }
         }
@@ -262,13 +262,13 @@ fn backoff(failures: u32) -> Duration {
 async fn dial_loop(node: &Node, peer: NodeId) {
     let fed = node.federation();
     let mut changes = fed.changes.subscribe();
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     // Right after a start, a peer is tried once at once whatever its backoff: this node's
     // shared-log writes wait to hear from it, or to learn it is down. After that attempt
     // the backoff holds, or a peer that refuses the link would be dialled in a tight loop.
     let mut tried = false;
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             return;
         }
         let record = match node.store().peer(&peer) {
@@ -295,7 +295,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = changes.changed() => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.cancelled() => return,
             }
             continue;
         }
@@ -303,7 +303,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(30)) => {}
                 _ = changes.changed() => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.cancelled() => return,
             }
             continue;
         };
@@ -314,7 +314,7 @@ async fn dial_loop(node: &Node, peer: NodeId) {
         };
         let result = tokio::select! {
             r = attempt => r,
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         };
         let mut record = match node.store().peer(&peer) {
             Ok(Some(r)) => r,

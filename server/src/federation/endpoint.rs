@@ -9,7 +9,12 @@ use crate::node::Node;
 
 /// `GET /federation/v1/link`: another node's link (websocket, binary frames).
 pub(crate) async fn endpoint(State(node): State<Node>, ws: WebSocketUpgrade) -> Response {
+    // The link outlives this request: shutdown waits for it like for its own tasks.
+    let tracked = node.tasks().token();
     ws.max_message_size(wire::MAX_MESSAGE)
         .max_frame_size(wire::MAX_MESSAGE)
-        .on_upgrade(move |socket| super::accept(node, wire::from_axum(socket)))
+        .on_upgrade(move |socket| async move {
+            super::accept(node, wire::from_axum(socket)).await;
+            drop(tracked);
+        })
 }

@@ -136,7 +136,7 @@ mod tests {
         let mut config = Config::default();
         config.node.name = kindred_protocol::NodeName::new(name).unwrap();
         config.server.data_dir = dir.join(name);
-        Node::open(config).unwrap().0
+        Node::open(config).unwrap().node
     }
 
     #[tokio::test]

@@ -150,15 +150,15 @@ pub(crate) async fn redeem(node: &Node, auth: &Auth, req: AddPeer) -> Result<Pee
         done,
     };
     let link_node = node.clone();
-    let mut shutdown = node.shutdown_signal();
-    tokio::spawn(async move {
+    let shutdown = node.shutdown_signal();
+    node.tasks().spawn(async move {
         tokio::select! {
             result = run(link_node, wire, Role::Initiator, intent) => {
                 if let Err(e) = result {
                     tracing::info!(error = %e, "link after pairing ended");
                 }
             }
-            _ = shutdown.changed() => {}
+            _ = shutdown.cancelled() => {}
         }
     });
     match result.await {

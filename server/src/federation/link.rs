@@ -70,8 +70,8 @@ pub(crate) async fn accept(node: Node, wire: Wire) {
         .await;
         return;
     };
-    let mut shutdown = node.shutdown_signal();
-    if *shutdown.borrow() {
+    let shutdown = node.shutdown_signal();
+    if shutdown.is_cancelled() {
         return;
     }
     // A link must not keep a stopping node alive (e.g. while waiting for a pairing frame).
@@ -81,7 +81,7 @@ pub(crate) async fn accept(node: Node, wire: Wire) {
                 tracing::info!(error = %e, "inbound link ended");
             }
         }
-        _ = shutdown.changed() => tracing::debug!("inbound link cancelled: shutting down"),
+        _ = shutdown.cancelled() => tracing::debug!("inbound link cancelled: shutting down"),
     }
 }
 
@@ -421,7 +421,7 @@ async fn session(
     // come back on `stored_batches` for acknowledging. The pipeline stops with the session.
     let (receiving, incoming) = tokio::sync::mpsc::channel(2 * BATCH_WINDOW);
     let (outcomes, mut stored_batches) = tokio::sync::mpsc::channel(2 * BATCH_WINDOW);
-    let _pipeline = AbortOnDrop(tokio::spawn(replicate::receive_pipeline(
+    let _pipeline = AbortOnDrop(node.tasks().spawn(replicate::receive_pipeline(
         node.clone(),
         peer,
         incoming,

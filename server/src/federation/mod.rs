@@ -162,8 +162,9 @@ impl Node {
         for peer in self.store().peers()? {
             dial::ensure_dialer(self, peer.node_id);
         }
-        tokio::spawn(dial::watch_outboxes(self.clone()));
-        tokio::spawn(crate::node::links::run_own_log(self.clone()));
+        self.tasks().spawn(dial::watch_outboxes(self.clone()));
+        self.tasks()
+            .spawn(crate::node::links::run_own_log(self.clone()));
         Ok(())
     }
 

@@ -66,13 +66,14 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     settings: ServeSettings,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
     let (closing_tx, closing) = watch::channel(false);
+    let connections = tokio_util::task::TaskTracker::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+            () = shutdown.cancelled() => break,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
@@ -89,7 +90,7 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(handle(
+        connections.spawn(handle(
             stream,
             peer,
             connection,
@@ -100,10 +101,17 @@ pub(crate) async fn serve(
     }
     let _ = closing_tx.send(true);
     drop(listener);
-    // Let requests in progress finish; websockets are told to close by the node itself.
-    let started = tokio::time::Instant::now();
-    while closing_tx.receiver_count() > 1 && started.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // Let requests in progress finish (at most 10 s); websockets are told to close by the
+    // node itself.
+    connections.close();
+    if tokio::time::timeout(Duration::from_secs(10), connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open after 10 s; stopping without them"
+        );
     }
     Ok(())
 }

@@ -12,11 +12,11 @@ const EVERY: Duration = Duration::from_secs(10 * 60);
 /// heard from its peers how far they hold its log (so its links, and what they say of its
 /// clock, are known).
 pub(crate) async fn run(node: Node) {
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let mut ready = node.federation().own_log.ready();
     tokio::select! {
         _ = ready.wait_for(|r| *r) => {}
-        _ = shutdown.changed() => return,
+        _ = shutdown.cancelled() => return,
     }
     let mut first = true;
     loop {
@@ -26,9 +26,9 @@ pub(crate) async fn run(node: Node) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = wake.notified() => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             return;
         }
         once(&node).await;
@@ -39,11 +39,11 @@ pub(crate) async fn run(node: Node) {
 /// until the node shuts down: a retry after a crash then still finds its answer (the
 /// batches written as answers come cover busy moments, this the quiet ones).
 pub(crate) async fn keep_answers(node: Node) {
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
         if !node.store().idempotent_due(node.now().0) {
             continue;

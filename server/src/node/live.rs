@@ -142,7 +142,7 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
             // again (off this task, which must keep up with live updates).
             let node = node.clone();
             let name = name.clone();
-            tokio::spawn(async move {
+            node.tasks().clone().spawn(async move {
                 if let Err(e) = node.reannounce_conversations(&name).await {
                     tracing::error!(%name, error = %e, "cannot send conversations again");
                 }

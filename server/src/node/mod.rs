@@ -19,6 +19,7 @@ mod housekeeping;
 mod ingest;
 mod invite_codes;
 mod key_file;
+mod lifecycle;
 pub(crate) mod links;
 mod live;
 mod markdown;
@@ -40,6 +41,7 @@ mod search;
 mod short_ids;
 mod sign_in_guard;
 pub mod storage;
+mod tasks;
 mod views;
 pub(crate) mod write_key;
 
@@ -50,12 +52,12 @@ use std::time::{Duration, Instant};
 
 use kindred_protocol::{NodeId, NodeKeypair, RandomnessError};
 use thiserror::Error;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
 pub use clock::{Clock, SkewedClock, SystemClock};
 pub(crate) use error::AppError;
+pub use open::Opened;
 pub(crate) use export::ExportFile;
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
@@ -282,10 +284,6 @@ struct Inner {
     ingest: IngestHandle,
     /// Where live-update subscribers attach.
     live: LiveHub,
-    /// The ingest actor's thread, joined at shutdown.
-    ingest_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// The fan-out task's input, taken when serving starts.
-    live_rx: std::sync::Mutex<Option<live::LiveReceiver>>,
     /// Keeps the search index up to date.
     indexer: search::Indexer,
     /// New shared-log and directed events, for federation links.
@@ -298,10 +296,8 @@ struct Inner {
     mutes: safety::MuteCache,
     /// How far the mentoring processor has applied the arrival log.
     mentoring_done: watch::Receiver<u64>,
-    /// The processor's side of `mentoring_done`, taken when serving starts.
-    mentoring_tx: std::sync::Mutex<Option<watch::Sender<u64>>>,
-    /// Flips to true when the node shuts down, ending websocket tasks.
-    shutdown: watch::Sender<bool>,
+    /// Background work, and the signal that ends it at shutdown.
+    tasks: tasks::Tasks,
     /// Throttles.
     limits: Limits,
     /// Counted for `/metrics`.
@@ -349,168 +345,6 @@ pub(crate) struct Limits {
 }
 
 impl Node {
-    /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets
-    /// in-flight requests finish, drains the ingest queue and flushes the database.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> Result<(), NodeError> {
-        notifications::check_relay(self.config()).map_err(NodeError::Email)?;
-        let fan_out = self
-            .take_live_rx()
-            .map(|rx| tokio::spawn(live::fan_out(self.clone(), rx)));
-        self.start_federation()?;
-        // In the background: it waits until this node has caught up with its own log.
-        let announcing = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = announcing.announce().await {
-                tracing::error!(error = %e, "cannot announce this node's address");
-            }
-        });
-        tokio::spawn(accounts::prepare_dummy_hash());
-        let processor = self
-            .inner
-            .mentoring_tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .map(|done| {
-                tokio::spawn(mentoring::process::run(
-                    self.clone(),
-                    self.signals().stored.subscribe(),
-                    done,
-                ))
-            });
-        tokio::spawn(backup::control::serve(self.clone()));
-        tokio::spawn(housekeeping::run(self.clone()));
-        tokio::spawn(notifications::follow::run(self.clone()));
-        tokio::spawn(notifications::mailer::run(self.clone()));
-        tokio::spawn(housekeeping::keep_answers(self.clone()));
-        if let Some(address) = self.config().metrics.listen {
-            let metrics = TcpListener::bind(address).await.map_err(|e| {
-                NodeError::Serve(std::io::Error::new(
-                    e.kind(),
-                    format!("cannot listen for metrics on {address}: {e}"),
-                ))
-            })?;
-            tracing::info!(address = %address, "metrics at /metrics");
-            if !address.ip().is_loopback() {
-                tracing::warn!(address = %address, "metrics listen on an address other machines may reach: they name this node's peers and show its activity; keep them to loopback or a private network");
-            }
-            tokio::spawn(crate::api::serve_metrics(self.clone(), metrics));
-        }
-        let app = crate::app::app(self.clone());
-        let stop = self.inner.shutdown.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            // Websocket tasks outlive their HTTP connection; this tells them to close too.
-            let _ = stop.send(true);
-        });
-        let tls = self.inner.tls_server.clone().map(|(tls, certificate)| {
-            let every = Duration::from_secs(self.config().tls.reload_check_seconds);
-            tokio::spawn(crate::tls::watch_certificate(
-                certificate,
-                every,
-                self.shutdown_signal(),
-            ));
-            tokio_rustls::TlsAcceptor::from(tls)
-        });
-        let limits = &self.config().limits;
-        let open_files = crate::http::open_files::raise_limit();
-        let cap = crate::http::open_files::connection_cap(open_files, limits.max_connections);
-        tracing::info!(open_files, connections = cap, "client connection cap");
-        let settings = crate::http::ServeSettings {
-            header_timeout: Duration::from_secs(limits.header_seconds),
-            registry: crate::http::registry::Registry::new(cap),
-            tls,
-        };
-        let served = crate::http::serve(listener, app, settings, self.shutdown_signal()).await;
-        self.finish(fan_out).await;
-        if let Some(p) = processor
-            && let Err(e) = p.await
-        {
-            tracing::error!(error = %e, "the mentoring processor ended abnormally");
-        }
-        self.wait_for_tasks().await;
-        let db = self.config().server.data_dir.join("db");
-        if Arc::strong_count(&self.inner) == 1 {
-            // The database is closed once this last holder goes: erased content can be
-            // taken out of its files now rather than at the next start.
-            drop(self);
-            match tokio::task::spawn_blocking(move || crate::store::compact_if_due(&db)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "compacting after an erasure failed; the next start tries again")
-                }
-                Err(e) => tracing::debug!(error = %e, "runtime stopped while compacting"),
-            }
-        }
-        served.map_err(NodeError::Serve)
-    }
-
-    /// Waits (at most 10 s) for the tasks that outlive their connection (live streams,
-    /// federation links, dialers) to see the shutdown and let go of the node, so that the
-    /// database is closed and its folder free for the next opener when `serve` returns.
-    async fn wait_for_tasks(&self) {
-        let started = Instant::now();
-        while Arc::strong_count(&self.inner) > 1 && started.elapsed() < Duration::from_secs(10) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let holders = Arc::strong_count(&self.inner) - 1;
-        if holders > 0 {
-            tracing::warn!(
-                holders,
-                "tasks still hold the node after 10 s; stopping without them"
-            );
-        }
-        tracing::info!(waited = ?started.elapsed(), "node stopped");
-    }
-
-    /// Drains and stops the ingest actor, lets the fan-out task end, and flushes.
-    async fn finish(&self, fan_out: Option<tokio::task::JoinHandle<()>>) {
-        // Websocket tasks may still be open; nobody is listening for this result.
-        let _ = self.inner.shutdown.send(true);
-        self.inner.federation.close_all();
-        self.inner.ingest.stop().await;
-        let thread = self
-            .inner
-            .ingest_thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(thread) = thread {
-            match tokio::task::spawn_blocking(move || thread.join()).await {
-                Ok(Ok(())) => {}
-                // The runtime itself is going away (an embedding test ended): nothing lost.
-                Err(e) if e.is_cancelled() => tracing::debug!("runtime stopped while joining"),
-                _ => tracing::error!("the ingest thread ended abnormally"),
-            }
-        }
-        let indexer = self.clone();
-        match tokio::task::spawn_blocking(move || indexer.inner.indexer.stop()).await {
-            Ok(()) => {}
-            Err(e) if e.is_cancelled() => tracing::debug!("runtime stopped while joining"),
-            Err(_) => tracing::error!("stopping the search indexer failed"),
-        }
-        if let Some(task) = fan_out
-            && let Err(e) = task.await
-        {
-            tracing::error!(error = %e, "the live fan-out task ended abnormally");
-        }
-        if let Err(e) = self.inner.store.flush_now() {
-            tracing::error!(error = %e, "final flush failed");
-        }
-    }
-
-    fn take_live_rx(&self) -> Option<live::LiveReceiver> {
-        self.inner
-            .live_rx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-    }
-
     /// This node's public key.
     pub fn node_id(&self) -> NodeId {
         self.inner.keypair.node_id()
@@ -615,8 +449,13 @@ impl Node {
         self.inner.tls_client.clone()
     }
 
-    /// Turns true when the node is shutting down.
-    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.inner.shutdown.subscribe()
+    /// Fires when the node shuts down.
+    pub(crate) fn shutdown_signal(&self) -> tokio_util::sync::CancellationToken {
+        self.inner.tasks.shutdown_signal()
+    }
+
+    /// Where background work is started and tracked (see `tasks`).
+    pub(crate) fn tasks(&self) -> &tasks::Tasks {
+        &self.inner.tasks
     }
 }

@@ -17,19 +17,38 @@ use super::{
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
+/// A node opened and not yet serving (`kindred_server::serve` runs it).
+pub struct Opened {
+    /// The node.
+    pub node: Node,
+    /// While no admin exists, a fresh one-time set-up token (`/setup?token=...`).
+    pub setup_token: Option<String>,
+    /// The work `serve` starts and, at shutdown, ends.
+    pub(crate) background: Background,
+}
+
+/// What an opened node hands to `serve`: owned once, so nothing is taken out of the node
+/// at run time.
+pub(crate) struct Background {
+    /// The ingest actor's thread, joined at shutdown.
+    pub(crate) ingest_thread: std::thread::JoinHandle<()>,
+    /// The live fan-out task's input.
+    pub(crate) live_rx: live::LiveReceiver,
+    /// The mentoring processor's side of the node's `mentoring_progress`.
+    pub(crate) mentoring_tx: watch::Sender<u64>,
+}
+
 impl Node {
     /// Opens the data folder (creating it, the node key and the database on first start).
-    /// Returns the node and, while no admin exists, a fresh one-time set-up token.
-    pub fn open(config: Config) -> Result<(Node, Option<String>), NodeError> {
+    /// Returns the node, the background work `serve` starts, and, while no admin exists,
+    /// a fresh one-time set-up token.
+    pub fn open(config: Config) -> Result<Opened, NodeError> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
     /// As [`Node::open`], with the node reading the time from `clock` (tests give a node a
     /// wrong clock this way).
-    pub fn open_with_clock(
-        mut config: Config,
-        clock: Arc<dyn Clock>,
-    ) -> Result<(Node, Option<String>), NodeError> {
+    pub fn open_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> Result<Opened, NodeError> {
         // Before anything is created: a first start needs a chosen name.
         if !config.node.name_chosen && !config.server.data_dir.join("db").exists() {
             return Err(NodeError::NameNeeded);
@@ -163,21 +182,26 @@ impl Node {
                 mutes: Default::default(),
                 store,
                 ingest,
-                ingest_thread: std::sync::Mutex::new(Some(thread)),
-                live_rx: std::sync::Mutex::new(Some(live_rx)),
                 indexer,
                 signals,
                 federation,
                 mentoring_done,
-                mentoring_tx: std::sync::Mutex::new(Some(mentoring_tx)),
-                shutdown: watch::channel(false).0,
+                tasks: Default::default(),
                 limits,
                 metrics,
                 started: Instant::now(),
             }),
         };
-        let token = node.refresh_setup_token()?;
-        Ok((node, token))
+        let setup_token = node.refresh_setup_token()?;
+        Ok(Opened {
+            node,
+            setup_token,
+            background: Background {
+                ingest_thread: thread,
+                live_rx,
+                mentoring_tx,
+            },
+        })
     }
 }
 

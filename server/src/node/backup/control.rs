@@ -34,16 +34,16 @@ pub(crate) async fn serve(node: Node) {
             return;
         }
     };
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer(node.clone(), stream));
+                    node.tasks().spawn(answer(node.clone(), stream));
                 }
                 Err(e) => tracing::warn!(error = %e, "control socket accept failed"),
             },
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = shutdown.cancelled() => break,
         }
     }
     let _ = std::fs::remove_file(&path);

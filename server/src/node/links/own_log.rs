@@ -99,7 +99,7 @@ pub(crate) async fn run(node: Node) {
     let deadline = tokio::time::Instant::now() + wait;
     let mut reported = own.reported.subscribe();
     let mut stored = node.signals().stored.subscribe();
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     loop {
         if let Some(furthest) = own.caught_up(&node) {
             tracing::info!(
@@ -122,7 +122,7 @@ pub(crate) async fn run(node: Node) {
                 own.ready.send_replace(true);
                 return;
             }
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }

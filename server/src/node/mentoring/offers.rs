@@ -179,7 +179,7 @@ impl Node {
     pub(crate) fn mentoring_changed(&self, mentor: &MemberId) {
         let node = self.clone();
         let mentor = mentor.clone();
-        tokio::spawn(async move {
+        self.tasks().spawn(async move {
             if let Err(e) = node.republish_places(&mentor).await {
                 tracing::error!(error = %e, %mentor, "cannot republish the offer's places");
             }

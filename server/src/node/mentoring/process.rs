@@ -18,7 +18,7 @@ use crate::store::{
 
 /// Runs until shutdown: applies new events as they are stored, and sweeps expiries.
 pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watch::Sender<u64>) {
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     // Sweep for expiries twice per expiry period, between every second and every 30 s.
     let expiry = node.config().mentoring.proposal_expiry_minutes * 60;
     let mut sweep = tokio::time::interval(Duration::from_secs((expiry / 2).clamp(1, 30)));
@@ -38,7 +38,7 @@ pub(crate) async fn run(node: Node, mut stored: watch::Receiver<u64>, done: watc
                     tracing::error!(error = %e, "expiring proposals failed");
                 }
             }
-            _ = shutdown.changed() => {
+            _ = shutdown.cancelled() => {
                 // What was applied since the watermark was last written need not be read
                 // again at the next start.
                 let up_to = *done.borrow();

@@ -18,7 +18,7 @@ const WATERMARK_LAG: u64 = 4096;
 
 /// Runs until shutdown, then records how far it got.
 pub(crate) async fn run(node: Node) {
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let mut processed: watch::Receiver<u64> = node.mentoring_progress();
     let mut at = match start(&node) {
         Ok(at) => at,
@@ -49,7 +49,7 @@ pub(crate) async fn run(node: Node) {
                 // Failed part-way: wait for the next event or a moment before retrying.
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                    _ = shutdown.changed() => break,
+                    _ = shutdown.cancelled() => break,
                 }
                 continue;
             }
@@ -65,7 +65,7 @@ pub(crate) async fn run(node: Node) {
                     Err(e) => tracing::warn!(error = %e, "giving mentoring reminders stopped"),
                 }
             }
-            _ = shutdown.changed() => break,
+            _ = shutdown.cancelled() => break,
         }
     }
     if at > written

@@ -218,7 +218,7 @@ pub(crate) async fn run(node: Node) {
             return;
         }
     };
-    let mut shutdown = node.shutdown_signal();
+    let shutdown = node.shutdown_signal();
     let wake = node.signals().mail.clone();
     let tick = if node.config().email.batch_minutes == 0 {
         Duration::from_secs(1)
@@ -246,11 +246,11 @@ pub(crate) async fn run(node: Node) {
             Ok(Err(e)) => tracing::warn!(error = %e, "making digests failed; will retry"),
             Err(e) => tracing::warn!(error = %e, "making digests stopped"),
         }
-        send_due(&node, &relay, &mut sent, &mut shutdown).await;
+        send_due(&node, &relay, &mut sent, &shutdown).await;
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = wake.notified() => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }
@@ -260,7 +260,7 @@ async fn send_due(
     node: &Node,
     relay: &Relay,
     sent: &mut VecDeque<u64>,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    shutdown: &tokio_util::sync::CancellationToken,
 ) {
     let queue = match node.store().mail_queue() {
         Ok(q) => q,
@@ -271,7 +271,7 @@ async fn send_due(
     };
     let limit = node.config().email.per_node_per_hour as usize;
     for (id, mut job) in queue {
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             return;
         }
         let now = node.now().0;

@@ -5,6 +5,8 @@
 mod live;
 
 use kindred_protocol::EventId;
+use kindred_protocol::api::endpoints as ep;
+use kindred_protocol::api::endpoints::{self, Call, Download};
 use kindred_protocol::api::*;
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
@@ -179,6 +181,53 @@ impl Client {
         self.url(&all)
     }
 
+    /// The URL of endpoint `C`, its `{...}` path parameters filled from `params` in order
+    /// (each percent-encoded as one path segment).
+    fn url_of<C: Call>(&self, params: &[&str]) -> Result<Url, ClientError> {
+        let endpoint = C::ENDPOINT;
+        debug_assert_eq!(endpoint.parameters(), params.len(), "{}", endpoint.name);
+        let mut params = params.iter();
+        let segments: Vec<&str> = endpoint
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.starts_with('{') {
+                    params.next().copied().unwrap_or("")
+                } else {
+                    s
+                }
+            })
+            .collect();
+        self.url(&segments)
+    }
+
+    /// Calls endpoint `C` at `params` with `body` (`None`: no body).
+    async fn call<C: Call>(
+        &self,
+        params: &[&str],
+        body: Option<&C::Request>,
+    ) -> Result<C::Response, ClientError>
+    where
+        C::Request: Serialize,
+        C::Response: DeserializeOwned,
+    {
+        self.call_at::<C>(self.url_of::<C>(params)?, body).await
+    }
+
+    /// Calls endpoint `C` at `url` (its URL with a query added).
+    async fn call_at<C: Call>(
+        &self,
+        url: Url,
+        body: Option<&C::Request>,
+    ) -> Result<C::Response, ClientError>
+    where
+        C::Request: Serialize,
+        C::Response: DeserializeOwned,
+    {
+        self.send(method_of(C::ENDPOINT.method), url, body).await
+    }
+
     async fn send<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -241,22 +290,18 @@ impl Client {
 
     /// `GET /api/v1/mentoring/dashboard.csv`: the coordinator's counts as CSV (coordinators).
     pub async fn dashboard_csv(&self) -> Result<String, ClientError> {
-        let mut req = self.http.get(self.api(&["mentoring", "dashboard.csv"])?);
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await?;
-        let status = resp.status();
-        let bytes = resp.bytes().await?;
-        if status.is_success() {
-            return Ok(String::from_utf8_lossy(&bytes).into_owned());
-        }
-        Err(error_from(status, &bytes))
+        let bytes = self.download::<ep::DashboardCsv>(&[]).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// A download's bytes (a data export's ZIP).
-    async fn download(&self, url: Url) -> Result<Vec<u8>, ClientError> {
-        let mut req = self.http.get(url);
+    /// A download's bytes (a data export's ZIP, a CSV table).
+    async fn download<C: Call<Response = Download>>(
+        &self,
+        params: &[&str],
+    ) -> Result<Vec<u8>, ClientError> {
+        let mut req = self
+            .http
+            .request(method_of(C::ENDPOINT.method), self.url_of::<C>(params)?);
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
@@ -272,18 +317,13 @@ impl Client {
     /// `GET /api/v1/me/export`: everything the node holds about the signed-in member, as a
     /// ZIP (`kindred-export.json` and a readable `index.html`).
     pub async fn export_me(&self) -> Result<Vec<u8>, ClientError> {
-        self.download(self.api(&["me", "export"])?).await
+        self.download::<ep::ExportMe>(&[]).await
     }
 
     /// `GET /api/v1/members/{username}/export`: a member's data export (admins, for a
     /// subject-access request).
     pub async fn export_member(&self, username: &str) -> Result<Vec<u8>, ClientError> {
-        self.download(self.api(&["members", username, "export"])?)
-            .await
-    }
-
-    async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ClientError> {
-        self.send::<(), T>(Method::GET, url, None).await
+        self.download::<ep::ExportMember>(&[username]).await
     }
 
     /// Sends raw bytes to an API path and returns the status and body text. For tests of
@@ -310,14 +350,12 @@ impl Client {
 
     /// `GET /healthz`.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.get(self.url(&["healthz"])?).await
+        self.call::<ep::Health>(&[], None).await
     }
 
     /// Creates the first admin with the set-up token; returns a signed-in client.
     pub async fn setup(&self, req: &SetupRequest) -> Result<(Client, SessionCreated), ClientError> {
-        let s: SessionCreated = self
-            .send(Method::POST, self.api(&["setup"])?, Some(req))
-            .await?;
+        let s: SessionCreated = self.call::<ep::Setup>(&[], Some(req)).await?;
         Ok((self.clone().with_token(s.token.clone()), s))
     }
 
@@ -343,9 +381,7 @@ impl Client {
             password: password.to_owned(),
             device: device.map(str::to_owned),
         };
-        let s: SessionCreated = self
-            .send(Method::POST, self.api(&["sessions"])?, Some(&req))
-            .await?;
+        let s: SessionCreated = self.call::<ep::Login>(&[], Some(&req)).await?;
         Ok((self.clone().with_token(s.token.clone()), s))
     }
 
@@ -354,38 +390,33 @@ impl Client {
         &self,
         req: &RedeemInviteRequest,
     ) -> Result<(Client, SessionCreated), ClientError> {
-        let s: SessionCreated = self
-            .send(Method::POST, self.api(&["invites", "redeem"])?, Some(req))
-            .await?;
+        let s: SessionCreated = self.call::<ep::RedeemInvite>(&[], Some(req)).await?;
         Ok((self.clone().with_token(s.token.clone()), s))
     }
 
     /// Signs out (revokes this session).
     pub async fn logout(&self) -> Result<(), ClientError> {
-        self.send::<(), ()>(Method::DELETE, self.api(&["sessions", "current"])?, None)
-            .await
+        self.call::<ep::Logout>(&[], None).await
     }
 
     /// The signed-in member's sessions.
     pub async fn sessions(&self) -> Result<Vec<SessionView>, ClientError> {
-        self.get(self.api(&["sessions"])?).await
+        self.call::<ep::Sessions>(&[], None).await
     }
 
     /// Revokes one of the member's sessions.
     pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
-        self.send::<(), ()>(Method::DELETE, self.api(&["sessions", id])?, None)
-            .await
+        self.call::<ep::RevokeSession>(&[id], None).await
     }
 
     /// Who is signed in.
     pub async fn me(&self) -> Result<MemberView, ClientError> {
-        self.get(self.api(&["me"])?).await
+        self.call::<ep::Me>(&[], None).await
     }
 
     /// Changes the member's display name.
     pub async fn update_me(&self, req: &UpdateMe) -> Result<MemberView, ClientError> {
-        self.send(Method::PATCH, self.api(&["me"])?, Some(req))
-            .await
+        self.call::<ep::UpdateMe>(&[], Some(req)).await
     }
 
     /// The member's notifications, newest first; `before` (a `seq`) for older ones.
@@ -393,110 +424,87 @@ impl Client {
         &self,
         before: Option<u64>,
     ) -> Result<NotificationList, ClientError> {
-        let mut url = self.api(&["notifications"])?;
+        let mut url = self.url_of::<ep::Notifications>(&[])?;
         if let Some(before) = before {
             url.query_pairs_mut()
                 .append_pair("before", &before.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::Notifications>(url, None).await
     }
 
     /// Marks notifications up to `up_to` (a `seq`) as seen.
     pub async fn mark_notifications_read(&self, up_to: u64) -> Result<(), ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["notifications", "read"])?,
-            Some(&MarkNotificationsRead { up_to }),
-        )
-        .await
+        self.call::<ep::MarkNotificationsRead>(&[], Some(&MarkNotificationsRead { up_to }))
+            .await
     }
 
     /// `POST /api/v1/reports`: reports a post, reply, chat message or person to the
     /// moderators.
     pub async fn report(&self, req: &ReportRequest) -> Result<ReportFiled, ClientError> {
-        self.send(Method::POST, self.api(&["reports"])?, Some(req))
-            .await
+        self.call::<ep::Report>(&[], Some(req)).await
     }
 
     /// `GET /api/v1/moderation/queue` (moderators and admins).
     pub async fn moderation_queue(&self) -> Result<ModerationQueue, ClientError> {
-        self.get(self.api(&["moderation", "queue"])?).await
+        self.call::<ep::ModerationQueue>(&[], None).await
     }
 
     /// `POST /api/v1/moderation/actions` (moderators and admins).
     pub async fn moderate(&self, req: &ModerationRequest) -> Result<ModerationDone, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["moderation", "actions"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::Moderate>(&[], Some(req)).await
     }
 
     /// `GET /api/v1/moderation/audit` (admins), newest first.
     pub async fn moderation_audit(&self, before: Option<u64>) -> Result<AuditLog, ClientError> {
-        let mut url = self.api(&["moderation", "audit"])?;
+        let mut url = self.url_of::<ep::AuditLog>(&[])?;
         if let Some(before) = before {
             url.query_pairs_mut()
                 .append_pair("before", &before.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::AuditLog>(url, None).await
     }
 
     /// `GET /api/v1/moderation/audit.csv` (admins): the whole log as CSV.
     pub async fn moderation_audit_csv(&self) -> Result<String, ClientError> {
-        let bytes = self
-            .download(self.api(&["moderation", "audit.csv"])?)
-            .await?;
+        let bytes = self.download::<ep::AuditCsv>(&[]).await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// `GET /api/v1/me/standing`: the member's warnings, pause or suspension.
     pub async fn standing(&self) -> Result<Standing, ClientError> {
-        self.get(self.api(&["me", "standing"])?).await
+        self.call::<ep::Standing>(&[], None).await
     }
 
     /// `POST /api/v1/safeguarding/referrals`: raise a safeguarding concern.
     pub async fn refer(&self, req: &NewReferral) -> Result<ReferralView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["safeguarding", "referrals"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::Refer>(&[], Some(req)).await
     }
 
     /// `GET /api/v1/safeguarding/referrals`.
     pub async fn referrals(&self) -> Result<Vec<ReferralView>, ClientError> {
-        self.get(self.api(&["safeguarding", "referrals"])?).await
+        self.call::<ep::Referrals>(&[], None).await
     }
 
     /// `POST /api/v1/safeguarding/referrals/{id}/acknowledge` (safeguarding leads).
     pub async fn acknowledge_referral(&self, id: u64) -> Result<ReferralView, ClientError> {
-        self.send::<(), _>(
-            Method::POST,
-            self.api(&["safeguarding", "referrals", &id.to_string(), "acknowledge"])?,
-            None,
-        )
-        .await
+        self.call::<ep::AcknowledgeReferral>(&[&id.to_string()], None)
+            .await
     }
 
     /// `GET /api/v1/me/safety`: muted words and topics, and a break.
     pub async fn safety(&self) -> Result<SafetySettings, ClientError> {
-        self.get(self.api(&["me", "safety"])?).await
+        self.call::<ep::Safety>(&[], None).await
     }
 
     /// `PUT /api/v1/me/safety`.
     pub async fn update_safety(&self, req: &UpdateSafety) -> Result<SafetySettings, ClientError> {
-        self.send(Method::PUT, self.api(&["me", "safety"])?, Some(req))
-            .await
+        self.call::<ep::UpdateSafety>(&[], Some(req)).await
     }
 
     /// `POST /api/v1/me/appeal`: asks for the latest decision to be reviewed (once).
     pub async fn appeal(&self, note: &str) -> Result<(), ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["me", "appeal"])?,
+        self.call::<ep::Appeal>(
+            &[],
             Some(&AppealRequest {
                 note: note.to_owned(),
             }),
@@ -506,13 +514,12 @@ impl Client {
 
     /// `POST /api/v1/appeal`: a suspended member's appeal, with their credentials.
     pub async fn appeal_signed_out(&self, req: &SignedOutAppeal) -> Result<(), ClientError> {
-        self.send(Method::POST, self.api(&["appeal"])?, Some(req))
-            .await
+        self.call::<ep::AppealSignedOut>(&[], Some(req)).await
     }
 
     /// The member's email address and choices.
     pub async fn email_settings(&self) -> Result<EmailSettings, ClientError> {
-        self.get(self.api(&["me", "email"])?).await
+        self.call::<ep::EmailSettings>(&[], None).await
     }
 
     /// Changes the member's email settings (a new address is sent a confirmation link).
@@ -520,36 +527,32 @@ impl Client {
         &self,
         req: &UpdateEmailSettings,
     ) -> Result<EmailSettings, ClientError> {
-        self.send(Method::PUT, self.api(&["me", "email"])?, Some(req))
-            .await
+        self.call::<ep::UpdateEmailSettings>(&[], Some(req)).await
     }
 
     /// Changes the member's password.
     pub async fn change_password(&self, req: &ChangePassword) -> Result<(), ClientError> {
-        self.send(Method::POST, self.api(&["me", "password"])?, Some(req))
-            .await
+        self.call::<ep::ChangePassword>(&[], Some(req)).await
     }
 
     /// Creates a member invite (admins).
     pub async fn create_invite(&self, req: &CreateInvite) -> Result<InviteCreated, ClientError> {
-        self.send(Method::POST, self.api(&["invites"])?, Some(req))
-            .await
+        self.call::<ep::CreateInvite>(&[], Some(req)).await
     }
 
     /// Lists invites (admins).
     pub async fn invites(&self) -> Result<Vec<InviteView>, ClientError> {
-        self.get(self.api(&["invites"])?).await
+        self.call::<ep::Invites>(&[], None).await
     }
 
     /// Revokes an invite (admins).
     pub async fn revoke_invite(&self, id: &str) -> Result<(), ClientError> {
-        self.send::<(), ()>(Method::DELETE, self.api(&["invites", id])?, None)
-            .await
+        self.call::<ep::RevokeInvite>(&[id], None).await
     }
 
     /// Lists members (admins).
     pub async fn members(&self) -> Result<Vec<MemberView>, ClientError> {
-        self.get(self.api(&["members"])?).await
+        self.call::<ep::Members>(&[], None).await
     }
 
     /// Changes a member's role or suspension (admins).
@@ -558,26 +561,19 @@ impl Client {
         username: &str,
         req: &UpdateMember,
     ) -> Result<MemberView, ClientError> {
-        self.send(Method::PATCH, self.api(&["members", username])?, Some(req))
-            .await
+        self.call::<ep::UpdateMember>(&[username], Some(req)).await
     }
 
     /// Makes a single-use password-reset link for a member (admins); a new one replaces
     /// the last.
     pub async fn reset_link(&self, username: &str) -> Result<ResetLinkCreated, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["members", username, "reset-link"])?,
-            None::<&()>,
-        )
-        .await
+        self.call::<ep::ResetLink>(&[username], None::<&()>).await
     }
 
     /// Deletes the signed-in member's own account (password and username typed again):
     /// erased now, or after the node's grace period.
     pub async fn delete_me(&self, req: &DeleteAccount) -> Result<AccountDeletion, ClientError> {
-        self.send(Method::POST, self.api(&["me", "delete"])?, Some(req))
-            .await
+        self.call::<ep::DeleteMe>(&[], Some(req)).await
     }
 
     /// Deletes a member's account (admins; username typed again).
@@ -586,40 +582,29 @@ impl Client {
         username: &str,
         req: &DeleteMember,
     ) -> Result<AccountDeletion, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["members", username, "delete"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::DeleteMember>(&[username], Some(req)).await
     }
 
     /// Stops a member's scheduled deletion during the grace period (admins).
     pub async fn stop_deletion(&self, username: &str) -> Result<(), ClientError> {
-        self.send(
-            Method::DELETE,
-            self.api(&["members", username, "delete"])?,
-            None::<&()>,
-        )
-        .await
+        self.call::<ep::StopDeletion>(&[username], None::<&()>)
+            .await
     }
 
     /// Sets a new password with a reset link's token (no sign-in needed); every session of
     /// the member ends.
     pub async fn reset_password(&self, req: &ResetPassword) -> Result<(), ClientError> {
-        self.send(Method::POST, self.api(&["password-reset"])?, Some(req))
-            .await
+        self.call::<ep::ResetPassword>(&[], Some(req)).await
     }
 
     /// Topics with counts.
     pub async fn topics(&self) -> Result<Vec<TopicView>, ClientError> {
-        self.get(self.api(&["topics"])?).await
+        self.call::<ep::Topics>(&[], None).await
     }
 
     /// Creates a topic (moderators and admins).
     pub async fn create_topic(&self, req: &CreateTopic) -> Result<TopicView, ClientError> {
-        self.send(Method::POST, self.api(&["topics"])?, Some(req))
-            .await
+        self.call::<ep::CreateTopic>(&[], Some(req)).await
     }
 
     /// Changes a topic (moderators and admins).
@@ -628,8 +613,7 @@ impl Client {
         name: &str,
         req: &UpdateTopic,
     ) -> Result<TopicView, ClientError> {
-        self.send(Method::PATCH, self.api(&["topics", name])?, Some(req))
-            .await
+        self.call::<ep::UpdateTopic>(&[name], Some(req)).await
     }
 
     /// A page of a topic's posts, newest first.
@@ -639,19 +623,14 @@ impl Client {
         before: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<PostView>, ClientError> {
-        let mut url = self.api(&["topics", topic, "posts"])?;
+        let mut url = self.url_of::<ep::TopicPosts>(&[topic])?;
         page_query(&mut url, before, limit);
-        self.get(url).await
+        self.call_at::<ep::TopicPosts>(url, None).await
     }
 
     /// Writes a post.
     pub async fn create_post(&self, topic: &str, req: &NewPost) -> Result<PostView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["topics", topic, "posts"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::CreatePost>(&[topic], Some(req)).await
     }
 
     /// A post and the first page of its replies (oldest first; `next_cursor` says if
@@ -668,14 +647,14 @@ impl Client {
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<ThreadView, ClientError> {
-        let mut url = self.api(&["posts", &id.to_hex()])?;
+        let mut url = self.url_of::<ep::Thread>(&[&id.to_hex()])?;
         if let Some(a) = after {
             url.query_pairs_mut().append_pair("after", a);
         }
         if let Some(l) = limit {
             url.query_pairs_mut().append_pair("limit", &l.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::Thread>(url, None).await
     }
 
     /// The full id of the post or reply whose id starts with `short` (8 to 64 hex
@@ -683,7 +662,7 @@ impl Client {
     /// see does, `conflict` when more than one does.
     pub async fn post_id(&self, short: &str) -> Result<EventId, ClientError> {
         let found: kindred_protocol::api::PostIdView =
-            self.get(self.api(&["post-ids", short])?).await?;
+            self.call::<ep::PostId>(&[short], None).await?;
         Ok(found.id)
     }
 
@@ -692,33 +671,23 @@ impl Client {
         &self,
         member: &kindred_protocol::MemberId,
     ) -> Result<kindred_protocol::api::ProfileView, ClientError> {
-        self.get(self.api(&["people", member.as_str()])?).await
+        self.call::<ep::Person>(&[member.as_str()], None).await
     }
 
     /// Replies in a post's thread.
     pub async fn reply(&self, post: &EventId, req: &NewReply) -> Result<PostView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["posts", &post.to_hex(), "replies"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::Reply>(&[&post.to_hex()], Some(req)).await
     }
 
     /// Edits one's own post or reply.
     pub async fn edit(&self, id: &EventId, req: &EditPost) -> Result<PostView, ClientError> {
-        self.send(Method::PUT, self.api(&["posts", &id.to_hex()])?, Some(req))
-            .await
+        self.call::<ep::EditPost>(&[&id.to_hex()], Some(req)).await
     }
 
     /// Retracts a post or reply.
     pub async fn retract(&self, id: &EventId, reason: Option<String>) -> Result<(), ClientError> {
-        self.send(
-            Method::DELETE,
-            self.api(&["posts", &id.to_hex()])?,
-            Some(&Retract { reason }),
-        )
-        .await
+        self.call::<ep::RetractPost>(&[&id.to_hex()], Some(&Retract { reason }))
+            .await
     }
 
     /// Adds a reaction.
@@ -730,12 +699,7 @@ impl Client {
         let req = React {
             reaction: reaction.to_owned(),
         };
-        self.send(
-            Method::POST,
-            self.api(&["posts", &id.to_hex(), "reactions"])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::React>(&[&id.to_hex()], Some(&req)).await
     }
 
     /// Removes a reaction.
@@ -744,12 +708,8 @@ impl Client {
         id: &EventId,
         reaction: &str,
     ) -> Result<Vec<ReactionCount>, ClientError> {
-        self.send::<(), _>(
-            Method::DELETE,
-            self.api(&["posts", &id.to_hex(), "reactions", reaction])?,
-            None,
-        )
-        .await
+        self.call::<ep::Unreact>(&[&id.to_hex(), reaction], None)
+            .await
     }
 
     /// A member's posts and replies, newest first (`member`: username or `@name:node`).
@@ -759,9 +719,9 @@ impl Client {
         before: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<PostView>, ClientError> {
-        let mut url = self.api(&["members", member, "posts"])?;
+        let mut url = self.url_of::<ep::MemberPosts>(&[member])?;
         page_query(&mut url, before, limit);
-        self.get(url).await
+        self.call_at::<ep::MemberPosts>(url, None).await
     }
 
     /// Searches titles, bodies and tags.
@@ -770,18 +730,17 @@ impl Client {
         query: &str,
         limit: Option<usize>,
     ) -> Result<Vec<SearchHit>, ClientError> {
-        let mut url = self.api(&["search"])?;
+        let mut url = self.url_of::<ep::Search>(&[])?;
         url.query_pairs_mut().append_pair("q", query);
         if let Some(l) = limit {
             url.query_pairs_mut().append_pair("limit", &l.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::Search>(url, None).await
     }
 
     /// Creates a federation invite for another organisation's admin (admins).
     pub async fn create_peer_invite(&self) -> Result<PeerInviteCreated, ClientError> {
-        self.send::<(), _>(Method::POST, self.api(&["peers", "invites"])?, None)
-            .await
+        self.call::<ep::CreatePeerInvite>(&[], None).await
     }
 
     /// Redeems another node's federation invite (admins); returns the new peer.
@@ -789,19 +748,18 @@ impl Client {
         let req = AddPeer {
             token: token.to_owned(),
         };
-        self.send(Method::POST, self.api(&["peers"])?, Some(&req))
-            .await
+        self.call::<ep::AddPeer>(&[], Some(&req)).await
     }
 
     /// Paired and blocked nodes with link status (admins).
     pub async fn peers(&self) -> Result<Vec<PeerView>, ClientError> {
-        self.get(self.api(&["peers"])?).await
+        self.call::<ep::Peers>(&[], None).await
     }
 
     /// What the admin should know about the federation: forks, name claims, clocks
     /// (admins).
     pub async fn federation_warnings(&self) -> Result<Vec<FederationWarning>, ClientError> {
-        self.get(self.api(&["peers", "warnings"])?).await
+        self.call::<ep::FederationWarnings>(&[], None).await
     }
 
     /// Blocks (defederates) a node (admins).
@@ -812,8 +770,7 @@ impl Client {
     /// Blocks a node given by its id or by the name the node knows it by (admins): also
     /// a node known only through the federation.
     pub async fn block_peer_named(&self, node: &str) -> Result<(), ClientError> {
-        self.send::<(), ()>(Method::POST, self.api(&["peers", node, "block"])?, None)
-            .await
+        self.call::<ep::BlockPeer>(&[node], None).await
     }
 
     /// Sets what this node does with another node's shared moderation decisions (admins);
@@ -823,28 +780,18 @@ impl Client {
         node: &str,
         policy: DecisionPolicy,
     ) -> Result<SetDecisionPolicy, ClientError> {
-        self.send(
-            Method::PUT,
-            self.api(&["peers", node, "decisions"])?,
-            Some(&SetDecisionPolicy { policy }),
-        )
-        .await
+        self.call::<ep::SetDecisionPolicy>(&[node], Some(&SetDecisionPolicy { policy }))
+            .await
     }
 
     /// Lifts a block on a node given by its id or name (admins).
     pub async fn unblock_peer_named(&self, node: &str) -> Result<(), ClientError> {
-        self.send::<(), ()>(Method::POST, self.api(&["peers", node, "unblock"])?, None)
-            .await
+        self.call::<ep::UnblockPeer>(&[node], None).await
     }
 
     /// Lifts a block (admins).
     pub async fn unblock_peer(&self, node: &kindred_protocol::NodeId) -> Result<(), ClientError> {
-        self.send::<(), ()>(
-            Method::POST,
-            self.api(&["peers", &node.to_hex(), "unblock"])?,
-            None,
-        )
-        .await
+        self.call::<ep::UnblockPeer>(&[&node.to_hex()], None).await
     }
 
     /// Sends a private message.
@@ -857,8 +804,7 @@ impl Client {
             to: to.clone(),
             body: body.to_owned(),
         };
-        self.send(Method::POST, self.api(&["messages"])?, Some(&req))
-            .await
+        self.call::<ep::SendMessage>(&[], Some(&req)).await
     }
 
     /// The one-to-one conversation with `with`, oldest first.
@@ -866,9 +812,9 @@ impl Client {
         &self,
         with: &kindred_protocol::MemberId,
     ) -> Result<Vec<MessageView>, ClientError> {
-        let mut url = self.api(&["messages"])?;
+        let mut url = self.url_of::<ep::Messages>(&[])?;
         url.query_pairs_mut().append_pair("with", with.as_str());
-        self.get(url).await
+        self.call_at::<ep::Messages>(url, None).await
     }
 
     /// The first page of the people directory (members across the federation who chose
@@ -885,7 +831,7 @@ impl Client {
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<PersonView>, ClientError> {
-        let mut url = self.api(&["people"])?;
+        let mut url = self.url_of::<ep::People>(&[])?;
         if let Some(q) = query {
             url.query_pairs_mut().append_pair("q", q);
         }
@@ -895,12 +841,12 @@ impl Client {
         if let Some(l) = limit {
             url.query_pairs_mut().append_pair("limit", &l.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::People>(url, None).await
     }
 
     /// The member's conversations, most recently active first.
     pub async fn conversations(&self) -> Result<Vec<ConversationView>, ClientError> {
-        self.get(self.api(&["conversations"])?).await
+        self.call::<ep::Conversations>(&[], None).await
     }
 
     /// Starts a conversation (one person and no name: one-to-one; else a group).
@@ -908,8 +854,7 @@ impl Client {
         &self,
         req: &CreateConversation,
     ) -> Result<ConversationView, ClientError> {
-        self.send(Method::POST, self.api(&["conversations"])?, Some(req))
-            .await
+        self.call::<ep::CreateConversation>(&[], Some(req)).await
     }
 
     /// One conversation.
@@ -917,7 +862,7 @@ impl Client {
         &self,
         id: &kindred_protocol::event::ConversationId,
     ) -> Result<ConversationView, ClientError> {
-        self.get(self.api(&["conversations", &id.to_hex()])?).await
+        self.call::<ep::Conversation>(&[&id.to_hex()], None).await
     }
 
     /// Renames a group or mutes a conversation.
@@ -926,12 +871,8 @@ impl Client {
         id: &kindred_protocol::event::ConversationId,
         req: &UpdateConversation,
     ) -> Result<ConversationView, ClientError> {
-        self.send(
-            Method::PATCH,
-            self.api(&["conversations", &id.to_hex()])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::UpdateConversation>(&[&id.to_hex()], Some(req))
+            .await
     }
 
     /// A page of a conversation's messages, newest first.
@@ -941,9 +882,9 @@ impl Client {
         before: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Page<MessageView>, ClientError> {
-        let mut url = self.api(&["conversations", &id.to_hex(), "messages"])?;
+        let mut url = self.url_of::<ep::History>(&[&id.to_hex()])?;
         page_query(&mut url, before, limit);
-        self.get(url).await
+        self.call_at::<ep::History>(url, None).await
     }
 
     /// Sends a message to a conversation.
@@ -952,12 +893,8 @@ impl Client {
         id: &kindred_protocol::event::ConversationId,
         req: &NewMessage,
     ) -> Result<MessageView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["conversations", &id.to_hex(), "messages"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::PostMessage>(&[&id.to_hex()], Some(req))
+            .await
     }
 
     /// Edits one's own message.
@@ -970,12 +907,8 @@ impl Client {
         let req = EditMessage {
             body: body.to_owned(),
         };
-        self.send(
-            Method::PUT,
-            self.api(&["conversations", &id.to_hex(), "messages", &message.to_hex()])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::EditMessage>(&[&id.to_hex(), &message.to_hex()], Some(&req))
+            .await
     }
 
     /// Takes back one's own message.
@@ -984,12 +917,8 @@ impl Client {
         id: &kindred_protocol::event::ConversationId,
         message: &EventId,
     ) -> Result<(), ClientError> {
-        self.send::<(), ()>(
-            Method::DELETE,
-            self.api(&["conversations", &id.to_hex(), "messages", &message.to_hex()])?,
-            None,
-        )
-        .await
+        self.call::<ep::RetractMessage>(&[&id.to_hex(), &message.to_hex()], None)
+            .await
     }
 
     /// Reacts to a message.
@@ -1002,18 +931,8 @@ impl Client {
         let req = React {
             reaction: reaction.to_owned(),
         };
-        self.send(
-            Method::POST,
-            self.api(&[
-                "conversations",
-                &id.to_hex(),
-                "messages",
-                &message.to_hex(),
-                "reactions",
-            ])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::ReactToMessage>(&[&id.to_hex(), &message.to_hex()], Some(&req))
+            .await
     }
 
     /// Marks a conversation read up to a message.
@@ -1023,12 +942,7 @@ impl Client {
         up_to: &EventId,
     ) -> Result<(), ClientError> {
         let req = MarkRead { up_to: *up_to };
-        self.send(
-            Method::POST,
-            self.api(&["conversations", &id.to_hex(), "read"])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::MarkRead>(&[&id.to_hex()], Some(&req)).await
     }
 
     /// Adds someone to a group (group admins).
@@ -1042,12 +956,8 @@ impl Client {
             member: member.clone(),
             admin,
         };
-        self.send(
-            Method::POST,
-            self.api(&["conversations", &id.to_hex(), "members"])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::AddParticipant>(&[&id.to_hex()], Some(&req))
+            .await
     }
 
     /// Removes someone from a group (admins), or leaves it (removing oneself).
@@ -1056,12 +966,8 @@ impl Client {
         id: &kindred_protocol::event::ConversationId,
         member: &kindred_protocol::MemberId,
     ) -> Result<(), ClientError> {
-        self.send::<(), ()>(
-            Method::DELETE,
-            self.api(&["conversations", &id.to_hex(), "members", member.as_str()])?,
-            None,
-        )
-        .await
+        self.call::<ep::RemoveParticipant>(&[&id.to_hex(), member.as_str()], None)
+            .await
     }
 
     /// Blocks a member: nothing from them reaches you.
@@ -1072,8 +978,7 @@ impl Client {
         let req = BlockMember {
             member: member.clone(),
         };
-        self.send(Method::POST, self.api(&["blocks"])?, Some(&req))
-            .await
+        self.call::<ep::Block>(&[], Some(&req)).await
     }
 
     /// Lifts a member block.
@@ -1081,38 +986,27 @@ impl Client {
         &self,
         member: &kindred_protocol::MemberId,
     ) -> Result<(), ClientError> {
-        self.send::<(), ()>(
-            Method::DELETE,
-            self.api(&["blocks", member.as_str()])?,
-            None,
-        )
-        .await
+        self.call::<ep::Unblock>(&[member.as_str()], None).await
     }
 
     /// The mentoring topic vocabulary.
     pub async fn mentoring_topics(&self) -> Result<Vec<String>, ClientError> {
-        self.get(self.api(&["mentoring", "topics"])?).await
+        self.call::<ep::MentoringTopics>(&[], None).await
     }
 
     /// Open mentor offers across the federation.
     pub async fn offers(&self) -> Result<Vec<OfferView>, ClientError> {
-        self.get(self.api(&["mentoring", "offers"])?).await
+        self.call::<ep::Offers>(&[], None).await
     }
 
     /// Publishes or updates the member's mentor offer.
     pub async fn publish_offer(&self, req: &PublishOffer) -> Result<OfferView, ClientError> {
-        self.send(Method::PUT, self.api(&["mentoring", "offer"])?, Some(req))
-            .await
+        self.call::<ep::PublishOffer>(&[], Some(req)).await
     }
 
     /// `pause`, `resume` or `withdraw` the member's offer.
     pub async fn offer_action(&self, action: &str) -> Result<OfferView, ClientError> {
-        self.send::<(), _>(
-            Method::POST,
-            self.api(&["mentoring", "offer", action])?,
-            None,
-        )
-        .await
+        self.call::<ep::OfferStatus>(&[action], None).await
     }
 
     /// Asks for a mentor or buddy (the request stays on the member's node).
@@ -1120,47 +1014,36 @@ impl Client {
         &self,
         req: &kindred_protocol::event::body::mentoring::BuddyRequest,
     ) -> Result<RequestView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "requests"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::CreateRequest>(&[], Some(req)).await
     }
 
     /// The member's requests.
     pub async fn requests(&self) -> Result<Vec<RequestView>, ClientError> {
-        self.get(self.api(&["mentoring", "requests"])?).await
+        self.call::<ep::BuddyRequests>(&[], None).await
     }
 
     /// Ranked, explained suggestions for the member's open request.
     pub async fn suggestions(&self, limit: Option<usize>) -> Result<Vec<Suggestion>, ClientError> {
-        let mut url = self.api(&["mentoring", "suggestions"])?;
+        let mut url = self.url_of::<ep::Suggestions>(&[])?;
         if let Some(l) = limit {
             url.query_pairs_mut().append_pair("limit", &l.to_string());
         }
-        self.get(url).await
+        self.call_at::<ep::Suggestions>(url, None).await
     }
 
     /// Sends a proposal to a mentor.
     pub async fn propose(&self, req: &Propose) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "proposals"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::Propose>(&[], Some(req)).await
     }
 
     /// The member's proposals and matches.
     pub async fn matches(&self) -> Result<Vec<MatchView>, ClientError> {
-        self.get(self.api(&["mentoring", "matches"])?).await
+        self.call::<ep::Matches>(&[], None).await
     }
 
     /// One proposal or match.
     pub async fn get_match(&self, id: &EventId) -> Result<MatchView, ClientError> {
-        self.get(self.api(&["mentoring", "matches", &id.to_hex()])?)
-            .await
+        self.call::<ep::Match>(&[&id.to_hex()], None).await
     }
 
     /// The mentor accepts or declines.
@@ -1171,22 +1054,13 @@ impl Client {
         message: Option<String>,
     ) -> Result<MatchView, ClientError> {
         let req = AnswerProposal { accept, message };
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "matches", &id.to_hex(), "answer"])?,
-            Some(&req),
-        )
-        .await
+        self.call::<ep::AnswerProposal>(&[&id.to_hex()], Some(&req))
+            .await
     }
 
     /// A check-in on a match.
     pub async fn check_in(&self, id: &EventId, req: &NewCheckIn) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "matches", &id.to_hex(), "checkins"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::CheckIn>(&[&id.to_hex()], Some(req)).await
     }
 
     /// Sets the match's agreement.
@@ -1195,12 +1069,8 @@ impl Client {
         id: &EventId,
         req: &kindred_protocol::event::body::mentoring::Agreement,
     ) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::PUT,
-            self.api(&["mentoring", "matches", &id.to_hex(), "agreement"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::ProposeAgreement>(&[&id.to_hex()], Some(req))
+            .await
     }
 
     /// Confirms the agreement the other person proposed (`agreement` is
@@ -1210,9 +1080,8 @@ impl Client {
         id: &EventId,
         agreement: &EventId,
     ) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "matches", &id.to_hex(), "agreement", "confirm"])?,
+        self.call::<ep::ConfirmAgreement>(
+            &[&id.to_hex()],
             Some(&kindred_protocol::api::ConfirmAgreement {
                 agreement: *agreement,
             }),
@@ -1226,12 +1095,7 @@ impl Client {
         id: &EventId,
         req: &kindred_protocol::event::body::mentoring::Closing,
     ) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "matches", &id.to_hex(), "reflection"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::Reflect>(&[&id.to_hex()], Some(req)).await
     }
 
     /// Closes a match.
@@ -1240,58 +1104,54 @@ impl Client {
         id: &EventId,
         req: &kindred_protocol::event::body::mentoring::Closing,
     ) -> Result<MatchView, ClientError> {
-        self.send(
-            Method::POST,
-            self.api(&["mentoring", "matches", &id.to_hex(), "close"])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::CloseMatch>(&[&id.to_hex()], Some(req))
+            .await
     }
 
     /// Runs a cohort round (coordinators).
     pub async fn run_round(&self) -> Result<CohortRound, ClientError> {
-        self.send::<(), _>(Method::POST, self.api(&["mentoring", "cohort"])?, None)
-            .await
+        self.call::<ep::RunRound>(&[], None).await
     }
 
     /// A cohort round.
     pub async fn round(&self, id: &str) -> Result<CohortRound, ClientError> {
-        self.get(self.api(&["mentoring", "cohort", id])?).await
+        self.call::<ep::Round>(&[id], None).await
     }
 
     /// Adjusts a draft round.
     pub async fn edit_round(&self, id: &str, req: &EditRound) -> Result<CohortRound, ClientError> {
-        self.send(
-            Method::PATCH,
-            self.api(&["mentoring", "cohort", id])?,
-            Some(req),
-        )
-        .await
+        self.call::<ep::EditRound>(&[id], Some(req)).await
     }
 
     /// Sends a round's pairs as proposals.
     pub async fn send_round(&self, id: &str) -> Result<CohortRound, ClientError> {
-        self.send::<(), _>(
-            Method::POST,
-            self.api(&["mentoring", "cohort", id, "send"])?,
-            None,
-        )
-        .await
+        self.call::<ep::SendRound>(&[id], None).await
     }
 
     /// The coordinator dashboard.
     pub async fn dashboard(&self) -> Result<Dashboard, ClientError> {
-        self.get(self.api(&["mentoring", "dashboard"])?).await
+        self.call::<ep::Dashboard>(&[], None).await
     }
 
     /// Opens the live-update stream.
     pub async fn stream(&self) -> Result<LiveStream, ClientError> {
         let token = self.token.as_deref().ok_or(ClientError::NotSignedIn)?;
-        let mut url = self.api(&["stream"])?;
+        let mut url = self.url_of::<ep::Stream>(&[])?;
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         url.set_scheme(scheme)
             .map_err(|()| ClientError::BadUrl(url.to_string()))?;
         LiveStream::connect(url.as_str(), token, self.tls.clone()).await
+    }
+}
+
+/// The HTTP method of a declared endpoint.
+fn method_of(method: endpoints::Method) -> Method {
+    match method {
+        endpoints::Method::Get => Method::GET,
+        endpoints::Method::Post => Method::POST,
+        endpoints::Method::Put => Method::PUT,
+        endpoints::Method::Patch => Method::PATCH,
+        endpoints::Method::Delete => Method::DELETE,
     }
 }
 

@@ -333,7 +333,11 @@ async fn node_at(dir: &std::path::Path, name: &str) -> (String, String) {
     config.node.name = kindred_protocol::NodeName::new(name).unwrap();
     let opened = Node::open(config.clone()).unwrap();
     let token = opened.setup_token.clone();
-    tokio::spawn(kindred_server::serve(opened, listener, std::future::pending()));
+    tokio::spawn(kindred_server::serve(
+        opened,
+        listener,
+        std::future::pending(),
+    ));
     (format!("http://{}", config.server.listen), token.unwrap())
 }
 

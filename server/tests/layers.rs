@@ -90,7 +90,11 @@ fn top_level_modules_depend_one_way() {
     let mut modules = BTreeSet::new();
     for entry in std::fs::read_dir(&src).expect("src") {
         let path = entry.expect("entry").path();
-        let name = path.file_stem().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         if name != "lib" && name != "bin" {
             modules.insert(name);
         }
@@ -142,12 +146,19 @@ fn top_level_modules_depend_one_way() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against the layers:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the layers:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn grouped_imports_are_read() {
-    let known: BTreeSet<String> = ["node", "store", "web"].iter().map(|s| s.to_string()).collect();
+    let known: BTreeSet<String> = ["node", "store", "web"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let text = "use crate::{node::{Auth, Node}, store::Store};\n// crate::web is only a comment\n";
     let named = named_modules(text, &known);
     assert_eq!(

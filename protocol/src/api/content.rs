@@ -4,17 +4,60 @@ use serde::{Deserialize, Serialize};
 
 use crate::{EventId, MemberId, NodeId, Timestamp};
 
-/// The reactions offered in peer support, by wire name.
-pub const REACTIONS: &[&str] = &["thank-you", "i-hear-you", "helpful", "me-too"];
+/// A reaction offered in peer support: gentle acknowledgements rather than likes. On the
+/// wire (events, API bodies and paths) a reaction is its [`Reaction::name`]; a name this
+/// version does not know is refused, never guessed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reaction {
+    /// `thank-you`.
+    ThankYou,
+    /// `i-hear-you`.
+    IHearYou,
+    /// `helpful`.
+    Helpful,
+    /// `me-too`.
+    MeToo,
+}
 
-/// The words people see for a reaction in [`REACTIONS`] ("Reaction" for any other).
-pub fn reaction_label(name: &str) -> &'static str {
-    match name {
-        "thank-you" => "Thank you",
-        "i-hear-you" => "I hear you",
-        "helpful" => "Helpful",
-        "me-too" => "Me too",
-        _ => "Reaction",
+impl Reaction {
+    /// Every reaction, in the order they are offered.
+    pub const ALL: [Reaction; 4] = [
+        Reaction::ThankYou,
+        Reaction::IHearYou,
+        Reaction::Helpful,
+        Reaction::MeToo,
+    ];
+
+    /// The wire name (`thank-you`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reaction::ThankYou => "thank-you",
+            Reaction::IHearYou => "i-hear-you",
+            Reaction::Helpful => "helpful",
+            Reaction::MeToo => "me-too",
+        }
+    }
+
+    /// The words people see ("Thank you").
+    pub fn label(self) -> &'static str {
+        match self {
+            Reaction::ThankYou => "Thank you",
+            Reaction::IHearYou => "I hear you",
+            Reaction::Helpful => "Helpful",
+            Reaction::MeToo => "Me too",
+        }
+    }
+
+    /// The reaction with wire name `name`, if this version knows it.
+    pub fn from_name(name: &str) -> Option<Reaction> {
+        Reaction::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The words people see for a wire name: "Reaction" for one this version does not
+    /// know.
+    pub fn label_of(name: &str) -> &'static str {
+        Reaction::from_name(name).map_or("Reaction", Reaction::label)
     }
 }
 
@@ -116,7 +159,7 @@ pub struct Retract {
 /// `POST /api/v1/posts/{id}/reactions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct React {
-    /// One of [`REACTIONS`].
+    /// A [`Reaction::name`].
     pub reaction: String,
 }
 

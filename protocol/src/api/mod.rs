@@ -5,6 +5,7 @@
 mod account;
 mod chat;
 mod content;
+pub mod endpoints;
 mod error;
 mod federation;
 mod mentoring;

@@ -17,172 +17,152 @@ mod notifications;
 mod stream;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::routing::{delete, get, patch, post, put};
 use kindred_protocol::api::ErrorCode;
+use kindred_protocol::api::endpoints::{self as ep, API_ROOT, Call, Method};
 
 use crate::http::error_response;
 use crate::node::Node;
 
 pub(crate) use metrics::serve as serve_metrics;
 
-/// The API's routes: `/healthz` and everything under `/api/v1`, whose unknown paths answer
-/// a JSON 404 and whose answers are never cached.
+/// The API's routes: `/healthz` and everything under `/api/v1`, each at the method and
+/// path its declaration in `kindred_protocol::api::endpoints` gives; unknown paths under
+/// `/api/v1` answer a JSON 404, and no answer is cached.
 pub(crate) fn routes() -> Router<Node> {
     let api = Router::new()
-        .route("/setup", post(accounts::setup))
-        .route("/sessions", post(accounts::login).get(accounts::sessions))
-        .route("/sessions/current", delete(accounts::logout))
-        .route("/sessions/{id}", delete(accounts::revoke_session))
-        .route("/me", get(accounts::me).patch(accounts::update_me))
-        .route("/me/password", post(accounts::change_password))
-        .route(
-            "/invites",
-            post(accounts::create_invite).get(accounts::invites),
-        )
-        .route("/invites/redeem", post(accounts::redeem_invite))
-        .route("/invites/{id}", delete(accounts::revoke_invite))
-        .route("/members", get(accounts::members))
-        .route("/members/{member}", patch(accounts::update_member))
-        .route("/members/{member}/reset-link", post(accounts::reset_link))
-        .route("/me/delete", post(accounts::delete_me))
-        .route("/me/export", get(accounts::export_me))
-        .route("/members/{member}/export", get(accounts::export_member))
-        .route(
-            "/members/{member}/delete",
-            post(accounts::delete_member).delete(accounts::stop_deletion),
-        )
-        .route("/password-reset", post(accounts::reset_password))
-        .route("/members/{member}/posts", get(content::member_posts))
-        .route("/topics", get(content::topics).post(content::create_topic))
-        .route("/topics/{topic}", patch(content::update_topic))
-        .route(
-            "/topics/{topic}/posts",
-            get(content::topic_posts).post(content::create_post),
-        )
-        .route(
-            "/posts/{id}",
-            get(content::thread)
-                .put(content::edit)
-                .delete(content::retract),
-        )
-        .route("/post-ids/{short}", get(content::post_id))
-        .route("/posts/{id}/replies", post(content::reply))
-        .route("/posts/{id}/reactions", post(content::react))
-        .route("/posts/{id}/reactions/{reaction}", delete(content::unreact))
-        .route("/search", get(content::search))
-        .route("/messages", get(chat::messages).post(chat::send_message))
-        .route("/people", get(chat::people))
-        .route("/people/{member}", get(chat::person))
-        .route("/conversations", get(chat::list).post(chat::create))
-        .route("/conversations/{id}", get(chat::get).patch(chat::update))
-        .route(
-            "/conversations/{id}/messages",
-            get(chat::history).post(chat::post),
-        )
-        .route(
-            "/conversations/{id}/messages/{message}",
-            put(chat::edit).delete(chat::retract),
-        )
-        .route(
-            "/conversations/{id}/messages/{message}/reactions",
-            post(chat::react),
-        )
-        .route(
-            "/conversations/{id}/messages/{message}/reactions/{reaction}",
-            delete(chat::unreact),
-        )
-        .route("/conversations/{id}/read", post(chat::read))
-        .route("/conversations/{id}/members", post(chat::add_member))
-        .route(
-            "/conversations/{id}/members/{member}",
-            delete(chat::remove_member),
-        )
-        .route("/blocks", get(chat::blocks).post(chat::block))
-        .route("/blocks/{member}", delete(chat::unblock))
-        .route("/mentoring/topics", get(mentoring::topics))
-        .route("/mentoring/offers", get(mentoring::offers))
-        .route(
-            "/mentoring/offer",
-            get(mentoring::my_offer).put(mentoring::publish_offer),
-        )
-        .route("/mentoring/offer/{action}", post(mentoring::offer_status))
-        .route(
-            "/mentoring/requests",
-            get(mentoring::requests).post(mentoring::create_request),
-        )
-        .route(
-            "/mentoring/requests/{id}",
-            delete(mentoring::withdraw_request),
-        )
-        .route("/mentoring/suggestions", get(mentoring::suggestions))
-        .route("/mentoring/proposals", post(mentoring::propose))
-        .route("/mentoring/matches", get(mentoring::matches))
-        .route("/mentoring/matches/{id}", get(mentoring::get_match))
-        .route("/mentoring/matches/{id}/answer", post(mentoring::answer))
-        .route(
-            "/mentoring/matches/{id}/withdraw",
-            post(mentoring::withdraw),
-        )
-        .route(
-            "/mentoring/matches/{id}/checkins",
-            post(mentoring::check_in),
-        )
-        .route("/mentoring/matches/{id}/agreement", put(mentoring::agree))
-        .route(
-            "/mentoring/matches/{id}/agreement/confirm",
-            post(mentoring::confirm),
-        )
-        .route("/mentoring/matches/{id}/close", post(mentoring::close))
-        .route(
-            "/mentoring/matches/{id}/reflection",
-            post(mentoring::reflect),
-        )
-        .route("/mentoring/cohort", post(mentoring::run_round))
-        .route(
-            "/mentoring/cohort/{id}",
-            get(mentoring::get_round).patch(mentoring::edit_round),
-        )
-        .route("/mentoring/cohort/{id}/send", post(mentoring::send_round))
-        .route("/mentoring/dashboard", get(mentoring::dashboard))
-        .route("/mentoring/dashboard.csv", get(mentoring::dashboard_csv))
-        .route("/peers", get(federation::peers).post(federation::add))
-        .route("/peers/invites", post(federation::create_invite))
-        .route("/peers/warnings", get(federation::warnings))
-        .route("/peers/{node}/block", post(federation::block))
-        .route("/peers/{node}/unblock", post(federation::unblock))
-        .route("/peers/{node}/decisions", put(federation::decisions))
-        .route("/notifications", get(notifications::list))
-        .route("/notifications/read", post(notifications::read))
-        .route(
-            "/me/email",
-            get(notifications::email).put(notifications::update_email),
-        )
-        .route("/reports", post(moderation::report))
-        .route("/moderation/queue", get(moderation::queue))
-        .route("/moderation/actions", post(moderation::act))
-        .route("/moderation/audit", get(moderation::audit))
-        .route("/moderation/audit.csv", get(moderation::audit_csv))
-        .route(
-            "/safeguarding/referrals",
-            get(moderation::referrals).post(moderation::refer),
-        )
-        .route(
-            "/safeguarding/referrals/{id}/acknowledge",
-            post(moderation::acknowledge),
-        )
-        .route("/me/standing", get(moderation::standing))
-        .route(
-            "/me/safety",
-            get(moderation::safety).put(moderation::update_safety),
-        )
-        .route("/me/appeal", post(moderation::appeal))
-        .route("/appeal", post(moderation::appeal_signed_out))
-        .route("/stream", get(stream::stream))
+        .api(ep::Setup, accounts::setup)
+        .api(ep::Login, accounts::login)
+        .api(ep::Sessions, accounts::sessions)
+        .api(ep::Logout, accounts::logout)
+        .api(ep::RevokeSession, accounts::revoke_session)
+        .api(ep::Me, accounts::me)
+        .api(ep::UpdateMe, accounts::update_me)
+        .api(ep::ChangePassword, accounts::change_password)
+        .api(ep::CreateInvite, accounts::create_invite)
+        .api(ep::Invites, accounts::invites)
+        .api(ep::RedeemInvite, accounts::redeem_invite)
+        .api(ep::RevokeInvite, accounts::revoke_invite)
+        .api(ep::Members, accounts::members)
+        .api(ep::UpdateMember, accounts::update_member)
+        .api(ep::ResetLink, accounts::reset_link)
+        .api(ep::DeleteMe, accounts::delete_me)
+        .api(ep::ExportMe, accounts::export_me)
+        .api(ep::ExportMember, accounts::export_member)
+        .api(ep::DeleteMember, accounts::delete_member)
+        .api(ep::StopDeletion, accounts::stop_deletion)
+        .api(ep::ResetPassword, accounts::reset_password)
+        .api(ep::MemberPosts, content::member_posts)
+        .api(ep::Topics, content::topics)
+        .api(ep::CreateTopic, content::create_topic)
+        .api(ep::UpdateTopic, content::update_topic)
+        .api(ep::TopicPosts, content::topic_posts)
+        .api(ep::CreatePost, content::create_post)
+        .api(ep::Thread, content::thread)
+        .api(ep::EditPost, content::edit)
+        .api(ep::RetractPost, content::retract)
+        .api(ep::PostId, content::post_id)
+        .api(ep::Reply, content::reply)
+        .api(ep::React, content::react)
+        .api(ep::Unreact, content::unreact)
+        .api(ep::Search, content::search)
+        .api(ep::Messages, chat::messages)
+        .api(ep::SendMessage, chat::send_message)
+        .api(ep::People, chat::people)
+        .api(ep::Person, chat::person)
+        .api(ep::Conversations, chat::list)
+        .api(ep::CreateConversation, chat::create)
+        .api(ep::Conversation, chat::get)
+        .api(ep::UpdateConversation, chat::update)
+        .api(ep::History, chat::history)
+        .api(ep::PostMessage, chat::post)
+        .api(ep::EditMessage, chat::edit)
+        .api(ep::RetractMessage, chat::retract)
+        .api(ep::ReactToMessage, chat::react)
+        .api(ep::UnreactToMessage, chat::unreact)
+        .api(ep::MarkRead, chat::read)
+        .api(ep::AddParticipant, chat::add_member)
+        .api(ep::RemoveParticipant, chat::remove_member)
+        .api(ep::Blocks, chat::blocks)
+        .api(ep::Block, chat::block)
+        .api(ep::Unblock, chat::unblock)
+        .api(ep::MentoringTopics, mentoring::topics)
+        .api(ep::Offers, mentoring::offers)
+        .api(ep::MyOffer, mentoring::my_offer)
+        .api(ep::PublishOffer, mentoring::publish_offer)
+        .api(ep::OfferStatus, mentoring::offer_status)
+        .api(ep::BuddyRequests, mentoring::requests)
+        .api(ep::CreateRequest, mentoring::create_request)
+        .api(ep::WithdrawRequest, mentoring::withdraw_request)
+        .api(ep::Suggestions, mentoring::suggestions)
+        .api(ep::Propose, mentoring::propose)
+        .api(ep::Matches, mentoring::matches)
+        .api(ep::Match, mentoring::get_match)
+        .api(ep::AnswerProposal, mentoring::answer)
+        .api(ep::WithdrawProposal, mentoring::withdraw)
+        .api(ep::CheckIn, mentoring::check_in)
+        .api(ep::ProposeAgreement, mentoring::agree)
+        .api(ep::ConfirmAgreement, mentoring::confirm)
+        .api(ep::CloseMatch, mentoring::close)
+        .api(ep::Reflect, mentoring::reflect)
+        .api(ep::RunRound, mentoring::run_round)
+        .api(ep::Round, mentoring::get_round)
+        .api(ep::EditRound, mentoring::edit_round)
+        .api(ep::SendRound, mentoring::send_round)
+        .api(ep::Dashboard, mentoring::dashboard)
+        .api(ep::DashboardCsv, mentoring::dashboard_csv)
+        .api(ep::Peers, federation::peers)
+        .api(ep::AddPeer, federation::add)
+        .api(ep::CreatePeerInvite, federation::create_invite)
+        .api(ep::FederationWarnings, federation::warnings)
+        .api(ep::BlockPeer, federation::block)
+        .api(ep::UnblockPeer, federation::unblock)
+        .api(ep::SetDecisionPolicy, federation::decisions)
+        .api(ep::Notifications, notifications::list)
+        .api(ep::MarkNotificationsRead, notifications::read)
+        .api(ep::EmailSettings, notifications::email)
+        .api(ep::UpdateEmailSettings, notifications::update_email)
+        .api(ep::Report, moderation::report)
+        .api(ep::ModerationQueue, moderation::queue)
+        .api(ep::Moderate, moderation::act)
+        .api(ep::AuditLog, moderation::audit)
+        .api(ep::AuditCsv, moderation::audit_csv)
+        .api(ep::Referrals, moderation::referrals)
+        .api(ep::Refer, moderation::refer)
+        .api(ep::AcknowledgeReferral, moderation::acknowledge)
+        .api(ep::Standing, moderation::standing)
+        .api(ep::Safety, moderation::safety)
+        .api(ep::UpdateSafety, moderation::update_safety)
+        .api(ep::Appeal, moderation::appeal)
+        .api(ep::AppealSignedOut, moderation::appeal_signed_out)
+        .api(ep::Stream, stream::stream)
         .fallback(|| async {
             error_response(ErrorCode::NotFound, "No such API endpoint.".to_owned())
         });
     Router::new()
-        .route("/healthz", get(health::health))
-        .nest("/api/v1", api)
+        .route(ep::Health::ENDPOINT.path, get(health::health))
+        .nest(API_ROOT, api)
         .layer(axum::middleware::from_fn(crate::http::answers::api_answers))
+}
+
+/// Mounting a handler at an endpoint's declaration.
+trait Mount {
+    /// Mounts `handler` at `endpoint`'s method and path below the API root.
+    fn api<C: Call, H: Handler<T, Node>, T: 'static>(self, endpoint: C, handler: H) -> Self;
+}
+
+impl Mount for Router<Node> {
+    fn api<C: Call, H: Handler<T, Node>, T: 'static>(self, _: C, handler: H) -> Self {
+        let e = C::ENDPOINT;
+        let path = e.under_api_root().unwrap_or(e.path);
+        let method = match e.method {
+            Method::Get => get(handler),
+            Method::Post => post(handler),
+            Method::Put => put(handler),
+            Method::Patch => patch(handler),
+            Method::Delete => delete(handler),
+        };
+        self.route(path, method)
+    }
 }

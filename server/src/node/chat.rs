@@ -4,7 +4,7 @@
 
 use kindred_protocol::api::{
     AddParticipant, ConversationView, CreateConversation, ErrorCode, MessageView, NewMessage, Page,
-    Participant, REACTIONS, ReactionCount, SendMessage, UpdateConversation,
+    Participant, ReactionCount, SendMessage, UpdateConversation,
 };
 use kindred_protocol::event::ConversationId;
 use kindred_protocol::event::body::chat::{
@@ -452,7 +452,10 @@ impl Node {
     fn check_body(body: &str) -> Result<String, AppError> {
         let body = body.trim().to_owned();
         if body.is_empty() {
-            return Err(AppError::bad_request("Please write a message."));
+            return Err(AppError::invalid(
+                "body",
+                "Write a message before sending it.",
+            ));
         }
         if body.len() > MAX_CHAT_BODY_BYTES {
             return Err(AppError::new(
@@ -592,12 +595,7 @@ impl Node {
         removed: bool,
     ) -> Result<Vec<ReactionCount>, AppError> {
         let (record, _) = self.participant_state(&auth.member_id, id)?;
-        if !REACTIONS.contains(&reaction) {
-            return Err(AppError::bad_request(format!(
-                "Unknown reaction {reaction:?}; use one of: {}.",
-                REACTIONS.join(", ")
-            )));
-        }
+        super::content::known_reaction(reaction)?;
         self.message_view(mid, Some(&auth.member_id))?
             .filter(|m| m.conversation == *id)
             .ok_or_else(|| AppError::not_found("No such message in this conversation."))?;

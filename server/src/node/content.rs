@@ -1,9 +1,10 @@
 //! Peer learning operations: topics, posts, replies, edits, retractions, reactions and
 //! reading. Every write becomes a signed event through the one ingest path.
 
+use kindred_protocol::api;
 use kindred_protocol::api::{
-    CreateTopic, EditPost, EntryKind, NewPost, NewReply, Page, PostView, REACTIONS, ReactionCount,
-    Retract, Role, ThreadView, TopicView, UpdateTopic,
+    CreateTopic, EditPost, EntryKind, NewPost, NewReply, Page, PostView, ReactionCount, Retract,
+    Role, ThreadView, TopicView, UpdateTopic,
 };
 use kindred_protocol::event::body::peer_learning::{Post, Reaction, Reply, Retraction};
 use kindred_protocol::limits::*;
@@ -19,6 +20,19 @@ pub(crate) const MAX_PAGE: usize = 100;
 /// Replies per page of a thread when the caller does not say.
 pub(crate) const REPLIES_PAGE: usize = 50;
 
+/// The request field (its JSON name) a piece of text named `what` in messages is sent in.
+fn field_of(what: &str) -> &'static str {
+    match what {
+        "tag" => "tags",
+        "content warning" => "content_warning",
+        "topic name" => "name",
+        "description" => "description",
+        "title" => "title",
+        "reason" => "reason",
+        _ => "body",
+    }
+}
+
 fn check_len(what: &str, text: &str, max: usize) -> Result<(), AppError> {
     if text.len() > max {
         return Err(AppError::new(
@@ -27,7 +41,8 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), AppError> {
                 "The {what} is too long: {} bytes, at most {max}.",
                 text.len()
             ),
-        ));
+        )
+        .on(field_of(what)));
     }
     Ok(())
 }
@@ -42,7 +57,15 @@ pub(crate) fn one_line(text: &str) -> String {
 fn required(what: &str, text: &str) -> Result<String, AppError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(AppError::bad_request(format!("Please write a {what}.")));
+        // Said once, here, for the API and the web pages alike.
+        let message = match what {
+            "title" => "Give your post a title.",
+            "post" => "Write something before publishing.",
+            "reply" => "Write your reply before posting it.",
+            "topic name" => "Give the topic a name, for example Funding.",
+            _ => "Please write something here.",
+        };
+        return Err(AppError::invalid(field_of(what), message));
     }
     Ok(text.to_owned())
 }
@@ -58,9 +81,10 @@ fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, AppError> {
         out.push(tag);
     }
     if out.len() > MAX_TAGS {
-        return Err(AppError::bad_request(format!(
-            "At most {MAX_TAGS} tags, please."
-        )));
+        return Err(AppError::invalid(
+            "tags",
+            format!("At most {MAX_TAGS} tags, please."),
+        ));
     }
     Ok(out)
 }
@@ -71,6 +95,21 @@ fn clean_cw(cw: Option<String>) -> Result<Option<String>, AppError> {
         check_len("content warning", c, MAX_CONTENT_WARNING_BYTES)?;
     }
     Ok(cw)
+}
+
+/// The reaction named `name`, or a refusal naming the ones there are (posts and chat
+/// messages alike).
+pub(crate) fn known_reaction(name: &str) -> Result<api::Reaction, AppError> {
+    api::Reaction::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = api::Reaction::ALL.iter().map(|r| r.name()).collect();
+        AppError::invalid(
+            "reaction",
+            format!(
+                "Unknown reaction {name:?}; use one of: {}.",
+                names.join(", ")
+            ),
+        )
+    })
 }
 
 /// Parses a pagination cursor.
@@ -159,11 +198,15 @@ impl Node {
         auth.require(Role::Moderator)?;
         required("topic name", &req.name)?;
         // A name people read and compare: no invisible or direction-changing characters.
-        let name = kindred_protocol::names::name(&req.name)
-            .map_err(|e| AppError::bad_request(format!("That topic name cannot be used: {e}.")))?;
+        let name = kindred_protocol::names::name(&req.name).map_err(|e| {
+            AppError::invalid("name", format!("That topic name cannot be used: {e}."))
+        })?;
         check_len("topic name", &name, MAX_TOPIC_BYTES)?;
         if name.contains('/') {
-            return Err(AppError::bad_request("A topic name cannot contain '/'."));
+            return Err(AppError::invalid(
+                "name",
+                "A topic name cannot contain '/'.",
+            ));
         }
         if crate::rules::topic_key(&name).is_empty() {
             return Err(AppError::bad_request(
@@ -410,12 +453,7 @@ impl Node {
         reaction: &str,
         removed: bool,
     ) -> Result<Vec<ReactionCount>, AppError> {
-        if !REACTIONS.contains(&reaction) {
-            return Err(AppError::bad_request(format!(
-                "Unknown reaction {reaction:?}; use one of: {}.",
-                REACTIONS.join(", ")
-            )));
-        }
+        known_reaction(reaction)?;
         let current = self.visible(id, None)?;
         let already = self.reacted(id, &auth.member_id, reaction)?;
         if already != removed {

@@ -5,9 +5,7 @@
 use tokio::task::JoinHandle;
 
 use super::open::Background;
-use super::{
-    Node, NodeError, accounts, backup, housekeeping, live, mentoring, notifications,
-};
+use super::{Node, NodeError, accounts, backup, housekeeping, live, mentoring, notifications};
 
 /// The background work [`Node::start`] started, for [`Node::stop`].
 pub(crate) struct Running {

@@ -57,13 +57,13 @@ use tokio::sync::watch;
 pub(crate) use accounts::{Auth, check_profile, hash_bytes};
 pub use clock::{Clock, SkewedClock, SystemClock};
 pub(crate) use error::AppError;
-pub use open::Opened;
 pub(crate) use export::ExportFile;
 use ingest::IngestHandle;
 pub(crate) use ingest::{Draft, Durable, IngestError, Reach, Signals};
 use live::LiveHub;
 pub(crate) use live::Update;
 pub(crate) use markdown::plain_text;
+pub use open::Opened;
 pub(crate) use rate_limit::RateLimiter;
 
 use crate::config::Config;

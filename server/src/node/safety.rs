@@ -193,28 +193,32 @@ impl Node {
                     continue;
                 }
                 if w.chars().any(char::is_control) {
-                    return Err(AppError::bad_request(
+                    return Err(AppError::invalid(
+                        "muted_words",
                         "A muted word or phrase cannot hold control characters.",
                     ));
                 }
                 if w.len() > MAX_MUTE_BYTES {
-                    return Err(AppError::bad_request(format!(
-                        "A muted word or phrase can be at most {MAX_MUTE_BYTES} bytes."
-                    )));
+                    return Err(AppError::invalid(
+                        "muted_words",
+                        format!("A muted word or phrase can be at most {MAX_MUTE_BYTES} bytes."),
+                    ));
                 }
                 if words(&w).is_empty() {
-                    return Err(AppError::bad_request(format!(
-                        "{w:?} has no letters or digits to match."
-                    )));
+                    return Err(AppError::invalid(
+                        "muted_words",
+                        format!("{w:?} has no letters or digits to match."),
+                    ));
                 }
                 if !kept.iter().any(|k| words(k) == words(&w)) {
                     kept.push(w);
                 }
             }
             if kept.len() > MAX_MUTES {
-                return Err(AppError::bad_request(format!(
-                    "You can mute at most {MAX_MUTES} words and phrases."
-                )));
+                return Err(AppError::invalid(
+                    "muted_words",
+                    format!("You can mute at most {MAX_MUTES} words and phrases."),
+                ));
             }
             member.muted_words = kept;
         }
@@ -231,28 +235,30 @@ impl Node {
                     continue;
                 }
                 if !known.contains(&key) {
-                    return Err(AppError::bad_request(format!(
-                        "There is no topic called {:?}.",
-                        name.trim()
-                    )));
+                    return Err(AppError::invalid(
+                        "muted_topics",
+                        format!("There is no topic called {:?}.", name.trim()),
+                    ));
                 }
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
             }
             if keys.len() > MAX_MUTES {
-                return Err(AppError::bad_request(format!(
-                    "You can mute at most {MAX_MUTES} topics."
-                )));
+                return Err(AppError::invalid(
+                    "muted_topics",
+                    format!("You can mute at most {MAX_MUTES} topics."),
+                ));
             }
             member.muted_topics = keys;
         }
         let mut break_changed = false;
         if let Some(days) = req.break_days {
             if days > MAX_BREAK_DAYS {
-                return Err(AppError::bad_request(format!(
-                    "A break can last at most {MAX_BREAK_DAYS} days."
-                )));
+                return Err(AppError::invalid(
+                    "break_days",
+                    format!("A break can last at most {MAX_BREAK_DAYS} days."),
+                ));
             }
             let until = (days > 0).then(|| self.now().as_millis() + u64::from(days) * DAY_MS);
             break_changed = until.is_some() != self.on_break(&member);

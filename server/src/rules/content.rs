@@ -9,7 +9,6 @@
 //!   vouches that the author or one of its moderators asked for it.
 //! - A profile replaces the one held if it is newer (effective time, then id).
 
-use kindred_protocol::api::REACTIONS;
 use kindred_protocol::event::EventKind;
 use kindred_protocol::event::body::peer_learning::{Post, Reaction};
 use kindred_protocol::{EventBody, EventId, EventPayload};
@@ -87,7 +86,7 @@ pub(super) fn reaction<V: View>(
     r: &Reaction,
     view: &V,
 ) -> Result<Decision, V::Error> {
-    if !REACTIONS.contains(&r.reaction.as_str()) {
+    if kindred_protocol::api::Reaction::from_name(&r.reaction).is_none() {
         return Ok(Decision::Refuse(Refusal::UnknownReaction(
             r.reaction.clone(),
         )));

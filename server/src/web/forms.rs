@@ -1,7 +1,10 @@
 //! Reading submitted forms: the CSRF check first, then the fields; and the list of problems
 //! shown at the top of a form and next to each field.
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, StatusCode};
+use kindred_protocol::api::ErrorCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -9,6 +12,7 @@ use super::error::PageError;
 use super::session::{Viewer, check_form_token};
 use crate::http::status_of;
 use crate::node::AppError;
+use crate::node::Node;
 
 #[derive(Deserialize)]
 struct CsrfField {
@@ -36,6 +40,37 @@ pub(crate) fn member_form<T: DeserializeOwned>(
 ) -> Result<T, PageError> {
     viewer.check_csrf(&csrf_of(body))?;
     fields(body)
+}
+
+/// A form sent by a signed-in member, as an extractor: the member, and the fields once
+/// the CSRF check passed (`member_form`). Reads the body, so it comes last among a
+/// handler's arguments.
+pub(crate) struct MemberForm<T> {
+    /// Who sent it.
+    pub(crate) viewer: Viewer,
+    /// The fields.
+    pub(crate) form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<Node> for MemberForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, node: &Node) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, node).await?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), node)
+            .await
+            .map_err(|e| {
+                let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::TooLarge
+                } else {
+                    ErrorCode::BadRequest
+                };
+                PageError::from(crate::node::AppError::new(code, e.body_text()))
+            })?;
+        let form = member_form(&viewer, &body)?;
+        Ok(MemberForm { viewer, form })
+    }
 }
 
 /// A form sent by someone not signed in (sign in, set-up, join).
@@ -131,6 +166,34 @@ impl Problems {
         field: &'static str,
         error: AppError,
     ) -> Result<(), PageError> {
+        self.refused_as(field, error, &[])
+    }
+
+    /// As [`Problems::refused`], for a form whose fields are named differently from the
+    /// API's: `names` maps the node's field name to the form's.
+    pub(crate) fn refused_as(
+        &mut self,
+        field: &'static str,
+        error: AppError,
+        names: &[(&str, &'static str)],
+    ) -> Result<(), PageError> {
+        let error = match error {
+            AppError::Refused {
+                code,
+                message,
+                field: Some(named),
+            } => AppError::Refused {
+                code,
+                message,
+                field: Some(
+                    names
+                        .iter()
+                        .find(|(api, _)| *api == named)
+                        .map_or(named, |(_, form)| *form),
+                ),
+            },
+            other => other,
+        };
         match error {
             // The node's own trouble (a full disk, shutting down) is about the whole form,
             // not the field, and the redrawn form answers with its status.

@@ -1,7 +1,7 @@
 //! Page-ready shapes of API views: names for reactions, links, readable times, and what
 //! the viewer may do with each entry.
 
-use kindred_protocol::api::{EntryKind, PostView, REACTIONS, TopicView};
+use kindred_protocol::api::{EntryKind, PostView, Reaction, TopicView};
 use kindred_protocol::{NodeId, Timestamp};
 
 use super::session::Viewer;
@@ -18,11 +18,6 @@ pub(crate) struct ReactionButton {
     pub(crate) count: u64,
     /// Whether the viewer did.
     pub(crate) mine: bool,
-}
-
-/// The words people see for a reaction.
-pub(crate) fn reaction_label(name: &str) -> &'static str {
-    kindred_protocol::api::reaction_label(name)
 }
 
 /// A post or reply ready for a template.
@@ -92,13 +87,14 @@ impl Entry {
             _ => format!("/posts/{id}"),
         };
         let mine = post.author == viewer.auth.member_id;
-        let reactions = REACTIONS
+        let reactions = Reaction::ALL
             .iter()
-            .map(|name| {
-                let found = post.reactions.iter().find(|r| r.reaction == *name);
+            .map(|reaction| {
+                let name = reaction.name();
+                let found = post.reactions.iter().find(|r| r.reaction == name);
                 ReactionButton {
                     name,
-                    label: reaction_label(name),
+                    label: reaction.label(),
                     count: found.map_or(0, |r| r.count),
                     mine: found.is_some_and(|r| r.mine),
                 }

@@ -8,6 +8,7 @@ mod backup;
 mod browser;
 mod chat;
 mod doctor;
+mod endpoints;
 mod erasure;
 mod export;
 mod federation;

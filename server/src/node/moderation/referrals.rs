@@ -84,17 +84,19 @@ impl Node {
         }
         let concern = req.concern.trim().to_owned();
         if concern.is_empty() {
-            return Err(AppError::bad_request("Please describe the concern."));
+            return Err(AppError::invalid("concern", "Please describe the concern."));
         }
         if concern.len() > MAX_CONCERN_BYTES {
-            return Err(AppError::bad_request(format!(
-                "The concern can be at most {MAX_CONCERN_BYTES} bytes."
-            )));
+            return Err(AppError::invalid(
+                "concern",
+                format!("The concern can be at most {MAX_CONCERN_BYTES} bytes."),
+            ));
         }
         if req.content.len() > MAX_REFERRAL_CONTENT {
-            return Err(AppError::bad_request(format!(
-                "A concern can name at most {MAX_REFERRAL_CONTENT} posts or messages."
-            )));
+            return Err(AppError::invalid(
+                "content",
+                format!("A concern can name at most {MAX_REFERRAL_CONTENT} posts or messages."),
+            ));
         }
         let since = self.now().as_millis().saturating_sub(DAY_MS);
         let today = self
@@ -111,9 +113,10 @@ impl Node {
         }
         for id in &req.content {
             if self.payload(id)?.is_none_or(|p| p.author != req.member) {
-                return Err(AppError::bad_request(format!(
-                    "{id} is not something they wrote that this node holds."
-                )));
+                return Err(AppError::invalid(
+                    "content",
+                    format!("{id} is not something they wrote that this node holds."),
+                ));
             }
         }
         let own = req.member.node_name() == self.config().node.name.as_str();
@@ -123,7 +126,7 @@ impl Node {
             self.store().profile(&req.member)?.is_some()
         };
         if !known {
-            return Err(AppError::not_found("No such person is known here."));
+            return Err(AppError::not_found("No such person is known here.").on("member"));
         }
         let mut contact = format!(
             "{} ({}) via {}",

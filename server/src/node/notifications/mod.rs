@@ -356,7 +356,7 @@ impl Node {
                 (
                     format!(
                         "{who} reacted “{}” to {what} {title}",
-                        kindred_protocol::api::reaction_label(&r.reaction),
+                        kindred_protocol::api::Reaction::label_of(&r.reaction),
                     ),
                     format!("/posts/{root}?at={}#post-{}", r.target, r.target),
                 )

@@ -15,10 +15,10 @@ use crate::node::Node;
 use crate::web::SESSION_COOKIE;
 use crate::web::chrome::{Chrome, Flash, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form, public_form};
+use crate::web::forms::{MemberForm, Problems, public_form};
 use crate::web::session::{
-    DEVICE_COOKIE, DEVICE_COOKIE_SECS, Viewer, cookie, flash_in, form_token, safe_next,
-    secure_cookies, set_cookie,
+    DEVICE_COOKIE, DEVICE_COOKIE_SECS, cookie, flash_in, form_token, safe_next, secure_cookies,
+    set_cookie,
 };
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -161,10 +161,8 @@ pub(crate) struct CsrfOnly {}
 
 pub(crate) async fn signout(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    let _: CsrfOnly = member_form(&viewer, &body)?;
     node.logout(&viewer.auth).await?;
     let mut response = see_other(&node, "/signin", Some(Flash::SignedOut));
     response.headers_mut().append(

@@ -17,7 +17,7 @@ use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{NoFields, Problems, member_form, optional};
+use crate::web::forms::{MemberForm, NoFields, Problems, member_form, optional};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 use crate::web::views::{TopicItem, path_segment};
@@ -156,10 +156,8 @@ pub(crate) struct InviteForm {
 /// redirect URL or cookie.
 pub(crate) async fn create_invite(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<InviteForm>,
 ) -> Result<Response, PageError> {
-    let form: InviteForm = member_form(&viewer, &body)?;
     let req = CreateInvite {
         role: Some(parse_role(&form.role)?),
         note: optional(&form.note),
@@ -189,11 +187,9 @@ pub(crate) async fn reset_link(
 
 pub(crate) async fn revoke_invite(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     node.revoke_invite(&viewer.auth, &id).await?;
     Ok(see_other(
         &node,
@@ -203,7 +199,7 @@ pub(crate) async fn revoke_invite(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct MemberForm {
+pub(crate) struct MemberChangeForm {
     #[serde(default)]
     role: Option<String>,
     #[serde(default)]
@@ -212,11 +208,9 @@ pub(crate) struct MemberForm {
 
 pub(crate) async fn update_member(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(username): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<MemberChangeForm>,
 ) -> Result<Response, PageError> {
-    let form: MemberForm = member_form(&viewer, &body)?;
     let req = UpdateMember {
         role: form.role.as_deref().map(parse_role).transpose()?,
         suspended: form.suspend.as_deref().map(|s| s == "yes"),
@@ -287,23 +281,17 @@ pub(crate) struct TopicForm {
 
 pub(crate) async fn create_topic(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<TopicForm>,
 ) -> Result<Response, PageError> {
-    let form: TopicForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
-    if form.name.trim().is_empty() {
-        problems.add("name", "Give the topic a name, for example Funding.");
-    } else {
-        let req = CreateTopic {
-            name: form.name.trim().to_owned(),
-            description: form.description.trim().to_owned(),
-            shared: form.shared.is_some(),
-        };
-        match node.create_topic(&viewer.auth, req).await {
-            Ok(_) => return Ok(see_other(&node, "/admin/topics", Some(Flash::TopicSaved))),
-            Err(e) => problems.refused("name", e)?,
-        }
+    let req = CreateTopic {
+        name: form.name.trim().to_owned(),
+        description: form.description.trim().to_owned(),
+        shared: form.shared.is_some(),
+    };
+    match node.create_topic(&viewer.auth, req).await {
+        Ok(_) => return Ok(see_other(&node, "/admin/topics", Some(Flash::TopicSaved))),
+        Err(e) => problems.refused("name", e)?,
     }
     let mut page = topics_page(&node, &viewer)?;
     page.problems = problems;
@@ -323,11 +311,9 @@ pub(crate) struct TopicUpdateForm {
 
 pub(crate) async fn update_topic(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(name): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<TopicUpdateForm>,
 ) -> Result<Response, PageError> {
-    let form: TopicUpdateForm = member_form(&viewer, &body)?;
     let req = UpdateTopic {
         description: Some(form.description.trim().to_owned()),
         shared: Some(form.shared.is_some()),
@@ -447,10 +433,8 @@ pub(crate) async fn peers(State(node): State<Node>, viewer: Viewer) -> Result<Re
 
 pub(crate) async fn create_peer_invite(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     let created = node.create_peer_invite(&viewer.auth).await?;
     let mut page = peers_page(&node, &viewer)?;
     page.invite_expires = Some(When::new(created.expires_at, Timestamp::now(), &viewer.tz));
@@ -466,10 +450,8 @@ pub(crate) struct RedeemForm {
 
 pub(crate) async fn add_peer(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<RedeemForm>,
 ) -> Result<Response, PageError> {
-    let form: RedeemForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     let token = form.token.trim().to_owned();
     if token.is_empty() {
@@ -533,11 +515,9 @@ pub(crate) struct PolicyForm {
 
 pub(crate) async fn peer_decisions(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<PolicyForm>,
 ) -> Result<Response, PageError> {
-    let form: PolicyForm = member_form(&viewer, &body)?;
     let policy = match form.policy.as_str() {
         "adopt" => DecisionPolicy::Adopt,
         "ignore" => DecisionPolicy::Ignore,
@@ -550,11 +530,9 @@ pub(crate) async fn peer_decisions(
 
 pub(crate) async fn unblock_peer(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     node.admin_unblock(&viewer.auth, node_id(&id)?).await?;
     Ok(see_other(&node, "/admin/peers", Some(Flash::PeerUnblocked)))
 }

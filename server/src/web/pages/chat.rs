@@ -18,7 +18,7 @@ use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{NoFields, Problems, member_form, member_pairs, optional};
+use crate::web::forms::{MemberForm, NoFields, Problems, member_form, member_pairs, optional};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 use crate::web::views::excerpt;
@@ -349,20 +349,16 @@ pub(crate) async fn send(
     let id = conversation_id(&id)?;
     let form: MessageForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
-    if form.body.trim().is_empty() {
-        problems.add("body", "Write a message before sending it.");
-    } else {
-        let req = NewMessage {
-            body: form.body.clone(),
-            reply_to: None,
-        };
-        match node.post_message(&viewer.auth, &id, req).await {
-            Ok(m) => {
-                let to = format!("/chat/{id}#message-{}", m.id);
-                return Ok(see_other(&node, &to, None));
-            }
-            Err(e) => problems.refused("body", e)?,
+    let req = NewMessage {
+        body: form.body.clone(),
+        reply_to: None,
+    };
+    match node.post_message(&viewer.auth, &id, req).await {
+        Ok(m) => {
+            let to = format!("/chat/{id}#message-{}", m.id);
+            return Ok(see_other(&node, &to, None));
         }
+        Err(e) => problems.refused("body", e)?,
     }
     let mut page = conversation_page(&node, &viewer, &id, None, "").await?;
     page.problems = problems;
@@ -417,10 +413,8 @@ pub(crate) struct StartForm {
 /// Opens (or starts) the one-to-one conversation with someone from the directory.
 pub(crate) async fn start(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<StartForm>,
 ) -> Result<Response, PageError> {
-    let form: StartForm = member_form(&viewer, &body)?;
     let req = CreateConversation {
         members: vec![member_id(&form.member)?],
         name: None,
@@ -544,12 +538,10 @@ pub(crate) struct MuteForm {
 
 pub(crate) async fn mute(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<MuteForm>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let form: MuteForm = member_form(&viewer, &body)?;
     let req = UpdateConversation {
         name: None,
         muted: Some(form.muted == "yes"),
@@ -564,12 +556,10 @@ pub(crate) async fn mute(
 
 pub(crate) async fn leave(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let _: NoFields = member_form(&viewer, &body)?;
     let me = viewer.auth.member_id.clone();
     node.remove_participant(&viewer.auth, &id, &me).await?;
     Ok(see_other(&node, "/chat", Some(Flash::LeftConversation)))
@@ -577,18 +567,18 @@ pub(crate) async fn leave(
 
 /// Marks a conversation read up to a message (the live script calls this as messages
 /// arrive on an open conversation).
+/// The read-position form the conversation page's script sends.
+#[derive(Deserialize)]
+pub(crate) struct ReadForm {
+    up_to: EventId,
+}
+
 pub(crate) async fn read(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ReadForm>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    #[derive(Deserialize)]
-    struct ReadForm {
-        up_to: EventId,
-    }
-    let form: ReadForm = member_form(&viewer, &body)?;
     node.mark_read(&viewer.auth, &id, &form.up_to).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -596,12 +586,10 @@ pub(crate) async fn read(
 /// A group admin adds someone from the directory.
 pub(crate) async fn add(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<StartForm>,
 ) -> Result<Response, PageError> {
     let id = conversation_id(&id)?;
-    let form: StartForm = member_form(&viewer, &body)?;
     let req = kindred_protocol::api::AddParticipant {
         member: member_id(&form.member)?,
         admin: false,
@@ -738,12 +726,10 @@ pub(crate) async fn retract_message_form(
 
 pub(crate) async fn retract_message(
     State(node): State<Node>,
-    viewer: Viewer,
     Path((id, message)): Path<(String, String)>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
     let conversation = conversation_id(&id)?;
-    let _: NoFields = member_form(&viewer, &body)?;
     node.retract_message(&viewer.auth, &conversation, &message_id(&message)?)
         .await?;
     Ok(see_other(

@@ -15,7 +15,7 @@ use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form, optional, split_tags};
+use crate::web::forms::{MemberForm, Problems, member_form, optional, split_tags};
 use crate::web::session::Viewer;
 use crate::web::views::{Entry, TopicItem, topic_url};
 
@@ -331,45 +331,41 @@ pub(crate) async fn reply(
     let id = event_id(&id)?;
     let form: ReplyForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
-    if form.body.trim().is_empty() {
-        problems.add("body", "Write your reply before posting it.");
-    } else {
-        // Answering the post itself is a plain reply.
-        let named = optional(&form.reply_to).filter(|r| r.trim() != id.to_string());
-        let reply_to = match named {
-            Some(r) => match answered_reply(&node, &viewer, &id, &r)? {
-                Some(found) => Some(event_id(&found.id)?),
-                None => {
-                    problems.add(
-                        "body",
-                        "The reply you were answering is not in this thread any more. Post again to answer the post.",
-                    );
-                    let page = thread_page(
-                        &node,
-                        &viewer,
-                        &id,
-                        &ThreadQuery::default(),
-                        problems,
-                        form.body,
-                        form.content_warning,
-                    )?;
-                    return render_with_status(&page, &page.chrome, page.problems.status());
-                }
-            },
-            None => None,
-        };
-        let req = NewReply {
-            body: form.body.clone(),
-            reply_to,
-            content_warning: optional(&form.content_warning),
-        };
-        match node.create_reply(&viewer.auth, &id, req).await {
-            Ok(view) => {
-                let to = reply_url(&id, &view.id);
-                return Ok(see_other(&node, &to, Some(Flash::Replied)));
+    // Answering the post itself is a plain reply.
+    let named = optional(&form.reply_to).filter(|r| r.trim() != id.to_string());
+    let reply_to = match named {
+        Some(r) => match answered_reply(&node, &viewer, &id, &r)? {
+            Some(found) => Some(event_id(&found.id)?),
+            None => {
+                problems.add(
+                    "body",
+                    "The reply you were answering is not in this thread any more. Post again to answer the post.",
+                );
+                let page = thread_page(
+                    &node,
+                    &viewer,
+                    &id,
+                    &ThreadQuery::default(),
+                    problems,
+                    form.body,
+                    form.content_warning,
+                )?;
+                return render_with_status(&page, &page.chrome, page.problems.status());
             }
-            Err(e) => problems.refused("body", e)?,
+        },
+        None => None,
+    };
+    let req = NewReply {
+        body: form.body.clone(),
+        reply_to,
+        content_warning: optional(&form.content_warning),
+    };
+    match node.create_reply(&viewer.auth, &id, req).await {
+        Ok(view) => {
+            let to = reply_url(&id, &view.id);
+            return Ok(see_other(&node, &to, Some(Flash::Replied)));
         }
+        Err(e) => problems.refused("body", e)?,
     }
     let query = ThreadQuery {
         reply_to: optional(&form.reply_to),
@@ -397,12 +393,10 @@ pub(crate) struct ReactForm {
 
 pub(crate) async fn react(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ReactForm>,
 ) -> Result<Response, PageError> {
     let id = event_id(&id)?;
-    let form: ReactForm = member_form(&viewer, &body)?;
     let view = node.visible(&id, Some(&viewer.auth.member_id))?;
     node.react(&viewer.auth, &id, &form.reaction, form.action == "remove")
         .await?;
@@ -482,17 +476,6 @@ pub(crate) async fn compose_form(
     render(&page, &page.chrome)
 }
 
-fn check_compose(form: &ComposeForm, is_reply: bool) -> Problems {
-    let mut problems = Problems::default();
-    if !is_reply && form.title.trim().is_empty() {
-        problems.add("title", "Give your post a title.");
-    }
-    if form.body.trim().is_empty() {
-        problems.add("body", "Write something before publishing.");
-    }
-    problems
-}
-
 pub(crate) async fn compose(
     State(node): State<Node>,
     viewer: Viewer,
@@ -501,24 +484,22 @@ pub(crate) async fn compose(
 ) -> Result<Response, PageError> {
     let topic = find_topic(&node, &name)?;
     let form: ComposeForm = member_form(&viewer, &body)?;
-    let mut problems = check_compose(&form, false);
-    if problems.is_empty() {
-        let req = NewPost {
-            title: form.title.clone(),
-            body: form.body.clone(),
-            tags: split_tags(&form.tags),
-            content_warning: optional(&form.content_warning),
-        };
-        match node.create_post(&viewer.auth, &topic.name, req).await {
-            Ok(view) => {
-                return Ok(see_other(
-                    &node,
-                    &format!("/posts/{}", view.id),
-                    Some(Flash::Posted),
-                ));
-            }
-            Err(e) => problems.refused("", e)?,
+    let mut problems = Problems::default();
+    let req = NewPost {
+        title: form.title.clone(),
+        body: form.body.clone(),
+        tags: split_tags(&form.tags),
+        content_warning: optional(&form.content_warning),
+    };
+    match node.create_post(&viewer.auth, &topic.name, req).await {
+        Ok(view) => {
+            return Ok(see_other(
+                &node,
+                &format!("/posts/{}", view.id),
+                Some(Flash::Posted),
+            ));
         }
+        Err(e) => problems.refused("", e)?,
     }
     let page = compose_page(&node, &viewer, &topic, form, problems);
     render_with_status(&page, &page.chrome, page.problems.status())
@@ -597,24 +578,22 @@ pub(crate) async fn edit(
     let view = own_entry(&node, &viewer, &id)?;
     let form: ComposeForm = member_form(&viewer, &body)?;
     let is_reply = view.kind == EntryKind::Reply;
-    let mut problems = check_compose(&form, is_reply);
-    if problems.is_empty() {
-        let req = EditPost {
-            title: (!is_reply).then(|| form.title.clone()),
-            body: form.body.clone(),
-            tags: (!is_reply).then(|| split_tags(&form.tags)),
-            content_warning: optional(&form.content_warning),
-        };
-        match node.edit(&viewer.auth, &id, req).await {
-            Ok(_) => {
-                let to = match view.thread_root {
-                    Some(root) if is_reply => reply_url(&root, &id),
-                    _ => format!("/posts/{id}"),
-                };
-                return Ok(see_other(&node, &to, Some(Flash::Edited)));
-            }
-            Err(e) => problems.refused("", e)?,
+    let mut problems = Problems::default();
+    let req = EditPost {
+        title: (!is_reply).then(|| form.title.clone()),
+        body: form.body.clone(),
+        tags: (!is_reply).then(|| split_tags(&form.tags)),
+        content_warning: optional(&form.content_warning),
+    };
+    match node.edit(&viewer.auth, &id, req).await {
+        Ok(_) => {
+            let to = match view.thread_root {
+                Some(root) if is_reply => reply_url(&root, &id),
+                _ => format!("/posts/{id}"),
+            };
+            return Ok(see_other(&node, &to, Some(Flash::Edited)));
         }
+        Err(e) => problems.refused("", e)?,
     }
     let page = edit_page(&node, &viewer, &view, form, problems);
     render_with_status(&page, &page.chrome, page.problems.status())
@@ -677,12 +656,10 @@ pub(crate) struct RetractForm {
 
 pub(crate) async fn retract(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<RetractForm>,
 ) -> Result<Response, PageError> {
     let id = event_id(&id)?;
-    let form: RetractForm = member_form(&viewer, &body)?;
     let view = node.visible(&id, Some(&viewer.auth.member_id))?;
     node.retract(
         &viewer.auth,

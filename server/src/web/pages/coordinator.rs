@@ -11,7 +11,7 @@ use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{NoFields, member_form, member_pairs};
+use crate::web::forms::{MemberForm, NoFields, member_pairs};
 use crate::web::session::Viewer;
 
 /// The chart's drawing area, in SVG units.
@@ -136,10 +136,8 @@ pub(crate) async fn dashboard(
 
 pub(crate) async fn run_round(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     let round = node.run_round(&viewer.auth).await?;
     Ok(see_other(
         &node,
@@ -246,11 +244,9 @@ pub(crate) async fn edit_round(
 
 pub(crate) async fn send_round(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     node.send_round(&viewer.auth, &id).await?;
     Ok(see_other(
         &node,

@@ -19,7 +19,7 @@ use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
 use crate::web::forms::{
-    Choice, FormPairs, NoFields, Problems, member_form, member_pairs, split_tags,
+    Choice, FormPairs, MemberForm, NoFields, Problems, member_pairs, split_tags,
 };
 use crate::web::session::Viewer;
 
@@ -366,11 +366,9 @@ pub(crate) async fn publish_offer(
 
 pub(crate) async fn offer_status(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(action): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     let status = match action.as_str() {
         "pause" => OfferStatus::Paused,
         "resume" => OfferStatus::Open,
@@ -518,11 +516,9 @@ pub(crate) async fn ask(
 
 pub(crate) async fn withdraw_request(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let _: NoFields = member_form(&viewer, &body)?;
     node.withdraw_request(&viewer.auth, &id).await?;
     Ok(see_other(&node, "/mentoring", Some(Flash::Edited)))
 }
@@ -632,10 +628,8 @@ pub(crate) struct ProposeForm {
 
 pub(crate) async fn propose(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ProposeForm>,
 ) -> Result<Response, PageError> {
-    let form: ProposeForm = member_form(&viewer, &body)?;
     let mentor = kindred_protocol::MemberId::parse(&form.mentor)
         .map_err(|_| AppError::bad_request("That mentor is not known here."))?;
     let req = Propose {

@@ -17,7 +17,7 @@ use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{NoFields, member_form};
+use crate::web::forms::{MemberForm, NoFields, member_form};
 use crate::web::session::Viewer;
 
 pub(crate) async fn match_detail(
@@ -79,12 +79,10 @@ pub(crate) struct AnswerForm {
 
 pub(crate) async fn answer(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<AnswerForm>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let form: AnswerForm = member_form(&viewer, &body)?;
     let req = AnswerProposal {
         accept: form.answer == "accept",
         message: crate::web::forms::optional(&form.message),
@@ -103,12 +101,10 @@ pub(crate) async fn answer(
 
 pub(crate) async fn withdraw(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, .. }: MemberForm<NoFields>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let _: NoFields = member_form(&viewer, &body)?;
     node.withdraw_proposal(&viewer.auth, &id).await?;
     Ok(see_other(&node, "/mentoring", Some(Flash::Edited)))
 }
@@ -125,12 +121,10 @@ pub(crate) struct AgreementForm {
 
 pub(crate) async fn agree(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<AgreementForm>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let form: AgreementForm = member_form(&viewer, &body)?;
     let rhythm = form
         .rhythm_days
         .trim()
@@ -171,12 +165,10 @@ pub(crate) struct CheckInForm {
 
 pub(crate) async fn check_in(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<CheckInForm>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let form: CheckInForm = member_form(&viewer, &body)?;
     let Some(pulse) = form
         .pulse
         .parse::<u8>()
@@ -264,12 +256,10 @@ pub(crate) struct ConfirmForm {
 
 pub(crate) async fn confirm(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let form: ConfirmForm = member_form(&viewer, &body)?;
     let Ok(proposal) = form.agreement.parse::<EventId>() else {
         let error = AppError::bad_request("Read the agreement again, then confirm it.");
         return match_problem(&node, &viewer, &id, "agreement", error).await;
@@ -288,12 +278,10 @@ pub(crate) async fn confirm(
 
 pub(crate) async fn reflect(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<CloseForm>,
 ) -> Result<Response, PageError> {
     let id = match_id(&id)?;
-    let form: CloseForm = member_form(&viewer, &body)?;
     let req = match closing_from(&form, "Choose why the match ended.") {
         Ok(req) => req,
         Err(error) => return match_problem(&node, &viewer, &id, "reason", error).await,

@@ -20,7 +20,7 @@ use crate::rules::moderation::{Concerned, allowed};
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::confirm::{Ask, ask_first, confirmed};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form};
+use crate::web::forms::{MemberForm, Problems, member_form};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 
@@ -175,10 +175,8 @@ pub(crate) struct ReportForm {
 
 pub(crate) async fn report(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ReportForm>,
 ) -> Result<Response, PageError> {
-    let form: ReportForm = member_form(&viewer, &body)?;
     let q = TargetQuery {
         event: form.event.clone(),
         member: form.member.clone(),

@@ -9,11 +9,10 @@ use kindred_protocol::{EventId, MemberId, Timestamp};
 use serde::Deserialize;
 
 use super::moderation::TargetQuery;
-use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form};
+use crate::web::forms::{MemberForm, Problems, member_form};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 
@@ -94,10 +93,8 @@ pub(crate) struct ReferForm {
 
 pub(crate) async fn refer(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ReferForm>,
 ) -> Result<Response, PageError> {
-    let form: ReferForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     let member = MemberId::parse(form.member.trim());
     let content: Result<Vec<EventId>, _> = form
@@ -129,18 +126,8 @@ pub(crate) async fn refer(
                         Some(Flash::Referred),
                     ));
                 }
-                Err(e) => {
-                    let field = match &e {
-                        AppError::Refused { message, .. } if message.contains("person") => "member",
-                        AppError::Refused { message, .. }
-                            if message.contains("posts") || message.contains("wrote") =>
-                        {
-                            "content"
-                        }
-                        _ => "concern",
-                    };
-                    problems.refused(field, e)?;
-                }
+                // The node names the field (member, content or concern).
+                Err(e) => problems.refused("concern", e)?,
             }
         }
     }

@@ -9,7 +9,7 @@ use kindred_protocol::api::{SafetySettings, UpdateSafety};
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Choice, FormPairs, Problems, member_form, member_pairs};
+use crate::web::forms::{Choice, FormPairs, MemberForm, Problems, member_pairs};
 use crate::web::session::Viewer;
 use crate::web::views::profile_url;
 
@@ -108,18 +108,18 @@ pub(crate) async fn save(
             Some(Flash::SafetySaved),
         )),
         Err(e) => {
-            // Tied to the part of the form it is about; what was chosen stays chosen.
-            let field = match &e {
-                crate::node::AppError::Refused { message, .. } if message.contains("topic") => {
-                    "topics"
-                }
-                crate::node::AppError::Refused { message, .. } if message.contains("break") => {
-                    "break"
-                }
-                _ => "words",
-            };
+            // Tied to the part of the form the node says it is about; what was chosen
+            // stays chosen.
             let mut problems = Problems::default();
-            problems.refused(field, e)?;
+            problems.refused_as(
+                "words",
+                e,
+                &[
+                    ("muted_words", "words"),
+                    ("muted_topics", "topics"),
+                    ("break_days", "break"),
+                ],
+            )?;
             let mut settings = node.safety(&viewer.auth)?;
             settings.muted_topics = form.all("topic");
             let page = safety_page(&node, &viewer, &settings, typed, problems)?;
@@ -138,11 +138,9 @@ pub(crate) struct BackForm {
 /// `POST /people/{member}/block` and `/unblock`.
 pub(crate) async fn block(
     State(node): State<Node>,
-    viewer: Viewer,
     Path((member, action)): Path<(String, String)>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<BackForm>,
 ) -> Result<Response, PageError> {
-    let form: BackForm = member_form(&viewer, &body)?;
     let member = node.member_named(&member)?;
     let blocked = match action.as_str() {
         "block" => true,

@@ -13,7 +13,7 @@ use crate::node::Node;
 use crate::node::check_profile;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form};
+use crate::web::forms::{MemberForm, Problems, member_form};
 use crate::web::session::Viewer;
 use crate::web::time::When;
 use crate::web::views::device_name;
@@ -110,10 +110,8 @@ pub(crate) struct ProfileForm {
 
 pub(crate) async fn profile(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<ProfileForm>,
 ) -> Result<Response, PageError> {
-    let form: ProfileForm = member_form(&viewer, &body)?;
     let req = UpdateMe {
         display_name: Some(form.display_name.clone()),
         listed: Some(form.listed.is_some()),
@@ -162,10 +160,8 @@ pub(crate) struct PasswordForm {
 
 pub(crate) async fn password(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let form: PasswordForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     if form.current_password.is_empty() {
         problems.add("current_password", "Enter your current password.");

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::node::Node;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form, public_form};
+use crate::web::forms::{MemberForm, Problems, public_form};
 use crate::web::session::{Viewer, form_token, signed_in_viewer};
 
 #[derive(askama::Template)]
@@ -65,10 +65,8 @@ pub(crate) struct AppealForm {
 
 pub(crate) async fn appeal(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<AppealForm>,
 ) -> Result<Response, PageError> {
-    let form: AppealForm = member_form(&viewer, &body)?;
     match node.appeal(&viewer.auth.member_id, &form.note) {
         Ok(()) => Ok(see_other(&node, "/standing", Some(Flash::Appealed))),
         Err(e) => {

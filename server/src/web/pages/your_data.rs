@@ -13,7 +13,7 @@ use crate::node::Node;
 use crate::web::SESSION_COOKIE;
 use crate::web::chrome::{Chrome, Flash, render, render_with_status, see_other};
 use crate::web::error::PageError;
-use crate::web::forms::{Problems, member_form};
+use crate::web::forms::{MemberForm, Problems, member_form};
 use crate::web::session::{Viewer, secure_cookies, set_cookie, signed_in_viewer};
 
 /// A kind of data and where it goes.
@@ -185,10 +185,8 @@ struct DeletedPage {
 
 pub(crate) async fn delete_own(
     State(node): State<Node>,
-    viewer: Viewer,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let form: DeleteForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     if form.password.is_empty() {
         problems.add("password", "Enter your password.");
@@ -258,12 +256,10 @@ pub(crate) async fn delete_member_form(
 
 pub(crate) async fn delete_member(
     State(node): State<Node>,
-    viewer: Viewer,
     Path(username): Path<String>,
-    body: Bytes,
+    MemberForm { viewer, form }: MemberForm<DeleteForm>,
 ) -> Result<Response, PageError> {
     let username = existing_member(&node, &viewer, &username)?;
-    let form: DeleteForm = member_form(&viewer, &body)?;
     let mut problems = Problems::default();
     if form.confirm.trim() != username {
         problems.add(

@@ -1,0 +1,153 @@
+//! Members' accounts: the admins' list, one's own account, role and suspension changes, and
+//! one's own settings.
+
+use super::{Auth, clean_talk_about};
+use crate::node::AppError;
+use crate::node::Node;
+use crate::store::MemberRecord;
+use kindred_protocol::api::{ErrorCode, MemberView, Role, UpdateMe, UpdateMember};
+
+impl Node {
+    /// Every member (admins only).
+    pub(crate) fn members(&self, auth: &Auth) -> Result<Vec<MemberView>, AppError> {
+        auth.require(Role::Admin)?;
+        self.store()
+            .members()?
+            .iter()
+            .map(|m| self.member_view(m))
+            .collect()
+    }
+
+    /// The signed-in member.
+    pub(crate) fn me(&self, auth: &Auth) -> Result<MemberView, AppError> {
+        self.member_view(&auth.member)
+    }
+
+    /// Changes a member's role or suspends/reinstates them (admins only).
+    pub(crate) async fn update_member(
+        &self,
+        auth: &Auth,
+        username: &str,
+        req: UpdateMember,
+    ) -> Result<MemberView, AppError> {
+        auth.require(Role::Admin)?;
+        // Role changes, suspensions and deletions one at a time, each checked against the
+        // accounts as they are then: two admins demoting each other at once cannot both
+        // succeed, and the node always keeps an admin.
+        let _accounts = self.limits().erasing.lock().await;
+        let active_admin =
+            |m: &MemberRecord| m.role == Role::Admin && !m.suspended && m.deletion_due_at.is_none();
+        if !self
+            .store()
+            .member(&auth.member.username)?
+            .is_some_and(|m| active_admin(&m))
+        {
+            return Err(AppError::forbidden("Only admins can change members."));
+        }
+        let Some(mut member) = self.store().member(username)? else {
+            return Err(AppError::not_found("No such member."));
+        };
+        if member.username == auth.member.username
+            && (req.suspended == Some(true) || req.role.is_some_and(|r| r != Role::Admin))
+        {
+            return Err(AppError::bad_request(
+                "You cannot suspend yourself or remove your own admin role; ask another admin.",
+            ));
+        }
+        if let Some(role) = req.role {
+            member.role = role;
+        }
+        let suspension_changed = req.suspended.is_some_and(|s| s != member.suspended);
+        if let Some(suspended) = req.suspended {
+            member.suspended = suspended;
+        }
+        let admins_left = self
+            .store()
+            .members()?
+            .iter()
+            .filter(|m| m.username != member.username && active_admin(m))
+            .count()
+            + usize::from(active_admin(&member));
+        if admins_left == 0 {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "The node would have no admin left: make someone else an admin first.",
+            ));
+        }
+        self.save_member(&member, suspension_changed).await?;
+        if suspension_changed {
+            // One suspension, whichever page set or ended it: logged, and appealable.
+            let id = self.member_id(&member.username)?;
+            self.members_page_suspension(auth, &id, member.suspended)?;
+        }
+        tracing::info!(by = %auth.member_id, member = %member.username, role = ?member.role, suspended = member.suspended, "member updated");
+        self.member_view(&member)
+    }
+
+    /// Writes a member whose role or suspension changed: a suspended member's sessions
+    /// end, and other nodes are told when `suspension_changed` (they list a suspended
+    /// member as not taking messages, and list them again once reinstated).
+    pub(crate) async fn save_member(
+        &self,
+        member: &MemberRecord,
+        suspension_changed: bool,
+    ) -> Result<(), AppError> {
+        self.store().put_member(member)?;
+        if member.suspended {
+            for (hash, _) in self.store().sessions_of(&member.username)? {
+                self.store().remove_session(&hash)?;
+            }
+        }
+        self.store().durable().await?;
+        if suspension_changed && (member.profile_published || member.listed) {
+            let id = self.member_id(&member.username)?;
+            self.publish_profile(member, &id).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes the member's own display name.
+    pub(crate) async fn update_me(
+        &self,
+        auth: &Auth,
+        req: UpdateMe,
+    ) -> Result<MemberView, AppError> {
+        let mut member = auth.member.clone();
+        let mut publish = false;
+        if let Some(name) = req.display_name {
+            member.display_name = self.display_name_for(&name, Some(&member.username))?;
+            publish |= member.profile_published;
+        }
+        if let Some(text) = req.happy_to_talk_about {
+            member.happy_to_talk_about = clean_talk_about(&text)?;
+            publish |= member.profile_published || member.listed;
+        }
+        if let Some(listed) = req.listed {
+            // Unlisting must reach the other nodes too, so it is published either way.
+            publish |= listed != member.listed || (listed && !member.profile_published);
+            member.listed = listed;
+        }
+        if let Some(markers) = req.read_markers {
+            member.read_markers = markers;
+        }
+        if let Some(zone) = req.time_zone {
+            let zone = zone.trim();
+            member.time_zone = if zone.is_empty() {
+                None
+            } else if let Some(name) = crate::calendar::canonical_name(zone) {
+                Some(name)
+            } else {
+                return Err(AppError::bad_request(format!(
+                    "“{zone}” is not a time zone we know. Use a name such as Europe/London or Asia/Karachi."
+                )));
+            };
+        }
+        self.store().put_member(&member)?;
+        self.store().durable().await?;
+        if publish {
+            self.publish_profile(&member, &auth.member_id).await?;
+        }
+        let member = self.store().member(&member.username)?.unwrap_or(member);
+        self.member_view(&member)
+    }
+}

@@ -7,8 +7,6 @@ pub(crate) mod content;
 pub(crate) mod coordinator;
 pub(crate) mod help;
 pub(crate) mod mentoring;
-mod mentoring_match;
-mod mentoring_match_view;
 pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod profile;

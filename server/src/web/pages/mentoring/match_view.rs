@@ -1,12 +1,12 @@
 //! How a match's page looks to one of its two people: the request, the agreement and who
 //! proposed and confirmed it, check-ins (with who sees what), and how it ended. The
-//! actions on it are in `mentoring_match.rs`.
+//! actions on it are in `matches.rs`.
 
 use kindred_protocol::api::{AgreementStatus, MatchStatus, MatchView};
 use kindred_protocol::event::body::mentoring::{Agreement, Closing, Fit};
 use kindred_protocol::{MemberId, Timestamp};
 
-use super::mentoring::{CALENDAR_DATE, CLOSING_REASONS, status_code, status_text};
+use super::{CALENDAR_DATE, CLOSING_REASONS, status_code, status_text};
 use crate::node::Node;
 use crate::web::chrome::Chrome;
 use crate::web::forms::Problems;
@@ -231,10 +231,7 @@ pub(super) fn match_page(node: &Node, viewer: &Viewer, m: MatchView) -> MatchPag
                     .collect();
                 out.push(("Languages", names.join(", ")));
             }
-            out.push((
-                "How to meet",
-                super::mentoring::mode_text(a.mode).to_owned(),
-            ));
+            out.push(("How to meet", super::mode_text(a.mode).to_owned()));
             out
         })
         .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! What a match's two people do on its page: answer, withdraw, propose and confirm the
 //! agreement, check in, close and reflect. How the page looks is in
-//! `mentoring_match_view.rs`; the mentoring overview, offers, requests and suggestions are
-//! in `mentoring.rs`.
+//! `match_view.rs`; the mentoring overview is in `mod.rs`, offers in `offer.rs`, requests
+//! and suggestions in `ask.rs`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,8 +11,8 @@ use kindred_protocol::api::{AnswerProposal, NewCheckIn};
 use kindred_protocol::event::body::mentoring::{Agreement, Closing, Fit};
 use serde::Deserialize;
 
-use super::mentoring::{CALENDAR_DATE, match_id};
-use super::mentoring_match_view::match_page;
+use super::match_view::match_page;
+use super::{CALENDAR_DATE, match_id};
 use crate::node::AppError;
 use crate::node::Node;
 use crate::web::chrome::{Flash, render, render_with_status, see_other};

@@ -23,6 +23,7 @@ mod introductions;
 mod invite;
 mod link;
 mod replicate;
+mod session;
 mod warnings;
 pub(crate) mod wire;
 

@@ -1,6 +1,7 @@
-//! The node's core: identity, storage, the ingest path, live updates and limits, shared by
-//! the HTTP API and (later) federation links. No global state: many nodes can run in one
-//! process.
+//! The node's domain: identity, storage, the ingest path, live updates, limits and every
+//! feature's logic, shared by the JSON API, the web pages and federation links, which all
+//! sit above it (it imports none of them; see `docs/architecture.md`, "Layers"). No global
+//! state: many nodes can run in one process.
 
 mod accounts;
 pub mod backup;

@@ -491,3 +491,23 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentoring_key_layout_is_pinned() {
+        // A prefix byte, then the text with its one-byte length.
+        assert_eq!(key(b'o', "@sam:a.example"), b"o\x0e@sam:a.example");
+        let id = EventId::from_bytes([7; 32]);
+        let mut expected = vec![b'p'];
+        expected.extend_from_slice(&[7; 32]);
+        assert_eq!(match_key(&id), expected);
+        let member = MemberId::parse("@sam:a.example").unwrap();
+        assert_eq!(
+            index_key(b'b', &member, &[1, 2]),
+            b"b\x0e@sam:a.example\x01\x02"
+        );
+    }
+}

@@ -53,3 +53,33 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_are_keyed_by_the_member_id_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let record = ProfileRecord {
+            display_name: "Sam".into(),
+            organisation: "Hub".into(),
+            updated_at: 1,
+            event: None,
+            listed: true,
+            happy_to_talk_about: String::new(),
+            away: false,
+        };
+        store
+            .trees()
+            .profiles
+            .insert(
+                b"@sam:a.example",
+                super::super::to_json("p", &record).unwrap(),
+            )
+            .unwrap();
+        let member = MemberId::parse("@sam:a.example").unwrap();
+        assert_eq!(store.profile(&member).unwrap(), Some(record));
+    }
+}

@@ -155,3 +155,26 @@ impl Store {
 pub(crate) fn thread_key(root: &EventId, pos: Position) -> Vec<u8> {
     id_position(root, pos)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_key_layout_is_pinned() {
+        let root = EventId::from_bytes([1; 32]);
+        let pos = Position {
+            sort_ts: 0x0102,
+            local_seq: 3,
+            id: EventId::from_bytes([4; 32]),
+        };
+        let key = thread_key(&root, pos);
+        // The thread's root, then the reply's position: sort time and arrival number big
+        // endian (so keys sort by time), then its id.
+        assert_eq!(&key[..32], &[1; 32]);
+        assert_eq!(&key[32..40], &[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(&key[40..48], &[0, 0, 0, 0, 0, 0, 0, 3]);
+        assert_eq!(&key[48..], &[4; 32]);
+        assert_eq!(Position::from_key_suffix(&key), Some(pos));
+    }
+}

@@ -115,7 +115,9 @@ impl Node {
         let mut member = auth.member.clone();
         let mut publish = false;
         if let Some(name) = req.display_name {
-            member.display_name = self.display_name_for(&name, Some(&member.username))?;
+            member.display_name = self
+                .display_name_for(&name, Some(&member.username))
+                .map_err(|e| e.on("display_name"))?;
             publish |= member.profile_published;
         }
         if let Some(text) = req.happy_to_talk_about {
@@ -137,9 +139,12 @@ impl Node {
             } else if let Some(name) = crate::calendar::canonical_name(zone) {
                 Some(name)
             } else {
-                return Err(AppError::bad_request(format!(
-                    "“{zone}” is not a time zone we know. Use a name such as Europe/London or Asia/Karachi."
-                )));
+                return Err(AppError::invalid(
+                    "time_zone",
+                    format!(
+                        "“{zone}” is not a time zone we know. Use a name such as Europe/London or Asia/Karachi."
+                    ),
+                ));
             };
         }
         self.store().put_member(&member)?;

@@ -117,7 +117,8 @@ fn now() -> u64 {
 fn clean_talk_about(text: &str) -> Result<String, AppError> {
     let text = text.trim().to_owned();
     if text.len() > kindred_protocol::limits::MAX_NOTE_BYTES || text.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
+        return Err(AppError::invalid(
+            "happy_to_talk_about",
             "\"Happy to talk about\" is too long or has control characters.",
         ));
     }
@@ -166,7 +167,8 @@ impl Node {
 
     fn new_member_id(&self, username: &str) -> Result<MemberId, AppError> {
         if username == "node" {
-            return Err(AppError::bad_request(
+            return Err(AppError::invalid(
+                "username",
                 "\"node\" is reserved for the node itself; please choose another username.",
             ));
         }
@@ -202,7 +204,7 @@ impl Node {
     fn any_member_id(&self, username: &str) -> Result<MemberId, AppError> {
         MemberId::new(username, &self.config().node.name).map_err(|_| {
             let rule = "Usernames use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit";
-            AppError::bad_request(match kindred_protocol::identity::suggest_localpart(username) {
+            AppError::invalid("username", match kindred_protocol::identity::suggest_localpart(username) {
                 Some(s) => format!("{rule}: how about \"{s}\"?"),
                 None => format!("{rule}, for example \"sam\" or \"priya.shah\"."),
             })
@@ -246,14 +248,22 @@ impl Node {
 
     pub(super) fn check_password(&self, password: &str) -> Result<(), AppError> {
         let min = self.config().accounts.min_password_chars;
-        let prepared = super::passwords::prepare(password)?;
+        let prepared = if password.is_empty() {
+            String::new()
+        } else {
+            super::passwords::prepare(password).map_err(|e| e.on("password"))?
+        };
         if prepared.chars().count() < min {
-            return Err(AppError::bad_request(format!(
-                "Please choose a password of at least {min} characters. A few words together work well."
-            )));
+            return Err(AppError::invalid(
+                "password",
+                format!(
+                    "Please choose a password of at least {min} characters. A few words together work well."
+                ),
+            ));
         }
         if password.len() > 1024 {
-            return Err(AppError::bad_request(
+            return Err(AppError::invalid(
+                "password",
                 "That password is too long (1024 bytes at most).",
             ));
         }
@@ -288,7 +298,9 @@ impl Node {
         role: Role,
     ) -> Result<(MemberRecord, MemberId), AppError> {
         let member_id = self.new_member_id(username)?;
-        let display_name = self.display_name_for(display_name, None)?;
+        let display_name = self
+            .display_name_for(display_name, None)
+            .map_err(|e| e.on("display_name"))?;
         self.check_password(password)?;
         let record = MemberRecord {
             username: username.to_owned(),

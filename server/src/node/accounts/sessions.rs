@@ -258,9 +258,11 @@ impl Node {
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "Your current password is not right.",
-            ));
+            )
+            .on("current_password"));
         }
-        self.check_password(&req.new_password)?;
+        self.check_password(&req.new_password)
+            .map_err(|e| e.on("new_password"))?;
         let mut member = auth.member.clone();
         member.password_hash =
             crate::node::passwords::hash(crate::node::passwords::prepare(&req.new_password)?)

@@ -25,7 +25,10 @@ impl Node {
         members.sort();
         members.dedup();
         if members.is_empty() {
-            return Err(AppError::bad_request("Who would you like to talk with?"));
+            return Err(AppError::invalid(
+                "members",
+                "Who would you like to talk with?",
+            ));
         }
         for m in &members {
             self.refuse_erased(m)?;
@@ -37,14 +40,15 @@ impl Node {
         let group = name.is_some() || members.len() > 1;
         let max = self.config().chat.max_group_members;
         if members.len() + 1 > max {
-            return Err(AppError::bad_request(format!(
-                "A group can have at most {max} people."
-            )));
+            return Err(AppError::invalid(
+                "members",
+                format!("A group can have at most {max} people."),
+            ));
         }
         let name = name
             .map(|n| {
                 kindred_protocol::names::name(&n).map_err(|e| {
-                    AppError::bad_request(format!("That group name cannot be used: {e}."))
+                    AppError::invalid("name", format!("That group name cannot be used: {e}."))
                 })
             })
             .transpose()?;
@@ -52,14 +56,15 @@ impl Node {
             .as_ref()
             .is_some_and(|n| n.len() > MAX_SHORT_TEXT_BYTES)
         {
-            return Err(AppError::bad_request("That group name is too long."));
+            return Err(AppError::invalid("name", "That group name is too long."));
         }
         for m in &members {
             self.refuse_unreachable(m)?;
             if self.store().has_blocked(&auth.member_id, m)? {
-                return Err(AppError::bad_request(format!(
-                    "You have blocked {m}; unblock them first."
-                )));
+                return Err(AppError::invalid(
+                    "members",
+                    format!("You have blocked {m}; unblock them first."),
+                ));
             }
             if m.node_name() == self.config().node.name.as_str()
                 && self.store().member(m.localpart())?.is_none()
@@ -279,10 +284,11 @@ impl Node {
         }
         if let Some(name) = req.name {
             let name = kindred_protocol::names::name(&name).map_err(|e| {
-                AppError::bad_request(format!("That group name cannot be used: {e}."))
+                AppError::invalid("name", format!("That group name cannot be used: {e}."))
             })?;
             if record.kind != ConversationKind::Group || name.len() > MAX_SHORT_TEXT_BYTES {
-                return Err(AppError::bad_request(
+                return Err(AppError::invalid(
+                    "name",
                     "Only groups have names, of 1 to 100 bytes.",
                 ));
             }

@@ -83,7 +83,8 @@ impl Node {
             return Err(AppError::new(
                 ErrorCode::TooLarge,
                 format!("A message can be at most {MAX_CHAT_BODY_BYTES} bytes."),
-            ));
+            )
+            .on("body"));
         }
         Ok(body)
     }

@@ -17,6 +17,20 @@ use crate::store::{OfferRecord, RequestRecord};
 /// Most buddies one mentor may take at once.
 const MAX_CAPACITY: u16 = 20;
 
+/// The request field (its JSON name) a list or text named `what` in messages is sent in.
+fn field_of(what: &str) -> &'static str {
+    match what {
+        "topic" => "topics",
+        "other topics" => "other_topics",
+        "lived-experience area" => "lived_experience",
+        "language" => "languages",
+        "region" => "region",
+        "bio" => "bio",
+        "goals" => "goals",
+        _ => "note",
+    }
+}
+
 fn clean_list(what: &str, items: &[String]) -> Result<Vec<String>, AppError> {
     let mut out: Vec<String> = Vec::new();
     for item in items {
@@ -25,16 +39,18 @@ fn clean_list(what: &str, items: &[String]) -> Result<Vec<String>, AppError> {
             continue;
         }
         if item.len() > MAX_SHORT_TEXT_BYTES {
-            return Err(AppError::bad_request(format!(
-                "A {what} is at most 100 bytes."
-            )));
+            return Err(AppError::invalid(
+                field_of(what),
+                format!("A {what} is at most 100 bytes."),
+            ));
         }
         out.push(item);
     }
     if out.len() > MAX_LIST_ITEMS {
-        return Err(AppError::bad_request(format!(
-            "At most {MAX_LIST_ITEMS} {what}s."
-        )));
+        return Err(AppError::invalid(
+            field_of(what),
+            format!("At most {MAX_LIST_ITEMS} {what}s."),
+        ));
     }
     Ok(out)
 }
@@ -45,7 +61,8 @@ fn check_text(what: &str, text: &str, max: usize) -> Result<String, AppError> {
         return Err(AppError::new(
             ErrorCode::TooLarge,
             format!("The {what} is too long (at most {max} bytes)."),
-        ));
+        )
+        .on(field_of(what)));
     }
     Ok(text.to_owned())
 }
@@ -87,10 +104,13 @@ impl Node {
         let topics = clean_list("topic", topics)?;
         let vocabulary = self.vocabulary();
         if let Some(unknown) = topics.iter().find(|t| !vocabulary.contains(t)) {
-            return Err(AppError::bad_request(format!(
-                "{unknown:?} is not in the topic list ({}); put other topics in your own words instead.",
-                vocabulary.join(", ")
-            )));
+            return Err(AppError::invalid(
+                "topics",
+                format!(
+                    "{unknown:?} is not in the topic list ({}); put other topics in your own words instead.",
+                    vocabulary.join(", ")
+                ),
+            ));
         }
         Ok(topics)
     }
@@ -114,9 +134,10 @@ impl Node {
         req: PublishOffer,
     ) -> Result<OfferView, AppError> {
         if req.capacity == 0 || req.capacity > MAX_CAPACITY {
-            return Err(AppError::bad_request(format!(
-                "Capacity is how many buddies at once: 1 to {MAX_CAPACITY}."
-            )));
+            return Err(AppError::invalid(
+                "capacity",
+                format!("Capacity is how many buddies at once: 1 to {MAX_CAPACITY}."),
+            ));
         }
         let active = self.store().active_count(&auth.member_id)?;
         let offer = MentorOffer {
@@ -134,7 +155,10 @@ impl Node {
             prefers_other_orgs: req.prefers_other_orgs,
         };
         if offer.topics.is_empty() && offer.other_topics.is_empty() {
-            return Err(AppError::bad_request("Please say what you can help with."));
+            return Err(AppError::invalid(
+                "topics",
+                "Please say what you can help with.",
+            ));
         }
         self.publish_own_offer(auth, offer).await
     }
@@ -256,7 +280,10 @@ impl Node {
             return Err(AppError::bad_request("Weights go from 0 to 100."));
         }
         if request.topics.is_empty() {
-            return Err(AppError::bad_request("Please choose at least one topic."));
+            return Err(AppError::invalid(
+                "topics",
+                "Please choose at least one topic.",
+            ));
         }
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes)

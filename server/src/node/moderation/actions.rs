@@ -47,21 +47,26 @@ impl Node {
         use ModerationAction as A;
         let note = req.note.trim().to_owned();
         if note.len() > MAX_MODERATION_NOTE_BYTES {
-            return Err(AppError::bad_request(format!(
-                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
-            )));
+            return Err(AppError::invalid(
+                "note",
+                format!("The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."),
+            ));
         }
         let needs_note = matches!(req.action, A::Hide | A::Retract | A::Warn | A::Suspend);
         if needs_note && note.is_empty() {
-            return Err(AppError::bad_request(
+            return Err(AppError::invalid(
+                "note",
                 "Please write a reason: the people concerned are shown it.",
             ));
         }
         if req.share && note.len() > super::decisions::MAX_SHARED_REASON {
-            return Err(AppError::bad_request(format!(
-                "A reason shared with other organisations can be at most {} bytes.",
-                super::decisions::MAX_SHARED_REASON
-            )));
+            return Err(AppError::invalid(
+                "note",
+                format!(
+                    "A reason shared with other organisations can be at most {} bytes.",
+                    super::decisions::MAX_SHARED_REASON
+                ),
+            ));
         }
         let Checked {
             author,

@@ -33,9 +33,10 @@ impl Node {
     ) -> Result<ReportFiled, AppError> {
         let note = req.note.trim().to_owned();
         if note.len() > MAX_MODERATION_NOTE_BYTES {
-            return Err(AppError::bad_request(format!(
-                "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
-            )));
+            return Err(AppError::invalid(
+                "note",
+                format!("The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."),
+            ));
         }
         let reported = self.reported_as_seen_by(&req.target, &auth.member_id)?;
         if reported.author == auth.member_id {

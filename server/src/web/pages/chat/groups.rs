@@ -126,7 +126,10 @@ pub(crate) async fn new_group(
         };
         match node.create_conversation(&viewer.auth, req).await {
             Ok(view) => return Ok(see_other(&node, &format!("/chat/{}", view.id), None)),
-            Err(e) => problems.refused("people", e)?,
+            // The page has no group-name field: a refused name is shown with the people.
+            Err(e) => {
+                problems.refused_as("people", e, &[("name", "people"), ("members", "people")])?
+            }
         }
     }
     let mut page = new_group_page(&node, &viewer, &PickerQuery::default())?;

@@ -1,10 +1,10 @@
 //! `kindred-bench chat [N]`: two real nodes paired on loopback, one member at each.
 //!
 //! - throughput: N messages sent by the member at A (16 requests in flight), timed until
-//!   the member at B has been pushed all of them live (each one durably stored at A,
+//!   B holds all of them (its member's unread count; each one durably stored at A,
 //!   delivered through A's outbox, durably stored at B, acknowledged);
-//! - latency: 100 messages/s for 10 s; for each, the time from sending at A to the live
-//!   push at B.
+//! - latency: 100 and then 1,000 messages/s for 10 s each; for each message, the time from
+//!   sending at A to the live push at B (and how often B's stream had to resync).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,9 +23,9 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
     let a = spawn(&dir.path().join("a"), "a.bench")?;
     let b = spawn(&dir.path().join("b"), "b.bench")?;
     let (at_a, _) = setup_admin(&a).await?;
-    let (_at_b, b_token) = setup_admin(&b).await?;
+    let (at_b, b_token) = setup_admin(&b).await?;
     let invite = at_a.create_peer_invite().await?;
-    _at_b.add_peer(&invite.token).await?;
+    at_b.add_peer(&invite.token).await?;
     let conversation = at_a
         .create_conversation(&CreateConversation {
             members: vec![MemberId::parse("@bench:b.bench")?],
@@ -36,6 +36,7 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
 
     // B's member listens; every message's body carries its send time.
     let received = Arc::new(AtomicU64::new(0));
+    let resyncs = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
     let url = format!("{}/api/v1/stream", b.url.replacen("http", "ws", 1));
     let mut request = url.as_str().into_client_request()?;
@@ -44,9 +45,12 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
         HeaderValue::from_str(&format!("Bearer {b_token}"))?,
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    let (r, l) = (received.clone(), latencies.clone());
+    let (r, l, skipped) = (received.clone(), latencies.clone(), resyncs.clone());
     tokio::spawn(async move {
         while let Some(Ok(Message::Text(text))) = socket.next().await {
+            if text.contains("\"type\":\"resync\"") {
+                skipped.fetch_add(1, Ordering::Relaxed);
+            }
             if !text.contains("\"type\":\"message\"") {
                 continue;
             }
@@ -89,7 +93,15 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
         let _ = t.await;
     }
     let sent_at = start.elapsed().as_secs_f64();
-    while received.load(Ordering::Relaxed) < messages {
+    // B's member's unread count: every message stored at B, whether or not the live
+    // stream showed it (it may skip ahead in a burst).
+    let unread_at_b = || async {
+        at_b.conversations()
+            .await
+            .map(|c| c.iter().map(|c| c.unread).sum::<u64>())
+            .unwrap_or(0)
+    };
+    while unread_at_b().await < messages {
         if start.elapsed() > Duration::from_secs(300) {
             anyhow::bail!("messages did not all arrive");
         }
@@ -97,34 +109,63 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
     }
     let total = start.elapsed().as_secs_f64();
     println!(
-        "throughput: {messages} messages A -> B in {total:.2} s: {:.0} messages/s delivered (A accepted them at {:.0}/s)",
+        "throughput: {messages} messages A -> B in {total:.2} s: {:.0} messages/s delivered (A accepted them at {:.0}/s); B's live stream resynced {} times",
         messages as f64 / total,
-        messages as f64 / sent_at
+        messages as f64 / sent_at,
+        resyncs.load(Ordering::Relaxed)
     );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for rate in [100u64, 1_000] {
+        latency(
+            &at_a,
+            conversation.id,
+            rate,
+            &received,
+            &latencies,
+            &resyncs,
+        )
+        .await?;
+    }
+    Ok(())
+}
 
-    // Latency at 100 messages/s.
+/// `rate` messages/s for 10 s from A; the time from sending at A to the live push at B.
+async fn latency(
+    at_a: &kindred_client::Client,
+    conversation: kindred_protocol::event::ConversationId,
+    rate: u64,
+    received: &AtomicU64,
+    latencies: &std::sync::Mutex<Vec<u64>>,
+    resyncs: &AtomicU64,
+) -> anyhow::Result<()> {
     if let Ok(mut l) = latencies.lock() {
         l.clear();
     }
+    let resynced = resyncs.load(Ordering::Relaxed);
+    let count = rate * 10;
     let before = received.load(Ordering::Relaxed);
-    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut in_flight = Vec::new();
-    for _ in 0..1000 {
+    for _ in 0..count {
         ticker.tick().await;
         let client = at_a.clone();
-        let id = conversation.id;
         in_flight.push(tokio::spawn(async move {
             let msg = NewMessage {
                 body: format!("t={}", now_micros()),
                 reply_to: None,
             };
-            let _ = client.post_message(&id, &msg).await;
+            let _ = client.post_message(&conversation, &msg).await;
         }));
     }
     for t in in_flight {
         let _ = t.await;
     }
-    while received.load(Ordering::Relaxed) < before + 1000 {
+    let waited = Instant::now();
+    while received.load(Ordering::Relaxed) < before + count
+        && resyncs.load(Ordering::Relaxed) == resynced
+        && waited.elapsed() < Duration::from_secs(60)
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
@@ -136,11 +177,12 @@ pub(crate) async fn bench(messages: u64) -> anyhow::Result<()> {
             / 1000.0
     };
     println!(
-        "latency at 100 messages/s (send at A to live push at B), {} messages: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "latency at {rate} messages/s (send at A to live push at B), {} of {count} messages pushed live: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; resyncs {}",
         all.len(),
         pct(0.5),
         pct(0.99),
-        all.last().copied().unwrap_or(0) as f64 / 1000.0
+        all.last().copied().unwrap_or(0) as f64 / 1000.0,
+        resyncs.load(Ordering::Relaxed) - resynced
     );
     Ok(())
 }

@@ -115,3 +115,56 @@ pub(crate) async fn write_posts(admin: &Client, from: u64, total: u64) -> anyhow
     }
     Ok(())
 }
+
+/// Words a writer uses between the topical ones; the search pipeline drops most of them.
+const COMMON: [&str; 24] = [
+    "the", "and", "to", "of", "a", "in", "we", "our", "for", "with", "it", "was", "that", "this",
+    "on", "is", "were", "they", "at", "from", "but", "more", "about", "people",
+];
+
+impl Words {
+    /// A word drawn with a skew towards the start of the vocabulary, as real vocabulary is
+    /// (a few words are in many posts, most in few): roughly Zipf-like.
+    pub(crate) fn skewed(&mut self) -> &str {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let u = (self.state >> 11) as f64 / (1u64 << 53) as f64;
+        let i = ((self.vocabulary.len() as f64) * u.powf(2.5)) as usize;
+        &self.vocabulary[i.min(self.vocabulary.len() - 1)]
+    }
+
+    /// About `bytes` bytes of prose: topical words (skewed) with common words between.
+    pub(crate) fn prose(&mut self, bytes: usize) -> String {
+        let mut out = String::with_capacity(bytes + 16);
+        let mut n = 0u64;
+        while out.len() < bytes {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            n += 1;
+            if n % 2 == 0 {
+                let i = (self.state % COMMON.len() as u64) as usize;
+                out.push_str(COMMON[i]);
+            } else {
+                let word = self.skewed().to_owned();
+                out.push_str(&word);
+            }
+        }
+        out
+    }
+}
+
+/// A post the size of a real reflection: a six-word title, one tag and a body of about
+/// 650 bytes (about 100 words), the size the measurements used.
+pub(crate) fn realistic_post(words: &mut Words) -> NewPost {
+    NewPost {
+        title: (0..6)
+            .map(|_| words.skewed().to_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        body: words.prose(650),
+        tags: vec![words.skewed().to_owned()],
+        content_warning: None,
+    }
+}

@@ -1,11 +1,15 @@
 //! `kindred-bench`: starts a real node in a child process (this same binary in `node`
 //! mode, so its memory is measured alone) and measures, printing the figures:
 //!
-//! - acknowledged posts/s over the API with 1, 16 and 64 concurrent writers;
+//! - acknowledged posts/s over the API with 1, 16 and 64 concurrent writers, each phase
+//!   30 s of realistic 650-byte posts by default (`--bytes 0` for the earlier six-word
+//!   posts), with p50/p99/max and the slowest second;
 //! - live fan-out latency p50/p99 to N websocket clients while posting at R posts/s;
 //! - the node's RSS when idle and with N clients connected.
 //!
-//! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S]`;
+//! `cargo run --release -p kindred-bench -- [--clients N] [--rate R] [--seconds S] [--bytes B]`;
+//! `kindred-bench load [--connections C] [--in-flight K] [--seconds S] [--bytes B]` and
+//! `kindred-bench growth [sizes]` for sustained load (see `sustained.rs`);
 //! `kindred-bench federation [N]`, `chat [N]`, `matching`, `gap [N]`, `search [posts]`,
 //! `search-load [posts]`, `slow-flood [connections]`, `backup [posts]`, `erasure [messages]`,
 //! `storage [posts]` (every engine side by side), `digest [posts] [members]` for the others.
@@ -29,6 +33,7 @@ mod matching;
 mod search;
 mod security;
 mod storage;
+mod sustained;
 use futures_util::StreamExt;
 use kindred_client::Client;
 use kindred_protocol::api::{CreateTopic, NewPost, SetupRequest};
@@ -45,13 +50,16 @@ struct Options {
     clients: usize,
     rate: u64,
     seconds: u64,
+    /// Post body size for the writer phases; 0 for the earlier six-word posts.
+    bytes: usize,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut o = Options {
         clients: 1000,
         rate: 500,
-        seconds: 5,
+        seconds: 30,
+        bytes: 650,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,6 +73,7 @@ fn options() -> anyhow::Result<Options> {
             "--clients" => o.clients = value()? as usize,
             "--rate" => o.rate = value()?,
             "--seconds" => o.seconds = value()?,
+            "--bytes" => o.bytes = value()? as usize,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -154,6 +163,21 @@ fn main() -> anyhow::Result<()> {
                 .transpose()?
                 .unwrap_or(20_000);
             tokio::runtime::Runtime::new()?.block_on(storage::bench(posts))
+        }
+        Some("load") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let opts = sustained::Load::from_args(&args)?;
+            tokio::runtime::Runtime::new()?.block_on(sustained::load(opts))
+        }
+        Some("growth") => {
+            let sizes: Vec<u64> = match std::env::args().nth(2) {
+                Some(list) => list
+                    .split(',')
+                    .map(|n| n.trim().parse())
+                    .collect::<Result<_, _>>()?,
+                None => vec![0, 100_000, 500_000],
+            };
+            tokio::runtime::Runtime::new()?.block_on(sustained::growth(&sizes))
         }
         Some("federation") => {
             let events: u64 = std::env::args()
@@ -353,36 +377,10 @@ async fn bench(opts: Options) -> anyhow::Result<()> {
     println!("idle RSS: {:.1} MB", rss_mb(pid)?);
 
     for writers in writer_counts() {
-        let done = Arc::new(AtomicU64::new(0));
-        let deadline = Instant::now() + Duration::from_secs(opts.seconds);
-        let tasks: Vec<_> = (0..writers)
-            .map(|w| {
-                let client = admin.clone();
-                let done = done.clone();
-                tokio::spawn(async move {
-                    let mut i = 0u64;
-                    while Instant::now() < deadline {
-                        if client
-                            .create_post("Bench", &post(format!("w{w} #{i}")))
-                            .await
-                            .is_ok()
-                        {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
-        let start = Instant::now();
-        for t in tasks {
-            t.await?;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "acknowledged posts/s with {writers:>2} writers: {:.0}",
-            done.load(Ordering::Relaxed) as f64 / secs
-        );
+        let phase =
+            sustained::write_phase(&node, &session_token, writers, 1, opts.seconds, opts.bytes)
+                .await?;
+        phase.report(&format!("{writers:>2} writers, {} s", opts.seconds));
     }
     println!("RSS after writing: {:.1} MB", rss_mb(pid)?);
 

@@ -36,24 +36,37 @@ impl LiveStream {
         Ok(Self { socket })
     }
 
-    /// The next message; `None` once the node closes the stream.
+    /// The next message; `None` once the node closes the stream. A message of a type this
+    /// client does not know (from a newer node) is skipped, so following goes on.
     pub async fn next(&mut self) -> Option<Result<StreamMessage, ClientError>> {
         loop {
             match self.socket.next().await? {
-                Ok(Message::Text(text)) => {
-                    return Some(serde_json::from_str(&text).map_err(|_| {
-                        ClientError::Unexpected {
+                Ok(Message::Text(text)) => match serde_json::from_str(&text) {
+                    Ok(message) => return Some(Ok(message)),
+                    Err(_) if of_another_type(&text) => continue,
+                    Err(_) => {
+                        return Some(Err(ClientError::Unexpected {
                             status: 101,
                             body: text.chars().take(200).collect(),
-                        }
-                    }));
-                }
+                        }));
+                    }
+                },
                 Ok(Message::Close(_)) => return None,
                 Ok(_) => continue,
                 Err(e) => return Some(Err(ClientError::WebSocket(Box::new(e)))),
             }
         }
     }
+}
+
+/// Whether `text` (which is not a [`StreamMessage`] this client can read) is still a JSON
+/// object tagged with a `type`: an update this client does not know, from a newer node.
+fn of_another_type(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tagged {
+        r#type: String,
+    }
+    serde_json::from_str::<Tagged>(text).is_ok_and(|t| !t.r#type.is_empty())
 }
 
 /// A refused upgrade carries the node's JSON error (401, 429, ...): give it as the API

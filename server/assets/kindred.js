@@ -346,11 +346,58 @@
     }
   }
 
+  // The parts of a page that live updates change. After the node skipped updates during a
+  // burst ("resync"), after a reconnect, or after a burst this script chose not to fetch
+  // one by one, they are read again from a fresh copy of the page in one request, so
+  // nothing is missed and nothing is reloaded (a half-written reply stays as it is).
+  var LIVE_PARTS = ["#posts", "#replies", "#fresh-posts", "#home-topics", "#messages", "#conversations",
+    "#current-matches", "a.notifications-link"];
+  var lastResyncWords = 0;
+  function resync() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        LIVE_PARTS.forEach(function (selector) {
+          var part = fresh.querySelector(selector);
+          var current = document.querySelector(selector);
+          if (part && current) current.replaceWith(part);
+        });
+        noteLink = document.querySelector("a.notifications-link");
+        if (Date.now() - lastResyncWords > 60000) {
+          lastResyncWords = Date.now();
+          announce("New activity arrived; this page is up to date.");
+        }
+      });
+  }
+
+  // More than this many new posts or messages in a second is a burst (a busy chat, a
+  // catch-up from a new partner organisation): one re-read of the page a second later
+  // instead of a request per update, which would flood a phone's connection.
+  var BURST = 20;
+  var burst = { second: 0, count: 0, timer: null };
+  function inBurst() {
+    var now = Math.floor(Date.now() / 1000);
+    if (now !== burst.second) { burst.second = now; burst.count = 0; }
+    burst.count += 1;
+    if (burst.count <= BURST) return false;
+    if (!burst.timer) burst.timer = window.setTimeout(function () { burst.timer = null; resync(); }, 1000);
+    return true;
+  }
+
+  var connectedBefore = false;
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/api/v1/stream");
     // data-live says whether live updates are on (for assistive styling and tests).
-    ws.onopen = function () { retry = 1000; document.documentElement.setAttribute("data-live", "connected"); };
+    ws.onopen = function () {
+      retry = 1000;
+      document.documentElement.setAttribute("data-live", "connected");
+      // Whatever happened while the stream was down is read again.
+      if (connectedBefore) resync();
+      connectedBefore = true;
+    };
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
@@ -361,8 +408,9 @@
         var newest = document.querySelector("#messages > li:last-child");
         if (conversation && newest) refreshSeen(newest.id.replace(/^message-/, ""));
       }
-      else if (m.type === "new") onNew(m.post);
-      else if (m.type === "message") onMessage(m.message);
+      else if (m.type === "resync") resync();
+      else if (m.type === "new") { if (!inBurst()) onNew(m.post); }
+      else if (m.type === "message") { if (!inBurst()) onMessage(m.message); }
       else if (m.type === "match") onMatch(m);
       else if (m.type === "notifications") onNotifications(m.unread);
       else if (m.type === "message_edited" && m.message.conversation === conversation) {

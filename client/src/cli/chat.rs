@@ -141,16 +141,7 @@ pub(crate) async fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<Optio
             };
             ctx.print(text, &messages)?;
         }
-        Command::Chat(ChatCommand::Follow) => {
-            let mut stream = ctx.signed_in()?.stream().await?;
-            while let Some(message) = stream.next().await {
-                let message = message?;
-                if let Some(text) = output::chat_live(&message) {
-                    ctx.print(text, &message)?;
-                }
-            }
-            eprintln!("The node closed the stream.");
-        }
+        Command::Chat(ChatCommand::Follow) => super::follow::follow(ctx, true).await?,
         Command::Chat(ChatCommand::Block { member, undo }) => {
             let who = parse_member(&member)?;
             if undo {

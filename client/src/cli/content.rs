@@ -191,14 +191,7 @@ pub(crate) async fn run(ctx: &mut Ctx, command: Command) -> anyhow::Result<Optio
             };
             ctx.print(text, &hits)?;
         }
-        Command::Follow => {
-            let mut stream = ctx.signed_in()?.stream().await?;
-            while let Some(message) = stream.next().await {
-                let message = message?;
-                ctx.print(output::live(&message), &message)?;
-            }
-            eprintln!("The node closed the stream.");
-        }
+        Command::Follow => super::follow::follow(ctx, false).await?,
         other => return Ok(Some(other)),
     }
     Ok(None)

@@ -6,6 +6,7 @@ mod chat;
 mod commands;
 mod content;
 mod credentials;
+mod follow;
 mod mentoring;
 mod moderation;
 mod notifications;

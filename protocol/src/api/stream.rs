@@ -95,6 +95,13 @@ pub enum StreamMessage {
         #[serde(default)]
         agreement: Option<String>,
     },
+    /// The stream fell behind during a burst and skipped `missed` updates (which may not
+    /// all have been for this member): re-read what is shown (a page, the conversations,
+    /// the unread count) to be up to date. The stream stays open and goes on from here.
+    Resync {
+        /// Updates skipped since the last message.
+        missed: u64,
+    },
     /// A participant's read position moved.
     ReadMarker {
         /// The conversation.

@@ -1,8 +1,13 @@
 //! `GET /api/v1/stream`: the live-update websocket. Each message is one JSON
-//! `StreamMessage`. A client that falls `limits.stream_queue` messages behind (close code
-//! 4008), or stops reading for five seconds, is disconnected rather than slowing anyone; the session is
-//! re-checked before each send and every minute, so a sign-out or suspension ends the
-//! stream before anything more is sent.
+//! `StreamMessage`.
+//!
+//! A stream that falls `limits.stream_queue` updates behind during a burst (a chat burst,
+//! or a catch-up of a newly paired peer) skips ahead and sends `resync` (at most once a
+//! [`RESYNC_EVERY`]), so the client re-reads what it shows instead of being disconnected
+//! and reloading; while it is behind it sends larger batches without pausing. A client
+//! that stops reading for five seconds is disconnected (close code 4008) rather than
+//! slowing anyone. The session is re-checked before each send and every minute, so a
+//! sign-out or suspension ends the stream before anything more is sent.
 
 use std::time::Duration;
 
@@ -22,10 +27,13 @@ use crate::http::client_address::ClientAddress;
 use crate::node::AppError;
 use crate::node::{Auth, Node, Update};
 
-/// Close code for "you were too slow to keep up".
+/// Close code for "you stopped reading".
 const TOO_SLOW: u16 = 4008;
 /// Most messages written per flush.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 256;
+/// Most one `resync` per this long: a stream behind for the whole of a long catch-up
+/// asks its client to re-read once a second, not after every batch.
+const RESYNC_EVERY: Duration = Duration::from_secs(1);
 /// How long one batch of messages may take to send before the client counts as too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// While updates come faster than this, a stream sends them at most this often, in batches:
@@ -75,13 +83,17 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
     }
     tracing::debug!(member = %auth.member_id, "live stream opened");
     let mut last_sent: Option<tokio::time::Instant> = None;
+    let mut behind = Behind::default();
     let close = loop {
         tokio::select! {
             update = updates.recv() => {
-                let batch = match take_batch(&mut updates, update, &auth.member_id) {
+                let mut batch = match take_batch(&mut updates, update, &auth.member_id, &mut behind) {
                     Ok(batch) => batch,
                     Err(close) => break close,
                 };
+                if let Some(resync) = behind.due(tokio::time::Instant::now()) {
+                    batch.push(resync);
+                }
                 // Nothing more once the session is gone (signed out, suspended): the check
                 // is a cache lookup while accounts are unchanged.
                 if node.authenticate(&token).is_err() {
@@ -90,8 +102,10 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
                 match send_within(SEND_TIMEOUT, send_all(&mut socket, batch)).await {
                     Ok(Ok(())) => {
                         let now = tokio::time::Instant::now();
-                        if last_sent.is_some_and(|t| now.duration_since(t) < COALESCE) {
-                            // Busy: let the next updates gather before waking again.
+                        // Busy: let the next updates gather before waking again, unless
+                        // the queue is filling (then every moment counts).
+                        let filling = updates.len() * 4 >= node.config().limits.stream_queue;
+                        if !filling && last_sent.is_some_and(|t| now.duration_since(t) < COALESCE) {
                             tokio::time::sleep(COALESCE).await;
                         }
                         last_sent = Some(now);
@@ -99,8 +113,20 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
                     Ok(Err(_)) => break None,
                     Err(_) => {
                         tracing::info!(member = %auth.member_id, "live stream not reading; disconnecting");
-                        break None;
+                        break Some((TOO_SLOW, "not reading: reconnect and reload"));
                     }
+                }
+            }
+            // A resync held back by `RESYNC_EVERY` goes out when its time comes, even if
+            // nothing else arrives.
+            _ = resync_at(behind.held_until()) => {
+                if let Some(resync) = behind.due(tokio::time::Instant::now())
+                    && !matches!(
+                        send_within(SEND_TIMEOUT, send_all(&mut socket, vec![resync])).await,
+                        Ok(Ok(()))
+                    )
+                {
+                    break None;
                 }
             }
             incoming = socket.recv() => match incoming {
@@ -117,13 +143,13 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
         }
     };
     if let Some((code, reason)) = close {
-        // The client may already be gone; closing is a courtesy.
-        let _ = socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        // The client may already be gone, or not reading (its buffers full): closing is a
+        // courtesy, given a moment at most.
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(frame)).await;
     }
     tracing::debug!(member = %auth.member_id, "live stream closed");
 }
@@ -131,12 +157,57 @@ async fn run(node: Node, auth: Auth, token: String, mut socket: WebSocket) {
 /// How the stream should close: a code and reason, or `None` to just drop it.
 type Close = Option<(u16, &'static str)>;
 
+/// Updates a stream skipped, and when it last asked its client to re-read.
+#[derive(Debug, Default)]
+struct Behind {
+    missed: u64,
+    last_resync: Option<tokio::time::Instant>,
+}
+
+impl Behind {
+    /// A `resync` message if one is owed and [`RESYNC_EVERY`] has passed since the last.
+    fn due(&mut self, now: tokio::time::Instant) -> Option<Message> {
+        if self.missed == 0
+            || self
+                .last_resync
+                .is_some_and(|t| now.duration_since(t) < RESYNC_EVERY)
+        {
+            return None;
+        }
+        let resync = StreamMessage::Resync {
+            missed: self.missed,
+        };
+        let text = serde_json::to_string(&resync).ok()?;
+        self.missed = 0;
+        self.last_resync = Some(now);
+        Some(Message::Text(text.into()))
+    }
+
+    /// When a resync that is owed but held back may go out (`None`: none is held back).
+    fn held_until(&self) -> Option<tokio::time::Instant> {
+        match (self.missed, self.last_resync) {
+            (0, _) | (_, None) => None,
+            (_, Some(t)) => Some(t + RESYNC_EVERY),
+        }
+    }
+}
+
+/// Sleeps until `at`; never returns for `None`.
+async fn resync_at(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// `first` plus whatever else is already queued (up to [`MAX_BATCH`]) that is for `member`,
 /// so a busy stream writes many messages per flush instead of one.
+/// Updates skipped because the stream fell behind are counted in `behind`.
 fn take_batch(
     updates: &mut broadcast::Receiver<Update>,
     first: Result<Update, RecvError>,
     member: &MemberId,
+    behind: &mut Behind,
 ) -> Result<Vec<Message>, Close> {
     let mut batch = Vec::new();
     let mut next = first;
@@ -145,8 +216,9 @@ fn take_batch(
             Ok(update) if update.is_for(member) => batch.push(Message::Text(update.text)),
             Ok(_) => {}
             Err(RecvError::Lagged(missed)) => {
-                tracing::info!(member = %member, missed, "live stream too slow; disconnecting");
-                return Err(Some((TOO_SLOW, "too slow: reconnect and reload")));
+                // The queue moved on: go on from its oldest update and say so.
+                tracing::debug!(member = %member, missed, "live stream fell behind; skipping ahead");
+                behind.missed = behind.missed.saturating_add(missed);
             }
             Err(RecvError::Closed) => return Err(Some((1001, "node shutting down"))),
         }
@@ -185,4 +257,67 @@ async fn send_all(socket: &mut WebSocket, batch: Vec<Message>) -> Result<(), axu
         socket.feed(message).await?;
     }
     socket.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn update(n: u32) -> Update {
+        Update {
+            to: None,
+            text: format!("{{\"n\":{n}}}").into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_skips_ahead_and_is_told_to_resync() {
+        let (tx, mut rx) = broadcast::channel(4);
+        let member = MemberId::parse("@sam:a.example").unwrap();
+        for n in 0..10 {
+            tx.send(update(n)).unwrap();
+        }
+        let mut behind = Behind::default();
+        let first = rx.recv().await;
+        let batch = take_batch(&mut rx, first, &member, &mut behind).unwrap();
+        // The newest four are sent; the six before them are counted, not lost silently.
+        assert_eq!(batch.len(), 4);
+        assert_eq!(behind.missed, 6);
+        let now = tokio::time::Instant::now();
+        let Some(Message::Text(resync)) = behind.due(now) else {
+            panic!("a resync is owed");
+        };
+        assert_eq!(
+            serde_json::from_str::<StreamMessage>(&resync).unwrap(),
+            StreamMessage::Resync { missed: 6 }
+        );
+        // Falling behind again within a second: held back, then sent when its time comes.
+        behind.missed = 3;
+        assert!(behind.due(now).is_none());
+        assert_eq!(behind.held_until(), Some(now + RESYNC_EVERY));
+        assert!(behind.due(now + RESYNC_EVERY).is_some());
+        assert_eq!(behind.held_until(), None, "nothing owed once sent");
+    }
+
+    #[tokio::test]
+    async fn updates_for_others_are_skipped_and_a_closed_hub_ends_the_stream() {
+        let (tx, mut rx) = broadcast::channel(8);
+        let member = MemberId::parse("@sam:a.example").unwrap();
+        let other = MemberId::parse("@kim:a.example").unwrap();
+        tx.send(Update {
+            to: Some(Arc::new(vec![other])),
+            text: "{}".into(),
+        })
+        .unwrap();
+        tx.send(update(1)).unwrap();
+        let mut behind = Behind::default();
+        let first = rx.recv().await;
+        let batch = take_batch(&mut rx, first, &member, &mut behind).unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(behind.missed, 0);
+        drop(tx);
+        let closed = rx.recv().await;
+        assert!(take_batch(&mut rx, closed, &member, &mut behind).is_err());
+    }
 }

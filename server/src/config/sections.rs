@@ -275,7 +275,8 @@ pub struct LimitsSection {
     /// Failed sign-ins allowed from a browser or CLI that signed in as that member before
     /// (its device token), in 15 minutes; others' failures never count against it.
     pub login_failures_per_device: u32,
-    /// Live updates queued for one websocket client before it is disconnected as too slow.
+    /// Live updates queued for one websocket client; one that falls further behind skips
+    /// ahead and is sent `resync` (see `docs/api.md`).
     pub stream_queue: usize,
     /// Seconds a client has to send a request's headers; also how long an idle
     /// keep-alive connection is kept. Slower clients are disconnected.

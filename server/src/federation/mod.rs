@@ -16,6 +16,7 @@
 
 mod address;
 mod dial;
+mod directed;
 mod endpoint;
 mod handshake;
 mod have_vector;

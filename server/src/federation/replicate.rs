@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use kindred_protocol::event::verify_batch;
 use kindred_protocol::limits::{MAX_BATCH_EVENTS, MAX_FRAME_BYTES};
-use kindred_protocol::{Audience, EventId, NodeId, SignedEvent, VerifiedEvent};
+use kindred_protocol::{Audience, NodeId, SignedEvent, VerifiedEvent};
 
 use super::LinkError;
 use crate::node::Node;
@@ -425,45 +425,6 @@ async fn queue(node: &Node, events: Vec<VerifiedEvent>) -> Result<crate::node::D
         .remote_queued(events)
         .await
         .map_err(|e| LinkError::Store(e.to_string()))
-}
-
-/// Verifies and stores a directed event from `peer`; returns its id for the ack and what
-/// ingest made of it.
-pub(crate) async fn receive_directed(
-    node: &Node,
-    peer: &NodeId,
-    event: SignedEvent,
-) -> Result<(EventId, IngestOutcome), LinkError> {
-    let verified = tokio::task::spawn_blocking(move || event.verify())
-        .await
-        .map_err(|e| LinkError::Store(e.to_string()))?
-        .map_err(|e| LinkError::BadSignature(e.to_string()))?;
-    let payload = verified.payload();
-    if payload.origin != *peer {
-        // Directed events are never relayed: only their origin may deliver them.
-        return Err(LinkError::Protocol(format!(
-            "directed event {} relayed by a node that did not write it",
-            verified.id()
-        )));
-    }
-    let Audience::Directed { recipients } = &payload.audience else {
-        return Err(LinkError::Protocol("not a directed event".to_owned()));
-    };
-    if !recipients.contains(&node.node_id()) {
-        return Err(LinkError::Protocol(format!(
-            "directed event {} is not addressed to this node",
-            verified.id()
-        )));
-    }
-    let id = verified.id();
-    let outcome = node
-        .ingest()
-        .remote(vec![verified])
-        .await
-        .map_err(|e| LinkError::Store(e.to_string()))?
-        .pop()
-        .ok_or_else(|| LinkError::Store("no outcome for a stored event".to_owned()))?;
-    Ok((id, outcome))
 }
 
 /// Whether this node has anything to do with `peer` over directed events: something waits

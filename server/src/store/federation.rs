@@ -243,6 +243,27 @@ impl Store {
         Ok(())
     }
 
+    /// Drops delivered directed events (by outbox number) from `peer`'s outbox, in one
+    /// write.
+    pub(crate) fn outbox_delivered_many(
+        &self,
+        peer: &NodeId,
+        local_seqs: &[u64],
+    ) -> Result<(), StoreError> {
+        let t = self.writer();
+        let result = self.transaction([&t.outbox], |[outbox]| {
+            for seq in local_seqs {
+                outbox.remove(outbox_key(peer, *seq))?;
+            }
+            Ok::<_, super::kv::TxError<StoreError>>(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(super::kv::TransactionError::Abort(e)) => Err(e),
+            Err(super::kv::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
     /// Where a node says it can be reached.
     pub(crate) fn announcement(&self, node: &NodeId) -> Result<Option<Announcement>, StoreError> {
         match self.trees().origin_names.get(announcement_key(node))? {

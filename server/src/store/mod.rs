@@ -65,7 +65,7 @@ pub(crate) use names::Binding;
 pub(crate) use notifications::{MailJob, NoteRecord, NotifySettings, event_seq};
 pub(crate) use password_resets::ResetRecord;
 pub(crate) use retention::Expiry;
-pub(crate) use search::{IndexOp, IndexedEntry, SearchDoc};
+pub(crate) use search::{IndexOp, IndexedEntry, MAX_POSTINGS_PER_TERM, SearchDoc};
 pub(crate) use topics::TopicRecord;
 
 /// The database schema this build writes. Opening a newer one fails clearly

@@ -14,7 +14,10 @@
 //!   not stored twice. Keyed by arrival so new entries are appended rather than written at
 //!   random ids.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
-//!   (u64 BE, sum of document lengths for BM25), `docs` (u64 BE, entries indexed).
+//!   (u64 BE, sum of document lengths for BM25), `docs` (u64 BE, entries indexed), and
+//!   `df` ‖ term (u8 len ‖ text) → u64 BE, the number of entries holding the term (BM25's
+//!   document frequency), so a search reads only the newest of a common term's postings
+//!   and still weighs it rightly.
 //!
 //! Postings name entries by arrival number, not by id (8 bytes or fewer against 32): a
 //! search maps only the entries it shows back to ids ([`Store::id_at`]).
@@ -39,8 +42,12 @@ const TOTAL_LEN: &[u8] = b"total_len";
 const DOC_COUNT: &[u8] = b"docs";
 /// Which text pipeline built the index (see `node::search::analyzer`).
 const ANALYZER: &[u8] = b"analyzer";
-/// Postings read per query term at most, so a very common word cannot make a search slow.
-const MAX_POSTINGS_PER_TERM: usize = 50_000;
+/// Prefix of a term's document frequency in `search_meta`.
+const DF: &[u8] = b"df";
+/// Postings read per query term at most, newest first, so a very common word cannot make
+/// a search slow however long the history: its cost depends on the query, not on the
+/// number of posts (measured with `kindred-bench growth`).
+pub(crate) const MAX_POSTINGS_PER_TERM: usize = 20_000;
 
 /// One posting: the entry's arrival number, the term's frequency in it, its length.
 pub(crate) type Posting = (u64, u32, u32);
@@ -135,6 +142,12 @@ impl IndexOp {
     }
 }
 
+fn df_key(term: &str) -> Vec<u8> {
+    let mut key = DF.to_vec();
+    key.extend_from_slice(&text_prefix(term));
+    key
+}
+
 fn posting_key(term: &str, segment: u64) -> Vec<u8> {
     let mut key = text_prefix(term);
     key.extend_from_slice(&segment.to_be_bytes());
@@ -181,15 +194,17 @@ fn without(entries: &[u8], seq: u64) -> Result<Vec<u8>, BadRecord> {
 type TxError = super::kv::TxError<StoreError>;
 
 /// Removes an indexed entry's postings (its terms `doc`) from `segment`.
-fn remove_postings(
+fn remove_postings<'d>(
     postings: &TxKeyspace<'_>,
     seq: u64,
     segment: u64,
-    doc: &SearchDoc,
+    doc: &'d SearchDoc,
+    df: &mut HashMap<&'d str, i64>,
 ) -> Result<(), TxError> {
     for term in doc.terms.keys() {
         let key = posting_key(term, segment);
         if let Some(entries) = postings.get(&key)? {
+            *df.entry(term.as_str()).or_default() -= 1;
             let rest = without(&entries, seq)
                 .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
             if rest.is_empty() {
@@ -248,6 +263,8 @@ impl Store {
                 };
                 // This batch's segment, by term, and the entries it indexes.
                 let mut segment: BTreeMap<&str, Vec<Posting>> = BTreeMap::new();
+                // Entries gained (or lost) by each term in earlier segments.
+                let mut df: HashMap<&str, i64> = HashMap::new();
                 let mut indexed: HashMap<IndexedEntry, (&SearchDoc, u64)> = HashMap::new();
                 for op in ops {
                     let e = op.entry();
@@ -266,7 +283,7 @@ impl Store {
                         total = total.saturating_sub(u64::from(old.len));
                         count = count.saturating_sub(1);
                         if let Some(words) = op.indexed() {
-                            remove_postings(postings, seq, old.segment, words)?;
+                            remove_postings(postings, seq, old.segment, words, &mut df)?;
                         }
                     }
                     match op {
@@ -288,7 +305,24 @@ impl Store {
                 }
                 for (term, mut list) in segment {
                     if !list.is_empty() {
+                        *df.entry(term).or_default() += list.len() as i64;
                         postings.insert(posting_key(term, up_to), encode_postings(&mut list))?;
+                    }
+                }
+                for (term, change) in df {
+                    if change == 0 {
+                        continue;
+                    }
+                    let key = df_key(term);
+                    let held = match meta.get(&key)? {
+                        None => 0,
+                        Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
+                    };
+                    let now = held.saturating_add_signed(change);
+                    if now == 0 {
+                        meta.remove(key)?;
+                    } else {
+                        meta.insert(key, now.to_be_bytes())?;
                     }
                 }
                 for (e, (doc, version)) in indexed {
@@ -333,16 +367,29 @@ impl Store {
         Ok((docs, total))
     }
 
+    /// How many indexed entries hold `term` (BM25's document frequency).
+    pub(crate) fn term_entries(&self, term: &str) -> Result<u64, StoreError> {
+        match self.trees().search_meta.get(df_key(term))? {
+            None => Ok(0),
+            Some(v) => decode_u64("search_meta", &v),
+        }
+    }
+
     /// Entries containing `term` (by arrival number), with the term's frequency in each and
-    /// the entry's length; at most [`MAX_POSTINGS_PER_TERM`], oldest batches first.
-    pub(crate) fn postings(&self, term: &str) -> Result<Vec<Posting>, StoreError> {
+    /// the entry's length: the newest `most` or so, read from the newest batches back (a
+    /// batch's postings are read whole, so a few more may come).
+    pub(crate) fn postings(&self, term: &str, most: usize) -> Result<Vec<Posting>, StoreError> {
         let mut out = Vec::new();
-        for item in self.trees().search_postings.scan_prefix(text_prefix(term)) {
+        for item in self
+            .trees()
+            .search_postings
+            .scan_prefix(text_prefix(term))
+            .rev()
+        {
             let (_, entries) = item?;
-            let room = MAX_POSTINGS_PER_TERM - out.len();
-            decode_postings(&entries, &mut out, room)
+            decode_postings(&entries, &mut out, usize::MAX)
                 .map_err(|e| StoreError::corrupt("search_postings", e))?;
-            if out.len() >= MAX_POSTINGS_PER_TERM {
+            if out.len() >= most {
                 break;
             }
         }
@@ -403,7 +450,7 @@ mod tests {
 
     fn ids(store: &Store, term: &str) -> Vec<u64> {
         let mut ids: Vec<u64> = store
-            .postings(term)
+            .postings(term, usize::MAX)
             .unwrap()
             .into_iter()
             .map(|(seq, _, _)| seq)
@@ -462,8 +509,10 @@ mod tests {
             .unwrap();
         assert_eq!(store.trees().search_postings.len(), 2, "one list per term");
         assert_eq!(ids(&store, "grant"), [a.local_seq, b.local_seq]);
-        assert_eq!(store.postings("grant").unwrap()[0], (a.local_seq, 2, 3));
+        assert_eq!(store.postings("grant", 1).unwrap()[0], (a.local_seq, 2, 3));
         assert_eq!(store.index_stats().unwrap(), (2, 4));
+        assert_eq!(store.term_entries("grant").unwrap(), 2);
+        assert_eq!(store.term_entries("bid").unwrap(), 1);
         let stored = store.indexed_doc(a.local_seq).unwrap().unwrap();
         assert_eq!((stored.segment, stored.len, stored.version), (10, 3, 1));
 
@@ -483,6 +532,9 @@ mod tests {
         store.apply_index(&[remove], 30).unwrap();
         assert!(ids(&store, "grant").is_empty());
         assert_eq!(store.index_stats().unwrap(), (1, 1));
+        for (term, entries) in [("grant", 0), ("bid", 0), ("lottery", 1)] {
+            assert_eq!(store.term_entries(term).unwrap(), entries, "{term}");
+        }
         assert_eq!(store.indexed_up_to().unwrap(), 30);
         assert!(store.indexed_doc(b.local_seq).unwrap().is_none());
 
@@ -512,5 +564,25 @@ mod tests {
         assert!(ids(&store, "first").is_empty());
         assert_eq!(ids(&store, "second"), [a.local_seq]);
         assert_eq!(store.index_stats().unwrap(), (1, 1));
+        assert_eq!(store.term_entries("first").unwrap(), 0);
+        assert_eq!(store.term_entries("second").unwrap(), 1);
+    }
+
+    #[test]
+    fn a_common_term_is_read_from_its_newest_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for batch in 1..=5u8 {
+            let ops: Vec<IndexOp> = (0..4)
+                .map(|i| put(entry_at(batch * 10 + i), doc(&[("grant", 1)]), None))
+                .collect();
+            store.apply_index(&ops, u64::from(batch) * 100).unwrap();
+        }
+        assert_eq!(store.term_entries("grant").unwrap(), 20);
+        let newest = store.postings("grant", 6).unwrap();
+        // Whole batches, newest first: the last two (8 postings), not the first.
+        let mut seqs: Vec<u64> = newest.iter().map(|p| p.0).collect();
+        seqs.sort();
+        assert_eq!(seqs, [40, 41, 42, 43, 50, 51, 52, 53]);
     }
 }

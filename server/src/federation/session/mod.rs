@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::LinkError;
+use super::directed::{self, Stored};
 use super::handshake::{refuse, send};
 use super::have_vector::{forks_in, have_vector};
 use super::replicate::{self, Received};
@@ -25,8 +26,9 @@ use crate::node::{Node, RateLimiter};
 
 /// Replication batches sent but not yet acknowledged, at most.
 const BATCH_WINDOW: usize = 8;
-/// Directed events sent but not yet acknowledged, at most.
-const DIRECTED_WINDOW: usize = 32;
+/// Directed events sent but not yet acknowledged, at most: enough to keep the receiver's
+/// pipeline busy through one group write and flush (`directed::GROUP`) and the next.
+const DIRECTED_WINDOW: usize = 512;
 /// How often to ping an idle link.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A link that has said nothing for this long is dead.
@@ -72,6 +74,10 @@ pub(super) struct Session<'a> {
     next_batch: u64,
     /// Directed events sent and not acknowledged, with their outbox number.
     directed_in_flight: HashMap<EventId, u64>,
+    /// Outbox numbers of directed events the peer acknowledged, not yet taken out of the
+    /// outbox: taken out together ([`Session::forget_delivered`]), one write for many. If
+    /// the link drops first they are sent again and the peer acknowledges its duplicates.
+    delivered: Vec<u64>,
     /// Forks this link has already shown the peer (each once, or the two would trade
     /// their copies for ever).
     shown_forks: HashSet<(NodeId, u64)>,
@@ -109,6 +115,7 @@ impl<'a> Session<'a> {
             batches_in_flight: VecDeque::new(),
             next_batch: 1,
             directed_in_flight: HashMap::new(),
+            delivered: Vec::new(),
             shown_forks: HashSet::new(),
             outbox_cursor: 0,
             last_heard: Instant::now(),
@@ -179,12 +186,13 @@ impl<'a> Session<'a> {
     }
 
     /// Something arrived from the peer. Batches go to the receiving pipeline
-    /// (`receiving`); everything else is handled here.
+    /// (`pipes.batches`), directed events of a link that concerns this node to theirs
+    /// (`pipes.directed`); everything else is handled here.
     pub(super) async fn on_incoming(
         &mut self,
         wire: &Wire,
         incoming: Incoming,
-        receiving: &mpsc::Sender<(u64, Result<Vec<SignedEvent>, LinkError>)>,
+        pipes: &Pipes,
     ) -> Result<(), LinkError> {
         self.last_heard = Instant::now();
         let bytes = match incoming {
@@ -218,17 +226,18 @@ impl<'a> Session<'a> {
                 }
                 // Room for more than a peer's window, so a peer keeping to the protocol
                 // never makes this wait.
-                receiving
+                pipes
+                    .batches
                     .send((batch, Ok(events)))
                     .await
                     .map_err(|_| LinkError::Store("the receiving pipeline stopped".to_owned()))
             }
             PeerFrame::BatchAck { batch } => self.on_batch_ack(batch),
-            PeerFrame::Directed(event) => self.on_directed(wire, event).await,
+            PeerFrame::Directed(event) => self.on_directed(wire, event, &pipes.directed).await,
             PeerFrame::DirectedAck(id) => {
                 self.last_directed = Instant::now();
                 if let Some(seq) = self.directed_in_flight.remove(&id) {
-                    self.node.store().outbox_delivered(&self.peer, seq)?;
+                    self.delivered.push(seq);
                     self.stats.events_sent.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(())
@@ -316,10 +325,16 @@ impl<'a> Session<'a> {
     }
 
     /// A directed event for a member here. No member sends faster than members here may
-    /// (their own node holds them to it); a node that does is slowed by not reading. A
-    /// refused event is acknowledged too: sending it again would not change the answer,
-    /// and it must not hold up the sender's later events.
-    async fn on_directed(&mut self, wire: &Wire, event: SignedEvent) -> Result<(), LinkError> {
+    /// (their own node holds them to it); a node that does is slowed by not reading. On a
+    /// link that concerns this node it goes to the directed pipeline (acknowledged from
+    /// [`Session::on_directed_stored`]); otherwise it is stored here and now, so the first
+    /// that concerns nobody here closes the link.
+    async fn on_directed(
+        &mut self,
+        wire: &Wire,
+        event: SignedEvent,
+        pipeline: &mpsc::Sender<SignedEvent>,
+    ) -> Result<(), LinkError> {
         self.last_directed = Instant::now();
         self.wait_for(|s| s.limiter.try_take(&())).await;
         if let Ok(p) = kindred_protocol::EventPayload::from_bytes(event.payload_bytes()) {
@@ -327,8 +342,30 @@ impl<'a> Session<'a> {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
-        match replicate::receive_directed(self.node, &self.peer, event).await {
-            Ok((id, outcome)) => {
+        if self.related {
+            return pipeline
+                .send(event)
+                .await
+                .map_err(|_| LinkError::Store("the directed pipeline stopped".to_owned()));
+        }
+        let (id, result) = match directed::receive_one(self.node, &self.peer, event).await {
+            Ok((id, outcome)) => (id, Ok(outcome)),
+            Err(e) => (EventId::from_bytes([0; 32]), Err(e)),
+        };
+        self.on_directed_stored(wire, (id, result)).await
+    }
+
+    /// A directed event was stored (or refused) here: acknowledge it. A refused event is
+    /// acknowledged too: sending it again would not change the answer, and it must not
+    /// hold up the sender's later events. A link that keeps sending what is refused is
+    /// closed.
+    pub(super) async fn on_directed_stored(
+        &mut self,
+        wire: &Wire,
+        (id, result): Stored,
+    ) -> Result<(), LinkError> {
+        match result {
+            Ok(outcome) => {
                 if outcome.refusal().is_some() {
                     self.refused_here += 1;
                     if self.directed_only && !self.related {
@@ -362,6 +399,17 @@ impl<'a> Session<'a> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Takes the directed events the peer acknowledged out of its outbox, in one write.
+    pub(super) fn forget_delivered(&mut self) -> Result<(), LinkError> {
+        if !self.delivered.is_empty() {
+            self.node
+                .store()
+                .outbox_delivered_many(&self.peer, &self.delivered)?;
+            self.delivered.clear();
+        }
+        Ok(())
     }
 
     /// The receiving pipeline stored (or refused) batch `batch`: acknowledge it, note what
@@ -474,17 +522,39 @@ pub(super) async fn run(
         incoming,
         outcomes,
     )));
+    // Directed events likewise, acknowledged as each group becomes durable.
+    let (directed, directed_in) = mpsc::channel(2 * directed::GROUP);
+    let (directed_out, mut stored_directed) = mpsc::channel(2 * directed::GROUP);
+    let _directed = AbortOnDrop(node.tasks().spawn(directed::pipeline(
+        node.clone(),
+        peer,
+        directed_in,
+        directed_out,
+    )));
+    let pipes = Pipes {
+        batches: receiving,
+        directed,
+    };
     loop {
+        // Acknowledged deliveries are forgotten once nothing more is waiting to be read,
+        // so a stream of acknowledgements costs one write, not one each.
+        if wire.rx.is_empty() {
+            session.forget_delivered()?;
+        }
         session.fill_windows(wire).await?;
         tokio::select! {
             incoming = wire.rx.recv() => {
                 let Some(incoming) = incoming else {
+                    session.forget_delivered()?;
                     return Err(LinkError::Closed);
                 };
-                session.on_incoming(wire, incoming, &receiving).await?;
+                session.on_incoming(wire, incoming, &pipes).await?;
             }
             Some((batch, result)) = stored_batches.recv() => {
                 session.on_stored(wire, batch, result).await?;
+            }
+            Some(stored) = stored_directed.recv() => {
+                session.on_directed_stored(wire, stored).await?;
             }
             _ = log_changed.changed() => {}
             _ = outbox_changed.changed() => {}
@@ -496,6 +566,12 @@ pub(super) async fn run(
             _ = closed.changed() => return session.on_close(wire).await,
         }
     }
+}
+
+/// Where a session hands what it receives: replication batches and directed events.
+pub(super) struct Pipes {
+    pub(super) batches: mpsc::Sender<(u64, Result<Vec<SignedEvent>, LinkError>)>,
+    pub(super) directed: mpsc::Sender<SignedEvent>,
 }
 
 /// Stops a task when the owner goes away (a link's receiving pipeline with its session).

@@ -63,16 +63,16 @@ async fn frames_a_session_does_not_take_end_it_with_an_error_frame() {
     let peer = NodeKeypair::generate().unwrap().node_id();
     let mut s = Session::new(&node, peer, true).unwrap();
     let (ours, mut theirs) = Wire::pair();
-    let (receiving, _incoming) = mpsc::channel(2);
+    let (batches, _incoming) = mpsc::channel(2);
+    let (directed, _directed_in) = mpsc::channel(2);
+    let pipes = Pipes { batches, directed };
     // A directed-only link carries no shared log.
     let batch = PeerFrame::EventBatch {
         batch: 1,
         events: Vec::new(),
     }
     .encode();
-    let ended = s
-        .on_incoming(&ours, Incoming::Frame(batch), &receiving)
-        .await;
+    let ended = s.on_incoming(&ours, Incoming::Frame(batch), &pipes).await;
     assert!(matches!(ended, Err(LinkError::Protocol(_))));
     let Some(Incoming::Frame(bytes)) = theirs.rx.recv().await else {
         panic!("the peer is told why");
@@ -83,13 +83,9 @@ async fn frames_a_session_does_not_take_end_it_with_an_error_frame() {
     ));
     // A ping is answered (on a link still open: an error frame closes it).
     let (ours, mut theirs) = Wire::pair();
-    s.on_incoming(
-        &ours,
-        Incoming::Frame(PeerFrame::Ping(7).encode()),
-        &receiving,
-    )
-    .await
-    .unwrap();
+    s.on_incoming(&ours, Incoming::Frame(PeerFrame::Ping(7).encode()), &pipes)
+        .await
+        .unwrap();
     let Some(Incoming::Frame(bytes)) = theirs.rx.recv().await else {
         panic!("a pong comes back");
     };

@@ -27,7 +27,7 @@ pub(crate) use query::concurrency;
 
 /// Names the text pipeline an index was built with; a different one rebuilds the index.
 fn pipeline_id(language: SearchLanguage) -> String {
-    format!("uax29-nfkc-fold-cjk2-snowball/3/{language:?}/postings-by-arrival")
+    format!("uax29-nfkc-fold-cjk2-snowball/3/{language:?}/postings-by-arrival/df")
 }
 
 fn document(analyzer: &Analyzer, title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {
@@ -90,13 +90,21 @@ fn indexed_words(
     Ok(words.filter(|words| words.len == doc.len))
 }
 
-/// The indexer waits for writing to pause this long before indexing...
+/// The indexer waits for writing to pause this long before indexing at full speed...
 const QUIET: Duration = Duration::from_millis(250);
-/// ...but never leaves new events unindexed for longer than this...
-const MAX_DELAY: Duration = Duration::from_secs(10);
-/// ...or lets more than this many pile up: about two seconds of indexing on a small
-/// machine, which bounds how long a search made in the middle of a burst waits.
-const MAX_BACKLOG: u64 = 150_000;
+/// ...but never leaves new events unindexed for longer than this: under sustained writing
+/// it then indexes at a pace (see [`PACE`])...
+const MAX_DELAY: Duration = Duration::from_secs(2);
+/// ...or lets more than this many pile up before it starts.
+const MAX_BACKLOG: u64 = 20_000;
+/// Events indexed per transaction: a batch of 650-byte posts takes a few milliseconds to
+/// write, so the storage's one writer is never held long away from acknowledgements.
+const BATCH: usize = 256;
+/// While writing goes on, the indexer rests this many times as long as each batch took
+/// (a third of one core at most), so indexing never takes the cores acknowledgements
+/// need; measured with `kindred-bench load`, where indexing at full speed during a
+/// sustained load used more CPU than storing the posts did.
+const PACE: u32 = 2;
 
 /// Why the indexer is woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,16 +176,15 @@ fn run(store: Store, analyzer: &Analyzer, rx: mpsc::Receiver<Wake>, progress: wa
     // restarted after downtime is about to catch up with its peers, and that comes first.
     let mut wake = Some(Wake::Written);
     loop {
-        if wake == Some(Wake::Written) && !wait_for_quiet(&store, &rx, up_to) {
-            return;
-        }
-        match index_pending(&store, analyzer, up_to) {
-            Ok(done) => {
-                if done != up_to {
-                    up_to = done;
-                    progress.send_replace(up_to);
-                }
-            }
+        let speed = match wake {
+            Some(Wake::Written) => match wait_for_quiet(&store, &rx, up_to) {
+                Some(speed) => speed,
+                None => return,
+            },
+            _ => Speed::Full,
+        };
+        match index_pending(&store, analyzer, up_to, speed, &rx, &progress) {
+            Ok(done) => up_to = done,
             Err(e) => tracing::error!(error = %e, "search indexing failed; will retry"),
         }
         wake = match rx.recv_timeout(Duration::from_secs(5)) {
@@ -188,22 +195,32 @@ fn run(store: Store, analyzer: &Analyzer, rx: mpsc::Receiver<Wake>, progress: wa
     }
 }
 
-/// Lets a burst of writes (a catch-up after downtime, say) finish before indexing:
-/// indexing many events in one transaction costs far less than one at a time, and the
-/// burst keeps both cores for storing and acknowledging. A waiting search cuts the wait
-/// short. False when the node is stopping.
-fn wait_for_quiet(store: &Store, rx: &mpsc::Receiver<Wake>, up_to: u64) -> bool {
+/// How fast to index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Speed {
+    /// Writing has paused or a search is waiting: as fast as the core allows.
+    Full,
+    /// Writing goes on: one batch, then a rest (see [`PACE`]).
+    Paced,
+}
+
+/// Lets a burst of writes (a catch-up after downtime, say) finish before indexing at full
+/// speed: indexing many events at once costs far less than one at a time, and the burst
+/// keeps both cores for storing and acknowledging. A waiting search cuts the wait short;
+/// writing that goes on past [`MAX_DELAY`] or [`MAX_BACKLOG`] is indexed at a pace.
+/// `None` when the node is stopping.
+fn wait_for_quiet(store: &Store, rx: &mpsc::Receiver<Wake>, up_to: u64) -> Option<Speed> {
     let since = std::time::Instant::now();
     loop {
         match rx.recv_timeout(QUIET) {
-            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => return true,
+            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => return Some(Speed::Full),
             Ok(Wake::Written)
                 if since.elapsed() >= MAX_DELAY || backlog(store, up_to) >= MAX_BACKLOG =>
             {
-                return true;
+                return Some(Speed::Paced);
             }
             Ok(Wake::Written) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
         }
     }
 }
@@ -215,10 +232,20 @@ fn backlog(store: &Store, up_to: u64) -> u64 {
         .map_or(0, |last| last.saturating_sub(up_to))
 }
 
-/// Indexes everything after `up_to`; returns the new watermark.
-fn index_pending(store: &Store, analyzer: &Analyzer, mut up_to: u64) -> Result<u64, StoreError> {
+/// Indexes everything after `up_to` in batches of [`BATCH`], publishing progress after
+/// each; returns the new watermark. Paced, it rests between batches while writes keep
+/// coming, and goes to full speed when they stop or a search waits.
+fn index_pending(
+    store: &Store,
+    analyzer: &Analyzer,
+    mut up_to: u64,
+    mut speed: Speed,
+    rx: &mpsc::Receiver<Wake>,
+    progress: &watch::Sender<u64>,
+) -> Result<u64, StoreError> {
     loop {
-        let batch = store.stored_after(up_to, 512)?;
+        let started = std::time::Instant::now();
+        let batch = store.stored_after(up_to, BATCH)?;
         let Some(last) = batch.last().map(|e| e.local_seq) else {
             return Ok(up_to);
         };
@@ -231,6 +258,29 @@ fn index_pending(store: &Store, analyzer: &Analyzer, mut up_to: u64) -> Result<u
         store.apply_index(&ops, last)?;
         store.drop_redacted_up_to(last)?;
         up_to = last;
+        progress.send_replace(up_to);
+        if speed == Speed::Paced {
+            speed = rest(rx, started.elapsed() * PACE);
+        }
+    }
+}
+
+/// Rests for `time` unless a search comes to wait; then, or if no write came meanwhile,
+/// indexing goes on at full speed.
+fn rest(rx: &mpsc::Receiver<Wake>, time: Duration) -> Speed {
+    let until = std::time::Instant::now() + time;
+    let mut written = false;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Wake::Search) => return Speed::Full,
+            Ok(Wake::Written) => written = true,
+            // Stopping: the caller's next receive sees it.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Speed::Full,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return if written { Speed::Paced } else { Speed::Full };
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use kindred_protocol::api::{ErrorCode, SearchHit};
 use super::{Analyzer, Wake};
 use crate::node::AppError;
 use crate::node::Node;
-use crate::store::{Store, StoreError};
+use crate::store::{MAX_POSTINGS_PER_TERM, Store, StoreError};
 
 /// Longest query text accepted, in bytes.
 pub(crate) const MAX_QUERY_BYTES: usize = 1_000;
@@ -19,6 +19,11 @@ pub(crate) const MAX_QUERY_BYTES: usize = 1_000;
 /// Most distinct terms a search uses; later ones are ignored. A Chinese or Japanese
 /// sentence gives one term per pair of characters, so this allows about 32 characters.
 pub(crate) const MAX_TERMS: usize = 32;
+
+/// Longest a search waits for the index to cover what was stored before it: long enough
+/// for a member to find what they just wrote, short enough that a search during a long
+/// burst of writing (when the indexer is paced) still answers promptly.
+const INDEX_WAIT: Duration = Duration::from_secs(2);
 
 /// How often (in postings) scoring checks its time budget.
 const BUDGET_CHECK_EVERY: usize = 4_096;
@@ -98,11 +103,15 @@ fn boost(
     factor
 }
 
-/// BM25 scores of the entries (by arrival number) matching `terms`. Rarer terms say most about what was
-/// meant, so they are scored first; if `deadline` passes, the scores so far are used.
+/// The best `keep` BM25 scores of the entries (by arrival number) matching `terms`, best
+/// first. Each term's newest [`MAX_POSTINGS_PER_TERM`] postings are read (so a common
+/// word costs the same at 10,000 posts as at a million) and weighed by its true document
+/// frequency. Rarer terms say most about what was meant, so they are scored first; if
+/// `deadline` passes, the scores so far are used.
 fn score(
     store: &Store,
     terms: &[String],
+    keep: usize,
     deadline: Instant,
 ) -> Result<(Vec<(u64, f32)>, bool), StoreError> {
     let (docs, total_len) = store.index_stats()?;
@@ -114,13 +123,16 @@ fn score(
         if Instant::now() >= deadline {
             return Ok((Vec::new(), true));
         }
-        lists.push(store.postings(term)?);
+        let postings = store.postings(term, MAX_POSTINGS_PER_TERM)?;
+        let df = store.term_entries(term)?.max(postings.len() as u64);
+        lists.push((df, postings));
     }
-    lists.sort_by_key(Vec::len);
-    let mut scores: HashMap<u64, f32> = HashMap::new();
+    lists.sort_by_key(|(df, _)| *df);
+    let mut scores: HashMap<u64, f32> =
+        HashMap::with_capacity(lists.iter().map(|(_, p)| p.len()).sum());
     let mut cut_short = false;
-    'terms: for postings in lists {
-        let df = postings.len() as f32;
+    'terms: for (df, postings) in lists {
+        let df = df as f32;
         let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
         for (i, (seq, tf, len)) in postings.into_iter().enumerate() {
             if i % BUDGET_CHECK_EVERY == 0 && Instant::now() >= deadline {
@@ -133,7 +145,13 @@ fn score(
         }
     }
     let mut ranked: Vec<(u64, f32)> = scores.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Best first, ties to the newest; only the best `keep` are put in order.
+    let order = |a: &(u64, f32), b: &(u64, f32)| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0));
+    if ranked.len() > keep {
+        ranked.select_nth_unstable_by(keep, order);
+        ranked.truncate(keep);
+    }
+    ranked.sort_by(order);
     Ok((ranked, cut_short))
 }
 
@@ -185,7 +203,9 @@ impl Node {
         let limit = limit.clamp(1, 100);
         let hits = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let (ranked, cut_short) = score(node.store(), &terms, started + budget)?;
+            // Enough for the re-ranking below even when some are hidden from this viewer.
+            let keep = (limit * 4).max(RERANK_AT_LEAST) * 4;
+            let (ranked, cut_short) = score(node.store(), &terms, keep, started + budget)?;
             if cut_short {
                 tracing::info!(
                     terms = terms.len(),
@@ -228,7 +248,9 @@ impl Node {
         Ok(hits)
     }
 
-    /// Waits until the index covers every event stored before now (at most a few seconds).
+    /// Waits until the index covers every event stored before now, at most
+    /// [`INDEX_WAIT`]; then answers from what is indexed (the indexer, told a search is
+    /// waiting, goes at full speed meanwhile).
     async fn wait_for_index(&self) -> Result<(), AppError> {
         let target = self.store().last_local_seq()?;
         let mut progress = self.indexer().progress.clone();
@@ -236,11 +258,8 @@ impl Node {
             // The indexer may be stopping; then the wait below times out.
             let _ = w.send(Wake::Search);
         }
-        let reached = tokio::time::timeout(
-            Duration::from_secs(5),
-            progress.wait_for(|done| *done >= target),
-        )
-        .await;
+        let reached =
+            tokio::time::timeout(INDEX_WAIT, progress.wait_for(|done| *done >= target)).await;
         if !matches!(reached, Ok(Ok(_))) {
             tracing::warn!(
                 target,
@@ -284,7 +303,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let past = Instant::now();
-        let (ranked, cut_short) = score(&store, &["grant".to_owned()], past).unwrap();
+        let (ranked, cut_short) = score(&store, &["grant".to_owned()], 10, past).unwrap();
         assert!(ranked.is_empty());
         assert!(cut_short);
     }

@@ -254,6 +254,47 @@ async fn fill(admin: &Client, target: u64) -> anyhow::Result<f64> {
     Ok((target - held) as f64 / start.elapsed().as_secs_f64())
 }
 
+/// Counts what a live stream receives, in the background.
+struct StreamWatch {
+    updates: Arc<AtomicU64>,
+    resyncs: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn watch_stream(mut stream: kindred_client::LiveStream) -> StreamWatch {
+    let updates = Arc::new(AtomicU64::new(0));
+    let resyncs = Arc::new(AtomicU64::new(0));
+    let (u, r) = (updates.clone(), resyncs.clone());
+    let task = tokio::spawn(async move {
+        while let Some(Ok(message)) = stream.next().await {
+            match message {
+                kindred_protocol::api::StreamMessage::Resync { .. } => {
+                    r.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    u.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    StreamWatch {
+        updates,
+        resyncs,
+        task,
+    }
+}
+
+impl StreamWatch {
+    /// Updates, resyncs, and whether the stream is still open.
+    fn report(&self) -> (u64, u64, bool) {
+        (
+            self.updates.load(Ordering::Relaxed),
+            self.resyncs.load(Ordering::Relaxed),
+            !self.task.is_finished(),
+        )
+    }
+}
+
 /// Times `n` calls of `f`, one at a time; sorted microseconds.
 async fn timed<F, Fut>(n: usize, mut f: F) -> anyhow::Result<Vec<u64>>
 where
@@ -290,6 +331,9 @@ async fn catch_up(
     let fresh = spawn(dir, name)?;
     let (fresh_admin, _) = setup_admin(&fresh).await?;
     bench_topic(&fresh_admin).await?;
+    // A member online at the new node while it catches up: their live stream should stay
+    // open through it (skipping ahead with `resync` when it cannot keep up).
+    let watcher = watch_stream(fresh_admin.stream().await?);
     let invite = origin_admin.create_peer_invite().await?;
     let start = Instant::now();
     fresh_admin.add_peer(&invite.token).await?;
@@ -306,6 +350,11 @@ async fn catch_up(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let secs = start.elapsed().as_secs_f64();
+    let (updates, resyncs, open) = watcher.report();
+    println!(
+        "  a member online at the new node meanwhile: {updates} live updates, {resyncs} resyncs, stream {}",
+        if open { "still open" } else { "closed" }
+    );
     // The origin would keep redialling the new node: block it so later phases measure one.
     origin_admin.block_peer_named(name).await?;
     drop(fresh);

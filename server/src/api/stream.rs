@@ -276,7 +276,7 @@ mod tests {
         let (tx, mut rx) = broadcast::channel(4);
         let member = MemberId::parse("@sam:a.example").unwrap();
         for n in 0..10 {
-            tx.send(update(n)).unwrap();
+            assert!(tx.send(update(n)).is_ok());
         }
         let mut behind = Behind::default();
         let first = rx.recv().await;
@@ -305,12 +305,12 @@ mod tests {
         let (tx, mut rx) = broadcast::channel(8);
         let member = MemberId::parse("@sam:a.example").unwrap();
         let other = MemberId::parse("@kim:a.example").unwrap();
-        tx.send(Update {
+        let only_kim = Update {
             to: Some(Arc::new(vec![other])),
             text: "{}".into(),
-        })
-        .unwrap();
-        tx.send(update(1)).unwrap();
+        };
+        assert!(tx.send(only_kim).is_ok());
+        assert!(tx.send(update(1)).is_ok());
         let mut behind = Behind::default();
         let first = rx.recv().await;
         let batch = take_batch(&mut rx, first, &member, &mut behind).unwrap();

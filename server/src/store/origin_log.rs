@@ -121,13 +121,12 @@ impl Store {
     ) -> Result<Option<SignedEvent>, StoreError> {
         let t = self.trees();
         // The run holding `seq` is the last one starting at or before it.
-        let runs = t
+        let run = t
             .origin_runs
-            .range(origin_seq_key(origin, 0)..=origin_seq_key(origin, seq));
-        let Some(item) = runs.rev().next() else {
+            .last_in(origin_seq_key(origin, 0)..=origin_seq_key(origin, seq))?;
+        let Some((key, value)) = run else {
             return Ok(None);
         };
-        let (key, value) = item?;
         let Some(local) = Run::decode(&key, &value)?.local_of(seq) else {
             return Ok(None);
         };

@@ -90,6 +90,12 @@ fn scans_are_ordered_bytewise_both_ways_and_across_pages() {
             Some(&to.to_vec()),
             "{engine}"
         );
+        let last = |r: std::ops::RangeInclusive<[u8; 4]>| {
+            t.last_in(r).expect("last in").map(|(k, _)| k.into_vec())
+        };
+        assert_eq!(last(from..=to), Some(to.to_vec()), "{engine}");
+        let nothing = 5000u32.to_be_bytes()..=6000u32.to_be_bytes();
+        assert_eq!(last(nothing), None, "{engine}: an empty range");
         // A prefix: 0x00 0x00 0x01 covers 256..512.
         assert_eq!(keys(t.scan_prefix([0, 0, 1])).len(), 256, "{engine}");
         // A prefix of all 0xFF has no end key.

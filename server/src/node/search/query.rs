@@ -73,17 +73,13 @@ fn boost(
     analyzer: &Analyzer,
     phrase: &[String],
     terms: &[String],
-    post: &kindred_protocol::api::PostView,
+    (title, body): (Option<&str>, &str),
 ) -> f32 {
     let mut factor = 1.0;
-    let title = post
-        .title
-        .as_deref()
-        .map(|t| analyzer.phrase(t))
-        .unwrap_or_default();
+    let title = title.map(|t| analyzer.phrase(t)).unwrap_or_default();
     if phrase.len() > 1 {
         let mut text = title.clone();
-        text.extend(analyzer.phrase(&post.body));
+        text.extend(analyzer.phrase(body));
         if text.windows(phrase.len()).any(|w| w == phrase) {
             factor *= 1.5;
         }
@@ -212,22 +208,35 @@ impl Node {
                     "search used its time budget; ranking what was scored"
                 );
             }
-            let mut hits = Vec::new();
             // Re-rank a few more than are shown: enough for a phrase or title match from
-            // lower down to come up, few enough to stay cheap.
+            // lower down to come up, few enough to stay cheap. Re-ranking reads each
+            // candidate's text only; pages are drawn for the hits shown.
+            let want = (limit * 4).max(RERANK_AT_LEAST);
+            let mut candidates = Vec::with_capacity(want);
             for (seq, score) in ranked {
-                if hits.len() >= (limit * 4).max(RERANK_AT_LEAST) {
+                if candidates.len() >= want {
                     break;
                 }
-                // Postings name entries by arrival; only those shown are looked up.
+                // Postings name entries by arrival; only those re-ranked are looked up.
                 let Some(id) = node.store().id_at(seq)? else {
                     continue;
                 };
-                // Hidden here: its words must not be found either.
+                // Hidden here (or gone): its words must not be found either.
+                let Some((title, body)) = node.searchable_text(&id)? else {
+                    continue;
+                };
+                let score = score * boost(&analyzer, &phrase, &terms, (title.as_deref(), &body));
+                candidates.push((score, seq, id));
+            }
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            let mut hits = Vec::with_capacity(limit);
+            for (score, _, id) in candidates {
+                if hits.len() >= limit {
+                    break;
+                }
                 if let Some(post) = node.post_view(&id, Some(&viewer))?
                     && post.hidden.is_none()
                 {
-                    let score = score * boost(&analyzer, &phrase, &terms, &post);
                     hits.push(SearchHit { score, post });
                 }
             }

@@ -78,12 +78,18 @@ pub(crate) struct Iter {
     range: KeyRange,
     reverse: bool,
     page: std::vec::IntoIter<Entry>,
+    /// Entries the next read asks for: [`FIRST_PAGE`], doubling up to [`PAGE`].
+    next_page: usize,
     done: bool,
     failed: bool,
 }
 
-/// Entries read at a time: enough to make paging cheap, few enough to keep memory flat.
+/// Entries read at a time at most: enough to make paging cheap, few enough to keep memory
+/// flat.
 const PAGE: usize = 256;
+/// Entries the first read asks for: most scans stop after a few (the newest page of a
+/// timeline, the last run before a number), and a full page of 256 was most of their cost.
+const FIRST_PAGE: usize = 16;
 
 impl Iter {
     pub(super) fn new(ops: Arc<dyn KeyspaceOps>, range: KeyRange) -> Self {
@@ -93,6 +99,7 @@ impl Iter {
             range,
             reverse: false,
             page: Vec::new().into_iter(),
+            next_page: FIRST_PAGE,
             done,
             failed: false,
         }
@@ -115,13 +122,15 @@ impl Iterator for Iter {
         if self.done || self.failed {
             return None;
         }
-        match self.ops.scan(&self.range, self.reverse, PAGE) {
+        let asked = self.next_page;
+        self.next_page = (asked * 2).min(PAGE);
+        match self.ops.scan(&self.range, self.reverse, asked) {
             Err(e) => {
                 self.failed = true;
                 Some(Err(e))
             }
             Ok(page) => {
-                if page.len() < PAGE {
+                if page.len() < asked {
                     self.done = true;
                 }
                 if let Some((last, _)) = page.last() {

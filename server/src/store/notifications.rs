@@ -330,16 +330,38 @@ impl Store {
         }
     }
 
-    /// Saves a member's settings.
-    pub(crate) fn put_notify_settings(
+    /// Changes `member`'s settings with `change` as one step: when something else (the
+    /// mailer, another request, a digest) saved them meanwhile, they are read again and
+    /// `change` applied again, so no one's change overwrites another's. Nothing is
+    /// written when `change` fails or leaves them as they were.
+    ///
+    /// Errors: `change`'s own, or the store's.
+    pub(crate) fn update_notify_settings<R, E: From<StoreError>>(
         &self,
         member: &MemberId,
-        settings: &NotifySettings,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .notifications
-            .insert(member_key(b's', member), to_json(TREE, settings)?)?;
-        Ok(())
+        mut change: impl FnMut(&mut NotifySettings) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let key = member_key(b's', member);
+        let t = self.writer();
+        loop {
+            let before = t.notifications.get(&key).map_err(StoreError::from)?;
+            let mut settings = match &before {
+                None => NotifySettings::default(),
+                Some(v) => from_json(TREE, v)?,
+            };
+            let out = change(&mut settings)?;
+            let after = to_json(TREE, &settings)?;
+            if before.as_deref() == Some(after.as_slice()) {
+                return Ok(out);
+            }
+            let swapped = t
+                .notifications
+                .compare_and_swap(&key, before.as_deref(), Some(&after))
+                .map_err(StoreError::from)?;
+            if swapped.is_ok() {
+                return Ok(out);
+            }
+        }
     }
 
     /// Every member with saved settings.
@@ -475,17 +497,19 @@ impl Store {
 }
 
 impl Store {
-    /// Queues `job` for `member`, marks `seqs` considered and saves `settings`, in one
-    /// transaction: an email is never both lost and marked sent, nor queued twice.
+    /// Queues `job` for `member`, marks `seqs` considered and applies `record` to their
+    /// settings (the mailer counts the send), in one transaction: an email is never both
+    /// lost and marked sent, nor queued twice, and the settings are read inside it, so a
+    /// change the member made meanwhile stays.
     pub(crate) fn queue_batch(
         &self,
         member: &MemberId,
         seqs: &[u64],
         job: &MailJob,
-        settings: &NotifySettings,
+        record: impl Fn(&mut NotifySettings),
     ) -> Result<(), StoreError> {
         let job_json = to_json(TREE, job)?;
-        let settings_json = to_json(TREE, settings)?;
+        let settings_key = member_key(b's', member);
         let _writing = self.writer();
         let mut id = self.next_mail_job()?;
         loop {
@@ -499,7 +523,16 @@ impl Store {
                     t.remove(note_key(b'p', member, *seq))?;
                 }
                 t.insert(&key, &job_json)?;
-                t.insert(member_key(b's', member), &settings_json)?;
+                let mut settings: NotifySettings = match t.get(&settings_key)? {
+                    None => NotifySettings::default(),
+                    Some(v) => {
+                        from_json(TREE, &v).map_err(|e| super::kv::TxError::Abort(Some(e)))?
+                    }
+                };
+                record(&mut settings);
+                let settings_json =
+                    to_json(TREE, &settings).map_err(|e| super::kv::TxError::Abort(Some(e)))?;
+                t.insert(&settings_key, &settings_json)?;
                 Ok::<_, super::kv::TxError<Option<StoreError>>>(())
             });
             match result {
@@ -545,9 +578,8 @@ mod tests {
                         if i % 2 == 0 {
                             store.enqueue_mail(&job(t * 100 + i)).unwrap();
                         } else {
-                            let settings = NotifySettings::default();
                             store
-                                .queue_batch(member, &[], &job(t * 100 + i), &settings)
+                                .queue_batch(member, &[], &job(t * 100 + i), |_| {})
                                 .unwrap();
                         }
                     }
@@ -560,6 +592,49 @@ mod tests {
         to.sort_unstable();
         to.dedup();
         assert_eq!(to.len(), 100, "no email replaced another");
+    }
+
+    #[test]
+    fn settings_changed_at_once_keep_every_change() {
+        // The mailer counting a send and a member's own change at the same moment: each
+        // is read, changed and saved as one step, so neither loses the other's.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let member: MemberId = "@sam:a.example".parse().unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let store = &store;
+                let member = &member;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        if i % 2 == 0 {
+                            store
+                                .update_notify_settings(member, |s| {
+                                    s.links_sent.push(t * 100 + i);
+                                    Ok::<_, StoreError>(())
+                                })
+                                .unwrap();
+                        } else {
+                            store
+                                .queue_batch(member, &[], &job(0), |s| s.sent.push(t * 100 + i))
+                                .unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let settings = store.notify_settings(&member).unwrap();
+        assert_eq!(settings.links_sent.len() + settings.sent.len(), 100);
+        // A change that fails, or changes nothing, writes nothing.
+        let refused = store.update_notify_settings(&member, |s| {
+            s.links_sent.clear();
+            Err::<(), _>(StoreError::Corrupt {
+                tree: TREE,
+                source: Box::new(std::io::Error::other("refused")),
+            })
+        });
+        assert!(refused.is_err());
+        assert_eq!(store.notify_settings(&member).unwrap(), settings);
     }
 
     #[test]

@@ -319,9 +319,10 @@ impl Node {
             }
             // Next time covers from now, whether or not there was anything to send (read
             // again: the member may have changed their settings meanwhile).
-            let mut fresh = self.store().notify_settings(&member)?;
-            fresh.digest_since = Some(now);
-            self.store().put_notify_settings(&member, &fresh)?;
+            self.store().update_notify_settings(&member, |s| {
+                s.digest_since = Some(now);
+                Ok::<_, AppError>(())
+            })?;
         }
         Ok(queued)
     }

@@ -62,7 +62,7 @@ impl Node {
 
     fn batch_member(&self, member: &MemberId, seqs: &[u64], now: u64) -> Result<bool, StoreError> {
         let store = self.store();
-        let mut settings = store.notify_settings(member)?;
+        let settings = store.notify_settings(member)?;
         let account = store.member(member.localpart())?;
         let (Some(address), Some(_), Some(account)) = (
             settings.address.clone(),
@@ -111,14 +111,14 @@ impl Node {
         let hour = jiff::Timestamp::from_millisecond(i64::try_from(now).unwrap_or(i64::MAX))
             .map(|t| t.to_zoned(self.time_zone_of(&account)).hour())
             .unwrap_or(12);
-        settings.sent.retain(|t| now < t + HOUR_MS);
+        let sent_in_hour = settings.sent.iter().filter(|&&t| now < t + HOUR_MS).count();
         if now < oldest + wait
             || in_quiet_hours(
                 u8::try_from(hour).unwrap_or(12),
                 settings.quiet_from,
                 settings.quiet_to,
             )
-            || settings.sent.len() >= self.config().email.per_member_per_hour as usize
+            || sent_in_hour >= self.config().email.per_member_per_hour as usize
         {
             return Ok(false);
         }
@@ -132,8 +132,10 @@ impl Node {
             }
         }
         let job = self.notification_email(member, &account.display_name, &address, &lines, now);
-        settings.sent.push(now);
-        store.queue_batch(member, seqs, &job, &settings)?;
+        store.queue_batch(member, seqs, &job, |s| {
+            s.sent.retain(|t| now < t + HOUR_MS);
+            s.sent.push(now);
+        })?;
         Ok(true)
     }
 
@@ -186,21 +188,16 @@ impl Node {
     fn mail_done(&self, id: u64, job: &MailJob, failure: Option<String>) -> Result<(), StoreError> {
         self.store().unqueue_mail(id)?;
         if let Some(member) = &job.member {
-            let mut s = self.store().notify_settings(member)?;
-            let changed = match &failure {
-                Some(why) if s.address.as_deref() == Some(job.to.as_str()) => {
-                    s.last_failure = Some(why.clone());
-                    true
+            self.store().update_notify_settings(member, |s| {
+                match &failure {
+                    Some(why) if s.address.as_deref() == Some(job.to.as_str()) => {
+                        s.last_failure = Some(why.clone());
+                    }
+                    None => s.last_failure = None,
+                    Some(_) => {}
                 }
-                None if s.last_failure.is_some() => {
-                    s.last_failure = None;
-                    true
-                }
-                _ => false,
-            };
-            if changed {
-                self.store().put_notify_settings(member, &s)?;
-            }
+                Ok::<_, StoreError>(())
+            })?;
         }
         Ok(())
     }

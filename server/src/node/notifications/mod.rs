@@ -219,10 +219,12 @@ impl Node {
         // notifications not given yet.
         let newest = self.store().newest_note_seq(member)?.unwrap_or(0);
         let up_to = up_to.min(newest);
-        let mut settings = self.store().notify_settings(member)?;
-        if up_to > settings.read_up_to {
-            settings.read_up_to = up_to;
-            self.store().put_notify_settings(member, &settings)?;
+        let moved = self.store().update_notify_settings(member, |s| {
+            let moved = up_to > s.read_up_to;
+            s.read_up_to = s.read_up_to.max(up_to);
+            Ok::<_, StoreError>(moved)
+        })?;
+        if moved {
             self.tell_notifications(member);
         }
         Ok(())

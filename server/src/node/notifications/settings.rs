@@ -7,7 +7,6 @@ use kindred_protocol::api::{EmailKinds, EmailSettings, ErrorCode, UpdateEmailSet
 use super::links::{self, LinkError, Purpose};
 use crate::node::AppError;
 use crate::node::{Auth, Node};
-use crate::store::NotifySettings;
 
 /// A confirmation link works this long (ms).
 const VERIFY_FOR_MS: u64 = 48 * 60 * 60 * 1000;
@@ -100,7 +99,6 @@ impl Node {
     ) -> Result<EmailSettings, AppError> {
         let member = &auth.member_id;
         let now = self.now().0;
-        let mut s = self.store().notify_settings(member)?;
         for (name, hour) in [("quiet_from", req.quiet_from), ("quiet_to", req.quiet_to)] {
             if hour.is_some_and(|h| h > 23) {
                 return Err(AppError::bad_request(format!(
@@ -108,64 +106,85 @@ impl Node {
                 )));
             }
         }
-        let mut send_link = false;
-        if let Some(typed) = &req.address {
-            if typed.trim().is_empty() {
-                s.address = None;
-                s.verified_at = None;
-                s.last_failure = None;
-            } else {
+        // `None` inside: the address is being removed.
+        let new_address = match &req.address {
+            None => None,
+            Some(typed) if typed.trim().is_empty() => Some(None),
+            Some(typed) => {
                 if !self.config().email.enabled() {
                     return Err(AppError::new(
                         ErrorCode::Unavailable,
                         "This node does not send email yet: its administrator has not set it up.",
                     ));
                 }
-                let address = clean_address(typed)?;
-                let same = s.address.as_deref() == Some(address.as_str());
-                let just_sent = same && s.link_sent_at.is_some_and(|t| now < t + RESEND_AFTER_MS);
-                if !(just_sent || same && s.verified_at.is_some()) {
-                    s.links_sent.retain(|t| now < t + HOUR_MS);
-                    if s.links_sent.len() >= LINKS_PER_HOUR {
-                        return Err(AppError::new(
-                            ErrorCode::RateLimited,
-                            "Several confirmation links were sent in the last hour. Please look for them (and in your spam folder), or try again in an hour.",
-                        ));
-                    }
-                    s.links_sent.push(now);
-                    s.address = Some(address);
+                Some(Some(clean_address(typed)?))
+            }
+        };
+        let topics = req
+            .topics
+            .as_ref()
+            .map(|t| self.topic_keys_of(t))
+            .transpose()?;
+        // Read, changed and saved as one step: the mailer saving the same settings
+        // meanwhile neither loses this change nor has its own lost.
+        let link_to = self.store().update_notify_settings(member, |s| {
+            let mut link_to = None;
+            match &new_address {
+                None => {}
+                Some(None) => {
+                    s.address = None;
                     s.verified_at = None;
                     s.last_failure = None;
-                    s.link_sent_at = Some(now);
-                    send_link = true;
+                }
+                Some(Some(address)) => {
+                    let same = s.address.as_deref() == Some(address.as_str());
+                    let just_sent =
+                        same && s.link_sent_at.is_some_and(|t| now < t + RESEND_AFTER_MS);
+                    if !(just_sent || same && s.verified_at.is_some()) {
+                        s.links_sent.retain(|t| now < t + HOUR_MS);
+                        if s.links_sent.len() >= LINKS_PER_HOUR {
+                            return Err(AppError::new(
+                                ErrorCode::RateLimited,
+                                "Several confirmation links were sent in the last hour. Please look for them (and in your spam folder), or try again in an hour.",
+                            ));
+                        }
+                        s.links_sent.push(now);
+                        s.address = Some(address.clone());
+                        s.verified_at = None;
+                        s.last_failure = None;
+                        s.link_sent_at = Some(now);
+                        link_to = Some(address.clone());
+                    }
                 }
             }
-        }
-        if let Some(kinds) = req.kinds {
-            s.kinds = kinds;
-        }
-        if let Some(digest) = req.digest {
-            // A digest turned on covers from now, not from when the address was confirmed.
-            if s.digest == kindred_protocol::api::DigestFrequency::Off
-                && digest != kindred_protocol::api::DigestFrequency::Off
-            {
-                s.digest_since = Some(now);
+            if let Some(kinds) = &req.kinds {
+                s.kinds = *kinds;
             }
-            s.digest = digest;
-        }
-        if let Some(topics) = &req.topics {
-            s.topics = self.topic_keys_of(topics)?;
-        }
-        if let Some(previews) = req.previews {
-            s.previews = previews;
-        }
-        if let Some(h) = req.quiet_from {
-            s.quiet_from = h;
-        }
-        if let Some(h) = req.quiet_to {
-            s.quiet_to = h;
-        }
-        if send_link && let Some(address) = s.address.clone() {
+            if let Some(digest) = req.digest {
+                // A digest turned on covers from now, not from when the address was
+                // confirmed.
+                if s.digest == kindred_protocol::api::DigestFrequency::Off
+                    && digest != kindred_protocol::api::DigestFrequency::Off
+                {
+                    s.digest_since = Some(now);
+                }
+                s.digest = digest;
+            }
+            if let Some(topics) = &topics {
+                s.topics = topics.clone();
+            }
+            if let Some(previews) = req.previews {
+                s.previews = previews;
+            }
+            if let Some(h) = req.quiet_from {
+                s.quiet_from = h;
+            }
+            if let Some(h) = req.quiet_to {
+                s.quiet_to = h;
+            }
+            Ok(link_to)
+        })?;
+        if let Some(address) = link_to {
             let expires = now + VERIFY_FOR_MS;
             let token = links::token(self.keypair(), Purpose::Verify, member, &address, expires);
             let link = format!(
@@ -174,10 +193,7 @@ impl Node {
                 urlencode(member.as_str())
             );
             let job = self.verification_email(member, &address, &link);
-            self.store().put_notify_settings(member, &s)?;
             self.queue_mail(job)?;
-        } else {
-            self.store().put_notify_settings(member, &s)?;
         }
         self.email_settings(member)
     }
@@ -187,34 +203,40 @@ impl Node {
     /// Errors: a link that is damaged, expired, or for an address the member no longer
     /// has.
     pub(crate) fn verify_email(&self, member: &MemberId, token: &str) -> Result<String, AppError> {
-        let mut s = self.store().notify_settings(member)?;
-        // One answer for every link that does not work, so a forged one tells nobody
-        // whether the member has an address.
-        let Some(address) = s.address.clone() else {
-            return Err(AppError::bad_request(LINK_FAILED));
-        };
         let now = self.now().0;
-        match links::check(
-            self.keypair(),
-            Purpose::Verify,
-            member,
-            &address,
-            token,
-            now,
-        ) {
-            Ok(()) => {}
-            Err(LinkError::Expired) => {
-                return Err(AppError::bad_request(
-                    "This link has expired. Ask for a new one in your settings (Email).",
-                ));
+        // Checked against the address as saved when the confirmation is saved: a change
+        // of address meanwhile is not confirmed by the old address's link.
+        let (address, confirmed) = self.store().update_notify_settings(member, |s| {
+            // One answer for every link that does not work, so a forged one tells nobody
+            // whether the member has an address.
+            let Some(address) = s.address.clone() else {
+                return Err(AppError::bad_request(LINK_FAILED));
+            };
+            match links::check(
+                self.keypair(),
+                Purpose::Verify,
+                member,
+                &address,
+                token,
+                now,
+            ) {
+                Ok(()) => {}
+                Err(LinkError::Expired) => {
+                    return Err(AppError::bad_request(
+                        "This link has expired. Ask for a new one in your settings (Email).",
+                    ));
+                }
+                Err(LinkError::Damaged) => return Err(AppError::bad_request(LINK_FAILED)),
             }
-            Err(LinkError::Damaged) => return Err(AppError::bad_request(LINK_FAILED)),
-        }
-        if s.verified_at.is_none() {
-            s.verified_at = Some(now);
-            s.digest_since.get_or_insert(now);
-            s.last_failure = None;
-            self.store().put_notify_settings(member, &s)?;
+            let confirmed = s.verified_at.is_none();
+            if confirmed {
+                s.verified_at = Some(now);
+                s.digest_since.get_or_insert(now);
+                s.last_failure = None;
+            }
+            Ok((address, confirmed))
+        })?;
+        if confirmed {
             tracing::info!(%member, "email address confirmed");
         }
         Ok(address)
@@ -274,26 +296,27 @@ impl Node {
             // The account is gone, and with it everything it was emailed.
             return Ok(());
         }
-        let mut s: NotifySettings = self.store().notify_settings(member)?;
-        match choice {
-            "chat" => s.kinds.chat = false,
-            "replies" => s.kinds.replies = false,
-            "mentoring" => s.kinds.mentoring = false,
-            "reactions" => s.kinds.reactions = false,
-            "moderation" => s.kinds.moderation = false,
-            "digest" => s.digest = kindred_protocol::api::DigestFrequency::Off,
-            _ => {
-                s.kinds = EmailKinds {
-                    chat: false,
-                    replies: false,
-                    mentoring: false,
-                    reactions: false,
-                    moderation: false,
-                };
-                s.digest = kindred_protocol::api::DigestFrequency::Off;
+        self.store().update_notify_settings(member, |s| {
+            match choice {
+                "chat" => s.kinds.chat = false,
+                "replies" => s.kinds.replies = false,
+                "mentoring" => s.kinds.mentoring = false,
+                "reactions" => s.kinds.reactions = false,
+                "moderation" => s.kinds.moderation = false,
+                "digest" => s.digest = kindred_protocol::api::DigestFrequency::Off,
+                _ => {
+                    s.kinds = EmailKinds {
+                        chat: false,
+                        replies: false,
+                        mentoring: false,
+                        reactions: false,
+                        moderation: false,
+                    };
+                    s.digest = kindred_protocol::api::DigestFrequency::Off;
+                }
             }
-        }
-        self.store().put_notify_settings(member, &s)?;
+            Ok::<_, AppError>(())
+        })?;
         tracing::info!(%member, choice, "unsubscribed from a link");
         Ok(())
     }

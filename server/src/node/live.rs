@@ -1,10 +1,12 @@
 //! Live updates: the ingest path publishes what changed once it is durable; one fan-out task
 //! turns each change into a stream message, serialises it once and broadcasts the bytes,
 //! addressed either to every member (posts) or to a list of members (a conversation's
-//! participants on this node). A member whose queue fills up is disconnected, never
-//! waited for.
+//! participants on this node). A member whose queue fills up is skipped ahead and told to
+//! re-read (`resync`, see `api::stream`), never waited for; posts beyond
+//! [`POSTS_PER_SECOND`] are not rendered but announced by one `resync`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use kindred_protocol::MemberId;
@@ -134,9 +136,77 @@ impl Node {
     }
 }
 
+/// Posts, edits and reaction counts rendered for every member in one second, at most.
+/// Beyond it (a newly paired node catching up, a flood) they are counted, not rendered,
+/// and every stream is sent one `resync` when the second is over: rendering each (a
+/// fifth of a catching-up node's CPU) is wasted, as no one reads hundreds of posts a
+/// second, and the web page re-reads itself after 20 a second anyway. Chat messages are
+/// addressed to their participants and always sent.
+const POSTS_PER_SECOND: u32 = 200;
+
+/// The fan-out's count of posts rendered this second, and of those skipped.
+struct PostRate {
+    window_end: tokio::time::Instant,
+    rendered: u32,
+    skipped: u64,
+}
+
+impl PostRate {
+    fn new() -> Self {
+        Self {
+            window_end: tokio::time::Instant::now() + Duration::from_secs(1),
+            rendered: 0,
+            skipped: 0,
+        }
+    }
+
+    /// Whether a post change arriving now is rendered; if not, it is counted.
+    fn admit(&mut self, now: tokio::time::Instant) -> bool {
+        if now >= self.window_end && self.skipped == 0 {
+            self.window_end = now + Duration::from_secs(1);
+            self.rendered = 0;
+        }
+        if self.skipped == 0 && self.rendered < POSTS_PER_SECOND {
+            self.rendered += 1;
+            true
+        } else {
+            self.skipped += 1;
+            false
+        }
+    }
+
+    /// When the skipped posts' `resync` is due (none skipped: never).
+    fn resync_at(&self) -> Option<tokio::time::Instant> {
+        (self.skipped > 0).then_some(self.window_end)
+    }
+
+    /// The count to send in a `resync`, starting a new second.
+    fn take(&mut self, now: tokio::time::Instant) -> u64 {
+        self.window_end = now + Duration::from_secs(1);
+        self.rendered = 0;
+        std::mem::take(&mut self.skipped)
+    }
+}
+
 /// Runs until the ingest side is gone: turns changes into broadcast stream messages.
 pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
-    while let Some(change) = rx.recv().await {
+    let mut rate = PostRate::new();
+    loop {
+        let change = match rate.resync_at() {
+            Some(at) => tokio::select! {
+                change = rx.recv() => change,
+                () = tokio::time::sleep_until(at) => {
+                    let missed = rate.take(tokio::time::Instant::now());
+                    tracing::debug!(missed, "posts came faster than members can read: resync");
+                    send_to_all(&node, &StreamMessage::Resync { missed });
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(change) = change else {
+            return;
+        };
         if let Change::NameBound(name) = &change {
             // Not for members' screens: conversations with that node's members go to it
             // again (off this task, which must keep up with live updates).
@@ -152,6 +222,13 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
         if !node.live_hub().has_listeners() {
             // Nobody is connected (a node catching up at night, say): building each view
             // would cost reads, Markdown and JSON for nothing.
+            continue;
+        }
+        if matches!(
+            change,
+            Change::New(_) | Change::Edited(_) | Change::Reactions(_)
+        ) && !rate.admit(tokio::time::Instant::now())
+        {
             continue;
         }
         let messages = match messages_for(&node, &change) {
@@ -170,6 +247,17 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
                 Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
             }
         }
+    }
+}
+
+/// Sends `message` to every open stream.
+fn send_to_all(node: &Node, message: &StreamMessage) {
+    match serde_json::to_string(message) {
+        Ok(text) => node.live_hub().send(Update {
+            to: None,
+            text: Utf8Bytes::from(text),
+        }),
+        Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
     }
 }
 
@@ -286,4 +374,34 @@ fn messages_for(node: &Node, change: &Change) -> Result<Vec<Addressed>, AppError
         )],
         Change::None | Change::NameBound(_) => Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_beyond_the_rate_are_counted_and_announced_once_the_second_is_over() {
+        let start = tokio::time::Instant::now();
+        let mut rate = PostRate::new();
+        for _ in 0..POSTS_PER_SECOND {
+            assert!(rate.admit(start));
+        }
+        assert_eq!(rate.resync_at(), None, "nothing skipped yet");
+        assert!(!rate.admit(start));
+        assert!(!rate.admit(start));
+        let due = rate.resync_at().expect("a resync is due");
+        // Still counted, not rendered, after the second ends until the resync is sent:
+        // no post is shown ahead of the ones skipped.
+        assert!(!rate.admit(due + Duration::from_millis(10)));
+        assert_eq!(rate.take(due), 3);
+        assert_eq!(rate.resync_at(), None);
+        assert!(rate.admit(due), "a new second renders again");
+        // A quiet spell starts a fresh second with the next post.
+        let later = due + Duration::from_secs(5);
+        for _ in 0..POSTS_PER_SECOND {
+            assert!(rate.admit(later));
+        }
+        assert!(!rate.admit(later));
+    }
 }

@@ -350,26 +350,49 @@
   // burst ("resync"), after a reconnect, or after a burst this script chose not to fetch
   // one by one, they are read again from a fresh copy of the page in one request, so
   // nothing is missed and nothing is reloaded (a half-written reply stays as it is).
-  var LIVE_PARTS = ["#posts", "#replies", "#fresh-posts", "#home-topics", "#messages", "#conversations",
-    "#current-matches", "a.notifications-link"];
+  var POST_PARTS = ["#posts", "#replies", "#fresh-posts", "#home-topics"];
+  var LIVE_PARTS = POST_PARTS.concat(["#messages", "#conversations", "#current-matches",
+    "a.notifications-link"]);
   var lastResyncWords = 0;
-  function resync() {
+  var resyncTries = 0;
+  // postsOnly: the node skipped only posts (a catch-up, a flood) and sent chat and the
+  // rest; a page that shows no posts has nothing to read again.
+  function resync(postsOnly) {
+    var parts = postsOnly ? POST_PARTS : LIVE_PARTS;
+    if (!parts.some(function (selector) { return document.querySelector(selector); })) return;
+    // Messages shown live while the fresh copy is on its way are newer than it: kept.
+    var shownBefore = {};
+    document.querySelectorAll("#messages > li[id]").forEach(function (li) { shownBefore[li.id] = true; });
+    function again() {
+      // A busy node or a dropped connection: tried again a few times, a little later.
+      if (resyncTries < 3) {
+        resyncTries += 1;
+        window.setTimeout(function () { resync(postsOnly); }, 2000 + Math.random() * 3000);
+      }
+    }
     fetch(location.href, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        if (!html) return;
+        if (!html) { again(); return; }
+        resyncTries = 0;
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        LIVE_PARTS.forEach(function (selector) {
+        parts.forEach(function (selector) {
           var part = fresh.querySelector(selector);
           var current = document.querySelector(selector);
-          if (part && current) current.replaceWith(part);
+          if (!part || !current) return;
+          if (selector === "#messages") {
+            current.querySelectorAll(":scope > li[id]").forEach(function (li) {
+              if (!shownBefore[li.id] && !part.querySelector("#" + CSS.escape(li.id))) part.appendChild(li);
+            });
+          }
+          current.replaceWith(part);
         });
         noteLink = document.querySelector("a.notifications-link");
         if (Date.now() - lastResyncWords > 60000) {
           lastResyncWords = Date.now();
           announce("New activity arrived; this page is up to date.");
         }
-      });
+      }, again);
   }
 
   // More than this many new posts or messages in a second is a burst (a busy chat, a
@@ -408,7 +431,8 @@
         var newest = document.querySelector("#messages > li:last-child");
         if (conversation && newest) refreshSeen(newest.id.replace(/^message-/, ""));
       }
-      else if (m.type === "resync") resync();
+      // Every open page is told at once: spread over a second, not all in the same instant.
+      else if (m.type === "resync") window.setTimeout(function () { resync(m.posts_only); }, Math.random() * 1000);
       else if (m.type === "new") { if (!inBurst()) onNew(m.post); }
       else if (m.type === "message") { if (!inBurst()) onMessage(m.message); }
       else if (m.type === "match") onMatch(m);

@@ -56,20 +56,37 @@ pub(crate) async fn follow(ctx: &Ctx, chat_only: bool) -> anyhow::Result<()> {
     };
     while let Some(message) = stream.next().await {
         let message = message?;
-        if let StreamMessage::Resync { missed } = message {
+        if let StreamMessage::Resync { missed, posts_only } = message {
+            if chat_only && posts_only {
+                // Only posts were skipped, and chat was all sent.
+                continue;
+            }
             eprintln!(
                 "The node was busy and skipped {missed} live updates; reading what you missed."
             );
-            for m in missed_messages(&client).await? {
-                if printed.first_time(m.id) {
-                    show(ctx, &StreamMessage::Message { message: m }, chat_only)?;
+            // A passing failure to read them is said, and following goes on.
+            if !posts_only {
+                match missed_messages(&client).await {
+                    Ok(messages) => {
+                        for m in messages {
+                            if printed.first_time(m.id) {
+                                show(ctx, &StreamMessage::Message { message: m }, chat_only)?;
+                            }
+                        }
+                    }
+                    Err(e) => eprintln!("Could not read the messages you missed: {e}"),
                 }
             }
             if !chat_only {
-                for p in missed_posts(&client, &mut counts).await? {
-                    if printed.first_time(p.id) {
-                        show(ctx, &StreamMessage::New { post: p }, chat_only)?;
+                match missed_posts(&client, &mut counts).await {
+                    Ok(posts) => {
+                        for p in posts {
+                            if printed.first_time(p.id) {
+                                show(ctx, &StreamMessage::New { post: p }, chat_only)?;
+                            }
+                        }
                     }
+                    Err(e) => eprintln!("Could not read the posts you missed: {e}"),
                 }
             }
             continue;

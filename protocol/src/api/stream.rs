@@ -95,12 +95,20 @@ pub enum StreamMessage {
         #[serde(default)]
         agreement: Option<String>,
     },
-    /// The stream fell behind during a burst and skipped `missed` updates (which may not
-    /// all have been for this member): re-read what is shown (a page, the conversations,
-    /// the unread count) to be up to date. The stream stays open and goes on from here.
+    /// Updates were skipped during a burst: re-read what is shown (a page, the
+    /// conversations, the unread count) to be up to date. The stream stays open and goes
+    /// on from here.
     Resync {
-        /// Updates skipped since the last message.
+        /// Updates skipped: by this stream since its last message, or (with `posts_only`)
+        /// by the node for every member in the last second, so not all were for this
+        /// member.
         missed: u64,
+        /// Only posts, replies, edits and reaction counts were skipped (they came faster
+        /// than anyone reads: a catch-up, a flood); chat, conversations, matches and
+        /// notifications were all sent. Re-read only what shows posts. Absent (false)
+        /// from older nodes.
+        #[serde(default)]
+        posts_only: bool,
     },
     /// A participant's read position moved.
     ReadMarker {

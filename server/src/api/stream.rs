@@ -176,6 +176,7 @@ impl Behind {
         }
         let resync = StreamMessage::Resync {
             missed: self.missed,
+            posts_only: false,
         };
         let text = serde_json::to_string(&resync).ok()?;
         self.missed = 0;
@@ -290,7 +291,10 @@ mod tests {
         };
         assert_eq!(
             serde_json::from_str::<StreamMessage>(&resync).unwrap(),
-            StreamMessage::Resync { missed: 6 }
+            StreamMessage::Resync {
+                missed: 6,
+                posts_only: false
+            }
         );
         // Falling behind again within a second: held back, then sent when its time comes.
         behind.missed = 3;

@@ -198,7 +198,13 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
                 () = tokio::time::sleep_until(at) => {
                     let missed = rate.take(tokio::time::Instant::now());
                     tracing::debug!(missed, "posts came faster than members can read: resync");
-                    send_to_all(&node, &StreamMessage::Resync { missed });
+                    send_to_all(
+                        &node,
+                        &StreamMessage::Resync {
+                            missed,
+                            posts_only: true,
+                        },
+                    );
                     continue;
                 }
             },

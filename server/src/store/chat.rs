@@ -198,17 +198,36 @@ impl Store {
         }
     }
 
-    /// Updates a local member's state in a conversation they are in.
-    pub(crate) fn put_participant(
+    /// Changes a local member's state in a conversation with `change`, as one step: when
+    /// it changed meanwhile (another request, or ingest removing them from the
+    /// conversation), it is read again and `change` applied again. `None`, with nothing
+    /// written, when they are not (or no longer) in it: a late write never puts a removed
+    /// member back.
+    pub(crate) fn update_participant<R>(
         &self,
         member: &MemberId,
         c: &ConversationId,
-        state: &ParticipantState,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .chat
-            .insert(participant_key(member, c), to_json("chat", state)?)?;
-        Ok(())
+        mut change: impl FnMut(&mut ParticipantState) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let key = participant_key(member, c);
+        let t = self.writer();
+        loop {
+            let Some(before) = t.chat.get(&key)? else {
+                return Ok(None);
+            };
+            let mut state: ParticipantState = from_json("chat", &before)?;
+            let out = change(&mut state);
+            let after = to_json("chat", &state)?;
+            if after.as_slice() == before.as_ref() {
+                return Ok(Some(out));
+            }
+            if t.chat
+                .compare_and_swap(&key, Some(before.as_ref()), Some(&after))?
+                .is_ok()
+            {
+                return Ok(Some(out));
+            }
+        }
     }
 
     /// The conversations a local member is in.
@@ -403,6 +422,54 @@ mod tests {
         assert_eq!(&k[25..], &[0, 0, 0, 0, 0, 0, 0, 2]);
         assert_eq!(&participant_key(&m, &c)[..6], b"m\x04@a:b");
         assert_eq!(&marker_key(&c, &m)[17..], b"\x04@a:b");
+    }
+
+    #[test]
+    fn a_participant_removed_meanwhile_is_not_put_back_and_changes_at_once_all_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = ConversationId::from_bytes([7; 16]);
+        let m = MemberId::parse("@sam:a.example").unwrap();
+        assert_eq!(
+            store
+                .update_participant(&m, &c, |s| s.muted = true)
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.participant(&m, &c).unwrap(), None, "not created");
+        let key = participant_key(&m, &c);
+        let fresh = to_json("chat", &ParticipantState::default()).unwrap();
+        store.trees().chat.insert(&key, &fresh).unwrap();
+        // A mute and a read position set at the same moment both stay.
+        std::thread::scope(|scope| {
+            let (store, m, c) = (&store, &m, &c);
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    store
+                        .update_participant(m, c, |s| s.muted = !s.muted)
+                        .unwrap();
+                }
+            });
+            scope.spawn(move || {
+                for n in 1..=50u64 {
+                    store
+                        .update_participant(m, c, |s| s.last_read = Some((n, n)))
+                        .unwrap();
+                }
+            });
+        });
+        let state = store.participant(&m, &c).unwrap().unwrap();
+        assert!(!state.muted, "fifty flips");
+        assert_eq!(state.last_read, Some((50, 50)));
+        // Removed (ingest takes them out of the conversation): a late change is dropped.
+        store.trees().chat.remove(&key).unwrap();
+        assert_eq!(
+            store
+                .update_participant(&m, &c, |s| s.profile_shared = true)
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.participant(&m, &c).unwrap(), None, "not put back");
     }
 
     #[test]

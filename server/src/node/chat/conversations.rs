@@ -237,7 +237,7 @@ impl Node {
         auth: &Auth,
         id: &ConversationId,
     ) -> Result<(), AppError> {
-        let Some(mut state) = self.store().participant(&auth.member_id, id)? else {
+        let Some(state) = self.store().participant(&auth.member_id, id)? else {
             return Ok(());
         };
         let member = self.store().member(&auth.member.username)?;
@@ -264,8 +264,9 @@ impl Node {
         )
         .await?;
         tracing::debug!(member = %auth.member_id, conversation = %id, "profile shared with a conversation");
-        state.profile_shared = true;
-        self.store().put_participant(&auth.member_id, id, &state)?;
+        // Only while they are still in it (a removal meanwhile stands).
+        self.store()
+            .update_participant(&auth.member_id, id, |s| s.profile_shared = true)?;
         Ok(())
     }
 
@@ -276,10 +277,14 @@ impl Node {
         id: &ConversationId,
         req: UpdateConversation,
     ) -> Result<ConversationView, AppError> {
-        let (record, mut state) = self.participant_state(&auth.member_id, id)?;
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
         if let Some(muted) = req.muted {
-            state.muted = muted;
-            self.store().put_participant(&auth.member_id, id, &state)?;
+            let updated = self
+                .store()
+                .update_participant(&auth.member_id, id, |s| s.muted = muted)?;
+            if updated.is_none() {
+                return Err(not_in_it());
+            }
             self.store().durable().await?;
         }
         if let Some(name) = req.name {

@@ -252,16 +252,22 @@ impl Node {
         id: &ConversationId,
         up_to: &EventId,
     ) -> Result<(), AppError> {
-        let (record, mut state) = self.participant_state(&auth.member_id, id)?;
+        let (record, _) = self.participant_state(&auth.member_id, id)?;
         let pos = self
             .store()
             .message_position(id, up_to)?
             .ok_or_else(|| AppError::not_found("No such message in this conversation."))?;
-        if state.last_read.is_some_and(|r| r >= pos) {
+        // Moves forward only, and only while they are still in the conversation.
+        let moved = self.store().update_participant(&auth.member_id, id, |s| {
+            let moved = s.last_read.is_none_or(|r| r < pos);
+            if moved {
+                s.last_read = Some(pos);
+            }
+            moved
+        })?;
+        if moved != Some(true) {
             return Ok(());
         }
-        state.last_read = Some(pos);
-        self.store().put_participant(&auth.member_id, id, &state)?;
         self.store().durable().await?;
         // A message whose words are gone (erased, expired, taken back) cannot be pointed
         // at for others: the position is kept here only.

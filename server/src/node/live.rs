@@ -91,12 +91,17 @@ impl LiveHub {
 impl Node {
     /// Sends `message` to one member's open streams.
     pub(crate) fn tell_member(&self, member: &MemberId, message: &StreamMessage) {
-        if !self.live_hub().has_listeners() {
-            return;
+        if self.live_hub().has_listeners() {
+            self.broadcast(Some(vec![member.clone()]), message);
         }
+    }
+
+    /// Serialises `message` once and sends it to the listed members' streams (`None`:
+    /// every stream).
+    fn broadcast(&self, to: Option<Vec<MemberId>>, message: &StreamMessage) {
         match serde_json::to_string(message) {
             Ok(text) => self.live_hub().send(Update {
-                to: Some(Arc::new(vec![member.clone()])),
+                to: to.map(Arc::new),
                 text: Utf8Bytes::from(text),
             }),
             Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
@@ -126,13 +131,7 @@ impl Node {
                 format!("{}{confirmed}", a.id)
             }),
         };
-        match serde_json::to_string(&message) {
-            Ok(text) => self.live_hub().send(Update {
-                to: Some(Arc::new(to)),
-                text: Utf8Bytes::from(text),
-            }),
-            Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
-        }
+        self.broadcast(Some(to), &message);
     }
 }
 
@@ -198,8 +197,8 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
                 () = tokio::time::sleep_until(at) => {
                     let missed = rate.take(tokio::time::Instant::now());
                     tracing::debug!(missed, "posts came faster than members can read: resync");
-                    send_to_all(
-                        &node,
+                    node.broadcast(
+                        None,
                         &StreamMessage::Resync {
                             missed,
                             posts_only: true,
@@ -245,25 +244,8 @@ pub(crate) async fn fan_out(node: Node, mut rx: LiveReceiver) {
             }
         };
         for (to, message) in messages {
-            match serde_json::to_string(&message) {
-                Ok(text) => node.live_hub().send(Update {
-                    to: to.map(Arc::new),
-                    text: Utf8Bytes::from(text),
-                }),
-                Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
-            }
+            node.broadcast(to, &message);
         }
-    }
-}
-
-/// Sends `message` to every open stream.
-fn send_to_all(node: &Node, message: &StreamMessage) {
-    match serde_json::to_string(message) {
-        Ok(text) => node.live_hub().send(Update {
-            to: None,
-            text: Utf8Bytes::from(text),
-        }),
-        Err(e) => tracing::error!(error = %e, "cannot serialise a live update"),
     }
 }
 

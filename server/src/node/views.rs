@@ -106,43 +106,38 @@ impl Node {
         }))
     }
 
+    /// The current body (its latest edit) of a shown event that is not hidden here.
+    fn current_body(&self, id: &EventId) -> Result<Option<EventBody>, StoreError> {
+        let Some((meta, original)) = self.shown(id)? else {
+            return Ok(None);
+        };
+        if self.hidden_reason(id, &original.author).is_some() {
+            return Ok(None);
+        }
+        let current = match meta.latest {
+            Some(latest) => self.payload(&latest)?.unwrap_or(original),
+            None => original,
+        };
+        Ok(Some(current.body))
+    }
+
     /// The current title (posts only) and body of a shown post or reply that is not hidden
     /// here: what search re-ranks by, without rendering anything. `None` for anything else.
     pub(crate) fn searchable_text(
         &self,
         id: &EventId,
     ) -> Result<Option<(Option<String>, String)>, StoreError> {
-        let Some((meta, original)) = self.shown(id)? else {
-            return Ok(None);
-        };
-        if self.hidden_reason(id, &original.author).is_some() {
-            return Ok(None);
-        }
-        let current = match meta.latest {
-            Some(latest) => self.payload(&latest)?.unwrap_or(original),
-            None => original,
-        };
-        Ok(match current.body {
-            EventBody::Post(p) => Some((Some(p.title), p.body)),
-            EventBody::Reply(r) => Some((None, r.body)),
+        Ok(match self.current_body(id)? {
+            Some(EventBody::Post(p)) => Some((Some(p.title), p.body)),
+            Some(EventBody::Reply(r)) => Some((None, r.body)),
             _ => None,
         })
     }
 
     /// The current title of a shown post; `None` for anything else.
     pub(crate) fn post_title(&self, id: &EventId) -> Result<Option<String>, StoreError> {
-        let Some((meta, original)) = self.shown(id)? else {
-            return Ok(None);
-        };
-        if self.hidden_reason(id, &original.author).is_some() {
-            return Ok(None);
-        }
-        let current = match meta.latest {
-            Some(latest) => self.payload(&latest)?.unwrap_or(original),
-            None => original,
-        };
-        Ok(match current.body {
-            EventBody::Post(p) => Some(p.title),
+        Ok(match self.current_body(id)? {
+            Some(EventBody::Post(p)) => Some(p.title),
             _ => None,
         })
     }

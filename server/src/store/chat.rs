@@ -18,7 +18,7 @@ use kindred_protocol::{EventId, MemberId};
 use serde::{Deserialize, Serialize};
 
 use super::keys::push_text;
-use super::{Store, StoreError, from_json, to_json};
+use super::{Store, StoreError, from_json};
 
 /// A conversation's current state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,25 +209,14 @@ impl Store {
         c: &ConversationId,
         mut change: impl FnMut(&mut ParticipantState) -> R,
     ) -> Result<Option<R>, StoreError> {
-        let key = participant_key(member, c);
         let t = self.writer();
-        loop {
-            let Some(before) = t.chat.get(&key)? else {
-                return Ok(None);
-            };
-            let mut state: ParticipantState = from_json("chat", &before)?;
-            let out = change(&mut state);
-            let after = to_json("chat", &state)?;
-            if after.as_slice() == before.as_ref() {
-                return Ok(Some(out));
-            }
-            if t.chat
-                .compare_and_swap(&key, Some(before.as_ref()), Some(&after))?
-                .is_ok()
-            {
-                return Ok(Some(out));
-            }
-        }
+        super::update_json(
+            &t.chat,
+            "chat",
+            &participant_key(member, c),
+            || None,
+            |state: &mut ParticipantState| Ok::<_, StoreError>(change(state)),
+        )
     }
 
     /// The conversations a local member is in.
@@ -438,7 +427,7 @@ mod tests {
         );
         assert_eq!(store.participant(&m, &c).unwrap(), None, "not created");
         let key = participant_key(&m, &c);
-        let fresh = to_json("chat", &ParticipantState::default()).unwrap();
+        let fresh = crate::store::to_json("chat", &ParticipantState::default()).unwrap();
         store.trees().chat.insert(&key, &fresh).unwrap();
         // A mute and a read position set at the same moment both stay.
         std::thread::scope(|scope| {

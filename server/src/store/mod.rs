@@ -24,6 +24,7 @@ mod ingest;
 mod introducers;
 mod keys;
 pub(crate) mod kv;
+mod mail_queue;
 mod mentoring;
 mod meta;
 mod moderation;
@@ -54,6 +55,7 @@ pub(crate) use events::{EventMeta, StoredEvent, payload_of};
 pub(crate) use federation::{PeerInviteRecord, PeerRecord};
 pub(crate) use ingest::{Change, IngestContext, IngestOutcome, Verdict};
 pub(crate) use keys::Position;
+pub(crate) use mail_queue::MailJob;
 pub(crate) use mentoring::{
     AgreementState, CheckInRecord, ConfirmedAgreement, MatchRecord, OfferRecord, Reflection,
     RequestRecord, RoundRecord,
@@ -62,7 +64,7 @@ pub(crate) use moderation::{
     AuditRecord, HiddenRecord, ReferralRecord, ReportRecord, StandingRecord,
 };
 pub(crate) use names::Binding;
-pub(crate) use notifications::{MailJob, NoteRecord, NotifySettings, event_seq};
+pub(crate) use notifications::{NoteRecord, NotifySettings, event_seq};
 pub(crate) use password_resets::ResetRecord;
 pub(crate) use retention::Expiry;
 pub(crate) use search::{IndexOp, IndexedEntry, MAX_POSTINGS_PER_TERM, SearchDoc};
@@ -532,6 +534,48 @@ impl Store {
     pub(crate) fn flush_now(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// Changes the JSON record at `key` of `space` with `change`, as one step: when something
+/// else wrote it meanwhile, it is read again and `change` applied again (compare-and-swap),
+/// so no writer's change overwrites another's. A missing record starts as `absent()`;
+/// when that is `None`, nothing is written (a record removed meanwhile is never put back)
+/// and the answer is `None`. Nothing is written either when `change` fails or leaves the
+/// record as it was.
+///
+/// Errors: `change`'s own, or the store's.
+pub(crate) fn update_json<T, R, E>(
+    space: &kv::Keyspace,
+    tree: &'static str,
+    key: &[u8],
+    absent: impl Fn() -> Option<T>,
+    mut change: impl FnMut(&mut T) -> Result<R, E>,
+) -> Result<Option<R>, E>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    E: From<StoreError>,
+{
+    loop {
+        let before = space.get(key).map_err(StoreError::from)?;
+        let mut record = match &before {
+            Some(v) => from_json(tree, v)?,
+            None => match absent() {
+                Some(record) => record,
+                None => return Ok(None),
+            },
+        };
+        let out = change(&mut record)?;
+        let after = to_json(tree, &record)?;
+        if before.as_deref() == Some(after.as_slice()) {
+            return Ok(Some(out));
+        }
+        let swapped = space
+            .compare_and_swap(key, before.as_deref(), Some(&after))
+            .map_err(StoreError::from)?;
+        if swapped.is_ok() {
+            return Ok(Some(out));
+        }
     }
 }
 

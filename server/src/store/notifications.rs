@@ -1,5 +1,5 @@
 //! The `notifications` tree: what each of this node's members is told of, their email
-//! settings, and the email queue. Keys start with a tag:
+//! settings, and (in `mail_queue`) the email queue. Keys start with a tag:
 //!
 //! - `n ‖ member ‖ seq` → [`NoteRecord`]: a notification (seq: the arrival number of the
 //!   event it is about, see [`event_seq`]);
@@ -14,9 +14,10 @@ use kindred_protocol::{EventId, MemberId};
 use serde::{Deserialize, Serialize};
 
 use super::keys::push_text;
+use super::mail_queue::MailJob;
 use super::{Store, StoreError, from_json, to_json};
 
-const TREE: &str = "notifications";
+pub(super) const TREE: &str = "notifications";
 
 /// The number of the notification about the event at arrival number `local_seq`. The
 /// numbers between two events' are for reminders given after the first was read (see
@@ -87,72 +88,19 @@ pub(crate) struct NotifySettings {
     pub(crate) last_failure: Option<String>,
 }
 
-/// An email waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct MailJob {
-    /// The member it is for (`None`: an address check by the operator).
-    pub(crate) member: Option<MemberId>,
-    /// The address, as it was when the email was made.
-    pub(crate) to: String,
-    /// Subject line.
-    pub(crate) subject: String,
-    /// Plain text part.
-    pub(crate) text: String,
-    /// HTML part.
-    pub(crate) html: String,
-    /// The one-click unsubscribe link (RFC 8058), for notification and digest emails.
-    pub(crate) unsubscribe: Option<String>,
-    /// Tries so far.
-    pub(crate) attempts: u32,
-    /// Not before (ms).
-    pub(crate) next_at: u64,
-    /// Made (ms).
-    pub(crate) created_at: u64,
-}
-
-impl MailJob {
-    /// A new email, due at `now` (ms), not tried yet.
-    pub(crate) fn new(
-        member: Option<&MemberId>,
-        to: &str,
-        subject: String,
-        (text, html): (String, String),
-        unsubscribe: Option<String>,
-        now: u64,
-    ) -> Self {
-        Self {
-            member: member.cloned(),
-            to: to.to_owned(),
-            subject,
-            text,
-            html,
-            unsubscribe,
-            attempts: 0,
-            next_at: now,
-            created_at: now,
-        }
-    }
-}
-
-fn member_key(tag: u8, member: &MemberId) -> Vec<u8> {
+pub(super) fn member_key(tag: u8, member: &MemberId) -> Vec<u8> {
     let mut key = vec![tag];
     push_text(&mut key, member.as_str());
     key
 }
 
-fn note_key(tag: u8, member: &MemberId, seq: u64) -> Vec<u8> {
+pub(super) fn note_key(tag: u8, member: &MemberId, seq: u64) -> Vec<u8> {
     let mut key = member_key(tag, member);
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
 
-fn job_key(id: u64) -> Vec<u8> {
-    let mut key = vec![b'q'];
-    key.extend_from_slice(&id.to_be_bytes());
-    key
-}
-
-fn seq_of(key: &[u8]) -> u64 {
+pub(super) fn seq_of(key: &[u8]) -> u64 {
     key.len()
         .checked_sub(8)
         .and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok())
@@ -339,29 +287,23 @@ impl Store {
     pub(crate) fn update_notify_settings<R, E: From<StoreError>>(
         &self,
         member: &MemberId,
-        mut change: impl FnMut(&mut NotifySettings) -> Result<R, E>,
+        change: impl FnMut(&mut NotifySettings) -> Result<R, E>,
     ) -> Result<R, E> {
-        let key = member_key(b's', member);
         let t = self.writer();
-        loop {
-            let before = t.notifications.get(&key).map_err(StoreError::from)?;
-            let mut settings = match &before {
-                None => NotifySettings::default(),
-                Some(v) => from_json(TREE, v)?,
-            };
-            let out = change(&mut settings)?;
-            let after = to_json(TREE, &settings)?;
-            if before.as_deref() == Some(after.as_slice()) {
-                return Ok(out);
-            }
-            let swapped = t
-                .notifications
-                .compare_and_swap(&key, before.as_deref(), Some(&after))
-                .map_err(StoreError::from)?;
-            if swapped.is_ok() {
-                return Ok(out);
-            }
-        }
+        let changed = super::update_json(
+            &t.notifications,
+            TREE,
+            &member_key(b's', member),
+            || Some(NotifySettings::default()),
+            change,
+        )?;
+        // A missing record starts from the defaults, so there is always an answer.
+        changed.ok_or_else(|| {
+            E::from(StoreError::Corrupt {
+                tree: TREE,
+                source: Box::new(std::io::Error::other("settings vanished while changed")),
+            })
+        })
     }
 
     /// Every member with saved settings.
@@ -379,75 +321,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Queues a new email under the next free number; returns the number. Two callers
-    /// at once never take the same one (the key is claimed by a compare-and-swap).
-    pub(crate) fn enqueue_mail(&self, job: &MailJob) -> Result<u64, StoreError> {
-        let json = to_json(TREE, job)?;
-        let t = self.writer();
-        let mut id = self.next_mail_job()?;
-        loop {
-            match t
-                .notifications
-                .compare_and_swap(job_key(id), None::<&[u8]>, Some(&json))?
-            {
-                Ok(()) => return Ok(id),
-                Err(_) => id += 1,
-            }
-        }
-    }
-
-    /// Writes a queued email again under its number with a retry's new time, only if it
-    /// is still queued as `before` (not removed with its member meanwhile).
-    pub(crate) fn requeue_mail(
-        &self,
-        job_id: u64,
-        before: &MailJob,
-        job: &MailJob,
-    ) -> Result<(), StoreError> {
-        let old = to_json(TREE, before)?;
-        let new = to_json(TREE, job)?;
-        // Err: it is gone or changed, and stays so.
-        let _ = self.writer().notifications.compare_and_swap(
-            job_key(job_id),
-            Some(&old),
-            Some(&new),
-        )?;
-        Ok(())
-    }
-
-    /// A number for a new email job: one above the highest queued.
-    fn next_mail_job(&self) -> Result<u64, StoreError> {
-        let mut end = vec![b'q'];
-        end.extend_from_slice(&[0xFF; 8]);
-        let last = self
-            .trees()
-            .notifications
-            .range([b'q'].as_slice()..end.as_slice())
-            .rev()
-            .next()
-            .transpose()?
-            .map_or(0, |(k, _)| seq_of(&k));
-        Ok(last + 1)
-    }
-
-    /// Queued emails, in the order they were queued.
-    pub(crate) fn mail_queue(&self) -> Result<Vec<(u64, MailJob)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.trees().notifications.scan_prefix([b'q']) {
-            let (k, v) = item?;
-            out.push((seq_of(&k), from_json(TREE, &v)?));
-        }
-        Ok(out)
-    }
-
-    /// Removes a sent (or given up) email.
-    pub(crate) fn unqueue_mail(&self, job_id: u64) -> Result<(), StoreError> {
-        let mut key = vec![b'q'];
-        key.extend_from_slice(&job_id.to_be_bytes());
-        self.writer().notifications.remove(key)?;
-        Ok(())
     }
 
     /// The notifier's progress through the arrival log.
@@ -496,103 +369,10 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Queues `job` for `member`, marks `seqs` considered and applies `record` to their
-    /// settings (the mailer counts the send), in one transaction: an email is never both
-    /// lost and marked sent, nor queued twice, and the settings are read inside it, so a
-    /// change the member made meanwhile stays.
-    pub(crate) fn queue_batch(
-        &self,
-        member: &MemberId,
-        seqs: &[u64],
-        job: &MailJob,
-        record: impl Fn(&mut NotifySettings),
-    ) -> Result<(), StoreError> {
-        let job_json = to_json(TREE, job)?;
-        let settings_key = member_key(b's', member);
-        let _writing = self.writer();
-        let mut id = self.next_mail_job()?;
-        loop {
-            let key = job_key(id);
-            let result = self.transaction([&self.trees().notifications], |[t]| {
-                if t.get(&key)?.is_some() {
-                    // Taken by an email queued at the same moment: the next number.
-                    return Err(super::kv::TxError::Abort(None));
-                }
-                for seq in seqs {
-                    t.remove(note_key(b'p', member, *seq))?;
-                }
-                t.insert(&key, &job_json)?;
-                let mut settings: NotifySettings = match t.get(&settings_key)? {
-                    None => NotifySettings::default(),
-                    Some(v) => {
-                        from_json(TREE, &v).map_err(|e| super::kv::TxError::Abort(Some(e)))?
-                    }
-                };
-                record(&mut settings);
-                let settings_json =
-                    to_json(TREE, &settings).map_err(|e| super::kv::TxError::Abort(Some(e)))?;
-                t.insert(&settings_key, &settings_json)?;
-                Ok::<_, super::kv::TxError<Option<StoreError>>>(())
-            });
-            match result {
-                Ok(()) => return Ok(()),
-                Err(super::kv::TransactionError::Abort(None)) => id += 1,
-                Err(super::kv::TransactionError::Abort(Some(e))) => return Err(e),
-                Err(super::kv::TransactionError::Storage(e)) => return Err(e.into()),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn job(n: usize) -> MailJob {
-        MailJob {
-            member: None,
-            to: format!("n{n}@x.example"),
-            subject: String::new(),
-            text: String::new(),
-            html: String::new(),
-            unsubscribe: None,
-            attempts: 0,
-            next_at: 0,
-            created_at: 0,
-        }
-    }
-
-    #[test]
-    fn emails_queued_at_once_all_keep_their_own_number() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        let member: MemberId = "@sam:a.example".parse().unwrap();
-        std::thread::scope(|s| {
-            for t in 0..4 {
-                let store = &store;
-                let member = &member;
-                s.spawn(move || {
-                    for i in 0..25 {
-                        if i % 2 == 0 {
-                            store.enqueue_mail(&job(t * 100 + i)).unwrap();
-                        } else {
-                            store
-                                .queue_batch(member, &[], &job(t * 100 + i), |_| {})
-                                .unwrap();
-                        }
-                    }
-                });
-            }
-        });
-        let queue = store.mail_queue().unwrap();
-        assert_eq!(queue.len(), 100);
-        let mut to: Vec<&str> = queue.iter().map(|(_, j)| j.to.as_str()).collect();
-        to.sort_unstable();
-        to.dedup();
-        assert_eq!(to.len(), 100, "no email replaced another");
-    }
 
     #[test]
     fn settings_changed_at_once_keep_every_change() {
@@ -616,7 +396,12 @@ mod tests {
                                 .unwrap();
                         } else {
                             store
-                                .queue_batch(member, &[], &job(0), |s| s.sent.push(t * 100 + i))
+                                .queue_batch(
+                                    member,
+                                    &[],
+                                    &super::super::mail_queue::tests::job(0),
+                                    |s| s.sent.push(t * 100 + i),
+                                )
                                 .unwrap();
                         }
                     }
@@ -646,6 +431,5 @@ mod tests {
         assert_eq!(&key[2..16], b"@sam:a.example");
         assert_eq!(key[16..], [0, 0, 0, 0, 0, 0, 2, 1]);
         assert_eq!(seq_of(&key), 513);
-        assert_eq!(job_key(7), [b'q', 0, 0, 0, 0, 0, 0, 0, 7]);
     }
 }

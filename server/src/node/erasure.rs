@@ -104,7 +104,7 @@ impl Node {
         // The check that another admin stays and the deletion are one step: two admins
         // deleting themselves at once cannot both pass it.
         let one_at_a_time = self.limits().erasing.lock().await;
-        let mut member = self.existing_member(username)?;
+        let member = self.existing_member(username)?;
         let other_admins = self
             .store()
             .members()?
@@ -133,9 +133,16 @@ impl Node {
             return Ok(Deletion::Erased { slots });
         }
         let due = self.now().as_millis().saturating_add(grace_ms);
-        let due = member.deletion_due_at.map_or(due, |d| d.min(due));
-        member.deletion_due_at = Some(due);
-        self.store().put_member(&member)?;
+        let scheduled = self.store().update_member(username, |member| {
+            let due = member.deletion_due_at.map_or(due, |d| d.min(due));
+            member.deletion_due_at = Some(due);
+            Ok::<_, AppError>(due)
+        })?;
+        let Some(due) = scheduled else {
+            return Err(AppError::not_found(
+                "That account has already been deleted.",
+            ));
+        };
         self.end_sessions(username)?;
         self.store().durable().await?;
         drop(one_at_a_time);
@@ -145,11 +152,15 @@ impl Node {
 
     /// Stops a scheduled deletion. False when none was scheduled.
     pub(crate) async fn cancel_deletion(&self, username: &str) -> Result<bool, AppError> {
-        let mut member = self.existing_member(username)?;
-        if member.deletion_due_at.take().is_none() {
+        let stopped = self
+            .store()
+            .update_member(username, |member| {
+                Ok::<_, AppError>(member.deletion_due_at.take().is_some())
+            })?
+            .ok_or_else(|| AppError::not_found("There is no member with that username here."))?;
+        if !stopped {
             return Ok(false);
         }
-        self.store().put_member(&member)?;
         self.store().durable().await?;
         tracing::info!(%username, "scheduled account deletion stopped");
         Ok(true)
@@ -218,13 +229,14 @@ impl Node {
             .iter()
             .any(|u| u == username);
         // Nothing more of theirs is written from here on, and a restart finishes this.
-        match self.store().member(username)? {
-            Some(mut member) => {
-                member.suspended = true;
-                let now = self.now().as_millis();
-                member.deletion_due_at = Some(member.deletion_due_at.map_or(now, |d| d.min(now)));
-                self.store().put_member(&member)?;
-            }
+        let now = self.now().as_millis();
+        let marked = self.store().update_member(username, |member| {
+            member.suspended = true;
+            member.deletion_due_at = Some(member.deletion_due_at.map_or(now, |d| d.min(now)));
+            Ok::<_, AppError>(())
+        })?;
+        match marked {
+            Some(()) => {}
             None if resuming => {}
             None => {
                 return Err(AppError::not_found(

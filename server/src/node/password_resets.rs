@@ -121,17 +121,30 @@ impl Node {
         if record.expires_at <= now() {
             return Err(gone());
         }
-        let Some(mut member) = self.store().member(&username)? else {
+        let suspended = || {
+            AppError::forbidden(
+                "This account is suspended. Please contact your organisation's admin.",
+            )
+        };
+        match self.store().member(&username)? {
+            None => return Err(gone()),
+            Some(m) if m.suspended => return Err(suspended()),
+            Some(_) => {}
+        }
+        let new_hash = super::passwords::hash(super::passwords::prepare(password)?).await?;
+        // Checked again as the password is set: a suspension made during the (slow)
+        // hashing stands, and an account erased meanwhile is not re-created.
+        let Some(member) = self.store().update_member(&username, |member| {
+            if member.suspended {
+                return Err(suspended());
+            }
+            member.password_hash.clone_from(&new_hash);
+            member.password_precis = true;
+            Ok(member.clone())
+        })?
+        else {
             return Err(gone());
         };
-        if member.suspended {
-            return Err(AppError::forbidden(
-                "This account is suspended. Please contact your organisation's admin.",
-            ));
-        }
-        member.password_hash = super::passwords::hash(super::passwords::prepare(password)?).await?;
-        member.password_precis = true;
-        self.store().put_member(&member)?;
         for (session, _) in self.store().sessions_of(&member.username)? {
             self.store().remove_session(&session)?;
         }

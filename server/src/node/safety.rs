@@ -181,10 +181,10 @@ impl Node {
         auth: &Auth,
         req: UpdateSafety,
     ) -> Result<SafetySettings, AppError> {
-        let mut member = self
-            .store()
-            .member(&auth.member.username)?
-            .ok_or_else(|| AppError::not_found("Your account is not here any more."))?;
+        // Everything is checked first; the record is then changed as one step, so a
+        // change made meanwhile (an admin's, or the member's own on another device) stays.
+        let mut muted_words = None;
+        let mut muted_topics = None;
         if let Some(list) = req.muted_words {
             let mut kept: Vec<String> = Vec::new();
             for w in list {
@@ -220,7 +220,7 @@ impl Node {
                     format!("You can mute at most {MAX_MUTES} words and phrases."),
                 ));
             }
-            member.muted_words = kept;
+            muted_words = Some(kept);
         }
         if let Some(list) = req.muted_topics {
             let known: HashSet<String> = self
@@ -250,9 +250,9 @@ impl Node {
                     format!("You can mute at most {MAX_MUTES} topics."),
                 ));
             }
-            member.muted_topics = keys;
+            muted_topics = Some(keys);
         }
-        let mut break_changed = false;
+        let mut break_until = None;
         if let Some(days) = req.break_days {
             if days > MAX_BREAK_DAYS {
                 return Err(AppError::invalid(
@@ -260,11 +260,28 @@ impl Node {
                     format!("A break can last at most {MAX_BREAK_DAYS} days."),
                 ));
             }
-            let until = (days > 0).then(|| self.now().as_millis() + u64::from(days) * DAY_MS);
-            break_changed = until.is_some() != self.on_break(&member);
-            member.break_until = until;
+            break_until =
+                Some((days > 0).then(|| self.now().as_millis() + u64::from(days) * DAY_MS));
         }
-        self.store().put_member(&member)?;
+        let changed = self
+            .store()
+            .update_member(&auth.member.username, |member| {
+                if let Some(words) = &muted_words {
+                    member.muted_words.clone_from(words);
+                }
+                if let Some(topics) = &muted_topics {
+                    member.muted_topics.clone_from(topics);
+                }
+                let mut break_changed = false;
+                if let Some(until) = break_until {
+                    break_changed = until.is_some() != self.on_break(member);
+                    member.break_until = until;
+                }
+                Ok::<_, StoreError>((member.clone(), break_changed))
+            })?;
+        let Some((member, break_changed)) = changed else {
+            return Err(AppError::not_found("Your account is not here any more."));
+        };
         self.store().durable().await?;
         self.forget_mutes(&auth.member_id);
         if break_changed && (member.profile_published || member.listed) {
@@ -297,12 +314,22 @@ impl Node {
     pub(crate) async fn end_breaks(&self) -> Result<usize, AppError> {
         let now = self.now().as_millis();
         let mut ended = 0;
-        for mut member in self.store().members()? {
+        for member in self.store().members()? {
             if member.break_until.is_none_or(|t| t > now) {
                 continue;
             }
-            member.break_until = None;
-            self.store().put_member(&member)?;
+            // Read again as the change is made: the member may have started a new break
+            // (or been erased) since the list was read.
+            let ended_now = self.store().update_member(&member.username, |m| {
+                let due = m.break_until.is_some_and(|t| t <= now);
+                if due {
+                    m.break_until = None;
+                }
+                Ok::<_, StoreError>(due.then(|| m.clone()))
+            })?;
+            let Some(Some(member)) = ended_now else {
+                continue;
+            };
             if member.profile_published || member.listed {
                 let id = self.member_id(&member.username)?;
                 self.publish_profile(&member, &id).await?;

@@ -174,13 +174,28 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a member's record.
-    pub(crate) fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
-        self.writer()
-            .members
-            .insert(member.username.as_bytes(), to_json("members", member)?)?;
+    /// Changes a member's record with `change`, as one step: when something else changed
+    /// it meanwhile (an admin suspending them while they change their password, say), it
+    /// is read again and `change` applied again, so neither change is lost. `None`, with
+    /// nothing written, when there is no such member: a late write never re-creates an
+    /// account erased meanwhile. `change` may run more than once, so it does nothing but
+    /// change the record (and decide from it).
+    ///
+    /// Errors: `change`'s own, or the store's.
+    pub(crate) fn update_member<R, E: From<StoreError>>(
+        &self,
+        username: &str,
+        change: impl FnMut(&mut MemberRecord) -> Result<R, E>,
+    ) -> Result<Option<R>, E> {
+        let out = super::update_json(
+            &self.writer().members,
+            "members",
+            username.as_bytes(),
+            || None,
+            change,
+        )?;
         self.accounts_changed();
-        Ok(())
+        Ok(out)
     }
 
     /// A session by token hash.
@@ -341,6 +356,74 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(username: &str) -> MemberRecord {
+        MemberRecord {
+            username: username.to_owned(),
+            display_name: "Sam".into(),
+            role: Role::Member,
+            suspended: false,
+            password_hash: "old".into(),
+            password_precis: true,
+            created_at: 0,
+            profile_published: false,
+            listed: false,
+            happy_to_talk_about: String::new(),
+            read_markers: true,
+            time_zone: None,
+            deletion_due_at: None,
+            muted_words: Vec::new(),
+            muted_topics: Vec::new(),
+            break_until: None,
+        }
+    }
+
+    /// A change made while another is being worked out (an admin's suspension while the
+    /// member's new password is hashed) survives it; an account erased meanwhile stays
+    /// erased.
+    #[test]
+    fn a_member_change_never_undoes_one_made_meanwhile() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("open");
+        assert!(store.create_member(&member("sam")).expect("create"));
+        let mut runs = 0;
+        let out = store
+            .update_member("sam", |m| {
+                runs += 1;
+                if runs == 1 {
+                    // Another request writes between this one's read and its write.
+                    let mut other = m.clone();
+                    other.suspended = true;
+                    let value = to_json("members", &other).expect("json");
+                    store.writer().members.insert(b"sam", value).expect("write");
+                }
+                m.password_hash = "new".into();
+                Ok::<_, StoreError>(m.suspended)
+            })
+            .expect("update");
+        assert_eq!(
+            out,
+            Some(true),
+            "the change ran again on the record as changed"
+        );
+        assert_eq!(runs, 2);
+        let now = store.member("sam").expect("read").expect("there");
+        assert!(now.suspended, "the suspension made meanwhile stands");
+        assert_eq!(now.password_hash, "new");
+
+        store.uncreate_member("sam").expect("erase");
+        let out = store
+            .update_member("sam", |m| {
+                m.display_name = "Back".into();
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        assert_eq!(out, None);
+        assert!(
+            store.member("sam").expect("read").is_none(),
+            "not re-created"
+        );
+    }
 
     #[test]
     fn session_index_layout_is_pinned() {

@@ -542,7 +542,7 @@ impl Store {
 /// so no writer's change overwrites another's. A missing record starts as `absent()`;
 /// when that is `None`, nothing is written (a record removed meanwhile is never put back)
 /// and the answer is `None`. Nothing is written either when `change` fails or leaves the
-/// record as it was.
+/// record as it was (a missing one included: it stays missing, read as `absent()`).
 ///
 /// Errors: `change`'s own, or the store's.
 pub(crate) fn update_json<T, R, E>(
@@ -565,9 +565,13 @@ where
                 None => return Ok(None),
             },
         };
+        // Compared with the record as read (not the stored bytes, which an older version
+        // may have written differently), so an unchanged record, or a new one left at its
+        // default, is not written.
+        let start = to_json(tree, &record)?;
         let out = change(&mut record)?;
         let after = to_json(tree, &record)?;
-        if before.as_deref() == Some(after.as_slice()) {
+        if after == start {
             return Ok(Some(out));
         }
         let swapped = space

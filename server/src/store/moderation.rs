@@ -278,16 +278,32 @@ impl Store {
         })
     }
 
-    /// Writes a member's standing.
-    pub(crate) fn put_standing(
+    /// Changes a member's standing with `change` (from the default when they have none),
+    /// as one step: when another decision changed it meanwhile, it is read again and
+    /// `change` applied again, so a warning, suspension or appeal is never undone by a
+    /// late write. `change` may run more than once.
+    ///
+    /// Errors: `change`'s own, or the store's.
+    pub(crate) fn update_standing<R, E: From<StoreError>>(
         &self,
         member: &MemberId,
-        standing: &StandingRecord,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .moderation
-            .insert(standing_key(member), to_json(TREE, standing)?)?;
-        Ok(())
+        change: impl FnMut(&mut StandingRecord) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let out = super::update_json(
+            &self.writer().moderation,
+            TREE,
+            &standing_key(member),
+            || Some(StandingRecord::default()),
+            change,
+        )?;
+        // `absent` always gives a record, so there is always an answer.
+        out.ok_or_else(|| {
+            StoreError::corrupt(
+                TREE,
+                std::io::Error::other("standing update gave no answer"),
+            )
+            .into()
+        })
     }
 
     /// Every member with a standing record.
@@ -464,6 +480,45 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two decisions about one member at once (a warning while an appeal is made) both
+    /// stand; a decision that changes nothing writes nothing.
+    #[test]
+    fn standing_changes_made_meanwhile_stand() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("open");
+        let ann: MemberId = "@ann:a.org".parse().expect("id");
+        let unchanged = store
+            .update_standing(&ann, |s| Ok::<_, StoreError>(s.paused))
+            .expect("update");
+        assert!(!unchanged);
+        assert!(
+            store.standings().expect("list").is_empty(),
+            "nothing written"
+        );
+        let mut runs = 0;
+        store
+            .update_standing(&ann, |s| {
+                runs += 1;
+                if runs == 1 {
+                    let other = StandingRecord {
+                        appeal: Some("please look again".into()),
+                        ..StandingRecord::default()
+                    };
+                    store
+                        .writer()
+                        .moderation
+                        .insert(standing_key(&ann), to_json(TREE, &other).expect("json"))
+                        .expect("write");
+                }
+                s.warnings += 1;
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        let now = store.standing(&ann).expect("read");
+        assert_eq!(now.warnings, 1);
+        assert_eq!(now.appeal.as_deref(), Some("please look again"));
+    }
 
     #[test]
     fn key_layout() {

@@ -134,7 +134,10 @@ impl Node {
             Ok(invite) => {
                 if invite.role != Role::Member {
                     record.role = invite.role;
-                    self.store().put_member(&record)?;
+                    self.store().update_member(&record.username, |m| {
+                        m.role = invite.role;
+                        Ok::<_, AppError>(())
+                    })?;
                 }
                 tracing::info!(member = %member_id, "invite redeemed");
                 self.start_session(&record, user_agent)

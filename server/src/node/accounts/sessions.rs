@@ -94,7 +94,7 @@ impl Node {
         address: IpAddr,
         user_agent: Option<String>,
     ) -> Result<SessionCreated, AppError> {
-        let mut member = self.check_credentials(&req, address).await?;
+        let member = self.check_credentials(&req, address).await?;
         if member.deletion_due_at.is_some() {
             return Err(AppError::new(
                 ErrorCode::Suspended,
@@ -110,10 +110,16 @@ impl Node {
         if !member.password_precis
             && let Ok(prepared) = crate::node::passwords::prepare(&req.password)
         {
-            // A hash from before passwords were prepared: replaced now the password is known.
-            member.password_hash = crate::node::passwords::hash(prepared).await?;
-            member.password_precis = true;
-            self.store().put_member(&member)?;
+            // A hash from before passwords were prepared: replaced now the password is known,
+            // unless the password was changed meanwhile.
+            let new_hash = crate::node::passwords::hash(prepared).await?;
+            self.store().update_member(&member.username, |m| {
+                if m.password_hash == member.password_hash {
+                    m.password_hash.clone_from(&new_hash);
+                    m.password_precis = true;
+                }
+                Ok::<_, AppError>(())
+            })?;
         }
         self.start_session(&member, user_agent).await
     }
@@ -263,13 +269,34 @@ impl Node {
         }
         self.check_password(&req.new_password)
             .map_err(|e| e.on("new_password"))?;
-        let mut member = auth.member.clone();
-        member.password_hash =
+        let new_hash =
             crate::node::passwords::hash(crate::node::passwords::prepare(&req.new_password)?)
                 .await?;
-        member.password_precis = true;
-        self.store().put_member(&member)?;
-        for (hash, _) in self.store().sessions_of(&member.username)? {
+        // Set on the record as it is now (not the one read when the request began), and
+        // only if the password checked above is still the account's: a suspension, or a
+        // reset, made during the (slow) hashing stands.
+        let changed = self
+            .store()
+            .update_member(&auth.member.username, |member| {
+                if member.suspended || member.deletion_due_at.is_some() {
+                    return Err(AppError::forbidden(
+                        "This account was suspended or is being deleted: the password was not changed.",
+                    ));
+                }
+                if member.password_hash != auth.member.password_hash {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        "Your password was changed somewhere else just now: sign in again with the new one.",
+                    ));
+                }
+                member.password_hash.clone_from(&new_hash);
+                member.password_precis = true;
+                Ok(())
+            })?;
+        if changed.is_none() {
+            return Err(AppError::not_found("Your account is not here any more."));
+        }
+        for (hash, _) in self.store().sessions_of(&auth.member.username)? {
             if hash != auth.session_hash {
                 self.store().remove_session(&hash)?;
             }

@@ -10,7 +10,7 @@ use kindred_protocol::{EventBody, MemberId, References, Timestamp};
 
 use super::{Auth, Draft, Node, Reach};
 use crate::node::AppError;
-use crate::store::{Position, TopicRecord};
+use crate::store::{Position, StoreError, TopicRecord};
 
 /// Largest page a client may ask for.
 pub(crate) const MAX_PAGE: usize = 100;
@@ -297,9 +297,11 @@ impl Node {
             not_before: 0,
         };
         self.ingest().local(draft).await?;
-        if let Some(mut record) = self.store().member(&member.username)? {
+        let marked = self.store().update_member(&member.username, |record| {
             record.profile_published = true;
-            self.store().put_member(&record)?;
+            Ok::<_, StoreError>(())
+        })?;
+        if marked.is_some() {
             self.store().durable().await?;
         }
         Ok(())

@@ -84,27 +84,32 @@ impl Node {
                 {
                     self.set_hidden(&req.target, None)?;
                 }
-                let mut standing = self.store().standing(&author)?;
-                let mut changed = false;
-                let mut unpaused = false;
-                if home_here && matches!(req.target, ReportTarget::Member(_)) {
-                    // Reviewed: the reports so far no longer count towards a pause.
-                    standing.reviewed_at = Some(self.now().as_millis());
-                    changed = true;
-                }
-                if standing.paused && home_here {
-                    standing.paused = false;
-                    changed = true;
-                    unpaused = true;
+                let now = self.now().as_millis();
+                let about_member = matches!(req.target, ReportTarget::Member(_));
+                let (unpaused, appeal_answered) =
+                    self.store().update_standing(&author, |standing| {
+                        if home_here && about_member {
+                            // Reviewed: the reports so far no longer count towards a pause.
+                            standing.reviewed_at = Some(now);
+                        }
+                        let unpaused = standing.paused && home_here;
+                        if unpaused {
+                            standing.paused = false;
+                        }
+                        let appeal_answered = standing.appeal.is_some() && about_member;
+                        if appeal_answered {
+                            standing.appeal = None;
+                        }
+                        Ok::<_, AppError>((unpaused, appeal_answered))
+                    })?;
+                if unpaused {
                     self.tell_moderation(
                         &author,
                         "Moderators looked at the reports: you can post again.".to_owned(),
                         "/standing",
                     );
                 }
-                if standing.appeal.is_some() && matches!(req.target, ReportTarget::Member(_)) {
-                    standing.appeal = None;
-                    changed = true;
+                if appeal_answered {
                     let why = if note.is_empty() {
                         String::new()
                     } else {
@@ -115,9 +120,6 @@ impl Node {
                         format!("Moderators looked at your appeal and the decision stands.{why}"),
                         "/standing",
                     );
-                }
-                if changed {
-                    self.store().put_standing(&author, &standing)?;
                 }
                 if unpaused {
                     "Dismissed: their posting is no longer paused.".to_owned()
@@ -176,14 +178,15 @@ impl Node {
                 "Taken down, on every node.".to_owned()
             }
             A::Warn => {
-                let mut standing = self.store().standing(&author)?;
-                standing.warnings += 1;
-                standing.last_note = Some(note.clone());
-                // A newer decision: an appeal against the older one is answered by it.
-                standing.appeal = None;
                 let seq = self.audit(by, "warn", &req.target, Some(&author), &note)?;
-                standing.sanction = Some(seq);
-                self.store().put_standing(&author, &standing)?;
+                self.store().update_standing(&author, |standing| {
+                    standing.warnings += 1;
+                    standing.last_note = Some(note.clone());
+                    // A newer decision: an appeal against the older one is answered by it.
+                    standing.appeal = None;
+                    standing.sanction = Some(seq);
+                    Ok::<_, AppError>(())
+                })?;
                 self.tell_moderation(
                     &author,
                     format!("A moderator warned you about something you wrote: {note}"),
@@ -196,20 +199,20 @@ impl Node {
                 return Ok(done);
             }
             A::Suspend => {
-                let mut member = self.local_member(&author)?;
-                let mut standing = self.store().standing(&author)?;
-                standing.suspensions += 1;
-                let days = self
-                    .config()
-                    .moderation
-                    .suspension_length(standing.suspensions);
+                self.local_member(&author)?;
                 let now = self.now().as_millis();
-                standing.suspended_until = days.map(|d| now + u64::from(d) * DAY_MS);
-                standing.suspended = true;
-                standing.paused = false;
-                standing.appeal = None;
-                standing.last_note = Some(note.clone());
-                until = standing.suspended_until.map(Timestamp);
+                let ladder = &self.config().moderation;
+                let days = self.store().update_standing(&author, |standing| {
+                    standing.suspensions += 1;
+                    let days = ladder.suspension_length(standing.suspensions);
+                    standing.suspended_until = days.map(|d| now + u64::from(d) * DAY_MS);
+                    standing.suspended = true;
+                    standing.paused = false;
+                    standing.appeal = None;
+                    standing.last_note = Some(note.clone());
+                    Ok::<_, AppError>(days)
+                })?;
+                until = days.map(|d| Timestamp(now + u64::from(d) * DAY_MS));
                 let length = match days {
                     Some(d) => format!("for {d} days"),
                     None => "permanently".to_owned(),
@@ -221,11 +224,12 @@ impl Node {
                     Some(&author),
                     &format!("{length}: {note}"),
                 )?;
-                standing.sanction = Some(seq);
-                self.store().put_standing(&author, &standing)?;
-                let changed = !member.suspended;
-                member.suspended = true;
-                self.save_member(&member, changed).await?;
+                // The sanction an appeal answers; set once it is in the log.
+                self.store().update_standing(&author, |standing| {
+                    standing.sanction = Some(seq);
+                    Ok::<_, AppError>(())
+                })?;
+                self.set_suspended(author.localpart(), true).await?;
                 self.tell_moderation(
                     &author,
                     format!("Your account was suspended {length}: {note}"),
@@ -238,23 +242,22 @@ impl Node {
                 return Ok(done);
             }
             A::Reinstate => {
-                let mut member = self.local_member(&author)?;
-                let mut standing = self.store().standing(&author)?;
-                if standing.suspended && standing.appeal.is_some() {
-                    // Overturned on appeal: it does not count towards the ladder.
-                    standing.suspensions = standing.suspensions.saturating_sub(1);
-                }
-                standing.suspended = false;
-                standing.suspended_until = None;
-                standing.paused = false;
-                standing.appeal = None;
-                standing.reviewed_at = Some(self.now().as_millis());
-                self.store().put_standing(&author, &standing)?;
+                self.local_member(&author)?;
+                let now = self.now().as_millis();
+                self.store().update_standing(&author, |standing| {
+                    if standing.suspended && standing.appeal.is_some() {
+                        // Overturned on appeal: it does not count towards the ladder.
+                        standing.suspensions = standing.suspensions.saturating_sub(1);
+                    }
+                    standing.suspended = false;
+                    standing.suspended_until = None;
+                    standing.paused = false;
+                    standing.appeal = None;
+                    standing.reviewed_at = Some(now);
+                    Ok::<_, AppError>(())
+                })?;
                 // Whichever page suspended them (Members, or moderation), they are back.
-                if member.suspended {
-                    member.suspended = false;
-                    self.save_member(&member, true).await?;
-                }
+                self.set_suspended(author.localpart(), false).await?;
                 self.tell_moderation(
                     &author,
                     "Moderators reviewed the decision about your account: you can take part again."

@@ -335,7 +335,7 @@ impl Node {
                 .member(author.localpart())?
                 .is_some_and(|m| m.role == kindred_protocol::api::Role::Member);
         if pausable && settings.pause_after_reports_per_day > 0 {
-            let mut standing = self.store().standing(author)?;
+            let standing = self.store().standing(author)?;
             // Reports since a moderator last reviewed them, within a day.
             let since = self
                 .now()
@@ -359,6 +359,12 @@ impl Node {
             if pieces.len() >= settings.pause_after_reports_per_day as usize
                 && enough_voices
                 && !standing.paused
+                && self.store().update_standing(author, |s| {
+                    // Paused as one step: two reports arriving together pause once.
+                    let pausing = !s.paused;
+                    s.paused = true;
+                    Ok::<_, StoreError>(pausing)
+                })?
             {
                 let who = ReportTarget::Member(author.clone());
                 let seq = self.audit(
@@ -371,9 +377,10 @@ impl Node {
                         pieces.len()
                     ),
                 )?;
-                standing.paused = true;
-                standing.sanction = Some(seq);
-                self.store().put_standing(author, &standing)?;
+                self.store().update_standing(author, |s| {
+                    s.sanction = Some(seq);
+                    Ok::<_, StoreError>(())
+                })?;
                 self.tell_moderation(
                     author,
                     "Your posting is paused while our moderators look at reports about what you wrote. You can still read, and you will hear what they decide.".to_owned(),

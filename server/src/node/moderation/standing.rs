@@ -65,23 +65,25 @@ impl Node {
                 "The note can be at most {MAX_MODERATION_NOTE_BYTES} bytes."
             )));
         }
-        let mut s = self.store().standing(member)?;
-        if s.appeal.is_some() {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                "Your appeal is waiting for a moderator.",
-            ));
-        }
-        if !can_appeal(&s) {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                "There is no decision to appeal, or you have appealed it already.",
-            ));
-        }
-        s.appealed = s.sanction;
-        s.appeal = Some(note.to_owned());
-        s.appeal_at = Some(self.now().as_millis());
-        self.store().put_standing(member, &s)?;
+        let now = self.now().as_millis();
+        self.store().update_standing(member, |s| {
+            if s.appeal.is_some() {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "Your appeal is waiting for a moderator.",
+                ));
+            }
+            if !can_appeal(s) {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "There is no decision to appeal, or you have appealed it already.",
+                ));
+            }
+            s.appealed = s.sanction;
+            s.appeal = Some(note.to_owned());
+            s.appeal_at = Some(now);
+            Ok(())
+        })?;
         self.audit(
             Some(member),
             "appeal",
@@ -108,25 +110,30 @@ impl Node {
     /// Ends the suspensions whose time is up (housekeeping); returns how many.
     pub(crate) async fn end_suspensions(&self, now: u64) -> Result<usize, AppError> {
         let mut ended = 0;
-        for (member, mut s) in self.store().standings()? {
+        for (member, s) in self.store().standings()? {
             if !s.suspended || s.suspended_until.is_none_or(|t| t > now) {
                 continue;
             }
-            s.suspended = false;
-            s.suspended_until = None;
-            s.appeal = None;
-            self.store().put_standing(&member, &s)?;
+            // Decided again on the standing as it is now: a moderator may have changed it
+            // since the list was read (a longer suspension, say).
+            let ends = self.store().update_standing(&member, |s| {
+                let due = s.suspended && s.suspended_until.is_some_and(|t| t <= now);
+                if due {
+                    s.suspended = false;
+                    s.suspended_until = None;
+                    s.appeal = None;
+                }
+                Ok::<_, AppError>(due)
+            })?;
+            if !ends {
+                continue;
+            }
             self.tell_moderation(
                 &member,
                 "Your suspension has ended: welcome back. Please read the community guidelines again before you post.".to_owned(),
                 "/guidelines",
             );
-            if let Some(mut record) = self.store().member(member.localpart())?
-                && record.suspended
-            {
-                record.suspended = false;
-                self.save_member(&record, true).await?;
-            }
+            self.set_suspended(member.localpart(), false).await?;
             self.audit(
                 None,
                 "suspension_ended",
@@ -149,7 +156,6 @@ impl Node {
         suspended: bool,
     ) -> Result<(), StoreError> {
         let target = ReportTarget::Member(member.clone());
-        let mut s = self.store().standing(member)?;
         if suspended {
             let note = "Suspended by an admin on the Members page";
             let seq = self.audit(
@@ -159,11 +165,14 @@ impl Node {
                 Some(member),
                 note,
             )?;
-            s.suspended = true;
-            s.suspended_until = None;
-            s.sanction = Some(seq);
-            s.appeal = None;
-            s.last_note = Some(note.to_owned());
+            self.store().update_standing(member, |s| {
+                s.suspended = true;
+                s.suspended_until = None;
+                s.sanction = Some(seq);
+                s.appeal = None;
+                s.last_note = Some(note.to_owned());
+                Ok(())
+            })
         } else {
             self.audit(
                 Some(&auth.member_id),
@@ -172,11 +181,13 @@ impl Node {
                 Some(member),
                 "Reinstated on the Members page",
             )?;
-            s.suspended = false;
-            s.suspended_until = None;
-            s.appeal = None;
+            self.store().update_standing(member, |s| {
+                s.suspended = false;
+                s.suspended_until = None;
+                s.appeal = None;
+                Ok(())
+            })
         }
-        self.store().put_standing(member, &s)
     }
 
     /// Whether `member` may post now (not paused by reports).

@@ -340,6 +340,9 @@ pub(crate) struct Limits {
     pub(crate) password_checks: RateLimiter<String>,
     /// Data exports being made: one at a time, so they cannot crowd out everyone else.
     pub(crate) exports: tokio::sync::Semaphore,
+    /// Held while a cohort round is edited or sent: one at a time, so a round is never
+    /// sent twice, nor turned back into a draft by an edit that read it before it was sent.
+    pub(crate) rounds: tokio::sync::Mutex<()>,
     /// Held while a member's profile is published on the way to their first shared
     /// event, so parallel first posts publish it once.
     pub(crate) first_profile: tokio::sync::Mutex<()>,

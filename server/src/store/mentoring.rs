@@ -276,24 +276,11 @@ impl Store {
             t.remove(&k)?;
             t.remove(key(b'q', &String::from_utf8_lossy(&k[requests.len()..])))?;
         }
-        for mut m in self.matches_of(member)? {
-            if m.buddy == *member {
-                m.note.clear();
-                m.request = None;
-            }
-            if m.mentor == *member {
-                m.answer_message = None;
-            }
-            m.checkins.retain(|c| c.by != *member);
-            m.reflections.retain(|r| r.by != *member);
-            if m.closed_by.as_ref() == Some(member) {
-                m.closing = None;
-            }
-            if m.agreed.as_ref().is_some_and(|a| a.by == *member) && m.confirmed.is_none() {
-                m.agreement = None;
-                m.agreed = None;
-            }
-            t.insert(match_key(&m.id), to_json("mentoring", &m)?)?;
+        for found in self.matches_of(member)? {
+            self.update_match(&found.id, |m| {
+                erase_from_match(m, member);
+                Ok::<_, StoreError>(())
+            })?;
         }
         Ok(())
     }
@@ -306,6 +293,27 @@ impl Store {
         self.mentoring()
             .insert(index_key(b'Q', &r.member, r.id.as_bytes()), [])?;
         Ok(())
+    }
+
+    /// Changes a request with `change`, as one step (compare-and-swap, `change` applied
+    /// again when it changed meanwhile): a withdrawal and a match arriving together both
+    /// leave their mark. `None`, with nothing written, when there is no such request (or
+    /// it was erased meanwhile).
+    ///
+    /// Errors: `change`'s own, or the store's.
+    pub(crate) fn update_request<R, E: From<StoreError>>(
+        &self,
+        id: &str,
+        change: impl FnMut(&mut RequestRecord) -> Result<R, E>,
+    ) -> Result<Option<R>, E> {
+        let _writing = self.writer();
+        super::update_json(
+            self.mentoring(),
+            "mentoring",
+            &key(b'q', id),
+            || None,
+            change,
+        )
     }
 
     /// One request.
@@ -350,7 +358,8 @@ impl Store {
         }
     }
 
-    /// Stores a proposal or match and indexes it by both people.
+    /// Stores a new proposal and indexes it by both people (changes go through
+    /// [`Store::update_match`]).
     pub(crate) fn put_match(&self, m: &MatchRecord) -> Result<(), StoreError> {
         let _writing = self.writer();
         let t = self.mentoring();
@@ -358,6 +367,28 @@ impl Store {
         t.insert(index_key(b'B', &m.buddy, m.id.as_bytes()), [])?;
         t.insert(index_key(b'M', &m.mentor, m.id.as_bytes()), [])?;
         Ok(())
+    }
+
+    /// Changes a proposal or match with `change`, as one step (compare-and-swap, `change`
+    /// applied again when it changed meanwhile): the other person's check-in or closing
+    /// arriving while this member's note is written is not lost, nor is the note. `None`,
+    /// with nothing written, when there is no such match. `change` may run more than once,
+    /// so it only changes the record (and decides from it).
+    ///
+    /// Errors: `change`'s own, or the store's.
+    pub(crate) fn update_match<R, E: From<StoreError>>(
+        &self,
+        id: &EventId,
+        change: impl FnMut(&mut MatchRecord) -> Result<R, E>,
+    ) -> Result<Option<R>, E> {
+        let _writing = self.writer();
+        super::update_json(
+            self.mentoring(),
+            "mentoring",
+            &match_key(id),
+            || None,
+            change,
+        )
     }
 
     /// Every proposal and match held here.
@@ -489,6 +520,26 @@ impl Store {
         let _writing = self.writer();
         self.mentoring().insert([b'w'], seq.to_be_bytes())?;
         Ok(())
+    }
+}
+
+/// What of an erased member goes from a match they were in (see [`Store::erase_mentoring`]).
+fn erase_from_match(m: &mut MatchRecord, member: &MemberId) {
+    if m.buddy == *member {
+        m.note.clear();
+        m.request = None;
+    }
+    if m.mentor == *member {
+        m.answer_message = None;
+    }
+    m.checkins.retain(|c| c.by != *member);
+    m.reflections.retain(|r| r.by != *member);
+    if m.closed_by.as_ref() == Some(member) {
+        m.closing = None;
+    }
+    if m.agreed.as_ref().is_some_and(|a| a.by == *member) && m.confirmed.is_none() {
+        m.agreement = None;
+        m.agreed = None;
     }
 }
 

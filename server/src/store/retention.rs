@@ -90,10 +90,10 @@ impl Store {
 
     /// Drops a closed match's check-ins written before `before` (ms); later ones stay.
     fn clear_checkins(&self, id: &EventId, before: u64) -> Result<(), StoreError> {
-        if let Some(mut m) = self.match_record(id)? {
+        self.update_match(id, |m| {
             m.checkins.retain(|c| c.at >= before);
-            self.put_match(&m)?;
-        }
+            Ok::<_, StoreError>(())
+        })?;
         Ok(())
     }
 }

@@ -163,10 +163,13 @@ impl Node {
         id: &EventId,
         reflection: Reflection,
     ) -> Result<MatchView, AppError> {
-        let mut m = self.own_match(auth, id)?;
-        m.reflections.retain(|r| r.by != auth.member_id);
-        m.reflections.push(reflection);
-        self.store().put_match(&m)?;
+        self.own_match(auth, id)?;
+        self.store().update_match(id, |m| {
+            m.reflections.retain(|r| r.by != auth.member_id);
+            m.reflections.push(reflection.clone());
+            Ok::<_, AppError>(())
+        })?;
+        let m = self.own_match(auth, id)?;
         self.store().durable().await?;
         self.match_view(auth, m)
     }

@@ -133,6 +133,7 @@ impl Node {
         edit: EditRound,
     ) -> Result<CohortRound, AppError> {
         auth.require(Role::Moderator)?;
+        let _one_at_a_time = self.limits().rounds.lock().await;
         let mut record = self
             .store()
             .round(id)?
@@ -203,6 +204,7 @@ impl Node {
     /// Sends every pair of a draft round as a proposal from the buddy.
     pub(crate) async fn send_round(&self, auth: &Auth, id: &str) -> Result<CohortRound, AppError> {
         auth.require(Role::Moderator)?;
+        let _one_at_a_time = self.limits().rounds.lock().await;
         let mut record = self
             .store()
             .round(id)?

@@ -90,12 +90,13 @@ impl Node {
             )
             .await?;
         self.mentoring_caught_up().await?;
-        let mut m = self
+        let m = self
             .store()
-            .match_record(&id)?
+            .update_match(&id, |m| {
+                m.request = Some(request.id.clone());
+                Ok::<_, AppError>(m.clone())
+            })?
             .ok_or_else(|| AppError::internal(std::io::Error::other("proposal vanished")))?;
-        m.request = Some(request.id);
-        self.store().put_match(&m)?;
         self.store().durable().await?;
         tracing::info!(buddy = %auth.member_id, mentor = %req.mentor, "proposal sent");
         self.match_view(auth, m)
@@ -227,9 +228,10 @@ impl Node {
             },
         )
         .await?;
-        let mut accepted = self.own_match(auth, id)?;
-        accepted.conversation = Some(conversation.id);
-        self.store().put_match(&accepted)?;
+        self.store().update_match(id, |accepted| {
+            accepted.conversation = Some(conversation.id);
+            Ok::<_, AppError>(())
+        })?;
         self.republish_places(&auth.member_id).await?;
         // No places left: the other waiting buddies hear now rather than waiting.
         let active = self.store().active_count(&auth.member_id)?;
@@ -340,13 +342,16 @@ impl Node {
             }),
         )
         .await?;
-        let mut m = self.own_match(auth, id)?;
-        if let Some(last) = m.checkins.iter_mut().rev().find(|c| c.by == auth.member_id) {
-            last.note = note;
-            last.fit = req.fit;
-            last.fit_shared = req.share_fit && req.fit.is_some();
-        }
-        self.store().put_match(&m)?;
+        self.own_match(auth, id)?;
+        self.store().update_match(id, |m| {
+            if let Some(last) = m.checkins.iter_mut().rev().find(|c| c.by == auth.member_id) {
+                last.note.clone_from(&note);
+                last.fit = req.fit;
+                last.fit_shared = req.share_fit && req.fit.is_some();
+            }
+            Ok::<_, AppError>(())
+        })?;
+        let m = self.own_match(auth, id)?;
         self.store().durable().await?;
         self.match_view(auth, m)
     }

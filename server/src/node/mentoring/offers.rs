@@ -342,9 +342,11 @@ impl Node {
 
     /// Withdraws one of the member's requests.
     pub(crate) async fn withdraw_request(&self, auth: &Auth, id: &str) -> Result<(), AppError> {
-        let mut r = self.own_request(auth, Some(id))?;
-        r.status = "withdrawn".to_owned();
-        self.store().put_request(&r)?;
+        let r = self.own_request(auth, Some(id))?;
+        self.store().update_request(&r.id, |r| {
+            r.status = "withdrawn".to_owned();
+            Ok::<_, AppError>(())
+        })?;
         Ok(self.store().durable().await?)
     }
 

@@ -109,20 +109,26 @@ fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(),
     let store = node.store();
     store.erase_mentoring(member)?;
     let own = node.config().node.name.as_str();
-    for mut m in store.matches_of(member)? {
-        let ended = match m.status {
-            MatchStatus::Active => MatchStatus::Closed,
-            MatchStatus::Pending if m.buddy == *member => MatchStatus::Withdrawn,
-            MatchStatus::Pending => MatchStatus::NoLongerAvailable,
-            _ => continue,
+    for found in store.matches_of(member)? {
+        let ended = store.update_match(&found.id, |m| {
+            let was = m.status;
+            m.status = match was {
+                MatchStatus::Active => MatchStatus::Closed,
+                MatchStatus::Pending if m.buddy == *member => MatchStatus::Withdrawn,
+                MatchStatus::Pending => MatchStatus::NoLongerAvailable,
+                _ => return Ok::<_, StoreError>(None),
+            };
+            m.closed_at.get_or_insert(at);
+            Ok(Some((was, m.clone())))
+        })?;
+        let Some(Some((was, m))) = ended else {
+            continue;
         };
-        if m.status == MatchStatus::Active && m.mentor.node_name() == own && m.mentor != *member {
+        if was == MatchStatus::Active && m.mentor.node_name() == own && m.mentor != *member {
             store.release_place(&m.mentor)?;
             node.mentoring_changed(&m.mentor);
         }
-        m.status = ended;
-        m.closed_at.get_or_insert(at);
-        put_match(node, &m)?;
+        node.tell_match(&m);
     }
     if origin == node.node_id()
         && member.node_name() == own
@@ -179,41 +185,48 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
             }
         }
         EventBody::MatchAnswer(answer) => {
-            let Some(mut m) = store.match_record(&answer.proposal)? else {
-                return Ok(true);
-            };
-            m.status = match rules::answer(&parties(&m), &p.author, answer.answer) {
-                Ok(status) => status,
-                Err(reason) => {
+            let applied = store.update_match(&answer.proposal, |m| {
+                let status = match rules::answer(&parties(m), &p.author, answer.answer) {
+                    Ok(status) => status,
+                    Err(reason) => return Ok::<_, StoreError>(Err(reason)),
+                };
+                m.status = status;
+                m.answered_at = Some(at);
+                m.answer_message.clone_from(&answer.message);
+                if status == MatchStatus::Active {
+                    m.conversation = Some(direct_conversation(&m.buddy, &m.mentor));
+                }
+                Ok(Ok(m.clone()))
+            })?;
+            let m = match applied {
+                None => return Ok(true),
+                Some(Err(reason)) => {
                     tracing::info!(%id, %reason, "match answer not applied");
                     return Ok(true);
                 }
+                Some(Ok(m)) => m,
             };
-            m.answered_at = Some(at);
-            m.answer_message = answer.message;
-            if m.status == MatchStatus::Active {
-                m.conversation = Some(direct_conversation(&m.buddy, &m.mentor));
-                if let Some(rid) = &m.request
-                    && let Some(mut r) = store.request(rid)?
-                {
+            if m.status == MatchStatus::Active
+                && let Some(rid) = &m.request
+            {
+                store.update_request(rid, |r| {
                     r.status = "matched".to_owned();
                     r.matched_at = Some(at);
-                    store.put_request(&r)?;
-                }
+                    Ok::<_, StoreError>(())
+                })?;
             }
-            put_match(node, &m)?;
+            node.tell_match(&m);
         }
         EventBody::CheckIn(checkin) => {
-            let Some(mut m) = store.match_record(&checkin.proposal)? else {
-                return Ok(true);
-            };
-            if let Err(reason) = rules::check_in(&parties(&m), &p.author) {
-                tracing::info!(%id, %reason, "check-in not applied");
-                return Ok(true);
-            }
-            if !m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
+            let applied = store.update_match(&checkin.proposal, |m| {
+                if let Err(reason) = rules::check_in(&parties(m), &p.author) {
+                    return Ok::<_, StoreError>(Err(reason));
+                }
+                if m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
+                    return Ok(Ok(None));
+                }
                 m.checkins.push(CheckInRecord {
-                    by: p.author,
+                    by: p.author.clone(),
                     pulse: checkin.pulse,
                     // A fit on the wire is one its author chose to show.
                     fit_shared: checkin.fit.is_some(),
@@ -221,47 +234,77 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                     note: None,
                     at,
                 });
-                put_match(node, &m)?;
+                Ok(Ok(Some(m.clone())))
+            })?;
+            match applied {
+                Some(Err(reason)) => tracing::info!(%id, %reason, "check-in not applied"),
+                Some(Ok(Some(m))) => node.tell_match(&m),
+                _ => {}
             }
         }
         EventBody::MatchUpdate(update) => {
-            let Some(mut m) = store.match_record(&update.proposal)? else {
+            let Some(current) = store.match_record(&update.proposal)? else {
                 return Ok(true);
             };
-            if let Err(reason) = rules::match_update(&parties(&m), &p.author) {
+            if let Err(reason) = rules::match_update(&parties(&current), &p.author) {
                 tracing::info!(%id, %reason, "match update not applied");
                 return Ok(true);
             }
-            if let Some(a) = update.agreement {
-                propose_agreement(&mut m, a, *id, &p.author, at);
-            }
-            if let Some(target) = update.confirms {
-                // The proposal confirmed: the current one, or an older one read from the log
-                // (its confirmation may arrive after a newer proposal).
-                let proposal = match m.agreed.as_ref().zip(m.agreement.as_ref()) {
-                    Some((state, terms)) if state.id == target => {
-                        Some((terms.clone(), state.by.clone(), state.at))
-                    }
-                    _ => proposal_in_log(node, &target, &m.id)?,
-                };
-                match proposal {
-                    Some(proposal) => confirm_agreement(&mut m, target, proposal, &p.author, at),
-                    None => {
-                        tracing::info!(%id, %target, "confirmation of something that is not an agreement on this match")
+            // An older proposal a confirmation may refer to is read from the log first:
+            // the change itself only works on the record.
+            let older = match (update.confirms, &current.agreed) {
+                (Some(target), Some(state)) if state.id == target => None,
+                (Some(target), _) => proposal_in_log(node, &target, &current.id)?,
+                (None, _) => None,
+            };
+            let applied = store.update_match(&update.proposal, |m| {
+                // Checked again on the record as it is now (closed meanwhile, say).
+                if let Err(reason) = rules::match_update(&parties(m), &p.author) {
+                    return Ok::<_, StoreError>(Err(reason));
+                }
+                if let Some(a) = &update.agreement {
+                    propose_agreement(m, a.clone(), *id, &p.author, at);
+                }
+                if let Some(target) = update.confirms {
+                    // The proposal confirmed: the current one, or an older one read from
+                    // the log (its confirmation may arrive after a newer proposal).
+                    let proposal = match m.agreed.as_ref().zip(m.agreement.as_ref()) {
+                        Some((state, terms)) if state.id == target => {
+                            Some((terms.clone(), state.by.clone(), state.at))
+                        }
+                        _ => older.clone(),
+                    };
+                    match proposal {
+                        Some(proposal) => {
+                            confirm_agreement(m, target, proposal, &p.author, at);
+                        }
+                        None => {
+                            tracing::info!(%id, %target, "confirmation of something that is not an agreement on this match")
+                        }
                     }
                 }
-            }
-            if let Some(c) = update.closing {
-                m.closing = Some(c);
-                m.closed_at = Some(at);
-                m.closed_by = Some(p.author.clone());
-                m.status = MatchStatus::Closed;
-                if m.mentor.node_name() == own {
-                    store.release_place(&m.mentor)?;
-                    node.mentoring_changed(&m.mentor);
+                if let Some(c) = &update.closing {
+                    m.closing = Some(c.clone());
+                    m.closed_at = Some(at);
+                    m.closed_by = Some(p.author.clone());
+                    m.status = MatchStatus::Closed;
                 }
+                Ok(Ok(m.clone()))
+            })?;
+            let m = match applied {
+                None => return Ok(true),
+                Some(Err(reason)) => {
+                    tracing::info!(%id, %reason, "match update not applied");
+                    return Ok(true);
+                }
+                Some(Ok(m)) => m,
+            };
+            // The match was active (checked above) and is closed now: its place is free.
+            if update.closing.is_some() && m.mentor.node_name() == own {
+                store.release_place(&m.mentor)?;
+                node.mentoring_changed(&m.mentor);
             }
-            put_match(node, &m)?;
+            node.tell_match(&m);
         }
         _ => {}
     }

@@ -238,13 +238,22 @@ fn follow_announcement(node: &Node, mut record: PeerRecord) -> PeerRecord {
         to = announced.as_deref().unwrap_or_default(),
         "a peer announced a new address"
     );
-    record.announced = announced;
-    record.failures = 0;
-    record.next_attempt_at = 0;
-    if let Err(e) = node.store().put_peer(&record) {
-        tracing::error!(peer = %record.node_id, error = %e, "cannot record the peer's new address");
+    let noted = node.store().update_peer(&record.node_id, |r| {
+        r.announced.clone_from(&announced);
+        r.failures = 0;
+        r.next_attempt_at = 0;
+        r.clone()
+    });
+    match noted {
+        Ok(Some(now)) => now,
+        // Unpaired meanwhile: the loop finds it gone at its next read.
+        Ok(None) => record,
+        Err(e) => {
+            tracing::error!(peer = %record.node_id, error = %e, "cannot record the peer's new address");
+            record.announced = announced;
+            record
+        }
     }
-    record
 }
 
 fn backoff(failures: u32) -> Duration {
@@ -316,31 +325,42 @@ async fn dial_loop(node: &Node, peer: NodeId) {
             r = attempt => r,
             _ = shutdown.cancelled() => return,
         };
-        let mut record = match node.store().peer(&peer) {
-            Ok(Some(r)) => r,
-            _ => return,
-        };
-        match result {
-            Ok(()) | Err(LinkError::Duplicate) => {
-                record.failures = 0;
-                record.next_attempt_at = 0;
-            }
+        // Written on the pairing as it is now: one removed while the link was up stays
+        // removed (and this dialler stops at its next read).
+        let failed = match &result {
+            Ok(()) | Err(LinkError::Duplicate) => None,
             Err(e) => {
                 if matches!(e, LinkError::Connect(_)) {
                     fed.own_log.unreachable(peer);
                 }
+                node.federation().stats(&peer).set_up(false);
+                Some(e.to_string())
+            }
+        };
+        let now = Timestamp::now().as_millis();
+        let written = node.store().update_peer(&peer, |record| match &failed {
+            None => {
+                record.failures = 0;
+                record.next_attempt_at = 0;
+                None
+            }
+            Some(error) => {
                 // A link that was up and then dropped starts the backoff again from the
                 // beginning; repeated failures to connect back off further.
                 record.failures = record.failures.saturating_add(1);
                 let delay = backoff(record.failures - 1);
-                record.next_attempt_at = Timestamp::now().as_millis() + delay.as_millis() as u64;
-                record.last_error = Some(e.to_string());
-                node.federation().stats(&peer).set_up(false);
-                tracing::info!(%peer, error = %e, retry_in = ?delay, "link to peer failed");
+                record.next_attempt_at = now + delay.as_millis() as u64;
+                record.last_error = Some(error.clone());
+                Some(delay)
             }
-        }
-        if let Err(e) = node.store().put_peer(&record) {
-            tracing::error!(%peer, error = %e, "cannot record link state");
+        });
+        match written {
+            Ok(Some(Some(delay))) => {
+                tracing::info!(%peer, error = failed.as_deref().unwrap_or_default(), retry_in = ?delay, "link to peer failed");
+            }
+            Ok(Some(None)) => {}
+            Ok(None) => return,
+            Err(e) => tracing::error!(%peer, error = %e, "cannot record link state"),
         }
     }
 }

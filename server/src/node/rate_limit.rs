@@ -31,13 +31,15 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.take_at(key, Instant::now())
     }
 
-    /// Whether `key` has a token left, without taking one.
-    pub(crate) fn has_token(&self, key: &K) -> bool {
+    /// Puts back a token taken for `key` for an action that turned out not to count (a
+    /// sign-in attempt that succeeded), up to the bucket's size.
+    pub(crate) fn give_back(&self, key: &K) {
         let now = Instant::now();
-        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        buckets
-            .get(key)
-            .is_none_or(|(tokens, at)| self.refilled(*tokens, *at, now) >= 1.0)
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tokens, at)) = buckets.get_mut(key) {
+            *tokens = (self.refilled(*tokens, *at, now) + 1.0).min(self.capacity);
+            *at = now;
+        }
     }
 
     fn refilled(&self, tokens: f64, at: Instant, now: Instant) -> f64 {

@@ -2,7 +2,9 @@
 //! "Slow Brute Force Attacks" device-cookie design
 //! (<https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies>):
 //!
-//! - only *failed* sign-ins count; a training room signing in together is never slowed;
+//! - only *failed* sign-ins count; a training room signing in together is never slowed
+//!   (each attempt counts while its password is checked, so guesses sent all at once are
+//!   held to the same budget, and a successful one gives its place back);
 //! - failures count per account-and-address pair and per address, never per account alone,
 //!   so nobody can lock a member out by knowing their username;
 //! - a browser or CLI that signed in as that member before carries a *device token*; its
@@ -40,6 +42,14 @@ pub(crate) struct GuardLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Device([u8; 16]);
 
+/// A sign-in attempt under way, counted as failed unless it is handed back to
+/// [`SignInGuard::succeeded`].
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    pair: (String, IpAddr),
+    device: Option<Device>,
+}
+
 /// Decides whether a sign-in attempt may be tried, and counts failures.
 pub(crate) struct SignInGuard {
     key: [u8; 32],
@@ -60,27 +70,43 @@ impl SignInGuard {
         }
     }
 
-    /// Whether an attempt for `username` from `address` (with `device`, if the client sent
-    /// a token that checked out) may be tried now.
-    pub(crate) fn allows(&self, username: &str, address: IpAddr, device: Option<Device>) -> bool {
+    /// Starts an attempt for `username` from `address` (with `device`, if the client sent
+    /// a token that checked out): `None` when it may not be tried now. The attempt counts
+    /// as a failure from the start, so a burst of guesses sent at once is throttled like
+    /// the same guesses sent one after another (each is checked while the others'
+    /// passwords are still being hashed); [`SignInGuard::succeeded`] takes it back.
+    pub(crate) fn attempt(
+        &self,
+        username: &str,
+        address: IpAddr,
+        device: Option<Device>,
+    ) -> Option<Attempt> {
+        let attempt = Attempt {
+            pair: (username.to_owned(), address),
+            device,
+        };
         match device {
-            Some(d) => self.devices.has_token(&d),
+            Some(d) => self.devices.try_take(&d).then_some(attempt),
             None => {
-                self.pairs.has_token(&(username.to_owned(), address))
-                    && self.addresses.has_token(&address)
+                if !self.pairs.try_take(&attempt.pair) {
+                    return None;
+                }
+                if !self.addresses.try_take(&address) {
+                    self.pairs.give_back(&attempt.pair);
+                    return None;
+                }
+                Some(attempt)
             }
         }
     }
 
-    /// Counts a failed attempt against whatever [`SignInGuard::allows`] consulted.
-    pub(crate) fn failed(&self, username: &str, address: IpAddr, device: Option<Device>) {
-        match device {
-            Some(d) => {
-                self.devices.try_take(&d);
-            }
+    /// The attempt signed in: it does not count against anyone.
+    pub(crate) fn succeeded(&self, attempt: Attempt) {
+        match attempt.device {
+            Some(d) => self.devices.give_back(&d),
             None => {
-                self.pairs.try_take(&(username.to_owned(), address));
-                self.addresses.try_take(&address);
+                self.pairs.give_back(&attempt.pair);
+                self.addresses.give_back(&attempt.pair.1);
             }
         }
     }
@@ -159,18 +185,39 @@ mod tests {
     #[test]
     fn others_failures_never_refuse_a_member() {
         let guard = SignInGuard::new([7; 32], LIMITS);
-        // Attacker at .66 burns through the member's pair and its own address.
-        for _ in 0..10 {
-            guard.failed("sam", ip(66), None);
+        // Attacker at .66 burns through the member's pair, then its own address with other
+        // usernames (a refused attempt is not tried, so it does not count).
+        for i in 0..10 {
+            let _failed = guard.attempt("sam", ip(66), None);
+            let _failed = guard.attempt(&format!("user{i}"), ip(66), None);
         }
-        assert!(!guard.allows("sam", ip(66), None));
-        assert!(!guard.allows("someone", ip(66), None), "per address too");
+        assert!(guard.attempt("sam", ip(66), None).is_none());
+        assert!(
+            guard.attempt("someone", ip(66), None).is_none(),
+            "per address too"
+        );
         // The member elsewhere is untouched; so is the member's known device anywhere.
-        assert!(guard.allows("sam", ip(1), None));
+        assert!(guard.attempt("sam", ip(1), None).is_some());
         let token = guard.issue("sam", 20_000).unwrap();
         let device = guard.device(&token, "sam", 20_000);
         assert!(device.is_some());
-        assert!(guard.allows("sam", ip(66), device));
+        assert!(guard.attempt("sam", ip(66), device).is_some());
+    }
+
+    #[test]
+    fn attempts_at_once_count_before_they_are_checked() {
+        let guard = SignInGuard::new([7; 32], LIMITS);
+        // Guesses sent together: only as many start as are allowed in the window.
+        let started: Vec<Attempt> = (0..10)
+            .filter_map(|_| guard.attempt("sam", ip(9), None))
+            .collect();
+        assert_eq!(started.len(), 3);
+        // Successful sign-ins give their place back: a room signing in is never slowed.
+        let guard = SignInGuard::new([7; 32], LIMITS);
+        for _ in 0..50 {
+            let attempt = guard.attempt("sam", ip(9), None).expect("allowed");
+            guard.succeeded(attempt);
+        }
     }
 
     #[test]
@@ -179,14 +226,14 @@ mod tests {
         let token = guard.issue("sam", 20_000).unwrap();
         let device = guard.device(&token, "sam", 20_000);
         for _ in 0..3 {
-            guard.failed("sam", ip(1), device);
+            let _failed = guard.attempt("sam", ip(1), device);
         }
         assert!(
-            !guard.allows("sam", ip(1), device),
+            guard.attempt("sam", ip(1), device).is_none(),
             "a stolen laptop is throttled"
         );
         assert!(
-            guard.allows("sam", ip(1), None),
+            guard.attempt("sam", ip(1), None).is_some(),
             "the device's failures are its own"
         );
     }

@@ -128,12 +128,33 @@ impl Store {
         Ok(peers)
     }
 
-    /// Adds or updates a paired node.
+    /// Adds a paired node (or replaces it, pairing again); changes go through
+    /// [`Store::update_peer`].
     pub(crate) fn put_peer(&self, peer: &PeerRecord) -> Result<(), StoreError> {
         self.writer()
             .peers
             .insert(peer.node_id.as_bytes(), to_json("peers", peer)?)?;
         Ok(())
+    }
+
+    /// Changes a paired node's record with `change`, as one step (compare-and-swap): link
+    /// state written as a link ends never re-creates a pairing removed meanwhile, nor
+    /// undoes an address noted meanwhile. `None`, with nothing written, when the node is
+    /// not paired (any more).
+    ///
+    /// Errors: the store's.
+    pub(crate) fn update_peer<R>(
+        &self,
+        node: &NodeId,
+        mut change: impl FnMut(&mut PeerRecord) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        super::update_json(
+            &self.writer().peers,
+            "peers",
+            node.as_bytes(),
+            || None,
+            |peer: &mut PeerRecord| Ok::<_, StoreError>(change(peer)),
+        )
     }
 
     /// Stores a federation invite under its secret's hash.

@@ -206,12 +206,24 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// Writes a report back (closed, with its outcome).
-    pub(crate) fn put_report(&self, id: u64, report: &ReportRecord) -> Result<(), StoreError> {
-        self.writer()
-            .moderation
-            .insert(numbered(b'r', id), to_json(TREE, report)?)?;
-        Ok(())
+    /// Changes report `id` with `change`, as one step (compare-and-swap): closing a report
+    /// never puts back the reporter's name that an erasure took out meanwhile, and two
+    /// moderators closing it at once leave one outcome. `None`, with nothing written, when
+    /// there is no such report.
+    ///
+    /// Errors: the store's.
+    pub(crate) fn update_report<R>(
+        &self,
+        id: u64,
+        mut change: impl FnMut(&mut ReportRecord) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        super::update_json(
+            &self.writer().moderation,
+            TREE,
+            &numbered(b'r', id),
+            || None,
+            |report: &mut ReportRecord| Ok::<_, StoreError>(change(report)),
+        )
     }
 
     /// Every report, oldest first.
@@ -402,16 +414,32 @@ impl Store {
         self.append_numbered(b'f', &to_json(TREE, referral)?)
     }
 
-    /// Writes a referral back (acknowledged).
-    pub(crate) fn put_referral(
+    /// Marks referral `id` acknowledged by `by` at `at` (ms), as one step: true when this
+    /// call did it, false when it was acknowledged already (two leads at once: one
+    /// acknowledgement) or there is no such referral.
+    ///
+    /// Errors: the store's.
+    pub(crate) fn acknowledge_referral(
         &self,
         id: u64,
-        referral: &ReferralRecord,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .moderation
-            .insert(numbered(b'f', id), to_json(TREE, referral)?)?;
-        Ok(())
+        by: &MemberId,
+        at: u64,
+    ) -> Result<bool, StoreError> {
+        let done = super::update_json(
+            &self.writer().moderation,
+            TREE,
+            &numbered(b'f', id),
+            || None,
+            |r: &mut ReferralRecord| {
+                let first = r.acknowledged_at.is_none();
+                if first {
+                    r.acknowledged_at = Some(at);
+                    r.acknowledged_by = Some(by.clone());
+                }
+                Ok::<_, StoreError>(first)
+            },
+        )?;
+        Ok(done == Some(true))
     }
 
     /// Every referral, oldest first.
@@ -466,11 +494,14 @@ impl Store {
     /// reports stay, without it, so the content's history is whole).
     pub(crate) fn forget_in_moderation(&self, member: &MemberId) -> Result<(), StoreError> {
         self.writer().moderation.remove(standing_key(member))?;
-        for (id, mut report) in self.reports()? {
+        for (id, report) in self.reports()? {
             if report.reporter.as_ref() == Some(member) {
-                report.reporter = None;
-                report.note = None;
-                self.put_report(id, &report)?;
+                self.update_report(id, |report| {
+                    if report.reporter.as_ref() == Some(member) {
+                        report.reporter = None;
+                        report.note = None;
+                    }
+                })?;
             }
         }
         Ok(())

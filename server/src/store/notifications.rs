@@ -162,17 +162,23 @@ impl Store {
         }
     }
 
-    /// Writes a notification again (seen), leaving its email mark as it is.
-    pub(crate) fn update_note(
-        &self,
-        member: &MemberId,
-        seq: u64,
-        note: &NoteRecord,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .notifications
-            .insert(note_key(b'n', member, seq), to_json(TREE, note)?)?;
-        Ok(())
+    /// Marks a notification seen, leaving its email mark as it is, as one step: one
+    /// removed meanwhile (its event gone, or pruned as too old) is not put back. Whether
+    /// it was there.
+    ///
+    /// Errors: the store's.
+    pub(crate) fn mark_note_seen(&self, member: &MemberId, seq: u64) -> Result<bool, StoreError> {
+        let done = super::update_json(
+            &self.writer().notifications,
+            TREE,
+            &note_key(b'n', member, seq),
+            || None,
+            |note: &mut NoteRecord| {
+                note.seen = true;
+                Ok::<_, StoreError>(())
+            },
+        )?;
+        Ok(done.is_some())
     }
 
     /// Removes a notification (its event is gone, or it is too old).

@@ -102,12 +102,26 @@ impl Store {
         Ok(swapped.is_ok())
     }
 
-    /// Replaces a topic's record.
-    pub(crate) fn put_topic(&self, topic: &TopicRecord) -> Result<(), StoreError> {
-        self.writer()
-            .topics
-            .insert(topic_key(&topic.name), to_json("topics", topic)?)?;
-        Ok(())
+    /// Changes a topic's record with `change`, as one step (compare-and-swap): two
+    /// moderators changing its description and its sharing at once both have their way.
+    /// `None`, with nothing written, when there is no such topic.
+    ///
+    /// Errors: the store's.
+    pub(crate) fn update_topic(
+        &self,
+        name: &str,
+        mut change: impl FnMut(&mut TopicRecord),
+    ) -> Result<Option<TopicRecord>, StoreError> {
+        super::update_json(
+            &self.writer().topics,
+            "topics",
+            topic_key(name).as_bytes(),
+            || None,
+            |topic: &mut TopicRecord| {
+                change(topic);
+                Ok::<_, StoreError>(topic.clone())
+            },
+        )
     }
 
     /// Every topic with activity, local or seen in other nodes' posts, counting only nodes

@@ -140,13 +140,13 @@ impl Node {
             .and_then(|t| guard.device(t, &username, now() / DAY_MS));
         // What was typed may be a password in the wrong field: logs get a keyed hash.
         let typed = || crate::node::sign_in_guard::log_tag(&self.limits().log_key, &username);
-        if !guard.allows(&username, address, device) {
+        let Some(attempt) = guard.attempt(&username, address, device) else {
             tracing::warn!(%address, username = %typed(), known_device = device.is_some(), "sign-in throttled");
             return Err(AppError::new(
                 ErrorCode::RateLimited,
                 "Too many sign-in attempts. Please wait a few minutes and try again.",
             ));
-        }
+        };
         let member = self.store().member(&username)?;
         let (hash, precis) = match &member {
             Some(m) => (m.password_hash.clone(), m.password_precis),
@@ -154,13 +154,14 @@ impl Node {
         };
         let ok = crate::node::passwords::verify(hash, req.password.clone(), precis).await;
         let Some(member) = member.filter(|_| ok) else {
-            guard.failed(&username, address, device);
+            // The attempt stays counted.
             tracing::info!(%address, username = %typed(), known_device = device.is_some(), "failed sign-in");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "That username and password do not match.",
             ));
         };
+        guard.succeeded(attempt);
         Ok(member)
     }
 

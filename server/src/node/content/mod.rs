@@ -259,15 +259,21 @@ impl Node {
         req: UpdateTopic,
     ) -> Result<TopicView, AppError> {
         auth.require(Role::Moderator)?;
-        let mut topic = self.existing_topic(name)?;
-        if let Some(d) = req.description {
-            check_len("description", &d, MAX_BIO_BYTES)?;
-            topic.description = d.trim().to_owned();
+        let topic = self.existing_topic(name)?;
+        if let Some(d) = &req.description {
+            check_len("description", d, MAX_BIO_BYTES)?;
         }
-        if let Some(shared) = req.shared {
-            topic.shared = shared;
-        }
-        self.store().put_topic(&topic)?;
+        let topic = self
+            .store()
+            .update_topic(&topic.name, |topic| {
+                if let Some(d) = &req.description {
+                    d.trim().clone_into(&mut topic.description);
+                }
+                if let Some(shared) = req.shared {
+                    topic.shared = shared;
+                }
+            })?
+            .unwrap_or(topic);
         self.store().durable().await?;
         self.topic_view(topic)
     }

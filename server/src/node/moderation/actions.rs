@@ -305,15 +305,25 @@ impl Node {
             });
         }
         let mut closed = 0u32;
-        for (id, mut report) in self.store().reports()? {
+        for (id, report) in self.store().reports()? {
             if !report.open || &report.target != target {
                 continue;
             }
-            report.open = false;
-            report.outcome = Some(format!("{}: {note}", action.as_str()));
-            self.store().put_report(id, &report)?;
+            // Closed on the report as it is now: by someone else meanwhile, it is theirs.
+            let outcome = format!("{}: {note}", action.as_str());
+            let closed_now = self.store().update_report(id, |r| {
+                let open = r.open;
+                if open {
+                    r.open = false;
+                    r.outcome = Some(outcome.clone());
+                }
+                open.then(|| r.reporter.clone())
+            })?;
+            let Some(Some(reporter)) = closed_now else {
+                continue;
+            };
             closed += 1;
-            if let Some(reporter) = &report.reporter
+            if let Some(reporter) = &reporter
                 && !quiet
             {
                 let what = match target {
@@ -470,14 +480,19 @@ impl Node {
         id: &kindred_protocol::EventId,
     ) -> Result<(), StoreError> {
         let target = ReportTarget::Event(*id);
-        for (n, mut report) in self.store().reports()? {
+        for (n, report) in self.store().reports()? {
             if !report.open || report.target != target {
                 continue;
             }
-            report.open = false;
-            report.outcome = Some("taken down".to_owned());
-            self.store().put_report(n, &report)?;
-            if let Some(reporter) = &report.reporter {
+            let closed_now = self.store().update_report(n, |r| {
+                let open = r.open;
+                if open {
+                    r.open = false;
+                    r.outcome = Some("taken down".to_owned());
+                }
+                open.then(|| r.reporter.clone())
+            })?;
+            if let Some(Some(Some(reporter))) = &closed_now {
                 self.tell_moderation(
                     reporter,
                     "Thank you for your report: what you reported has been taken down.".to_owned(),

@@ -171,15 +171,18 @@ impl Node {
             }
             DecisionPolicy::Review => {
                 // Its newest decision on this stands for its earlier ones.
-                for (n, mut r) in self.store().reports()? {
+                for (n, r) in self.store().reports()? {
                     if r.open
                         && r.decision.is_some()
                         && r.from_node == Some(from)
                         && r.target == decision.target
                     {
-                        r.open = false;
-                        r.outcome = Some("replaced by a newer decision".to_owned());
-                        self.store().put_report(n, &r)?;
+                        self.store().update_report(n, |r| {
+                            if r.open {
+                                r.open = false;
+                                r.outcome = Some("replaced by a newer decision".to_owned());
+                            }
+                        })?;
                     }
                 }
                 let record = ReportRecord {

@@ -283,11 +283,14 @@ impl Node {
         payload: &EventPayload,
         ack: &ReferralAcknowledged,
     ) -> Result<(), StoreError> {
-        for (id, mut r) in self.store().referrals()? {
-            if r.sent && r.event == Some(ack.referral) && r.acknowledged_at.is_none() {
-                r.acknowledged_at = Some(self.now().as_millis());
-                r.acknowledged_by = Some(payload.author.clone());
-                self.store().put_referral(id, &r)?;
+        for (id, r) in self.store().referrals()? {
+            if r.sent
+                && r.event == Some(ack.referral)
+                && r.acknowledged_at.is_none()
+                && self
+                    .store()
+                    .acknowledge_referral(id, &payload.author, self.now().as_millis())?
+            {
                 self.audit(
                     None,
                     "referral_acknowledged",
@@ -366,9 +369,19 @@ impl Node {
                 })
                 .await?;
         }
-        record.acknowledged_at = Some(self.now().as_millis());
+        let at = self.now().as_millis();
+        if !self.store().acknowledge_referral(id, &auth.member_id, at)? {
+            // Another lead acknowledged it meanwhile.
+            let now = self
+                .store()
+                .referrals()?
+                .into_iter()
+                .find(|(n, _)| *n == id)
+                .map_or(record, |(_, r)| r);
+            return Ok(self.referral_view(id, now));
+        }
+        record.acknowledged_at = Some(at);
         record.acknowledged_by = Some(auth.member_id.clone());
-        self.store().put_referral(id, &record)?;
         self.audit(
             Some(&auth.member_id),
             "referral_acknowledged",

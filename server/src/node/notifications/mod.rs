@@ -161,15 +161,13 @@ impl Node {
             .store()
             .note_seqs_after(member, read_up_to, UNREAD_CAP * 4)?
         {
-            let Some(mut note) = self.store().note(member, seq)? else {
+            let Some(note) = self.store().note(member, seq)? else {
                 continue;
             };
             if note.seen || note.kind == NotificationKind::Chat || !self.is_about(&note, what)? {
                 continue;
             }
-            note.seen = true;
-            self.store().update_note(member, seq, &note)?;
-            changed = true;
+            changed |= self.store().mark_note_seen(member, seq)?;
         }
         if changed {
             self.tell_notifications(member);

@@ -82,6 +82,12 @@ impl Client {
             .await
     }
 
+    /// The buddy takes back a proposal still waiting for an answer.
+    pub async fn withdraw_proposal(&self, id: &EventId) -> Result<(), ClientError> {
+        self.call::<ep::WithdrawProposal>(&[&id.to_hex()], None)
+            .await
+    }
+
     /// A check-in on a match.
     pub async fn check_in(&self, id: &EventId, req: &NewCheckIn) -> Result<MatchView, ClientError> {
         self.call::<ep::CheckIn>(&[&id.to_hex()], Some(req)).await

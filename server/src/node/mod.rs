@@ -331,9 +331,11 @@ pub(crate) struct Limits {
     pub(crate) searches: tokio::sync::Semaphore,
     /// Held while a backup snapshot is taken and sent: one at a time.
     pub(crate) backup: std::sync::Mutex<()>,
-    /// Held while an account is erased, deleted or has its role or suspension changed: one
-    /// at a time, so two requests never both publish an erasure or both remove the last
-    /// admin.
+    /// Held while an account is erased, deleted or has its role or suspension changed (on
+    /// the Members page, by moderators, or as a suspension ends): one at a time, so two
+    /// requests never both publish an erasure or both remove the last admin, and a
+    /// suspension and a reinstatement at once never leave the account and the standing
+    /// disagreeing.
     pub(crate) erasing: tokio::sync::Mutex<()>,
     /// Passwords checked for a signed-in member (changing the password, deleting the
     /// account), per member: a stolen session cannot be used to guess the password.

@@ -122,7 +122,8 @@ impl Node {
             return Err(gone());
         }
         let suspended = || {
-            AppError::forbidden(
+            AppError::new(
+                ErrorCode::Suspended,
                 "This account is suspended. Please contact your organisation's admin.",
             )
         };

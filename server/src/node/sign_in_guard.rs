@@ -14,6 +14,7 @@
 //! `<nonce>.<issued day>.<tag>`, the tag a keyed SHA-256 over the username, nonce and day;
 //! they are valid for [`DEVICE_DAYS`] days and carry no secret of the member.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -42,13 +43,45 @@ pub(crate) struct GuardLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Device([u8; 16]);
 
-/// A sign-in attempt under way, counted as failed unless it is handed back to
-/// [`SignInGuard::succeeded`].
-#[derive(Debug)]
-pub(crate) struct Attempt {
-    pair: (String, IpAddr),
-    device: Option<Device>,
+/// What a failure is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Budget {
+    Pair(String, IpAddr),
+    Address(IpAddr),
+    Device(Device),
 }
+
+/// A sign-in attempt under way, counted as failed unless it is handed to
+/// [`SignInGuard::succeeded`]. While it lasts, others that find its budget spent wait for
+/// it rather than being refused: it may yet succeed and give its place back.
+pub(crate) struct Attempt<'a> {
+    guard: &'a SignInGuard,
+    budgets: Vec<Budget>,
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self
+            .guard
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for b in &self.budgets {
+            if let Some(n) = in_flight.get_mut(b) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    in_flight.remove(b);
+                }
+            }
+        }
+        drop(in_flight);
+        self.guard.settled.notify_waiters();
+    }
+}
+
+/// The longest an attempt waits for others with its budget to finish before it is
+/// refused.
+const MAX_WAIT: Duration = Duration::from_secs(15);
 
 /// Decides whether a sign-in attempt may be tried, and counts failures.
 pub(crate) struct SignInGuard {
@@ -56,6 +89,10 @@ pub(crate) struct SignInGuard {
     pairs: RateLimiter<(String, IpAddr)>,
     addresses: RateLimiter<IpAddr>,
     devices: RateLimiter<Device>,
+    /// Attempts being checked now, per budget.
+    in_flight: std::sync::Mutex<HashMap<Budget, u32>>,
+    /// Told whenever an attempt ends.
+    settled: tokio::sync::Notify,
 }
 
 impl SignInGuard {
@@ -67,47 +104,90 @@ impl SignInGuard {
             pairs: RateLimiter::new(limits.per_account_address, WINDOW),
             addresses: RateLimiter::new(limits.per_address, WINDOW),
             devices: RateLimiter::new(limits.per_device, WINDOW),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
+            settled: tokio::sync::Notify::new(),
         }
     }
 
     /// Starts an attempt for `username` from `address` (with `device`, if the client sent
-    /// a token that checked out): `None` when it may not be tried now. The attempt counts
-    /// as a failure from the start, so a burst of guesses sent at once is throttled like
-    /// the same guesses sent one after another (each is checked while the others'
-    /// passwords are still being hashed); [`SignInGuard::succeeded`] takes it back.
-    pub(crate) fn attempt(
+    /// a token that checked out): `None` when it may not be tried. The attempt counts as
+    /// a failure from the start, so a burst of guesses sent at once is held to the same
+    /// budget as guesses sent one after another; [`SignInGuard::succeeded`] gives the
+    /// place back. When the budget is spent but attempts with it are still being checked,
+    /// this waits for them (up to [`MAX_WAIT`]): a room signing in together is never
+    /// refused because its own sign-ins were in progress.
+    pub(crate) async fn attempt(
         &self,
         username: &str,
         address: IpAddr,
         device: Option<Device>,
-    ) -> Option<Attempt> {
-        let attempt = Attempt {
-            pair: (username.to_owned(), address),
-            device,
+    ) -> Option<Attempt<'_>> {
+        let budgets = match device {
+            Some(d) => vec![Budget::Device(d)],
+            None => vec![
+                Budget::Pair(username.to_owned(), address),
+                Budget::Address(address),
+            ],
         };
-        match device {
-            Some(d) => self.devices.try_take(&d).then_some(attempt),
-            None => {
-                if !self.pairs.try_take(&attempt.pair) {
-                    return None;
+        let waited = tokio::time::Instant::now();
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            {
+                let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                match self.take(&budgets) {
+                    None => {
+                        for b in &budgets {
+                            *in_flight.entry(b.clone()).or_default() += 1;
+                        }
+                        return Some(Attempt {
+                            guard: self,
+                            budgets,
+                        });
+                    }
+                    Some(spent) if !in_flight.contains_key(&spent) => return None,
+                    Some(_) => {}
                 }
-                if !self.addresses.try_take(&address) {
-                    self.pairs.give_back(&attempt.pair);
-                    return None;
-                }
-                Some(attempt)
+            }
+            let left = MAX_WAIT.checked_sub(waited.elapsed())?;
+            if tokio::time::timeout(left, settled).await.is_err() {
+                return None;
             }
         }
     }
 
-    /// The attempt signed in: it does not count against anyone.
-    pub(crate) fn succeeded(&self, attempt: Attempt) {
-        match attempt.device {
-            Some(d) => self.devices.give_back(&d),
-            None => {
-                self.pairs.give_back(&attempt.pair);
-                self.addresses.give_back(&attempt.pair.1);
+    /// Takes one failure from each budget, all or none; the budget that was spent, if one
+    /// was.
+    fn take(&self, budgets: &[Budget]) -> Option<Budget> {
+        for (i, b) in budgets.iter().enumerate() {
+            let took = match b {
+                Budget::Pair(u, a) => self.pairs.try_take(&(u.clone(), *a)),
+                Budget::Address(a) => self.addresses.try_take(a),
+                Budget::Device(d) => self.devices.try_take(d),
+            };
+            if !took {
+                for earlier in &budgets[..i] {
+                    self.give_back(earlier);
+                }
+                return Some(b.clone());
             }
+        }
+        None
+    }
+
+    fn give_back(&self, b: &Budget) {
+        match b {
+            Budget::Pair(u, a) => self.pairs.give_back(&(u.clone(), *a)),
+            Budget::Address(a) => self.addresses.give_back(a),
+            Budget::Device(d) => self.devices.give_back(d),
+        }
+    }
+
+    /// The attempt signed in: it does not count against anyone.
+    pub(crate) fn succeeded(&self, attempt: Attempt<'_>) {
+        for b in &attempt.budgets {
+            self.give_back(b);
         }
     }
 
@@ -182,58 +262,85 @@ mod tests {
         IpAddr::from([192, 0, 2, last])
     }
 
-    #[test]
-    fn others_failures_never_refuse_a_member() {
+    #[tokio::test]
+    async fn others_failures_never_refuse_a_member() {
         let guard = SignInGuard::new([7; 32], LIMITS);
         // Attacker at .66 burns through the member's pair, then its own address with other
         // usernames (a refused attempt is not tried, so it does not count).
         for i in 0..10 {
-            let _failed = guard.attempt("sam", ip(66), None);
-            let _failed = guard.attempt(&format!("user{i}"), ip(66), None);
+            // Each dropped at once: a failed attempt.
+            drop(guard.attempt("sam", ip(66), None).await);
+            drop(guard.attempt(&format!("user{i}"), ip(66), None).await);
         }
-        assert!(guard.attempt("sam", ip(66), None).is_none());
+        assert!(guard.attempt("sam", ip(66), None).await.is_none());
         assert!(
-            guard.attempt("someone", ip(66), None).is_none(),
+            guard.attempt("someone", ip(66), None).await.is_none(),
             "per address too"
         );
         // The member elsewhere is untouched; so is the member's known device anywhere.
-        assert!(guard.attempt("sam", ip(1), None).is_some());
+        assert!(guard.attempt("sam", ip(1), None).await.is_some());
         let token = guard.issue("sam", 20_000).unwrap();
         let device = guard.device(&token, "sam", 20_000);
         assert!(device.is_some());
-        assert!(guard.attempt("sam", ip(66), device).is_some());
+        assert!(guard.attempt("sam", ip(66), device).await.is_some());
     }
 
-    #[test]
-    fn attempts_at_once_count_before_they_are_checked() {
+    async fn three_in_flight(guard: &SignInGuard) -> Vec<Attempt<'_>> {
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(guard.attempt("sam", ip(9), None).await.expect("allowed"));
+        }
+        held
+    }
+
+    #[tokio::test]
+    async fn attempts_at_once_count_before_they_are_checked() {
+        // Guesses sent together: a fourth waits while the first three are checked, and is
+        // refused once they fail.
         let guard = SignInGuard::new([7; 32], LIMITS);
-        // Guesses sent together: only as many start as are allowed in the window.
-        let started: Vec<Attempt> = (0..10)
-            .filter_map(|_| guard.attempt("sam", ip(9), None))
-            .collect();
-        assert_eq!(started.len(), 3);
-        // Successful sign-ins give their place back: a room signing in is never slowed.
+        let held = three_in_flight(&guard).await;
+        let (fourth, ()) = tokio::join!(guard.attempt("sam", ip(9), None), async {
+            tokio::task::yield_now().await;
+            drop(held);
+        });
+        assert!(
+            fourth.is_none(),
+            "the budget is spent by the three failures"
+        );
+
+        // Sign-ins that succeed give their place back: the fourth goes ahead.
         let guard = SignInGuard::new([7; 32], LIMITS);
+        let held = three_in_flight(&guard).await;
+        let (fourth, ()) = tokio::join!(guard.attempt("sam", ip(9), None), async {
+            tokio::task::yield_now().await;
+            for attempt in held {
+                guard.succeeded(attempt);
+            }
+        });
+        assert!(
+            fourth.is_some(),
+            "a room signing in together is never refused"
+        );
         for _ in 0..50 {
-            let attempt = guard.attempt("sam", ip(9), None).expect("allowed");
+            let attempt = guard.attempt("sam", ip(9), None).await.expect("allowed");
             guard.succeeded(attempt);
         }
     }
 
-    #[test]
-    fn a_device_has_its_own_budget() {
+    #[tokio::test]
+    async fn a_device_has_its_own_budget() {
         let guard = SignInGuard::new([7; 32], LIMITS);
         let token = guard.issue("sam", 20_000).unwrap();
         let device = guard.device(&token, "sam", 20_000);
         for _ in 0..3 {
-            let _failed = guard.attempt("sam", ip(1), device);
+            drop(guard.attempt("sam", ip(1), device).await);
         }
         assert!(
-            guard.attempt("sam", ip(1), device).is_none(),
+            guard.attempt("sam", ip(1), device).await.is_none(),
             "a stolen laptop is throttled"
         );
         assert!(
-            guard.attempt("sam", ip(1), None).is_some(),
+            guard.attempt("sam", ip(1), None).await.is_some(),
             "the device's failures are its own"
         );
     }

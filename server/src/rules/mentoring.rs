@@ -2,7 +2,8 @@
 //! members (the buddy who wrote it or the mentor it is for); answers, check-ins and match
 //! updates wait for their proposal and come from its buddy or its mentor. In the mentoring
 //! processor (which applies them to the match's state): the mentor answers, only the buddy
-//! withdraws, only a pending proposal is answered, and only an active match is updated.
+//! withdraws, only a pending proposal is answered (but a withdrawal that crossed the
+//! mentor's answer wins, so both nodes end the same), and only an active match is updated.
 
 use kindred_protocol::api::MatchStatus;
 use kindred_protocol::event::EventKind;
@@ -96,7 +97,19 @@ pub(crate) fn answer(
     if !allowed {
         return Err(Refusal::NotInTheMatch(author.clone()));
     }
-    if m.status != MatchStatus::Pending {
+    // A buddy's node sends a withdrawal only for a proposal it holds as waiting, so one
+    // that finds the mentor's answer here crossed it: the buddy did not want the match.
+    // It wins over whatever the mentor answered, on every node, whichever arrives first
+    // (the buddy's node, having withdrawn first, refuses the mentor's answer below).
+    let crossed = answer == Answer::Withdrawn
+        && matches!(
+            m.status,
+            MatchStatus::Active
+                | MatchStatus::Declined
+                | MatchStatus::NoLongerAvailable
+                | MatchStatus::Expired
+        );
+    if m.status != MatchStatus::Pending && !crossed {
         return Err(Refusal::Superseded);
     }
     Ok(match answer {
@@ -168,6 +181,14 @@ mod tests {
             status: MatchStatus::Active,
             ..pending
         };
+        let withdrawn = MatchParties {
+            status: MatchStatus::Withdrawn,
+            ..pending
+        };
+        let closed = MatchParties {
+            status: MatchStatus::Closed,
+            ..pending
+        };
         let cases = [
             (&pending, &mentor, Answer::Accepted, Ok(MatchStatus::Active)),
             (
@@ -201,6 +222,32 @@ mod tests {
                 Err(Refusal::NotInTheMatch(other.clone())),
             ),
             (&active, &mentor, Answer::Declined, Err(Refusal::Superseded)),
+            // Crossed: the buddy withdrew while the mentor said yes.
+            (
+                &active,
+                &buddy,
+                Answer::Withdrawn,
+                Ok(MatchStatus::Withdrawn),
+            ),
+            (
+                &active,
+                &mentor,
+                Answer::Withdrawn,
+                Err(Refusal::NotInTheMatch(mentor.clone())),
+            ),
+            (
+                &withdrawn,
+                &mentor,
+                Answer::Accepted,
+                Err(Refusal::Superseded),
+            ),
+            (
+                &withdrawn,
+                &buddy,
+                Answer::Withdrawn,
+                Err(Refusal::Superseded),
+            ),
+            (&closed, &buddy, Answer::Withdrawn, Err(Refusal::Superseded)),
         ];
         for (m, author, a, expected) in cases {
             assert_eq!(answer(m, author, a), expected, "{author} {a:?}");

@@ -70,6 +70,10 @@ pub(crate) struct CheckInRecord {
     pub(crate) fit_shared: bool,
     /// When (ms).
     pub(crate) at: u64,
+    /// The check-in event (records written before it was kept have none): two check-ins
+    /// by one person in the same millisecond are two check-ins.
+    #[serde(default)]
+    pub(crate) event: Option<EventId>,
 }
 
 /// One person's private reflection on a match that ended: why, and how it went. Kept on

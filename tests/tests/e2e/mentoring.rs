@@ -141,6 +141,11 @@ async fn a_buddy_finds_a_mentor_across_the_federation_and_they_work_together() {
     .await;
     assert_eq!(seen.answer_message.as_deref(), Some("Delighted!"));
     let conversation = seen.conversation.unwrap();
+    let requests = buddy.requests().await.unwrap();
+    assert!(
+        requests.iter().all(|r| r.status == "matched"),
+        "{requests:?}"
+    );
 
     // They talk in their private conversation.
     buddy
@@ -535,4 +540,94 @@ async fn topics_are_named_as_people_wrote_them() {
     assert!(page.has("NHS-and-GP access"), "{}", page.html);
     assert!(page.has("Burnout and wellbeing"), "{}", page.html);
     assert!(!page.has("nhs-and-gp access") && !page.has("Nhs and gp"));
+}
+
+/// The buddy withdraws while the mentor accepts, their nodes apart (each acts before it
+/// hears of the other): once they meet again both hold the proposal as withdrawn, and the
+/// mentor's place is free, whichever order the two answers arrive in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_withdrawal_that_crosses_an_acceptance_wins_on_both_nodes() {
+    let mut a = TestNode::named("a.test").await;
+    let mut b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    let mentor = a.member(&admin_a, "mo").await;
+    let bea = b.member(&admin_b, "bea").await;
+    let mentor_id = id("@mo:a.test");
+    mentor
+        .publish_offer(&offer(&["funding"], &["english"], 1))
+        .await
+        .unwrap();
+    bea.create_request(&request(&["funding"], &["english"], &[]))
+        .await
+        .unwrap();
+    eventually(20, || suggested(&bea, &mentor_id)).await;
+    let proposal = bea
+        .propose(&Propose {
+            mentor: mentor_id.clone(),
+            note: String::new(),
+            request: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    eventually(20, || async {
+        (mentor.matches().await.unwrap().len() == 1).then_some(())
+    })
+    .await;
+
+    // Apart: the mentor says yes while B is down, the buddy withdraws while A is down.
+    b.stop().await;
+    let accepted = mentor.answer(&proposal, true, None).await.unwrap();
+    assert_eq!(accepted.status, MatchStatus::Active);
+    a.stop().await;
+    b.start_again().await;
+    bea.withdraw_proposal(&proposal).await.unwrap();
+    assert_eq!(
+        bea.get_match(&proposal).await.unwrap().status,
+        MatchStatus::Withdrawn
+    );
+    a.start_again().await;
+
+    for (who, client) in [("mentor", &mentor), ("buddy", &bea)] {
+        eventually(30, || async {
+            let m = client.get_match(&proposal).await.ok()?;
+            (m.status == MatchStatus::Withdrawn).then_some(())
+        })
+        .await;
+        assert_eq!(
+            client.get_match(&proposal).await.unwrap().status,
+            MatchStatus::Withdrawn,
+            "{who}"
+        );
+    }
+    // The place the acceptance took is free again: another buddy can be accepted.
+    let ada = a.member(&admin_a, "ada").await;
+    ada.create_request(&request(&["funding"], &["english"], &[]))
+        .await
+        .unwrap();
+    let second = ada
+        .propose(&Propose {
+            mentor: mentor_id.clone(),
+            note: String::new(),
+            request: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let accepted = mentor.answer(&second, true, None).await.unwrap();
+    assert_eq!(accepted.status, MatchStatus::Active);
+    // Her request is matched (mentor and buddy on one node), and Bea's is still open.
+    eventually(20, || async {
+        let r = ada.requests().await.ok()?;
+        (r.iter().all(|r| r.status == "matched")).then_some(())
+    })
+    .await;
+    assert!(
+        bea.requests()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.status == "open")
+    );
 }

@@ -140,7 +140,7 @@ impl Node {
             .and_then(|t| guard.device(t, &username, now() / DAY_MS));
         // What was typed may be a password in the wrong field: logs get a keyed hash.
         let typed = || crate::node::sign_in_guard::log_tag(&self.limits().log_key, &username);
-        let Some(attempt) = guard.attempt(&username, address, device) else {
+        let Some(attempt) = guard.attempt(&username, address, device).await else {
             tracing::warn!(%address, username = %typed(), known_device = device.is_some(), "sign-in throttled");
             return Err(AppError::new(
                 ErrorCode::RateLimited,

@@ -285,12 +285,13 @@ impl Node {
         auth: &Auth,
         m: &MatchRecord,
         body: EventBody,
-    ) -> Result<(), AppError> {
+    ) -> Result<EventId, AppError> {
         let nodes = self.pair_nodes(&m.buddy, &m.mentor)?;
-        self.write(auth, Reach::Directed(nodes), References::default(), body)
+        let id = self
+            .write(auth, Reach::Directed(nodes), References::default(), body)
             .await?;
         self.mentoring_caught_up().await?;
-        Ok(())
+        Ok(id)
     }
 
     pub(super) fn active_match(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
@@ -331,20 +332,22 @@ impl Node {
         }
         // The note never leaves this node, nor does the fit unless its author shares it:
         // the other side sees the pulse (and a shared fit) only.
-        self.update_match(
-            auth,
-            &m,
-            EventBody::CheckIn(CheckIn {
-                proposal: m.id,
-                pulse: req.pulse,
-                fit: req.fit.filter(|_| req.share_fit),
-                note: None,
-            }),
-        )
-        .await?;
+        let event = self
+            .update_match(
+                auth,
+                &m,
+                EventBody::CheckIn(CheckIn {
+                    proposal: m.id,
+                    pulse: req.pulse,
+                    fit: req.fit.filter(|_| req.share_fit),
+                    note: None,
+                }),
+            )
+            .await?;
         self.own_match(auth, id)?;
         self.store().update_match(id, |m| {
-            if let Some(last) = m.checkins.iter_mut().rev().find(|c| c.by == auth.member_id) {
+            // This request's own check-in, not the newest: others may be sent at once.
+            if let Some(last) = m.checkins.iter_mut().find(|c| c.event == Some(event)) {
                 last.note.clone_from(&note);
                 last.fit = req.fit;
                 last.fit_shared = req.share_fit && req.fit.is_some();

@@ -145,6 +145,22 @@ fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(),
     Ok(())
 }
 
+/// The buddy's request behind an accepted proposal is matched (once; nothing when the
+/// request is not on this node).
+fn request_matched(node: &Node, m: &MatchRecord, at: u64) -> Result<(), StoreError> {
+    let Some(rid) = &m.request else {
+        return Ok(());
+    };
+    node.store().update_request(rid, |r| {
+        if r.status != "matched" {
+            r.status = "matched".to_owned();
+            r.matched_at = Some(at);
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(())
+}
+
 /// Stores a proposal or match and tells its members on this node, live.
 fn put_match(node: &Node, m: &MatchRecord) -> Result<(), StoreError> {
     node.store().put_match(m)?;
@@ -186,9 +202,10 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
         }
         EventBody::MatchAnswer(answer) => {
             let applied = store.update_match(&answer.proposal, |m| {
+                let was = m.status;
                 let status = match rules::answer(&parties(m), &p.author, answer.answer) {
                     Ok(status) => status,
-                    Err(reason) => return Ok::<_, StoreError>(Err(reason)),
+                    Err(reason) => return Ok::<_, StoreError>((was, Err(reason), m.clone())),
                 };
                 m.status = status;
                 m.answered_at = Some(at);
@@ -196,24 +213,39 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 if status == MatchStatus::Active {
                     m.conversation = Some(direct_conversation(&m.buddy, &m.mentor));
                 }
-                Ok(Ok(m.clone()))
+                Ok((was, Ok(()), m.clone()))
             })?;
-            let m = match applied {
-                None => return Ok(true),
-                Some(Err(reason)) => {
-                    tracing::info!(%id, %reason, "match answer not applied");
-                    return Ok(true);
-                }
-                Some(Ok(m)) => m,
+            let Some((was, outcome, m)) = applied else {
+                return Ok(true);
             };
-            if m.status == MatchStatus::Active
-                && let Some(rid) = &m.request
-            {
-                store.update_request(rid, |r| {
-                    r.status = "matched".to_owned();
-                    r.matched_at = Some(at);
-                    Ok::<_, StoreError>(())
-                })?;
+            if let Err(reason) = outcome {
+                // The mentor's own node set its acceptance before writing it; its request
+                // is matched all the same.
+                if m.status == MatchStatus::Active {
+                    request_matched(node, &m, at)?;
+                }
+                tracing::info!(%id, %reason, "match answer not applied");
+                return Ok(true);
+            }
+            if was == MatchStatus::Active {
+                // A withdrawal that crossed the acceptance: the place is free again, and
+                // the buddy's request is still open.
+                if m.mentor.node_name() == own {
+                    store.release_place(&m.mentor)?;
+                    node.mentoring_changed(&m.mentor);
+                }
+                if let Some(rid) = &m.request {
+                    store.update_request(rid, |r| {
+                        if r.status == "matched" {
+                            r.status = "open".to_owned();
+                            r.matched_at = None;
+                        }
+                        Ok::<_, StoreError>(())
+                    })?;
+                }
+            }
+            if m.status == MatchStatus::Active {
+                request_matched(node, &m, at)?;
             }
             node.tell_match(&m);
         }
@@ -222,7 +254,12 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 if let Err(reason) = rules::check_in(&parties(m), &p.author) {
                     return Ok::<_, StoreError>(Err(reason));
                 }
-                if m.checkins.iter().any(|c| c.by == p.author && c.at == at) {
+                // Applied once, whenever the log is read again.
+                let applied = |c: &CheckInRecord| match c.event {
+                    Some(e) => e == *id,
+                    None => c.by == p.author && c.at == at,
+                };
+                if m.checkins.iter().any(applied) {
                     return Ok(Ok(None));
                 }
                 m.checkins.push(CheckInRecord {
@@ -233,6 +270,7 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                     fit: checkin.fit,
                     note: None,
                     at,
+                    event: Some(*id),
                 });
                 Ok(Ok(Some(m.clone())))
             })?;
@@ -246,7 +284,9 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
             let Some(current) = store.match_record(&update.proposal)? else {
                 return Ok(true);
             };
-            if let Err(reason) = rules::match_update(&parties(&current), &p.author) {
+            if let Err(reason) = rules::match_update(&parties(&current), &p.author)
+                && !crossed_closing(&current, &update, &p.author, at)
+            {
                 tracing::info!(%id, %reason, "match update not applied");
                 return Ok(true);
             }
@@ -258,9 +298,17 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 (None, _) => None,
             };
             let applied = store.update_match(&update.proposal, |m| {
+                if crossed_closing(m, &update, &p.author, at) {
+                    // Both people ended it at once: the earlier closing stands on both
+                    // nodes, whichever each heard first (the place was freed already).
+                    m.closing.clone_from(&update.closing);
+                    m.closed_at = Some(at);
+                    m.closed_by = Some(p.author.clone());
+                    return Ok((false, Ok(m.clone())));
+                }
                 // Checked again on the record as it is now (closed meanwhile, say).
                 if let Err(reason) = rules::match_update(&parties(m), &p.author) {
-                    return Ok::<_, StoreError>(Err(reason));
+                    return Ok::<_, StoreError>((false, Err(reason)));
                 }
                 if let Some(a) = &update.agreement {
                     propose_agreement(m, a.clone(), *id, &p.author, at);
@@ -289,18 +337,18 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                     m.closed_by = Some(p.author.clone());
                     m.status = MatchStatus::Closed;
                 }
-                Ok(Ok(m.clone()))
+                Ok((update.closing.is_some(), Ok(m.clone())))
             })?;
-            let m = match applied {
+            let (closed_now, m) = match applied {
                 None => return Ok(true),
-                Some(Err(reason)) => {
+                Some((_, Err(reason))) => {
                     tracing::info!(%id, %reason, "match update not applied");
                     return Ok(true);
                 }
-                Some(Ok(m)) => m,
+                Some((closed_now, Ok(m))) => (closed_now, m),
             };
             // The match was active (checked above) and is closed now: its place is free.
-            if update.closing.is_some() && m.mentor.node_name() == own {
+            if closed_now && m.mentor.node_name() == own {
                 store.release_place(&m.mentor)?;
                 node.mentoring_changed(&m.mentor);
             }
@@ -309,6 +357,25 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
         _ => {}
     }
     Ok(true)
+}
+
+/// Whether `update` is a closing by someone in the match, made before the closing that
+/// already ended it (by time, ties broken by member id): the two crossed.
+fn crossed_closing(
+    m: &MatchRecord,
+    update: &kindred_protocol::event::body::mentoring::MatchUpdate,
+    author: &MemberId,
+    at: u64,
+) -> bool {
+    update.closing.is_some()
+        && m.status == MatchStatus::Closed
+        && rules::check_in(&parties(m), author).is_ok()
+        && m.closed_by.as_ref().is_some_and(|by| by != author)
+        && (at, author.as_str())
+            < (
+                m.closed_at.unwrap_or(u64::MAX),
+                m.closed_by.as_ref().map_or("", |b| b.as_str()),
+            )
 }
 
 /// An agreement proposed by `by` at `at`: the newest proposal stands (ties broken by id),

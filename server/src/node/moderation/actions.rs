@@ -199,6 +199,9 @@ impl Node {
                 return Ok(done);
             }
             A::Suspend => {
+                // The standing and the account change together, one decision at a time:
+                // a suspension and a reinstatement at once cannot leave one of each.
+                let _accounts = self.limits().erasing.lock().await;
                 self.local_member(&author)?;
                 let now = self.now().as_millis();
                 let ladder = &self.config().moderation;
@@ -242,6 +245,7 @@ impl Node {
                 return Ok(done);
             }
             A::Reinstate => {
+                let _accounts = self.limits().erasing.lock().await;
                 self.local_member(&author)?;
                 let now = self.now().as_millis();
                 self.store().update_standing(&author, |standing| {

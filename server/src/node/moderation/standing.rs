@@ -115,7 +115,9 @@ impl Node {
                 continue;
             }
             // Decided again on the standing as it is now: a moderator may have changed it
-            // since the list was read (a longer suspension, say).
+            // since the list was read (a longer suspension, say). The standing and the
+            // account change together, as moderators' decisions do.
+            let _accounts = self.limits().erasing.lock().await;
             let ends = self.store().update_standing(&member, |s| {
                 let due = s.suspended && s.suspended_until.is_some_and(|t| t <= now);
                 if due {

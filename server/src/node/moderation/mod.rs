@@ -53,8 +53,16 @@ impl HiddenSet {
             .cloned()
     }
 
-    fn set(&self, target: ReportTarget, record: Option<HiddenRecord>) {
+    /// Sets `target` hidden (or shown, with `None`) after `persist` has written it, under
+    /// one lock: two decisions at once leave the store and the memory agreeing.
+    fn set(
+        &self,
+        target: ReportTarget,
+        record: Option<HiddenRecord>,
+        persist: impl FnOnce(&ReportTarget, Option<&HiddenRecord>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut items = self.items.write().unwrap_or_else(|p| p.into_inner());
+        persist(&target, record.as_ref())?;
         match record {
             Some(r) => {
                 items.insert(target, r);
@@ -64,6 +72,7 @@ impl HiddenSet {
             }
         }
         self.any.store(!items.is_empty(), Ordering::Release);
+        Ok(())
     }
 }
 
@@ -84,12 +93,11 @@ impl Node {
         target: &ReportTarget,
         record: Option<HiddenRecord>,
     ) -> Result<(), StoreError> {
-        match &record {
-            Some(r) => self.store().put_hidden(target, r)?,
-            None => self.store().remove_hidden(target)?,
-        }
-        self.hidden_set().set(target.clone(), record);
-        Ok(())
+        self.hidden_set()
+            .set(target.clone(), record, |target, record| match record {
+                Some(r) => self.store().put_hidden(target, r),
+                None => self.store().remove_hidden(target),
+            })
     }
 
     /// The community guidelines as safe HTML: `moderation.guidelines` (Markdown), or a

@@ -432,3 +432,40 @@ async fn read_markers_are_shared_only_when_allowed() {
         "but others no longer see it"
     );
 }
+
+/// The same words sent again at once (a double tap, two devices) are two messages, not
+/// one: identical messages signed in the same millisecond are dated apart, so none is
+/// lost as a duplicate, here and at the other node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_message_sent_twice_at_once_is_kept_twice() {
+    let a = TestNode::named("a.test").await;
+    let b = TestNode::named("b.test").await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    let sam = a.member(&admin_a, "sam").await;
+    let kim = b.member(&admin_b, "kim").await;
+    let conversation = sam
+        .create_conversation(&CreateConversation {
+            members: vec![id("@kim:b.test")],
+            name: None,
+        })
+        .await
+        .unwrap();
+    let sends: Vec<_> = (0..20)
+        .map(|_| {
+            let sam = sam.clone();
+            let id = conversation.id;
+            tokio::spawn(async move { sam.post_message(&id, &text("ok")).await })
+        })
+        .collect();
+    for s in sends {
+        s.await.unwrap().unwrap();
+    }
+    let here = sam.history(&conversation.id, None, None).await.unwrap();
+    assert_eq!(here.items.len(), 20);
+    eventually(30, || async {
+        let there = kim.history(&conversation.id, None, None).await.ok()?;
+        (there.items.len() == 20).then_some(())
+    })
+    .await;
+}

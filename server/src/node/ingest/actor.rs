@@ -1,7 +1,9 @@
 //! The actor's side: taking what is queued as one group, writing it in one transaction,
 //! and answering once it is durable.
 
-use kindred_protocol::{Audience, EventPayload, NodeId, NodeKeypair, Timestamp, VerifiedEvent};
+use kindred_protocol::{
+    Audience, EventBody, EventPayload, NodeId, NodeKeypair, Timestamp, VerifiedEvent,
+};
 use tokio::sync::mpsc;
 
 use super::super::live::LiveSender;
@@ -29,6 +31,9 @@ pub(super) struct Actor {
     /// Tells federation links about new shared-log and directed events.
     pub(super) signals: Signals,
     pub(super) metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Ids of content this node signed for the current millisecond or later, with their
+    /// time (ms): see [`Actor::sign_distinct`].
+    pub(super) recent: std::collections::HashMap<kindred_protocol::EventId, u64>,
 }
 
 impl Actor {
@@ -62,6 +67,40 @@ impl Actor {
             }
         }
         tracing::debug!("ingest actor stopped");
+    }
+
+    /// Signs a local event. A post, reply, chat message or check-in identical to one
+    /// signed in the same millisecond (the same person sending "ok" twice, or two
+    /// check-ins with the same pulse, from two devices at once) would have the same id and
+    /// be stored once: it is dated a millisecond later instead, so both are kept. Answers
+    /// and other state changes written twice identically stay one event (their effect
+    /// happens once).
+    fn sign_distinct(
+        &mut self,
+        payload: EventPayload,
+        now: Timestamp,
+    ) -> Result<VerifiedEvent, kindred_protocol::SignError> {
+        let content = matches!(
+            payload.body,
+            EventBody::Post(_)
+                | EventBody::Reply(_)
+                | EventBody::ChatMessage(_)
+                | EventBody::CheckIn(_)
+        );
+        if !content {
+            return VerifiedEvent::sign(payload, &self.keypair);
+        }
+        self.recent.retain(|_, at| *at >= now.as_millis());
+        let mut payload = payload;
+        loop {
+            let at = payload.created_at.as_millis();
+            let event = VerifiedEvent::sign(payload, &self.keypair)?;
+            if self.recent.insert(event.id(), at).is_none() {
+                return Ok(event);
+            }
+            payload = event.into_parts().1;
+            payload.created_at = Timestamp(at + 1);
+        }
     }
 
     fn write_group(&mut self, group: Vec<Request>) {
@@ -104,7 +143,7 @@ impl Actor {
                         refs: draft.refs,
                         body: draft.body,
                     };
-                    match VerifiedEvent::sign(payload, &self.keypair) {
+                    match self.sign_distinct(payload, now) {
                         Ok(event) => {
                             if shared {
                                 seq += 1;

@@ -191,6 +191,7 @@ impl IngestHandle {
             indexer,
             signals,
             metrics,
+            recent: std::collections::HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("kindred-ingest".to_owned())

@@ -105,6 +105,7 @@ pub(crate) fn answer(
         && matches!(
             m.status,
             MatchStatus::Active
+                | MatchStatus::Closed
                 | MatchStatus::Declined
                 | MatchStatus::NoLongerAvailable
                 | MatchStatus::Expired
@@ -247,7 +248,14 @@ mod tests {
                 Answer::Withdrawn,
                 Err(Refusal::Superseded),
             ),
-            (&closed, &buddy, Answer::Withdrawn, Err(Refusal::Superseded)),
+            // Accepted and then closed before the withdrawal arrived: still crossed (the
+            // buddy's node never saw the match, and refuses the closing).
+            (
+                &closed,
+                &buddy,
+                Answer::Withdrawn,
+                Ok(MatchStatus::Withdrawn),
+            ),
         ];
         for (m, author, a, expected) in cases {
             assert_eq!(answer(m, author, a), expected, "{author} {a:?}");

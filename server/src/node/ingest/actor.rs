@@ -100,6 +100,8 @@ impl Actor {
             }
             payload = event.into_parts().1;
             payload.created_at = Timestamp(at + 1);
+            // What this node signs next is never dated before it.
+            self.last_time = self.last_time.max(payload.created_at);
         }
     }
 

@@ -227,14 +227,20 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 tracing::info!(%id, %reason, "match answer not applied");
                 return Ok(true);
             }
-            if was == MatchStatus::Active {
-                // A withdrawal that crossed the acceptance: the place is free again, and
-                // the buddy's request is still open.
-                if m.mentor.node_name() == own {
+            if matches!(was, MatchStatus::Active | MatchStatus::Closed) {
+                // A withdrawal that crossed the acceptance: the place is free again (a
+                // closed match's was freed when it closed), and the buddy's request is
+                // open again unless another of its proposals is a match.
+                if was == MatchStatus::Active && m.mentor.node_name() == own {
                     store.release_place(&m.mentor)?;
                     node.mentoring_changed(&m.mentor);
                 }
-                if let Some(rid) = &m.request {
+                let matched_elsewhere = store.matches_of(&m.buddy)?.iter().any(|other| {
+                    other.id != m.id
+                        && other.request == m.request
+                        && matches!(other.status, MatchStatus::Active | MatchStatus::Closed)
+                });
+                if let Some(rid) = m.request.as_ref().filter(|_| !matched_elsewhere) {
                     store.update_request(rid, |r| {
                         if r.status == "matched" {
                             r.status = "open".to_owned();
@@ -310,18 +316,22 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 if let Err(reason) = rules::match_update(&parties(m), &p.author) {
                     return Ok::<_, StoreError>((false, Err(reason)));
                 }
-                if let Some(a) = &update.agreement {
-                    propose_agreement(m, a.clone(), *id, &p.author, at);
-                }
-                if let Some(target) = update.confirms {
-                    // The proposal confirmed: the current one, or an older one read from
-                    // the log (its confirmation may arrive after a newer proposal).
+                // The proposal confirmed: the current one (read before this update's own
+                // proposal replaces it), or an older one read from the log (its
+                // confirmation may arrive after a newer proposal).
+                let confirmed = update.confirms.map(|target| {
                     let proposal = match m.agreed.as_ref().zip(m.agreement.as_ref()) {
                         Some((state, terms)) if state.id == target => {
                             Some((terms.clone(), state.by.clone(), state.at))
                         }
                         _ => older.clone(),
                     };
+                    (target, proposal)
+                });
+                if let Some(a) = &update.agreement {
+                    propose_agreement(m, a.clone(), *id, &p.author, at);
+                }
+                if let Some((target, proposal)) = confirmed {
                     match proposal {
                         Some(proposal) => {
                             confirm_agreement(m, target, proposal, &p.author, at);
@@ -371,6 +381,8 @@ fn crossed_closing(
         && m.status == MatchStatus::Closed
         && rules::check_in(&parties(m), author).is_ok()
         && m.closed_by.as_ref().is_some_and(|by| by != author)
+        // Made while the match was active: never dated before it began.
+        && m.answered_at.is_some_and(|began| at >= began)
         && (at, author.as_str())
             < (
                 m.closed_at.unwrap_or(u64::MAX),

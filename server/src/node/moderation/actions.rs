@@ -204,22 +204,17 @@ impl Node {
                 let _accounts = self.limits().erasing.lock().await;
                 self.local_member(&author)?;
                 let now = self.now().as_millis();
-                let ladder = &self.config().moderation;
-                let days = self.store().update_standing(&author, |standing| {
-                    standing.suspensions += 1;
-                    let days = ladder.suspension_length(standing.suspensions);
-                    standing.suspended_until = days.map(|d| now + u64::from(d) * DAY_MS);
-                    standing.suspended = true;
-                    standing.paused = false;
-                    standing.appeal = None;
-                    standing.last_note = Some(note.clone());
-                    Ok::<_, AppError>(days)
-                })?;
+                // The number of suspensions changes only under the accounts lock, so the
+                // step read here is the one written below.
+                let step = self.store().standing(&author)?.suspensions + 1;
+                let days = self.config().moderation.suspension_length(step);
                 until = days.map(|d| Timestamp(now + u64::from(d) * DAY_MS));
                 let length = match days {
                     Some(d) => format!("for {d} days"),
                     None => "permanently".to_owned(),
                 };
+                // In the log first, so the suspension and the sanction an appeal answers
+                // are written as one: no appeal can slip in between.
                 let seq = self.audit(
                     by,
                     "suspend",
@@ -227,8 +222,13 @@ impl Node {
                     Some(&author),
                     &format!("{length}: {note}"),
                 )?;
-                // The sanction an appeal answers; set once it is in the log.
                 self.store().update_standing(&author, |standing| {
+                    standing.suspensions = step;
+                    standing.suspended_until = until.map(|t| t.as_millis());
+                    standing.suspended = true;
+                    standing.paused = false;
+                    standing.appeal = None;
+                    standing.last_note = Some(note.clone());
                     standing.sanction = Some(seq);
                     Ok::<_, AppError>(())
                 })?;

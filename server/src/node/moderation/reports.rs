@@ -359,12 +359,6 @@ impl Node {
             if pieces.len() >= settings.pause_after_reports_per_day as usize
                 && enough_voices
                 && !standing.paused
-                && self.store().update_standing(author, |s| {
-                    // Paused as one step: two reports arriving together pause once.
-                    let pausing = !s.paused;
-                    s.paused = true;
-                    Ok::<_, StoreError>(pausing)
-                })?
             {
                 let who = ReportTarget::Member(author.clone());
                 let seq = self.audit(
@@ -377,10 +371,19 @@ impl Node {
                         pieces.len()
                     ),
                 )?;
-                self.store().update_standing(author, |s| {
-                    s.sanction = Some(seq);
-                    Ok::<_, StoreError>(())
+                // Paused and its sanction set as one step (after the log entry, so no
+                // appeal slips in between); two reports arriving together pause once.
+                let pausing = self.store().update_standing(author, |s| {
+                    let pausing = !s.paused;
+                    if pausing {
+                        s.paused = true;
+                        s.sanction = Some(seq);
+                    }
+                    Ok::<_, StoreError>(pausing)
                 })?;
+                if !pausing {
+                    return Ok(());
+                }
                 self.tell_moderation(
                     author,
                     "Your posting is paused while our moderators look at reports about what you wrote. You can still read, and you will hear what they decide.".to_owned(),

@@ -276,6 +276,17 @@ fn flushed_writes_survive_a_reopen() {
                 Ok(())
             });
             assert!(r.is_ok());
+            // A lazy commit is read at once, and durable with the next flush.
+            t.insert(b"gone", b"v").expect("insert");
+            let r: Result<(), TransactionError<()>> =
+                db.transaction_with([&t], super::Commit::Lazy, |[t]| {
+                    t.insert(b"lazy", b"v")?;
+                    t.remove(b"gone")?;
+                    Ok(())
+                });
+            assert!(r.is_ok());
+            assert_eq!(t.get(b"lazy").expect("get").as_deref(), Some(&b"v"[..]));
+            assert_eq!(t.get(b"gone").expect("get"), None);
             db.flush().expect("flush");
         }
         assert_eq!(Engine::found_in(&path), Some(engine));
@@ -293,6 +304,8 @@ fn flushed_writes_survive_a_reopen() {
         let t = db.keyspace("t").expect("keyspace");
         assert_eq!(t.get(b"k").expect("get").as_deref(), Some(&b"v"[..]));
         assert_eq!(t.get(b"in-tx").expect("get").as_deref(), Some(&b"v"[..]));
+        assert_eq!(t.get(b"lazy").expect("get").as_deref(), Some(&b"v"[..]));
+        assert_eq!(t.get(b"gone").expect("get"), None, "{engine}");
     }
 }
 

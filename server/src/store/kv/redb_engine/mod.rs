@@ -16,7 +16,8 @@ use redb::{ReadableDatabase, TableDefinition, TableHandle};
 
 use super::redb_journal::{self, Identity, Journal};
 use super::{
-    Backend, Engine, KeyspaceOps, KvError, TransactionError, TxBody, TxError, TxFault, TxOps,
+    Backend, Commit, Engine, KeyspaceOps, KvError, TransactionError, TxBody, TxError, TxFault,
+    TxOps,
 };
 
 /// Free space (bytes) under which the disk counts as full for redb's file: a reopen waits
@@ -407,8 +408,8 @@ impl Backend for RedbDb {
     }
 
     fn flush(&self) -> Result<(), KvError> {
-        // Every commit was durable when it returned.
-        Ok(())
+        // Every durable commit was on the disk when it returned; lazy ones go now.
+        self.shared.journal().sync().map_err(KvError::from_io)
     }
 
     /// The database file's size; not the journal's (a fixed 2 MiB or so that nothing
@@ -433,6 +434,7 @@ impl Backend for RedbDb {
         &self,
         spaces: &[&str],
         body: &mut TxBody<'_>,
+        commit: Commit,
     ) -> Result<(), TransactionError<()>> {
         let storage = |e: KvError| TransactionError::Storage(self.shared.failed(e));
         let db = self.shared.db().map_err(storage)?;
@@ -465,7 +467,7 @@ impl Backend for RedbDb {
             }
         }
         self.shared
-            .commit_journaled(&db, txn, ops.into_inner())
+            .commit_journaled(&db, txn, ops.into_inner(), commit)
             .map_err(storage)?;
         Ok(())
     }

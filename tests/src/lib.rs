@@ -11,6 +11,7 @@ use kindred_client::Client;
 use kindred_protocol::NodeName;
 use kindred_protocol::api::{CreateInvite, RedeemInviteRequest, SetupRequest};
 
+pub mod mentoring;
 pub mod raw_peer;
 pub mod smtp_sink;
 pub mod web;
@@ -336,6 +337,15 @@ pub async fn pair(admin_a: &Client, admin_b: &Client) {
         (a_sees && b_sees).then_some(())
     })
     .await;
+}
+
+/// Two nodes named `a` and `b`, paired, with a client signed in as each one's admin.
+pub async fn paired_nodes(a: &str, b: &str) -> (TestNode, TestNode, Client, Client) {
+    let a = TestNode::named(a).await;
+    let b = TestNode::named(b).await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    (a, b, admin_a, admin_b)
 }
 
 /// Opens a node, waiting (bounded) for a previous instance on the same folder to release it.

@@ -346,22 +346,15 @@ mod tests {
 
     fn mutes(words: &[&str], topics: &[&str]) -> Mutes {
         let member = MemberRecord {
-            username: "ann".into(),
-            display_name: "Ann".into(),
-            role: kindred_protocol::api::Role::Member,
-            suspended: false,
-            password_hash: String::new(),
-            password_precis: true,
-            created_at: 0,
-            profile_published: false,
-            listed: false,
-            happy_to_talk_about: String::new(),
-            read_markers: true,
-            time_zone: None,
-            deletion_due_at: None,
             muted_words: words.iter().map(|w| (*w).to_owned()).collect(),
             muted_topics: topics.iter().map(|t| topic_key(t)).collect(),
-            break_until: None,
+            ..MemberRecord::new(
+                "ann",
+                "Ann".into(),
+                kindred_protocol::api::Role::Member,
+                String::new(),
+                0,
+            )
         };
         Mutes::of(&member, vec!["@pest:b.org".into()])
     }

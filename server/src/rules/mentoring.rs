@@ -139,6 +139,37 @@ pub(crate) fn match_update(m: &MatchParties<'_>, author: &MemberId) -> Result<()
     Ok(())
 }
 
+/// How a closed match came to an end, as the processor holds it.
+pub(crate) struct Ending<'a> {
+    /// When the mentor accepted (ms since the Unix epoch); `None`: never active.
+    pub(crate) began: Option<u64>,
+    /// Who closed it.
+    pub(crate) by: Option<&'a MemberId>,
+    /// When they closed it (ms since the Unix epoch).
+    pub(crate) at: Option<u64>,
+}
+
+/// Whether a closing by `author` dated `at` crossed the closing that already ended the
+/// match: both people ended it at once. It did if it comes from the other person in the
+/// match, was made while the match was active (never dated before it began) and is earlier
+/// than the one that stands (by time, ties broken by member id). The earlier closing then
+/// stands on both nodes, whichever each heard first.
+pub(crate) fn crossed_closing(
+    m: &MatchParties<'_>,
+    ending: &Ending<'_>,
+    author: &MemberId,
+    at: u64,
+) -> bool {
+    let Some(by) = ending.by else {
+        return false;
+    };
+    m.status == MatchStatus::Closed
+        && check_in(m, author).is_ok()
+        && by != author
+        && ending.began.is_some_and(|began| at >= began)
+        && (at, author.as_str()) < (ending.at.unwrap_or(u64::MAX), by.as_str())
+}
+
 /// Whether `author` may confirm the agreement `proposed_by` proposed: only the other
 /// person in the match confirms, so "what you agreed" is always two people's word.
 pub(crate) fn confirm(
@@ -267,6 +298,67 @@ mod tests {
         );
         assert_eq!(match_update(&pending, &mentor), Err(Refusal::Superseded));
         assert_eq!(match_update(&active, &mentor), Ok(()));
+    }
+
+    #[test]
+    fn the_earlier_of_two_crossing_closings_stands() {
+        let buddy = member("@bea:c.org");
+        let mentor = member("@ann:a.org");
+        let other = member("@h:h.org");
+        let closed = MatchParties {
+            buddy: &buddy,
+            mentor: &mentor,
+            status: MatchStatus::Closed,
+        };
+        let active = MatchParties {
+            status: MatchStatus::Active,
+            ..closed
+        };
+        // The mentor closed it at 2,000; it began at 1,000.
+        let by_mentor = Ending {
+            began: Some(1_000),
+            by: Some(&mentor),
+            at: Some(2_000),
+        };
+        let by_buddy = Ending {
+            by: Some(&buddy),
+            ..by_mentor
+        };
+        let never_began = Ending {
+            began: None,
+            ..by_mentor
+        };
+        let nobody = Ending {
+            by: None,
+            ..by_mentor
+        };
+        // (match, ending, closing author, closing time, crossed)
+        let cases = [
+            (&closed, &by_mentor, &buddy, 1_500, true),
+            (&closed, &by_mentor, &buddy, 1_000, true),
+            // Later than the closing that stands: too late.
+            (&closed, &by_mentor, &buddy, 2_500, false),
+            // Same time: ties go to the smaller member id ("@ann" < "@bea").
+            (&closed, &by_mentor, &buddy, 2_000, false),
+            (&closed, &by_buddy, &mentor, 2_000, true),
+            // Dated before the match began.
+            (&closed, &by_mentor, &buddy, 999, false),
+            (&closed, &by_mentor, &buddy, 0, false),
+            (&closed, &never_began, &buddy, 1_500, false),
+            // The same person again, or someone outside the match.
+            (&closed, &by_mentor, &mentor, 1_500, false),
+            (&closed, &by_mentor, &other, 1_500, false),
+            // Not closed, or closed by nobody known: nothing crossed.
+            (&active, &by_mentor, &buddy, 1_500, false),
+            (&closed, &nobody, &buddy, 1_500, false),
+        ];
+        for (m, ending, author, at, expected) in cases {
+            assert_eq!(
+                crossed_closing(m, ending, author, at),
+                expected,
+                "{author} at {at}"
+            );
+        }
     }
 
     #[test]

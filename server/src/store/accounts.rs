@@ -70,6 +70,38 @@ fn yes() -> bool {
     true
 }
 
+impl MemberRecord {
+    /// A new account as its member first has it: listed nowhere, nothing muted, read
+    /// markers shared, the organisation's time zone, nothing published yet.
+    /// `password_hash` is the argon2id PHC string of the PRECIS-prepared password.
+    pub(crate) fn new(
+        username: &str,
+        display_name: String,
+        role: Role,
+        password_hash: String,
+        created_at: u64,
+    ) -> Self {
+        Self {
+            username: username.to_owned(),
+            display_name,
+            role,
+            suspended: false,
+            password_hash,
+            password_precis: true,
+            created_at,
+            profile_published: false,
+            listed: false,
+            happy_to_talk_about: String::new(),
+            read_markers: true,
+            time_zone: None,
+            deletion_due_at: None,
+            muted_words: Vec::new(),
+            muted_topics: Vec::new(),
+            break_until: None,
+        }
+    }
+}
+
 /// A signed-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SessionRecord {
@@ -358,24 +390,7 @@ mod tests {
     use super::*;
 
     fn member(username: &str) -> MemberRecord {
-        MemberRecord {
-            username: username.to_owned(),
-            display_name: "Sam".into(),
-            role: Role::Member,
-            suspended: false,
-            password_hash: "old".into(),
-            password_precis: true,
-            created_at: 0,
-            profile_published: false,
-            listed: false,
-            happy_to_talk_about: String::new(),
-            read_markers: true,
-            time_zone: None,
-            deletion_due_at: None,
-            muted_words: Vec::new(),
-            muted_topics: Vec::new(),
-            break_until: None,
-        }
+        MemberRecord::new(username, "Sam".into(), Role::Member, "old".into(), 0)
     }
 
     /// A change made while another is being worked out (an admin's suspension while the

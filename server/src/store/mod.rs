@@ -558,29 +558,73 @@ where
 {
     loop {
         let before = space.get(key).map_err(StoreError::from)?;
-        let mut record = match &before {
+        let record = match &before {
             Some(v) => from_json(tree, v)?,
             None => match absent() {
                 Some(record) => record,
                 None => return Ok(None),
             },
         };
-        // Compared with the record as read (not the stored bytes, which an older version
-        // may have written differently), so an unchanged record, or a new one left at its
-        // default, is not written.
-        let start = to_json(tree, &record)?;
-        let out = change(&mut record)?;
-        let after = to_json(tree, &record)?;
-        if after == start {
-            return Ok(Some(out));
-        }
-        let swapped = space
-            .compare_and_swap(key, before.as_deref(), Some(&after))
-            .map_err(StoreError::from)?;
-        if swapped.is_ok() {
+        if let Some(out) = swap_json(space, tree, key, before.as_deref(), record, &mut change)? {
             return Ok(Some(out));
         }
     }
+}
+
+/// As [`update_json`] for a record that a missing one reads as its default (settings,
+/// standings): there is always a record to change, so always an answer.
+///
+/// Errors: `change`'s own, or the store's.
+pub(crate) fn update_json_or_default<T, R, E>(
+    space: &kv::Keyspace,
+    tree: &'static str,
+    key: &[u8],
+    mut change: impl FnMut(&mut T) -> Result<R, E>,
+) -> Result<R, E>
+where
+    T: Default + serde::Serialize + serde::de::DeserializeOwned,
+    E: From<StoreError>,
+{
+    loop {
+        let before = space.get(key).map_err(StoreError::from)?;
+        let record = match &before {
+            Some(v) => from_json(tree, v)?,
+            None => T::default(),
+        };
+        if let Some(out) = swap_json(space, tree, key, before.as_deref(), record, &mut change)? {
+            return Ok(out);
+        }
+    }
+}
+
+/// One try of a compare-and-swap change: `record` (read as `before`) changed by `change`
+/// and written if `key` still holds `before`. `None`: something else wrote it meanwhile;
+/// read it again.
+fn swap_json<T, R, E>(
+    space: &kv::Keyspace,
+    tree: &'static str,
+    key: &[u8],
+    before: Option<&[u8]>,
+    mut record: T,
+    change: &mut impl FnMut(&mut T) -> Result<R, E>,
+) -> Result<Option<R>, E>
+where
+    T: serde::Serialize,
+    E: From<StoreError>,
+{
+    // Compared with the record as read (not the stored bytes, which an older version may
+    // have written differently), so an unchanged record, or a new one left at its
+    // default, is not written.
+    let start = to_json(tree, &record)?;
+    let out = change(&mut record)?;
+    let after = to_json(tree, &record)?;
+    if after == start {
+        return Ok(Some(out));
+    }
+    let swapped = space
+        .compare_and_swap(key, before, Some(&after))
+        .map_err(StoreError::from)?;
+    Ok(swapped.is_ok().then_some(out))
 }
 
 /// Encodes a record as JSON (local records only; events are stored as their signed bytes).

@@ -301,21 +301,12 @@ impl Store {
         member: &MemberId,
         change: impl FnMut(&mut StandingRecord) -> Result<R, E>,
     ) -> Result<R, E> {
-        let out = super::update_json(
+        super::update_json_or_default(
             &self.writer().moderation,
             TREE,
             &standing_key(member),
-            || Some(StandingRecord::default()),
             change,
-        )?;
-        // `absent` always gives a record, so there is always an answer.
-        out.ok_or_else(|| {
-            StoreError::corrupt(
-                TREE,
-                std::io::Error::other("standing update gave no answer"),
-            )
-            .into()
-        })
+        )
     }
 
     /// Every member with a standing record.

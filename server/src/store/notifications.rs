@@ -295,21 +295,12 @@ impl Store {
         member: &MemberId,
         change: impl FnMut(&mut NotifySettings) -> Result<R, E>,
     ) -> Result<R, E> {
-        let t = self.writer();
-        let changed = super::update_json(
-            &t.notifications,
+        super::update_json_or_default(
+            &self.writer().notifications,
             TREE,
             &member_key(b's', member),
-            || Some(NotifySettings::default()),
             change,
-        )?;
-        // A missing record starts from the defaults, so there is always an answer.
-        changed.ok_or_else(|| {
-            E::from(StoreError::Corrupt {
-                tree: TREE,
-                source: Box::new(std::io::Error::other("settings vanished while changed")),
-            })
-        })
+        )
     }
 
     /// Every member with saved settings.

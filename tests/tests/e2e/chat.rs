@@ -7,7 +7,7 @@ use std::time::Duration;
 use kindred_client::LiveStream;
 use kindred_protocol::MemberId;
 use kindred_protocol::api::*;
-use kindred_tests::{PASSWORD, TestNode, eventually, pair};
+use kindred_tests::{PASSWORD, TestNode, eventually, pair, paired_nodes};
 
 fn id(text: &str) -> MemberId {
     MemberId::parse(text).unwrap()
@@ -36,10 +36,7 @@ async fn next_message(stream: &mut LiveStream) -> MessageView {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_members_find_each_other_and_chat_live() {
-    let a = TestNode::named("a.test").await;
-    let b = TestNode::named("b.test").await;
-    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
-    pair(&admin_a, &admin_b).await;
+    let (a, b, admin_a, admin_b) = paired_nodes("a.test", "b.test").await;
     let sam = a.member(&admin_a, "sam").await;
     let kim = b.member(&admin_b, "kim").await;
 
@@ -231,10 +228,7 @@ async fn a_group_spans_three_nodes_and_nothing_reaches_a_fourth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn removed_members_get_nothing_more_and_blocks_are_silent() {
-    let a = TestNode::named("a.test").await;
-    let b = TestNode::named("b.test").await;
-    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
-    pair(&admin_a, &admin_b).await;
+    let (a, b, admin_a, admin_b) = paired_nodes("a.test", "b.test").await;
     let ann = a.member(&admin_a, "ann").await;
     let amy = a.member(&admin_a, "amy").await;
     let bob = b.member(&admin_b, "bob").await;
@@ -438,10 +432,7 @@ async fn read_markers_are_shared_only_when_allowed() {
 /// lost as a duplicate, here and at the other node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_message_sent_twice_at_once_is_kept_twice() {
-    let a = TestNode::named("a.test").await;
-    let b = TestNode::named("b.test").await;
-    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
-    pair(&admin_a, &admin_b).await;
+    let (a, b, admin_a, admin_b) = paired_nodes("a.test", "b.test").await;
     let sam = a.member(&admin_a, "sam").await;
     let kim = b.member(&admin_b, "kim").await;
     let conversation = sam

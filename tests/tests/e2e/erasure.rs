@@ -6,7 +6,7 @@
 
 use kindred_client::Client;
 use kindred_protocol::api::*;
-use kindred_protocol::event::body::mentoring::{Availability, BuddyRequest, Mode};
+use kindred_tests::mentoring::{offer, request};
 use kindred_tests::{PASSWORD, TestNode, eventually, pair};
 
 use super::trust_support::{id, topic};
@@ -213,41 +213,6 @@ async fn an_erased_member_is_gone_from_every_node_and_every_data_folder() {
     assert!(admin_b.thread(&bobs.id).await.unwrap().replies.is_empty());
 }
 
-pub(crate) fn offer() -> PublishOffer {
-    PublishOffer {
-        topics: vec!["funding".into()],
-        other_topics: String::new(),
-        lived_experience: vec![],
-        languages: vec!["english".into()],
-        region: "Highlands".into(),
-        mode: Mode::Online,
-        availability: Availability {
-            hours_per_month: 4,
-            days: 0b0000_0011,
-        },
-        capacity: 1,
-        bio: "Community fundraising".into(),
-        prefers_other_orgs: true,
-    }
-}
-
-pub(crate) fn request() -> BuddyRequest {
-    BuddyRequest {
-        topics: vec!["funding".into()],
-        goals: "Write our first lottery bid".into(),
-        languages: vec!["english".into()],
-        region: "Glasgow".into(),
-        mode: Mode::Either,
-        availability: Availability {
-            hours_per_month: 2,
-            days: 0b0000_0001,
-        },
-        must: vec![],
-        nice_to_have: vec![],
-        wants_other_org: true,
-    }
-}
-
 /// What the others shared with an erased member stays theirs to use: a group she made is
 /// run by the rest (without the name she gave it), a match with her ends so the mentor's
 /// place is free, nobody can write to her any more, and the only admin cannot leave the
@@ -282,8 +247,12 @@ async fn what_others_shared_with_an_erased_member_stays_usable() {
     eventually(30, || async { bob.conversation(&group.id).await.ok() }).await;
 
     // Bob mentors Ann; the match is active.
-    bob.publish_offer(&offer()).await.unwrap();
-    ann.create_request(&request()).await.unwrap();
+    bob.publish_offer(&offer(&["funding"], &["english"], 1))
+        .await
+        .unwrap();
+    ann.create_request(&request(&["funding"], &["english"], &[]))
+        .await
+        .unwrap();
     eventually(30, || async {
         let s = ann.suggestions(Some(10)).await.ok()?;
         s.iter()

@@ -94,10 +94,20 @@ async fn an_export_holds_every_kind_and_only_admins_export_others() {
 
     // Sam mentors Eve, on the same node: Eve's private check-in is hers, not Sam's.
     let eve = a.member(&admin_a, "eve").await;
-    sam.publish_offer(&super::erasure::offer()).await.unwrap();
-    eve.create_request(&super::erasure::request())
-        .await
-        .unwrap();
+    sam.publish_offer(&kindred_tests::mentoring::offer(
+        &["funding"],
+        &["english"],
+        1,
+    ))
+    .await
+    .unwrap();
+    eve.create_request(&kindred_tests::mentoring::request(
+        &["funding"],
+        &["english"],
+        &[],
+    ))
+    .await
+    .unwrap();
     let proposal = eve
         .propose(&Propose {
             mentor: id("@sam:a.test"),

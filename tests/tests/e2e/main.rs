@@ -18,6 +18,7 @@ mod live;
 mod long_lists;
 mod mentoring;
 mod mentoring_agreement;
+mod mentoring_races;
 mod metrics;
 mod moderation;
 mod moderation_shared;

@@ -302,24 +302,8 @@ impl Node {
             .display_name_for(display_name, None)
             .map_err(|e| e.on("display_name"))?;
         self.check_password(password)?;
-        let record = MemberRecord {
-            username: username.to_owned(),
-            display_name,
-            role,
-            suspended: false,
-            password_hash: super::passwords::hash(super::passwords::prepare(password)?).await?,
-            password_precis: true,
-            created_at: now(),
-            profile_published: false,
-            listed: false,
-            happy_to_talk_about: String::new(),
-            read_markers: true,
-            time_zone: None,
-            deletion_due_at: None,
-            muted_words: Vec::new(),
-            muted_topics: Vec::new(),
-            break_until: None,
-        };
+        let password_hash = super::passwords::hash(super::passwords::prepare(password)?).await?;
+        let record = MemberRecord::new(username, display_name, role, password_hash, now());
         Ok((record, member_id))
     }
 }

@@ -7,6 +7,8 @@
 //! - `matches`: proposing, answering with atomic capacity, check-ins, each person's view;
 //! - `agreement`: an agreement proposed by one and confirmed by the other, closing, and
 //!   each person's private reflection on how it went;
+//! - `agreement_state`: how proposals and confirmations, in any order, become the same
+//!   agreement on both nodes;
 //! - `cohort`: optimal rounds for a coordinator, and the dashboard;
 //! - `report`: the dashboard's counts as CSV for funder reports.
 //!
@@ -14,6 +16,7 @@
 //! whether a place is free, and it republishes the offer with its places left.
 
 mod agreement;
+mod agreement_state;
 mod cohort;
 mod matches;
 mod offers;

@@ -104,7 +104,7 @@ impl Node {
                 .get(&decision.target)
                 .is_some_and(|h| h.from_node == Some(from))
         {
-            self.set_hidden(&decision.target, None)?;
+            // Logged first: whoever sees the post shown again finds why in the log.
             self.audit(
                 None,
                 "adopted_restore",
@@ -112,6 +112,7 @@ impl Node {
                 None,
                 &super::remote_text(&decision.reason, false),
             )?;
+            self.set_hidden(&decision.target, None)?;
             return Ok(());
         }
         let policy = self.decisions_from(&from)?;
@@ -149,6 +150,13 @@ impl Node {
                 let current = self.hidden_set().get(&decision.target);
                 match decision.action {
                     DecisionAction::Hide if current.is_none() => {
+                        self.audit(
+                            None,
+                            "adopted_hide",
+                            &decision.target,
+                            Some(&author),
+                            &format!("{organisation}: {reason}"),
+                        )?;
                         self.set_hidden(
                             &decision.target,
                             Some(HiddenRecord {
@@ -157,13 +165,6 @@ impl Node {
                                 at: self.now().as_millis(),
                                 from_node: Some(from),
                             }),
-                        )?;
-                        self.audit(
-                            None,
-                            "adopted_hide",
-                            &decision.target,
-                            Some(&author),
-                            &format!("{organisation}: {reason}"),
                         )?;
                     }
                     _ => {}

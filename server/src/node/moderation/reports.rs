@@ -310,6 +310,15 @@ impl Node {
             && voices(target) >= settings.hide_after_reports as usize
             && self.hidden_set().get(target).is_none()
         {
+            // Logged first, as every change the node makes on its own: a moderator who
+            // sees the post hidden finds why in the log.
+            self.audit(
+                None,
+                "hidden_by_reports",
+                target,
+                Some(author),
+                &format!("{} reports", voices(target)),
+            )?;
             self.set_hidden(
                 target,
                 Some(HiddenRecord {
@@ -318,13 +327,6 @@ impl Node {
                     at: self.now().as_millis(),
                     from_node: None,
                 }),
-            )?;
-            self.audit(
-                None,
-                "hidden_by_reports",
-                target,
-                Some(author),
-                &format!("{} reports", voices(target)),
             )?;
         }
         // Moderators and admins are never paused automatically: reports about them go

@@ -117,25 +117,15 @@ impl Node {
             // Decided again on the standing as it is now: a moderator may have changed it
             // since the list was read (a longer suspension, say). The standing and the
             // account change together, as moderators' decisions do.
+            // Moderators' decisions take the same lock, so what is read here stands until
+            // the change below; the log entry goes first, as for every change the node
+            // makes on its own.
             let _accounts = self.limits().erasing.lock().await;
-            let ends = self.store().update_standing(&member, |s| {
-                let due = s.suspended && s.suspended_until.is_some_and(|t| t <= now);
-                if due {
-                    s.suspended = false;
-                    s.suspended_until = None;
-                    s.appeal = None;
-                }
-                Ok::<_, AppError>(due)
-            })?;
-            if !ends {
+            let due =
+                |s: &StandingRecord| s.suspended && s.suspended_until.is_some_and(|t| t <= now);
+            if !due(&self.store().standing(&member)?) {
                 continue;
             }
-            self.tell_moderation(
-                &member,
-                "Your suspension has ended: welcome back. Please read the community guidelines again before you post.".to_owned(),
-                "/guidelines",
-            );
-            self.set_suspended(member.localpart(), false).await?;
             self.audit(
                 None,
                 "suspension_ended",
@@ -143,6 +133,20 @@ impl Node {
                 Some(&member),
                 "",
             )?;
+            self.store().update_standing(&member, |s| {
+                if due(s) {
+                    s.suspended = false;
+                    s.suspended_until = None;
+                    s.appeal = None;
+                }
+                Ok::<_, AppError>(())
+            })?;
+            self.set_suspended(member.localpart(), false).await?;
+            self.tell_moderation(
+                &member,
+                "Your suspension has ended: welcome back. Please read the community guidelines again before you post.".to_owned(),
+                "/guidelines",
+            );
             ended += 1;
         }
         Ok(ended)

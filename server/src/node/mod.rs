@@ -337,6 +337,14 @@ pub(crate) struct Limits {
     /// suspension and a reinstatement at once never leave the account and the standing
     /// disagreeing.
     pub(crate) erasing: tokio::sync::Mutex<()>,
+    /// Held while what is hidden here changes or report thresholds are applied (a report
+    /// arriving, a moderator hiding, restoring or dismissing, another node's decision
+    /// followed): one at a time, so a report counted while reports are dismissed never
+    /// hides the post again after, and two reports arriving together act once.
+    pub(crate) hiding: std::sync::Mutex<()>,
+    /// Held while a mentor's places are republished, until the processor has applied
+    /// the new offer: two republishings never compare against the same old count.
+    pub(crate) places: tokio::sync::Mutex<()>,
     /// Passwords checked for a signed-in member (changing the password, deleting the
     /// account), per member: a stolen session cannot be used to guess the password.
     pub(crate) password_checks: RateLimiter<String>,

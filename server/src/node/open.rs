@@ -163,6 +163,8 @@ impl Node {
             )),
             backup: std::sync::Mutex::new(()),
             erasing: tokio::sync::Mutex::new(()),
+            hiding: std::sync::Mutex::new(()),
+            places: tokio::sync::Mutex::new(()),
             rounds: tokio::sync::Mutex::new(()),
             password_checks: RateLimiter::new(10, Duration::from_secs(15 * 60)),
             exports: tokio::sync::Semaphore::new(1),

@@ -154,8 +154,9 @@ pub(crate) enum Refusal {
     /// The conversation update is not well formed.
     #[error("malformed event: {0}")]
     Malformed(&'static str),
-    /// An update older than the conversation's current state.
-    #[error("the conversation has changed since")]
+    /// An update made for an earlier state of what it changes (a conversation, or a
+    /// proposal or match that was answered, closed or withdrawn meanwhile).
+    #[error("it was already changed since (answered, closed or updated)")]
     Superseded,
     /// A directed event that concerns none of this node's members.
     #[error("this concerns none of this node's members")]

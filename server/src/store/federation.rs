@@ -265,23 +265,19 @@ impl Store {
     }
 
     /// Drops delivered directed events (by outbox number) from `peer`'s outbox, in one
-    /// write that does not wait for the disk: a crash may bring some back, and they are
-    /// sent again (the peer keeps one copy of each event), while a stream of
-    /// acknowledgements costs the write path no flush of its own.
+    /// write.
     pub(crate) fn outbox_delivered_many(
         &self,
         peer: &NodeId,
         local_seqs: &[u64],
     ) -> Result<(), StoreError> {
         let t = self.writer();
-        let result = self
-            .db
-            .transaction_with([&t.outbox], super::kv::Commit::Lazy, |[outbox]| {
-                for seq in local_seqs {
-                    outbox.remove(outbox_key(peer, *seq))?;
-                }
-                Ok::<_, super::kv::TxError<StoreError>>(())
-            });
+        let result = self.transaction([&t.outbox], |[outbox]| {
+            for seq in local_seqs {
+                outbox.remove(outbox_key(peer, *seq))?;
+            }
+            Ok::<_, super::kv::TxError<StoreError>>(())
+        });
         match result {
             Ok(()) => Ok(()),
             Err(super::kv::TransactionError::Abort(e)) => Err(e),

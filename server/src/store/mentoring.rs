@@ -373,11 +373,13 @@ impl Store {
         Ok(())
     }
 
-    /// Changes a proposal or match with `change`, as one step (compare-and-swap, `change`
-    /// applied again when it changed meanwhile): the other person's check-in or closing
-    /// arriving while this member's note is written is not lost, nor is the note. `None`,
-    /// with nothing written, when there is no such match. `change` may run more than once,
-    /// so it only changes the record (and decides from it).
+    /// Changes a proposal or match with `change`, as one step (one transaction, `change`
+    /// applied to the record as it is then): the other person's check-in or closing
+    /// arriving while this member's note is written is not lost, nor is the note. A match
+    /// that stops being active gives its mentor's place back in the same step (only the
+    /// mentor's home node counts places), so a crash never leaves a place taken by a match
+    /// that ended. `None`, with nothing written, when there is no such match. `change` may
+    /// run more than once, so it only changes the record (and decides from it).
     ///
     /// Errors: `change`'s own, or the store's.
     pub(crate) fn update_match<R, E: From<StoreError>>(
@@ -386,13 +388,38 @@ impl Store {
         change: impl FnMut(&mut MatchRecord) -> Result<R, E>,
     ) -> Result<Option<R>, E> {
         let _writing = self.writer();
-        super::update_json(
-            self.mentoring(),
-            "mentoring",
-            &match_key(id),
-            || None,
-            change,
-        )
+        let change = std::cell::RefCell::new(change);
+        let result = self.transaction([self.mentoring()], |[t]| {
+            let abort = |e: StoreError| TxError::Abort(E::from(e));
+            let Some(before) = t.get(match_key(id))? else {
+                return Ok(None);
+            };
+            let mut m: MatchRecord = from_json("mentoring", &before).map_err(abort)?;
+            let was = m.status;
+            let start = to_json("mentoring", &m).map_err(abort)?;
+            let out = (change.borrow_mut())(&mut m).map_err(TxError::Abort)?;
+            let after = to_json("mentoring", &m).map_err(abort)?;
+            if after == start {
+                return Ok(Some(out));
+            }
+            t.insert(match_key(id), after)?;
+            let counter = key(b'c', m.mentor.as_str());
+            if was == MatchStatus::Active
+                && m.status != MatchStatus::Active
+                && let Some(v) = t.get(&counter)?
+            {
+                let n = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|e| abort(StoreError::corrupt("mentoring", e)))?;
+                t.insert(counter, n.saturating_sub(1).to_be_bytes())?;
+            }
+            Ok(Some(out))
+        });
+        match result {
+            Ok(out) => Ok(out),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(E::from(StoreError::from(e))),
+        }
     }
 
     /// Every proposal and match held here.
@@ -481,20 +508,6 @@ impl Store {
         }
     }
 
-    /// Frees one of a mentor's places (a match closed).
-    pub(crate) fn release_place(&self, mentor: &MemberId) -> Result<(), StoreError> {
-        let _writing = self.writer();
-        let counter = key(b'c', mentor.as_str());
-        self.mentoring().update_and_fetch(&counter, |old| {
-            let n = old
-                .and_then(|v| <[u8; 4]>::try_from(v).ok())
-                .map(u32::from_be_bytes)
-                .unwrap_or(0);
-            Some(n.saturating_sub(1).to_be_bytes().to_vec())
-        })?;
-        Ok(())
-    }
-
     /// Stores a cohort round.
     pub(crate) fn put_round(&self, r: &RoundRecord) -> Result<(), StoreError> {
         let _writing = self.writer();
@@ -550,6 +563,102 @@ fn erase_from_match(m: &mut MatchRecord, member: &MemberId) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn proposal(n: u8, buddy: &str, mentor: &str) -> MatchRecord {
+        let proposal = kindred_protocol::event::body::mentoring::MatchProposal {
+            offer: EventId::from_bytes([200; 32]),
+            mentor: MemberId::parse(mentor).unwrap_or_else(|e| panic!("{e}")),
+            note: String::new(),
+            asked: None,
+        };
+        let buddy = MemberId::parse(buddy).unwrap_or_else(|e| panic!("{e}"));
+        MatchRecord::proposed(EventId::from_bytes([n; 32]), buddy, proposal, 1)
+    }
+
+    /// A mentor's places are counted with the matches themselves: accepting takes one and
+    /// a match that stops being active (closed, withdrawn across an acceptance) gives it
+    /// back in the same write; other changes leave the count alone, and a mentor whose
+    /// places this node does not count (another node's) gets no count here.
+    #[test]
+    fn a_match_that_ends_gives_its_place_back_in_the_same_write() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("open");
+        let mentor = MemberId::parse("@mo:a.org").unwrap_or_else(|e| panic!("{e}"));
+        let (first, second) = (
+            proposal(1, "@bea:b.org", "@mo:a.org"),
+            proposal(2, "@cal:c.org", "@mo:a.org"),
+        );
+        store.put_match(&first).expect("put");
+        store.put_match(&second).expect("put");
+        assert!(
+            store
+                .accept_if_room(&first.id, 2, 10, None)
+                .expect("accept")
+        );
+        assert!(
+            store
+                .accept_if_room(&second.id, 2, 10, None)
+                .expect("accept")
+        );
+        assert_eq!(store.active_count(&mentor).expect("count"), 2);
+        // A check-in changes nothing about places.
+        store
+            .update_match(&first.id, |m| {
+                m.answer_message = Some("hello".into());
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        assert_eq!(store.active_count(&mentor).expect("count"), 2);
+        for (id, status) in [
+            (first.id, MatchStatus::Closed),
+            (second.id, MatchStatus::Withdrawn),
+        ] {
+            store
+                .update_match(&id, |m| {
+                    m.status = status;
+                    Ok::<_, StoreError>(())
+                })
+                .expect("update");
+        }
+        assert_eq!(store.active_count(&mentor).expect("count"), 0);
+        // Ending again, or a change to an ended match, gives nothing more back.
+        store
+            .update_match(&first.id, |m| {
+                m.status = MatchStatus::Closed;
+                m.closed_at = Some(20);
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        assert_eq!(store.active_count(&mentor).expect("count"), 0);
+        // Another node's mentor: the match is kept here, its places are not.
+        let remote = proposal(3, "@bea:b.org", "@zed:z.org");
+        store
+            .put_match(&MatchRecord {
+                status: MatchStatus::Active,
+                ..remote.clone()
+            })
+            .expect("put");
+        store
+            .update_match(&remote.id, |m| {
+                m.status = MatchStatus::Closed;
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        let zed = MemberId::parse("@zed:z.org").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.active_count(&zed).expect("count"), 0);
+        assert!(
+            store
+                .mentoring()
+                .get(key(b'c', zed.as_str()))
+                .expect("get")
+                .is_none()
+        );
+        // No such match: nothing written, no answer.
+        let none = store
+            .update_match(&EventId::from_bytes([9; 32]), |_| Ok::<_, StoreError>(()))
+            .expect("update");
+        assert_eq!(none, None);
+    }
 
     #[test]
     fn mentoring_key_layout_is_pinned() {

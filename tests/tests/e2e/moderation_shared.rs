@@ -219,6 +219,67 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
     );
 }
 
+/// A post hidden at B while B's moderators look at reports, then hidden by A whose
+/// decisions B follows: it stays hidden for A's reason when B dismisses the reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_followed_decision_outlasts_the_reports_it_meets() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let b = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("b.test").unwrap();
+        c.node.organisation = "County Partnership".into();
+        c.moderation.hide_after_reports = 1;
+    })
+    .await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    pair(&admin_a, &admin_b).await;
+    topic(&admin_a).await;
+    let ann = a.member(&admin_a, "ann").await;
+    let bo = b.member(&admin_b, "bo").await;
+    let offer = post(&ann, "Cheap loans").await;
+    eventually(30, || async { bo.thread(&offer.id).await.ok() }).await;
+    bo.report(&ReportRequest {
+        target: ReportTarget::Event(offer.id),
+        reason: ReportReason::Guidelines,
+        note: String::new(),
+    })
+    .await
+    .unwrap();
+    let hidden = bo.thread(&offer.id).await.unwrap().post.hidden;
+    assert_eq!(
+        hidden.as_deref(),
+        Some("Hidden while moderators look at reports about it.")
+    );
+    let a_id = a.client().health().await.unwrap().node_id;
+    admin_b
+        .set_peer_decisions(&a_id.to_string(), DecisionPolicy::Adopt)
+        .await
+        .unwrap();
+    admin_a
+        .moderate(&ModerationRequest {
+            target: ReportTarget::Event(offer.id),
+            action: ModerationAction::Hide,
+            note: "Spam".into(),
+            share: true,
+        })
+        .await
+        .unwrap();
+    let reason = eventually(30, || async {
+        let p = bo.thread(&offer.id).await.ok()?.post;
+        p.hidden.filter(|h| h.starts_with("Spam"))
+    })
+    .await;
+    assert_eq!(reason, "Spam (following Riverside Hub's moderators)");
+    act(
+        &admin_b,
+        ReportTarget::Event(offer.id),
+        ModerationAction::Dismiss,
+        "",
+    )
+    .await;
+    let after = bo.thread(&offer.id).await.unwrap().post.hidden;
+    assert_eq!(after.as_deref(), Some(reason.as_str()));
+}
+
 /// A moderator at A raises a safeguarding concern about a member of B: only B's
 /// safeguarding lead reads it (not B's admin, not the member), acknowledges it, and A's
 /// moderator is told; both sides log it.

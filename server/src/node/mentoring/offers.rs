@@ -211,6 +211,9 @@ impl Node {
     }
 
     pub(crate) async fn republish_places(&self, mentor: &MemberId) -> Result<(), AppError> {
+        // The offer read here is the last one the processor applied: one republishing at
+        // a time, each waiting until its offer is applied, so the next compares against it.
+        let _places = self.limits().places.lock().await;
         let Some(record) = self.store().offer(mentor)? else {
             return Ok(());
         };
@@ -231,6 +234,7 @@ impl Node {
                 not_before: 0,
             })
             .await?;
+        self.mentoring_caught_up().await?;
         Ok(())
     }
 

@@ -122,8 +122,8 @@ fn erased(node: &Node, member: &MemberId, origin: NodeId, at: u64) -> Result<(),
         let Some(Some((was, m))) = ended else {
             continue;
         };
+        // Its place was given back as it ended (`update_match`).
         if was == MatchStatus::Active && m.mentor.node_name() == own && m.mentor != *member {
-            store.release_place(&m.mentor)?;
             node.mentoring_changed(&m.mentor);
         }
         node.tell_match(&m);
@@ -230,7 +230,6 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 // closed match's was freed when it closed), and the buddy's request is
                 // open again unless another of its proposals is a match.
                 if was == MatchStatus::Active && m.mentor.node_name() == own {
-                    store.release_place(&m.mentor)?;
                     node.mentoring_changed(&m.mentor);
                 }
                 let matched_elsewhere = store.matches_of(&m.buddy)?.iter().any(|other| {
@@ -355,9 +354,9 @@ fn apply(node: &Node, stored: StoredEvent) -> Result<bool, StoreError> {
                 }
                 Some((closed_now, Ok(m))) => (closed_now, m),
             };
-            // The match was active (checked above) and is closed now: its place is free.
+            // The match was active (checked above) and is closed now: its place was given
+            // back with it (`update_match`).
             if closed_now && m.mentor.node_name() == own {
-                store.release_place(&m.mentor)?;
                 node.mentoring_changed(&m.mentor);
             }
             node.tell_match(&m);

@@ -75,14 +75,27 @@ impl Node {
         } = self.check_action(auth, &req.target, req.action)?;
         let by = Some(&auth.member_id);
         let mut until = None;
+        let mut dismissed = None;
         let message = match req.action {
             A::Dismiss => {
-                if self
-                    .hidden_set()
-                    .get(&req.target)
-                    .is_some_and(|h| h.by_reports())
                 {
-                    self.set_hidden(&req.target, None)?;
+                    // The reports close and the post they hid is shown in one step, so a
+                    // report arriving meanwhile is either closed with them or counted
+                    // alone after.
+                    let _hiding = self
+                        .limits()
+                        .hiding
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    dismissed =
+                        Some(self.close_reports(&req.target, req.action, &note, None, false)?);
+                    if self
+                        .hidden_set()
+                        .get(&req.target)
+                        .is_some_and(|h| h.by_reports())
+                    {
+                        self.set_hidden(&req.target, None)?;
+                    }
                 }
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
@@ -128,6 +141,11 @@ impl Node {
                 }
             }
             A::Hide => {
+                let _hiding = self
+                    .limits()
+                    .hiding
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 self.set_hidden(
                     &req.target,
                     Some(HiddenRecord {
@@ -147,6 +165,11 @@ impl Node {
                 }
             }
             A::Restore => {
+                let _hiding = self
+                    .limits()
+                    .hiding
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 self.set_hidden(&req.target, None)?;
                 "Shown again.".to_owned()
             }
@@ -283,7 +306,10 @@ impl Node {
             }
         }
         let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
-        let mut done = self.close_reports(&req.target, req.action, &note, until, !tell)?;
+        let mut done = match dismissed {
+            Some(done) => done,
+            None => self.close_reports(&req.target, req.action, &note, until, !tell)?,
+        };
         done.message = format!("{message} {}", done.message).trim().to_owned();
         Ok(done)
     }

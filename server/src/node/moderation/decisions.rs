@@ -96,6 +96,11 @@ impl Node {
         if self.federation().is_blocked(&from) {
             return Ok(());
         }
+        let _hiding = self
+            .limits()
+            .hiding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         // What was hidden by following this node is shown again when it says so, whatever
         // this node's choice is now.
         if decision.action == DecisionAction::Restore
@@ -149,7 +154,10 @@ impl Node {
             DecisionPolicy::Adopt => {
                 let current = self.hidden_set().get(&decision.target);
                 match decision.action {
-                    DecisionAction::Hide if current.is_none() => {
+                    // Hidden here only while reports are looked at: from now on it is
+                    // hidden by the followed decision, which dismissing the reports
+                    // leaves alone.
+                    DecisionAction::Hide if current.is_none_or(|h| h.by_reports()) => {
                         self.audit(
                             None,
                             "adopted_hide",

@@ -295,6 +295,14 @@ impl Node {
 
     /// Applies the thresholds after a report on `target` by `author`.
     fn after_report(&self, target: &ReportTarget, author: &MemberId) -> Result<(), StoreError> {
+        // Counted and acted on with nothing else changing what is hidden or which reports
+        // are open: two reports arriving together act once, and a report counted while a
+        // moderator dismisses the others never hides the post again after.
+        let _hiding = self
+            .limits()
+            .hiding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let settings = &self.config().moderation;
         let reports = self.store().reports()?;
         let voices = |about: &ReportTarget| {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::{
-    Backend, Batch, Commit, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError,
-    TxBody, TxError, TxFault, TxOps,
+    Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
+    TxError, TxFault, TxOps,
 };
 
 type Space = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -71,8 +71,6 @@ impl Backend for MemoryDb {
         &self,
         spaces: &[&str],
         body: &mut TxBody<'_>,
-        // Durability comes from the store's flushes on this engine, for every commit.
-        _commit: Commit,
     ) -> Result<(), TransactionError<()>> {
         let _writer = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner());
         let views: Vec<MemoryTx<'_>> = spaces

@@ -146,17 +146,6 @@ impl Batch {
 /// commit out.
 pub(crate) type TxBody<'b> = dyn FnMut(&[&dyn TxOps]) -> Result<(), TxError<()>> + 'b;
 
-/// How a transaction's commit reaches the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Commit {
-    /// On the disk before the commit returns.
-    Durable,
-    /// Written, but on the disk only with the next durable commit or flush: for writes
-    /// whose loss in a crash costs nothing but repeated work (an outbox entry removed once
-    /// the peer acknowledged it is sent again and the peer keeps one copy).
-    Lazy,
-}
-
 /// One engine's database: its keyspaces, durability and transactions.
 pub(crate) trait Backend: Send + Sync {
     /// Opens a keyspace, creating it when missing.
@@ -175,13 +164,11 @@ pub(crate) trait Backend: Send + Sync {
         self.size_on_disk()
     }
     /// Runs `body` over transactional views of `spaces`, in that order, and commits what
-    /// it wrote as `commit` says, unless it returns an error (run again on
-    /// `TxError::Conflict`).
+    /// it wrote unless it returns an error (run again on `TxError::Conflict`).
     fn transaction(
         &self,
         spaces: &[&str],
         body: &mut TxBody<'_>,
-        commit: Commit,
     ) -> Result<(), TransactionError<()>>;
     /// Checks the files' own structure and checksums, where the engine has them; `None`
     /// when it has no such check.
@@ -362,49 +349,35 @@ impl Db {
     }
 
     /// Runs `body` over transactional views of `spaces` (in that order) and commits its
-    /// writes atomically and durably, unless it aborts. The body may run more than once.
+    /// writes atomically, unless it aborts. The body may run more than once.
     pub(crate) fn transaction<const N: usize, R, E>(
         &self,
         spaces: [&Keyspace; N],
         body: impl Fn(&[TxKeyspace<'_>; N]) -> Result<R, TxError<E>>,
     ) -> Result<R, TransactionError<E>> {
-        self.transaction_with(spaces, Commit::Durable, body)
-    }
-
-    /// As [`Db::transaction`], committed as `commit` says.
-    pub(crate) fn transaction_with<const N: usize, R, E>(
-        &self,
-        spaces: [&Keyspace; N],
-        commit: Commit,
-        body: impl Fn(&[TxKeyspace<'_>; N]) -> Result<R, TxError<E>>,
-    ) -> Result<R, TransactionError<E>> {
         let names: Vec<&str> = spaces.iter().map(|s| &*s.name).collect();
         let mut out: Option<Result<R, E>> = None;
-        let result = self.backend.transaction(
-            &names,
-            &mut |views| {
-                let views: Vec<TxKeyspace<'_>> = views.iter().map(|v| TxKeyspace(*v)).collect();
-                let Ok(views) = <[TxKeyspace<'_>; N]>::try_from(views) else {
-                    return Err(TxError::Storage(KvError::Engine {
-                        engine: "kv",
-                        message: "an engine gave the wrong number of views".into(),
-                    }));
-                };
-                match body(&views) {
-                    Ok(r) => {
-                        out = Some(Ok(r));
-                        Ok(())
-                    }
-                    Err(TxError::Abort(e)) => {
-                        out = Some(Err(e));
-                        Err(TxError::Abort(()))
-                    }
-                    Err(TxError::Conflict) => Err(TxError::Conflict),
-                    Err(TxError::Storage(e)) => Err(TxError::Storage(e)),
+        let result = self.backend.transaction(&names, &mut |views| {
+            let views: Vec<TxKeyspace<'_>> = views.iter().map(|v| TxKeyspace(*v)).collect();
+            let Ok(views) = <[TxKeyspace<'_>; N]>::try_from(views) else {
+                return Err(TxError::Storage(KvError::Engine {
+                    engine: "kv",
+                    message: "an engine gave the wrong number of views".into(),
+                }));
+            };
+            match body(&views) {
+                Ok(r) => {
+                    out = Some(Ok(r));
+                    Ok(())
                 }
-            },
-            commit,
-        );
+                Err(TxError::Abort(e)) => {
+                    out = Some(Err(e));
+                    Err(TxError::Abort(()))
+                }
+                Err(TxError::Conflict) => Err(TxError::Conflict),
+                Err(TxError::Storage(e)) => Err(TxError::Storage(e)),
+            }
+        });
         match &result {
             Ok(()) => self
                 .health
@@ -492,27 +465,6 @@ impl Keyspace {
         Ok(swapped.map_err(|current| CompareAndSwapError {
             current: owned(current),
         }))
-    }
-
-    /// Replaces the value under `key` with what `f` makes of it (none: removes it),
-    /// retrying if another writer changes it meanwhile; the new value.
-    pub(crate) fn update_and_fetch(
-        &self,
-        key: impl AsRef<[u8]>,
-        mut f: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
-    ) -> Result<Option<Value>, KvError> {
-        let key = key.as_ref();
-        loop {
-            let old = self.ops.get(key)?;
-            let new = f(old.as_deref());
-            if self
-                .ops
-                .compare_and_swap(key, old.as_deref(), new.as_deref())?
-                .is_ok()
-            {
-                return Ok(owned(new));
-            }
-        }
     }
 
     /// Applies every write of `batch` together.

@@ -10,8 +10,8 @@ use sled::transaction::{
 };
 
 use super::{
-    Backend, Batch, Commit, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError,
-    TxBody, TxError, TxFault, TxOps,
+    Backend, Batch, Engine, Entry, KeyRange, KeyspaceOps, KvError, TransactionError, TxBody,
+    TxError, TxFault, TxOps,
 };
 
 pub(super) struct SledDb {
@@ -118,8 +118,6 @@ impl Backend for SledDb {
         &self,
         spaces: &[&str],
         body: &mut TxBody<'_>,
-        // Durability comes from the store's flushes on this engine, for every commit.
-        _commit: Commit,
     ) -> Result<(), TransactionError<()>> {
         let trees = spaces
             .iter()

@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 
+use super::super::KvError;
 use super::super::redb_journal::{self, Identity, Journal, Op};
-use super::super::{Commit, KvError};
 use super::{Shared, kv};
 
 impl Drop for Shared {
@@ -59,21 +59,19 @@ impl Shared {
             let txn = db.begin_write().map_err(kv)?;
             let ops = RefCell::new(Vec::new());
             let r = f(&txn, &ops)?;
-            self.commit_journaled(&db, txn, ops.into_inner(), Commit::Durable)?;
+            self.commit_journaled(&db, txn, ops.into_inner())?;
             Ok(r)
         })();
         result.map_err(|e| self.failed(e))
     }
 
     /// Journals `ops` (the writes made in `txn`), commits `txn` and, when one is due,
-    /// checkpoints. Nothing is committed if the journal could not be written. A lazy
-    /// commit's journal record reaches the disk with the next durable one's flush.
+    /// checkpoints. Nothing is committed if the journal could not be written.
     pub(super) fn commit_journaled(
         &self,
         db: &redb::Database,
         mut txn: redb::WriteTransaction,
         ops: Vec<Op>,
-        commit: Commit,
     ) -> Result<(), KvError> {
         if ops.is_empty() {
             return txn.abort().map_err(kv);
@@ -94,7 +92,7 @@ impl Shared {
             })?;
         let due = {
             let mut journal = self.journal();
-            if let Err(e) = journal.append(&ops, commit == Commit::Durable) {
+            if let Err(e) = journal.append(&ops) {
                 let _ = txn.abort();
                 return Err(KvError::from_io(e));
             }

@@ -16,8 +16,7 @@ use redb::{ReadableDatabase, TableDefinition, TableHandle};
 
 use super::redb_journal::{self, Identity, Journal};
 use super::{
-    Backend, Commit, Engine, KeyspaceOps, KvError, TransactionError, TxBody, TxError, TxFault,
-    TxOps,
+    Backend, Engine, KeyspaceOps, KvError, TransactionError, TxBody, TxError, TxFault, TxOps,
 };
 
 /// Free space (bytes) under which the disk counts as full for redb's file: a reopen waits
@@ -408,8 +407,8 @@ impl Backend for RedbDb {
     }
 
     fn flush(&self) -> Result<(), KvError> {
-        // Every durable commit was on the disk when it returned; lazy ones go now.
-        self.shared.journal().sync().map_err(KvError::from_io)
+        // Every commit was durable when it returned.
+        Ok(())
     }
 
     /// The database file's size; not the journal's (a fixed 2 MiB or so that nothing
@@ -434,7 +433,6 @@ impl Backend for RedbDb {
         &self,
         spaces: &[&str],
         body: &mut TxBody<'_>,
-        commit: Commit,
     ) -> Result<(), TransactionError<()>> {
         let storage = |e: KvError| TransactionError::Storage(self.shared.failed(e));
         let db = self.shared.db().map_err(storage)?;
@@ -467,7 +465,7 @@ impl Backend for RedbDb {
             }
         }
         self.shared
-            .commit_journaled(&db, txn, ops.into_inner(), commit)
+            .commit_journaled(&db, txn, ops.into_inner())
             .map_err(storage)?;
         Ok(())
     }

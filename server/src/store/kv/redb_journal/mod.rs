@@ -257,8 +257,6 @@ pub(super) struct Journal {
     next_seq: u64,
     records: u32,
     since: Instant,
-    /// Records were appended without waiting for the disk since its last flush.
-    unsynced: bool,
 }
 
 impl Journal {
@@ -310,18 +308,14 @@ impl Journal {
             next_seq: 1,
             records: 0,
             since: Instant::now(),
-            unsynced: false,
         };
         journal.wipe(len);
         Ok(journal)
     }
 
-    /// Appends one commit's writes and, when `sync`, waits for the disk (which also
-    /// takes every record appended before without waiting: the file is flushed whole).
-    /// On an error nothing counts as written (a half-written record is overwritten by the
-    /// next). A record appended without waiting that never reached the disk is the
-    /// journal's torn end after a crash: lost, with nothing after it.
-    pub(super) fn append(&mut self, ops: &[Op], sync: bool) -> io::Result<()> {
+    /// Appends one commit's writes and waits for the disk. On an error nothing counts
+    /// as written (a half-written record is overwritten by the next).
+    pub(super) fn append(&mut self, ops: &[Op]) -> io::Result<()> {
         let record = encode(self.generation, self.next_seq, ops);
         let end = self.at + record.len() as u64;
         if end > self.len {
@@ -333,7 +327,7 @@ impl Journal {
         let written = self
             .file
             .write_all_at(&record, self.at)
-            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+            .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Best effort: a record whose sync failed may still reach the disk; its magic
             // goes so that it is not applied at the next open.
@@ -344,7 +338,6 @@ impl Journal {
         if self.records == 0 {
             self.since = Instant::now();
         }
-        self.unsynced = !sync;
         self.at = end;
         self.next_seq += 1;
         self.records += 1;
@@ -359,16 +352,6 @@ impl Journal {
         if let Err(e) = zero(&self.file, FILE_HEADER as u64, upto.min(self.len)) {
             tracing::warn!(error = %e, "the journal's applied records could not be wiped");
         }
-    }
-
-    /// Waits for the disk to hold every record appended so far (those appended without
-    /// waiting included).
-    pub(super) fn sync(&mut self) -> io::Result<()> {
-        if self.unsynced {
-            self.file.sync_data()?;
-            self.unsynced = false;
-        }
-        Ok(())
     }
 
     /// Whether records were appended since the last checkpoint.
@@ -397,8 +380,6 @@ impl Journal {
         self.at = FILE_HEADER as u64;
         self.next_seq = 1;
         self.records = 0;
-        // The checkpoint holds what the records held, lazy ones included.
-        self.unsynced = false;
     }
 }
 
@@ -446,9 +427,8 @@ mod tests {
         Journal::create(dir.path(), ident.id).expect("create");
         set(&db, ident);
         let mut journal = Journal::open(dir.path(), ident).expect("open");
-        // A record appended without waiting reads back like any other.
-        journal.append(&ops(1), false).expect("append");
-        journal.append(&ops(2), true).expect("append");
+        journal.append(&ops(1)).expect("append");
+        journal.append(&ops(2)).expect("append");
         assert_eq!(seqs(&pending(&db, dir.path(), true).expect("read")), [1, 2]);
         assert_eq!(
             std::fs::metadata(dir.path().join(FILE))
@@ -470,7 +450,7 @@ mod tests {
         txn.commit().expect("commit");
         journal.checkpointed(6);
         assert!(pending(&db, dir.path(), true).expect("read").is_empty());
-        journal.append(&ops(3), true).expect("append");
+        journal.append(&ops(3)).expect("append");
         assert_eq!(seqs(&pending(&db, dir.path(), true).expect("read")), [1]);
         {
             use redb::ReadableDatabase;
@@ -506,7 +486,7 @@ mod tests {
 
         Journal::create(dir.path(), ident.id).expect("create");
         let mut journal = Journal::open(dir.path(), ident).expect("open");
-        journal.append(&ops(1), true).expect("append");
+        journal.append(&ops(1)).expect("append");
         let bytes = std::fs::read(&path).expect("read");
         std::fs::write(&path, &bytes[..FILE_HEADER + 100]).expect("cut");
         assert!(refused(&db).contains("cut"));

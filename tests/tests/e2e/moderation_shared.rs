@@ -263,12 +263,40 @@ async fn a_followed_decision_outlasts_the_reports_it_meets() {
         })
         .await
         .unwrap();
-    let reason = eventually(30, || async {
+    let reason: String = eventually(30, || async {
         let p = bo.thread(&offer.id).await.ok()?.post;
         p.hidden.filter(|h| h.starts_with("Spam"))
     })
     .await;
     assert_eq!(reason, "Spam (following Riverside Hub's moderators)");
+    // A shows it again: B's own reports still stand, and hide it until B looks.
+    let share = |action: ModerationAction| {
+        let admin_a = admin_a.clone();
+        async move {
+            admin_a
+                .moderate(&ModerationRequest {
+                    target: ReportTarget::Event(offer.id),
+                    action,
+                    note: "Spam".into(),
+                    share: true,
+                })
+                .await
+                .unwrap();
+        }
+    };
+    share(ModerationAction::Restore).await;
+    eventually(30, || async {
+        let p = bo.thread(&offer.id).await.ok()?.post;
+        (p.hidden.as_deref() == Some("Hidden while moderators look at reports about it."))
+            .then_some(())
+    })
+    .await;
+    share(ModerationAction::Hide).await;
+    eventually(30, || async {
+        let p = bo.thread(&offer.id).await.ok()?.post;
+        (p.hidden.as_deref() == Some(reason.as_str())).then_some(())
+    })
+    .await;
     act(
         &admin_b,
         ReportTarget::Event(offer.id),

@@ -192,20 +192,32 @@ impl Node {
             .store()
             .accept_if_room(id, capacity, now, message.clone())?
         {
-            // Full: tell this buddy, and keep the mentor's answer honest.
+            // Full, or no longer waiting (withdrawn meanwhile): say which, and when full
+            // tell this buddy, keeping the mentor's answer honest.
             let latest = self.own_match(auth, id)?;
-            if latest.status == MatchStatus::Pending {
-                self.send_answer(
-                    &latest,
-                    MatchAnswer {
-                        proposal: latest.id,
-                        answer: Answer::NoLongerAvailable,
-                        message: None,
-                    },
-                )
-                .await?;
-            }
-            return Err(no_longer_available());
+            return Err(match latest.status {
+                MatchStatus::Pending => {
+                    self.send_answer(
+                        &latest,
+                        MatchAnswer {
+                            proposal: latest.id,
+                            answer: Answer::NoLongerAvailable,
+                            message: None,
+                        },
+                    )
+                    .await?;
+                    no_longer_available()
+                }
+                MatchStatus::NoLongerAvailable => no_longer_available(),
+                MatchStatus::Withdrawn => AppError::new(
+                    ErrorCode::Conflict,
+                    "They withdrew this proposal just now: there is nothing to answer.",
+                ),
+                _ => AppError::new(
+                    ErrorCode::Conflict,
+                    "That proposal has already been answered.",
+                ),
+            });
         }
         self.store().durable().await?;
         // Open their private conversation first, so it reaches the buddy's node before the

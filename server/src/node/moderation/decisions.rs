@@ -117,7 +117,15 @@ impl Node {
                 None,
                 &super::remote_text(&decision.reason, false),
             )?;
-            self.set_hidden(&decision.target, None)?;
+            // Reports here that its hide replaced still count: hidden by them until this
+            // node's moderators look.
+            if matches!(decision.target, ReportTarget::Event(_))
+                && self.reported_enough(&decision.target)?
+            {
+                self.set_hidden(&decision.target, Some(self.hidden_by_reports()))?;
+            } else {
+                self.set_hidden(&decision.target, None)?;
+            }
             return Ok(());
         }
         let policy = self.decisions_from(&from)?;

@@ -327,15 +327,7 @@ impl Node {
                 Some(author),
                 &format!("{} reports", voices(target)),
             )?;
-            self.set_hidden(
-                target,
-                Some(HiddenRecord {
-                    reason: "Hidden while moderators look at reports about it.".to_owned(),
-                    by: None,
-                    at: self.now().as_millis(),
-                    from_node: None,
-                }),
-            )?;
+            self.set_hidden(target, Some(self.hidden_by_reports()))?;
         }
         // Moderators and admins are never paused automatically: reports about them go
         // to the admins.
@@ -402,6 +394,35 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+impl Node {
+    /// The hide that reports put on a post until moderators look at them.
+    pub(super) fn hidden_by_reports(&self) -> HiddenRecord {
+        HiddenRecord {
+            reason: "Hidden while moderators look at reports about it.".to_owned(),
+            by: None,
+            at: self.now().as_millis(),
+            from_node: None,
+        }
+    }
+
+    /// Whether the open reports about `target` are enough to hide it
+    /// (`moderation.hide_after_reports` voices; never when that is 0).
+    pub(super) fn reported_enough(&self, target: &ReportTarget) -> Result<bool, StoreError> {
+        let needed = self.config().moderation.hide_after_reports as usize;
+        if needed == 0 {
+            return Ok(false);
+        }
+        let voices: HashSet<String> = self
+            .store()
+            .reports()?
+            .iter()
+            .filter(|(_, r)| r.open && &r.target == target)
+            .map(|(_, r)| voice(r))
+            .collect();
+        Ok(voices.len() >= needed)
     }
 }
 

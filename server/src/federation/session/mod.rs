@@ -29,6 +29,13 @@ const BATCH_WINDOW: usize = 8;
 /// Directed events sent but not yet acknowledged, at most: enough to keep the receiver's
 /// pipeline busy through one group write and flush (`directed::GROUP`) and the next.
 const DIRECTED_WINDOW: usize = 512;
+/// Acknowledged directed events are taken out of the outbox at most this often, or once
+/// this many have been acknowledged: the removal is a durable write that shares the
+/// node's write path with everything its members are sending, so a stream of
+/// acknowledgements costs a few writes a second, not one per burst. A crash before the
+/// removal only sends those events again (the peer acknowledges the duplicates).
+const FORGET_EVERY: Duration = Duration::from_millis(200);
+const FORGET_AT: usize = DIRECTED_WINDOW;
 /// How often to ping an idle link.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A link that has said nothing for this long is dead.
@@ -78,6 +85,8 @@ pub(super) struct Session<'a> {
     /// outbox: taken out together ([`Session::forget_delivered`]), one write for many. If
     /// the link drops first they are sent again and the peer acknowledges its duplicates.
     delivered: Vec<u64>,
+    /// When `delivered` was last taken out of the outbox.
+    forgotten_at: Instant,
     /// Forks this link has already shown the peer (each once, or the two would trade
     /// their copies for ever).
     shown_forks: HashSet<(NodeId, u64)>,
@@ -116,6 +125,7 @@ impl<'a> Session<'a> {
             next_batch: 1,
             directed_in_flight: HashMap::new(),
             delivered: Vec::new(),
+            forgotten_at: Instant::now(),
             shown_forks: HashSet::new(),
             outbox_cursor: 0,
             last_heard: Instant::now(),
@@ -401,8 +411,16 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Whether the acknowledged directed events are due to be taken out of the outbox
+    /// ([`FORGET_EVERY`], [`FORGET_AT`]).
+    pub(super) fn forget_due(&self) -> bool {
+        !self.delivered.is_empty()
+            && (self.delivered.len() >= FORGET_AT || self.forgotten_at.elapsed() >= FORGET_EVERY)
+    }
+
     /// Takes the directed events the peer acknowledged out of its outbox, in one write.
     pub(super) fn forget_delivered(&mut self) -> Result<(), LinkError> {
+        self.forgotten_at = Instant::now();
         if !self.delivered.is_empty() {
             self.node
                 .store()
@@ -512,6 +530,8 @@ pub(super) async fn run(
     let mut outbox_changed = node.signals().outbox.subscribe();
     session.open(wire).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
+    let mut forget = tokio::time::interval(FORGET_EVERY);
+    forget.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Received batches are verified and stored off this loop, in order; their outcomes
     // come back on `stored_batches` for acknowledging. The pipeline stops with the session.
     let (receiving, incoming) = mpsc::channel(2 * BATCH_WINDOW);
@@ -536,9 +556,9 @@ pub(super) async fn run(
         directed,
     };
     loop {
-        // Acknowledged deliveries are forgotten once nothing more is waiting to be read,
-        // so a stream of acknowledgements costs one write, not one each.
-        if wire.rx.is_empty() {
+        // Acknowledged deliveries are forgotten once nothing more is waiting to be read
+        // and they are due, so a stream of acknowledgements costs a few writes a second.
+        if wire.rx.is_empty() && session.forget_due() {
             session.forget_delivered()?;
         }
         session.fill_windows(wire).await?;
@@ -558,6 +578,9 @@ pub(super) async fn run(
             }
             _ = log_changed.changed() => {}
             _ = outbox_changed.changed() => {}
+            // Wakes the loop so acknowledged deliveries are forgotten when the link is
+            // quiet.
+            _ = forget.tick(), if !session.delivered.is_empty() => {}
             _ = ping.tick() => {
                 if session.on_tick(wire).await? == Flow::End {
                     return Ok(());

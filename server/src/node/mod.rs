@@ -342,8 +342,8 @@ pub(crate) struct Limits {
     /// followed): one at a time, so a report counted while reports are dismissed never
     /// hides the post again after, and two reports arriving together act once.
     pub(crate) hiding: std::sync::Mutex<()>,
-    /// Held while a mentor's places are republished, until the processor has applied
-    /// the new offer: two republishings never compare against the same old count.
+    /// Held while a mentor's offer is published, paused or republished with its places,
+    /// until the processor has applied it: two never start from the same old offer.
     pub(crate) places: tokio::sync::Mutex<()>,
     /// Passwords checked for a signed-in member (changing the password, deleting the
     /// account), per member: a stolen session cannot be used to guess the password.

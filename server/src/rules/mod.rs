@@ -156,7 +156,7 @@ pub(crate) enum Refusal {
     Malformed(&'static str),
     /// An update made for an earlier state of what it changes (a conversation, or a
     /// proposal or match that was answered, closed or withdrawn meanwhile).
-    #[error("it was already changed since (answered, closed or updated)")]
+    #[error("what it changes has changed since")]
     Superseded,
     /// A directed event that concerns none of this node's members.
     #[error("this concerns none of this node's members")]

@@ -408,9 +408,7 @@ impl Store {
                 && m.status != MatchStatus::Active
                 && let Some(v) = t.get(&counter)?
             {
-                let n = <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|e| abort(StoreError::corrupt("mentoring", e)))?;
+                let n = decode_count(&v).map_err(abort)?;
                 t.insert(counter, n.saturating_sub(1).to_be_bytes())?;
             }
             Ok(Some(out))
@@ -456,9 +454,7 @@ impl Store {
     pub(crate) fn active_count(&self, mentor: &MemberId) -> Result<u32, StoreError> {
         match self.mentoring().get(key(b'c', mentor.as_str()))? {
             None => Ok(0),
-            Some(v) => <[u8; 4]>::try_from(v.as_ref())
-                .map(u32::from_be_bytes)
-                .map_err(|e| StoreError::corrupt("mentoring", e)),
+            Some(v) => decode_count(&v),
         }
     }
 
@@ -484,9 +480,7 @@ impl Store {
             let counter = key(b'c', m.mentor.as_str());
             let active = match t.get(&counter)? {
                 None => 0,
-                Some(v) => <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|e| abort(StoreError::corrupt("mentoring", e)))?,
+                Some(v) => decode_count(&v).map_err(abort)?,
             };
             if active >= capacity {
                 return Ok(false);
@@ -558,6 +552,13 @@ fn erase_from_match(m: &mut MatchRecord, member: &MemberId) {
         m.agreement = None;
         m.agreed = None;
     }
+}
+
+/// A mentor's count of active matches, as stored (4 bytes, big-endian).
+fn decode_count(v: &[u8]) -> Result<u32, StoreError> {
+    <[u8; 4]>::try_from(v)
+        .map(u32::from_be_bytes)
+        .map_err(|e| StoreError::corrupt("mentoring", e))
 }
 
 #[cfg(test)]

@@ -270,6 +270,27 @@ async fn reports_hide_content_until_a_moderator_dismisses_them() {
     );
     assert!(csv.contains("Fine on a second read"));
     assert_eq!(status(bo.moderation_audit(None).await.unwrap_err()), 403);
+
+    // Any action that closes the reports ends the hide they caused: a warning too.
+    let eve = a.member(&admin_a, "eve").await;
+    let second = post(&ann, "Another reflection").await;
+    let target = ReportTarget::Event(second.id);
+    for reporter in [&bo, &di, &eve] {
+        reporter
+            .report(&report_of(target.clone(), ReportReason::Harmful, ""))
+            .await
+            .unwrap();
+    }
+    assert!(bo.thread(&second.id).await.unwrap().post.hidden.is_some());
+    act(
+        &admin_a,
+        target,
+        ModerationAction::Warn,
+        "Please keep it kind",
+    )
+    .await;
+    assert!(bo.thread(&second.id).await.unwrap().post.hidden.is_none());
+    assert!(admin_a.moderation_queue().await.unwrap().items.is_empty());
 }
 
 /// A moderator hides another organisation's post, and one of its members, on their own

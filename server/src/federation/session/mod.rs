@@ -555,40 +555,50 @@ pub(super) async fn run(
         batches: receiving,
         directed,
     };
-    loop {
-        // Acknowledged deliveries are forgotten once nothing more is waiting to be read
-        // and they are due, so a stream of acknowledgements costs a few writes a second.
-        if wire.rx.is_empty() && session.forget_due() {
-            session.forget_delivered()?;
-        }
-        session.fill_windows(wire).await?;
-        tokio::select! {
-            incoming = wire.rx.recv() => {
-                let Some(incoming) = incoming else {
-                    session.forget_delivered()?;
-                    return Err(LinkError::Closed);
-                };
-                session.on_incoming(wire, incoming, &pipes).await?;
+    let ended = async {
+        loop {
+            // Acknowledged deliveries are forgotten once they are due and nothing more is
+            // waiting to be read (or too many wait), so a stream of acknowledgements costs
+            // a few writes a second.
+            if session.forget_due() && (wire.rx.is_empty() || session.delivered.len() >= FORGET_AT)
+            {
+                session.forget_delivered()?;
             }
-            Some((batch, result)) = stored_batches.recv() => {
-                session.on_stored(wire, batch, result).await?;
-            }
-            Some(stored) = stored_directed.recv() => {
-                session.on_directed_stored(wire, stored).await?;
-            }
-            _ = log_changed.changed() => {}
-            _ = outbox_changed.changed() => {}
-            // Wakes the loop so acknowledged deliveries are forgotten when the link is
-            // quiet.
-            _ = forget.tick(), if !session.delivered.is_empty() => {}
-            _ = ping.tick() => {
-                if session.on_tick(wire).await? == Flow::End {
-                    return Ok(());
+            session.fill_windows(wire).await?;
+            tokio::select! {
+                incoming = wire.rx.recv() => {
+                    let Some(incoming) = incoming else {
+                        return Err(LinkError::Closed);
+                    };
+                    session.on_incoming(wire, incoming, &pipes).await?;
                 }
+                Some((batch, result)) = stored_batches.recv() => {
+                    session.on_stored(wire, batch, result).await?;
+                }
+                Some(stored) = stored_directed.recv() => {
+                    session.on_directed_stored(wire, stored).await?;
+                }
+                _ = log_changed.changed() => {}
+                _ = outbox_changed.changed() => {}
+                // Wakes the loop so acknowledged deliveries are forgotten when the link
+                // is quiet.
+                _ = forget.tick(), if !session.delivered.is_empty() => {}
+                _ = ping.tick() => {
+                    if session.on_tick(wire).await? == Flow::End {
+                        return Ok(());
+                    }
+                }
+                _ = closed.changed() => return session.on_close(wire).await,
             }
-            _ = closed.changed() => return session.on_close(wire).await,
         }
     }
+    .await;
+    // However the link ended, what the peer acknowledged leaves the outbox (a blocked or
+    // vanished peer would otherwise keep it there for ever).
+    if let Err(e) = session.forget_delivered() {
+        tracing::warn!(peer = %session.peer, error = %e, "acknowledged deliveries stay in the outbox; they are sent again");
+    }
+    ended
 }
 
 /// Where a session hands what it receives: replication batches and directed events.

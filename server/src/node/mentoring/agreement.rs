@@ -7,7 +7,7 @@ use kindred_protocol::event::body::mentoring::{Agreement, Closing, MatchUpdate};
 use kindred_protocol::limits::{MAX_NOTE_BYTES, MAX_REASON_BYTES};
 use kindred_protocol::{EventBody, EventId, Timestamp};
 
-use super::process::parties;
+use super::parties;
 use crate::node::AppError;
 use crate::node::{Auth, Node};
 use crate::rules::mentoring as rules;

@@ -4,7 +4,7 @@
 use kindred_protocol::event::body::mentoring::Agreement;
 use kindred_protocol::{EventBody, EventId, MemberId};
 
-use super::process::parties;
+use super::parties;
 use crate::node::Node;
 use crate::rules::mentoring as rules;
 use crate::store::{AgreementState, ConfirmedAgreement, MatchRecord, StoreError, payload_of};

@@ -23,6 +23,23 @@ fn no_longer_available() -> AppError {
     )
 }
 
+/// Why a proposal that is no longer waiting cannot be answered: another acceptance took
+/// the last place (an answer in another tab, say), the buddy withdrew it, or it was
+/// answered.
+fn not_waiting(status: MatchStatus) -> AppError {
+    match status {
+        MatchStatus::NoLongerAvailable => no_longer_available(),
+        MatchStatus::Withdrawn => AppError::new(
+            ErrorCode::Conflict,
+            "They withdrew this proposal: there is nothing to answer.",
+        ),
+        _ => AppError::new(
+            ErrorCode::Conflict,
+            "That proposal has already been answered.",
+        ),
+    }
+}
+
 impl Node {
     /// The nodes of a match's two people.
     pub(super) fn pair_nodes(
@@ -147,17 +164,8 @@ impl Node {
                 "Only the mentor can answer a proposal.",
             ));
         }
-        match m.status {
-            MatchStatus::Pending => {}
-            // Another acceptance took the last place first (an answer in another tab, say):
-            // say why, rather than that this proposal was answered.
-            MatchStatus::NoLongerAvailable => return Err(no_longer_available()),
-            _ => {
-                return Err(AppError::new(
-                    ErrorCode::Conflict,
-                    "That proposal has already been answered.",
-                ));
-            }
+        if m.status != MatchStatus::Pending {
+            return Err(not_waiting(m.status));
         }
         let message = req
             .message
@@ -195,29 +203,19 @@ impl Node {
             // Full, or no longer waiting (withdrawn meanwhile): say which, and when full
             // tell this buddy, keeping the mentor's answer honest.
             let latest = self.own_match(auth, id)?;
-            return Err(match latest.status {
-                MatchStatus::Pending => {
-                    self.send_answer(
-                        &latest,
-                        MatchAnswer {
-                            proposal: latest.id,
-                            answer: Answer::NoLongerAvailable,
-                            message: None,
-                        },
-                    )
-                    .await?;
-                    no_longer_available()
-                }
-                MatchStatus::NoLongerAvailable => no_longer_available(),
-                MatchStatus::Withdrawn => AppError::new(
-                    ErrorCode::Conflict,
-                    "They withdrew this proposal just now: there is nothing to answer.",
-                ),
-                _ => AppError::new(
-                    ErrorCode::Conflict,
-                    "That proposal has already been answered.",
-                ),
-            });
+            if latest.status != MatchStatus::Pending {
+                return Err(not_waiting(latest.status));
+            }
+            self.send_answer(
+                &latest,
+                MatchAnswer {
+                    proposal: latest.id,
+                    answer: Answer::NoLongerAvailable,
+                    message: None,
+                },
+            )
+            .await?;
+            return Err(no_longer_available());
         }
         self.store().durable().await?;
         // Open their private conversation first, so it reaches the buddy's node before the

@@ -24,3 +24,15 @@ pub(crate) mod process;
 pub(crate) mod report;
 
 pub(crate) use matches::checkin_due_at;
+
+use crate::rules::mentoring as rules;
+use crate::store::MatchRecord;
+
+/// Who is in a match and where it stands, for the rules.
+fn parties(m: &MatchRecord) -> rules::MatchParties<'_> {
+    rules::MatchParties {
+        buddy: &m.buddy,
+        mentor: &m.mentor,
+        status: m.status,
+    }
+}

@@ -139,6 +139,9 @@ impl Node {
                 format!("Capacity is how many buddies at once: 1 to {MAX_CAPACITY}."),
             ));
         }
+        // Published as republishing is (`republish_places`): one at a time, so neither
+        // replaces the other's newer offer with one read before it.
+        let _places = self.limits().places.lock().await;
         let active = self.store().active_count(&auth.member_id)?;
         let offer = MentorOffer {
             status: OfferStatus::Open,
@@ -169,6 +172,7 @@ impl Node {
         auth: &Auth,
         status: OfferStatus,
     ) -> Result<OfferView, AppError> {
+        let _places = self.limits().places.lock().await;
         let Some(current) = self.store().offer(&auth.member_id)? else {
             return Err(AppError::not_found("You have not published an offer."));
         };

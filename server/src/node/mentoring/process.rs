@@ -9,6 +9,7 @@ use kindred_protocol::{EventBody, MemberId, NodeId};
 use tokio::sync::watch;
 
 use super::agreement_state::{confirm_agreement, proposal_in_log, propose_agreement};
+use super::parties;
 use crate::node::Node;
 use crate::node::chat::direct_conversation;
 use crate::rules::mentoring as rules;
@@ -380,15 +381,6 @@ fn crossed_closing(m: &MatchRecord, update: &MatchUpdate, author: &MemberId, at:
             author,
             at,
         )
-}
-
-/// Who is in a match, for the rules.
-pub(super) fn parties(m: &MatchRecord) -> rules::MatchParties<'_> {
-    rules::MatchParties {
-        buddy: &m.buddy,
-        mentor: &m.mentor,
-        status: m.status,
-    }
 }
 
 impl Node {

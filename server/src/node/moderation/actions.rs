@@ -78,25 +78,9 @@ impl Node {
         let mut dismissed = None;
         let message = match req.action {
             A::Dismiss => {
-                {
-                    // The reports close and the post they hid is shown in one step, so a
-                    // report arriving meanwhile is either closed with them or counted
-                    // alone after.
-                    let _hiding = self
-                        .limits()
-                        .hiding
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    dismissed =
-                        Some(self.close_reports(&req.target, req.action, &note, None, false)?);
-                    if self
-                        .hidden_set()
-                        .get(&req.target)
-                        .is_some_and(|h| h.by_reports())
-                    {
-                        self.set_hidden(&req.target, None)?;
-                    }
-                }
+                // Closes the reports and shows what they hid, in one step.
+                dismissed =
+                    Some(self.close_reports(&req.target, req.action, &note, None, false)?);
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
                 let (unpaused, appeal_answered) =
@@ -141,11 +125,7 @@ impl Node {
                 }
             }
             A::Hide => {
-                let _hiding = self
-                    .limits()
-                    .hiding
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
+                let _hiding = self.hiding();
                 self.set_hidden(
                     &req.target,
                     Some(HiddenRecord {
@@ -165,11 +145,7 @@ impl Node {
                 }
             }
             A::Restore => {
-                let _hiding = self
-                    .limits()
-                    .hiding
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
+                let _hiding = self.hiding();
                 self.set_hidden(&req.target, None)?;
                 "Shown again.".to_owned()
             }
@@ -334,6 +310,9 @@ impl Node {
                 reports_closed: 0,
             });
         }
+        // With nothing else changing which reports are open or what is hidden: a report
+        // arriving meanwhile is closed with these or counted alone after.
+        let _hiding = self.hiding();
         let mut closed = 0u32;
         for (id, report) in self.store().reports()? {
             if !report.open || &report.target != target {
@@ -369,6 +348,16 @@ impl Node {
                     "/notifications",
                 );
             }
+        }
+        // Hidden by reports only while moderators look at them: once they have acted on
+        // them it shows again (a moderator's own hide replaced that one already).
+        if self
+            .hidden_set()
+            .get(target)
+            .is_some_and(|h| h.by_reports())
+            && !self.reported_enough(target)?
+        {
+            self.set_hidden(target, None)?;
         }
         Ok(ModerationDone {
             message: match closed {

@@ -96,11 +96,7 @@ impl Node {
         if self.federation().is_blocked(&from) {
             return Ok(());
         }
-        let _hiding = self
-            .limits()
-            .hiding
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _hiding = self.hiding();
         // What was hidden by following this node is shown again when it says so, whatever
         // this node's choice is now.
         if decision.action == DecisionAction::Restore
@@ -122,6 +118,13 @@ impl Node {
             if matches!(decision.target, ReportTarget::Event(_))
                 && self.reported_enough(&decision.target)?
             {
+                self.audit(
+                    None,
+                    "hidden_by_reports",
+                    &decision.target,
+                    None,
+                    "still reported here",
+                )?;
                 self.set_hidden(&decision.target, Some(self.hidden_by_reports()))?;
             } else {
                 self.set_hidden(&decision.target, None)?;

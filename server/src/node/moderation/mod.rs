@@ -87,6 +87,17 @@ impl Node {
             .map(|h| h.reason)
     }
 
+    /// Holds what is hidden here, and which reports are open, still while the caller
+    /// changes them (`limits().hiding`): reports counted, moderators' hides, shows and
+    /// closings, and other nodes' decisions followed happen one at a time. Never held
+    /// across an await, and never taken twice on one path.
+    pub(crate) fn hiding(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.limits()
+            .hiding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Hides `target` here (or shows it again, with `None`), in the store and in memory.
     pub(crate) fn set_hidden(
         &self,

@@ -298,25 +298,12 @@ impl Node {
         // Counted and acted on with nothing else changing what is hidden or which reports
         // are open: two reports arriving together act once, and a report counted while a
         // moderator dismisses the others never hides the post again after.
-        let _hiding = self
-            .limits()
-            .hiding
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _hiding = self.hiding();
         let settings = &self.config().moderation;
         let reports = self.store().reports()?;
-        let voices = |about: &ReportTarget| {
-            reports
-                .iter()
-                .filter(|(_, r)| r.open && &r.target == about)
-                .map(|(_, r)| voice(r))
-                .collect::<HashSet<_>>()
-                .len()
-        };
         if let ReportTarget::Event(_) = target
-            && settings.hide_after_reports > 0
-            && voices(target) >= settings.hide_after_reports as usize
             && self.hidden_set().get(target).is_none()
+            && self.reported_enough(target)?
         {
             // Logged first, as every change the node makes on its own: a moderator who
             // sees the post hidden finds why in the log.
@@ -325,7 +312,7 @@ impl Node {
                 "hidden_by_reports",
                 target,
                 Some(author),
-                &format!("{} reports", voices(target)),
+                &format!("{} reports", self.open_voices(target)?),
             )?;
             self.set_hidden(target, Some(self.hidden_by_reports()))?;
         }
@@ -412,9 +399,11 @@ impl Node {
     /// (`moderation.hide_after_reports` voices; never when that is 0).
     pub(super) fn reported_enough(&self, target: &ReportTarget) -> Result<bool, StoreError> {
         let needed = self.config().moderation.hide_after_reports as usize;
-        if needed == 0 {
-            return Ok(false);
-        }
+        Ok(needed > 0 && self.open_voices(target)? >= needed)
+    }
+
+    /// How many voices (see [`voice`]) the open reports about `target` speak for.
+    fn open_voices(&self, target: &ReportTarget) -> Result<usize, StoreError> {
         let voices: HashSet<String> = self
             .store()
             .reports()?
@@ -422,7 +411,7 @@ impl Node {
             .filter(|(_, r)| r.open && &r.target == target)
             .map(|(_, r)| voice(r))
             .collect();
-        Ok(voices.len() >= needed)
+        Ok(voices.len())
     }
 }
 

@@ -133,14 +133,18 @@ impl Node {
                 Some(&member),
                 "",
             )?;
-            self.store().update_standing(&member, |s| {
-                if due(s) {
+            let ended_now = self.store().update_standing(&member, |s| {
+                let ends = due(s);
+                if ends {
                     s.suspended = false;
                     s.suspended_until = None;
                     s.appeal = None;
                 }
-                Ok::<_, AppError>(())
+                Ok::<_, AppError>(ends)
             })?;
+            if !ended_now {
+                continue;
+            }
             self.set_suspended(member.localpart(), false).await?;
             self.tell_moderation(
                 &member,

@@ -271,7 +271,7 @@ async fn reports_hide_content_until_a_moderator_dismisses_them() {
     assert!(csv.contains("Fine on a second read"));
     assert_eq!(status(bo.moderation_audit(None).await.unwrap_err()), 403);
 
-    // Any action that closes the reports ends the hide they caused: a warning too.
+    // A warning closes the reports and keeps the post hidden, for the moderator's reason.
     let eve = a.member(&admin_a, "eve").await;
     let second = post(&ann, "Another reflection").await;
     let target = ReportTarget::Event(second.id);
@@ -289,7 +289,8 @@ async fn reports_hide_content_until_a_moderator_dismisses_them() {
         "Please keep it kind",
     )
     .await;
-    assert!(bo.thread(&second.id).await.unwrap().post.hidden.is_none());
+    let kept = bo.thread(&second.id).await.unwrap().post.hidden;
+    assert_eq!(kept.as_deref(), Some("Please keep it kind"));
     assert!(admin_a.moderation_queue().await.unwrap().items.is_empty());
 }
 

@@ -79,8 +79,14 @@ impl Node {
         let message = match req.action {
             A::Dismiss => {
                 // Closes the reports and shows what they hid, in one step.
-                dismissed =
-                    Some(self.close_reports(&req.target, req.action, &note, None, false)?);
+                dismissed = Some(self.close_reports(
+                    &req.target,
+                    req.action,
+                    &note,
+                    until,
+                    false,
+                    &auth.member_id,
+                )?);
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
                 let (unpaused, appeal_answered) =
@@ -191,7 +197,14 @@ impl Node {
                     format!("A moderator warned you about something you wrote: {note}"),
                     "/standing",
                 );
-                let mut done = self.close_reports(&req.target, req.action, &note, None, false)?;
+                let mut done = self.close_reports(
+                    &req.target,
+                    req.action,
+                    &note,
+                    until,
+                    false,
+                    &auth.member_id,
+                )?;
                 done.message = format!("Warned: they are told why. {}", done.message)
                     .trim()
                     .to_owned();
@@ -237,7 +250,14 @@ impl Node {
                     format!("Your account was suspended {length}: {note}"),
                     "/standing",
                 );
-                let mut done = self.close_reports(&req.target, req.action, &note, until, false)?;
+                let mut done = self.close_reports(
+                    &req.target,
+                    req.action,
+                    &note,
+                    until,
+                    false,
+                    &auth.member_id,
+                )?;
                 done.message = format!("Suspended {length}: they are told why. {}", done.message)
                     .trim()
                     .to_owned();
@@ -284,7 +304,14 @@ impl Node {
         let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
         let mut done = match dismissed {
             Some(done) => done,
-            None => self.close_reports(&req.target, req.action, &note, until, !tell)?,
+            None => self.close_reports(
+                &req.target,
+                req.action,
+                &note,
+                until,
+                !tell,
+                &auth.member_id,
+            )?,
         };
         done.message = format!("{message} {}", done.message).trim().to_owned();
         Ok(done)
@@ -299,6 +326,7 @@ impl Node {
         note: &str,
         until: Option<Timestamp>,
         quiet: bool,
+        by: &MemberId,
     ) -> Result<ModerationDone, AppError> {
         if matches!(
             action,
@@ -349,15 +377,23 @@ impl Node {
                 );
             }
         }
-        // Hidden by reports only while moderators look at them: once they have acted on
-        // them it shows again (a moderator's own hide replaced that one already).
+        // Hidden by reports only while moderators look at them. Once they have: shown
+        // again when they found nothing wrong, and otherwise kept hidden for their reason
+        // (a warning or suspension over a post does not bring it back). A moderator's own
+        // hide replaced that one already.
         if self
             .hidden_set()
             .get(target)
             .is_some_and(|h| h.by_reports())
             && !self.reported_enough(target)?
         {
-            self.set_hidden(target, None)?;
+            let kept = (action != ModerationAction::Dismiss).then(|| HiddenRecord {
+                reason: note.to_owned(),
+                by: Some(by.clone()),
+                at: self.now().as_millis(),
+                from_node: None,
+            });
+            self.set_hidden(target, kept)?;
         }
         Ok(ModerationDone {
             message: match closed {
@@ -499,6 +535,14 @@ impl Node {
         id: &kindred_protocol::EventId,
     ) -> Result<(), StoreError> {
         let target = ReportTarget::Event(*id);
+        let _hiding = self.hiding();
+        if self
+            .hidden_set()
+            .get(&target)
+            .is_some_and(|h| h.by_reports())
+        {
+            self.set_hidden(&target, None)?;
+        }
         for (n, report) in self.store().reports()? {
             if !report.open || report.target != target {
                 continue;

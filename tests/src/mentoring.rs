@@ -1,10 +1,10 @@
-//! Mentoring fixtures shared by the end-to-end suites: an offer, a buddy request, and the
-//! suggestion for a given mentor.
+//! Mentoring fixtures shared by the end-to-end suites: an offer, a buddy request, the
+//! suggestion for a given mentor, and a buddy's proposal reaching the mentor.
 
 use kindred_client::Client;
-use kindred_protocol::MemberId;
-use kindred_protocol::api::{PublishOffer, Suggestion};
+use kindred_protocol::api::{Propose, PublishOffer, Suggestion};
 use kindred_protocol::event::body::mentoring::{Availability, BuddyRequest, Mode, Weighted};
+use kindred_protocol::{EventId, MemberId};
 
 /// A mentor's offer on `topics` in `languages` with `capacity` places (online, Highlands).
 pub fn offer(topics: &[&str], languages: &[&str], capacity: u16) -> PublishOffer {
@@ -55,4 +55,32 @@ pub async fn suggested(client: &Client, mentor: &MemberId) -> Option<Suggestion>
         .unwrap()
         .into_iter()
         .find(|s| s.offer.mentor == *mentor)
+}
+
+/// `buddy` asks for a mentor on funding in English (the topic and language of
+/// `offer(&["funding"], &["english"], _)`), waits until `mentor`'s offer is suggested and
+/// proposes to it. The proposal's id.
+pub async fn ask_and_propose(buddy: &Client, mentor: &MemberId) -> EventId {
+    buddy
+        .create_request(&request(&["funding"], &["english"], &[]))
+        .await
+        .unwrap();
+    crate::eventually(20, || suggested(buddy, mentor)).await;
+    buddy
+        .propose(&Propose {
+            mentor: mentor.clone(),
+            note: String::new(),
+            request: None,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+/// Waits until `mentor` holds `n` proposals or matches.
+pub async fn proposals_reached(mentor: &Client, n: usize) {
+    crate::eventually(20, || async {
+        (mentor.matches().await.unwrap().len() == n).then_some(())
+    })
+    .await;
 }

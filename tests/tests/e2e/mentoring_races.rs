@@ -4,7 +4,7 @@
 
 use kindred_protocol::MemberId;
 use kindred_protocol::api::*;
-use kindred_tests::mentoring::{offer, request, suggested};
+use kindred_tests::mentoring::{ask_and_propose, offer, proposals_reached, request, suggested};
 use kindred_tests::{TestNode, eventually, pair};
 
 fn id(text: &str) -> MemberId {
@@ -29,27 +29,9 @@ async fn two_buddies_race_for_the_last_place_and_exactly_one_wins() {
         .unwrap();
     let mut proposals = Vec::new();
     for buddy in [&bea, &cal] {
-        buddy
-            .create_request(&request(&["funding"], &["english"], &[]))
-            .await
-            .unwrap();
-        eventually(20, || suggested(buddy, &mentor_id)).await;
-        proposals.push(
-            buddy
-                .propose(&Propose {
-                    mentor: mentor_id.clone(),
-                    note: String::new(),
-                    request: None,
-                })
-                .await
-                .unwrap()
-                .id,
-        );
+        proposals.push(ask_and_propose(buddy, &mentor_id).await);
     }
-    eventually(20, || async {
-        (mentor.matches().await.unwrap().len() == 2).then_some(())
-    })
-    .await;
+    proposals_reached(&mentor, 2).await;
     let (first, second) = tokio::join!(
         mentor.answer(&proposals[0], true, None),
         mentor.answer(&proposals[1], true, None)
@@ -107,23 +89,8 @@ async fn a_withdrawal_that_crosses_an_acceptance_wins_on_both_nodes() {
         .publish_offer(&offer(&["funding"], &["english"], 1))
         .await
         .unwrap();
-    bea.create_request(&request(&["funding"], &["english"], &[]))
-        .await
-        .unwrap();
-    eventually(20, || suggested(&bea, &mentor_id)).await;
-    let proposal = bea
-        .propose(&Propose {
-            mentor: mentor_id.clone(),
-            note: String::new(),
-            request: None,
-        })
-        .await
-        .unwrap()
-        .id;
-    eventually(20, || async {
-        (mentor.matches().await.unwrap().len() == 1).then_some(())
-    })
-    .await;
+    let proposal = ask_and_propose(&bea, &mentor_id).await;
+    proposals_reached(&mentor, 1).await;
 
     // Apart: the mentor says yes while B is down, the buddy withdraws while A is down.
     b.stop().await;

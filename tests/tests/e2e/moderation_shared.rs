@@ -8,7 +8,7 @@ use kindred_protocol::EventId;
 use kindred_protocol::api::*;
 use kindred_tests::{TestNode, eventually, pair};
 
-use super::moderation::{act, id, post, status, topic};
+use super::moderation::{act, act_shared, id, post, status, topic};
 
 /// Nothing hidden here reaches anyone by email: no notification (so no email) about a
 /// hidden member's reply, and the moderators' own words stay on the website.
@@ -120,18 +120,12 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
         eventually(30, || async { bo.thread(&id).await.ok() }).await;
     }
     let hide = |id: EventId, note: &'static str| {
-        let admin_a = admin_a.clone();
-        async move {
-            admin_a
-                .moderate(&ModerationRequest {
-                    target: ReportTarget::Event(id),
-                    action: ModerationAction::Hide,
-                    note: note.into(),
-                    share: true,
-                })
-                .await
-                .unwrap();
-        }
+        act_shared(
+            &admin_a,
+            ReportTarget::Event(id),
+            ModerationAction::Hide,
+            note,
+        )
     };
     hide(first.id, "Shares a client's address").await;
     // B reviews A's decisions by default: a queue item, nothing hidden yet.
@@ -165,15 +159,13 @@ async fn shared_decisions_are_reviewed_adopted_or_ignored() {
     .await;
     assert_eq!(hidden, "Spam (following Riverside Hub's moderators)");
     // A shows it again: B follows.
-    admin_a
-        .moderate(&ModerationRequest {
-            target: ReportTarget::Event(second.id),
-            action: ModerationAction::Restore,
-            note: "Checked: a real offer".into(),
-            share: true,
-        })
-        .await
-        .unwrap();
+    act_shared(
+        &admin_a,
+        ReportTarget::Event(second.id),
+        ModerationAction::Restore,
+        "Checked: a real offer",
+    )
+    .await;
     eventually(30, || async {
         bo.thread(&second.id)
             .await
@@ -254,15 +246,13 @@ async fn a_followed_decision_outlasts_the_reports_it_meets() {
         .set_peer_decisions(&a_id.to_string(), DecisionPolicy::Adopt)
         .await
         .unwrap();
-    admin_a
-        .moderate(&ModerationRequest {
-            target: ReportTarget::Event(offer.id),
-            action: ModerationAction::Hide,
-            note: "Spam".into(),
-            share: true,
-        })
-        .await
-        .unwrap();
+    act_shared(
+        &admin_a,
+        ReportTarget::Event(offer.id),
+        ModerationAction::Hide,
+        "Spam",
+    )
+    .await;
     let reason: String = eventually(30, || async {
         let p = bo.thread(&offer.id).await.ok()?.post;
         p.hidden.filter(|h| h.starts_with("Spam"))
@@ -271,18 +261,7 @@ async fn a_followed_decision_outlasts_the_reports_it_meets() {
     assert_eq!(reason, "Spam (following Riverside Hub's moderators)");
     // A shows it again: B's own reports still stand, and hide it until B looks.
     let share = |action: ModerationAction| {
-        let admin_a = admin_a.clone();
-        async move {
-            admin_a
-                .moderate(&ModerationRequest {
-                    target: ReportTarget::Event(offer.id),
-                    action,
-                    note: "Spam".into(),
-                    share: true,
-                })
-                .await
-                .unwrap();
-        }
+        act_shared(&admin_a, ReportTarget::Event(offer.id), action, "Spam")
     };
     share(ModerationAction::Restore).await;
     eventually(30, || async {

@@ -15,27 +15,20 @@ use kindred_protocol::{EventId, NodeId, SignedEvent, Timestamp};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod directed_window;
+
 use super::LinkError;
-use super::directed::{self, Stored};
+use super::directed;
 use super::handshake::{refuse, send};
 use super::have_vector::{forks_in, have_vector};
 use super::replicate::{self, Received};
 use super::wire::{Incoming, Wire};
 use crate::node::links::PeerStats;
 use crate::node::{Node, RateLimiter};
+use directed_window::{FORGET_AT, FORGET_EVERY};
 
 /// Replication batches sent but not yet acknowledged, at most.
 const BATCH_WINDOW: usize = 8;
-/// Directed events sent but not yet acknowledged, at most: enough to keep the receiver's
-/// pipeline busy through one group write and flush (`directed::GROUP`) and the next.
-const DIRECTED_WINDOW: usize = 512;
-/// Acknowledged directed events are taken out of the outbox at most this often, or once
-/// this many have been acknowledged: the removal is a durable write that shares the
-/// node's write path with everything its members are sending, so a stream of
-/// acknowledgements costs a few writes a second, not one per burst. A crash before the
-/// removal only sends those events again (the peer acknowledges the duplicates).
-const FORGET_EVERY: Duration = Duration::from_millis(200);
-const FORGET_AT: usize = DIRECTED_WINDOW;
 /// How often to ping an idle link.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A link that has said nothing for this long is dead.
@@ -44,9 +37,6 @@ const DEAD_AFTER: Duration = Duration::from_secs(60);
 const DIRECTED_IDLE: Duration = Duration::from_secs(60);
 /// Events per second accepted from one peer before reading slows down.
 const EVENTS_PER_SECOND: u32 = 50_000;
-/// Directed events a link may have refused before it is closed (a node sending what
-/// nobody here asked for).
-const MAX_REFUSED_PER_LINK: u32 = 100;
 
 /// What the session loop does after an event.
 #[derive(Debug, PartialEq, Eq)]
@@ -167,32 +157,7 @@ impl<'a> Session<'a> {
                 self.next_batch += 1;
             }
         }
-        if self.node.federation().is_blocked(&self.peer) {
-            return Ok(());
-        }
-        while self.directed_in_flight.len() < DIRECTED_WINDOW {
-            let room = DIRECTED_WINDOW - self.directed_in_flight.len();
-            let durable = self.node.signals().durable.local_seq();
-            let mut queued = self
-                .node
-                .store()
-                .outbox(&self.peer, self.outbox_cursor, room)?;
-            queued.retain(|(seq, _)| *seq <= durable);
-            if queued.is_empty() {
-                break;
-            }
-            for (seq, id) in queued {
-                self.outbox_cursor = seq;
-                match self.node.store().event(&id)? {
-                    Some(event) => {
-                        send(wire, &PeerFrame::Directed(event)).await?;
-                        self.directed_in_flight.insert(id, seq);
-                    }
-                    None => self.node.store().outbox_delivered(&self.peer, seq)?,
-                }
-            }
-        }
-        Ok(())
+        self.fill_directed(wire).await
     }
 
     /// Something arrived from the peer. Batches go to the receiving pipeline
@@ -245,11 +210,7 @@ impl<'a> Session<'a> {
             PeerFrame::BatchAck { batch } => self.on_batch_ack(batch),
             PeerFrame::Directed(event) => self.on_directed(wire, event, &pipes.directed).await,
             PeerFrame::DirectedAck(id) => {
-                self.last_directed = Instant::now();
-                if let Some(seq) = self.directed_in_flight.remove(&id) {
-                    self.delivered.push(seq);
-                    self.stats.events_sent.fetch_add(1, Ordering::Relaxed);
-                }
+                self.on_directed_ack(&id);
                 Ok(())
             }
             PeerFrame::Ping(v) => send(wire, &PeerFrame::Pong(v)).await,
@@ -332,102 +293,6 @@ impl<'a> Session<'a> {
                 "unexpected ack for batch {batch}"
             ))),
         }
-    }
-
-    /// A directed event for a member here. No member sends faster than members here may
-    /// (their own node holds them to it); a node that does is slowed by not reading. On a
-    /// link that concerns this node it goes to the directed pipeline (acknowledged from
-    /// [`Session::on_directed_stored`]); otherwise it is stored here and now, so the first
-    /// that concerns nobody here closes the link.
-    async fn on_directed(
-        &mut self,
-        wire: &Wire,
-        event: SignedEvent,
-        pipeline: &mpsc::Sender<SignedEvent>,
-    ) -> Result<(), LinkError> {
-        self.last_directed = Instant::now();
-        self.wait_for(|s| s.limiter.try_take(&())).await;
-        if let Ok(p) = kindred_protocol::EventPayload::from_bytes(event.payload_bytes()) {
-            while !self.per_author.try_take(&p.author) || !self.per_link.try_take(&()) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-        if self.related {
-            return pipeline
-                .send(event)
-                .await
-                .map_err(|_| LinkError::Store("the directed pipeline stopped".to_owned()));
-        }
-        let (id, result) = match directed::receive_one(self.node, &self.peer, event).await {
-            Ok((id, outcome)) => (id, Ok(outcome)),
-            Err(e) => (EventId::from_bytes([0; 32]), Err(e)),
-        };
-        self.on_directed_stored(wire, (id, result)).await
-    }
-
-    /// A directed event was stored (or refused) here: acknowledge it. A refused event is
-    /// acknowledged too: sending it again would not change the answer, and it must not
-    /// hold up the sender's later events. A link that keeps sending what is refused is
-    /// closed.
-    pub(super) async fn on_directed_stored(
-        &mut self,
-        wire: &Wire,
-        (id, result): Stored,
-    ) -> Result<(), LinkError> {
-        match result {
-            Ok(outcome) => {
-                if outcome.refusal().is_some() {
-                    self.refused_here += 1;
-                    if self.directed_only && !self.related {
-                        let why = "nothing your node sent concerns a member of this node";
-                        refuse(wire, ErrorCode::UNKNOWN_PEER, why).await;
-                        return Err(LinkError::Protocol(why.to_owned()));
-                    }
-                    if self.refused_here > MAX_REFUSED_PER_LINK {
-                        let why = "too many refused events on this link";
-                        refuse(wire, ErrorCode::RATE_LIMITED, why).await;
-                        return Err(LinkError::Protocol(why.to_owned()));
-                    }
-                } else {
-                    // Held events (waiting for a conversation) do not make a node related;
-                    // they are bounded by its hold quota.
-                    self.related |= matches!(
-                        outcome,
-                        crate::store::IngestOutcome::Stored {
-                            verdict: crate::store::Verdict::Applied,
-                            ..
-                        }
-                    );
-                    self.stats.events_received.fetch_add(1, Ordering::Relaxed);
-                }
-                send(wire, &PeerFrame::DirectedAck(id)).await
-            }
-            Err(e @ (LinkError::BadSignature(_) | LinkError::Protocol(_))) => {
-                tracing::warn!(peer = %self.peer, error = %e, "refusing a directed event");
-                refuse(wire, ErrorCode::BAD_SIGNATURE, &e.to_string()).await;
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether the acknowledged directed events are due to be taken out of the outbox
-    /// ([`FORGET_EVERY`], [`FORGET_AT`]).
-    pub(super) fn forget_due(&self) -> bool {
-        !self.delivered.is_empty()
-            && (self.delivered.len() >= FORGET_AT || self.forgotten_at.elapsed() >= FORGET_EVERY)
-    }
-
-    /// Takes the directed events the peer acknowledged out of its outbox, in one write.
-    pub(super) fn forget_delivered(&mut self) -> Result<(), LinkError> {
-        self.forgotten_at = Instant::now();
-        if !self.delivered.is_empty() {
-            self.node
-                .store()
-                .outbox_delivered_many(&self.peer, &self.delivered)?;
-            self.delivered.clear();
-        }
-        Ok(())
     }
 
     /// The receiving pipeline stored (or refused) batch `batch`: acknowledge it, note what

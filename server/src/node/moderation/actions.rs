@@ -42,10 +42,12 @@ impl Node {
     pub(crate) async fn moderate(
         &self,
         auth: &Auth,
-        req: ModerationRequest,
+        mut req: ModerationRequest,
     ) -> Result<ModerationDone, AppError> {
         use ModerationAction as A;
-        let note = req.note.trim().to_owned();
+        // Trimmed once: the note checked is the note stored, shown and shared.
+        req.note = req.note.trim().to_owned();
+        let note = req.note.clone();
         if note.len() > MAX_MODERATION_NOTE_BYTES {
             return Err(AppError::invalid(
                 "note",
@@ -79,14 +81,7 @@ impl Node {
         let message = match req.action {
             A::Dismiss => {
                 // Closes the reports and shows what they hid, in one step.
-                dismissed = Some(self.close_reports(
-                    &req.target,
-                    req.action,
-                    &note,
-                    until,
-                    false,
-                    &auth.member_id,
-                )?);
+                dismissed = Some(self.close_reports(&req, auth, until, false)?);
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
                 let (unpaused, appeal_answered) =
@@ -197,14 +192,7 @@ impl Node {
                     format!("A moderator warned you about something you wrote: {note}"),
                     "/standing",
                 );
-                let mut done = self.close_reports(
-                    &req.target,
-                    req.action,
-                    &note,
-                    until,
-                    false,
-                    &auth.member_id,
-                )?;
+                let mut done = self.close_reports(&req, auth, until, false)?;
                 done.message = format!("Warned: they are told why. {}", done.message)
                     .trim()
                     .to_owned();
@@ -250,14 +238,7 @@ impl Node {
                     format!("Your account was suspended {length}: {note}"),
                     "/standing",
                 );
-                let mut done = self.close_reports(
-                    &req.target,
-                    req.action,
-                    &note,
-                    until,
-                    false,
-                    &auth.member_id,
-                )?;
+                let mut done = self.close_reports(&req, auth, until, false)?;
                 done.message = format!("Suspended {length}: they are told why. {}", done.message)
                     .trim()
                     .to_owned();
@@ -304,30 +285,22 @@ impl Node {
         let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
         let mut done = match dismissed {
             Some(done) => done,
-            None => self.close_reports(
-                &req.target,
-                req.action,
-                &note,
-                until,
-                !tell,
-                &auth.member_id,
-            )?,
+            None => self.close_reports(&req, auth, until, !tell)?,
         };
         done.message = format!("{message} {}", done.message).trim().to_owned();
         Ok(done)
     }
 
-    /// Closes the open reports about `target`, telling this node's reporters what was
-    /// decided (unless `quiet`).
+    /// Closes the open reports about `req.target` as `auth`'s decision, telling this
+    /// node's reporters what was decided (unless `quiet`); `until` is a suspension's end.
     fn close_reports(
         &self,
-        target: &ReportTarget,
-        action: ModerationAction,
-        note: &str,
+        req: &ModerationRequest,
+        auth: &Auth,
         until: Option<Timestamp>,
         quiet: bool,
-        by: &MemberId,
     ) -> Result<ModerationDone, AppError> {
+        let (target, action, note) = (&req.target, req.action, req.note.as_str());
         if matches!(
             action,
             ModerationAction::Restore | ModerationAction::Reinstate
@@ -380,16 +353,16 @@ impl Node {
         // Hidden by reports only while moderators look at them. Once they have: shown
         // again when they found nothing wrong, and otherwise kept hidden for their reason
         // (a warning or suspension over a post does not bring it back). A moderator's own
-        // hide replaced that one already.
+        // hide replaced that one already. Every report open when this began is closed; one
+        // stored since is counted by its own `after_report`, which waits for this one.
         if self
             .hidden_set()
             .get(target)
             .is_some_and(|h| h.by_reports())
-            && !self.reported_enough(target)?
         {
             let kept = (action != ModerationAction::Dismiss).then(|| HiddenRecord {
                 reason: note.to_owned(),
-                by: Some(by.clone()),
+                by: Some(auth.member_id.clone()),
                 at: self.now().as_millis(),
                 from_node: None,
             });

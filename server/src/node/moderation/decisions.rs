@@ -116,7 +116,7 @@ impl Node {
             // Reports here that its hide replaced still count: hidden by them until this
             // node's moderators look.
             if matches!(decision.target, ReportTarget::Event(_))
-                && self.reported_enough(&decision.target)?
+                && self.reported_enough(&self.store().reports()?, &decision.target)
             {
                 self.audit(
                     None,

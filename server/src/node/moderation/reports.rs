@@ -303,7 +303,7 @@ impl Node {
         let reports = self.store().reports()?;
         if let ReportTarget::Event(_) = target
             && self.hidden_set().get(target).is_none()
-            && self.reported_enough(target)?
+            && self.reported_enough(&reports, target)
         {
             // Logged first, as every change the node makes on its own: a moderator who
             // sees the post hidden finds why in the log.
@@ -312,7 +312,7 @@ impl Node {
                 "hidden_by_reports",
                 target,
                 Some(author),
-                &format!("{} reports", self.open_voices(target)?),
+                &format!("{} reports", open_voices(&reports, target)),
             )?;
             self.set_hidden(target, Some(self.hidden_by_reports()))?;
         }
@@ -395,24 +395,27 @@ impl Node {
         }
     }
 
-    /// Whether the open reports about `target` are enough to hide it
-    /// (`moderation.hide_after_reports` voices; never when that is 0).
-    pub(super) fn reported_enough(&self, target: &ReportTarget) -> Result<bool, StoreError> {
+    /// Whether the open reports about `target` among `reports` (the store's, read under
+    /// the hiding lock) are enough to hide it (`moderation.hide_after_reports` voices;
+    /// never when that is 0).
+    pub(super) fn reported_enough(
+        &self,
+        reports: &[(u64, ReportRecord)],
+        target: &ReportTarget,
+    ) -> bool {
         let needed = self.config().moderation.hide_after_reports as usize;
-        Ok(needed > 0 && self.open_voices(target)? >= needed)
+        needed > 0 && open_voices(reports, target) >= needed
     }
+}
 
-    /// How many voices (see [`voice`]) the open reports about `target` speak for.
-    fn open_voices(&self, target: &ReportTarget) -> Result<usize, StoreError> {
-        let voices: HashSet<String> = self
-            .store()
-            .reports()?
-            .iter()
-            .filter(|(_, r)| r.open && &r.target == target)
-            .map(|(_, r)| voice(r))
-            .collect();
-        Ok(voices.len())
-    }
+/// How many voices (see [`voice`]) the open reports about `target` speak for.
+fn open_voices(reports: &[(u64, ReportRecord)], target: &ReportTarget) -> usize {
+    reports
+        .iter()
+        .filter(|(_, r)| r.open && &r.target == target)
+        .map(|(_, r)| voice(r))
+        .collect::<HashSet<String>>()
+        .len()
 }
 
 /// Who a report speaks for, for thresholds: one voice per member here, one per other

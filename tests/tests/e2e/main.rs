@@ -26,6 +26,7 @@ mod moderation_reports;
 mod moderation_shared;
 mod notifications;
 mod peer_learning;
+mod races;
 mod redaction;
 mod restart_and_limits;
 mod safety;

@@ -270,6 +270,14 @@ async fn a_followed_decision_outlasts_the_reports_it_meets() {
             .then_some(())
     })
     .await;
+    // B's log says why, naming whose post the reports are about.
+    let log = admin_b.moderation_audit(None).await.unwrap();
+    let why = log
+        .items
+        .iter()
+        .find(|e| e.action == "hidden_by_reports" && e.note == "still reported here")
+        .unwrap();
+    assert_eq!(why.author, Some(id("@ann:a.test")));
     share(ModerationAction::Hide).await;
     eventually(30, || async {
         let p = bo.thread(&offer.id).await.ok()?.post;

@@ -115,14 +115,20 @@ impl Node {
             )?;
             // Reports here that its hide replaced still count: hidden by them until this
             // node's moderators look.
+            let reports = self.store().reports()?;
             if matches!(decision.target, ReportTarget::Event(_))
-                && self.reported_enough(&self.store().reports()?, &decision.target)
+                && self.reported_enough(&reports, &decision.target)
             {
+                // Named as every hide by reports is: the author the reports are about.
+                let author = reports
+                    .iter()
+                    .find_map(|(_, r)| (r.target == decision.target).then(|| r.author.clone()))
+                    .flatten();
                 self.audit(
                     None,
                     "hidden_by_reports",
                     &decision.target,
-                    None,
+                    author.as_ref(),
                     "still reported here",
                 )?;
                 self.set_hidden(&decision.target, Some(self.hidden_by_reports()))?;

@@ -482,6 +482,9 @@ fn round_text(r: &CohortRound) -> String {
             p.score,
             p.reasons.join("; ")
         ));
+        if let Some(why) = &p.not_sent {
+            lines.push(format!("      not sent: {why}"));
+        }
     }
     if !r.unmatched.is_empty() {
         lines.push(format!("  no eligible mentor: {}", r.unmatched.join(", ")));

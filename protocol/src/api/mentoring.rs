@@ -332,6 +332,11 @@ pub struct CohortPair {
     pub score: f64,
     /// Why.
     pub reasons: Vec<String>,
+    /// Once the round is sent: why this pair's proposal could not be (the offer was paused
+    /// or full by then, the buddy had asked that mentor already, the buddy's account is
+    /// gone). Absent for a pair that was sent, and in a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sent: Option<String>,
 }
 
 /// A cohort round: the optimal pairs for the organisation's open requests.

@@ -344,6 +344,30 @@ async fn a_coordinator_runs_a_cohort_round_and_sends_it() {
     assert_eq!(e.code(), Some(ErrorCode::Forbidden));
     let d = admin_c.dashboard().await.unwrap();
     assert_eq!((d.open_requests, d.pending_proposals), (2, 1));
+
+    // The next round pairs b1 with a mentor (b2 waits on m1 already and is not paired with
+    // m1 again); that mentor pauses before the round is sent: the round is sent, and that
+    // pair says why it was not.
+    let next = admin_c.run_round().await.unwrap();
+    assert_eq!(next.pairs.len(), 1, "{next:?}");
+    assert_eq!(next.pairs[0].buddy, id("@b1:c.test"));
+    assert_eq!(next.pairs[0].not_sent, None);
+    let mentor = next.pairs[0].mentor.clone();
+    let paused = if mentor == id("@m1:a.test") { &m1 } else { &m2 };
+    paused.offer_action("pause").await.unwrap();
+    eventually(20, || async {
+        let offers = admin_c.offers().await.unwrap();
+        offers.iter().all(|o| o.mentor != mentor).then_some(())
+    })
+    .await;
+    let sent = admin_c.send_round(&next.id).await.unwrap();
+    assert_eq!(sent.status, "sent");
+    assert_eq!(
+        sent.pairs[0].not_sent.as_deref(),
+        Some("That offer is paused or withdrawn.")
+    );
+    assert_eq!(admin_c.round(&next.id).await.unwrap(), sent);
+    assert!(b1.matches().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,13 +46,23 @@ impl Node {
             .filter(|r| r.status == "open")
             .collect();
         let offers = self.round_offers()?;
+        // A buddy is never paired again with a mentor they are waiting on or matched with.
+        let asked: std::collections::HashSet<(MemberId, MemberId)> = self
+            .store()
+            .matches()?
+            .into_iter()
+            .filter(|m| matches!(m.status, MatchStatus::Pending | MatchStatus::Active))
+            .map(|m| (m.buddy, m.mentor))
+            .collect();
         let contexts: Vec<Vec<Option<Explained>>> = requests
             .iter()
             .map(|r| {
                 offers
                     .iter()
                     .map(|o| {
-                        if o.mentor == r.member {
+                        if o.mentor == r.member
+                            || asked.contains(&(r.member.clone(), o.mentor.clone()))
+                        {
                             return None;
                         }
                         score(
@@ -91,6 +101,7 @@ impl Node {
                     mentor_name: self.author_labels(&offers[j].mentor)?.0,
                     score: (s * 10.0).round() / 10.0,
                     reasons,
+                    not_sent: None,
                 }),
                 None => unmatched.push(requests[i].id.clone()),
             }
@@ -176,6 +187,7 @@ impl Node {
                 mentor_name: self.author_labels(&mentor)?.0,
                 score: (scored.score * 10.0).round() / 10.0,
                 reasons: scored.reasons,
+                not_sent: None,
             });
             round.unmatched.retain(|r| *r != request_id);
         }
@@ -201,7 +213,8 @@ impl Node {
         Ok(record.round)
     }
 
-    /// Sends every pair of a draft round as a proposal from the buddy.
+    /// Sends every pair of a draft round as a proposal from the buddy; a pair that cannot
+    /// be sent any more is marked with why (`CohortPair::not_sent`), the others still go.
     pub(crate) async fn send_round(&self, auth: &Auth, id: &str) -> Result<CohortRound, AppError> {
         auth.require(Role::Moderator)?;
         let _one_at_a_time = self.limits().rounds.lock().await;
@@ -213,8 +226,9 @@ impl Node {
             return Err(AppError::bad_request("That round has been sent already."));
         }
         let org = self.config().node.organisation.clone();
-        for pair in &record.round.pairs {
+        for pair in &mut record.round.pairs {
             let Some(member) = self.store().member(pair.buddy.localpart())? else {
+                pair.not_sent = Some("Their account is gone.".to_owned());
                 continue;
             };
             let buddy = crate::node::Auth {
@@ -235,6 +249,8 @@ impl Node {
                 .await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, buddy = %pair.buddy, mentor = %pair.mentor, "round proposal not sent");
+                // The coordinator sees why on the round, in the words the buddy would.
+                pair.not_sent = Some(e.to_string());
             }
         }
         record.round.status = "sent".to_owned();

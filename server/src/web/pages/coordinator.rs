@@ -152,6 +152,8 @@ struct PairRow {
     buddy: String,
     mentor: String,
     reasons: Vec<String>,
+    /// Why its proposal could not be sent (a sent round only).
+    not_sent: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -163,6 +165,8 @@ struct RoundPage {
     is_admin: bool,
     id: String,
     sent: bool,
+    /// Pairs of a sent round whose proposal could not be sent.
+    not_sent: usize,
     pairs: Vec<PairRow>,
     unmatched: Vec<String>,
 }
@@ -193,6 +197,7 @@ fn round_page(node: &Node, viewer: &Viewer, round: CohortRound) -> Result<RoundP
         section: "mentoring",
         is_admin: viewer.auth.member.role >= Role::Admin,
         sent: round.status == "sent",
+        not_sent: round.pairs.iter().filter(|p| p.not_sent.is_some()).count(),
         pairs: round
             .pairs
             .iter()
@@ -201,6 +206,7 @@ fn round_page(node: &Node, viewer: &Viewer, round: CohortRound) -> Result<RoundP
                 buddy: buddy_name(node, &p.buddy),
                 mentor: p.mentor_name.clone(),
                 reasons: p.reasons.clone(),
+                not_sent: p.not_sent.clone(),
             })
             .collect(),
         unmatched,

@@ -352,6 +352,19 @@ async fn a_coordinator_runs_a_cohort_round_and_sends_it() {
     assert_eq!(next.pairs.len(), 1, "{next:?}");
     assert_eq!(next.pairs[0].buddy, id("@b1:c.test"));
     assert_eq!(next.pairs[0].not_sent, None);
+    // Nor can the coordinator pair them by hand.
+    let again = admin_c
+        .edit_round(
+            &next.id,
+            &EditRound {
+                drop: vec![],
+                reassign: vec![(for_b2.request.clone(), id("@m1:a.test"))],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::BadRequest), "{again}");
+    assert!(again.to_string().contains("already waiting on"), "{again}");
     let mentor = next.pairs[0].mentor.clone();
     let paused = if mentor == id("@m1:a.test") { &m1 } else { &m2 };
     paused.offer_action("pause").await.unwrap();

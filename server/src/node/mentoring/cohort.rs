@@ -159,6 +159,19 @@ impl Node {
                 .store()
                 .request(&request_id)?
                 .ok_or_else(|| AppError::not_found(format!("No request {request_id}.")))?;
+            if request.status != "open" {
+                return Err(AppError::bad_request(format!(
+                    "Request {request_id} is no longer open."
+                )));
+            }
+            if self.store().matches_of(&request.member)?.iter().any(|m| {
+                m.mentor == mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
+            }) {
+                return Err(AppError::bad_request(format!(
+                    "{} is already waiting on or matched with {mentor}.",
+                    request.member
+                )));
+            }
             let offer = self
                 .store()
                 .offer(&mentor)?

@@ -189,10 +189,13 @@ impl Store {
     /// Changes a proposal or match with `change`, as one step (one transaction, `change`
     /// applied to the record as it is then): the other person's check-in or closing
     /// arriving while this member's note is written is not lost, nor is the note. A match
-    /// that stops being active gives its mentor's place back in the same step (only the
-    /// mentor's home node counts places), so a crash never leaves a place taken by a match
-    /// that ended. `None`, with nothing written, when there is no such match. `change` may
-    /// run more than once, so it only changes the record (and decides from it).
+    /// that stops being active gives its mentor's place back in the same step, and one
+    /// that becomes active here takes one (only the mentor's home node counts places;
+    /// an acceptance made here took its place already, in [`Store::accept_if_room`], so
+    /// this is an acceptance applied from the log: a node restored from a backup older
+    /// than it), so a crash never leaves the count apart from the matches. `None`, with
+    /// nothing written, when there is no such match. `change` may run more than once, so
+    /// it only changes the record (and decides from it).
     ///
     /// Errors: `change`'s own, or the store's.
     pub(crate) fn update_match<R, E: From<StoreError>>(
@@ -201,6 +204,7 @@ impl Store {
         change: impl FnMut(&mut MatchRecord) -> Result<R, E>,
     ) -> Result<Option<R>, E> {
         let _writing = self.writer();
+        let home = self.node_name()?;
         let change = std::cell::RefCell::new(change);
         let result = self.transaction([self.mentoring()], |[t]| {
             let abort = |e: StoreError| TxError::Abort(E::from(e));
@@ -217,12 +221,19 @@ impl Store {
             }
             t.insert(match_key(id), after)?;
             let counter = key(b'c', m.mentor.as_str());
-            if was == MatchStatus::Active
-                && m.status != MatchStatus::Active
-                && let Some(v) = t.get(&counter)?
-            {
+            let (ended, began) = (
+                was == MatchStatus::Active && m.status != MatchStatus::Active,
+                was != MatchStatus::Active && m.status == MatchStatus::Active,
+            );
+            if ended && let Some(v) = t.get(&counter)? {
                 let n = decode_count(&v).map_err(abort)?;
                 t.insert(counter, n.saturating_sub(1).to_be_bytes())?;
+            } else if began && home.as_deref() == Some(m.mentor.node_name()) {
+                let n = match t.get(&counter)? {
+                    Some(v) => decode_count(&v).map_err(abort)?,
+                    None => 0,
+                };
+                t.insert(counter, n.saturating_add(1).to_be_bytes())?;
             }
             Ok(Some(out))
         });
@@ -441,5 +452,46 @@ mod tests {
             .update_match(&EventId::from_bytes([9; 32]), |_| Ok::<_, StoreError>(()))
             .expect("update");
         assert_eq!(none, None);
+    }
+
+    /// An acceptance applied from the log, not made here (a node restored from a backup
+    /// older than it): the match takes its place at the mentor's home node only, and
+    /// gives it back when it ends.
+    #[test]
+    fn an_acceptance_applied_from_the_log_takes_a_place_at_the_mentors_node() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("open");
+        store.set_node_name("a.org").expect("name");
+        let ours = proposal(1, "@bea:b.org", "@mo:a.org");
+        let theirs = proposal(2, "@ann:a.org", "@zed:z.org");
+        for m in [&ours, &theirs] {
+            store.put_match(m).expect("put");
+            store
+                .update_match(&m.id, |m| {
+                    m.status = MatchStatus::Active;
+                    Ok::<_, StoreError>(())
+                })
+                .expect("update");
+        }
+        let mo = MemberId::parse("@mo:a.org").unwrap_or_else(|e| panic!("{e}"));
+        let zed = MemberId::parse("@zed:z.org").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.active_count(&mo).expect("count"), 1);
+        assert_eq!(store.active_count(&zed).expect("count"), 0);
+        // Applied again: already active, nothing more taken.
+        store
+            .update_match(&ours.id, |m| {
+                m.status = MatchStatus::Active;
+                m.answered_at = Some(5);
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        assert_eq!(store.active_count(&mo).expect("count"), 1);
+        store
+            .update_match(&ours.id, |m| {
+                m.status = MatchStatus::Closed;
+                Ok::<_, StoreError>(())
+            })
+            .expect("update");
+        assert_eq!(store.active_count(&mo).expect("count"), 0);
     }
 }

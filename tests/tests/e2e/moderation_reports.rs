@@ -347,3 +347,92 @@ async fn many_reports_pause_posting_until_reviewed() {
         .unwrap_err();
     assert_eq!(status(ghost), 404);
 }
+
+/// What a moderator is told matches what happened: a dismissal that shows a post again says
+/// so; showing a post again closes the reports that hid it (so the next report does not
+/// hide it straight away) and is refused for what is not hidden; a retraction counts the
+/// reports it closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_moderators_answer_says_what_their_action_did_to_the_reports() {
+    let a = TestNode::organisation("a.test", "Riverside Hub").await;
+    let admin = a.admin().await;
+    topic(&admin).await;
+    let ann = a.member(&admin, "ann").await;
+    let mut reporters = Vec::new();
+    for name in ["bo", "cy", "di", "eve"] {
+        reporters.push(a.member(&admin, name).await);
+    }
+    let reported = |id: EventId| {
+        let three = reporters[..3].to_vec();
+        async move {
+            for r in &three {
+                r.report(&report_of(
+                    ReportTarget::Event(id),
+                    ReportReason::Harmful,
+                    "",
+                ))
+                .await
+                .unwrap();
+            }
+        }
+    };
+    let moderate = |id: EventId, action: ModerationAction, note: &str| {
+        let (admin, note) = (admin.clone(), note.to_owned());
+        async move {
+            admin
+                .moderate(&ModerationRequest {
+                    target: ReportTarget::Event(id),
+                    action,
+                    note,
+                    share: false,
+                })
+                .await
+        }
+    };
+
+    let first = post(&ann, "First").await.id;
+    reported(first).await;
+    let done = moderate(first, ModerationAction::Dismiss, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        done.message,
+        "Dismissed: it is shown again. 3 reports closed."
+    );
+    assert_eq!(done.reports_closed, 3);
+
+    let second = post(&ann, "Second").await.id;
+    reported(second).await;
+    let done = moderate(second, ModerationAction::Restore, "Fine on a second read")
+        .await
+        .unwrap();
+    assert_eq!(done.message, "Shown again. 3 reports closed.");
+    assert_eq!(done.reports_closed, 3);
+    assert!(admin.moderation_queue().await.unwrap().items.is_empty());
+    let news = moderation_news(&reporters[0]).await;
+    assert!(
+        news.iter().any(|n| n.contains("decided it can be shown")),
+        "{news:?}"
+    );
+    reporters[3]
+        .report(&report_of(
+            ReportTarget::Event(second),
+            ReportReason::Harmful,
+            "",
+        ))
+        .await
+        .unwrap();
+    assert!(ann.thread(&second).await.unwrap().post.hidden.is_none());
+    let again = moderate(second, ModerationAction::Restore, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status(again), 409);
+
+    let third = post(&ann, "Third").await.id;
+    reported(third).await;
+    let done = moderate(third, ModerationAction::Retract, "Out of date")
+        .await
+        .unwrap();
+    assert_eq!(done.message, "Taken down, on every node. 3 reports closed.");
+    assert_eq!(done.reports_closed, 3);
+}

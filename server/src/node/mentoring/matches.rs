@@ -261,8 +261,15 @@ impl Node {
             }
         }
         self.mentoring_caught_up().await?;
+        let latest = self.own_match(auth, id)?;
+        if latest.status != MatchStatus::Active {
+            // The buddy's withdrawal crossed this acceptance and stands (its place is free
+            // again): the mentor hears it as for any proposal no longer waiting.
+            tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, status = ?latest.status, "acceptance crossed by a withdrawal");
+            return Err(not_waiting(latest.status));
+        }
         tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
-        self.match_view(auth, self.own_match(auth, id)?)
+        self.match_view(auth, latest)
     }
 
     /// The buddy takes back a proposal still waiting for an answer.

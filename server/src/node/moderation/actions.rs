@@ -33,7 +33,17 @@ fn outcome_for_reporter(action: ModerationAction) -> &'static str {
         ModerationAction::Retract => "took it down",
         ModerationAction::Warn => "warned the person who wrote it",
         ModerationAction::Suspend => "suspended the account of the person who wrote it",
-        ModerationAction::Restore | ModerationAction::Reinstate => "reviewed it again",
+        ModerationAction::Restore => "decided it can be shown",
+        ModerationAction::Reinstate => "reviewed it again",
+    }
+}
+
+/// What the moderator is told about the reports their action closed.
+fn reports_closed_message(closed: u32) -> String {
+    match closed {
+        0 => String::new(),
+        1 => "1 report closed.".to_owned(),
+        n => format!("{n} reports closed."),
     }
 }
 
@@ -77,11 +87,18 @@ impl Node {
         } = self.check_action(auth, &req.target, req.action)?;
         let by = Some(&auth.member_id);
         let mut until = None;
-        let mut dismissed = None;
+        // Actions that close the reports and show the content again in one step.
+        let mut closed_first = None;
+        // Reports open before a retraction: the retraction closes them as it lands.
+        let mut open_before = 0;
         let message = match req.action {
             A::Dismiss => {
-                // Closes the reports and shows what they hid, in one step.
-                dismissed = Some(self.close_reports(&req, auth, until, false)?);
+                let by_reports = self
+                    .hidden_set()
+                    .get(&req.target)
+                    .is_some_and(|h| h.by_reports());
+                closed_first = Some(self.close_reports(&req, auth, until, false)?);
+                let shown_again = by_reports && self.hidden_set().get(&req.target).is_none();
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
                 let (unpaused, appeal_answered) =
@@ -121,6 +138,8 @@ impl Node {
                 }
                 if unpaused {
                     "Dismissed: their posting is no longer paused.".to_owned()
+                } else if shown_again {
+                    "Dismissed: it is shown again.".to_owned()
                 } else {
                     "Dismissed: nothing was changed.".to_owned()
                 }
@@ -146,8 +165,15 @@ impl Node {
                 }
             }
             A::Restore => {
-                let _hiding = self.hiding();
-                self.set_hidden(&req.target, None)?;
+                if self.hidden_set().get(&req.target).is_none() && !req.share {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        "It is not hidden here: there is nothing to show again.",
+                    ));
+                }
+                // Shown again and its open reports closed as looked at, in one step: a
+                // post shown by a moderator is not hidden again by the reports they read.
+                closed_first = Some(self.close_reports(&req, auth, until, false)?);
                 "Shown again.".to_owned()
             }
             A::Retract => {
@@ -167,6 +193,7 @@ impl Node {
                         "It has been taken down already.",
                     ));
                 }
+                open_before = self.open_reports_about(&req.target)?;
                 self.retract(
                     auth,
                     id,
@@ -283,12 +310,28 @@ impl Node {
             }
         }
         let tell = matches!(req.action, A::Dismiss | A::Hide | A::Retract);
-        let mut done = match dismissed {
+        let mut done = match closed_first {
             Some(done) => done,
             None => self.close_reports(&req, auth, until, !tell)?,
         };
+        if done.reports_closed < open_before {
+            // Closed (and their reporters told) as the retraction landed.
+            done.reports_closed = open_before;
+            done.message = reports_closed_message(open_before);
+        }
         done.message = format!("{message} {}", done.message).trim().to_owned();
         Ok(done)
+    }
+
+    /// How many reports about `target` are open.
+    fn open_reports_about(&self, target: &ReportTarget) -> Result<u32, StoreError> {
+        let open = self
+            .store()
+            .reports()?
+            .iter()
+            .filter(|(_, r)| r.open && &r.target == target)
+            .count();
+        Ok(u32::try_from(open).unwrap_or(u32::MAX))
     }
 
     /// Closes the open reports about `req.target` as `auth`'s decision, telling this
@@ -301,10 +344,7 @@ impl Node {
         quiet: bool,
     ) -> Result<ModerationDone, AppError> {
         let (target, action, note) = (&req.target, req.action, req.note.as_str());
-        if matches!(
-            action,
-            ModerationAction::Restore | ModerationAction::Reinstate
-        ) {
+        if action == ModerationAction::Reinstate {
             return Ok(ModerationDone {
                 message: String::new(),
                 until,
@@ -355,7 +395,9 @@ impl Node {
         // (a warning or suspension over a post does not bring it back). A moderator's own
         // hide replaced that one already. Every report open when this began is closed; one
         // stored since is counted by its own `after_report`, which waits for this one.
-        if self
+        if action == ModerationAction::Restore {
+            self.set_hidden(target, None)?;
+        } else if self
             .hidden_set()
             .get(target)
             .is_some_and(|h| h.by_reports())
@@ -369,11 +411,7 @@ impl Node {
             self.set_hidden(target, kept)?;
         }
         Ok(ModerationDone {
-            message: match closed {
-                0 => String::new(),
-                1 => "1 report closed.".to_owned(),
-                n => format!("{n} reports closed."),
-            },
+            message: reports_closed_message(closed),
             until,
             reports_closed: closed,
         })

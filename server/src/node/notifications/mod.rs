@@ -375,6 +375,8 @@ impl Node {
                     Answer::Expired => {
                         format!("Your request to {who} ended: it was not answered in time")
                     }
+                    // Written by the buddy, for the mentor.
+                    Answer::Withdrawn => format!("{who} took back their request"),
                     _ => format!("{who} could not take on your request"),
                 },
                 format!("/mentoring/matches/{}", a.proposal),

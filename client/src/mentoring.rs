@@ -46,6 +46,11 @@ impl Client {
         self.call::<ep::BuddyRequests>(&[], None).await
     }
 
+    /// Withdraws one of the member's own requests (`DELETE /api/v1/mentoring/requests/{id}`).
+    pub async fn withdraw_request(&self, id: &str) -> Result<(), ClientError> {
+        self.call::<ep::WithdrawRequest>(&[id], None).await
+    }
+
     /// Ranked, explained suggestions for the member's open request.
     pub async fn suggestions(&self, limit: Option<usize>) -> Result<Vec<Suggestion>, ClientError> {
         let mut url = self.url_of::<ep::Suggestions>(&[])?;

@@ -363,7 +363,7 @@ async fn a_coordinator_runs_a_cohort_round_and_sends_it() {
         )
         .await
         .unwrap_err();
-    assert_eq!(again.code(), Some(ErrorCode::BadRequest), "{again}");
+    assert_eq!(again.code(), Some(ErrorCode::Conflict), "{again}");
     assert!(again.to_string().contains("already waiting on"), "{again}");
     let mentor = next.pairs[0].mentor.clone();
     let paused = if mentor == id("@m1:a.test") { &m1 } else { &m2 };
@@ -377,9 +377,27 @@ async fn a_coordinator_runs_a_cohort_round_and_sends_it() {
     assert_eq!(sent.status, "sent");
     assert_eq!(
         sent.pairs[0].not_sent.as_deref(),
-        Some("That offer is paused or withdrawn.")
+        Some("The mentor paused or withdrew their offer.")
     );
     assert_eq!(admin_c.round(&next.id).await.unwrap(), sent);
+    assert!(b1.matches().await.unwrap().is_empty());
+
+    // A buddy who withdraws their request between the round and its sending is not
+    // proposed for in their name.
+    paused.offer_action("resume").await.unwrap();
+    eventually(20, || async {
+        let offers = admin_c.offers().await.unwrap();
+        offers.iter().any(|o| o.mentor == mentor).then_some(())
+    })
+    .await;
+    let last = admin_c.run_round().await.unwrap();
+    assert_eq!(last.pairs.len(), 1, "{last:?}");
+    b1.withdraw_request(&last.pairs[0].request).await.unwrap();
+    let sent = admin_c.send_round(&last.id).await.unwrap();
+    assert_eq!(
+        sent.pairs[0].not_sent.as_deref(),
+        Some("They withdrew their request.")
+    );
     assert!(b1.matches().await.unwrap().is_empty());
 }
 

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use kindred_protocol::api::{
-    CohortPair, CohortRound, Dashboard, EditRound, MatchStatus, Propose, Role, WeekCounts,
-    closing_reason_count_key,
+    CohortPair, CohortRound, Dashboard, EditRound, ErrorCode, MatchStatus, Propose, Role,
+    WeekCounts, closing_reason_count_key,
 };
-use kindred_protocol::event::body::mentoring::Fit;
+use kindred_protocol::event::body::mentoring::{Fit, OfferStatus};
 use kindred_protocol::{MemberId, Timestamp};
 
 use crate::matching::assign::{Scores, assign, total};
@@ -160,17 +160,23 @@ impl Node {
                 .request(&request_id)?
                 .ok_or_else(|| AppError::not_found(format!("No request {request_id}.")))?;
             if request.status != "open" {
-                return Err(AppError::bad_request(format!(
-                    "Request {request_id} is no longer open."
-                )));
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "{}'s request is no longer open.",
+                        self.author_labels(&request.member)?.0
+                    ),
+                ));
             }
-            if self.store().matches_of(&request.member)?.iter().any(|m| {
-                m.mentor == mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
-            }) {
-                return Err(AppError::bad_request(format!(
-                    "{} is already waiting on or matched with {mentor}.",
-                    request.member
-                )));
+            if self.waiting_on(&request.member, &mentor)? {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "{} is already waiting on or matched with {}.",
+                        self.author_labels(&request.member)?.0,
+                        self.author_labels(&mentor)?.0
+                    ),
+                ));
             }
             let offer = self
                 .store()
@@ -239,7 +245,12 @@ impl Node {
             return Err(AppError::bad_request("That round has been sent already."));
         }
         let org = self.config().node.organisation.clone();
+        self.mentoring_caught_up().await?;
         for pair in &mut record.round.pairs {
+            if let Some(why) = self.unsendable(pair)? {
+                pair.not_sent = Some(why.to_owned());
+                continue;
+            }
             let Some(member) = self.store().member(pair.buddy.localpart())? else {
                 pair.not_sent = Some("Their account is gone.".to_owned());
                 continue;
@@ -262,14 +273,47 @@ impl Node {
                 .await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, buddy = %pair.buddy, mentor = %pair.mentor, "round proposal not sent");
-                // The coordinator sees why on the round, in the words the buddy would.
-                pair.not_sent = Some(e.to_string());
+                pair.not_sent = Some(match e {
+                    AppError::Refused { message, .. } => message,
+                    AppError::Internal(_) => {
+                        "It could not be sent just now: run a new round to try again.".to_owned()
+                    }
+                });
             }
         }
         record.round.status = "sent".to_owned();
         self.store().put_round(&record)?;
         self.store().durable().await?;
         Ok(record.round)
+    }
+
+    /// Why a pair of a round can no longer be proposed, in the coordinator's words: what
+    /// changed since the round was run. `None` when it can.
+    fn unsendable(&self, pair: &CohortPair) -> Result<Option<&'static str>, AppError> {
+        let why = match self.store().request(&pair.request)? {
+            None => Some("Their request is gone."),
+            Some(r) if r.status == "withdrawn" => Some("They withdrew their request."),
+            Some(r) if r.status != "open" => Some("They have a mentor already."),
+            Some(_) => match self.store().offer(&pair.mentor)? {
+                None => Some("The mentor's offer is gone."),
+                Some(o) if o.offer.status != OfferStatus::Open => {
+                    Some("The mentor paused or withdrew their offer.")
+                }
+                Some(o) if o.offer.places_left == 0 => Some("The mentor has no place left."),
+                Some(_) if self.waiting_on(&pair.buddy, &pair.mentor)? => {
+                    Some("They are already waiting on or matched with this mentor.")
+                }
+                Some(_) => None,
+            },
+        };
+        Ok(why)
+    }
+
+    /// Whether `buddy` has a proposal waiting on, or a match with, `mentor`.
+    fn waiting_on(&self, buddy: &MemberId, mentor: &MemberId) -> Result<bool, AppError> {
+        Ok(self.store().matches_of(buddy)?.iter().any(|m| {
+            m.mentor == *mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
+        }))
     }
 
     /// Counts for this organisation's coordinators. Never the content of conversations,

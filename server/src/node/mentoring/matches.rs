@@ -57,6 +57,12 @@ impl Node {
     /// Sends a mentor's proposal to their node (the buddy's request stays here).
     pub(crate) async fn propose(&self, auth: &Auth, req: Propose) -> Result<MatchView, AppError> {
         let request = self.own_request(auth, req.request.as_deref())?;
+        if request.status != "open" {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That request is no longer open: ask for a mentor again (a new request).",
+            ));
+        }
         self.mentoring_caught_up().await?;
         let offer = self
             .store()
@@ -242,6 +248,16 @@ impl Node {
             accepted.conversation = Some(conversation.id);
             Ok::<_, AppError>(())
         })?;
+        self.mentoring_caught_up().await?;
+        let latest = self.own_match(auth, id)?;
+        if latest.status == MatchStatus::Withdrawn {
+            // The buddy's withdrawal crossed this acceptance and stands: its place is free
+            // again, and the other waiting buddies keep waiting. (A withdrawal from another
+            // node that arrives later undoes the match the same way, after this answer.)
+            tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "acceptance crossed by a withdrawal");
+            self.republish_places(&auth.member_id).await?;
+            return Err(not_waiting(latest.status));
+        }
         self.republish_places(&auth.member_id).await?;
         // No places left: the other waiting buddies hear now rather than waiting.
         let active = self.store().active_count(&auth.member_id)?;
@@ -261,15 +277,8 @@ impl Node {
             }
         }
         self.mentoring_caught_up().await?;
-        let latest = self.own_match(auth, id)?;
-        if latest.status != MatchStatus::Active {
-            // The buddy's withdrawal crossed this acceptance and stands (its place is free
-            // again): the mentor hears it as for any proposal no longer waiting.
-            tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, status = ?latest.status, "acceptance crossed by a withdrawal");
-            return Err(not_waiting(latest.status));
-        }
         tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
-        self.match_view(auth, latest)
+        self.match_view(auth, self.own_match(auth, id)?)
     }
 
     /// The buddy takes back a proposal still waiting for an answer.

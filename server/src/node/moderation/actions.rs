@@ -25,9 +25,12 @@ pub(crate) struct Checked {
     pub(crate) home_here: bool,
 }
 
-/// What moderators decided, as a reporter is told it.
-fn outcome_for_reporter(action: ModerationAction) -> &'static str {
+/// What moderators decided about `target`, as a reporter is told it.
+fn outcome_for_reporter(action: ModerationAction, target: &ReportTarget) -> &'static str {
     match action {
+        ModerationAction::Restore if matches!(target, ReportTarget::Member(_)) => {
+            "decided what they write can be shown"
+        }
         ModerationAction::Dismiss => "decided that no action was needed",
         ModerationAction::Hide => "hid it on this node",
         ModerationAction::Retract => "took it down",
@@ -136,13 +139,15 @@ impl Node {
                         "/standing",
                     );
                 }
-                if unpaused {
-                    "Dismissed: their posting is no longer paused.".to_owned()
-                } else if shown_again {
-                    "Dismissed: it is shown again.".to_owned()
-                } else {
-                    "Dismissed: nothing was changed.".to_owned()
+                match (unpaused, shown_again) {
+                    (true, true) => {
+                        "Dismissed: it is shown again, and their posting is no longer paused."
+                    }
+                    (true, false) => "Dismissed: their posting is no longer paused.",
+                    (false, true) => "Dismissed: it is shown again.",
+                    (false, false) => "Dismissed: nothing was changed.",
                 }
+                .to_owned()
             }
             A::Hide => {
                 let _hiding = self.hiding();
@@ -384,7 +389,7 @@ impl Node {
                     reporter,
                     format!(
                         "Thank you for your report. Moderators looked at {what} and {}.",
-                        outcome_for_reporter(action)
+                        outcome_for_reporter(action, target)
                     ),
                     "/notifications",
                 );

@@ -120,10 +120,13 @@ impl Node {
                 && self.reported_enough(&reports, &decision.target)
             {
                 // Named as every hide by reports is: the author the reports are about.
-                let author = reports
-                    .iter()
-                    .find_map(|(_, r)| (r.target == decision.target).then(|| r.author.clone()))
-                    .flatten();
+                let author = reports.iter().find_map(|(_, r)| {
+                    if r.target == decision.target {
+                        r.author.clone()
+                    } else {
+                        None
+                    }
+                });
                 self.audit(
                     None,
                     "hidden_by_reports",

@@ -423,6 +423,11 @@ async fn a_moderators_answer_says_what_their_action_did_to_the_reports() {
         .await
         .unwrap();
     assert!(ann.thread(&second).await.unwrap().post.hidden.is_none());
+    // The three whose reports the moderator looked at report it again: their reports reach
+    // the queue, but do not hide it again by themselves.
+    reported(second).await;
+    assert!(ann.thread(&second).await.unwrap().post.hidden.is_none());
+    assert_eq!(admin.moderation_queue().await.unwrap().items.len(), 1);
     let again = moderate(second, ModerationAction::Restore, "")
         .await
         .unwrap_err();

@@ -96,6 +96,49 @@ async fn reports_and_a_dismissal_racing_keep_what_is_hidden_true_to_the_open_rep
     }
 }
 
+/// Two moderators showing the same post again at once: one shows it (and closes the
+/// reports), the other is told there is nothing to show; the log has one entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_moderators_showing_a_post_again_at_once_show_it_once() {
+    let a = TestNode::start_with(|c| {
+        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
+        c.moderation.reports_per_member_per_day = 1_000;
+        c.moderation.pause_after_reports_per_day = 0;
+    })
+    .await;
+    let admin = a.admin().await;
+    topic(&admin).await;
+    let ann = a.member(&admin, "ann").await;
+    let mut reporters = Vec::new();
+    for name in ["bo", "cy", "di"] {
+        reporters.push(a.member(&admin, name).await);
+    }
+    for round in 0..ROUNDS {
+        let id = post(&ann, &format!("Reflection {round}")).await.id;
+        for r in &reporters {
+            report(r, id).await;
+        }
+        let restore = ModerationRequest {
+            target: ReportTarget::Event(id),
+            action: ModerationAction::Restore,
+            note: String::new(),
+            share: false,
+        };
+        let (first, second) = tokio::join!(admin.moderate(&restore), admin.moderate(&restore));
+        let answers = [first, second];
+        let shown: Vec<&ModerationDone> = answers.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(shown.len(), 1, "round {round}: {answers:?}");
+        assert_eq!(shown[0].reports_closed, 3, "round {round}");
+        let log = admin.moderation_audit(None).await.unwrap();
+        let restores = log
+            .items
+            .iter()
+            .filter(|e| e.action == "restore" && e.target == ReportTarget::Event(id))
+            .count();
+        assert_eq!(restores, 1, "round {round}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_withdrawal_racing_an_acceptance_keeps_the_mentors_places_counted() {
     let a = TestNode::organisation("a.test", "Riverside Hub").await;

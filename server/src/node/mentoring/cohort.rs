@@ -150,7 +150,10 @@ impl Node {
             .round(id)?
             .ok_or_else(|| AppError::not_found("No such cohort round."))?;
         if record.round.status != "draft" {
-            return Err(AppError::bad_request("That round has been sent already."));
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That round has been sent already.",
+            ));
         }
         let round = &mut record.round;
         round.pairs.retain(|p| !edit.drop.contains(&p.request));
@@ -242,7 +245,10 @@ impl Node {
             .round(id)?
             .ok_or_else(|| AppError::not_found("No such cohort round."))?;
         if record.round.status != "draft" {
-            return Err(AppError::bad_request("That round has been sent already."));
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "That round has been sent already.",
+            ));
         }
         let org = self.config().node.organisation.clone();
         self.mentoring_caught_up().await?;

@@ -277,8 +277,13 @@ impl Node {
             }
         }
         self.mentoring_caught_up().await?;
+        let latest = self.own_match(auth, id)?;
+        if latest.status == MatchStatus::Withdrawn {
+            // A withdrawal from the buddy's node arrived meanwhile and stands.
+            return Err(not_waiting(latest.status));
+        }
         tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
-        self.match_view(auth, self.own_match(auth, id)?)
+        self.match_view(auth, latest)
     }
 
     /// The buddy takes back a proposal still waiting for an answer.

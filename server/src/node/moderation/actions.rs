@@ -32,6 +32,9 @@ fn outcome_for_reporter(action: ModerationAction, target: &ReportTarget) -> &'st
             "decided what they write can be shown"
         }
         ModerationAction::Dismiss => "decided that no action was needed",
+        ModerationAction::Hide if matches!(target, ReportTarget::Member(_)) => {
+            "hid what they write on this node"
+        }
         ModerationAction::Hide => "hid it on this node",
         ModerationAction::Retract => "took it down",
         ModerationAction::Warn => "warned the person who wrote it",
@@ -47,6 +50,15 @@ fn reports_closed_message(closed: u32) -> String {
         0 => String::new(),
         1 => "1 report closed.".to_owned(),
         n => format!("{n} reports closed."),
+    }
+}
+
+/// The answer for `closed` reports closed (and a suspension's end).
+fn reports_closed_done(closed: u32, until: Option<Timestamp>) -> ModerationDone {
+    ModerationDone {
+        message: reports_closed_message(closed),
+        until,
+        reports_closed: closed,
     }
 }
 
@@ -96,12 +108,8 @@ impl Node {
         let mut open_before = 0;
         let message = match req.action {
             A::Dismiss => {
-                let by_reports = self
-                    .hidden_set()
-                    .get(&req.target)
-                    .is_some_and(|h| h.by_reports());
-                closed_first = Some(self.close_reports(&req, auth, until, false)?);
-                let shown_again = by_reports && self.hidden_set().get(&req.target).is_none();
+                let (done, shown_again) = self.close_reports_and_show(&req, auth, until)?;
+                closed_first = Some(done);
                 let now = self.now().as_millis();
                 let about_member = matches!(req.target, ReportTarget::Member(_));
                 let (unpaused, appeal_answered) =
@@ -170,15 +178,16 @@ impl Node {
                 }
             }
             A::Restore => {
-                if self.hidden_set().get(&req.target).is_none() && !req.share {
+                // Shown again and its open reports closed as looked at, in one step: a
+                // post shown by a moderator is not hidden again by the reports they read.
+                let (done, shown_again) = self.close_reports_and_show(&req, auth, until)?;
+                if !shown_again && !req.share {
                     return Err(AppError::new(
                         ErrorCode::Conflict,
                         "It is not hidden here: there is nothing to show again.",
                     ));
                 }
-                // Shown again and its open reports closed as looked at, in one step: a
-                // post shown by a moderator is not hidden again by the reports they read.
-                closed_first = Some(self.close_reports(&req, auth, until, false)?);
+                closed_first = Some(done);
                 "Shown again.".to_owned()
             }
             A::Retract => {
@@ -348,8 +357,7 @@ impl Node {
         until: Option<Timestamp>,
         quiet: bool,
     ) -> Result<ModerationDone, AppError> {
-        let (target, action, note) = (&req.target, req.action, req.note.as_str());
-        if action == ModerationAction::Reinstate {
+        if req.action == ModerationAction::Reinstate {
             return Ok(ModerationDone {
                 message: String::new(),
                 until,
@@ -359,6 +367,45 @@ impl Node {
         // With nothing else changing which reports are open or what is hidden: a report
         // arriving meanwhile is closed with these or counted alone after.
         let _hiding = self.hiding();
+        self.close_reports_held(req, auth, until, quiet)
+    }
+
+    /// A dismissal or a show-again: [`Node::close_reports`], telling the reporters, and
+    /// whether what was hidden (by reports, or for a show-again by anything) was shown
+    /// again by this action, decided under the same lock: of two such actions at once,
+    /// only one shows it.
+    fn close_reports_and_show(
+        &self,
+        req: &ModerationRequest,
+        auth: &Auth,
+        until: Option<Timestamp>,
+    ) -> Result<(ModerationDone, bool), AppError> {
+        let _hiding = self.hiding();
+        let hidden = self.hidden_set().get(&req.target);
+        let showing = match req.action {
+            ModerationAction::Restore => hidden.is_some(),
+            _ => hidden.is_some_and(|h| h.by_reports()),
+        };
+        if req.action == ModerationAction::Restore && !showing && !req.share {
+            // Refused by the caller: nothing closed or told.
+            return Ok((reports_closed_done(0, until), false));
+        }
+        let done = self.close_reports_held(req, auth, until, false)?;
+        Ok((
+            done,
+            showing && self.hidden_set().get(&req.target).is_none(),
+        ))
+    }
+
+    /// [`Node::close_reports`] with the hiding lock held.
+    fn close_reports_held(
+        &self,
+        req: &ModerationRequest,
+        auth: &Auth,
+        until: Option<Timestamp>,
+        quiet: bool,
+    ) -> Result<ModerationDone, AppError> {
+        let (target, action, note) = (&req.target, req.action, req.note.as_str());
         let mut closed = 0u32;
         for (id, report) in self.store().reports()? {
             if !report.open || &report.target != target {
@@ -415,11 +462,7 @@ impl Node {
             });
             self.set_hidden(target, kept)?;
         }
-        Ok(ModerationDone {
-            message: reports_closed_message(closed),
-            until,
-            reports_closed: closed,
-        })
+        Ok(reports_closed_done(closed, until))
     }
 
     /// Who wrote `target` (or who it is) and what it is: `post`, `reply`, `message` or

@@ -408,12 +408,20 @@ impl Node {
     }
 }
 
-/// How many voices (see [`voice`]) the open reports about `target` speak for.
+/// How many voices (see [`voice`]) the open reports about `target` speak for, leaving out
+/// those whose earlier report about it moderators have already looked at: after a
+/// dismissal or a show-again, the same people reporting it again do not hide it again by
+/// themselves (their reports still reach the queue).
 fn open_voices(reports: &[(u64, ReportRecord)], target: &ReportTarget) -> usize {
-    reports
-        .iter()
-        .filter(|(_, r)| r.open && &r.target == target)
+    let about = || reports.iter().filter(|(_, r)| &r.target == target);
+    let reviewed: HashSet<String> = about()
+        .filter(|(_, r)| !r.open)
         .map(|(_, r)| voice(r))
+        .collect();
+    about()
+        .filter(|(_, r)| r.open)
+        .map(|(_, r)| voice(r))
+        .filter(|v| !reviewed.contains(v))
         .collect::<HashSet<String>>()
         .len()
 }

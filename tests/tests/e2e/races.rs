@@ -46,23 +46,46 @@ async fn open_reports(admin: &Client, id: EventId) -> usize {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reports_and_a_dismissal_racing_keep_what_is_hidden_true_to_the_open_reports() {
+/// A node with a topic, its admin, an author and `names` as reporters.
+struct Reporting {
+    _node: TestNode,
+    admin: Client,
+    author: Client,
+    reporters: Vec<Client>,
+}
+
+async fn reporting(names: &[&str]) -> Reporting {
     // Every round is a day's worth of reports: no limit on them here, and no pause for
     // the author they are about (both tested in `moderation_reports`).
-    let a = TestNode::start_with(|c| {
+    let node = TestNode::start_with(|c| {
         c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
         c.moderation.reports_per_member_per_day = 1_000;
         c.moderation.pause_after_reports_per_day = 0;
     })
     .await;
-    let admin = a.admin().await;
+    let admin = node.admin().await;
     topic(&admin).await;
-    let ann = a.member(&admin, "ann").await;
+    let author = node.member(&admin, "ann").await;
     let mut reporters = Vec::new();
-    for name in ["bo", "cy", "di", "eve"] {
-        reporters.push(a.member(&admin, name).await);
+    for name in names {
+        reporters.push(node.member(&admin, name).await);
     }
+    Reporting {
+        _node: node,
+        admin,
+        author,
+        reporters,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_and_a_dismissal_racing_keep_what_is_hidden_true_to_the_open_reports() {
+    let Reporting {
+        _node,
+        admin,
+        author: ann,
+        reporters,
+    } = reporting(&["bo", "cy", "di", "eve"]).await;
     for round in 0..ROUNDS {
         let written = post(&ann, &format!("Reflection {round}")).await;
         let id = written.id;
@@ -100,19 +123,12 @@ async fn reports_and_a_dismissal_racing_keep_what_is_hidden_true_to_the_open_rep
 /// reports), the other is told there is nothing to show; the log has one entry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_moderators_showing_a_post_again_at_once_show_it_once() {
-    let a = TestNode::start_with(|c| {
-        c.node.name = kindred_protocol::NodeName::new("a.test").unwrap();
-        c.moderation.reports_per_member_per_day = 1_000;
-        c.moderation.pause_after_reports_per_day = 0;
-    })
-    .await;
-    let admin = a.admin().await;
-    topic(&admin).await;
-    let ann = a.member(&admin, "ann").await;
-    let mut reporters = Vec::new();
-    for name in ["bo", "cy", "di"] {
-        reporters.push(a.member(&admin, name).await);
-    }
+    let Reporting {
+        _node,
+        admin,
+        author: ann,
+        reporters,
+    } = reporting(&["bo", "cy", "di"]).await;
     for round in 0..ROUNDS {
         let id = post(&ann, &format!("Reflection {round}")).await.id;
         for r in &reporters {

@@ -315,13 +315,6 @@ impl Node {
         Ok(why)
     }
 
-    /// Whether `buddy` has a proposal waiting on, or a match with, `mentor`.
-    fn waiting_on(&self, buddy: &MemberId, mentor: &MemberId) -> Result<bool, AppError> {
-        Ok(self.store().matches_of(buddy)?.iter().any(|m| {
-            m.mentor == *mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
-        }))
-    }
-
     /// Counts for this organisation's coordinators. Never the content of conversations,
     /// notes or goals.
     pub(crate) async fn dashboard(&self, auth: &Auth) -> Result<Dashboard, AppError> {

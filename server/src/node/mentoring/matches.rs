@@ -80,9 +80,7 @@ impl Node {
         if req.mentor == auth.member_id {
             return Err(AppError::bad_request("You cannot be your own mentor."));
         }
-        if self.store().matches_of(&auth.member_id)?.iter().any(|m| {
-            m.mentor == req.mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
-        }) {
+        if self.waiting_on(&auth.member_id, &req.mentor)? {
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 "You have already asked this mentor.",
@@ -248,15 +246,11 @@ impl Node {
             accepted.conversation = Some(conversation.id);
             Ok::<_, AppError>(())
         })?;
-        self.mentoring_caught_up().await?;
-        let latest = self.own_match(auth, id)?;
-        if latest.status == MatchStatus::Withdrawn {
-            // The buddy's withdrawal crossed this acceptance and stands: its place is free
-            // again, and the other waiting buddies keep waiting. (A withdrawal from another
-            // node that arrives later undoes the match the same way, after this answer.)
-            tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "acceptance crossed by a withdrawal");
+        // The buddy's withdrawal crossed this acceptance and stands: its place is free
+        // again, and the other waiting buddies keep waiting.
+        if let Err(crossed) = self.still_accepted(auth, id).await {
             self.republish_places(&auth.member_id).await?;
-            return Err(not_waiting(latest.status));
+            return Err(crossed);
         }
         self.republish_places(&auth.member_id).await?;
         // No places left: the other waiting buddies hear now rather than waiting.
@@ -276,14 +270,30 @@ impl Node {
                 }
             }
         }
+        // Checked again: a withdrawal from the buddy's node may have arrived meanwhile.
+        let latest = self.still_accepted(auth, id).await?;
+        tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
+        self.match_view(auth, latest)
+    }
+
+    /// The match `id` the mentor just accepted, once the processor has applied what has
+    /// arrived; "They withdrew this proposal" (409) when the buddy's withdrawal crossed the
+    /// acceptance and stands.
+    async fn still_accepted(&self, auth: &Auth, id: &EventId) -> Result<MatchRecord, AppError> {
         self.mentoring_caught_up().await?;
         let latest = self.own_match(auth, id)?;
         if latest.status == MatchStatus::Withdrawn {
-            // A withdrawal from the buddy's node arrived meanwhile and stands.
+            tracing::info!(mentor = %auth.member_id, buddy = %latest.buddy, "acceptance crossed by a withdrawal");
             return Err(not_waiting(latest.status));
         }
-        tracing::info!(mentor = %auth.member_id, buddy = %m.buddy, "match accepted");
-        self.match_view(auth, latest)
+        Ok(latest)
+    }
+
+    /// Whether `buddy` has a proposal waiting on, or a match with, `mentor`.
+    pub(super) fn waiting_on(&self, buddy: &MemberId, mentor: &MemberId) -> Result<bool, AppError> {
+        Ok(self.store().matches_of(buddy)?.iter().any(|m| {
+            m.mentor == *mentor && matches!(m.status, MatchStatus::Pending | MatchStatus::Active)
+        }))
     }
 
     /// The buddy takes back a proposal still waiting for an answer.

@@ -8,6 +8,7 @@
 //! shown is checked against it.
 
 mod actions;
+mod closing;
 mod decisions;
 mod queue;
 mod referrals;

@@ -181,7 +181,8 @@ fn run(store: Store, analyzer: &Analyzer, rx: mpsc::Receiver<Wake>, progress: wa
                 Some(speed) => speed,
                 None => return,
             },
-            _ => Speed::Full,
+            Some(Wake::Search) => Speed::Searched,
+            None => Speed::Full,
         };
         match index_pending(&store, analyzer, up_to, speed, &rx, &progress) {
             Ok(done) => up_to = done,
@@ -198,8 +199,12 @@ fn run(store: Store, analyzer: &Analyzer, rx: mpsc::Receiver<Wake>, progress: wa
 /// How fast to index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Speed {
-    /// Writing has paused or a search is waiting: as fast as the core allows.
+    /// Writing has paused: as fast as the core allows until writing resumes (then
+    /// [`Speed::Paced`]), so a backlog left by a burst does not take a core from the posts
+    /// and live updates that follow it.
     Full,
+    /// A search is waiting: as fast as the core allows until the index has caught up.
+    Searched,
     /// Writing goes on: one batch, then a rest (see [`PACE`]).
     Paced,
 }
@@ -213,7 +218,8 @@ fn wait_for_quiet(store: &Store, rx: &mpsc::Receiver<Wake>, up_to: u64) -> Optio
     let since = std::time::Instant::now();
     loop {
         match rx.recv_timeout(QUIET) {
-            Ok(Wake::Search) | Err(mpsc::RecvTimeoutError::Timeout) => return Some(Speed::Full),
+            Ok(Wake::Search) => return Some(Speed::Searched),
+            Err(mpsc::RecvTimeoutError::Timeout) => return Some(Speed::Full),
             Ok(Wake::Written)
                 if since.elapsed() >= MAX_DELAY || backlog(store, up_to) >= MAX_BACKLOG =>
             {
@@ -234,7 +240,8 @@ fn backlog(store: &Store, up_to: u64) -> u64 {
 
 /// Indexes everything after `up_to` in batches of [`BATCH`], publishing progress after
 /// each; returns the new watermark. Paced, it rests between batches while writes keep
-/// coming, and goes to full speed when they stop or a search waits.
+/// coming, and goes to full speed when they stop or a search waits; at full speed, it
+/// falls back to its pace when writing resumes, unless a search is waiting.
 fn index_pending(
     store: &Store,
     analyzer: &Analyzer,
@@ -259,10 +266,28 @@ fn index_pending(
         store.drop_redacted_up_to(last)?;
         up_to = last;
         progress.send_replace(up_to);
-        if speed == Speed::Paced {
-            speed = rest(rx, started.elapsed() * PACE);
+        speed = match speed {
+            Speed::Paced => rest(rx, started.elapsed() * PACE),
+            Speed::Full => match latest_wake(rx) {
+                Some(Wake::Search) => Speed::Searched,
+                Some(Wake::Written) => Speed::Paced,
+                None => Speed::Full,
+            },
+            Speed::Searched => Speed::Searched,
+        };
+    }
+}
+
+/// The wakes that came during a batch, without waiting: a waiting search if any came,
+/// else whether anything was written.
+fn latest_wake(rx: &mpsc::Receiver<Wake>) -> Option<Wake> {
+    let mut seen = None;
+    while let Ok(wake) = rx.try_recv() {
+        if seen != Some(Wake::Search) {
+            seen = Some(wake);
         }
     }
+    seen
 }
 
 /// Rests for `time` unless a search comes to wait; then, or if no write came meanwhile,
@@ -273,7 +298,7 @@ fn rest(rx: &mpsc::Receiver<Wake>, time: Duration) -> Speed {
     loop {
         let left = until.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
-            Ok(Wake::Search) => return Speed::Full,
+            Ok(Wake::Search) => return Speed::Searched,
             Ok(Wake::Written) => written = true,
             // Stopping: the caller's next receive sees it.
             Err(mpsc::RecvTimeoutError::Disconnected) => return Speed::Full,
@@ -362,6 +387,23 @@ fn original_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiting_search_outweighs_writes_between_batches() {
+        let (tx, rx) = mpsc::channel();
+        assert_eq!(latest_wake(&rx), None, "nothing came: full speed goes on");
+        for wake in [Wake::Written, Wake::Search, Wake::Written] {
+            tx.send(wake).expect("receiver held");
+        }
+        assert_eq!(latest_wake(&rx), Some(Wake::Search));
+        assert_eq!(latest_wake(&rx), None, "all taken");
+        tx.send(Wake::Written).expect("receiver held");
+        assert_eq!(
+            latest_wake(&rx),
+            Some(Wake::Written),
+            "writing resumed: paced"
+        );
+    }
 
     #[test]
     fn titles_and_tags_count_double() {

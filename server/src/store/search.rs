@@ -6,7 +6,13 @@
 //!   (the first: the number itself), the term's frequency in the entry, and the entry's
 //!   length; ranking needs no second read, and a posting takes 3 to 6 bytes. A batch writes
 //!   one value per distinct term rather than one per term and entry: common words share
-//!   one write.
+//!   one write. While a term's newest segment holds fewer than [`MERGE_BELOW`] postings,
+//!   the next batch with that term takes it into its own segment (and its key goes), so a
+//!   term's postings lie in about one segment per [`MERGE_BELOW`], however small the
+//!   batches were (a node that grows by a few posts a minute indexes one or two at a
+//!   time). So an entry's posting for a term lies in the first of the term's segments at
+//!   or after the segment the entry was indexed in (the merge only ever takes a term's
+//!   newest segment into a newer one).
 //! - `search_docs`: the entry's (original's) local seq (u64 BE) → [`IndexedDoc`] as three
 //!   varints: segment ‖ length ‖ the local seq of the version whose words were indexed.
 //!   An edit or retraction removes exactly what was indexed by reading that version again
@@ -15,9 +21,10 @@
 //!   random ids.
 //! - `search_meta`: `indexed_up_to` (u64 BE, the last local seq indexed), `total_len`
 //!   (u64 BE, sum of document lengths for BM25), `docs` (u64 BE, entries indexed), and
-//!   `df` ‖ term (u8 len ‖ text) → u64 BE, the number of entries holding the term (BM25's
-//!   document frequency), so a search reads only the newest of a common term's postings
-//!   and still weighs it rightly.
+//!   `df` ‖ term (u8 len ‖ text) → [`TermStats`]: the number of entries holding the term
+//!   (BM25's document frequency, so a search reads only the newest of a common term's
+//!   postings and still weighs it rightly), its newest segment and how many postings that
+//!   held when written (so a batch knows which segments to merge without reading them).
 //!
 //! Postings name entries by arrival number, not by id (8 bytes or fewer against 32): a
 //! search maps only the entries it shows back to ids ([`Store::id_at`]).
@@ -48,6 +55,48 @@ const DF: &[u8] = b"df";
 /// a search slow however long the history: its cost depends on the query, not on the
 /// number of posts (measured with `kindred-bench growth`).
 pub(crate) const MAX_POSTINGS_PER_TERM: usize = 20_000;
+
+/// A term's newest segment holding fewer postings than this is merged into the next
+/// batch's segment for the term: reading a term's newest 20,000 postings then takes about
+/// 80 reads at most, not one per indexing batch. Such a segment's value is about 1 KiB.
+pub(crate) const MERGE_BELOW: u32 = 256;
+
+/// What `search_meta` holds for a term: 8 + 8 + 4 bytes, big-endian.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TermStats {
+    /// Entries holding the term (BM25's document frequency).
+    pub(crate) entries: u64,
+    /// The term's newest segment (0: none yet).
+    pub(crate) newest: u64,
+    /// Its postings when it was written (an edit or retraction since may have taken some
+    /// out: this only decides merging).
+    pub(crate) newest_len: u32,
+}
+
+impl TermStats {
+    fn encode(&self) -> [u8; 20] {
+        let mut out = [0u8; 20];
+        out[..8].copy_from_slice(&self.entries.to_be_bytes());
+        out[8..16].copy_from_slice(&self.newest.to_be_bytes());
+        out[16..].copy_from_slice(&self.newest_len.to_be_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let b: [u8; 20] = bytes
+            .try_into()
+            .map_err(|_| StoreError::corrupt("search_meta", BadRecord))?;
+        let (mut entries, mut newest, mut newest_len) = ([0u8; 8], [0u8; 8], [0u8; 4]);
+        entries.copy_from_slice(&b[..8]);
+        newest.copy_from_slice(&b[8..16]);
+        newest_len.copy_from_slice(&b[16..]);
+        Ok(Self {
+            entries: u64::from_be_bytes(entries),
+            newest: u64::from_be_bytes(newest),
+            newest_len: u32::from_be_bytes(newest_len),
+        })
+    }
+}
 
 /// One posting: the entry's arrival number, the term's frequency in it, its length.
 pub(crate) type Posting = (u64, u32, u32);
@@ -183,38 +232,94 @@ fn decode_postings(bytes: &[u8], out: &mut Vec<Posting>, room: usize) -> Result<
     Ok(())
 }
 
-/// A posting list's bytes without the entry `seq`.
-fn without(entries: &[u8], seq: u64) -> Result<Vec<u8>, BadRecord> {
+/// A posting list's bytes without the entry `seq` (`None`: it was not there).
+fn without(entries: &[u8], seq: u64) -> Result<Option<Vec<u8>>, BadRecord> {
     let mut list = Vec::new();
     decode_postings(entries, &mut list, usize::MAX)?;
+    let before = list.len();
     list.retain(|p| p.0 != seq);
-    Ok(encode_postings(&mut list))
+    Ok((list.len() < before).then(|| encode_postings(&mut list)))
+}
+
+/// The segment a `search_postings` key names (its last 8 bytes).
+fn segment_of(key: &[u8]) -> Result<u64, StoreError> {
+    key.len()
+        .checked_sub(8)
+        .and_then(|at| key.get(at..))
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::corrupt("search_postings", BadRecord))
 }
 
 type TxError = super::kv::TxError<StoreError>;
 
-/// Removes an indexed entry's postings (its terms `doc`) from `segment`.
+/// Where the postings of entries a batch re-indexes or removes lie, by (arrival number,
+/// term): the first of the term's segments at or after the entry's own. Found before the
+/// batch's transaction, which can read single keys only; the indexer is the index's only
+/// writer, so nothing moves them meanwhile.
+type Located<'d> = HashMap<(u64, &'d str), u64>;
+
+/// Removes an indexed entry's postings (its terms `doc`) from where `located` found them.
 fn remove_postings<'d>(
     postings: &TxKeyspace<'_>,
     seq: u64,
-    segment: u64,
     doc: &'d SearchDoc,
+    located: &Located<'d>,
     df: &mut HashMap<&'d str, i64>,
 ) -> Result<(), TxError> {
     for term in doc.terms.keys() {
-        let key = posting_key(term, segment);
-        if let Some(entries) = postings.get(&key)? {
-            *df.entry(term.as_str()).or_default() -= 1;
-            let rest = without(&entries, seq)
-                .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
-            if rest.is_empty() {
-                postings.remove(key)?;
-            } else {
-                postings.insert(key, rest)?;
-            }
+        let Some(segment) = located.get(&(seq, term.as_str())) else {
+            continue;
+        };
+        let key = posting_key(term, *segment);
+        let Some(entries) = postings.get(&key)? else {
+            continue;
+        };
+        let rest = without(&entries, seq)
+            .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
+        let Some(rest) = rest else {
+            continue;
+        };
+        *df.entry(term.as_str()).or_default() -= 1;
+        if rest.is_empty() {
+            postings.remove(key)?;
+        } else {
+            postings.insert(key, rest)?;
         }
     }
     Ok(())
+}
+
+/// Takes `term`'s newest segment into `list` (this batch's postings for it), removing its
+/// key; an entry in both counts once, as this batch has it.
+fn take_newest(
+    postings: &TxKeyspace<'_>,
+    term: &str,
+    held: &TermStats,
+    list: &mut Vec<Posting>,
+) -> Result<(), TxError> {
+    if held.newest == 0 {
+        return Ok(());
+    }
+    let key = posting_key(term, held.newest);
+    let Some(bytes) = postings.get(&key)? else {
+        return Ok(());
+    };
+    decode_postings(&bytes, list, usize::MAX)
+        .map_err(|e| TxError::Abort(StoreError::corrupt("search_postings", e)))?;
+    postings.remove(key)?;
+    // Stable: of two postings of one entry, this batch's (first in `list`) stays.
+    list.sort_by_key(|p| p.0);
+    list.dedup_by_key(|p| p.0);
+    Ok(())
+}
+
+/// A term's statistics in `search_meta` (all zero when it has none).
+fn term_stats(meta: &TxKeyspace<'_>, key: &[u8]) -> Result<TermStats, TxError> {
+    match meta.get(key)? {
+        None => Ok(TermStats::default()),
+        Some(v) => TermStats::decode(&v).map_err(TxError::Abort),
+    }
 }
 
 impl Store {
@@ -247,6 +352,18 @@ impl Store {
     /// Applies index changes and moves the watermark to `up_to`, in one transaction. The
     /// new postings form segment `up_to` (unique: the watermark only moves forward).
     pub(crate) fn apply_index(&self, ops: &[IndexOp], up_to: u64) -> Result<(), StoreError> {
+        self.apply_index_merging(ops, up_to, MERGE_BELOW)
+    }
+
+    /// [`Store::apply_index`], merging segments under `merge_below` postings (tests use a
+    /// small one to cross it often).
+    fn apply_index_merging(
+        &self,
+        ops: &[IndexOp],
+        up_to: u64,
+        merge_below: u32,
+    ) -> Result<(), StoreError> {
+        let located = self.locate_postings(ops)?;
         let t = self.writer();
         let result = self.transaction(
             [&t.search_postings, &t.search_docs, &t.search_meta],
@@ -283,7 +400,7 @@ impl Store {
                         total = total.saturating_sub(u64::from(old.len));
                         count = count.saturating_sub(1);
                         if let Some(words) = op.indexed() {
-                            remove_postings(postings, seq, old.segment, words, &mut df)?;
+                            remove_postings(postings, seq, words, &located, &mut df)?;
                         }
                     }
                     match op {
@@ -304,25 +421,35 @@ impl Store {
                     }
                 }
                 for (term, mut list) in segment {
-                    if !list.is_empty() {
-                        *df.entry(term).or_default() += list.len() as i64;
-                        postings.insert(posting_key(term, up_to), encode_postings(&mut list))?;
+                    if list.is_empty() {
+                        continue;
                     }
+                    let change = df.remove(term).unwrap_or(0) + list.len() as i64;
+                    let key = df_key(term);
+                    let held = term_stats(meta, &key)?;
+                    if held.newest_len < merge_below {
+                        take_newest(postings, term, &held, &mut list)?;
+                    }
+                    let stats = TermStats {
+                        entries: held.entries.saturating_add_signed(change),
+                        newest: up_to,
+                        newest_len: u32::try_from(list.len()).unwrap_or(u32::MAX),
+                    };
+                    postings.insert(posting_key(term, up_to), encode_postings(&mut list))?;
+                    meta.insert(key, stats.encode())?;
                 }
+                // Terms that only lost entries in this batch.
                 for (term, change) in df {
                     if change == 0 {
                         continue;
                     }
                     let key = df_key(term);
-                    let held = match meta.get(&key)? {
-                        None => 0,
-                        Some(v) => decode_u64("search_meta", &v).map_err(abort)?,
-                    };
-                    let now = held.saturating_add_signed(change);
-                    if now == 0 {
+                    let held = term_stats(meta, &key)?;
+                    let entries = held.entries.saturating_add_signed(change);
+                    if entries == 0 {
                         meta.remove(key)?;
                     } else {
-                        meta.insert(key, now.to_be_bytes())?;
+                        meta.insert(key, TermStats { entries, ..held }.encode())?;
                     }
                 }
                 for (e, (doc, version)) in indexed {
@@ -344,6 +471,28 @@ impl Store {
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }
+    }
+
+    /// Where the postings of the entries `ops` re-index or remove lie (see [`Located`]).
+    fn locate_postings<'d>(&self, ops: &'d [IndexOp]) -> Result<Located<'d>, StoreError> {
+        let mut located = HashMap::new();
+        for op in ops {
+            let Some(words) = op.indexed() else {
+                continue;
+            };
+            let seq = op.entry().local_seq;
+            let Some(doc) = self.indexed_doc(seq)? else {
+                continue;
+            };
+            for term in words.terms.keys() {
+                let from = posting_key(term, doc.segment);
+                let to = posting_key(term, u64::MAX);
+                if let Some((key, _)) = self.trees().search_postings.first_in(from..=to)? {
+                    located.insert((seq, term.as_str()), segment_of(&key)?);
+                }
+            }
+        }
+        Ok(located)
     }
 
     /// What the index holds for the entry with arrival number `seq`, if it is indexed.
@@ -371,7 +520,7 @@ impl Store {
     pub(crate) fn term_entries(&self, term: &str) -> Result<u64, StoreError> {
         match self.trees().search_meta.get(df_key(term))? {
             None => Ok(0),
-            Some(v) => decode_u64("search_meta", &v),
+            Some(v) => TermStats::decode(&v).map(|t| t.entries),
         }
     }
 
@@ -400,6 +549,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn posting_key_layout_is_pinned() {
@@ -485,8 +635,13 @@ mod tests {
         decode_postings(&bytes, &mut some, 2).unwrap();
         assert_eq!(some.len(), 2, "stops at the room given");
         assert!(
-            without(&bytes, 8).unwrap().len() < bytes.len(),
+            without(&bytes, 8).unwrap().unwrap().len() < bytes.len(),
             "an entry can be taken out"
+        );
+        assert_eq!(
+            without(&bytes, 9).unwrap(),
+            None,
+            "nor one that is not there"
         );
         // A list cut short, or a varint running past 10 bytes, is damage.
         assert!(decode_postings(&bytes[..bytes.len() - 1], &mut Vec::new(), usize::MAX).is_err());
@@ -568,21 +723,161 @@ mod tests {
         assert_eq!(store.term_entries("second").unwrap(), 1);
     }
 
+    fn entry_seq(seq: u64) -> IndexedEntry {
+        IndexedEntry {
+            id: EventId::from_bytes([0; 32]),
+            local_seq: seq,
+        }
+    }
+
+    fn segments(store: &Store, term: &str) -> usize {
+        store
+            .trees()
+            .search_postings
+            .scan_prefix(text_prefix(term))
+            .count()
+    }
+
     #[test]
     fn a_common_term_is_read_from_its_newest_batches() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        for batch in 1..=5u8 {
-            let ops: Vec<IndexOp> = (0..4)
-                .map(|i| put(entry_at(batch * 10 + i), doc(&[("grant", 1)]), None))
+        let per_batch = u64::from(MERGE_BELOW);
+        for batch in 1..=5u64 {
+            let ops: Vec<IndexOp> = (0..per_batch)
+                .map(|i| put(entry_seq(batch * 1000 + i), doc(&[("grant", 1)]), None))
                 .collect();
-            store.apply_index(&ops, u64::from(batch) * 100).unwrap();
+            store.apply_index(&ops, batch * 1000 + 999).unwrap();
         }
-        assert_eq!(store.term_entries("grant").unwrap(), 20);
-        let newest = store.postings("grant", 6).unwrap();
-        // Whole batches, newest first: the last two (8 postings), not the first.
+        assert_eq!(store.term_entries("grant").unwrap(), 5 * per_batch);
+        assert_eq!(segments(&store, "grant"), 5, "full segments are not merged");
+        let newest = store.postings("grant", 300).unwrap();
+        // Whole segments, newest first: the last two, not the first.
         let mut seqs: Vec<u64> = newest.iter().map(|p| p.0).collect();
         seqs.sort();
-        assert_eq!(seqs, [40, 41, 42, 43, 50, 51, 52, 53]);
+        assert_eq!(seqs.len(), 2 * MERGE_BELOW as usize);
+        assert_eq!(seqs.first(), Some(&4000));
+    }
+
+    #[test]
+    fn small_batches_share_a_segment_and_their_entries_can_still_be_taken_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // A node indexing one post at a time.
+        for seq in 1..=10u64 {
+            store
+                .apply_index(&[put(entry_seq(seq), doc(&[("grant", 1)]), None)], seq)
+                .unwrap();
+        }
+        assert_eq!(segments(&store, "grant"), 1, "one segment, not ten");
+        assert_eq!(ids(&store, "grant"), (1..=10).collect::<Vec<_>>());
+        assert_eq!(store.term_entries("grant").unwrap(), 10);
+
+        // The first post edited: its posting moved into the tenth batch's segment, and is
+        // found there.
+        let had = doc(&[("grant", 1)]);
+        store
+            .apply_index(
+                &[put(entry_seq(1), doc(&[("lottery", 1)]), Some(had.clone()))],
+                11,
+            )
+            .unwrap();
+        assert_eq!(ids(&store, "grant"), (2..=10).collect::<Vec<_>>());
+        assert_eq!(store.term_entries("grant").unwrap(), 9);
+        assert_eq!(ids(&store, "lottery"), [1]);
+
+        // A full segment, then one more batch: a second segment, and an early entry (in
+        // the full one) and a late one (in the new one) are both taken out.
+        let ops: Vec<IndexOp> = (100..100 + u64::from(MERGE_BELOW))
+            .map(|seq| put(entry_seq(seq), doc(&[("grant", 1)]), None))
+            .collect();
+        store.apply_index(&ops, 1000).unwrap();
+        store
+            .apply_index(&[put(entry_seq(1001), doc(&[("grant", 1)]), None)], 1001)
+            .unwrap();
+        assert_eq!(segments(&store, "grant"), 2);
+        let remove = |seq| IndexOp::Remove {
+            entry: entry_seq(seq),
+            indexed: Some(had.clone()),
+        };
+        store.apply_index(&[remove(5), remove(1001)], 1002).unwrap();
+        let held = ids(&store, "grant");
+        assert!(!held.contains(&5) && !held.contains(&1001));
+        assert_eq!(held.len(), 8 + MERGE_BELOW as usize);
+        assert_eq!(store.term_entries("grant").unwrap(), held.len() as u64);
+        assert_eq!(segments(&store, "grant"), 1, "the emptied segment went");
+    }
+
+    const WORDS: [&str; 4] = ["grant", "bid", "fund", "rota"];
+
+    /// A batch's ops: (entry 0..16, words as a bit set: 0 removes the entry).
+    fn batches() -> impl Strategy<Value = Vec<Vec<(u8, u8)>>> {
+        let op = (0u8..16, 0u8..16);
+        proptest::collection::vec(proptest::collection::vec(op, 1..8), 1..30)
+    }
+
+    proptest! {
+        // Memory engine: fast enough for CI's PROPTEST_CASES.
+        #[test]
+        fn the_index_holds_what_was_indexed_however_segments_merged(
+            batches in batches(),
+            merge_below in 1u32..6,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open_on(dir.path(), super::super::kv::Engine::Memory).unwrap();
+            // What each entry's indexed version holds, as the indexer would read it again.
+            let mut model: HashMap<u64, SearchDoc> = HashMap::new();
+            for (n, batch) in batches.iter().enumerate() {
+                let before = model.clone();
+                let ops: Vec<IndexOp> = batch
+                    .iter()
+                    .map(|&(entry, words)| {
+                        let entry = entry_seq(u64::from(entry) + 1);
+                        let indexed = before.get(&entry.local_seq).cloned();
+                        if words == 0 {
+                            model.remove(&entry.local_seq);
+                            return IndexOp::Remove { entry, indexed };
+                        }
+                        let terms: Vec<(&str, u32)> = WORDS
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| words & (1 << i) != 0)
+                            .map(|(i, w)| (*w, i as u32 + 1))
+                            .collect();
+                        model.insert(entry.local_seq, doc(&terms));
+                        put(entry, doc(&terms), indexed)
+                    })
+                    .collect();
+                store.apply_index_merging(&ops, 100 + n as u64, merge_below).unwrap();
+            }
+            for word in WORDS {
+                let mut want: Vec<Posting> = model
+                    .iter()
+                    .filter_map(|(seq, d)| d.terms.get(word).map(|tf| (*seq, *tf, d.len)))
+                    .collect();
+                want.sort();
+                let mut held = store.postings(word, usize::MAX).unwrap();
+                held.sort();
+                prop_assert_eq!(&held, &want, "{}", word);
+                prop_assert_eq!(store.term_entries(word).unwrap(), want.len() as u64);
+            }
+            let total: u64 = model.values().map(|d| u64::from(d.len)).sum();
+            prop_assert_eq!(store.index_stats().unwrap(), (model.len() as u64, total));
+        }
+    }
+
+    #[test]
+    fn a_terms_statistics_survive_their_binary_form() {
+        let t = TermStats {
+            entries: 12_345,
+            newest: u64::MAX,
+            newest_len: 7,
+        };
+        assert_eq!(TermStats::decode(&t.encode()).unwrap(), t);
+        assert!(TermStats::decode(&t.encode()[..19]).is_err());
+        assert!(
+            TermStats::decode(&42u64.to_be_bytes()).is_err(),
+            "the old layout"
+        );
     }
 }

@@ -27,7 +27,7 @@ pub(crate) use query::concurrency;
 
 /// Names the text pipeline an index was built with; a different one rebuilds the index.
 fn pipeline_id(language: SearchLanguage) -> String {
-    format!("uax29-nfkc-fold-cjk2-snowball/3/{language:?}/postings-by-arrival/df")
+    format!("uax29-nfkc-fold-cjk2-snowball/3/{language:?}/postings-by-arrival/df/merged")
 }
 
 fn document(analyzer: &Analyzer, title: Option<&str>, body: &str, tags: &[String]) -> SearchDoc {

@@ -507,6 +507,20 @@ impl Keyspace {
             .map(|(k, v)| (Value::from(k), Value::from(v))))
     }
 
+    /// The entry with the least key in `range`: one entry read, where
+    /// `range(..).next()` would read a page of them.
+    pub(crate) fn first_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+    ) -> Result<Option<(Value, Value)>, KvError> {
+        Ok(self
+            .ops
+            .scan(&KeyRange::of(range), false, 1)?
+            .into_iter()
+            .next()
+            .map(|(k, v)| (Value::from(k), Value::from(v))))
+    }
+
     /// The entry with the greatest key in `range`: one entry read, where
     /// `range(..).rev().next()` would read a page of them.
     pub(crate) fn last_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
